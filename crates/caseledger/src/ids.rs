@@ -1,0 +1,288 @@
+//! Identifiers: cases, events, customers, agents, teams, and the actor who
+//! did something.
+//!
+//! The event log carries ids, never names or phone numbers (privacy rule in
+//! docs/events.md), so every text id here is short and bounded.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+/// Longest accepted text id, in bytes. Why a limit: ids are indexed and
+/// repeated in every report row; an unbounded id is a memory and privacy risk
+/// (free text does not belong in an id).
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Longest accepted free-text field (summary, reason, comment), in bytes.
+pub const MAX_TEXT_BYTES: usize = 4096;
+
+/// Why a text value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// The value is empty (or only white space).
+    #[error("{what} must not be empty")]
+    Empty {
+        /// The field.
+        what: &'static str,
+    },
+    /// The value is longer than its limit.
+    #[error("{what} is {len} bytes long; at most {max} allowed")]
+    TooLong {
+        /// The field.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// An id holds a control character or white space.
+    #[error("{what} must not contain white space or control characters")]
+    BadCharacter {
+        /// The field.
+        what: &'static str,
+    },
+}
+
+/// Checks a text id: non-empty, bounded, no white space or control characters.
+fn check_id(what: &'static str, s: &str) -> Result<(), TextError> {
+    if s.is_empty() {
+        return Err(TextError::Empty { what });
+    }
+    if s.len() > MAX_ID_BYTES {
+        return Err(TextError::TooLong {
+            what,
+            len: s.len(),
+            max: MAX_ID_BYTES,
+        });
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(TextError::BadCharacter { what });
+    }
+    Ok(())
+}
+
+/// Checks a free-text field: bounded length only; empty text is allowed.
+pub(crate) fn check_text(what: &'static str, s: &str) -> Result<(), TextError> {
+    if s.len() > MAX_TEXT_BYTES {
+        return Err(TextError::TooLong {
+            what,
+            len: s.len(),
+            max: MAX_TEXT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Declares a validated text id newtype.
+macro_rules! text_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and wraps an id.
+            pub fn new(s: impl Into<String>) -> Result<Self, TextError> {
+                let s = s.into();
+                check_id($what, &s)?;
+                Ok(Self(s))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = TextError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::new(s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+text_id! {
+    /// The bank's id of a customer (never a name or phone number).
+    CustomerId, "customer_id"
+}
+
+text_id! {
+    /// The id of an agent (a member of staff who handles cases).
+    AgentId, "agent"
+}
+
+text_id! {
+    /// The id of a team of agents.
+    TeamId, "team"
+}
+
+/// Declares a UUID newtype.
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// Wraps a UUID.
+            pub const fn from_uuid(u: Uuid) -> Self {
+                Self(u)
+            }
+
+            /// A deterministic id from a number: for tests and generators.
+            pub const fn from_u128(n: u128) -> Self {
+                Self(Uuid::from_u128(n))
+            }
+
+            /// The UUID.
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+uuid_id! {
+    /// The id of a case; also the id of its event stream.
+    CaseId
+}
+
+uuid_id! {
+    /// The id of one event; the key of idempotent appends.
+    EventId
+}
+
+/// Who did something. Every change is attributable (docs/events.md).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Actor {
+    /// An automated system of the bank.
+    System,
+    /// The customer themself (for example through the app).
+    Customer,
+    /// An agent.
+    Agent(AgentId),
+}
+
+impl Actor {
+    /// Wire name of [`Actor::System`].
+    pub const SYSTEM: &'static str = "system";
+    /// Wire name of [`Actor::Customer`].
+    pub const CUSTOMER: &'static str = "customer";
+
+    /// Parses `system`, `customer`, or an agent id.
+    pub fn parse(s: &str) -> Result<Self, TextError> {
+        match s {
+            Self::SYSTEM => Ok(Actor::System),
+            Self::CUSTOMER => Ok(Actor::Customer),
+            other => {
+                check_id("actor", other)?;
+                Ok(Actor::Agent(AgentId(other.to_owned())))
+            }
+        }
+    }
+
+    /// The wire form.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Actor::System => Self::SYSTEM,
+            Actor::Customer => Self::CUSTOMER,
+            Actor::Agent(a) => a.as_str(),
+        }
+    }
+
+    /// The agent, when the actor is one.
+    pub fn agent(&self) -> Option<&AgentId> {
+        match self {
+            Actor::Agent(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Actor {
+    type Err = TextError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for Actor {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Actor {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_reject_empty_long_and_spaced_values() {
+        assert_eq!(
+            CustomerId::new("").unwrap_err().to_string(),
+            "customer_id must not be empty"
+        );
+        assert!(CustomerId::new("a b").is_err());
+        assert!(CustomerId::new("x".repeat(MAX_ID_BYTES + 1)).is_err());
+        assert!(CustomerId::new("x".repeat(MAX_ID_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn actor_parses_reserved_words_and_agents() {
+        assert_eq!(Actor::parse("system"), Ok(Actor::System));
+        assert_eq!(Actor::parse("customer"), Ok(Actor::Customer));
+        let a = Actor::parse("agent-17").unwrap();
+        assert_eq!(a.agent().map(AgentId::as_str), Some("agent-17"));
+        assert!(Actor::parse("").is_err());
+    }
+}

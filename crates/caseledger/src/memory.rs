@@ -1,0 +1,126 @@
+//! An in-memory [`EventLog`]: for tests, examples and short-lived tools.
+//!
+//! It is the reference implementation of the port: the file store must behave
+//! the same for every call (the store's tests compare the two).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::event::Event;
+use crate::ids::{CaseId, EventId};
+use crate::port::{
+    AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, RecordedEvent,
+    StoredAt, plan_append,
+};
+
+/// An event log held in memory. `recorded_at` is the event's own `at`: the
+/// domain crate reads no clock, so this log has none to read.
+#[derive(Debug, Default)]
+pub struct InMemoryEventLog {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// All events; the event at position p is at index p - 1.
+    events: Vec<RecordedEvent>,
+    /// Positions of each stream's events, in version order.
+    streams: HashMap<CaseId, Vec<u64>>,
+    /// Where each event id is stored.
+    ids: HashMap<EventId, StoredAt>,
+}
+
+impl InMemoryEventLog {
+    /// An empty log.
+    pub fn new() -> InMemoryEventLog {
+        InMemoryEventLog::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while the lock is held cannot leave `Inner` half-updated:
+        // `append` checks everything before it changes anything, and its
+        // updates cannot panic. So a poisoned lock still guards good data.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many events the log holds.
+    pub fn len(&self) -> u64 {
+        self.lock().events.len() as u64
+    }
+
+    /// Whether the log is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl EventLog for InMemoryEventLog {
+    type Error = Infallible;
+
+    fn append(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Infallible>> {
+        let mut inner = self.lock();
+        let version = inner.streams.get(&case_id).map_or(0, |s| s.len() as u64);
+        let plan = plan_append(case_id, expected, events, version, |id| {
+            inner.ids.get(id).copied()
+        })?;
+        let first_version = match plan {
+            AppendPlan::AlreadyStored(done) => return Ok(done),
+            AppendPlan::Write { first_version } => first_version,
+        };
+        let mut positions = Vec::with_capacity(events.len());
+        for (i, event) in (0u64..).zip(events) {
+            let position = inner.events.len() as u64 + 1;
+            let version = first_version + i;
+            inner.events.push(RecordedEvent {
+                position,
+                version,
+                recorded_at: event.at,
+                event: event.clone(),
+            });
+            inner.streams.entry(case_id).or_default().push(position);
+            inner.ids.insert(
+                event.event_id,
+                StoredAt {
+                    case_id,
+                    version,
+                    position,
+                },
+            );
+            positions.push(position);
+        }
+        Ok(Appended {
+            positions,
+            stream_version: first_version + events.len() as u64 - 1,
+            already_stored: false,
+        })
+    }
+
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Infallible> {
+        let inner = self.lock();
+        let Some(positions) = inner.streams.get(&case_id) else {
+            return Ok(Vec::new());
+        };
+        Ok(positions
+            .iter()
+            .filter_map(|p| inner.events.get(index(*p)).cloned())
+            .collect())
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Infallible>, Infallible> {
+        let inner = self.lock();
+        let start = index(from_position.max(1)).min(inner.events.len());
+        let tail: Vec<RecordedEvent> = inner.events[start..].to_vec();
+        Ok(Box::new(tail.into_iter().map(Ok)))
+    }
+}
+
+/// The index of position `p` (p ≥ 1) in the events vector.
+fn index(p: u64) -> usize {
+    usize::try_from(p.saturating_sub(1)).unwrap_or(usize::MAX)
+}

@@ -1,0 +1,296 @@
+//! The event-log port: what the application service needs from storage.
+//!
+//! Implemented by [`crate::InMemoryEventLog`] here and by the file store in
+//! `caseledger-store`; shaped so that a SQL-backed log (one row per event with
+//! a unique (stream, version) key and a unique event id) fits it unchanged.
+//!
+//! The append contract, shared by every implementation through
+//! [`plan_append`]:
+//! 1. every event must belong to the stream appended to;
+//! 2. if the first event's id is stored already, the call is a retry: when all
+//!    ids are stored at consecutive versions of that stream, the original
+//!    positions are returned and nothing is written; otherwise it is a clash;
+//! 3. an id stored anywhere else, or repeated within the call, is a clash;
+//! 4. the expected version must match the stream's current version.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::event::{Event, format_timestamp};
+use crate::ids::{CaseId, EventId};
+
+/// Most events one `append` call may carry. Why a limit: a case has a few
+/// dozen events in its whole life; a larger call is a bug upstream, and the
+/// bound keeps an append's memory and lock time small.
+pub const MAX_EVENTS_PER_APPEND: usize = 4096;
+
+/// What the caller believes the stream's version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet (version 0).
+    NoStream,
+    /// The stream must be at exactly this version (0: does not exist).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` (0: no stream) satisfies this expectation.
+    pub fn matches(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(v) => actual == v,
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exact(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
+/// An event as stored: with its global position, stream version and the
+/// time the log recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Global position in the log: gapless, from 1.
+    pub position: u64,
+    /// Version within its stream: gapless, from 1.
+    pub version: u64,
+    /// When the log recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// The event.
+    pub event: Event,
+}
+
+impl Serialize for RecordedEvent {
+    /// The export form: the event's JSON plus `position` and `recorded_at`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(8))?;
+        self.event.serialize_fields(&mut m)?;
+        m.serialize_entry("position", &self.position)?;
+        m.serialize_entry("recorded_at", &format_timestamp(&self.recorded_at))?;
+        m.end()
+    }
+}
+
+/// The result of a successful append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The global position of each event, in order.
+    pub positions: Vec<u64>,
+    /// The stream's version after its last event.
+    pub stream_version: u64,
+    /// True when every event was stored already (a retry): nothing was written.
+    pub already_stored: bool,
+}
+
+/// Why an append was refused. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError<E> {
+    /// The stream is not at the expected version.
+    #[error("stream {case_id}: expected {expected}, but the stream is at version {actual}")]
+    WrongExpectedVersion {
+        /// The stream.
+        case_id: CaseId,
+        /// What the caller expected.
+        expected: ExpectedVersion,
+        /// The stream's actual version (0: no stream).
+        actual: u64,
+    },
+    /// An event id is stored already somewhere else, or repeats in the call.
+    #[error("stream {case_id}: event id {event_id} is already used {where_}")]
+    EventIdClash {
+        /// The stream appended to.
+        case_id: CaseId,
+        /// The clashing id.
+        event_id: EventId,
+        /// Where it is used ("at position 17", "twice in this append").
+        where_: String,
+    },
+    /// The call itself is malformed.
+    #[error("stream {case_id}: {reason}")]
+    InvalidAppend {
+        /// The stream appended to.
+        case_id: CaseId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The log failed.
+    #[error(transparent)]
+    Log(E),
+}
+
+impl<E> AppendError<E> {
+    /// Converts the log's error type; other variants are unchanged.
+    pub fn map_log<F>(self, f: impl FnOnce(E) -> F) -> AppendError<F> {
+        match self {
+            AppendError::WrongExpectedVersion {
+                case_id,
+                expected,
+                actual,
+            } => AppendError::WrongExpectedVersion {
+                case_id,
+                expected,
+                actual,
+            },
+            AppendError::EventIdClash {
+                case_id,
+                event_id,
+                where_,
+            } => AppendError::EventIdClash {
+                case_id,
+                event_id,
+                where_,
+            },
+            AppendError::InvalidAppend { case_id, reason } => {
+                AppendError::InvalidAppend { case_id, reason }
+            }
+            AppendError::Log(e) => AppendError::Log(f(e)),
+        }
+    }
+}
+
+/// Where an event id is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredAt {
+    /// Its stream.
+    pub case_id: CaseId,
+    /// Its version in the stream.
+    pub version: u64,
+    /// Its global position.
+    pub position: u64,
+}
+
+/// What an append should do, decided by [`plan_append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendPlan {
+    /// Write the events at these stream versions, from `first_version`.
+    Write {
+        /// The version of the first event.
+        first_version: u64,
+    },
+    /// A retry: every event is stored already; answer with this.
+    AlreadyStored(Appended),
+}
+
+/// Applies the append contract (module docs) to one call: the single place
+/// that rule lives, shared by every [`EventLog`] implementation.
+///
+/// `stream_version` is the stream's current version; `lookup` finds where an
+/// event id is stored.
+pub fn plan_append<E>(
+    case_id: CaseId,
+    expected: ExpectedVersion,
+    events: &[Event],
+    stream_version: u64,
+    lookup: impl Fn(&EventId) -> Option<StoredAt>,
+) -> Result<AppendPlan, AppendError<E>> {
+    let invalid = |reason: String| AppendError::InvalidAppend { case_id, reason };
+    if events.is_empty() {
+        return Err(invalid("an append needs at least one event".to_owned()));
+    }
+    if events.len() > MAX_EVENTS_PER_APPEND {
+        return Err(invalid(format!(
+            "{} events in one append; at most {MAX_EVENTS_PER_APPEND} allowed",
+            events.len()
+        )));
+    }
+    if let Some(e) = events.iter().find(|e| e.case_id != case_id) {
+        return Err(invalid(format!(
+            "event {} belongs to case {}",
+            e.event_id, e.case_id
+        )));
+    }
+    let mut seen = HashSet::with_capacity(events.len());
+    if let Some(e) = events.iter().find(|e| !seen.insert(e.event_id)) {
+        return Err(AppendError::EventIdClash {
+            case_id,
+            event_id: e.event_id,
+            where_: "twice in this append".to_owned(),
+        });
+    }
+    // A retry stores its first event at some version v of this stream and
+    // every next one at v+1, v+2, ...
+    if let Some(first) = lookup(&events[0].event_id).filter(|s| s.case_id == case_id) {
+        let mut positions = Vec::with_capacity(events.len());
+        for (i, e) in (0u64..).zip(events) {
+            match lookup(&e.event_id) {
+                Some(s) if s.case_id == case_id && s.version == first.version + i => {
+                    positions.push(s.position)
+                }
+                other => return Err(clash(case_id, e.event_id, other)),
+            }
+        }
+        return Ok(AppendPlan::AlreadyStored(Appended {
+            positions,
+            stream_version,
+            already_stored: true,
+        }));
+    }
+    for e in events {
+        if let Some(s) = lookup(&e.event_id) {
+            return Err(clash(case_id, e.event_id, Some(s)));
+        }
+    }
+    if !expected.matches(stream_version) {
+        return Err(AppendError::WrongExpectedVersion {
+            case_id,
+            expected,
+            actual: stream_version,
+        });
+    }
+    Ok(AppendPlan::Write {
+        first_version: stream_version + 1,
+    })
+}
+
+fn clash<E>(case_id: CaseId, event_id: EventId, at: Option<StoredAt>) -> AppendError<E> {
+    AppendError::EventIdClash {
+        case_id,
+        event_id,
+        where_: match at {
+            Some(s) => format!(
+                "at position {} (stream {} version {})",
+                s.position, s.case_id, s.version
+            ),
+            None => "by this retry's first event but not by the others".to_owned(),
+        },
+    }
+}
+
+/// A stream of recorded events from a log, in position order.
+pub type EventIter<'a, E> = Box<dyn Iterator<Item = Result<RecordedEvent, E>> + 'a>;
+
+/// An append-only log of case events, one stream per case.
+pub trait EventLog: Send + Sync {
+    /// The log's own failure (I/O, corruption, connection...).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Appends `events` to the stream of `case_id` atomically: all or none.
+    /// Follows the append contract of this module.
+    fn append(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Self::Error>>;
+
+    /// All events of one stream, in version order (empty if none).
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Self::Error>;
+
+    /// Every event from global position `from_position` (1: the start) on,
+    /// streamed in position order.
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error>;
+}

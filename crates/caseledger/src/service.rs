@@ -1,0 +1,231 @@
+//! The application service that bank systems call: load a case, decide a
+//! command, append with the expected version, and retry on a conflict.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::decide::{Action, Command, decide};
+use crate::error::CaseError;
+use crate::event::Event;
+use crate::ids::{Actor, CaseId, EventId};
+use crate::policy::{FollowUpCapError, FollowUpPlanner};
+use crate::port::{AppendError, EventLog, ExpectedVersion, RecordedEvent};
+use crate::state::{CaseState, fold};
+
+/// How many times a command is tried when other writers keep changing the
+/// case between our read and our append. Why bounded: a hot case must fail
+/// loudly rather than spin; five attempts cover any realistic contention.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// Where new event ids come from. The edge provides one (for example UUID v7
+/// from the clock and randomness); the domain reads neither.
+pub trait IdSource: Send + Sync {
+    /// A fresh, unique event id.
+    fn next_event_id(&self) -> EventId;
+}
+
+/// Deterministic ids `prefix << 64 | n` for n = 1, 2, ...: for tests,
+/// examples and generated histories.
+#[derive(Debug)]
+pub struct SequentialIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl SequentialIds {
+    /// Ids with the given high 64 bits, counting from 1.
+    pub fn new(prefix: u64) -> SequentialIds {
+        SequentialIds {
+            prefix,
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl IdSource for SequentialIds {
+    fn next_event_id(&self) -> EventId {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        EventId::from_u128((u128::from(self.prefix) << 64) | u128::from(n))
+    }
+}
+
+/// Why a command was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError<E> {
+    /// The command breaks a case rule.
+    #[error(transparent)]
+    Rule(CaseError),
+    /// The command breaks the follow-up cap.
+    #[error(transparent)]
+    FollowUpCap(FollowUpCapError),
+    /// The stored history of the case itself breaks a rule: the log is bad.
+    #[error("the stored history is invalid: {0}")]
+    InvalidHistory(CaseError),
+    /// Other writers changed the case on every attempt.
+    #[error("case {case_id}: gave up after {attempts} attempts; other writers kept changing it")]
+    Contention {
+        /// The case.
+        case_id: CaseId,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The log refused the append for another reason than the version.
+    #[error(transparent)]
+    Append(AppendError<E>),
+    /// The log failed.
+    #[error(transparent)]
+    Log(E),
+}
+
+/// What a recorded command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The case's state after the command.
+    pub state: CaseState,
+    /// The events recorded (empty when the command changed nothing).
+    pub events: Vec<Event>,
+    /// Their positions in the log.
+    pub positions: Vec<u64>,
+    /// True when the command's event id was recorded already (a retry).
+    pub already_recorded: bool,
+}
+
+/// The application service over an event log.
+#[derive(Debug)]
+pub struct CaseService<L, I> {
+    log: L,
+    ids: I,
+    planner: Mutex<FollowUpPlanner>,
+    max_attempts: u32,
+}
+
+impl<L: EventLog, I: IdSource> CaseService<L, I> {
+    /// A service over `log`, taking new event ids from `ids`.
+    pub fn new(log: L, ids: I) -> Self {
+        CaseService {
+            log,
+            ids,
+            planner: Mutex::new(FollowUpPlanner::new()),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Sets how many attempts a contended command gets (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The underlying log.
+    pub fn log(&self) -> &L {
+        &self.log
+    }
+
+    /// The current state of a case.
+    pub fn state(&self, case_id: CaseId) -> Result<CaseState, ServiceError<L::Error>> {
+        let history = self.log.read_stream(case_id).map_err(ServiceError::Log)?;
+        fold(history.iter().map(|r| &r.event)).map_err(ServiceError::InvalidHistory)
+    }
+
+    /// Records `action` on a case with a fresh event id.
+    pub fn execute(
+        &self,
+        case_id: CaseId,
+        at: DateTime<Utc>,
+        actor: Actor,
+        action: Action,
+    ) -> Result<Outcome, ServiceError<L::Error>> {
+        self.execute_command(Command {
+            case_id,
+            event_id: self.ids.next_event_id(),
+            at,
+            actor,
+            action,
+        })
+    }
+
+    /// Records a command. A command whose event id is recorded already is a
+    /// retry: it answers with the original event and records nothing.
+    pub fn execute_command(&self, command: Command) -> Result<Outcome, ServiceError<L::Error>> {
+        for _ in 0..self.max_attempts {
+            let history = self
+                .log
+                .read_stream(command.case_id)
+                .map_err(ServiceError::Log)?;
+            let state =
+                fold(history.iter().map(|r| &r.event)).map_err(ServiceError::InvalidHistory)?;
+            if let Some(done) = history
+                .iter()
+                .find(|r| r.event.event_id == command.event_id)
+            {
+                return Ok(Outcome {
+                    state,
+                    events: vec![done.event.clone()],
+                    positions: vec![done.position],
+                    already_recorded: true,
+                });
+            }
+            // The planner lock is held from the cap check to the append, so
+            // two follow-ups of one customer cannot both pass the check.
+            let planner = match &command.action {
+                Action::ScheduleFollowUp(f) => {
+                    let mut planner = self.planner.lock().unwrap_or_else(PoisonError::into_inner);
+                    self.catch_up(&mut planner)?;
+                    if let Some(case) = state.case() {
+                        planner
+                            .check(&case.customer_id, f.due)
+                            .map_err(ServiceError::FollowUpCap)?;
+                    }
+                    Some(planner)
+                }
+                _ => None,
+            };
+            let events = decide(&state, &command).map_err(ServiceError::Rule)?;
+            if events.is_empty() {
+                return Ok(Outcome {
+                    state,
+                    events,
+                    positions: Vec::new(),
+                    already_recorded: false,
+                });
+            }
+            let expected = ExpectedVersion::Exact(state.version());
+            match self.log.append(command.case_id, expected, &events) {
+                Ok(appended) => {
+                    drop(planner);
+                    let state = events.iter().fold(state, crate::state::evolve);
+                    return Ok(Outcome {
+                        state,
+                        events,
+                        positions: appended.positions,
+                        already_recorded: appended.already_stored,
+                    });
+                }
+                Err(AppendError::WrongExpectedVersion { .. }) => continue,
+                Err(AppendError::Log(e)) => return Err(ServiceError::Log(e)),
+                Err(other) => return Err(ServiceError::Append(other)),
+            }
+        }
+        Err(ServiceError::Contention {
+            case_id: command.case_id,
+            attempts: self.max_attempts,
+        })
+    }
+
+    /// Feeds the planner every event it has not seen yet.
+    fn catch_up(&self, planner: &mut FollowUpPlanner) -> Result<(), ServiceError<L::Error>> {
+        let events = self
+            .log
+            .read_all(planner.position() + 1)
+            .map_err(ServiceError::Log)?;
+        for recorded in events {
+            let RecordedEvent {
+                position, event, ..
+            } = recorded.map_err(ServiceError::Log)?;
+            planner.observe(position, &event);
+        }
+        Ok(())
+    }
+}

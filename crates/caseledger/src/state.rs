@@ -1,0 +1,331 @@
+//! The state of one case, the case rules, and the fold of events into state.
+//!
+//! The rules live in exactly one function, [`check`]. Commands
+//! ([`crate::decide`]), imported histories ([`CaseState::apply`] and
+//! [`fold`]) and the store's verification all go through it, so a rule cannot
+//! differ between the paths that record events and the paths that read them.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::error::{CaseError, Violation};
+use crate::event::Classified;
+use crate::event::{Event, EventData, EventType, FollowUpScheduled};
+use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
+use crate::vocab::{Channel, Tier};
+
+/// Where a case is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No `opened` event yet: the initial state.
+    NotOpened,
+    /// Being worked on: new, in progress, escalated or reopened (see [`Phase`]).
+    Open,
+    /// Solved; may be followed up, surveyed, reopened or closed.
+    Resolved,
+    /// Closed: its history is final.
+    Closed,
+}
+
+impl Status {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotOpened => "not_opened",
+            Status::Open => "open",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The finer phase of an open case, for display; derived from the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Opened; nobody has responded or been assigned yet.
+    New,
+    /// Being handled.
+    InProgress,
+    /// Escalated at least once and not resolved since.
+    Escalated,
+    /// Reopened after a resolution.
+    Reopened,
+}
+
+/// The current assignment of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assignment {
+    /// The agent.
+    pub agent: AgentId,
+    /// The agent's team, if given.
+    pub team: Option<TeamId>,
+}
+
+/// A follow-up that was scheduled and not completed yet.
+pub type PendingFollowUp = FollowUpScheduled;
+
+/// An opened case: everything the rules and the history view need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Case {
+    /// The case id.
+    pub case_id: CaseId,
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// The intake channel.
+    pub channel: Channel,
+    /// The customer's tier.
+    pub tier: Tier,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+    /// Its status (never [`Status::NotOpened`] here).
+    pub status: Status,
+    /// The latest classification.
+    pub classification: Option<Classified>,
+    /// The latest assignment.
+    pub assignment: Option<Assignment>,
+    /// The current escalation level (0: never escalated).
+    pub escalation_level: u8,
+    /// How many `responded` events so far.
+    pub responses: u32,
+    /// How many `resolved` events so far.
+    pub resolutions: u32,
+    /// How many `reopened` events so far.
+    pub reopens: u32,
+    /// Whether the current resolution has been surveyed.
+    pub surveyed_this_resolution: bool,
+    /// The pending follow-up, if any.
+    pub pending_follow_up: Option<PendingFollowUp>,
+    /// Whether the case was escalated since it was last (re)opened.
+    pub escalated_since_open: bool,
+}
+
+impl Case {
+    /// The finer phase of an open case; `None` when not open.
+    pub fn phase(&self) -> Option<Phase> {
+        if self.status != Status::Open {
+            return None;
+        }
+        Some(if self.escalated_since_open {
+            Phase::Escalated
+        } else if self.reopens > 0 {
+            Phase::Reopened
+        } else if self.responses == 0 && self.assignment.is_none() {
+            Phase::New
+        } else {
+            Phase::InProgress
+        })
+    }
+}
+
+/// The state of one case stream: the fold of its events so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaseState {
+    case: Option<Case>,
+    version: u64,
+    last_at: Option<DateTime<Utc>>,
+}
+
+impl CaseState {
+    /// The initial state: nothing has happened.
+    pub fn initial() -> CaseState {
+        CaseState::default()
+    }
+
+    /// The case, once opened.
+    pub fn case(&self) -> Option<&Case> {
+        self.case.as_ref()
+    }
+
+    /// The status ([`Status::NotOpened`] before the first event).
+    pub fn status(&self) -> Status {
+        self.case.as_ref().map_or(Status::NotOpened, |c| c.status)
+    }
+
+    /// How many events have been folded: the stream version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The time of the latest event.
+    pub fn last_at(&self) -> Option<DateTime<Utc>> {
+        self.last_at
+    }
+
+    /// Checks the rules, then evolves: the one way to fold a recorded event.
+    pub fn apply(&self, event: &Event) -> Result<CaseState, CaseError> {
+        check(self, event)?;
+        Ok(evolve(self.clone(), event))
+    }
+}
+
+/// Builds the error for `event` against `state`.
+fn broken(state: &CaseState, event: &Event, violation: Violation) -> CaseError {
+    CaseError {
+        case_id: event.case_id,
+        event_id: Some(event.event_id),
+        event_type: event.event_type(),
+        status: state.status(),
+        violation,
+    }
+}
+
+/// The case rules (docs/events.md, rules 0 to 7): may `event` happen next?
+///
+/// This function is the only place the rules live.
+pub fn check(state: &CaseState, event: &Event) -> Result<(), CaseError> {
+    check_rules(state, event).map_err(|v| broken(state, event, v))
+}
+
+fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
+    let t = event.event_type();
+    let Some(case) = &state.case else {
+        // Rule 1: `opened` comes first.
+        return if t == EventType::Opened {
+            Ok(())
+        } else {
+            Err(Violation::NotOpened)
+        };
+    };
+    // Rule 0: a stream holds one case.
+    if event.case_id != case.case_id {
+        return Err(Violation::WrongCase {
+            stream: case.case_id,
+        });
+    }
+    // Rule 2: nothing after `closed`.
+    if case.status == Status::Closed {
+        return Err(Violation::AfterClose);
+    }
+    // Rule 7: time never runs backwards.
+    if let Some(previous) = state.last_at
+        && event.at < previous
+    {
+        return Err(Violation::TimeWentBackwards {
+            previous,
+            at: event.at,
+        });
+    }
+    let open = case.status == Status::Open;
+    let resolved = case.status == Status::Resolved;
+    match &event.data {
+        // Rule 1: `opened` happens once.
+        EventData::Opened(_) => Err(Violation::AlreadyOpened),
+        // Rule 3: any time before `closed`.
+        EventData::Classified(_) | EventData::Responded => Ok(()),
+        // Rule 4: only while open.
+        EventData::Assigned(_) if !open => Err(Violation::NotOpen),
+        EventData::Assigned(_) => Ok(()),
+        EventData::Escalated(_) if !open => Err(Violation::NotOpen),
+        EventData::Escalated(e) if e.level.get() <= case.escalation_level => {
+            Err(Violation::LevelNotHigher {
+                current: case.escalation_level,
+                requested: e.level,
+            })
+        }
+        EventData::Escalated(_) => Ok(()),
+        EventData::Resolved(_) if !open => Err(Violation::NotOpen),
+        EventData::Resolved(_) if case.classification.is_none() => Err(Violation::Unclassified),
+        EventData::Resolved(_) => Ok(()),
+        // Rule 5: only while resolved.
+        EventData::Reopened(_) | EventData::Closed if !resolved => Err(Violation::NotResolved),
+        EventData::Reopened(_) | EventData::Closed => Ok(()),
+        EventData::FollowUpScheduled(_) if !resolved => Err(Violation::NotResolved),
+        EventData::FollowUpScheduled(_) => match &case.pending_follow_up {
+            Some(pending) => Err(Violation::FollowUpPending { due: pending.due }),
+            None => Ok(()),
+        },
+        EventData::Surveyed(_) if !resolved => Err(Violation::NotResolved),
+        EventData::Surveyed(_) if case.surveyed_this_resolution => Err(Violation::AlreadySurveyed),
+        EventData::Surveyed(_) => Ok(()),
+        // Rule 6: only while a follow-up is pending.
+        EventData::FollowUpCompleted(_) if case.pending_follow_up.is_none() => {
+            Err(Violation::NoFollowUpPending)
+        }
+        EventData::FollowUpCompleted(_) => Ok(()),
+    }
+}
+
+/// Folds one event into the state, assuming [`check`] accepted it.
+///
+/// Total: on an event that `check` would refuse it still returns a state
+/// (the event is counted and otherwise ignored where it makes no sense), so
+/// that it can never panic on data. Use [`CaseState::apply`] for untrusted
+/// events.
+pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
+    state.version += 1;
+    state.last_at = Some(state.last_at.map_or(event.at, |t| t.max(event.at)));
+    let Some(case) = &mut state.case else {
+        if let EventData::Opened(o) = &event.data {
+            state.case = Some(Case {
+                case_id: event.case_id,
+                customer_id: o.customer_id.clone(),
+                channel: o.channel,
+                tier: o.tier,
+                opened_at: event.at,
+                status: Status::Open,
+                classification: None,
+                assignment: None,
+                escalation_level: 0,
+                responses: 0,
+                resolutions: 0,
+                reopens: 0,
+                surveyed_this_resolution: false,
+                pending_follow_up: None,
+                escalated_since_open: false,
+            });
+        }
+        return state;
+    };
+    match &event.data {
+        EventData::Opened(_) => {}
+        EventData::Classified(c) => case.classification = Some(*c),
+        EventData::Assigned(a) => {
+            case.assignment = Some(Assignment {
+                agent: a.agent.clone(),
+                team: a.team.clone(),
+            });
+        }
+        EventData::Responded => case.responses += 1,
+        EventData::Escalated(e) => {
+            case.escalation_level = case.escalation_level.max(e.level.get());
+            case.escalated_since_open = true;
+        }
+        EventData::Resolved(_) => {
+            case.status = Status::Resolved;
+            case.resolutions += 1;
+            case.surveyed_this_resolution = false;
+            case.escalated_since_open = false;
+        }
+        EventData::Reopened(_) => {
+            case.status = Status::Open;
+            case.reopens += 1;
+        }
+        EventData::FollowUpScheduled(f) => case.pending_follow_up = Some(*f),
+        EventData::FollowUpCompleted(_) => case.pending_follow_up = None,
+        EventData::Surveyed(_) => case.surveyed_this_resolution = true,
+        EventData::Closed => case.status = Status::Closed,
+    }
+    state
+}
+
+/// Folds a whole history, checking every event: the path import and verify use.
+///
+/// Returns the state after the last event, or the first broken rule.
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<CaseState, CaseError> {
+    let mut state = CaseState::initial();
+    for event in events {
+        check(&state, event)?;
+        state = evolve(state, event);
+    }
+    Ok(state)
+}
