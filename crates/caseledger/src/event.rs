@@ -312,9 +312,7 @@ impl DraftEvent {
         let value: Value =
             serde_json::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
         let Value::Object(map) = value else {
-            return Err(ParseError::WrongType {
-                field: "(line)".to_owned(),
-                expected: "a JSON object",
+            return Err(ParseError::NotAnObject {
                 found: kind_of(&value),
             });
         };
@@ -357,6 +355,12 @@ pub enum ParseError {
     /// Not valid JSON.
     #[error("invalid JSON: {0}")]
     Syntax(String),
+    /// The event is valid JSON but not an object.
+    #[error("an event must be a JSON object, found {found}")]
+    NotAnObject {
+        /// What it was.
+        found: &'static str,
+    },
     /// A required field is absent.
     #[error("missing field `{field}`")]
     Missing {

@@ -1,0 +1,268 @@
+//! The JSON contract: every event type's serialized form (pinned by insta),
+//! round trips, and a clear, field-naming error for every kind of bad input.
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+mod common;
+
+use caseledger::*;
+use common::*;
+
+fn all_event_data() -> Vec<EventData> {
+    vec![
+        EventData::Opened(opened()),
+        EventData::Classified(classified(Category::Complaint)),
+        EventData::Assigned(assigned("agent-7")),
+        EventData::Responded,
+        EventData::Escalated(Escalated {
+            level: EscalationLevel::new(2).unwrap(),
+            team: Some(TeamId::new("complaints").unwrap()),
+            reason: Some("customer asked for a manager".into()),
+        }),
+        EventData::Resolved(Resolved {
+            resolution: Some("fee refunded".into()),
+        }),
+        EventData::Reopened(Reopened {
+            reason: Some("refund not received".into()),
+        }),
+        EventData::FollowUpScheduled(follow_up(60 * 24 * 5)),
+        EventData::FollowUpCompleted(FollowUpCompleted {
+            outcome: FollowUpOutcome::NotResolved,
+        }),
+        EventData::Surveyed(Surveyed {
+            score: Score::new(4).unwrap(),
+            comment: Some("quick, thanks".into()),
+        }),
+        EventData::Closed,
+    ]
+}
+
+#[test]
+fn every_event_type_is_covered() {
+    let types: Vec<EventType> = all_event_data().iter().map(EventData::event_type).collect();
+    assert_eq!(types, EventType::ALL);
+}
+
+#[test]
+fn event_json_is_pinned() {
+    let lines: Vec<String> = all_event_data()
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| serde_json::to_string(&event(i as u128 + 1, i as i64, d)).unwrap())
+        .collect();
+    insta::assert_snapshot!("event_json", lines.join("\n"));
+}
+
+#[test]
+fn recorded_event_json_adds_position_and_recorded_at() {
+    let recorded = RecordedEvent {
+        position: 42,
+        version: 3,
+        recorded_at: t(5),
+        event: event(9, 2, EventData::Responded),
+    };
+    insta::assert_snapshot!(serde_json::to_string(&recorded).unwrap());
+}
+
+#[test]
+fn every_event_round_trips_through_json() {
+    for (i, d) in all_event_data().into_iter().enumerate() {
+        let e = event(i as u128 + 1, i as i64, d);
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(Event::from_json(&line).unwrap(), e, "{line}");
+    }
+}
+
+#[test]
+fn offsets_are_normalised_to_utc_and_tier_defaults() {
+    let line = r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","type":"opened","at":"2026-03-02T09:15:00+08:00","actor":"agent-17","data":{"customer_id":"C-1001","channel":"phone"}}"#;
+    let d = DraftEvent::from_json(line).unwrap();
+    assert_eq!(format_timestamp(&d.at), "2026-03-02T01:15:00Z");
+    assert_eq!(d.event_id, None);
+    match d.data {
+        EventData::Opened(o) => assert_eq!(o.tier, Tier::Standard),
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+#[test]
+fn export_fields_are_accepted_on_input() {
+    let recorded = RecordedEvent {
+        position: 42,
+        version: 3,
+        recorded_at: t(5),
+        event: event(9, 2, EventData::Responded),
+    };
+    let line = serde_json::to_string(&recorded).unwrap();
+    assert_eq!(Event::from_json(&line).unwrap(), recorded.event);
+}
+
+const GOOD: &str = r#""case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00Z","actor":"agent-17""#;
+
+fn parse_err(rest: &str) -> String {
+    let line = format!("{{{GOOD},{rest}}}");
+    DraftEvent::from_json(&line).unwrap_err().to_string()
+}
+
+#[test]
+fn parse_error_messages_are_pinned() {
+    let cases = [
+        ("syntax", "{\"case_id\": ".to_owned()),
+        ("not an object", "[1,2]".to_owned()),
+        ("missing type", format!("{{{GOOD},\"data\":{{}}}}")),
+        ("missing data", format!("{{{GOOD},\"type\":\"responded\"}}")),
+        ("unknown type", parse_err(r#""type":"deleted","data":{}"#)),
+        (
+            "unknown top-level field",
+            parse_err(r#""type":"responded","data":{},"name":"Alice""#),
+        ),
+        (
+            "unknown data field",
+            parse_err(r#""type":"resolved","data":{"resolution":"x","phone":"555"}"#),
+        ),
+        (
+            "unknown enum value",
+            parse_err(r#""type":"opened","data":{"customer_id":"C-1","channel":"fax"}"#),
+        ),
+        (
+            "missing data field",
+            parse_err(r#""type":"opened","data":{"channel":"phone"}"#),
+        ),
+        (
+            "wrong type",
+            parse_err(r#""type":"opened","data":{"customer_id":17,"channel":"phone"}"#),
+        ),
+        (
+            "empty id",
+            parse_err(r#""type":"opened","data":{"customer_id":"","channel":"phone"}"#),
+        ),
+        (
+            "score out of range",
+            parse_err(r#""type":"surveyed","data":{"score":6}"#),
+        ),
+        (
+            "fractional score",
+            parse_err(r#""type":"surveyed","data":{"score":4.5}"#),
+        ),
+        (
+            "level out of range",
+            parse_err(r#""type":"escalated","data":{"level":4}"#),
+        ),
+        (
+            "timestamp without offset",
+            DraftEvent::from_json(r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00","actor":"a","type":"responded","data":{}}"#)
+                .unwrap_err()
+                .to_string(),
+        ),
+        (
+            "bad uuid",
+            DraftEvent::from_json(r#"{"case_id":"case-1","at":"2026-03-02T09:15:00Z","actor":"a","type":"responded","data":{}}"#)
+                .unwrap_err()
+                .to_string(),
+        ),
+        (
+            "data not an object",
+            parse_err(r#""type":"responded","data":[]"#),
+        ),
+        (
+            "missing event_id where required",
+            Event::from_json(&format!("{{{GOOD},\"type\":\"responded\",\"data\":{{}}}}"))
+                .unwrap_err()
+                .to_string(),
+        ),
+    ];
+    let text: Vec<String> = cases
+        .iter()
+        .map(|(name, input_or_msg)| {
+            // Entries that are raw inputs rather than messages are parsed here.
+            let msg = if input_or_msg.starts_with('{') || input_or_msg.starts_with('[') {
+                DraftEvent::from_json(input_or_msg).unwrap_err().to_string()
+            } else {
+                input_or_msg.clone()
+            };
+            format!("{name}: {msg}")
+        })
+        .collect();
+    insta::assert_snapshot!("parse_errors", text.join("\n"));
+}
+
+#[test]
+fn case_error_messages_are_pinned() {
+    let mut lines = Vec::new();
+    let mut add = |err: CaseError| {
+        lines.push(format!(
+            "{} (rule {}): {err}",
+            err.violation.code(),
+            err.violation.rule()
+        ));
+    };
+    add(given(vec![])
+        .when(Action::Respond)
+        .then_refused(Violation::NotOpened));
+    add(given(vec![EventData::Opened(opened())])
+        .when(Action::Open(opened()))
+        .then_refused(Violation::AlreadyOpened));
+    let mut closed = resolved();
+    closed.push(EventData::Closed);
+    add(given(closed)
+        .when(Action::Respond)
+        .then_refused(Violation::AfterClose));
+    add(given(resolved())
+        .when(Action::Resolve(Resolved::default()))
+        .then_refused(Violation::NotOpen));
+    add(given(vec![EventData::Opened(opened())])
+        .when(Action::Resolve(Resolved::default()))
+        .then_refused(Violation::Unclassified));
+    let mut at2 = open_classified();
+    at2.push(EventData::Escalated(escalated(2)));
+    let level1 = EscalationLevel::new(1).unwrap();
+    add(given(at2)
+        .when(Action::Escalate {
+            level: Some(level1),
+            team: None,
+            reason: None,
+        })
+        .then_refused(Violation::LevelNotHigher {
+            current: 2,
+            requested: level1,
+        }));
+    let mut at3 = open_classified();
+    at3.push(EventData::Escalated(escalated(3)));
+    add(given(at3)
+        .when(Action::Escalate {
+            level: None,
+            team: None,
+            reason: None,
+        })
+        .then_refused(Violation::LevelExhausted));
+    add(given(open_classified())
+        .when(Action::Close)
+        .then_refused(Violation::NotResolved));
+    let mut surveyed = resolved();
+    surveyed.push(EventData::Surveyed(survey(5)));
+    add(given(surveyed)
+        .when(Action::RecordSurvey(survey(1)))
+        .then_refused(Violation::AlreadySurveyed));
+    let mut pending = resolved();
+    pending.push(EventData::FollowUpScheduled(follow_up(100)));
+    add(given(pending)
+        .when(Action::ScheduleFollowUp(follow_up(200)))
+        .then_refused(Violation::FollowUpPending { due: t(100) }));
+    add(given(resolved())
+        .when(Action::CompleteFollowUp(FollowUpCompleted {
+            outcome: FollowUpOutcome::Confirmed,
+        }))
+        .then_refused(Violation::NoFollowUpPending));
+    add(given(open_classified())
+        .when_at(0, Action::Respond)
+        .then_refused(Violation::TimeWentBackwards {
+            previous: t(1),
+            at: t(0),
+        }));
+    let mut foreign = event(50, 5, EventData::Responded);
+    foreign.case_id = CaseId::from_u128(99);
+    add(given(open_classified())
+        .state()
+        .apply(&foreign)
+        .unwrap_err());
+    insta::assert_snapshot!("case_errors", lines.join("\n"));
+}
