@@ -36,11 +36,13 @@ mod decide;
 mod error;
 mod event;
 mod ids;
+pub mod kpi;
 mod memory;
 pub mod policy;
 mod port;
 mod service;
 mod state;
+pub mod synth;
 
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};

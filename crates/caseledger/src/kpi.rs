@@ -1,0 +1,795 @@
+//! KPI projections: fold events into the figures management and auditors
+//! use. docs/kpis.md is the specification of every figure; this module
+//! computes exactly that.
+//!
+//! Two stages, both monoids:
+//! 1. [`KpiAccumulator`] folds events (live, one at a time, or a whole log)
+//!    into compact per-case facts, ignoring events after the as-of time. Two
+//!    accumulators over disjoint sets of cases merge into the accumulator of
+//!    their union, which is what lets a replay run on several cores.
+//! 2. [`KpiAccumulator::report`] turns the facts into a [`Report`] for a
+//!    cohort, a grouping and a policy. Cross-case figures (repeats, follow-up
+//!    cap) are computed here, over all cases, so they are exact however the
+//!    log was partitioned.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Classified, Event, EventData, format_timestamp};
+use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
+use crate::policy::follow_ups_too_close;
+use crate::state::Status;
+use crate::vocab::{Category, Channel, Priority, Tier};
+
+/// 15 days in milliseconds: the complaint deadline the report checks.
+pub const COMPLAINT_DEADLINE_MS: i64 = 15 * DAY_MS;
+/// 30 days in milliseconds: how far back a repeat problem is looked for.
+pub const REPEAT_WINDOW_MS: i64 = 30 * DAY_MS;
+/// A satisfaction rate at or above this is good performance (85%).
+pub const CSAT_TARGET: f64 = 0.85;
+/// A score at or above this counts as satisfied.
+pub const SATISFIED_SCORE: u8 = 4;
+const DAY_MS: i64 = 24 * HOUR_MS;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A response and a resolution target, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTarget {
+    /// The first response must come within this many seconds of opening.
+    pub response_s: i64,
+    /// The case must be resolved within this many seconds of opening.
+    pub resolution_s: i64,
+}
+
+/// SLA targets by priority. An embedding program or the CLI's policy file
+/// may replace the default; unclassified cases use `normal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicy {
+    /// Targets for `low`.
+    pub low: SlaTarget,
+    /// Targets for `normal` (and unclassified cases).
+    pub normal: SlaTarget,
+    /// Targets for `high`.
+    pub high: SlaTarget,
+    /// Targets for `urgent`.
+    pub urgent: SlaTarget,
+}
+
+impl Default for SlaPolicy {
+    /// urgent 1 h / 24 h, high 4 h / 72 h, normal 24 h / 168 h, low 72 h / 336 h.
+    fn default() -> Self {
+        let hours = |r: i64, s: i64| SlaTarget {
+            response_s: r * 3600,
+            resolution_s: s * 3600,
+        };
+        SlaPolicy {
+            low: hours(72, 336),
+            normal: hours(24, 168),
+            high: hours(4, 72),
+            urgent: hours(1, 24),
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The target for a priority (`None`: unclassified, counted as normal).
+    pub fn target(&self, priority: Option<Priority>) -> SlaTarget {
+        match priority.unwrap_or(Priority::Normal) {
+            Priority::Low => self.low,
+            Priority::Normal => self.normal,
+            Priority::High => self.high,
+            Priority::Urgent => self.urgent,
+        }
+    }
+
+    /// Checks that every target is positive.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, t) in [
+            ("low", self.low),
+            ("normal", self.normal),
+            ("high", self.high),
+            ("urgent", self.urgent),
+        ] {
+            if t.response_s <= 0 || t.resolution_s <= 0 {
+                return Err(format!(
+                    "{name}: targets must be positive numbers of seconds"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+vocabulary! {
+    /// What a report can be grouped by.
+    GroupBy, "group-by dimension" {
+        /// Intake channel.
+        Channel => "channel",
+        /// Latest category (`unclassified` when none).
+        Category => "category",
+        /// Latest topic (`unclassified` when none).
+        Topic => "topic",
+        /// Latest priority (`unclassified` when none).
+        Priority => "priority",
+        /// Customer tier.
+        Tier => "tier",
+        /// Latest assigned agent (`unassigned` when none).
+        Agent => "agent",
+        /// Latest assignment's team (`unassigned` when none or team-less).
+        Team => "team",
+        /// Month opened, UTC (`2026-03`).
+        Month => "month",
+        /// Quarter opened, UTC (`2026-Q1`).
+        Quarter => "quarter",
+    }
+}
+
+/// What a report covers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportParams {
+    /// Cohort start: cases opened at or after this (unbounded if `None`).
+    pub from: Option<DateTime<Utc>>,
+    /// Cohort end: cases opened before this (unbounded if `None`).
+    pub to: Option<DateTime<Utc>>,
+    /// Group rows by this dimension.
+    pub group_by: Option<GroupBy>,
+    /// SLA targets.
+    pub sla: SlaPolicy,
+}
+
+/// A follow-up as the report needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FollowUpFact {
+    at_ms: i64,
+    position: u64,
+    due: DateTime<Utc>,
+}
+
+/// Everything the report needs to know about one case, as of T.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CaseFacts {
+    customer: CustomerId,
+    channel: Channel,
+    tier: Tier,
+    opened_ms: i64,
+    status: Status,
+    classification: Option<Classified>,
+    agent: Option<AgentId>,
+    team: Option<TeamId>,
+    /// The first agent assigned, and whether another one ever was.
+    first_agent: Option<AgentId>,
+    transferred: bool,
+    first_response_ms: Option<i64>,
+    responses_before_first_resolution: u32,
+    resolutions: u32,
+    latest_resolved_ms: Option<i64>,
+    escalated: bool,
+    reopened: bool,
+    survey_scores: Vec<u8>,
+    follow_ups: Vec<FollowUpFact>,
+    pending_due_ms: Option<i64>,
+    completed: u32,
+    completed_on_time: u32,
+}
+
+impl CaseFacts {
+    fn observe(&mut self, position: u64, event: &Event) {
+        let at_ms = ms(event.at);
+        match &event.data {
+            EventData::Opened(_) => {}
+            EventData::Classified(c) => self.classification = Some(*c),
+            EventData::Assigned(a) => {
+                match &self.first_agent {
+                    None => self.first_agent = Some(a.agent.clone()),
+                    Some(first) if *first != a.agent => self.transferred = true,
+                    Some(_) => {}
+                }
+                self.agent = Some(a.agent.clone());
+                self.team = a.team.clone();
+            }
+            EventData::Responded => {
+                self.first_response_ms.get_or_insert(at_ms);
+                if self.resolutions == 0 {
+                    self.responses_before_first_resolution += 1;
+                }
+            }
+            EventData::Escalated(_) => self.escalated = true,
+            EventData::Resolved(_) => {
+                self.status = Status::Resolved;
+                self.resolutions += 1;
+                self.latest_resolved_ms = Some(at_ms);
+            }
+            EventData::Reopened(_) => {
+                self.status = Status::Open;
+                self.reopened = true;
+            }
+            EventData::FollowUpScheduled(f) => {
+                self.follow_ups.push(FollowUpFact {
+                    at_ms,
+                    position,
+                    due: f.due,
+                });
+                self.pending_due_ms = Some(ms(f.due));
+            }
+            EventData::FollowUpCompleted(_) => {
+                self.completed += 1;
+                if self.pending_due_ms.is_some_and(|due| at_ms <= due) {
+                    self.completed_on_time += 1;
+                }
+                self.pending_due_ms = None;
+            }
+            EventData::Surveyed(s) => self.survey_scores.push(s.score.get()),
+            EventData::Closed => self.status = Status::Closed,
+        }
+    }
+
+    fn resolved(&self) -> bool {
+        matches!(self.status, Status::Resolved | Status::Closed)
+    }
+
+    fn group_key(&self, by: GroupBy) -> String {
+        let class = |f: fn(&Classified) -> &'static str| {
+            self.classification
+                .as_ref()
+                .map_or("unclassified", f)
+                .to_owned()
+        };
+        let opened = Utc.timestamp_millis_opt(self.opened_ms).single();
+        match by {
+            GroupBy::Channel => self.channel.as_str().to_owned(),
+            GroupBy::Category => class(|c| c.category.as_str()),
+            GroupBy::Topic => class(|c| c.topic.as_str()),
+            GroupBy::Priority => class(|c| c.priority.as_str()),
+            GroupBy::Tier => self.tier.as_str().to_owned(),
+            GroupBy::Agent => self
+                .agent
+                .as_ref()
+                .map_or_else(|| "unassigned".to_owned(), |a| a.to_string()),
+            GroupBy::Team => self
+                .team
+                .as_ref()
+                .map_or_else(|| "unassigned".to_owned(), |t| t.to_string()),
+            GroupBy::Month => {
+                opened.map_or_else(String::new, |t| format!("{:04}-{:02}", t.year(), t.month()))
+            }
+            GroupBy::Quarter => opened.map_or_else(String::new, |t| {
+                format!("{:04}-Q{}", t.year(), (t.month() - 1) / 3 + 1)
+            }),
+        }
+    }
+}
+
+/// Folds events into per-case facts as of a moment: the mergeable state of
+/// a KPI replay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KpiAccumulator {
+    as_of: Option<DateTime<Utc>>,
+    cases: HashMap<CaseId, CaseFacts>,
+    events: u64,
+    latest_at: Option<DateTime<Utc>>,
+}
+
+impl KpiAccumulator {
+    /// An empty accumulator that will count events with `at` ≤ `as_of`
+    /// (all events when `None`; the report's T is then the latest `at`).
+    pub fn new(as_of: Option<DateTime<Utc>>) -> KpiAccumulator {
+        KpiAccumulator {
+            as_of,
+            ..KpiAccumulator::default()
+        }
+    }
+
+    /// Folds one event recorded at log `position`. Events after the as-of
+    /// time are ignored; so are events of a case not opened (yet), which a
+    /// valid log does not contain.
+    pub fn observe(&mut self, position: u64, event: &Event) {
+        if self.as_of.is_some_and(|t| event.at > t) {
+            return;
+        }
+        self.events += 1;
+        self.latest_at = Some(self.latest_at.map_or(event.at, |l| l.max(event.at)));
+        if let EventData::Opened(o) = &event.data {
+            self.cases
+                .entry(event.case_id)
+                .or_insert_with(|| CaseFacts {
+                    customer: o.customer_id.clone(),
+                    channel: o.channel,
+                    tier: o.tier,
+                    opened_ms: ms(event.at),
+                    status: Status::Open,
+                    classification: None,
+                    agent: None,
+                    team: None,
+                    first_agent: None,
+                    transferred: false,
+                    first_response_ms: None,
+                    responses_before_first_resolution: 0,
+                    resolutions: 0,
+                    latest_resolved_ms: None,
+                    escalated: false,
+                    reopened: false,
+                    survey_scores: Vec::new(),
+                    follow_ups: Vec::new(),
+                    pending_due_ms: None,
+                    completed: 0,
+                    completed_on_time: 0,
+                });
+        } else if let Some(facts) = self.cases.get_mut(&event.case_id) {
+            facts.observe(position, event);
+        }
+    }
+
+    /// Folds a whole log of `(position, event)` pairs: the batch form of
+    /// [`observe`](Self::observe), with the same result.
+    pub fn replay<'a>(&mut self, events: impl IntoIterator<Item = (u64, &'a Event)>) {
+        for (position, event) in events {
+            self.observe(position, event);
+        }
+    }
+
+    /// Merges the accumulator of a disjoint set of cases (same as-of time).
+    /// A case present in both keeps this accumulator's facts.
+    pub fn merge(&mut self, other: KpiAccumulator) {
+        self.events += other.events;
+        self.latest_at = match (self.latest_at, other.latest_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for (id, facts) in other.cases {
+            self.cases.entry(id).or_insert(facts);
+        }
+    }
+
+    /// How many events were counted (at or before the as-of time).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// How many cases were opened (at or before the as-of time).
+    pub fn cases(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// The report's T: the as-of time, or else the latest event time.
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of.or(self.latest_at)
+    }
+
+    /// Computes the report (docs/kpis.md).
+    pub fn report(&self, params: &ReportParams) -> Report {
+        let t_ms = self.as_of().map_or(i64::MIN, ms);
+        let from_ms = params.from.map(ms);
+        let to_ms = params.to.map(ms);
+        let in_cohort = |f: &CaseFacts| {
+            from_ms.is_none_or(|from| f.opened_ms >= from)
+                && to_ms.is_none_or(|to| f.opened_ms < to)
+        };
+
+        // Per-customer indexes over all cases, in and out of the cohort.
+        let mut by_customer: HashMap<&CustomerId, Vec<&CaseFacts>> = HashMap::new();
+        for f in self.cases.values() {
+            by_customer.entry(&f.customer).or_default().push(f);
+        }
+
+        let mut overall = KpiAcc::default();
+        let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
+        for f in self.cases.values().filter(|f| in_cohort(f)) {
+            let mut one = KpiAcc::default();
+            let siblings = by_customer.get(&f.customer).map_or(&[][..], Vec::as_slice);
+            one.add_case(f, siblings, t_ms, &params.sla);
+            if let Some(by) = params.group_by {
+                groups.entry(f.group_key(by)).or_default().merge(&one);
+            }
+            overall.merge(&one);
+        }
+        Report {
+            as_of: self.as_of(),
+            from: params.from,
+            to: params.to,
+            group_by: params.group_by,
+            events: self.events,
+            overall: overall.finish(),
+            groups: groups
+                .into_iter()
+                .map(|(key, acc)| GroupKpis {
+                    key,
+                    kpis: acc.finish(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Exact duration samples, in milliseconds: merged by concatenation, so the
+/// percentiles of a merge are those of the whole.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Durations(Vec<i64>);
+
+impl Durations {
+    fn stats(&self) -> DurationStats {
+        let mut v = self.0.clone();
+        v.sort_unstable();
+        let n = v.len();
+        let rank = |pct: usize| -> Option<f64> {
+            // Nearest rank: the element at 1-based rank ceil(pct/100 × n),
+            // computed in integers so that no rounding can move it.
+            let r = (pct * n).div_ceil(100);
+            v.get(r.checked_sub(1)?).map(|x| *x as f64 / 1000.0)
+        };
+        DurationStats {
+            count: n as u64,
+            mean_s: (n > 0).then(|| v.iter().map(|x| *x as f64).sum::<f64>() / n as f64 / 1000.0),
+            median_s: rank(50),
+            p90_s: rank(90),
+        }
+    }
+}
+
+/// Counts and samples of one group; a monoid under [`KpiAcc::merge`].
+#[derive(Debug, Clone, Default, PartialEq)]
+struct KpiAcc {
+    opened: u64,
+    resolved: u64,
+    first_response: Durations,
+    resolution_time: Durations,
+    fcr: u64,
+    escalated: u64,
+    reopened: u64,
+    ever_resolved: u64,
+    sla_met: u64,
+    sla_breached: u64,
+    sla_pending: u64,
+    complaints: u64,
+    complaint_resolution: Durations,
+    complaints_within: u64,
+    complaints_overdue: u64,
+    survey_responses: u64,
+    survey_score_sum: u64,
+    survey_satisfied: u64,
+    resolved_with_survey: u64,
+    repeats: u64,
+    follow_ups_scheduled: u64,
+    follow_ups_completed: u64,
+    follow_ups_on_time: u64,
+    cap_violations: u64,
+}
+
+/// The outcome of one SLA part.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sla {
+    Met,
+    Breached,
+    Pending,
+}
+
+fn sla_part(elapsed_ms: Option<i64>, target_s: i64, age_ms: i64) -> Sla {
+    let target_ms = target_s.saturating_mul(1000);
+    match elapsed_ms {
+        Some(e) if e <= target_ms => Sla::Met,
+        Some(_) => Sla::Breached,
+        None if age_ms > target_ms => Sla::Breached,
+        None => Sla::Pending,
+    }
+}
+
+impl KpiAcc {
+    /// Adds one cohort case; `siblings` are all cases of its customer.
+    fn add_case(&mut self, f: &CaseFacts, siblings: &[&CaseFacts], t_ms: i64, sla: &SlaPolicy) {
+        let resolved = f.resolved();
+        let age_ms = t_ms.saturating_sub(f.opened_ms);
+        let resolution_ms = f
+            .latest_resolved_ms
+            .filter(|_| resolved)
+            .map(|r| r - f.opened_ms);
+        let first_response_ms = f.first_response_ms.map(|r| r - f.opened_ms);
+
+        self.opened += 1;
+        if resolved {
+            self.resolved += 1;
+        }
+        self.first_response.0.extend(first_response_ms);
+        self.resolution_time.0.extend(resolution_ms);
+        if resolved
+            && !f.escalated
+            && !f.reopened
+            && !f.transferred
+            && f.responses_before_first_resolution <= 1
+        {
+            self.fcr += 1;
+        }
+        self.escalated += u64::from(f.escalated);
+        self.reopened += u64::from(f.reopened);
+        self.ever_resolved += u64::from(f.resolutions > 0);
+
+        let target = sla.target(f.classification.map(|c| c.priority));
+        let response = sla_part(first_response_ms, target.response_s, age_ms);
+        let resolution = sla_part(resolution_ms, target.resolution_s, age_ms);
+        match (response, resolution) {
+            (Sla::Breached, _) | (_, Sla::Breached) => self.sla_breached += 1,
+            (Sla::Met, Sla::Met) => self.sla_met += 1,
+            _ => self.sla_pending += 1,
+        }
+
+        if f.classification
+            .is_some_and(|c| c.category == Category::Complaint)
+        {
+            self.complaints += 1;
+            match resolution_ms {
+                Some(r) => {
+                    self.complaint_resolution.0.push(r);
+                    if r <= COMPLAINT_DEADLINE_MS {
+                        self.complaints_within += 1;
+                    } else {
+                        self.complaints_overdue += 1;
+                    }
+                }
+                None if age_ms > COMPLAINT_DEADLINE_MS => self.complaints_overdue += 1,
+                None => {}
+            }
+        }
+
+        self.survey_responses += f.survey_scores.len() as u64;
+        self.survey_score_sum += f.survey_scores.iter().map(|s| u64::from(*s)).sum::<u64>();
+        self.survey_satisfied += f
+            .survey_scores
+            .iter()
+            .filter(|s| **s >= SATISFIED_SCORE)
+            .count() as u64;
+        if resolved && !f.survey_scores.is_empty() {
+            self.resolved_with_survey += 1;
+        }
+
+        if let Some(topic) = f.classification.map(|c| c.topic) {
+            let repeat = siblings.iter().any(|s| {
+                s.classification.is_some_and(|c| c.topic == topic)
+                    && s.opened_ms < f.opened_ms
+                    && f.opened_ms - s.opened_ms <= REPEAT_WINDOW_MS
+            });
+            self.repeats += u64::from(repeat);
+        }
+
+        self.follow_ups_scheduled += f.follow_ups.len() as u64;
+        self.follow_ups_completed += u64::from(f.completed);
+        self.follow_ups_on_time += u64::from(f.completed_on_time);
+        for fu in &f.follow_ups {
+            let violated = siblings.iter().flat_map(|s| &s.follow_ups).any(|other| {
+                (other.at_ms, other.position) < (fu.at_ms, fu.position)
+                    && follow_ups_too_close(other.due, fu.due)
+            });
+            self.cap_violations += u64::from(violated);
+        }
+    }
+
+    fn merge(&mut self, o: &KpiAcc) {
+        self.opened += o.opened;
+        self.resolved += o.resolved;
+        self.first_response.0.extend_from_slice(&o.first_response.0);
+        self.resolution_time
+            .0
+            .extend_from_slice(&o.resolution_time.0);
+        self.fcr += o.fcr;
+        self.escalated += o.escalated;
+        self.reopened += o.reopened;
+        self.ever_resolved += o.ever_resolved;
+        self.sla_met += o.sla_met;
+        self.sla_breached += o.sla_breached;
+        self.sla_pending += o.sla_pending;
+        self.complaints += o.complaints;
+        self.complaint_resolution
+            .0
+            .extend_from_slice(&o.complaint_resolution.0);
+        self.complaints_within += o.complaints_within;
+        self.complaints_overdue += o.complaints_overdue;
+        self.survey_responses += o.survey_responses;
+        self.survey_score_sum += o.survey_score_sum;
+        self.survey_satisfied += o.survey_satisfied;
+        self.resolved_with_survey += o.resolved_with_survey;
+        self.repeats += o.repeats;
+        self.follow_ups_scheduled += o.follow_ups_scheduled;
+        self.follow_ups_completed += o.follow_ups_completed;
+        self.follow_ups_on_time += o.follow_ups_on_time;
+        self.cap_violations += o.cap_violations;
+    }
+
+    fn finish(&self) -> Kpis {
+        let satisfied_rate = rate(self.survey_satisfied, self.survey_responses);
+        Kpis {
+            cases_opened: self.opened,
+            cases_resolved: self.resolved,
+            backlog: self.opened - self.resolved,
+            resolution_rate: rate(self.resolved, self.opened),
+            first_response: self.first_response.stats(),
+            resolution_time: self.resolution_time.stats(),
+            fcr_rate: rate(self.fcr, self.resolved),
+            escalation_rate: rate(self.escalated, self.opened),
+            reopen_rate: rate(self.reopened, self.ever_resolved),
+            sla: SlaKpis {
+                met: self.sla_met,
+                breached: self.sla_breached,
+                pending: self.sla_pending,
+                rate: rate(self.sla_met, self.sla_met + self.sla_breached),
+            },
+            complaints: ComplaintKpis {
+                count: self.complaints,
+                rate: rate(self.complaints, self.opened),
+                resolution_time: self.complaint_resolution.stats(),
+                within_deadline: self.complaints_within,
+                overdue: self.complaints_overdue,
+                deadline_rate: rate(
+                    self.complaints_within,
+                    self.complaints_within + self.complaints_overdue,
+                ),
+            },
+            csat: CsatKpis {
+                responses: self.survey_responses,
+                mean: rate(self.survey_score_sum, self.survey_responses),
+                satisfied_rate,
+                meets_target: satisfied_rate.map(|r| r >= CSAT_TARGET),
+            },
+            survey_response_rate: rate(self.resolved_with_survey, self.resolved),
+            repeat_rate: rate(self.repeats, self.opened),
+            follow_up: FollowUpKpis {
+                scheduled: self.follow_ups_scheduled,
+                completed: self.follow_ups_completed,
+                on_time_rate: rate(self.follow_ups_on_time, self.follow_ups_completed),
+                cap_violations: self.cap_violations,
+            },
+        }
+    }
+}
+
+/// `num / den`, or `None` when the denominator is 0.
+fn rate(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+/// Statistics of a list of durations, in seconds (null when empty).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DurationStats {
+    /// How many durations.
+    pub count: u64,
+    /// Their mean.
+    pub mean_s: Option<f64>,
+    /// Nearest-rank median.
+    pub median_s: Option<f64>,
+    /// Nearest-rank 90th percentile.
+    pub p90_s: Option<f64>,
+}
+
+/// SLA attainment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SlaKpis {
+    /// Cases that met both targets.
+    pub met: u64,
+    /// Cases that breached either target.
+    pub breached: u64,
+    /// Cases still within a target with no verdict yet.
+    pub pending: u64,
+    /// met / (met + breached).
+    pub rate: Option<f64>,
+}
+
+/// Complaint handling against the 15-day deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ComplaintKpis {
+    /// Cases whose latest category is complaint.
+    pub count: u64,
+    /// count / cases_opened.
+    pub rate: Option<f64>,
+    /// Resolution times of the resolved complaints.
+    pub resolution_time: DurationStats,
+    /// Resolved within 15 days.
+    pub within_deadline: u64,
+    /// Resolved later, or unresolved and older than 15 days.
+    pub overdue: u64,
+    /// within / (within + overdue).
+    pub deadline_rate: Option<f64>,
+}
+
+/// Customer satisfaction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CsatKpis {
+    /// Survey answers.
+    pub responses: u64,
+    /// Mean score.
+    pub mean: Option<f64>,
+    /// Share of scores of 4 or 5.
+    pub satisfied_rate: Option<f64>,
+    /// satisfied_rate ≥ 0.85.
+    pub meets_target: Option<bool>,
+}
+
+/// Follow-up contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FollowUpKpis {
+    /// `follow_up_scheduled` events.
+    pub scheduled: u64,
+    /// `follow_up_completed` events.
+    pub completed: u64,
+    /// Share of completions at or before their due time.
+    pub on_time_rate: Option<f64>,
+    /// Scheduled follow-ups too close to an earlier one of the same customer.
+    pub cap_violations: u64,
+}
+
+/// The KPI figures of a set of cases (docs/kpis.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Cohort cases.
+    pub cases_opened: u64,
+    /// Cohort cases resolved (or closed) at T.
+    pub cases_resolved: u64,
+    /// Cohort cases not resolved at T.
+    pub backlog: u64,
+    /// cases_resolved / cases_opened.
+    pub resolution_rate: Option<f64>,
+    /// First response − opened.
+    pub first_response: DurationStats,
+    /// Latest resolved − opened, for cases resolved at T.
+    pub resolution_time: DurationStats,
+    /// First contact resolution rate.
+    pub fcr_rate: Option<f64>,
+    /// Share of cases escalated at least once.
+    pub escalation_rate: Option<f64>,
+    /// Share of ever-resolved cases reopened at least once.
+    pub reopen_rate: Option<f64>,
+    /// SLA attainment.
+    pub sla: SlaKpis,
+    /// Complaints.
+    pub complaints: ComplaintKpis,
+    /// Satisfaction.
+    pub csat: CsatKpis,
+    /// Share of resolved cases with a survey answer.
+    pub survey_response_rate: Option<f64>,
+    /// Problem repeat rate.
+    pub repeat_rate: Option<f64>,
+    /// Follow-ups.
+    pub follow_up: FollowUpKpis,
+}
+
+/// The figures of one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupKpis {
+    /// The group's key, such as `phone` or `2026-Q1`.
+    pub key: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub kpis: Kpis,
+}
+
+/// A KPI report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// T: the as-of time (null for an empty log).
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Cohort start.
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub from: Option<DateTime<Utc>>,
+    /// Cohort end (exclusive).
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub to: Option<DateTime<Utc>>,
+    /// The grouping.
+    pub group_by: Option<GroupBy>,
+    /// How many events were considered (those at or before T).
+    pub events: u64,
+    /// The figures over the whole cohort.
+    pub overall: Kpis,
+    /// The figures per group, sorted by key (empty without a grouping).
+    pub groups: Vec<GroupKpis>,
+}
+
+fn ser_opt_ts<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_timestamp(t)),
+        None => s.serialize_none(),
+    }
+}
