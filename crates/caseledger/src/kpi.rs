@@ -267,6 +267,25 @@ impl CaseFacts {
     }
 }
 
+/// Two accumulators with different as-of times cannot be merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot merge KPI accumulators made as of different times ({} and {})",
+    show(left),
+    show(right)
+)]
+pub struct AsOfMismatch {
+    /// This accumulator's as-of time (`None`: the latest event).
+    pub left: Option<DateTime<Utc>>,
+    /// The other's.
+    pub right: Option<DateTime<Utc>>,
+}
+
+fn show(t: &Option<DateTime<Utc>>) -> String {
+    t.as_ref()
+        .map_or_else(|| "the latest event".to_owned(), format_timestamp)
+}
+
 /// Folds events into per-case facts as of a moment: the mergeable state of
 /// a KPI replay.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -335,9 +354,17 @@ impl KpiAccumulator {
         }
     }
 
-    /// Merges the accumulator of a disjoint set of cases (same as-of time).
-    /// A case present in both keeps this accumulator's facts.
-    pub fn merge(&mut self, other: KpiAccumulator) {
+    /// Merges the accumulator of a disjoint set of cases. Both must have been
+    /// made with the same as-of time, or the result would describe no moment
+    /// at all: that is refused, and `self` is left unchanged. A case present
+    /// in both keeps this accumulator's facts.
+    pub fn merge(&mut self, other: KpiAccumulator) -> Result<(), AsOfMismatch> {
+        if self.as_of != other.as_of {
+            return Err(AsOfMismatch {
+                left: self.as_of,
+                right: other.as_of,
+            });
+        }
         self.events += other.events;
         self.latest_at = match (self.latest_at, other.latest_at) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -346,6 +373,7 @@ impl KpiAccumulator {
         for (id, facts) in other.cases {
             self.cases.entry(id).or_insert(facts);
         }
+        Ok(())
     }
 
     /// How many events were counted (at or before the as-of time).

@@ -458,6 +458,17 @@ fn an_empty_log_gives_nulls_not_zero_divisions() {
 }
 
 #[test]
+fn accumulators_of_different_as_of_times_do_not_merge() {
+    let mut a = KpiAccumulator::new(Some(h(1.0)));
+    let b = KpiAccumulator::new(None);
+    let err = a.merge(b).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot merge KPI accumulators made as of different times (2026-03-02T01:00:00Z and the latest event)"
+    );
+}
+
+#[test]
 fn live_and_batch_folds_agree() {
     let log = four_cases();
     let mut live = KpiAccumulator::new(None);
@@ -539,7 +550,7 @@ proptest! {
         }
         let mut merged = KpiAccumulator::new(None);
         for p in split.into_iter().rev() {
-            merged.merge(p);
+            merged.merge(p).unwrap();
         }
         prop_assert_eq!(whole.report(&params), merged.report(&params));
     }
