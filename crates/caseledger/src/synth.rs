@@ -186,6 +186,7 @@ impl Synth {
     }
 
     fn push(&mut self, event: Event) {
+        let at_ms = event.at.timestamp_millis();
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slots[i] = Some(event);
@@ -196,10 +197,7 @@ impl Synth {
                 self.slots.len() - 1
             }
         };
-        if let Some(e) = &self.slots[slot] {
-            self.pending
-                .push(Reverse((e.at.timestamp_millis(), self.seq, slot)));
-        }
+        self.pending.push(Reverse((at_ms, self.seq, slot)));
         self.seq += 1;
     }
 
@@ -384,11 +382,13 @@ impl Synth {
     fn finish(&mut self, b: CaseBuilder) {
         self.rng = b.rng;
         for e in b.events {
-            self.seq_ids_and_push(e);
+            self.identify_and_push(e);
         }
     }
 
-    fn seq_ids_and_push(&mut self, mut e: Event) {
+    /// Gives a finished case's event its id, lets the planner learn it, and
+    /// queues it for time-ordered output.
+    fn identify_and_push(&mut self, mut e: Event) {
         e.event_id = EventId(self.rng.uuid());
         // The planner learns follow-ups in generation order (positions are
         // only used to ignore repeats, so a running count serves).
