@@ -1,0 +1,150 @@
+//! The store's error type: an [`Error`] with an [`ErrorKind`] that says what
+//! happened and where.
+
+use std::path::PathBuf;
+
+use crate::format::DecodeError;
+
+/// An error of the file store.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
+pub struct Error {
+    kind: Box<ErrorKind>,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Whether the store's data is damaged (as opposed to an I/O failure, a
+    /// lock, a refused write or a torn tail).
+    pub fn is_corruption(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Corrupt(_))
+    }
+
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        ErrorKind::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+        .into()
+    }
+
+    pub(crate) fn corrupt(c: Damage) -> Error {
+        ErrorKind::Corrupt(c).into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error {
+            kind: Box::new(kind),
+        }
+    }
+}
+
+/// The kinds of [`Error`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file operation failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// What the store was doing ("read", "fdatasync", ...).
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Another process holds the writer lock.
+    #[error("store {} is locked by another process (a writer is running)", dir.display())]
+    Locked {
+        /// The store directory.
+        dir: PathBuf,
+    },
+    /// The directory is not a store (or not one this build can read).
+    #[error("{} is not a caseledger store: {reason}", dir.display())]
+    NotAStore {
+        /// The directory.
+        dir: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+    /// Acknowledged data is damaged or missing. The store refuses to open
+    /// for writing; nothing was changed.
+    #[error("corruption: {0}")]
+    Corrupt(Damage),
+    /// Bytes at the very end of the log are not a complete, committed batch:
+    /// what a crash during a write leaves. Opening for writing cuts them.
+    /// Only `verify` reports this; opening for writing repairs it.
+    #[error(
+        "torn tail: {0} (opening the store for writing, e.g. `caseledger recover`, cuts it and keeps the bytes)"
+    )]
+    TornTail(Damage),
+    /// An earlier fsync or write failed; the store refuses every write until
+    /// it is reopened, because the kernel may have dropped the unsynced pages
+    /// (an fsync is never retried).
+    #[error("the store refuses writes until it is reopened: an earlier write failed ({cause})")]
+    Failed {
+        /// The first failure.
+        cause: String,
+    },
+    /// The store was opened read-only.
+    #[error("the store is open read-only")]
+    ReadOnly,
+    /// A configuration value is out of range.
+    #[error("invalid option {name}: {reason}")]
+    InvalidOption {
+        /// The option.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where and how the log is damaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The file.
+    pub file: PathBuf,
+    /// The byte offset in the file.
+    pub offset: u64,
+    /// The position of the record involved, when known.
+    pub position: Option<u64>,
+    /// What is wrong.
+    pub detail: String,
+}
+
+impl Damage {
+    pub(crate) fn new(file: impl Into<PathBuf>, offset: u64, detail: impl Into<String>) -> Damage {
+        Damage {
+            file: file.into(),
+            offset,
+            position: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn decode(file: impl Into<PathBuf>, offset: u64, e: &DecodeError) -> Damage {
+        Damage::new(file, offset, e.to_string())
+    }
+
+    pub(crate) fn at_position(mut self, position: u64) -> Damage {
+        self.position = Some(position);
+        self
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}", self.file.display(), self.offset)?;
+        if let Some(p) = self.position {
+            write!(f, " (position {p})")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}

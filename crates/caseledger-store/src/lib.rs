@@ -1,0 +1,72 @@
+//! caseledger-store: an append-only file event store for caseledger.
+//!
+//! [`Store`] implements the domain crate's [`caseledger::EventLog`] port over
+//! segment files in a directory:
+//!
+//! - every record is framed, checksummed (CRC-32C) and hash-chained
+//!   (SHA-256), so [`verify`] proves the log unchanged up to a head;
+//! - an append returns only once its bytes are durable (fdatasync); appends
+//!   from many threads share one sync (group commit);
+//! - an append, and a [`Batch`] of appends to many streams, is atomic across
+//!   crashes: a commit record ends it, and recovery cuts a batch without one;
+//! - opening for writing recovers from a crash, and tells a torn tail (cut,
+//!   bytes kept under `cut/`) from corruption of acknowledged data (refused);
+//! - one writing process at a time (a lock file); read-only opens see the
+//!   acknowledged prefix while a writer runs.
+//!
+//! docs/store-format.md specifies the bytes, the durability steps and the
+//! recovery rules.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use caseledger::{Actor, CaseId, Channel, CustomerId, Event, EventData, EventId, EventLog,
+//!                  ExpectedVersion, Opened, Tier};
+//! use caseledger_store::{Store, StoreOptions};
+//! use chrono::{TimeZone, Utc};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path(), StoreOptions::default())?;
+//! let case = CaseId::from_u128(1);
+//! let opened = Event {
+//!     event_id: EventId::from_u128(1),
+//!     case_id: case,
+//!     at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 15, 0).unwrap(),
+//!     actor: Actor::parse("agent-17")?,
+//!     data: EventData::Opened(Opened {
+//!         customer_id: CustomerId::new("C-1001")?,
+//!         channel: Channel::Phone,
+//!         tier: Tier::Vip,
+//!         summary: None,
+//!     }),
+//! };
+//! let done = store.append(case, ExpectedVersion::NoStream, &[opened.clone()])?;
+//! assert_eq!(done.positions, vec![1]);
+//! // A retry with the same event id writes nothing and answers the same.
+//! let again = store.append(case, ExpectedVersion::NoStream, &[opened])?;
+//! assert!(again.already_stored);
+//! assert_eq!(store.read_stream(case)?.len(), 1);
+//! drop(store);
+//! let report = caseledger_store::verify(dir.path(), |_| {})?;
+//! assert_eq!(report.head.position, 1);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod checkpoint;
+mod error;
+pub mod format;
+mod index;
+mod recover;
+mod segment;
+mod store;
+mod verify;
+
+pub use error::{Damage, Error, ErrorKind};
+pub use recover::{CUT_DIR, CutPiece, Recovery};
+pub use segment::{parse_segment_name, segment_name};
+pub use store::{
+    Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_FILE, LogIter,
+    MAX_GROUP_APPENDS, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, Store, StoreOptions, Until, hex,
+    partition_of,
+};
+pub use verify::{VerifyReport, verify};

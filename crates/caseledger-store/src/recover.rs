@@ -1,0 +1,434 @@
+//! Opening a store: scanning the log, telling a torn tail from corruption,
+//! and (for a writer) cutting the torn tail. docs/store-format.md, section
+//! "Recovery", states the rules this module implements.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::checkpoint::Checkpoint;
+use crate::error::{Damage, Error};
+use crate::format::{
+    EventRecord, FRAME_HEADER_BYTES, GENESIS_HASH, Hash, Record, SEGMENT_HEADER_BYTES, chain_hash,
+    decode_body, hashed_part, stored_hash,
+};
+use crate::index::{Entry, Index, Overlay};
+use crate::segment::SegmentReader;
+
+/// A point in the log: just after a record (or a segment header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Point {
+    /// Segment number.
+    pub segment: u32,
+    /// Byte offset in the segment.
+    pub offset: u64,
+}
+
+/// The start of an empty log.
+pub const START: Point = Point {
+    segment: 1,
+    offset: SEGMENT_HEADER_BYTES as u64,
+};
+
+/// The end of the last complete commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boundary {
+    /// Where it ends.
+    pub point: Point,
+    /// The last committed event's position (0: none).
+    pub position: u64,
+    /// The chain hash of the commit record (genesis: none).
+    pub hash: Hash,
+}
+
+impl Boundary {
+    /// The checkpoint that records this boundary.
+    pub fn checkpoint(&self, sequence: u64) -> Checkpoint {
+        Checkpoint {
+            sequence,
+            segment: self.point.segment,
+            offset: self.point.offset,
+            position: self.position,
+            hash: self.hash,
+        }
+    }
+}
+
+/// Bytes after the last commit that are not part of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tail {
+    /// Where they start (the last commit's end).
+    pub from: Point,
+    /// Complete event records among them (a batch without its commit).
+    pub uncommitted_events: u64,
+    /// Why they end the log ("incomplete record", "checksum mismatch", ...).
+    pub reason: String,
+    /// Where the first bad byte is, when a bad record ended the scan.
+    pub bad_at: Option<Point>,
+}
+
+/// What a scan found.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The committed events.
+    pub index: Index,
+    /// The end of the last commit.
+    pub boundary: Boundary,
+    /// The end of the last valid header or record: where a writer resumes
+    /// when there is no tail.
+    pub end: Point,
+    /// Bytes to cut, if any.
+    pub tail: Option<Tail>,
+    /// The latest `recorded_at` of a committed event.
+    pub last_recorded_at: Option<DateTime<Utc>>,
+}
+
+/// How far to scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Up to the checkpoint only: a reader, which must not see records a
+    /// running writer has not acknowledged yet.
+    Checkpoint,
+    /// Every byte: a writer recovering.
+    All,
+}
+
+/// Scans the segments (`paths[i]` is segment i + 1) against the checkpoint.
+/// With `chain`, it also recomputes every chain hash and hands each event to
+/// `visit` (that is `verify`); without, it trusts the stored hashes, which
+/// the checksums protect against accidents (that is opening).
+pub fn scan(
+    paths: &[PathBuf],
+    files: &[Arc<File>],
+    cp: &Checkpoint,
+    bound: Bound,
+    chain: bool,
+    visit: &mut dyn FnMut(&EventRecord),
+) -> Result<Scanned, Error> {
+    let cp_point = Point {
+        segment: cp.segment,
+        offset: cp.offset,
+    };
+    let acked = |p: Point| p < cp_point;
+    let mut index = Index::default();
+    let mut overlay = Overlay::default();
+    let mut boundary = Boundary {
+        point: START,
+        position: 0,
+        hash: GENESIS_HASH,
+    };
+    let mut cp_matched = boundary.checkpoint(cp.sequence) == *cp;
+    let mut end = START;
+    let mut hash = GENESIS_HASH;
+    let mut next_position = 1u64;
+    let mut last_recorded_at = None;
+    let mut tail = None;
+    'segments: for (number, (path, file)) in (1u32..).zip(paths.iter().zip(files)) {
+        let limit = match bound {
+            Bound::Checkpoint if number > cp.segment => break,
+            Bound::Checkpoint if number == cp.segment => cp.offset,
+            _ => u64::MAX,
+        };
+        let mut reader = SegmentReader::new(Arc::clone(file), 0, limit);
+        let header = match reader.header() {
+            Ok(h) => h,
+            Err(fe)
+                if !acked(Point {
+                    segment: number,
+                    offset: 0,
+                }) =>
+            {
+                tail = Some(Tail {
+                    from: boundary.point,
+                    uncommitted_events: overlay.entries().len() as u64,
+                    reason: format!("segment {number} header: {}", fe.error),
+                    bad_at: Some(Point {
+                        segment: number,
+                        offset: 0,
+                    }),
+                });
+                break;
+            }
+            Err(fe) => return Err(Error::corrupt(Damage::decode(path, 0, &fe.error))),
+        };
+        if header.segment != number
+            || header.first_position != next_position
+            || header.prev_hash != hash
+        {
+            return Err(Error::corrupt(Damage::new(
+                path,
+                0,
+                format!(
+                    "the header (segment {}, first position {}) does not continue the log \
+                     (segment {number}, position {next_position}, previous hash)",
+                    header.segment, header.first_position
+                ),
+            )));
+        }
+        end = Point {
+            segment: number,
+            offset: SEGMENT_HEADER_BYTES as u64,
+        };
+        loop {
+            let (offset, body) = match reader.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(fe) => {
+                    let at = Point {
+                        segment: number,
+                        offset: fe.offset,
+                    };
+                    if acked(at) {
+                        return Err(Error::corrupt(
+                            Damage::decode(path, fe.offset, &fe.error).at_position(next_position),
+                        ));
+                    }
+                    tail = Some(Tail {
+                        from: boundary.point,
+                        uncommitted_events: overlay.entries().len() as u64,
+                        reason: fe.error.to_string(),
+                        bad_at: Some(at),
+                    });
+                    break 'segments;
+                }
+            };
+            let frame_end = offset + (FRAME_HEADER_BYTES + body.len()) as u64;
+            let damage = |detail: String| Error::corrupt(Damage::new(path, offset, detail));
+            // A record whose checksum holds but whose content is wrong was
+            // written that way: no crash produces it, so it is corruption
+            // wherever it is.
+            if chain && chain_hash(&hash, hashed_part(body)) != stored_hash(body) {
+                return Err(damage(format!(
+                    "the chain hash does not match: this record (after position {}) or one \
+                     before it was changed",
+                    next_position - 1
+                )));
+            }
+            match decode_body(body).map_err(|e| damage(e.to_string()))? {
+                Record::Event(r) => {
+                    let version = overlay.version(&index, &r.event.case_id) + 1;
+                    if r.position != next_position || r.version != version {
+                        return Err(damage(format!(
+                            "record has position {} version {}, expected position \
+                             {next_position} version {version} of stream {}",
+                            r.position, r.version, r.event.case_id
+                        )));
+                    }
+                    if let Some(at) = overlay.lookup(&index, &r.event.event_id) {
+                        return Err(damage(format!(
+                            "event id {} repeats the one at position {}",
+                            r.event.event_id, at.position
+                        )));
+                    }
+                    let Ok(offset32) = u32::try_from(offset) else {
+                        return Err(damage("offset beyond 4 GiB".to_owned()));
+                    };
+                    overlay.push(Entry {
+                        position: r.position,
+                        case_id: r.event.case_id,
+                        version: r.version,
+                        event_id: r.event.event_id,
+                        segment: number,
+                        offset: offset32,
+                    });
+                    if last_recorded_at.is_none_or(|t| r.recorded_at > t) {
+                        last_recorded_at = Some(r.recorded_at);
+                    }
+                    next_position += 1;
+                    visit(&r);
+                }
+                Record::Commit {
+                    first_position,
+                    last_position,
+                } => {
+                    let first = overlay.entries().first().map(|e| e.position);
+                    if first != Some(first_position) || last_position + 1 != next_position {
+                        return Err(damage(format!(
+                            "commit of positions {first_position}..={last_position} does not \
+                             match the batch before it ({first:?}..{next_position})"
+                        )));
+                    }
+                    overlay.apply(&mut index).map_err(damage)?;
+                    boundary = Boundary {
+                        point: Point {
+                            segment: number,
+                            offset: frame_end,
+                        },
+                        position: last_position,
+                        hash: stored_hash(body),
+                    };
+                    if boundary.point == cp_point {
+                        if boundary.position != cp.position || boundary.hash != cp.hash {
+                            return Err(damage(format!(
+                                "the checkpoint names position {} at byte {}, but the commit \
+                                 there ends position {} with another hash",
+                                cp.position, cp.offset, boundary.position
+                            )));
+                        }
+                        cp_matched = true;
+                    }
+                }
+            }
+            hash = stored_hash(body);
+            end = Point {
+                segment: number,
+                offset: frame_end,
+            };
+            if !cp_matched && end > cp_point {
+                return Err(damage(format!(
+                    "the checkpoint (segment {}, byte {}) does not fall on a commit's end",
+                    cp.segment, cp.offset
+                )));
+            }
+        }
+    }
+    if !cp_matched {
+        let file = paths
+            .get(end.segment as usize - 1)
+            .cloned()
+            .unwrap_or_default();
+        return Err(Error::corrupt(Damage::new(
+            file,
+            end.offset,
+            format!(
+                "acknowledged data is missing: the log's valid records end at segment {} byte {}, \
+                 but the checkpoint records acknowledged data up to segment {} byte {} \
+                 (position {})",
+                end.segment, end.offset, cp.segment, cp.offset, cp.position
+            ),
+        )));
+    }
+    if tail.is_none() && !overlay.is_empty() {
+        tail = Some(Tail {
+            from: boundary.point,
+            uncommitted_events: overlay.entries().len() as u64,
+            reason: format!(
+                "{} event records of a batch without its commit record",
+                overlay.entries().len()
+            ),
+            bad_at: None,
+        });
+    }
+    Ok(Scanned {
+        index,
+        boundary,
+        end,
+        tail,
+        last_recorded_at,
+    })
+}
+
+/// A piece of the log that recovery cut off, and where its bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutPiece {
+    /// The segment file it was cut from.
+    pub file: PathBuf,
+    /// The offset in that file where the cut bytes started.
+    pub from_offset: u64,
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// The side file that holds them now.
+    pub saved_to: PathBuf,
+}
+
+/// What recovery did when a writer opened the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Why it cut (empty when nothing was cut).
+    pub reason: String,
+    /// Complete event records of an unfinished batch that were cut (never
+    /// acknowledged: their commit record was missing).
+    pub uncommitted_events: u64,
+    /// The pieces cut, in log order.
+    pub cut: Vec<CutPiece>,
+}
+
+impl Recovery {
+    /// Whether anything was cut.
+    pub fn cut_anything(&self) -> bool {
+        !self.cut.is_empty()
+    }
+}
+
+/// The directory, inside the store, that keeps cut bytes.
+pub const CUT_DIR: &str = "cut";
+
+/// Cuts the tail: saves the bytes after `tail.from` into side files under
+/// `cut/`, syncs them, and only then truncates the segment and moves later
+/// segments aside. Returns what it did.
+pub fn cut_tail(
+    dir: &Path,
+    paths: &[PathBuf],
+    tail: &Tail,
+    stamp_ms: i64,
+) -> Result<Recovery, Error> {
+    let cut_dir = dir.join(CUT_DIR);
+    std::fs::create_dir_all(&cut_dir).map_err(|e| Error::io("create", &cut_dir, e))?;
+    crate::store::sync_dir(dir)?;
+    let mut pieces = Vec::new();
+    let first = tail.from.segment as usize;
+    // 1. Copy the tail of the boundary segment into a side file and sync it.
+    if let Some(path) = paths.get(first - 1) {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let from = usize::try_from(tail.from.offset).unwrap_or(usize::MAX);
+        if bytes.len() > from {
+            let saved_to = cut_dir.join(format!(
+                "{stamp_ms}-seg-{:08}-from-{}.bin",
+                tail.from.segment, tail.from.offset
+            ));
+            write_synced(&saved_to, &bytes[from..])?;
+            pieces.push(CutPiece {
+                file: path.clone(),
+                from_offset: tail.from.offset,
+                bytes: (bytes.len() - from) as u64,
+                saved_to,
+            });
+        }
+    }
+    // 2. Move whole later segments aside (a rename keeps their bytes).
+    for path in paths.iter().skip(first) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let saved_to = cut_dir.join(format!("{stamp_ms}-{}", name.unwrap_or_default()));
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| Error::io("stat", path, e))?
+            .len();
+        std::fs::rename(path, &saved_to).map_err(|e| Error::io("move", path, e))?;
+        pieces.push(CutPiece {
+            file: path.clone(),
+            from_offset: 0,
+            bytes,
+            saved_to,
+        });
+    }
+    crate::store::sync_dir(&cut_dir)?;
+    // 3. Truncate the boundary segment and sync it and the directory.
+    if let Some(path) = paths.get(first - 1) {
+        let f = File::options()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        f.set_len(tail.from.offset)
+            .map_err(|e| Error::io("truncate", path, e))?;
+        f.sync_all().map_err(|e| Error::io("fsync", path, e))?;
+    }
+    crate::store::sync_dir(dir)?;
+    Ok(Recovery {
+        reason: tail.reason.clone(),
+        uncommitted_events: tail.uncommitted_events,
+        cut: pieces,
+    })
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let mut f = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io("write", path, e))?;
+    f.sync_all().map_err(|e| Error::io("fsync", path, e))
+}

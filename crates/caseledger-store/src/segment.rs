@@ -1,0 +1,208 @@
+//! Segment files: naming, listing, and reading frames in order.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::format::{
+    DecodeError, FRAME_HEADER_BYTES, MAX_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentHeader,
+    decode_frame,
+};
+
+/// How many bytes a reader asks the kernel for at a time. Large enough that a
+/// replay is not bound by system calls, small enough to keep memory flat.
+const READ_CHUNK_BYTES: usize = 1 << 20;
+
+/// The file name of segment `n`.
+pub fn segment_name(n: u32) -> String {
+    format!("seg-{n:08}.cls")
+}
+
+/// The segment number a file name stands for, if it is a segment's name.
+pub fn parse_segment_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("seg-")?.strip_suffix(".cls")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The segment files of a store directory, in order; checks they are
+/// numbered 1..=n without gaps.
+pub fn list_segments(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    let mut numbers = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        if let Some(n) = entry.file_name().to_str().and_then(parse_segment_name) {
+            numbers.push(n);
+        }
+    }
+    numbers.sort_unstable();
+    for (expected, &n) in (1u32..).zip(&numbers) {
+        if n != expected {
+            return Err(Error::corrupt(crate::error::Damage::new(
+                dir.join(segment_name(expected)),
+                0,
+                format!("segment {expected} is missing (the next one is {n})"),
+            )));
+        }
+    }
+    Ok(numbers
+        .into_iter()
+        .map(|n| dir.join(segment_name(n)))
+        .collect())
+}
+
+/// A frame that could not be read, at `offset` of its segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    /// Where the frame starts.
+    pub offset: u64,
+    /// What is wrong.
+    pub error: DecodeError,
+}
+
+/// Reads the frames of one segment in order, up to a byte limit, through a
+/// bounded buffer.
+#[derive(Debug)]
+pub struct SegmentReader {
+    file: Arc<File>,
+    /// Buffered bytes; `buf[start..]` is unread.
+    buf: Vec<u8>,
+    start: usize,
+    /// The file offset of `buf[0]`.
+    buf_offset: u64,
+    /// Read no byte at or after this offset.
+    limit: u64,
+    /// The next file offset to read into the buffer.
+    read_offset: u64,
+}
+
+impl SegmentReader {
+    /// Reads `file` from `offset` up to `limit` (exclusive).
+    pub fn new(file: Arc<File>, offset: u64, limit: u64) -> SegmentReader {
+        SegmentReader {
+            file,
+            buf: Vec::new(),
+            start: 0,
+            buf_offset: offset,
+            limit,
+            read_offset: offset,
+        }
+    }
+
+    /// Reads and checks the segment header (the reader must start at 0).
+    pub fn header(&mut self) -> Result<SegmentHeader, FrameError> {
+        self.fill(SEGMENT_HEADER_BYTES).map_err(io_frame_error(0))?;
+        let result = SegmentHeader::decode(&self.buf[self.start..]);
+        let header = result.map_err(|error| FrameError { offset: 0, error })?;
+        self.start += SEGMENT_HEADER_BYTES;
+        Ok(header)
+    }
+
+    /// The file offset of the next frame.
+    pub fn offset(&self) -> u64 {
+        self.buf_offset + self.start as u64
+    }
+
+    /// The next frame's body and its offset, or `None` at the limit.
+    pub fn next_frame(&mut self) -> Result<Option<(u64, &[u8])>, FrameError> {
+        let offset = self.offset();
+        self.fill(FRAME_HEADER_BYTES)
+            .map_err(io_frame_error(offset))?;
+        if self.start == self.buf.len() {
+            return Ok(None);
+        }
+        let unread = &self.buf[self.start..];
+        if unread.len() >= 4 {
+            let len = u32::from_le_bytes([unread[0], unread[1], unread[2], unread[3]]) as usize;
+            if len <= MAX_BODY_BYTES {
+                self.fill(FRAME_HEADER_BYTES + len)
+                    .map_err(io_frame_error(offset))?;
+            }
+        }
+        match decode_frame(&self.buf[self.start..]).map(<[u8]>::len) {
+            Ok(len) => {
+                let body_start = self.start + FRAME_HEADER_BYTES;
+                self.start = body_start + len;
+                Ok(Some((offset, &self.buf[body_start..body_start + len])))
+            }
+            Err(error) => Err(FrameError { offset, error }),
+        }
+    }
+
+    /// Makes at least `n` unread bytes available, or as many as remain
+    /// before the limit.
+    fn fill(&mut self, n: usize) -> std::io::Result<()> {
+        if self.buf.len() - self.start >= n {
+            return Ok(());
+        }
+        // Move the unread bytes to the front, then read a chunk after them.
+        self.buf.drain(..self.start);
+        self.buf_offset += self.start as u64;
+        self.start = 0;
+        while self.buf.len() < n && self.read_offset < self.limit {
+            let want = (self.limit - self.read_offset).min(READ_CHUNK_BYTES.max(n) as u64);
+            // `want` is at most READ_CHUNK_BYTES or n, both usize.
+            let want = want as usize;
+            let old = self.buf.len();
+            self.buf.resize(old + want, 0);
+            let got = self.file.read_at(&mut self.buf[old..], self.read_offset)?;
+            self.buf.truncate(old + got);
+            if got == 0 {
+                // The file is shorter than the limit: stop at its end.
+                self.limit = self.read_offset;
+                break;
+            }
+            self.read_offset += got as u64;
+        }
+        Ok(())
+    }
+}
+
+fn io_frame_error(offset: u64) -> impl Fn(std::io::Error) -> FrameError {
+    move |e| FrameError {
+        offset,
+        error: DecodeError::Bad {
+            field: "file",
+            detail: format!("read failed: {e}"),
+        },
+    }
+}
+
+/// Reads one frame's body at `offset` of `file`.
+pub fn read_frame_at(file: &File, offset: u64) -> Result<Vec<u8>, FrameError> {
+    let mut header = [0u8; FRAME_HEADER_BYTES];
+    file.read_exact_at(&mut header, offset)
+        .map_err(io_frame_error(offset))?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let mut frame = header.to_vec();
+    if (1..=MAX_BODY_BYTES).contains(&len) {
+        frame.resize(FRAME_HEADER_BYTES + len, 0);
+        file.read_exact_at(
+            &mut frame[FRAME_HEADER_BYTES..],
+            offset + FRAME_HEADER_BYTES as u64,
+        )
+        .map_err(io_frame_error(offset))?;
+    }
+    decode_frame(&frame)
+        .map(<[u8]>::to_vec)
+        .map_err(|error| FrameError { offset, error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_names_round_trip() {
+        assert_eq!(segment_name(7), "seg-00000007.cls");
+        assert_eq!(parse_segment_name("seg-00000007.cls"), Some(7));
+        assert_eq!(parse_segment_name("seg-7.cls"), None);
+        assert_eq!(parse_segment_name("seg-0000000a.cls"), None);
+        assert_eq!(parse_segment_name("checkpoint"), None);
+    }
+}

@@ -1,0 +1,1115 @@
+//! The [`Store`]: opening, appending (group commit and batches) and reading.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use caseledger::{
+    AppendError, AppendPlan, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
+    RecordedEvent, plan_append,
+};
+use chrono::{DateTime, Utc};
+
+use crate::checkpoint::{self, Checkpoint, ReadCheckpoint};
+use crate::error::{Damage, Error, ErrorKind};
+use crate::format::{
+    FRAME_HEADER_BYTES, GENESIS_HASH, Hash, Record, SEGMENT_HEADER_BYTES, SegmentHeader,
+    decode_body, encode_commit, encode_event,
+};
+use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
+use crate::recover::{self, Bound, Boundary, Point, Recovery, START};
+use crate::segment::{self, SegmentReader, read_frame_at};
+
+/// The name of the writer's lock file.
+pub const LOCK_FILE: &str = "LOCK";
+/// The name of the checkpoint file.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+/// The default segment size: 64 MiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+/// The smallest segment size allowed (a header and the largest record fit).
+pub const MIN_SEGMENT_BYTES: u64 = 64 << 10;
+/// The largest segment size allowed: offsets are kept in 32 bits in the index.
+pub const MAX_SEGMENT_BYTES: u64 = 1 << 30;
+/// At most this many queued appends go into one group commit; the rest wait
+/// for the next group. Bounds the latency one group adds to the others.
+pub const MAX_GROUP_APPENDS: usize = 1024;
+/// A writer hands its buffer to the kernel when it holds this many bytes.
+const FLUSH_BYTES: usize = 1 << 20;
+
+/// Where `recorded_at` comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock (the default).
+    #[default]
+    System,
+    /// The event's own `at`: for synthetic histories and tests, whose stores
+    /// are then byte-for-byte reproducible.
+    EventTime,
+}
+
+/// How to open a store for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Roll over to a new segment file when the next record would make the
+    /// current one larger than this. Between [`MIN_SEGMENT_BYTES`] and
+    /// [`MAX_SEGMENT_BYTES`]; default [`DEFAULT_SEGMENT_BYTES`].
+    pub segment_bytes: u64,
+    /// Where `recorded_at` comes from.
+    pub clock: Clock,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            clock: Clock::System,
+        }
+    }
+}
+
+/// The head of the log: its last acknowledged event and the chain hash that
+/// seals everything up to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The last event's position (0: empty log).
+    pub position: u64,
+    /// The chain hash of the last record (zeros: empty log).
+    pub hash: Hash,
+}
+
+impl Head {
+    /// The hash as lowercase hex.
+    pub fn hash_hex(&self) -> String {
+        hex(&self.hash)
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            // Writing to a String cannot fail.
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Where a read stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// At the head.
+    End,
+    /// After this position.
+    Position(u64),
+    /// Before the first event recorded after this time.
+    RecordedAt(DateTime<Utc>),
+}
+
+/// A file event store: see the crate docs.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    /// None when read-only.
+    writer: Option<Mutex<Writer>>,
+    queue: Mutex<VecDeque<Arc<Pending>>>,
+    index: RwLock<Index>,
+    head: RwLock<Checkpoint>,
+    files: Arc<RwLock<Vec<Arc<File>>>>,
+    recovery: Recovery,
+    /// Held for the store's lifetime by a writer: the lock is the open file.
+    _lock: Option<File>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    dir: PathBuf,
+    options: StoreOptions,
+    files: Arc<RwLock<Vec<Arc<File>>>>,
+    file: File,
+    segment: u32,
+    /// Bytes in the current segment file (written to the kernel).
+    len: u64,
+    buf: Vec<u8>,
+    next_position: u64,
+    /// Chain hash of the last record written.
+    hash: Hash,
+    last_recorded_at: Option<DateTime<Utc>>,
+    checkpoint_file: File,
+    checkpoint: Checkpoint,
+    /// Set by the first failed write or sync; every later write is refused.
+    failed: Option<String>,
+}
+
+/// One queued append of the group commit.
+#[derive(Debug)]
+struct Pending {
+    case_id: CaseId,
+    expected: ExpectedVersion,
+    events: Vec<Event>,
+    result: Mutex<Option<Result<Appended, AppendError<Error>>>>,
+}
+
+/// Locks a mutex. The store's mutexes guard data that a panic cannot leave
+/// half-changed (every change is made after the checks that can fail), so a
+/// poisoned lock still guards good data.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Fsyncs a directory, so that files created, renamed or removed in it are
+/// durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", dir, e))
+}
+
+fn open_read(path: &Path) -> Result<Arc<File>, Error> {
+    File::open(path)
+        .map(Arc::new)
+        .map_err(|e| Error::io("open", path, e))
+}
+
+impl Store {
+    /// Opens the store in `dir` for writing, creating it if `dir` does not
+    /// hold one, and runs crash recovery (see [`Store::recovery`]).
+    ///
+    /// Fails with [`ErrorKind::Locked`] if another process writes to it, and
+    /// with [`ErrorKind::Corrupt`] if acknowledged data is damaged.
+    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store, Error> {
+        let dir = dir.as_ref().to_path_buf();
+        if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&options.segment_bytes) {
+            return Err(ErrorKind::InvalidOption {
+                name: "segment_bytes",
+                reason: format!(
+                    "{}; allowed {MIN_SEGMENT_BYTES} to {MAX_SEGMENT_BYTES}",
+                    options.segment_bytes
+                ),
+            }
+            .into());
+        }
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        let lock_path = dir.join(LOCK_FILE);
+        let lock_file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io("open", &lock_path, e))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ErrorKind::Locked { dir }.into());
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &lock_path, e)),
+        }
+        let mut paths = segment::list_segments(&dir)?;
+        let cp_path = dir.join(CHECKPOINT_FILE);
+        if paths.is_empty() {
+            // A new store (or one whose creation a crash interrupted before
+            // its first segment existed: nothing in it was acknowledged).
+            create_store(&dir)?;
+            paths = segment::list_segments(&dir)?;
+        }
+        let cp_file = File::options()
+            .read(true)
+            .write(true)
+            .open(&cp_path)
+            .map_err(|e| missing_checkpoint(&dir, e))?;
+        let cp = read_checkpoint(&dir, &cp_file)?;
+        let files = paths
+            .iter()
+            .map(|p| open_read(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scanned = recover::scan(&paths, &files, &cp, Bound::All, false, &mut |_| {})?;
+        let mut recovery = Recovery::default();
+        let mut resume = scanned.end;
+        let mut hash = match scanned.end == scanned.boundary.point {
+            true => scanned.boundary.hash,
+            false => GENESIS_HASH,
+        };
+        if let Some(tail) = &scanned.tail {
+            let stamp_ms = Utc::now().timestamp_millis();
+            recovery = recover::cut_tail(&dir, &paths, tail, stamp_ms)?;
+            paths.truncate(tail.from.segment as usize);
+            resume = tail.from;
+            hash = scanned.boundary.hash;
+        } else if scanned.end != scanned.boundary.point {
+            // Only empty segments (a header each) follow the last commit: the
+            // chain continues through their headers unchanged.
+            hash = scanned.boundary.hash;
+        }
+        let files: Vec<Arc<File>> = files.into_iter().take(paths.len()).collect();
+        let seg_path = &paths[resume.segment as usize - 1];
+        let file = File::options()
+            .write(true)
+            .open(seg_path)
+            .map_err(|e| Error::io("open", seg_path, e))?;
+        let boundary = scanned.boundary;
+        let new_cp = boundary.checkpoint(cp.sequence + 1);
+        let checkpoint = if boundary.checkpoint(cp.sequence) == cp {
+            cp
+        } else {
+            // Recovery moved the durable end (a tail was cut, or commits
+            // after a stale checkpoint were found): record it durably.
+            checkpoint::write(&cp_file, &new_cp).map_err(|e| Error::io("write", &cp_path, e))?;
+            cp_file
+                .sync_data()
+                .map_err(|e| Error::io("fdatasync", &cp_path, e))?;
+            new_cp
+        };
+        let files = Arc::new(RwLock::new(files));
+        let writer = Writer {
+            dir: dir.clone(),
+            options,
+            files: Arc::clone(&files),
+            file,
+            segment: resume.segment,
+            len: resume.offset,
+            buf: Vec::with_capacity(FLUSH_BYTES),
+            next_position: boundary.position + 1,
+            hash,
+            last_recorded_at: scanned.last_recorded_at,
+            checkpoint_file: cp_file,
+            checkpoint,
+            failed: None,
+        };
+        Ok(Store {
+            dir,
+            writer: Some(Mutex::new(writer)),
+            queue: Mutex::new(VecDeque::new()),
+            index: RwLock::new(scanned.index),
+            head: RwLock::new(checkpoint),
+            files,
+            recovery,
+            _lock: Some(lock_file),
+        })
+    }
+
+    /// Opens the store in `dir` read-only: a snapshot of the acknowledged
+    /// log at the time of the call. Works while another process writes; never
+    /// changes a file.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, Error> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(ErrorKind::NotAStore {
+                dir,
+                reason: "no such directory".to_owned(),
+            }
+            .into());
+        }
+        let cp_path = dir.join(CHECKPOINT_FILE);
+        let cp_file = File::open(&cp_path).map_err(|e| missing_checkpoint(&dir, e))?;
+        let cp = read_checkpoint(&dir, &cp_file)?;
+        let paths = segment::list_segments(&dir)?;
+        let paths: Vec<PathBuf> = paths.into_iter().take(cp.segment as usize).collect();
+        let files = paths
+            .iter()
+            .map(|p| open_read(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scanned = recover::scan(&paths, &files, &cp, Bound::Checkpoint, false, &mut |_| {})?;
+        Ok(Store {
+            dir,
+            writer: None,
+            queue: Mutex::new(VecDeque::new()),
+            index: RwLock::new(scanned.index),
+            head: RwLock::new(cp),
+            files: Arc::new(RwLock::new(files)),
+            recovery: Recovery::default(),
+            _lock: None,
+        })
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What crash recovery cut when this store was opened for writing.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.writer.is_none()
+    }
+
+    /// The head of the acknowledged log.
+    pub fn head(&self) -> Head {
+        let cp = read(&self.head);
+        Head {
+            position: cp.position,
+            hash: cp.hash,
+        }
+    }
+
+    /// How many streams (cases) the acknowledged log holds.
+    pub fn stream_count(&self) -> usize {
+        read(&self.index).stream_count()
+    }
+
+    /// A stream's version (0: no events).
+    pub fn stream_version(&self, case_id: CaseId) -> u64 {
+        read(&self.index).version(&case_id)
+    }
+
+    /// Starts a batch: any number of appends to any streams that become
+    /// durable and visible together at [`Batch::commit`], or not at all.
+    /// The batch holds the writer; other appends wait until it ends.
+    pub fn batch(&self) -> Result<Batch<'_>, Error> {
+        let writer = self.writer.as_ref().ok_or(ErrorKind::ReadOnly)?;
+        let w = lock(writer);
+        if let Some(cause) = &w.failed {
+            return Err(failed(cause));
+        }
+        let txn = Txn::begin(&w);
+        Ok(Batch {
+            store: self,
+            w,
+            txn,
+            done: false,
+        })
+    }
+
+    /// Events from `from` (1: the start) in position order, up to `until`,
+    /// streamed from the files.
+    pub fn read(&self, from: u64, until: Until) -> Result<LogIter, Error> {
+        let cp = *read(&self.head);
+        let files = read(&self.files).clone();
+        let start = if from <= 1 {
+            None
+        } else {
+            match read(&self.index).loc(from) {
+                Some(loc) if from <= cp.position => Some(loc),
+                _ => {
+                    return Ok(LogIter::empty(self.dir.clone()));
+                }
+            }
+        };
+        let (segment, offset) = match start {
+            Some(loc) => (loc.segment, u64::from(loc.offset)),
+            None => (1, 0),
+        };
+        Ok(LogIter {
+            dir: self.dir.clone(),
+            files,
+            end: cp,
+            until,
+            segment,
+            reader: None,
+            start_offset: offset,
+            done: cp.position == 0,
+            filter: None,
+        })
+    }
+
+    fn append_one(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Error>> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or(AppendError::Log(ErrorKind::ReadOnly.into()))?;
+        let request = Arc::new(Pending {
+            case_id,
+            expected,
+            events: events.to_vec(),
+            result: Mutex::new(None),
+        });
+        lock(&self.queue).push_back(Arc::clone(&request));
+        // Group commit: whoever holds the writer writes every queued append
+        // with one sync. Ours may have been written while we waited.
+        let mut w = lock(writer);
+        loop {
+            if let Some(result) = lock(&request.result).take() {
+                return result;
+            }
+            let group: Vec<Arc<Pending>> = {
+                let mut queue = lock(&self.queue);
+                let n = queue.len().min(MAX_GROUP_APPENDS);
+                queue.drain(..n).collect()
+            };
+            self.write_group(&mut w, &group);
+        }
+    }
+
+    fn write_group(&self, w: &mut Writer, group: &[Arc<Pending>]) {
+        let mut txn = Txn::begin(w);
+        let mut results = Vec::with_capacity(group.len());
+        {
+            let index = read(&self.index);
+            for p in group {
+                results.push(txn.append(w, &index, p.case_id, p.expected, &p.events));
+            }
+        }
+        if let Err(e) = txn.commit(w, self) {
+            let cause = e.to_string();
+            for r in results.iter_mut() {
+                if matches!(r, Ok(a) if !a.already_stored) {
+                    *r = Err(AppendError::Log(
+                        ErrorKind::Failed {
+                            cause: cause.clone(),
+                        }
+                        .into(),
+                    ));
+                }
+            }
+        }
+        for (p, r) in group.iter().zip(results) {
+            *lock(&p.result) = Some(r);
+        }
+    }
+
+    fn read_event_at(&self, files: &[Arc<File>], position: u64) -> Result<RecordedEvent, Error> {
+        let loc = read(&self.index).loc(position);
+        let loc = loc.ok_or_else(|| {
+            Error::corrupt(Damage::new(
+                &self.dir,
+                0,
+                format!("position {position} is not indexed"),
+            ))
+        })?;
+        let path = self.dir.join(segment::segment_name(loc.segment));
+        let file = files
+            .get(loc.segment as usize - 1)
+            .ok_or_else(|| Error::io("open", &path, std::io::ErrorKind::NotFound.into()))?;
+        let offset = u64::from(loc.offset);
+        let damage = |detail: String| {
+            Error::corrupt(Damage::new(&path, offset, detail).at_position(position))
+        };
+        let body = read_frame_at(file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+        match decode_body(&body).map_err(|e| damage(e.to_string()))? {
+            Record::Event(r) if r.position == position => Ok(RecordedEvent {
+                position: r.position,
+                version: r.version,
+                recorded_at: r.recorded_at,
+                event: r.event,
+            }),
+            _ => Err(damage("the index points at another record".to_owned())),
+        }
+    }
+}
+
+fn missing_checkpoint(dir: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        ErrorKind::NotAStore {
+            dir: dir.to_path_buf(),
+            reason: format!("it has no {CHECKPOINT_FILE} file"),
+        }
+        .into()
+    } else {
+        Error::io("open", dir.join(CHECKPOINT_FILE), e)
+    }
+}
+
+fn read_checkpoint(dir: &Path, file: &File) -> Result<Checkpoint, Error> {
+    let path = dir.join(CHECKPOINT_FILE);
+    match checkpoint::read(file).map_err(|e| Error::io("read", &path, e))? {
+        ReadCheckpoint::Valid(cp) if cp.segment >= 1 => Ok(cp),
+        _ => Err(Error::corrupt(Damage::new(
+            path,
+            0,
+            "neither checkpoint slot is valid, so the durable end of the log is unknown",
+        ))),
+    }
+}
+
+/// Creates the files of a new store: the checkpoint (synced), then segment 1
+/// (synced), then syncs the directory.
+fn create_store(dir: &Path) -> Result<(), Error> {
+    let cp_path = dir.join(CHECKPOINT_FILE);
+    let cp = File::options()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&cp_path)
+        .map_err(|e| Error::io("create", &cp_path, e))?;
+    let first = Boundary {
+        point: START,
+        position: 0,
+        hash: GENESIS_HASH,
+    };
+    checkpoint::write(&cp, &first.checkpoint(0)).map_err(|e| Error::io("write", &cp_path, e))?;
+    cp.sync_all().map_err(|e| Error::io("fsync", &cp_path, e))?;
+    create_segment(dir, 1, 1, GENESIS_HASH)?;
+    sync_dir(dir)
+}
+
+/// Creates segment `n` with its header, synced. The caller syncs the
+/// directory.
+fn create_segment(dir: &Path, n: u32, first_position: u64, prev_hash: Hash) -> Result<File, Error> {
+    let path = dir.join(segment::segment_name(n));
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::io("create", &path, e))?;
+    let header = SegmentHeader {
+        segment: n,
+        first_position,
+        prev_hash,
+    };
+    file.write_all_at(&header.encode(), 0)
+        .map_err(|e| Error::io("write", &path, e))?;
+    file.sync_data()
+        .map_err(|e| Error::io("fdatasync", &path, e))?;
+    Ok(file)
+}
+
+fn failed(cause: &str) -> Error {
+    ErrorKind::Failed {
+        cause: cause.to_owned(),
+    }
+    .into()
+}
+
+impl Writer {
+    fn path(&self) -> PathBuf {
+        self.dir.join(segment::segment_name(self.segment))
+    }
+
+    fn recorded_at(&self, event: &Event, last: Option<DateTime<Utc>>) -> DateTime<Utc> {
+        let now = match self.options.clock {
+            Clock::System => Utc::now(),
+            Clock::EventTime => event.at,
+        };
+        // recorded_at never decreases along the log, so a read can stop at
+        // the first event recorded after a time.
+        last.map_or(now, |t| now.max(t))
+    }
+
+    /// Adds a record's frame; returns its segment and offset.
+    fn push(&mut self, frame: &[u8]) -> Result<(u32, u64), Error> {
+        let used = self.len + self.buf.len() as u64;
+        if used + frame.len() as u64 > self.options.segment_bytes
+            && used > SEGMENT_HEADER_BYTES as u64
+        {
+            self.roll()?;
+        }
+        let offset = self.len + self.buf.len() as u64;
+        self.buf.extend_from_slice(frame);
+        if self.buf.len() >= FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok((self.segment, offset))
+    }
+
+    /// Hands the buffer to the kernel (no sync).
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let path = self.path();
+        self.file
+            .write_all_at(&self.buf, self.len)
+            .map_err(|e| Error::io("write", path, e))?;
+        self.len += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Flushes and syncs the current segment; a failure poisons the writer.
+    fn sync(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        if let Err(e) = self.file.sync_data() {
+            let err = Error::io("fdatasync", self.path(), e);
+            self.failed = Some(err.to_string());
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Closes the current segment (synced) and starts the next one.
+    fn roll(&mut self) -> Result<(), Error> {
+        self.sync()?;
+        let n = self.segment + 1;
+        let file = create_segment(&self.dir, n, self.next_position, self.hash)?;
+        sync_dir(&self.dir)?;
+        let path = self.dir.join(segment::segment_name(n));
+        write(&self.files).push(open_read(&path)?);
+        self.file = file;
+        self.segment = n;
+        self.len = SEGMENT_HEADER_BYTES as u64;
+        Ok(())
+    }
+}
+
+/// An open transaction of the writer: events written but not committed.
+#[derive(Debug)]
+struct Txn {
+    start: Point,
+    start_position: u64,
+    start_hash: Hash,
+    start_recorded_at: Option<DateTime<Utc>>,
+    overlay: Overlay,
+    scratch: Vec<u8>,
+    /// The first I/O failure inside the transaction; it then only aborts.
+    broken: Option<String>,
+}
+
+impl Txn {
+    fn begin(w: &Writer) -> Txn {
+        Txn {
+            start: Point {
+                segment: w.segment,
+                offset: w.len + w.buf.len() as u64,
+            },
+            start_position: w.next_position,
+            start_hash: w.hash,
+            start_recorded_at: w.last_recorded_at,
+            overlay: Overlay::default(),
+            scratch: Vec::new(),
+            broken: None,
+        }
+    }
+
+    fn append(
+        &mut self,
+        w: &mut Writer,
+        index: &Index,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Error>> {
+        if let Some(cause) = w.failed.as_ref().or(self.broken.as_ref()) {
+            return Err(AppendError::Log(failed(cause)));
+        }
+        let version = self.overlay.version(index, &case_id);
+        let plan = plan_append(case_id, expected, events, version, |id| {
+            self.overlay.lookup(index, id)
+        })?;
+        let first_version = match plan {
+            AppendPlan::AlreadyStored(done) => return Ok(done),
+            AppendPlan::Write { first_version } => first_version,
+        };
+        let last_version = first_version + events.len() as u64 - 1;
+        if last_version > MAX_STREAM_VERSION {
+            return Err(AppendError::InvalidAppend {
+                case_id,
+                reason: format!("a stream holds at most {MAX_STREAM_VERSION} events"),
+            });
+        }
+        // Encode every record first, so that an event the format cannot
+        // hold fails the append before any byte of it is written.
+        self.scratch.clear();
+        let mut ends = Vec::with_capacity(events.len());
+        let mut hash = w.hash;
+        let mut last = w.last_recorded_at;
+        let mut stamps = Vec::with_capacity(events.len());
+        for (i, e) in (0u64..).zip(events) {
+            let recorded_at = w.recorded_at(e, last);
+            last = Some(recorded_at);
+            stamps.push(recorded_at);
+            hash = encode_event(
+                &mut self.scratch,
+                &hash,
+                w.next_position + i,
+                first_version + i,
+                &recorded_at,
+                e,
+            )
+            .map_err(|err| AppendError::InvalidAppend {
+                case_id,
+                reason: err.to_string(),
+            })?;
+            ends.push(self.scratch.len());
+        }
+        let mut positions = Vec::with_capacity(events.len());
+        let mut start = 0;
+        for ((i, e), end) in (0u64..).zip(events).zip(ends) {
+            let (segment, offset) = match w.push(&self.scratch[start..end]) {
+                Ok(at) => at,
+                Err(err) => {
+                    self.broken = Some(err.to_string());
+                    return Err(AppendError::Log(err));
+                }
+            };
+            start = end;
+            let position = w.next_position;
+            w.next_position += 1;
+            positions.push(position);
+            self.overlay.push(Entry {
+                position,
+                case_id,
+                version: first_version + i,
+                event_id: e.event_id,
+                segment,
+                // Segments are at most MAX_SEGMENT_BYTES (1 GiB) long.
+                offset: offset as u32,
+            });
+        }
+        w.hash = hash;
+        w.last_recorded_at = last;
+        Ok(Appended {
+            positions,
+            stream_version: last_version,
+            already_stored: false,
+        })
+    }
+
+    /// Writes the commit record, syncs, advances the checkpoint and makes
+    /// the events visible. Aborts instead if the transaction broke.
+    fn commit(mut self, w: &mut Writer, store: &Store) -> Result<Option<Head>, Error> {
+        if let Some(cause) = self.broken.take() {
+            self.abort(w);
+            return Err(failed(&cause));
+        }
+        let Some(last) = self.overlay.entries().last().map(|e| e.position) else {
+            return Ok(None);
+        };
+        let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES + 56);
+        let hash = encode_commit(&mut frame, &w.hash, self.start_position, last);
+        // 1. write the commit record after the events; 2. fdatasync.
+        if let Err(e) = w.push(&frame).and_then(|_| w.sync()) {
+            if w.failed.is_none() {
+                self.abort(w);
+            }
+            return Err(e);
+        }
+        w.hash = hash;
+        // 3. Advance the checkpoint, then make the events visible.
+        let cp = Checkpoint {
+            sequence: w.checkpoint.sequence + 1,
+            segment: w.segment,
+            offset: w.len,
+            position: last,
+            hash,
+        };
+        debug_assert_eq!(w.buf.len(), 0, "sync flushed the buffer");
+        let cp_path = w.dir.join(CHECKPOINT_FILE);
+        if let Err(e) = checkpoint::write(&w.checkpoint_file, &cp) {
+            let err = Error::io("write", cp_path, e);
+            w.failed = Some(err.to_string());
+            return Err(err);
+        }
+        w.checkpoint = cp;
+        {
+            let mut index = write(&store.index);
+            if let Err(detail) = self.overlay.apply(&mut index) {
+                // The overlay was built on top of this index under the writer
+                // lock, so this cannot happen; refuse writes if it does.
+                w.failed = Some(detail.clone());
+                return Err(Error::corrupt(Damage::new(&w.dir, 0, detail)));
+            }
+        }
+        *write(&store.head) = cp;
+        Ok(Some(Head {
+            position: last,
+            hash,
+        }))
+    }
+
+    /// Removes everything written since the transaction began.
+    fn abort(mut self, w: &mut Writer) {
+        self.overlay.clear();
+        w.buf.clear();
+        if let Err(e) = self.rewind(w) {
+            w.failed = Some(format!("could not undo an unfinished write: {e}"));
+        }
+    }
+
+    fn rewind(&self, w: &mut Writer) -> Result<(), Error> {
+        let mut created = false;
+        while w.segment > self.start.segment {
+            let path = w.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            write(&w.files).pop();
+            w.segment -= 1;
+            created = true;
+        }
+        if created {
+            sync_dir(&w.dir)?;
+        }
+        let path = w.path();
+        let file = File::options()
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        file.set_len(self.start.offset)
+            .map_err(|e| Error::io("truncate", &path, e))?;
+        w.file = file;
+        w.len = self.start.offset;
+        w.next_position = self.start_position;
+        w.hash = self.start_hash;
+        w.last_recorded_at = self.start_recorded_at;
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // The checkpoint is written after every commit but synced only on
+        // open and here, on a clean close. A failure here loses nothing: the
+        // next open scans past a stale checkpoint.
+        let _ = self.checkpoint_file.sync_data();
+    }
+}
+
+/// A batch of appends that is committed atomically (see [`Store::batch`]).
+///
+/// Events are written to the segment files as they are appended, so a batch
+/// can be far larger than memory; they become visible, and durable, only at
+/// [`Batch::commit`], with one sync. Dropping the batch without committing
+/// removes what it wrote; a crash before the commit leaves bytes that the
+/// next open cuts.
+#[derive(Debug)]
+pub struct Batch<'s> {
+    store: &'s Store,
+    w: MutexGuard<'s, Writer>,
+    txn: Txn,
+    done: bool,
+}
+
+impl Batch<'_> {
+    /// Appends events to one stream, as [`EventLog::append`] does, within the
+    /// batch: versions and event ids of earlier appends in the batch count.
+    pub fn append(
+        &mut self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Error>> {
+        let index = read(&self.store.index);
+        self.txn
+            .append(&mut self.w, &index, case_id, expected, events)
+    }
+
+    /// How many events the batch holds so far.
+    pub fn len(&self) -> u64 {
+        self.txn.overlay.entries().len() as u64
+    }
+
+    /// Whether the batch holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A stream's version including this batch's appends.
+    pub fn stream_version(&self, case_id: CaseId) -> u64 {
+        self.txn.overlay.version(&read(&self.store.index), &case_id)
+    }
+
+    /// Makes the batch durable and visible; returns the new head (`None` if
+    /// the batch was empty and nothing was written).
+    pub fn commit(mut self) -> Result<Option<Head>, Error> {
+        self.done = true;
+        let txn = std::mem::replace(&mut self.txn, Txn::begin(&self.w));
+        txn.commit(&mut self.w, self.store)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let txn = std::mem::replace(&mut self.txn, Txn::begin(&self.w));
+            txn.abort(&mut self.w);
+        }
+    }
+}
+
+impl EventLog for Store {
+    type Error = Error;
+
+    fn append(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Error>> {
+        self.append_one(case_id, expected, events)
+    }
+
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Error> {
+        let head = read(&self.head).position;
+        let positions: Vec<u64> = read(&self.index)
+            .positions(&case_id)
+            .iter()
+            .copied()
+            .take_while(|&p| p <= head)
+            .collect();
+        let files = read(&self.files).clone();
+        positions
+            .into_iter()
+            .map(|p| self.read_event_at(&files, p))
+            .collect()
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Error>, Error> {
+        Ok(Box::new(self.read(from_position, Until::End)?))
+    }
+}
+
+/// A streaming read of the log in position order (see [`Store::read`]).
+/// Holds one segment's buffer at a time, never the whole log.
+#[derive(Debug)]
+pub struct LogIter {
+    dir: PathBuf,
+    files: Vec<Arc<File>>,
+    end: Checkpoint,
+    until: Until,
+    segment: u32,
+    reader: Option<SegmentReader>,
+    start_offset: u64,
+    done: bool,
+    filter: Option<(u64, u64)>,
+}
+
+impl LogIter {
+    fn empty(dir: PathBuf) -> LogIter {
+        LogIter {
+            dir,
+            files: Vec::new(),
+            end: Boundary {
+                point: START,
+                position: 0,
+                hash: GENESIS_HASH,
+            }
+            .checkpoint(0),
+            until: Until::End,
+            segment: 1,
+            reader: None,
+            start_offset: 0,
+            done: true,
+            filter: None,
+        }
+    }
+
+    /// Yields only the events of streams in partition `part` of `parts`
+    /// (by a hash of the case id), skipping the others without decoding them.
+    /// The partitions of one log are disjoint by case, so per-partition
+    /// projections can be merged (the KPI accumulator's merge needs that).
+    pub fn partition(mut self, part: u64, parts: u64) -> LogIter {
+        if parts > 1 {
+            self.filter = Some((part, parts));
+        }
+        self
+    }
+
+    fn next_record(&mut self) -> Result<Option<RecordedEvent>, Error> {
+        loop {
+            if self.reader.is_none() {
+                if self.segment > self.end.segment {
+                    return Ok(None);
+                }
+                let Some(file) = self.files.get(self.segment as usize - 1) else {
+                    return Ok(None);
+                };
+                let limit = if self.segment == self.end.segment {
+                    self.end.offset
+                } else {
+                    u64::MAX
+                };
+                let mut reader = SegmentReader::new(Arc::clone(file), self.start_offset, limit);
+                if self.start_offset == 0 {
+                    reader
+                        .header()
+                        .map_err(|fe| self.damage(fe.offset, fe.error.to_string()))?;
+                }
+                self.reader = Some(reader);
+            }
+            let filter = self.filter;
+            let Some(reader) = self.reader.as_mut() else {
+                continue;
+            };
+            let frame = reader
+                .next_frame()
+                .map_err(|fe| (fe.offset, fe.error.to_string()));
+            let (offset, body) = match frame {
+                Ok(Some(f)) => f,
+                Ok(None) => {
+                    self.reader = None;
+                    self.segment += 1;
+                    self.start_offset = 0;
+                    continue;
+                }
+                Err((offset, detail)) => return Err(self.damage(offset, detail)),
+            };
+            if let Some((part, parts)) = filter
+                && let Some(stream) = crate::format::peek_event_stream(body)
+                && partition_of(&stream, parts) != part
+            {
+                continue;
+            }
+            let record = decode_body(body).map_err(|e| (offset, e.to_string()));
+            match record {
+                Ok(Record::Event(r)) => {
+                    let past = match self.until {
+                        Until::End => false,
+                        Until::Position(p) => r.position > p,
+                        Until::RecordedAt(t) => r.recorded_at > t,
+                    };
+                    if past {
+                        return Ok(None);
+                    }
+                    return Ok(Some(RecordedEvent {
+                        position: r.position,
+                        version: r.version,
+                        recorded_at: r.recorded_at,
+                        event: r.event,
+                    }));
+                }
+                Ok(Record::Commit { .. }) => continue,
+                Err((offset, detail)) => return Err(self.damage(offset, detail)),
+            }
+        }
+    }
+
+    fn damage(&self, offset: u64, detail: String) -> Error {
+        let path = self.dir.join(segment::segment_name(self.segment));
+        Error::corrupt(Damage::new(path, offset, detail))
+    }
+}
+
+/// The partition (of `parts`) a case belongs to: a stable hash of its id.
+pub fn partition_of(case_id: &[u8; 16], parts: u64) -> u64 {
+    let v = u128::from_le_bytes(*case_id);
+    // Fold and mix so that sequential and random ids both spread evenly.
+    let mut x = (v as u64) ^ ((v >> 64) as u64);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x % parts.max(1)
+}
+
+impl Iterator for LogIter {
+    type Item = Result<RecordedEvent, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_record() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

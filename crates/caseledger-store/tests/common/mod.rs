@@ -1,0 +1,95 @@
+//! Shared helpers for the store's integration tests: synthetic events, small
+//! hand-made events, copying a store, and re-running this test binary as a
+//! child process.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use caseledger::synth::{Synth, SynthConfig};
+use caseledger::*;
+use caseledger_store::{Store, StoreOptions};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+/// 2026-03-02 09:00 UTC plus `m` minutes.
+pub fn t(m: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap() + Duration::minutes(m)
+}
+
+/// A deterministic, valid history of `cases` cases.
+pub fn synth(cases: u64, seed: u64) -> Vec<Event> {
+    Synth::new(SynthConfig {
+        cases,
+        seed,
+        start: t(0),
+        span_days: 30,
+    })
+    .collect()
+}
+
+/// A `responded` event with id `id` on case `case` (the store does not check
+/// case rules, so any event will do for storage tests).
+pub fn event(case: u128, id: u128) -> Event {
+    Event {
+        event_id: EventId::from_u128(id),
+        case_id: CaseId::from_u128(case),
+        at: t(i64::try_from(id % 100_000).unwrap()),
+        actor: Actor::parse("agent-1").unwrap(),
+        data: EventData::Responded,
+    }
+}
+
+/// Options with small segments, so tests roll over often.
+pub fn small_segments() -> StoreOptions {
+    StoreOptions {
+        segment_bytes: caseledger_store::MIN_SEGMENT_BYTES,
+        clock: caseledger_store::Clock::EventTime,
+    }
+}
+
+/// Appends `events` stream by stream in order, each event on its own, with
+/// exact expected versions.
+pub fn append_each(store: &Store, events: &[Event]) {
+    for e in events {
+        let v = store.stream_version(e.case_id);
+        store
+            .append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+            .unwrap();
+    }
+}
+
+/// Every event of the log, in position order.
+pub fn all(store: &Store) -> Vec<RecordedEvent> {
+    store.read_all(1).unwrap().map(Result::unwrap).collect()
+}
+
+/// Copies a store directory (files only, not `cut/`).
+pub fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The environment variable that makes a test of this binary act as a child.
+pub const CHILD_ENV: &str = "CASELEDGER_STORE_TEST_CHILD";
+
+/// Runs test `name` of the current test binary as a child process with
+/// `CHILD_ENV=arg`, stdout piped.
+pub fn spawn_child(name: &str, arg: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1", "--quiet"])
+        .env(CHILD_ENV, arg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// The child's argument, when this process is a child.
+pub fn child_arg() -> Option<String> {
+    std::env::var(CHILD_ENV).ok()
+}

@@ -1,0 +1,244 @@
+//! The file store behaves like the in-memory reference log, survives
+//! reopening, rolls segments, reads ranges, and guards the writer.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+
+use caseledger::*;
+use caseledger_store::{Clock, ErrorKind, Store, StoreOptions, Until, verify};
+use common::*;
+
+#[test]
+fn behaves_like_the_in_memory_log_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = synth(300, 7);
+    let reference = InMemoryEventLog::new();
+    {
+        let store = Store::open(dir.path(), small_segments()).unwrap();
+        append_each(&store, &events);
+        append_each_reference(&reference, &events);
+        assert_eq!(all(&store), reference_all(&reference));
+        assert!(std::fs::read_dir(dir.path()).unwrap().count() > 4, "segments rolled");
+    }
+    let store = Store::open(dir.path(), small_segments()).unwrap();
+    assert!(!store.recovery().cut_anything());
+    assert_eq!(all(&store), reference_all(&reference));
+    for case in events.iter().map(|e| e.case_id).take(50) {
+        assert_eq!(
+            store.read_stream(case).unwrap(),
+            reference.read_stream(case).unwrap()
+        );
+    }
+    let ro = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(all(&ro), reference_all(&reference));
+    let report = verify(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.events, events.len() as u64);
+    assert_eq!(report.head, store.head());
+}
+
+fn append_each_reference(log: &InMemoryEventLog, events: &[Event]) {
+    for e in events {
+        let v = log.read_stream(e.case_id).unwrap().len() as u64;
+        log.append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+            .unwrap();
+    }
+}
+
+fn reference_all(log: &InMemoryEventLog) -> Vec<RecordedEvent> {
+    log.read_all(1).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn append_contract_matches_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let case = CaseId::from_u128(1);
+    let batch = [event(1, 10), event(1, 11)];
+    let first = store.append(case, ExpectedVersion::NoStream, &batch).unwrap();
+    assert_eq!(first.positions, vec![1, 2]);
+    // Retry: same ids at the same versions: original positions, no write.
+    let retry = store.append(case, ExpectedVersion::NoStream, &batch).unwrap();
+    assert!(retry.already_stored);
+    assert_eq!(retry.positions, vec![1, 2]);
+    assert_eq!(store.head().position, 2);
+    // Wrong expected version carries the actual version.
+    let err = store
+        .append(case, ExpectedVersion::Exact(5), &[event(1, 12)])
+        .unwrap_err();
+    assert!(
+        matches!(err, AppendError::WrongExpectedVersion { actual: 2, .. }),
+        "{err}"
+    );
+    // An id stored elsewhere clashes.
+    let err = store
+        .append(CaseId::from_u128(2), ExpectedVersion::Any, &[event(2, 10)])
+        .unwrap_err();
+    assert!(matches!(err, AppendError::EventIdClash { .. }), "{err}");
+    // Nothing of the refused appends was written.
+    assert_eq!(all(&store).len(), 2);
+}
+
+#[test]
+fn reads_from_a_position_and_up_to_a_position_or_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small_segments()).unwrap();
+    let events = synth(100, 3);
+    append_each(&store, &events);
+    let everything = all(&store);
+    let from_40: Vec<_> = store.read_all(40).unwrap().map(Result::unwrap).collect();
+    assert_eq!(from_40, everything[39..]);
+    let upto: Vec<_> = store
+        .read(10, Until::Position(20))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(upto, everything[9..20]);
+    // With the event-time clock, recorded_at is each event's time.
+    let cutoff = everything[30].recorded_at;
+    let as_of: Vec<_> = store
+        .read(1, Until::RecordedAt(cutoff))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<_> = everything
+        .iter()
+        .filter(|e| e.recorded_at <= cutoff)
+        .cloned()
+        .collect();
+    assert_eq!(as_of, expected);
+    assert_eq!(store.read_all(everything.len() as u64 + 1).unwrap().count(), 0);
+    // Partitions are disjoint by case and cover the log.
+    let mut parts: Vec<RecordedEvent> = (0..3)
+        .flat_map(|p| store.read(1, Until::End).unwrap().partition(p, 3))
+        .map(Result::unwrap)
+        .collect();
+    parts.sort_by_key(|e| e.position);
+    assert_eq!(parts, everything);
+}
+
+#[test]
+fn recorded_at_never_decreases_with_the_system_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        clock: Clock::System,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), options).unwrap();
+    append_each(&store, &synth(20, 1));
+    let times: Vec<_> = all(&store).iter().map(|e| e.recorded_at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small_segments()).unwrap();
+    let events = synth(200, 9);
+    // Dropped without commit: nothing visible, nothing left on disk.
+    {
+        let mut batch = store.batch().unwrap();
+        for e in &events {
+            let v = batch.stream_version(e.case_id);
+            batch
+                .append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+                .unwrap();
+        }
+        assert_eq!(batch.len(), events.len() as u64);
+    }
+    assert_eq!(store.head().position, 0);
+    assert_eq!(all(&store).len(), 0);
+    let segment_files = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("seg-"))
+            .count()
+    };
+    assert_eq!(segment_files(dir.path()), 1);
+    // Committed: all visible at once, with one commit.
+    let mut batch = store.batch().unwrap();
+    for e in &events {
+        let v = batch.stream_version(e.case_id);
+        batch
+            .append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+            .unwrap();
+    }
+    let head = batch.commit().unwrap().unwrap();
+    assert_eq!(head.position, events.len() as u64);
+    assert!(segment_files(dir.path()) > 1);
+    assert_eq!(all(&store).len(), events.len());
+    drop(store);
+    assert_eq!(verify(dir.path(), |_| {}).unwrap().head, head);
+}
+
+#[test]
+fn a_second_writer_in_this_process_is_refused_and_readers_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    append_each(&store, &[event(1, 1)]);
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("locked by another process"));
+    let ro = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(all(&ro).len(), 1);
+    assert!(matches!(
+        ro.append(CaseId::from_u128(9), ExpectedVersion::Any, &[event(9, 9)]),
+        Err(AppendError::Log(e)) if matches!(e.kind(), ErrorKind::ReadOnly)
+    ));
+    // verify works while the writer runs, up to the acknowledged end.
+    let report = verify(dir.path(), |_| {}).unwrap();
+    assert!(report.writer_active);
+    assert_eq!(report.events, 1);
+}
+
+/// Child: tries to open the store named by the argument for writing and
+/// prints the outcome.
+#[test]
+fn child_second_writer() {
+    let Some(dir) = child_arg() else { return };
+    match Store::open(&dir, StoreOptions::default()) {
+        Ok(_) => println!("opened"),
+        Err(e) => println!("refused: {e}"),
+    }
+}
+
+#[test]
+fn a_second_writer_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mut child = spawn_child("child_second_writer", dir.path().to_str().unwrap());
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = out.lines().map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        lines.iter().any(|l| l.starts_with("refused:") && l.contains("locked by another process")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn read_only_open_of_a_missing_store_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open_read_only(dir.path().join("nope")).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::NotAStore { .. }), "{err}");
+    let err = Store::open_read_only(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("no checkpoint file"), "{err}");
+}
+
+#[test]
+fn an_event_too_large_for_a_record_is_refused_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mut big = event(1, 2);
+    big.data = EventData::Resolved(Resolved {
+        resolution: Some("x".repeat(MAX_TEXT_BYTES + 1)),
+    });
+    let err = store
+        .append(CaseId::from_u128(1), ExpectedVersion::Any, &[event(1, 1), big])
+        .unwrap_err();
+    assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err}");
+    assert_eq!(store.head().position, 0);
+    append_each(&store, &[event(1, 1)]);
+    assert_eq!(store.head().position, 1);
+}
