@@ -717,11 +717,9 @@ impl Txn {
         let mut ends = Vec::with_capacity(events.len());
         let mut hash = w.hash;
         let mut last = w.last_recorded_at;
-        let mut stamps = Vec::with_capacity(events.len());
         for (i, e) in (0u64..).zip(events) {
             let recorded_at = w.recorded_at(e, last);
             last = Some(recorded_at);
-            stamps.push(recorded_at);
             hash = encode_event(
                 &mut self.scratch,
                 &hash,
@@ -734,11 +732,11 @@ impl Txn {
                 case_id,
                 reason: err.to_string(),
             })?;
-            ends.push(self.scratch.len());
+            ends.push((self.scratch.len(), hash));
         }
         let mut positions = Vec::with_capacity(events.len());
         let mut start = 0;
-        for ((i, e), end) in (0u64..).zip(events).zip(ends) {
+        for ((i, e), (end, record_hash)) in (0u64..).zip(events).zip(ends) {
             let (segment, offset) = match w.push(&self.scratch[start..end]) {
                 Ok(at) => at,
                 Err(err) => {
@@ -747,6 +745,9 @@ impl Txn {
                 }
             };
             start = end;
+            // Per record, so that a segment rolled before the next record
+            // names this one's hash as its previous hash.
+            w.hash = record_hash;
             let position = w.next_position;
             w.next_position += 1;
             positions.push(position);
@@ -760,7 +761,6 @@ impl Txn {
                 offset: offset as u32,
             });
         }
-        w.hash = hash;
         w.last_recorded_at = last;
         Ok(Appended {
             positions,

@@ -20,7 +20,10 @@ fn behaves_like_the_in_memory_log_and_survives_reopen() {
         append_each(&store, &events);
         append_each_reference(&reference, &events);
         assert_eq!(all(&store), reference_all(&reference));
-        assert!(std::fs::read_dir(dir.path()).unwrap().count() > 4, "segments rolled");
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().count() > 4,
+            "segments rolled"
+        );
     }
     let store = Store::open(dir.path(), small_segments()).unwrap();
     assert!(!store.recovery().cut_anything());
@@ -41,8 +44,12 @@ fn behaves_like_the_in_memory_log_and_survives_reopen() {
 fn append_each_reference(log: &InMemoryEventLog, events: &[Event]) {
     for e in events {
         let v = log.read_stream(e.case_id).unwrap().len() as u64;
-        log.append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
-            .unwrap();
+        log.append(
+            e.case_id,
+            ExpectedVersion::Exact(v),
+            std::slice::from_ref(e),
+        )
+        .unwrap();
     }
 }
 
@@ -56,10 +63,14 @@ fn append_contract_matches_the_reference() {
     let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
     let case = CaseId::from_u128(1);
     let batch = [event(1, 10), event(1, 11)];
-    let first = store.append(case, ExpectedVersion::NoStream, &batch).unwrap();
+    let first = store
+        .append(case, ExpectedVersion::NoStream, &batch)
+        .unwrap();
     assert_eq!(first.positions, vec![1, 2]);
     // Retry: same ids at the same versions: original positions, no write.
-    let retry = store.append(case, ExpectedVersion::NoStream, &batch).unwrap();
+    let retry = store
+        .append(case, ExpectedVersion::NoStream, &batch)
+        .unwrap();
     assert!(retry.already_stored);
     assert_eq!(retry.positions, vec![1, 2]);
     assert_eq!(store.head().position, 2);
@@ -108,7 +119,10 @@ fn reads_from_a_position_and_up_to_a_position_or_time() {
         .cloned()
         .collect();
     assert_eq!(as_of, expected);
-    assert_eq!(store.read_all(everything.len() as u64 + 1).unwrap().count(), 0);
+    assert_eq!(
+        store.read_all(everything.len() as u64 + 1).unwrap().count(),
+        0
+    );
     // Partitions are disjoint by case and cover the log.
     let mut parts: Vec<RecordedEvent> = (0..3)
         .flat_map(|p| store.read(1, Until::End).unwrap().partition(p, 3))
@@ -142,7 +156,11 @@ fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
         for e in &events {
             let v = batch.stream_version(e.case_id);
             batch
-                .append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+                .append(
+                    e.case_id,
+                    ExpectedVersion::Exact(v),
+                    std::slice::from_ref(e),
+                )
                 .unwrap();
         }
         assert_eq!(batch.len(), events.len() as u64);
@@ -152,7 +170,13 @@ fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
     let segment_files = |d: &std::path::Path| {
         std::fs::read_dir(d)
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("seg-"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("seg-")
+            })
             .count()
     };
     assert_eq!(segment_files(dir.path()), 1);
@@ -161,7 +185,11 @@ fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
     for e in &events {
         let v = batch.stream_version(e.case_id);
         batch
-            .append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+            .append(
+                e.case_id,
+                ExpectedVersion::Exact(v),
+                std::slice::from_ref(e),
+            )
             .unwrap();
     }
     let head = batch.commit().unwrap().unwrap();
@@ -212,7 +240,9 @@ fn a_second_writer_process_is_refused() {
     let lines: Vec<String> = out.lines().map(Result::unwrap).collect();
     assert!(child.wait().unwrap().success());
     assert!(
-        lines.iter().any(|l| l.starts_with("refused:") && l.contains("locked by another process")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("refused:") && l.contains("locked by another process")),
         "{lines:?}"
     );
 }
@@ -235,7 +265,11 @@ fn an_event_too_large_for_a_record_is_refused_without_writing() {
         resolution: Some("x".repeat(MAX_TEXT_BYTES + 1)),
     });
     let err = store
-        .append(CaseId::from_u128(1), ExpectedVersion::Any, &[event(1, 1), big])
+        .append(
+            CaseId::from_u128(1),
+            ExpectedVersion::Any,
+            &[event(1, 1), big],
+        )
         .unwrap_err();
     assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err}");
     assert_eq!(store.head().position, 0);

@@ -53,7 +53,11 @@ pub fn append_each(store: &Store, events: &[Event]) {
     for e in events {
         let v = store.stream_version(e.case_id);
         store
-            .append(e.case_id, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+            .append(
+                e.case_id,
+                ExpectedVersion::Exact(v),
+                std::slice::from_ref(e),
+            )
             .unwrap();
     }
 }
@@ -81,7 +85,13 @@ pub const CHILD_ENV: &str = "CASELEDGER_STORE_TEST_CHILD";
 /// `CHILD_ENV=arg`, stdout piped.
 pub fn spawn_child(name: &str, arg: &str) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1", "--quiet"])
+        .args([
+            "--exact",
+            name,
+            "--nocapture",
+            "--test-threads=1",
+            "--quiet",
+        ])
         .env(CHILD_ENV, arg)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,0 +1,172 @@
+//! Crash test: a child process appends with durable acknowledgements and is
+//! killed with SIGKILL at random moments; after each kill the store must
+//! reopen with every acknowledged event, no partly visible batch, and a
+//! chain that verifies.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+use caseledger::synth::SplitMix64;
+use caseledger::*;
+use caseledger_store::{Store, verify};
+use common::*;
+
+/// An event id that says which batch it belongs to, where, and how big the
+/// batch is: `uid << 32 | size << 16 | index`.
+fn id(uid: u64, size: u64, index: u64) -> u128 {
+    (u128::from(uid) << 32) | (u128::from(size) << 16) | u128::from(index)
+}
+
+/// Child: appends batches forever to the store in the argument's directory,
+/// printing `ack UID FIRST SIZE` once each append or batch is durable.
+#[test]
+fn child_crash_appender() {
+    let Some(arg) = child_arg() else { return };
+    let (dir, cycle) = arg.split_once(' ').unwrap();
+    let cycle: u64 = cycle.parse().unwrap();
+    let store = Store::open(dir, small_segments()).unwrap();
+    let mut rng = SplitMix64::new(cycle);
+    // A bounded run, so the log stays small over many cycles; the parent
+    // kills the child during it or while it waits at the end.
+    for k in 0..BATCHES_PER_CHILD {
+        let uid = cycle * 1_000_000 + k;
+        let big = rng.chance(0.1);
+        let size = 1 + rng.below(if big { 400 } else { 30 });
+        let events: Vec<Event> = (0..size)
+            .map(|i| event(u128::from((uid + i) % 13), id(uid, size, i)))
+            .collect();
+        let first = if rng.chance(0.5) {
+            // One append to one stream.
+            let case = CaseId::from_u128(u128::from(uid % 13));
+            let events: Vec<Event> = events
+                .into_iter()
+                .map(|e| Event { case_id: case, ..e })
+                .collect();
+            store
+                .append(case, ExpectedVersion::Any, &events)
+                .unwrap()
+                .positions[0]
+        } else {
+            // One batch over many streams.
+            let mut batch = store.batch().unwrap();
+            let mut first = None;
+            for e in &events {
+                let done = batch
+                    .append(e.case_id, ExpectedVersion::Any, std::slice::from_ref(e))
+                    .unwrap();
+                first.get_or_insert(done.positions[0]);
+            }
+            batch.commit().unwrap();
+            first.unwrap()
+        };
+        println!("ack {uid} {first} {size}");
+    }
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+/// How many batches a child appends before it waits to be killed.
+const BATCHES_PER_CHILD: u64 = 24;
+
+/// Runs `cycles` kill cycles against one store.
+fn crash_cycles(cycles: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_owned();
+    let mut rng = SplitMix64::new(0x5eed);
+    // uid -> (first position, size) of every acknowledged batch.
+    let mut acked: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    let mut cuts = 0;
+    let mut checked_to = 0;
+    for cycle in 1..=cycles {
+        let mut child = spawn_child("child_crash_appender", &format!("{path} {cycle}"));
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let wait_for = rng.below(BATCHES_PER_CHILD / 2);
+        let mut line = String::new();
+        let mut seen = 0;
+        while seen < wait_for {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen += u64::from(record_ack(&line, &mut acked));
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(1500)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Lines printed before the kill are acknowledgements too.
+        for line in out.lines() {
+            record_ack(&line.unwrap(), &mut acked);
+        }
+        let store = Store::open(dir.path(), small_segments()).unwrap();
+        cuts += u64::from(store.recovery().cut_anything());
+        // A full check every tenth cycle; otherwise from the previous head
+        // (recovery only ever cuts after the acknowledged end).
+        let full = cycle % 10 == 0 || cycle == cycles;
+        let from = if full { 1 } else { checked_to + 1 };
+        check_log(&store, &acked, from);
+        checked_to = store.head().position;
+        drop(store);
+        if full {
+            let report = verify(dir.path(), |_| {}).unwrap();
+            assert!(report.events >= acked.values().map(|a| a.1).sum::<u64>());
+        }
+    }
+    assert!(!acked.is_empty(), "the children acknowledged nothing");
+    eprintln!(
+        "{cycles} kill cycles, {} acknowledged batches, {cuts} torn tails cut",
+        acked.len()
+    );
+}
+
+fn record_ack(line: &str, acked: &mut BTreeMap<u64, (u64, u64)>) -> bool {
+    let Some(rest) = line.trim().strip_prefix("ack ") else {
+        return false;
+    };
+    let v: Vec<u64> = rest.split(' ').map(|s| s.parse().unwrap()).collect();
+    acked.insert(v[0], (v[1], v[2]));
+    true
+}
+
+/// From position `from` on: every acknowledged batch is present at its
+/// positions, every batch in the log is whole, positions are gapless.
+fn check_log(store: &Store, acked: &BTreeMap<u64, (u64, u64)>, from: u64) {
+    let events: Vec<RecordedEvent> = store.read_all(from).unwrap().map(Result::unwrap).collect();
+    let at = |p: u64| events.get(usize::try_from(p.checked_sub(from)?).ok()?);
+    for (i, e) in (from..).zip(&events) {
+        assert_eq!(e.position, i);
+    }
+    assert_eq!(from + events.len() as u64 - 1, store.head().position);
+    for (uid, &(first, size)) in acked.iter().filter(|(_, a)| a.0 >= from) {
+        for i in 0..size {
+            let stored = at(first + i).map(|e| e.event.event_id);
+            assert_eq!(stored, Some(EventId::from_u128(id(*uid, size, i))));
+        }
+    }
+    // `from` is always a batch's start: 1, or just after a commit.
+    let mut p = from;
+    while let Some(e) = at(p) {
+        let raw = e.event.event_id.as_uuid().as_u128();
+        let (size, index) = ((raw >> 16) & 0xffff, raw & 0xffff);
+        assert_eq!(index, 0, "a batch starts at position {p}");
+        for j in 0..size {
+            let raw_j =
+                at(p + u64::try_from(j).unwrap()).map(|e| e.event.event_id.as_uuid().as_u128());
+            assert_eq!(raw_j, Some(raw + j), "the batch at position {p} is whole");
+        }
+        p += u64::try_from(size).unwrap();
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_no_acknowledged_event() {
+    crash_cycles(100);
+}
+
+#[test]
+#[ignore = "thousands of kill cycles; run with --ignored"]
+fn sigkill_thousands_of_times() {
+    crash_cycles(3000);
+}
