@@ -371,6 +371,14 @@ impl Store {
         read(&self.index).version(&case_id)
     }
 
+    /// Where an event id is stored in the acknowledged log, if it is.
+    pub fn stored_at(&self, event_id: &caseledger::EventId) -> Option<caseledger::StoredAt> {
+        let head = read(&self.head).position;
+        read(&self.index)
+            .lookup(event_id)
+            .filter(|s| s.position <= head)
+    }
+
     /// Starts a batch: any number of appends to any streams that become
     /// durable and visible together at [`Batch::commit`], or not at all.
     /// The batch holds the writer; other appends wait until it ends.

@@ -1,0 +1,361 @@
+//! The subcommands. Each opens the store the way it needs (read-only for
+//! everything that only reads) and writes its output to stdout.
+
+mod import;
+mod report;
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use caseledger::synth::{Synth, SynthConfig};
+use caseledger::{CaseId, CaseState, EventLog, ExpectedVersion};
+use caseledger_store::{Clock, ErrorKind, Store, StoreOptions, Until, verify};
+use chrono::{DateTime, Utc};
+
+use crate::{Command, DEMO_STORE, HistoryFormat, ReportFormat, UsageError};
+
+pub use report::ReportArgs;
+
+/// stdout was closed by the reader (`caseledger export | head`): not an
+/// error worth a message.
+#[derive(Debug)]
+pub struct BrokenPipe;
+
+impl std::fmt::Display for BrokenPipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("broken pipe")
+    }
+}
+
+impl std::error::Error for BrokenPipe {}
+
+/// Converts a write error on stdout.
+pub fn out_err(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        anyhow::Error::new(BrokenPipe)
+    } else {
+        anyhow::Error::new(e).context("cannot write to standard output")
+    }
+}
+
+/// Runs one subcommand.
+pub fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
+    let need_store = || {
+        store.clone().ok_or_else(|| {
+            anyhow::Error::new(UsageError(
+                "no store given: pass --store DIR or set CASELEDGER_STORE".to_owned(),
+            ))
+        })
+    };
+    match command {
+        Command::Import { file } => import::run(&need_store()?, file.as_deref()),
+        Command::Export { as_of } => export(&need_store()?, as_of),
+        Command::Report {
+            from,
+            to,
+            as_of,
+            group_by,
+            format,
+            sla_policy,
+            threads,
+        } => {
+            let args = ReportArgs {
+                from,
+                to,
+                as_of,
+                group_by,
+                format,
+                sla_policy,
+                threads,
+            };
+            report::run(&need_store()?, &args)
+        }
+        Command::History {
+            case_id,
+            as_of,
+            format,
+        } => history(&need_store()?, case_id, as_of, format),
+        Command::Verify => verify_cmd(&need_store()?),
+        Command::Recover => recover(&need_store()?),
+        Command::Generate {
+            cases,
+            seed,
+            start,
+            span_days,
+        } => {
+            let config = SynthConfig {
+                cases,
+                seed,
+                start,
+                span_days,
+            };
+            generate(&need_store()?, config, true).map(|_| ())
+        }
+        Command::Demo => demo(store.as_deref()),
+    }
+}
+
+/// Opens a store read-only, with a message that names the directory.
+pub fn open_read_only(dir: &Path) -> Result<Store> {
+    Store::open_read_only(dir).with_context(|| format!("cannot open store {}", dir.display()))
+}
+
+/// Opens a store for writing; reports on stderr what recovery cut.
+pub fn open_writer(dir: &Path, clock: Clock) -> Result<Store> {
+    let options = StoreOptions {
+        clock,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir, options)
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
+    if store.recovery().cut_anything() {
+        eprintln!("{}", describe_recovery(&store));
+    }
+    Ok(store)
+}
+
+fn describe_recovery(store: &Store) -> String {
+    let r = store.recovery();
+    let mut s = format!(
+        "recovered: cut a torn tail ({}; {} uncommitted events)",
+        r.reason, r.uncommitted_events
+    );
+    for piece in &r.cut {
+        s.push_str(&format!(
+            "\n  {} from byte {}: {} bytes, kept in {}",
+            piece.file.display(),
+            piece.from_offset,
+            piece.bytes,
+            piece.saved_to.display()
+        ));
+    }
+    s
+}
+
+fn export(dir: &Path, as_of: Option<DateTime<Utc>>) -> Result<()> {
+    let store = open_read_only(dir)?;
+    let head = store.head();
+    let bar = crate::progress::bar(Some(head.position), "exporting");
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    for event in store.read(1, Until::End)? {
+        let event = event?;
+        bar.set_position(event.position);
+        if as_of.is_some_and(|t| event.event.at > t) {
+            continue;
+        }
+        serde_json::to_writer(&mut out, &event).context("cannot encode an event")?;
+        out.write_all(b"\n").map_err(out_err)?;
+    }
+    out.flush().map_err(out_err)?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+fn history(
+    dir: &Path,
+    case_id: CaseId,
+    as_of: Option<DateTime<Utc>>,
+    format: HistoryFormat,
+) -> Result<()> {
+    let store = open_read_only(dir)?;
+    let events = store.read_stream(case_id)?;
+    if events.is_empty() {
+        bail!("case {case_id} has no events in {}", dir.display());
+    }
+    let mut state = CaseState::initial();
+    let mut steps = Vec::new();
+    for e in events
+        .into_iter()
+        .filter(|e| as_of.is_none_or(|t| e.event.at <= t))
+    {
+        state = state.apply(&e.event).with_context(|| {
+            format!(
+                "the stored history breaks a rule at position {}",
+                e.position
+            )
+        })?;
+        steps.push((e, state.clone()));
+    }
+    let text = match format {
+        HistoryFormat::Table => crate::render::history_table(case_id, &steps),
+        HistoryFormat::Json => crate::render::history_json(case_id, as_of, &steps)?,
+    };
+    write_stdout(&text)
+}
+
+/// Writes all of `text` to stdout.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).map_err(out_err)?;
+    out.flush().map_err(out_err)
+}
+
+fn verify_cmd(dir: &Path) -> Result<()> {
+    let bar = crate::progress::bar(None, "verifying");
+    let mut states: HashMap<CaseId, CaseState> = HashMap::new();
+    let mut broken: Option<String> = None;
+    let result = verify(dir, |e| {
+        if e.position % 4096 == 0 {
+            bar.set_position(e.position);
+        }
+        if broken.is_some() {
+            return;
+        }
+        let state = states.entry(e.event.case_id).or_default();
+        match state.apply(&e.event) {
+            Ok(next) => *state = next,
+            Err(err) => {
+                broken = Some(format!(
+                    "case {} at position {} breaks a case rule: {err}",
+                    e.event.case_id, e.position
+                ))
+            }
+        }
+    });
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let hint = match e.kind() {
+                ErrorKind::TornTail(_) => {
+                    "\n  this is a torn tail: `caseledger recover` cuts it and keeps the bytes"
+                }
+                ErrorKind::Corrupt(_) => {
+                    "\n  this is corruption: acknowledged data is damaged; nothing was changed"
+                }
+                _ => "",
+            };
+            bail!("verify failed: {e}{hint}");
+        }
+    };
+    if let Some(b) = broken {
+        bail!("verify failed: {b}");
+    }
+    let mut text = format!(
+        "ok: {} events in {} cases, {} segments, {} bytes; checksums, hash chain and case rules \
+         hold\nhead: position {} hash {}\n",
+        report.events,
+        report.streams,
+        report.segments,
+        report.bytes,
+        report.head.position,
+        report.head.hash_hex()
+    );
+    if report.writer_active {
+        text.push_str("note: a writer is running; checked up to its acknowledged end\n");
+    }
+    write_stdout(&text)
+}
+
+fn recover(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("cannot open store {}: no such directory", dir.display());
+    }
+    let store = Store::open(dir, StoreOptions::default())
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
+    let head = store.head();
+    let mut text = if store.recovery().cut_anything() {
+        describe_recovery(&store)
+    } else {
+        "nothing to recover: the log ends with a complete commit".to_owned()
+    };
+    text.push_str(&format!(
+        "\nhead: position {} hash {}\n",
+        head.position,
+        head.hash_hex()
+    ));
+    write_stdout(&text)
+}
+
+/// Appends a synthetic history in one batch; returns how many events were
+/// added.
+fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
+    let store = open_writer(dir, Clock::EventTime)?;
+    let cases = config.cases;
+    let bar = crate::progress::bar(Some(cases), "generating");
+    let mut batch = store.batch()?;
+    let mut added = 0;
+    let mut opened = 0;
+    for event in Synth::new(config.clone()) {
+        if matches!(event.data, caseledger::EventData::Opened(_)) {
+            opened += 1;
+            if opened % 1024 == 0 {
+                bar.set_position(opened);
+            }
+        }
+        let version = batch.stream_version(event.case_id);
+        let done = batch
+            .append(
+                event.case_id,
+                ExpectedVersion::Exact(version),
+                std::slice::from_ref(&event),
+            )
+            .with_context(|| format!("cannot append event {}", event.event_id))?;
+        if !done.already_stored {
+            added += 1;
+        }
+    }
+    let head = batch.commit()?.unwrap_or_else(|| store.head());
+    bar.finish_and_clear();
+    if print {
+        write_stdout(&format!(
+            "generated {added} events in {cases} cases (seed {}){}\nhead: position {} hash {}\n",
+            config.seed,
+            if added == 0 {
+                "; all were stored already"
+            } else {
+                ""
+            },
+            head.position,
+            head.hash_hex()
+        ))?;
+    }
+    Ok(added)
+}
+
+fn demo(store: Option<&Path>) -> Result<()> {
+    let dir = store.map_or_else(|| PathBuf::from(DEMO_STORE), Path::to_path_buf);
+    let fresh = !dir.join(caseledger_store::CHECKPOINT_FILE).exists()
+        || open_read_only(&dir)?.head().position == 0;
+    if fresh {
+        eprintln!(
+            "creating the demo store {} with 3,000 synthetic cases...",
+            dir.display()
+        );
+        let config = SynthConfig {
+            cases: 3_000,
+            seed: 42,
+            start: chrono::DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
+                .map(|t| t.with_timezone(&Utc))
+                .context("demo start time")?,
+            span_days: 120,
+        };
+        generate(&dir, config, false)?;
+    } else {
+        eprintln!("reusing the demo store {}", dir.display());
+    }
+    let args = ReportArgs {
+        from: None,
+        to: None,
+        as_of: None,
+        group_by: Some(caseledger::kpi::GroupBy::Month),
+        format: ReportFormat::Table,
+        sla_policy: None,
+        threads: None,
+    };
+    report::run(&dir, &args)?;
+    let d = dir.display();
+    let some_case = open_read_only(&dir)?
+        .read_all(1)?
+        .next()
+        .transpose()?
+        .map_or_else(|| "CASE_ID".to_owned(), |e| e.event.case_id.to_string());
+    write_stdout(&format!(
+        "\nNext, try:\n  caseledger --store {d} verify\n  caseledger --store {d} history {some_case}\n  \
+         caseledger --store {d} report --group-by category --format json\n\
+         (through cargo: cargo run --release -p caseledger-cli -- --store {d} verify)\n"
+    ))
+}

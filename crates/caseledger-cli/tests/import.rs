@@ -1,0 +1,291 @@
+//! `import`: every kind of bad line is refused with its line number and
+//! leaves the store unchanged; every harmless variation of the format is
+//! accepted; re-imports append nothing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+
+/// Imports `input` into a store that already holds case 1 (closed) and case
+/// 2 (opened only); asserts it fails with status 1, leaves the store
+/// unchanged, and returns stderr.
+fn refused(input: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = good_case(1);
+    base.push(line(
+        2,
+        20,
+        "opened",
+        "2026-03-02T09:00:00Z",
+        r#"{"customer_id":"C-2","channel":"app","tier":"standard"}"#,
+    ));
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], base.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let before = export(dir.path());
+    let (code, out, err) = run_with_stdin(dir.path(), &["import"], input.to_vec());
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(export(dir.path()), before, "the store changed");
+    err
+}
+
+fn lines(ls: &[String]) -> Vec<u8> {
+    (ls.join("\n") + "\n").into_bytes()
+}
+
+#[test]
+fn malformed_json() {
+    let mut ls = good_case(5);
+    ls.insert(
+        1,
+        r#"{"case_id": "00000000-0000-0000-0000-000000000005", "type": "#.to_owned(),
+    );
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 2: invalid JSON"), "{err}");
+}
+
+#[test]
+fn missing_field() {
+    let mut ls = good_case(5);
+    ls[2] = ls[2].replace(r#""actor":"agent-17","#, "");
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 3: missing field `actor`"), "{err}");
+}
+
+#[test]
+fn unknown_event_type() {
+    let mut ls = good_case(5);
+    ls[2] = ls[2].replace("responded", "teleported");
+    let err = refused(&lines(&ls));
+    assert!(
+        err.contains("line 3") && err.contains("teleported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_enum_value() {
+    let mut ls = good_case(5);
+    ls[0] = ls[0].replace(r#""phone""#, r#""pigeon""#);
+    let err = refused(&lines(&ls));
+    assert!(
+        err.contains("line 1") && err.contains("data.channel") && err.contains("pigeon"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resolved_before_classified() {
+    let mut ls = good_case(5);
+    ls.remove(1);
+    let err = refused(&lines(&ls));
+    assert!(
+        err.contains("line 3") && err.contains("00000000-0000-0000-0000-000000000005"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`resolved`") && err.contains("rule 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn event_after_closed() {
+    let mut ls = good_case(5);
+    ls.push(line(5, 99, "responded", "2026-03-04T09:00:00Z", "{}"));
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 6") && err.contains("rule 2"), "{err}");
+}
+
+#[test]
+fn breaks_a_rule_only_together_with_the_store() {
+    // Case 1 is closed in the store; alone this line would be fine.
+    let ls = [line(1, 77, "responded", "2026-03-05T09:00:00Z", "{}")];
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 1") && err.contains("rule 2"), "{err}");
+    // Case 2 is open in the store: opening it again breaks rule 1.
+    let ls = [line(
+        2,
+        78,
+        "opened",
+        "2026-03-05T09:00:00Z",
+        r#"{"customer_id":"C-2","channel":"app","tier":"standard"}"#,
+    )];
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 1") && err.contains("rule 1"), "{err}");
+}
+
+#[test]
+fn timestamp_runs_backwards() {
+    let mut ls = good_case(5);
+    ls[2] = ls[2].replace("2026-03-02T09:20:00+08:00", "2026-03-02T09:00:00+08:00");
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 3") && err.contains("rule 7"), "{err}");
+}
+
+#[test]
+fn timestamp_without_offset() {
+    let mut ls = good_case(5);
+    ls[1] = ls[1].replace("2026-03-02T09:16:00+08:00", "2026-03-02T09:16:00");
+    let err = refused(&lines(&ls));
+    assert!(err.contains("line 2") && err.contains("`at`"), "{err}");
+}
+
+#[test]
+fn invalid_utf8() {
+    let mut input = lines(&good_case(5));
+    let at = input.iter().position(|&b| b == b'\n').unwrap() + 1 + 10;
+    input[at] = 0xff;
+    let err = refused(&input);
+    assert!(err.contains("line 2: not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn a_clash_with_an_id_of_another_case() {
+    let ls = [line(
+        9,
+        10,
+        "opened",
+        "2026-03-05T09:00:00Z",
+        r#"{"customer_id":"C-9","channel":"app","tier":"standard"}"#,
+    )];
+    let err = refused(&lines(&ls));
+    assert!(
+        err.contains("line 1") && err.contains("already used by case"),
+        "{err}"
+    );
+}
+
+/// Imports `input` into an empty store; returns stdout and the export.
+fn accepted(input: &[u8]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_with_stdin(dir.path(), &["import", "-"], input.to_vec());
+    assert_eq!(code, 0, "{err}");
+    (out, export(dir.path()))
+}
+
+#[test]
+fn harmless_variations_are_accepted() {
+    let plain = lines(&good_case(5));
+    let (out, reference) = accepted(&plain);
+    assert!(
+        out.starts_with("imported 5 events in 1 cases (1 new cases)"),
+        "{out}"
+    );
+    let without_times = |s: &str| {
+        s.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("recorded_at");
+                v
+            })
+            .collect::<Vec<_>>()
+    };
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "blank lines",
+            lines(&good_case(5))
+                .iter()
+                .flat_map(|&b| {
+                    if b == b'\n' {
+                        vec![b'\n', b' ', b'\n']
+                    } else {
+                        vec![b]
+                    }
+                })
+                .collect(),
+        ),
+        ("no final newline", good_case(5).join("\n").into_bytes()),
+        ("CRLF", good_case(5).join("\r\n").into_bytes()),
+        ("BOM", [b"\xEF\xBB\xBF".as_slice(), &plain].concat()),
+    ];
+    for (what, input) in variants {
+        let (_, exported) = accepted(&input);
+        assert_eq!(
+            without_times(&exported),
+            without_times(&reference),
+            "{what}"
+        );
+    }
+    // Escapes and non-ASCII text survive the round trip.
+    let mut ls = good_case(6);
+    ls[3] = ls[3].replace(
+        "card unblocked",
+        r#"Karte entsperrt \u00e4 \"quoted\" \n 卡已解锁 😀"#,
+    );
+    let (_, exported) = accepted(&lines(&ls));
+    let resolved: serde_json::Value =
+        serde_json::from_str(exported.lines().nth(3).unwrap()).unwrap();
+    assert_eq!(
+        resolved["data"]["resolution"],
+        "Karte entsperrt ä \"quoted\" \n 卡已解锁 😀"
+    );
+}
+
+#[test]
+fn an_empty_file_imports_nothing_and_says_so() {
+    let (out, exported) = accepted(b"");
+    assert_eq!(out, "nothing imported: the input holds no events\n");
+    assert_eq!(exported, "");
+    let (out, _) = accepted(b"\n\r\n  \n");
+    assert!(out.starts_with("nothing imported"), "{out}");
+}
+
+#[test]
+fn reimporting_appends_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    // Lines without event ids get ids derived from their bytes.
+    let ls: Vec<String> = good_case(3)
+        .into_iter()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(&l).unwrap();
+            v.as_object_mut().unwrap().remove("event_id");
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&file, lines(&ls)).unwrap();
+    let store = dir.path().join("store");
+    let (code, out, _) = run(&store, &["import", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("imported 5 events"), "{out}");
+    let before = export(&store);
+    let (code, out, _) = run(&store, &["import", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "nothing imported: all 5 events are already stored\n");
+    assert_eq!(export(&store), before);
+}
+
+#[test]
+fn export_then_import_reproduces_the_log_report_and_histories() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    fixed_store(&first);
+    let exported = export(&first);
+    let (code, _, err) = run_with_stdin(&second, &["import", "-"], exported.clone().into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let again = export(&second);
+    let strip = |s: &str| -> Vec<serde_json::Value> {
+        s.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("recorded_at");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(strip(&exported), strip(&again));
+    let report = |d: &std::path::Path| {
+        let (_, out, _) = run(d, &["report", "--group-by", "month", "--format", "csv"]);
+        out
+    };
+    assert_eq!(report(&first), report(&second));
+    let case = first_case(&first);
+    let history = |d: &std::path::Path| {
+        let (_, out, _) = run(d, &["history", &case]);
+        out
+    };
+    assert_eq!(history(&first), history(&second));
+}

@@ -1,0 +1,153 @@
+//! Usage: help texts with examples, exit status 2 for wrong usage, clear
+//! one-line errors for a missing or damaged store.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+
+const SUBCOMMANDS: [&str; 8] = [
+    "import", "export", "report", "history", "verify", "recover", "generate", "demo",
+];
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in SUBCOMMANDS {
+        let out = caseledger().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("Example:") && text.contains("--store"),
+            "{sub}: {text}"
+        );
+    }
+}
+
+#[test]
+fn wrong_usage_exits_with_2() {
+    let out = caseledger().args(["report"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("--store DIR or set CASELEDGER_STORE")
+    );
+    let out = caseledger()
+        .args(["report", "--store", "x", "--format", "xml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = caseledger()
+        .args(["report", "--store", "x", "--as-of", "yesterday"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = caseledger().args(["frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_store_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let out = caseledger()
+        .env("CASELEDGER_STORE", dir.path())
+        .args(["verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_missing_store_is_a_clear_error_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["report"][..],
+        &["export"],
+        &["verify"],
+        &["history", "00000000-0000-0000-0000-000000000001"],
+    ] {
+        let (code, _, err) = run(&dir.path().join("nope"), args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains("nope") && !err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn verify_names_corruption_and_torn_tails_and_recover_cuts_the_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let seg = dir.path().join("seg-00000001.cls");
+    let original = std::fs::read(&seg).unwrap();
+    // A flipped byte in the middle: corruption.
+    let mut bytes = original.clone();
+    bytes[original.len() / 2] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let (code, _, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("corruption") && err.contains("seg-00000001.cls") && err.contains("at byte"),
+        "{err}"
+    );
+    let (code, _, err) = run(dir.path(), &["recover"]);
+    assert_eq!(code, 1, "recover refuses corruption");
+    assert!(err.contains("corruption"), "{err}");
+    // Half a record appended at the end, as a crash leaves: a torn tail.
+    let mut torn = original.clone();
+    torn.extend_from_slice(&original[64..100]);
+    std::fs::write(&seg, &torn).unwrap();
+    let (code, _, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("torn tail") && err.contains("recover"),
+        "{err}"
+    );
+    let (code, out, err) = run(dir.path(), &["recover"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("cut a torn tail") && out.contains("36 bytes, kept in"),
+        "{out}"
+    );
+    let (code, out, _) = run(dir.path(), &["recover"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("nothing to recover"), "{out}");
+    let (code, _, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(&seg).unwrap(), original);
+}
+
+#[test]
+fn generate_is_deterministic_and_idempotent() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    fixed_store(a.path());
+    fixed_store(b.path());
+    assert_eq!(
+        std::fs::read(a.path().join("seg-00000001.cls")).unwrap(),
+        std::fs::read(b.path().join("seg-00000001.cls")).unwrap()
+    );
+    let (code, out, _) = run(a.path(), &["generate", "--cases", "120", "--seed", "7"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("generated 0 events") && out.contains("stored already"),
+        "{out}"
+    );
+}
+
+#[test]
+fn demo_creates_then_reuses_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("demo");
+    let (code, out, err) = run(&store, &["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("creating the demo store"), "{err}");
+    assert!(
+        out.contains("KPI report") && out.contains("2026-01") && out.contains("Next, try:"),
+        "{out}"
+    );
+    let (code, again, err) = run(&store, &["demo"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("reusing"), "{err}");
+    assert_eq!(out, again);
+}
