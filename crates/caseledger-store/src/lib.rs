@@ -70,3 +70,9 @@ pub use store::{
     partition_of,
 };
 pub use verify::{VerifyReport, verify};
+
+/// The README's examples, compiled and run as doctests so they cannot rot
+/// (here, because the README's example uses both the domain and the store).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

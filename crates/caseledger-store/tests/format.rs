@@ -87,3 +87,53 @@ proptest! {
         decode_all(&overwritten);
     }
 }
+
+/// The rows `| `value` | code |` of the code table headed `| name | code |`
+/// in docs/store-format.md.
+fn doc_table(name: &str) -> Vec<(String, u8)> {
+    let doc = include_str!("../../../docs/store-format.md");
+    let header = format!("| {name} | code |");
+    let start = doc
+        .find(&header)
+        .unwrap_or_else(|| panic!("no table {name}"));
+    doc[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (
+                cells[1].trim_matches('`').to_owned(),
+                cells[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+macro_rules! check_table {
+    ($name:literal, $t:ty) => {{
+        let code: Vec<(String, u8)> = <$t>::ALL
+            .iter()
+            .map(|v| (v.as_str().to_owned(), v.code()))
+            .collect();
+        assert_eq!(
+            doc_table($name),
+            code,
+            "docs/store-format.md table {}",
+            $name
+        );
+    }};
+}
+
+#[test]
+fn the_documented_code_tables_match_the_code() {
+    use caseledger::*;
+    check_table!("event type", EventType);
+    check_table!("channel", Channel);
+    check_table!("tier", Tier);
+    check_table!("category", Category);
+    check_table!("topic", Topic);
+    check_table!("priority", Priority);
+    check_table!("purpose", FollowUpPurpose);
+    check_table!("outcome", FollowUpOutcome);
+}
