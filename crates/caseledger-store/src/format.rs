@@ -246,6 +246,14 @@ pub fn peek_event_stream(body: &[u8]) -> Option<[u8; 16]> {
     body.get(12..28).map(array)
 }
 
+/// The position of an event record's body without decoding the rest.
+pub fn peek_event_position(body: &[u8]) -> Option<u64> {
+    if body.first() != Some(&KIND_EVENT) {
+        return None;
+    }
+    body.get(4..12).map(|b| u64::from_le_bytes(array(b)))
+}
+
 /// Decodes a record body (the bytes [`decode_frame`] returned).
 pub fn decode_body(body: &[u8]) -> Result<Record, DecodeError> {
     if body.len() < 1 + HASH_BYTES {

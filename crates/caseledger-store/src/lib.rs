@@ -56,18 +56,19 @@ mod checkpoint;
 mod error;
 pub mod format;
 mod index;
+mod reader;
 mod recover;
 mod segment;
 mod store;
 mod verify;
 
 pub use error::{Damage, Error, ErrorKind};
+pub use reader::{LogIter, LogReader, partition_of};
 pub use recover::{CUT_DIR, CutPiece, Recovery};
 pub use segment::{parse_segment_name, segment_name};
 pub use store::{
-    Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_FILE, LogIter,
-    MAX_GROUP_APPENDS, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, Store, StoreOptions, Until, hex,
-    partition_of,
+    Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_FILE, MAX_GROUP_APPENDS,
+    MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, Store, StoreOptions, Until, hex,
 };
 pub use verify::{VerifyReport, verify};
 

@@ -70,9 +70,10 @@ pub struct FrameError {
 #[derive(Debug)]
 pub struct SegmentReader {
     file: Arc<File>,
-    /// Buffered bytes; `buf[start..]` is unread.
+    /// Buffered bytes; `buf[start..end]` is unread.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     /// The file offset of `buf[0]`.
     buf_offset: u64,
     /// Read no byte at or after this offset.
@@ -88,6 +89,7 @@ impl SegmentReader {
             file,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             buf_offset: offset,
             limit,
             read_offset: offset,
@@ -97,7 +99,7 @@ impl SegmentReader {
     /// Reads and checks the segment header (the reader must start at 0).
     pub fn header(&mut self) -> Result<SegmentHeader, FrameError> {
         self.fill(SEGMENT_HEADER_BYTES).map_err(io_frame_error(0))?;
-        let result = SegmentHeader::decode(&self.buf[self.start..]);
+        let result = SegmentHeader::decode(&self.buf[self.start..self.end]);
         let header = result.map_err(|error| FrameError { offset: 0, error })?;
         self.start += SEGMENT_HEADER_BYTES;
         Ok(header)
@@ -113,10 +115,10 @@ impl SegmentReader {
         let offset = self.offset();
         self.fill(FRAME_HEADER_BYTES)
             .map_err(io_frame_error(offset))?;
-        if self.start == self.buf.len() {
+        if self.start == self.end {
             return Ok(None);
         }
-        let unread = &self.buf[self.start..];
+        let unread = &self.buf[self.start..self.end];
         if unread.len() >= 4 {
             let len = u32::from_le_bytes([unread[0], unread[1], unread[2], unread[3]]) as usize;
             if len <= MAX_BODY_BYTES {
@@ -124,7 +126,7 @@ impl SegmentReader {
                     .map_err(io_frame_error(offset))?;
             }
         }
-        match decode_frame(&self.buf[self.start..]).map(<[u8]>::len) {
+        match decode_frame(&self.buf[self.start..self.end]).map(<[u8]>::len) {
             Ok(len) => {
                 let body_start = self.start + FRAME_HEADER_BYTES;
                 self.start = body_start + len;
@@ -137,26 +139,32 @@ impl SegmentReader {
     /// Makes at least `n` unread bytes available, or as many as remain
     /// before the limit.
     fn fill(&mut self, n: usize) -> std::io::Result<()> {
-        if self.buf.len() - self.start >= n {
+        if self.end - self.start >= n {
             return Ok(());
         }
-        // Move the unread bytes to the front, then read a chunk after them.
-        self.buf.drain(..self.start);
+        // Move the unread bytes to the front, then read after them. The
+        // buffer is zeroed once, when it grows, not on every read.
+        self.buf.copy_within(self.start..self.end, 0);
         self.buf_offset += self.start as u64;
+        self.end -= self.start;
         self.start = 0;
-        while self.buf.len() < n && self.read_offset < self.limit {
-            let want = (self.limit - self.read_offset).min(READ_CHUNK_BYTES.max(n) as u64);
-            // `want` is at most READ_CHUNK_BYTES or n, both usize.
-            let want = want as usize;
-            let old = self.buf.len();
-            self.buf.resize(old + want, 0);
-            let got = self.file.read_at(&mut self.buf[old..], self.read_offset)?;
-            self.buf.truncate(old + got);
+        let size = READ_CHUNK_BYTES.max(n);
+        if self.buf.len() < size {
+            self.buf.resize(size, 0);
+        }
+        while self.end < n && self.read_offset < self.limit {
+            let room = self.buf.len() - self.end;
+            // `room` is a usize, so the minimum fits one.
+            let want = (self.limit - self.read_offset).min(room as u64) as usize;
+            let got = self
+                .file
+                .read_at(&mut self.buf[self.end..self.end + want], self.read_offset)?;
             if got == 0 {
                 // The file is shorter than the limit: stop at its end.
                 self.limit = self.read_offset;
                 break;
             }
+            self.end += got;
             self.read_offset += got as u64;
         }
         Ok(())

@@ -19,8 +19,9 @@ use crate::format::{
     decode_body, encode_commit, encode_event,
 };
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
+use crate::reader::LogIter;
 use crate::recover::{self, Bound, Boundary, Point, Recovery, START};
-use crate::segment::{self, SegmentReader, read_frame_at};
+use crate::segment::{self, read_frame_at};
 
 /// The name of the writer's lock file.
 pub const LOCK_FILE: &str = "LOCK";
@@ -416,17 +417,14 @@ impl Store {
             Some(loc) => (loc.segment, u64::from(loc.offset)),
             None => (1, 0),
         };
-        Ok(LogIter {
-            dir: self.dir.clone(),
+        Ok(LogIter::new(
+            self.dir.clone(),
             files,
-            end: cp,
+            cp,
             until,
             segment,
-            reader: None,
-            start_offset: offset,
-            done: cp.position == 0,
-            filter: None,
-        })
+            offset,
+        ))
     }
 
     fn append_one(
@@ -966,158 +964,5 @@ impl EventLog for Store {
 
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Error>, Error> {
         Ok(Box::new(self.read(from_position, Until::End)?))
-    }
-}
-
-/// A streaming read of the log in position order (see [`Store::read`]).
-/// Holds one segment's buffer at a time, never the whole log.
-#[derive(Debug)]
-pub struct LogIter {
-    dir: PathBuf,
-    files: Vec<Arc<File>>,
-    end: Checkpoint,
-    until: Until,
-    segment: u32,
-    reader: Option<SegmentReader>,
-    start_offset: u64,
-    done: bool,
-    filter: Option<(u64, u64)>,
-}
-
-impl LogIter {
-    fn empty(dir: PathBuf) -> LogIter {
-        LogIter {
-            dir,
-            files: Vec::new(),
-            end: Boundary {
-                point: START,
-                position: 0,
-                hash: GENESIS_HASH,
-            }
-            .checkpoint(0),
-            until: Until::End,
-            segment: 1,
-            reader: None,
-            start_offset: 0,
-            done: true,
-            filter: None,
-        }
-    }
-
-    /// Yields only the events of streams in partition `part` of `parts`
-    /// (by a hash of the case id), skipping the others without decoding them.
-    /// The partitions of one log are disjoint by case, so per-partition
-    /// projections can be merged (the KPI accumulator's merge needs that).
-    pub fn partition(mut self, part: u64, parts: u64) -> LogIter {
-        if parts > 1 {
-            self.filter = Some((part, parts));
-        }
-        self
-    }
-
-    fn next_record(&mut self) -> Result<Option<RecordedEvent>, Error> {
-        loop {
-            if self.reader.is_none() {
-                if self.segment > self.end.segment {
-                    return Ok(None);
-                }
-                let Some(file) = self.files.get(self.segment as usize - 1) else {
-                    return Ok(None);
-                };
-                let limit = if self.segment == self.end.segment {
-                    self.end.offset
-                } else {
-                    u64::MAX
-                };
-                let mut reader = SegmentReader::new(Arc::clone(file), self.start_offset, limit);
-                if self.start_offset == 0 {
-                    reader
-                        .header()
-                        .map_err(|fe| self.damage(fe.offset, fe.error.to_string()))?;
-                }
-                self.reader = Some(reader);
-            }
-            let filter = self.filter;
-            let Some(reader) = self.reader.as_mut() else {
-                continue;
-            };
-            let frame = reader
-                .next_frame()
-                .map_err(|fe| (fe.offset, fe.error.to_string()));
-            let (offset, body) = match frame {
-                Ok(Some(f)) => f,
-                Ok(None) => {
-                    self.reader = None;
-                    self.segment += 1;
-                    self.start_offset = 0;
-                    continue;
-                }
-                Err((offset, detail)) => return Err(self.damage(offset, detail)),
-            };
-            if let Some((part, parts)) = filter
-                && let Some(stream) = crate::format::peek_event_stream(body)
-                && partition_of(&stream, parts) != part
-            {
-                continue;
-            }
-            let record = decode_body(body).map_err(|e| (offset, e.to_string()));
-            match record {
-                Ok(Record::Event(r)) => {
-                    let past = match self.until {
-                        Until::End => false,
-                        Until::Position(p) => r.position > p,
-                        Until::RecordedAt(t) => r.recorded_at > t,
-                    };
-                    if past {
-                        return Ok(None);
-                    }
-                    return Ok(Some(RecordedEvent {
-                        position: r.position,
-                        version: r.version,
-                        recorded_at: r.recorded_at,
-                        event: r.event,
-                    }));
-                }
-                Ok(Record::Commit { .. }) => continue,
-                Err((offset, detail)) => return Err(self.damage(offset, detail)),
-            }
-        }
-    }
-
-    fn damage(&self, offset: u64, detail: String) -> Error {
-        let path = self.dir.join(segment::segment_name(self.segment));
-        Error::corrupt(Damage::new(path, offset, detail))
-    }
-}
-
-/// The partition (of `parts`) a case belongs to: a stable hash of its id.
-pub fn partition_of(case_id: &[u8; 16], parts: u64) -> u64 {
-    let v = u128::from_le_bytes(*case_id);
-    // Fold and mix so that sequential and random ids both spread evenly.
-    let mut x = (v as u64) ^ ((v >> 64) as u64);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x % parts.max(1)
-}
-
-impl Iterator for LogIter {
-    type Item = Result<RecordedEvent, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.next_record() {
-            Ok(Some(e)) => Some(Ok(e)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
     }
 }

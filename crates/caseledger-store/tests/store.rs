@@ -276,3 +276,43 @@ fn an_event_too_large_for_a_record_is_refused_without_writing() {
     append_each(&store, &[event(1, 1)]);
     assert_eq!(store.head().position, 1);
 }
+
+#[test]
+fn the_index_free_reader_reads_the_same_and_notices_missing_data() {
+    use caseledger_store::LogReader;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small_segments()).unwrap();
+    append_each(&store, &synth(150, 5));
+    let everything = all(&store);
+    let head = store.head();
+    drop(store);
+    let reader = LogReader::open(dir.path()).unwrap();
+    assert_eq!(reader.head(), head);
+    let read: Vec<_> = reader.read(1, Until::End).map(Result::unwrap).collect();
+    assert_eq!(read, everything);
+    let from: Vec<_> = reader.read(77, Until::End).map(Result::unwrap).collect();
+    assert_eq!(from, everything[76..]);
+    // Cut acknowledged bytes off the last segment: the read ends in an error,
+    // not silently short.
+    let last = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
+        .max()
+        .unwrap();
+    let len = std::fs::metadata(&last).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(len - 200)
+        .unwrap();
+    let reader = LogReader::open(dir.path()).unwrap();
+    let results: Vec<_> = reader.read(1, Until::End).collect();
+    let err = results.last().unwrap().as_ref().unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert!(
+        results.len() <= everything.len(),
+        "events in the cut bytes are not yielded"
+    );
+}

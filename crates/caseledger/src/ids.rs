@@ -57,7 +57,9 @@ fn check_id(what: &'static str, s: &str) -> Result<(), TextError> {
             max: MAX_ID_BYTES,
         });
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Fast path: visible ASCII (what ids almost always are) is fine as it is.
+    let visible_ascii = s.bytes().all(|b| b.is_ascii_graphic());
+    if !visible_ascii && s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(TextError::BadCharacter { what });
     }
     Ok(())

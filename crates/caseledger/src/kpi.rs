@@ -13,6 +13,7 @@
 //!    log was partitioned.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use crate::event::{Classified, Event, EventData, format_timestamp};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::policy::follow_ups_too_close;
 use crate::state::Status;
-use crate::vocab::{Category, Channel, Priority, Tier};
+use crate::vocab::{Category, Channel, Priority, Tier, Topic};
 
 /// 15 days in milliseconds: the complaint deadline the report checks.
 pub const COMPLAINT_DEADLINE_MS: i64 = 15 * DAY_MS;
@@ -33,6 +34,94 @@ pub const CSAT_TARGET: f64 = 0.85;
 pub const SATISFIED_SCORE: u8 = 4;
 const DAY_MS: i64 = 24 * HOUR_MS;
 const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// A fast multiply-rotate hasher for the accumulator's maps. Their keys are
+/// case UUIDs and short ids from the bank's own log, not input an attacker
+/// chooses, and with SipHash the maps took a third of a replay's time. It is
+/// deterministic, so reports cannot depend on a random seed either.
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // A final mix, so that the low bits (the bucket) depend on all bits.
+        let x = self.0;
+        (x ^ (x >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (x >> 29)
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// Interned names (customers, agents, teams): each distinct id is stored
+/// once and cases refer to it by number, which keeps a case's facts small
+/// and free of allocations.
+#[derive(Debug, Clone, PartialEq)]
+struct Names<T: Hash + Eq> {
+    numbers: FastMap<T, u32>,
+    names: Vec<T>,
+}
+
+impl<T: Hash + Eq> Default for Names<T> {
+    fn default() -> Self {
+        Names {
+            numbers: FastMap::default(),
+            names: Vec::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Names<T> {
+    /// The number of `name`, interning it if new.
+    fn number(&mut self, name: &T) -> u32 {
+        if let Some(&n) = self.numbers.get(name) {
+            return n;
+        }
+        // More than four billion distinct customers, agents or teams is
+        // beyond any bank; saturating keeps this total regardless.
+        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.clone());
+        self.numbers.insert(name.clone(), n);
+        n
+    }
+
+    fn name(&self, n: u32) -> Option<&T> {
+        self.names.get(n as usize)
+    }
+
+    /// For each number of `other`, the number of the same name here.
+    fn absorb(&mut self, other: &Names<T>) -> Vec<u32> {
+        other.names.iter().map(|n| self.number(n)).collect()
+    }
+}
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -156,16 +245,19 @@ struct FollowUpFact {
 /// Everything the report needs to know about one case, as of T.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CaseFacts {
-    customer: CustomerId,
+    /// Interned in [`KpiAccumulator::customers`].
+    customer: u32,
     channel: Channel,
     tier: Tier,
     opened_ms: i64,
     status: Status,
     classification: Option<Classified>,
-    agent: Option<AgentId>,
-    team: Option<TeamId>,
+    /// Interned in [`KpiAccumulator::agents`].
+    agent: Option<u32>,
+    /// Interned in [`KpiAccumulator::teams`].
+    team: Option<u32>,
     /// The first agent assigned, and whether another one ever was.
-    first_agent: Option<AgentId>,
+    first_agent: Option<u32>,
     transferred: bool,
     first_response_ms: Option<i64>,
     responses_before_first_resolution: u32,
@@ -173,7 +265,11 @@ struct CaseFacts {
     latest_resolved_ms: Option<i64>,
     escalated: bool,
     reopened: bool,
-    survey_scores: Vec<u8>,
+    /// Surveys answered, the sum of their scores, and how many were
+    /// satisfied (counts suffice for every figure, and need no allocation).
+    surveys: u32,
+    survey_score_sum: u32,
+    surveys_satisfied: u32,
     follow_ups: Vec<FollowUpFact>,
     pending_due_ms: Option<i64>,
     completed: u32,
@@ -181,19 +277,26 @@ struct CaseFacts {
 }
 
 impl CaseFacts {
-    fn observe(&mut self, position: u64, event: &Event) {
+    fn observe(
+        &mut self,
+        position: u64,
+        event: &Event,
+        agents: &mut Names<AgentId>,
+        teams: &mut Names<TeamId>,
+    ) {
         let at_ms = ms(event.at);
         match &event.data {
             EventData::Opened(_) => {}
             EventData::Classified(c) => self.classification = Some(*c),
             EventData::Assigned(a) => {
-                match &self.first_agent {
-                    None => self.first_agent = Some(a.agent.clone()),
-                    Some(first) if *first != a.agent => self.transferred = true,
+                let agent = agents.number(&a.agent);
+                match self.first_agent {
+                    None => self.first_agent = Some(agent),
+                    Some(first) if first != agent => self.transferred = true,
                     Some(_) => {}
                 }
-                self.agent = Some(a.agent.clone());
-                self.team = a.team.clone();
+                self.agent = Some(agent);
+                self.team = a.team.as_ref().map(|t| teams.number(t));
             }
             EventData::Responded => {
                 self.first_response_ms.get_or_insert(at_ms);
@@ -226,7 +329,12 @@ impl CaseFacts {
                 }
                 self.pending_due_ms = None;
             }
-            EventData::Surveyed(s) => self.survey_scores.push(s.score.get()),
+            EventData::Surveyed(s) => {
+                let score = s.score.get();
+                self.surveys += 1;
+                self.survey_score_sum += u32::from(score);
+                self.surveys_satisfied += u32::from(score >= SATISFIED_SCORE);
+            }
             EventData::Closed => self.status = Status::Closed,
         }
     }
@@ -235,35 +343,67 @@ impl CaseFacts {
         matches!(self.status, Status::Resolved | Status::Closed)
     }
 
-    fn group_key(&self, by: GroupBy) -> String {
-        let class = |f: fn(&Classified) -> &'static str| {
-            self.classification
-                .as_ref()
-                .map_or("unclassified", f)
-                .to_owned()
-        };
+    /// The group of this case under `by`, as a number ([`group_name`]
+    /// turns it into the report's key).
+    fn group_number(&self, by: GroupBy) -> i64 {
+        let class = |f: fn(&Classified) -> u8| self.classification.map_or(-1, |c| i64::from(f(&c)));
         let opened = Utc.timestamp_millis_opt(self.opened_ms).single();
+        let month = || {
+            opened.map_or(i64::MIN, |t| {
+                i64::from(t.year()) * 12 + i64::from(t.month0())
+            })
+        };
         match by {
-            GroupBy::Channel => self.channel.as_str().to_owned(),
-            GroupBy::Category => class(|c| c.category.as_str()),
-            GroupBy::Topic => class(|c| c.topic.as_str()),
-            GroupBy::Priority => class(|c| c.priority.as_str()),
-            GroupBy::Tier => self.tier.as_str().to_owned(),
-            GroupBy::Agent => self
-                .agent
-                .as_ref()
-                .map_or_else(|| "unassigned".to_owned(), |a| a.to_string()),
-            GroupBy::Team => self
-                .team
-                .as_ref()
-                .map_or_else(|| "unassigned".to_owned(), |t| t.to_string()),
-            GroupBy::Month => {
-                opened.map_or_else(String::new, |t| format!("{:04}-{:02}", t.year(), t.month()))
-            }
-            GroupBy::Quarter => opened.map_or_else(String::new, |t| {
-                format!("{:04}-Q{}", t.year(), (t.month() - 1) / 3 + 1)
-            }),
+            GroupBy::Channel => i64::from(self.channel.code()),
+            GroupBy::Category => class(|c| c.category.code()),
+            GroupBy::Topic => class(|c| c.topic.code()),
+            GroupBy::Priority => class(|c| c.priority.code()),
+            GroupBy::Tier => i64::from(self.tier.code()),
+            GroupBy::Agent => self.agent.map_or(-1, i64::from),
+            GroupBy::Team => self.team.map_or(-1, i64::from),
+            GroupBy::Month => month(),
+            GroupBy::Quarter => match month() {
+                i64::MIN => i64::MIN,
+                m => m.div_euclid(3),
+            },
         }
+    }
+}
+
+/// The report's key of group number `n` under `by` (see
+/// [`CaseFacts::group_number`]).
+fn group_name(acc: &KpiAccumulator, by: GroupBy, n: i64) -> String {
+    let code = |n: i64| u8::try_from(n).ok();
+    let class = |name: Option<&'static str>| name.unwrap_or("unclassified").to_owned();
+    let interned = |name: Option<String>| name.unwrap_or_else(|| "unassigned".to_owned());
+    let number = |n: i64| u32::try_from(n).ok();
+    match by {
+        GroupBy::Channel => code(n)
+            .and_then(Channel::from_code)
+            .map_or_else(String::new, |c| c.as_str().to_owned()),
+        GroupBy::Tier => code(n)
+            .and_then(Tier::from_code)
+            .map_or_else(String::new, |t| t.as_str().to_owned()),
+        GroupBy::Category => class(code(n).and_then(Category::from_code).map(Category::as_str)),
+        GroupBy::Topic => class(code(n).and_then(Topic::from_code).map(Topic::as_str)),
+        GroupBy::Priority => class(code(n).and_then(Priority::from_code).map(Priority::as_str)),
+        GroupBy::Agent => interned(
+            number(n)
+                .and_then(|a| acc.agents.name(a))
+                .map(ToString::to_string),
+        ),
+        GroupBy::Team => interned(
+            number(n)
+                .and_then(|t| acc.teams.name(t))
+                .map(ToString::to_string),
+        ),
+        GroupBy::Month if n != i64::MIN => {
+            format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+        }
+        GroupBy::Quarter if n != i64::MIN => {
+            format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)
+        }
+        GroupBy::Month | GroupBy::Quarter => String::new(),
     }
 }
 
@@ -291,7 +431,14 @@ fn show(t: &Option<DateTime<Utc>>) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KpiAccumulator {
     as_of: Option<DateTime<Utc>>,
-    cases: HashMap<CaseId, CaseFacts>,
+    /// Where each case's facts are in `facts`. A map of small entries and a
+    /// vector of facts, rather than one map of facts: a vector grows in place
+    /// (realloc), a map's rehash holds the old and new tables at once.
+    cases: FastMap<CaseId, u32>,
+    facts: Vec<CaseFacts>,
+    customers: Names<CustomerId>,
+    agents: Names<AgentId>,
+    teams: Names<TeamId>,
     events: u64,
     latest_at: Option<DateTime<Utc>>,
 }
@@ -316,33 +463,43 @@ impl KpiAccumulator {
         self.events += 1;
         self.latest_at = Some(self.latest_at.map_or(event.at, |l| l.max(event.at)));
         if let EventData::Opened(o) = &event.data {
-            self.cases
-                .entry(event.case_id)
-                .or_insert_with(|| CaseFacts {
-                    customer: o.customer_id.clone(),
-                    channel: o.channel,
-                    tier: o.tier,
-                    opened_ms: ms(event.at),
-                    status: Status::Open,
-                    classification: None,
-                    agent: None,
-                    team: None,
-                    first_agent: None,
-                    transferred: false,
-                    first_response_ms: None,
-                    responses_before_first_resolution: 0,
-                    resolutions: 0,
-                    latest_resolved_ms: None,
-                    escalated: false,
-                    reopened: false,
-                    survey_scores: Vec::new(),
-                    follow_ups: Vec::new(),
-                    pending_due_ms: None,
-                    completed: 0,
-                    completed_on_time: 0,
-                });
-        } else if let Some(facts) = self.cases.get_mut(&event.case_id) {
-            facts.observe(position, event);
+            if self.cases.contains_key(&event.case_id) {
+                return;
+            }
+            // Fewer than 2^32 cases per accumulator: one per event at most,
+            // and an accumulator over four billion cases would not fit memory.
+            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            self.cases.insert(event.case_id, number);
+            let customer = self.customers.number(&o.customer_id);
+            self.facts.push(CaseFacts {
+                customer,
+                channel: o.channel,
+                tier: o.tier,
+                opened_ms: ms(event.at),
+                status: Status::Open,
+                classification: None,
+                agent: None,
+                team: None,
+                first_agent: None,
+                transferred: false,
+                first_response_ms: None,
+                responses_before_first_resolution: 0,
+                resolutions: 0,
+                latest_resolved_ms: None,
+                escalated: false,
+                reopened: false,
+                surveys: 0,
+                survey_score_sum: 0,
+                surveys_satisfied: 0,
+                follow_ups: Vec::new(),
+                pending_due_ms: None,
+                completed: 0,
+                completed_on_time: 0,
+            });
+        } else if let Some(&n) = self.cases.get(&event.case_id)
+            && let Some(facts) = self.facts.get_mut(n as usize)
+        {
+            facts.observe(position, event, &mut self.agents, &mut self.teams);
         }
     }
 
@@ -370,8 +527,28 @@ impl KpiAccumulator {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        for (id, facts) in other.cases {
-            self.cases.entry(id).or_insert(facts);
+        let customers = self.customers.absorb(&other.customers);
+        let agents = self.agents.absorb(&other.agents);
+        let teams = self.teams.absorb(&other.teams);
+        // Every number of `other` indexes its own tables, so the lookups hit.
+        let renumber = |map: &[u32], n: u32| map.get(n as usize).copied().unwrap_or(n);
+        self.cases.reserve(other.cases.len());
+        self.facts.reserve(other.facts.len());
+        let mut numbered: Vec<(u32, CaseId)> =
+            other.cases.into_iter().map(|(id, n)| (n, id)).collect();
+        numbered.sort_unstable_by_key(|(n, _)| *n);
+        // Case numbers are 0..len, one per fact, in order.
+        for ((_, id), mut facts) in numbered.into_iter().zip(other.facts) {
+            if self.cases.contains_key(&id) {
+                continue;
+            }
+            facts.customer = renumber(&customers, facts.customer);
+            facts.agent = facts.agent.map(|a| renumber(&agents, a));
+            facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
+            facts.team = facts.team.map(|t| renumber(&teams, t));
+            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            self.cases.insert(id, number);
+            self.facts.push(facts);
         }
         Ok(())
     }
@@ -401,22 +578,34 @@ impl KpiAccumulator {
                 && to_ms.is_none_or(|to| f.opened_ms < to)
         };
 
-        // Per-customer indexes over all cases, in and out of the cohort.
-        let mut by_customer: HashMap<&CustomerId, Vec<&CaseFacts>> = HashMap::new();
-        for f in self.cases.values() {
-            by_customer.entry(&f.customer).or_default().push(f);
-        }
+        // All cases, in and out of the cohort, ordered so that each
+        // customer's cases are one run: the siblings a case is compared with.
+        let mut all: Vec<&CaseFacts> = self.facts.iter().collect();
+        all.sort_unstable_by_key(|f| (f.customer, f.opened_ms));
 
         let mut overall = KpiAcc::default();
-        let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
-        for f in self.cases.values().filter(|f| in_cohort(f)) {
-            let mut one = KpiAcc::default();
-            let siblings = by_customer.get(&f.customer).map_or(&[][..], Vec::as_slice);
-            one.add_case(f, siblings, t_ms, &params.sla);
-            if let Some(by) = params.group_by {
-                groups.entry(f.group_key(by)).or_default().merge(&one);
+        let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
+        for siblings in all.chunk_by(|a, b| a.customer == b.customer) {
+            for f in siblings.iter().filter(|f| in_cohort(f)) {
+                overall.add_case(f, siblings, t_ms, &params.sla);
+                if let Some(by) = params.group_by {
+                    numbered.entry(f.group_number(by)).or_default().add_case(
+                        f,
+                        siblings,
+                        t_ms,
+                        &params.sla,
+                    );
+                }
             }
-            overall.merge(&one);
+        }
+        let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
+        if let Some(by) = params.group_by {
+            for (n, acc) in numbered {
+                groups
+                    .entry(group_name(self, by, n))
+                    .or_default()
+                    .merge(&acc);
+            }
         }
         Report {
             as_of: self.as_of(),
@@ -564,14 +753,10 @@ impl KpiAcc {
             }
         }
 
-        self.survey_responses += f.survey_scores.len() as u64;
-        self.survey_score_sum += f.survey_scores.iter().map(|s| u64::from(*s)).sum::<u64>();
-        self.survey_satisfied += f
-            .survey_scores
-            .iter()
-            .filter(|s| **s >= SATISFIED_SCORE)
-            .count() as u64;
-        if resolved && !f.survey_scores.is_empty() {
+        self.survey_responses += u64::from(f.surveys);
+        self.survey_score_sum += u64::from(f.survey_score_sum);
+        self.survey_satisfied += u64::from(f.surveys_satisfied);
+        if resolved && f.surveys > 0 {
             self.resolved_with_survey += 1;
         }
 

@@ -102,6 +102,13 @@ pub fn open_read_only(dir: &Path) -> Result<Store> {
     Store::open_read_only(dir).with_context(|| format!("cannot open store {}", dir.display()))
 }
 
+/// Opens a store for a whole-log read (no index), naming the directory in
+/// errors.
+pub fn open_reader(dir: &Path) -> Result<caseledger_store::LogReader> {
+    caseledger_store::LogReader::open(dir)
+        .with_context(|| format!("cannot open store {}", dir.display()))
+}
+
 /// Opens a store for writing; reports on stderr what recovery cut.
 pub fn open_writer(dir: &Path, clock: Clock) -> Result<Store> {
     let options = StoreOptions {
@@ -135,12 +142,12 @@ fn describe_recovery(store: &Store) -> String {
 }
 
 fn export(dir: &Path, as_of: Option<DateTime<Utc>>) -> Result<()> {
-    let store = open_read_only(dir)?;
+    let store = open_reader(dir)?;
     let head = store.head();
     let bar = crate::progress::bar(Some(head.position), "exporting");
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-    for event in store.read(1, Until::End)? {
+    for event in store.read(1, Until::End) {
         let event = event?;
         bar.set_position(event.position);
         if as_of.is_some_and(|t| event.event.at > t) {
