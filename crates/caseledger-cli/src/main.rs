@@ -128,6 +128,12 @@ enum Command {
     /// First steps: build a demo store, print its monthly KPI report.
     #[command(after_help = "Example:\n  caseledger demo")]
     Demo,
+    /// Measure replay, verify, open, import and durable append speeds
+    /// (docs/performance.md). Takes minutes; builds its stores in --dir.
+    #[command(
+        after_help = "Example:\n  caseledger bench --dir /data/caseledger-bench --events 1000000"
+    )]
+    Bench(commands::bench::BenchArgs),
 }
 
 /// The `report` output formats.
@@ -148,6 +154,25 @@ pub enum HistoryFormat {
     Table,
     /// A JSON object with every event and the state after it.
     Json,
+}
+
+/// When this environment variable is set, the program prints its peak
+/// resident memory (`peak_rss_kib: N`, from /proc/self/status) on stderr as
+/// it exits: how `bench` measures the memory of a cold `report`.
+pub const PEAK_MEMORY_ENV: &str = "CASELEDGER_PRINT_PEAK_MEMORY";
+
+fn report_peak_memory() {
+    if std::env::var_os(PEAK_MEMORY_ENV).is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("peak_rss_kib: {kib}");
+    }
 }
 
 /// Wrong usage that clap cannot see (exit status 2).
@@ -182,7 +207,9 @@ fn parse_group_by(s: &str) -> Result<GroupBy, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match commands::run(cli.store, cli.command) {
+    let result = commands::run(cli.store, cli.command);
+    report_peak_memory();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<commands::BrokenPipe>().is_some() {

@@ -4,7 +4,9 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 
 use caseledger::{
     AppendError, AppendPlan, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
@@ -116,7 +118,10 @@ pub struct Store {
     dir: PathBuf,
     /// None when read-only.
     writer: Option<Mutex<Writer>>,
-    queue: Mutex<VecDeque<Arc<Pending>>>,
+    /// The group commit's queue, and whether a leader is writing a group.
+    commits: Mutex<Commits>,
+    /// Signalled when a leader has posted its group's results.
+    committed: Condvar,
     index: RwLock<Index>,
     head: RwLock<Checkpoint>,
     files: Arc<RwLock<Vec<Arc<File>>>>,
@@ -143,6 +148,24 @@ struct Writer {
     checkpoint: Checkpoint,
     /// Set by the first failed write or sync; every later write is refused.
     failed: Option<String>,
+}
+
+/// Ends a leader's turn when dropped: clears the flag and wakes the waiters.
+struct Leadership<'s>(&'s Store);
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.commits).leader = false;
+        self.0.committed.notify_all();
+    }
+}
+
+/// The state of the group commit.
+#[derive(Debug, Default)]
+struct Commits {
+    queue: VecDeque<Arc<Pending>>,
+    /// True while one appender (the leader) writes a group for everyone.
+    leader: bool,
 }
 
 /// One queued append of the group commit.
@@ -295,7 +318,8 @@ impl Store {
         Ok(Store {
             dir,
             writer: Some(Mutex::new(writer)),
-            queue: Mutex::new(VecDeque::new()),
+            commits: Mutex::new(Commits::default()),
+            committed: Condvar::new(),
             index: RwLock::new(scanned.index),
             head: RwLock::new(checkpoint),
             files,
@@ -329,7 +353,8 @@ impl Store {
         Ok(Store {
             dir,
             writer: None,
-            queue: Mutex::new(VecDeque::new()),
+            commits: Mutex::new(Commits::default()),
+            committed: Condvar::new(),
             index: RwLock::new(scanned.index),
             head: RwLock::new(cp),
             files: Arc::new(RwLock::new(files)),
@@ -443,20 +468,36 @@ impl Store {
             events: events.to_vec(),
             result: Mutex::new(None),
         });
-        lock(&self.queue).push_back(Arc::clone(&request));
-        // Group commit: whoever holds the writer writes every queued append
-        // with one sync. Ours may have been written while we waited.
-        let mut w = lock(writer);
+        // Group commit: the first appender to find no leader becomes one and
+        // writes every queued append with one sync; the others sleep until
+        // their result is posted. Waiters never take the writer lock, so a
+        // returning appender cannot sync alone while the rest queue up
+        // behind it (a convoy).
+        let mut commits = lock(&self.commits);
+        commits.queue.push_back(Arc::clone(&request));
         loop {
             if let Some(result) = lock(&request.result).take() {
                 return result;
             }
-            let group: Vec<Arc<Pending>> = {
-                let mut queue = lock(&self.queue);
-                let n = queue.len().min(MAX_GROUP_APPENDS);
-                queue.drain(..n).collect()
-            };
-            self.write_group(&mut w, &group);
+            if commits.leader {
+                commits = self
+                    .committed
+                    .wait(commits)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            commits.leader = true;
+            let n = commits.queue.len().min(MAX_GROUP_APPENDS);
+            let group: Vec<Arc<Pending>> = commits.queue.drain(..n).collect();
+            drop(commits);
+            {
+                // Hands leadership back even if writing panics, so that the
+                // waiters are not left asleep forever.
+                let _leader = Leadership(self);
+                let mut w = lock(writer);
+                self.write_group(&mut w, &group);
+            }
+            commits = lock(&self.commits);
         }
     }
 

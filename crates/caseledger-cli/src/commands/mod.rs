@@ -1,6 +1,7 @@
 //! The subcommands. Each opens the store the way it needs (read-only for
 //! everything that only reads) and writes its output to stdout.
 
+pub mod bench;
 mod import;
 mod report;
 
@@ -94,6 +95,7 @@ pub fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
             generate(&need_store()?, config, true).map(|_| ())
         }
         Command::Demo => demo(store.as_deref()),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
