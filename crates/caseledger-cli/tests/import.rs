@@ -289,3 +289,17 @@ fn export_then_import_reproduces_the_log_report_and_histories() {
     };
     assert_eq!(history(&first), history(&second));
 }
+
+#[test]
+fn an_event_id_repeated_in_the_file() {
+    let mut ls = good_case(5);
+    ls[2] = ls[2].replace(
+        "00000000-0000-0000-0001-000000000052",
+        "00000000-0000-0000-0001-000000000051",
+    );
+    let err = refused(&lines(&ls));
+    assert!(
+        err.contains("line 3") && err.contains("repeats the one on line 2"),
+        "{err}"
+    );
+}

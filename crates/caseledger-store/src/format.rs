@@ -288,7 +288,43 @@ pub fn decode_body(body: &[u8]) -> Result<Record, DecodeError> {
     }
 }
 
-fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
+/// The fixed part of an event record: everything but the actor and the
+/// payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventHeader {
+    /// The event type.
+    pub event_type: EventType,
+    /// Global position.
+    pub position: u64,
+    /// The stream (case).
+    pub case_id: CaseId,
+    /// Stream version.
+    pub version: u64,
+    /// The event id.
+    pub event_id: EventId,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// When the store recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Decodes and checks only the fixed part of an event record's body: what
+/// opening a store needs to index it. [`decode_body`] checks the rest.
+pub fn decode_event_header(body: &[u8]) -> Result<EventHeader, DecodeError> {
+    if body.len() < EVENT_FIXED_BYTES + 1 + HASH_BYTES {
+        return Err(bad(
+            "event record",
+            format!("{} bytes is too short", body.len()),
+        ));
+    }
+    let mut r = Reader::new(hashed_part(body));
+    if r.u8("record kind")? != KIND_EVENT {
+        return Err(bad("record kind", "not an event"));
+    }
+    read_event_header(&mut r)
+}
+
+fn read_event_header(r: &mut Reader<'_>) -> Result<EventHeader, DecodeError> {
     let schema = r.u8("schema version")?;
     if schema != SCHEMA_VERSION {
         return Err(bad("schema version", schema.to_string()));
@@ -306,22 +342,35 @@ fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
     if position == 0 || version == 0 {
         return Err(bad("position", "positions and versions count from 1"));
     }
+    Ok(EventHeader {
+        event_type,
+        position,
+        case_id,
+        version,
+        event_id,
+        at,
+        recorded_at,
+    })
+}
+
+fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
+    let h = read_event_header(r)?;
     let actor = match r.u8("actor kind")? {
         0 => Actor::System,
         1 => Actor::Customer,
         2 => Actor::Agent(AgentId::new(r.id("actor")?).map_err(|e| bad("actor", e.to_string()))?),
         other => return Err(bad("actor kind", other.to_string())),
     };
-    let data = decode_payload(r, event_type)?;
+    let data = decode_payload(r, h.event_type)?;
     r.end()?;
     Ok(EventRecord {
-        position,
-        version,
-        recorded_at,
+        position: h.position,
+        version: h.version,
+        recorded_at: h.recorded_at,
         event: Event {
-            event_id,
-            case_id,
-            at,
+            event_id: h.event_id,
+            case_id: h.case_id,
+            at: h.at,
             actor,
             data,
         },

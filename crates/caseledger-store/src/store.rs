@@ -200,6 +200,11 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io("fsync directory", dir, e))
 }
 
+/// The path of segment `n` among `paths` (segment 1 first).
+pub(crate) fn segment_path(paths: &[PathBuf], n: u32) -> PathBuf {
+    paths.get(n as usize - 1).cloned().unwrap_or_default()
+}
+
 fn open_read(path: &Path) -> Result<Arc<File>, Error> {
     File::open(path)
         .map(Arc::new)

@@ -102,12 +102,12 @@ pub fn verify(
     } else {
         Bound::All
     };
-    let mut visitor = |r: &crate::format::EventRecord| {
+    let mut visitor = |r: crate::format::EventRecord| {
         visit(&RecordedEvent {
             position: r.position,
             version: r.version,
             recorded_at: r.recorded_at,
-            event: r.event.clone(),
+            event: r.event,
         })
     };
     let scanned = recover::scan(&paths, &files, &cp, bound, true, &mut visitor)?;

@@ -13,7 +13,7 @@
 //!    log was partitioned.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,51 +35,7 @@ pub const SATISFIED_SCORE: u8 = 4;
 const DAY_MS: i64 = 24 * HOUR_MS;
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
-/// A fast multiply-rotate hasher for the accumulator's maps. Their keys are
-/// case UUIDs and short ids from the bank's own log, not input an attacker
-/// chooses, and with SipHash the maps took a third of a replay's time. It is
-/// deterministic, so reports cannot depend on a random seed either.
-#[derive(Debug, Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // A final mix, so that the low bits (the bucket) depend on all bits.
-        let x = self.0;
-        (x ^ (x >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (x >> 29)
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+type FastMap<K, V> = HashMap<K, V, crate::ids::IdBuildHasher>;
 
 /// Interned names (customers, agents, teams): each distinct id is stored
 /// once and cases refer to it by number, which keeps a case's facts small

@@ -52,7 +52,8 @@ pub use event::{
     parse_timestamp,
 };
 pub use ids::{
-    Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
+    Actor, AgentId, CaseId, CustomerId, EventId, IdBuildHasher, IdHasher, MAX_ID_BYTES,
+    MAX_TEXT_BYTES, TeamId, TextError,
 };
 pub use memory::InMemoryEventLog;
 pub use port::{

@@ -213,8 +213,13 @@ pub fn plan_append<E>(
             e.event_id, e.case_id
         )));
     }
-    let mut seen = HashSet::with_capacity(events.len());
-    if let Some(e) = events.iter().find(|e| !seen.insert(e.event_id)) {
+    // One event cannot repeat itself; the set is for longer appends.
+    let mut seen = HashSet::with_capacity(if events.len() > 1 { events.len() } else { 0 });
+    if let Some(e) = events
+        .iter()
+        .skip_while(|_| events.len() == 1)
+        .find(|e| !seen.insert(e.event_id))
+    {
         return Err(AppendError::EventIdClash {
             case_id,
             event_id: e.event_id,

@@ -12,7 +12,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use caseledger::{CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, fold};
+use caseledger::{
+    CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher, fold,
+};
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
 
@@ -25,9 +27,9 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Runs `import` of `file` (stdin for `-` or none) into the store in `dir`.
 pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
-    let (input, total): (Box<dyn Read>, Option<u64>) = match file {
-        None => (Box::new(std::io::stdin().lock()), None),
-        Some(p) if p.as_os_str() == "-" => (Box::new(std::io::stdin().lock()), None),
+    let (input, total): (Box<dyn Read + Send>, Option<u64>) = match file {
+        None => (Box::new(std::io::stdin()), None),
+        Some(p) if p.as_os_str() == "-" => (Box::new(std::io::stdin()), None),
         Some(p) => {
             let f =
                 std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
@@ -88,29 +90,47 @@ impl Summary {
     }
 }
 
-fn import(store: &Store, mut input: impl BufRead, progress: &dyn Fn(u64)) -> Result<Summary> {
-    let mut summary = Summary::default();
-    let mut batch = store.batch()?;
-    let mut states: HashMap<CaseId, CaseState> = HashMap::new();
-    let mut touched: HashSet<CaseId> = HashSet::new();
-    let mut new_cases: HashSet<CaseId> = HashSet::new();
-    // Event ids met in this input, with their line, to name a repeat.
-    let mut seen: HashMap<EventId, u64> = HashMap::new();
-    // How often each id-less line occurred, to derive distinct ids.
-    let mut occurrences: HashMap<[u8; 32], u32> = HashMap::new();
+/// Lines parsed together and handed from the parsing thread to the
+/// validating one: large enough to amortise the hand-over, small enough
+/// that the queue (of [`QUEUED_CHUNKS`]) holds little memory.
+const CHUNK_LINES: usize = 2048;
+/// Chunks parsed ahead of validation, at most.
+const QUEUED_CHUNKS: usize = 4;
+
+/// One non-blank line, parsed.
+struct Parsed {
+    line_no: u64,
+    draft: DraftEvent,
+    /// SHA-256 of the line, when it has no event id (see [`derived_id`]).
+    digest: Option<[u8; 32]>,
+}
+
+/// A run of lines from the parsing thread: parsed lines, then the error
+/// that ended the input, if any, and the bytes read so far.
+struct Chunk {
+    parsed: Vec<Parsed>,
+    error: Option<anyhow::Error>,
+    bytes_read: u64,
+}
+
+/// The parsing thread: reads lines, checks UTF-8 and parses JSON, while the
+/// main thread validates and appends what it parsed before: the two halves
+/// of an import run on two cores. Stops at the first bad line, or when the
+/// receiver is gone.
+fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) {
     let mut raw = Vec::new();
+    let mut chunk = Vec::with_capacity(CHUNK_LINES);
     let mut bytes_read = 0u64;
-    for line_no in 1u64.. {
+    let mut line_no = 0u64;
+    let error = loop {
+        line_no += 1;
         raw.clear();
-        let n = read_line(&mut input, &mut raw).with_context(|| format!("line {line_no}"))?;
-        if n == 0 {
-            break;
-        }
+        let n = match read_line(&mut input, &mut raw) {
+            Ok(0) => break None,
+            Ok(n) => n,
+            Err(e) => break Some(e.context(format!("line {line_no}"))),
+        };
         bytes_read += n as u64;
-        if line_no % 1024 == 0 {
-            progress(bytes_read);
-        }
-        let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
         let mut bytes = raw.as_slice();
         if line_no == 1 {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -121,63 +141,156 @@ fn import(store: &Store, mut input: impl BufRead, progress: &dyn Fn(u64)) -> Res
         {
             bytes = rest;
         }
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            anyhow!(
-                "line {line_no}: not valid UTF-8 (at byte {})",
-                e.valid_up_to() + 1
-            )
-        })?;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                break Some(anyhow!(
+                    "line {line_no}: not valid UTF-8 (at byte {})",
+                    e.valid_up_to() + 1
+                ));
+            }
+        };
         if text.trim().is_empty() {
             continue;
         }
-        summary.lines += 1;
-        let draft = DraftEvent::from_json(text).map_err(|e| anyhow!("line {line_no}: {e}"))?;
-        let event = draft.with_id(derived_id(text, &mut occurrences));
-        let case_id = event.case_id;
-        if let Some(first) = seen.insert(event.event_id, line_no) {
-            bail!(
-                "line {line_no}: case {case_id}: event id {} repeats the one on line {first}",
-                event.event_id
-            );
+        let draft = match DraftEvent::from_json(text) {
+            Ok(d) => d,
+            Err(e) => break Some(anyhow!("line {line_no}: {e}")),
+        };
+        let digest = draft
+            .event_id
+            .is_none()
+            .then(|| Sha256::digest(text.trim().as_bytes()).into());
+        chunk.push(Parsed {
+            line_no,
+            draft,
+            digest,
+        });
+        if chunk.len() == CHUNK_LINES {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_LINES));
+            let sent = tx.send(Chunk {
+                parsed: full,
+                error: None,
+                bytes_read,
+            });
+            if sent.is_err() {
+                return;
+            }
         }
-        if let Some(stored) = store.stored_at(&event.event_id) {
-            if stored.case_id != case_id {
-                bail!(
-                    "line {line_no}: case {case_id}: event id {} is already used by case {} at \
+    };
+    // The receiver may be gone (it failed first); nothing is left to do then.
+    let _ = tx.send(Chunk {
+        parsed: chunk,
+        error,
+        bytes_read,
+    });
+}
+
+fn import(
+    store: &Store,
+    input: impl BufRead + Send,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_CHUNKS);
+    std::thread::scope(|s| {
+        s.spawn(move || parse_lines(input, tx));
+        // On an error `rx` is dropped on return, which stops the parser.
+        validate_and_append(store, rx, progress)
+    })
+}
+
+fn validate_and_append(
+    store: &Store,
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    progress: &dyn Fn(u64),
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    let mut batch = store.batch()?;
+    let mut states: HashMap<CaseId, CaseState, IdBuildHasher> = HashMap::default();
+    let mut touched: HashSet<CaseId, IdBuildHasher> = HashSet::default();
+    let mut new_cases: HashSet<CaseId, IdBuildHasher> = HashSet::default();
+    // The line of each event appended, by position - first: to name the
+    // line an event id repeats (the batch finds the repeat).
+    let mut lines_appended: Vec<u64> = Vec::new();
+    let first_position = store.head().position + 1;
+    // How often each id-less line occurred, to derive distinct ids.
+    let mut occurrences: HashMap<[u8; 32], u32, IdBuildHasher> = HashMap::default();
+    for chunk in rx {
+        progress(chunk.bytes_read);
+        for Parsed {
+            line_no,
+            draft,
+            digest,
+        } in chunk.parsed
+        {
+            let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
+            summary.lines += 1;
+            let event = match digest {
+                // The line's own id; the fallback is not used.
+                None => draft.with_id(EventId::from_u128(0)),
+                Some(digest) => {
+                    let id = derived_id(digest, &mut occurrences);
+                    draft.with_id(id)
+                }
+            };
+            let case_id = event.case_id;
+            if let Some(stored) = store.stored_at(&event.event_id) {
+                if stored.case_id != case_id {
+                    bail!(
+                        "line {line_no}: case {case_id}: event id {} is already used by case {} at \
                      position {}",
-                    event.event_id,
-                    stored.case_id,
-                    stored.position
+                        event.event_id,
+                        stored.case_id,
+                        stored.position
+                    );
+                }
+                summary.already += 1;
+                continue;
+            }
+            let state = match states.entry(case_id) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
+                    let state = fold(history.iter().map(|r| &r.event)).with_context(|| {
+                        format!(
+                            "line {line_no}: the stored history of case {case_id} breaks a rule"
+                        )
+                    })?;
+                    if state.version() == 0 {
+                        new_cases.insert(case_id);
+                    }
+                    v.insert(state)
+                }
+            };
+            // Checked here, applied only once the append below succeeded.
+            caseledger::check(state, &event).map_err(|e| anyhow!("line {line_no}: {e}"))?;
+            let expected = ExpectedVersion::Exact(batch.stream_version(case_id));
+            let done = batch
+                .append(case_id, expected, std::slice::from_ref(&event))
+                .map_err(|e| anyhow!("line {line_no}: {e}"))?;
+            if done.already_stored {
+                // Not in the store (checked above), so in this batch: the id
+                // repeats an earlier line of the input.
+                let earlier = done
+                    .positions
+                    .first()
+                    .and_then(|p| p.checked_sub(first_position))
+                    .and_then(|i| lines_appended.get(usize::try_from(i).ok()?))
+                    .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
+                bail!(
+                    "line {line_no}: case {case_id}: event id {} repeats the one on {earlier}",
+                    event.event_id
                 );
             }
-            summary.already += 1;
-            continue;
+            lines_appended.push(line_no);
+            *state = caseledger::evolve(std::mem::take(state), &event);
+            touched.insert(case_id);
+            summary.added += 1;
         }
-        let state = match states.entry(case_id) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
-                let state = fold(history.iter().map(|r| &r.event)).with_context(|| {
-                    format!("line {line_no}: the stored history of case {case_id} breaks a rule")
-                })?;
-                if state.version() == 0 {
-                    new_cases.insert(case_id);
-                }
-                v.insert(state)
-            }
-        };
-        let next = state
-            .apply(&event)
-            .map_err(|e| anyhow!("line {line_no}: {e}"))?;
-        let expected = ExpectedVersion::Exact(batch.stream_version(case_id));
-        batch
-            .append(case_id, expected, std::slice::from_ref(&event))
-            .map_err(|e| anyhow!("line {line_no}: {e}"))?;
-        *state = next;
-        touched.insert(case_id);
-        summary.added += 1;
+        if let Some(e) = chunk.error {
+            return Err(e);
+        }
     }
-    progress(bytes_read);
     summary.cases = touched.len() as u64;
     summary.new_cases = new_cases.len() as u64;
     summary.head = batch.commit()?;
@@ -197,11 +310,13 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
     Ok(n)
 }
 
-/// The id of an event given without one: derived from the line's bytes and
-/// how often the same line came before, so that importing the same file
-/// again finds the same ids and appends nothing.
-fn derived_id(line: &str, occurrences: &mut HashMap<[u8; 32], u32>) -> EventId {
-    let digest: [u8; 32] = Sha256::digest(line.trim().as_bytes()).into();
+/// The id of an event given without one: derived from the SHA-256 of its
+/// line (`digest`) and how often the same line came before, so that
+/// importing the same file again finds the same ids and appends nothing.
+fn derived_id(
+    digest: [u8; 32],
+    occurrences: &mut HashMap<[u8; 32], u32, IdBuildHasher>,
+) -> EventId {
     let n = occurrences.entry(digest).or_default();
     *n += 1;
     let mut h = Sha256::new();

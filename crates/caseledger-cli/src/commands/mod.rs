@@ -204,7 +204,7 @@ pub fn write_stdout(text: &str) -> Result<()> {
 
 fn verify_cmd(dir: &Path) -> Result<()> {
     let bar = crate::progress::bar(None, "verifying");
-    let mut states: HashMap<CaseId, CaseState> = HashMap::new();
+    let mut states: HashMap<CaseId, CaseState, caseledger::IdBuildHasher> = HashMap::default();
     let mut broken: Option<String> = None;
     let result = verify(dir, |e| {
         if e.position % 4096 == 0 {
@@ -214,8 +214,8 @@ fn verify_cmd(dir: &Path) -> Result<()> {
             return;
         }
         let state = states.entry(e.event.case_id).or_default();
-        match state.apply(&e.event) {
-            Ok(next) => *state = next,
+        match state.apply_in_place(&e.event) {
+            Ok(()) => {}
             Err(err) => {
                 broken = Some(format!(
                     "case {} at position {} breaks a case rule: {err}",
