@@ -53,7 +53,7 @@ pub struct VerifyReport {
 /// ```
 pub fn verify(
     dir: impl AsRef<Path>,
-    mut visit: impl FnMut(&RecordedEvent),
+    mut visit: impl FnMut(RecordedEvent),
 ) -> Result<VerifyReport, Error> {
     let dir = dir.as_ref();
     if !dir.is_dir() {
@@ -103,7 +103,7 @@ pub fn verify(
         Bound::All
     };
     let mut visitor = |r: crate::format::EventRecord| {
-        visit(&RecordedEvent {
+        visit(RecordedEvent {
             position: r.position,
             version: r.version,
             recorded_at: r.recorded_at,

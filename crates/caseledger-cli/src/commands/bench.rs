@@ -255,6 +255,36 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             note: format!("median of {}", args.runs.min(3)),
         });
         remove_dir(&import_dir)?;
+
+        // The store alone: the same events, already in memory, appended in one
+        // batch (no JSON, no rules), durable at the commit.
+        let all: Vec<Event> = reader
+            .read(1, caseledger_store::Until::End)
+            .map(|e| e.map(|r| r.event))
+            .collect::<Result<_, _>>()?;
+        let bulk_dir = args.dir.join("bulk");
+        let d = repeat(args.runs.min(3), || {
+            remove_dir(&bulk_dir)?;
+            let store = Store::open(&bulk_dir, StoreOptions::default())?;
+            let t = Instant::now();
+            let mut batch = store.batch()?;
+            for e in &all {
+                let expected = ExpectedVersion::Exact(batch.stream_version(e.case_id));
+                batch.append(e.case_id, expected, std::slice::from_ref(e))?;
+            }
+            batch.commit()?;
+            Ok(t.elapsed())
+        })?;
+        drop(all);
+        remove_dir(&bulk_dir)?;
+        rows.push(Row {
+            what: "bulk append of in-memory events, one batch (library)".into(),
+            median: d,
+            units: events,
+            unit: "events",
+            bytes: Some(bytes),
+            note: String::new(),
+        });
     }
 
     // Durable appends against the raw fdatasync rate on the same disk.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use caseledger::synth::{Synth, SynthConfig};
-use caseledger::{CaseId, CaseState, EventLog, ExpectedVersion};
+use caseledger::{CaseId, CaseState, EventLog, ExpectedVersion, RecordedEvent};
 use caseledger_store::{Clock, ErrorKind, Store, StoreOptions, Until, verify};
 use chrono::{DateTime, Utc};
 
@@ -204,25 +204,35 @@ pub fn write_stdout(text: &str) -> Result<()> {
 
 fn verify_cmd(dir: &Path) -> Result<()> {
     let bar = crate::progress::bar(None, "verifying");
-    let mut states: HashMap<CaseId, CaseState, caseledger::IdBuildHasher> = HashMap::default();
-    let mut broken: Option<String> = None;
-    let result = verify(dir, |e| {
-        if e.position % 4096 == 0 {
-            bar.set_position(e.position);
-        }
-        if broken.is_some() {
-            return;
-        }
-        let state = states.entry(e.event.case_id).or_default();
-        match state.apply_in_place(&e.event) {
-            Ok(()) => {}
-            Err(err) => {
-                broken = Some(format!(
-                    "case {} at position {} breaks a case rule: {err}",
-                    e.event.case_id, e.position
-                ))
+    // The store's walk (checksums, chain, decoding) runs on this thread and
+    // hands events in chunks to a second one that folds every case through
+    // the rules: the two halves of a verify on two cores.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
+    let (result, broken) = std::thread::scope(|s| {
+        let rules = s.spawn(move || fold_rules(rx));
+        let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
+        let mut rules_done = false;
+        let result = verify(dir, |e| {
+            if e.position % 4096 == 0 {
+                bar.set_position(e.position);
             }
-        }
+            chunk.push(e);
+            if chunk.len() == VERIFY_CHUNK_EVENTS && !rules_done {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(VERIFY_CHUNK_EVENTS));
+                // A send fails only when the rules thread stopped at a
+                // broken rule; the walk goes on to check the bytes.
+                rules_done = tx.send(full).is_err();
+            }
+            if rules_done {
+                chunk.clear();
+            }
+        });
+        let _ = tx.send(chunk);
+        drop(tx);
+        let broken = rules
+            .join()
+            .unwrap_or_else(|_| Some("the rule check panicked".to_owned()));
+        (result, broken)
     });
     bar.finish_and_clear();
     let report = match result {
@@ -257,6 +267,28 @@ fn verify_cmd(dir: &Path) -> Result<()> {
         text.push_str("note: a writer is running; checked up to its acknowledged end\n");
     }
     write_stdout(&text)
+}
+
+/// Events handed from the verify walk to the rule fold at a time.
+const VERIFY_CHUNK_EVENTS: usize = 4096;
+
+/// Folds every case through the rules; the first broken rule, if any.
+fn fold_rules(rx: std::sync::mpsc::Receiver<Vec<RecordedEvent>>) -> Option<String> {
+    let mut states: HashMap<CaseId, CaseState, caseledger::IdBuildHasher> = HashMap::default();
+    for chunk in rx {
+        for e in chunk {
+            let state = states.entry(e.event.case_id).or_default();
+            if let Err(err) = state.apply_in_place(&e.event) {
+                return Some(format!(
+                    "case {} at position {} breaks a case rule: {err}",
+                    e.event.case_id, e.position
+                ));
+            }
+        }
+    }
+    // The process ends soon: freeing every case's state would only add time.
+    std::mem::forget(states);
+    None
 }
 
 fn recover(dir: &Path) -> Result<()> {
