@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use caseledger::RecordedEvent;
 
-use crate::checkpoint::{self, Checkpoint, ReadCheckpoint};
-use crate::error::{Damage, Error, ErrorKind};
+use crate::checkpoint::Checkpoint;
+use crate::error::{Damage, Error};
 use crate::format::{GENESIS_HASH, Record, decode_body};
 use crate::recover::{Boundary, START};
 use crate::segment::{self, SegmentReader};
-use crate::store::{CHECKPOINT_FILE, Head, Until};
+use crate::store::{Head, Until};
 
 /// A read-only view of a store for replaying the whole log: it reads the
 /// checkpoint and opens the segment files, and builds no index, so it opens
@@ -30,34 +30,7 @@ impl LogReader {
     /// Opens the store in `dir` for reading up to its acknowledged end.
     pub fn open(dir: impl AsRef<Path>) -> Result<LogReader, Error> {
         let dir = dir.as_ref().to_path_buf();
-        if !dir.is_dir() {
-            return Err(ErrorKind::NotAStore {
-                dir,
-                reason: "no such directory".to_owned(),
-            }
-            .into());
-        }
-        let cp_path = dir.join(CHECKPOINT_FILE);
-        let cp_file = File::open(&cp_path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::from(ErrorKind::NotAStore {
-                    dir: dir.clone(),
-                    reason: format!("it has no {CHECKPOINT_FILE} file"),
-                })
-            } else {
-                Error::io("open", &cp_path, e)
-            }
-        })?;
-        let end = match checkpoint::read(&cp_file).map_err(|e| Error::io("read", &cp_path, e))? {
-            ReadCheckpoint::Valid(cp) if cp.segment >= 1 => cp,
-            _ => {
-                return Err(Error::corrupt(Damage::new(
-                    &cp_path,
-                    0,
-                    "neither checkpoint slot is valid",
-                )));
-            }
-        };
+        let end = crate::store::read_only_checkpoint(&dir)?;
         let paths = segment::list_segments(&dir)?;
         if paths.len() < end.segment as usize {
             return Err(Error::corrupt(Damage::new(

@@ -338,16 +338,7 @@ impl Store {
     /// changes a file.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, Error> {
         let dir = dir.as_ref().to_path_buf();
-        if !dir.is_dir() {
-            return Err(ErrorKind::NotAStore {
-                dir,
-                reason: "no such directory".to_owned(),
-            }
-            .into());
-        }
-        let cp_path = dir.join(CHECKPOINT_FILE);
-        let cp_file = File::open(&cp_path).map_err(|e| missing_checkpoint(&dir, e))?;
-        let cp = read_checkpoint(&dir, &cp_file)?;
+        let cp = read_only_checkpoint(&dir)?;
         let paths = segment::list_segments(&dir)?;
         let paths: Vec<PathBuf> = paths.into_iter().take(cp.segment as usize).collect();
         let files = paths
@@ -585,6 +576,21 @@ fn read_checkpoint(dir: &Path, file: &File) -> Result<Checkpoint, Error> {
             "neither checkpoint slot is valid, so the durable end of the log is unknown",
         ))),
     }
+}
+
+/// Reads the checkpoint of the store in `dir` without changing anything:
+/// the start of every read-only open. A missing directory or checkpoint file
+/// means "not a store"; a checkpoint with no valid slot is corruption.
+pub(crate) fn read_only_checkpoint(dir: &Path) -> Result<Checkpoint, Error> {
+    if !dir.is_dir() {
+        return Err(ErrorKind::NotAStore {
+            dir: dir.to_path_buf(),
+            reason: "no such directory".to_owned(),
+        }
+        .into());
+    }
+    let cp_file = File::open(dir.join(CHECKPOINT_FILE)).map_err(|e| missing_checkpoint(dir, e))?;
+    read_checkpoint(dir, &cp_file)
 }
 
 /// Creates the files of a new store: the checkpoint (synced), then segment 1

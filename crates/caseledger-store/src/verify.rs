@@ -8,7 +8,7 @@ use caseledger::RecordedEvent;
 use crate::error::{Damage, Error, ErrorKind};
 use crate::recover::{self, Bound};
 use crate::segment;
-use crate::store::{CHECKPOINT_FILE, Head, LOCK_FILE};
+use crate::store::{Head, LOCK_FILE};
 
 /// What [`verify`] found in a sound log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,35 +56,8 @@ pub fn verify(
     mut visit: impl FnMut(RecordedEvent),
 ) -> Result<VerifyReport, Error> {
     let dir = dir.as_ref();
-    if !dir.is_dir() {
-        return Err(ErrorKind::NotAStore {
-            dir: dir.to_path_buf(),
-            reason: "no such directory".to_owned(),
-        }
-        .into());
-    }
+    let cp = crate::store::read_only_checkpoint(dir)?;
     let writer_active = writer_active(dir)?;
-    let cp_path = dir.join(CHECKPOINT_FILE);
-    let cp_file = File::open(&cp_path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::from(ErrorKind::NotAStore {
-                dir: dir.to_path_buf(),
-                reason: format!("it has no {CHECKPOINT_FILE} file"),
-            })
-        } else {
-            Error::io("open", &cp_path, e)
-        }
-    })?;
-    let cp = match crate::checkpoint::read(&cp_file).map_err(|e| Error::io("read", &cp_path, e))? {
-        crate::checkpoint::ReadCheckpoint::Valid(cp) if cp.segment >= 1 => cp,
-        _ => {
-            return Err(Error::corrupt(Damage::new(
-                &cp_path,
-                0,
-                "neither checkpoint slot is valid",
-            )));
-        }
-    };
     let mut paths = segment::list_segments(dir)?;
     if writer_active {
         paths.truncate(cp.segment as usize);
