@@ -151,3 +151,25 @@ fn demo_creates_then_reuses_its_store() {
     assert!(err.contains("reusing"), "{err}");
     assert_eq!(out, again);
 }
+
+#[test]
+fn reading_commands_work_while_a_writer_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let case = first_case(dir.path());
+    let before = export(dir.path());
+    let _writer =
+        caseledger_store::Store::open(dir.path(), caseledger_store::StoreOptions::default())
+            .unwrap();
+    for args in [&["report"][..], &["export"], &["history", &case]] {
+        let (code, _, err) = run(dir.path(), args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+    assert_eq!(export(dir.path()), before);
+    let (code, out, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("a writer is running"), "{out}");
+    let (code, _, err) = run(dir.path(), &["import", "-"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("locked by another process"), "{err}");
+}
