@@ -23,6 +23,19 @@ pub struct Loc {
     stream: u32,
     /// Its stream version.
     version: u32,
+    /// The position of the stream's previous event (0: none): the streams
+    /// are chains through the locations, with no list per stream to grow.
+    prev: u64,
+}
+
+/// A stream in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stream {
+    case_id: CaseId,
+    /// The position of its last event.
+    last: u64,
+    /// How many events it has: its version.
+    count: u64,
 }
 
 /// One event to add to the index.
@@ -45,7 +58,7 @@ pub struct Entry {
 /// Streams, event ids and record locations of the committed log.
 #[derive(Debug, Default)]
 pub struct Index {
-    streams: Vec<(CaseId, Vec<u64>)>,
+    streams: Vec<Stream>,
     by_case: HashMap<CaseId, u32, IdBuildHasher>,
     /// Event ids and positions of the log as opened, sorted by id once the
     /// scan is done: appending to a vector and sorting it once is several
@@ -109,24 +122,37 @@ impl Index {
 
     /// A stream's version (0: no stream).
     pub fn version(&self, case_id: &CaseId) -> u64 {
-        self.positions(case_id).len() as u64
+        self.stream(case_id).map_or(0, |s| s.count)
+    }
+
+    fn stream(&self, case_id: &CaseId) -> Option<&Stream> {
+        self.by_case
+            .get(case_id)
+            .and_then(|&i| self.streams.get(i as usize))
     }
 
     /// A stream's positions in version order.
-    pub fn positions(&self, case_id: &CaseId) -> &[u64] {
-        match self.by_case.get(case_id) {
-            Some(&i) => &self.streams[i as usize].1,
-            None => &[],
+    pub fn positions(&self, case_id: &CaseId) -> Vec<u64> {
+        let Some(stream) = self.stream(case_id) else {
+            return Vec::new();
+        };
+        let mut positions = Vec::with_capacity(usize::try_from(stream.count).unwrap_or(0));
+        let mut p = stream.last;
+        while let Some(loc) = self.loc(p) {
+            positions.push(p);
+            p = loc.prev;
         }
+        positions.reverse();
+        positions
     }
 
     /// Where an event id is stored.
     pub fn lookup(&self, id: &EventId) -> Option<StoredAt> {
         let position = self.position_of(id)?;
         let loc = self.loc(position)?;
-        let (case_id, _) = self.streams.get(loc.stream as usize)?;
+        let stream = self.streams.get(loc.stream as usize)?;
         Some(StoredAt {
-            case_id: *case_id,
+            case_id: stream.case_id,
             version: u64::from(loc.version),
             position,
         })
@@ -148,30 +174,42 @@ impl Index {
                 self.last_position()
             ));
         }
-        if e.version != self.version(&e.case_id) + 1 || e.version > MAX_STREAM_VERSION {
+        // One map lookup per event: it is the open's most expensive step.
+        let existing = self.by_case.get(&e.case_id).copied();
+        let version = existing
+            .and_then(|i| self.streams.get(i as usize))
+            .map_or(0, |s| s.count);
+        if e.version != version + 1 || e.version > MAX_STREAM_VERSION {
             return Err(format!(
-                "stream {} version {} does not follow {}",
-                e.case_id,
-                e.version,
-                self.version(&e.case_id)
+                "stream {} version {} does not follow {version}",
+                e.case_id, e.version
             ));
         }
         // While building, repeats are found by `finish_building`.
         if let Some(p) = self.position_of(&e.event_id) {
             return Err(format!("event id {} is used at position {p}", e.event_id));
         }
-        let stream = match self.by_case.get(&e.case_id) {
-            Some(&i) => i,
+        let stream = match existing {
+            Some(i) => i,
             None => {
                 let Ok(i) = u32::try_from(self.streams.len()) else {
                     return Err("more than 4 billion streams".to_owned());
                 };
-                self.streams.push((e.case_id, Vec::new()));
+                self.streams.push(Stream {
+                    case_id: e.case_id,
+                    last: 0,
+                    count: 0,
+                });
                 self.by_case.insert(e.case_id, i);
                 i
             }
         };
-        self.streams[stream as usize].1.push(e.position);
+        let Some(info) = self.streams.get_mut(stream as usize) else {
+            return Err(format!("stream number {stream} is not indexed"));
+        };
+        let prev = info.last;
+        info.last = e.position;
+        info.count += 1;
         if self.building {
             self.opened_ids.push((e.event_id, e.position));
         } else {
@@ -183,6 +221,7 @@ impl Index {
             stream,
             // Checked against MAX_STREAM_VERSION above.
             version: e.version as u32,
+            prev,
         });
         Ok(())
     }
@@ -195,14 +234,15 @@ impl Index {
         while self.last_position() > position {
             let Some(loc) = self.locs.pop() else { break };
             let stream = loc.stream as usize;
-            if let Some((_, positions)) = self.streams.get_mut(stream) {
-                positions.pop();
+            if let Some(info) = self.streams.get_mut(stream) {
+                info.last = loc.prev;
+                info.count -= 1;
             }
             if stream + 1 == self.streams.len()
-                && self.streams[stream].1.is_empty()
-                && let Some((case_id, _)) = self.streams.pop()
+                && self.streams[stream].count == 0
+                && let Some(info) = self.streams.pop()
             {
-                self.by_case.remove(&case_id);
+                self.by_case.remove(&info.case_id);
             }
         }
         if self.building {

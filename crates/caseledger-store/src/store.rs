@@ -1003,8 +1003,7 @@ impl EventLog for Store {
         let head = read(&self.head).position;
         let positions: Vec<u64> = read(&self.index)
             .positions(&case_id)
-            .iter()
-            .copied()
+            .into_iter()
             .take_while(|&p| p <= head)
             .collect();
         let files = read(&self.files).clone();
