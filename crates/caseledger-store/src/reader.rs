@@ -19,6 +19,28 @@ use crate::store::{Head, Until};
 /// in constant time and memory whatever the log's size. Records are checked
 /// (CRC, content) as they are read; a damaged one ends the read with an
 /// error. Use [`crate::Store::open_read_only`] to read single streams.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use caseledger::kpi::{KpiAccumulator, ReportParams};
+/// use caseledger_store::{LogReader, Until};
+/// # let dir = tempfile::tempdir()?;
+/// # drop(caseledger_store::Store::open(dir.path(), Default::default())?);
+/// let reader = LogReader::open(dir.path())?;
+/// // Two partitions by case, folded apart and merged: a parallel replay.
+/// let mut kpis = KpiAccumulator::new(None);
+/// for part in 0..2 {
+///     let mut acc = KpiAccumulator::new(None);
+///     for e in reader.read(1, Until::End).partition(part, 2) {
+///         let e = e?;
+///         acc.observe(e.position, &e.event);
+///     }
+///     kpis.merge(acc)?;
+/// }
+/// let report = kpis.report(&ReportParams::default());
+/// assert_eq!(report.events, reader.head().position);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct LogReader {
     dir: PathBuf,

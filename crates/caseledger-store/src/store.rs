@@ -217,6 +217,18 @@ impl Store {
     ///
     /// Fails with [`ErrorKind::Locked`] if another process writes to it, and
     /// with [`ErrorKind::Corrupt`] if acknowledged data is damaged.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use caseledger_store::{ErrorKind, Store, StoreOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path(), StoreOptions::default())?;
+    /// assert!(!store.recovery().cut_anything());
+    /// // One writer at a time: a second open is refused while this one lives.
+    /// let second = Store::open(dir.path(), StoreOptions::default());
+    /// assert!(matches!(second.map_err(|e| e.kind().to_string()), Err(m) if m.contains("locked")));
+    /// # Ok(()) }
+    /// ```
     pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store, Error> {
         let dir = dir.as_ref().to_path_buf();
         if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&options.segment_bytes) {
@@ -404,6 +416,26 @@ impl Store {
     /// Starts a batch: any number of appends to any streams that become
     /// durable and visible together at [`Batch::commit`], or not at all.
     /// The batch holds the writer; other appends wait until it ends.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use caseledger::synth::{Synth, SynthConfig};
+    /// use caseledger::ExpectedVersion;
+    /// use caseledger_store::{Store, StoreOptions};
+    /// # use chrono::TimeZone;
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path(), StoreOptions::default())?;
+    /// let start = chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
+    /// let mut batch = store.batch()?;
+    /// for e in Synth::new(SynthConfig { cases: 50, seed: 1, start, span_days: 30 }) {
+    ///     let expected = ExpectedVersion::Exact(batch.stream_version(e.case_id));
+    ///     batch.append(e.case_id, expected, std::slice::from_ref(&e))?;
+    /// }
+    /// let events = batch.len();
+    /// let head = batch.commit()?.expect("the batch held events");
+    /// assert_eq!(head.position, events);
+    /// # Ok(()) }
+    /// ```
     pub fn batch(&self) -> Result<Batch<'_>, Error> {
         let writer = self.writer.as_ref().ok_or(ErrorKind::ReadOnly)?;
         let w = lock(writer);
@@ -421,6 +453,28 @@ impl Store {
 
     /// Events from `from` (1: the start) in position order, up to `until`,
     /// streamed from the files.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use caseledger::{Actor, CaseId, Event, EventData, EventId, EventLog, ExpectedVersion};
+    /// # use chrono::TimeZone;
+    /// use caseledger_store::{Store, StoreOptions, Until};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path(), StoreOptions::default())?;
+    /// # let at = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    /// # for i in 1..=5u128 {
+    /// #     let e = Event { event_id: EventId::from_u128(i), case_id: CaseId::from_u128(1), at,
+    /// #                     actor: Actor::System, data: EventData::Responded };
+    /// #     store.append(e.case_id, ExpectedVersion::Any, &[e])?;
+    /// # }
+    /// // Positions 2 to 4 of a log of 5 events.
+    /// let some: Vec<u64> = store
+    ///     .read(2, Until::Position(4))?
+    ///     .map(|e| e.map(|e| e.position))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(some, vec![2, 3, 4]);
+    /// # Ok(()) }
+    /// ```
     pub fn read(&self, from: u64, until: Until) -> Result<LogIter, Error> {
         let cp = *read(&self.head);
         let files = read(&self.files).clone();
