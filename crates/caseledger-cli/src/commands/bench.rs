@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use caseledger::synth::{Synth, SynthConfig};
 use caseledger::{Event, EventLog, ExpectedVersion};
-use caseledger_store::{Clock, LogReader, Store, StoreOptions, verify};
+use caseledger_store::{LogReader, Store, StoreOptions, verify};
 use serde::Deserialize;
 
 use super::write_stdout;
@@ -85,7 +85,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             store_dir.display()
         );
         let t = Instant::now();
-        let added = generate(&store_dir, cases)?;
+        let config = SynthConfig {
+            cases,
+            seed: 2026,
+            start: chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc(),
+            span_days: 365,
+        };
+        let added = super::generate(&store_dir, config, false)?;
         let bytes = LogReader::open(&store_dir)?.bytes()?;
         rows.push(Row {
             what: "generate into a store (one batch, one fsync)".into(),
@@ -369,29 +375,6 @@ fn remove_dir(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
     }
-}
-
-fn generate(dir: &Path, cases: u64) -> Result<u64> {
-    let options = StoreOptions {
-        clock: Clock::EventTime,
-        ..StoreOptions::default()
-    };
-    let store = Store::open(dir, options)?;
-    let mut batch = store.batch()?;
-    let start = chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc();
-    let config = SynthConfig {
-        cases,
-        seed: 2026,
-        start,
-        span_days: 365,
-    };
-    for event in Synth::new(config) {
-        let expected = ExpectedVersion::Exact(batch.stream_version(event.case_id));
-        batch.append(event.case_id, expected, std::slice::from_ref(&event))?;
-    }
-    let added = batch.len();
-    batch.commit()?;
-    Ok(added)
 }
 
 /// Runs this program as a child; returns its wall time and peak RSS (KiB,
