@@ -228,7 +228,8 @@ pub fn plan_append<E>(
     }
     // A retry stores its first event at some version v of this stream and
     // every next one at v+1, v+2, ...
-    if let Some(first) = lookup(&events[0].event_id).filter(|s| s.case_id == case_id) {
+    let first_stored = lookup(&events[0].event_id);
+    if let Some(first) = first_stored.filter(|s| s.case_id == case_id) {
         let mut positions = Vec::with_capacity(events.len());
         for (i, e) in (0u64..).zip(events) {
             match lookup(&e.event_id) {
@@ -244,7 +245,10 @@ pub fn plan_append<E>(
             already_stored: true,
         }));
     }
-    for e in events {
+    if let Some(s) = first_stored {
+        return Err(clash(case_id, events[0].event_id, Some(s)));
+    }
+    for e in &events[1..] {
         if let Some(s) = lookup(&e.event_id) {
             return Err(clash(case_id, e.event_id, Some(s)));
         }

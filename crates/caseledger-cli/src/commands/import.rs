@@ -7,7 +7,7 @@
 //! an uncommitted batch, which the next open cuts). Memory holds one state
 //! per case, never the whole file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -96,6 +96,12 @@ impl Summary {
 const CHUNK_LINES: usize = 2048;
 /// Chunks parsed ahead of validation, at most.
 const QUEUED_CHUNKS: usize = 4;
+
+/// A case the import has met: its state, and whether the import adds to it.
+struct Touched {
+    state: CaseState,
+    added: bool,
+}
 
 /// One non-blank line, parsed.
 struct Parsed {
@@ -206,9 +212,7 @@ fn validate_and_append(
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut batch = store.batch()?;
-    let mut states: HashMap<CaseId, CaseState, IdBuildHasher> = HashMap::default();
-    let mut touched: HashSet<CaseId, IdBuildHasher> = HashSet::default();
-    let mut new_cases: HashSet<CaseId, IdBuildHasher> = HashSet::default();
+    let mut states: HashMap<CaseId, Touched, IdBuildHasher> = HashMap::default();
     // The line of each event appended, by position - first: to name the
     // line an event id repeats (the batch finds the repeat).
     let mut lines_appended: Vec<u64> = Vec::new();
@@ -247,7 +251,7 @@ fn validate_and_append(
                 summary.already += 1;
                 continue;
             }
-            let state = match states.entry(case_id) {
+            let case = match states.entry(case_id) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
                     let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
@@ -257,14 +261,20 @@ fn validate_and_append(
                         )
                     })?;
                     if state.version() == 0 {
-                        new_cases.insert(case_id);
+                        summary.new_cases += 1;
                     }
-                    v.insert(state)
+                    v.insert(Touched {
+                        state,
+                        added: false,
+                    })
                 }
             };
+            let state = &mut case.state;
             // Checked here, applied only once the append below succeeded.
             caseledger::check(state, &event).map_err(|e| anyhow!("line {line_no}: {e}"))?;
-            let expected = ExpectedVersion::Exact(batch.stream_version(case_id));
+            // The state has folded the stored history and this batch's
+            // events of the case: its version is the stream's.
+            let expected = ExpectedVersion::Exact(state.version());
             let done = batch
                 .append(case_id, expected, std::slice::from_ref(&event))
                 .map_err(|e| anyhow!("line {line_no}: {e}"))?;
@@ -284,15 +294,16 @@ fn validate_and_append(
             }
             lines_appended.push(line_no);
             *state = caseledger::evolve(std::mem::take(state), &event);
-            touched.insert(case_id);
+            if !case.added {
+                case.added = true;
+                summary.cases += 1;
+            }
             summary.added += 1;
         }
         if let Some(e) = chunk.error {
             return Err(e);
         }
     }
-    summary.cases = touched.len() as u64;
-    summary.new_cases = new_cases.len() as u64;
     summary.head = batch.commit()?;
     Ok(summary)
 }
