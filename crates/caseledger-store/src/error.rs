@@ -93,6 +93,13 @@ pub enum ErrorKind {
         /// The first failure.
         cause: String,
     },
+    /// Writing an append's group failed and was undone: nothing of it is
+    /// stored, and the store still takes writes; the append can be retried.
+    #[error("the append was not stored: writing it failed and was undone ({cause})")]
+    Undone {
+        /// The failure.
+        cause: String,
+    },
     /// The store was opened read-only.
     #[error("the store is open read-only")]
     ReadOnly,

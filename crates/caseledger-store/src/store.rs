@@ -564,12 +564,7 @@ impl Store {
             let cause = e.to_string();
             for r in results.iter_mut() {
                 if matches!(r, Ok(a) if !a.already_stored) {
-                    *r = Err(AppendError::Log(
-                        ErrorKind::Failed {
-                            cause: cause.clone(),
-                        }
-                        .into(),
-                    ));
+                    *r = Err(AppendError::Log(outcome_error(w, &cause)));
                 }
             }
         }
@@ -688,6 +683,18 @@ fn create_segment(dir: &Path, n: u32, first_position: u64, prev_hash: Hash) -> R
     file.sync_data()
         .map_err(|e| Error::io("fdatasync", &path, e))?;
     Ok(file)
+}
+
+/// The error for appends whose write failed: undone if the writer could
+/// remove what it wrote, else the writer now refuses every write.
+fn outcome_error(w: &Writer, cause: &str) -> Error {
+    match &w.failed {
+        Some(first) => failed(first),
+        None => ErrorKind::Undone {
+            cause: cause.to_owned(),
+        }
+        .into(),
+    }
 }
 
 fn failed(cause: &str) -> Error {
@@ -886,7 +893,7 @@ impl Txn {
     fn commit(mut self, w: &mut Writer, store: &Store) -> Result<Option<Head>, Error> {
         if let Some(cause) = self.broken.take() {
             self.abort(w);
-            return Err(failed(&cause));
+            return Err(outcome_error(w, &cause));
         }
         let Some(last) = self.overlay.entries().last().map(|e| e.position) else {
             return Ok(None);
