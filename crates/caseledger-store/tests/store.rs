@@ -153,16 +153,7 @@ fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
     // Dropped without commit: nothing visible, nothing left on disk.
     {
         let mut batch = store.batch().unwrap();
-        for e in &events {
-            let v = batch.stream_version(e.case_id);
-            batch
-                .append(
-                    e.case_id,
-                    ExpectedVersion::Exact(v),
-                    std::slice::from_ref(e),
-                )
-                .unwrap();
-        }
+        append_each_in(&mut batch, &events);
         assert_eq!(batch.len(), events.len() as u64);
     }
     assert_eq!(store.head().position, 0);
@@ -182,16 +173,7 @@ fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
     assert_eq!(segment_files(dir.path()), 1);
     // Committed: all visible at once, with one commit.
     let mut batch = store.batch().unwrap();
-    for e in &events {
-        let v = batch.stream_version(e.case_id);
-        batch
-            .append(
-                e.case_id,
-                ExpectedVersion::Exact(v),
-                std::slice::from_ref(e),
-            )
-            .unwrap();
-    }
+    append_each_in(&mut batch, &events);
     let head = batch.commit().unwrap().unwrap();
     assert_eq!(head.position, events.len() as u64);
     assert!(segment_files(dir.path()) > 1);

@@ -62,6 +62,21 @@ pub fn append_each(store: &Store, events: &[Event]) {
     }
 }
 
+/// Appends `events` one by one into an open batch, with exact expected
+/// versions.
+pub fn append_each_in(batch: &mut caseledger_store::Batch<'_>, events: &[Event]) {
+    for e in events {
+        let v = batch.stream_version(e.case_id);
+        batch
+            .append(
+                e.case_id,
+                ExpectedVersion::Exact(v),
+                std::slice::from_ref(e),
+            )
+            .unwrap();
+    }
+}
+
 /// Every event of the log, in position order.
 pub fn all(store: &Store) -> Vec<RecordedEvent> {
     store.read_all(1).unwrap().map(Result::unwrap).collect()
