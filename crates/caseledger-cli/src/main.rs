@@ -65,29 +65,7 @@ enum Command {
         after_help = "Example:\n  caseledger --store events/ report --from 2026-01-01 \
                             --to 2026-04-01 --as-of 2026-04-15 --group-by month --format table"
     )]
-    Report {
-        /// Cohort: cases opened at or after T.
-        #[arg(long, value_name = "T", value_parser = parse_time)]
-        from: Option<DateTime<Utc>>,
-        /// Cohort: cases opened before T.
-        #[arg(long, value_name = "T", value_parser = parse_time)]
-        to: Option<DateTime<Utc>>,
-        /// Count only events at or before T (default: the latest event).
-        #[arg(long, value_name = "T", value_parser = parse_time)]
-        as_of: Option<DateTime<Utc>>,
-        /// Group the figures by a dimension.
-        #[arg(long, value_name = "DIM", value_parser = parse_group_by)]
-        group_by: Option<GroupBy>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-        format: ReportFormat,
-        /// A JSON file with SLA targets per priority (docs/kpis.md).
-        #[arg(long, value_name = "FILE")]
-        sla_policy: Option<PathBuf>,
-        /// Replay threads (default: the number of CPUs, at most 8).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-        threads: Option<u16>,
-    },
+    Report(commands::ReportArgs),
     /// One case's events in order, with its state after each.
     #[command(after_help = "Example:\n  caseledger --store events/ history \
                             0192f5c4-7d1e-7c3a-9a61-3f0c2b1d4e5f --format json")]
@@ -188,7 +166,7 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Parses a time flag: RFC 3339 with an offset, or a date for midnight UTC.
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         // Midnight exists on every date in UTC.
         return d
@@ -201,7 +179,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     })
 }
 
-fn parse_group_by(s: &str) -> Result<GroupBy, String> {
+pub(crate) fn parse_group_by(s: &str) -> Result<GroupBy, String> {
     GroupBy::parse(s).map_err(|e| e.to_string())
 }
 

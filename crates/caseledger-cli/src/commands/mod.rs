@@ -53,26 +53,7 @@ pub fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
     match command {
         Command::Import { file } => import::run(&need_store()?, file.as_deref()),
         Command::Export { as_of } => export(&need_store()?, as_of),
-        Command::Report {
-            from,
-            to,
-            as_of,
-            group_by,
-            format,
-            sla_policy,
-            threads,
-        } => {
-            let args = ReportArgs {
-                from,
-                to,
-                as_of,
-                group_by,
-                format,
-                sla_policy,
-                threads,
-            };
-            report::run(&need_store()?, &args)
-        }
+        Command::Report(args) => report::run(&need_store()?, &args),
         Command::History {
             case_id,
             as_of,

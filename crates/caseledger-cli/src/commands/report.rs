@@ -15,22 +15,29 @@ use crate::ReportFormat;
 /// The most replay threads used by default.
 const MAX_DEFAULT_THREADS: usize = 8;
 
-/// The validated flags of `report`.
-#[derive(Debug, Clone)]
+/// The flags of `report`, checked by clap as they are parsed.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    /// Cohort start.
+    /// Cohort: cases opened at or after T.
+    #[arg(long, value_name = "T", value_parser = crate::parse_time)]
     pub from: Option<DateTime<Utc>>,
-    /// Cohort end (exclusive).
+    /// Cohort: cases opened before T.
+    #[arg(long, value_name = "T", value_parser = crate::parse_time)]
     pub to: Option<DateTime<Utc>>,
-    /// T.
+    /// Count only events at or before T (default: the latest event).
+    #[arg(long, value_name = "T", value_parser = crate::parse_time)]
     pub as_of: Option<DateTime<Utc>>,
-    /// The grouping.
+    /// Group the figures by a dimension.
+    #[arg(long, value_name = "DIM", value_parser = crate::parse_group_by)]
     pub group_by: Option<GroupBy>,
-    /// The output format.
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
-    /// An SLA policy file.
+    /// A JSON file with SLA targets per priority (docs/kpis.md).
+    #[arg(long, value_name = "FILE")]
     pub sla_policy: Option<PathBuf>,
-    /// Replay threads.
+    /// Replay threads (default: the number of CPUs, at most 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
 }
 
