@@ -10,7 +10,9 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError, check_text};
+use crate::ids::{
+    Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError, check_id, check_text,
+};
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
@@ -50,13 +52,23 @@ pub fn format_timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// Parses an RFC 3339 timestamp that carries an offset, normalised to UTC.
+/// Parses an RFC 3339 timestamp that carries an offset, normalised to UTC,
+/// and checks it is storable ([`crate::check_timestamp`]).
 pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::<FixedOffset>::parse_from_rfc3339(s)
+    let t = DateTime::<FixedOffset>::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
             format!("`{s}` is not an RFC 3339 timestamp with an offset, such as 2026-03-02T09:15:00+08:00 ({e})")
-        })
+        })?;
+    crate::time::check_timestamp(&t).map_err(|e| {
+        // The error names the instant in UTC; name the input too when it
+        // was written otherwise.
+        match format_timestamp(&t) == s {
+            true => e.to_string(),
+            false => format!("`{s}`: {e}"),
+        }
+    })?;
+    Ok(t)
 }
 
 fn ser_ts<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -264,6 +276,58 @@ impl Event {
                 field: "event_id".to_owned(),
             }),
         }
+    }
+}
+
+/// Checks what the append contract requires of a new event beyond what its
+/// types hold: every timestamp storable, every id by the rule for new ids
+/// (an id wrapped with `from_stored` may follow an older one), every text
+/// within its limit. The one place the memory log and the file store get
+/// these checks from ([`crate::plan_append`]).
+pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
+    let invalid = |field: &str, reason: String| ParseError::Invalid {
+        field: field.to_owned(),
+        reason,
+    };
+    let time = |field: &str, t: &DateTime<Utc>| {
+        crate::time::check_timestamp(t).map_err(|err| invalid(field, err.to_string()))
+    };
+    let id = |field: &str, what: &'static str, s: &str| {
+        check_id(what, s).map_err(|err| invalid(field, err.to_string()))
+    };
+    let text = |field: &str, what: &'static str, s: &Option<String>| match s {
+        Some(s) => check_text(what, s).map_err(|err| invalid(field, err.to_string())),
+        None => Ok(()),
+    };
+    let team = |t: &Option<TeamId>| match t {
+        Some(t) => id("data.team", "team", t.as_str()),
+        None => Ok(()),
+    };
+    time("at", &e.at)?;
+    if let Actor::Agent(a) = &e.actor {
+        id("actor", "actor", a.as_str())?;
+    }
+    match &e.data {
+        EventData::Opened(d) => {
+            id("data.customer_id", "customer_id", d.customer_id.as_str())?;
+            text("data.summary", "summary", &d.summary)
+        }
+        EventData::Assigned(d) => {
+            id("data.agent", "agent", d.agent.as_str())?;
+            team(&d.team)
+        }
+        EventData::Escalated(d) => {
+            team(&d.team)?;
+            text("data.reason", "reason", &d.reason)
+        }
+        EventData::Resolved(d) => text("data.resolution", "resolution", &d.resolution),
+        EventData::Reopened(d) => text("data.reason", "reason", &d.reason),
+        EventData::FollowUpScheduled(d) => time("data.due", &d.due),
+        EventData::Surveyed(d) => text("data.comment", "comment", &d.comment),
+        EventData::Classified(_)
+        | EventData::Responded
+        | EventData::FollowUpCompleted(_)
+        | EventData::Closed => Ok(()),
     }
 }
 

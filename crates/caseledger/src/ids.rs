@@ -38,16 +38,99 @@ pub enum TextError {
         /// The limit in bytes.
         max: usize,
     },
-    /// An id holds a control character or white space.
-    #[error("{what} must not contain white space or control characters")]
+    /// An id holds white space, a control character, a format character
+    /// (invisible or direction-changing, such as U+200B or U+202E) or a line
+    /// or paragraph separator.
+    #[error(
+        "{what} must not contain U+{:04X} ({}); ids have no white space, control or format \
+         characters",
+        u32::from(*character),
+        character_kind(*character)
+    )]
     BadCharacter {
         /// The field.
         what: &'static str,
+        /// The first character refused.
+        character: char,
     },
 }
 
-/// Checks a text id: non-empty, bounded, no white space or control characters.
-fn check_id(what: &'static str, s: &str) -> Result<(), TextError> {
+/// The Unicode format characters (general category Cf, Unicode 16.0), as
+/// inclusive ranges. They are invisible or change the direction of text, so
+/// an id holding one looks like another id (`C-1001` and `C-1001` followed by
+/// U+200B) and would split one customer in two. A static table rather than a
+/// dependency: the category changes rarely, and an id checked against an
+/// older table is still checked against every character that was Cf then.
+const FORMAT_CHARACTERS: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+fn is_format_character(c: char) -> bool {
+    FORMAT_CHARACTERS
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// What kind of refused character `c` is, for the error message.
+fn character_kind(c: char) -> &'static str {
+    match c {
+        '\u{2028}' => "a line separator",
+        '\u{2029}' => "a paragraph separator",
+        c if c.is_control() => "a control character",
+        c if c.is_whitespace() => "white space",
+        _ => "a format character",
+    }
+}
+
+/// The rule for new ids: no white space (which includes the line and
+/// paragraph separators U+2028 and U+2029), no control characters, no
+/// format characters.
+fn refused_in_new_id(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || is_format_character(c)
+}
+
+/// The rule ids were stored under before format characters were refused:
+/// no white space, no control characters. Stored data is read with it, so
+/// that stores written earlier still read and verify.
+fn refused_in_stored_id(c: char) -> bool {
+    c.is_whitespace() || c.is_control()
+}
+
+/// Checks a new text id: non-empty, bounded, and no character the id rule
+/// refuses (docs/events.md).
+pub(crate) fn check_id(what: &'static str, s: &str) -> Result<(), TextError> {
+    check_id_with(what, s, refused_in_new_id)
+}
+
+/// Checks a stored text id by the older, more lenient rule: what a store
+/// reads back, and so all its writer may write. New input is checked by the
+/// stricter rule of the ids' `new` constructors.
+#[doc(hidden)]
+pub fn check_stored_id(what: &'static str, s: &str) -> Result<(), TextError> {
+    check_id_with(what, s, refused_in_stored_id)
+}
+
+fn check_id_with(what: &'static str, s: &str, refused: fn(char) -> bool) -> Result<(), TextError> {
     if s.is_empty() {
         return Err(TextError::Empty { what });
     }
@@ -59,11 +142,13 @@ fn check_id(what: &'static str, s: &str) -> Result<(), TextError> {
         });
     }
     // Fast path: visible ASCII (what ids almost always are) is fine as it is.
-    let visible_ascii = s.bytes().all(|b| b.is_ascii_graphic());
-    if !visible_ascii && s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(TextError::BadCharacter { what });
+    if s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(());
     }
-    Ok(())
+    match s.chars().find(|&c| refused(c)) {
+        Some(character) => Err(TextError::BadCharacter { what, character }),
+        None => Ok(()),
+    }
 }
 
 /// Checks a free-text field: bounded length only; empty text is allowed.
@@ -90,6 +175,17 @@ macro_rules! text_id {
             pub fn new(s: impl Into<String>) -> Result<Self, TextError> {
                 let s = s.into();
                 check_id($what, &s)?;
+                Ok(Self(s))
+            }
+
+            /// Wraps an id read back from stored data, checked by the
+            /// older rule it may have been stored under (format characters
+            /// allowed), so that stores written earlier still read. New
+            /// input goes through [`Self::new`]; appends check the new rule.
+            #[doc(hidden)]
+            pub fn from_stored(s: impl Into<String>) -> Result<Self, TextError> {
+                let s = s.into();
+                check_stored_id($what, &s)?;
                 Ok(Self(s))
             }
 
@@ -278,6 +374,20 @@ mod tests {
         assert!(CustomerId::new("a b").is_err());
         assert!(CustomerId::new("x".repeat(MAX_ID_BYTES + 1)).is_err());
         assert!(CustomerId::new("x".repeat(MAX_ID_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn the_format_character_table_is_sorted_and_disjoint() {
+        for w in FORMAT_CHARACTERS.windows(2) {
+            assert!(w[0].0 <= w[0].1 && w[0].1 < w[1].0, "{w:?}");
+        }
+        // Format characters are neither white space nor controls: the
+        // table adds to what the standard library knows.
+        for &(first, last) in FORMAT_CHARACTERS {
+            for c in first..=last {
+                assert!(!c.is_whitespace() && !c.is_control(), "{c:?}");
+            }
+        }
     }
 
     #[test]

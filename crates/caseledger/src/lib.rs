@@ -43,6 +43,7 @@ mod port;
 mod service;
 mod state;
 pub mod synth;
+mod time;
 
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
@@ -53,7 +54,7 @@ pub use event::{
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, IdBuildHasher, IdHasher, MAX_ID_BYTES,
-    MAX_TEXT_BYTES, TeamId, TextError,
+    MAX_TEXT_BYTES, TeamId, TextError, check_stored_id,
 };
 pub use memory::InMemoryEventLog;
 pub use port::{
@@ -64,6 +65,7 @@ pub use service::{
     CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError,
 };
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, Phase, Status, check, evolve, fold};
+pub use time::{MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp};
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::event::{Event, format_timestamp};
+use crate::event::{Event, check_new_event, format_timestamp};
 use crate::ids::{CaseId, EventId};
 
 /// Most events one `append` call may carry. Why a limit: a case has a few
@@ -198,6 +198,10 @@ pub fn plan_append<E>(
     lookup: impl Fn(&EventId) -> Option<StoredAt>,
 ) -> Result<AppendPlan, AppendError<E>> {
     let invalid = |reason: String| AppendError::InvalidAppend { case_id, reason };
+    // What every log refuses alike: unstorable times, ids and texts.
+    for e in events {
+        check_new_event(e).map_err(|err| invalid(format!("event {}: {err}", e.event_id)))?;
+    }
     if events.is_empty() {
         return Err(invalid("an append needs at least one event".to_owned()));
     }

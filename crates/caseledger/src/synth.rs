@@ -99,6 +99,34 @@ pub struct SynthConfig {
     pub span_days: u32,
 }
 
+/// How long after the last case opens the generator's events may still come,
+/// in days. Its delays are exponential with means of at most a few days (the
+/// longest: about 15 days to resolve a slow case, a week to close), so a
+/// year bounds every generated history in practice; an event beyond it would
+/// still be refused by the append contract, never stored.
+pub const TAIL_DAYS: u32 = 366;
+
+impl SynthConfig {
+    /// Checks that every time this history can hold is storable
+    /// ([`crate::check_timestamp`]): the start, and the start plus the span
+    /// and [`TAIL_DAYS`].
+    pub fn check(&self) -> Result<(), String> {
+        crate::time::check_timestamp(&self.start).map_err(|e| format!("the start: {e}"))?;
+        let days = u64::from(self.span_days) + u64::from(TAIL_DAYS);
+        let end = self.start.checked_add_days(chrono::Days::new(days));
+        match end {
+            Some(end) if end <= crate::time::MAX_TIMESTAMP => Ok(()),
+            _ => Err(format!(
+                "cases opening over {} days from {} and running up to {TAIL_DAYS} days more \
+                 would have events after 9999-12-31T23:59:59.999999999Z, the last storable \
+                 instant; start earlier",
+                self.span_days,
+                crate::event::format_timestamp(&self.start)
+            )),
+        }
+    }
+}
+
 const MINUTE_MS: f64 = 60_000.0;
 const HOUR_MS: f64 = 60.0 * MINUTE_MS;
 const DAY_MS: f64 = 24.0 * HOUR_MS;

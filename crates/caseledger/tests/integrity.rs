@@ -1,0 +1,241 @@
+//! Input that once bricked a store or split one customer in two is refused
+//! at the door (issue 11): leap seconds and years outside 0001..=9999 in every
+//! timestamp field, duplicate JSON keys, invisible or direction-changing
+//! characters in ids; and the shared append contract refuses the same
+//! events in every log.
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+mod common;
+
+use caseledger::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use common::*;
+
+const CASE_ID: &str = "0192f5c4-0000-7000-8000-000000000001";
+
+fn opened_line(at: &str) -> String {
+    format!(
+        r#"{{"case_id":"{CASE_ID}","type":"opened","at":"{at}","actor":"agent-17","data":{{"customer_id":"C-1001","channel":"phone"}}}}"#
+    )
+}
+
+fn parse_err(line: &str) -> String {
+    DraftEvent::from_json(line).unwrap_err().to_string()
+}
+
+/// 2016-12-31T23:59:59 plus `nanos` nanoseconds (>= 1e9: chrono's leap
+/// second representation).
+fn leap(nanos: u32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(2016, 12, 31)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, nanos)
+        .unwrap()
+        .and_utc()
+}
+
+#[test]
+fn a_leap_second_is_refused_in_every_timestamp_field_naming_it() {
+    for at in ["2016-12-31T23:59:60Z", "2026-03-02T09:15:60Z"] {
+        let err = parse_err(&opened_line(at));
+        assert!(err.contains("field `at`"), "{err}");
+        assert!(err.contains("leap second"), "{err}");
+        assert!(err.contains("use :59 or the next minute"), "{err}");
+    }
+    let due = format!(
+        r#"{{"case_id":"{CASE_ID}","type":"follow_up_scheduled","at":"2026-03-02T09:15:00Z","actor":"system","data":{{"due":"2026-03-09T09:15:60+08:00","purpose":"feedback","channel":"phone"}}}}"#
+    );
+    let err = parse_err(&due);
+    assert!(
+        err.contains("field `data.due`") && err.contains("leap second"),
+        "{err}"
+    );
+    let recorded = format!(
+        r#"{{"case_id":"{CASE_ID}","type":"responded","at":"2026-03-02T09:15:00Z","actor":"agent-1","data":{{}},"recorded_at":"2016-12-31T23:59:60Z"}}"#
+    );
+    let err = parse_err(&recorded);
+    assert!(
+        err.contains("field `recorded_at`") && err.contains("leap second"),
+        "{err}"
+    );
+    let err = parse_timestamp("2016-12-31T23:59:60Z").unwrap_err();
+    assert!(err.contains("leap second"), "{err}");
+}
+
+#[test]
+fn timestamps_outside_years_1_to_9999_are_refused_even_through_an_offset() {
+    // Each is a valid RFC 3339 text whose UTC instant leaves the range.
+    for at in ["9999-12-31T23:30:00-01:00", "0001-01-01T00:30:00+01:00"] {
+        let err = parse_err(&opened_line(at));
+        assert!(err.contains("field `at`"), "{err}");
+        assert!(
+            err.contains("0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z"),
+            "{err}"
+        );
+    }
+    // The ends themselves are storable.
+    for at in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"] {
+        DraftEvent::from_json(&opened_line(at)).unwrap();
+    }
+}
+
+#[test]
+fn check_timestamp_is_the_one_rule() {
+    assert!(check_timestamp(&t(0)).is_ok());
+    assert!(check_timestamp(&leap(1_000_000_000)).is_err());
+    assert!(check_timestamp(&leap(999_999_999)).is_ok());
+    let year_10000 = NaiveDate::from_ymd_opt(10_000, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    assert!(check_timestamp(&year_10000).is_err());
+    assert_eq!(check_timestamp(&MAX_TIMESTAMP), Ok(()));
+    assert_eq!(check_timestamp(&MIN_TIMESTAMP), Ok(()));
+    assert!(check_timestamp(&(MAX_TIMESTAMP + chrono::Duration::nanoseconds(1))).is_err());
+    assert!(check_timestamp(&(MIN_TIMESTAMP - chrono::Duration::nanoseconds(1))).is_err());
+}
+
+fn event_at(id: u128, at: DateTime<Utc>, data: EventData) -> Event {
+    Event {
+        event_id: EventId::from_u128(id),
+        case_id: CASE,
+        at,
+        actor: agent("agent-17"),
+        data,
+    }
+}
+
+#[test]
+fn the_append_contract_refuses_unstorable_times_naming_the_field() {
+    let log = InMemoryEventLog::new();
+    let year_10000 = NaiveDate::from_ymd_opt(10_000, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let cases = [
+        (
+            event_at(1, leap(1_000_000_000), EventData::Opened(opened())),
+            "`at`",
+        ),
+        (event_at(2, year_10000, EventData::Opened(opened())), "`at`"),
+        (
+            event_at(
+                3,
+                t(0),
+                EventData::FollowUpScheduled(FollowUpScheduled {
+                    due: leap(1_500_000_000),
+                    purpose: FollowUpPurpose::Feedback,
+                    channel: Channel::Phone,
+                }),
+            ),
+            "`data.due`",
+        ),
+    ];
+    for (e, field) in cases {
+        let err = log
+            .append(CASE, ExpectedVersion::Any, std::slice::from_ref(&e))
+            .unwrap_err();
+        assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(field), "{msg}");
+        assert!(msg.contains(&e.event_id.to_string()), "{msg}");
+    }
+    assert_eq!(log.read_all(1).unwrap().count(), 0, "nothing was stored");
+}
+
+/// Characters that make one id look like another: invisible, direction
+/// changing, separators, white space, controls.
+const LOOKALIKE: &[char] = &[
+    '\u{200B}',
+    '\u{200D}',
+    '\u{202E}',
+    '\u{2066}',
+    '\u{FEFF}',
+    '\u{2060}',
+    '\u{2064}',
+    '\u{00AD}',
+    '\u{061C}',
+    '\u{E0041}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{00A0}',
+    '\u{3000}',
+    '\t',
+    '\u{0007}',
+    '\u{0085}',
+];
+
+#[test]
+fn ids_refuse_invisible_and_direction_changing_characters() {
+    for &c in LOOKALIKE {
+        let id = format!("C-1001{c}");
+        let err = CustomerId::new(id.clone()).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("U+{:04X}", u32::from(c))),
+            "{err}"
+        );
+        assert!(AgentId::new(id.clone()).is_err(), "{c:?}");
+        assert!(TeamId::new(id.clone()).is_err(), "{c:?}");
+        assert!(Actor::parse(&id).is_err(), "{c:?}");
+        let line = line_with_customer(&id).unwrap();
+        let err = parse_err(&line);
+        assert!(err.contains("field `data.customer_id`"), "{err}");
+    }
+    // Visible non-ASCII letters are still fine.
+    CustomerId::new("客户-1001").unwrap();
+    AgentId::new("agent-Zoë").unwrap();
+}
+
+/// An `opened` line whose customer id is `id`, JSON-escaped by serde_json.
+fn line_with_customer(id: &str) -> Option<String> {
+    let mut v: serde_json::Value = serde_json::from_str(&format!(
+        r#"{{"case_id":"{CASE_ID}","type":"opened","at":"2026-03-02T09:15:00Z","actor":"agent-17","data":{{"customer_id":"x","channel":"phone"}}}}"#
+    ))
+    .ok()?;
+    v["data"]["customer_id"] = serde_json::Value::String(id.to_owned());
+    serde_json::to_string(&v).ok()
+}
+
+#[test]
+fn stored_ids_keep_the_older_rule_but_appends_check_the_new_one() {
+    // Read back from a store written before the rule: accepted.
+    let stored = CustomerId::from_stored("C-1001\u{200B}").unwrap();
+    assert_eq!(stored.as_str(), "C-1001\u{200B}");
+    // White space and controls were never allowed.
+    assert!(CustomerId::from_stored("C 1001").is_err());
+    assert!(AgentId::from_stored("agent\u{0007}").is_err());
+    // An append of new input checks the new rule, in every log.
+    let log = InMemoryEventLog::new();
+    let e = Event {
+        event_id: EventId::from_u128(9),
+        case_id: CASE,
+        at: t(0),
+        actor: agent("agent-17"),
+        data: EventData::Opened(Opened {
+            customer_id: stored,
+            ..opened()
+        }),
+    };
+    let err = log
+        .append(CASE, ExpectedVersion::NoStream, &[e])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("data.customer_id") && err.contains("U+200B"),
+        "{err}"
+    );
+    let e = Event {
+        event_id: EventId::from_u128(10),
+        case_id: CASE,
+        at: t(0),
+        actor: Actor::Agent(AgentId::from_stored("agent\u{202E}").unwrap()),
+        data: EventData::Responded,
+    };
+    let err = log
+        .append(CASE, ExpectedVersion::Any, &[e])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`actor`") && err.contains("U+202E"), "{err}");
+    assert!(log.is_empty());
+}
