@@ -239,3 +239,38 @@ fn stored_ids_keep_the_older_rule_but_appends_check_the_new_one() {
     assert!(err.contains("`actor`") && err.contains("U+202E"), "{err}");
     assert!(log.is_empty());
 }
+
+#[test]
+fn a_field_given_twice_is_refused_by_its_path() {
+    let customer_twice = format!(
+        r#"{{"case_id":"{CASE_ID}","type":"opened","at":"2026-03-02T09:15:00Z","actor":"agent-17","data":{{"customer_id":"C-1","channel":"phone","customer_id":"C-2"}}}}"#
+    );
+    assert_eq!(
+        parse_err(&customer_twice),
+        "field `data.customer_id` is given twice; each field may appear once"
+    );
+    let type_twice = format!(
+        r#"{{"case_id":"{CASE_ID}","type":"opened","at":"2026-03-02T09:15:00Z","actor":"agent-17","type":"responded","data":{{"customer_id":"C-1","channel":"phone"}}}}"#
+    );
+    assert_eq!(
+        parse_err(&type_twice),
+        "field `type` is given twice; each field may appear once"
+    );
+    // The same key in two different objects is no repeat.
+    let line = format!(
+        r#"{{"case_id":"{CASE_ID}","type":"assigned","at":"2026-03-02T09:15:00Z","actor":"agent-17","data":{{"agent":"agent-17","team":"cards"}}}}"#
+    );
+    DraftEvent::from_json(&line).unwrap();
+}
+
+#[test]
+fn a_syntax_error_in_one_line_names_the_column_not_line_one() {
+    let err = parse_err("{\"case_id\": ");
+    assert_eq!(err, "invalid JSON: EOF while parsing a value at column 12");
+    let err = parse_err("\u{FEFF}{}");
+    assert!(!err.contains("line 1"), "{err}");
+    assert!(err.contains("at column 1"), "{err}");
+    // A text of several lines keeps serde_json's line.
+    let err = parse_err("{\n\"case_id\": ");
+    assert!(err.contains("at line 2 column"), "{err}");
+}
