@@ -7,8 +7,8 @@
 use caseledger::{
     Actor, AgentId, Assigned, CaseId, Category, Channel, Classified, CustomerId, Escalated,
     EscalationLevel, Event, EventData, EventId, EventType, FollowUpCompleted, FollowUpOutcome,
-    FollowUpPurpose, FollowUpScheduled, MAX_ID_BYTES, MAX_TEXT_BYTES, Opened, Priority, Reopened,
-    Resolved, Score, Surveyed, TeamId, Tier, Topic,
+    FollowUpPurpose, FollowUpScheduled, MAX_TEXT_BYTES, Opened, Priority, Reopened, Resolved,
+    Score, Surveyed, TeamId, Tier, Topic,
 };
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -358,7 +358,9 @@ fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
     let actor = match r.u8("actor kind")? {
         0 => Actor::System,
         1 => Actor::Customer,
-        2 => Actor::Agent(AgentId::new(r.id("actor")?).map_err(|e| bad("actor", e.to_string()))?),
+        2 => Actor::Agent(
+            AgentId::from_stored(r.id("actor")?).map_err(|e| bad("actor", e.to_string()))?,
+        ),
         other => return Err(bad("actor kind", other.to_string())),
     };
     let data = decode_payload(r, h.event_type)?;
@@ -380,7 +382,7 @@ fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
 fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeError> {
     Ok(match t {
         EventType::Opened => EventData::Opened(Opened {
-            customer_id: CustomerId::new(r.id("customer id")?)
+            customer_id: CustomerId::from_stored(r.id("customer id")?)
                 .map_err(|e| bad("customer id", e.to_string()))?,
             channel: r.vocab("channel", Channel::from_code)?,
             tier: r.vocab("tier", Tier::from_code)?,
@@ -392,7 +394,7 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
             priority: r.vocab("priority", Priority::from_code)?,
         }),
         EventType::Assigned => EventData::Assigned(Assigned {
-            agent: AgentId::new(r.id("agent")?).map_err(|e| bad("agent", e.to_string()))?,
+            agent: AgentId::from_stored(r.id("agent")?).map_err(|e| bad("agent", e.to_string()))?,
             team: r.opt_team()?,
         }),
         EventType::Responded => EventData::Responded,
@@ -456,9 +458,6 @@ pub fn encode_event(
     out.extend_from_slice(event.case_id.as_uuid().as_bytes());
     out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(event.event_id.as_uuid().as_bytes());
-    put_time(out, &event.at);
-    put_time(out, recorded_at);
-    debug_assert_eq!(out.len() - body_start, EVENT_FIXED_BYTES);
     let fail = |out: &mut Vec<u8>, reason: String| {
         out.truncate(start);
         EncodeError {
@@ -467,12 +466,15 @@ pub fn encode_event(
         }
     };
     let result = (|| -> Result<(), String> {
+        put_time(out, "at", &event.at)?;
+        put_time(out, "recorded_at", recorded_at)?;
+        debug_assert_eq!(out.len() - body_start, EVENT_FIXED_BYTES);
         match &event.actor {
             Actor::System => out.push(0),
             Actor::Customer => out.push(1),
             Actor::Agent(a) => {
                 out.push(2);
-                put_id(out, a.as_str())?;
+                put_id(out, "actor", a.as_str())?;
             }
         }
         encode_payload(out, &event.data)
@@ -522,53 +524,70 @@ fn finish_frame(out: &mut [u8], start: usize) {
 fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
     match data {
         EventData::Opened(d) => {
-            put_id(out, d.customer_id.as_str())?;
+            put_id(out, "customer_id", d.customer_id.as_str())?;
             out.push(d.channel.code());
             out.push(d.tier.code());
-            put_opt_text(out, d.summary.as_deref())?;
+            put_opt_text(out, "summary", d.summary.as_deref())?;
         }
         EventData::Classified(d) => {
             out.extend_from_slice(&[d.category.code(), d.topic.code(), d.priority.code()]);
         }
         EventData::Assigned(d) => {
-            put_id(out, d.agent.as_str())?;
+            put_id(out, "agent", d.agent.as_str())?;
             put_opt_id(out, d.team.as_ref())?;
         }
         EventData::Responded | EventData::Closed => {}
         EventData::Escalated(d) => {
             out.push(d.level.get());
             put_opt_id(out, d.team.as_ref())?;
-            put_opt_text(out, d.reason.as_deref())?;
+            put_opt_text(out, "reason", d.reason.as_deref())?;
         }
-        EventData::Resolved(d) => put_opt_text(out, d.resolution.as_deref())?,
-        EventData::Reopened(d) => put_opt_text(out, d.reason.as_deref())?,
+        EventData::Resolved(d) => put_opt_text(out, "resolution", d.resolution.as_deref())?,
+        EventData::Reopened(d) => put_opt_text(out, "reason", d.reason.as_deref())?,
         EventData::FollowUpScheduled(d) => {
-            put_time(out, &d.due);
+            put_time(out, "data.due", &d.due)?;
             out.push(d.purpose.code());
             out.push(d.channel.code());
         }
         EventData::FollowUpCompleted(d) => out.push(d.outcome.code()),
         EventData::Surveyed(d) => {
             out.push(d.score.get());
-            put_opt_text(out, d.comment.as_deref())?;
+            put_opt_text(out, "comment", d.comment.as_deref())?;
         }
     }
     Ok(())
 }
 
-fn put_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
-    out.extend_from_slice(&t.timestamp().to_le_bytes());
-    out.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+/// Writes a time, refusing what may not be stored: an instant the domain
+/// refuses ([`caseledger::check_timestamp`]: leap seconds, years outside
+/// 1..=9999), and any parts [`time_from_parts`], the decoder's own check,
+/// would refuse. So a record is never written that its reader refuses.
+fn put_time(out: &mut Vec<u8>, field: &str, t: &DateTime<Utc>) -> Result<(), String> {
+    caseledger::check_timestamp(t).map_err(|e| format!("field `{field}`: {e}"))?;
+    let (secs, nanos) = (t.timestamp(), t.timestamp_subsec_nanos());
+    time_from_parts(secs, nanos).map_err(|e| format!("field `{field}`: {e}"))?;
+    out.extend_from_slice(&secs.to_le_bytes());
+    out.extend_from_slice(&nanos.to_le_bytes());
+    Ok(())
 }
 
-fn put_id(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
-    if s.is_empty() || s.len() > MAX_ID_BYTES {
-        return Err(format!(
-            "an id of {} bytes; ids have 1 to {MAX_ID_BYTES}",
-            s.len()
-        ));
+/// The instant of a stored time's parts: whole seconds and a nanosecond
+/// count below one second. Any such instant chrono can hold is read, even
+/// outside the years new records may hold, so that a store written before
+/// that rule (it could hold year 10000) still reads.
+fn time_from_parts(secs: i64, nanos: u32) -> Result<DateTime<Utc>, String> {
+    if nanos >= 1_000_000_000 {
+        return Err(format!("{nanos} nanoseconds; at most 999999999"));
     }
-    // MAX_ID_BYTES < 256, so the length fits the one-byte field.
+    DateTime::from_timestamp(secs, nanos).ok_or_else(|| format!("{secs} seconds is out of range"))
+}
+
+/// Writes an id, refusing what the decoder refuses: the rule stored ids are
+/// read by ([`caseledger::check_stored_id`]). An id of at most
+/// [`caseledger::MAX_ID_BYTES`] bytes fits the one-byte length.
+fn put_id(out: &mut Vec<u8>, field: &'static str, s: &str) -> Result<(), String> {
+    caseledger::check_stored_id(field, s).map_err(|e| e.to_string())?;
+    // check_stored_id bounds the length by MAX_ID_BYTES < 256.
     out.push(s.len() as u8);
     out.extend_from_slice(s.as_bytes());
     Ok(())
@@ -577,28 +596,33 @@ fn put_id(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
 fn put_opt_id(out: &mut Vec<u8>, id: Option<&TeamId>) -> Result<(), String> {
     match id {
         None => out.push(0),
-        Some(t) => put_id(out, t.as_str())?,
+        Some(t) => put_id(out, "team", t.as_str())?,
     }
     Ok(())
 }
 
-fn put_opt_text(out: &mut Vec<u8>, s: Option<&str>) -> Result<(), String> {
+/// Writes an optional text, refusing what the decoder refuses
+/// ([`check_text_bytes`]).
+fn put_opt_text(out: &mut Vec<u8>, field: &str, s: Option<&str>) -> Result<(), String> {
     match s {
         None => out.push(0),
         Some(s) => {
-            if s.len() > MAX_TEXT_BYTES {
-                return Err(format!(
-                    "a text of {} bytes; at most {MAX_TEXT_BYTES}",
-                    s.len()
-                ));
-            }
+            check_text_bytes(s.len()).map_err(|e| format!("field `{field}`: {e}"))?;
             out.push(1);
-            // MAX_TEXT_BYTES < 65536, so the length fits the two-byte field.
+            // check_text_bytes bounds it by MAX_TEXT_BYTES < 65536.
             out.extend_from_slice(&(s.len() as u16).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
         }
     }
     Ok(())
+}
+
+/// The length rule of a stored text, on both sides of the disk write.
+fn check_text_bytes(n: usize) -> Result<(), String> {
+    match n <= MAX_TEXT_BYTES {
+        true => Ok(()),
+        false => Err(format!("a text of {n} bytes; at most {MAX_TEXT_BYTES}")),
+    }
 }
 
 /// Copies a slice of known length into an array. Callers pass slices whose
@@ -660,10 +684,7 @@ impl<'a> Reader<'a> {
     fn time(&mut self, field: &'static str) -> Result<DateTime<Utc>, DecodeError> {
         let secs = i64::from_le_bytes(array(self.take(8, field)?));
         let nanos = self.u32(field)?;
-        if nanos >= 1_000_000_000 {
-            return Err(bad(field, format!("{nanos} nanoseconds")));
-        }
-        DateTime::from_timestamp(secs, nanos).ok_or_else(|| bad(field, "out of range"))
+        time_from_parts(secs, nanos).map_err(|e| bad(field, e))
     }
 
     fn str(&mut self, n: usize, field: &'static str) -> Result<String, DecodeError> {
@@ -685,7 +706,7 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         let s = self.str(n, "team")?;
-        TeamId::new(s)
+        TeamId::from_stored(s)
             .map(Some)
             .map_err(|e| bad("team", e.to_string()))
     }
@@ -695,9 +716,7 @@ impl<'a> Reader<'a> {
             0 => Ok(None),
             1 => {
                 let n = usize::from(self.u16(field)?);
-                if n > MAX_TEXT_BYTES {
-                    return Err(bad(field, format!("{n} bytes; at most {MAX_TEXT_BYTES}")));
-                }
+                check_text_bytes(n).map_err(|e| bad(field, e))?;
                 self.str(n, field).map(Some)
             }
             other => Err(bad(field, format!("presence flag {other}"))),
