@@ -169,10 +169,11 @@ impl std::error::Error for UsageError {}
 pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         // Midnight exists on every date in UTC.
-        return d
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .ok_or_else(|| format!("invalid date {s}"));
+        let t = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let t = t.ok_or_else(|| format!("invalid date {s}"))?;
+        return caseledger::check_timestamp(&t)
+            .map(|()| t)
+            .map_err(|e| e.to_string());
     }
     caseledger::parse_timestamp(s).map_err(|e| {
         format!("{e} (use RFC 3339 like 2026-03-31T23:59:59Z, or a date like 2026-03-31)")

@@ -45,7 +45,22 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
     })
     .with_context(|| format!("nothing was imported from {name}"))?;
     bar.finish_and_clear();
-    write_stdout(&summary.describe())
+    // The batch is committed: a failure from here on must not read as if
+    // nothing was imported. A reader that went away (broken pipe) is not
+    // worth a message.
+    write_stdout(&summary.describe()).map_err(|e| {
+        if e.downcast_ref::<super::BrokenPipe>().is_some() {
+            return e;
+        }
+        let head = summary.head.map_or_else(
+            || "the head did not move".to_owned(),
+            |h| format!("head position {} hash {}", h.position, h.hash_hex()),
+        );
+        anyhow!(
+            "imported {} events (recorded; {head}) but the summary could not be written: {e:#}",
+            summary.added
+        )
+    })
 }
 
 /// What an import did.
@@ -89,6 +104,9 @@ impl Summary {
         s
     }
 }
+
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// Lines parsed together and handed from the parsing thread to the
 /// validating one: large enough to amortise the hand-over, small enough
@@ -138,8 +156,14 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
         };
         bytes_read += n as u64;
         let mut bytes = raw.as_slice();
-        if line_no == 1 {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if let Some(rest) = bytes.strip_prefix(BYTE_ORDER_MARK) {
+            if line_no > 1 {
+                break Some(anyhow!(
+                    "line {line_no}: a byte-order mark (U+FEFF) starts this line; it may only \
+                     start the input (were files concatenated?)"
+                ));
+            }
+            bytes = rest;
         }
         while let Some(rest) = bytes
             .strip_suffix(b"\n")

@@ -73,6 +73,9 @@ pub fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
                 start,
                 span_days,
             };
+            config
+                .check()
+                .map_err(|e| UsageError(format!("generate: {e}")))?;
             generate(&need_store()?, config, true).map(|_| ())
         }
         Command::Demo => demo(store.as_deref()),
