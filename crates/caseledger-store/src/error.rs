@@ -38,6 +38,12 @@ impl Error {
     }
 }
 
+impl From<Damage> for Error {
+    fn from(d: Damage) -> Error {
+        Error::corrupt(d)
+    }
+}
+
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Error {
         Error {
@@ -99,6 +105,15 @@ pub enum ErrorKind {
     Undone {
         /// The failure.
         cause: String,
+    },
+    /// A file with a segment's name is not a regular file (a directory,
+    /// say): not the store's data, and not damage to it either.
+    #[error("{} is {found}, not a segment file", path.display())]
+    NotASegmentFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is ("a directory").
+        found: &'static str,
     },
     /// The store was opened read-only.
     #[error("the store is open read-only")]

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use caseledger::{CaseId, EventId, IdBuildHasher, StoredAt};
 
+use crate::chain::HashPrefix;
+
 /// The largest stream version the index holds (versions are stored in 32
 /// bits to keep the index small; four billion events in one case is far
 /// beyond any real case).
@@ -26,6 +28,9 @@ pub struct Loc {
     /// The position of the stream's previous event (0: none): the streams
     /// are chains through the locations, with no list per stream to grow.
     prev: u64,
+    /// The prefix of its chain hash, as verified when the store was opened
+    /// (or as written since): a random read checks the record against it.
+    pub hash: HashPrefix,
 }
 
 /// A stream in the index.
@@ -53,6 +58,8 @@ pub struct Entry {
     pub segment: u32,
     /// Frame offset.
     pub offset: u32,
+    /// The prefix of its chain hash (0 until the scan's chain walk sets it).
+    pub hash: HashPrefix,
 }
 
 /// Streams, event ids and record locations of the committed log.
@@ -222,7 +229,24 @@ impl Index {
             // Checked against MAX_STREAM_VERSION above.
             version: e.version as u32,
             prev,
+            hash: e.hash,
         });
+        Ok(())
+    }
+
+    /// Sets the hash prefix of every event, in position order: what the
+    /// chain walk of an open verified.
+    pub fn set_hash_prefixes(&mut self, prefixes: &[HashPrefix]) -> Result<(), String> {
+        if prefixes.len() != self.locs.len() {
+            return Err(format!(
+                "the chain walk saw {} events, the scan {}",
+                prefixes.len(),
+                self.locs.len()
+            ));
+        }
+        for (loc, &hash) in self.locs.iter_mut().zip(prefixes) {
+            loc.hash = hash;
+        }
         Ok(())
     }
 }
@@ -351,6 +375,7 @@ mod tests {
             event_id: EventId::from_u128(id),
             segment: 1,
             offset: 64,
+            hash: 0,
         }
     }
 

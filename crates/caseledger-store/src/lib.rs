@@ -52,6 +52,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod chain;
 mod checkpoint;
 mod error;
 pub mod format;
@@ -65,7 +66,7 @@ mod verify;
 pub use error::{Damage, Error, ErrorKind};
 pub use reader::{LogIter, LogReader, partition_of};
 pub use recover::{CUT_DIR, CutPiece, Recovery};
-pub use segment::{parse_segment_name, segment_name};
+pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
 pub use store::{
     Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_FILE, MAX_GROUP_APPENDS,
     MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, Store, StoreOptions, Until, hex,

@@ -1,24 +1,38 @@
 //! Streaming reads of the log: [`LogIter`], and [`LogReader`], a read-only
-//! view without an index for whole-log replays.
+//! view without an index for whole-log replays. Both check what they read:
+//! every frame's checksum, gapless positions, segment headers, commit
+//! ranges, the hash chain link of every record, and at the end that the
+//! last record is the checkpoint's (docs/store-format.md, "What each read
+//! checks").
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use caseledger::RecordedEvent;
 
+use crate::chain::{HashPrefix, link_holds, prefix};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Damage, Error};
-use crate::format::{GENESIS_HASH, Record, decode_body};
+use crate::format::{
+    GENESIS_HASH, HASH_BYTES, Hash, Record, SEGMENT_HEADER_BYTES, decode_body, decode_event_header,
+    peek_event_position, peek_event_stream, stored_hash,
+};
 use crate::recover::{Boundary, START};
 use crate::segment::{self, SegmentReader};
 use crate::store::{Head, Until};
 
 /// A read-only view of a store for replaying the whole log: it reads the
-/// checkpoint and opens the segment files, and builds no index, so it opens
-/// in constant time and memory whatever the log's size. Records are checked
-/// (CRC, content) as they are read; a damaged one ends the read with an
-/// error. Use [`crate::Store::open_read_only`] to read single streams.
+/// checkpoint and lists the segment files, and builds no index, so it opens
+/// in constant time and memory whatever the log's size. Segment files are
+/// opened one at a time as a read reaches them.
+///
+/// Its reads check what they read (see [`LogIter`]): a read to the end
+/// proves that the log, chain and positions included, arrives at
+/// [`LogReader::head`]. A damaged or altered record ends the read with an
+/// error that names its position. Use [`crate::Store::open_read_only`] to
+/// read single streams.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +42,8 @@ use crate::store::{Head, Until};
 /// # drop(caseledger_store::Store::open(dir.path(), Default::default())?);
 /// let reader = LogReader::open(dir.path())?;
 /// // Two partitions by case, folded apart and merged: a parallel replay.
+/// // Each partition checks the chain links of its share of the records, so
+/// // the head is verified once every partition has read to the end.
 /// let mut kpis = KpiAccumulator::new(None);
 /// for part in 0..2 {
 ///     let mut acc = KpiAccumulator::new(None);
@@ -44,7 +60,6 @@ use crate::store::{Head, Until};
 #[derive(Debug)]
 pub struct LogReader {
     dir: PathBuf,
-    files: Vec<Arc<File>>,
     end: Checkpoint,
 }
 
@@ -55,25 +70,23 @@ impl LogReader {
         let end = crate::store::read_only_checkpoint(&dir)?;
         let paths = segment::list_segments(&dir)?;
         if paths.len() < end.segment as usize {
+            let missing = dir.join(segment::segment_name(paths.len() as u32 + 1));
             return Err(Error::corrupt(Damage::new(
-                dir.join(segment::segment_name(end.segment)),
+                missing,
                 0,
-                "acknowledged data is missing: the checkpoint names this segment, which is gone",
+                format!(
+                    "acknowledged data is missing: the checkpoint records position {} in \
+                     segment {}, but this segment file is not there",
+                    end.position, end.segment
+                ),
             )));
         }
-        let files = paths
-            .iter()
-            .take(end.segment as usize)
-            .map(|p| {
-                File::open(p)
-                    .map(Arc::new)
-                    .map_err(|e| Error::io("open", p, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(LogReader { dir, files, end })
+        Ok(LogReader { dir, end })
     }
 
-    /// The head of the acknowledged log this reader reads up to.
+    /// The head of the acknowledged log, as the checkpoint records it: what
+    /// this reader reads up to. A read that reaches the end without an error
+    /// has verified it (unless made [`LogIter::unverified`]).
     pub fn head(&self) -> Head {
         Head {
             position: self.end.position,
@@ -93,18 +106,46 @@ impl LogReader {
         Ok(total)
     }
 
-    /// Every event from position `from` on, up to `until`.
+    /// Every event from position `from` on, up to `until`. The read starts
+    /// at the log's start whatever `from` is (events before it are checked
+    /// but not decoded), so the chain is verified from its first record.
     pub fn read(&self, from: u64, until: Until) -> LogIter {
-        LogIter::new(self.dir.clone(), self.files.clone(), self.end, until, 1, 0).skip_to(from)
+        LogIter::new(self.dir.clone(), self.end, until, None).skip_to(from)
     }
 }
 
-/// A streaming read of the log in position order (see [`Store::read`]).
-/// Holds one segment's buffer at a time, never the whole log.
+/// Where a read that does not start at the log's start begins, as the
+/// index of an open store knows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    /// The segment of the first record read.
+    pub segment: u32,
+    /// Its frame's offset.
+    pub offset: u64,
+    /// Its position (an event record).
+    pub position: u64,
+    /// Its chain hash prefix, as verified when the store was opened: the
+    /// anchor of the chain for the rest of the read.
+    pub hash: HashPrefix,
+}
+
+/// A streaming read of the log in position order (see
+/// [`crate::Store::read`] and [`LogReader::read`]). Holds one segment file
+/// and its buffer at a time, never the whole log.
+///
+/// It checks every frame's checksum, that event positions are consecutive,
+/// that each segment header continues the log, that each commit record
+/// closes exactly the batch before it, and the SHA-256 chain link of every
+/// record; a read that reaches the acknowledged end also checks that the
+/// last record is a commit that ends exactly at the checkpoint with the
+/// checkpoint's position and hash. The first failure ends the read with an
+/// error naming the file, offset and position of the first bad record.
+///
+/// A read made [`LogIter::unverified`] skips the chain links (the checksums
+/// and positions are still checked): its head must be labelled unverified.
 #[derive(Debug)]
 pub struct LogIter {
     dir: PathBuf,
-    files: Vec<Arc<File>>,
     end: Checkpoint,
     until: Until,
     segment: u32,
@@ -113,22 +154,40 @@ pub struct LogIter {
     done: bool,
     filter: Option<(u64, u64)>,
     from: u64,
+    /// Whether chain links are recomputed.
+    verify: bool,
+    /// The chain hash of the last record read (or the one before the
+    /// start); `None` until a read that starts mid-log learns it.
+    prev: Option<Hash>,
+    /// The first record of a read that starts mid-log, to anchor the chain
+    /// to what the store verified when it was opened.
+    anchor: Option<Start>,
+    /// The position the next event record must have.
+    next_position: u64,
+    /// The first position of the batch being read (`None`: no batch open;
+    /// unknown for the first batch of a read that starts mid-log).
+    batch_first: Option<u64>,
+    batch_first_known: bool,
+    /// Records read, events and commits: commit records' links are split
+    /// between partitions by it.
+    ordinal: u64,
 }
 
 impl LogIter {
-    /// Reads from `offset` of `segment` (0: its start, header included) up
-    /// to `end`, the acknowledged end.
+    /// Reads from the start of the log, or from `start`, up to `end`, the
+    /// acknowledged end.
     pub(crate) fn new(
         dir: PathBuf,
-        files: Vec<Arc<File>>,
         end: Checkpoint,
         until: Until,
-        segment: u32,
-        offset: u64,
+        start: Option<Start>,
     ) -> LogIter {
+        let (segment, offset, next_position) = match start {
+            Some(s) => (s.segment, s.offset, s.position),
+            None => (1, 0, 1),
+        };
         LogIter {
             dir,
-            files,
             end,
             until,
             segment,
@@ -137,6 +196,13 @@ impl LogIter {
             done: end.position == 0,
             filter: None,
             from: 0,
+            verify: true,
+            prev: start.is_none().then_some(GENESIS_HASH),
+            anchor: start,
+            next_position,
+            batch_first: None,
+            batch_first_known: start.is_none(),
+            ordinal: 0,
         }
     }
 
@@ -147,34 +213,44 @@ impl LogIter {
     }
 
     pub(crate) fn empty(dir: PathBuf) -> LogIter {
-        LogIter {
-            dir,
-            files: Vec::new(),
-            end: Boundary {
-                point: START,
-                position: 0,
-                hash: GENESIS_HASH,
-            }
-            .checkpoint(0),
-            until: Until::End,
-            segment: 1,
-            reader: None,
-            start_offset: 0,
-            done: true,
-            filter: None,
-            from: 0,
+        let end = Boundary {
+            point: START,
+            position: 0,
+            hash: GENESIS_HASH,
         }
+        .checkpoint(0);
+        LogIter::new(dir, end, Until::End, None)
     }
 
     /// Yields only the events of streams in partition `part` of `parts`
     /// (by a hash of the case id), skipping the others without decoding them.
     /// The partitions of one log are disjoint by case, so per-partition
     /// projections can be merged (the KPI accumulator's merge needs that).
+    ///
+    /// Every partition checks every frame's checksum, every position and
+    /// the end, but the chain links are shared out: a partition checks the
+    /// links of the events it yields and of one commit record in `parts`.
+    /// So the whole chain, and the head, are verified only when every
+    /// partition of the same read has read to the end without an error.
     pub fn partition(mut self, part: u64, parts: u64) -> LogIter {
         if parts > 1 {
             self.filter = Some((part, parts));
         }
         self
+    }
+
+    /// Skips the chain links: the read checks checksums, positions and the
+    /// end but does not recompute SHA-256, so a record altered with its
+    /// checksum fixed goes unnoticed. For a quick look only: whatever prints
+    /// the head of such a read must say it is unverified.
+    pub fn unverified(mut self) -> LogIter {
+        self.verify = false;
+        self
+    }
+
+    /// Whether this read checks the chain links.
+    pub fn is_verified(&self) -> bool {
+        self.verify
     }
 
     fn next_record(&mut self) -> Result<Option<RecordedEvent>, Error> {
@@ -183,90 +259,274 @@ impl LogIter {
                 if self.segment > self.end.segment {
                     return Ok(None);
                 }
-                let Some(file) = self.files.get(self.segment as usize - 1) else {
-                    return Ok(None);
-                };
-                let limit = if self.segment == self.end.segment {
-                    self.end.offset
-                } else {
-                    u64::MAX
-                };
-                let mut reader = SegmentReader::new(Arc::clone(file), self.start_offset, limit);
-                if self.start_offset == 0 {
-                    reader
-                        .header()
-                        .map_err(|fe| self.damage(fe.offset, fe.error.to_string()))?;
-                }
-                self.reader = Some(reader);
+                self.open_segment()?;
             }
-            let filter = self.filter;
-            let Some(reader) = self.reader.as_mut() else {
+            let Some(mut reader) = self.reader.take() else {
                 continue;
             };
-            let frame = reader
-                .next_frame()
-                .map_err(|fe| (fe.offset, fe.error.to_string()));
-            let (offset, body) = match frame {
-                Ok(Some(f)) => f,
-                Ok(None) => {
-                    if self.segment == self.end.segment && reader.offset() != self.end.offset {
-                        let offset = reader.offset();
-                        return Err(self.damage(
-                            offset,
-                            format!(
-                                "acknowledged data is missing: the segment ends at byte {offset}, \
-                                 the checkpoint says byte {}",
-                                self.end.offset
-                            ),
-                        ));
-                    }
-                    self.reader = None;
+            let step = self.step(&mut reader);
+            match step {
+                Ok(Step::Skip) => self.reader = Some(reader),
+                Ok(Step::Yield(e)) => {
+                    self.reader = Some(reader);
+                    return Ok(Some(e));
+                }
+                Ok(Step::SegmentEnd) => {
                     self.segment += 1;
                     self.start_offset = 0;
-                    continue;
                 }
-                Err((offset, detail)) => return Err(self.damage(offset, detail)),
-            };
-            if self.from > 1
-                && let Some(p) = crate::format::peek_event_position(body)
-                && p < self.from
-            {
-                continue;
-            }
-            if let Some((part, parts)) = filter
-                && let Some(stream) = crate::format::peek_event_stream(body)
-                && partition_of(&stream, parts) != part
-            {
-                continue;
-            }
-            let record = decode_body(body).map_err(|e| (offset, e.to_string()));
-            match record {
-                Ok(Record::Event(r)) => {
-                    let past = match self.until {
-                        Until::End => false,
-                        Until::Position(p) => r.position > p,
-                        Until::RecordedAt(t) => r.recorded_at > t,
-                    };
-                    if past {
-                        return Ok(None);
-                    }
-                    return Ok(Some(RecordedEvent {
-                        position: r.position,
-                        version: r.version,
-                        recorded_at: r.recorded_at,
-                        event: r.event,
-                    }));
-                }
-                Ok(Record::Commit { .. }) => continue,
-                Err((offset, detail)) => return Err(self.damage(offset, detail)),
+                Ok(Step::Done) => return Ok(None),
+                Err(e) => return Err(e),
             }
         }
     }
 
-    fn damage(&self, offset: u64, detail: String) -> Error {
-        let path = self.dir.join(segment::segment_name(self.segment));
-        Error::corrupt(Damage::new(path, offset, detail))
+    /// Reads and checks the next frame of the current segment.
+    fn step(&mut self, reader: &mut SegmentReader) -> Result<Step, Error> {
+        let frame = reader.next_frame();
+        let (offset, body) = match frame {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                if self.segment == self.end.segment {
+                    self.check_end(reader.offset())?;
+                    return Ok(Step::Done);
+                }
+                return Ok(Step::SegmentEnd);
+            }
+            Err(fe) => {
+                let position = self.next_position;
+                let damage = self.damage(fe.offset, fe.error.to_string());
+                return Err(damage.at_position(position).into());
+            }
+        };
+        let filter = self.filter;
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        let Some(position) = peek_event_position(body) else {
+            // A commit record (or a record of no kind, which decoding
+            // refuses).
+            self.check_commit(offset, body)?;
+            let mine = filter.is_none_or(|(part, parts)| ordinal % parts == part);
+            self.check_link(offset, body, mine, self.next_position - 1, "commit record")?;
+            self.batch_first = None;
+            self.batch_first_known = true;
+            return Ok(Step::Skip);
+        };
+        if position != self.next_position {
+            let detail = format!(
+                "event record has position {position}, expected {}: a record is missing, \
+                 repeated or out of order",
+                self.next_position
+            );
+            let at = self.next_position;
+            return Err(self.damage(offset, detail).at_position(at).into());
+        }
+        self.next_position += 1;
+        self.batch_first.get_or_insert(position);
+        let mine = match (filter, peek_event_stream(body)) {
+            (Some((part, parts)), Some(stream)) => partition_of(&stream, parts) == part,
+            _ => true,
+        };
+        self.check_link(offset, body, mine, position, "event record")?;
+        if !mine || position < self.from {
+            return Ok(Step::Skip);
+        }
+        let past = match self.until {
+            Until::End => false,
+            Until::Position(p) => position > p,
+            Until::RecordedAt(t) => decode_event_header(body).is_ok_and(|h| h.recorded_at > t),
+        };
+        if past {
+            return Ok(Step::Done);
+        }
+        match decode_body(body) {
+            Ok(Record::Event(r)) => Ok(Step::Yield(RecordedEvent {
+                position: r.position,
+                version: r.version,
+                recorded_at: r.recorded_at,
+                event: r.event,
+            })),
+            Ok(Record::Commit { .. }) => Ok(Step::Skip),
+            Err(e) => Err(self
+                .damage(offset, e.to_string())
+                .at_position(position)
+                .into()),
+        }
     }
+
+    /// A commit record must close exactly the batch of events before it.
+    fn check_commit(&self, offset: u64, body: &[u8]) -> Result<(), Error> {
+        let at = self.next_position - 1;
+        let (first_position, last_position) = match decode_body(body) {
+            Ok(Record::Commit {
+                first_position,
+                last_position,
+            }) => (first_position, last_position),
+            Ok(Record::Event(_)) => (0, 0),
+            Err(e) => return Err(self.damage(offset, e.to_string()).at_position(at).into()),
+        };
+        let batch_ok = match (self.batch_first, self.batch_first_known) {
+            (Some(first), true) => first == first_position,
+            // A read that started inside this batch saw only its end.
+            (Some(first), false) => first_position <= first,
+            (None, _) => false,
+        };
+        if !batch_ok || last_position + 1 != self.next_position {
+            let detail = format!(
+                "commit of positions {first_position}..={last_position} does not close the batch \
+                 before it (events {}..{})",
+                self.batch_first
+                    .map_or_else(|| "none".to_owned(), |f| f.to_string()),
+                self.next_position
+            );
+            return Err(self.damage(offset, detail).at_position(at).into());
+        }
+        Ok(())
+    }
+
+    /// Opens the next segment file and checks that its header continues the
+    /// log; or, for a read that starts mid-log, learns the previous hash.
+    fn open_segment(&mut self) -> Result<(), Error> {
+        let path = self.dir.join(segment::segment_name(self.segment));
+        let file = Arc::new(segment::open_segment(&path)?);
+        let limit = if self.segment == self.end.segment {
+            self.end.offset
+        } else {
+            u64::MAX
+        };
+        let mut reader = SegmentReader::new(Arc::clone(&file), self.start_offset, limit);
+        if self.start_offset == 0 {
+            let header = reader.header().map_err(|fe| {
+                self.damage(fe.offset, fe.error.to_string())
+                    .at_position(self.next_position)
+            })?;
+            let continues = header.segment == self.segment
+                && header.first_position == self.next_position
+                && self.prev.is_none_or(|prev| prev == header.prev_hash);
+            if !continues {
+                let detail = format!(
+                    "the header (segment {}, first position {}) does not continue the log \
+                     (segment {}, position {}, previous hash)",
+                    header.segment, header.first_position, self.segment, self.next_position
+                );
+                return Err(self
+                    .damage(0, detail)
+                    .at_position(self.next_position)
+                    .into());
+            }
+            self.prev = Some(header.prev_hash);
+        } else if self.prev.is_none() {
+            self.prev = Some(read_prev_hash(&file, &path, self.start_offset)?);
+        }
+        self.reader = Some(reader);
+        Ok(())
+    }
+
+    /// Checks a record's chain link (when this read verifies, and the
+    /// record is this partition's to check, or anchors a mid-log read),
+    /// then makes it the previous record.
+    fn check_link(
+        &mut self,
+        offset: u64,
+        body: &[u8],
+        mine: bool,
+        position: u64,
+        what: &str,
+    ) -> Result<(), Error> {
+        let stored = stored_hash(body);
+        if let Some(anchor) = self.anchor.take() {
+            // The first record of a mid-log read: its link must hold and its
+            // hash must be the one the store verified when it opened.
+            let holds = self.prev.is_some_and(|prev| link_holds(&prev, body));
+            if !holds || prefix(&stored) != anchor.hash {
+                let detail = format!(
+                    "this {what} is not the one verified when the store was opened (its chain \
+                     hash differs): it was changed since"
+                );
+                return Err(self.damage(offset, detail).at_position(position).into());
+            }
+        } else if self.verify && mine {
+            let holds = self.prev.is_some_and(|prev| link_holds(&prev, body));
+            if !holds {
+                let detail = format!(
+                    "the chain hash of this {what} does not match its content: the record, or \
+                     the one before it, was changed"
+                );
+                return Err(self.damage(offset, detail).at_position(position).into());
+            }
+        }
+        self.prev = Some(stored);
+        Ok(())
+    }
+
+    /// At the acknowledged end: the segment ends where the checkpoint
+    /// says, after a commit record with the checkpoint's position and hash.
+    fn check_end(&self, offset: u64) -> Result<(), Error> {
+        if offset != self.end.offset {
+            let detail = format!(
+                "acknowledged data is missing: the segment ends at byte {offset}, the checkpoint \
+                 says byte {}",
+                self.end.offset
+            );
+            return Err(self
+                .damage(offset, detail)
+                .at_position(self.next_position)
+                .into());
+        }
+        let last = self.next_position - 1;
+        let matches = self.batch_first.is_none()
+            && last == self.end.position
+            && self.prev == Some(self.end.hash);
+        if !matches {
+            let detail = format!(
+                "the log does not end at the checkpoint's head: it ends at position {last}{}, \
+                 the checkpoint names position {} with another chain hash",
+                if self.batch_first.is_some() {
+                    " without a commit record"
+                } else {
+                    ""
+                },
+                self.end.position
+            );
+            return Err(self.damage(offset, detail).at_position(last).into());
+        }
+        Ok(())
+    }
+
+    fn damage(&self, offset: u64, detail: String) -> Damage {
+        let path = self.dir.join(segment::segment_name(self.segment));
+        Damage::new(path, offset, detail)
+    }
+}
+
+/// One step of a read.
+enum Step {
+    /// An event to hand out.
+    Yield(RecordedEvent),
+    /// A record read and checked; nothing to hand out.
+    Skip,
+    /// The current segment is done; the next one follows.
+    SegmentEnd,
+    /// The read is over.
+    Done,
+}
+
+/// The chain hash of the record before the frame at `offset` of a segment:
+/// the last bytes of the frame before it, or the header's previous hash for
+/// the segment's first record.
+pub(crate) fn read_prev_hash(file: &File, path: &Path, offset: u64) -> Result<Hash, Error> {
+    let mut hash = [0u8; HASH_BYTES];
+    let at = if offset == SEGMENT_HEADER_BYTES as u64 {
+        // The header's previous hash: bytes 24..56.
+        24
+    } else {
+        offset
+            .checked_sub(HASH_BYTES as u64)
+            .ok_or_else(|| Error::corrupt(Damage::new(path, offset, "a frame inside the header")))?
+    };
+    file.read_exact_at(&mut hash, at)
+        .map_err(|e| Error::io("read", path, e))?;
+    Ok(hash)
 }
 
 /// The partition (of `parts`) a case belongs to: a stable hash of its id.

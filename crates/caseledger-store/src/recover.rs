@@ -12,7 +12,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::{Damage, Error};
 use crate::format::{
     EventHeader, EventRecord, FRAME_HEADER_BYTES, GENESIS_HASH, Hash, SEGMENT_HEADER_BYTES,
-    chain_hash, decode_body, decode_event_header, hashed_part, stored_hash,
+    decode_body, decode_event_header, stored_hash,
 };
 use crate::index::{Entry, Index};
 
@@ -120,17 +120,108 @@ pub enum Bound {
     All,
 }
 
-/// Scans the segments (`paths[i]` is segment i + 1) against the checkpoint.
-/// With `chain`, it also recomputes every chain hash and hands each event to
-/// `visit` (that is `verify`); without, it trusts the stored hashes, which
-/// the checksums protect against accidents (that is opening).
+/// Scans the segments of the store in `dir` (`paths[i]` is segment i + 1)
+/// against the checkpoint, and on a second thread recomputes the hash chain
+/// over the same bytes ([`crate::chain::walk`]); the index keeps each
+/// event's hash prefix for later random reads. With `decode_all`, it also
+/// decodes every field and hands each event to `visit` (that is `verify`);
+/// without, it decodes the fixed part each record's index entry needs (that
+/// is opening).
 pub fn scan(
+    dir: &Path,
     paths: &[PathBuf],
-    files: &[Arc<File>],
     cp: &Checkpoint,
     bound: Bound,
-    chain: bool,
-    visit: &mut dyn FnMut(EventRecord),
+    decode_all: bool,
+    visit: &mut (dyn FnMut(EventRecord) + Send),
+) -> Result<Scanned, Error> {
+    let (scanned, walk) = scan_both(dir, paths, cp, bound, decode_all, visit)?;
+    match (scanned, walk.broken) {
+        (Ok(mut scanned), None) => {
+            let events = usize::try_from(scanned.boundary.position).unwrap_or(usize::MAX);
+            scanned
+                .index
+                .set_hash_prefixes(walk.prefixes.get(..events).unwrap_or(&walk.prefixes))
+                .map_err(|detail| Error::corrupt(Damage::new(dir, 0, detail)))?;
+            Ok(scanned)
+        }
+        (Ok(_), Some(broken)) => Err(Error::corrupt(broken.damage())),
+        (Err(e), None) => Err(e),
+        // Both found something: the earlier in the log is the first bad
+        // record.
+        (Err(e), Some(broken)) => match damage_point(&e) {
+            Some(at) if at < broken.point => Err(e),
+            _ => Err(Error::corrupt(broken.damage())),
+        },
+    }
+}
+
+/// The scan and the chain walk, run side by side, each with its own
+/// verdict: for `verify`, which judges bytes a live writer may be changing
+/// by its own rule. Fails only when the walk itself could not run.
+pub fn scan_both(
+    dir: &Path,
+    paths: &[PathBuf],
+    cp: &Checkpoint,
+    bound: Bound,
+    decode_all: bool,
+    visit: &mut (dyn FnMut(EventRecord) + Send),
+) -> Result<(Result<Scanned, Error>, crate::chain::Walk), Error> {
+    if paths.len() < cp.segment as usize {
+        // Named before anything is read: the first segment the checkpoint
+        // needs that is not there.
+        let missing = dir.join(crate::segment::segment_name(paths.len() as u32 + 1));
+        return Err(Error::corrupt(Damage::new(
+            missing,
+            0,
+            format!(
+                "acknowledged data is missing: the checkpoint records position {} in segment {}, \
+                 but this segment file is not there (moved, deleted or not restored?); nothing \
+                 was changed",
+                cp.position, cp.segment
+            ),
+        )));
+    }
+    let cp_point = Point {
+        segment: cp.segment,
+        offset: cp.offset,
+    };
+    let (scanned, walk) = std::thread::scope(|s| {
+        let chain = s.spawn(|| crate::chain::walk(paths, cp_point, bound));
+        let scanned = scan_records(dir, paths, cp, bound, decode_all, visit);
+        // The walk returns on every path; a panic in it is a bug, reported
+        // as such rather than trusted.
+        let walk = chain.join();
+        (scanned, walk)
+    });
+    let walk =
+        walk.map_err(|_| Error::corrupt(Damage::new(dir, 0, "the hash chain check panicked")))?;
+    Ok((scanned, walk))
+}
+
+/// Where in the log a scan's error is, when it names a segment file (a
+/// file that could not be read counts from its start).
+pub fn damage_point(e: &Error) -> Option<Point> {
+    let (file, offset) = match e.kind() {
+        crate::error::ErrorKind::Corrupt(d) => (&d.file, d.offset),
+        crate::error::ErrorKind::Io { path, .. } => (path, 0),
+        crate::error::ErrorKind::NotASegmentFile { path, .. } => (path, 0),
+        _ => return None,
+    };
+    let name = file.file_name()?.to_str()?;
+    Some(Point {
+        segment: crate::segment::parse_segment_name(name)?,
+        offset,
+    })
+}
+
+fn scan_records(
+    dir: &Path,
+    paths: &[PathBuf],
+    cp: &Checkpoint,
+    bound: Bound,
+    decode_all: bool,
+    visit: &mut (dyn FnMut(EventRecord) + Send),
 ) -> Result<Scanned, Error> {
     let cp_point = Point {
         segment: cp.segment,
@@ -140,8 +231,8 @@ pub fn scan(
     // Sized for the log up front: growing a map of a million ids by
     // doubling rehashes it twenty times. Records are at least 100 bytes.
     let mut bytes = 0u64;
-    for f in files {
-        bytes += f.metadata().map(|m| m.len()).unwrap_or(0);
+    for p in paths {
+        bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     }
     let mut index = Index::with_capacity(usize::try_from(bytes / 100).unwrap_or(0));
     // Event ids indexed since the last commit: removed again if no commit
@@ -158,13 +249,15 @@ pub fn scan(
     let mut next_position = 1u64;
     let mut last_recorded_at = None;
     let mut tail = None;
-    'segments: for (number, (path, file)) in (1u32..).zip(paths.iter().zip(files)) {
+    'segments: for (number, path) in (1u32..).zip(paths) {
         let limit = match bound {
             Bound::Checkpoint if number > cp.segment => break,
             Bound::Checkpoint if number == cp.segment => cp.offset,
             _ => u64::MAX,
         };
-        let mut reader = SegmentReader::new(Arc::clone(file), 0, limit);
+        // One segment open at a time, however many the log has.
+        let file = crate::segment::open_segment(path)?;
+        let mut reader = SegmentReader::new(Arc::new(file), 0, limit);
         let header = match reader.header() {
             Ok(h) => h,
             Err(fe)
@@ -231,17 +324,12 @@ pub fn scan(
             let damage = |detail: String| Error::corrupt(Damage::new(path, offset, detail));
             // A record whose checksum holds but whose content is wrong was
             // written that way: no crash produces it, so it is corruption
-            // wherever it is.
-            if chain && chain_hash(&hash, hashed_part(body)) != stored_hash(body) {
-                return Err(damage(format!(
-                    "the chain hash does not match: this record (after position {}) or one \
-                     before it was changed",
-                    next_position - 1
-                )));
-            }
+            // wherever it is. (Its chain link is checked on the other
+            // thread, by `chain::walk`.)
+            //
             // Opening checks the fixed part of each event (all the index
             // needs); verify decodes and checks every field.
-            let record = if chain || body.first() != Some(&1) {
+            let record = if decode_all || body.first() != Some(&1) {
                 Record::from(decode_body(body).map_err(|e| damage(e.to_string()))?)
             } else {
                 let h = decode_event_header(body).map_err(|e| damage(e.to_string()))?;
@@ -287,6 +375,8 @@ pub fn scan(
                             event_id,
                             segment: number,
                             offset: offset32,
+                            // Set from the chain walk once it is done.
+                            hash: 0,
                         })
                         .map_err(damage)?;
                     pending.push(event_id);
@@ -341,10 +431,7 @@ pub fn scan(
         }
     }
     if !cp_matched {
-        let file = paths
-            .get(end.segment as usize - 1)
-            .cloned()
-            .unwrap_or_default();
+        let file = dir.join(crate::segment::segment_name(end.segment));
         return Err(Error::corrupt(Damage::new(
             file,
             end.offset,
@@ -360,7 +447,7 @@ pub fn scan(
     if let Err((id, first, again)) = index.finish_building() {
         let (file, offset) = index.loc(again).map_or((PathBuf::new(), 0), |l| {
             (
-                crate::store::segment_path(paths, l.segment),
+                dir.join(crate::segment::segment_name(l.segment)),
                 u64::from(l.offset),
             )
         });

@@ -3,9 +3,9 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::format::{
     DecodeError, FRAME_HEADER_BYTES, MAX_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentHeader,
     decode_frame,
@@ -29,14 +29,26 @@ pub fn parse_segment_name(name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// At most this many segment files a [`SegmentFiles`] keeps open for
+/// random reads; the least recently used is closed to open another. Why a
+/// bound: one descriptor per segment capped a store at about 1,000 segments
+/// (64 GiB at the default segment size) under the usual limit of 1,024 open
+/// files per process; 64 leaves that limit to the embedding program.
+pub const MAX_OPEN_SEGMENTS: usize = 64;
+
 /// The segment files of a store directory, in order; checks they are
-/// numbered 1..=n without gaps.
+/// numbered 1..=n without gaps and are regular files.
 pub fn list_segments(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
     let mut numbers = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", dir, e))?;
         if let Some(n) = entry.file_name().to_str().and_then(parse_segment_name) {
+            // A symbolic link is followed: it may point at a segment file.
+            let kind = std::fs::metadata(entry.path())
+                .map(|m| m.file_type())
+                .map_err(|e| Error::io("stat", entry.path(), e))?;
+            check_is_file(&entry.path(), kind)?;
             numbers.push(n);
         }
     }
@@ -54,6 +66,87 @@ pub fn list_segments(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .into_iter()
         .map(|n| dir.join(segment_name(n)))
         .collect())
+}
+
+/// Refuses a segment name that is not a regular file (a directory, a
+/// device, a socket): not data, and not damage to data either.
+fn check_is_file(path: &Path, kind: std::fs::FileType) -> Result<(), Error> {
+    use std::os::unix::fs::FileTypeExt;
+    let found = match kind {
+        k if k.is_file() => return Ok(()),
+        k if k.is_dir() => "a directory",
+        k if k.is_fifo() => "a named pipe",
+        k if k.is_socket() => "a socket",
+        k if k.is_block_device() || k.is_char_device() => "a device",
+        _ => "not a regular file",
+    };
+    Err(ErrorKind::NotASegmentFile {
+        path: path.to_path_buf(),
+        found,
+    }
+    .into())
+}
+
+/// Opens a segment file for reading; refuses what is not a regular file.
+pub fn open_segment(path: &Path) -> Result<File, Error> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let kind = file
+        .metadata()
+        .map_err(|e| Error::io("stat", path, e))?
+        .file_type();
+    check_is_file(path, kind)?;
+    Ok(file)
+}
+
+/// The segment files of one store, opened on demand for random reads: at
+/// most [`MAX_OPEN_SEGMENTS`] at a time, the least recently used closed
+/// first. Streaming reads open their own files, one at a time.
+#[derive(Debug)]
+pub struct SegmentFiles {
+    dir: PathBuf,
+    /// (segment number, file, last use), at most `MAX_OPEN_SEGMENTS`.
+    open: Mutex<OpenFiles>,
+}
+
+#[derive(Debug, Default)]
+struct OpenFiles {
+    files: Vec<(u32, Arc<File>, u64)>,
+    clock: u64,
+}
+
+impl SegmentFiles {
+    /// No file open yet.
+    pub fn new(dir: &Path) -> SegmentFiles {
+        SegmentFiles {
+            dir: dir.to_path_buf(),
+            open: Mutex::new(OpenFiles::default()),
+        }
+    }
+
+    /// Segment `n`, opened if it is not open.
+    pub fn get(&self, n: u32) -> Result<Arc<File>, Error> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.clock += 1;
+        let now = open.clock;
+        if let Some(entry) = open.files.iter_mut().find(|(m, _, _)| *m == n) {
+            entry.2 = now;
+            return Ok(Arc::clone(&entry.1));
+        }
+        let file = Arc::new(open_segment(&self.dir.join(segment_name(n)))?);
+        if open.files.len() >= MAX_OPEN_SEGMENTS
+            && let Some(oldest) = (0..open.files.len()).min_by_key(|&i| open.files[i].2)
+        {
+            open.files.swap_remove(oldest);
+        }
+        open.files.push((n, Arc::clone(&file), now));
+        Ok(file)
+    }
+
+    /// Closes segments `n` and later (they were removed).
+    pub fn forget_from(&self, n: u32) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.files.retain(|(m, _, _)| *m < n);
+    }
 }
 
 /// A frame that could not be read, at `offset` of its segment.

@@ -18,12 +18,12 @@ use crate::checkpoint::{self, Checkpoint, ReadCheckpoint};
 use crate::error::{Damage, Error, ErrorKind};
 use crate::format::{
     FRAME_HEADER_BYTES, GENESIS_HASH, Hash, Record, SEGMENT_HEADER_BYTES, SegmentHeader,
-    decode_body, encode_commit, encode_event,
+    chain_hash, decode_body, encode_commit, encode_event, hashed_part, stored_hash,
 };
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
-use crate::reader::LogIter;
+use crate::reader::{LogIter, Start};
 use crate::recover::{self, Bound, Boundary, Point, Recovery, START};
-use crate::segment::{self, read_frame_at};
+use crate::segment::{self, SegmentFiles, read_frame_at};
 
 /// The name of the writer's lock file.
 pub const LOCK_FILE: &str = "LOCK";
@@ -124,17 +124,16 @@ pub struct Store {
     committed: Condvar,
     index: RwLock<Index>,
     head: RwLock<Checkpoint>,
-    files: Arc<RwLock<Vec<Arc<File>>>>,
+    /// Segment files open for random reads (a bounded cache).
+    files: Arc<SegmentFiles>,
     recovery: Recovery,
-    /// Held for the store's lifetime by a writer: the lock is the open file.
-    _lock: Option<File>,
 }
 
 #[derive(Debug)]
 struct Writer {
     dir: PathBuf,
     options: StoreOptions,
-    files: Arc<RwLock<Vec<Arc<File>>>>,
+    files: Arc<SegmentFiles>,
     file: File,
     segment: u32,
     /// Bytes in the current segment file (written to the kernel).
@@ -148,6 +147,8 @@ struct Writer {
     checkpoint: Checkpoint,
     /// Set by the first failed write or sync; every later write is refused.
     failed: Option<String>,
+    /// Held for the store's lifetime: the lock is the open file.
+    _lock: File,
 }
 
 /// Ends a leader's turn when dropped: clears the flag and wakes the waiters.
@@ -200,15 +201,22 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io("fsync directory", dir, e))
 }
 
-/// The path of segment `n` among `paths` (segment 1 first).
-pub(crate) fn segment_path(paths: &[PathBuf], n: u32) -> PathBuf {
-    paths.get(n as usize - 1).cloned().unwrap_or_default()
+/// Whether a checkpoint is that of a new store: nothing committed.
+fn is_empty_checkpoint(cp: &Checkpoint) -> bool {
+    cp.segment == START.segment
+        && cp.offset == START.offset
+        && cp.position == 0
+        && cp.hash == GENESIS_HASH
 }
 
-fn open_read(path: &Path) -> Result<Arc<File>, Error> {
-    File::open(path)
-        .map(Arc::new)
-        .map_err(|e| Error::io("open", path, e))
+/// Whether a checkpoint file holds no byte ever written (empty, or zeros):
+/// what a crash during a store's creation leaves.
+fn never_written(file: &File) -> bool {
+    let mut b = [0u8; 2 * checkpoint::SLOT_BYTES];
+    match file.read_at(&mut b, 0) {
+        Ok(n) => b[..n].iter().all(|&x| x == 0),
+        Err(_) => false,
+    }
 }
 
 impl Store {
@@ -248,13 +256,13 @@ impl Store {
             }
         }
         let lock_path = dir.join(LOCK_FILE);
-        let lock_file = File::options()
+        let lock = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
             .map_err(|e| Error::io("open", &lock_path, e))?;
-        match lock_file.try_lock() {
+        match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(ErrorKind::Locked { dir }.into());
@@ -263,23 +271,57 @@ impl Store {
         }
         let mut paths = segment::list_segments(&dir)?;
         let cp_path = dir.join(CHECKPOINT_FILE);
-        if paths.is_empty() {
-            // A new store (or one whose creation a crash interrupted before
-            // its first segment existed: nothing in it was acknowledged).
-            create_store(&dir)?;
-            paths = segment::list_segments(&dir)?;
-        }
-        let cp_file = File::options()
-            .read(true)
-            .write(true)
-            .open(&cp_path)
-            .map_err(|e| missing_checkpoint(&dir, e))?;
+        let cp_file = match File::options().read(true).write(true).open(&cp_path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("open", &cp_path, e)),
+        };
+        // Only a directory without a checkpoint and without segments is a
+        // new store (or one whose creation a crash interrupted: nothing in
+        // it was acknowledged). A checkpoint that names data is never
+        // replaced because its segments are missing: the scan refuses it.
+        let cp_file = match cp_file {
+            None if paths.is_empty() => {
+                create_store(&dir)?;
+                paths = segment::list_segments(&dir)?;
+                File::options()
+                    .read(true)
+                    .write(true)
+                    .open(&cp_path)
+                    .map_err(|e| Error::io("open", &cp_path, e))?
+            }
+            None => {
+                return Err(ErrorKind::NotAStore {
+                    dir,
+                    reason: format!(
+                        "it has segment files but no {CHECKPOINT_FILE} file, so where its \
+                         acknowledged data ends is unknown; nothing was changed"
+                    ),
+                }
+                .into());
+            }
+            Some(f) => {
+                let read = checkpoint::read(&f).map_err(|e| Error::io("read", &cp_path, e))?;
+                match read {
+                    ReadCheckpoint::Valid(cp) if paths.is_empty() && is_empty_checkpoint(&cp) => {
+                        // A crash between writing the checkpoint and creating
+                        // segment 1: create it.
+                        create_segment(&dir, 1, 1, GENESIS_HASH)?;
+                        sync_dir(&dir)?;
+                        paths = segment::list_segments(&dir)?;
+                    }
+                    ReadCheckpoint::Invalid if paths.is_empty() && never_written(&f) => {
+                        // A crash before the first checkpoint was written.
+                        create_store(&dir)?;
+                        paths = segment::list_segments(&dir)?;
+                    }
+                    _ => {}
+                }
+                f
+            }
+        };
         let cp = read_checkpoint(&dir, &cp_file)?;
-        let files = paths
-            .iter()
-            .map(|p| open_read(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let scanned = recover::scan(&paths, &files, &cp, Bound::All, false, &mut |_| {})?;
+        let scanned = recover::scan(&dir, &paths, &cp, Bound::All, false, &mut |_| {})?;
         let mut recovery = Recovery::default();
         let mut resume = scanned.end;
         let mut hash = match scanned.end == scanned.boundary.point {
@@ -297,12 +339,11 @@ impl Store {
             // chain continues through their headers unchanged.
             hash = scanned.boundary.hash;
         }
-        let files: Vec<Arc<File>> = files.into_iter().take(paths.len()).collect();
-        let seg_path = &paths[resume.segment as usize - 1];
+        let seg_path = dir.join(segment::segment_name(resume.segment));
         let file = File::options()
             .write(true)
-            .open(seg_path)
-            .map_err(|e| Error::io("open", seg_path, e))?;
+            .open(&seg_path)
+            .map_err(|e| Error::io("open", &seg_path, e))?;
         let boundary = scanned.boundary;
         let new_cp = boundary.checkpoint(cp.sequence + 1);
         let checkpoint = if boundary.checkpoint(cp.sequence) == cp {
@@ -316,7 +357,7 @@ impl Store {
                 .map_err(|e| Error::io("fdatasync", &cp_path, e))?;
             new_cp
         };
-        let files = Arc::new(RwLock::new(files));
+        let files = Arc::new(SegmentFiles::new(&dir));
         let writer = Writer {
             dir: dir.clone(),
             options,
@@ -331,6 +372,7 @@ impl Store {
             checkpoint_file: cp_file,
             checkpoint,
             failed: None,
+            _lock: lock,
         };
         Ok(Store {
             dir,
@@ -341,33 +383,30 @@ impl Store {
             head: RwLock::new(checkpoint),
             files,
             recovery,
-            _lock: Some(lock_file),
         })
     }
 
     /// Opens the store in `dir` read-only: a snapshot of the acknowledged
     /// log at the time of the call. Works while another process writes; never
-    /// changes a file.
+    /// changes a file. Like opening for writing, it checks every record up
+    /// to the checkpoint, its hash chain included, and keeps each event's
+    /// hash prefix so that later reads of single streams are checked against
+    /// what was verified here.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, Error> {
         let dir = dir.as_ref().to_path_buf();
         let cp = read_only_checkpoint(&dir)?;
         let paths = segment::list_segments(&dir)?;
         let paths: Vec<PathBuf> = paths.into_iter().take(cp.segment as usize).collect();
-        let files = paths
-            .iter()
-            .map(|p| open_read(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let scanned = recover::scan(&paths, &files, &cp, Bound::Checkpoint, false, &mut |_| {})?;
+        let scanned = recover::scan(&dir, &paths, &cp, Bound::Checkpoint, false, &mut |_| {})?;
         Ok(Store {
+            files: Arc::new(SegmentFiles::new(&dir)),
             dir,
             writer: None,
             commits: Mutex::new(Commits::default()),
             committed: Condvar::new(),
             index: RwLock::new(scanned.index),
             head: RwLock::new(cp),
-            files: Arc::new(RwLock::new(files)),
             recovery: Recovery::default(),
-            _lock: None,
         })
     }
 
@@ -477,7 +516,6 @@ impl Store {
     /// ```
     pub fn read(&self, from: u64, until: Until) -> Result<LogIter, Error> {
         let cp = *read(&self.head);
-        let files = read(&self.files).clone();
         let start = if from <= 1 {
             None
         } else {
@@ -488,18 +526,13 @@ impl Store {
                 }
             }
         };
-        let (segment, offset) = match start {
-            Some(loc) => (loc.segment, u64::from(loc.offset)),
-            None => (1, 0),
-        };
-        Ok(LogIter::new(
-            self.dir.clone(),
-            files,
-            cp,
-            until,
-            segment,
-            offset,
-        ))
+        let start = start.map(|loc| Start {
+            segment: loc.segment,
+            offset: u64::from(loc.offset),
+            position: from,
+            hash: loc.hash,
+        });
+        Ok(LogIter::new(self.dir.clone(), cp, until, start).skip_to(from))
     }
 
     fn append_one(
@@ -573,7 +606,11 @@ impl Store {
         }
     }
 
-    fn read_event_at(&self, files: &[Arc<File>], position: u64) -> Result<RecordedEvent, Error> {
+    /// Reads the event at `position` and checks it is the record the open
+    /// verified (or this writer wrote): its chain link, recomputed from the
+    /// hash stored just before it, must give the hash prefix the index
+    /// keeps.
+    fn read_event_at(&self, position: u64) -> Result<RecordedEvent, Error> {
         let loc = read(&self.index).loc(position);
         let loc = loc.ok_or_else(|| {
             Error::corrupt(Damage::new(
@@ -583,14 +620,21 @@ impl Store {
             ))
         })?;
         let path = self.dir.join(segment::segment_name(loc.segment));
-        let file = files
-            .get(loc.segment as usize - 1)
-            .ok_or_else(|| Error::io("open", &path, std::io::ErrorKind::NotFound.into()))?;
+        let file = self.files.get(loc.segment)?;
         let offset = u64::from(loc.offset);
         let damage = |detail: String| {
             Error::corrupt(Damage::new(&path, offset, detail).at_position(position))
         };
-        let body = read_frame_at(file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+        let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+        let prev = crate::reader::read_prev_hash(&file, &path, offset)?;
+        let link = chain_hash(&prev, hashed_part(&body));
+        if link != stored_hash(&body) || crate::chain::prefix(&link) != loc.hash {
+            return Err(damage(
+                "this record is not the one verified when the store was opened (its chain hash \
+                 differs): it, or the one before it, was changed since"
+                    .to_owned(),
+            ));
+        }
         match decode_body(&body).map_err(|e| damage(e.to_string()))? {
             Record::Event(r) if r.position == position => Ok(RecordedEvent {
                 position: r.position,
@@ -766,8 +810,6 @@ impl Writer {
         let n = self.segment + 1;
         let file = create_segment(&self.dir, n, self.next_position, self.hash)?;
         sync_dir(&self.dir)?;
-        let path = self.dir.join(segment::segment_name(n));
-        write(&self.files).push(open_read(&path)?);
         self.file = file;
         self.segment = n;
         self.len = SEGMENT_HEADER_BYTES as u64;
@@ -878,6 +920,7 @@ impl Txn {
                 segment,
                 // Segments are at most MAX_SEGMENT_BYTES (1 GiB) long.
                 offset: offset as u32,
+                hash: crate::chain::prefix(&record_hash),
             });
         }
         w.last_recorded_at = last;
@@ -954,7 +997,7 @@ impl Txn {
         while w.segment > self.start.segment {
             let path = w.path();
             std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
-            write(&w.files).pop();
+            w.files.forget_from(w.segment);
             w.segment -= 1;
             created = true;
         }
@@ -1067,10 +1110,9 @@ impl EventLog for Store {
             .into_iter()
             .take_while(|&p| p <= head)
             .collect();
-        let files = read(&self.files).clone();
         positions
             .into_iter()
-            .map(|p| self.read_event_at(&files, p))
+            .map(|p| self.read_event_at(p))
             .collect()
     }
 

@@ -53,7 +53,7 @@ pub struct VerifyReport {
 /// ```
 pub fn verify(
     dir: impl AsRef<Path>,
-    mut visit: impl FnMut(RecordedEvent),
+    mut visit: impl FnMut(RecordedEvent) + Send,
 ) -> Result<VerifyReport, Error> {
     let dir = dir.as_ref();
     let cp = crate::store::read_only_checkpoint(dir)?;
@@ -62,14 +62,6 @@ pub fn verify(
     if writer_active {
         paths.truncate(cp.segment as usize);
     }
-    let files = paths
-        .iter()
-        .map(|p| {
-            File::open(p)
-                .map(std::sync::Arc::new)
-                .map_err(|e| Error::io("open", p, e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let bound = if writer_active {
         Bound::Checkpoint
     } else {
@@ -83,7 +75,7 @@ pub fn verify(
             event: r.event,
         })
     };
-    let scanned = recover::scan(&paths, &files, &cp, bound, true, &mut visitor)?;
+    let scanned = recover::scan(dir, &paths, &cp, bound, true, &mut visitor)?;
     if let Some(tail) = scanned.tail {
         let at = tail.bad_at.unwrap_or(tail.from);
         let path = dir.join(segment::segment_name(at.segment));

@@ -1,0 +1,413 @@
+//! Issue 11: what each read path checks, and what an open does with a store
+//! whose files were tampered with, moved away or replaced.
+//!
+//! The tampering here is built in the test, on the bytes of a real store,
+//! with every frame's CRC fixed so that only the hash chain (or the
+//! positions, when the chain is recomputed too) can catch it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use caseledger::*;
+use caseledger_store::format::{
+    FRAME_HEADER_BYTES, HASH_BYTES, Hash, Record, SEGMENT_HEADER_BYTES, chain_hash, decode_body,
+    decode_frame, hashed_part, peek_event_position, stored_hash,
+};
+use caseledger_store::{
+    CHECKPOINT_FILE, ErrorKind, LogReader, Store, StoreOptions, Until, segment_name, verify,
+};
+use common::*;
+
+/// A one-segment store: a batch of a synthetic history (20 cases) and a few
+/// single appends, so that there are several commit records.
+fn store_with_history(dir: &Path) -> Vec<Event> {
+    let store = Store::open(dir, StoreOptions::default()).unwrap();
+    let events = synth(20, 5);
+    let (batch_part, single) = events.split_at(events.len() - 6);
+    let mut batch = store.batch().unwrap();
+    append_each_in(&mut batch, batch_part);
+    batch.commit().unwrap();
+    append_each(&store, single);
+    events
+}
+
+/// The frames of a segment: its header and each record body.
+fn frames(segment: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let header = segment[..SEGMENT_HEADER_BYTES].to_vec();
+    let mut bodies = Vec::new();
+    let mut at = SEGMENT_HEADER_BYTES;
+    while at < segment.len() {
+        let body = decode_frame(&segment[at..]).unwrap().to_vec();
+        at += FRAME_HEADER_BYTES + body.len();
+        bodies.push(body);
+    }
+    (header, bodies)
+}
+
+/// Frames `bodies` back into a segment, with each frame's CRC computed;
+/// with `rechain`, every chain hash is recomputed from the header's
+/// previous hash, as a forger who knows the format would. Returns the bytes
+/// and the last record's hash.
+fn assemble(header: &[u8], bodies: &[Vec<u8>], rechain: bool) -> (Vec<u8>, Hash) {
+    let mut out = header.to_vec();
+    let mut prev: Hash = header[24..56].try_into().unwrap();
+    for body in bodies {
+        let mut body = body.clone();
+        if rechain {
+            let hash = chain_hash(&prev, hashed_part(&body));
+            let n = body.len();
+            body[n - HASH_BYTES..].copy_from_slice(&hash);
+        }
+        prev = stored_hash(&body);
+        let len = (body.len() as u32).to_le_bytes();
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&len), &body);
+        out.extend_from_slice(&len);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&body);
+    }
+    (out, prev)
+}
+
+/// Writes a checkpoint file naming (segment 1, `offset`, `position`,
+/// `hash`), as docs/store-format.md specifies its slot.
+fn write_checkpoint(dir: &Path, offset: u64, position: u64, hash: &Hash) {
+    let mut slot = [0u8; 96];
+    slot[0..8].copy_from_slice(b"CLEDGCKP");
+    slot[8..10].copy_from_slice(&1u16.to_le_bytes());
+    slot[12..16].copy_from_slice(&1u32.to_le_bytes());
+    slot[16..24].copy_from_slice(&1000u64.to_le_bytes());
+    slot[24..32].copy_from_slice(&offset.to_le_bytes());
+    slot[32..40].copy_from_slice(&position.to_le_bytes());
+    slot[40..72].copy_from_slice(hash);
+    let crc = crc32c::crc32c(&slot[0..92]);
+    slot[92..96].copy_from_slice(&crc.to_le_bytes());
+    // Sequence 1000 is even: slot 0; the other slot is older.
+    let mut file = [0u8; 192];
+    file[..96].copy_from_slice(&slot);
+    std::fs::write(dir.join(CHECKPOINT_FILE), file).unwrap();
+}
+
+/// Rewrites segment 1 with `edit` applied to its bodies; with `rechain`,
+/// recomputes the chain and points the checkpoint at the new end, so that
+/// only the positions can tell.
+fn tamper(dir: &Path, rechain: bool, edit: impl FnOnce(&mut Vec<Vec<u8>>)) {
+    let path = dir.join(segment_name(1));
+    let (header, mut bodies) = frames(&std::fs::read(&path).unwrap());
+    edit(&mut bodies);
+    let (bytes, last) = assemble(&header, &bodies, rechain);
+    std::fs::write(&path, &bytes).unwrap();
+    if rechain {
+        let events = bodies
+            .iter()
+            .filter(|b| peek_event_position(b).is_some())
+            .count() as u64;
+        write_checkpoint(dir, bytes.len() as u64, events, &last);
+    }
+}
+
+fn is_event(body: &[u8]) -> bool {
+    peek_event_position(body).is_some()
+}
+
+/// The index of the body of the first `surveyed` event and its score's byte.
+fn survey_score(bodies: &[Vec<u8>]) -> (usize, usize, u64) {
+    for (i, b) in bodies.iter().enumerate() {
+        if let Ok(Record::Event(r)) = decode_body(b)
+            && matches!(r.event.data, EventData::Surveyed(_))
+        {
+            // The payload follows the 76 fixed bytes and the actor.
+            let at = match b[76] {
+                2 => 77 + 1 + usize::from(b[77]),
+                _ => 77,
+            };
+            return (i, at, r.position);
+        }
+    }
+    panic!("no survey in the history");
+}
+
+/// Every way to read the log whole must fail with corruption at
+/// `position`: the index-free reader (1 and 3 partitions, as `report` and
+/// `export` read), both opens (`history`, the service), and `verify`.
+fn every_read_fails_at(dir: &Path, position: u64) {
+    let reader = LogReader::open(dir).unwrap();
+    for parts in [1, 3] {
+        let err = (0..parts)
+            .flat_map(|p| reader.read(1, Until::End).partition(p, parts))
+            .find_map(Result::err)
+            .unwrap_or_else(|| panic!("{parts} partition(s) read a tampered log"));
+        assert!(err.is_corruption(), "{err}");
+        let ErrorKind::Corrupt(d) = err.kind() else {
+            unreachable!()
+        };
+        assert_eq!(d.position, Some(position), "{err}");
+    }
+    let err = Store::open_read_only(dir).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    let before = std::fs::read(dir.join(segment_name(1))).unwrap();
+    let err = Store::open(dir, StoreOptions::default()).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert_eq!(std::fs::read(dir.join(segment_name(1))).unwrap(), before);
+    assert!(verify(dir, |_| {}).unwrap_err().is_corruption());
+}
+
+#[test]
+fn a_changed_score_with_its_crc_fixed_is_caught_by_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    let mut position = 0;
+    tamper(dir.path(), false, |bodies| {
+        let (i, at, p) = survey_score(bodies);
+        bodies[i][at] = if bodies[i][at] == 5 { 1 } else { 5 };
+        position = p;
+    });
+    every_read_fails_at(dir.path(), position);
+    // A read that skips the chain on purpose still reads, and says so.
+    let reader = LogReader::open(dir.path()).unwrap();
+    let read = reader.read(1, Until::End).unverified();
+    assert!(!read.is_verified());
+    assert_eq!(read.count() as u64, reader.head().position);
+    assert!(reader.read(1, Until::End).is_verified());
+}
+
+#[test]
+fn a_deleted_record_with_the_chain_recomputed_is_caught_by_the_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    tamper(dir.path(), true, |bodies| {
+        bodies.remove(10);
+    });
+    // Position 12 is now where 11 was expected.
+    every_read_fails_at(dir.path(), 11);
+}
+
+#[test]
+fn duplicated_records_with_the_chain_recomputed_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    tamper(dir.path(), true, |bodies| {
+        let copies: Vec<Vec<u8>> = bodies[20..25].to_vec();
+        for (k, c) in copies.into_iter().enumerate() {
+            bodies.insert(25 + k, c);
+        }
+    });
+    every_read_fails_at(dir.path(), 26);
+}
+
+#[test]
+fn swapped_records_with_the_chain_recomputed_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    tamper(dir.path(), true, |bodies| {
+        assert!(is_event(&bodies[30]) && is_event(&bodies[31]));
+        bodies.swap(30, 31);
+    });
+    every_read_fails_at(dir.path(), 31);
+}
+
+#[test]
+fn reads_after_the_open_are_checked_against_what_the_open_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = store_with_history(dir.path());
+    let store = Store::open_read_only(dir.path()).unwrap();
+    let mut target = (CaseId::from_u128(0), 0);
+    tamper(dir.path(), false, |bodies| {
+        let (i, at, p) = survey_score(bodies);
+        bodies[i][at] = if bodies[i][at] == 5 { 1 } else { 5 };
+        let Ok(Record::Event(r)) = decode_body(&bodies[i]) else {
+            unreachable!()
+        };
+        target = (r.event.case_id, p);
+    });
+    let err = store.read_stream(target.0).unwrap_err();
+    let ErrorKind::Corrupt(d) = err.kind() else {
+        panic!("{err}")
+    };
+    assert_eq!(d.position, Some(target.1), "{err}");
+    // A read from a position in the middle anchors its chain to the open's.
+    let err = store
+        .read(target.1, Until::End)
+        .unwrap()
+        .find_map(Result::err)
+        .unwrap();
+    assert!(err.is_corruption(), "{err}");
+    // Streams that were not touched still read.
+    let other = events
+        .iter()
+        .map(|e| e.case_id)
+        .find(|c| *c != target.0)
+        .unwrap();
+    store.read_stream(other).unwrap();
+}
+
+#[test]
+fn every_read_of_a_sound_store_checks_and_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = store_with_history(dir.path());
+    let store = Store::open_read_only(dir.path()).unwrap();
+    let all: Vec<RecordedEvent> = store.read_all(1).unwrap().map(Result::unwrap).collect();
+    assert_eq!(all.len(), events.len());
+    for from in [2, 17, all.len() as u64] {
+        let tail: Vec<RecordedEvent> = store.read_all(from).unwrap().map(Result::unwrap).collect();
+        assert_eq!(tail, all[usize::try_from(from - 1).unwrap()..]);
+    }
+    let reader = LogReader::open(dir.path()).unwrap();
+    let mut parts: Vec<RecordedEvent> = (0..4)
+        .flat_map(|p| reader.read(1, Until::End).partition(p, 4))
+        .map(Result::unwrap)
+        .collect();
+    parts.sort_by_key(|e| e.position);
+    assert_eq!(parts, all);
+    for e in &all {
+        assert!(store.read_stream(e.event.case_id).unwrap().contains(e));
+    }
+}
+
+#[test]
+fn a_checkpoint_whose_segments_are_gone_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = store_with_history(dir.path());
+    let aside = tempfile::tempdir().unwrap();
+    std::fs::rename(
+        dir.path().join(segment_name(1)),
+        aside.path().join(segment_name(1)),
+    )
+    .unwrap();
+    let checkpoint = std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap();
+    let missing = dir.path().join(segment_name(1));
+    for attempt in 0..2 {
+        // An import's open, then `recover`'s: the same open for writing.
+        let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+        assert!(err.is_corruption(), "attempt {attempt}: {err}");
+        let ErrorKind::Corrupt(d) = err.kind() else {
+            unreachable!()
+        };
+        assert_eq!(d.file, missing, "{err}");
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap(),
+        checkpoint,
+        "the checkpoint was not overwritten"
+    );
+    assert!(!missing.exists(), "no segment was created");
+    for err in [
+        verify(dir.path(), |_| {}).unwrap_err(),
+        Store::open_read_only(dir.path()).unwrap_err(),
+        LogReader::open(dir.path()).unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(
+            text.contains(&missing.display().to_string()),
+            "names the missing file: {text}"
+        );
+    }
+    // Put back, everything is there again.
+    std::fs::rename(aside.path().join(segment_name(1)), &missing).unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.head().position, events.len() as u64);
+}
+
+#[test]
+fn only_a_directory_without_acknowledged_data_is_a_new_store() {
+    // No checkpoint, no segments: new.
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
+    // The checkpoint of a new store and no segment (a crash during
+    // creation): opens, with segment 1 created.
+    std::fs::remove_file(dir.path().join(segment_name(1))).unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.head().position, 0);
+    drop(store);
+    // An empty checkpoint file and no segments (a crash before its first
+    // write): new.
+    std::fs::remove_file(dir.path().join(segment_name(1))).unwrap();
+    std::fs::write(dir.path().join(CHECKPOINT_FILE), b"").unwrap();
+    drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
+    // Segments but no checkpoint: refused, nothing changed.
+    std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("no checkpoint file"), "{err}");
+    assert!(!dir.path().join(CHECKPOINT_FILE).exists());
+}
+
+#[test]
+fn a_later_segment_that_is_gone_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), small_segments()).unwrap();
+        append_each(&store, &synth(120, 2));
+    }
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            caseledger_store::parse_segment_name(name.to_str().unwrap()).is_some()
+        })
+        .count() as u32;
+    assert!(segments >= 3);
+    let last = dir.path().join(segment_name(segments));
+    std::fs::remove_file(&last).unwrap();
+    let err = Store::open(dir.path(), small_segments()).unwrap_err();
+    let ErrorKind::Corrupt(d) = err.kind() else {
+        panic!("{err}")
+    };
+    assert_eq!(d.file, last, "{err}");
+    let err = verify(dir.path(), |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains(&last.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_segment_that_is_a_directory_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    let odd = dir.path().join(segment_name(2));
+    std::fs::create_dir(&odd).unwrap();
+    let errors = [
+        Store::open(dir.path(), StoreOptions::default()).unwrap_err(),
+        Store::open_read_only(dir.path()).unwrap_err(),
+        LogReader::open(dir.path()).unwrap_err(),
+        verify(dir.path(), |_| {}).unwrap_err(),
+    ];
+    for err in errors {
+        assert!(
+            matches!(err.kind(), ErrorKind::NotASegmentFile { .. }),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{} is a directory, not a segment file", odd.display())
+        );
+    }
+    assert!(odd.is_dir(), "nothing was moved or cut");
+}
+
+#[test]
+fn the_file_store_refuses_unstorable_events_like_the_memory_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let memory = InMemoryEventLog::new();
+    let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_000_000_000)
+        .unwrap()
+        .and_utc();
+    let mut e = event(1, 1);
+    e.at = leap;
+    let from_file = store
+        .append(e.case_id, ExpectedVersion::Any, std::slice::from_ref(&e))
+        .unwrap_err();
+    let from_memory = memory
+        .append(e.case_id, ExpectedVersion::Any, std::slice::from_ref(&e))
+        .unwrap_err();
+    assert_eq!(from_file.to_string(), from_memory.to_string());
+    assert!(from_file.to_string().contains("leap second"), "{from_file}");
+    assert_eq!(store.head().position, 0);
+    drop(store);
+    verify(dir.path(), |_| {}).unwrap();
+}
