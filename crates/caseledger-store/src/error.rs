@@ -115,6 +115,17 @@ pub enum ErrorKind {
         /// What it is ("a directory").
         found: &'static str,
     },
+    /// The writer no longer owns the store: its directory or checkpoint
+    /// was replaced (moved, renamed, restored over) while it ran. The batch
+    /// being written was not committed, and every later write is refused.
+    #[error(
+        "the store is no longer this writer's ({reason}); nothing more was committed and writes \
+         are refused"
+    )]
+    NotOwner {
+        /// What changed.
+        reason: String,
+    },
     /// The store was opened read-only.
     #[error("the store is open read-only")]
     ReadOnly,

@@ -11,8 +11,8 @@
 //!   crashes: a commit record ends it, and recovery cuts a batch without one;
 //! - opening for writing recovers from a crash, and tells a torn tail (cut,
 //!   bytes kept under `cut/`) from corruption of acknowledged data (refused);
-//! - one writing process at a time (a lock file); read-only opens see the
-//!   acknowledged prefix while a writer runs.
+//! - one writing process at a time (a lock on the store directory);
+//!   read-only opens see the acknowledged prefix while a writer runs.
 //!
 //! docs/store-format.md specifies the bytes, the durability steps and the
 //! recovery rules.
@@ -68,7 +68,7 @@ pub use reader::{LogIter, LogReader, partition_of};
 pub use recover::{CUT_DIR, CutPiece, Recovery};
 pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
 pub use store::{
-    Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_FILE, MAX_GROUP_APPENDS,
+    Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_WAIT_MS, MAX_GROUP_APPENDS,
     MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, Store, StoreOptions, Until, hex,
 };
 pub use verify::{VerifyReport, verify};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{
     Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
+use std::time::{Duration, Instant};
 
 use caseledger::{
     AppendError, AppendPlan, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
@@ -25,8 +26,6 @@ use crate::reader::{LogIter, Start};
 use crate::recover::{self, Bound, Boundary, Point, Recovery, START};
 use crate::segment::{self, SegmentFiles, read_frame_at};
 
-/// The name of the writer's lock file.
-pub const LOCK_FILE: &str = "LOCK";
 /// The name of the checkpoint file.
 pub const CHECKPOINT_FILE: &str = "checkpoint";
 /// The default segment size: 64 MiB.
@@ -147,8 +146,12 @@ struct Writer {
     checkpoint: Checkpoint,
     /// Set by the first failed write or sync; every later write is refused.
     failed: Option<String>,
-    /// Held for the store's lifetime: the lock is the open file.
-    _lock: File,
+    /// Set when the writer found it no longer owns the store; every later
+    /// write is refused.
+    lost: Option<String>,
+    /// The store directory, opened and locked (exclusive `flock`) for the
+    /// writer's lifetime: the lock is this open file.
+    lock: File,
 }
 
 /// Ends a leader's turn when dropped: clears the flag and wakes the waiters.
@@ -199,6 +202,58 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("fsync directory", dir, e))
+}
+
+/// How long a writer's open waits for the store's lock, in milliseconds.
+/// `verify` probes the lock (a shared lock, held for microseconds) to learn
+/// whether a writer runs; without a wait, an open that met a probe failed as
+/// if another writer ran. A real writer holds the lock far longer, so the
+/// wait only delays the refusal of a second writer by this much.
+pub const LOCK_WAIT_MS: u64 = 200;
+/// The pause between two tries to take the lock, in milliseconds.
+const LOCK_RETRY_MS: u64 = 1;
+
+/// Takes the writer's lock: an exclusive `flock` on the store directory
+/// itself, which (unlike a lock file) cannot be deleted while the store
+/// exists. Returns the open directory that holds the lock.
+fn lock_store(dir: &Path) -> Result<File, Error> {
+    let lock = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    let deadline = Instant::now() + Duration::from_millis(LOCK_WAIT_MS);
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ErrorKind::Locked {
+                    dir: dir.to_path_buf(),
+                }
+                .into());
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", dir, e)),
+        }
+    }
+    // The lock is on what `dir` named when it was opened; check it still
+    // names that (not renamed and replaced in between).
+    if let Err(reason) = same_file(&lock, dir) {
+        return Err(ErrorKind::NotOwner { reason }.into());
+    }
+    Ok(lock)
+}
+
+/// Whether the open file `held` is the file `path` names now (device and
+/// inode): one `fstat` and one `stat`.
+fn same_file(held: &File, path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let held = held
+        .metadata()
+        .map_err(|e| format!("cannot stat the open {}: {e}", path.display()))?;
+    match std::fs::metadata(path) {
+        Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => Ok(()),
+        Ok(_) => Err(format!("{} was replaced by another file", path.display())),
+        Err(e) => Err(format!("{} is gone ({e})", path.display())),
+    }
 }
 
 /// Whether a checkpoint is that of a new store: nothing committed.
@@ -255,20 +310,7 @@ impl Store {
                 sync_dir(parent)?;
             }
         }
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io("open", &lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(ErrorKind::Locked { dir }.into());
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &lock_path, e)),
-        }
+        let lock = lock_store(&dir)?;
         let mut paths = segment::list_segments(&dir)?;
         let cp_path = dir.join(CHECKPOINT_FILE);
         let cp_file = match File::options().read(true).write(true).open(&cp_path) {
@@ -345,18 +387,18 @@ impl Store {
             .open(&seg_path)
             .map_err(|e| Error::io("open", &seg_path, e))?;
         let boundary = scanned.boundary;
-        let new_cp = boundary.checkpoint(cp.sequence + 1);
-        let checkpoint = if boundary.checkpoint(cp.sequence) == cp {
-            cp
-        } else {
-            // Recovery moved the durable end (a tail was cut, or commits
-            // after a stale checkpoint were found): record it durably.
-            checkpoint::write(&cp_file, &new_cp).map_err(|e| Error::io("write", &cp_path, e))?;
+        // Written on every open, even when the end did not move: the new
+        // sequence number tells a `verify` that ran meanwhile that a writer
+        // came. Synced only when recovery moved the durable end (a tail was
+        // cut, or commits after a stale checkpoint were found); otherwise
+        // either slot names the same end.
+        let checkpoint = boundary.checkpoint(cp.sequence + 1);
+        checkpoint::write(&cp_file, &checkpoint).map_err(|e| Error::io("write", &cp_path, e))?;
+        if boundary.checkpoint(cp.sequence) != cp {
             cp_file
                 .sync_data()
                 .map_err(|e| Error::io("fdatasync", &cp_path, e))?;
-            new_cp
-        };
+        }
         let files = Arc::new(SegmentFiles::new(&dir));
         let writer = Writer {
             dir: dir.clone(),
@@ -372,7 +414,8 @@ impl Store {
             checkpoint_file: cp_file,
             checkpoint,
             failed: None,
-            _lock: lock,
+            lost: None,
+            lock,
         };
         Ok(Store {
             dir,
@@ -478,8 +521,8 @@ impl Store {
     pub fn batch(&self) -> Result<Batch<'_>, Error> {
         let writer = self.writer.as_ref().ok_or(ErrorKind::ReadOnly)?;
         let w = lock(writer);
-        if let Some(cause) = &w.failed {
-            return Err(failed(cause));
+        if let Some(refused) = w.refusal() {
+            return Err(refused);
         }
         let txn = Txn::begin(&w);
         Ok(Batch {
@@ -732,8 +775,8 @@ fn create_segment(dir: &Path, n: u32, first_position: u64, prev_hash: Hash) -> R
 /// The error for appends whose write failed: undone if the writer could
 /// remove what it wrote, else the writer now refuses every write.
 fn outcome_error(w: &Writer, cause: &str) -> Error {
-    match &w.failed {
-        Some(first) => failed(first),
+    match w.refusal() {
+        Some(refused) => refused,
         None => ErrorKind::Undone {
             cause: cause.to_owned(),
         }
@@ -749,6 +792,26 @@ fn failed(cause: &str) -> Error {
 }
 
 impl Writer {
+    /// Why the writer refuses every write, if it does.
+    fn refusal(&self) -> Option<Error> {
+        if let Some(reason) = &self.lost {
+            return Some(
+                ErrorKind::NotOwner {
+                    reason: reason.clone(),
+                }
+                .into(),
+            );
+        }
+        self.failed.as_deref().map(failed)
+    }
+
+    /// Whether the directory and the checkpoint this writer holds open are
+    /// still the ones their paths name.
+    fn check_owner(&self) -> Result<(), String> {
+        same_file(&self.lock, &self.dir)?;
+        same_file(&self.checkpoint_file, &self.dir.join(CHECKPOINT_FILE))
+    }
+
     fn path(&self) -> PathBuf {
         self.dir.join(segment::segment_name(self.segment))
     }
@@ -854,7 +917,10 @@ impl Txn {
         expected: ExpectedVersion,
         events: &[Event],
     ) -> Result<Appended, AppendError<Error>> {
-        if let Some(cause) = w.failed.as_ref().or(self.broken.as_ref()) {
+        if let Some(refused) = w.refusal() {
+            return Err(AppendError::Log(refused));
+        }
+        if let Some(cause) = &self.broken {
             return Err(AppendError::Log(failed(cause)));
         }
         let version = self.overlay.version(index, &case_id);
@@ -941,6 +1007,15 @@ impl Txn {
         let Some(last) = self.overlay.entries().last().map(|e| e.position) else {
             return Ok(None);
         };
+        // A cheap check (a stat and an fstat of the directory and of the
+        // checkpoint) that this writer still owns the store: if either was
+        // replaced, committing would acknowledge events into files that are
+        // no longer the store.
+        if let Err(reason) = w.check_owner() {
+            self.abandon(w);
+            w.lost = Some(reason.clone());
+            return Err(ErrorKind::NotOwner { reason }.into());
+        }
         let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES + 56);
         let hash = encode_commit(&mut frame, &w.hash, self.start_position, last);
         // 1. write the commit record after the events; 2. fdatasync.
@@ -981,6 +1056,22 @@ impl Txn {
             position: last,
             hash,
         }))
+    }
+
+    /// Undoes the transaction without touching the store's files by name,
+    /// which may now be another store's: truncates the current segment
+    /// through the writer's own open file when the transaction began in it.
+    /// Bytes of segments it created stay, uncommitted: a torn tail that
+    /// the next writer's recovery cuts and keeps.
+    fn abandon(mut self, w: &mut Writer) {
+        self.overlay.clear();
+        w.buf.clear();
+        if w.segment == self.start.segment && w.file.set_len(self.start.offset).is_ok() {
+            w.len = self.start.offset;
+        }
+        w.next_position = self.start_position;
+        w.hash = self.start_hash;
+        w.last_recorded_at = self.start_recorded_at;
     }
 
     /// Removes everything written since the transaction began.

@@ -6,9 +6,9 @@ use std::path::Path;
 use caseledger::RecordedEvent;
 
 use crate::error::{Damage, Error, ErrorKind};
-use crate::recover::{self, Bound};
+use crate::recover::{self, Bound, Point};
 use crate::segment;
-use crate::store::{Head, LOCK_FILE};
+use crate::store::Head;
 
 /// What [`verify`] found in a sound log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,17 +56,14 @@ pub fn verify(
     mut visit: impl FnMut(RecordedEvent) + Send,
 ) -> Result<VerifyReport, Error> {
     let dir = dir.as_ref();
+    // The committed head the walk starts from: bytes before it never change.
     let cp = crate::store::read_only_checkpoint(dir)?;
-    let writer_active = writer_active(dir)?;
-    let mut paths = segment::list_segments(dir)?;
-    if writer_active {
-        paths.truncate(cp.segment as usize);
-    }
-    let bound = if writer_active {
-        Bound::Checkpoint
-    } else {
-        Bound::All
+    let cp_point = Point {
+        segment: cp.segment,
+        offset: cp.offset,
     };
+    let writer_before = writer_active(dir)?;
+    let paths = segment::list_segments(dir)?;
     let mut visitor = |r: crate::format::EventRecord| {
         visit(RecordedEvent {
             position: r.position,
@@ -75,23 +72,70 @@ pub fn verify(
             event: r.event,
         })
     };
-    let scanned = recover::scan(dir, &paths, &cp, bound, true, &mut visitor)?;
-    if let Some(tail) = scanned.tail {
-        let at = tail.bad_at.unwrap_or(tail.from);
-        let path = dir.join(segment::segment_name(at.segment));
-        return Err(ErrorKind::TornTail(Damage::new(
-            path,
-            at.offset,
-            format!(
-                "{} (the last complete commit ends at segment {} byte {}; {} complete event \
-                 records after it are uncommitted)",
-                tail.reason, tail.from.segment, tail.from.offset, tail.uncommitted_events
-            ),
-        ))
-        .into());
+    if writer_before {
+        // A writer runs: check the acknowledged log only.
+        let scanned = recover::scan(dir, &paths, &cp, Bound::Checkpoint, true, &mut visitor)?;
+        return report(dir, &paths, &scanned, true);
     }
+    let (scanned, walk) = recover::scan_both(dir, &paths, &cp, Bound::All, true, &mut visitor)?;
+    // Bytes after the checkpoint are judged only if no writer touched the
+    // store during the walk: no lock is held now, and the checkpoint is the
+    // one read before the walk (every writer's open writes a new one).
+    let raced = writer_active(dir)? || crate::store::read_only_checkpoint(dir)? != cp;
+    if !raced {
+        let scanned = match (scanned, walk.broken) {
+            (Ok(s), None) => s,
+            (Ok(_), Some(b)) => return Err(Error::corrupt(b.damage())),
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(b)) => match recover::damage_point(&e) {
+                Some(at) if at < b.point => return Err(e),
+                _ => return Err(Error::corrupt(b.damage())),
+            },
+        };
+        if let Some(tail) = &scanned.tail {
+            let at = tail.bad_at.unwrap_or(tail.from);
+            let path = dir.join(segment::segment_name(at.segment));
+            return Err(ErrorKind::TornTail(Damage::new(
+                path,
+                at.offset,
+                format!(
+                    "{} (the last complete commit ends at segment {} byte {}; {} complete event \
+                     records after it are uncommitted)",
+                    tail.reason, tail.from.segment, tail.from.offset, tail.uncommitted_events
+                ),
+            ))
+            .into());
+        }
+        return report(dir, &paths, &scanned, false);
+    }
+    // A writer came during the walk. Damage before the checkpoint is
+    // damage; what lies after it may be a live writer's batch, never
+    // reported as damage.
+    if let Some(b) = walk.broken.filter(|b| b.point < cp_point) {
+        return Err(Error::corrupt(b.damage()));
+    }
+    match scanned {
+        Err(e) if recover::damage_point(&e).is_none_or(|at| at < cp_point) => Err(e),
+        Ok(s) if s.boundary.position == cp.position => report(dir, &paths, &s, true),
+        // The walk ended beyond the checkpoint, in the writer's bytes:
+        // report the acknowledged log as of the checkpoint (checked again
+        // up to it, without visiting the events twice).
+        _ => {
+            let scanned = recover::scan(dir, &paths, &cp, Bound::Checkpoint, false, &mut |_| {})?;
+            report(dir, &paths, &scanned, true)
+        }
+    }
+}
+
+fn report(
+    _dir: &Path,
+    paths: &[std::path::PathBuf],
+    scanned: &recover::Scanned,
+    writer_active: bool,
+) -> Result<VerifyReport, Error> {
+    let paths = paths.get(..scanned.end.segment as usize).unwrap_or(paths);
     let mut bytes = 0;
-    for p in &paths {
+    for p in paths {
         bytes += std::fs::metadata(p)
             .map_err(|e| Error::io("stat", p, e))?
             .len();
@@ -109,18 +153,14 @@ pub fn verify(
     })
 }
 
-/// Whether a process holds the writer lock: checked by taking and at once
-/// releasing a shared lock.
+/// Whether a process holds the writer's lock on the store directory:
+/// checked by taking and at once releasing a shared lock. A writer's open
+/// that meets this probe waits for it (`LOCK_WAIT_MS`) rather than failing.
 fn writer_active(dir: &Path) -> Result<bool, Error> {
-    let path = dir.join(LOCK_FILE);
-    let file = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(Error::io("open", &path, e)),
-    };
+    let file = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
     match file.try_lock_shared() {
         Ok(()) => Ok(false),
         Err(std::fs::TryLockError::WouldBlock) => Ok(true),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", dir, e)),
     }
 }
