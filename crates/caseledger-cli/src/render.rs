@@ -74,8 +74,13 @@ fn row(key: &str, k: &Kpis) -> Vec<String> {
     ]
 }
 
-/// The `table` format of a report.
-pub fn report_table(report: &Report, head: &Head) -> String {
+/// What a report read with `--no-verify` says of its head.
+pub const UNVERIFIED_HEAD: &str = "UNVERIFIED: read with --no-verify; the hash chain was not \
+                                   checked, so altered records would go unnoticed";
+
+/// The `table` format of a report; `head_verified` says whether the replay
+/// checked the chain to the head.
+pub fn report_table(report: &Report, head: &Head, head_verified: bool) -> String {
     let mut out = String::new();
     let t = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("-".to_owned(), format_timestamp);
     let _ = writeln!(
@@ -94,10 +99,14 @@ pub fn report_table(report: &Report, head: &Head) -> String {
     );
     let _ = writeln!(
         out,
-        "log head: position {} hash {}\n",
+        "log head: position {} hash {}",
         head.position,
         head.hash_hex()
     );
+    if !head_verified {
+        let _ = writeln!(out, "{UNVERIFIED_HEAD}");
+    }
+    out.push('\n');
     let mut rows: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| (*c).to_owned()).collect()];
     for g in &report.groups {
         rows.push(row(&g.key, &g.kpis));

@@ -154,3 +154,118 @@ fn a_summary_that_cannot_be_written_says_the_events_were_recorded() {
         "the events are stored"
     );
 }
+
+/// Changes the score of the first `surveyed` event in segment 1 of the
+/// store in `dir` and fixes the frame's CRC, so that only the hash chain
+/// can tell. Returns the event's case and position.
+fn change_a_score(dir: &std::path::Path) -> (String, u64) {
+    use caseledger_store::format::{FRAME_HEADER_BYTES, Record, decode_body, decode_frame};
+    let path = dir.join(caseledger_store::segment_name(1));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut at = 64;
+    loop {
+        let body = decode_frame(&bytes[at..]).unwrap().to_vec();
+        if let Ok(Record::Event(r)) = decode_body(&body)
+            && let caseledger::EventData::Surveyed(s) = &r.event.data
+        {
+            let score_at = match body[76] {
+                2 => 77 + 1 + usize::from(body[77]),
+                _ => 77,
+            };
+            assert_eq!(body[score_at], s.score.get());
+            let body_start = at + FRAME_HEADER_BYTES;
+            bytes[body_start + score_at] = if s.score.get() == 5 { 1 } else { 5 };
+            let crc = crc32c::crc32c_append(
+                crc32c::crc32c(&bytes[at..at + 4]),
+                &bytes[body_start..body_start + body.len()],
+            );
+            bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+            std::fs::write(&path, &bytes).unwrap();
+            return (r.event.case_id.to_string(), r.position);
+        }
+        at += FRAME_HEADER_BYTES + body.len();
+    }
+}
+
+#[test]
+fn reads_that_print_a_head_refuse_a_tampered_record_and_name_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, _) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"head_verified\": true"), "{out}");
+    let (case, position) = change_a_score(dir.path());
+    let at = format!("(position {position})");
+    for args in [
+        vec!["report", "--format", "json"],
+        vec!["report", "--threads", "1"],
+        vec!["export"],
+        vec!["history", case.as_str()],
+        vec!["verify"],
+    ] {
+        let (code, out, err) = run(dir.path(), &args);
+        assert_eq!(code, 1, "{args:?} succeeded on a tampered store:\n{out}");
+        assert!(
+            err.contains("corruption") && err.contains(&at),
+            "{args:?}: {err}"
+        );
+    }
+    // --no-verify reads it, and says in every format that the head is not
+    // verified.
+    let (code, out, err) = run(dir.path(), &["report", "--no-verify", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"head_verified\": false"), "{out}");
+    let (code, out, err) = run(dir.path(), &["report", "--no-verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("UNVERIFIED"), "{out}");
+    let (code, out, err) = run(dir.path(), &["report", "--no-verify", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("UNVERIFIED"), "the CSV stays parseable");
+    assert!(err.contains("UNVERIFIED"), "{err}");
+}
+
+#[test]
+fn a_store_whose_segments_are_gone_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let aside = tempfile::tempdir().unwrap();
+    let seg = dir.path().join(caseledger_store::segment_name(1));
+    std::fs::rename(&seg, aside.path().join("seg")).unwrap();
+    let checkpoint = std::fs::read(dir.path().join(caseledger_store::CHECKPOINT_FILE)).unwrap();
+    let one = good_case(1).join("\n");
+    let (code, out, err) = run_with_stdin(dir.path(), &["import"], one.into_bytes());
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains(&seg.display().to_string()), "{err}");
+    let (code, out, err) = run(dir.path(), &["recover"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("missing"), "{err}");
+    let (code, _, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&seg.display().to_string()), "{err}");
+    assert!(!err.contains("corruption:  at"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.path().join(caseledger_store::CHECKPOINT_FILE)).unwrap(),
+        checkpoint
+    );
+    assert!(!seg.exists());
+}
+
+#[test]
+fn a_segment_that_is_a_directory_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let odd = dir.path().join(caseledger_store::segment_name(2));
+    std::fs::create_dir(&odd).unwrap();
+    for args in [vec!["verify"], vec!["report"], vec!["recover"]] {
+        let (code, _, err) = run(dir.path(), &args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(
+            err.contains(&format!(
+                "{} is a directory, not a segment file",
+                odd.display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("corruption"), "{err}");
+    }
+}

@@ -370,6 +370,7 @@ fn demo(store: Option<&Path>) -> Result<()> {
         format: ReportFormat::Table,
         sla_policy: None,
         threads: None,
+        no_verify: false,
     };
     report::run(&dir, &args)?;
     let d = dir.display();
