@@ -181,6 +181,16 @@ pub struct EventRecord {
 /// `Incomplete` means the bytes end inside the frame; every other error means
 /// the frame is there but wrong.
 pub fn decode_frame(b: &[u8]) -> Result<&[u8], DecodeError> {
+    let frame = frame_bytes(b)?;
+    check_frame_crc(frame)?;
+    Ok(&frame[FRAME_HEADER_BYTES..])
+}
+
+/// The whole frame (length, checksum and body) at the start of `b`, with
+/// its length checked but not its checksum: for a reader that checks the
+/// body's chain link instead, which covers the same bytes and more (see
+/// [`check_frame_crc`]).
+pub fn frame_bytes(b: &[u8]) -> Result<&[u8], DecodeError> {
     if b.len() < FRAME_HEADER_BYTES {
         return Err(DecodeError::Incomplete {
             needed: FRAME_HEADER_BYTES,
@@ -201,12 +211,17 @@ pub fn decode_frame(b: &[u8]) -> Result<&[u8], DecodeError> {
             available: b.len(),
         });
     }
-    let stored = u32::from_le_bytes(array(&b[4..8]));
-    let computed = frame_crc(&b[0..4], &b[FRAME_HEADER_BYTES..end]);
+    Ok(&b[..end])
+}
+
+/// Checks the CRC-32C of a whole frame that [`frame_bytes`] returned.
+pub fn check_frame_crc(frame: &[u8]) -> Result<(), DecodeError> {
+    let stored = u32::from_le_bytes(array(&frame[4..8]));
+    let computed = frame_crc(&frame[0..4], &frame[FRAME_HEADER_BYTES..]);
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
-    Ok(&b[FRAME_HEADER_BYTES..end])
+    Ok(())
 }
 
 /// The CRC-32C of a frame: over its length field, then its body.

@@ -16,8 +16,9 @@ use crate::chain::{HashPrefix, link_holds, prefix};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Damage, Error};
 use crate::format::{
-    GENESIS_HASH, HASH_BYTES, Hash, Record, SEGMENT_HEADER_BYTES, decode_body, decode_event_header,
-    peek_event_position, peek_event_stream, stored_hash,
+    FRAME_HEADER_BYTES, GENESIS_HASH, HASH_BYTES, Hash, Record, SEGMENT_HEADER_BYTES,
+    check_frame_crc, decode_body, decode_event_header, peek_event_position, peek_event_stream,
+    stored_hash,
 };
 use crate::recover::{Boundary, START};
 use crate::segment::{self, SegmentReader};
@@ -283,8 +284,8 @@ impl LogIter {
 
     /// Reads and checks the next frame of the current segment.
     fn step(&mut self, reader: &mut SegmentReader) -> Result<Step, Error> {
-        let frame = reader.next_frame();
-        let (offset, body) = match frame {
+        let frame = reader.next_raw_frame();
+        let (offset, frame) = match frame {
             Ok(Some(f)) => f,
             Ok(None) => {
                 if self.segment == self.end.segment {
@@ -299,19 +300,27 @@ impl LogIter {
                 return Err(damage.at_position(position).into());
             }
         };
+        let body = &frame[FRAME_HEADER_BYTES..];
         let filter = self.filter;
         let ordinal = self.ordinal;
         self.ordinal += 1;
         let Some(position) = peek_event_position(body) else {
             // A commit record (or a record of no kind, which decoding
             // refuses).
-            self.check_commit(offset, body)?;
             let mine = filter.is_none_or(|(part, parts)| ordinal % parts == part);
-            self.check_link(offset, body, mine, self.next_position - 1, "commit record")?;
+            self.check_frame(offset, frame, mine, self.next_position - 1)?;
+            self.check_commit(offset, body)?;
+            let at = self.next_position - 1;
+            self.check_link(offset, body, mine, at, "commit record")?;
             self.batch_first = None;
             self.batch_first_known = true;
             return Ok(Step::Skip);
         };
+        let mine = match (filter, peek_event_stream(body)) {
+            (Some((part, parts)), Some(stream)) => partition_of(&stream, parts) == part,
+            _ => true,
+        };
+        self.check_frame(offset, frame, mine, self.next_position)?;
         if position != self.next_position {
             let detail = format!(
                 "event record has position {position}, expected {}: a record is missing, \
@@ -323,10 +332,6 @@ impl LogIter {
         }
         self.next_position += 1;
         self.batch_first.get_or_insert(position);
-        let mine = match (filter, peek_event_stream(body)) {
-            (Some((part, parts)), Some(stream)) => partition_of(&stream, parts) == part,
-            _ => true,
-        };
         self.check_link(offset, body, mine, position, "event record")?;
         if !mine || position < self.from {
             return Ok(Step::Skip);
@@ -352,6 +357,20 @@ impl LogIter {
                 .at_position(position)
                 .into()),
         }
+    }
+
+    /// Checks a frame's CRC, unless this read recomputes the record's chain
+    /// link (its own share of the links, when it verifies): the link
+    /// covers the body, and the length too, since a wrong length gives
+    /// another body whose last bytes are not its hash. Each frame is thus
+    /// checked once by each partition, by the cheaper check that suffices.
+    fn check_frame(&self, offset: u64, frame: &[u8], mine: bool, at: u64) -> Result<(), Error> {
+        let link_checked = (self.verify && mine) || self.anchor.is_some();
+        if link_checked {
+            return Ok(());
+        }
+        check_frame_crc(frame)
+            .map_err(|e| self.damage(offset, e.to_string()).at_position(at).into())
     }
 
     /// A commit record must close exactly the batch of events before it.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::error::{Error, ErrorKind};
 use crate::format::{
     DecodeError, FRAME_HEADER_BYTES, MAX_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentHeader,
-    decode_frame,
+    check_frame_crc, decode_frame, frame_bytes,
 };
 
 /// How many bytes a reader asks the kernel for at a time. Large enough that a
@@ -205,6 +205,19 @@ impl SegmentReader {
 
     /// The next frame's body and its offset, or `None` at the limit.
     pub fn next_frame(&mut self) -> Result<Option<(u64, &[u8])>, FrameError> {
+        match self.next_raw_frame()? {
+            None => Ok(None),
+            Some((offset, frame)) => match check_frame_crc(frame) {
+                Ok(()) => Ok(Some((offset, &frame[FRAME_HEADER_BYTES..]))),
+                Err(error) => Err(FrameError { offset, error }),
+            },
+        }
+    }
+
+    /// The next whole frame (length, checksum, body) and its offset, its
+    /// length checked but not its checksum, or `None` at the limit. The
+    /// caller checks the frame's CRC, or the body's chain link.
+    pub fn next_raw_frame(&mut self) -> Result<Option<(u64, &[u8])>, FrameError> {
         let offset = self.offset();
         self.fill(FRAME_HEADER_BYTES)
             .map_err(io_frame_error(offset))?;
@@ -219,11 +232,11 @@ impl SegmentReader {
                     .map_err(io_frame_error(offset))?;
             }
         }
-        match decode_frame(&self.buf[self.start..self.end]).map(<[u8]>::len) {
+        match frame_bytes(&self.buf[self.start..self.end]).map(<[u8]>::len) {
             Ok(len) => {
-                let body_start = self.start + FRAME_HEADER_BYTES;
-                self.start = body_start + len;
-                Ok(Some((offset, &self.buf[body_start..body_start + len])))
+                let frame_start = self.start;
+                self.start += len;
+                Ok(Some((offset, &self.buf[frame_start..frame_start + len])))
             }
             Err(error) => Err(FrameError { offset, error }),
         }

@@ -411,3 +411,50 @@ fn the_file_store_refuses_unstorable_events_like_the_memory_log() {
     drop(store);
     verify(dir.path(), |_| {}).unwrap();
 }
+
+#[test]
+fn every_record_altered_is_caught_wherever_it_falls() {
+    // Readers check two links at once; whichever of a pair a record is,
+    // and whichever partition checks it, its alteration is caught.
+    let base = tempfile::tempdir().unwrap();
+    store_with_history(base.path());
+    let (_, bodies) = frames(&std::fs::read(base.path().join(segment_name(1))).unwrap());
+    let mut last_event = 0;
+    for (k, body) in bodies.iter().enumerate() {
+        let position = peek_event_position(body).unwrap_or(last_event);
+        last_event = position;
+        let dir = tempfile::tempdir().unwrap();
+        copy_store(base.path(), dir.path());
+        tamper(dir.path(), false, |bodies| {
+            let b = &mut bodies[k];
+            // An event's id, or a commit record's stored hash.
+            let at = if is_event(b) { 40 } else { b.len() - 1 };
+            b[at] ^= 0x20;
+        });
+        let reader = LogReader::open(dir.path()).unwrap();
+        for parts in [1, 2, 3] {
+            let err = (0..parts)
+                .flat_map(|p| reader.read(1, Until::End).partition(p, parts))
+                .find_map(Result::err)
+                .unwrap_or_else(|| panic!("record {k} altered, {parts} partition(s) read it"));
+            let ErrorKind::Corrupt(d) = err.kind() else {
+                panic!("{err}")
+            };
+            // A commit record's changed hash also breaks the next record's
+            // link, which a partition may reach first: either names it.
+            let expected = match is_event(body) {
+                true => vec![Some(position)],
+                false => vec![Some(position), Some(position + 1)],
+            };
+            assert!(
+                expected.contains(&d.position),
+                "record {k}, {parts} part(s): {err}"
+            );
+        }
+        assert!(
+            Store::open_read_only(dir.path())
+                .unwrap_err()
+                .is_corruption()
+        );
+    }
+}
