@@ -32,6 +32,7 @@
 
 #[macro_use]
 mod vocab;
+pub mod calendar;
 mod decide;
 mod error;
 mod event;
