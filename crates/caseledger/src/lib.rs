@@ -59,10 +59,10 @@ pub use ids::{
 pub use memory::InMemoryEventLog;
 pub use port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
-    RecordedEvent, StoredAt, plan_append,
+    RecordedEvent, StoredAt, StoredEvents, plan_append,
 };
 pub use service::{
-    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError,
+    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError, is_retry,
 };
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, Phase, Status, check, evolve, fold};
 pub use vocab::{
