@@ -13,7 +13,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
-    CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher, fold,
+    AppendError, CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher,
+    fold,
 };
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
@@ -238,14 +239,29 @@ fn validate_and_append(
                 }
             };
             let case_id = event.case_id;
-            if let Some(stored) = store.stored_at(&event.event_id) {
-                if stored.case_id != case_id {
+            let stored = store
+                .stored_event(&event.event_id)
+                .map_err(|e| at(e.into()))?;
+            if let Some(stored) = stored {
+                if stored.event.case_id != case_id {
                     bail!(
                         "line {line_no}: case {case_id}: event id {} is already used by case {} at \
                      position {}",
                         event.event_id,
-                        stored.case_id,
+                        stored.event.case_id,
                         stored.position
+                    );
+                }
+                // An id names one event: the same id with other content is
+                // not this line stored already.
+                if stored.event != event {
+                    bail!(
+                        "line {line_no}: case {case_id}: event id {} is already stored at position \
+                         {} for another event (`{}` at {}); each event needs its own id",
+                        event.event_id,
+                        stored.position,
+                        stored.event.data.event_type(),
+                        caseledger::format_timestamp(&stored.event.at)
                     );
                 }
                 summary.already += 1;
@@ -275,16 +291,17 @@ fn validate_and_append(
             // The state has folded the stored history and this batch's
             // events of the case: its version is the stream's.
             let expected = ExpectedVersion::Exact(state.version());
-            let done = batch
-                .append(case_id, expected, std::slice::from_ref(&event))
-                .map_err(|e| anyhow!("line {line_no}: {e}"))?;
-            if done.already_stored {
-                // Not in the store (checked above), so in this batch: the id
-                // repeats an earlier line of the input.
-                let earlier = done
-                    .positions
-                    .first()
-                    .and_then(|p| p.checked_sub(first_position))
+            let done = batch.append(case_id, expected, std::slice::from_ref(&event));
+            // An id not in the store (checked above) but found by the batch
+            // repeats an earlier line of the input, with the same event or not.
+            let repeated = match &done {
+                Ok(d) if d.already_stored => d.positions.first().copied(),
+                Err(AppendError::IdempotencyKeyReused { recorded, .. }) => Some(recorded.position),
+                _ => None,
+            };
+            if let Some(position) = repeated {
+                let earlier = position
+                    .checked_sub(first_position)
                     .and_then(|i| lines_appended.get(usize::try_from(i).ok()?))
                     .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
                 bail!(
@@ -292,6 +309,7 @@ fn validate_and_append(
                     event.event_id
                 );
             }
+            done.map_err(|e| anyhow!("line {line_no}: {e}"))?;
             lines_appended.push(line_no);
             *state = caseledger::evolve(std::mem::take(state), &event);
             if !case.added {
