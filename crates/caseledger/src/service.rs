@@ -19,15 +19,20 @@ use crate::state::{CaseState, fold};
 /// loudly rather than spin; five attempts cover any realistic contention.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
-/// Where new event ids come from. The edge provides one (for example UUID v7
-/// from the clock and randomness); the domain reads neither.
+/// Where new event ids come from. The edge provides one: in production
+/// `caseledger_ids::UuidV7Ids` (UUID v7 from the clock and randomness); the
+/// domain reads neither.
 pub trait IdSource: Send + Sync {
     /// A fresh, unique event id.
     fn next_event_id(&self) -> EventId;
 }
 
-/// Deterministic ids `prefix << 64 | n` for n = 1, 2, ...: for tests,
-/// examples and generated histories.
+/// For tests only: deterministic ids `prefix << 64 | n` for n = 1, 2, ...
+///
+/// They start again at 1 in every process, so a program restarted over a
+/// durable log would hand out ids it recorded before; such commands are
+/// refused ([`AppendError::IdempotencyKeyReused`]). Production code takes ids
+/// from `caseledger_ids::UuidV7Ids`.
 #[derive(Debug)]
 pub struct SequentialIds {
     prefix: u64,
