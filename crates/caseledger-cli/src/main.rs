@@ -4,8 +4,8 @@
 //! the subcommand, which calls the domain crate and the file store.
 //! docs/cli.md specifies every subcommand and its output.
 //!
-//! Exit status: 0 success, 1 a failure of the data or the store, 2 wrong
-//! usage.
+//! Exit status: 0 success, 1 failed while doing it (bad data, the store),
+//! 2 refused before doing anything (wrong usage or a refused precondition).
 
 mod commands;
 mod progress;
@@ -165,6 +165,30 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A precondition the command checks before it does anything, refused
+/// (exit status 2): the command changed nothing.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused: {}", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The exit status of a failed command (docs/cli.md, "Exit status"): 2 when
+/// it was refused before doing anything (wrong usage or a refused
+/// precondition), 1 when it failed while doing it.
+fn exit_status(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<UsageError>().is_some() || e.downcast_ref::<Refused>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
 /// Parses a time flag: RFC 3339 with an offset, or a date for midnight UTC.
 pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
@@ -197,11 +221,7 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            if e.downcast_ref::<UsageError>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(exit_status(&e))
         }
     }
 }
