@@ -136,7 +136,15 @@ fn export(dir: &Path, as_of: Option<DateTime<Utc>>) -> Result<()> {
         if as_of.is_some_and(|t| event.event.at > t) {
             continue;
         }
-        serde_json::to_writer(&mut out, &event).context("cannot encode an event")?;
+        serde_json::to_writer(&mut out, &event).map_err(|e| {
+            // Writing through a full buffer reaches stdout: a write error
+            // is stdout's (a closed pipe ends quietly), not the event's.
+            if e.is_io() {
+                out_err(e.into())
+            } else {
+                anyhow::Error::new(e).context("cannot encode an event")
+            }
+        })?;
         out.write_all(b"\n").map_err(out_err)?;
     }
     out.flush().map_err(out_err)?;

