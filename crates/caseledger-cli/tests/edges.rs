@@ -56,3 +56,25 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
     }
 }
+
+#[test]
+fn a_failed_import_into_a_new_store_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = b"{\"case_id\": 1}\n".to_vec();
+    let new = dir.path().join("new").join("store");
+    let (code, _, err) = run_with_stdin(&new, &["import", "-"], bad.clone());
+    assert_eq!(code, 1, "{err}");
+    assert!(!dir.path().join("new").exists(), "left {}", new.display());
+    // An empty directory given as the store stays as it was.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, _, _) = run_with_stdin(&empty, &["import", "-"], bad);
+    assert_eq!(code, 1);
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // A store that existed keeps its files.
+    let (code, _, err) = run_with_stdin(&empty, &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = run_with_stdin(&empty, &["import", "-"], b"{".to_vec());
+    assert_eq!(code, 1);
+    assert!(export(&empty).lines().count() == 5);
+}

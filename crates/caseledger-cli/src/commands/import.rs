@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
@@ -39,14 +39,76 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
         }
     };
     let name = file.map_or("standard input".to_owned(), |p| p.display().to_string());
-    let store = open_writer(dir, Clock::System)?;
-    let bar = crate::progress::bar(total, "importing");
-    let summary = import(&store, BufReader::with_capacity(1 << 20, input), &|n| {
-        bar.set_position(n)
-    })
-    .with_context(|| format!("nothing was imported from {name}"))?;
-    bar.finish_and_clear();
-    write_stdout(&summary.describe())
+    let created = Created::before_open(dir);
+    let imported = open_writer(dir, Clock::System).and_then(|store| {
+        let bar = crate::progress::bar(total, "importing");
+        let summary = import(&store, BufReader::with_capacity(1 << 20, input), &|n| {
+            bar.set_position(n)
+        })
+        .with_context(|| format!("nothing was imported from {name}"))?;
+        bar.finish_and_clear();
+        Ok(summary)
+    });
+    if imported.is_err() {
+        created.remove();
+    }
+    write_stdout(&imported?.describe())
+}
+
+/// What opening a store for an import creates, to be removed if the import
+/// fails: a failed import into a store that did not exist leaves nothing.
+enum Created {
+    /// The store existed (or the directory held other files): keep all.
+    Nothing,
+    /// The directory did not exist: this one, the topmost missing ancestor,
+    /// and everything under it are new.
+    Dir(PathBuf),
+    /// The directory existed and was empty: everything in it is new.
+    FilesIn(PathBuf),
+}
+
+impl Created {
+    fn before_open(dir: &Path) -> Created {
+        if dir.exists() {
+            let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+            return match empty {
+                true => Created::FilesIn(dir.to_path_buf()),
+                false => Created::Nothing,
+            };
+        }
+        let mut top = dir;
+        while let Some(parent) = top
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+        {
+            top = parent;
+        }
+        Created::Dir(top.to_path_buf())
+    }
+
+    /// Removes what was created. A failure leaves an empty store, which
+    /// harms nothing: it is reported and otherwise ignored.
+    fn remove(self) {
+        let removed = match &self {
+            Created::Nothing => Ok(()),
+            Created::Dir(d) => std::fs::remove_dir_all(d),
+            Created::FilesIn(d) => std::fs::read_dir(d).and_then(|entries| {
+                entries.into_iter().try_for_each(|e| {
+                    let path = e?.path();
+                    match path.is_dir() {
+                        true => std::fs::remove_dir_all(&path),
+                        false => std::fs::remove_file(&path),
+                    }
+                })
+            }),
+        };
+        if let (Err(e), Created::Dir(d) | Created::FilesIn(d)) = (removed, &self) {
+            eprintln!(
+                "note: could not remove the new, empty store in {}: {e}",
+                d.display()
+            );
+        }
+    }
 }
 
 /// What an import did.
