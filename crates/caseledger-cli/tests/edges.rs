@@ -78,3 +78,18 @@ fn a_failed_import_into_a_new_store_leaves_nothing() {
     assert_eq!(code, 1);
     assert!(export(&empty).lines().count() == 5);
 }
+
+#[test]
+fn from_later_than_to_is_wrong_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, err) = run(
+        dir.path(),
+        &["report", "--from", "2026-03-01", "--to", "2026-02-01"],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("--from") && err.contains("later than") && err.contains("--to"),
+        "{err}"
+    );
+}

@@ -43,6 +43,17 @@ pub struct ReportArgs {
 
 /// Runs `report`.
 pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
+    // An empty cohort by mistake would look like a quiet period.
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        return Err(anyhow::Error::new(crate::UsageError(format!(
+            "--from {} is later than --to {}: the cohort is the cases opened from --from up to \
+             (not including) --to",
+            caseledger::format_timestamp(&from),
+            caseledger::format_timestamp(&to)
+        ))));
+    }
     let sla = match &args.sla_policy {
         None => SlaPolicy::default(),
         Some(p) => read_policy(p)?,
