@@ -36,6 +36,12 @@ fn run_into_closed_pipe(dir: &std::path::Path, args: &[&str], lines: usize) -> (
     )
 }
 
+fn report_json(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(dir, &[&["report", "--format", "json"], args].concat());
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,6 +96,60 @@ fn from_later_than_to_is_wrong_usage() {
     assert_eq!(code, 2, "{out}");
     assert!(
         err.contains("--from") && err.contains("later than") && err.contains("--to"),
+        "{err}"
+    );
+}
+
+#[test]
+fn as_of_now_reads_the_clock_and_a_date_is_the_start_of_its_day_in_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let unix = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    };
+    let before = unix(std::time::SystemTime::now());
+    let report = report_json(dir.path(), &["--as-of", "now"]);
+    let after = unix(std::time::SystemTime::now());
+    let as_of = chrono::DateTime::parse_from_rfc3339(report["as_of"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        (before..=after).contains(&as_of),
+        "{before} {as_of} {after}"
+    );
+    let (code, all, _) = run(dir.path(), &["export", "--as-of", "now"]);
+    assert_eq!(code, 0);
+    assert_eq!(all, export(dir.path()));
+    let report = report_json(dir.path(), &["--as-of", "2026-03-01"]);
+    assert_eq!(report["as_of"], "2026-03-01T00:00:00Z");
+}
+
+#[test]
+fn a_bad_time_says_which_part_is_wrong_and_shows_an_accepted_example() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, part) in [
+        ("2026-13-01", "month 13"),
+        ("2026-02-30", "day 30"),
+        ("01/02/2026", "01/02/2026"),
+        ("2026-03-31T25:00:00Z", "hour 25"),
+        ("2026-03-31T23:59:59", "offset"),
+    ] {
+        let (code, _, err) = run(dir.path(), &["report", "--as-of", value]);
+        assert_eq!(code, 2, "{value}");
+        assert!(
+            err.contains(part) && err.contains("2026-03-31") && !err.contains("panicked"),
+            "{value}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_case_id_that_is_not_a_uuid_says_so_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(dir.path(), &["history", "110449ab"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("110449ab") && err.contains("UUID") && err.contains("0192f5c4-"),
         "{err}"
     );
 }

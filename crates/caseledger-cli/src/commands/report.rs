@@ -18,14 +18,15 @@ const MAX_DEFAULT_THREADS: usize = 8;
 /// The flags of `report`, checked by clap as they are parsed.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    /// Cohort: cases opened at or after T.
-    #[arg(long, value_name = "T", value_parser = crate::parse_time)]
+    #[arg(long, value_name = "T", value_parser = crate::parse_time,
+          help = concat!("Cohort: cases opened at or after T.", time_formats!()))]
     pub from: Option<DateTime<Utc>>,
-    /// Cohort: cases opened before T.
-    #[arg(long, value_name = "T", value_parser = crate::parse_time)]
+    #[arg(long, value_name = "T", value_parser = crate::parse_time,
+          help = concat!("Cohort: cases opened before T.", time_formats!()))]
     pub to: Option<DateTime<Utc>>,
-    /// Count only events at or before T (default: the latest event).
-    #[arg(long, value_name = "T", value_parser = crate::parse_time)]
+    #[arg(long, value_name = "T", value_parser = crate::parse_time,
+          help = concat!("Count only events at or before T (default: the latest event).",
+                         time_formats!()))]
     pub as_of: Option<DateTime<Utc>>,
     /// Group the figures by a dimension.
     #[arg(long, value_name = "DIM", value_parser = crate::parse_group_by)]
