@@ -153,3 +153,50 @@ fn a_case_id_that_is_not_a_uuid_says_so_with_an_example() {
         "{err}"
     );
 }
+
+#[test]
+fn a_bad_sla_policy_names_the_priority_and_the_expected_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let policy = dir.path().join("policy.json");
+    let target = r#"{"response_s": 3600, "resolution_s": 86400}"#;
+    let all_but = |high: &str| {
+        format!(r#"{{"low": {target}, "normal": {target}, "high": {high}, "urgent": {target}}}"#)
+    };
+    for (text, wanted) in [
+        (
+            all_but("1"),
+            &["`high`", r#"{"response_s": 14400, "resolution_s": 259200}"#][..],
+        ),
+        (
+            all_but(r#"{"response_s": 14400}"#),
+            &["`high`", "resolution_s"],
+        ),
+        (
+            all_but(r#"{"response_s": -5, "resolution_s": 60}"#),
+            &["`high`", "response_s"],
+        ),
+        (
+            format!(r#"{{"critical": {target}}}"#),
+            &["`critical`", "low, normal, high, urgent"],
+        ),
+        (
+            r#"{"low": {target}}"#.replace("{target}", target),
+            &["`normal`", "missing"],
+        ),
+    ] {
+        std::fs::write(&policy, &text).unwrap();
+        let (code, _, err) = run(
+            dir.path(),
+            &["report", "--sla-policy", policy.to_str().unwrap()],
+        );
+        assert_eq!(code, 1, "{text}");
+        for w in wanted {
+            assert!(err.contains(w), "{w:?} not in {err}");
+        }
+        assert!(
+            !err.contains("SlaTarget") && !err.contains("struct"),
+            "a Rust type in {err}"
+        );
+    }
+}

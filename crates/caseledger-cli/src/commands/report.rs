@@ -87,12 +87,7 @@ fn default_threads() -> usize {
 fn read_policy(path: &Path) -> Result<SlaPolicy> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read SLA policy {}", path.display()))?;
-    let policy: SlaPolicy = serde_json::from_str(&text)
-        .with_context(|| format!("invalid SLA policy {}", path.display()))?;
-    policy
-        .validate()
-        .map_err(|e| anyhow!("invalid SLA policy {}: {e}", path.display()))?;
-    Ok(policy)
+    SlaPolicy::from_json(&text).map_err(|e| anyhow!("invalid SLA policy {}: {e}", path.display()))
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on
