@@ -200,3 +200,27 @@ fn a_bad_sla_policy_names_the_priority_and_the_expected_shape() {
         );
     }
 }
+
+#[test]
+fn pretty_printed_json_and_compressed_input_get_their_own_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let event: serde_json::Value = serde_json::from_str(&good_case(1)[0]).unwrap();
+    let pretty = serde_json::to_string_pretty(&event).unwrap();
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], pretty.into());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("line 1") && err.contains("JSON Lines") && err.contains("one event per line"),
+        "{err}"
+    );
+    let array = format!("[{}]", good_case(1).join(","));
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], array.into());
+    assert_eq!(code, 1);
+    assert!(err.contains("JSON Lines"), "{err}");
+    // A gzip member header (RFC 1952) and some deflate bytes.
+    let gzip = vec![
+        0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03, 0xab, 0xae, 0x05, 0x00,
+    ];
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], gzip);
+    assert_eq!(code, 1);
+    assert!(err.contains("gzip") && err.contains("decompress"), "{err}");
+}

@@ -187,6 +187,18 @@ struct Chunk {
 /// of an import run on two cores. Stops at the first bad line, or when the
 /// receiver is gone.
 fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) {
+    if let Some((format, tool)) = input.fill_buf().ok().and_then(compressed) {
+        // The receiver may be gone; nothing is left to do then.
+        let _ = tx.send(Chunk {
+            parsed: Vec::new(),
+            error: Some(anyhow!(
+                "line 1: the input is {format}-compressed; decompress it first, for example \
+                 `{tool} FILE | caseledger import -`"
+            )),
+            bytes_read: 0,
+        });
+        return;
+    }
     let mut raw = Vec::new();
     let mut chunk = Vec::with_capacity(CHUNK_LINES);
     let mut bytes_read = 0u64;
@@ -224,7 +236,7 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
         }
         let draft = match DraftEvent::from_json(text) {
             Ok(d) => d,
-            Err(e) => break Some(anyhow!("line {line_no}: {e}")),
+            Err(e) => break Some(anyhow!("line {line_no}: {e}{}", json_lines_hint(text))),
         };
         let digest = draft
             .event_id
@@ -386,6 +398,37 @@ fn validate_and_append(
     }
     summary.head = batch.commit()?;
     Ok(summary)
+}
+
+/// The compression format whose magic number `head` starts with, and the
+/// tool that decompresses it to stdout.
+fn compressed(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const MAGIC: [(&[u8], &str, &str); 4] = [
+        (&[0x1f, 0x8b], "gzip", "zcat"),
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstdcat"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz", "xzcat"),
+        (b"BZh", "bzip2", "bzcat"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
+        .map(|&(_, format, tool)| (format, tool))
+}
+
+/// What to add to the error of a line that is not one JSON event when it
+/// looks like the start of a JSON document in another shape.
+fn json_lines_hint(text: &str) -> &'static str {
+    match text.trim() {
+        "{" => {
+            "; the input must be JSON Lines, one event per line, and this looks like \
+             pretty-printed JSON (an event over several lines): write each event on one line"
+        }
+        t if t.starts_with('[') => {
+            "; the input must be JSON Lines, one event per line, not a JSON array: write each \
+             event of the array on its own line"
+        }
+        _ => "",
+    }
 }
 
 /// Reads one line (with its newline) into `buf`, refusing lines longer than
