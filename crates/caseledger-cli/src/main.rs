@@ -25,6 +25,7 @@ use std::process::ExitCode;
 
 use caseledger::kpi::GroupBy;
 use chrono::{DateTime, NaiveDate, Utc};
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// The store directory used by `demo` when none is given.
@@ -329,8 +330,11 @@ pub(crate) fn parse_case_id(s: &str) -> Result<caseledger::CaseId, String> {
     })
 }
 
-pub(crate) fn parse_group_by(s: &str) -> Result<GroupBy, String> {
-    GroupBy::parse(s).map_err(|e| e.to_string())
+/// The `--group-by` values, from the domain's list, so that `--help` and
+/// the error for a wrong value list them.
+pub(crate) fn group_by_parser() -> impl clap::builder::TypedValueParser<Value = GroupBy> {
+    clap::builder::PossibleValuesParser::new(GroupBy::ALL.iter().map(|g| g.as_str()))
+        .try_map(|s: String| GroupBy::parse(&s))
 }
 
 fn main() -> ExitCode {

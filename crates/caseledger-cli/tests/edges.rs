@@ -224,3 +224,30 @@ fn pretty_printed_json_and_compressed_input_get_their_own_messages() {
     assert_eq!(code, 1);
     assert!(err.contains("gzip") && err.contains("decompress"), "{err}");
 }
+
+#[test]
+fn help_lists_group_by_values_and_every_time_flag_shows_its_formats() {
+    let help = |args: &[&str]| {
+        let out = caseledger().args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let report = help(&["report", "--help"]);
+    for value in [
+        "channel", "category", "topic", "priority", "tier", "agent", "team", "month", "quarter",
+    ] {
+        assert!(report.contains(value), "{value} not in {report}");
+    }
+    for (args, time_flags) in [
+        (&["report", "--help"][..], 3),
+        (&["export", "--help"], 1),
+        (&["history", "--help"], 1),
+        (&["generate", "--help"], 1),
+    ] {
+        // Help wraps lines to the terminal: compare words.
+        let text = help(args).split_whitespace().collect::<Vec<_>>().join(" ");
+        let shown = text.matches("start of that day").count();
+        assert_eq!(shown, time_flags, "{args:?}: {text}");
+        assert!(text.contains("2026-03-31T23:59:59+08:00") && text.contains("`now`"));
+    }
+}

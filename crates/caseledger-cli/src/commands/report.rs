@@ -29,7 +29,7 @@ pub struct ReportArgs {
                          time_formats!()))]
     pub as_of: Option<DateTime<Utc>>,
     /// Group the figures by a dimension.
-    #[arg(long, value_name = "DIM", value_parser = crate::parse_group_by)]
+    #[arg(long, value_name = "DIM", value_parser = crate::group_by_parser())]
     pub group_by: Option<GroupBy>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
