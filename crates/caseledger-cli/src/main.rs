@@ -90,8 +90,13 @@ enum Command {
         format: HistoryFormat,
     },
     /// Check every checksum, the hash chain and the case rules; print the head.
-    #[command(after_help = "Example:\n  caseledger --store events/ verify")]
-    Verify,
+    #[command(after_help = "Example:\n  caseledger --store events/ verify\n  \
+                            caseledger --store events/ verify --format json")]
+    Verify {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+    },
     /// Open the store for writing, which cuts a torn tail; report what was cut.
     #[command(after_help = "Example:\n  caseledger --store events/ recover")]
     Recover,
@@ -133,6 +138,15 @@ pub enum ReportFormat {
     Json,
     /// One row per group, with a header.
     Csv,
+}
+
+/// The `verify` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object: the head and counts, or the problem (docs/cli.md).
+    Json,
 }
 
 /// The `history` output formats.

@@ -251,3 +251,57 @@ fn help_lists_group_by_values_and_every_time_flag_shows_its_formats() {
         assert!(text.contains("2026-03-31T23:59:59+08:00") && text.contains("`now`"));
     }
 }
+
+#[test]
+fn verify_prints_json_with_head_and_counts_or_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, err) = run(dir.path(), &["verify", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["events"], 822);
+    assert_eq!(v["cases"], 120);
+    assert_eq!(v["segments"], 1);
+    assert_eq!(v["head"]["position"], 822);
+    assert_eq!(v["head"]["hash"].as_str().unwrap().len(), 64);
+    assert!(v["problem"].is_null());
+    // A flipped byte: the problem with file and offset, exit status 1.
+    let seg = dir.path().join("seg-00000001.cls");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let (code, out, _) = run(dir.path(), &["verify", "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], false);
+    let problem = &v["problem"];
+    assert_eq!(problem["kind"], "corruption");
+    assert!(
+        problem["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("seg-00000001.cls")
+    );
+    assert!(problem["offset"].as_u64().unwrap() > 0);
+    assert!(problem["detail"].as_str().is_some());
+    assert!(problem["next"].as_str().unwrap().contains("backup"));
+}
+
+#[test]
+fn a_corruption_message_says_what_to_do_next() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let seg = dir.path().join("seg-00000001.cls");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let (code, _, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("restore") && err.contains("backup") && err.contains("Backup and restore"),
+        "{err}"
+    );
+}
