@@ -31,10 +31,21 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// The store directory used by `demo` when none is given.
 pub const DEMO_STORE: &str = "caseledger-demo-store";
 
+/// What `--version` prints: the crate version, the store format version
+/// this build reads and writes, and the git commit it was built from.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} (store format {}, commit {})",
+        env!("CARGO_PKG_VERSION"),
+        caseledger_store::format::FORMAT_VERSION,
+        env!("CASELEDGER_GIT_COMMIT")
+    )
+});
+
 #[derive(Debug, Parser)]
 #[command(
     name = "caseledger",
-    version,
+    version = VERSION.as_str(),
     about = "Audit replay of bank customer-service case events: import, export, verify, \
              KPI reports and case histories.",
     after_help = "Example:\n  caseledger demo\n  caseledger --store events/ report --group-by month"

@@ -305,3 +305,16 @@ fn a_corruption_message_says_what_to_do_next() {
         "{err}"
     );
 }
+
+#[test]
+fn version_names_the_crate_the_store_format_and_the_commit() {
+    let out = caseledger().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("caseledger {}", env!("CARGO_PKG_VERSION")))
+            && text.contains("store format 1")
+            && text.contains("commit "),
+        "{text}"
+    );
+}
