@@ -36,12 +36,6 @@ fn run_into_closed_pipe(dir: &std::path::Path, args: &[&str], lines: usize) -> (
     )
 }
 
-fn report_json(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let (code, out, err) = run(dir, &[&["report", "--format", "json"], args].concat());
-    assert_eq!(code, 0, "{err}");
-    serde_json::from_str(&out).unwrap()
-}
-
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
     let dir = tempfile::tempdir().unwrap();
@@ -98,6 +92,12 @@ fn from_later_than_to_is_wrong_usage() {
         err.contains("--from") && err.contains("later than") && err.contains("--to"),
         "{err}"
     );
+}
+
+fn report_json(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(dir, &[&["report", "--format", "json"], args].concat());
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
@@ -317,4 +317,13 @@ fn version_names_the_crate_the_store_format_and_the_commit() {
             && text.contains("commit "),
         "{text}"
     );
+}
+
+#[test]
+fn the_report_json_starts_with_its_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, _) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("{\n  \"schema_version\": 1,\n"), "{out}");
 }

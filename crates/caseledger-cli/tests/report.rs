@@ -51,7 +51,15 @@ fn report_json() {
     assert_eq!(
         keys,
         [
-            "as_of", "events", "from", "group_by", "groups", "head", "overall", "to"
+            "as_of",
+            "events",
+            "from",
+            "group_by",
+            "groups",
+            "head",
+            "overall",
+            "schema_version",
+            "to"
         ]
     );
     insta::assert_snapshot!(out);

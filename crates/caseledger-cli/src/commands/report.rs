@@ -146,6 +146,11 @@ pub fn replay(
     Ok((report, head))
 }
 
+/// The version of the report's JSON form: raised when an existing field
+/// changes meaning or goes away, not when one is added (docs/kpis.md), so
+/// that a program reading reports can tell which fields it may rely on.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
 /// The `json` format: the report with the head, keys in the documented order.
 fn json(report: &Report, head: &Head) -> Result<String> {
     #[derive(Serialize)]
@@ -155,6 +160,7 @@ fn json(report: &Report, head: &Head) -> Result<String> {
     }
     #[derive(Serialize)]
     struct Out<'a> {
+        schema_version: u32,
         as_of: serde_json::Value,
         from: serde_json::Value,
         to: serde_json::Value,
@@ -167,6 +173,7 @@ fn json(report: &Report, head: &Head) -> Result<String> {
     // The report serialises its times in RFC 3339 UTC; reuse that.
     let v = serde_json::to_value(report)?;
     let out = Out {
+        schema_version: REPORT_SCHEMA_VERSION,
         as_of: v["as_of"].clone(),
         from: v["from"].clone(),
         to: v["to"].clone(),
