@@ -1,7 +1,7 @@
 //! `caseledger`: audit replay of a case event store from the command line.
 //!
-//! A thin adapter: flags are parsed (clap) into a validated [`Config`] of
-//! the subcommand, which calls the domain crate and the file store.
+//! A thin adapter: flags are parsed and checked by clap into a [`Command`],
+//! whose subcommand calls the domain crate and the file store.
 //! docs/cli.md specifies every subcommand and its output.
 //!
 //! Exit status: 0 success, 1 failed while doing it (bad data, the store),

@@ -99,7 +99,7 @@ impl LogReader {
     }
 }
 
-/// A streaming read of the log in position order (see [`Store::read`]).
+/// A streaming read of the log in position order (see [`Store::read`](crate::Store::read)).
 /// Holds one segment's buffer at a time, never the whole log.
 #[derive(Debug)]
 pub struct LogIter {
