@@ -327,3 +327,21 @@ fn the_report_json_starts_with_its_schema_version() {
     assert_eq!(code, 0);
     assert!(out.starts_with("{\n  \"schema_version\": 1,\n"), "{out}");
 }
+
+#[test]
+fn counts_of_one_are_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) =
+        run_with_stdin(dir.path(), &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("imported 5 events in 1 case (1 new case)\n"),
+        "{out}"
+    );
+    let (code, out, _) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("ok: 5 events in 1 case, 1 segment, "),
+        "{out}"
+    );
+}

@@ -184,7 +184,7 @@ fn harmless_variations_are_accepted() {
     let plain = lines(&good_case(5));
     let (out, reference) = accepted(&plain);
     assert!(
-        out.starts_with("imported 5 events in 1 cases (1 new cases)"),
+        out.starts_with("imported 5 events in 1 case (1 new case)"),
         "{out}"
     );
     let without_times = |s: &str| {

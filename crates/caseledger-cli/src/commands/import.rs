@@ -19,7 +19,7 @@ use caseledger::{
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
 
-use super::{open_writer, write_stdout};
+use super::{count, open_writer, write_stdout};
 
 /// The longest line accepted, in bytes: far above any valid event (texts are
 /// capped at 4 KiB), low enough that a file without newlines cannot exhaust
@@ -134,10 +134,13 @@ impl Summary {
             )
         } else {
             format!(
-                "imported {} events in {} cases ({} new cases)",
-                self.added, self.cases, self.new_cases
+                "imported {} in {} ({})",
+                count(self.added, "event"),
+                count(self.cases, "case"),
+                count(self.new_cases, "new case")
             ) + &if self.already > 0 {
-                format!("; {} events were already stored\n", self.already)
+                let were = if self.already == 1 { "was" } else { "were" };
+                format!("; {} {were} already stored\n", count(self.already, "event"))
             } else {
                 "\n".to_owned()
             }

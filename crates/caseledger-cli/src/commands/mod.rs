@@ -32,6 +32,12 @@ impl std::fmt::Display for BrokenPipe {
 
 impl std::error::Error for BrokenPipe {}
 
+/// `n` and the noun, plural unless `n` is 1: "1 segment", "2 segments".
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Converts a write error on stdout.
 pub fn out_err(e: std::io::Error) -> anyhow::Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -109,8 +115,9 @@ pub fn open_writer(dir: &Path, clock: Clock) -> Result<Store> {
 fn describe_recovery(store: &Store) -> String {
     let r = store.recovery();
     let mut s = format!(
-        "recovered: cut a torn tail ({}; {} uncommitted events)",
-        r.reason, r.uncommitted_events
+        "recovered: cut a torn tail ({}; {})",
+        r.reason,
+        count(r.uncommitted_events, "uncommitted event")
     );
     for piece in &r.cut {
         s.push_str(&format!(
@@ -252,11 +259,11 @@ fn verify_cmd(dir: &Path, format: VerifyFormat) -> Result<()> {
         return Ok(());
     }
     let mut text = format!(
-        "ok: {} events in {} cases, {} segments, {} bytes; checksums, hash chain and case rules \
-         hold\nhead: position {} hash {}\n",
-        report.events,
-        report.streams,
-        report.segments,
+        "ok: {} in {}, {}, {} bytes; checksums, hash chain and case rules hold\nhead: position \
+         {} hash {}\n",
+        count(report.events, "event"),
+        count(report.streams, "case"),
+        count(report.segments, "segment"),
         report.bytes,
         report.head.position,
         report.head.hash_hex()
@@ -560,7 +567,9 @@ fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
     bar.finish_and_clear();
     if print {
         write_stdout(&format!(
-            "generated {added} events in {cases} cases (seed {}){}\nhead: position {} hash {}\n",
+            "generated {} in {} (seed {}){}\nhead: position {} hash {}\n",
+            count(added, "event"),
+            count(cases, "case"),
             config.seed,
             if added == 0 {
                 "; all were stored already"
