@@ -479,12 +479,12 @@ fn generated_or_empty(store: &Store, command: &str) -> Result<()> {
         return Ok(());
     }
     Err(anyhow::Error::new(crate::Refused(format!(
-        "store {dir} holds {n} events that `caseledger generate` did not make (or that were \
+        "store {dir} holds {n} that `caseledger generate` did not make (or that were \
          appended after it), and {command} writes synthetic events, which an append-only, \
          hash-chained log can never remove. Use a new directory (`--store NEW_DIR`) for \
          synthetic data; load real data with `caseledger import`.",
         dir = store.dir().display(),
-        n = head.position,
+        n = count(head.position, "event"),
     ))))
 }
 
