@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use caseledger::*;
+use caseledger_ids::UuidV7Ids;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// Open cases per agent and contacts per channel, folded from events.
@@ -56,7 +57,7 @@ impl Workload {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let service = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(42));
+    let service = CaseService::new(InMemoryEventLog::new(), UuidV7Ids::new());
     let start: DateTime<Utc> = Utc
         .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
         .single()

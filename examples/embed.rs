@@ -1,13 +1,16 @@
 //! A bank system embedding caseledger: the application service over the
-//! durable file store. It runs one complaint from intake to survey, shows
-//! that a refused command records nothing, reopens the store as after a
-//! restart, and verifies the log.
+//! durable file store, with production ids (UUID v7, `caseledger-ids`). It
+//! runs one complaint from intake to survey, shows that a refused command
+//! records nothing, restarts (a new service over the reopened store) and
+//! closes the case, and verifies the log. Run it twice on one directory:
+//! each run adds a new case.
 //!
 //! Run: `cargo run --example embed [STORE_DIR]` (default: a temporary
 //! directory, removed at the end).
 
 use caseledger::kpi::{KpiAccumulator, ReportParams};
 use caseledger::*;
+use caseledger_ids::UuidV7Ids;
 use caseledger_store::{Store, StoreOptions, verify};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -16,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args_os()
         .nth(1)
         .map_or_else(|| temp.path().to_path_buf(), Into::into);
-    let case = CaseId::from_u128(0x2026_0302_0001);
+    // Case and event ids from the clock and the OS's randomness: unique
+    // across restarts, so no command can reuse an id recorded before.
+    let ids = UuidV7Ids::new();
+    let case = ids.new_case_id();
     let agent = Actor::parse("agent-17")?;
     let at = |h: u32, m: u32| -> Result<DateTime<Utc>, &'static str> {
         Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0)
@@ -26,14 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         // Every append is durable (fdatasync) before `execute` returns.
         let store = Store::open(&dir, StoreOptions::default())?;
-        let service = CaseService::new(store, SequentialIds::new(1));
-        if service.state(case)?.status() != Status::NotOpened {
-            println!(
-                "case {case} exists already in {}; re-run without a directory",
-                dir.display()
-            );
-            return Ok(());
-        }
+        let service = CaseService::new(store, ids);
         let steps = [
             (
                 at(9, 15)?,
@@ -99,10 +98,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(_) => return Err("a second survey was accepted".into()),
         }
     }
-    // After a restart: the same history, read back from the files.
-    let store = Store::open(&dir, StoreOptions::default())?;
+    // After a restart: a new service over the reopened store, with a new id
+    // source, goes on where the last one stopped.
+    let service = CaseService::new(
+        Store::open(&dir, StoreOptions::default())?,
+        UuidV7Ids::new(),
+    );
+    let closed = service.execute(case, at(18, 5)?, agent, Action::Close)?;
+    println!(
+        "after a restart: closed at position {:?} -> {}",
+        closed.positions,
+        closed.state.status()
+    );
+    let store = service.log();
     let history = store.read_stream(case)?;
-    println!("reopened: case {case} has {} events", history.len());
+    println!("case {case} has {} events", history.len());
     let mut kpis = KpiAccumulator::new(None);
     for e in store.read_all(1)? {
         let e = e?;
@@ -114,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.overall.fcr_rate.unwrap_or(0.0) * 100.0,
         report.overall.csat.mean
     );
-    drop(store);
+    drop(service);
     let checked = verify(&dir, |_| {})?;
     println!(
         "verified {} events; head position {} hash {}",

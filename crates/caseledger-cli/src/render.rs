@@ -273,7 +273,10 @@ pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> S
     let widths: Vec<usize> = (0..7)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
-    let mut out = format!("case {case_id}: {} events\n\n", steps.len());
+    let mut out = format!(
+        "case {case_id}: {}\n\n",
+        crate::commands::count(steps.len() as u64, "event")
+    );
     for r in &rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {

@@ -157,6 +157,20 @@ fn a_clash_with_an_id_of_another_case() {
     );
 }
 
+#[test]
+fn an_id_stored_for_another_event_of_the_case() {
+    // Id 12 is case 1's `responded` at 09:20+08:00; this one is later.
+    let ls = [line(1, 12, "responded", "2026-03-02T09:30:00+08:00", "{}")];
+    let err = refused(&lines(&ls));
+    assert!(
+        err.contains("line 1")
+            && err.contains("00000000-0000-0000-0001-000000000012")
+            && err.contains("another event")
+            && err.contains("position 3"),
+        "{err}"
+    );
+}
+
 /// Imports `input` into an empty store; returns stdout and the export.
 fn accepted(input: &[u8]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -170,7 +184,7 @@ fn harmless_variations_are_accepted() {
     let plain = lines(&good_case(5));
     let (out, reference) = accepted(&plain);
     assert!(
-        out.starts_with("imported 5 events in 1 cases (1 new cases)"),
+        out.starts_with("imported 5 events in 1 case (1 new case)"),
         "{out}"
     );
     let without_times = |s: &str| {

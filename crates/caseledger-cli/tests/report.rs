@@ -59,6 +59,7 @@ fn report_json() {
             "head",
             "head_verified",
             "overall",
+            "schema_version",
             "to"
         ]
     );

@@ -136,6 +136,37 @@ fn generate_is_deterministic_and_idempotent() {
 }
 
 #[test]
+fn generate_and_demo_refuse_a_store_holding_other_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let (code, _, err) = run_with_stdin(&real, &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    let before = export(&real);
+    for args in [&["generate", "--cases", "3"][..], &["demo"]] {
+        let (code, out, err) = run(&real, args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(
+            err.contains("refused")
+                && err.contains("5 events")
+                && err.contains("--store")
+                && err.contains("import"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(export(&real), before, "{args:?} changed the store");
+    }
+    // A generated store stops being one once anything else is appended.
+    let synthetic = dir.path().join("synthetic");
+    fixed_store(&synthetic);
+    let more = run(&synthetic, &["generate", "--cases", "5", "--seed", "8"]);
+    assert_eq!(more.0, 0, "generate may add to its own store: {}", more.2);
+    let (code, _, err) =
+        run_with_stdin(&synthetic, &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&synthetic, &["generate", "--cases", "5", "--seed", "9"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn demo_creates_then_reuses_its_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("demo");

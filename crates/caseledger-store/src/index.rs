@@ -316,6 +316,14 @@ impl Overlay {
         self.ids.get(id).copied().or_else(|| index.lookup(id))
     }
 
+    /// The segment and frame offset of an event of the overlay.
+    pub fn location(&self, position: u64) -> Option<(u32, u64)> {
+        let first = self.entries.first()?.position;
+        let i = usize::try_from(position.checked_sub(first)?).ok()?;
+        let e = self.entries.get(i)?;
+        Some((e.segment, u64::from(e.offset)))
+    }
+
     /// Adds an event.
     pub fn push(&mut self, e: Entry) {
         *self.added.entry(e.case_id).or_default() += 1;

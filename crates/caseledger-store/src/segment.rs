@@ -29,8 +29,8 @@ pub fn parse_segment_name(name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// At most this many segment files a [`SegmentFiles`] keeps open for
-/// random reads; the least recently used is closed to open another. Why a
+/// At most this many segment files a store keeps open for random reads
+/// (`read_stream`); the least recently used is closed to open another. Why a
 /// bound: one descriptor per segment capped a store at about 1,000 segments
 /// (64 GiB at the default segment size) under the usual limit of 1,024 open
 /// files per process; 64 leaves that limit to the embedding program.

@@ -10,8 +10,8 @@ use std::sync::{
 use std::time::{Duration, Instant};
 
 use caseledger::{
-    AppendError, AppendPlan, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
-    RecordedEvent, plan_append,
+    AppendError, AppendPlan, Appended, CaseId, Event, EventId, EventIter, EventLog,
+    ExpectedVersion, RecordedEvent, StoredAt, StoredEvents, plan_append,
 };
 use chrono::{DateTime, Utc};
 
@@ -19,7 +19,7 @@ use crate::checkpoint::{self, Checkpoint, ReadCheckpoint};
 use crate::error::{Damage, Error, ErrorKind};
 use crate::format::{
     FRAME_HEADER_BYTES, GENESIS_HASH, Hash, Record, SEGMENT_HEADER_BYTES, SegmentHeader,
-    chain_hash, decode_body, encode_commit, encode_event, hashed_part, stored_hash,
+    chain_hash, decode_body, decode_frame, encode_commit, encode_event, hashed_part, stored_hash,
 };
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
 use crate::reader::{LogIter, Start};
@@ -495,6 +495,17 @@ impl Store {
             .filter(|s| s.position <= head)
     }
 
+    /// The event stored with `event_id` in the acknowledged log, if any.
+    pub fn stored_event(
+        &self,
+        event_id: &caseledger::EventId,
+    ) -> Result<Option<RecordedEvent>, Error> {
+        match self.stored_at(event_id) {
+            None => Ok(None),
+            Some(at) => self.read_event_at(at.position).map(Some),
+        }
+    }
+
     /// Starts a batch: any number of appends to any streams that become
     /// durable and visible together at [`Batch::commit`], or not at all.
     /// The batch holds the writer; other appends wait until it ends.
@@ -655,13 +666,7 @@ impl Store {
     /// keeps.
     fn read_event_at(&self, position: u64) -> Result<RecordedEvent, Error> {
         let loc = read(&self.index).loc(position);
-        let loc = loc.ok_or_else(|| {
-            Error::corrupt(Damage::new(
-                &self.dir,
-                0,
-                format!("position {position} is not indexed"),
-            ))
-        })?;
+        let loc = loc.ok_or_else(|| not_indexed(&self.dir, position))?;
         let path = self.dir.join(segment::segment_name(loc.segment));
         let file = self.files.get(loc.segment)?;
         let offset = u64::from(loc.offset);
@@ -669,24 +674,8 @@ impl Store {
             Error::corrupt(Damage::new(&path, offset, detail).at_position(position))
         };
         let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
-        let prev = crate::reader::read_prev_hash(&file, &path, offset)?;
-        let link = chain_hash(&prev, hashed_part(&body));
-        if link != stored_hash(&body) || crate::chain::prefix(&link) != loc.hash {
-            return Err(damage(
-                "this record is not the one verified when the store was opened (its chain hash \
-                 differs): it, or the one before it, was changed since"
-                    .to_owned(),
-            ));
-        }
-        match decode_body(&body).map_err(|e| damage(e.to_string()))? {
-            Record::Event(r) if r.position == position => Ok(RecordedEvent {
-                position: r.position,
-                version: r.version,
-                recorded_at: r.recorded_at,
-                event: r.event,
-            }),
-            _ => Err(damage("the index points at another record".to_owned())),
-        }
+        check_verified_link(&file, &path, offset, &body, loc.hash).map_err(damage)?;
+        event_of_body(&body, position).map_err(damage)
     }
 }
 
@@ -880,6 +869,102 @@ impl Writer {
     }
 }
 
+/// The log as a writer's transaction sees it: the committed index, the
+/// transaction's own events on top, and their bytes, some of which may still
+/// be in the writer's buffer.
+struct TxnView<'a> {
+    index: &'a Index,
+    overlay: &'a Overlay,
+    w: &'a Writer,
+}
+
+impl StoredEvents for TxnView<'_> {
+    type Error = Error;
+
+    fn stored_at(&self, id: &EventId) -> Result<Option<StoredAt>, Error> {
+        Ok(self.overlay.lookup(self.index, id))
+    }
+
+    fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Error> {
+        let w = self.w;
+        let (segment, offset) = self
+            .overlay
+            .location(at.position)
+            .or_else(|| {
+                let loc = self.index.loc(at.position)?;
+                Some((loc.segment, u64::from(loc.offset)))
+            })
+            .ok_or_else(|| not_indexed(&w.dir, at.position))?;
+        let path = w.dir.join(segment::segment_name(segment));
+        let damage = |detail: String| {
+            Error::corrupt(Damage::new(&path, offset, detail).at_position(at.position))
+        };
+        let body = if segment == w.segment && offset >= w.len {
+            // Not handed to the kernel yet: the bytes are in the buffer.
+            let start = usize::try_from(offset - w.len).unwrap_or(usize::MAX);
+            let bytes = w.buf.get(start..).unwrap_or_default();
+            decode_frame(bytes)
+                .map(<[u8]>::to_vec)
+                .map_err(|e| damage(e.to_string()))?
+        } else {
+            let file = w.files.get(segment)?;
+            let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+            // A committed record is checked against what the open verified;
+            // the transaction's own records were written by this writer.
+            if let Some(loc) = self.index.loc(at.position) {
+                check_verified_link(&file, &path, offset, &body, loc.hash).map_err(damage)?;
+            }
+            body
+        };
+        event_of_body(&body, at.position).map_err(damage)
+    }
+}
+
+/// Checks that the record `body` read at `offset` of `file` is the one the
+/// index knows (verified when the store was opened, or written since): its
+/// chain link, recomputed from the hash stored just before it, gives the
+/// hash prefix the index keeps.
+fn check_verified_link(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    body: &[u8],
+    verified: crate::chain::HashPrefix,
+) -> Result<(), String> {
+    let prev = crate::reader::read_prev_hash(file, path, offset).map_err(|e| e.to_string())?;
+    let link = chain_hash(&prev, hashed_part(body));
+    if link != stored_hash(body) || crate::chain::prefix(&link) != verified {
+        return Err(
+            "this record is not the one verified when the store was opened (its chain \
+                    hash differs): it, or the one before it, was changed since"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// The error for a position the index does not hold.
+fn not_indexed(dir: &Path, position: u64) -> Error {
+    Error::corrupt(Damage::new(
+        dir,
+        0,
+        format!("position {position} is not indexed"),
+    ))
+}
+
+/// Decodes the event record at `position` from its body.
+fn event_of_body(body: &[u8], position: u64) -> Result<RecordedEvent, String> {
+    match decode_body(body).map_err(|e| e.to_string())? {
+        Record::Event(r) if r.position == position => Ok(RecordedEvent {
+            position: r.position,
+            version: r.version,
+            recorded_at: r.recorded_at,
+            event: r.event,
+        }),
+        _ => Err("the index points at another record".to_owned()),
+    }
+}
+
 /// An open transaction of the writer: events written but not committed.
 #[derive(Debug)]
 struct Txn {
@@ -924,9 +1009,12 @@ impl Txn {
             return Err(AppendError::Log(failed(cause)));
         }
         let version = self.overlay.version(index, &case_id);
-        let plan = plan_append(case_id, expected, events, version, |id| {
-            self.overlay.lookup(index, id)
-        })?;
+        let view = TxnView {
+            index,
+            overlay: &self.overlay,
+            w,
+        };
+        let plan = plan_append(case_id, expected, events, version, &view)?;
         let first_version = match plan {
             AppendPlan::AlreadyStored(done) => return Ok(done),
             AppendPlan::Write { first_version } => first_version,

@@ -82,13 +82,92 @@ fn append_contract_matches_the_reference() {
         matches!(err, AppendError::WrongExpectedVersion { actual: 2, .. }),
         "{err}"
     );
-    // An id stored elsewhere clashes.
+    // An id stored elsewhere: the key was reused for another event.
     let err = store
         .append(CaseId::from_u128(2), ExpectedVersion::Any, &[event(2, 10)])
         .unwrap_err();
-    assert!(matches!(err, AppendError::EventIdClash { .. }), "{err}");
+    assert!(
+        matches!(err, AppendError::IdempotencyKeyReused { .. }),
+        "{err}"
+    );
     // Nothing of the refused appends was written.
     assert_eq!(all(&store).len(), 2);
+}
+
+/// `event` with another time: the same id for a different command.
+fn moved(e: &Event, minutes: i64) -> Event {
+    let mut e = e.clone();
+    e.at += chrono::Duration::minutes(minutes);
+    e
+}
+
+fn assert_reused(result: Result<Appended, AppendError<caseledger_store::Error>>, stored: &Event) {
+    match result {
+        Err(AppendError::IdempotencyKeyReused { recorded, .. }) => {
+            assert_eq!(recorded.event, *stored)
+        }
+        other => panic!("expected a reused idempotency key, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_stored_id_with_another_event_is_refused_wherever_the_id_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = CaseId::from_u128(1);
+    let first = event(1, 10);
+    {
+        let store = Store::open(dir.path(), small_segments()).unwrap();
+        store
+            .append(
+                case,
+                ExpectedVersion::NoStream,
+                std::slice::from_ref(&first),
+            )
+            .unwrap();
+        // Committed: found through the index, read from the file.
+        assert_reused(
+            store.append(case, ExpectedVersion::Any, &[moved(&first, 1)]),
+            &first,
+        );
+        // Within a batch: ids of earlier appends in the batch, whose bytes
+        // are in earlier (rolled) segments or still in the writer's buffer.
+        let many: Vec<Event> = (0..2_000).map(|i| event(1, 1_000 + i)).collect();
+        let mut batch = store.batch().unwrap();
+        for e in &many {
+            let v = batch.stream_version(case);
+            batch
+                .append(case, ExpectedVersion::Exact(v), std::slice::from_ref(e))
+                .unwrap();
+        }
+        for e in [&many[0], &many[1_000], &many[1_999]] {
+            assert_reused(batch.append(case, ExpectedVersion::Any, &[moved(e, 1)]), e);
+            let retry = batch
+                .append(case, ExpectedVersion::Any, std::slice::from_ref(e))
+                .unwrap();
+            assert!(retry.already_stored);
+        }
+        batch.commit().unwrap();
+    }
+    let store = Store::open(dir.path(), small_segments()).unwrap();
+    // After a reopen, on the same and on another stream.
+    assert_reused(
+        store.append(case, ExpectedVersion::Any, &[moved(&first, 1)]),
+        &first,
+    );
+    let mut elsewhere = first.clone();
+    elsewhere.case_id = CaseId::from_u128(2);
+    assert_reused(
+        store.append(elsewhere.case_id, ExpectedVersion::Any, &[elsewhere]),
+        &first,
+    );
+    assert_eq!(store.head().position, 2_001, "nothing refused was written");
+    assert_eq!(
+        store
+            .stored_event(&first.event_id)
+            .unwrap()
+            .map(|r| r.event),
+        Some(first)
+    );
 }
 
 #[test]

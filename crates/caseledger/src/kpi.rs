@@ -94,9 +94,9 @@ pub struct SlaTarget {
 }
 
 /// SLA targets by priority. An embedding program or the CLI's policy file
-/// may replace the default; unclassified cases use `normal`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// may replace the default; unclassified cases use `normal`. Its JSON form
+/// is read by [`SlaPolicy::from_json_value`] (also as serde's `Deserialize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SlaPolicy {
     /// Targets for `low`.
     pub low: SlaTarget,
@@ -135,6 +135,69 @@ impl SlaPolicy {
         }
     }
 
+    /// One target's JSON form, as error messages show it.
+    pub const TARGET_EXAMPLE: &'static str = r#"{"response_s": 14400, "resolution_s": 259200}"#;
+
+    /// Reads a policy from JSON text: see [`SlaPolicy::from_json_value`].
+    pub fn from_json(text: &str) -> Result<SlaPolicy, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        SlaPolicy::from_json_value(&v)
+    }
+
+    /// Reads a policy from its JSON form: an object with a target for every
+    /// priority (`low`, `normal`, `high`, `urgent`), each target
+    /// `{"response_s": 14400, "resolution_s": 259200}` in whole seconds above
+    /// 0. An error names the priority and field and shows the expected shape.
+    pub fn from_json_value(v: &serde_json::Value) -> Result<SlaPolicy, String> {
+        let names = || {
+            Priority::ALL
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some(fields) = v.as_object() else {
+            return Err(format!(
+                "expected an object with a target for each priority ({}), like {{\"high\": {}}}, \
+                 found {}",
+                names(),
+                Self::TARGET_EXAMPLE,
+                shown(v)
+            ));
+        };
+        if let Some(unknown) = fields.keys().find(|k| Priority::parse(k).is_err()) {
+            return Err(format!(
+                "unknown priority `{unknown}`: the priorities are {}",
+                names()
+            ));
+        }
+        let mut policy = SlaPolicy::default();
+        for &priority in Priority::ALL {
+            let name = priority.as_str();
+            let Some(target) = fields.get(name) else {
+                return Err(format!(
+                    "priority `{name}` is missing: every priority needs a target, like \
+                     \"{name}\": {}",
+                    Self::TARGET_EXAMPLE
+                ));
+            };
+            let target = target_of(target).map_err(|why| {
+                format!(
+                    "priority `{name}`: {why}; expected a target like {} (whole seconds above 0)",
+                    Self::TARGET_EXAMPLE
+                )
+            })?;
+            match priority {
+                Priority::Low => policy.low = target,
+                Priority::Normal => policy.normal = target,
+                Priority::High => policy.high = target,
+                Priority::Urgent => policy.urgent = target,
+            }
+        }
+        Ok(policy)
+    }
+
     /// Checks that every target is positive.
     pub fn validate(&self) -> Result<(), String> {
         for (name, t) in [
@@ -151,6 +214,54 @@ impl SlaPolicy {
         }
         Ok(())
     }
+}
+
+impl<'de> Deserialize<'de> for SlaPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        SlaPolicy::from_json_value(&v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Longest JSON value quoted in an error, in characters: enough to
+/// recognise it, short enough for one line.
+const MAX_SHOWN_CHARS: usize = 40;
+
+/// A JSON value as an error shows it, cut to [`MAX_SHOWN_CHARS`].
+fn shown(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((cut, _)) => format!("`{}...`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
+}
+
+/// Reads one SLA target: exactly `response_s` and `resolution_s`, whole
+/// seconds above 0.
+fn target_of(v: &serde_json::Value) -> Result<SlaTarget, String> {
+    let Some(fields) = v.as_object() else {
+        return Err(format!("found {}", shown(v)));
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !matches!(k.as_str(), "response_s" | "resolution_s"))
+    {
+        return Err(format!("unknown field `{unknown}`"));
+    }
+    let seconds = |name: &str| match fields.get(name) {
+        None => Err(format!("`{name}` is missing")),
+        Some(n) => match n.as_i64() {
+            Some(s) if s > 0 => Ok(s),
+            _ => Err(format!(
+                "`{name}` must be a whole number of seconds above 0, found {}",
+                shown(n)
+            )),
+        },
+    };
+    Ok(SlaTarget {
+        response_s: seconds("response_s")?,
+        resolution_s: seconds("resolution_s")?,
+    })
 }
 
 vocabulary! {

@@ -13,10 +13,12 @@
 //!
 //! ```
 //! use caseledger::*;
+//! use caseledger_ids::UuidV7Ids; // production ids: UUID v7
 //! use chrono::{TimeZone, Utc};
 //!
-//! let service = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
-//! let case = CaseId::from_u128(7);
+//! let ids = UuidV7Ids::new();
+//! let case = ids.new_case_id();
+//! let service = CaseService::new(InMemoryEventLog::new(), ids);
 //! let at = |h| Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap();
 //! let agent = Actor::parse("agent-17")?;
 //! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None };
@@ -32,6 +34,7 @@
 
 #[macro_use]
 mod vocab;
+pub mod calendar;
 mod decide;
 mod error;
 mod event;
@@ -59,10 +62,10 @@ pub use ids::{
 pub use memory::InMemoryEventLog;
 pub use port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
-    RecordedEvent, StoredAt, plan_append,
+    RecordedEvent, StoredAt, StoredEvents, plan_append,
 };
 pub use service::{
-    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError,
+    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError, is_retry,
 };
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, Phase, Status, check, evolve, fold};
 pub use time::{MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp};

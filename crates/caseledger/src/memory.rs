@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::ids::{CaseId, EventId};
 use crate::port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, RecordedEvent,
-    StoredAt, plan_append,
+    StoredAt, StoredEvents, plan_append,
 };
 
 /// An event log held in memory. `recorded_at` is the event's own `at`: the
@@ -66,9 +66,7 @@ impl EventLog for InMemoryEventLog {
     ) -> Result<Appended, AppendError<Infallible>> {
         let mut inner = self.lock();
         let version = inner.streams.get(&case_id).map_or(0, |s| s.len() as u64);
-        let plan = plan_append(case_id, expected, events, version, |id| {
-            inner.ids.get(id).copied()
-        })?;
+        let plan = plan_append(case_id, expected, events, version, &*inner)?;
         let first_version = match plan {
             AppendPlan::AlreadyStored(done) => return Ok(done),
             AppendPlan::Write { first_version } => first_version,
@@ -117,6 +115,19 @@ impl EventLog for InMemoryEventLog {
         let start = index(from_position.max(1)).min(inner.events.len());
         let tail: Vec<RecordedEvent> = inner.events[start..].to_vec();
         Ok(Box::new(tail.into_iter().map(Ok)))
+    }
+}
+
+impl StoredEvents for Inner {
+    type Error = Infallible;
+
+    fn stored_at(&self, id: &EventId) -> Result<Option<StoredAt>, Infallible> {
+        Ok(self.ids.get(id).copied())
+    }
+
+    fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Infallible> {
+        // `ids` only names positions of `events`: they are added together.
+        Ok(self.events[index(at.position)].clone())
     }
 }
 

@@ -7,11 +7,17 @@
 //! The append contract, shared by every implementation through
 //! [`plan_append`]:
 //! 1. every event must belong to the stream appended to;
-//! 2. if the first event's id is stored already, the call is a retry: when all
-//!    ids are stored at consecutive versions of that stream, the original
+//! 2. an event id stored already counts as the same event only when the
+//!    stored event equals the one appended (same case, type, data, actor and
+//!    time); a stored id with any other event is
+//!    [`AppendError::IdempotencyKeyReused`]: the caller's key was reused for
+//!    a different command;
+//! 3. if the first event is stored already, the call is a retry: when every
+//!    event is stored at consecutive versions of that stream, the original
 //!    positions are returned and nothing is written; otherwise it is a clash;
-//! 3. an id stored anywhere else, or repeated within the call, is a clash;
-//! 4. the expected version must match the stream's current version.
+//! 4. an id repeated within the call, or a stored event in another place
+//!    than a retry puts it, is a clash;
+//! 5. the expected version must match the stream's current version.
 
 use std::collections::HashSet;
 
@@ -119,6 +125,27 @@ pub enum AppendError<E> {
         /// Where it is used ("at position 17", "twice in this append").
         where_: String,
     },
+    /// An event id of the call is recorded already, for another event: the
+    /// caller's idempotency key was reused for a different command. Only
+    /// an identical event counts as a retry.
+    #[error(
+        "stream {case_id}: the idempotency key (event id) {event_id} was reused for a different \
+         command: it is already recorded at position {} as `{}` of case {} at {} by {}; \
+         nothing was recorded",
+        recorded.position,
+        recorded.event.data.event_type(),
+        recorded.event.case_id,
+        format_timestamp(&recorded.event.at),
+        recorded.event.actor
+    )]
+    IdempotencyKeyReused {
+        /// The stream appended to.
+        case_id: CaseId,
+        /// The reused id.
+        event_id: EventId,
+        /// The event recorded with that id.
+        recorded: Box<RecordedEvent>,
+    },
     /// The call itself is malformed.
     #[error("stream {case_id}: {reason}")]
     InvalidAppend {
@@ -154,6 +181,15 @@ impl<E> AppendError<E> {
                 event_id,
                 where_,
             },
+            AppendError::IdempotencyKeyReused {
+                case_id,
+                event_id,
+                recorded,
+            } => AppendError::IdempotencyKeyReused {
+                case_id,
+                event_id,
+                recorded,
+            },
             AppendError::InvalidAppend { case_id, reason } => {
                 AppendError::InvalidAppend { case_id, reason }
             }
@@ -185,18 +221,33 @@ pub enum AppendPlan {
     AlreadyStored(Appended),
 }
 
+/// What [`plan_append`] needs to know about the events a log holds: where
+/// an event id is stored, and the event stored there. Both can fail (a file
+/// or a database may not answer); the failure aborts the append.
+pub trait StoredEvents {
+    /// The log's failure.
+    type Error;
+
+    /// Where `id` is stored, if it is.
+    fn stored_at(&self, id: &EventId) -> Result<Option<StoredAt>, Self::Error>;
+
+    /// The event stored at `at`, a place [`StoredEvents::stored_at`] returned.
+    fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Self::Error>;
+}
+
 /// Applies the append contract (module docs) to one call: the single place
 /// that rule lives, shared by every [`EventLog`] implementation.
 ///
-/// `stream_version` is the stream's current version; `lookup` finds where an
-/// event id is stored.
-pub fn plan_append<E>(
+/// `stream_version` is the stream's current version; `stored` finds where an
+/// event id is stored and reads the event there (only for ids it finds, so
+/// an append of new ids reads no event).
+pub fn plan_append<S: StoredEvents>(
     case_id: CaseId,
     expected: ExpectedVersion,
     events: &[Event],
     stream_version: u64,
-    lookup: impl Fn(&EventId) -> Option<StoredAt>,
-) -> Result<AppendPlan, AppendError<E>> {
+    stored: &S,
+) -> Result<AppendPlan, AppendError<S::Error>> {
     let invalid = |reason: String| AppendError::InvalidAppend { case_id, reason };
     // What every log refuses alike: unstorable times, ids and texts.
     for e in events {
@@ -230,18 +281,36 @@ pub fn plan_append<E>(
             where_: "twice in this append".to_owned(),
         });
     }
+    // A stored id is the same event only if the stored event equals it.
+    let same_event = |e: &Event, at: &StoredAt| -> Result<(), AppendError<S::Error>> {
+        let recorded = stored.stored_event(at).map_err(AppendError::Log)?;
+        if recorded.event == *e {
+            Ok(())
+        } else {
+            Err(AppendError::IdempotencyKeyReused {
+                case_id,
+                event_id: e.event_id,
+                recorded: Box::new(recorded),
+            })
+        }
+    };
+    let lookup = |e: &Event| stored.stored_at(&e.event_id).map_err(AppendError::Log);
     // A retry stores its first event at some version v of this stream and
     // every next one at v+1, v+2, ...
-    let first_stored = lookup(&events[0].event_id);
-    if let Some(first) = first_stored.filter(|s| s.case_id == case_id) {
+    if let Some(first) = lookup(&events[0])? {
         let mut positions = Vec::with_capacity(events.len());
         for (i, e) in (0u64..).zip(events) {
-            match lookup(&e.event_id) {
-                Some(s) if s.case_id == case_id && s.version == first.version + i => {
-                    positions.push(s.position)
-                }
-                other => return Err(clash(case_id, e.event_id, other)),
+            let at = if i == 0 { Some(first) } else { lookup(e)? };
+            let Some(at) = at else {
+                return Err(clash(case_id, e.event_id, None));
+            };
+            same_event(e, &at)?;
+            // Equal events belong to the same case: only the version can
+            // be out of place.
+            if at.version != first.version + i {
+                return Err(clash(case_id, e.event_id, Some(at)));
             }
+            positions.push(at.position);
         }
         return Ok(AppendPlan::AlreadyStored(Appended {
             positions,
@@ -249,12 +318,10 @@ pub fn plan_append<E>(
             already_stored: true,
         }));
     }
-    if let Some(s) = first_stored {
-        return Err(clash(case_id, events[0].event_id, Some(s)));
-    }
     for e in &events[1..] {
-        if let Some(s) = lookup(&e.event_id) {
-            return Err(clash(case_id, e.event_id, Some(s)));
+        if let Some(at) = lookup(e)? {
+            same_event(e, &at)?;
+            return Err(clash(case_id, e.event_id, Some(at)));
         }
     }
     if !expected.matches(stream_version) {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::decide::{Action, Command, decide};
 use crate::error::CaseError;
-use crate::event::Event;
+use crate::event::{Event, EventData};
 use crate::ids::{Actor, CaseId, EventId};
 use crate::policy::{FollowUpCapError, FollowUpPlanner};
 use crate::port::{AppendError, EventLog, ExpectedVersion, RecordedEvent};
@@ -19,15 +19,20 @@ use crate::state::{CaseState, fold};
 /// loudly rather than spin; five attempts cover any realistic contention.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
-/// Where new event ids come from. The edge provides one (for example UUID v7
-/// from the clock and randomness); the domain reads neither.
+/// Where new event ids come from. The edge provides one: in production
+/// `caseledger_ids::UuidV7Ids` (UUID v7 from the clock and randomness); the
+/// domain reads neither.
 pub trait IdSource: Send + Sync {
     /// A fresh, unique event id.
     fn next_event_id(&self) -> EventId;
 }
 
-/// Deterministic ids `prefix << 64 | n` for n = 1, 2, ...: for tests,
-/// examples and generated histories.
+/// For tests only: deterministic ids `prefix << 64 | n` for n = 1, 2, ...
+///
+/// They start again at 1 in every process, so a program restarted over a
+/// durable log would hand out ids it recorded before; such commands are
+/// refused ([`AppendError::IdempotencyKeyReused`]). Production code takes ids
+/// from `caseledger_ids::UuidV7Ids`.
 #[derive(Debug)]
 pub struct SequentialIds {
     prefix: u64,
@@ -147,7 +152,11 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
     }
 
     /// Records a command. A command whose event id is recorded already is a
-    /// retry: it answers with the original event and records nothing.
+    /// retry when the recorded event is the one this command records against
+    /// the case as it was before that event (see [`is_retry`]): it answers
+    /// with the original event and records nothing. An event id recorded
+    /// with any other event is refused with
+    /// [`AppendError::IdempotencyKeyReused`]: nothing is recorded.
     pub fn execute_command(&self, command: Command) -> Result<Outcome, ServiceError<L::Error>> {
         for _ in 0..self.max_attempts {
             let history = self
@@ -156,10 +165,21 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
                 .map_err(ServiceError::Log)?;
             let state =
                 fold(history.iter().map(|r| &r.event)).map_err(ServiceError::InvalidHistory)?;
-            if let Some(done) = history
+            if let Some(k) = history
                 .iter()
-                .find(|r| r.event.event_id == command.event_id)
+                .position(|r| r.event.event_id == command.event_id)
             {
+                let done = &history[k];
+                // The whole history folded above, so its prefix folds too.
+                let before = fold(history[..k].iter().map(|r| &r.event))
+                    .map_err(ServiceError::InvalidHistory)?;
+                if !is_retry(&before, &command, &done.event) {
+                    return Err(ServiceError::Append(AppendError::IdempotencyKeyReused {
+                        case_id: command.case_id,
+                        event_id: command.event_id,
+                        recorded: Box::new(done.clone()),
+                    }));
+                }
                 return Ok(Outcome {
                     state,
                     events: vec![done.event.clone()],
@@ -228,4 +248,19 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         }
         Ok(())
     }
+}
+
+/// Whether `recorded` is what `command` records against `before`, the case's
+/// state before `recorded`: the test of a retry. The event is decided again
+/// rather than compared field by field, so that the choices `decide` makes
+/// count; one is relaxed: an escalation without a level matches a recorded
+/// escalation to any level (its level was chosen when it was recorded).
+pub fn is_retry(before: &CaseState, command: &Command, recorded: &Event) -> bool {
+    let mut command = command.clone();
+    if let (Action::Escalate { level, .. }, EventData::Escalated(e)) =
+        (&mut command.action, &recorded.data)
+    {
+        level.get_or_insert(e.level);
+    }
+    matches!(decide(before, &command), Ok(events) if events.as_slice() == std::slice::from_ref(recorded))
 }

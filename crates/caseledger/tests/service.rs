@@ -193,11 +193,9 @@ fn event_id_clashes_are_errors_and_exact_retries_are_not() {
     let again = log.append(CASE, ExpectedVersion::NoStream, &batch).unwrap();
     assert!(again.already_stored);
     assert_eq!(again.positions, first.positions);
-    // A known id in a new place.
-    let reused = [
-        event(3, 2, EventData::Responded),
-        event(1, 2, EventData::Responded),
-    ];
+    // A known event in a new place (a known id with another event is a
+    // reused key: see the next test).
+    let reused = [event(3, 2, EventData::Responded), batch[0].clone()];
     let err = log.append(CASE, ExpectedVersion::Any, &reused).unwrap_err();
     insta::assert_snapshot!("id_clash", err.to_string());
     // The same id twice in one call.
@@ -221,6 +219,172 @@ fn event_id_clashes_are_errors_and_exact_retries_are_not() {
         Err(AppendError::InvalidAppend { .. })
     ));
     assert_eq!(log.len(), 2, "refused appends write nothing");
+}
+
+/// The ids a restarted program with `SequentialIds::new(1)` hands out
+/// again: the n-th id of the first run.
+fn sequential_id(n: u128) -> EventId {
+    EventId::from_u128((1 << 64) | n)
+}
+
+#[test]
+fn an_event_id_reused_for_a_different_command_is_refused_and_records_nothing() {
+    let s = service();
+    // Ids 1, 2, 3: opened, classified, resolved.
+    open_case(&s, CASE, "C-1", 0);
+    // After a restart the ids start again at 1: a reopen gets the id of
+    // the case's `classified` event.
+    let reopen = Command {
+        case_id: CASE,
+        event_id: sequential_id(2),
+        at: t(5),
+        actor: agent("agent-1"),
+        action: Action::Reopen(Reopened::default()),
+    };
+    let err = s.execute_command(reopen).unwrap_err();
+    let ServiceError::Append(AppendError::IdempotencyKeyReused {
+        event_id,
+        case_id,
+        recorded,
+    }) = &err
+    else {
+        panic!("expected a reused idempotency key, got {err}");
+    };
+    assert_eq!((*event_id, *case_id), (sequential_id(2), CASE));
+    assert_eq!(recorded.position, 2);
+    assert_eq!(recorded.event.data.event_type(), EventType::Classified);
+    let message = err.to_string();
+    for part in [
+        "reused for a different command",
+        &sequential_id(2).to_string(),
+        &CASE.to_string(),
+        "`classified`",
+        "position 2",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    // A command on another case with a used id: the same error.
+    let other = Command {
+        case_id: CaseId::from_u128(2),
+        event_id: sequential_id(1),
+        at: t(6),
+        actor: agent("agent-1"),
+        action: Action::Open(opened()),
+    };
+    let err = s.execute_command(other).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Append(AppendError::IdempotencyKeyReused { ref recorded, .. })
+                if recorded.position == 1
+        ),
+        "{err}"
+    );
+    assert_eq!(s.log().len(), 3, "nothing was recorded");
+    // The command that did record the id, sent again: a retry.
+    let classify = Command {
+        case_id: CASE,
+        event_id: sequential_id(2),
+        at: t(0),
+        actor: agent("agent-1"),
+        action: Action::Classify(classified(Category::Inquiry)),
+    };
+    let again = s.execute_command(classify).unwrap();
+    assert!(again.already_recorded);
+    assert_eq!(again.positions, [2]);
+    assert_eq!(s.log().len(), 3);
+}
+
+#[test]
+fn an_escalation_without_a_level_retries_one_recorded_at_any_level() {
+    let s = service();
+    open_case(&s, CASE, "C-1", 0);
+    s.execute(
+        CASE,
+        t(2),
+        agent("agent-1"),
+        Action::Reopen(Reopened::default()),
+    )
+    .unwrap();
+    let escalate = |level| Command {
+        case_id: CASE,
+        event_id: EventId::from_u128(99),
+        at: t(3),
+        actor: agent("agent-1"),
+        action: Action::Escalate {
+            level,
+            team: None,
+            reason: None,
+        },
+    };
+    let first = s
+        .execute_command(escalate(Some(EscalationLevel::new(3).unwrap())))
+        .unwrap();
+    let again = s.execute_command(escalate(None)).unwrap();
+    assert!(again.already_recorded);
+    assert_eq!(again.positions, first.positions);
+    // Another explicit level is another command.
+    let err = s
+        .execute_command(escalate(Some(EscalationLevel::new(2).unwrap())))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Append(AppendError::IdempotencyKeyReused { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_log_refuses_a_stored_id_with_another_event_and_retries_the_same() {
+    let log = InMemoryEventLog::new();
+    let opened_event = event(1, 0, EventData::Opened(opened()));
+    log.append(
+        CASE,
+        ExpectedVersion::NoStream,
+        std::slice::from_ref(&opened_event),
+    )
+    .unwrap();
+    // Same id, same case, another event: refused whatever differs.
+    let mut later = opened_event.clone();
+    later.at = t(1);
+    let mut by_other = opened_event.clone();
+    by_other.actor = agent("agent-2");
+    for different in [event(1, 0, EventData::Responded), later, by_other] {
+        let err = log
+            .append(CASE, ExpectedVersion::Any, &[different])
+            .unwrap_err();
+        let AppendError::IdempotencyKeyReused { recorded, .. } = &err else {
+            panic!("expected a reused idempotency key, got {err}");
+        };
+        assert_eq!(recorded.event, opened_event);
+    }
+    // Same id on another case.
+    let mut elsewhere = opened_event.clone();
+    elsewhere.case_id = CaseId::from_u128(5);
+    assert!(matches!(
+        log.append(elsewhere.case_id, ExpectedVersion::Any, &[elsewhere]),
+        Err(AppendError::IdempotencyKeyReused { .. })
+    ));
+    // A retry whose first event matches but a later one does not.
+    let retry = [opened_event.clone(), event(2, 1, EventData::Responded)];
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &retry[1..]),
+        Ok(Appended {
+            already_stored: false,
+            ..
+        })
+    ));
+    let mut changed = retry.clone();
+    changed[1].data = EventData::Closed;
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &changed),
+        Err(AppendError::IdempotencyKeyReused { .. })
+    ));
+    let again = log.append(CASE, ExpectedVersion::Any, &retry).unwrap();
+    assert!(again.already_stored);
+    assert_eq!(log.len(), 2);
 }
 
 #[test]

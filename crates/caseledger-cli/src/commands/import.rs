@@ -9,16 +9,17 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
-    CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher, fold,
+    AppendError, CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher,
+    fold,
 };
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
 
-use super::{open_writer, write_stdout};
+use super::{count, open_writer, write_stdout};
 
 /// The longest line accepted, in bytes: far above any valid event (texts are
 /// capped at 4 KiB), low enough that a file without newlines cannot exhaust
@@ -38,13 +39,20 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
         }
     };
     let name = file.map_or("standard input".to_owned(), |p| p.display().to_string());
-    let store = open_writer(dir, Clock::System)?;
-    let bar = crate::progress::bar(total, "importing");
-    let summary = import(&store, BufReader::with_capacity(1 << 20, input), &|n| {
-        bar.set_position(n)
-    })
-    .with_context(|| format!("nothing was imported from {name}"))?;
-    bar.finish_and_clear();
+    let created = Created::before_open(dir);
+    let imported = open_writer(dir, Clock::System).and_then(|store| {
+        let bar = crate::progress::bar(total, "importing");
+        let summary = import(&store, BufReader::with_capacity(1 << 20, input), &|n| {
+            bar.set_position(n)
+        })
+        .with_context(|| format!("nothing was imported from {name}"))?;
+        bar.finish_and_clear();
+        Ok(summary)
+    });
+    if imported.is_err() {
+        created.remove();
+    }
+    let summary = imported?;
     // The batch is committed: a failure from here on must not read as if
     // nothing was imported. A reader that went away (broken pipe) is not
     // worth a message.
@@ -61,6 +69,62 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
             summary.added
         )
     })
+}
+
+/// What opening a store for an import creates, to be removed if the import
+/// fails: a failed import into a store that did not exist leaves nothing.
+enum Created {
+    /// The store existed (or the directory held other files): keep all.
+    Nothing,
+    /// The directory did not exist: this one, the topmost missing ancestor,
+    /// and everything under it are new.
+    Dir(PathBuf),
+    /// The directory existed and was empty: everything in it is new.
+    FilesIn(PathBuf),
+}
+
+impl Created {
+    fn before_open(dir: &Path) -> Created {
+        if dir.exists() {
+            let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+            return match empty {
+                true => Created::FilesIn(dir.to_path_buf()),
+                false => Created::Nothing,
+            };
+        }
+        let mut top = dir;
+        while let Some(parent) = top
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+        {
+            top = parent;
+        }
+        Created::Dir(top.to_path_buf())
+    }
+
+    /// Removes what was created. A failure leaves an empty store, which
+    /// harms nothing: it is reported and otherwise ignored.
+    fn remove(self) {
+        let removed = match &self {
+            Created::Nothing => Ok(()),
+            Created::Dir(d) => std::fs::remove_dir_all(d),
+            Created::FilesIn(d) => std::fs::read_dir(d).and_then(|entries| {
+                entries.into_iter().try_for_each(|e| {
+                    let path = e?.path();
+                    match path.is_dir() {
+                        true => std::fs::remove_dir_all(&path),
+                        false => std::fs::remove_file(&path),
+                    }
+                })
+            }),
+        };
+        if let (Err(e), Created::Dir(d) | Created::FilesIn(d)) = (removed, &self) {
+            eprintln!(
+                "note: could not remove the new, empty store in {}: {e}",
+                d.display()
+            );
+        }
+    }
 }
 
 /// What an import did.
@@ -86,10 +150,13 @@ impl Summary {
             )
         } else {
             format!(
-                "imported {} events in {} cases ({} new cases)",
-                self.added, self.cases, self.new_cases
+                "imported {} in {} ({})",
+                count(self.added, "event"),
+                count(self.cases, "case"),
+                count(self.new_cases, "new case")
             ) + &if self.already > 0 {
-                format!("; {} events were already stored\n", self.already)
+                let were = if self.already == 1 { "was" } else { "were" };
+                format!("; {} {were} already stored\n", count(self.already, "event"))
             } else {
                 "\n".to_owned()
             }
@@ -142,6 +209,18 @@ struct Chunk {
 /// of an import run on two cores. Stops at the first bad line, or when the
 /// receiver is gone.
 fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) {
+    if let Some((format, tool)) = input.fill_buf().ok().and_then(compressed) {
+        // The receiver may be gone; nothing is left to do then.
+        let _ = tx.send(Chunk {
+            parsed: Vec::new(),
+            error: Some(anyhow!(
+                "line 1: the input is {format}-compressed; decompress it first, for example \
+                 `{tool} FILE | caseledger import -`"
+            )),
+            bytes_read: 0,
+        });
+        return;
+    }
     let mut raw = Vec::new();
     let mut chunk = Vec::with_capacity(CHUNK_LINES);
     let mut bytes_read = 0u64;
@@ -185,7 +264,7 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
         }
         let draft = match DraftEvent::from_json(text) {
             Ok(d) => d,
-            Err(e) => break Some(anyhow!("line {line_no}: {e}")),
+            Err(e) => break Some(anyhow!("line {line_no}: {e}{}", json_lines_hint(text))),
         };
         let digest = draft
             .event_id
@@ -262,14 +341,29 @@ fn validate_and_append(
                 }
             };
             let case_id = event.case_id;
-            if let Some(stored) = store.stored_at(&event.event_id) {
-                if stored.case_id != case_id {
+            let stored = store
+                .stored_event(&event.event_id)
+                .map_err(|e| at(e.into()))?;
+            if let Some(stored) = stored {
+                if stored.event.case_id != case_id {
                     bail!(
                         "line {line_no}: case {case_id}: event id {} is already used by case {} at \
                      position {}",
                         event.event_id,
-                        stored.case_id,
+                        stored.event.case_id,
                         stored.position
+                    );
+                }
+                // An id names one event: the same id with other content is
+                // not this line stored already.
+                if stored.event != event {
+                    bail!(
+                        "line {line_no}: case {case_id}: event id {} is already stored at position \
+                         {} for another event (`{}` at {}); each event needs its own id",
+                        event.event_id,
+                        stored.position,
+                        stored.event.data.event_type(),
+                        caseledger::format_timestamp(&stored.event.at)
                     );
                 }
                 summary.already += 1;
@@ -299,16 +393,17 @@ fn validate_and_append(
             // The state has folded the stored history and this batch's
             // events of the case: its version is the stream's.
             let expected = ExpectedVersion::Exact(state.version());
-            let done = batch
-                .append(case_id, expected, std::slice::from_ref(&event))
-                .map_err(|e| anyhow!("line {line_no}: {e}"))?;
-            if done.already_stored {
-                // Not in the store (checked above), so in this batch: the id
-                // repeats an earlier line of the input.
-                let earlier = done
-                    .positions
-                    .first()
-                    .and_then(|p| p.checked_sub(first_position))
+            let done = batch.append(case_id, expected, std::slice::from_ref(&event));
+            // An id not in the store (checked above) but found by the batch
+            // repeats an earlier line of the input, with the same event or not.
+            let repeated = match &done {
+                Ok(d) if d.already_stored => d.positions.first().copied(),
+                Err(AppendError::IdempotencyKeyReused { recorded, .. }) => Some(recorded.position),
+                _ => None,
+            };
+            if let Some(position) = repeated {
+                let earlier = position
+                    .checked_sub(first_position)
                     .and_then(|i| lines_appended.get(usize::try_from(i).ok()?))
                     .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
                 bail!(
@@ -316,6 +411,7 @@ fn validate_and_append(
                     event.event_id
                 );
             }
+            done.map_err(|e| anyhow!("line {line_no}: {e}"))?;
             lines_appended.push(line_no);
             *state = caseledger::evolve(std::mem::take(state), &event);
             if !case.added {
@@ -330,6 +426,37 @@ fn validate_and_append(
     }
     summary.head = batch.commit()?;
     Ok(summary)
+}
+
+/// The compression format whose magic number `head` starts with, and the
+/// tool that decompresses it to stdout.
+fn compressed(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const MAGIC: [(&[u8], &str, &str); 4] = [
+        (&[0x1f, 0x8b], "gzip", "zcat"),
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstdcat"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz", "xzcat"),
+        (b"BZh", "bzip2", "bzcat"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
+        .map(|&(_, format, tool)| (format, tool))
+}
+
+/// What to add to the error of a line that is not one JSON event when it
+/// looks like the start of a JSON document in another shape.
+fn json_lines_hint(text: &str) -> &'static str {
+    match text.trim() {
+        "{" => {
+            "; the input must be JSON Lines, one event per line, and this looks like \
+             pretty-printed JSON (an event over several lines): write each event on one line"
+        }
+        t if t.starts_with('[') => {
+            "; the input must be JSON Lines, one event per line, not a JSON array: write each \
+             event of the array on its own line"
+        }
+        _ => "",
+    }
 }
 
 /// Reads one line (with its newline) into `buf`, refusing lines longer than

@@ -1,0 +1,347 @@
+//! The command line's rough edges, each pinned: a closed stdout, a failed
+//! import into a new store, time flags and their errors, the wording of
+//! errors for people, `verify --format json`, `--version` and the report's
+//! schema version.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::*;
+
+/// Runs `caseledger --store DIR ARGS` with stdout a pipe that the reader
+/// closes after `lines` lines; returns (status, stderr).
+fn run_into_closed_pipe(dir: &std::path::Path, args: &[&str], lines: usize) -> (i32, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .env_remove("CASELEDGER_STORE")
+        .arg("--store")
+        .arg(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..lines {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+    }
+    drop(out);
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(dir.path(), &["generate", "--cases", "2000"]);
+    assert_eq!(code, 0, "{err}");
+    // The export (about 3 MB) is larger than the pipe and the command's
+    // own 1 MiB buffer: its writes must meet the close.
+    let (code, err) = run_into_closed_pipe(dir.path(), &["export"], 1);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let case = first_case(dir.path());
+    for args in [
+        &["report", "--group-by", "agent"][..],
+        &["report", "--format", "json"],
+        &["history", &case],
+        &["verify"],
+    ] {
+        let (code, err) = run_into_closed_pipe(dir.path(), args, 0);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+    }
+}
+
+#[test]
+fn a_failed_import_into_a_new_store_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = b"{\"case_id\": 1}\n".to_vec();
+    let new = dir.path().join("new").join("store");
+    let (code, _, err) = run_with_stdin(&new, &["import", "-"], bad.clone());
+    assert_eq!(code, 1, "{err}");
+    assert!(!dir.path().join("new").exists(), "left {}", new.display());
+    // An empty directory given as the store stays as it was.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, _, _) = run_with_stdin(&empty, &["import", "-"], bad);
+    assert_eq!(code, 1);
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // A store that existed keeps its files.
+    let (code, _, err) = run_with_stdin(&empty, &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = run_with_stdin(&empty, &["import", "-"], b"{".to_vec());
+    assert_eq!(code, 1);
+    assert!(export(&empty).lines().count() == 5);
+}
+
+#[test]
+fn from_later_than_to_is_wrong_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, err) = run(
+        dir.path(),
+        &["report", "--from", "2026-03-01", "--to", "2026-02-01"],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("--from") && err.contains("later than") && err.contains("--to"),
+        "{err}"
+    );
+}
+
+fn report_json(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(dir, &[&["report", "--format", "json"], args].concat());
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn as_of_now_reads_the_clock_and_a_date_is_the_start_of_its_day_in_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let unix = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    };
+    let before = unix(std::time::SystemTime::now());
+    let report = report_json(dir.path(), &["--as-of", "now"]);
+    let after = unix(std::time::SystemTime::now());
+    let as_of = chrono::DateTime::parse_from_rfc3339(report["as_of"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        (before..=after).contains(&as_of),
+        "{before} {as_of} {after}"
+    );
+    let (code, all, _) = run(dir.path(), &["export", "--as-of", "now"]);
+    assert_eq!(code, 0);
+    assert_eq!(all, export(dir.path()));
+    let report = report_json(dir.path(), &["--as-of", "2026-03-01"]);
+    assert_eq!(report["as_of"], "2026-03-01T00:00:00Z");
+}
+
+#[test]
+fn a_bad_time_says_which_part_is_wrong_and_shows_an_accepted_example() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, part) in [
+        ("2026-13-01", "month 13"),
+        ("2026-02-30", "day 30"),
+        ("01/02/2026", "01/02/2026"),
+        ("2026-03-31T25:00:00Z", "hour 25"),
+        ("2026-03-31T23:59:59", "offset"),
+    ] {
+        let (code, _, err) = run(dir.path(), &["report", "--as-of", value]);
+        assert_eq!(code, 2, "{value}");
+        assert!(
+            err.contains(part) && err.contains("2026-03-31") && !err.contains("panicked"),
+            "{value}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_case_id_that_is_not_a_uuid_says_so_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(dir.path(), &["history", "110449ab"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("110449ab") && err.contains("UUID") && err.contains("0192f5c4-"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_sla_policy_names_the_priority_and_the_expected_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let policy = dir.path().join("policy.json");
+    let target = r#"{"response_s": 3600, "resolution_s": 86400}"#;
+    let all_but = |high: &str| {
+        format!(r#"{{"low": {target}, "normal": {target}, "high": {high}, "urgent": {target}}}"#)
+    };
+    for (text, wanted) in [
+        (
+            all_but("1"),
+            &["`high`", r#"{"response_s": 14400, "resolution_s": 259200}"#][..],
+        ),
+        (
+            all_but(r#"{"response_s": 14400}"#),
+            &["`high`", "resolution_s"],
+        ),
+        (
+            all_but(r#"{"response_s": -5, "resolution_s": 60}"#),
+            &["`high`", "response_s"],
+        ),
+        (
+            format!(r#"{{"critical": {target}}}"#),
+            &["`critical`", "low, normal, high, urgent"],
+        ),
+        (
+            r#"{"low": {target}}"#.replace("{target}", target),
+            &["`normal`", "missing"],
+        ),
+    ] {
+        std::fs::write(&policy, &text).unwrap();
+        let (code, _, err) = run(
+            dir.path(),
+            &["report", "--sla-policy", policy.to_str().unwrap()],
+        );
+        assert_eq!(code, 1, "{text}");
+        for w in wanted {
+            assert!(err.contains(w), "{w:?} not in {err}");
+        }
+        assert!(
+            !err.contains("SlaTarget") && !err.contains("struct"),
+            "a Rust type in {err}"
+        );
+    }
+}
+
+#[test]
+fn pretty_printed_json_and_compressed_input_get_their_own_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let event: serde_json::Value = serde_json::from_str(&good_case(1)[0]).unwrap();
+    let pretty = serde_json::to_string_pretty(&event).unwrap();
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], pretty.into());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("line 1") && err.contains("JSON Lines") && err.contains("one event per line"),
+        "{err}"
+    );
+    let array = format!("[{}]", good_case(1).join(","));
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], array.into());
+    assert_eq!(code, 1);
+    assert!(err.contains("JSON Lines"), "{err}");
+    // A gzip member header (RFC 1952) and some deflate bytes.
+    let gzip = vec![
+        0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03, 0xab, 0xae, 0x05, 0x00,
+    ];
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], gzip);
+    assert_eq!(code, 1);
+    assert!(err.contains("gzip") && err.contains("decompress"), "{err}");
+}
+
+#[test]
+fn help_lists_group_by_values_and_every_time_flag_shows_its_formats() {
+    let help = |args: &[&str]| {
+        let out = caseledger().args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let report = help(&["report", "--help"]);
+    for value in [
+        "channel", "category", "topic", "priority", "tier", "agent", "team", "month", "quarter",
+    ] {
+        assert!(report.contains(value), "{value} not in {report}");
+    }
+    for (args, time_flags) in [
+        (&["report", "--help"][..], 3),
+        (&["export", "--help"], 1),
+        (&["history", "--help"], 1),
+        (&["generate", "--help"], 1),
+    ] {
+        // Help wraps lines to the terminal: compare words.
+        let text = help(args).split_whitespace().collect::<Vec<_>>().join(" ");
+        let shown = text.matches("start of that day").count();
+        assert_eq!(shown, time_flags, "{args:?}: {text}");
+        assert!(text.contains("2026-03-31T23:59:59+08:00") && text.contains("`now`"));
+    }
+}
+
+#[test]
+fn verify_prints_json_with_head_and_counts_or_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, err) = run(dir.path(), &["verify", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["events"], 822);
+    assert_eq!(v["cases"], 120);
+    assert_eq!(v["segments"], 1);
+    assert_eq!(v["head"]["position"], 822);
+    assert_eq!(v["head"]["hash"].as_str().unwrap().len(), 64);
+    assert!(v["problem"].is_null());
+    // A flipped byte: the problem with file and offset, exit status 1.
+    let seg = dir.path().join("seg-00000001.cls");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let (code, out, _) = run(dir.path(), &["verify", "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], false);
+    let problem = &v["problem"];
+    assert_eq!(problem["kind"], "corruption");
+    assert!(
+        problem["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("seg-00000001.cls")
+    );
+    assert!(problem["offset"].as_u64().unwrap() > 0);
+    assert!(problem["detail"].as_str().is_some());
+    assert!(problem["next"].as_str().unwrap().contains("backup"));
+}
+
+#[test]
+fn a_corruption_message_says_what_to_do_next() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let seg = dir.path().join("seg-00000001.cls");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let (code, _, err) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("restore") && err.contains("backup") && err.contains("Backup and restore"),
+        "{err}"
+    );
+}
+
+#[test]
+fn version_names_the_crate_the_store_format_and_the_commit() {
+    let out = caseledger().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("caseledger {}", env!("CARGO_PKG_VERSION")))
+            && text.contains("store format 1")
+            && text.contains("commit "),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_report_json_starts_with_its_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, out, _) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("{\n  \"schema_version\": 1,\n"), "{out}");
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) =
+        run_with_stdin(dir.path(), &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("imported 5 events in 1 case (1 new case)\n"),
+        "{out}"
+    );
+    let (code, out, _) = run(dir.path(), &["verify"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("ok: 5 events in 1 case, 1 segment, "),
+        "{out}"
+    );
+}
