@@ -458,3 +458,48 @@ fn every_record_altered_is_caught_wherever_it_falls() {
         );
     }
 }
+
+#[test]
+fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
+    use caseledger_store::format::{GENESIS_HASH, SegmentHeader, encode_commit, encode_event};
+    // An event whose customer id holds U+200B, which the rule for new ids
+    // refuses and earlier builds stored: written here as they wrote it.
+    let dir = tempfile::tempdir().unwrap();
+    let old_id = CustomerId::from_stored("C-1001\u{200B}").unwrap();
+    let e = Event {
+        data: EventData::Opened(Opened {
+            customer_id: old_id.clone(),
+            channel: Channel::Phone,
+            tier: Tier::Standard,
+            summary: None,
+        }),
+        ..event(1, 1)
+    };
+    let mut bytes = SegmentHeader {
+        segment: 1,
+        first_position: 1,
+        prev_hash: GENESIS_HASH,
+    }
+    .encode()
+    .to_vec();
+    let hash = encode_event(&mut bytes, &GENESIS_HASH, 1, 1, &e.at, &e).unwrap();
+    let hash = encode_commit(&mut bytes, &hash, 1, 1);
+    std::fs::write(dir.path().join(segment_name(1)), &bytes).unwrap();
+    write_checkpoint(dir.path(), bytes.len() as u64, 1, &hash);
+
+    let report = verify(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.head.position, 1);
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let read = store.read_stream(CaseId::from_u128(1)).unwrap();
+    assert_eq!(read[0].event, e);
+    let reader = LogReader::open(dir.path()).unwrap();
+    assert_eq!(reader.read(1, Until::End).count(), 1);
+    // New input with such an id is refused, by this store as by any log.
+    let mut again = e.clone();
+    again.event_id = EventId::from_u128(2);
+    again.case_id = CaseId::from_u128(2);
+    let err = store
+        .append(again.case_id, ExpectedVersion::NoStream, &[again])
+        .unwrap_err();
+    assert!(err.to_string().contains("U+200B"), "{err}");
+}
