@@ -976,7 +976,10 @@ impl Txn {
         // 1. write the commit record after the events; 2. fdatasync.
         if let Err(e) = w.push(&frame).and_then(|_| w.sync()) {
             if w.failed.is_none() {
+                // A write failed before the sync: undo it and say so, so
+                // that a batch's caller knows nothing of it is stored.
                 self.abort(w);
+                return Err(outcome_error(w, &e.to_string()));
             }
             return Err(e);
         }
