@@ -659,29 +659,63 @@ fn create_store(dir: &Path) -> Result<(), Error> {
     };
     checkpoint::write(&cp, &first.checkpoint(0)).map_err(|e| Error::io("write", &cp_path, e))?;
     cp.sync_all().map_err(|e| Error::io("fsync", &cp_path, e))?;
-    create_segment(dir, 1, 1, GENESIS_HASH)?;
+    // Segment 1 gets its name only once its header is durable: a failure or
+    // a crash before that leaves no segment 1, and the next open creates the
+    // store again. An incomplete segment 1 would be refused as damage at the
+    // start of the acknowledged log.
+    let new = dir.join(NEW_FIRST_SEGMENT);
+    remove_if_present(&new)?;
+    create_segment_at(&new, 1, 1, GENESIS_HASH)?;
+    let first_path = dir.join(segment::segment_name(1));
+    std::fs::rename(&new, &first_path).map_err(|e| Error::io("move", &new, e))?;
     sync_dir(dir)
 }
+
+/// Removes a file; one that is not there is fine.
+fn remove_if_present(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// The name segment 1 is written under while a store is created.
+const NEW_FIRST_SEGMENT: &str = "seg-00000001.cls.new";
 
 /// Creates segment `n` with its header, synced. The caller syncs the
 /// directory.
 fn create_segment(dir: &Path, n: u32, first_position: u64, prev_hash: Hash) -> Result<File, Error> {
-    let path = dir.join(segment::segment_name(n));
+    create_segment_at(
+        &dir.join(segment::segment_name(n)),
+        n,
+        first_position,
+        prev_hash,
+    )
+}
+
+/// Creates segment `n` at `path` (which must not exist) with its header,
+/// synced.
+fn create_segment_at(
+    path: &Path,
+    n: u32,
+    first_position: u64,
+    prev_hash: Hash,
+) -> Result<File, Error> {
     let file = File::options()
         .read(true)
         .write(true)
         .create_new(true)
-        .open(&path)
-        .map_err(|e| Error::io("create", &path, e))?;
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
     let header = SegmentHeader {
         segment: n,
         first_position,
         prev_hash,
     };
     file.write_all_at(&header.encode(), 0)
-        .map_err(|e| Error::io("write", &path, e))?;
+        .map_err(|e| Error::io("write", path, e))?;
     file.sync_data()
-        .map_err(|e| Error::io("fdatasync", &path, e))?;
+        .map_err(|e| Error::io("fdatasync", path, e))?;
     Ok(file)
 }
 
