@@ -798,10 +798,22 @@ impl Writer {
     fn roll(&mut self) -> Result<(), Error> {
         self.sync()?;
         let n = self.segment + 1;
-        let file = create_segment(&self.dir, n, self.next_position, self.hash)?;
-        sync_dir(&self.dir)?;
         let path = self.dir.join(segment::segment_name(n));
-        write(&self.files).push(open_read(&path)?);
+        let made = create_segment(&self.dir, n, self.next_position, self.hash)
+            .and_then(|file| sync_dir(&self.dir).map(|()| file))
+            .and_then(|file| Ok((file, open_read(&path)?)));
+        let (file, reader) = match made {
+            Ok(made) => made,
+            Err(e) => {
+                // Nothing in the new segment was acknowledged: remove what
+                // was made of it, so that the next roll can create it again.
+                if let Err(rm) = remove_if_present(&path) {
+                    self.failed = Some(format!("could not remove a half-made segment: {rm}"));
+                }
+                return Err(e);
+            }
+        };
+        write(&self.files).push(reader);
         self.file = file;
         self.segment = n;
         self.len = SEGMENT_HEADER_BYTES as u64;
