@@ -460,8 +460,11 @@ pub fn cut_tail(
             });
         }
     }
-    // 2. Move whole later segments aside (a rename keeps their bytes).
-    for path in paths.iter().skip(first) {
+    // 2. Move whole later segments aside (a rename keeps their bytes), the
+    // last one first: a failure or a crash in between leaves segments
+    // numbered without a gap, which the next open can cut again.
+    let moved_from = pieces.len();
+    for path in paths.iter().skip(first).rev() {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let saved_to = cut_dir.join(format!("{stamp_ms}-{}", name.unwrap_or_default()));
         let bytes = std::fs::metadata(path)
@@ -475,6 +478,7 @@ pub fn cut_tail(
             saved_to,
         });
     }
+    pieces[moved_from..].reverse();
     crate::store::sync_dir(&cut_dir)?;
     // 3. Truncate the boundary segment and sync it and the directory.
     if let Some(path) = paths.get(first - 1) {
