@@ -575,9 +575,20 @@ impl Store {
             }
         }
         if let Err(e) = txn.commit(w, self) {
-            let cause = e.to_string();
+            // Every append of the group that wrote, or failed while writing
+            // (a failed roll-over), gets the group's answer: undone, or the
+            // writer refuses writes. The commit's answer is not wrapped twice.
+            let cause = match e.kind() {
+                ErrorKind::Undone { cause } | ErrorKind::Failed { cause } => cause.clone(),
+                _ => e.to_string(),
+            };
             for r in results.iter_mut() {
-                if matches!(r, Ok(a) if !a.already_stored) {
+                let wrote = match r {
+                    Ok(a) => !a.already_stored,
+                    Err(AppendError::Log(_)) => true,
+                    Err(_) => false,
+                };
+                if wrote {
                     *r = Err(AppendError::Log(outcome_error(w, &cause)));
                 }
             }
