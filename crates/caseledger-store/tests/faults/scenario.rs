@@ -54,7 +54,8 @@ pub enum Step {
     Reopen,
 }
 
-/// The main scenario: about 50 events over three segments of 64 KiB.
+/// The main scenario: 40 events over three segments of 64 KiB, with a
+/// batch and a single append that each roll over to a new segment.
 pub fn main_steps() -> Vec<Step> {
     scaled_steps(1)
 }
@@ -122,7 +123,8 @@ fn round_steps(base: u128) -> Vec<Step> {
             ids: ids(50, 9),
             summary: 4000,
         },
-        // Rolls over to segment 3 on its own.
+        // A single append that rolls over to segment 3 after its first
+        // event: the append whose own write fails must be told Undone too.
         Step::Append {
             case: 2,
             ids: ids(70, 3),
