@@ -62,6 +62,10 @@ impl Checkpoint {
         if b[8..10] != crate::format::FORMAT_VERSION.to_le_bytes() || b[10..12] != [0, 0] {
             return None;
         }
+        // Reserved, zero (docs/store-format.md): one encoding per checkpoint.
+        if b[72..92].iter().any(|&x| x != 0) {
+            return None;
+        }
         Some(Checkpoint {
             segment: u32_at(12)?,
             sequence: u64_at(16)?,
@@ -138,5 +142,22 @@ mod tests {
             d[i / 8] ^= 1 << (i % 8);
             assert_eq!(Checkpoint::decode(&d), None, "bit {i}");
         }
+    }
+
+    #[test]
+    fn a_slot_with_nonzero_reserved_bytes_is_invalid() {
+        let c = Checkpoint {
+            sequence: 5,
+            segment: 2,
+            offset: 4096,
+            position: 99,
+            hash: [7; 32],
+        };
+        let mut b = c.encode();
+        // A reserved byte set, with a checksum that holds (found by fuzzing).
+        b[80] = 1;
+        let crc = crc32c::crc32c(&b[0..92]);
+        b[92..96].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(Checkpoint::decode(&b), None);
     }
 }

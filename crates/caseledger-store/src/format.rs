@@ -137,6 +137,7 @@ impl SegmentHeader {
         let segment = r.u32("segment number")?;
         let first_position = r.u64("first position")?;
         let prev_hash = array(r.take(HASH_BYTES, "previous hash")?);
+        r.zeros(4, "segment header reserved bytes")?;
         if segment == 0 || first_position == 0 {
             return Err(bad("segment header", "segment and position count from 1"));
         }

@@ -534,10 +534,13 @@ pub fn cut_tail(
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
         let from = usize::try_from(tail.from.offset).unwrap_or(usize::MAX);
         if bytes.len() > from {
-            let saved_to = cut_dir.join(format!(
-                "{stamp_ms}-seg-{:08}-from-{}.bin",
-                tail.from.segment, tail.from.offset
-            ));
+            let saved_to = free_name(
+                &cut_dir,
+                &format!(
+                    "{stamp_ms}-seg-{:08}-from-{}.bin",
+                    tail.from.segment, tail.from.offset
+                ),
+            );
             write_synced(&saved_to, &bytes[from..])?;
             pieces.push(CutPiece {
                 file: path.clone(),
@@ -547,10 +550,16 @@ pub fn cut_tail(
             });
         }
     }
-    // 2. Move whole later segments aside (a rename keeps their bytes).
-    for path in paths.iter().skip(first) {
+    // 2. Move whole later segments aside (a rename keeps their bytes), the
+    // last one first: a failure or a crash in between leaves segments
+    // numbered without a gap, which the next open can cut again.
+    let moved_from = pieces.len();
+    for path in paths.iter().skip(first).rev() {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let saved_to = cut_dir.join(format!("{stamp_ms}-{}", name.unwrap_or_default()));
+        let saved_to = free_name(
+            &cut_dir,
+            &format!("{stamp_ms}-{}", name.unwrap_or_default()),
+        );
         let bytes = std::fs::metadata(path)
             .map_err(|e| Error::io("stat", path, e))?
             .len();
@@ -562,6 +571,7 @@ pub fn cut_tail(
             saved_to,
         });
     }
+    pieces[moved_from..].reverse();
     crate::store::sync_dir(&cut_dir)?;
     // 3. Truncate the boundary segment and sync it and the directory.
     if let Some(path) = paths.get(first - 1) {
@@ -579,6 +589,20 @@ pub fn cut_tail(
         uncommitted_events: tail.uncommitted_events,
         cut: pieces,
     })
+}
+
+/// A path in `cut_dir` for `name` that no file has yet: a cut retried in
+/// the same millisecond (after a failed one) must neither fail on nor
+/// overwrite the pieces the first try kept. The loop ends: the directory
+/// holds finitely many files.
+fn free_name(cut_dir: &Path, name: &str) -> PathBuf {
+    let mut path = cut_dir.join(name);
+    let mut k = 1u64;
+    while path.symlink_metadata().is_ok() {
+        path = cut_dir.join(format!("{name}.{k}"));
+        k += 1;
+    }
+    path
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {

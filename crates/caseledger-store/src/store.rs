@@ -648,9 +648,20 @@ impl Store {
             }
         }
         if let Err(e) = txn.commit(w, self) {
-            let cause = e.to_string();
+            // Every append of the group that wrote, or failed while writing
+            // (a failed roll-over), gets the group's answer: undone, or the
+            // writer refuses writes. The commit's answer is not wrapped twice.
+            let cause = match e.kind() {
+                ErrorKind::Undone { cause } | ErrorKind::Failed { cause } => cause.clone(),
+                _ => e.to_string(),
+            };
             for r in results.iter_mut() {
-                if matches!(r, Ok(a) if !a.already_stored) {
+                let wrote = match r {
+                    Ok(a) => !a.already_stored,
+                    Err(AppendError::Log(_)) => true,
+                    Err(_) => false,
+                };
+                if wrote {
                     *r = Err(AppendError::Log(outcome_error(w, &cause)));
                 }
             }
@@ -735,29 +746,63 @@ fn create_store(dir: &Path) -> Result<(), Error> {
     };
     checkpoint::write(&cp, &first.checkpoint(0)).map_err(|e| Error::io("write", &cp_path, e))?;
     cp.sync_all().map_err(|e| Error::io("fsync", &cp_path, e))?;
-    create_segment(dir, 1, 1, GENESIS_HASH)?;
+    // Segment 1 gets its name only once its header is durable: a failure or
+    // a crash before that leaves no segment 1, and the next open creates the
+    // store again. An incomplete segment 1 would be refused as damage at the
+    // start of the acknowledged log.
+    let new = dir.join(NEW_FIRST_SEGMENT);
+    remove_if_present(&new)?;
+    create_segment_at(&new, 1, 1, GENESIS_HASH)?;
+    let first_path = dir.join(segment::segment_name(1));
+    std::fs::rename(&new, &first_path).map_err(|e| Error::io("move", &new, e))?;
     sync_dir(dir)
 }
+
+/// Removes a file; one that is not there is fine.
+fn remove_if_present(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// The name segment 1 is written under while a store is created.
+const NEW_FIRST_SEGMENT: &str = "seg-00000001.cls.new";
 
 /// Creates segment `n` with its header, synced. The caller syncs the
 /// directory.
 fn create_segment(dir: &Path, n: u32, first_position: u64, prev_hash: Hash) -> Result<File, Error> {
-    let path = dir.join(segment::segment_name(n));
+    create_segment_at(
+        &dir.join(segment::segment_name(n)),
+        n,
+        first_position,
+        prev_hash,
+    )
+}
+
+/// Creates segment `n` at `path` (which must not exist) with its header,
+/// synced.
+fn create_segment_at(
+    path: &Path,
+    n: u32,
+    first_position: u64,
+    prev_hash: Hash,
+) -> Result<File, Error> {
     let file = File::options()
         .read(true)
         .write(true)
         .create_new(true)
-        .open(&path)
-        .map_err(|e| Error::io("create", &path, e))?;
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
     let header = SegmentHeader {
         segment: n,
         first_position,
         prev_hash,
     };
     file.write_all_at(&header.encode(), 0)
-        .map_err(|e| Error::io("write", &path, e))?;
+        .map_err(|e| Error::io("write", path, e))?;
     file.sync_data()
-        .map_err(|e| Error::io("fdatasync", &path, e))?;
+        .map_err(|e| Error::io("fdatasync", path, e))?;
     Ok(file)
 }
 
@@ -860,8 +905,20 @@ impl Writer {
     fn roll(&mut self) -> Result<(), Error> {
         self.sync()?;
         let n = self.segment + 1;
-        let file = create_segment(&self.dir, n, self.next_position, self.hash)?;
-        sync_dir(&self.dir)?;
+        let path = self.dir.join(segment::segment_name(n));
+        let made = create_segment(&self.dir, n, self.next_position, self.hash)
+            .and_then(|file| sync_dir(&self.dir).map(|()| file));
+        let file = match made {
+            Ok(file) => file,
+            Err(e) => {
+                // Nothing in the new segment was acknowledged: remove what
+                // was made of it, so that the next roll can create it again.
+                if let Err(rm) = remove_if_present(&path) {
+                    self.failed = Some(format!("could not remove a half-made segment: {rm}"));
+                }
+                return Err(e);
+            }
+        };
         self.file = file;
         self.segment = n;
         self.len = SEGMENT_HEADER_BYTES as u64;
@@ -1109,7 +1166,10 @@ impl Txn {
         // 1. write the commit record after the events; 2. fdatasync.
         if let Err(e) = w.push(&frame).and_then(|_| w.sync()) {
             if w.failed.is_none() {
+                // A write failed before the sync: undo it and say so, so
+                // that a batch's caller knows nothing of it is stored.
                 self.abort(w);
+                return Err(outcome_error(w, &e.to_string()));
             }
             return Err(e);
         }

@@ -137,3 +137,20 @@ fn the_documented_code_tables_match_the_code() {
     check_table!("purpose", FollowUpPurpose);
     check_table!("outcome", FollowUpOutcome);
 }
+
+#[test]
+fn a_segment_header_with_nonzero_reserved_bytes_is_refused() {
+    let header = SegmentHeader {
+        segment: 1,
+        first_position: 1,
+        prev_hash: GENESIS_HASH,
+    };
+    let mut b = header.encode();
+    assert_eq!(SegmentHeader::decode(&b), Ok(header));
+    // A reserved byte set, with a checksum that holds (found by fuzzing).
+    b[57] = 1;
+    let crc = crc32c::crc32c(&b[..60]);
+    b[60..].copy_from_slice(&crc.to_le_bytes());
+    let err = SegmentHeader::decode(&b).unwrap_err();
+    assert!(err.to_string().contains("reserved"), "{err}");
+}
