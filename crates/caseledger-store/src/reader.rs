@@ -172,6 +172,8 @@ pub struct LogIter {
     /// Records read, events and commits: commit records' links are split
     /// between partitions by it.
     ordinal: u64,
+    /// What follows the last step.
+    after: After,
 }
 
 impl LogIter {
@@ -204,6 +206,7 @@ impl LogIter {
             batch_first: None,
             batch_first_known: start.is_none(),
             ordinal: 0,
+            after: After::Read,
         }
     }
 
@@ -265,34 +268,39 @@ impl LogIter {
             let Some(mut reader) = self.reader.take() else {
                 continue;
             };
-            let step = self.step(&mut reader);
-            match step {
-                Ok(Step::Skip) => self.reader = Some(reader),
-                Ok(Step::Yield(e)) => {
-                    self.reader = Some(reader);
-                    return Ok(Some(e));
-                }
-                Ok(Step::SegmentEnd) => {
+            // The event is built where it is returned (no enum around it):
+            // the step says in `self.after` what follows when there is none.
+            self.after = After::Read;
+            let event = self.step(&mut reader)?;
+            match self.after {
+                After::Read => self.reader = Some(reader),
+                After::SegmentEnd => {
                     self.segment += 1;
                     self.start_offset = 0;
                 }
-                Ok(Step::Done) => return Ok(None),
-                Err(e) => return Err(e),
+                After::Done => return Ok(None),
+            }
+            if event.is_some() {
+                return Ok(event);
             }
         }
     }
 
-    /// Reads and checks the next frame of the current segment.
-    fn step(&mut self, reader: &mut SegmentReader) -> Result<Step, Error> {
+    /// Reads and checks the next frame of the current segment; returns its
+    /// event if the read hands it out, and sets `self.after` when the
+    /// segment or the read is over.
+    fn step(&mut self, reader: &mut SegmentReader) -> Result<Option<RecordedEvent>, Error> {
         let frame = reader.next_raw_frame();
         let (offset, frame) = match frame {
             Ok(Some(f)) => f,
             Ok(None) => {
                 if self.segment == self.end.segment {
                     self.check_end(reader.offset())?;
-                    return Ok(Step::Done);
+                    self.after = After::Done;
+                } else {
+                    self.after = After::SegmentEnd;
                 }
-                return Ok(Step::SegmentEnd);
+                return Ok(None);
             }
             Err(fe) => {
                 let position = self.next_position;
@@ -314,7 +322,7 @@ impl LogIter {
             self.check_link(offset, body, mine, at, "commit record")?;
             self.batch_first = None;
             self.batch_first_known = true;
-            return Ok(Step::Skip);
+            return Ok(None);
         };
         let mine = match (filter, peek_event_stream(body)) {
             (Some((part, parts)), Some(stream)) => partition_of(&stream, parts) == part,
@@ -334,7 +342,7 @@ impl LogIter {
         self.batch_first.get_or_insert(position);
         self.check_link(offset, body, mine, position, "event record")?;
         if !mine || position < self.from {
-            return Ok(Step::Skip);
+            return Ok(None);
         }
         let past = match self.until {
             Until::End => false,
@@ -342,16 +350,17 @@ impl LogIter {
             Until::RecordedAt(t) => decode_event_header(body).is_ok_and(|h| h.recorded_at > t),
         };
         if past {
-            return Ok(Step::Done);
+            self.after = After::Done;
+            return Ok(None);
         }
         match decode_body(body) {
-            Ok(Record::Event(r)) => Ok(Step::Yield(RecordedEvent {
+            Ok(Record::Event(r)) => Ok(Some(RecordedEvent {
                 position: r.position,
                 version: r.version,
                 recorded_at: r.recorded_at,
                 event: r.event,
             })),
-            Ok(Record::Commit { .. }) => Ok(Step::Skip),
+            Ok(Record::Commit { .. }) => Ok(None),
             Err(e) => Err(self
                 .damage(offset, e.to_string())
                 .at_position(position)
@@ -518,12 +527,11 @@ impl LogIter {
     }
 }
 
-/// One step of a read.
-enum Step {
-    /// An event to hand out.
-    Yield(RecordedEvent),
-    /// A record read and checked; nothing to hand out.
-    Skip,
+/// What follows a step of a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// The next frame of the segment.
+    Read,
     /// The current segment is done; the next one follows.
     SegmentEnd,
     /// The read is over.
