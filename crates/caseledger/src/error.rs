@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::event::{EventType, format_timestamp};
 use crate::ids::{CaseId, EventId};
-use crate::state::Status;
+use crate::status::Status;
 use crate::vocab::EscalationLevel;
 
 /// How a rule was broken. The rule numbers are those of docs/events.md.

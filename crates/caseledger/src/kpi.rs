@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Classified, Event, EventData, format_timestamp};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::policy::follow_ups_too_close;
-use crate::state::Status;
+use crate::status::Status;
 use crate::vocab::{Category, Channel, Priority, Tier, Topic};
 
 /// 15 days in milliseconds: the complaint deadline the report checks.

@@ -45,6 +45,7 @@ pub mod policy;
 mod port;
 mod service;
 mod state;
+mod status;
 pub mod synth;
 mod time;
 
@@ -67,7 +68,8 @@ pub use port::{
 pub use service::{
     CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError, is_retry,
 };
-pub use state::{Assignment, Case, CaseState, PendingFollowUp, Phase, Status, check, evolve, fold};
+pub use state::{Assignment, Case, CaseState, PendingFollowUp, check, evolve, fold};
+pub use status::{Phase, Status};
 pub use time::{MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp};
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,

@@ -5,8 +5,6 @@
 //! [`fold`]) and the store's verification all go through it, so a rule cannot
 //! differ between the paths that record events and the paths that read them.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -14,53 +12,8 @@ use crate::error::{CaseError, Violation};
 use crate::event::Classified;
 use crate::event::{Event, EventData, EventType, FollowUpScheduled};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
+use crate::status::{Phase, Status};
 use crate::vocab::{Channel, Tier};
-
-/// Where a case is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// No `opened` event yet: the initial state.
-    NotOpened,
-    /// Being worked on: new, in progress, escalated or reopened (see [`Phase`]).
-    Open,
-    /// Solved; may be followed up, surveyed, reopened or closed.
-    Resolved,
-    /// Closed: its history is final.
-    Closed,
-}
-
-impl Status {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::NotOpened => "not_opened",
-            Status::Open => "open",
-            Status::Resolved => "resolved",
-            Status::Closed => "closed",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The finer phase of an open case, for display; derived from the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Opened; nobody has responded or been assigned yet.
-    New,
-    /// Being handled.
-    InProgress,
-    /// Escalated at least once and not resolved since.
-    Escalated,
-    /// Reopened after a resolution.
-    Reopened,
-}
 
 /// The current assignment of a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
