@@ -6,9 +6,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::event::{EventType, format_timestamp};
+use crate::event::EventType;
 use crate::ids::{CaseId, EventId};
 use crate::status::Status;
+use crate::time::format_timestamp;
 use crate::vocab::EscalationLevel;
 
 /// How a rule was broken. The rule numbers are those of docs/events.md.

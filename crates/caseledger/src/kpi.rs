@@ -18,10 +18,11 @@ use std::hash::Hash;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Classified, Event, EventData, format_timestamp};
+use crate::event::{Classified, Event, EventData};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::policy::follow_ups_too_close;
 use crate::status::Status;
+use crate::time::format_timestamp;
 use crate::vocab::{Category, Channel, Priority, Tier, Topic};
 
 /// 15 days in milliseconds: the complaint deadline the report checks.

@@ -53,8 +53,7 @@ pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed, format_timestamp,
-    parse_timestamp,
+    FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, IdBuildHasher, IdHasher, MAX_ID_BYTES,
@@ -70,7 +69,10 @@ pub use service::{
 };
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, check, evolve, fold};
 pub use status::{Phase, Status};
-pub use time::{MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp};
+pub use time::{
+    MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp, format_timestamp,
+    parse_timestamp,
+};
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::event::{Event, EventData, format_timestamp};
+use crate::event::{Event, EventData};
 use crate::ids::{CaseId, CustomerId, EventId};
+use crate::time::format_timestamp;
 
 /// The minimum distance between two follow-ups of one customer, in
 /// milliseconds: 30 days.

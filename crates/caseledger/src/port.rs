@@ -25,8 +25,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::event::{Event, check_new_event, format_timestamp};
+use crate::event::{Event, check_new_event};
 use crate::ids::{CaseId, EventId};
+use crate::time::format_timestamp;
 
 /// Most events one `append` call may carry. Why a limit: a case has a few
 /// dozen events in its whole life; a larger call is a bug upstream, and the

@@ -121,7 +121,7 @@ impl SynthConfig {
                  would have events after 9999-12-31T23:59:59.999999999Z, the last storable \
                  instant; start earlier",
                 self.span_days,
-                crate::event::format_timestamp(&self.start)
+                crate::time::format_timestamp(&self.start)
             )),
         }
     }

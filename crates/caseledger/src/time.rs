@@ -1,6 +1,8 @@
 //! Which instants the project records: the one rule every timestamp field
 //! (`at`, `data.due`, `recorded_at`, the command line's time flags, the
-//! generator's start) is checked against. docs/events.md states it.
+//! generator's start) is checked against, and the one way the project
+//! writes and reads them ([`format_timestamp`], [`parse_timestamp`]).
+//! docs/events.md states it.
 //!
 //! Why a rule at all: chrono represents a leap second (`23:59:60`) as a
 //! nanosecond count of one billion or more, which no other tool, no RFC 3339
@@ -9,7 +11,7 @@
 //! back. Refusing both at the door keeps every recorded instant exportable
 //! and importable again.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 
 /// The earliest storable instant: 0001-01-01T00:00:00Z.
 pub const MIN_TIMESTAMP: DateTime<Utc> = match NaiveDate::from_ymd_opt(1, 1, 1) {
@@ -65,7 +67,32 @@ pub fn check_timestamp(t: &DateTime<Utc>) -> Result<(), TimestampError> {
 /// The instant as RFC 3339 in UTC; chrono writes a year beyond 9999 with a
 /// sign (`+10000-01-01T00:00:00Z`).
 fn describe(t: &DateTime<Utc>) -> String {
-    crate::event::format_timestamp(t)
+    format_timestamp(t)
+}
+
+/// Formats a timestamp the one way the project writes them: RFC 3339 in UTC
+/// with a `Z`, and fractional seconds only when present.
+pub fn format_timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Parses an RFC 3339 timestamp that carries an offset, normalised to UTC,
+/// and checks it is storable ([`crate::check_timestamp`]).
+pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::<FixedOffset>::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!("`{s}` is not an RFC 3339 timestamp with an offset, such as 2026-03-02T09:15:00+08:00 ({e})")
+        })?;
+    check_timestamp(&t).map_err(|e| {
+        // The error names the instant in UTC; name the input too when it
+        // was written otherwise.
+        match format_timestamp(&t) == s {
+            true => e.to_string(),
+            false => format!("`{s}`: {e}"),
+        }
+    })?;
+    Ok(t)
 }
 
 #[cfg(test)]

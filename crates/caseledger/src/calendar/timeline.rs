@@ -7,7 +7,7 @@ use chrono::{Days, NaiveDate};
 use super::local::{self, AFTER_LAST_DAY, FIRST_DAY, LAST_DAY};
 use super::spec::BusinessCalendar;
 use super::{MAX_INSTANT_MS, MAX_SEARCH_DAYS, MAX_SEARCH_MS, MAX_TIMELINE_DAYS, MIN_INSTANT_MS};
-use crate::event::format_timestamp;
+use crate::time::format_timestamp;
 
 /// How many days a growing timeline adds at the least when a question falls
 /// outside it: a year, so that a report's questions (spans of hours to a

@@ -1,0 +1,59 @@
+//! What a new event must pass before any log stores it, beyond what its
+//! types hold (see [`check_new_event`]).
+
+use chrono::{DateTime, Utc};
+
+use super::{Event, EventData, ParseError};
+use crate::ids::{Actor, TeamId, check_id, check_text};
+
+/// Checks what the append contract requires of a new event beyond what its
+/// types hold: every timestamp storable, every id by the rule for new ids
+/// (an id wrapped with `from_stored` may follow an older one), every text
+/// within its limit. The one place the memory log and the file store get
+/// these checks from ([`crate::plan_append`]).
+pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
+    let invalid = |field: &str, reason: String| ParseError::Invalid {
+        field: field.to_owned(),
+        reason,
+    };
+    let time = |field: &str, t: &DateTime<Utc>| {
+        crate::time::check_timestamp(t).map_err(|err| invalid(field, err.to_string()))
+    };
+    let id = |field: &str, what: &'static str, s: &str| {
+        check_id(what, s).map_err(|err| invalid(field, err.to_string()))
+    };
+    let text = |field: &str, what: &'static str, s: &Option<String>| match s {
+        Some(s) => check_text(what, s).map_err(|err| invalid(field, err.to_string())),
+        None => Ok(()),
+    };
+    let team = |t: &Option<TeamId>| match t {
+        Some(t) => id("data.team", "team", t.as_str()),
+        None => Ok(()),
+    };
+    time("at", &e.at)?;
+    if let Actor::Agent(a) = &e.actor {
+        id("actor", "actor", a.as_str())?;
+    }
+    match &e.data {
+        EventData::Opened(d) => {
+            id("data.customer_id", "customer_id", d.customer_id.as_str())?;
+            text("data.summary", "summary", &d.summary)
+        }
+        EventData::Assigned(d) => {
+            id("data.agent", "agent", d.agent.as_str())?;
+            team(&d.team)
+        }
+        EventData::Escalated(d) => {
+            team(&d.team)?;
+            text("data.reason", "reason", &d.reason)
+        }
+        EventData::Resolved(d) => text("data.resolution", "resolution", &d.resolution),
+        EventData::Reopened(d) => text("data.reason", "reason", &d.reason),
+        EventData::FollowUpScheduled(d) => time("data.due", &d.due),
+        EventData::Surveyed(d) => text("data.comment", "comment", &d.comment),
+        EventData::Classified(_)
+        | EventData::Responded
+        | EventData::FollowUpCompleted(_)
+        | EventData::Closed => Ok(()),
+    }
+}
