@@ -99,6 +99,10 @@
 //! [`MAX_TIMELINE_DAYS`]; see its documentation for the bytes it takes per
 //! day.
 
+mod builder;
+mod business;
+mod error;
+mod json;
 mod local;
 mod spec;
 mod timeline;
@@ -106,7 +110,9 @@ mod timeline;
 #[cfg(test)]
 mod tests;
 
-pub use spec::{BusinessCalendar, CalendarBuilder, CalendarError, IntervalError, LocalInterval};
+pub use builder::CalendarBuilder;
+pub use error::CalendarError;
+pub use spec::{BusinessCalendar, IntervalError, LocalInterval};
 pub use timeline::{BusinessTimeError, CalendarTimeline};
 
 /// The IANA time zone of a calendar (from `chrono-tz`), so that callers need
