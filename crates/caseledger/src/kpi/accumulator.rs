@@ -1,0 +1,191 @@
+//! [`KpiAccumulator`]: the mergeable state of a KPI replay. It folds events
+//! into per-case facts as of a moment (observe, replay), merges the
+//! accumulators of disjoint sets of cases, and makes the report.
+
+use chrono::{DateTime, Utc};
+
+use super::facts::{CaseFacts, FastMap, Names, group_name, ms};
+use super::figures::cohort;
+use super::report::{Report, ReportParams};
+use crate::event::{Event, EventData};
+use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
+use crate::status::Status;
+use crate::time::format_timestamp;
+
+/// Two accumulators with different as-of times cannot be merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot merge KPI accumulators made as of different times ({} and {})",
+    show(left),
+    show(right)
+)]
+pub struct AsOfMismatch {
+    /// This accumulator's as-of time (`None`: the latest event).
+    pub left: Option<DateTime<Utc>>,
+    /// The other's.
+    pub right: Option<DateTime<Utc>>,
+}
+
+fn show(t: &Option<DateTime<Utc>>) -> String {
+    t.as_ref()
+        .map_or_else(|| "the latest event".to_owned(), format_timestamp)
+}
+
+/// Folds events into per-case facts as of a moment: the mergeable state of
+/// a KPI replay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KpiAccumulator {
+    as_of: Option<DateTime<Utc>>,
+    /// Where each case's facts are in `facts`. A map of small entries and a
+    /// vector of facts, rather than one map of facts: a vector grows in place
+    /// (realloc), a map's rehash holds the old and new tables at once.
+    cases: FastMap<CaseId, u32>,
+    facts: Vec<CaseFacts>,
+    customers: Names<CustomerId>,
+    agents: Names<AgentId>,
+    teams: Names<TeamId>,
+    events: u64,
+    latest_at: Option<DateTime<Utc>>,
+}
+
+impl KpiAccumulator {
+    /// An empty accumulator that will count events with `at` ≤ `as_of`
+    /// (all events when `None`; the report's T is then the latest `at`).
+    pub fn new(as_of: Option<DateTime<Utc>>) -> KpiAccumulator {
+        KpiAccumulator {
+            as_of,
+            ..KpiAccumulator::default()
+        }
+    }
+
+    /// Folds one event recorded at log `position`. Events after the as-of
+    /// time are ignored; so are events of a case not opened (yet), which a
+    /// valid log does not contain.
+    pub fn observe(&mut self, position: u64, event: &Event) {
+        if self.as_of.is_some_and(|t| event.at > t) {
+            return;
+        }
+        self.events += 1;
+        self.latest_at = Some(self.latest_at.map_or(event.at, |l| l.max(event.at)));
+        if let EventData::Opened(o) = &event.data {
+            if self.cases.contains_key(&event.case_id) {
+                return;
+            }
+            // Fewer than 2^32 cases per accumulator: one per event at most,
+            // and an accumulator over four billion cases would not fit memory.
+            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            self.cases.insert(event.case_id, number);
+            let customer = self.customers.number(&o.customer_id);
+            self.facts.push(CaseFacts {
+                customer,
+                channel: o.channel,
+                tier: o.tier,
+                opened_ms: ms(event.at),
+                status: Status::Open,
+                classification: None,
+                agent: None,
+                team: None,
+                first_agent: None,
+                transferred: false,
+                first_response_ms: None,
+                responses_before_first_resolution: 0,
+                resolutions: 0,
+                latest_resolved_ms: None,
+                escalated: false,
+                reopened: false,
+                surveys: 0,
+                survey_score_sum: 0,
+                surveys_satisfied: 0,
+                follow_ups: Vec::new(),
+                pending_due_ms: None,
+                completed: 0,
+                completed_on_time: 0,
+            });
+        } else if let Some(&n) = self.cases.get(&event.case_id)
+            && let Some(facts) = self.facts.get_mut(n as usize)
+        {
+            facts.observe(position, event, &mut self.agents, &mut self.teams);
+        }
+    }
+
+    /// Folds a whole log of `(position, event)` pairs: the batch form of
+    /// [`observe`](Self::observe), with the same result.
+    pub fn replay<'a>(&mut self, events: impl IntoIterator<Item = (u64, &'a Event)>) {
+        for (position, event) in events {
+            self.observe(position, event);
+        }
+    }
+
+    /// Merges the accumulator of a disjoint set of cases. Both must have been
+    /// made with the same as-of time, or the result would describe no moment
+    /// at all: that is refused, and `self` is left unchanged. A case present
+    /// in both keeps this accumulator's facts.
+    pub fn merge(&mut self, other: KpiAccumulator) -> Result<(), AsOfMismatch> {
+        if self.as_of != other.as_of {
+            return Err(AsOfMismatch {
+                left: self.as_of,
+                right: other.as_of,
+            });
+        }
+        self.events += other.events;
+        self.latest_at = match (self.latest_at, other.latest_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let customers = self.customers.absorb(&other.customers);
+        let agents = self.agents.absorb(&other.agents);
+        let teams = self.teams.absorb(&other.teams);
+        // Every number of `other` indexes its own tables, so the lookups hit.
+        let renumber = |map: &[u32], n: u32| map.get(n as usize).copied().unwrap_or(n);
+        self.cases.reserve(other.cases.len());
+        self.facts.reserve(other.facts.len());
+        let mut numbered: Vec<(u32, CaseId)> =
+            other.cases.into_iter().map(|(id, n)| (n, id)).collect();
+        numbered.sort_unstable_by_key(|(n, _)| *n);
+        // Case numbers are 0..len, one per fact, in order.
+        for ((_, id), mut facts) in numbered.into_iter().zip(other.facts) {
+            if self.cases.contains_key(&id) {
+                continue;
+            }
+            facts.customer = renumber(&customers, facts.customer);
+            facts.agent = facts.agent.map(|a| renumber(&agents, a));
+            facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
+            facts.team = facts.team.map(|t| renumber(&teams, t));
+            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            self.cases.insert(id, number);
+            self.facts.push(facts);
+        }
+        Ok(())
+    }
+
+    /// How many events were counted (at or before the as-of time).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// How many cases were opened (at or before the as-of time).
+    pub fn cases(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// The report's T: the as-of time, or else the latest event time.
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of.or(self.latest_at)
+    }
+
+    /// Computes the report (docs/kpis.md).
+    pub fn report(&self, params: &ReportParams) -> Report {
+        let t_ms = self.as_of().map_or(i64::MIN, ms);
+        let name = |by, n| group_name(&self.agents, &self.teams, by, n);
+        let (overall, groups) = cohort(&self.facts, params, t_ms, name);
+        Report {
+            as_of: self.as_of(),
+            from: params.from,
+            to: params.to,
+            group_by: params.group_by,
+            events: self.events,
+            overall,
+            groups,
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! What one case contributes to the figures: its facts as of T, kept small
+//! (names interned as numbers, counts rather than lists where counts
+//! suffice), and the group it falls in.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+
+use super::report::GroupBy;
+use crate::event::{Classified, Event, EventData};
+use crate::ids::{AgentId, TeamId};
+use crate::status::Status;
+use crate::vocab::{Category, Channel, Priority, Tier, Topic};
+
+/// A score at or above this counts as satisfied.
+pub const SATISFIED_SCORE: u8 = 4;
+
+/// A hash map keyed by ids, with the crate's fast id hasher.
+pub(super) type FastMap<K, V> = HashMap<K, V, crate::ids::IdBuildHasher>;
+
+/// Interned names (customers, agents, teams): each distinct id is stored
+/// once and cases refer to it by number, which keeps a case's facts small
+/// and free of allocations.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Names<T: Hash + Eq> {
+    numbers: FastMap<T, u32>,
+    names: Vec<T>,
+}
+
+impl<T: Hash + Eq> Default for Names<T> {
+    fn default() -> Self {
+        Names {
+            numbers: FastMap::default(),
+            names: Vec::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Names<T> {
+    /// The number of `name`, interning it if new.
+    pub(super) fn number(&mut self, name: &T) -> u32 {
+        if let Some(&n) = self.numbers.get(name) {
+            return n;
+        }
+        // More than four billion distinct customers, agents or teams is
+        // beyond any bank; saturating keeps this total regardless.
+        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.clone());
+        self.numbers.insert(name.clone(), n);
+        n
+    }
+
+    pub(super) fn name(&self, n: u32) -> Option<&T> {
+        self.names.get(n as usize)
+    }
+
+    /// For each number of `other`, the number of the same name here.
+    pub(super) fn absorb(&mut self, other: &Names<T>) -> Vec<u32> {
+        other.names.iter().map(|n| self.number(n)).collect()
+    }
+}
+
+pub(super) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A follow-up as the report needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FollowUpFact {
+    pub(super) at_ms: i64,
+    pub(super) position: u64,
+    pub(super) due: DateTime<Utc>,
+}
+
+/// Everything the report needs to know about one case, as of T.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct CaseFacts {
+    /// Interned in the accumulator's `customers`.
+    pub(super) customer: u32,
+    pub(super) channel: Channel,
+    pub(super) tier: Tier,
+    pub(super) opened_ms: i64,
+    pub(super) status: Status,
+    pub(super) classification: Option<Classified>,
+    /// Interned in the accumulator's `agents`.
+    pub(super) agent: Option<u32>,
+    /// Interned in the accumulator's `teams`.
+    pub(super) team: Option<u32>,
+    /// The first agent assigned, and whether another one ever was.
+    pub(super) first_agent: Option<u32>,
+    pub(super) transferred: bool,
+    pub(super) first_response_ms: Option<i64>,
+    pub(super) responses_before_first_resolution: u32,
+    pub(super) resolutions: u32,
+    pub(super) latest_resolved_ms: Option<i64>,
+    pub(super) escalated: bool,
+    pub(super) reopened: bool,
+    /// Surveys answered, the sum of their scores, and how many were
+    /// satisfied (counts suffice for every figure, and need no allocation).
+    pub(super) surveys: u32,
+    pub(super) survey_score_sum: u32,
+    pub(super) surveys_satisfied: u32,
+    pub(super) follow_ups: Vec<FollowUpFact>,
+    pub(super) pending_due_ms: Option<i64>,
+    pub(super) completed: u32,
+    pub(super) completed_on_time: u32,
+}
+
+impl CaseFacts {
+    pub(super) fn observe(
+        &mut self,
+        position: u64,
+        event: &Event,
+        agents: &mut Names<AgentId>,
+        teams: &mut Names<TeamId>,
+    ) {
+        let at_ms = ms(event.at);
+        match &event.data {
+            EventData::Opened(_) => {}
+            EventData::Classified(c) => self.classification = Some(*c),
+            EventData::Assigned(a) => {
+                let agent = agents.number(&a.agent);
+                match self.first_agent {
+                    None => self.first_agent = Some(agent),
+                    Some(first) if first != agent => self.transferred = true,
+                    Some(_) => {}
+                }
+                self.agent = Some(agent);
+                self.team = a.team.as_ref().map(|t| teams.number(t));
+            }
+            EventData::Responded => {
+                self.first_response_ms.get_or_insert(at_ms);
+                if self.resolutions == 0 {
+                    self.responses_before_first_resolution += 1;
+                }
+            }
+            EventData::Escalated(_) => self.escalated = true,
+            EventData::Resolved(_) => {
+                self.status = Status::Resolved;
+                self.resolutions += 1;
+                self.latest_resolved_ms = Some(at_ms);
+            }
+            EventData::Reopened(_) => {
+                self.status = Status::Open;
+                self.reopened = true;
+            }
+            EventData::FollowUpScheduled(f) => {
+                self.follow_ups.push(FollowUpFact {
+                    at_ms,
+                    position,
+                    due: f.due,
+                });
+                self.pending_due_ms = Some(ms(f.due));
+            }
+            EventData::FollowUpCompleted(_) => {
+                self.completed += 1;
+                if self.pending_due_ms.is_some_and(|due| at_ms <= due) {
+                    self.completed_on_time += 1;
+                }
+                self.pending_due_ms = None;
+            }
+            EventData::Surveyed(s) => {
+                let score = s.score.get();
+                self.surveys += 1;
+                self.survey_score_sum += u32::from(score);
+                self.surveys_satisfied += u32::from(score >= SATISFIED_SCORE);
+            }
+            EventData::Closed => self.status = Status::Closed,
+        }
+    }
+
+    pub(super) fn resolved(&self) -> bool {
+        matches!(self.status, Status::Resolved | Status::Closed)
+    }
+
+    /// The group of this case under `by`, as a number ([`group_name`]
+    /// turns it into the report's key).
+    pub(super) fn group_number(&self, by: GroupBy) -> i64 {
+        let class = |f: fn(&Classified) -> u8| self.classification.map_or(-1, |c| i64::from(f(&c)));
+        let opened = Utc.timestamp_millis_opt(self.opened_ms).single();
+        let month = || {
+            opened.map_or(i64::MIN, |t| {
+                i64::from(t.year()) * 12 + i64::from(t.month0())
+            })
+        };
+        match by {
+            GroupBy::Channel => i64::from(self.channel.code()),
+            GroupBy::Category => class(|c| c.category.code()),
+            GroupBy::Topic => class(|c| c.topic.code()),
+            GroupBy::Priority => class(|c| c.priority.code()),
+            GroupBy::Tier => i64::from(self.tier.code()),
+            GroupBy::Agent => self.agent.map_or(-1, i64::from),
+            GroupBy::Team => self.team.map_or(-1, i64::from),
+            GroupBy::Month => month(),
+            GroupBy::Quarter => match month() {
+                i64::MIN => i64::MIN,
+                m => m.div_euclid(3),
+            },
+        }
+    }
+}
+
+/// The report's key of group number `n` under `by` (see
+/// [`CaseFacts::group_number`]).
+pub(super) fn group_name(
+    agents: &Names<AgentId>,
+    teams: &Names<TeamId>,
+    by: GroupBy,
+    n: i64,
+) -> String {
+    let code = |n: i64| u8::try_from(n).ok();
+    let class = |name: Option<&'static str>| name.unwrap_or("unclassified").to_owned();
+    let interned = |name: Option<String>| name.unwrap_or_else(|| "unassigned".to_owned());
+    let number = |n: i64| u32::try_from(n).ok();
+    match by {
+        GroupBy::Channel => code(n)
+            .and_then(Channel::from_code)
+            .map_or_else(String::new, |c| c.as_str().to_owned()),
+        GroupBy::Tier => code(n)
+            .and_then(Tier::from_code)
+            .map_or_else(String::new, |t| t.as_str().to_owned()),
+        GroupBy::Category => class(code(n).and_then(Category::from_code).map(Category::as_str)),
+        GroupBy::Topic => class(code(n).and_then(Topic::from_code).map(Topic::as_str)),
+        GroupBy::Priority => class(code(n).and_then(Priority::from_code).map(Priority::as_str)),
+        GroupBy::Agent => interned(
+            number(n)
+                .and_then(|a| agents.name(a))
+                .map(ToString::to_string),
+        ),
+        GroupBy::Team => interned(
+            number(n)
+                .and_then(|t| teams.name(t))
+                .map(ToString::to_string),
+        ),
+        GroupBy::Month if n != i64::MIN => {
+            format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+        }
+        GroupBy::Quarter if n != i64::MIN => {
+            format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)
+        }
+        GroupBy::Month | GroupBy::Quarter => String::new(),
+    }
+}

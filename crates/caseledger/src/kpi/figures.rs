@@ -1,0 +1,249 @@
+//! The figures of a group of cases: [`KpiAcc`] counts what each case
+//! contributes and merges (a monoid), then turns the counts into [`Kpis`];
+//! [`cohort`] folds a report's cases into the overall and per-group counts.
+
+use std::collections::BTreeMap;
+
+use super::DAY_MS;
+use super::cross_case::{cap_violations, is_repeat};
+use super::facts::{CaseFacts, FastMap, ms};
+use super::report::{
+    ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
+};
+use super::sla::{Sla, SlaPolicy, sla_part};
+use super::stats::{Durations, rate};
+use crate::vocab::Category;
+
+/// 15 days in milliseconds: the complaint deadline the report checks.
+pub const COMPLAINT_DEADLINE_MS: i64 = 15 * DAY_MS;
+/// A satisfaction rate at or above this is good performance (85%).
+pub const CSAT_TARGET: f64 = 0.85;
+
+/// Counts and samples of one group; a monoid under [`KpiAcc::merge`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct KpiAcc {
+    opened: u64,
+    resolved: u64,
+    first_response: Durations,
+    resolution_time: Durations,
+    fcr: u64,
+    escalated: u64,
+    reopened: u64,
+    ever_resolved: u64,
+    sla_met: u64,
+    sla_breached: u64,
+    sla_pending: u64,
+    complaints: u64,
+    complaint_resolution: Durations,
+    complaints_within: u64,
+    complaints_overdue: u64,
+    survey_responses: u64,
+    survey_score_sum: u64,
+    survey_satisfied: u64,
+    resolved_with_survey: u64,
+    repeats: u64,
+    follow_ups_scheduled: u64,
+    follow_ups_completed: u64,
+    follow_ups_on_time: u64,
+    cap_violations: u64,
+}
+
+impl KpiAcc {
+    /// Adds one cohort case; `siblings` are all cases of its customer.
+    fn add_case(&mut self, f: &CaseFacts, siblings: &[&CaseFacts], t_ms: i64, sla: &SlaPolicy) {
+        let resolved = f.resolved();
+        let age_ms = t_ms.saturating_sub(f.opened_ms);
+        let resolution_ms = f
+            .latest_resolved_ms
+            .filter(|_| resolved)
+            .map(|r| r - f.opened_ms);
+        let first_response_ms = f.first_response_ms.map(|r| r - f.opened_ms);
+
+        self.opened += 1;
+        if resolved {
+            self.resolved += 1;
+        }
+        self.first_response.0.extend(first_response_ms);
+        self.resolution_time.0.extend(resolution_ms);
+        if resolved
+            && !f.escalated
+            && !f.reopened
+            && !f.transferred
+            && f.responses_before_first_resolution <= 1
+        {
+            self.fcr += 1;
+        }
+        self.escalated += u64::from(f.escalated);
+        self.reopened += u64::from(f.reopened);
+        self.ever_resolved += u64::from(f.resolutions > 0);
+
+        let target = sla.target(f.classification.map(|c| c.priority));
+        let response = sla_part(first_response_ms, target.response_s, age_ms);
+        let resolution = sla_part(resolution_ms, target.resolution_s, age_ms);
+        match (response, resolution) {
+            (Sla::Breached, _) | (_, Sla::Breached) => self.sla_breached += 1,
+            (Sla::Met, Sla::Met) => self.sla_met += 1,
+            _ => self.sla_pending += 1,
+        }
+
+        if f.classification
+            .is_some_and(|c| c.category == Category::Complaint)
+        {
+            self.complaints += 1;
+            match resolution_ms {
+                Some(r) => {
+                    self.complaint_resolution.0.push(r);
+                    if r <= COMPLAINT_DEADLINE_MS {
+                        self.complaints_within += 1;
+                    } else {
+                        self.complaints_overdue += 1;
+                    }
+                }
+                None if age_ms > COMPLAINT_DEADLINE_MS => self.complaints_overdue += 1,
+                None => {}
+            }
+        }
+
+        self.survey_responses += u64::from(f.surveys);
+        self.survey_score_sum += u64::from(f.survey_score_sum);
+        self.survey_satisfied += u64::from(f.surveys_satisfied);
+        if resolved && f.surveys > 0 {
+            self.resolved_with_survey += 1;
+        }
+
+        self.repeats += u64::from(is_repeat(f, siblings));
+
+        self.follow_ups_scheduled += f.follow_ups.len() as u64;
+        self.follow_ups_completed += u64::from(f.completed);
+        self.follow_ups_on_time += u64::from(f.completed_on_time);
+        self.cap_violations += cap_violations(f, siblings);
+    }
+
+    fn merge(&mut self, o: &KpiAcc) {
+        self.opened += o.opened;
+        self.resolved += o.resolved;
+        self.first_response.0.extend_from_slice(&o.first_response.0);
+        self.resolution_time
+            .0
+            .extend_from_slice(&o.resolution_time.0);
+        self.fcr += o.fcr;
+        self.escalated += o.escalated;
+        self.reopened += o.reopened;
+        self.ever_resolved += o.ever_resolved;
+        self.sla_met += o.sla_met;
+        self.sla_breached += o.sla_breached;
+        self.sla_pending += o.sla_pending;
+        self.complaints += o.complaints;
+        self.complaint_resolution
+            .0
+            .extend_from_slice(&o.complaint_resolution.0);
+        self.complaints_within += o.complaints_within;
+        self.complaints_overdue += o.complaints_overdue;
+        self.survey_responses += o.survey_responses;
+        self.survey_score_sum += o.survey_score_sum;
+        self.survey_satisfied += o.survey_satisfied;
+        self.resolved_with_survey += o.resolved_with_survey;
+        self.repeats += o.repeats;
+        self.follow_ups_scheduled += o.follow_ups_scheduled;
+        self.follow_ups_completed += o.follow_ups_completed;
+        self.follow_ups_on_time += o.follow_ups_on_time;
+        self.cap_violations += o.cap_violations;
+    }
+
+    fn finish(&self) -> Kpis {
+        let satisfied_rate = rate(self.survey_satisfied, self.survey_responses);
+        Kpis {
+            cases_opened: self.opened,
+            cases_resolved: self.resolved,
+            backlog: self.opened - self.resolved,
+            resolution_rate: rate(self.resolved, self.opened),
+            first_response: self.first_response.stats(),
+            resolution_time: self.resolution_time.stats(),
+            fcr_rate: rate(self.fcr, self.resolved),
+            escalation_rate: rate(self.escalated, self.opened),
+            reopen_rate: rate(self.reopened, self.ever_resolved),
+            sla: SlaKpis {
+                met: self.sla_met,
+                breached: self.sla_breached,
+                pending: self.sla_pending,
+                rate: rate(self.sla_met, self.sla_met + self.sla_breached),
+            },
+            complaints: ComplaintKpis {
+                count: self.complaints,
+                rate: rate(self.complaints, self.opened),
+                resolution_time: self.complaint_resolution.stats(),
+                within_deadline: self.complaints_within,
+                overdue: self.complaints_overdue,
+                deadline_rate: rate(
+                    self.complaints_within,
+                    self.complaints_within + self.complaints_overdue,
+                ),
+            },
+            csat: CsatKpis {
+                responses: self.survey_responses,
+                mean: rate(self.survey_score_sum, self.survey_responses),
+                satisfied_rate,
+                meets_target: satisfied_rate.map(|r| r >= CSAT_TARGET),
+            },
+            survey_response_rate: rate(self.resolved_with_survey, self.resolved),
+            repeat_rate: rate(self.repeats, self.opened),
+            follow_up: FollowUpKpis {
+                scheduled: self.follow_ups_scheduled,
+                completed: self.follow_ups_completed,
+                on_time_rate: rate(self.follow_ups_on_time, self.follow_ups_completed),
+                cap_violations: self.cap_violations,
+            },
+        }
+    }
+}
+
+/// The figures of a report's cohort, overall and per group (named by
+/// `group_name`). Each cohort case is counted with every case of its
+/// customer, in the cohort or not, as its siblings.
+pub(super) fn cohort(
+    facts: &[CaseFacts],
+    params: &ReportParams,
+    t_ms: i64,
+    group_name: impl Fn(GroupBy, i64) -> String,
+) -> (Kpis, Vec<GroupKpis>) {
+    let from_ms = params.from.map(ms);
+    let to_ms = params.to.map(ms);
+    let in_cohort = |f: &CaseFacts| {
+        from_ms.is_none_or(|from| f.opened_ms >= from) && to_ms.is_none_or(|to| f.opened_ms < to)
+    };
+
+    // All cases, in and out of the cohort, ordered so that each
+    // customer's cases are one run: the siblings a case is compared with.
+    let mut all: Vec<&CaseFacts> = facts.iter().collect();
+    all.sort_unstable_by_key(|f| (f.customer, f.opened_ms));
+
+    let mut overall = KpiAcc::default();
+    let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
+    for siblings in all.chunk_by(|a, b| a.customer == b.customer) {
+        for f in siblings.iter().filter(|f| in_cohort(f)) {
+            overall.add_case(f, siblings, t_ms, &params.sla);
+            if let Some(by) = params.group_by {
+                numbered.entry(f.group_number(by)).or_default().add_case(
+                    f,
+                    siblings,
+                    t_ms,
+                    &params.sla,
+                );
+            }
+        }
+    }
+    let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
+    if let Some(by) = params.group_by {
+        for (n, acc) in numbered {
+            groups.entry(group_name(by, n)).or_default().merge(&acc);
+        }
+    }
+    let groups = groups
+        .into_iter()
+        .map(|(key, acc)| GroupKpis {
+            key,
+            kpis: acc.finish(),
+        })
+        .collect();
+    (overall.finish(), groups)
+}

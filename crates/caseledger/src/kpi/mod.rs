@@ -1,0 +1,42 @@
+//! KPI projections: fold events into the figures management and auditors
+//! use. docs/kpis.md is the specification of every figure; this module
+//! computes exactly that.
+//!
+//! Two stages, both monoids:
+//! 1. [`KpiAccumulator`] folds events (live, one at a time, or a whole log)
+//!    into compact per-case facts, ignoring events after the as-of time. Two
+//!    accumulators over disjoint sets of cases merge into the accumulator of
+//!    their union, which is what lets a replay run on several cores.
+//! 2. [`KpiAccumulator::report`] turns the facts into a [`Report`] for a
+//!    cohort, a grouping and a policy. Cross-case figures (repeats, follow-up
+//!    cap) are computed here, over all cases, so they are exact however the
+//!    log was partitioned.
+//!
+//! Where each part lives: `facts.rs` (what one case contributes),
+//! `accumulator.rs` (observe, replay, merge, and the report's entry point),
+//! `figures.rs` (the counters of a group and the per-group fold),
+//! `cross_case.rs` (repeat problems and follow-up cap violations), `sla.rs`
+//! (the SLA policy and its verdicts), `stats.rs` (durations and
+//! percentiles) and `report.rs` (the report's types and their JSON).
+
+mod accumulator;
+mod cross_case;
+mod facts;
+mod figures;
+mod report;
+mod sla;
+mod stats;
+
+pub use accumulator::{AsOfMismatch, KpiAccumulator};
+pub use cross_case::REPEAT_WINDOW_MS;
+pub use facts::SATISFIED_SCORE;
+pub use figures::{COMPLAINT_DEADLINE_MS, CSAT_TARGET};
+pub use report::{
+    ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
+};
+pub use sla::{SlaPolicy, SlaTarget};
+pub use stats::DurationStats;
+
+/// A day and an hour in milliseconds, the unit of the deadlines and windows.
+const DAY_MS: i64 = 24 * HOUR_MS;
+const HOUR_MS: i64 = 60 * 60 * 1000;

@@ -1,0 +1,176 @@
+//! The report: what it covers ([`ReportParams`], [`GroupBy`]), its figures
+//! ([`Kpis`] and their parts) and their JSON form (docs/kpis.md).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::sla::SlaPolicy;
+use super::stats::DurationStats;
+use crate::time::format_timestamp;
+
+vocabulary! {
+    /// What a report can be grouped by.
+    GroupBy, "group-by dimension" {
+        /// Intake channel.
+        Channel => "channel",
+        /// Latest category (`unclassified` when none).
+        Category => "category",
+        /// Latest topic (`unclassified` when none).
+        Topic => "topic",
+        /// Latest priority (`unclassified` when none).
+        Priority => "priority",
+        /// Customer tier.
+        Tier => "tier",
+        /// Latest assigned agent (`unassigned` when none).
+        Agent => "agent",
+        /// Latest assignment's team (`unassigned` when none or team-less).
+        Team => "team",
+        /// Month opened, UTC (`2026-03`).
+        Month => "month",
+        /// Quarter opened, UTC (`2026-Q1`).
+        Quarter => "quarter",
+    }
+}
+
+/// What a report covers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportParams {
+    /// Cohort start: cases opened at or after this (unbounded if `None`).
+    pub from: Option<DateTime<Utc>>,
+    /// Cohort end: cases opened before this (unbounded if `None`).
+    pub to: Option<DateTime<Utc>>,
+    /// Group rows by this dimension.
+    pub group_by: Option<GroupBy>,
+    /// SLA targets.
+    pub sla: SlaPolicy,
+}
+
+/// SLA attainment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SlaKpis {
+    /// Cases that met both targets.
+    pub met: u64,
+    /// Cases that breached either target.
+    pub breached: u64,
+    /// Cases still within a target with no verdict yet.
+    pub pending: u64,
+    /// met / (met + breached).
+    pub rate: Option<f64>,
+}
+
+/// Complaint handling against the 15-day deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ComplaintKpis {
+    /// Cases whose latest category is complaint.
+    pub count: u64,
+    /// count / cases_opened.
+    pub rate: Option<f64>,
+    /// Resolution times of the resolved complaints.
+    pub resolution_time: DurationStats,
+    /// Resolved within 15 days.
+    pub within_deadline: u64,
+    /// Resolved later, or unresolved and older than 15 days.
+    pub overdue: u64,
+    /// within / (within + overdue).
+    pub deadline_rate: Option<f64>,
+}
+
+/// Customer satisfaction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CsatKpis {
+    /// Survey answers.
+    pub responses: u64,
+    /// Mean score.
+    pub mean: Option<f64>,
+    /// Share of scores of 4 or 5.
+    pub satisfied_rate: Option<f64>,
+    /// satisfied_rate ≥ 0.85.
+    pub meets_target: Option<bool>,
+}
+
+/// Follow-up contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FollowUpKpis {
+    /// `follow_up_scheduled` events.
+    pub scheduled: u64,
+    /// `follow_up_completed` events.
+    pub completed: u64,
+    /// Share of completions at or before their due time.
+    pub on_time_rate: Option<f64>,
+    /// Scheduled follow-ups too close to an earlier one of the same customer.
+    pub cap_violations: u64,
+}
+
+/// The KPI figures of a set of cases (docs/kpis.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Cohort cases.
+    pub cases_opened: u64,
+    /// Cohort cases resolved (or closed) at T.
+    pub cases_resolved: u64,
+    /// Cohort cases not resolved at T.
+    pub backlog: u64,
+    /// cases_resolved / cases_opened.
+    pub resolution_rate: Option<f64>,
+    /// First response − opened.
+    pub first_response: DurationStats,
+    /// Latest resolved − opened, for cases resolved at T.
+    pub resolution_time: DurationStats,
+    /// First contact resolution rate.
+    pub fcr_rate: Option<f64>,
+    /// Share of cases escalated at least once.
+    pub escalation_rate: Option<f64>,
+    /// Share of ever-resolved cases reopened at least once.
+    pub reopen_rate: Option<f64>,
+    /// SLA attainment.
+    pub sla: SlaKpis,
+    /// Complaints.
+    pub complaints: ComplaintKpis,
+    /// Satisfaction.
+    pub csat: CsatKpis,
+    /// Share of resolved cases with a survey answer.
+    pub survey_response_rate: Option<f64>,
+    /// Problem repeat rate.
+    pub repeat_rate: Option<f64>,
+    /// Follow-ups.
+    pub follow_up: FollowUpKpis,
+}
+
+/// The figures of one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupKpis {
+    /// The group's key, such as `phone` or `2026-Q1`.
+    pub key: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub kpis: Kpis,
+}
+
+/// A KPI report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// T: the as-of time (null for an empty log).
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Cohort start.
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub from: Option<DateTime<Utc>>,
+    /// Cohort end (exclusive).
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub to: Option<DateTime<Utc>>,
+    /// The grouping.
+    pub group_by: Option<GroupBy>,
+    /// How many events were considered (those at or before T).
+    pub events: u64,
+    /// The figures over the whole cohort.
+    pub overall: Kpis,
+    /// The figures per group, sorted by key (empty without a grouping).
+    pub groups: Vec<GroupKpis>,
+}
+
+fn ser_opt_ts<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_timestamp(t)),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,205 @@
+//! SLA targets by priority ([`SlaPolicy`], with its JSON form) and the
+//! verdict on one target: met, breached or still pending.
+
+use serde::{Deserialize, Serialize};
+
+use crate::vocab::Priority;
+
+/// A response and a resolution target, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTarget {
+    /// The first response must come within this many seconds of opening.
+    pub response_s: i64,
+    /// The case must be resolved within this many seconds of opening.
+    pub resolution_s: i64,
+}
+
+/// SLA targets by priority. An embedding program or the CLI's policy file
+/// may replace the default; unclassified cases use `normal`. Its JSON form
+/// is read by [`SlaPolicy::from_json_value`] (also as serde's `Deserialize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SlaPolicy {
+    /// Targets for `low`.
+    pub low: SlaTarget,
+    /// Targets for `normal` (and unclassified cases).
+    pub normal: SlaTarget,
+    /// Targets for `high`.
+    pub high: SlaTarget,
+    /// Targets for `urgent`.
+    pub urgent: SlaTarget,
+}
+
+impl Default for SlaPolicy {
+    /// urgent 1 h / 24 h, high 4 h / 72 h, normal 24 h / 168 h, low 72 h / 336 h.
+    fn default() -> Self {
+        let hours = |r: i64, s: i64| SlaTarget {
+            response_s: r * 3600,
+            resolution_s: s * 3600,
+        };
+        SlaPolicy {
+            low: hours(72, 336),
+            normal: hours(24, 168),
+            high: hours(4, 72),
+            urgent: hours(1, 24),
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The target for a priority (`None`: unclassified, counted as normal).
+    pub fn target(&self, priority: Option<Priority>) -> SlaTarget {
+        match priority.unwrap_or(Priority::Normal) {
+            Priority::Low => self.low,
+            Priority::Normal => self.normal,
+            Priority::High => self.high,
+            Priority::Urgent => self.urgent,
+        }
+    }
+
+    /// One target's JSON form, as error messages show it.
+    pub const TARGET_EXAMPLE: &'static str = r#"{"response_s": 14400, "resolution_s": 259200}"#;
+
+    /// Reads a policy from JSON text: see [`SlaPolicy::from_json_value`].
+    pub fn from_json(text: &str) -> Result<SlaPolicy, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        SlaPolicy::from_json_value(&v)
+    }
+
+    /// Reads a policy from its JSON form: an object with a target for every
+    /// priority (`low`, `normal`, `high`, `urgent`), each target
+    /// `{"response_s": 14400, "resolution_s": 259200}` in whole seconds above
+    /// 0. An error names the priority and field and shows the expected shape.
+    pub fn from_json_value(v: &serde_json::Value) -> Result<SlaPolicy, String> {
+        let names = || {
+            Priority::ALL
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some(fields) = v.as_object() else {
+            return Err(format!(
+                "expected an object with a target for each priority ({}), like {{\"high\": {}}}, \
+                 found {}",
+                names(),
+                Self::TARGET_EXAMPLE,
+                shown(v)
+            ));
+        };
+        if let Some(unknown) = fields.keys().find(|k| Priority::parse(k).is_err()) {
+            return Err(format!(
+                "unknown priority `{unknown}`: the priorities are {}",
+                names()
+            ));
+        }
+        let mut policy = SlaPolicy::default();
+        for &priority in Priority::ALL {
+            let name = priority.as_str();
+            let Some(target) = fields.get(name) else {
+                return Err(format!(
+                    "priority `{name}` is missing: every priority needs a target, like \
+                     \"{name}\": {}",
+                    Self::TARGET_EXAMPLE
+                ));
+            };
+            let target = target_of(target).map_err(|why| {
+                format!(
+                    "priority `{name}`: {why}; expected a target like {} (whole seconds above 0)",
+                    Self::TARGET_EXAMPLE
+                )
+            })?;
+            match priority {
+                Priority::Low => policy.low = target,
+                Priority::Normal => policy.normal = target,
+                Priority::High => policy.high = target,
+                Priority::Urgent => policy.urgent = target,
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Checks that every target is positive.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, t) in [
+            ("low", self.low),
+            ("normal", self.normal),
+            ("high", self.high),
+            ("urgent", self.urgent),
+        ] {
+            if t.response_s <= 0 || t.resolution_s <= 0 {
+                return Err(format!(
+                    "{name}: targets must be positive numbers of seconds"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for SlaPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        SlaPolicy::from_json_value(&v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Longest JSON value quoted in an error, in characters: enough to
+/// recognise it, short enough for one line.
+const MAX_SHOWN_CHARS: usize = 40;
+
+/// A JSON value as an error shows it, cut to [`MAX_SHOWN_CHARS`].
+fn shown(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((cut, _)) => format!("`{}...`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
+}
+
+/// Reads one SLA target: exactly `response_s` and `resolution_s`, whole
+/// seconds above 0.
+fn target_of(v: &serde_json::Value) -> Result<SlaTarget, String> {
+    let Some(fields) = v.as_object() else {
+        return Err(format!("found {}", shown(v)));
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !matches!(k.as_str(), "response_s" | "resolution_s"))
+    {
+        return Err(format!("unknown field `{unknown}`"));
+    }
+    let seconds = |name: &str| match fields.get(name) {
+        None => Err(format!("`{name}` is missing")),
+        Some(n) => match n.as_i64() {
+            Some(s) if s > 0 => Ok(s),
+            _ => Err(format!(
+                "`{name}` must be a whole number of seconds above 0, found {}",
+                shown(n)
+            )),
+        },
+    };
+    Ok(SlaTarget {
+        response_s: seconds("response_s")?,
+        resolution_s: seconds("resolution_s")?,
+    })
+}
+
+/// The outcome of one SLA part.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sla {
+    Met,
+    Breached,
+    Pending,
+}
+
+pub(super) fn sla_part(elapsed_ms: Option<i64>, target_s: i64, age_ms: i64) -> Sla {
+    let target_ms = target_s.saturating_mul(1000);
+    match elapsed_ms {
+        Some(e) if e <= target_ms => Sla::Met,
+        Some(_) => Sla::Breached,
+        None if age_ms > target_ms => Sla::Breached,
+        None => Sla::Pending,
+    }
+}
