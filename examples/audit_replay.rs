@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 
 use caseledger::kpi::{GroupBy, KpiAccumulator, ReportParams};
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::{CaseId, CaseState, ExpectedVersion, parse_timestamp};
 use caseledger_store::{Clock, Store, StoreOptions, Until, verify};
+use caseledger_synth::{Synth, SynthConfig};
 use chrono::{TimeZone, Utc};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use caseledger::kpi::{GroupBy, KpiAccumulator, Kpis, ReportParams};
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::{CaseId, CaseState};
+use caseledger_synth::{Synth, SynthConfig};
 use chrono::{TimeZone, Utc};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -512,7 +512,7 @@ impl Store {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use caseledger::synth::{Synth, SynthConfig};
+    /// use caseledger_synth::{Synth, SynthConfig};
     /// use caseledger::ExpectedVersion;
     /// use caseledger_store::{Store, StoreOptions};
     /// # use chrono::TimeZone;

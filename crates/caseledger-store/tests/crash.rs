@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use caseledger::synth::SplitMix64;
 use caseledger::*;
 use caseledger_store::{Store, verify};
+use caseledger_synth::SplitMix64;
 use common::*;
 
 /// An event id that says which batch it belongs to, where, and how big the

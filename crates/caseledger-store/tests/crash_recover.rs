@@ -13,9 +13,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use caseledger::synth::SplitMix64;
 use caseledger::*;
 use caseledger_store::{CUT_DIR, Store, segment_name, verify};
+use caseledger_synth::SplitMix64;
 use common::*;
 
 /// Acknowledged events before the torn tail.

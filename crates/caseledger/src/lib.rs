@@ -46,7 +46,6 @@ mod port;
 mod service;
 mod state;
 mod status;
-pub mod synth;
 mod time;
 
 pub use decide::{Action, Command, decide};

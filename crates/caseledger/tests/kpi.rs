@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
 use caseledger::kpi::{GroupBy, KpiAccumulator, Kpis, Report, ReportParams};
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::*;
+use caseledger_synth::{Synth, SynthConfig};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 

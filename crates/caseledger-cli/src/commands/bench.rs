@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::{Event, EventLog, ExpectedVersion};
 use caseledger_store::{LogReader, Store, StoreOptions, verify};
+use caseledger_synth::{Synth, SynthConfig};
 use serde::Deserialize;
 
 use super::write_stdout;

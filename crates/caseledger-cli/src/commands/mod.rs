@@ -10,9 +10,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::{CaseId, CaseState, EventLog, ExpectedVersion, RecordedEvent};
 use caseledger_store::{Clock, ErrorKind, Store, StoreOptions, Until, verify};
+use caseledger_synth::{Synth, SynthConfig};
 use chrono::{DateTime, Utc};
 
 use crate::{Command, DEMO_STORE, HistoryFormat, ReportFormat, UsageError, VerifyFormat};

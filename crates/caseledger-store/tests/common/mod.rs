@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::*;
 use caseledger_store::{Store, StoreOptions};
+use caseledger_synth::{Synth, SynthConfig};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// 2026-03-02 09:00 UTC plus `m` minutes.

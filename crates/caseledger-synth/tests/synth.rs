@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use caseledger::synth::{Synth, SynthConfig};
 use caseledger::*;
+use caseledger_synth::{Synth, SynthConfig};
 use chrono::{TimeZone, Utc};
 
 fn config(cases: u64, seed: u64) -> SynthConfig {

@@ -1,27 +1,41 @@
-//! A deterministic synthetic history: realistic mixes of channels, tiers,
-//! categories and priorities, response and resolution times with long tails,
-//! transfers, escalations, reopens, follow-ups within the per-customer cap,
-//! surveys, repeat customers, and some cases still open.
+//! caseledger-synth: deterministic synthetic case histories, for the
+//! command line's `generate`, `demo` and `bench`, the examples and the
+//! tests. It is not part of what a bank system embeds: the domain crate
+//! `caseledger` keeps only that.
+//!
+//! A history has realistic mixes of channels, tiers, categories and
+//! priorities, response and resolution times with long tails, transfers,
+//! escalations, reopens, follow-ups within the per-customer cap, surveys,
+//! repeat customers, and some cases still open.
 //!
 //! The same seed and start always give the same events. Every case is built
-//! through [`crate::decide`], so every generated history obeys the rules.
-//! Pure: the pseudo-random generator is SplitMix64 seeded by the caller.
+//! through [`caseledger::decide`], so every generated history obeys the
+//! rules. Pure: the pseudo-random generator is SplitMix64 seeded by the
+//! caller.
+//!
+//! ```
+//! use caseledger_synth::{Synth, SynthConfig};
+//! use chrono::TimeZone;
+//!
+//! let start = chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
+//! let config = SynthConfig { cases: 20, seed: 7, start, span_days: 30 };
+//! let events: Vec<_> = Synth::new(config.clone()).collect();
+//! assert!(events.len() >= 20, "at least an `opened` per case");
+//! assert_eq!(events, Synth::new(config).collect::<Vec<_>>(), "deterministic");
+//! ```
+#![forbid(unsafe_code)]
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use chrono::{DateTime, Utc};
 
-use crate::decide::{Action, Command, decide};
-use crate::event::{
-    Assigned, Classified, Event, FollowUpCompleted, FollowUpScheduled, Opened, Reopened, Resolved,
-    Surveyed,
-};
-use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
-use crate::policy::FollowUpPlanner;
-use crate::state::{CaseState, evolve};
-use crate::vocab::{
-    Category, Channel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier, Topic,
+use caseledger::policy::FollowUpPlanner;
+use caseledger::{
+    Action, Actor, AgentId, Assigned, CaseId, CaseState, Category, Channel, Classified, Command,
+    CustomerId, Event, EventId, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose,
+    FollowUpScheduled, Opened, Priority, Reopened, Resolved, Score, Surveyed, TeamId, Tier, Topic,
+    decide, evolve,
 };
 
 /// SplitMix64: a small, fast, well-distributed generator (Steele et al.).
@@ -108,20 +122,20 @@ pub const TAIL_DAYS: u32 = 366;
 
 impl SynthConfig {
     /// Checks that every time this history can hold is storable
-    /// ([`crate::check_timestamp`]): the start, and the start plus the span
+    /// ([`caseledger::check_timestamp`]): the start, and the start plus the span
     /// and [`TAIL_DAYS`].
     pub fn check(&self) -> Result<(), String> {
-        crate::time::check_timestamp(&self.start).map_err(|e| format!("the start: {e}"))?;
+        caseledger::check_timestamp(&self.start).map_err(|e| format!("the start: {e}"))?;
         let days = u64::from(self.span_days) + u64::from(TAIL_DAYS);
         let end = self.start.checked_add_days(chrono::Days::new(days));
         match end {
-            Some(end) if end <= crate::time::MAX_TIMESTAMP => Ok(()),
+            Some(end) if end <= caseledger::MAX_TIMESTAMP => Ok(()),
             _ => Err(format!(
                 "cases opening over {} days from {} and running up to {TAIL_DAYS} days more \
                  would have events after 9999-12-31T23:59:59.999999999Z, the last storable \
                  instant; start earlier",
                 self.span_days,
-                crate::time::format_timestamp(&self.start)
+                caseledger::format_timestamp(&self.start)
             )),
         }
     }
