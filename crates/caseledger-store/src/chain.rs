@@ -1,10 +1,14 @@
-//! The hash chain: checking one record's link, and the walk that checks
-//! every link of a log while an open's scan decodes it on another thread.
+//! The hash chain as the file store keeps it: the hash prefix its index
+//! holds for every event, and the walk that checks every link of a log
+//! while an open's scan decodes it on another thread. The chain hash itself
+//! is the codec's ([`caseledger_codec::chain_hash`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::format::{Hash, chain_hash, hashed_part, peek_event_position, stored_hash};
+use caseledger_codec::link_holds;
+
+use crate::format::{Hash, peek_event_position, stored_hash};
 use crate::recover::{Bound, Point};
 use crate::segment::{SegmentReader, open_segment};
 
@@ -19,12 +23,6 @@ pub fn prefix(hash: &Hash) -> HashPrefix {
     let mut b = [0u8; 8];
     b.copy_from_slice(&hash[..8]);
     u64::from_le_bytes(b)
-}
-
-/// Whether a record body's stored hash is the hash of `prev` and its
-/// content: its link in the chain holds.
-pub fn link_holds(prev: &Hash, body: &[u8]) -> bool {
-    chain_hash(prev, hashed_part(body)) == stored_hash(body)
 }
 
 /// A record whose link does not hold.

@@ -74,13 +74,13 @@ pub use store::{
 pub use verify::{VerifyReport, verify};
 
 /// Decode entry points for the fuzz targets in `fuzz/` (feature `fuzzing`):
-/// not part of the stable API.
+/// not part of the stable API. Record bodies are fuzzed through
+/// `caseledger-codec`'s public API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::format::{
-        FRAME_HEADER_BYTES, Record, SEGMENT_HEADER_BYTES, SegmentHeader, decode_body,
-        decode_event_header, decode_frame, hashed_part,
+        FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SegmentHeader, decode_frame,
     };
 
     /// The size of a checkpoint slot.
@@ -90,34 +90,6 @@ pub mod fuzzing {
     /// again; `None` if it is not a valid slot.
     pub fn checkpoint_slot_round_trip(b: &[u8]) -> Option<[u8; CHECKPOINT_SLOT_BYTES]> {
         crate::checkpoint::Checkpoint::decode(b).map(|c| c.encode())
-    }
-
-    /// Encodes a decoded record again and returns its body without the
-    /// chain hash, which must equal the decoded body's (one encoding per
-    /// record); an error if the encoder refuses what the decoder accepted.
-    pub fn reencode(record: &Record) -> Result<Vec<u8>, crate::format::EncodeError> {
-        let mut out = Vec::new();
-        let prev = crate::format::GENESIS_HASH;
-        match record {
-            Record::Event(r) => {
-                crate::format::encode_event(
-                    &mut out,
-                    &prev,
-                    r.position,
-                    r.version,
-                    &r.recorded_at,
-                    &r.event,
-                )?;
-            }
-            Record::Commit {
-                first_position,
-                last_position,
-            } => {
-                crate::format::encode_commit(&mut out, &prev, *first_position, *last_position);
-            }
-        }
-        let body = &out[FRAME_HEADER_BYTES..];
-        Ok(hashed_part(body).to_vec())
     }
 }
 

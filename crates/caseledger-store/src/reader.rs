@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use caseledger::RecordedEvent;
 
-use crate::chain::{HashPrefix, link_holds, prefix};
+use caseledger_codec::link_holds;
+
+use crate::chain::{HashPrefix, prefix};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Damage, Error};
 use crate::format::{

@@ -1,0 +1,302 @@
+//! Decoding record bodies: the whole body ([`decode_body`]), only an event's
+//! fixed part ([`decode_event_header`]), or one field ([`peek_event_stream`],
+//! [`peek_event_position`]). Every length is checked before it is used.
+
+use caseledger::{
+    Actor, AgentId, Assigned, CaseId, Category, Channel, Classified, CustomerId, Escalated,
+    EscalationLevel, Event, EventData, EventId, EventType, FollowUpCompleted, FollowUpOutcome,
+    FollowUpPurpose, FollowUpScheduled, Opened, Priority, Reopened, Resolved, Score, Surveyed,
+    TeamId, Tier, Topic,
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::chain::hashed_part;
+use crate::{
+    COMMIT_BODY_BYTES, DecodeError, EVENT_FIXED_BYTES, EventHeader, EventRecord, HASH_BYTES,
+    KIND_COMMIT, KIND_EVENT, Record, SCHEMA_VERSION, array, check_text_bytes, time_from_parts,
+};
+
+/// The stream id of an event record's body without decoding the rest
+/// (`None` for a commit record or a body too short to hold one).
+pub fn peek_event_stream(body: &[u8]) -> Option<[u8; 16]> {
+    if body.first() != Some(&KIND_EVENT) {
+        return None;
+    }
+    body.get(12..28).map(array)
+}
+
+/// The position of an event record's body without decoding the rest.
+pub fn peek_event_position(body: &[u8]) -> Option<u64> {
+    if body.first() != Some(&KIND_EVENT) {
+        return None;
+    }
+    body.get(4..12).map(|b| u64::from_le_bytes(array(b)))
+}
+
+/// Decodes a record body (in the file store, the bytes a frame holds).
+pub fn decode_body(body: &[u8]) -> Result<Record, DecodeError> {
+    if body.len() < 1 + HASH_BYTES {
+        return Err(DecodeError::bad(
+            "record body",
+            format!("{} bytes is too short", body.len()),
+        ));
+    }
+    let mut r = Reader::new(hashed_part(body));
+    match r.u8("record kind")? {
+        KIND_EVENT => decode_event(&mut r).map(Record::Event),
+        KIND_COMMIT => {
+            if body.len() != COMMIT_BODY_BYTES {
+                return Err(DecodeError::bad(
+                    "commit record",
+                    format!("{} bytes", body.len()),
+                ));
+            }
+            r.zeros(7, "commit reserved bytes")?;
+            let first_position = r.u64("commit first position")?;
+            let last_position = r.u64("commit last position")?;
+            if first_position == 0 || last_position < first_position {
+                return Err(DecodeError::bad(
+                    "commit record",
+                    format!("positions {first_position}..={last_position}"),
+                ));
+            }
+            r.end()?;
+            Ok(Record::Commit {
+                first_position,
+                last_position,
+            })
+        }
+        other => Err(DecodeError::bad("record kind", other.to_string())),
+    }
+}
+
+/// Decodes and checks only the fixed part of an event record's body: what
+/// opening a store needs to index it. [`decode_body`] checks the rest.
+pub fn decode_event_header(body: &[u8]) -> Result<EventHeader, DecodeError> {
+    if body.len() < EVENT_FIXED_BYTES + 1 + HASH_BYTES {
+        return Err(DecodeError::bad(
+            "event record",
+            format!("{} bytes is too short", body.len()),
+        ));
+    }
+    let mut r = Reader::new(hashed_part(body));
+    if r.u8("record kind")? != KIND_EVENT {
+        return Err(DecodeError::bad("record kind", "not an event"));
+    }
+    read_event_header(&mut r)
+}
+
+fn read_event_header(r: &mut Reader<'_>) -> Result<EventHeader, DecodeError> {
+    let schema = r.u8("schema version")?;
+    if schema != SCHEMA_VERSION {
+        return Err(DecodeError::bad("schema version", schema.to_string()));
+    }
+    let code = r.u8("event type")?;
+    let event_type = EventType::from_code(code)
+        .ok_or_else(|| DecodeError::bad("event type", code.to_string()))?;
+    r.zeros(1, "flags")?;
+    let position = r.u64("position")?;
+    let case_id = CaseId::from_uuid(r.uuid("stream id")?);
+    let version = r.u64("stream version")?;
+    let event_id = EventId::from_uuid(r.uuid("event id")?);
+    let at = r.time("occurred at")?;
+    let recorded_at = r.time("recorded at")?;
+    if position == 0 || version == 0 {
+        return Err(DecodeError::bad(
+            "position",
+            "positions and versions count from 1",
+        ));
+    }
+    Ok(EventHeader {
+        event_type,
+        position,
+        case_id,
+        version,
+        event_id,
+        at,
+        recorded_at,
+    })
+}
+
+fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
+    let h = read_event_header(r)?;
+    let actor = match r.u8("actor kind")? {
+        0 => Actor::System,
+        1 => Actor::Customer,
+        2 => Actor::Agent(
+            AgentId::from_stored(r.id("actor")?)
+                .map_err(|e| DecodeError::bad("actor", e.to_string()))?,
+        ),
+        other => return Err(DecodeError::bad("actor kind", other.to_string())),
+    };
+    let data = decode_payload(r, h.event_type)?;
+    r.end()?;
+    Ok(EventRecord {
+        position: h.position,
+        version: h.version,
+        recorded_at: h.recorded_at,
+        event: Event {
+            event_id: h.event_id,
+            case_id: h.case_id,
+            at: h.at,
+            actor,
+            data,
+        },
+    })
+}
+
+fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeError> {
+    Ok(match t {
+        EventType::Opened => EventData::Opened(Opened {
+            customer_id: CustomerId::from_stored(r.id("customer id")?)
+                .map_err(|e| DecodeError::bad("customer id", e.to_string()))?,
+            channel: r.vocab("channel", Channel::from_code)?,
+            tier: r.vocab("tier", Tier::from_code)?,
+            summary: r.opt_text("summary")?,
+        }),
+        EventType::Classified => EventData::Classified(Classified {
+            category: r.vocab("category", Category::from_code)?,
+            topic: r.vocab("topic", Topic::from_code)?,
+            priority: r.vocab("priority", Priority::from_code)?,
+        }),
+        EventType::Assigned => EventData::Assigned(Assigned {
+            agent: AgentId::from_stored(r.id("agent")?)
+                .map_err(|e| DecodeError::bad("agent", e.to_string()))?,
+            team: r.opt_team()?,
+        }),
+        EventType::Responded => EventData::Responded,
+        EventType::Escalated => EventData::Escalated(Escalated {
+            level: EscalationLevel::new(i64::from(r.u8("escalation level")?))
+                .map_err(|e| DecodeError::bad("escalation level", e.to_string()))?,
+            team: r.opt_team()?,
+            reason: r.opt_text("reason")?,
+        }),
+        EventType::Resolved => EventData::Resolved(Resolved {
+            resolution: r.opt_text("resolution")?,
+        }),
+        EventType::Reopened => EventData::Reopened(Reopened {
+            reason: r.opt_text("reason")?,
+        }),
+        EventType::FollowUpScheduled => EventData::FollowUpScheduled(FollowUpScheduled {
+            due: r.time("follow-up due")?,
+            purpose: r.vocab("purpose", FollowUpPurpose::from_code)?,
+            channel: r.vocab("channel", Channel::from_code)?,
+        }),
+        EventType::FollowUpCompleted => EventData::FollowUpCompleted(FollowUpCompleted {
+            outcome: r.vocab("outcome", FollowUpOutcome::from_code)?,
+        }),
+        EventType::Surveyed => EventData::Surveyed(Surveyed {
+            score: Score::new(i64::from(r.u8("score")?))
+                .map_err(|e| DecodeError::bad("score", e.to_string()))?,
+            comment: r.opt_text("comment")?,
+        }),
+        EventType::Closed => EventData::Closed,
+    })
+}
+
+/// A bounds-checked cursor over a body.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader { b, at: 0 }
+    }
+
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
+        let Some(end) = end else {
+            return Err(DecodeError::bad(field, "runs past the end of the record"));
+        };
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.take(1, field)?[0])
+    }
+
+    fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+        Ok(u16::from_le_bytes(array(self.take(2, field)?)))
+    }
+
+    fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(array(self.take(4, field)?)))
+    }
+
+    fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(array(self.take(8, field)?)))
+    }
+
+    fn uuid(&mut self, field: &'static str) -> Result<Uuid, DecodeError> {
+        Ok(Uuid::from_bytes(array(self.take(16, field)?)))
+    }
+
+    fn zeros(&mut self, n: usize, field: &'static str) -> Result<(), DecodeError> {
+        if self.take(n, field)?.iter().any(|&b| b != 0) {
+            return Err(DecodeError::bad(field, "must be zero"));
+        }
+        Ok(())
+    }
+
+    fn time(&mut self, field: &'static str) -> Result<DateTime<Utc>, DecodeError> {
+        let secs = i64::from_le_bytes(array(self.take(8, field)?));
+        let nanos = self.u32(field)?;
+        time_from_parts(secs, nanos).map_err(|e| DecodeError::bad(field, e))
+    }
+
+    fn str(&mut self, n: usize, field: &'static str) -> Result<String, DecodeError> {
+        let b = self.take(n, field)?;
+        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::bad(field, "not UTF-8"))
+    }
+
+    fn id(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        let n = usize::from(self.u8(field)?);
+        if n == 0 {
+            return Err(DecodeError::bad(field, "empty"));
+        }
+        self.str(n, field)
+    }
+
+    fn opt_team(&mut self) -> Result<Option<TeamId>, DecodeError> {
+        let n = usize::from(self.u8("team")?);
+        if n == 0 {
+            return Ok(None);
+        }
+        let s = self.str(n, "team")?;
+        TeamId::from_stored(s)
+            .map(Some)
+            .map_err(|e| DecodeError::bad("team", e.to_string()))
+    }
+
+    fn opt_text(&mut self, field: &'static str) -> Result<Option<String>, DecodeError> {
+        match self.u8(field)? {
+            0 => Ok(None),
+            1 => {
+                let n = usize::from(self.u16(field)?);
+                check_text_bytes(n).map_err(|e| DecodeError::bad(field, e))?;
+                self.str(n, field).map(Some)
+            }
+            other => Err(DecodeError::bad(field, format!("presence flag {other}"))),
+        }
+    }
+
+    fn vocab<T>(&mut self, field: &'static str, f: fn(u8) -> Option<T>) -> Result<T, DecodeError> {
+        let code = self.u8(field)?;
+        f(code).ok_or_else(|| DecodeError::bad(field, format!("unknown code {code}")))
+    }
+
+    fn end(&self) -> Result<(), DecodeError> {
+        if self.at != self.b.len() {
+            return Err(DecodeError::bad(
+                "record body",
+                format!("{} unexpected trailing bytes", self.b.len() - self.at),
+            ));
+        }
+        Ok(())
+    }
+}
