@@ -9,7 +9,7 @@ use std::sync::Arc;
 use caseledger_codec::link_holds;
 
 use crate::format::{Hash, peek_event_position, stored_hash};
-use crate::recover::{Bound, Point};
+use crate::layout::{Bound, Point};
 use crate::segment::{SegmentReader, open_segment};
 
 /// The first eight bytes of a chain hash, as the index keeps it for every

@@ -7,8 +7,13 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+use std::path::Path;
+
+use crate::error::{Damage, Error, ErrorKind};
 use crate::format::{HASH_BYTES, Hash};
 
+/// The name of the checkpoint file.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
 /// The first eight bytes of a checkpoint slot.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"CLEDGCKP";
 /// The size of one slot in bytes.
@@ -120,6 +125,45 @@ fn read_up_to(file: &File, b: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+fn missing_checkpoint(dir: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        ErrorKind::NotAStore {
+            dir: dir.to_path_buf(),
+            reason: format!("it has no {CHECKPOINT_FILE} file"),
+        }
+        .into()
+    } else {
+        Error::io("open", dir.join(CHECKPOINT_FILE), e)
+    }
+}
+
+pub(crate) fn read_checkpoint(dir: &Path, file: &File) -> Result<Checkpoint, Error> {
+    let path = dir.join(CHECKPOINT_FILE);
+    match read(file).map_err(|e| Error::io("read", &path, e))? {
+        ReadCheckpoint::Valid(cp) if cp.segment >= 1 => Ok(cp),
+        _ => Err(Error::corrupt(Damage::new(
+            path,
+            0,
+            "neither checkpoint slot is valid, so the durable end of the log is unknown",
+        ))),
+    }
+}
+
+/// Reads the checkpoint of the store in `dir` without changing anything:
+/// the start of every read-only open. A missing directory or checkpoint file
+/// means "not a store"; a checkpoint with no valid slot is corruption.
+pub(crate) fn read_only_checkpoint(dir: &Path) -> Result<Checkpoint, Error> {
+    if !dir.is_dir() {
+        return Err(ErrorKind::NotAStore {
+            dir: dir.to_path_buf(),
+            reason: "no such directory".to_owned(),
+        }
+        .into());
+    }
+    let cp_file = File::open(dir.join(CHECKPOINT_FILE)).map_err(|e| missing_checkpoint(dir, e))?;
+    read_checkpoint(dir, &cp_file)
 }
 
 #[cfg(test)]

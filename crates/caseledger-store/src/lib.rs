@@ -57,21 +57,29 @@ mod checkpoint;
 mod error;
 pub mod format;
 mod index;
-mod reader;
+mod layout;
+mod locks;
+mod open;
+mod read;
 mod recover;
 mod segment;
 mod store;
 mod verify;
+mod write;
 
+pub use checkpoint::CHECKPOINT_FILE;
 pub use error::{Damage, Error, ErrorKind};
-pub use reader::{LogIter, LogReader, partition_of};
+pub use layout::{Head, Until, hex};
+pub use open::LOCK_WAIT_MS;
+pub use read::{LogIter, LogReader, partition_of};
 pub use recover::{CUT_DIR, CutPiece, Recovery};
 pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
-pub use store::{
-    Batch, CHECKPOINT_FILE, Clock, DEFAULT_SEGMENT_BYTES, Head, LOCK_WAIT_MS, MAX_GROUP_APPENDS,
-    MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, Store, StoreOptions, Until, hex,
-};
+pub use store::Store;
 pub use verify::{VerifyReport, verify};
+pub use write::{
+    Batch, Clock, DEFAULT_SEGMENT_BYTES, MAX_GROUP_APPENDS, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
+    StoreOptions,
+};
 
 /// Decode entry points for the fuzz targets in `fuzz/` (feature `fuzzing`):
 /// not part of the stable API. Record bodies are fuzzed through

@@ -11,10 +11,11 @@ use chrono::{DateTime, Utc};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Damage, Error};
 use crate::format::{
-    EventHeader, EventRecord, FRAME_HEADER_BYTES, GENESIS_HASH, Hash, SEGMENT_HEADER_BYTES,
-    decode_body, decode_event_header, stored_hash,
+    EventHeader, EventRecord, FRAME_HEADER_BYTES, GENESIS_HASH, SEGMENT_HEADER_BYTES, decode_body,
+    decode_event_header, stored_hash,
 };
 use crate::index::{Entry, Index};
+use crate::layout::{Bound, Boundary, Point, START, sync_dir};
 
 /// A record as the scan sees it: fully decoded, or only its fixed part.
 enum Record {
@@ -41,45 +42,6 @@ impl From<crate::format::Record> for Record {
     }
 }
 use crate::segment::SegmentReader;
-
-/// A point in the log: just after a record (or a segment header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Point {
-    /// Segment number.
-    pub segment: u32,
-    /// Byte offset in the segment.
-    pub offset: u64,
-}
-
-/// The start of an empty log.
-pub const START: Point = Point {
-    segment: 1,
-    offset: SEGMENT_HEADER_BYTES as u64,
-};
-
-/// The end of the last complete commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Boundary {
-    /// Where it ends.
-    pub point: Point,
-    /// The last committed event's position (0: none).
-    pub position: u64,
-    /// The chain hash of the commit record (genesis: none).
-    pub hash: Hash,
-}
-
-impl Boundary {
-    /// The checkpoint that records this boundary.
-    pub fn checkpoint(&self, sequence: u64) -> Checkpoint {
-        Checkpoint {
-            sequence,
-            segment: self.point.segment,
-            offset: self.point.offset,
-            position: self.position,
-            hash: self.hash,
-        }
-    }
-}
 
 /// Bytes after the last commit that are not part of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,16 +70,6 @@ pub struct Scanned {
     pub tail: Option<Tail>,
     /// The latest `recorded_at` of a committed event.
     pub last_recorded_at: Option<DateTime<Utc>>,
-}
-
-/// How far to scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
-    /// Up to the checkpoint only: a reader, which must not see records a
-    /// running writer has not acknowledged yet.
-    Checkpoint,
-    /// Every byte: a writer recovering.
-    All,
 }
 
 /// Scans the segments of the store in `dir` (`paths[i]` is segment i + 1)
@@ -526,7 +478,7 @@ pub fn cut_tail(
 ) -> Result<Recovery, Error> {
     let cut_dir = dir.join(CUT_DIR);
     std::fs::create_dir_all(&cut_dir).map_err(|e| Error::io("create", &cut_dir, e))?;
-    crate::store::sync_dir(dir)?;
+    sync_dir(dir)?;
     let mut pieces = Vec::new();
     let first = tail.from.segment as usize;
     // 1. Copy the tail of the boundary segment into a side file and sync it.
@@ -572,7 +524,7 @@ pub fn cut_tail(
         });
     }
     pieces[moved_from..].reverse();
-    crate::store::sync_dir(&cut_dir)?;
+    sync_dir(&cut_dir)?;
     // 3. Truncate the boundary segment and sync it and the directory.
     if let Some(path) = paths.get(first - 1) {
         let f = File::options()
@@ -583,7 +535,7 @@ pub fn cut_tail(
             .map_err(|e| Error::io("truncate", path, e))?;
         f.sync_all().map_err(|e| Error::io("fsync", path, e))?;
     }
-    crate::store::sync_dir(dir)?;
+    sync_dir(dir)?;
     Ok(Recovery {
         reason: tail.reason.clone(),
         uncommitted_events: tail.uncommitted_events,

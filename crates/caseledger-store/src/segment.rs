@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{Error, ErrorKind};
 use crate::format::{
-    DecodeError, FRAME_HEADER_BYTES, MAX_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentHeader,
+    DecodeError, FRAME_HEADER_BYTES, Hash, MAX_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentHeader,
     check_frame_crc, decode_frame, frame_bytes,
 };
 
@@ -96,6 +96,51 @@ pub fn open_segment(path: &Path) -> Result<File, Error> {
         .file_type();
     check_is_file(path, kind)?;
     Ok(file)
+}
+
+/// Creates segment `n` with its header, synced. The caller syncs the
+/// directory.
+pub(crate) fn create_segment(
+    dir: &Path,
+    n: u32,
+    first_position: u64,
+    prev_hash: Hash,
+) -> Result<File, Error> {
+    create_segment_at(&dir.join(segment_name(n)), n, first_position, prev_hash)
+}
+
+/// Creates segment `n` at `path` (which must not exist) with its header,
+/// synced.
+pub(crate) fn create_segment_at(
+    path: &Path,
+    n: u32,
+    first_position: u64,
+    prev_hash: Hash,
+) -> Result<File, Error> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    let header = SegmentHeader {
+        segment: n,
+        first_position,
+        prev_hash,
+    };
+    file.write_all_at(&header.encode(), 0)
+        .map_err(|e| Error::io("write", path, e))?;
+    file.sync_data()
+        .map_err(|e| Error::io("fdatasync", path, e))?;
+    Ok(file)
+}
+
+/// Removes a file; one that is not there is fine.
+pub(crate) fn remove_if_present(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The segment files of one store, opened on demand for random reads: at

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use caseledger::RecordedEvent;
 
+use crate::checkpoint::read_only_checkpoint;
 use crate::error::{Damage, Error, ErrorKind};
-use crate::recover::{self, Bound, Point};
+use crate::layout::{Bound, Head, Point};
+use crate::recover;
 use crate::segment;
-use crate::store::Head;
 
 /// What [`verify`] found in a sound log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub fn verify(
 ) -> Result<VerifyReport, Error> {
     let dir = dir.as_ref();
     // The committed head the walk starts from: bytes before it never change.
-    let cp = crate::store::read_only_checkpoint(dir)?;
+    let cp = read_only_checkpoint(dir)?;
     let cp_point = Point {
         segment: cp.segment,
         offset: cp.offset,
@@ -81,7 +82,7 @@ pub fn verify(
     // Bytes after the checkpoint are judged only if no writer touched the
     // store during the walk: no lock is held now, and the checkpoint is the
     // one read before the walk (every writer's open writes a new one).
-    let raced = writer_active(dir)? || crate::store::read_only_checkpoint(dir)? != cp;
+    let raced = writer_active(dir)? || read_only_checkpoint(dir)? != cp;
     if !raced {
         let scanned = match (scanned, walk.broken) {
             (Ok(s), None) => s,

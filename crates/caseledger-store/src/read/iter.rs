@@ -1,121 +1,22 @@
-//! Streaming reads of the log: [`LogIter`], and [`LogReader`], a read-only
-//! view without an index for whole-log replays. Both check what they read:
-//! every frame's checksum, gapless positions, segment headers, commit
-//! ranges, the hash chain link of every record, and at the end that the
-//! last record is the checkpoint's (docs/store-format.md, "What each read
-//! checks").
+//! [`LogIter`]: the streaming read of the log in position order, checking
+//! every frame, position, segment header, commit range and chain link.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use caseledger::RecordedEvent;
-
 use caseledger_codec::link_holds;
 
+use super::random::read_prev_hash;
 use crate::chain::{HashPrefix, prefix};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Damage, Error};
 use crate::format::{
-    FRAME_HEADER_BYTES, GENESIS_HASH, HASH_BYTES, Hash, Record, SEGMENT_HEADER_BYTES,
-    check_frame_crc, decode_body, decode_event_header, peek_event_position, peek_event_stream,
-    stored_hash,
+    FRAME_HEADER_BYTES, GENESIS_HASH, Hash, Record, check_frame_crc, decode_body,
+    decode_event_header, peek_event_position, peek_event_stream, stored_hash,
 };
-use crate::recover::{Boundary, START};
+use crate::layout::{Boundary, START, Until};
 use crate::segment::{self, SegmentReader};
-use crate::store::{Head, Until};
-
-/// A read-only view of a store for replaying the whole log: it reads the
-/// checkpoint and lists the segment files, and builds no index, so it opens
-/// in constant time and memory whatever the log's size. Segment files are
-/// opened one at a time as a read reaches them.
-///
-/// Its reads check what they read (see [`LogIter`]): a read to the end
-/// proves that the log, chain and positions included, arrives at
-/// [`LogReader::head`]. A damaged or altered record ends the read with an
-/// error that names its position. Use [`crate::Store::open_read_only`] to
-/// read single streams.
-///
-/// ```
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use caseledger::kpi::{KpiAccumulator, ReportParams};
-/// use caseledger_store::{LogReader, Until};
-/// # let dir = tempfile::tempdir()?;
-/// # drop(caseledger_store::Store::open(dir.path(), Default::default())?);
-/// let reader = LogReader::open(dir.path())?;
-/// // Two partitions by case, folded apart and merged: a parallel replay.
-/// // Each partition checks the chain links of its share of the records, so
-/// // the head is verified once every partition has read to the end.
-/// let mut kpis = KpiAccumulator::new(None);
-/// for part in 0..2 {
-///     let mut acc = KpiAccumulator::new(None);
-///     for e in reader.read(1, Until::End).partition(part, 2) {
-///         let e = e?;
-///         acc.observe(e.position, &e.event);
-///     }
-///     kpis.merge(acc)?;
-/// }
-/// let report = kpis.report(&ReportParams::default());
-/// assert_eq!(report.events, reader.head().position);
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct LogReader {
-    dir: PathBuf,
-    end: Checkpoint,
-}
-
-impl LogReader {
-    /// Opens the store in `dir` for reading up to its acknowledged end.
-    pub fn open(dir: impl AsRef<Path>) -> Result<LogReader, Error> {
-        let dir = dir.as_ref().to_path_buf();
-        let end = crate::store::read_only_checkpoint(&dir)?;
-        let paths = segment::list_segments(&dir)?;
-        if paths.len() < end.segment as usize {
-            let missing = dir.join(segment::segment_name(paths.len() as u32 + 1));
-            return Err(Error::corrupt(Damage::new(
-                missing,
-                0,
-                format!(
-                    "acknowledged data is missing: the checkpoint records position {} in \
-                     segment {}, but this segment file is not there",
-                    end.position, end.segment
-                ),
-            )));
-        }
-        Ok(LogReader { dir, end })
-    }
-
-    /// The head of the acknowledged log, as the checkpoint records it: what
-    /// this reader reads up to. A read that reaches the end without an error
-    /// has verified it (unless made [`LogIter::unverified`]).
-    pub fn head(&self) -> Head {
-        Head {
-            position: self.end.position,
-            hash: self.end.hash,
-        }
-    }
-
-    /// The total size of the segment files read, in bytes.
-    pub fn bytes(&self) -> Result<u64, Error> {
-        let mut total = 0;
-        for n in 1..=self.end.segment {
-            let path = self.dir.join(segment::segment_name(n));
-            total += std::fs::metadata(&path)
-                .map_err(|e| Error::io("stat", &path, e))?
-                .len();
-        }
-        Ok(total)
-    }
-
-    /// Every event from position `from` on, up to `until`. The read starts
-    /// at the log's start whatever `from` is (events before it are checked
-    /// but not decoded), so the chain is verified from its first record.
-    pub fn read(&self, from: u64, until: Until) -> LogIter {
-        LogIter::new(self.dir.clone(), self.end, until, None).skip_to(from)
-    }
-}
 
 /// Where a read that does not start at the log's start begins, as the
 /// index of an open store knows it.
@@ -133,7 +34,7 @@ pub(crate) struct Start {
 }
 
 /// A streaming read of the log in position order (see
-/// [`crate::Store::read`] and [`LogReader::read`]). Holds one segment file
+/// [`crate::Store::read`] and [`LogReader::read`](super::LogReader::read)). Holds one segment file
 /// and its buffer at a time, never the whole log.
 ///
 /// It checks every frame's checksum, that event positions are consecutive,
@@ -538,24 +439,6 @@ enum After {
     SegmentEnd,
     /// The read is over.
     Done,
-}
-
-/// The chain hash of the record before the frame at `offset` of a segment:
-/// the last bytes of the frame before it, or the header's previous hash for
-/// the segment's first record.
-pub(crate) fn read_prev_hash(file: &File, path: &Path, offset: u64) -> Result<Hash, Error> {
-    let mut hash = [0u8; HASH_BYTES];
-    let at = if offset == SEGMENT_HEADER_BYTES as u64 {
-        // The header's previous hash: bytes 24..56.
-        24
-    } else {
-        offset
-            .checked_sub(HASH_BYTES as u64)
-            .ok_or_else(|| Error::corrupt(Damage::new(path, offset, "a frame inside the header")))?
-    };
-    file.read_exact_at(&mut hash, at)
-        .map_err(|e| Error::io("read", path, e))?;
-    Ok(hash)
 }
 
 /// The partition (of `parts`) a case belongs to: a stable hash of its id.

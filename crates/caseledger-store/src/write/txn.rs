@@ -1,0 +1,418 @@
+//! A transaction of the writer: appends checked against the committed log
+//! and the transaction's own events, written but invisible until the commit
+//! record is durable; and [`Batch`], the public transaction.
+
+use std::fs::File;
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+use caseledger::{
+    AppendError, AppendPlan, Appended, CaseId, Event, EventId, ExpectedVersion, RecordedEvent,
+    StoredAt, StoredEvents, plan_append,
+};
+use chrono::{DateTime, Utc};
+
+use super::writer::{Writer, failed, outcome_error};
+use crate::chain::prefix;
+use crate::checkpoint::{self, CHECKPOINT_FILE, Checkpoint};
+use crate::error::{Damage, Error, ErrorKind};
+use crate::format::{FRAME_HEADER_BYTES, Hash, decode_frame, encode_commit, encode_event};
+use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
+use crate::layout::{Head, Point, sync_dir};
+use crate::locks::{lock, read, write};
+use crate::read::{check_verified_link, event_of_body, not_indexed};
+use crate::segment::{self, read_frame_at};
+
+/// What reads see: the committed index and the head (the checkpoint of the
+/// last commit). A commit changes both, index first.
+#[derive(Debug)]
+pub(crate) struct Visible {
+    /// The committed events.
+    pub index: RwLock<Index>,
+    /// The checkpoint of the last commit.
+    pub head: RwLock<Checkpoint>,
+}
+
+impl Visible {
+    /// What a store just opened shows.
+    pub(crate) fn new(index: Index, head: Checkpoint) -> Visible {
+        Visible {
+            index: RwLock::new(index),
+            head: RwLock::new(head),
+        }
+    }
+}
+
+/// The log as a writer's transaction sees it: the committed index, the
+/// transaction's own events on top, and their bytes, some of which may still
+/// be in the writer's buffer.
+struct TxnView<'a> {
+    index: &'a Index,
+    overlay: &'a Overlay,
+    w: &'a Writer,
+}
+
+impl StoredEvents for TxnView<'_> {
+    type Error = Error;
+
+    fn stored_at(&self, id: &EventId) -> Result<Option<StoredAt>, Error> {
+        Ok(self.overlay.lookup(self.index, id))
+    }
+
+    fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Error> {
+        let w = self.w;
+        let (segment, offset) = self
+            .overlay
+            .location(at.position)
+            .or_else(|| {
+                let loc = self.index.loc(at.position)?;
+                Some((loc.segment, u64::from(loc.offset)))
+            })
+            .ok_or_else(|| not_indexed(&w.dir, at.position))?;
+        let path = w.dir.join(segment::segment_name(segment));
+        let damage = |detail: String| {
+            Error::corrupt(Damage::new(&path, offset, detail).at_position(at.position))
+        };
+        let body = if segment == w.segment && offset >= w.len {
+            // Not handed to the kernel yet: the bytes are in the buffer.
+            let start = usize::try_from(offset - w.len).unwrap_or(usize::MAX);
+            let bytes = w.buf.get(start..).unwrap_or_default();
+            decode_frame(bytes)
+                .map(<[u8]>::to_vec)
+                .map_err(|e| damage(e.to_string()))?
+        } else {
+            let file = w.files.get(segment)?;
+            let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+            // A committed record is checked against what the open verified;
+            // the transaction's own records were written by this writer.
+            if let Some(loc) = self.index.loc(at.position) {
+                check_verified_link(&file, &path, offset, &body, loc.hash).map_err(damage)?;
+            }
+            body
+        };
+        event_of_body(&body, at.position).map_err(damage)
+    }
+}
+
+/// An open transaction of the writer: events written but not committed.
+#[derive(Debug)]
+pub(crate) struct Txn {
+    start: Point,
+    start_position: u64,
+    start_hash: Hash,
+    start_recorded_at: Option<DateTime<Utc>>,
+    overlay: Overlay,
+    scratch: Vec<u8>,
+    /// The first I/O failure inside the transaction; it then only aborts.
+    broken: Option<String>,
+}
+
+impl Txn {
+    pub(crate) fn begin(w: &Writer) -> Txn {
+        Txn {
+            start: Point {
+                segment: w.segment,
+                offset: w.len + w.buf.len() as u64,
+            },
+            start_position: w.next_position,
+            start_hash: w.hash,
+            start_recorded_at: w.last_recorded_at,
+            overlay: Overlay::default(),
+            scratch: Vec::new(),
+            broken: None,
+        }
+    }
+
+    pub(crate) fn append(
+        &mut self,
+        w: &mut Writer,
+        index: &Index,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Error>> {
+        if let Some(refused) = w.refusal() {
+            return Err(AppendError::Log(refused));
+        }
+        if let Some(cause) = &self.broken {
+            return Err(AppendError::Log(failed(cause)));
+        }
+        let version = self.overlay.version(index, &case_id);
+        let view = TxnView {
+            index,
+            overlay: &self.overlay,
+            w,
+        };
+        let plan = plan_append(case_id, expected, events, version, &view)?;
+        let first_version = match plan {
+            AppendPlan::AlreadyStored(done) => return Ok(done),
+            AppendPlan::Write { first_version } => first_version,
+        };
+        let last_version = first_version + events.len() as u64 - 1;
+        if last_version > MAX_STREAM_VERSION {
+            return Err(AppendError::InvalidAppend {
+                case_id,
+                reason: format!("a stream holds at most {MAX_STREAM_VERSION} events"),
+            });
+        }
+        // Encode every record first, so that an event the format cannot
+        // hold fails the append before any byte of it is written.
+        self.scratch.clear();
+        let mut ends = Vec::with_capacity(events.len());
+        let mut hash = w.hash;
+        let mut last = w.last_recorded_at;
+        for (i, e) in (0u64..).zip(events) {
+            let recorded_at = w.recorded_at(e, last);
+            last = Some(recorded_at);
+            hash = encode_event(
+                &mut self.scratch,
+                &hash,
+                w.next_position + i,
+                first_version + i,
+                &recorded_at,
+                e,
+            )
+            .map_err(|err| AppendError::InvalidAppend {
+                case_id,
+                reason: err.to_string(),
+            })?;
+            ends.push((self.scratch.len(), hash));
+        }
+        let mut positions = Vec::with_capacity(events.len());
+        let mut start = 0;
+        for ((i, e), (end, record_hash)) in (0u64..).zip(events).zip(ends) {
+            let (segment, offset) = match w.push(&self.scratch[start..end]) {
+                Ok(at) => at,
+                Err(err) => {
+                    self.broken = Some(err.to_string());
+                    return Err(AppendError::Log(err));
+                }
+            };
+            start = end;
+            // Per record, so that a segment rolled before the next record
+            // names this one's hash as its previous hash.
+            w.hash = record_hash;
+            let position = w.next_position;
+            w.next_position += 1;
+            positions.push(position);
+            self.overlay.push(Entry {
+                position,
+                case_id,
+                version: first_version + i,
+                event_id: e.event_id,
+                segment,
+                // Segments are at most MAX_SEGMENT_BYTES (1 GiB) long.
+                offset: offset as u32,
+                hash: prefix(&record_hash),
+            });
+        }
+        w.last_recorded_at = last;
+        Ok(Appended {
+            positions,
+            stream_version: last_version,
+            already_stored: false,
+        })
+    }
+
+    /// Writes the commit record, syncs, advances the checkpoint and makes
+    /// the events visible. Aborts instead if the transaction broke.
+    pub(crate) fn commit(
+        mut self,
+        w: &mut Writer,
+        visible: &Visible,
+    ) -> Result<Option<Head>, Error> {
+        if let Some(cause) = self.broken.take() {
+            self.abort(w);
+            return Err(outcome_error(w, &cause));
+        }
+        let Some(last) = self.overlay.entries().last().map(|e| e.position) else {
+            return Ok(None);
+        };
+        // A cheap check (a stat and an fstat of the directory and of the
+        // checkpoint) that this writer still owns the store: if either was
+        // replaced, committing would acknowledge events into files that are
+        // no longer the store.
+        if let Err(reason) = w.check_owner() {
+            self.abandon(w);
+            w.lost = Some(reason.clone());
+            return Err(ErrorKind::NotOwner { reason }.into());
+        }
+        let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES + 56);
+        let hash = encode_commit(&mut frame, &w.hash, self.start_position, last);
+        // 1. write the commit record after the events; 2. fdatasync.
+        if let Err(e) = w.push(&frame).and_then(|_| w.sync()) {
+            if w.failed.is_none() {
+                // A write failed before the sync: undo it and say so, so
+                // that a batch's caller knows nothing of it is stored.
+                self.abort(w);
+                return Err(outcome_error(w, &e.to_string()));
+            }
+            return Err(e);
+        }
+        w.hash = hash;
+        // 3. Advance the checkpoint, then make the events visible.
+        let cp = Checkpoint {
+            sequence: w.checkpoint.sequence + 1,
+            segment: w.segment,
+            offset: w.len,
+            position: last,
+            hash,
+        };
+        debug_assert_eq!(w.buf.len(), 0, "sync flushed the buffer");
+        let cp_path = w.dir.join(CHECKPOINT_FILE);
+        if let Err(e) = checkpoint::write(&w.checkpoint_file, &cp) {
+            let err = Error::io("write", cp_path, e);
+            w.failed = Some(err.to_string());
+            return Err(err);
+        }
+        w.checkpoint = cp;
+        {
+            let mut index = write(&visible.index);
+            if let Err(detail) = self.overlay.apply(&mut index) {
+                // The overlay was built on top of this index under the writer
+                // lock, so this cannot happen; refuse writes if it does.
+                w.failed = Some(detail.clone());
+                return Err(Error::corrupt(Damage::new(&w.dir, 0, detail)));
+            }
+        }
+        *write(&visible.head) = cp;
+        Ok(Some(Head {
+            position: last,
+            hash,
+        }))
+    }
+
+    /// Undoes the transaction without touching the store's files by name,
+    /// which may now be another store's: truncates the current segment
+    /// through the writer's own open file when the transaction began in it.
+    /// Bytes of segments it created stay, uncommitted: a torn tail that
+    /// the next writer's recovery cuts and keeps.
+    fn abandon(mut self, w: &mut Writer) {
+        self.overlay.clear();
+        w.buf.clear();
+        if w.segment == self.start.segment && w.file.set_len(self.start.offset).is_ok() {
+            w.len = self.start.offset;
+        }
+        w.next_position = self.start_position;
+        w.hash = self.start_hash;
+        w.last_recorded_at = self.start_recorded_at;
+    }
+
+    /// Removes everything written since the transaction began.
+    fn abort(mut self, w: &mut Writer) {
+        self.overlay.clear();
+        w.buf.clear();
+        if let Err(e) = self.rewind(w) {
+            w.failed = Some(format!("could not undo an unfinished write: {e}"));
+        }
+    }
+
+    fn rewind(&self, w: &mut Writer) -> Result<(), Error> {
+        let mut created = false;
+        while w.segment > self.start.segment {
+            let path = w.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            w.files.forget_from(w.segment);
+            w.segment -= 1;
+            created = true;
+        }
+        if created {
+            sync_dir(&w.dir)?;
+        }
+        let path = w.path();
+        let file = File::options()
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        file.set_len(self.start.offset)
+            .map_err(|e| Error::io("truncate", &path, e))?;
+        w.file = file;
+        w.len = self.start.offset;
+        w.next_position = self.start_position;
+        w.hash = self.start_hash;
+        w.last_recorded_at = self.start_recorded_at;
+        Ok(())
+    }
+}
+
+/// A batch of appends that is committed atomically (see
+/// [`Store::batch`](crate::Store::batch)).
+///
+/// Events are written to the segment files as they are appended, so a batch
+/// can be far larger than memory; they become visible, and durable, only at
+/// [`Batch::commit`], with one sync. Dropping the batch without committing
+/// removes what it wrote; a crash before the commit leaves bytes that the
+/// next open cuts.
+#[derive(Debug)]
+pub struct Batch<'s> {
+    visible: &'s Visible,
+    w: MutexGuard<'s, Writer>,
+    txn: Txn,
+    done: bool,
+}
+
+impl<'s> Batch<'s> {
+    /// Starts a batch on `writer`; `visible` is what its commit updates.
+    pub(crate) fn begin(
+        visible: &'s Visible,
+        writer: &'s Mutex<Writer>,
+    ) -> Result<Batch<'s>, Error> {
+        let w = lock(writer);
+        if let Some(refused) = w.refusal() {
+            return Err(refused);
+        }
+        let txn = Txn::begin(&w);
+        Ok(Batch {
+            visible,
+            w,
+            txn,
+            done: false,
+        })
+    }
+
+    /// Appends events to one stream, as [`EventLog::append`](caseledger::EventLog::append) does, within the
+    /// batch: versions and event ids of earlier appends in the batch count.
+    pub fn append(
+        &mut self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Error>> {
+        let index = read(&self.visible.index);
+        self.txn
+            .append(&mut self.w, &index, case_id, expected, events)
+    }
+
+    /// How many events the batch holds so far.
+    pub fn len(&self) -> u64 {
+        self.txn.overlay.entries().len() as u64
+    }
+
+    /// Whether the batch holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A stream's version including this batch's appends.
+    pub fn stream_version(&self, case_id: CaseId) -> u64 {
+        self.txn
+            .overlay
+            .version(&read(&self.visible.index), &case_id)
+    }
+
+    /// Makes the batch durable and visible; returns the new head (`None` if
+    /// the batch was empty and nothing was written).
+    pub fn commit(mut self) -> Result<Option<Head>, Error> {
+        self.done = true;
+        let txn = std::mem::replace(&mut self.txn, Txn::begin(&self.w));
+        txn.commit(&mut self.w, self.visible)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let txn = std::mem::replace(&mut self.txn, Txn::begin(&self.w));
+            txn.abort(&mut self.w);
+        }
+    }
+}
