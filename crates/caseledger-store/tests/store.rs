@@ -57,43 +57,6 @@ fn reference_all(log: &InMemoryEventLog) -> Vec<RecordedEvent> {
     log.read_all(1).unwrap().map(Result::unwrap).collect()
 }
 
-#[test]
-fn append_contract_matches_the_reference() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-    let case = CaseId::from_u128(1);
-    let batch = [event(1, 10), event(1, 11)];
-    let first = store
-        .append(case, ExpectedVersion::NoStream, &batch)
-        .unwrap();
-    assert_eq!(first.positions, vec![1, 2]);
-    // Retry: same ids at the same versions: original positions, no write.
-    let retry = store
-        .append(case, ExpectedVersion::NoStream, &batch)
-        .unwrap();
-    assert!(retry.already_stored);
-    assert_eq!(retry.positions, vec![1, 2]);
-    assert_eq!(store.head().position, 2);
-    // Wrong expected version carries the actual version.
-    let err = store
-        .append(case, ExpectedVersion::Exact(5), &[event(1, 12)])
-        .unwrap_err();
-    assert!(
-        matches!(err, AppendError::WrongExpectedVersion { actual: 2, .. }),
-        "{err}"
-    );
-    // An id stored elsewhere: the key was reused for another event.
-    let err = store
-        .append(CaseId::from_u128(2), ExpectedVersion::Any, &[event(2, 10)])
-        .unwrap_err();
-    assert!(
-        matches!(err, AppendError::IdempotencyKeyReused { .. }),
-        "{err}"
-    );
-    // Nothing of the refused appends was written.
-    assert_eq!(all(&store).len(), 2);
-}
-
 /// `event` with another time: the same id for a different command.
 fn moved(e: &Event, minutes: i64) -> Event {
     let mut e = e.clone();
@@ -315,27 +278,6 @@ fn read_only_open_of_a_missing_store_says_so() {
     assert!(matches!(err.kind(), ErrorKind::NotAStore { .. }), "{err}");
     let err = Store::open_read_only(dir.path()).unwrap_err();
     assert!(err.to_string().contains("no checkpoint file"), "{err}");
-}
-
-#[test]
-fn an_event_too_large_for_a_record_is_refused_without_writing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-    let mut big = event(1, 2);
-    big.data = EventData::Resolved(Resolved {
-        resolution: Some("x".repeat(MAX_TEXT_BYTES + 1)),
-    });
-    let err = store
-        .append(
-            CaseId::from_u128(1),
-            ExpectedVersion::Any,
-            &[event(1, 1), big],
-        )
-        .unwrap_err();
-    assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err}");
-    assert_eq!(store.head().position, 0);
-    append_each(&store, &[event(1, 1)]);
-    assert_eq!(store.head().position, 1);
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The application service and the event-log port contract, over the
-//! in-memory log.
+//! The application service over the in-memory log. The event-log port's
+//! append contract is `caseledger-testkit`'s suite (tests/append_contract.rs).
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
 mod common;
@@ -163,64 +163,6 @@ fn follow_ups_of_one_customer_are_capped_across_cases() {
     .unwrap();
 }
 
-#[test]
-fn wrong_expected_version_carries_the_actual_version() {
-    let log = InMemoryEventLog::new();
-    let e = event(1, 0, EventData::Opened(opened()));
-    log.append(CASE, ExpectedVersion::NoStream, std::slice::from_ref(&e))
-        .unwrap();
-    let e2 = event(2, 1, EventData::Responded);
-    let err = log
-        .append(CASE, ExpectedVersion::NoStream, std::slice::from_ref(&e2))
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        AppendError::WrongExpectedVersion { actual: 1, .. }
-    ));
-    insta::assert_snapshot!("wrong_version", err.to_string());
-    log.append(CASE, ExpectedVersion::Exact(1), &[e2]).unwrap();
-}
-
-#[test]
-fn event_id_clashes_are_errors_and_exact_retries_are_not() {
-    let log = InMemoryEventLog::new();
-    let batch = [
-        event(1, 0, EventData::Opened(opened())),
-        event(2, 1, EventData::Responded),
-    ];
-    let first = log.append(CASE, ExpectedVersion::NoStream, &batch).unwrap();
-    // Exact retry: same ids at the same versions, whatever the expectation.
-    let again = log.append(CASE, ExpectedVersion::NoStream, &batch).unwrap();
-    assert!(again.already_stored);
-    assert_eq!(again.positions, first.positions);
-    // A known event in a new place (a known id with another event is a
-    // reused key: see the next test).
-    let reused = [event(3, 2, EventData::Responded), batch[0].clone()];
-    let err = log.append(CASE, ExpectedVersion::Any, &reused).unwrap_err();
-    insta::assert_snapshot!("id_clash", err.to_string());
-    // The same id twice in one call.
-    let twice = [
-        event(4, 2, EventData::Responded),
-        event(4, 2, EventData::Responded),
-    ];
-    assert!(matches!(
-        log.append(CASE, ExpectedVersion::Any, &twice),
-        Err(AppendError::EventIdClash { .. })
-    ));
-    // Another stream's event.
-    let mut foreign = event(5, 2, EventData::Responded);
-    foreign.case_id = CaseId::from_u128(9);
-    assert!(matches!(
-        log.append(CASE, ExpectedVersion::Any, &[foreign]),
-        Err(AppendError::InvalidAppend { .. })
-    ));
-    assert!(matches!(
-        log.append(CASE, ExpectedVersion::Any, &[]),
-        Err(AppendError::InvalidAppend { .. })
-    ));
-    assert_eq!(log.len(), 2, "refused appends write nothing");
-}
-
 /// The ids a restarted program with `SequentialIds::new(1)` hands out
 /// again: the n-th id of the first run.
 fn sequential_id(n: u128) -> EventId {
@@ -334,71 +276,4 @@ fn an_escalation_without_a_level_retries_one_recorded_at_any_level() {
         ),
         "{err}"
     );
-}
-
-#[test]
-fn the_log_refuses_a_stored_id_with_another_event_and_retries_the_same() {
-    let log = InMemoryEventLog::new();
-    let opened_event = event(1, 0, EventData::Opened(opened()));
-    log.append(
-        CASE,
-        ExpectedVersion::NoStream,
-        std::slice::from_ref(&opened_event),
-    )
-    .unwrap();
-    // Same id, same case, another event: refused whatever differs.
-    let mut later = opened_event.clone();
-    later.at = t(1);
-    let mut by_other = opened_event.clone();
-    by_other.actor = agent("agent-2");
-    for different in [event(1, 0, EventData::Responded), later, by_other] {
-        let err = log
-            .append(CASE, ExpectedVersion::Any, &[different])
-            .unwrap_err();
-        let AppendError::IdempotencyKeyReused { recorded, .. } = &err else {
-            panic!("expected a reused idempotency key, got {err}");
-        };
-        assert_eq!(recorded.event, opened_event);
-    }
-    // Same id on another case.
-    let mut elsewhere = opened_event.clone();
-    elsewhere.case_id = CaseId::from_u128(5);
-    assert!(matches!(
-        log.append(elsewhere.case_id, ExpectedVersion::Any, &[elsewhere]),
-        Err(AppendError::IdempotencyKeyReused { .. })
-    ));
-    // A retry whose first event matches but a later one does not.
-    let retry = [opened_event.clone(), event(2, 1, EventData::Responded)];
-    assert!(matches!(
-        log.append(CASE, ExpectedVersion::Any, &retry[1..]),
-        Ok(Appended {
-            already_stored: false,
-            ..
-        })
-    ));
-    let mut changed = retry.clone();
-    changed[1].data = EventData::Closed;
-    assert!(matches!(
-        log.append(CASE, ExpectedVersion::Any, &changed),
-        Err(AppendError::IdempotencyKeyReused { .. })
-    ));
-    let again = log.append(CASE, ExpectedVersion::Any, &retry).unwrap();
-    assert!(again.already_stored);
-    assert_eq!(log.len(), 2);
-}
-
-#[test]
-fn read_all_streams_from_a_position() {
-    let s = service();
-    open_case(&s, CaseId::from_u128(1), "C-1", 0);
-    open_case(&s, CaseId::from_u128(2), "C-2", 0);
-    let tail: Vec<u64> = s
-        .log()
-        .read_all(5)
-        .unwrap()
-        .map(|r| r.unwrap().position)
-        .collect();
-    assert_eq!(tail, [5, 6]);
-    assert_eq!(s.log().read_all(99).unwrap().count(), 0);
-    assert_eq!(s.log().read_all(0).unwrap().count(), 6);
 }

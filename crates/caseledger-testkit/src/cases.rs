@@ -1,0 +1,464 @@
+//! The cases of the append contract, each a function of a maker of new,
+//! empty logs. [`all`] lists them; [`crate::append_contract`] runs them.
+//!
+//! They were the memory log's tests in the domain crate and the file
+//! store's in its crate; moved here so that every log runs the same ones.
+//! Two refusal messages are pinned as snapshots (`src/snapshots/`).
+
+use std::slice::from_ref;
+
+use caseledger::{
+    Actor, AppendError, Appended, CaseId, Channel, CustomerId, Event, EventData, EventId, EventLog,
+    ExpectedVersion, FollowUpPurpose, FollowUpScheduled, InMemoryEventLog, MAX_EVENTS_PER_APPEND,
+    MAX_TEXT_BYTES, Opened, RecordedEvent, Resolved, Tier,
+};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+use crate::Case;
+
+/// Every case, by name, in the order [`crate::append_contract`] runs them.
+pub fn all<L: EventLog>() -> Vec<(&'static str, Case<L>)> {
+    vec![
+        (
+            "append_contract_matches_the_reference",
+            append_contract_matches_the_reference::<L>,
+        ),
+        (
+            "wrong_expected_version_carries_the_actual_version",
+            wrong_expected_version_carries_the_actual_version::<L>,
+        ),
+        (
+            "event_id_clashes_are_errors_and_exact_retries_are_not",
+            event_id_clashes_are_errors_and_exact_retries_are_not::<L>,
+        ),
+        (
+            "the_log_refuses_a_stored_id_with_another_event_and_retries_the_same",
+            the_log_refuses_a_stored_id_with_another_event_and_retries_the_same::<L>,
+        ),
+        (
+            "the_append_contract_refuses_unstorable_times_naming_the_field",
+            the_append_contract_refuses_unstorable_times_naming_the_field::<L>,
+        ),
+        (
+            "an_event_too_large_for_a_record_is_refused_without_writing",
+            an_event_too_large_for_a_record_is_refused_without_writing::<L>,
+        ),
+        (
+            "an_append_of_more_than_the_most_events_is_refused",
+            an_append_of_more_than_the_most_events_is_refused::<L>,
+        ),
+        (
+            "read_all_streams_from_a_position",
+            read_all_streams_from_a_position::<L>,
+        ),
+        (
+            "racing_on_one_stream_gives_one_winner_per_version",
+            racing_on_one_stream_gives_one_winner_per_version::<L>,
+        ),
+    ]
+}
+
+/// The stream most cases append to.
+pub const CASE: CaseId = CaseId::from_u128(0xC0FFEE);
+
+/// Minute `m` after 2026-03-02 09:00 UTC.
+fn minute(m: i64) -> DateTime<Utc> {
+    let start = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single();
+    // A valid, unambiguous UTC date: `single` always holds one.
+    start.expect("a valid date") + Duration::minutes(m)
+}
+
+/// Event `id` of stream `case` at minute `m`, by `agent-1`.
+fn event_on(case: CaseId, id: u128, m: i64, data: EventData) -> Event {
+    let agent = Actor::parse("agent-1").expect("a valid actor");
+    Event {
+        event_id: EventId::from_u128(id),
+        case_id: case,
+        at: minute(m),
+        actor: agent,
+        data,
+    }
+}
+
+/// Event `id` of [`CASE`].
+fn event(id: u128, m: i64, data: EventData) -> Event {
+    event_on(CASE, id, m, data)
+}
+
+/// A `responded` event `id` of stream `case` (a log checks no case rule,
+/// so any event will do).
+fn responded(case: u128, id: u128) -> Event {
+    let m = i64::try_from(id % 100_000).expect("below 100,000");
+    event_on(CaseId::from_u128(case), id, m, EventData::Responded)
+}
+
+/// The `opened` event `id` of [`CASE`].
+fn opened(id: u128) -> Event {
+    let customer = CustomerId::new("C-1001").expect("a valid customer id");
+    let data = Opened {
+        customer_id: customer,
+        channel: Channel::Phone,
+        tier: Tier::Vip,
+        summary: Some("card blocked abroad".into()),
+    };
+    event(id, 0, EventData::Opened(data))
+}
+
+/// Every event of the log, in position order.
+fn all_events<L: EventLog>(log: &L) -> Vec<RecordedEvent> {
+    let events = log.read_all(1).expect("read_all");
+    events.map(|e| e.expect("an event")).collect()
+}
+
+fn positions<L: EventLog>(log: &L, from: u64) -> Vec<u64> {
+    let events = log.read_all(from).expect("read_all");
+    events.map(|e| e.expect("an event").position).collect()
+}
+
+fn assert_reused<E: std::fmt::Debug>(result: Result<Appended, AppendError<E>>, stored: &Event) {
+    match result {
+        Err(AppendError::IdempotencyKeyReused { recorded, .. }) => {
+            assert_eq!(recorded.event, *stored)
+        }
+        other => panic!("expected a reused idempotency key, got {other:?}"),
+    }
+}
+
+/// A retry answers the original positions and writes nothing; a wrong
+/// expected version and an id stored on another stream are refused and
+/// write nothing.
+pub fn append_contract_matches_the_reference<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let case = CaseId::from_u128(1);
+    let batch = [responded(1, 10), responded(1, 11)];
+    let first = log.append(case, ExpectedVersion::NoStream, &batch).unwrap();
+    assert_eq!(first.positions, vec![1, 2]);
+    // Retry: same ids at the same versions: original positions, no write.
+    let retry = log.append(case, ExpectedVersion::NoStream, &batch).unwrap();
+    assert!(retry.already_stored);
+    assert_eq!(retry.positions, vec![1, 2]);
+    assert_eq!(all_events(&log).len(), 2);
+    // Wrong expected version carries the actual version.
+    let err = log
+        .append(case, ExpectedVersion::Exact(5), &[responded(1, 12)])
+        .unwrap_err();
+    assert!(
+        matches!(err, AppendError::WrongExpectedVersion { actual: 2, .. }),
+        "{err}"
+    );
+    // An id stored elsewhere: the key was reused for another event.
+    let err = log
+        .append(
+            CaseId::from_u128(2),
+            ExpectedVersion::Any,
+            &[responded(2, 10)],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, AppendError::IdempotencyKeyReused { .. }),
+        "{err}"
+    );
+    // Nothing of the refused appends was written.
+    assert_eq!(all_events(&log).len(), 2);
+}
+
+/// A wrong expected version is refused with the stream's actual version.
+pub fn wrong_expected_version_carries_the_actual_version<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let e = opened(1);
+    log.append(CASE, ExpectedVersion::NoStream, from_ref(&e))
+        .unwrap();
+    let e2 = event(2, 1, EventData::Responded);
+    let err = log
+        .append(CASE, ExpectedVersion::NoStream, from_ref(&e2))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppendError::WrongExpectedVersion { actual: 1, .. }
+    ));
+    insta::assert_snapshot!("wrong_version", err.to_string());
+    log.append(CASE, ExpectedVersion::Exact(1), &[e2]).unwrap();
+}
+
+/// An exact retry is no error; a known id in a new place, an id twice in
+/// one call, another stream's event and an empty call are refused, and a
+/// refused append writes nothing.
+pub fn event_id_clashes_are_errors_and_exact_retries_are_not<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let batch = [opened(1), event(2, 1, EventData::Responded)];
+    let first = log.append(CASE, ExpectedVersion::NoStream, &batch).unwrap();
+    // Exact retry: same ids at the same versions, whatever the expectation.
+    let again = log.append(CASE, ExpectedVersion::NoStream, &batch).unwrap();
+    assert!(again.already_stored);
+    assert_eq!(again.positions, first.positions);
+    // A known event in a new place (a known id with another event is a
+    // reused key: see the next case).
+    let reused = [event(3, 2, EventData::Responded), batch[0].clone()];
+    let err = log.append(CASE, ExpectedVersion::Any, &reused).unwrap_err();
+    insta::assert_snapshot!("id_clash", err.to_string());
+    // The same id twice in one call.
+    let twice = [
+        event(4, 2, EventData::Responded),
+        event(4, 2, EventData::Responded),
+    ];
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &twice),
+        Err(AppendError::EventIdClash { .. })
+    ));
+    // Another stream's event.
+    let mut foreign = event(5, 2, EventData::Responded);
+    foreign.case_id = CaseId::from_u128(9);
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &[foreign]),
+        Err(AppendError::InvalidAppend { .. })
+    ));
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &[]),
+        Err(AppendError::InvalidAppend { .. })
+    ));
+    assert_eq!(all_events(&log).len(), 2, "refused appends write nothing");
+}
+
+/// A stored id counts as the same event only when the stored event equals
+/// the one appended: whatever differs (type, time, actor, stream), the key
+/// was reused for a different command; an identical retry is answered.
+pub fn the_log_refuses_a_stored_id_with_another_event_and_retries_the_same<L: EventLog>(
+    make: &dyn Fn() -> L,
+) {
+    let log = make();
+    let opened_event = opened(1);
+    log.append(CASE, ExpectedVersion::NoStream, from_ref(&opened_event))
+        .unwrap();
+    // Same id, same case, another event: refused whatever differs.
+    let mut later = opened_event.clone();
+    later.at = minute(1);
+    let mut by_other = opened_event.clone();
+    by_other.actor = Actor::parse("agent-2").unwrap();
+    for different in [event(1, 0, EventData::Responded), later, by_other] {
+        let result = log.append(CASE, ExpectedVersion::Any, &[different]);
+        assert_reused(result, &opened_event);
+    }
+    // Same id on another case.
+    let mut elsewhere = opened_event.clone();
+    elsewhere.case_id = CaseId::from_u128(5);
+    assert!(matches!(
+        log.append(elsewhere.case_id, ExpectedVersion::Any, &[elsewhere]),
+        Err(AppendError::IdempotencyKeyReused { .. })
+    ));
+    // A retry whose first event matches but a later one does not.
+    let retry = [opened_event.clone(), event(2, 1, EventData::Responded)];
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &retry[1..]),
+        Ok(Appended {
+            already_stored: false,
+            ..
+        })
+    ));
+    let mut changed = retry.clone();
+    changed[1].data = EventData::Closed;
+    assert!(matches!(
+        log.append(CASE, ExpectedVersion::Any, &changed),
+        Err(AppendError::IdempotencyKeyReused { .. })
+    ));
+    let again = log.append(CASE, ExpectedVersion::Any, &retry).unwrap();
+    assert!(again.already_stored);
+    assert_eq!(all_events(&log).len(), 2);
+}
+
+/// 2016-12-31T23:59:59 UTC plus `nanos` nanoseconds (one billion or more:
+/// chrono's form of the leap second 23:59:60).
+fn leap_second(nanos: u32) -> DateTime<Utc> {
+    let second = 1_483_228_799; // 2016-12-31T23:59:59Z, before a leap second.
+    DateTime::from_timestamp(second, nanos).expect("a leap second chrono can hold")
+}
+
+/// An event holding an instant no record may hold (a leap second, a year
+/// past 9999) is refused with an error naming the field and the event, in
+/// the reference log's words, and nothing is stored.
+pub fn the_append_contract_refuses_unstorable_times_naming_the_field<L: EventLog>(
+    make: &dyn Fn() -> L,
+) {
+    let log = make();
+    let reference = InMemoryEventLog::new();
+    let year_10000 = NaiveDate::from_ymd_opt(10_000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("chrono holds year 10000")
+        .and_utc();
+    let with_time = |id: u128, at: DateTime<Utc>, data: EventData| Event {
+        at,
+        ..event(id, 0, data)
+    };
+    let opened_data = opened(0).data;
+    let cases = [
+        (
+            with_time(1, leap_second(1_000_000_000), opened_data.clone()),
+            "`at`",
+        ),
+        (with_time(2, year_10000, opened_data), "`at`"),
+        (
+            with_time(
+                3,
+                minute(0),
+                EventData::FollowUpScheduled(FollowUpScheduled {
+                    due: leap_second(1_500_000_000),
+                    purpose: FollowUpPurpose::Feedback,
+                    channel: Channel::Phone,
+                }),
+            ),
+            "`data.due`",
+        ),
+    ];
+    for (e, field) in cases {
+        let err = log
+            .append(CASE, ExpectedVersion::Any, from_ref(&e))
+            .unwrap_err();
+        assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(field), "{msg}");
+        assert!(msg.contains(&e.event_id.to_string()), "{msg}");
+        let expected = reference
+            .append(CASE, ExpectedVersion::Any, from_ref(&e))
+            .unwrap_err();
+        assert_eq!(msg, expected.to_string(), "the reference log's words");
+    }
+    assert_eq!(all_events(&log).len(), 0, "nothing was stored");
+}
+
+/// An event over a limit (a text longer than `MAX_TEXT_BYTES`) refuses its
+/// whole append: the good event before it is not written either.
+pub fn an_event_too_large_for_a_record_is_refused_without_writing<L: EventLog>(
+    make: &dyn Fn() -> L,
+) {
+    let log = make();
+    let mut big = responded(1, 2);
+    big.data = EventData::Resolved(Resolved {
+        resolution: Some("x".repeat(MAX_TEXT_BYTES + 1)),
+    });
+    let err = log
+        .append(
+            CaseId::from_u128(1),
+            ExpectedVersion::Any,
+            &[responded(1, 1), big],
+        )
+        .unwrap_err();
+    assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err}");
+    assert_eq!(all_events(&log).len(), 0);
+    let e = responded(1, 1);
+    log.append(e.case_id, ExpectedVersion::Exact(0), from_ref(&e))
+        .unwrap();
+    assert_eq!(all_events(&log).len(), 1);
+}
+
+/// One append carries at most `MAX_EVENTS_PER_APPEND` events: that many
+/// are stored, one more is refused and nothing of it written.
+pub fn an_append_of_more_than_the_most_events_is_refused<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let most = u128::try_from(MAX_EVENTS_PER_APPEND).expect("a small limit");
+    let events: Vec<Event> = (1..=most + 1).map(|id| responded(1, id)).collect();
+    let case = CaseId::from_u128(1);
+    let err = log
+        .append(case, ExpectedVersion::NoStream, &events)
+        .unwrap_err();
+    let limit = format!("at most {MAX_EVENTS_PER_APPEND} allowed");
+    assert!(
+        matches!(&err, AppendError::InvalidAppend { reason, .. } if reason.contains(&limit)),
+        "{err}"
+    );
+    assert_eq!(all_events(&log).len(), 0, "nothing of it was written");
+    let done = log
+        .append(
+            case,
+            ExpectedVersion::NoStream,
+            &events[..MAX_EVENTS_PER_APPEND],
+        )
+        .unwrap();
+    assert_eq!(done.stream_version, MAX_EVENTS_PER_APPEND as u64);
+    assert_eq!(all_events(&log).len(), MAX_EVENTS_PER_APPEND);
+}
+
+/// `read_stream` returns a stream's events in version order and `read_all`
+/// the log in position order from any position; positions are gapless
+/// across streams and versions gapless within each.
+pub fn read_all_streams_from_a_position<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let (a, b) = (CaseId::from_u128(1), CaseId::from_u128(2));
+    // Three events on each of two streams, interleaved.
+    for i in 0..3u64 {
+        for (case, n) in [(a, 1u128), (b, 2)] {
+            let id = n * 100 + u128::from(i);
+            let m = i64::try_from(i).unwrap();
+            let e = event_on(case, id, m, EventData::Responded);
+            log.append(case, ExpectedVersion::Exact(i), from_ref(&e))
+                .unwrap();
+        }
+    }
+    assert_eq!(positions(&log, 1), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(positions(&log, 5), [5, 6]);
+    assert_eq!(positions(&log, 99), [0u64; 0]);
+    assert_eq!(positions(&log, 0).len(), 6);
+    for (case, first) in [(a, 1u64), (b, 2)] {
+        let stream = log.read_stream(case).unwrap();
+        let versions: Vec<u64> = stream.iter().map(|e| e.version).collect();
+        let at: Vec<u64> = stream.iter().map(|e| e.position).collect();
+        assert_eq!(versions, [1, 2, 3]);
+        assert_eq!(at, [first, first + 2, first + 4]);
+        assert!(stream.iter().all(|e| e.event.case_id == case));
+    }
+}
+
+/// Appenders racing on one stream, each retrying with the version its
+/// refusal reports, get one winner per version: the versions are gapless
+/// and every event is stored once.
+pub fn racing_on_one_stream_gives_one_winner_per_version<L: EventLog>(make: &dyn Fn() -> L) {
+    const THREADS: u128 = 8;
+    const PER_THREAD: u128 = 60;
+    let log = make();
+    let case = CaseId::from_u128(1);
+    let mut versions: Vec<u64> = std::thread::scope(|s| {
+        let appenders: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let log = &log;
+                s.spawn(move || {
+                    let mut won = Vec::new();
+                    for i in 0..PER_THREAD {
+                        let e = responded(1, t * 1_000 + i);
+                        // Retry with the version the refusal reports until
+                        // this event wins a version.
+                        let mut expected = log.read_stream(case).unwrap().len() as u64;
+                        loop {
+                            match log.append(case, ExpectedVersion::Exact(expected), from_ref(&e)) {
+                                Ok(done) => {
+                                    won.push(done.stream_version);
+                                    break;
+                                }
+                                Err(AppendError::WrongExpectedVersion { actual, .. }) => {
+                                    expected = actual;
+                                }
+                                Err(other) => panic!("{other}"),
+                            }
+                        }
+                    }
+                    won
+                })
+            })
+            .collect();
+        appenders
+            .into_iter()
+            .flat_map(|a| a.join().unwrap())
+            .collect()
+    });
+    versions.sort_unstable();
+    let total = (THREADS * PER_THREAD) as u64;
+    assert_eq!(
+        versions,
+        (1..=total).collect::<Vec<_>>(),
+        "one winner per version"
+    );
+    let stream = log.read_stream(case).unwrap();
+    assert_eq!(stream.len() as u64, total);
+    assert!(stream.iter().zip(1..).all(|(e, v)| e.version == v));
+    let mut ids: Vec<_> = stream.iter().map(|e| e.event.event_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, total);
+}

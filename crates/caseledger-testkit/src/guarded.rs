@@ -1,0 +1,51 @@
+//! [`Guarded`]: a log that keeps something alive as long as it lives.
+
+use caseledger::RecordedEvent;
+use caseledger::{AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion};
+
+/// A log and a guard that must outlive it, such as the temporary directory
+/// a file store lives in: the log is dropped first, then the guard. It is
+/// the log for every call.
+#[derive(Debug)]
+pub struct Guarded<L, G> {
+    log: L,
+    guard: G,
+}
+
+impl<L, G> Guarded<L, G> {
+    /// `log`, with `guard` kept until the log is dropped.
+    pub fn new(log: L, guard: G) -> Guarded<L, G> {
+        Guarded { log, guard }
+    }
+
+    /// The log.
+    pub fn log(&self) -> &L {
+        &self.log
+    }
+
+    /// The guard.
+    pub fn guard(&self) -> &G {
+        &self.guard
+    }
+}
+
+impl<L: EventLog, G: Send + Sync> EventLog for Guarded<L, G> {
+    type Error = L::Error;
+
+    fn append(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<L::Error>> {
+        self.log.append(case_id, expected, events)
+    }
+
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, L::Error> {
+        self.log.read_stream(case_id)
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, L::Error>, L::Error> {
+        self.log.read_all(from_position)
+    }
+}

@@ -1,0 +1,50 @@
+//! caseledger-testkit: the append contract of [`caseledger::EventLog`] as one
+//! test suite that every implementation runs: the in-memory log, the file
+//! store, and each backend to come (PostgreSQL, async). A test suite, not
+//! part of what a bank system embeds (`publish = false`).
+//!
+//! [`append_contract`] runs every case of [`cases`] against fresh logs made
+//! by the caller: retries, an id reused for a different command, id clashes,
+//! expected versions, limits, atomicity, the order of `read_stream` and
+//! `read_all`, gapless positions and versions, time validation, and racing
+//! appenders. The contract itself is stated in the domain crate (the
+//! `port` module's documentation, applied by [`caseledger::plan_append`]);
+//! these cases check that a log keeps it. Refusals must read exactly like
+//! the reference log's ([`caseledger::InMemoryEventLog`]), so a caller sees
+//! the same message whatever stores its events.
+//!
+//! ```
+//! use caseledger::InMemoryEventLog;
+//! caseledger_testkit::append_contract(InMemoryEventLog::new);
+//! ```
+//!
+//! A log that needs something to live as long as it (a temporary
+//! directory, a test database) is wrapped in [`Guarded`].
+#![forbid(unsafe_code)]
+// A test suite: a failed unwrap is a failed case, and shows the error.
+#![allow(clippy::unwrap_used)]
+
+pub mod cases;
+mod guarded;
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use caseledger::EventLog;
+
+pub use guarded::Guarded;
+
+/// A case of the contract: it makes the logs it needs with the function it
+/// is given, each one new and empty.
+pub type Case<L> = fn(&dyn Fn() -> L);
+
+/// Runs every case of the append contract ([`cases::all`]) against logs
+/// made by `make`, which must return a new, empty log each time it is
+/// called. Panics at the first case that fails, naming it.
+pub fn append_contract<L: EventLog>(make: impl Fn() -> L) {
+    for (name, case) in cases::all::<L>() {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| case(&make))) {
+            eprintln!("append contract: case `{name}` failed");
+            resume_unwind(panic);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The suite can fail: logs that break the contract in one way each are
+//! caught by it.
+
+use std::convert::Infallible;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use caseledger::{
+    AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion, InMemoryEventLog,
+    RecordedEvent,
+};
+
+/// How a log breaks the contract.
+#[derive(Debug, Clone, Copy)]
+enum Flaw {
+    /// It appends whatever version the stream is at.
+    IgnoresExpectedVersion,
+    /// It appends the events of a call one by one: not atomic.
+    AppendsEventByEvent,
+    /// `read_all` starts at the log's start whatever it is asked.
+    ReadsAllFromTheStart,
+}
+
+/// The reference log with one flaw.
+#[derive(Debug)]
+struct Flawed {
+    log: InMemoryEventLog,
+    flaw: Flaw,
+}
+
+impl EventLog for Flawed {
+    type Error = Infallible;
+
+    fn append(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Infallible>> {
+        match self.flaw {
+            Flaw::IgnoresExpectedVersion => self.log.append(case_id, ExpectedVersion::Any, events),
+            Flaw::AppendsEventByEvent if events.len() > 1 => {
+                let mut positions = Vec::new();
+                let mut last = None;
+                for e in events {
+                    let done =
+                        self.log
+                            .append(case_id, ExpectedVersion::Any, std::slice::from_ref(e))?;
+                    positions.extend(done.positions.iter().copied());
+                    last = Some(done);
+                }
+                let last = last.expect("more than one event");
+                Ok(Appended { positions, ..last })
+            }
+            _ => self.log.append(case_id, expected, events),
+        }
+    }
+
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Infallible> {
+        self.log.read_stream(case_id)
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Infallible>, Infallible> {
+        match self.flaw {
+            Flaw::ReadsAllFromTheStart => self.log.read_all(1),
+            _ => self.log.read_all(from_position),
+        }
+    }
+}
+
+#[test]
+fn every_flawed_log_fails_the_contract() {
+    for flaw in [
+        Flaw::IgnoresExpectedVersion,
+        Flaw::AppendsEventByEvent,
+        Flaw::ReadsAllFromTheStart,
+    ] {
+        let make = || Flawed {
+            log: InMemoryEventLog::new(),
+            flaw,
+        };
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            caseledger_testkit::append_contract(make)
+        }));
+        assert!(run.is_err(), "{flaw:?} passed the append contract");
+    }
+}
