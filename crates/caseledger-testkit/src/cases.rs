@@ -14,7 +14,9 @@ use caseledger::{
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
-use crate::Case;
+/// A case of the contract: it makes the logs it needs with the function it
+/// is given, each one new and empty.
+pub type Case<L> = fn(&dyn Fn() -> L);
 
 /// Every case, by name, in the order [`crate::append_contract`] runs them.
 pub fn all<L: EventLog>() -> Vec<(&'static str, Case<L>)> {

@@ -31,11 +31,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use caseledger::EventLog;
 
+pub use cases::Case;
 pub use guarded::Guarded;
-
-/// A case of the contract: it makes the logs it needs with the function it
-/// is given, each one new and empty.
-pub type Case<L> = fn(&dyn Fn() -> L);
 
 /// Runs every case of the append contract ([`cases::all`]) against logs
 /// made by `make`, which must return a new, empty log each time it is
