@@ -16,20 +16,23 @@ macro_rules! time_formats {
     };
 }
 
+mod args;
 mod commands;
+mod exit;
 mod progress;
 mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use caseledger::kpi::GroupBy;
-use chrono::{DateTime, NaiveDate, Utc};
-use clap::builder::TypedValueParser as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::Result;
+use caseledger_synth::SynthConfig;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
 
-/// The store directory used by `demo` when none is given.
-pub const DEMO_STORE: &str = "caseledger-demo-store";
+use crate::args::{HistoryFormat, VerifyFormat, parse_case_id, parse_time};
+use crate::commands::{bench, export, generate, import, open, report, verify};
+use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 
 /// What `--version` prints: the crate version, the store format version
 /// this build reads and writes, and the git commit it was built from.
@@ -85,7 +88,7 @@ enum Command {
         after_help = "Example:\n  caseledger --store events/ report --from 2026-01-01 \
                             --to 2026-04-01 --as-of 2026-04-15 --group-by month --format table"
     )]
-    Report(commands::ReportArgs),
+    Report(report::ReportArgs),
     /// One case's events in order, with its state after each.
     #[command(after_help = "Example:\n  caseledger --store events/ history \
                             0192f5c4-7d1e-7c3a-9a61-3f0c2b1d4e5f --format json")]
@@ -137,239 +140,59 @@ enum Command {
     #[command(
         after_help = "Example:\n  caseledger bench --dir /data/caseledger-bench --events 1000000"
     )]
-    Bench(commands::bench::BenchArgs),
+    Bench(bench::BenchArgs),
 }
 
-/// The `report` output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// Aligned columns for people.
-    Table,
-    /// The JSON object of docs/cli.md.
-    Json,
-    /// One row per group, with a header.
-    Csv,
-}
-
-/// The `verify` output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VerifyFormat {
-    /// Lines for people.
-    Text,
-    /// One JSON object: the head and counts, or the problem (docs/cli.md).
-    Json,
-}
-
-/// The `history` output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HistoryFormat {
-    /// Aligned columns for people.
-    Table,
-    /// A JSON object with every event and the state after it.
-    Json,
-}
-
-/// When this environment variable is set, the program prints its peak
-/// resident memory (`peak_rss_kib: N`, from /proc/self/status) on stderr as
-/// it exits: how `bench` measures the memory of a cold `report`.
-pub const PEAK_MEMORY_ENV: &str = "CASELEDGER_PRINT_PEAK_MEMORY";
-
-fn report_peak_memory() {
-    if std::env::var_os(PEAK_MEMORY_ENV).is_none() {
-        return;
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if let Some(kib) = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-    {
-        eprintln!("peak_rss_kib: {kib}");
-    }
-}
-
-/// Wrong usage that clap cannot see (exit status 2).
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// A precondition the command checks before it does anything, refused
-/// (exit status 2): the command changed nothing.
-#[derive(Debug)]
-pub struct Refused(pub String);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused: {}", self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// The exit status of a failed command (docs/cli.md, "Exit status"): 2 when
-/// it was refused before doing anything (wrong usage or a refused
-/// precondition), 1 when it failed while doing it.
-fn exit_status(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<UsageError>().is_some() || e.downcast_ref::<Refused>().is_some() {
-        2
-    } else {
-        1
-    }
-}
-
-/// What a time flag accepts, for error messages.
-const ACCEPTED_TIMES: &str = "use a date like 2026-03-31 (the start of that day, UTC), a time with \
-                              an offset like 2026-03-31T23:59:59Z or 2026-03-31T23:59:59+08:00, \
-                              or `now`";
-
-/// Parses a time flag: `now` (the clock, read here: the library reads
-/// none), a date `YYYY-MM-DD` for the start of that day in UTC, or RFC 3339
-/// with an offset. Errors say which part is wrong and show accepted forms.
-pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    if s == "now" {
-        return Ok(Utc::now());
-    }
-    let (date, time) = match s.find(['T', 't', ' ']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
+/// Runs one subcommand.
+fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
+    let need_store = || {
+        store.clone().ok_or_else(|| {
+            anyhow::Error::new(UsageError(
+                "no store given: pass --store DIR or set CASELEDGER_STORE".to_owned(),
+            ))
+        })
     };
-    check_date(s, date)?;
-    // Both forms go through the domain's parser, so that its rules (such as
-    // the range of years) hold for dates too.
-    match time {
-        None => caseledger::parse_timestamp(&format!("{date}T00:00:00Z"))
-            .map_err(|e| format!("{e}; {ACCEPTED_TIMES}")),
-        Some(time) => caseledger::parse_timestamp(s).map_err(|e| match check_time(s, time) {
-            Err(specific) => specific,
-            Ok(()) => format!("{e}; {ACCEPTED_TIMES}"),
-        }),
-    }
-}
-
-/// Two ASCII digits as a number.
-fn two_digits(b: &[u8]) -> Option<u32> {
-    match b {
-        [a @ b'0'..=b'9', c @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(c - b'0')),
-        _ => None,
-    }
-}
-
-/// Checks the date part `YYYY-MM-DD` of the time flag `s`.
-fn check_date(s: &str, date: &str) -> Result<(), String> {
-    if date.contains(['/', '.']) {
-        return Err(format!(
-            "`{s}`: write the date as year-month-day with hyphens (YYYY-MM-DD, like 2026-03-31): \
-             a form like 01/02/2026 can mean 1 February or 2 January; {ACCEPTED_TIMES}"
-        ));
-    }
-    let b = date.as_bytes();
-    let shaped =
-        b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
-    let (Some(month), Some(day), true) = (
-        two_digits(b.get(5..7).unwrap_or_default()),
-        two_digits(b.get(8..10).unwrap_or_default()),
-        shaped,
-    ) else {
-        return Err(format!(
-            "`{s}` is not a time in a form this command reads: {ACCEPTED_TIMES}"
-        ));
-    };
-    if !(1..=12).contains(&month) {
-        return Err(format!(
-            "`{s}`: month {month} does not exist (01 to 12); {ACCEPTED_TIMES}"
-        ));
-    }
-    // Four ASCII digits: always a valid year number.
-    let year: i32 = date[..4].parse().unwrap_or_default();
-    let last_day = (28..=31)
-        .rev()
-        .find(|d| NaiveDate::from_ymd_opt(year, month, *d).is_some())
-        .unwrap_or(28);
-    if !(1..=last_day).contains(&day) {
-        return Err(format!(
-            "`{s}`: day {day} does not exist in {year:04}-{month:02} (01 to {last_day}); \
-             {ACCEPTED_TIMES}"
-        ));
-    }
-    Ok(())
-}
-
-/// Looks for what is wrong in the time part `hh:mm:ss[.fraction]offset` of
-/// the time flag `s`; Ok when nothing specific is found.
-fn check_time(s: &str, time: &str) -> Result<(), String> {
-    let b = time.as_bytes();
-    let field = |i: usize| two_digits(b.get(i..i + 2).unwrap_or_default());
-    let (Some(hour), Some(minute), Some(second)) = (field(0), field(3), field(6)) else {
-        return Err(format!(
-            "`{s}`: the time of day must be hh:mm:ss, like 23:59:59; {ACCEPTED_TIMES}"
-        ));
-    };
-    for (what, value, max) in [
-        ("hour", hour, 23),
-        ("minute", minute, 59),
-        ("second", second, 60),
-    ] {
-        if value > max {
-            return Err(format!(
-                "`{s}`: {what} {value} does not exist (00 to {max}); {ACCEPTED_TIMES}"
-            ));
+    match command {
+        Command::Import { file } => import::run(&need_store()?, file.as_deref()),
+        Command::Export { as_of } => export::export(&need_store()?, as_of),
+        Command::Report(args) => report::run(&need_store()?, &args),
+        Command::History {
+            case_id,
+            as_of,
+            format,
+        } => export::history(&need_store()?, case_id, as_of, format),
+        Command::Verify { format } => verify::run(&need_store()?, format),
+        Command::Recover => open::recover(&need_store()?),
+        Command::Generate {
+            cases,
+            seed,
+            start,
+            span_days,
+        } => {
+            let config = SynthConfig {
+                cases,
+                seed,
+                start,
+                span_days,
+            };
+            config
+                .check()
+                .map_err(|e| UsageError(format!("generate: {e}")))?;
+            generate::generate(&need_store()?, config, true).map(|_| ())
         }
+        Command::Demo => generate::demo(store.as_deref()),
+        Command::Bench(args) => bench::run(&args),
     }
-    let mut rest = &time[8.min(time.len())..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset_ok = rest.eq_ignore_ascii_case("z")
-        || (rest.len() == 6
-            && matches!(rest.as_bytes()[0], b'+' | b'-')
-            && two_digits(&rest.as_bytes()[1..3]).is_some()
-            && rest.as_bytes()[3] == b':'
-            && two_digits(&rest.as_bytes()[4..6]).is_some());
-    match (rest.is_empty(), offset_ok) {
-        (true, _) => Err(format!(
-            "`{s}` has no offset: add Z for UTC or the offset from UTC, like \
-             2026-03-31T23:59:59Z or 2026-03-31T23:59:59+08:00"
-        )),
-        (false, false) => Err(format!(
-            "`{s}`: the offset `{rest}` is not Z or +hh:mm / -hh:mm, like \
-             2026-03-31T23:59:59+08:00"
-        )),
-        (false, true) => Ok(()),
-    }
-}
-
-/// Parses a case id, explaining what one looks like.
-pub(crate) fn parse_case_id(s: &str) -> Result<caseledger::CaseId, String> {
-    s.parse().map_err(|e| {
-        format!(
-            "`{s}` is not a case id: a case id is a UUID, 32 hexadecimal digits in groups of \
-             8-4-4-4-12, like 0192f5c4-7d1e-7c3a-9a61-3f0c2b1d4e5f ({e})"
-        )
-    })
-}
-
-/// The `--group-by` values, from the domain's list, so that `--help` and
-/// the error for a wrong value list them.
-pub(crate) fn group_by_parser() -> impl clap::builder::TypedValueParser<Value = GroupBy> {
-    clap::builder::PossibleValuesParser::new(GroupBy::ALL.iter().map(|g| g.as_str()))
-        .try_map(|s: String| GroupBy::parse(&s))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = commands::run(cli.store, cli.command);
+    let result = run(cli.store, cli.command);
     report_peak_memory();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if e.downcast_ref::<commands::BrokenPipe>().is_some() {
+            if e.downcast_ref::<BrokenPipe>().is_some() {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e}");

@@ -275,7 +275,7 @@ pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> S
         .collect();
     let mut out = format!(
         "case {case_id}: {}\n\n",
-        crate::commands::count(steps.len() as u64, "event")
+        crate::commands::output::count(steps.len() as u64, "event")
     );
     for r in &rows {
         let mut line = String::new();

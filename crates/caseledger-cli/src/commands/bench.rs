@@ -18,7 +18,9 @@ use caseledger_store::{LogReader, Store, StoreOptions, verify};
 use caseledger_synth::{Synth, SynthConfig};
 use serde::Deserialize;
 
-use super::write_stdout;
+use super::generate::generate;
+use super::output::write_stdout;
+use crate::exit::PEAK_MEMORY_ENV;
 
 /// Events per synthetic case, on average (measured on the generator).
 const EVENTS_PER_CASE: f64 = 7.2;
@@ -91,7 +93,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             start: chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc(),
             span_days: 365,
         };
-        let added = super::generate(&store_dir, config, false)?;
+        let added = generate(&store_dir, config, false)?;
         let bytes = LogReader::open(&store_dir)?.bytes()?;
         rows.push(Row {
             what: "generate into a store (one batch, one fsync)".into(),
@@ -385,7 +387,7 @@ fn cold(exe: &Path, store: &Path, args: &[&str]) -> Result<(Duration, u64)> {
         .arg("--store")
         .arg(store)
         .args(args)
-        .env(crate::PEAK_MEMORY_ENV, "1")
+        .env(PEAK_MEMORY_ENV, "1")
         .stdout(std::process::Stdio::null())
         .output()?;
     let d = t.elapsed();

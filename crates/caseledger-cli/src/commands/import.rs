@@ -19,7 +19,9 @@ use caseledger::{
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
 
-use super::{count, open_writer, write_stdout};
+use super::open::open_writer;
+use super::output::{count, write_stdout};
+use crate::exit::BrokenPipe;
 
 /// The longest line accepted, in bytes: far above any valid event (texts are
 /// capped at 4 KiB), low enough that a file without newlines cannot exhaust
@@ -57,7 +59,7 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
     // nothing was imported. A reader that went away (broken pipe) is not
     // worth a message.
     write_stdout(&summary.describe()).map_err(|e| {
-        if e.downcast_ref::<super::BrokenPipe>().is_some() {
+        if e.downcast_ref::<BrokenPipe>().is_some() {
             return e;
         }
         let head = summary.head.map_or_else(

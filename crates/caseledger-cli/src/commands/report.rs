@@ -9,8 +9,10 @@ use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{open_reader, write_stdout};
-use crate::ReportFormat;
+use super::open::open_reader;
+use super::output::write_stdout;
+use crate::args::{ReportFormat, group_by_parser, parse_time};
+use crate::exit::UsageError;
 
 /// The most replay threads used by default.
 const MAX_DEFAULT_THREADS: usize = 8;
@@ -18,18 +20,18 @@ const MAX_DEFAULT_THREADS: usize = 8;
 /// The flags of `report`, checked by clap as they are parsed.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    #[arg(long, value_name = "T", value_parser = crate::parse_time,
+    #[arg(long, value_name = "T", value_parser = parse_time,
           help = concat!("Cohort: cases opened at or after T.", time_formats!()))]
     pub from: Option<DateTime<Utc>>,
-    #[arg(long, value_name = "T", value_parser = crate::parse_time,
+    #[arg(long, value_name = "T", value_parser = parse_time,
           help = concat!("Cohort: cases opened before T.", time_formats!()))]
     pub to: Option<DateTime<Utc>>,
-    #[arg(long, value_name = "T", value_parser = crate::parse_time,
+    #[arg(long, value_name = "T", value_parser = parse_time,
           help = concat!("Count only events at or before T (default: the latest event).",
                          time_formats!()))]
     pub as_of: Option<DateTime<Utc>>,
     /// Group the figures by a dimension.
-    #[arg(long, value_name = "DIM", value_parser = crate::group_by_parser())]
+    #[arg(long, value_name = "DIM", value_parser = group_by_parser())]
     pub group_by: Option<GroupBy>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
@@ -53,7 +55,7 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
     {
-        return Err(anyhow::Error::new(crate::UsageError(format!(
+        return Err(anyhow::Error::new(UsageError(format!(
             "--from {} is later than --to {}: the cohort is the cases opened from --from up to \
              (not including) --to",
             caseledger::format_timestamp(&from),

@@ -1,0 +1,175 @@
+//! The values of the command line's flags: the output formats, and the
+//! parsers that check a time, a case id or a grouping as clap reads them
+//! (each error says what is wrong and shows an accepted form).
+
+use caseledger::kpi::GroupBy;
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::ValueEnum;
+use clap::builder::TypedValueParser as _;
+
+/// The `report` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned columns for people.
+    Table,
+    /// The JSON object of docs/cli.md.
+    Json,
+    /// One row per group, with a header.
+    Csv,
+}
+
+/// The `verify` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object: the head and counts, or the problem (docs/cli.md).
+    Json,
+}
+
+/// The `history` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    /// Aligned columns for people.
+    Table,
+    /// A JSON object with every event and the state after it.
+    Json,
+}
+
+/// What a time flag accepts, for error messages.
+const ACCEPTED_TIMES: &str = "use a date like 2026-03-31 (the start of that day, UTC), a time with \
+                              an offset like 2026-03-31T23:59:59Z or 2026-03-31T23:59:59+08:00, \
+                              or `now`";
+
+/// Parses a time flag: `now` (the clock, read here: the library reads
+/// none), a date `YYYY-MM-DD` for the start of that day in UTC, or RFC 3339
+/// with an offset. Errors say which part is wrong and show accepted forms.
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if s == "now" {
+        return Ok(Utc::now());
+    }
+    let (date, time) = match s.find(['T', 't', ' ']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    check_date(s, date)?;
+    // Both forms go through the domain's parser, so that its rules (such as
+    // the range of years) hold for dates too.
+    match time {
+        None => caseledger::parse_timestamp(&format!("{date}T00:00:00Z"))
+            .map_err(|e| format!("{e}; {ACCEPTED_TIMES}")),
+        Some(time) => caseledger::parse_timestamp(s).map_err(|e| match check_time(s, time) {
+            Err(specific) => specific,
+            Ok(()) => format!("{e}; {ACCEPTED_TIMES}"),
+        }),
+    }
+}
+
+/// Two ASCII digits as a number.
+fn two_digits(b: &[u8]) -> Option<u32> {
+    match b {
+        [a @ b'0'..=b'9', c @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(c - b'0')),
+        _ => None,
+    }
+}
+
+/// Checks the date part `YYYY-MM-DD` of the time flag `s`.
+fn check_date(s: &str, date: &str) -> Result<(), String> {
+    if date.contains(['/', '.']) {
+        return Err(format!(
+            "`{s}`: write the date as year-month-day with hyphens (YYYY-MM-DD, like 2026-03-31): \
+             a form like 01/02/2026 can mean 1 February or 2 January; {ACCEPTED_TIMES}"
+        ));
+    }
+    let b = date.as_bytes();
+    let shaped =
+        b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+    let (Some(month), Some(day), true) = (
+        two_digits(b.get(5..7).unwrap_or_default()),
+        two_digits(b.get(8..10).unwrap_or_default()),
+        shaped,
+    ) else {
+        return Err(format!(
+            "`{s}` is not a time in a form this command reads: {ACCEPTED_TIMES}"
+        ));
+    };
+    if !(1..=12).contains(&month) {
+        return Err(format!(
+            "`{s}`: month {month} does not exist (01 to 12); {ACCEPTED_TIMES}"
+        ));
+    }
+    // Four ASCII digits: always a valid year number.
+    let year: i32 = date[..4].parse().unwrap_or_default();
+    let last_day = (28..=31)
+        .rev()
+        .find(|d| NaiveDate::from_ymd_opt(year, month, *d).is_some())
+        .unwrap_or(28);
+    if !(1..=last_day).contains(&day) {
+        return Err(format!(
+            "`{s}`: day {day} does not exist in {year:04}-{month:02} (01 to {last_day}); \
+             {ACCEPTED_TIMES}"
+        ));
+    }
+    Ok(())
+}
+
+/// Looks for what is wrong in the time part `hh:mm:ss[.fraction]offset` of
+/// the time flag `s`; Ok when nothing specific is found.
+fn check_time(s: &str, time: &str) -> Result<(), String> {
+    let b = time.as_bytes();
+    let field = |i: usize| two_digits(b.get(i..i + 2).unwrap_or_default());
+    let (Some(hour), Some(minute), Some(second)) = (field(0), field(3), field(6)) else {
+        return Err(format!(
+            "`{s}`: the time of day must be hh:mm:ss, like 23:59:59; {ACCEPTED_TIMES}"
+        ));
+    };
+    for (what, value, max) in [
+        ("hour", hour, 23),
+        ("minute", minute, 59),
+        ("second", second, 60),
+    ] {
+        if value > max {
+            return Err(format!(
+                "`{s}`: {what} {value} does not exist (00 to {max}); {ACCEPTED_TIMES}"
+            ));
+        }
+    }
+    let mut rest = &time[8.min(time.len())..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset_ok = rest.eq_ignore_ascii_case("z")
+        || (rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && two_digits(&rest.as_bytes()[1..3]).is_some()
+            && rest.as_bytes()[3] == b':'
+            && two_digits(&rest.as_bytes()[4..6]).is_some());
+    match (rest.is_empty(), offset_ok) {
+        (true, _) => Err(format!(
+            "`{s}` has no offset: add Z for UTC or the offset from UTC, like \
+             2026-03-31T23:59:59Z or 2026-03-31T23:59:59+08:00"
+        )),
+        (false, false) => Err(format!(
+            "`{s}`: the offset `{rest}` is not Z or +hh:mm / -hh:mm, like \
+             2026-03-31T23:59:59+08:00"
+        )),
+        (false, true) => Ok(()),
+    }
+}
+
+/// Parses a case id, explaining what one looks like.
+pub(crate) fn parse_case_id(s: &str) -> Result<caseledger::CaseId, String> {
+    s.parse().map_err(|e| {
+        format!(
+            "`{s}` is not a case id: a case id is a UUID, 32 hexadecimal digits in groups of \
+             8-4-4-4-12, like 0192f5c4-7d1e-7c3a-9a61-3f0c2b1d4e5f ({e})"
+        )
+    })
+}
+
+/// The `--group-by` values, from the domain's list, so that `--help` and
+/// the error for a wrong value list them.
+pub(crate) fn group_by_parser() -> impl clap::builder::TypedValueParser<Value = GroupBy> {
+    clap::builder::PossibleValuesParser::new(GroupBy::ALL.iter().map(|g| g.as_str()))
+        .try_map(|s: String| GroupBy::parse(&s))
+}

@@ -1,0 +1,76 @@
+//! `export` (the whole log as JSON Lines) and `history` (one case's events
+//! with its state after each).
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use caseledger::{CaseId, CaseState, EventLog};
+use caseledger_store::Until;
+use chrono::{DateTime, Utc};
+
+use super::open::{open_read_only, open_reader};
+use super::output::{out_err, write_stdout};
+use crate::args::HistoryFormat;
+
+/// Runs `export`.
+pub fn export(dir: &Path, as_of: Option<DateTime<Utc>>) -> Result<()> {
+    let store = open_reader(dir)?;
+    let head = store.head();
+    let bar = crate::progress::bar(Some(head.position), "exporting");
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    for event in store.read(1, Until::End) {
+        let event = event?;
+        bar.set_position(event.position);
+        if as_of.is_some_and(|t| event.event.at > t) {
+            continue;
+        }
+        serde_json::to_writer(&mut out, &event).map_err(|e| {
+            // Writing through a full buffer reaches stdout: a write error
+            // is stdout's (a closed pipe ends quietly), not the event's.
+            if e.is_io() {
+                out_err(e.into())
+            } else {
+                anyhow::Error::new(e).context("cannot encode an event")
+            }
+        })?;
+        out.write_all(b"\n").map_err(out_err)?;
+    }
+    out.flush().map_err(out_err)?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Runs `history`.
+pub fn history(
+    dir: &Path,
+    case_id: CaseId,
+    as_of: Option<DateTime<Utc>>,
+    format: HistoryFormat,
+) -> Result<()> {
+    let store = open_read_only(dir)?;
+    let events = store.read_stream(case_id)?;
+    if events.is_empty() {
+        bail!("case {case_id} has no events in {}", dir.display());
+    }
+    let mut state = CaseState::initial();
+    let mut steps = Vec::new();
+    for e in events
+        .into_iter()
+        .filter(|e| as_of.is_none_or(|t| e.event.at <= t))
+    {
+        state = state.apply(&e.event).with_context(|| {
+            format!(
+                "the stored history breaks a rule at position {}",
+                e.position
+            )
+        })?;
+        steps.push((e, state.clone()));
+    }
+    let text = match format {
+        HistoryFormat::Table => crate::render::history_table(case_id, &steps),
+        HistoryFormat::Json => crate::render::history_json(case_id, as_of, &steps)?,
+    };
+    write_stdout(&text)
+}

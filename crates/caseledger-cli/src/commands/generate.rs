@@ -1,0 +1,185 @@
+//! `generate` and `demo`: synthetic histories, written only into an empty
+//! store or one `generate` made (a marker file names the head it left).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use caseledger::{EventLog, ExpectedVersion};
+use caseledger_store::{Clock, Store};
+use caseledger_synth::{Synth, SynthConfig};
+use chrono::Utc;
+
+use super::open::{open_read_only, open_writer};
+use super::output::{count, write_stdout};
+use super::report::{self, ReportArgs};
+use crate::args::ReportFormat;
+use crate::exit::Refused;
+
+/// The store directory used by `demo` when none is given.
+pub const DEMO_STORE: &str = "caseledger-demo-store";
+
+/// The file in a store directory where `generate` records the head it left
+/// (docs/store-format.md, "The directory"); the store ignores it.
+pub const GENERATED_MARKER: &str = "generated-head";
+
+/// Why `generate` or `demo` may not write into `store`, if it may not: the
+/// store holds events and `generate` did not leave its head where it is.
+/// Synthetic events in a real ledger could never be removed.
+fn generated_or_empty(store: &Store, command: &str) -> Result<()> {
+    let head = store.head();
+    if head.position == 0 || read_marker(store.dir()) == Some(marker_text(&head)) {
+        return Ok(());
+    }
+    Err(anyhow::Error::new(Refused(format!(
+        "store {dir} holds {n} that `caseledger generate` did not make (or that were \
+         appended after it), and {command} writes synthetic events, which an append-only, \
+         hash-chained log can never remove. Use a new directory (`--store NEW_DIR`) for \
+         synthetic data; load real data with `caseledger import`.",
+        dir = store.dir().display(),
+        n = count(head.position, "event"),
+    ))))
+}
+
+/// The marker's content for a head.
+fn marker_text(head: &caseledger_store::Head) -> String {
+    format!("position {} hash {}\n", head.position, head.hash_hex())
+}
+
+/// The marker's content, if the file exists and reads.
+fn read_marker(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(GENERATED_MARKER)).ok()
+}
+
+/// Records `head` as the one `generate` left: written to a temporary file,
+/// synced, renamed over the marker, and the directory synced, so that the
+/// marker is always whole (a crash leaves the old one, which then names an
+/// older head, and the next `generate` refuses: the safe side).
+fn write_marker(dir: &Path, head: &caseledger_store::Head) -> Result<()> {
+    let path = dir.join(GENERATED_MARKER);
+    let tmp = dir.join(format!("{GENERATED_MARKER}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(marker_text(head).as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().with_context(|| {
+        format!(
+            "the events are stored, but {} could not be written, so the next `generate` \
+             will refuse this store",
+            path.display()
+        )
+    })
+}
+
+/// Checks before opening for writing that `generate`/`demo` may write into
+/// the store in `dir` (when it is one), so that a refusal changes nothing.
+fn check_may_generate(dir: &Path, command: &str) -> Result<()> {
+    if dir.join(caseledger_store::CHECKPOINT_FILE).exists() {
+        generated_or_empty(&open_read_only(dir)?, command)?;
+    }
+    Ok(())
+}
+
+/// Appends a synthetic history in one batch; returns how many events were
+/// added. Only into an empty store or one `generate` made (see
+/// [`generated_or_empty`]); records the head it leaves in the marker file.
+pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
+    check_may_generate(dir, "generate")?;
+    let store = open_writer(dir, Clock::EventTime)?;
+    // Again under the writer's lock: another writer may have appended.
+    generated_or_empty(&store, "generate")?;
+    let cases = config.cases;
+    let bar = crate::progress::bar(Some(cases), "generating");
+    let mut batch = store.batch()?;
+    let mut added = 0;
+    let mut opened = 0;
+    for event in Synth::new(config.clone()) {
+        if matches!(event.data, caseledger::EventData::Opened(_)) {
+            opened += 1;
+            if opened % 1024 == 0 {
+                bar.set_position(opened);
+            }
+        }
+        let version = batch.stream_version(event.case_id);
+        let done = batch
+            .append(
+                event.case_id,
+                ExpectedVersion::Exact(version),
+                std::slice::from_ref(&event),
+            )
+            .with_context(|| format!("cannot append event {}", event.event_id))?;
+        if !done.already_stored {
+            added += 1;
+        }
+    }
+    let head = batch.commit()?.unwrap_or_else(|| store.head());
+    write_marker(dir, &head)?;
+    bar.finish_and_clear();
+    if print {
+        write_stdout(&format!(
+            "generated {} in {} (seed {}){}\nhead: position {} hash {}\n",
+            count(added, "event"),
+            count(cases, "case"),
+            config.seed,
+            if added == 0 {
+                "; all were stored already"
+            } else {
+                ""
+            },
+            head.position,
+            head.hash_hex()
+        ))?;
+    }
+    Ok(added)
+}
+
+/// Runs `demo`: builds the demo store if it is new, then prints its
+/// monthly report and what to try next.
+pub fn demo(store: Option<&Path>) -> Result<()> {
+    let dir = store.map_or_else(|| PathBuf::from(DEMO_STORE), Path::to_path_buf);
+    check_may_generate(&dir, "demo")?;
+    let fresh = !dir.join(caseledger_store::CHECKPOINT_FILE).exists()
+        || open_read_only(&dir)?.head().position == 0;
+    if fresh {
+        eprintln!(
+            "creating the demo store {} with 3,000 synthetic cases...",
+            dir.display()
+        );
+        let config = SynthConfig {
+            cases: 3_000,
+            seed: 42,
+            start: chrono::DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
+                .map(|t| t.with_timezone(&Utc))
+                .context("demo start time")?,
+            span_days: 120,
+        };
+        generate(&dir, config, false)?;
+    } else {
+        eprintln!("reusing the demo store {}", dir.display());
+    }
+    let args = ReportArgs {
+        from: None,
+        to: None,
+        as_of: None,
+        group_by: Some(caseledger::kpi::GroupBy::Month),
+        format: ReportFormat::Table,
+        sla_policy: None,
+        threads: None,
+        no_verify: false,
+    };
+    report::run(&dir, &args)?;
+    let d = dir.display();
+    let some_case = open_read_only(&dir)?
+        .read_all(1)?
+        .next()
+        .transpose()?
+        .map_or_else(|| "CASE_ID".to_owned(), |e| e.event.case_id.to_string());
+    write_stdout(&format!(
+        "\nNext, try:\n  caseledger --store {d} verify\n  caseledger --store {d} history {some_case}\n  \
+         caseledger --store {d} report --group-by category --format json\n\
+         (through cargo: cargo run --release -p caseledger-cli -- --store {d} verify)\n"
+    ))
+}

@@ -1,0 +1,262 @@
+//! `verify`: the store's walk over every byte, and the case rules folded
+//! over every case on a second thread; the head, or the problem with what to
+//! do next.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use caseledger::{CaseId, CaseState, RecordedEvent};
+use caseledger_store::{ErrorKind, verify};
+
+use super::output::{count, write_stdout};
+use crate::args::VerifyFormat;
+
+/// Runs `verify`.
+pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
+    let bar = crate::progress::bar(None, "verifying");
+    // The last event the walk checked: where the damage begins, the last
+    // good position.
+    let mut last_good = 0;
+    // The store's walk (checksums, chain, decoding) runs on this thread and
+    // hands events in chunks to a second one that folds every case through
+    // the rules: the two halves of a verify on two cores.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
+    let (result, broken) = std::thread::scope(|s| {
+        let rules = s.spawn(move || fold_rules(rx));
+        let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
+        let mut rules_done = false;
+        let result = verify(dir, |e| {
+            if e.position % 4096 == 0 {
+                bar.set_position(e.position);
+            }
+            last_good = e.position;
+            chunk.push(e);
+            if chunk.len() == VERIFY_CHUNK_EVENTS && !rules_done {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(VERIFY_CHUNK_EVENTS));
+                // A send fails only when the rules thread stopped at a
+                // broken rule; the walk goes on to check the bytes.
+                rules_done = tx.send(full).is_err();
+            }
+            if rules_done {
+                chunk.clear();
+            }
+        });
+        let _ = tx.send(chunk);
+        drop(tx);
+        let broken = rules.join().unwrap_or_else(|_| {
+            Some(RuleBreak {
+                position: 0,
+                message: "the rule check panicked".to_owned(),
+            })
+        });
+        (result, broken)
+    });
+    bar.finish_and_clear();
+    let outcome = match (result, broken) {
+        (Err(e), _) => Err(VerifyProblem::of_store(&e, last_good)),
+        (Ok(_), Some(b)) => Err(VerifyProblem::of_rule(b)),
+        (Ok(report), None) => Ok(report),
+    };
+    if format == VerifyFormat::Json {
+        write_stdout(&verify_json(&outcome)?)?;
+    }
+    let report = match outcome {
+        Ok(report) => report,
+        Err(p) => bail!(
+            "verify failed: {}\n  {}\n  next: {}",
+            p.message,
+            p.what,
+            p.next
+        ),
+    };
+    if format == VerifyFormat::Json {
+        return Ok(());
+    }
+    let mut text = format!(
+        "ok: {} in {}, {}, {} bytes; checksums, hash chain and case rules hold\nhead: position \
+         {} hash {}\n",
+        count(report.events, "event"),
+        count(report.streams, "case"),
+        count(report.segments, "segment"),
+        report.bytes,
+        report.head.position,
+        report.head.hash_hex()
+    );
+    if report.writer_active {
+        text.push_str("note: a writer is running; checked up to its acknowledged end\n");
+    }
+    write_stdout(&text)
+}
+
+/// Why `verify` failed: what, where, and what to do next.
+#[derive(Debug)]
+struct VerifyProblem {
+    /// `corruption`, `torn_tail`, `case_rule` or `error`.
+    kind: &'static str,
+    /// The message, with file, offset and position.
+    message: String,
+    /// What kind of problem it is, for people.
+    what: &'static str,
+    /// What to do next.
+    next: String,
+    file: Option<PathBuf>,
+    offset: Option<u64>,
+    position: Option<u64>,
+    detail: String,
+    /// The last position checked good before the problem.
+    last_good: u64,
+}
+
+impl VerifyProblem {
+    fn of_store(e: &caseledger_store::Error, last_good: u64) -> VerifyProblem {
+        let (kind, what, damage) = match e.kind() {
+            ErrorKind::TornTail(d) => (
+                "torn_tail",
+                "this is a torn tail: an incomplete write at the very end, as a crash leaves",
+                Some(d),
+            ),
+            ErrorKind::Corrupt(d) => (
+                "corruption",
+                "this is corruption: acknowledged data is damaged; nothing was changed",
+                Some(d),
+            ),
+            _ => ("error", "the store could not be checked", None),
+        };
+        let next = match kind {
+            "torn_tail" => "`caseledger recover` cuts it and keeps the bytes under cut/".to_owned(),
+            "corruption" => format!(
+                "the records of positions 1 to {last_good} check good (the last good position is \
+                 {last_good}). Restore the store directory from a backup copy, check the copy \
+                 with `caseledger verify` and compare its head with one you recorded; see \
+                 \"Backup and restore\" in docs/store-format.md"
+            ),
+            _ => "check the path and the permissions, then run verify again".to_owned(),
+        };
+        VerifyProblem {
+            kind,
+            message: e.to_string(),
+            what,
+            next,
+            file: damage.map(|d| d.file.clone()),
+            offset: damage.map(|d| d.offset),
+            position: damage.and_then(|d| d.position),
+            detail: damage.map_or_else(|| e.to_string(), |d| d.detail.clone()),
+            last_good,
+        }
+    }
+
+    fn of_rule(b: RuleBreak) -> VerifyProblem {
+        VerifyProblem {
+            kind: "case_rule",
+            message: b.message.clone(),
+            what: "the bytes and the chain are sound, but a case's recorded history breaks a \
+                   case rule",
+            next: "the history was recorded by a program that did not check the rules; \
+                   `caseledger history CASE_ID` shows the case"
+                .to_owned(),
+            file: None,
+            offset: None,
+            position: Some(b.position),
+            detail: b.message,
+            last_good: b.position.saturating_sub(1),
+        }
+    }
+}
+
+/// The `--format json` output of verify (docs/cli.md), keys in the
+/// documented order.
+fn verify_json(outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct HeadJson {
+        position: u64,
+        hash: String,
+    }
+    #[derive(serde::Serialize)]
+    struct ProblemJson<'a> {
+        kind: &'a str,
+        file: Option<String>,
+        offset: Option<u64>,
+        position: Option<u64>,
+        last_good_position: u64,
+        detail: &'a str,
+        next: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        ok: bool,
+        events: Option<u64>,
+        cases: Option<u64>,
+        segments: Option<u32>,
+        bytes: Option<u64>,
+        head: Option<HeadJson>,
+        writer_active: Option<bool>,
+        problem: Option<ProblemJson<'a>>,
+    }
+    let out = match outcome {
+        Ok(r) => Out {
+            ok: true,
+            events: Some(r.events),
+            cases: Some(r.streams),
+            segments: Some(r.segments),
+            bytes: Some(r.bytes),
+            head: Some(HeadJson {
+                position: r.head.position,
+                hash: r.head.hash_hex(),
+            }),
+            writer_active: Some(r.writer_active),
+            problem: None,
+        },
+        Err(p) => Out {
+            ok: false,
+            events: None,
+            cases: None,
+            segments: None,
+            bytes: None,
+            head: None,
+            writer_active: None,
+            problem: Some(ProblemJson {
+                kind: p.kind,
+                file: p.file.as_ref().map(|f| f.display().to_string()),
+                offset: p.offset,
+                position: p.position,
+                last_good_position: p.last_good,
+                detail: &p.detail,
+                next: &p.next,
+            }),
+        },
+    };
+    Ok(serde_json::to_string_pretty(&out)? + "\n")
+}
+
+/// A case whose recorded history breaks a rule.
+#[derive(Debug)]
+struct RuleBreak {
+    position: u64,
+    message: String,
+}
+
+/// Events handed from the verify walk to the rule fold at a time.
+const VERIFY_CHUNK_EVENTS: usize = 4096;
+
+/// Folds every case through the rules; the first broken rule, if any.
+fn fold_rules(rx: std::sync::mpsc::Receiver<Vec<RecordedEvent>>) -> Option<RuleBreak> {
+    let mut states: HashMap<CaseId, CaseState, caseledger::IdBuildHasher> = HashMap::default();
+    for chunk in rx {
+        for e in chunk {
+            let state = states.entry(e.event.case_id).or_default();
+            if let Err(err) = state.apply_in_place(&e.event) {
+                return Some(RuleBreak {
+                    position: e.position,
+                    message: format!(
+                        "case {} at position {} breaks a case rule: {err}",
+                        e.event.case_id, e.position
+                    ),
+                });
+            }
+        }
+    }
+    // The process ends soon: freeing every case's state would only add time.
+    std::mem::forget(states);
+    None
+}
