@@ -1,7 +1,8 @@
 //! An in-memory [`EventLog`]: for tests, examples and short-lived tools.
 //!
-//! It is the reference implementation of the port: the file store must behave
-//! the same for every call (the store's tests compare the two).
+//! It is the reference implementation of the port: every log runs the same
+//! append contract (`caseledger-testkit`) and must refuse in the same words,
+//! and the file store's tests compare the two.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
