@@ -15,6 +15,7 @@ use super::builder::CalendarBuilder;
 use super::error::CalendarError;
 use super::spec::{BusinessCalendar, LocalInterval, WEEKDAY_KEYS};
 use super::{MAX_CALENDAR_JSON_BYTES, MAX_HOLIDAYS, MAX_INTERVALS_PER_DAY, MAX_WORKING_DAYS};
+use crate::event::kind_of;
 
 /// The fields of a calendar's JSON object.
 const FIELDS: [&str; 4] = ["time_zone", "week", "holidays", "working_days"];
@@ -200,13 +201,6 @@ fn wrong_type(field: &str, expected: &'static str, found: &Value) -> CalendarErr
     CalendarError::WrongType {
         field: field.to_owned(),
         expected,
-        found: match found {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        },
+        found: kind_of(found),
     }
 }

@@ -21,6 +21,7 @@ use crate::vocab::{
 
 pub(crate) use check::check_new_event;
 pub use parse::ParseError;
+pub(crate) use parse::kind_of;
 
 vocabulary! {
     /// The type of an event: the `type` field of its JSON form.

@@ -358,7 +358,8 @@ fn as_int(v: &Value) -> Result<i64, FieldError> {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, as an error names it ("a string").
+pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
