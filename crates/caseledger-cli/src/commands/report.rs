@@ -73,7 +73,11 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         sla,
     };
     let verified = !args.no_verify;
-    let (report, head) = replay(&store, args.as_of, threads, &params, verified)?;
+    let (acc, head) = replay(&store, args.as_of, threads, verified)?;
+    let report = acc.report(&params);
+    // The process ends after printing: freeing a map of every case would
+    // only add to its run time.
+    std::mem::forget(acc);
     let text = match args.format {
         ReportFormat::Json => json(&report, &head, verified)?,
         ReportFormat::Csv => {
@@ -99,16 +103,17 @@ fn read_policy(path: &Path) -> Result<SlaPolicy> {
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on
-/// `threads` threads, merges them and computes the report. Also returns the
-/// head the replay read up to: verified (the chain checked to it) when
-/// `verified`, else only checksums and positions were checked.
+/// `threads` threads, and merges them: the facts of every case as of T, from
+/// which [`KpiAccumulator::report`] computes any number of groupings without
+/// reading the store again. Also returns the head the replay read up to:
+/// verified (the chain checked to it) when `verified`, else only checksums
+/// and positions were checked.
 pub fn replay(
     store: &LogReader,
     as_of: Option<DateTime<Utc>>,
     threads: usize,
-    params: &ReportParams,
     verified: bool,
-) -> Result<(Report, Head)> {
+) -> Result<(KpiAccumulator, Head)> {
     let head = store.head();
     let parts = threads.max(1) as u64;
     let bar = crate::progress::bar(Some(head.position), "replaying");
@@ -152,11 +157,7 @@ pub fn replay(
         // Every accumulator was made with the same as-of time.
         total.merge(acc?).map_err(|e| anyhow!("{e}"))?;
     }
-    let report = total.report(params);
-    // The process ends after printing: freeing a map of every case would
-    // only add to its run time.
-    std::mem::forget(total);
-    Ok((report, head))
+    Ok((total, head))
 }
 
 /// The version of the report's JSON form: raised when an existing field
