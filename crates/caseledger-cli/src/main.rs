@@ -17,6 +17,7 @@ macro_rules! time_formats {
 }
 
 mod commands;
+mod figures;
 mod progress;
 mod render;
 

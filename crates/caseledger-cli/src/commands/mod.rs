@@ -616,6 +616,7 @@ fn demo(store: Option<&Path>) -> Result<()> {
         format: ReportFormat::Table,
         sla_policy: None,
         threads: None,
+        wide: false,
         no_verify: false,
     };
     report::run(&dir, &args)?;

@@ -1,6 +1,7 @@
 //! `report`: replay the store into the KPI accumulator, in parallel by case
 //! partition, and print the report.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use super::{open_reader, write_stdout};
 use crate::ReportFormat;
+use crate::render::{DEFAULT_TABLE_COLUMNS, TableWidth};
 
 /// The most replay threads used by default.
 const MAX_DEFAULT_THREADS: usize = 8;
@@ -40,6 +42,10 @@ pub struct ReportArgs {
     /// Replay threads (default: the number of CPUs, at most 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
+    /// The table: every figure, however wide (by default it fits 80
+    /// columns, or the terminal's width, with the figures that matter most).
+    #[arg(long)]
+    pub wide: bool,
     /// Skip the hash chain check (faster): the head is then printed as
     /// UNVERIFIED, since a record altered with its checksum fixed would go
     /// unnoticed.
@@ -87,9 +93,25 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
             }
             crate::render::report_csv(&report)?
         }
-        ReportFormat::Table => crate::render::report_table(&report, &head, verified),
+        ReportFormat::Table => {
+            crate::render::report_table(&report, &head, verified, table_width(args.wide))
+        }
     };
     write_stdout(&text)
+}
+
+/// The table's width: every column with `--wide`; else the terminal's
+/// width when stdout is one, or [`DEFAULT_TABLE_COLUMNS`].
+fn table_width(wide: bool) -> TableWidth {
+    if wide {
+        return TableWidth::Wide;
+    }
+    let terminal = std::io::stdout()
+        .is_terminal()
+        .then(terminal_size::terminal_size)
+        .flatten()
+        .map(|(w, _)| usize::from(w.0));
+    TableWidth::Fit(terminal.unwrap_or(DEFAULT_TABLE_COLUMNS))
 }
 
 fn default_threads() -> usize {
