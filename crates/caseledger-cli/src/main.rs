@@ -16,6 +16,7 @@ macro_rules! time_formats {
     };
 }
 
+mod chart;
 mod commands;
 mod figures;
 mod progress;

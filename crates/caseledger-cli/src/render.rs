@@ -548,8 +548,7 @@ mod tests {
             // Every abbreviation shown has its line in the legend.
             assert!(
                 wide.lines()
-                    .any(|l| l.starts_with(&format!("{} ", f.abbrev))
-                        && l.contains(f.label)),
+                    .any(|l| l.starts_with(&format!("{} ", f.abbrev)) && l.contains(f.label)),
                 "{}",
                 f.abbrev
             );
