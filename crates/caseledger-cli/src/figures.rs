@@ -1,6 +1,5 @@
 //! The figures people read, named once: each figure's JSON key, display
-//! label, table abbreviation, one-sentence definition, unit, and which way
-//! is better. The terminal table and its legend, and the HTML page with its
+//! label, table abbreviation, one-sentence definition and unit. The terminal table and its legend, and the HTML page with its
 //! tiles, charts, tables and legend, all take their names from here, so a
 //! figure is called the same everywhere; docs/kpis.md ("Display labels")
 //! lists the same labels, and a test keeps the two equal.
@@ -24,15 +23,6 @@ pub enum Unit {
     Duration,
     /// A survey score from 1 to 5, shown with two decimals.
     Score,
-}
-
-/// Which way a figure is better; what "under its target" means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Better {
-    /// More is better (rates of good outcomes).
-    Higher,
-    /// Less is better (times, backlog, bad outcomes).
-    Lower,
 }
 
 /// What a figure's sample is: how many of what it is computed over, for
@@ -69,8 +59,6 @@ pub struct Figure {
     pub doc_anchor: &'static str,
     /// How its value reads.
     pub unit: Unit,
-    /// Which way is better.
-    pub better: Better,
     /// What it is computed over.
     pub sample: Sample,
     /// Its value in a set of figures (`None`: undefined, such as a rate
@@ -127,7 +115,6 @@ pub const CASES: Figure = Figure {
     definition: "The cases opened in the report's period (the cohort).",
     doc_anchor: "figures",
     unit: Unit::Count,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| count(k.cases_opened),
 };
@@ -140,7 +127,6 @@ pub const RESOLVED: Figure = Figure {
     definition: "Cases of the cohort resolved or closed at the as-of time.",
     doc_anchor: "figures",
     unit: Unit::Count,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| count(k.cases_resolved),
 };
@@ -153,7 +139,6 @@ pub const BACKLOG: Figure = Figure {
     definition: "Cases of the cohort not resolved at the as-of time: open work.",
     doc_anchor: "figures",
     unit: Unit::Count,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| count(k.backlog),
 };
@@ -166,7 +151,6 @@ pub const RESOLUTION_RATE: Figure = Figure {
     definition: "The share of the cohort's cases resolved at the as-of time.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| k.resolution_rate,
 };
@@ -179,7 +163,6 @@ pub const FIRST_RESPONSE_MEDIAN: Figure = Figure {
     definition: "Half of the first responses came within this time of the case opening.",
     doc_anchor: "figures",
     unit: Unit::Duration,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.first_response.median_s,
 };
@@ -193,7 +176,6 @@ pub const FIRST_RESPONSE_MEAN: Figure = Figure {
                  that had one.",
     doc_anchor: "figures",
     unit: Unit::Duration,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.first_response.mean_s,
 };
@@ -206,7 +188,6 @@ pub const FIRST_RESPONSE_P90: Figure = Figure {
     definition: "Nine in ten first responses came within this time of the case opening.",
     doc_anchor: "figures",
     unit: Unit::Duration,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.first_response.p90_s,
 };
@@ -220,7 +201,6 @@ pub const RESOLUTION_MEDIAN: Figure = Figure {
                  time of opening.",
     doc_anchor: "figures",
     unit: Unit::Duration,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.resolution_time.median_s,
 };
@@ -233,7 +213,6 @@ pub const RESOLUTION_MEAN: Figure = Figure {
     definition: "The mean time from opening to the latest resolution, over the resolved cases.",
     doc_anchor: "figures",
     unit: Unit::Duration,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.resolution_time.mean_s,
 };
@@ -246,7 +225,6 @@ pub const RESOLUTION_P90: Figure = Figure {
     definition: "Nine in ten resolved cases were resolved within this time of opening.",
     doc_anchor: "figures",
     unit: Unit::Duration,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.resolution_time.p90_s,
 };
@@ -260,7 +238,6 @@ pub const FCR: Figure = Figure {
                  never escalated or reopened.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| k.fcr_rate,
 };
@@ -273,7 +250,6 @@ pub const ESCALATION_RATE: Figure = Figure {
     definition: "The share of the cohort's cases escalated at least once.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.escalation_rate,
 };
@@ -286,7 +262,6 @@ pub const REOPEN_RATE: Figure = Figure {
     definition: "The share of cases ever resolved that were reopened at least once.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.reopen_rate,
 };
@@ -300,7 +275,6 @@ pub const SLA_ATTAINMENT: Figure = Figure {
                  resolution target of their priority.",
     doc_anchor: "sla",
     unit: Unit::Rate,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| k.sla.rate,
 };
@@ -313,7 +287,6 @@ pub const COMPLAINTS: Figure = Figure {
     definition: "Cases of the cohort whose latest category is complaint.",
     doc_anchor: "complaints",
     unit: Unit::Count,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| count(k.complaints.count),
 };
@@ -327,7 +300,6 @@ pub const COMPLAINTS_OVERDUE: Figure = Figure {
                  older than it (complaints, not cases in general).",
     doc_anchor: "complaints",
     unit: Unit::Count,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| count(k.complaints.overdue),
 };
@@ -341,7 +313,6 @@ pub const DEADLINE_RATE: Figure = Figure {
                  deadline.",
     doc_anchor: "complaints",
     unit: Unit::Rate,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| k.complaints.deadline_rate,
 };
@@ -354,7 +325,6 @@ pub const SURVEYS: Figure = Figure {
     definition: "Survey answers given for the cohort's cases.",
     doc_anchor: "figures",
     unit: Unit::Count,
-    better: Better::Higher,
     sample: Sample::Surveys,
     value: |k| count(k.csat.responses),
 };
@@ -367,7 +337,6 @@ pub const MEAN_SCORE: Figure = Figure {
     definition: "The mean of the survey scores, from one (worst) to five (best).",
     doc_anchor: "figures",
     unit: Unit::Score,
-    better: Better::Higher,
     sample: Sample::Surveys,
     value: |k| k.csat.mean,
 };
@@ -381,7 +350,6 @@ pub const SATISFIED_SHARE: Figure = Figure {
                  customer satisfaction.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Higher,
     sample: Sample::Surveys,
     value: |k| k.csat.satisfied_rate,
 };
@@ -394,7 +362,6 @@ pub const SURVEY_RESPONSE_RATE: Figure = Figure {
     definition: "The share of resolved cases with at least one survey answer.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Higher,
     sample: Sample::Cases,
     value: |k| k.survey_response_rate,
 };
@@ -408,7 +375,6 @@ pub const REPEAT_RATE: Figure = Figure {
                  thirty days before.",
     doc_anchor: "figures",
     unit: Unit::Rate,
-    better: Better::Lower,
     sample: Sample::Cases,
     value: |k| k.repeat_rate,
 };

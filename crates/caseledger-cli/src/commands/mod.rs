@@ -201,6 +201,30 @@ pub fn write_stdout(text: &str) -> Result<()> {
     out.flush().map_err(out_err)
 }
 
+/// Writes `text` to the file `path` whole or not at all: into a temporary
+/// file beside it, synced, then renamed over it, so that a reader (or a
+/// mail program attaching it) never sees half a report, and an error leaves
+/// the old file as it was.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("--output {}: not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+    })
+}
+
 fn verify_cmd(dir: &Path, format: VerifyFormat) -> Result<()> {
     let bar = crate::progress::bar(None, "verifying");
     // The last event the walk checked: where the damage begins, the last
@@ -615,6 +639,8 @@ fn demo(store: Option<&Path>) -> Result<()> {
         group_by: Some(caseledger::kpi::GroupBy::Month),
         format: ReportFormat::Table,
         sla_policy: None,
+        output: None,
+        period: None,
         threads: None,
         wide: false,
         no_verify: false,

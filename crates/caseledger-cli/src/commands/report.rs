@@ -36,6 +36,13 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+    /// Write the report to FILE (replaced whole, or left as it was on an
+    /// error) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The period of the HTML report's trend charts.
+    #[arg(long, value_name = "PERIOD", value_parser = crate::period_parser())]
+    pub period: Option<GroupBy>,
     /// A JSON file with SLA targets per priority (docs/kpis.md).
     #[arg(long, value_name = "FILE")]
     pub sla_policy: Option<PathBuf>,
@@ -55,6 +62,7 @@ pub struct ReportArgs {
 
 /// Runs `report`.
 pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
+    check_flags(args)?;
     // An empty cohort by mistake would look like a quiet period.
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
@@ -80,34 +88,98 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     };
     let verified = !args.no_verify;
     let (acc, head) = replay(&store, args.as_of, threads, verified)?;
-    let report = acc.report(&params);
+    let text = match args.format {
+        ReportFormat::Html => {
+            let period = args.period.unwrap_or(GroupBy::Month);
+            html(&acc, &params, period, &head, verified)?
+        }
+        format => {
+            let report = acc.report(&params);
+            match format {
+                ReportFormat::Json => json(&report, &head, verified)?,
+                ReportFormat::Csv => {
+                    // The CSV has no place for the head; say it beside the data.
+                    if !verified {
+                        eprintln!("{}", crate::render::UNVERIFIED_HEAD);
+                    }
+                    crate::render::report_csv(&report)?
+                }
+                ReportFormat::Table | ReportFormat::Html => crate::render::report_table(
+                    &report,
+                    &head,
+                    verified,
+                    table_width(args.wide, args.output.is_some()),
+                ),
+            }
+        }
+    };
     // The process ends after printing: freeing a map of every case would
     // only add to its run time.
     std::mem::forget(acc);
-    let text = match args.format {
-        ReportFormat::Json => json(&report, &head, verified)?,
-        ReportFormat::Csv => {
-            // The CSV has no place for the head; say it beside the data.
-            if !verified {
-                eprintln!("{}", crate::render::UNVERIFIED_HEAD);
-            }
-            crate::render::report_csv(&report)?
-        }
-        ReportFormat::Table => {
-            crate::render::report_table(&report, &head, verified, table_width(args.wide))
-        }
+    match &args.output {
+        Some(path) => super::write_file(path, &text),
+        None => write_stdout(&text),
+    }
+}
+
+/// Flags that only some formats read, given with another: wrong usage,
+/// since they would be silently ignored.
+fn check_flags(args: &ReportArgs) -> Result<()> {
+    let refuse = |why: String| Err(anyhow::Error::new(crate::UsageError(why)));
+    if args.period.is_some() && args.format != ReportFormat::Html {
+        return refuse(
+            "--period sets the trend charts of --format html; for the other formats group by a \
+             period with --group-by month or --group-by quarter"
+                .to_owned(),
+        );
+    }
+    if let (Some(g), ReportFormat::Html) = (args.group_by, args.format) {
+        return refuse(format!(
+            "--group-by {g} with --format html: the page shows every grouping at once (its \
+             trend charts by --period, breakdowns, the agent scorecard); leave --group-by out"
+        ));
+    }
+    if args.wide && args.format != ReportFormat::Table {
+        return refuse("--wide widens the table; the other formats have every figure".to_owned());
+    }
+    Ok(())
+}
+
+/// The HTML page: from the one replay, the report by `period` (the trend
+/// charts and the tiles), by each breakdown dimension and by agent.
+fn html(
+    acc: &KpiAccumulator,
+    params: &ReportParams,
+    period: GroupBy,
+    head: &Head,
+    verified: bool,
+) -> Result<String> {
+    let by = |g: GroupBy| {
+        acc.report(&ReportParams {
+            group_by: Some(g),
+            ..params.clone()
+        })
     };
-    write_stdout(&text)
+    let by_period = by(period);
+    let breakdowns: Vec<Report> = crate::html::BREAKDOWNS.iter().map(|g| by(*g)).collect();
+    let by_agent = by(GroupBy::Agent);
+    crate::html::page(&crate::html::Inputs {
+        by_period: &by_period,
+        breakdowns: &breakdowns,
+        by_agent: &by_agent,
+        head,
+        verified,
+    })
 }
 
 /// The table's width: every column with `--wide`; else the terminal's
-/// width when stdout is one, or [`DEFAULT_TABLE_COLUMNS`].
-fn table_width(wide: bool) -> TableWidth {
+/// width when the table goes to stdout and stdout is one, or
+/// [`DEFAULT_TABLE_COLUMNS`].
+fn table_width(wide: bool, to_file: bool) -> TableWidth {
     if wide {
         return TableWidth::Wide;
     }
-    let terminal = std::io::stdout()
-        .is_terminal()
+    let terminal = (!to_file && std::io::stdout().is_terminal())
         .then(terminal_size::terminal_size)
         .flatten()
         .map(|(w, _)| usize::from(w.0));
