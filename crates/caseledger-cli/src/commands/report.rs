@@ -122,6 +122,28 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     }
 }
 
+/// `demo`'s report, from one replay of the store in `dir`: the table by
+/// month on stdout (fit to the terminal) and the HTML page, by month,
+/// written to `page`.
+pub fn demo(dir: &Path, page: &Path) -> Result<()> {
+    let store = open_reader(dir)?;
+    let (acc, head) = replay(&store, None, default_threads(), true)?;
+    let params = ReportParams::default();
+    let html = html(&acc, &params, GroupBy::Month, &head, true)?;
+    super::write_file(page, &html)?;
+    let report = acc.report(&ReportParams {
+        group_by: Some(GroupBy::Month),
+        ..params
+    });
+    std::mem::forget(acc);
+    write_stdout(&crate::render::report_table(
+        &report,
+        &head,
+        true,
+        table_width(false, false),
+    ))
+}
+
 /// Flags that only some formats read, given with another: wrong usage,
 /// since they would be silently ignored.
 fn check_flags(args: &ReportArgs) -> Result<()> {
