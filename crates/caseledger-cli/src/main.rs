@@ -17,8 +17,11 @@ macro_rules! time_formats {
 }
 
 mod args;
+mod chart;
 mod commands;
 mod exit;
+mod figures;
+mod html;
 mod progress;
 mod render;
 

@@ -8,70 +8,137 @@ use caseledger::{CaseId, CaseState, RecordedEvent, format_timestamp};
 use caseledger_store::Head;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// A duration in seconds for people: `45s`, `12m`, `2h 05m`, `3d 04h`.
-pub fn duration(seconds: Option<f64>) -> String {
-    let Some(s) = seconds.filter(|s| s.is_finite() && *s >= 0.0) else {
-        return "-".to_owned();
-    };
-    // Rounded to whole seconds; a u64 holds any real duration.
-    let s = s.round() as u64;
-    let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, m) => format!("{h}h {m:02}m"),
-        (d, h, _) => format!("{d}d {h:02}h"),
+use crate::figures::{self, Figure, duration, percent};
+
+/// The figures of the terminal table, most important first: a narrow
+/// table shows a prefix-by-importance of them (whatever fits), `--wide`
+/// all of them.
+const TABLE_FIGURES: [&Figure; 18] = [
+    &figures::CASES,
+    &figures::BACKLOG,
+    &figures::FCR,
+    &figures::SLA_ATTAINMENT,
+    &figures::SATISFIED_SHARE,
+    &figures::FIRST_RESPONSE_MEDIAN,
+    &figures::RESOLUTION_MEDIAN,
+    &figures::DEADLINE_RATE,
+    &figures::MEAN_SCORE,
+    &figures::RESOLVED,
+    &figures::RESOLUTION_RATE,
+    &figures::ESCALATION_RATE,
+    &figures::REOPEN_RATE,
+    &figures::COMPLAINTS,
+    &figures::COMPLAINTS_OVERDUE,
+    &figures::SURVEYS,
+    &figures::SURVEY_RESPONSE_RATE,
+    &figures::REPEAT_RATE,
+];
+
+/// How wide the terminal table may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableWidth {
+    /// At most this many columns (display cells): the figures that matter
+    /// most that fit.
+    Fit(usize),
+    /// Every figure, however wide.
+    Wide,
+}
+
+/// The width of the terminal table when stdout is not a terminal: the
+/// classic terminal, which also fits a printed page and an e-mail.
+pub const DEFAULT_TABLE_COLUMNS: usize = 80;
+
+/// The narrowest table drawn: the group and two figures, whatever the
+/// terminal says (a narrower one would show nothing useful).
+pub const MIN_TABLE_COLUMNS: usize = 40;
+
+/// The widest the group column gets, in display cells; longer keys (ids
+/// may be 128 bytes) are cut with `…`, so that the figures still fit.
+const MAX_KEY_COLUMNS: usize = 24;
+
+/// Space between two columns.
+const GAP: usize = 2;
+
+/// `s` padded with spaces to `width` display cells (CJK characters take
+/// two), on the right (`left_align`) or the left.
+fn pad(s: &str, width: usize, left_align: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(s.width()));
+    if left_align {
+        format!("{s}{fill}")
+    } else {
+        format!("{fill}{s}")
     }
 }
 
-/// A rate as a percentage with one decimal, `-` when undefined.
-pub fn percent(rate: Option<f64>) -> String {
-    rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+/// `s` cut to at most `width` display cells, ending in `…` when cut.
+fn cut(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
 }
 
-fn number(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
-}
-
-const COLUMNS: [&str; 16] = [
-    "group",
-    "opened",
-    "resolved",
-    "backlog",
-    "resolved%",
-    "1st resp p50",
-    "resolve p50",
-    "FCR",
-    "escalated",
-    "reopened",
-    "SLA met",
-    "complaints",
-    "overdue",
-    "CSAT",
-    "surveyed",
-    "repeat",
-];
-
-fn row(key: &str, k: &Kpis) -> Vec<String> {
-    vec![
-        key.to_owned(),
-        k.cases_opened.to_string(),
-        k.cases_resolved.to_string(),
-        k.backlog.to_string(),
-        percent(k.resolution_rate),
-        duration(k.first_response.median_s),
-        duration(k.resolution_time.median_s),
-        percent(k.fcr_rate),
-        percent(k.escalation_rate),
-        percent(k.reopen_rate),
-        percent(k.sla.rate),
-        k.complaints.count.to_string(),
-        k.complaints.overdue.to_string(),
-        number(k.csat.mean),
-        percent(k.survey_response_rate),
-        percent(k.repeat_rate),
-    ]
+/// `text` as lines of at most `width` display cells (when given), broken
+/// at spaces; later lines indented by `indent` spaces. A word longer than a
+/// line (a hash) is broken inside.
+fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return format!("{text}\n");
+    };
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut words: Vec<String> = text.split(' ').rev().map(str::to_owned).collect();
+    while let Some(word) = words.pop() {
+        let sep = usize::from(!line.trim_start().is_empty());
+        if line.width() + sep + word.width() <= width {
+            if sep == 1 {
+                line.push(' ');
+            }
+            line.push_str(&word);
+            continue;
+        }
+        if line.trim_start().is_empty() {
+            // A word longer than a whole line: break it where it must.
+            let room = width.saturating_sub(line.width()).max(1);
+            let mut head = String::new();
+            let mut rest = word.chars().peekable();
+            while let Some(&c) = rest.peek() {
+                if head.width() + c.width().unwrap_or(0) > room && !head.is_empty() {
+                    break;
+                }
+                head.push(c);
+                rest.next();
+            }
+            line.push_str(&head);
+            let tail: String = rest.collect();
+            if !tail.is_empty() {
+                words.push(tail);
+            }
+        } else {
+            words.push(word);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        line = " ".repeat(indent);
+    }
+    if !line.trim().is_empty() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// What a report read with `--no-verify` says of its head.
@@ -79,88 +146,173 @@ pub const UNVERIFIED_HEAD: &str = "UNVERIFIED: read with --no-verify; the hash c
                                    checked, so altered records would go unnoticed";
 
 /// The `table` format of a report; `head_verified` says whether the replay
-/// checked the chain to the head.
-pub fn report_table(report: &Report, head: &Head, head_verified: bool) -> String {
+/// checked the chain to the head. Within [`TableWidth::Fit`] no line is
+/// longer than the width (so a terminal never wraps a row): the table
+/// shows the most important figures that fit and says how to see the
+/// rest; a legend under it defines every abbreviation shown.
+pub fn report_table(
+    report: &Report,
+    head: &Head,
+    head_verified: bool,
+    width: TableWidth,
+) -> String {
+    let max = match width {
+        TableWidth::Fit(n) => Some(n.max(MIN_TABLE_COLUMNS)),
+        TableWidth::Wide => None,
+    };
     let mut out = String::new();
     let t = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("-".to_owned(), format_timestamp);
-    let _ = writeln!(
-        out,
-        "KPI report as of {}: cases opened from {} to {}, {} events",
-        t(&report.as_of),
-        report
-            .from
-            .as_ref()
-            .map_or("the start".to_owned(), format_timestamp),
-        report
-            .to
-            .as_ref()
-            .map_or("the end".to_owned(), format_timestamp),
-        report.events
-    );
-    let _ = writeln!(
-        out,
-        "log head: position {} hash {}",
-        head.position,
-        head.hash_hex()
-    );
+    out.push_str(&wrap(
+        &format!(
+            "KPI report as of {} (UTC), {}: cases opened from {} to {}",
+            t(&report.as_of),
+            crate::commands::output::count(report.events, "event"),
+            report
+                .from
+                .as_ref()
+                .map_or("the start".to_owned(), format_timestamp),
+            report
+                .to
+                .as_ref()
+                .map_or("the end".to_owned(), format_timestamp),
+        ),
+        max,
+        2,
+    ));
+    out.push_str(&wrap(
+        &format!(
+            "log head: position {} hash {}",
+            head.position,
+            head.hash_hex()
+        ),
+        max,
+        2,
+    ));
     if !head_verified {
-        let _ = writeln!(out, "{UNVERIFIED_HEAD}");
+        out.push_str(&wrap(UNVERIFIED_HEAD, max, 2));
     }
     out.push('\n');
-    let mut rows: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| (*c).to_owned()).collect()];
-    for g in &report.groups {
-        rows.push(row(&g.key, &g.kpis));
-    }
-    rows.push(row("all", &report.overall));
-    let widths: Vec<usize> = (0..COLUMNS.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for (i, r) in rows.iter().enumerate() {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
-            if c == 0 {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            } else {
-                line.push_str("  ");
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            }
+
+    let mut keys: Vec<&str> = report.groups.iter().map(|g| g.key.as_str()).collect();
+    keys.push("all");
+    let mut sets: Vec<&Kpis> = report.groups.iter().map(|g| &g.kpis).collect();
+    sets.push(&report.overall);
+    let key_title = report.group_by.map_or("group", |g| g.as_str());
+    let key_width = keys
+        .iter()
+        .map(|k| k.width())
+        .chain([key_title.width()])
+        .max()
+        .unwrap_or(0)
+        .min(MAX_KEY_COLUMNS);
+
+    // Each figure's cells and width; then, most important first, those
+    // that fit (a narrower one further down may fit where a wide one did
+    // not), shown in order of importance.
+    let mut used = key_width;
+    let mut shown: Vec<(&Figure, Vec<String>, usize)> = Vec::new();
+    for figure in TABLE_FIGURES {
+        let cells: Vec<String> = sets
+            .iter()
+            .map(|k| figure.format(figure.value(k)))
+            .collect();
+        let w = cells
+            .iter()
+            .map(|c| c.width())
+            .chain([figure.abbrev.width()])
+            .max()
+            .unwrap_or(0);
+        if max.is_none_or(|max| used + GAP + w <= max) {
+            used += GAP + w;
+            shown.push((figure, cells, w));
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
-        if i == 0 || i == rows.len() - 2 {
-            let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-            out.push_str(&"-".repeat(total));
-            out.push('\n');
-        }
     }
+
+    let mut line = pad(&cut(key_title, key_width), key_width, true);
+    for (figure, _, w) in &shown {
+        line.push_str(&" ".repeat(GAP));
+        line.push_str(&pad(figure.abbrev, *w, false));
+    }
+    let rule = "-".repeat(used);
+    let _ = writeln!(out, "{}\n{rule}", line.trim_end());
+    for (row, key) in keys.iter().enumerate() {
+        if row == keys.len() - 1 && row > 0 {
+            let _ = writeln!(out, "{rule}");
+        }
+        let mut line = pad(&cut(key, key_width), key_width, true);
+        for (_, cells, w) in &shown {
+            line.push_str(&" ".repeat(GAP));
+            line.push_str(&pad(&cells[row], *w, false));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+
     let o = &report.overall;
-    let _ = writeln!(
-        out,
-        "\nfirst response: mean {}, p90 {}; resolution: mean {}, p90 {}",
-        duration(o.first_response.mean_s),
-        duration(o.first_response.p90_s),
-        duration(o.resolution_time.mean_s),
-        duration(o.resolution_time.p90_s)
-    );
-    let _ = writeln!(
-        out,
-        "SLA: {} met, {} breached, {} pending; complaints within deadline {} ({} of {}); \
-         satisfied {}; follow-ups {} scheduled, {} completed, on time {}, {} cap violations",
-        o.sla.met,
-        o.sla.breached,
-        o.sla.pending,
-        percent(o.complaints.deadline_rate),
-        o.complaints.within_deadline,
-        o.complaints.count,
-        percent(o.csat.satisfied_rate),
-        o.follow_up.scheduled,
-        o.follow_up.completed,
-        percent(o.follow_up.on_time_rate),
-        o.follow_up.cap_violations
-    );
+    out.push('\n');
+    out.push_str(&wrap(
+        &format!(
+            "first response: mean {}, p90 {}; resolution: mean {}, p90 {}",
+            duration(o.first_response.mean_s),
+            duration(o.first_response.p90_s),
+            duration(o.resolution_time.mean_s),
+            duration(o.resolution_time.p90_s)
+        ),
+        max,
+        2,
+    ));
+    out.push_str(&wrap(
+        &format!(
+            "SLA: {} met, {} breached, {} pending; complaints within deadline {} ({} of {}); \
+             satisfied {} (target {}); follow-ups {} scheduled, {} completed, on time {}, {} \
+             cap violations",
+            o.sla.met,
+            o.sla.breached,
+            o.sla.pending,
+            percent(o.complaints.deadline_rate),
+            o.complaints.within_deadline,
+            o.complaints.count,
+            percent(o.csat.satisfied_rate),
+            percent(Some(caseledger::kpi::CSAT_TARGET)),
+            o.follow_up.scheduled,
+            o.follow_up.completed,
+            percent(o.follow_up.on_time_rate),
+            o.follow_up.cap_violations
+        ),
+        max,
+        2,
+    ));
+
+    out.push_str("\nLegend:\n");
+    let abbrev_width = shown
+        .iter()
+        .map(|(f, _, _)| f.abbrev.width())
+        .max()
+        .unwrap_or(0);
+    for (figure, _, _) in &shown {
+        out.push_str(&wrap(
+            &format!(
+                "{}  {}: {}",
+                pad(figure.abbrev, abbrev_width, true),
+                figure.label,
+                figure.definition
+            ),
+            max,
+            abbrev_width + 2,
+        ));
+    }
+    let more = if shown.len() == TABLE_FIGURES.len() {
+        "Every figure of the table is shown; --format csv gives every field, --format html a \
+         page with charts. Definitions: docs/kpis.md."
+            .to_owned()
+    } else {
+        format!(
+            "Showing {} of {} figures: --wide shows them all, --format csv every field, \
+             --format html a page with charts. Definitions: docs/kpis.md.",
+            shown.len(),
+            TABLE_FIGURES.len()
+        )
+    };
+    out.push_str(&wrap(&more, max, 0));
     out
 }
 
@@ -314,4 +466,100 @@ pub fn history_json(
     let mut s = serde_json::to_string_pretty(&Value::Object(root))?;
     s.push('\n');
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseledger::kpi::{GroupBy, GroupKpis, KpiAccumulator, ReportParams};
+
+    /// A report by agent with the given keys (every group with the figures
+    /// of an empty report, with a few counts set so that cells have width).
+    fn report_with_keys(keys: &[&str]) -> Report {
+        let mut report = KpiAccumulator::new(None).report(&ReportParams::default());
+        report.group_by = Some(GroupBy::Agent);
+        report.overall.cases_opened = 123_456;
+        report.overall.fcr_rate = Some(0.5);
+        report.overall.first_response.median_s = Some(7_500.0);
+        report.groups = keys
+            .iter()
+            .map(|k| GroupKpis {
+                key: (*k).to_owned(),
+                kpis: report.overall,
+            })
+            .collect();
+        report
+    }
+
+    fn head() -> Head {
+        Head {
+            position: 7,
+            hash: [0xab; 32],
+        }
+    }
+
+    #[test]
+    fn no_line_is_wider_than_the_width() {
+        let long = "agent-".repeat(20);
+        let report = report_with_keys(&["agent-001", "王小明", &long]);
+        for width in [10, 40, 60, 80, 100, 132] {
+            let text = report_table(&report, &head(), false, TableWidth::Fit(width));
+            let limit = width.max(MIN_TABLE_COLUMNS);
+            for line in text.lines() {
+                assert!(line.width() <= limit, "{width}: {line:?}");
+            }
+            assert!(text.contains("Legend:"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_narrow_table_says_how_to_see_the_rest_and_wide_shows_all() {
+        let report = report_with_keys(&["agent-001"]);
+        let narrow = report_table(&report, &head(), true, TableWidth::Fit(80));
+        assert!(narrow.contains("--wide shows them all"), "{narrow}");
+        let wide = report_table(&report, &head(), true, TableWidth::Wide);
+        let header = wide
+            .lines()
+            .find(|l| l.starts_with("agent "))
+            .unwrap_or_default();
+        for f in TABLE_FIGURES {
+            assert!(header.contains(f.abbrev), "{}: {header}", f.abbrev);
+            // Every abbreviation shown has its line in the legend.
+            assert!(
+                wide.lines()
+                    .any(|l| l.starts_with(&format!("{} ", f.abbrev)) && l.contains(f.label)),
+                "{}",
+                f.abbrev
+            );
+        }
+        assert!(wide.contains("Every figure of the table is shown"));
+    }
+
+    #[test]
+    fn wide_characters_line_up_by_display_width() {
+        let report = report_with_keys(&["王小明", "agent-1"]);
+        let text = report_table(&report, &head(), true, TableWidth::Fit(80));
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("王小明") || l.starts_with("agent-1"))
+            .collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        // The same display width, though not the same number of chars.
+        assert_eq!(rows[0].width(), rows[1].width(), "{text}");
+        assert_ne!(rows[0].chars().count(), rows[1].chars().count());
+    }
+
+    #[test]
+    fn long_keys_are_cut_with_an_ellipsis() {
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("王小明", 4), "王…");
+        assert_eq!(cut("abc", 3), "abc");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_inside_overlong_words() {
+        assert_eq!(wrap("aa bb cc", Some(5), 1), "aa bb\n cc\n");
+        assert_eq!(wrap("abcdefgh", Some(3), 0), "abc\ndef\ngh\n");
+        assert_eq!(wrap("aa bb", None, 0), "aa bb\n");
+    }
 }

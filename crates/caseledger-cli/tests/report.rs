@@ -24,6 +24,11 @@ fn report_table() {
 }
 
 #[test]
+fn report_table_wide() {
+    insta::assert_snapshot!(snapshot_of(&["report", "--group-by", "month", "--wide"]));
+}
+
+#[test]
 fn report_csv() {
     insta::assert_snapshot!(snapshot_of(&[
         "report",

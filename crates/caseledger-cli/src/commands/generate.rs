@@ -12,8 +12,7 @@ use chrono::Utc;
 
 use super::open::{open_read_only, open_writer};
 use super::output::{count, write_stdout};
-use super::report::{self, ReportArgs};
-use crate::args::ReportFormat;
+use super::report;
 use crate::exit::Refused;
 
 /// The store directory used by `demo` when none is given.
@@ -136,8 +135,21 @@ pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
     Ok(added)
 }
 
-/// Runs `demo`: builds the demo store if it is new, then prints its
-/// monthly report and what to try next.
+/// The file name of the page `demo` writes.
+pub const DEMO_PAGE: &str = "caseledger-demo-report.html";
+
+/// Where `demo` writes its page: next to the store directory (not in it:
+/// the store's directory holds the store's files only).
+fn demo_page(store: &Path) -> PathBuf {
+    match store.file_name() {
+        Some(_) => store.with_file_name(DEMO_PAGE),
+        // `.` or `..`: beside it is inside its parent.
+        None => store.join("..").join(DEMO_PAGE),
+    }
+}
+
+/// Runs `demo`: builds the demo store if it is new, prints its report,
+/// writes it as a page beside the store, and says what to try next.
 pub fn demo(store: Option<&Path>) -> Result<()> {
     let dir = store.map_or_else(|| PathBuf::from(DEMO_STORE), Path::to_path_buf);
     check_may_generate(&dir, "demo")?;
@@ -160,17 +172,8 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
     } else {
         eprintln!("reusing the demo store {}", dir.display());
     }
-    let args = ReportArgs {
-        from: None,
-        to: None,
-        as_of: None,
-        group_by: Some(caseledger::kpi::GroupBy::Month),
-        format: ReportFormat::Table,
-        sla_policy: None,
-        threads: None,
-        no_verify: false,
-    };
-    report::run(&dir, &args)?;
+    let page = demo_page(&dir);
+    report::demo(&dir, &page)?;
     let d = dir.display();
     let some_case = open_read_only(&dir)?
         .read_all(1)?
@@ -178,8 +181,12 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
         .transpose()?
         .map_or_else(|| "CASE_ID".to_owned(), |e| e.event.case_id.to_string());
     write_stdout(&format!(
-        "\nNext, try:\n  caseledger --store {d} verify\n  caseledger --store {d} history {some_case}\n  \
-         caseledger --store {d} report --group-by category --format json\n\
-         (through cargo: cargo run --release -p caseledger-cli -- --store {d} verify)\n"
+        "\nWrote the same report as a page with charts and an agent scorecard; open it in a \
+         browser:\n  {page}\n\nNext, try:\n  caseledger --store {d} verify\n  caseledger --store {d} \
+         history {some_case}\n  caseledger --store {d} report --group-by category --format \
+         json\n  caseledger --store {d} report --format html --period quarter --output \
+         report.html\n(through cargo: cargo run --release -p caseledger-cli -- --store {d} \
+         verify)\n",
+        page = page.display()
     ))
 }

@@ -1,9 +1,11 @@
-//! Writing to stdout: whole texts, counts of things, and what a write error
-//! means (a reader that went away ends the command quietly).
+//! Writing output: whole texts to stdout, counts of things, what a write
+//! error means (a reader that went away ends the command quietly), and
+//! whole files.
 
 use std::io::Write;
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::exit::BrokenPipe;
 
@@ -27,4 +29,28 @@ pub fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(out_err)?;
     out.flush().map_err(out_err)
+}
+
+/// Writes `text` to the file `path` whole or not at all: into a temporary
+/// file beside it, synced, then renamed over it, so that a reader (or a
+/// mail program attaching it) never sees half a report, and an error leaves
+/// the old file as it was.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("--output {}: not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+    })
 }

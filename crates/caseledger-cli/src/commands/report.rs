@@ -1,6 +1,7 @@
 //! `report`: replay the store into the KPI accumulator, in parallel by case
 //! partition, and print the report.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -10,9 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::open::open_reader;
-use super::output::write_stdout;
-use crate::args::{ReportFormat, group_by_parser, parse_time};
+use super::output::{write_file, write_stdout};
+use crate::args::{ReportFormat, group_by_parser, parse_time, period_parser};
 use crate::exit::UsageError;
+use crate::render::{DEFAULT_TABLE_COLUMNS, TableWidth};
 
 /// The most replay threads used by default.
 const MAX_DEFAULT_THREADS: usize = 8;
@@ -36,12 +38,23 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+    /// Write the report to FILE (replaced whole, or left as it was on an
+    /// error) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The period of the HTML report's trend charts.
+    #[arg(long, value_name = "PERIOD", value_parser = period_parser())]
+    pub period: Option<GroupBy>,
     /// A JSON file with SLA targets per priority (docs/kpis.md).
     #[arg(long, value_name = "FILE")]
     pub sla_policy: Option<PathBuf>,
     /// Replay threads (default: the number of CPUs, at most 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
+    /// The table: every figure, however wide (by default it fits 80
+    /// columns, or the terminal's width, with the figures that matter most).
+    #[arg(long)]
+    pub wide: bool,
     /// Skip the hash chain check (faster): the head is then printed as
     /// UNVERIFIED, since a record altered with its checksum fixed would go
     /// unnoticed.
@@ -51,6 +64,7 @@ pub struct ReportArgs {
 
 /// Runs `report`.
 pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
+    check_flags(args)?;
     // An empty cohort by mistake would look like a quiet period.
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
@@ -75,19 +89,125 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         sla,
     };
     let verified = !args.no_verify;
-    let (report, head) = replay(&store, args.as_of, threads, &params, verified)?;
+    let (acc, head) = replay(&store, args.as_of, threads, verified)?;
     let text = match args.format {
-        ReportFormat::Json => json(&report, &head, verified)?,
-        ReportFormat::Csv => {
-            // The CSV has no place for the head; say it beside the data.
-            if !verified {
-                eprintln!("{}", crate::render::UNVERIFIED_HEAD);
-            }
-            crate::render::report_csv(&report)?
+        ReportFormat::Html => {
+            let period = args.period.unwrap_or(GroupBy::Month);
+            html(&acc, &params, period, &head, verified)?
         }
-        ReportFormat::Table => crate::render::report_table(&report, &head, verified),
+        format => {
+            let report = acc.report(&params);
+            match format {
+                ReportFormat::Json => json(&report, &head, verified)?,
+                ReportFormat::Csv => {
+                    // The CSV has no place for the head; say it beside the data.
+                    if !verified {
+                        eprintln!("{}", crate::render::UNVERIFIED_HEAD);
+                    }
+                    crate::render::report_csv(&report)?
+                }
+                ReportFormat::Table | ReportFormat::Html => crate::render::report_table(
+                    &report,
+                    &head,
+                    verified,
+                    table_width(args.wide, args.output.is_some()),
+                ),
+            }
+        }
     };
-    write_stdout(&text)
+    // The process ends after printing: freeing a map of every case would
+    // only add to its run time.
+    std::mem::forget(acc);
+    match &args.output {
+        Some(path) => write_file(path, &text),
+        None => write_stdout(&text),
+    }
+}
+
+/// `demo`'s report, from one replay of the store in `dir`: the table by
+/// month on stdout (fit to the terminal) and the HTML page, by month,
+/// written to `page`.
+pub fn demo(dir: &Path, page: &Path) -> Result<()> {
+    let store = open_reader(dir)?;
+    let (acc, head) = replay(&store, None, default_threads(), true)?;
+    let params = ReportParams::default();
+    let html = html(&acc, &params, GroupBy::Month, &head, true)?;
+    write_file(page, &html)?;
+    let report = acc.report(&ReportParams {
+        group_by: Some(GroupBy::Month),
+        ..params
+    });
+    std::mem::forget(acc);
+    write_stdout(&crate::render::report_table(
+        &report,
+        &head,
+        true,
+        table_width(false, false),
+    ))
+}
+
+/// Flags that only some formats read, given with another: wrong usage,
+/// since they would be silently ignored.
+fn check_flags(args: &ReportArgs) -> Result<()> {
+    let refuse = |why: String| Err(anyhow::Error::new(UsageError(why)));
+    if args.period.is_some() && args.format != ReportFormat::Html {
+        return refuse(
+            "--period sets the trend charts of --format html; for the other formats group by a \
+             period with --group-by month or --group-by quarter"
+                .to_owned(),
+        );
+    }
+    if let (Some(g), ReportFormat::Html) = (args.group_by, args.format) {
+        return refuse(format!(
+            "--group-by {g} with --format html: the page shows every grouping at once (its \
+             trend charts by --period, breakdowns, the agent scorecard); leave --group-by out"
+        ));
+    }
+    if args.wide && args.format != ReportFormat::Table {
+        return refuse("--wide widens the table; the other formats have every figure".to_owned());
+    }
+    Ok(())
+}
+
+/// The HTML page: from the one replay, the report by `period` (the trend
+/// charts and the tiles), by each breakdown dimension and by agent.
+fn html(
+    acc: &KpiAccumulator,
+    params: &ReportParams,
+    period: GroupBy,
+    head: &Head,
+    verified: bool,
+) -> Result<String> {
+    let by = |g: GroupBy| {
+        acc.report(&ReportParams {
+            group_by: Some(g),
+            ..params.clone()
+        })
+    };
+    let by_period = by(period);
+    let breakdowns: Vec<Report> = crate::html::BREAKDOWNS.iter().map(|g| by(*g)).collect();
+    let by_agent = by(GroupBy::Agent);
+    crate::html::page(&crate::html::Inputs {
+        by_period: &by_period,
+        breakdowns: &breakdowns,
+        by_agent: &by_agent,
+        head,
+        verified,
+    })
+}
+
+/// The table's width: every column with `--wide`; else the terminal's
+/// width when the table goes to stdout and stdout is one, or
+/// [`DEFAULT_TABLE_COLUMNS`].
+fn table_width(wide: bool, to_file: bool) -> TableWidth {
+    if wide {
+        return TableWidth::Wide;
+    }
+    let terminal = (!to_file && std::io::stdout().is_terminal())
+        .then(terminal_size::terminal_size)
+        .flatten()
+        .map(|(w, _)| usize::from(w.0));
+    TableWidth::Fit(terminal.unwrap_or(DEFAULT_TABLE_COLUMNS))
 }
 
 fn default_threads() -> usize {
@@ -101,16 +221,17 @@ fn read_policy(path: &Path) -> Result<SlaPolicy> {
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on
-/// `threads` threads, merges them and computes the report. Also returns the
-/// head the replay read up to: verified (the chain checked to it) when
-/// `verified`, else only checksums and positions were checked.
+/// `threads` threads, and merges them: the facts of every case as of T, from
+/// which [`KpiAccumulator::report`] computes any number of groupings without
+/// reading the store again. Also returns the head the replay read up to:
+/// verified (the chain checked to it) when `verified`, else only checksums
+/// and positions were checked.
 pub fn replay(
     store: &LogReader,
     as_of: Option<DateTime<Utc>>,
     threads: usize,
-    params: &ReportParams,
     verified: bool,
-) -> Result<(Report, Head)> {
+) -> Result<(KpiAccumulator, Head)> {
     let head = store.head();
     let parts = threads.max(1) as u64;
     let bar = crate::progress::bar(Some(head.position), "replaying");
@@ -154,11 +275,7 @@ pub fn replay(
         // Every accumulator was made with the same as-of time.
         total.merge(acc?).map_err(|e| anyhow!("{e}"))?;
     }
-    let report = total.report(params);
-    // The process ends after printing: freeing a map of every case would
-    // only add to its run time.
-    std::mem::forget(total);
-    Ok((report, head))
+    Ok((total, head))
 }
 
 /// The version of the report's JSON form: raised when an existing field

@@ -1,0 +1,529 @@
+//! The figures people read, named once: each figure's JSON key, display
+//! label, table abbreviation, one-sentence definition and unit. The terminal table and its legend, and the HTML page with its
+//! tiles, charts, tables and legend, all take their names from here, so a
+//! figure is called the same everywhere; docs/kpis.md ("Display labels")
+//! lists the same labels, and a test keeps the two equal.
+//!
+//! Targets live here too ([`target`]): the one place that says which figure
+//! is checked against what. Today only the satisfied share has one (the
+//! library's 85%); the targets file of the measures issue will feed the
+//! same function, and every view that marks a figure against its target
+//! follows.
+
+use caseledger::kpi::{CSAT_TARGET, Kpis};
+
+/// How a figure's value reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A whole number of cases or events.
+    Count,
+    /// A share from 0 to 1, shown as a percentage with one decimal.
+    Rate,
+    /// Seconds, shown like `2h 05m`.
+    Duration,
+    /// A survey score from 1 to 5, shown with two decimals.
+    Score,
+}
+
+/// What a figure's sample is: how many of what it is computed over, for
+/// the small-sample rule ([`SMALL_SAMPLE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    /// The cohort cases of the group.
+    Cases,
+    /// The survey answers of the group.
+    Surveys,
+}
+
+/// Below this many cases (or survey answers, for survey figures) a group's
+/// figure is marked "small sample" and not ranked: with fewer than 20, one
+/// case moves a rate by five points or more, too much to compare people by.
+pub const SMALL_SAMPLE: u64 = 20;
+
+/// One figure of the report.
+#[derive(Debug)]
+pub struct Figure {
+    /// Its JSON key inside a KPIS object, nested names joined by `.`
+    /// (`csat.satisfied_rate`), as docs/kpis.md names it.
+    pub key: &'static str,
+    /// Its display label (`Satisfied share`).
+    pub label: &'static str,
+    /// Its column heading in the terminal table (`satisfied`).
+    pub abbrev: &'static str,
+    /// One sentence that defines it, in words; the exact definition is the
+    /// section [`Figure::doc_anchor`] of docs/kpis.md. Written without
+    /// digits, so that every number on the HTML page is a figure of the
+    /// report (a test checks that).
+    pub definition: &'static str,
+    /// The section of docs/kpis.md that defines it.
+    pub doc_anchor: &'static str,
+    /// How its value reads.
+    pub unit: Unit,
+    /// What it is computed over.
+    pub sample: Sample,
+    /// Its value in a set of figures (`None`: undefined, such as a rate
+    /// with nothing to count).
+    value: fn(&Kpis) -> Option<f64>,
+}
+
+impl Figure {
+    /// Its value in `kpis`.
+    pub fn value(&self, kpis: &Kpis) -> Option<f64> {
+        (self.value)(kpis)
+    }
+
+    /// Its value as people read it: `48.4%`, `2h 05m`, `4.27`, `3000`, or
+    /// `-` when undefined.
+    pub fn format(&self, value: Option<f64>) -> String {
+        format_value(self.unit, value)
+    }
+
+    /// The JSON pointer of this figure inside a KPIS object (`/csat/mean`).
+    pub fn pointer(&self) -> String {
+        format!("/{}", self.key.replace('.', "/"))
+    }
+
+    /// How many of its sample `kpis` holds.
+    pub fn sample_size(&self, kpis: &Kpis) -> u64 {
+        match self.sample {
+            Sample::Cases => kpis.cases_opened,
+            Sample::Surveys => kpis.csat.responses,
+        }
+    }
+}
+
+/// A duration in seconds for people: `45s`, `12m`, `2h 05m`, `3d 04h`.
+pub fn duration(seconds: Option<f64>) -> String {
+    let Some(s) = seconds.filter(|s| s.is_finite() && *s >= 0.0) else {
+        return "-".to_owned();
+    };
+    // Rounded to whole seconds; a u64 holds any real duration.
+    let s = s.round() as u64;
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m:02}m"),
+        (d, h, _) => format!("{d}d {h:02}h"),
+    }
+}
+
+/// A rate as a percentage with one decimal, `-` when undefined.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// A value of `unit` as people read it (`-` when undefined).
+pub fn format_value(unit: Unit, value: Option<f64>) -> String {
+    match unit {
+        Unit::Count => value.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
+        Unit::Rate => percent(value),
+        Unit::Duration => duration(value),
+        Unit::Score => value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),
+    }
+}
+
+/// A count as a figure's value: exact, since no count reaches 2^53.
+fn count(n: u64) -> Option<f64> {
+    Some(n as f64)
+}
+
+/// Cohort cases.
+pub const CASES: Figure = Figure {
+    key: "cases_opened",
+    label: "Cases",
+    abbrev: "cases",
+    definition: "The cases opened in the report's period (the cohort).",
+    doc_anchor: "figures",
+    unit: Unit::Count,
+    sample: Sample::Cases,
+    value: |k| count(k.cases_opened),
+};
+
+/// Cohort cases resolved at T.
+pub const RESOLVED: Figure = Figure {
+    key: "cases_resolved",
+    label: "Resolved",
+    abbrev: "resolved",
+    definition: "Cases of the cohort resolved or closed at the as-of time.",
+    doc_anchor: "figures",
+    unit: Unit::Count,
+    sample: Sample::Cases,
+    value: |k| count(k.cases_resolved),
+};
+
+/// Cohort cases not resolved at T.
+pub const BACKLOG: Figure = Figure {
+    key: "backlog",
+    label: "Backlog",
+    abbrev: "backlog",
+    definition: "Cases of the cohort not resolved at the as-of time: open work.",
+    doc_anchor: "figures",
+    unit: Unit::Count,
+    sample: Sample::Cases,
+    value: |k| count(k.backlog),
+};
+
+/// Resolved / opened.
+pub const RESOLUTION_RATE: Figure = Figure {
+    key: "resolution_rate",
+    label: "Resolution rate",
+    abbrev: "res%",
+    definition: "The share of the cohort's cases resolved at the as-of time.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.resolution_rate,
+};
+
+/// Median first response time.
+pub const FIRST_RESPONSE_MEDIAN: Figure = Figure {
+    key: "first_response.median_s",
+    label: "First response, median",
+    abbrev: "1st resp",
+    definition: "Half of the first responses came within this time of the case opening.",
+    doc_anchor: "figures",
+    unit: Unit::Duration,
+    sample: Sample::Cases,
+    value: |k| k.first_response.median_s,
+};
+
+/// Mean first response time.
+pub const FIRST_RESPONSE_MEAN: Figure = Figure {
+    key: "first_response.mean_s",
+    label: "Average first response",
+    abbrev: "1st resp avg",
+    definition: "The mean time from a case opening to its first response, over the cases \
+                 that had one.",
+    doc_anchor: "figures",
+    unit: Unit::Duration,
+    sample: Sample::Cases,
+    value: |k| k.first_response.mean_s,
+};
+
+/// 90th percentile of first response time.
+pub const FIRST_RESPONSE_P90: Figure = Figure {
+    key: "first_response.p90_s",
+    label: "First response, p90",
+    abbrev: "1st resp p90",
+    definition: "Nine in ten first responses came within this time of the case opening.",
+    doc_anchor: "figures",
+    unit: Unit::Duration,
+    sample: Sample::Cases,
+    value: |k| k.first_response.p90_s,
+};
+
+/// Median resolution time.
+pub const RESOLUTION_MEDIAN: Figure = Figure {
+    key: "resolution_time.median_s",
+    label: "Resolution time, median",
+    abbrev: "resolve",
+    definition: "Half of the resolved cases were resolved (for the last time) within this \
+                 time of opening.",
+    doc_anchor: "figures",
+    unit: Unit::Duration,
+    sample: Sample::Cases,
+    value: |k| k.resolution_time.median_s,
+};
+
+/// Mean resolution time.
+pub const RESOLUTION_MEAN: Figure = Figure {
+    key: "resolution_time.mean_s",
+    label: "Average resolution time",
+    abbrev: "resolve avg",
+    definition: "The mean time from opening to the latest resolution, over the resolved cases.",
+    doc_anchor: "figures",
+    unit: Unit::Duration,
+    sample: Sample::Cases,
+    value: |k| k.resolution_time.mean_s,
+};
+
+/// 90th percentile of resolution time.
+pub const RESOLUTION_P90: Figure = Figure {
+    key: "resolution_time.p90_s",
+    label: "Resolution time, p90",
+    abbrev: "resolve p90",
+    definition: "Nine in ten resolved cases were resolved within this time of opening.",
+    doc_anchor: "figures",
+    unit: Unit::Duration,
+    sample: Sample::Cases,
+    value: |k| k.resolution_time.p90_s,
+};
+
+/// First contact resolution.
+pub const FCR: Figure = Figure {
+    key: "fcr_rate",
+    label: "First contact resolution",
+    abbrev: "FCR",
+    definition: "The share of resolved cases solved by one agent with at most one response, \
+                 never escalated or reopened.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.fcr_rate,
+};
+
+/// Escalation rate.
+pub const ESCALATION_RATE: Figure = Figure {
+    key: "escalation_rate",
+    label: "Escalation rate",
+    abbrev: "escalated",
+    definition: "The share of the cohort's cases escalated at least once.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.escalation_rate,
+};
+
+/// Reopen rate.
+pub const REOPEN_RATE: Figure = Figure {
+    key: "reopen_rate",
+    label: "Reopen rate",
+    abbrev: "reopened",
+    definition: "The share of cases ever resolved that were reopened at least once.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.reopen_rate,
+};
+
+/// SLA attainment.
+pub const SLA_ATTAINMENT: Figure = Figure {
+    key: "sla.rate",
+    label: "SLA attainment",
+    abbrev: "SLA",
+    definition: "Of the cases with a verdict, the share that met both the response and the \
+                 resolution target of their priority.",
+    doc_anchor: "sla",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.sla.rate,
+};
+
+/// Complaints.
+pub const COMPLAINTS: Figure = Figure {
+    key: "complaints.count",
+    label: "Complaints",
+    abbrev: "complaints",
+    definition: "Cases of the cohort whose latest category is complaint.",
+    doc_anchor: "complaints",
+    unit: Unit::Count,
+    sample: Sample::Cases,
+    value: |k| count(k.complaints.count),
+};
+
+/// Complaints past their deadline.
+pub const COMPLAINTS_OVERDUE: Figure = Figure {
+    key: "complaints.overdue",
+    label: "Complaints past deadline",
+    abbrev: "late cmpl",
+    definition: "Complaints resolved after their fifteen-day deadline, or unresolved and \
+                 older than it (complaints, not cases in general).",
+    doc_anchor: "complaints",
+    unit: Unit::Count,
+    sample: Sample::Cases,
+    value: |k| count(k.complaints.overdue),
+};
+
+/// Complaint deadline rate.
+pub const DEADLINE_RATE: Figure = Figure {
+    key: "complaints.deadline_rate",
+    label: "Complaint deadline rate",
+    abbrev: "deadline",
+    definition: "Of the complaints with a verdict, the share resolved within the fifteen-day \
+                 deadline.",
+    doc_anchor: "complaints",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.complaints.deadline_rate,
+};
+
+/// Survey answers.
+pub const SURVEYS: Figure = Figure {
+    key: "csat.responses",
+    label: "Surveys",
+    abbrev: "surveys",
+    definition: "Survey answers given for the cohort's cases.",
+    doc_anchor: "figures",
+    unit: Unit::Count,
+    sample: Sample::Surveys,
+    value: |k| count(k.csat.responses),
+};
+
+/// Mean survey score.
+pub const MEAN_SCORE: Figure = Figure {
+    key: "csat.mean",
+    label: "Mean survey score",
+    abbrev: "score",
+    definition: "The mean of the survey scores, from one (worst) to five (best).",
+    doc_anchor: "figures",
+    unit: Unit::Score,
+    sample: Sample::Surveys,
+    value: |k| k.csat.mean,
+};
+
+/// Satisfied share.
+pub const SATISFIED_SHARE: Figure = Figure {
+    key: "csat.satisfied_rate",
+    label: "Satisfied share",
+    abbrev: "satisfied",
+    definition: "The share of survey answers scoring four or five: the bank's measure of \
+                 customer satisfaction.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Surveys,
+    value: |k| k.csat.satisfied_rate,
+};
+
+/// Survey response rate.
+pub const SURVEY_RESPONSE_RATE: Figure = Figure {
+    key: "survey_response_rate",
+    label: "Survey response rate",
+    abbrev: "surveyed",
+    definition: "The share of resolved cases with at least one survey answer.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.survey_response_rate,
+};
+
+/// Repeat rate.
+pub const REPEAT_RATE: Figure = Figure {
+    key: "repeat_rate",
+    label: "Repeat rate",
+    abbrev: "repeat",
+    definition: "The share of cases whose customer had opened a case on the same topic in the \
+                 thirty days before.",
+    doc_anchor: "figures",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    value: |k| k.repeat_rate,
+};
+
+/// Every figure, in the order the legends list them.
+pub const ALL: &[&Figure] = &[
+    &CASES,
+    &RESOLVED,
+    &BACKLOG,
+    &RESOLUTION_RATE,
+    &FIRST_RESPONSE_MEAN,
+    &FIRST_RESPONSE_MEDIAN,
+    &FIRST_RESPONSE_P90,
+    &RESOLUTION_MEAN,
+    &RESOLUTION_MEDIAN,
+    &RESOLUTION_P90,
+    &FCR,
+    &ESCALATION_RATE,
+    &REOPEN_RATE,
+    &SLA_ATTAINMENT,
+    &COMPLAINTS,
+    &COMPLAINTS_OVERDUE,
+    &DEADLINE_RATE,
+    &SURVEYS,
+    &MEAN_SCORE,
+    &SATISFIED_SHARE,
+    &SURVEY_RESPONSE_RATE,
+    &REPEAT_RATE,
+];
+
+/// Where a target comes from, so that a page can say (and a test check)
+/// which number it drew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetSource {
+    /// A constant of the library, by name: `csat_target` is
+    /// `caseledger::kpi::CSAT_TARGET`.
+    Constant(&'static str),
+}
+
+/// A figure's target and its verdict in one set of figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetCheck {
+    /// The target value, in the figure's unit.
+    pub target: f64,
+    /// Whether the figure meets it (`None`: the figure is undefined).
+    pub meets: Option<bool>,
+    /// Where the target comes from.
+    pub source: TargetSource,
+}
+
+/// The target of `figure` in `kpis`, if it has one: the one rule of which
+/// figure is checked against what. Today the satisfied share against the
+/// library's [`CSAT_TARGET`], with the library's own verdict
+/// (`csat.meets_target`); every other figure has none. The targets file of
+/// the measures issue (issue 20) adds the others here, with their verdicts
+/// from the report's `targets` object.
+pub fn target(figure: &Figure, kpis: &Kpis) -> Option<TargetCheck> {
+    (figure.key == SATISFIED_SHARE.key).then_some(TargetCheck {
+        target: CSAT_TARGET,
+        meets: kpis.csat.meets_target,
+        source: TargetSource::Constant("csat_target"),
+    })
+}
+
+/// Whether `figure` is under its target in `kpis` and its sample is large
+/// enough to say so ([`SMALL_SAMPLE`]): what the page highlights.
+pub fn under_target(figure: &Figure, kpis: &Kpis) -> bool {
+    figure.sample_size(kpis) >= SMALL_SAMPLE
+        && target(figure, kpis).is_some_and(|t| t.meets == Some(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/kpis.md's "Display labels" table has a row for every figure,
+    /// with the same key, label and abbreviation as the code.
+    #[test]
+    fn docs_list_every_label() {
+        let docs = include_str!("../../../docs/kpis.md");
+        for f in ALL {
+            let row = format!("| `{}` | {} | `{}` |", f.key, f.label, f.abbrev);
+            assert!(docs.contains(&row), "docs/kpis.md lacks the row {row}");
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_definitions_have_no_digits() {
+        for (i, a) in ALL.iter().enumerate() {
+            for b in &ALL[i + 1..] {
+                assert_ne!(a.key, b.key);
+                assert_ne!(a.label, b.label);
+                assert_ne!(a.abbrev, b.abbrev);
+            }
+            assert!(
+                !a.definition.contains(|c: char| c.is_ascii_digit()),
+                "{}",
+                a.key
+            );
+            assert!(a.definition.ends_with('.'), "{}: one sentence", a.key);
+        }
+    }
+
+    #[test]
+    fn only_the_satisfied_share_has_a_target_today() {
+        let mut kpis = caseledger::kpi::KpiAccumulator::new(None)
+            .report(&caseledger::kpi::ReportParams::default())
+            .overall;
+        for f in ALL {
+            assert_eq!(target(f, &kpis).is_some(), f.key == SATISFIED_SHARE.key);
+        }
+        kpis.csat.responses = SMALL_SAMPLE;
+        kpis.csat.satisfied_rate = Some(0.5);
+        kpis.csat.meets_target = Some(false);
+        assert!(under_target(&SATISFIED_SHARE, &kpis));
+        kpis.csat.responses = SMALL_SAMPLE - 1;
+        assert!(!under_target(&SATISFIED_SHARE, &kpis), "small sample");
+    }
+
+    #[test]
+    fn pointers_follow_the_json_keys() {
+        assert_eq!(SATISFIED_SHARE.pointer(), "/csat/satisfied_rate");
+        let kpis = caseledger::kpi::KpiAccumulator::new(None)
+            .report(&caseledger::kpi::ReportParams::default())
+            .overall;
+        let json = serde_json::to_value(kpis).unwrap_or_default();
+        for f in ALL {
+            assert!(json.pointer(&f.pointer()).is_some(), "{}", f.key);
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! `report --format html`: every number on the page is a value of the JSON
+//! reports (`report --format json --group-by DIM`, same flags), the page is
+//! well-formed and loads nothing, hostile ids are escaped, the scorecard
+//! ranks by the documented rule, and the flags are checked.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::*;
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use serde_json::Value;
+
+/// A store big enough for every part of the page: about 50 agents, some
+/// with 20 cases or more (ranked) and some with fewer (small samples),
+/// complaints, every channel and tier.
+fn big_store(dir: &Path) {
+    let (code, _, err) = run(dir, &["generate", "--cases", "3000", "--seed", "42"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// An element of the page with a marker attribute, and all its text.
+#[derive(Debug)]
+struct Marked {
+    /// The marker's name (`data-src`, `data-const`, `data-rank`) and value.
+    marker: (String, String),
+    text: String,
+}
+
+/// What reading the page found.
+#[derive(Debug, Default)]
+struct Page {
+    marked: Vec<Marked>,
+    /// Text with a digit outside every marked element: each must be a
+    /// chart axis tick (checked by the caller) or nothing.
+    unmarked_numbers: Vec<String>,
+    /// Tick labels of chart axes.
+    ticks: Vec<String>,
+    /// Every attribute, as (element, name, value).
+    attributes: Vec<(String, String, String)>,
+    /// The scorecard's rows: (agent, rank text).
+    scorecard: Vec<(String, String)>,
+}
+
+const MARKERS: [&str; 3] = ["data-src", "data-const", "data-rank"];
+
+/// Whether `text` holds a number: a digit not right after a letter (so
+/// `p90` in a label is a name, `2h` or `85%` or `2026` a number).
+fn has_number(text: &str) -> bool {
+    // Inside a word that began with a letter, digits are part of a name.
+    let mut in_name = false;
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() || c == '_' {
+            in_name = true;
+        } else if c.is_ascii_digit() {
+            if !in_name {
+                return true;
+            }
+        } else {
+            in_name = false;
+        }
+    }
+    false
+}
+
+fn resolve_ref(name: &str) -> String {
+    match name {
+        "amp" => "&".into(),
+        "lt" => "<".into(),
+        "gt" => ">".into(),
+        "quot" => "\"".into(),
+        "apos" => "'".into(),
+        n if n.starts_with("#x") => char::from_u32(u32::from_str_radix(&n[2..], 16).unwrap())
+            .unwrap()
+            .to_string(),
+        n if n.starts_with('#') => char::from_u32(n[1..].parse().unwrap()).unwrap().to_string(),
+        other => panic!("the page uses the named entity &{other}; which XML does not know"),
+    }
+}
+
+/// Reads the page as XML (it is written to be well-formed, so that any
+/// mismatched tag fails here) and collects what the checks need.
+fn read_page(html: &str) -> Page {
+    struct Frame {
+        name: String,
+        marker: Option<(String, String)>,
+        class: String,
+        text: String,
+    }
+    let mut reader = Reader::from_str(html);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut page = Page::default();
+    let mut row: Option<(String, String)> = None;
+    let mut in_scorecard = false;
+    loop {
+        let event = reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("not well-formed at {}: {e}", reader.error_position()));
+        let text = match event {
+            Event::Eof => break,
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                let mut marker = None;
+                let mut class = String::new();
+                for a in e.attributes() {
+                    let a = a.unwrap();
+                    let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
+                    let value = a.unescape_value().unwrap().into_owned();
+                    if MARKERS.contains(&key.as_str()) {
+                        assert!(marker.is_none(), "two markers on one {name}");
+                        marker = Some((key.clone(), value.clone()));
+                    }
+                    if key == "class" {
+                        class = value.clone();
+                    }
+                    page.attributes.push((name.clone(), key, value));
+                }
+                if class == "scorecard" {
+                    in_scorecard = true;
+                }
+                let frame = Frame {
+                    name,
+                    marker,
+                    class,
+                    text: String::new(),
+                };
+                if empty {
+                    if let Some(marker) = frame.marker {
+                        page.marked.push(Marked {
+                            marker,
+                            text: String::new(),
+                        });
+                    }
+                } else {
+                    stack.push(frame);
+                }
+                continue;
+            }
+            Event::End(_) => {
+                let frame = stack.pop().unwrap();
+                if in_scorecard && frame.name == "td" {
+                    let r = row.get_or_insert_default();
+                    if frame.class == "key" {
+                        r.0 = frame.text.clone();
+                    } else if frame.class == "rank" {
+                        r.1 = frame.text.clone();
+                    }
+                }
+                if in_scorecard
+                    && frame.name == "tr"
+                    && let Some(r) = row.take().filter(|r| !r.0.is_empty())
+                {
+                    page.scorecard.push(r);
+                }
+                if frame.name == "table" {
+                    in_scorecard = false;
+                }
+                // The text of a marked element goes to it; an element's
+                // text also counts for its parent's scorecard cell.
+                if let Some(marker) = frame.marker {
+                    if let Some(parent) = stack.last_mut() {
+                        parent.text.push_str(&frame.text);
+                    }
+                    page.marked.push(Marked {
+                        marker,
+                        text: frame.text,
+                    });
+                } else if let Some(parent) = stack.last_mut() {
+                    parent.text.push_str(&frame.text);
+                }
+                continue;
+            }
+            Event::Text(t) => t.decode().unwrap().into_owned(),
+            Event::GeneralRef(r) => resolve_ref(&r.decode().unwrap()),
+            Event::CData(_) => panic!("the page has CDATA"),
+            _ => continue,
+        };
+        let names: Vec<&str> = stack.iter().map(|f| f.name.as_str()).collect();
+        if names.contains(&"style") {
+            continue;
+        }
+        let marked = stack.iter().any(|f| f.marker.is_some());
+        let in_axis = stack.iter().any(|f| f.class == "axis");
+        if let Some(top) = stack.last_mut() {
+            top.text.push_str(&text);
+        }
+        if !marked && has_number(&text) {
+            if in_axis {
+                page.ticks.push(text.trim().to_owned());
+            } else {
+                page.unmarked_numbers.push(text.trim().to_owned());
+            }
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements");
+    page
+}
+
+/// A duration as `figures::duration` writes it (an independent copy: the
+/// test checks the page against the JSON, not against the same code).
+fn duration(s: f64) -> String {
+    let s = s.round() as u64;
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m:02}m"),
+        (d, h, _) => format!("{d}d {h:02}h"),
+    }
+}
+
+/// Whether `text` on the page shows the JSON value `v`.
+fn shows(text: &str, v: &Value) -> bool {
+    match v {
+        Value::Null => text == "-",
+        Value::String(s) => text == s,
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap();
+            if text.ends_with('%') {
+                text == format!("{:.1}%", x * 100.0)
+            } else if text.ends_with(['s', 'm', 'h']) {
+                text == duration(x)
+            } else if text.contains('.') {
+                text == format!("{x:.2}")
+            } else {
+                n.is_u64() && text == n.to_string()
+            }
+        }
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => false,
+    }
+}
+
+/// The JSON reports the page may name, by grouping, fetched on demand with
+/// the page's own flags.
+struct Reports<'a> {
+    dir: &'a Path,
+    flags: Vec<&'a str>,
+    by: BTreeMap<String, Value>,
+}
+
+impl Reports<'_> {
+    fn get(&mut self, group_by: &str) -> &Value {
+        if !self.by.contains_key(group_by) {
+            let mut args = vec!["report", "--format", "json", "--group-by", group_by];
+            args.extend(&self.flags);
+            let (code, out, err) = run(self.dir, &args);
+            assert_eq!(code, 0, "{err}");
+            self.by
+                .insert(group_by.to_owned(), serde_json::from_str(&out).unwrap());
+        }
+        &self.by[group_by]
+    }
+}
+
+/// Checks every number of the page against the JSON reports; returns the
+/// page and the reports read.
+fn check_numbers<'a>(dir: &'a Path, flags: &[&'a str]) -> (Page, Reports<'a>) {
+    let mut args = vec!["report", "--format", "html"];
+    args.extend(flags);
+    let (code, html, err) = run(dir, &args);
+    assert_eq!(code, 0, "{err}");
+    let page = read_page(&html);
+    assert_eq!(
+        page.unmarked_numbers,
+        Vec::<String>::new(),
+        "numbers on the page that name no source"
+    );
+    // Axis ticks are scale, not figures: percentages, durations and counts.
+    for t in &page.ticks {
+        assert!(
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " %.".contains(c)),
+            "{t}"
+        );
+    }
+    let period = flags
+        .windows(2)
+        .find(|w| w[0] == "--period")
+        .map_or("month", |w| w[1]);
+    let mut reports = Reports {
+        dir,
+        flags: flags
+            .iter()
+            .copied()
+            .filter(|f| *f != "--period" && *f != period)
+            .collect(),
+        by: BTreeMap::new(),
+    };
+    let mut checked = 0;
+    for m in &page.marked {
+        let text = m.text.trim();
+        match m.marker.0.as_str() {
+            "data-src" => {
+                let (report, pointer) = m.marker.1.split_once('#').unwrap();
+                let v = reports
+                    .get(report)
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("{report} has no {pointer}"));
+                assert!(
+                    shows(text, v),
+                    "{report}#{pointer}: page {text:?}, JSON {v}"
+                );
+                checked += 1;
+            }
+            "data-const" => {
+                let expected = match m.marker.1.as_str() {
+                    "csat_target" => format!("{:.1}%", caseledger::kpi::CSAT_TARGET * 100.0),
+                    "small_sample" => "20".to_owned(),
+                    "version" => env!("CARGO_PKG_VERSION").to_owned(),
+                    other => panic!("unknown constant {other}"),
+                };
+                assert_eq!(text, expected, "{}", m.marker.1);
+            }
+            "data-rank" => assert_eq!(text, m.marker.1),
+            _ => unreachable!(),
+        }
+    }
+    assert!(checked > 100, "only {checked} numbers checked");
+    (page, reports)
+}
+
+#[test]
+fn every_number_on_the_page_is_in_the_json_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    big_store(dir.path());
+    let (page, reports) = check_numbers(dir.path(), &[]);
+    // One replay, every grouping: the period, six breakdowns, the agents.
+    let named: BTreeSet<&str> = reports.by.keys().map(String::as_str).collect();
+    assert_eq!(
+        named,
+        BTreeSet::from([
+            "agent", "category", "channel", "month", "priority", "team", "tier", "topic"
+        ])
+    );
+    assert!(page.marked.len() > 500, "{}", page.marked.len());
+}
+
+#[test]
+fn a_cohort_and_as_of_and_quarters_are_checked_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    big_store(dir.path());
+    let (page, _) = check_numbers(
+        dir.path(),
+        &[
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-04-01",
+            "--as-of",
+            "2026-04-15",
+            "--period",
+            "quarter",
+            "--no-verify",
+        ],
+    );
+    assert!(
+        page.marked
+            .iter()
+            .any(|m| m.marker.1 == "quarter#/from" && m.text == "2026-02-01T00:00:00Z")
+    );
+}
+
+#[test]
+fn the_scorecard_ranks_by_satisfied_share_and_marks_small_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    big_store(dir.path());
+    let (page, mut reports) = check_numbers(dir.path(), &[]);
+    let agents = reports.get("agent").clone();
+    let groups = agents["groups"].as_array().unwrap();
+    let by_key: BTreeMap<&str, &Value> = groups
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap(), g))
+        .collect();
+    // Every agent group is on the scorecard once.
+    assert_eq!(page.scorecard.len(), groups.len());
+    let mut ranked = Vec::new();
+    let (mut small, mut unassigned) = (0, 0);
+    for (key, rank) in &page.scorecard {
+        let g = by_key[key.as_str()];
+        let cases = g["cases_opened"].as_u64().unwrap();
+        let surveys = g["csat"]["responses"].as_u64().unwrap();
+        match rank.as_str() {
+            "small sample" => {
+                assert!(cases < 20 || surveys < 20, "{key}");
+                small += 1;
+            }
+            "no agent" => {
+                assert_eq!(key, "unassigned");
+                unassigned += 1;
+            }
+            n => {
+                assert!(cases >= 20 && surveys >= 20, "{key}");
+                assert_eq!(small + unassigned, 0, "ranked rows come first");
+                ranked.push((
+                    n.parse::<usize>().unwrap(),
+                    g["csat"]["satisfied_rate"].as_f64().unwrap(),
+                ));
+            }
+        }
+    }
+    assert!(
+        ranked.len() >= 5 && small >= 5,
+        "{} ranked, {small} small",
+        ranked.len()
+    );
+    assert_eq!(unassigned, 1);
+    for (i, pair) in ranked.windows(2).enumerate() {
+        assert_eq!(pair[0].0, i + 1);
+        assert!(
+            pair[0].1 >= pair[1].1,
+            "rank {} before {}",
+            pair[0].0,
+            pair[1].0
+        );
+    }
+}
+
+#[test]
+fn the_page_loads_nothing_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (code, html, err) = run(dir.path(), &["report", "--format", "html"]);
+    assert_eq!(code, 0, "{err}");
+    let page = read_page(&html);
+    let lower = html.to_lowercase();
+    for banned in [
+        "<script", "<link", "<img", "<iframe", "<object", "<embed", "url(", "@import",
+    ] {
+        assert!(!lower.contains(banned), "{banned}");
+    }
+    for (element, name, value) in &page.attributes {
+        assert!(!name.starts_with("on"), "event handler {name} on {element}");
+        assert!(name != "src" && name != "srcset", "{element} loads {value}");
+        if name == "href" {
+            assert!(
+                value.starts_with("docs/kpis.md"),
+                "{element} links to {value}"
+            );
+        }
+        if name == "xmlns" {
+            assert_eq!(value, "http://www.w3.org/2000/svg");
+        }
+    }
+}
+
+#[test]
+fn hostile_ids_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = r#"<script>alert("x&y")</script>"#;
+    let mut lines = good_case(1);
+    lines.insert(
+        2,
+        line(
+            1,
+            19,
+            "assigned",
+            "2026-03-02T09:17:00+08:00",
+            &serde_json::json!({"agent": agent, "team": "<b>team</b>"}).to_string(),
+        ),
+    );
+    let (code, _, err) = run_with_stdin(dir.path(), &["import"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let (code, html, err) = run(dir.path(), &["report", "--format", "html"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!html.contains("<script"), "not escaped");
+    assert!(!html.contains("<b>team"), "not escaped");
+    // Read back, the page shows the id as it is.
+    let page = read_page(&html);
+    assert!(
+        page.scorecard.iter().any(|(k, _)| k == agent),
+        "{:?}",
+        page.scorecard
+    );
+}
+
+#[test]
+fn flags_that_do_not_fit_the_format_are_wrong_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    for (args, says) in [
+        (
+            &["report", "--period", "quarter"][..],
+            "--period sets the trend charts",
+        ),
+        (
+            &["report", "--format", "html", "--group-by", "agent"][..],
+            "leave --group-by out",
+        ),
+        (
+            &["report", "--format", "json", "--wide"][..],
+            "--wide widens the table",
+        ),
+        (
+            &["report", "--format", "html", "--period", "agent"][..],
+            "possible values: month, quarter",
+        ),
+    ] {
+        let (code, out, err) = run(dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn output_writes_the_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, "old").unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "report",
+            "--format",
+            "html",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let (_, stdout_page, _) = run(dir.path(), &["report", "--format", "html"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout_page);
+    // No temporary file is left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("report.html"))
+        .collect();
+    assert_eq!(names, ["report.html"]);
+    // A directory that does not exist: an error naming the file; nothing
+    // is written.
+    let missing = dir.path().join("no/such/dir/report.html");
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "report",
+            "--format",
+            "html",
+            "--output",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot write") && err.contains("report.html"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unverified_page_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let (_, html, _) = run(dir.path(), &["report", "--format", "html", "--no-verify"]);
+    assert!(html.contains("UNVERIFIED"));
+    let (_, html, _) = run(dir.path(), &["report", "--format", "html"]);
+    assert!(!html.contains("UNVERIFIED") && html.contains("Verified"));
+}
+
+#[test]
+fn the_number_check_catches_a_number_without_a_source() {
+    // The checker itself: an unmarked number is found, a marked one is not,
+    // an axis tick is set apart.
+    let page = read_page(
+        r#"<html><body><p>cases <span data-src="month#/events">12</span> and 13</p><svg><g class="axis"><text>50%</text></g></svg><p>p90 label</p></body></html>"#,
+    );
+    assert_eq!(page.unmarked_numbers, ["and 13"]);
+    assert_eq!(page.ticks, ["50%"]);
+    assert_eq!(page.marked.len(), 1);
+    assert!(shows("48.4%", &serde_json::json!(0.4841)));
+    assert!(!shows("48.5%", &serde_json::json!(0.4841)));
+    assert!(shows("2h 05m", &serde_json::json!(7_500.4)));
+    assert!(!shows("3000", &serde_json::json!(3000.5)));
+    assert!(shows("-", &Value::Null));
+}
