@@ -113,9 +113,10 @@ impl Store {
         read(&self.visible.index).stream_count()
     }
 
-    /// A stream's version (0: no events).
+    /// A stream's version in the acknowledged log (0: no events).
     pub fn stream_version(&self, case_id: CaseId) -> u64 {
-        read(&self.visible.index).version(&case_id)
+        let head = read(&self.visible.head).position;
+        read(&self.visible.index).version_at(&case_id, head)
     }
 
     /// Where an event id is stored in the acknowledged log, if it is.
@@ -237,13 +238,17 @@ impl EventLog for Store {
             .append(writer, &self.visible, case_id, expected, events)
     }
 
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Error> {
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {
+        Ok(Store::stream_version(self, case_id))
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Error> {
         let head = read(&self.visible.head).position;
-        let positions: Vec<u64> = read(&self.visible.index)
-            .positions(&case_id)
-            .into_iter()
-            .take_while(|&p| p <= head)
-            .collect();
+        let positions = read(&self.visible.index).positions_from(&case_id, from_version, head);
         positions
             .into_iter()
             .map(|p| self.read_event_at(p))

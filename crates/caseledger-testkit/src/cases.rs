@@ -54,6 +54,14 @@ pub fn all<L: EventLog>() -> Vec<(&'static str, Case<L>)> {
             read_all_streams_from_a_position::<L>,
         ),
         (
+            "stream_version_and_read_stream_from_read_only_the_tail",
+            stream_version_and_read_stream_from_read_only_the_tail::<L>,
+        ),
+        (
+            "identical_retries_racing_are_answered_as_already_stored",
+            identical_retries_racing_are_answered_as_already_stored::<L>,
+        ),
+        (
             "racing_on_one_stream_gives_one_winner_per_version",
             racing_on_one_stream_gives_one_winner_per_version::<L>,
         ),
@@ -395,6 +403,10 @@ pub fn read_all_streams_from_a_position<L: EventLog>(make: &dyn Fn() -> L) {
         }
     }
     assert_eq!(positions(&log, 1), [1, 2, 3, 4, 5, 6]);
+    // The iterator is `Send`: a replay can run on another thread.
+    let iter = log.read_all(2).unwrap();
+    let moved = std::thread::scope(|s| s.spawn(move || iter.count()).join().unwrap());
+    assert_eq!(moved, 5);
     assert_eq!(positions(&log, 5), [5, 6]);
     assert_eq!(positions(&log, 99), [0u64; 0]);
     assert_eq!(positions(&log, 0).len(), 6);
@@ -463,4 +475,96 @@ pub fn racing_on_one_stream_gives_one_winner_per_version<L: EventLog>(make: &dyn
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len() as u64, total);
+}
+
+/// `stream_version` counts a stream's events (0: no stream), and
+/// `read_stream_from` returns its events from a version on, the tail of
+/// what `read_stream` returns: what a reader that knows a case up to a
+/// version needs, and nothing more.
+pub fn stream_version_and_read_stream_from_read_only_the_tail<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let (a, b) = (CaseId::from_u128(1), CaseId::from_u128(2));
+    assert_eq!(log.stream_version(a).unwrap(), 0);
+    assert!(log.read_stream_from(a, 1).unwrap().is_empty());
+    // Four events on a, two on b, interleaved.
+    for i in 0..4u64 {
+        let m = i64::try_from(i).unwrap();
+        let e = event_on(a, 100 + u128::from(i), m, EventData::Responded);
+        log.append(a, ExpectedVersion::Exact(i), from_ref(&e))
+            .unwrap();
+        if i < 2 {
+            let e = event_on(b, 200 + u128::from(i), m, EventData::Responded);
+            log.append(b, ExpectedVersion::Exact(i), from_ref(&e))
+                .unwrap();
+        }
+    }
+    assert_eq!(log.stream_version(a).unwrap(), 4);
+    assert_eq!(log.stream_version(b).unwrap(), 2);
+    assert_eq!(log.stream_version(CaseId::from_u128(3)).unwrap(), 0);
+    let whole = log.read_stream(a).unwrap();
+    for from in 0..=6u64 {
+        let tail = log.read_stream_from(a, from).unwrap();
+        let skip = usize::try_from(from.max(1) - 1).unwrap().min(whole.len());
+        assert_eq!(tail, whole[skip..], "read_stream_from({from})");
+    }
+    let versions: Vec<u64> = log
+        .read_stream_from(a, 3)
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, [3, 4]);
+    let at: Vec<u64> = log
+        .read_stream_from(b, 2)
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(at, [4], "b's second event is the log's fourth");
+    // A refused append changes no version.
+    let e = event_on(a, 300, 9, EventData::Responded);
+    log.append(a, ExpectedVersion::Exact(1), from_ref(&e))
+        .unwrap_err();
+    assert_eq!(log.stream_version(a).unwrap(), 4);
+}
+
+/// Identical retries of one append racing each other: one writes, every
+/// other is answered as already stored with the winner's positions (the
+/// concurrent form of point 3 of the contract), and the events are stored
+/// once.
+pub fn identical_retries_racing_are_answered_as_already_stored<L: EventLog>(make: &dyn Fn() -> L) {
+    const RETRIES: usize = 8;
+    const ROUNDS: u128 = 20;
+    let log = make();
+    for round in 0..ROUNDS {
+        let case = CaseId::from_u128(1_000 + round);
+        let batch = [
+            event_on(case, round * 10 + 1, 0, EventData::Responded),
+            event_on(case, round * 10 + 2, 1, EventData::Responded),
+        ];
+        let barrier = std::sync::Barrier::new(RETRIES);
+        let answers: Vec<Appended> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..RETRIES)
+                .map(|_| {
+                    let (log, batch, barrier) = (&log, &batch, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        log.append(case, ExpectedVersion::NoStream, batch).unwrap()
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let written: Vec<&Appended> = answers.iter().filter(|a| !a.already_stored).collect();
+        assert_eq!(written.len(), 1, "one writer, round {round}: {answers:?}");
+        let winner = written[0];
+        assert!(
+            answers
+                .iter()
+                .all(|a| a.positions == winner.positions && a.stream_version == 2),
+            "every retry answers the winner's positions: {answers:?}"
+        );
+        assert_eq!(log.stream_version(case).unwrap(), 2);
+    }
+    assert_eq!(all_events(&log).len() as u128, 2 * ROUNDS);
 }

@@ -41,6 +41,18 @@ impl<L: EventLog, G: Send + Sync> EventLog for Guarded<L, G> {
         self.log.append(case_id, expected, events)
     }
 
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, L::Error> {
+        self.log.stream_version(case_id)
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, L::Error> {
+        self.log.read_stream_from(case_id, from_version)
+    }
+
     fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, L::Error> {
         self.log.read_stream(case_id)
     }

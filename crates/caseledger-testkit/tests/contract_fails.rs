@@ -18,6 +18,10 @@ enum Flaw {
     AppendsEventByEvent,
     /// `read_all` starts at the log's start whatever it is asked.
     ReadsAllFromTheStart,
+    /// `read_stream_from` starts at the stream's start whatever it is asked.
+    ReadsStreamFromTheStart,
+    /// `stream_version` is one more than the stream's event count.
+    CountsStreamVersionFromZero,
 }
 
 /// The reference log with one flaw.
@@ -55,8 +59,22 @@ impl EventLog for Flawed {
         }
     }
 
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Infallible> {
-        self.log.read_stream(case_id)
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Infallible> {
+        match self.flaw {
+            Flaw::CountsStreamVersionFromZero => self.log.stream_version(case_id).map(|v| v + 1),
+            _ => self.log.stream_version(case_id),
+        }
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Infallible> {
+        match self.flaw {
+            Flaw::ReadsStreamFromTheStart => self.log.read_stream_from(case_id, 1),
+            _ => self.log.read_stream_from(case_id, from_version),
+        }
     }
 
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Infallible>, Infallible> {
@@ -73,6 +91,8 @@ fn every_flawed_log_fails_the_contract() {
         Flaw::IgnoresExpectedVersion,
         Flaw::AppendsEventByEvent,
         Flaw::ReadsAllFromTheStart,
+        Flaw::ReadsStreamFromTheStart,
+        Flaw::CountsStreamVersionFromZero,
     ] {
         let make = || Flawed {
             log: InMemoryEventLog::new(),

@@ -61,7 +61,7 @@ pub use ids::{
 pub use memory::InMemoryEventLog;
 pub use port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
-    RecordedEvent, StoredAt, StoredEvents, plan_append,
+    RecordedEvent, StoredAt, StoredEvents, plan_append, resolve_id_conflict,
 };
 pub use service::{
     CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError, is_retry,

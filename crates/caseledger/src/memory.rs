@@ -100,12 +100,26 @@ impl EventLog for InMemoryEventLog {
         })
     }
 
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Infallible> {
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Infallible> {
+        Ok(self
+            .lock()
+            .streams
+            .get(&case_id)
+            .map_or(0, |s| s.len() as u64))
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Infallible> {
         let inner = self.lock();
         let Some(positions) = inner.streams.get(&case_id) else {
             return Ok(Vec::new());
         };
-        Ok(positions
+        // Version v is at index v - 1.
+        let skip = index(from_version.max(1)).min(positions.len());
+        Ok(positions[skip..]
             .iter()
             .filter_map(|p| inner.events.get(index(*p)).cloned())
             .collect())
