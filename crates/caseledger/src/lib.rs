@@ -59,6 +59,7 @@ pub use ids::{
     MAX_TEXT_BYTES, TeamId, TextError, check_stored_id,
 };
 pub use memory::InMemoryEventLog;
+pub use policy::{AppendCondition, ConditionFailure};
 pub use port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
     RecordedEvent, StoredAt, StoredEvents, plan_append, resolve_id_conflict,

@@ -17,7 +17,14 @@
 //!    positions are returned and nothing is written; otherwise it is a clash;
 //! 4. an id repeated within the call, or a stored event in another place
 //!    than a retry puts it, is a clash;
-//! 5. the expected version must match the stream's current version.
+//! 5. the expected version must match the stream's current version;
+//! 6. every [`AppendCondition`] the call carries must hold over the events
+//!    recorded in other streams (for the follow-up cap: the follow-ups of the
+//!    customer, found through [`StoredEvents::follow_ups_of`]), checked in
+//!    the same atomic step as the write; a failed one is
+//!    [`AppendError::ConditionFailed`], saying which recorded event
+//!    conflicts. A retry (point 3) is answered before any condition: its own
+//!    events are recorded already.
 //!
 //! A backend that checks and writes in one atomic step (the memory log
 //! under its lock, the file store under its writer) calls [`plan_append`]
@@ -45,7 +52,8 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::event::{Event, check_new_event};
-use crate::ids::{CaseId, EventId};
+use crate::ids::{CaseId, CustomerId, EventId};
+use crate::policy::{AppendCondition, ConditionFailure, KnownFollowUp};
 use crate::time::format_timestamp;
 
 /// Most events one `append` call may carry. Why a limit: a case has a few
@@ -166,6 +174,15 @@ pub enum AppendError<E> {
         /// The event recorded with that id.
         recorded: Box<RecordedEvent>,
     },
+    /// A condition the append carried does not hold (point 6 of the
+    /// append contract): the failure names the recorded event in the way.
+    #[error("stream {case_id}: {failure}")]
+    ConditionFailed {
+        /// The stream appended to.
+        case_id: CaseId,
+        /// Which condition failed, and on what.
+        failure: ConditionFailure,
+    },
     /// The call itself is malformed.
     #[error("stream {case_id}: {reason}")]
     InvalidAppend {
@@ -210,6 +227,9 @@ impl<E> AppendError<E> {
                 event_id,
                 recorded,
             },
+            AppendError::ConditionFailed { case_id, failure } => {
+                AppendError::ConditionFailed { case_id, failure }
+            }
             AppendError::InvalidAppend { case_id, reason } => {
                 AppendError::InvalidAppend { case_id, reason }
             }
@@ -253,6 +273,12 @@ pub trait StoredEvents {
 
     /// The event stored at `at`, a place [`StoredEvents::stored_at`] returned.
     fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Self::Error>;
+
+    /// Every follow-up recorded for `customer` (in any of its cases, the
+    /// customer being the one its case was opened for): what
+    /// [`AppendCondition::NoFollowUpTooClose`] is checked against. Only
+    /// called for an append carrying that condition.
+    fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<KnownFollowUp>, Self::Error>;
 }
 
 /// Applies the append contract (module docs) to one call: the single place
@@ -260,11 +286,13 @@ pub trait StoredEvents {
 ///
 /// `stream_version` is the stream's current version; `stored` finds where an
 /// event id is stored and reads the event there (only for ids it finds, so
-/// an append of new ids reads no event).
+/// an append of new ids reads no event), and the follow-ups a condition is
+/// checked against (only for an append that carries one).
 pub fn plan_append<S: StoredEvents>(
     case_id: CaseId,
     expected: ExpectedVersion,
     events: &[Event],
+    conditions: &[AppendCondition],
     stream_version: u64,
     stored: &S,
 ) -> Result<AppendPlan, AppendError<S::Error>> {
@@ -310,6 +338,12 @@ pub fn plan_append<S: StoredEvents>(
             expected,
             actual: stream_version,
         });
+    }
+    for condition in conditions {
+        condition
+            .check(|customer| stored.follow_ups_of(customer))
+            .map_err(AppendError::Log)?
+            .map_err(|failure| AppendError::ConditionFailed { case_id, failure })?;
     }
     Ok(AppendPlan::Write {
         first_version: stream_version + 1,
@@ -403,14 +437,27 @@ pub trait EventLog: Send + Sync {
     /// The log's own failure (I/O, corruption, connection...).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Appends `events` to the stream of `case_id` atomically: all or none.
-    /// Follows the append contract of this module.
+    /// Appends `events` to the stream of `case_id` atomically, all or none,
+    /// if every one of `conditions` holds over the other streams, checked
+    /// in the same atomic step. Follows the append contract of this module.
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Self::Error>>;
+
+    /// Appends `events` to the stream of `case_id` atomically, with no
+    /// condition: [`EventLog::append_with`] with none.
     fn append(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
-    ) -> Result<Appended, AppendError<Self::Error>>;
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        self.append_with(case_id, expected, events, &[])
+    }
 
     /// A stream's version: how many events it holds (0: none).
     fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error>;
@@ -466,6 +513,10 @@ mod tests {
             // The test views only name positions they hold.
             Ok(found.cloned().expect("a stored position"))
         }
+
+        fn follow_ups_of(&self, _: &CustomerId) -> Result<Vec<KnownFollowUp>, Infallible> {
+            Ok(Vec::new())
+        }
     }
 
     fn responded(id: u128, data: EventData) -> Event {
@@ -507,7 +558,7 @@ mod tests {
             responded(2, EventData::Closed),
         ];
         let before = View::default();
-        let plan = plan_append(case, ExpectedVersion::NoStream, &events, 0, &before).unwrap();
+        let plan = plan_append(case, ExpectedVersion::NoStream, &events, &[], 0, &before).unwrap();
         assert_eq!(plan, AppendPlan::Write { first_version: 1 });
         // The winner stored the same events at positions 41 and 42.
         let after = stored(&events, 41);

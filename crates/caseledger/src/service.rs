@@ -11,7 +11,7 @@ use crate::decide::{Action, Command, decide};
 use crate::error::CaseError;
 use crate::event::{Event, EventData};
 use crate::ids::{Actor, CaseId, EventId};
-use crate::policy::{FollowUpCapError, FollowUpPlanner};
+use crate::policy::{AppendCondition, ConditionFailure, FollowUpCapError};
 use crate::port::{AppendError, EventLog, ExpectedVersion, RecordedEvent};
 use crate::state::{CaseState, fold};
 
@@ -71,7 +71,9 @@ pub enum ServiceError<E> {
     /// The command breaks a case rule.
     #[error(transparent)]
     Rule(CaseError),
-    /// The command breaks the follow-up cap.
+    /// The command breaks the follow-up cap: the log refused the append's
+    /// condition ([`AppendCondition::NoFollowUpTooClose`]), naming the
+    /// recorded follow-up in the way.
     #[error(transparent)]
     FollowUpCap(FollowUpCapError),
     /// The stored history of the case itself breaks a rule: the log is bad.
@@ -180,7 +182,6 @@ impl StateCache {
 pub struct CaseService<L, I> {
     log: L,
     ids: I,
-    planner: Mutex<FollowUpPlanner>,
     cache: Mutex<StateCache>,
     max_attempts: u32,
 }
@@ -192,7 +193,6 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         CaseService {
             log,
             ids,
-            planner: Mutex::new(FollowUpPlanner::new()),
             cache: Mutex::new(StateCache::new(STATE_CACHE_CASES)),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
@@ -285,6 +285,10 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
     /// with the original event and records nothing. An event id recorded
     /// with any other event is refused with
     /// [`AppendError::IdempotencyKeyReused`]: nothing is recorded.
+    ///
+    /// A follow-up is appended with the cap as its condition, which the log
+    /// checks in the same atomic step as the write: it holds across
+    /// services, threads and processes sharing the log.
     pub fn execute_command(&self, command: Command) -> Result<Outcome, ServiceError<L::Error>> {
         for _ in 0..self.max_attempts {
             let known = self.load(command.case_id)?;
@@ -302,21 +306,6 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
                 }
             }
             let state = known.state;
-            // The planner lock is held from the cap check to the append, so
-            // two follow-ups of one customer cannot both pass the check.
-            let planner = match &command.action {
-                Action::ScheduleFollowUp(f) => {
-                    let mut planner = self.planner.lock().unwrap_or_else(PoisonError::into_inner);
-                    self.catch_up(&mut planner)?;
-                    if let Some(case) = state.case() {
-                        planner
-                            .check(&case.customer_id, f.due)
-                            .map_err(ServiceError::FollowUpCap)?;
-                    }
-                    Some(planner)
-                }
-                _ => None,
-            };
             let events = decide(&state, &command).map_err(ServiceError::Rule)?;
             if events.is_empty() {
                 return Ok(Outcome {
@@ -326,10 +315,23 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
                     already_recorded: false,
                 });
             }
+            // A follow-up carries the cap as a condition: the log checks it
+            // atomically with the write, whoever else appends.
+            let conditions = match (&command.action, state.case()) {
+                (Action::ScheduleFollowUp(f), Some(case)) => {
+                    vec![AppendCondition::NoFollowUpTooClose {
+                        customer_id: case.customer_id.clone(),
+                        due: f.due,
+                    }]
+                }
+                _ => Vec::new(),
+            };
             let expected = ExpectedVersion::Exact(state.version());
-            match self.log.append(command.case_id, expected, &events) {
+            match self
+                .log
+                .append_with(command.case_id, expected, &events, &conditions)
+            {
                 Ok(appended) => {
-                    drop(planner);
                     let state = events.iter().fold(state, crate::state::evolve);
                     if !appended.already_stored && appended.stream_version == state.version() {
                         let mut ids = known.ids;
@@ -348,6 +350,10 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
                     });
                 }
                 Err(AppendError::WrongExpectedVersion { .. }) => continue,
+                Err(AppendError::ConditionFailed {
+                    failure: ConditionFailure::FollowUpCap(cap),
+                    ..
+                }) => return Err(ServiceError::FollowUpCap(cap)),
                 Err(AppendError::Log(e)) => return Err(ServiceError::Log(e)),
                 Err(other) => return Err(ServiceError::Append(other)),
             }
@@ -356,21 +362,6 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
             case_id: command.case_id,
             attempts: self.max_attempts,
         })
-    }
-
-    /// Feeds the planner every event it has not seen yet.
-    fn catch_up(&self, planner: &mut FollowUpPlanner) -> Result<(), ServiceError<L::Error>> {
-        let events = self
-            .log
-            .read_all(planner.position() + 1)
-            .map_err(ServiceError::Log)?;
-        for recorded in events {
-            let RecordedEvent {
-                position, event, ..
-            } = recorded.map_err(ServiceError::Log)?;
-            planner.observe(position, &event);
-        }
-        Ok(())
     }
 }
 

@@ -294,13 +294,14 @@ impl Counting {
 impl EventLog for Counting {
     type Error = std::convert::Infallible;
 
-    fn append(
+    fn append_with(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Self::Error>> {
-        self.log.append(case_id, expected, events)
+        self.log.append_with(case_id, expected, events, conditions)
     }
 
     fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error> {
