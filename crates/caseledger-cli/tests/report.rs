@@ -132,3 +132,86 @@ fn sla_policy_file_changes_the_sla_figures() {
     assert_eq!(code, 1);
     assert!(err.contains("invalid SLA policy"), "{err}");
 }
+
+/// Agent names that a spreadsheet would run as formulas come out of the
+/// CSV with a leading `'` (and quoted when they hold a comma or a quote),
+/// while negative or fractional figures stay numbers.
+#[test]
+fn report_csv_guards_names_that_start_like_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let agents = [
+        r#"=HYPERLINK(\"http://evil.example\",\"x\")"#,
+        "@SUM(1)",
+        "-2+3",
+        "agent-17",
+    ];
+    let mut lines = Vec::new();
+    for (i, agent) in agents.iter().enumerate() {
+        let case = u32::try_from(i).unwrap() + 1;
+        let mut case_lines = good_case(case);
+        case_lines.insert(
+            1,
+            line(
+                case,
+                case * 10 + 9,
+                "assigned",
+                "2026-03-02T09:15:30+08:00",
+                &format!(r#"{{"agent":"{agent}"}}"#),
+            ),
+        );
+        lines.extend(case_lines);
+    }
+    let (code, _, err) =
+        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        dir.path(),
+        &["report", "--group-by", "agent", "--format", "csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<String> = out.lines().skip(1).map(first_csv_field).collect();
+    assert_eq!(
+        keys,
+        [
+            "'-2+3",
+            r#""'=HYPERLINK(""http://evil.example"",""x"")""#,
+            "'@SUM(1)",
+            "agent-17",
+        ],
+        "{out}"
+    );
+    // No cell of any row starts like a formula once its quotes are off,
+    // except figures, which are numbers.
+    for row in out.lines().skip(1) {
+        let key = first_csv_field(row);
+        let rest = &row[key.len() + 1..];
+        for cell in rest.split(',') {
+            assert!(
+                cell.is_empty() || cell == "true" || cell == "false" || cell.parse::<f64>().is_ok(),
+                "a figure cell is not a number: {cell:?} in {row}"
+            );
+        }
+    }
+}
+
+/// The first field of a CSV row, with its quotes as written.
+fn first_csv_field(row: &str) -> String {
+    if let Some(inner) = row.strip_prefix('"') {
+        // A quoted field ends at a quote not followed by another quote.
+        let mut end = 0;
+        let bytes = inner.as_bytes();
+        while end < bytes.len() {
+            if bytes[end] == b'"' {
+                if bytes.get(end + 1) == Some(&b'"') {
+                    end += 2;
+                    continue;
+                }
+                break;
+            }
+            end += 1;
+        }
+        format!("\"{}", &inner[..=end])
+    } else {
+        row.split(',').next().unwrap_or_default().to_owned()
+    }
+}
