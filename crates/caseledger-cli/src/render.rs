@@ -145,6 +145,18 @@ fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
 pub const UNVERIFIED_HEAD: &str = "UNVERIFIED: read with --no-verify; the hash chain was not \
                                    checked, so altered records would go unnoticed";
 
+/// What a report says when `orphan_events` events (of cases never seen
+/// opened) are in none of its figures: the table's line and `report`'s
+/// warning on stderr.
+pub fn orphan_events_note(orphan_events: u64) -> String {
+    format!(
+        "WARNING: {} of cases never opened in this log {} in no figure (orphan_events, \
+         docs/kpis.md); `caseledger verify` names the first such case",
+        crate::commands::output::count(orphan_events, "event"),
+        if orphan_events == 1 { "is" } else { "are" }
+    )
+}
+
 /// The `table` format of a report; `head_verified` says whether the replay
 /// checked the chain to the head. Within [`TableWidth::Fit`] no line is
 /// longer than the width (so a terminal never wraps a row): the table
@@ -190,6 +202,9 @@ pub fn report_table(
     ));
     if !head_verified {
         out.push_str(&wrap(UNVERIFIED_HEAD, max, 2));
+    }
+    if report.orphan_events > 0 {
+        out.push_str(&wrap(&orphan_events_note(report.orphan_events), max, 2));
     }
     out.push('\n');
 

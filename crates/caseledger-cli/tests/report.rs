@@ -63,6 +63,7 @@ fn report_json() {
             "groups",
             "head",
             "head_verified",
+            "orphan_events",
             "overall",
             "schema_version",
             "to"
@@ -214,4 +215,77 @@ fn first_csv_field(row: &str) -> String {
     } else {
         row.split(',').next().unwrap_or_default().to_owned()
     }
+}
+
+/// A store written by a program through the store's own `append` (which
+/// knows the append contract, not the case rules) can hold events of a case
+/// that was never opened. `report` counts them (`orphan_events`) in every
+/// format and warns on stderr; they are in no figure.
+#[test]
+fn events_of_a_case_never_opened_are_counted_and_warned_about() {
+    use caseledger::{
+        Actor, AgentId, Assigned, CaseId, Event, EventData, EventId, EventLog, ExpectedVersion,
+    };
+    use caseledger_store::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_with_stdin(
+        dir.path(),
+        &["import", "-"],
+        good_case(1).join("\n").into_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, clean, _) = run(dir.path(), &["report", "--format", "json"]);
+    {
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let case = CaseId::from_u128(99);
+        let at = "2026-03-02T11:00:00Z".parse().unwrap();
+        let assigned = |id: u128, agent: &str| Event {
+            event_id: EventId::from_u128(id),
+            case_id: case,
+            at,
+            actor: Actor::System,
+            data: EventData::Assigned(Assigned {
+                agent: AgentId::new(agent).unwrap(),
+                team: None,
+            }),
+        };
+        store
+            .append(
+                case,
+                ExpectedVersion::NoStream,
+                &[assigned(991, "agent-5"), assigned(992, "agent-6")],
+            )
+            .unwrap();
+    }
+
+    let (code, out, err) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("WARNING: 2 events of cases never opened in this log are in no figure"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&clean).unwrap();
+    assert_eq!(v["orphan_events"], 2);
+    assert_eq!(before["orphan_events"], 0);
+    assert_eq!(v["events"], 7);
+    // In no figure: the overall figures are those of the store before.
+    assert_eq!(v["overall"], before["overall"]);
+
+    let (_, table, err) = run(dir.path(), &["report"]);
+    assert!(
+        table.contains("WARNING: 2 events of cases never opened"),
+        "{table}"
+    );
+    assert!(err.contains("WARNING: 2 events"), "{err}");
+    let (_, _, err) = run(dir.path(), &["report", "--format", "csv"]);
+    assert!(err.contains("WARNING: 2 events"), "{err}");
+    let (_, page, _) = run(dir.path(), &["report", "--format", "html"]);
+    assert!(
+        page.contains(r#"<span data-src="month#/orphan_events">2</span>"#),
+        "the page shows the count"
+    );
+    // A clean store says nothing.
+    let (_, _, err) = run(dir.path(), &["report", "--as-of", "2026-03-02T10:30:00Z"]);
+    assert!(!err.contains("WARNING"), "{err}");
 }

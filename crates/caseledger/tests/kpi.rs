@@ -583,3 +583,72 @@ proptest! {
         group_sums_match(&r);
     }
 }
+
+/// A log read from a later position (`read_all(from)`) misses the `opened`
+/// of cases that began before it: their later events are counted as
+/// `orphan_events`, in no figure. Checked against an independent count, and
+/// the figures against a replay of the log without those cases.
+#[test]
+fn events_of_cases_never_seen_opened_are_counted_as_orphans() {
+    let log = InMemoryEventLog::new();
+    let events = synth(200, 11);
+    for e in &events {
+        log.append(e.case_id, ExpectedVersion::Any, std::slice::from_ref(e))
+            .unwrap();
+    }
+    let all: Vec<RecordedEvent> = log.read_all(1).unwrap().map(Result::unwrap).collect();
+    let from = all.len() as u64 / 2;
+
+    // The library's fold over the log's second half.
+    let mut acc = KpiAccumulator::new(None);
+    for e in log.read_all(from).unwrap() {
+        let e = e.unwrap();
+        acc.observe(e.position, &e.event);
+    }
+
+    // Independently: the cases opened before `from`, and their events on.
+    let opened_before: std::collections::BTreeSet<CaseId> = all
+        .iter()
+        .filter(|e| e.position < from && matches!(e.event.data, EventData::Opened(_)))
+        .map(|e| e.event.case_id)
+        .collect();
+    let rest: Vec<&RecordedEvent> = all.iter().filter(|e| e.position >= from).collect();
+    let orphans = rest
+        .iter()
+        .filter(|e| opened_before.contains(&e.event.case_id))
+        .count() as u64;
+    assert!(orphans > 0, "the split must cut some cases");
+    assert_eq!(acc.orphan_events(), orphans);
+    let report = acc.report(&ReportParams::default());
+    assert_eq!(report.orphan_events, orphans);
+    assert_eq!(report.events, rest.len() as u64);
+
+    // The figures are those of the cases opened in the second half only.
+    let mut whole_cases = KpiAccumulator::new(None);
+    for e in rest
+        .iter()
+        .filter(|e| !opened_before.contains(&e.event.case_id))
+    {
+        whole_cases.observe(e.position, &e.event);
+    }
+    let expected = whole_cases.report(&ReportParams::default());
+    assert_eq!(whole_cases.orphan_events(), 0);
+    assert_eq!(report.overall, expected.overall);
+
+    // A whole log has none; merging partitions adds them up.
+    let mut whole = KpiAccumulator::new(None);
+    whole.replay(all.iter().map(|e| (e.position, &e.event)));
+    assert_eq!(whole.orphan_events(), 0);
+    let (mut first, mut second) = (KpiAccumulator::new(None), KpiAccumulator::new(None));
+    for e in log.read_all(from).unwrap() {
+        let e = e.unwrap();
+        let half = if e.event.case_id.as_uuid().as_u128() % 2 == 0 {
+            &mut first
+        } else {
+            &mut second
+        };
+        half.observe(e.position, &e.event);
+    }
+    first.merge(second).unwrap();
+    assert_eq!(first.orphan_events(), orphans);
+}
