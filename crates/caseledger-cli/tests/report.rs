@@ -289,3 +289,43 @@ fn events_of_a_case_never_opened_are_counted_and_warned_about() {
     let (_, _, err) = run(dir.path(), &["report", "--as-of", "2026-03-02T10:30:00Z"]);
     assert!(!err.contains("WARNING"), "{err}");
 }
+
+/// A CJK agent name (two columns per character) lines up with a Latin one
+/// in the table: the columns are padded by display width, not characters.
+#[test]
+fn report_table_lines_up_cjk_agent_names() {
+    use unicode_width::UnicodeWidthStr;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for (case, agent) in [(1u32, "王小明"), (2, "agent-17")] {
+        let mut case_lines = good_case(case);
+        case_lines.insert(
+            1,
+            line(
+                case,
+                case * 10 + 9,
+                "assigned",
+                "2026-03-02T09:15:30+08:00",
+                &format!(r#"{{"agent":"{agent}"}}"#),
+            ),
+        );
+        lines.extend(case_lines);
+    }
+    let (code, _, err) =
+        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(dir.path(), &["report", "--group-by", "agent"]);
+    assert_eq!(code, 0, "{err}");
+    let row = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no row {key}: {out}"))
+    };
+    let (cjk, latin) = (row("王小明"), row("agent-17"));
+    // Both cases have the same figures: after the key, the rows are the
+    // same text, starting at the same display column.
+    let rest = |r: &str, key: &str| r[key.len()..].trim_start().to_owned();
+    assert_eq!(rest(cjk, "王小明"), rest(latin, "agent-17"), "{out}");
+    assert_eq!(cjk.width(), latin.width(), "{out}");
+    assert_ne!(cjk.chars().count(), latin.chars().count());
+}
