@@ -673,19 +673,14 @@ fn arb_event() -> impl Strategy<Value = Event> {
             0u32..1_000_000_000,
         ),
         (0u8..3, id, id, proptest::option::of(id)),
-        (
-            any::<usize>(),
-            any::<usize>(),
-            any::<usize>(),
-            any::<bool>(),
-        ),
-        (text.clone(), 1i64..=5, 1i64..=3, 0i64..100_000),
+        (any::<usize>(), any::<usize>(), any::<usize>()),
+        (text, 1i64..=5, 1i64..=3, 0i64..100_000),
     )
         .prop_map(
             |(
                 (t, case, id, minute, nanos),
                 (actor, agent, name, team),
-                (c1, c2, c3, _),
+                (c1, c2, c3),
                 (note, score, level, due),
             )| {
                 let pick = |all_len: usize, i: usize| i % all_len;
