@@ -378,6 +378,22 @@ fn the_state_cache_is_bounded_and_a_case_that_left_it_is_read_again() {
     assert_eq!(state.version(), 1);
     assert_eq!(s.log().read(), 1);
     assert_eq!(s.cached_cases(), 2);
+    // The default bound.
+    let s = service();
+    for case in 0..=STATE_CACHE_CASES as u128 {
+        let e = Event {
+            event_id: EventId::from_u128(case + 1),
+            case_id: CaseId::from_u128(case),
+            at: t(0),
+            actor: agent("agent-1"),
+            data: EventData::Opened(opened()),
+        };
+        s.log()
+            .append(e.case_id, ExpectedVersion::NoStream, &[e])
+            .unwrap();
+        assert_eq!(s.state(CaseId::from_u128(case)).unwrap().version(), 1);
+    }
+    assert_eq!(s.cached_cases(), STATE_CACHE_CASES);
     let none =
         CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1)).with_cache_capacity(0);
     assert_eq!(none.state(CASE).unwrap().version(), 0);
