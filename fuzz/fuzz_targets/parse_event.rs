@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(draft) = DraftEvent::from_json(text) else {
         return;
     };
-    let event = draft.with_id(EventId::from_u128(1));
+    let event = draft.into_event(|| EventId::from_u128(1));
     let json = serde_json::to_string(&event).expect("an event serialises");
     let again =
         Event::from_json(&json).unwrap_or_else(|e| panic!("its own JSON is refused: {e}: {json}"));

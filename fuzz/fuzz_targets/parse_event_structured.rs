@@ -244,7 +244,7 @@ fuzz_target!(|input: Input| {
     let text = Value::Object(event).to_string();
     match DraftEvent::from_json(&text) {
         Ok(draft) => {
-            let event = draft.with_id(EventId::from_u128(1));
+            let event = draft.into_event(|| EventId::from_u128(1));
             let json = serde_json::to_string(&event).expect("an event serialises");
             let again = Event::from_json(&json)
                 .unwrap_or_else(|e| panic!("its own JSON is refused: {e}: {json}"));

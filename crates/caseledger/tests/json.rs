@@ -266,3 +266,113 @@ fn case_error_messages_are_pinned() {
         .unwrap_err());
     insta::assert_snapshot!("case_errors", lines.join("\n"));
 }
+
+/// Lines the format refuses, one per kind of refusal: serde's
+/// `Deserialize` must refuse each, as the explainer does.
+fn refused_lines() -> Vec<String> {
+    let responded = |rest: &str| format!("{{{GOOD},\"type\":\"responded\",{rest}}}");
+    vec![
+        "{\"case_id\": ".to_owned(),
+        "[1,2]".to_owned(),
+        format!("{{{GOOD},\"data\":{{}}}}"),
+        format!("{{{GOOD},\"type\":\"responded\"}}"),
+        format!("{{{GOOD},\"type\":\"deleted\",\"data\":{{}}}}"),
+        responded(r#""data":{},"name":"Alice""#),
+        responded(r#""data":{},"type":"responded""#),
+        responded(r#""data":null"#),
+        responded(r#""data":[]"#),
+        responded(r#""data":{"reason":null}"#),
+        responded(r#""data":{},"position":1.5"#),
+        responded(r#""data":{},"position":"1""#),
+        responded(r#""data":{},"recorded_at":"2016-12-31T23:59:60Z""#),
+        format!("{{{GOOD},\"type\":\"resolved\",\"data\":{{\"resolution\":\"x\",\"phone\":\"555\"}}}}"),
+        format!("{{{GOOD},\"type\":\"resolved\",\"data\":{{\"customer_id\":\"C-1\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\",\"channel\":\"fax\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":null,\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":17,\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"\",\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\\u200b\",\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\",\"channel\":\"phone\",\"channel\":\"sms\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\",\"channel\":\"phone\",\"summary\":\"{}\"}}}}", "x".repeat(MAX_TEXT_BYTES + 1)),
+        format!("{{{GOOD},\"type\":\"surveyed\",\"data\":{{\"score\":6}}}}"),
+        format!("{{{GOOD},\"type\":\"surveyed\",\"data\":{{\"score\":4.5}}}}"),
+        format!("{{{GOOD},\"type\":\"surveyed\",\"data\":{{\"score\":18446744073709551615}}}}"),
+        format!("{{{GOOD},\"type\":\"escalated\",\"data\":{{\"level\":4}}}}"),
+        format!("{{{GOOD},\"type\":\"follow_up_scheduled\",\"data\":{{\"due\":\"2026-03-07T09:00:60Z\",\"purpose\":\"feedback\",\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"follow_up_scheduled\",\"data\":{{\"due\":\"9999-12-31T23:30:00-01:00\",\"purpose\":\"feedback\",\"channel\":\"phone\"}}}}"),
+        r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00","actor":"a","type":"responded","data":{}}"#.to_owned(),
+        r#"{"case_id":"case-1","at":"2026-03-02T09:15:00Z","actor":"a","type":"responded","data":{}}"#.to_owned(),
+        r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00Z","actor":"agent 7","type":"responded","data":{}}"#.to_owned(),
+        r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00Z","actor":"a","type":"responded","data":{}} x"#.to_owned(),
+    ]
+}
+
+#[test]
+fn serde_reads_every_event_type_as_its_json_form() {
+    for (i, d) in all_event_data().into_iter().enumerate() {
+        let e = event(i as u128 + 1, i as i64, d);
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e, "{line}");
+        // Through a `Value` too (owned strings, as a message bus may hand them).
+        let value = serde_json::to_value(&e).unwrap();
+        assert_eq!(serde_json::from_value::<Event>(value).unwrap(), e);
+        // The data alone, read with its type.
+        let data = serde_json::to_string(&e.data).unwrap();
+        let mut de = serde_json::Deserializer::from_str(&data);
+        let read = serde::de::DeserializeSeed::deserialize(DataOf(e.event_type()), &mut de);
+        assert_eq!(read.unwrap(), e.data, "{data}");
+    }
+}
+
+#[test]
+fn serde_reads_drafts_offsets_defaults_and_export_fields() {
+    let line = r#"{"data":{"channel":"phone","customer_id":"C-1001","summary":null},"actor":"agent-17","at":"2026-03-02T09:15:00+08:00","type":"opened","case_id":"0192f5c4-0000-7000-8000-000000000001","position":3,"recorded_at":"2026-03-02T09:16:00Z","event_id":null}"#;
+    let d: DraftEvent = serde_json::from_str(line).unwrap();
+    assert_eq!(d, DraftEvent::from_json(line).unwrap());
+    assert_eq!(d.event_id, None);
+    assert_eq!(format_timestamp(&d.at), "2026-03-02T01:15:00Z");
+    let err = serde_json::from_str::<Event>(line).unwrap_err().to_string();
+    assert!(err.starts_with("missing field `event_id`"), "{err}");
+    let o: Opened = serde_json::from_str(r#"{"customer_id":"C-1","channel":"sms"}"#).unwrap();
+    assert_eq!((o.tier, o.summary), (Tier::Standard, None));
+    assert!(serde_json::from_str::<Resolved>(r#"{"customer_id":"C-1"}"#).is_err());
+}
+
+#[test]
+fn serde_refuses_what_the_explainer_refuses() {
+    for line in refused_lines() {
+        let explained = DraftEvent::from_json(&line);
+        assert!(explained.is_err(), "the explainer accepts {line}");
+        assert!(
+            serde_json::from_str::<DraftEvent>(&line).is_err(),
+            "serde accepts {line}"
+        );
+    }
+}
+
+#[test]
+fn serde_errors_name_the_field_where_a_value_is_wrong() {
+    let err = |rest: &str| {
+        serde_json::from_str::<DraftEvent>(&format!("{{{GOOD},{rest}}}"))
+            .unwrap_err()
+            .to_string()
+    };
+    let fax = err(r#""type":"opened","data":{"customer_id":"C-1","channel":"fax"}"#);
+    assert!(
+        fax.starts_with("field `data.channel`: unknown channel `fax`; allowed: phone"),
+        "{fax}"
+    );
+    let twice = err(r#""type":"closed","data":{},"data":{}"#);
+    assert!(twice.starts_with("field `data` is given twice"), "{twice}");
+    let unknown = err(r#""type":"resolved","data":{"phone":"555"}"#);
+    assert!(
+        unknown.starts_with("unknown field `data.phone`; allowed: resolution"),
+        "{unknown}"
+    );
+    let other_type = err(r#""data":{"customer_id":"C-1"},"type":"resolved""#);
+    assert!(
+        other_type.starts_with("unknown field `data.customer_id`; allowed: resolution"),
+        "{other_type}"
+    );
+}

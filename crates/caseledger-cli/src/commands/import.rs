@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
-    AppendError, CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher,
-    fold,
+    AppendError, CaseId, CaseState, DraftEvent, Event, EventId, EventLog, ExpectedVersion,
+    IdBuildHasher, fold,
 };
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
@@ -193,9 +193,16 @@ struct Touched {
 /// One non-blank line, parsed.
 struct Parsed {
     line_no: u64,
-    draft: DraftEvent,
-    /// SHA-256 of the line, when it has no event id (see [`derived_id`]).
-    digest: Option<[u8; 32]>,
+    event: Identified,
+}
+
+/// A parsed event with its own id, or one without, whose id the import
+/// derives in order of the lines (see [`derived_id`]).
+enum Identified {
+    /// The line gave an `event_id`.
+    Own(Event),
+    /// The line gave none: the draft and the SHA-256 of the line.
+    Derived(DraftEvent, [u8; 32]),
 }
 
 /// A run of lines from the parsing thread: parsed lines, then the error
@@ -268,15 +275,11 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
             Ok(d) => d,
             Err(e) => break Some(anyhow!("line {line_no}: {e}{}", json_lines_hint(text))),
         };
-        let digest = draft
-            .event_id
-            .is_none()
-            .then(|| Sha256::digest(text.trim().as_bytes()).into());
-        chunk.push(Parsed {
-            line_no,
-            draft,
-            digest,
-        });
+        let event = match Event::try_from(draft) {
+            Ok(event) => Identified::Own(event),
+            Err(draft) => Identified::Derived(draft, Sha256::digest(text.trim().as_bytes()).into()),
+        };
+        chunk.push(Parsed { line_no, event });
         if chunk.len() == CHUNK_LINES {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_LINES));
             let sent = tx.send(Chunk {
@@ -326,20 +329,13 @@ fn validate_and_append(
     let mut occurrences: HashMap<[u8; 32], u32, IdBuildHasher> = HashMap::default();
     for chunk in rx {
         progress(chunk.bytes_read);
-        for Parsed {
-            line_no,
-            draft,
-            digest,
-        } in chunk.parsed
-        {
+        for Parsed { line_no, event } in chunk.parsed {
             let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
             summary.lines += 1;
-            let event = match digest {
-                // The line's own id; the fallback is not used.
-                None => draft.with_id(EventId::from_u128(0)),
-                Some(digest) => {
-                    let id = derived_id(digest, &mut occurrences);
-                    draft.with_id(id)
+            let event = match event {
+                Identified::Own(event) => event,
+                Identified::Derived(draft, digest) => {
+                    draft.into_event(|| derived_id(digest, &mut occurrences))
                 }
             };
             let case_id = event.case_id;

@@ -6,12 +6,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::de::values;
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
-use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError, check_text};
-use crate::time::parse_timestamp;
+use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
@@ -20,13 +20,9 @@ use crate::vocab::{
 impl Event {
     /// Parses one JSON event that must carry an `event_id`.
     pub fn from_json(text: &str) -> Result<Event, ParseError> {
-        let draft = DraftEvent::from_json(text)?;
-        match draft.event_id {
-            Some(event_id) => Ok(draft.with_id(event_id)),
-            None => Err(ParseError::Missing {
-                field: "event_id".to_owned(),
-            }),
-        }
+        Event::try_from(DraftEvent::from_json(text)?).map_err(|_| ParseError::Missing {
+            field: "event_id".to_owned(),
+        })
     }
 }
 
@@ -257,7 +253,8 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
     }
 }
 
-const ENVELOPE_FIELDS: &[&str] = &[
+/// The envelope's fields, in their documented order.
+pub(super) const ENVELOPE_FIELDS: &[&str] = &[
     "case_id",
     "type",
     "at",
@@ -371,42 +368,59 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
 }
 
 fn parse_uuid(v: &Value) -> Result<uuid::Uuid, FieldError> {
-    let s = as_str(v)?;
-    uuid::Uuid::parse_str(s).map_err(|e| FieldError::Invalid(format!("`{s}` is not a UUID ({e})")))
+    Ok(values::uuid(as_str(v)?)?)
 }
 
 fn vocab<T>(
     parse: fn(&str) -> Result<T, UnknownValue>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
-    move |v| Ok(parse(as_str(v)?).map_err(|e| e.to_string())?)
+    move |v| Ok(values::vocab(parse, as_str(v)?)?)
 }
 
 fn text_id<T>(
     parse: fn(String) -> Result<T, TextError>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
-    move |v| Ok(parse(as_str(v)?.to_owned()).map_err(|e| e.to_string())?)
+    move |v| Ok(values::text_id(parse, as_str(v)?.to_owned())?)
 }
 
 fn free_text(what: &'static str) -> impl FnOnce(&Value) -> Result<String, FieldError> {
-    move |v| {
-        let s = as_str(v)?;
-        check_text(what, s).map_err(|e| FieldError::Invalid(e.to_string()))?;
-        Ok(s.to_owned())
-    }
+    move |v| Ok(values::free_text(what, as_str(v)?.to_owned())?)
 }
 
 fn timestamp(v: &Value) -> Result<DateTime<Utc>, FieldError> {
-    Ok(parse_timestamp(as_str(v)?)?)
+    Ok(values::timestamp(as_str(v)?)?)
 }
 
 fn bounded<T>(
     parse: fn(i64) -> Result<T, OutOfRange>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
-    move |v| Ok(parse(as_int(v)?).map_err(|e| e.to_string())?)
+    move |v| Ok(values::bounded(parse, as_int(v)?)?)
 }
 
+/// Every `data` field of any event type; a name means the same in every
+/// type that has it.
+pub(super) const DATA_FIELDS: &[&str] = &[
+    "customer_id",
+    "channel",
+    "tier",
+    "summary",
+    "category",
+    "topic",
+    "priority",
+    "agent",
+    "team",
+    "level",
+    "reason",
+    "resolution",
+    "due",
+    "purpose",
+    "outcome",
+    "score",
+    "comment",
+];
+
 /// The `data` fields each event type allows.
-fn data_fields(t: EventType) -> &'static [&'static str] {
+pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
     match t {
         EventType::Opened => &["customer_id", "channel", "tier", "summary"],
         EventType::Classified => &["category", "topic", "priority"],
