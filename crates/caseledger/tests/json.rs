@@ -376,3 +376,362 @@ fn serde_errors_name_the_field_where_a_value_is_wrong() {
         "{other_type}"
     );
 }
+
+/// The two passes of the parser agree: serde's `Deserialize` (the fast
+/// path, the definition) and the explainer that names the field of a
+/// refused line accept the same lines and read the same event.
+mod two_passes {
+    use caseledger::*;
+    use chrono::{DateTime, Utc};
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use serde_json::Value;
+
+    fn arb_time() -> impl Strategy<Value = DateTime<Utc>> {
+        let (min, max) = (MIN_TIMESTAMP.timestamp(), MAX_TIMESTAMP.timestamp());
+        let nanos = prop_oneof![Just(0u32), 0u32..1_000_000_000];
+        (min..=max, nanos)
+            .prop_map(|(s, n)| DateTime::from_timestamp(s, n).expect("within chrono's range"))
+    }
+
+    /// Text ids: visible ASCII (quotes and backslashes escaped in JSON) or
+    /// letters beyond ASCII.
+    fn arb_id() -> impl Strategy<Value = String> {
+        prop_oneof!["[!-~]{1,12}", "[a-zé中ß0-9-]{1,8}"]
+    }
+
+    /// Free text: anything up to the limit, control characters included.
+    fn arb_text() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![".{0,24}", "[\\x00-\\x1f\"\\\\]{0,6}"])
+    }
+
+    fn arb_vocab<T: Copy + std::fmt::Debug>(all: &'static [T]) -> impl Strategy<Value = T> {
+        prop::sample::select(all)
+    }
+
+    fn arb_data() -> impl Strategy<Value = EventData> {
+        let customer = arb_id().prop_map(|s| CustomerId::new(s).expect("a valid id"));
+        let agent = arb_id().prop_map(|s| AgentId::new(s).expect("a valid id"));
+        let team = || prop::option::of(arb_id().prop_map(|s| TeamId::new(s).expect("a valid id")));
+        prop_oneof![
+            (
+                customer,
+                arb_vocab(Channel::ALL),
+                arb_vocab(Tier::ALL),
+                arb_text()
+            )
+                .prop_map(|(customer_id, channel, tier, summary)| EventData::Opened(
+                    Opened {
+                        customer_id,
+                        channel,
+                        tier,
+                        summary
+                    }
+                )),
+            (
+                arb_vocab(Category::ALL),
+                arb_vocab(Topic::ALL),
+                arb_vocab(Priority::ALL)
+            )
+                .prop_map(|(category, topic, priority)| EventData::Classified(
+                    Classified {
+                        category,
+                        topic,
+                        priority
+                    }
+                )),
+            (agent, team()).prop_map(|(agent, team)| EventData::Assigned(Assigned { agent, team })),
+            Just(EventData::Responded),
+            (1i64..=3, team(), arb_text()).prop_map(|(l, team, reason)| {
+                EventData::Escalated(Escalated {
+                    level: EscalationLevel::new(l).expect("in range"),
+                    team,
+                    reason,
+                })
+            }),
+            arb_text().prop_map(|resolution| EventData::Resolved(Resolved { resolution })),
+            arb_text().prop_map(|reason| EventData::Reopened(Reopened { reason })),
+            (
+                arb_time(),
+                arb_vocab(FollowUpPurpose::ALL),
+                arb_vocab(Channel::ALL)
+            )
+                .prop_map(|(due, purpose, channel)| {
+                    EventData::FollowUpScheduled(FollowUpScheduled {
+                        due,
+                        purpose,
+                        channel,
+                    })
+                }),
+            arb_vocab(FollowUpOutcome::ALL)
+                .prop_map(|outcome| EventData::FollowUpCompleted(FollowUpCompleted { outcome })),
+            (1i64..=5, arb_text()).prop_map(|(s, comment)| EventData::Surveyed(Surveyed {
+                score: Score::new(s).expect("in range"),
+                comment
+            })),
+            Just(EventData::Closed),
+        ]
+    }
+
+    fn arb_event() -> impl Strategy<Value = Event> {
+        let actor = prop_oneof![
+            Just(Actor::System),
+            Just(Actor::Customer),
+            arb_id().prop_map(|s| Actor::parse(&s).expect("a valid id")),
+        ];
+        (any::<u128>(), any::<u128>(), arb_time(), actor, arb_data()).prop_map(
+            |(case, id, at, actor, data)| Event {
+                event_id: EventId::from_u128(id),
+                case_id: CaseId::from_u128(case),
+                at,
+                actor,
+                data,
+            },
+        )
+    }
+
+    /// Values that are right somewhere, or nearly so: other JSON types,
+    /// out of range, unknown variants, bad timestamps (a leap second, no
+    /// offset, year 10000), bad ids.
+    const NEAR: &[&str] = &[
+        "null",
+        "true",
+        "0",
+        "1",
+        "3",
+        "4",
+        "6",
+        "-1",
+        "1.0",
+        "-0",
+        "1e2",
+        "18446744073709551615",
+        "\"\"",
+        "\" \"",
+        "\"phone\"",
+        "\"fax\"",
+        "\"Phone\"",
+        "\"vip\"",
+        "\"complaint\"",
+        "\"card\"",
+        "\"urgent\"",
+        "\"feedback\"",
+        "\"confirmed\"",
+        "\"opened\"",
+        "\"resolved\"",
+        "\"closed\"",
+        "\"deleted\"",
+        "\"system\"",
+        "\"agent 7\"",
+        "\"a\\u200bb\"",
+        "\"C-1\"",
+        "\"2026-03-02T09:15:00Z\"",
+        "\"2016-12-31T23:59:60Z\"",
+        "\"2026-03-02T09:15:00\"",
+        "\"9999-12-31T23:30:00-01:00\"",
+        "\"0001-01-01T00:00:00+00:01\"",
+        "\"2026-02-30T09:00:00Z\"",
+        "\"0192f5c4-0000-7000-8000-000000000001\"",
+        "\"case-1\"",
+        "[]",
+        "{}",
+        "[1,2]",
+        "{\"a\":1}",
+    ];
+
+    const NAMES: &[&str] = &[
+        "case_id",
+        "type",
+        "at",
+        "actor",
+        "event_id",
+        "data",
+        "position",
+        "recorded_at",
+        "customer_id",
+        "channel",
+        "tier",
+        "summary",
+        "category",
+        "topic",
+        "priority",
+        "agent",
+        "team",
+        "level",
+        "reason",
+        "resolution",
+        "due",
+        "purpose",
+        "outcome",
+        "score",
+        "comment",
+        "phone",
+    ];
+
+    /// One change to a valid event's JSON, in the envelope or in `data`.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Remove(bool, usize),
+        Replace(bool, usize, String),
+        Add(bool, &'static str, String),
+        Repeat(bool, usize, String),
+        Rotate(bool, usize),
+        LongText(bool, usize),
+    }
+
+    fn arb_edit() -> impl Strategy<Value = Edit> {
+        let near = || {
+            prop_oneof![
+                4 => prop::sample::select(NEAR).prop_map(str::to_owned),
+                1 => ".{0,8}".prop_map(|s| Value::from(s).to_string()),
+            ]
+        };
+        let name = prop::sample::select(NAMES);
+        prop_oneof![
+            (any::<bool>(), any::<usize>()).prop_map(|(d, i)| Edit::Remove(d, i)),
+            (any::<bool>(), any::<usize>(), near()).prop_map(|(d, i, v)| Edit::Replace(d, i, v)),
+            (any::<bool>(), name, near()).prop_map(|(d, n, v)| Edit::Add(d, n, v)),
+            (any::<bool>(), any::<usize>(), near()).prop_map(|(d, i, v)| Edit::Repeat(d, i, v)),
+            (any::<bool>(), any::<usize>()).prop_map(|(d, i)| Edit::Rotate(d, i)),
+            (any::<bool>(), any::<usize>()).prop_map(|(d, i)| Edit::LongText(d, i)),
+        ]
+    }
+
+    /// An object as ordered (key, JSON text) pairs, so that a line can
+    /// repeat a key or put `data` first.
+    type Fields = Vec<(String, String)>;
+
+    fn fields(v: &Value) -> Fields {
+        match v {
+            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn text(fields: &Fields) -> String {
+        let items: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+            .collect();
+        format!("{{{}}}", items.join(","))
+    }
+
+    /// The line of `event` with `edit` applied (to `data` when it asks and
+    /// the event has data fields).
+    fn near_valid(event: &Event, edit: &Edit) -> String {
+        let value = serde_json::to_value(event).expect("an event serializes");
+        let mut top = fields(&value);
+        let mut data = fields(&value["data"]);
+        let (in_data, edit) = match edit {
+            Edit::Remove(d, _)
+            | Edit::Replace(d, _, _)
+            | Edit::Add(d, _, _)
+            | Edit::Repeat(d, _, _)
+            | Edit::Rotate(d, _)
+            | Edit::LongText(d, _) => (*d && !data.is_empty(), edit),
+        };
+        let target = if in_data { &mut data } else { &mut top };
+        let n = target.len().max(1);
+        match edit {
+            Edit::Remove(_, i) => {
+                target.remove(i % n);
+            }
+            Edit::Replace(_, i, v) => target[i % n].1 = v.clone(),
+            Edit::Add(_, name, v) => target.push(((*name).to_owned(), v.clone())),
+            Edit::Repeat(_, i, v) => {
+                let k = target[i % n].0.clone();
+                target.push((k, v.clone()));
+            }
+            Edit::Rotate(_, i) => target.rotate_left(i % n),
+            Edit::LongText(_, i) => {
+                let long = "x".repeat(MAX_TEXT_BYTES + i % 2);
+                target[i % n].1 = Value::from(long).to_string();
+            }
+        }
+        if !in_data {
+            return text(&top);
+        }
+        let data_text = text(&data);
+        for (k, v) in &mut top {
+            if k == "data" {
+                *v = data_text.clone();
+            }
+        }
+        text(&top)
+    }
+
+    /// Both passes on `line`: equal results, or both refuse; a refusal is
+    /// reported with the explainer's message.
+    fn agree(line: &str) -> Result<bool, TestCaseError> {
+        let typed = serde_json::from_str::<DraftEvent>(line);
+        let explained = DraftEvent::explain_json(line);
+        match (typed, explained) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a, b, "{}", line);
+                Ok(true)
+            }
+            (Err(_), Err(e)) => {
+                prop_assert_eq!(DraftEvent::from_json(line).unwrap_err(), e);
+                Ok(false)
+            }
+            (Ok(a), Err(e)) => Err(TestCaseError::fail(format!(
+                "serde accepts ({a:?}) what the explainer refuses ({e}): {line}"
+            ))),
+            (Err(e), Ok(b)) => Err(TestCaseError::fail(format!(
+                "serde refuses ({e}) what the explainer accepts ({b:?}): {line}"
+            ))),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        #[test]
+        fn both_passes_read_every_valid_event_alike(e in arb_event()) {
+            let line = serde_json::to_string(&e).unwrap();
+            prop_assert!(agree(&line)?, "refused: {}", line);
+            prop_assert_eq!(Event::from_json(&line).unwrap(), e);
+        }
+
+        #[test]
+        fn both_passes_refuse_the_same_near_valid_lines(
+            e in arb_event(),
+            edits in prop::collection::vec(arb_edit(), 1..3),
+        ) {
+            let mut line = near_valid(&e, &edits[0]);
+            agree(&line)?;
+            // A second edit on the edited line, when it is still an event.
+            if let (Some(edit), Ok(draft)) = (edits.get(1), DraftEvent::from_json(&line)) {
+                line = near_valid(&draft.into_event(|| e.event_id), edit);
+                agree(&line)?;
+            }
+        }
+    }
+
+    /// The near-valid generator is only useful if it makes both accepted
+    /// and refused lines; with a fixed seed, each is common.
+    #[test]
+    fn near_valid_lines_are_often_accepted_and_often_refused() {
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[14; 32]),
+        );
+        let strategy = (arb_event(), arb_edit());
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..1000 {
+            let (e, edit) = strategy
+                .new_tree(&mut runner)
+                .expect("a generated value")
+                .current();
+            match DraftEvent::from_json(&near_valid(&e, &edit)) {
+                Ok(_) => accepted += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(
+            accepted > 100 && refused > 100,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+}

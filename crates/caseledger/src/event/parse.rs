@@ -1,7 +1,12 @@
-//! Reading an event's JSON form. The parser is hand-written over
-//! `serde_json::Value` rather than derived so that every error names the
-//! exact field (`data.channel`) and the allowed values; a derived
-//! deserializer reports a column but not the field.
+//! Reading an event's JSON form in two passes. The first is serde's
+//! `Deserialize` ([`super::de`]): typed, borrowing, the one definition of
+//! what is accepted. Only on a line it refuses, the second pass, the
+//! explainer here, walks the line as a `serde_json::Value` to say why in
+//! the pinned, field-naming messages (`data.channel`, the allowed values,
+//! the JSON type found), in a fixed order of checks: an unknown field wins
+//! over a bad value, whatever the order of the fields in the line. The two
+//! accept the same lines and produce the same event: a property test
+//! (tests/json.rs) and the fuzz targets check it.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -18,11 +23,21 @@ use crate::vocab::{
 };
 
 impl Event {
-    /// Parses one JSON event that must carry an `event_id`.
+    /// Parses one JSON event that must carry an `event_id`; a refused line
+    /// is explained as [`DraftEvent::from_json`] does.
     pub fn from_json(text: &str) -> Result<Event, ParseError> {
-        Event::try_from(DraftEvent::from_json(text)?).map_err(|_| ParseError::Missing {
+        let missing_id = || ParseError::Missing {
             field: "event_id".to_owned(),
-        })
+        };
+        match serde_json::from_str::<Event>(text) {
+            Ok(event) => Ok(event),
+            Err(typed) => Err(match DraftEvent::explain_json(text) {
+                Err(e) => e,
+                // The only refusal of `Event` beyond `DraftEvent`'s.
+                Ok(draft) if draft.event_id.is_none() => missing_id(),
+                Ok(_) => unexplained(&typed),
+            }),
+        }
     }
 }
 
@@ -32,7 +47,24 @@ impl DraftEvent {
     /// Required: `case_id`, `type`, `at`, `actor`, `data`; optional:
     /// `event_id`. The export-only fields `position` and `recorded_at` are
     /// accepted and checked for type, then dropped: a store assigns its own.
+    ///
+    /// The line is read by serde's `Deserialize` (the fast path); only when
+    /// that refuses it, the explainer reads it again to name the field.
     pub fn from_json(text: &str) -> Result<DraftEvent, ParseError> {
+        serde_json::from_str::<DraftEvent>(text).map_err(|typed| {
+            match DraftEvent::explain_json(text) {
+                Err(e) => e,
+                Ok(_) => unexplained(&typed),
+            }
+        })
+    }
+
+    /// The second pass alone: reads the line as a `serde_json::Value` and
+    /// names what is wrong. It accepts exactly the lines `Deserialize`
+    /// accepts (with the same event); exposed for the tests and the fuzz
+    /// targets that check so. Use [`DraftEvent::from_json`].
+    #[doc(hidden)]
+    pub fn explain_json(text: &str) -> Result<DraftEvent, ParseError> {
         let value = parse_json(text)?;
         let Value::Object(map) = value else {
             return Err(ParseError::NotAnObject {
@@ -141,6 +173,13 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
         Some(field) => ParseError::DuplicateField { field },
         None => ParseError::Syntax(syntax_message(&e)),
     })
+}
+
+/// The error for a line `Deserialize` refuses and the explainer accepts:
+/// the two disagree, which the agreement tests and fuzzing rule out. The
+/// typed parser is the definition, so the line is refused with its message.
+fn unexplained(typed: &serde_json::Error) -> ParseError {
+    ParseError::Syntax(syntax_message(typed))
 }
 
 /// serde_json's message without its "at line 1 column N" for a one-line
