@@ -325,6 +325,11 @@ fn validate_and_append(
     // line an event id repeats (the batch finds the repeat).
     let mut lines_appended: Vec<u64> = Vec::new();
     let first_position = store.head().position + 1;
+    // A store that held no event when the batch began (the batch holds the
+    // writer, so none can arrive) has none of the input's ids and no
+    // case's history: the lookups below could only find nothing. The
+    // batch still finds an id repeated within the input.
+    let store_was_empty = first_position == 1;
     // How often each id-less line occurred, to derive distinct ids.
     let mut occurrences: HashMap<[u8; 32], u32, IdBuildHasher> = HashMap::default();
     for chunk in rx {
@@ -339,9 +344,12 @@ fn validate_and_append(
                 }
             };
             let case_id = event.case_id;
-            let stored = store
-                .stored_event(&event.event_id)
-                .map_err(|e| at(e.into()))?;
+            let stored = match store_was_empty {
+                true => None,
+                false => store
+                    .stored_event(&event.event_id)
+                    .map_err(|e| at(e.into()))?,
+            };
             if let Some(stored) = stored {
                 if stored.event.case_id != case_id {
                     bail!(
@@ -370,12 +378,18 @@ fn validate_and_append(
             let case = match states.entry(case_id) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
-                    let state = fold(history.iter().map(|r| &r.event)).with_context(|| {
-                        format!(
-                            "line {line_no}: the stored history of case {case_id} breaks a rule"
-                        )
-                    })?;
+                    let state = match store_was_empty {
+                        true => CaseState::default(),
+                        false => {
+                            let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
+                            fold(history.iter().map(|r| &r.event)).with_context(|| {
+                                format!(
+                                    "line {line_no}: the stored history of case {case_id} breaks \
+                                     a rule"
+                                )
+                            })?
+                        }
+                    };
                     if state.version() == 0 {
                         summary.new_cases += 1;
                     }
