@@ -735,3 +735,32 @@ mod two_passes {
         );
     }
 }
+
+#[test]
+fn vocabularies_deserialize_from_any_string_and_refuse_other_values() {
+    assert_eq!(
+        serde_json::from_str::<Channel>("\"phone\"").unwrap(),
+        Channel::Phone
+    );
+    // Escaped, so serde hands over a decoded copy rather than a borrow.
+    assert_eq!(
+        serde_json::from_str::<Topic>("\"product\\u005fquality\"").unwrap(),
+        Topic::ProductQuality
+    );
+    let value = serde_json::json!("at_risk");
+    assert_eq!(serde_json::from_value::<Tier>(value).unwrap(), Tier::AtRisk);
+    let fax = serde_json::from_str::<Channel>("\"fax\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        fax.starts_with("unknown channel `fax`; allowed: phone"),
+        "{fax}"
+    );
+    let number = serde_json::from_str::<Priority>("3")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        number.contains("expected a priority (a string)"),
+        "{number}"
+    );
+}
