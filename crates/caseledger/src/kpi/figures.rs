@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::DAY_MS;
 use super::cross_case::{cap_violations, is_repeat};
-use super::facts::{CaseFacts, FastMap, ms};
+use super::facts::{CaseFacts, ms};
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
 };
@@ -218,7 +218,9 @@ pub(super) fn cohort(
     all.sort_unstable_by_key(|f| (f.customer, f.opened_ms));
 
     let mut overall = KpiAcc::default();
-    let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
+    // Keyed by group number (a code, a month, an interned name's number):
+    // few keys, visited in order so that the merge below is deterministic.
+    let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
     for siblings in all.chunk_by(|a, b| a.customer == b.customer) {
         for f in siblings.iter().filter(|f| in_cohort(f)) {
             overall.add_case(f, siblings, t_ms, &params.sla);
