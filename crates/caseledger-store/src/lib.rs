@@ -80,7 +80,7 @@ mod verify;
 mod write;
 
 pub use checkpoint::CHECKPOINT_FILE;
-pub use error::{Damage, Error, ErrorKind};
+pub use error::{Damage, Error, ErrorKind, WriteFailure};
 pub use layout::{Head, Until, hex};
 pub use open::LOCK_WAIT_MS;
 pub use read::{LogIter, LogReader, partition_of};

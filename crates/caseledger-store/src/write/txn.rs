@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use super::writer::{Writer, failed, outcome_error};
 use crate::chain::prefix;
 use crate::checkpoint::{self, CHECKPOINT_FILE, Checkpoint};
-use crate::error::{Damage, Error, ErrorKind};
+use crate::error::{Damage, Error, ErrorKind, WriteFailure};
 use crate::format::{FRAME_HEADER_BYTES, Hash, decode_frame, encode_commit, encode_event};
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
 use crate::layout::Until;
@@ -115,7 +115,7 @@ pub(crate) struct Txn {
     follow_ups: PendingFollowUps,
     scratch: Vec<u8>,
     /// The first I/O failure inside the transaction; it then only aborts.
-    broken: Option<String>,
+    broken: Option<WriteFailure>,
 }
 
 impl Txn {
@@ -202,7 +202,7 @@ impl Txn {
             let (segment, offset) = match w.push(&self.scratch[start..end]) {
                 Ok(at) => at,
                 Err(err) => {
-                    self.broken = Some(err.to_string());
+                    self.broken = Some(WriteFailure::of(&err));
                     return Err(AppendError::Log(err));
                 }
             };
@@ -280,7 +280,7 @@ impl Txn {
                 // A write failed before the sync: undo it and say so, so
                 // that a batch's caller knows nothing of it is stored.
                 self.abort(w);
-                return Err(outcome_error(w, &e.to_string()));
+                return Err(outcome_error(w, &WriteFailure::of(&e)));
             }
             return Err(e);
         }
@@ -297,7 +297,7 @@ impl Txn {
         let cp_path = w.dir.join(CHECKPOINT_FILE);
         if let Err(e) = checkpoint::write(&w.checkpoint_file, &cp) {
             let err = Error::io("write", cp_path, e);
-            w.failed = Some(err.to_string());
+            w.failed = Some(WriteFailure::of(&err));
             return Err(err);
         }
         w.checkpoint = cp;
@@ -306,7 +306,7 @@ impl Txn {
             if let Err(detail) = self.overlay.apply(&mut index) {
                 // The overlay was built on top of this index under the writer
                 // lock, so this cannot happen; refuse writes if it does.
-                w.failed = Some(detail.clone());
+                w.failed = Some(WriteFailure::other(detail.clone()));
                 return Err(Error::corrupt(Damage::new(&w.dir, 0, detail)));
             }
         }
@@ -346,7 +346,10 @@ impl Txn {
         self.follow_ups.clear();
         w.buf.clear();
         if let Err(e) = self.rewind(w) {
-            w.failed = Some(format!("could not undo an unfinished write: {e}"));
+            w.failed = Some(WriteFailure::while_(
+                "could not undo an unfinished write",
+                &e,
+            ));
         }
     }
 
