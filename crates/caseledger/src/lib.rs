@@ -53,6 +53,7 @@ pub use error::{CaseError, Violation};
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
+    SyntaxError, SyntaxErrorKind,
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
@@ -61,8 +62,9 @@ pub use ids::{
 pub use memory::InMemoryEventLog;
 pub use policy::{AppendCondition, ConditionFailure};
 pub use port::{
-    AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
-    RecordedEvent, StoredAt, StoredEvents, plan_append, resolve_id_conflict,
+    AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, IdUse,
+    InvalidAppendReason, MAX_EVENTS_PER_APPEND, RecordedEvent, StoredAt, StoredEvents, plan_append,
+    resolve_id_conflict,
 };
 pub use service::{
     CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, STATE_CACHE_CASES, SequentialIds,
@@ -71,8 +73,8 @@ pub use service::{
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, check, evolve, fold};
 pub use status::{Phase, Status};
 pub use time::{
-    MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp, format_timestamp,
-    parse_timestamp,
+    MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, TimestampParseError, check_timestamp,
+    format_timestamp, parse_timestamp,
 };
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,

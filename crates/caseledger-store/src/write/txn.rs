@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use caseledger::policy::{KnownFollowUp, PendingFollowUps};
 use caseledger::{
     AppendCondition, AppendError, AppendPlan, Appended, CaseId, CustomerId, Event, EventId,
-    ExpectedVersion, RecordedEvent, StoredAt, StoredEvents, plan_append,
+    ExpectedVersion, InvalidAppendReason, RecordedEvent, StoredAt, StoredEvents, plan_append,
 };
 use chrono::{DateTime, Utc};
 
@@ -170,7 +170,9 @@ impl Txn {
         if last_version > MAX_STREAM_VERSION {
             return Err(AppendError::InvalidAppend {
                 case_id,
-                reason: format!("a stream holds at most {MAX_STREAM_VERSION} events"),
+                reason: InvalidAppendReason::StreamFull {
+                    max: MAX_STREAM_VERSION,
+                },
             });
         }
         // Encode every record first, so that an event the format cannot
@@ -192,7 +194,7 @@ impl Txn {
             )
             .map_err(|err| AppendError::InvalidAppend {
                 case_id,
-                reason: err.to_string(),
+                reason: InvalidAppendReason::Unstorable(Box::new(err)),
             })?;
             ends.push((self.scratch.len(), hash));
         }

@@ -51,7 +51,7 @@ pub(super) mod values {
     /// A storable RFC 3339 instant with an offset (`at`, `data.due`,
     /// `recorded_at`).
     pub(crate) fn timestamp(s: &str) -> Result<DateTime<Utc>, String> {
-        parse_timestamp(s)
+        parse_timestamp(s).map_err(|e| e.to_string())
     }
 
     /// A value of a closed vocabulary.

@@ -24,8 +24,8 @@ use crate::vocab::{
 
 pub(crate) use check::check_new_event;
 pub use de::DataOf;
-pub use parse::ParseError;
 pub(crate) use parse::kind_of;
+pub use parse::{ParseError, SyntaxError, SyntaxErrorKind};
 
 vocabulary! {
     /// The type of an event: the `type` field of its JSON form.

@@ -109,7 +109,7 @@ impl DraftEvent {
 pub enum ParseError {
     /// Not valid JSON.
     #[error("invalid JSON: {0}")]
-    Syntax(String),
+    Syntax(SyntaxError),
     /// The event is valid JSON but not an object.
     #[error("an event must be a JSON object, found {found}")]
     NotAnObject {
@@ -171,7 +171,7 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
     let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     parsed.map_err(|e| match duplicate.into_inner() {
         Some(field) => ParseError::DuplicateField { field },
-        None => ParseError::Syntax(syntax_message(&e)),
+        None => ParseError::Syntax(SyntaxError::of(&e)),
     })
 }
 
@@ -179,18 +179,60 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
 /// the two disagree, which the agreement tests and fuzzing rule out. The
 /// typed parser is the definition, so the line is refused with its message.
 fn unexplained(typed: &serde_json::Error) -> ParseError {
-    ParseError::Syntax(syntax_message(typed))
+    ParseError::Syntax(SyntaxError::of(typed))
 }
 
-/// serde_json's message without its "at line 1 column N" for a one-line
-/// text, where the line says nothing (the caller knows its own line number):
-/// "at column N" instead.
-fn syntax_message(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    match full.strip_suffix(&position) {
-        Some(message) if e.line() == 1 => format!("{message} at column {}", e.column()),
-        _ => full,
+/// Why a text is not valid JSON ([`ParseError::Syntax`]): what kind of
+/// fault, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct SyntaxError {
+    /// What kind of fault.
+    pub kind: SyntaxErrorKind,
+    /// Its line (from 1; 0 when unknown).
+    pub line: usize,
+    /// Its column (from 1; 0 when unknown).
+    pub column: usize,
+    message: String,
+}
+
+/// The kinds of [`SyntaxError`] (serde_json's categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyntaxErrorKind {
+    /// Not JSON: a character that cannot be there.
+    Syntax,
+    /// The text ends inside a value.
+    Eof,
+    /// JSON, but not the kind of value that was expected.
+    Data,
+}
+
+impl SyntaxError {
+    /// serde_json's error, with its message without "at line 1 column N"
+    /// for a one-line text, where the line says nothing (the caller knows
+    /// its own line number): "at column N" instead.
+    fn of(e: &serde_json::Error) -> SyntaxError {
+        use serde_json::error::Category;
+        let full = e.to_string();
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        let message = match full.strip_suffix(&position) {
+            Some(message) if e.line() == 1 => format!("{message} at column {}", e.column()),
+            _ => full,
+        };
+        let kind = match e.classify() {
+            Category::Eof => SyntaxErrorKind::Eof,
+            Category::Data => SyntaxErrorKind::Data,
+            // A text in memory has no I/O to fail.
+            Category::Syntax | Category::Io => SyntaxErrorKind::Syntax,
+        };
+        SyntaxError {
+            kind,
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
     }
 }
 
