@@ -43,7 +43,7 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{} (store format {}, commit {})",
         env!("CARGO_PKG_VERSION"),
-        caseledger_store::format::FORMAT_VERSION,
+        caseledger_store::FORMAT_VERSION,
         env!("CASELEDGER_GIT_COMMIT")
     )
 });

@@ -434,6 +434,7 @@ fn scan_records(
 
 /// A piece of the log that recovery cut off, and where its bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CutPiece {
     /// The segment file it was cut from.
     pub file: PathBuf,
@@ -447,6 +448,7 @@ pub struct CutPiece {
 
 /// What recovery did when a writer opened the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Recovery {
     /// Why it cut (empty when nothing was cut).
     pub reason: String,

@@ -13,6 +13,7 @@ use crate::segment;
 
 /// What [`verify`] found in a sound log.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// Events checked.
     pub events: u64,

@@ -12,7 +12,7 @@
 //! come in as data. docs/events.md specifies the events and the rules.
 //!
 //! ```
-//! use caseledger::*;
+//! use caseledger::prelude::*;
 //! use caseledger_ids::UuidV7Ids; // production ids: UUID v7
 //! use chrono::{TimeZone, Utc};
 //!
@@ -62,9 +62,8 @@ pub use ids::{
 pub use memory::InMemoryEventLog;
 pub use policy::{AppendCondition, ConditionFailure};
 pub use port::{
-    AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, IdUse,
-    InvalidAppendReason, MAX_EVENTS_PER_APPEND, RecordedEvent, StoredAt, StoredEvents, plan_append,
-    resolve_id_conflict,
+    AppendError, Appended, EventIter, EventLog, ExpectedVersion, IdUse, InvalidAppendReason,
+    MAX_EVENTS_PER_APPEND, RecordedEvent, StoredAt,
 };
 pub use service::{
     CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, STATE_CACHE_CASES, SequentialIds,
@@ -80,3 +79,31 @@ pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
+
+/// What an embedder uses, in one import: `use caseledger::prelude::*;`.
+/// The service and its commands, the events and their vocabularies, ids,
+/// the case's state, the port's types a caller meets, and the errors.
+/// Reports are in [`kpi`]; writing a log is [`backend`].
+pub mod prelude {
+    pub use crate::{
+        Action, Actor, AgentId, AppendCondition, AppendError, Appended, Assigned, CaseError,
+        CaseId, CaseService, CaseState, Category, Channel, Classified, Command, CustomerId,
+        DraftEvent, Escalated, EscalationLevel, Event, EventData, EventId, EventLog, EventType,
+        ExpectedVersion, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled,
+        IdSource, InMemoryEventLog, Opened, Outcome, ParseError, Phase, Priority, RecordedEvent,
+        Reopened, Resolved, Score, ServiceError, Status, Surveyed, TeamId, Tier, Topic, Violation,
+        format_timestamp, parse_timestamp,
+    };
+}
+
+/// The backend-author surface: what an [`EventLog`] implementation uses to
+/// apply the one append contract ([`plan_append`](backend::plan_append)
+/// over its [`StoredEvents`](backend::StoredEvents) lookups) and its retry
+/// rule after a unique-key race
+/// ([`resolve_id_conflict`](backend::resolve_id_conflict)).
+/// docs/embedding.md, "Writing your own log", and docs/events.md,
+/// "Appending", say how. Not needed to use a log.
+pub mod backend {
+    pub use crate::policy::KnownFollowUp;
+    pub use crate::port::{AppendPlan, StoredAt, StoredEvents, plan_append, resolve_id_conflict};
+}

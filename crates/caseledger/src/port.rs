@@ -132,6 +132,7 @@ pub struct Appended {
 
 /// Why an append was refused. Nothing was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AppendError<E> {
     /// The stream is not at the expected version.
     #[error("stream {case_id}: expected {expected}, but the stream is at version {actual}")]

@@ -37,6 +37,7 @@ const NANOS_PER_SECOND: u32 = 1_000_000_000;
 
 /// Why an instant cannot be recorded. The caller names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TimestampError {
     /// Second 60 of a minute.
     #[error(

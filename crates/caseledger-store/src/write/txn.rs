@@ -5,10 +5,11 @@
 use std::fs::File;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
+use caseledger::backend::{AppendPlan, StoredAt, StoredEvents, plan_append};
 use caseledger::policy::{KnownFollowUp, PendingFollowUps};
 use caseledger::{
-    AppendCondition, AppendError, AppendPlan, Appended, CaseId, CustomerId, Event, EventId,
-    ExpectedVersion, InvalidAppendReason, RecordedEvent, StoredAt, StoredEvents, plan_append,
+    AppendCondition, AppendError, Appended, CaseId, CustomerId, Event, EventId, ExpectedVersion,
+    InvalidAppendReason, RecordedEvent,
 };
 use chrono::{DateTime, Utc};
 

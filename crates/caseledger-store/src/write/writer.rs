@@ -37,8 +37,11 @@ pub enum Clock {
     EventTime,
 }
 
-/// How to open a store for writing.
+/// How to open a store for writing. Built from the default with its
+/// setters, so that a new option breaks no caller:
+/// `StoreOptions::default().clock(Clock::EventTime)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreOptions {
     /// Roll over to a new segment file when the next record would make the
     /// current one larger than this. Between [`MIN_SEGMENT_BYTES`] and
@@ -46,6 +49,23 @@ pub struct StoreOptions {
     pub segment_bytes: u64,
     /// Where `recorded_at` comes from.
     pub clock: Clock,
+}
+
+impl StoreOptions {
+    /// The segment size: see [`StoreOptions::segment_bytes`] (the field).
+    /// Checked when the store opens ([`crate::ErrorKind::InvalidOption`]).
+    #[must_use]
+    pub fn segment_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.segment_bytes = bytes;
+        self
+    }
+
+    /// Where `recorded_at` comes from.
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> StoreOptions {
+        self.clock = clock;
+        self
+    }
 }
 
 impl Default for StoreOptions {

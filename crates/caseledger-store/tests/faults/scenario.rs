@@ -29,10 +29,9 @@ const FIRST_PROBE_ID: u128 = 1_000_000;
 /// The options of every store in the fault tests: the smallest segments, so
 /// that a few dozen events roll over several times, and reproducible bytes.
 pub fn options() -> StoreOptions {
-    StoreOptions {
-        segment_bytes: MIN_SEGMENT_BYTES,
-        clock: Clock::EventTime,
-    }
+    StoreOptions::default()
+        .segment_bytes(MIN_SEGMENT_BYTES)
+        .clock(Clock::EventTime)
 }
 
 /// One step of a scenario.

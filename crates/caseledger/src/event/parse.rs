@@ -106,6 +106,7 @@ impl DraftEvent {
 
 /// Why a JSON event was refused. Every variant names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     /// Not valid JSON.
     #[error("invalid JSON: {0}")]
