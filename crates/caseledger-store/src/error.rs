@@ -240,9 +240,35 @@ impl std::error::Error for WriteFailure {
     }
 }
 
+/// What kind of damage a [`Damage`] is: a kind to match; its `detail`
+/// says the rest in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DamageKind {
+    /// A frame or record does not decode (its checksum, length or a field).
+    Undecodable,
+    /// A record's chain hash does not match its content: it, or the one
+    /// before it, was changed.
+    ChainBroken,
+    /// Acknowledged data is missing: a segment file, or records up to the
+    /// durable end the checkpoint records.
+    Missing,
+    /// The log disagrees with itself: a position out of order, a segment
+    /// header that does not continue the log, an event id stored twice.
+    Inconsistent,
+    /// Neither checkpoint slot is valid.
+    Checkpoint,
+    /// Bytes after the last commit that are not a complete, committed batch
+    /// (what a crash leaves: [`ErrorKind::TornTail`]).
+    TornTail,
+}
+
 /// Where and how the log is damaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Damage {
+    /// What kind of damage.
+    pub kind: DamageKind,
     /// The file.
     pub file: PathBuf,
     /// The byte offset in the file.
@@ -254,8 +280,14 @@ pub struct Damage {
 }
 
 impl Damage {
-    pub(crate) fn new(file: impl Into<PathBuf>, offset: u64, detail: impl Into<String>) -> Damage {
+    pub(crate) fn new(
+        kind: DamageKind,
+        file: impl Into<PathBuf>,
+        offset: u64,
+        detail: impl Into<String>,
+    ) -> Damage {
         Damage {
+            kind,
             file: file.into(),
             offset,
             position: None,
@@ -264,7 +296,7 @@ impl Damage {
     }
 
     pub(crate) fn decode(file: impl Into<PathBuf>, offset: u64, e: &DecodeError) -> Damage {
-        Damage::new(file, offset, e.to_string())
+        Damage::new(DamageKind::Undecodable, file, offset, e.to_string())
     }
 
     pub(crate) fn at_position(mut self, position: u64) -> Damage {

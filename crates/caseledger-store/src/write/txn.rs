@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::writer::{Writer, failed, outcome_error};
 use crate::chain::prefix;
 use crate::checkpoint::{self, CHECKPOINT_FILE, Checkpoint};
-use crate::error::{Damage, Error, ErrorKind, WriteFailure};
+use crate::error::{Damage, DamageKind, Error, ErrorKind, WriteFailure};
 use crate::format::{FRAME_HEADER_BYTES, Hash, decode_frame, encode_commit, encode_event};
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
 use crate::layout::Until;
@@ -73,8 +73,13 @@ impl StoredEvents for TxnView<'_> {
             })
             .ok_or_else(|| not_indexed(&w.dir, at.position))?;
         let path = w.dir.join(segment::segment_name(segment));
-        let damage = |detail: String| {
-            Error::corrupt(Damage::new(&path, offset, detail).at_position(at.position))
+        let file_path = path.as_path();
+        let damage = |kind: DamageKind| {
+            move |detail: String| {
+                Error::corrupt(
+                    Damage::new(kind, file_path, offset, detail).at_position(at.position),
+                )
+            }
         };
         let body = if segment == w.segment && offset >= w.len {
             // Not handed to the kernel yet: the bytes are in the buffer.
@@ -82,18 +87,20 @@ impl StoredEvents for TxnView<'_> {
             let bytes = w.buf.get(start..).unwrap_or_default();
             decode_frame(bytes)
                 .map(<[u8]>::to_vec)
-                .map_err(|e| damage(e.to_string()))?
+                .map_err(|e| damage(DamageKind::Undecodable)(e.to_string()))?
         } else {
             let file = w.files.get(segment)?;
-            let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+            let body = read_frame_at(&file, offset)
+                .map_err(|fe| damage(DamageKind::Undecodable)(fe.error.to_string()))?;
             // A committed record is checked against what the open verified;
             // the transaction's own records were written by this writer.
             if let Some(loc) = self.index.loc(at.position) {
-                check_verified_link(&file, &path, offset, &body, loc.hash).map_err(damage)?;
+                check_verified_link(&file, &path, offset, &body, loc.hash)
+                    .map_err(damage(DamageKind::ChainBroken))?;
             }
             body
         };
-        event_of_body(&body, at.position).map_err(damage)
+        event_of_body(&body, at.position).map_err(damage(DamageKind::Undecodable))
     }
 
     /// The writer's follow-ups, caught up with the committed log before a
@@ -310,7 +317,12 @@ impl Txn {
                 // The overlay was built on top of this index under the writer
                 // lock, so this cannot happen; refuse writes if it does.
                 w.failed = Some(WriteFailure::other(detail.clone()));
-                return Err(Error::corrupt(Damage::new(&w.dir, 0, detail)));
+                return Err(Error::corrupt(Damage::new(
+                    crate::error::DamageKind::Inconsistent,
+                    &w.dir,
+                    0,
+                    detail,
+                )));
             }
         }
         *write(&visible.head) = cp;
