@@ -33,8 +33,8 @@ use caseledger_synth::SynthConfig;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::args::{HistoryFormat, VerifyFormat, parse_case_id, parse_time};
-use crate::commands::{bench, export, generate, import, open, report, verify};
+use crate::args::{HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time};
+use crate::commands::{bench, export, generate, import, import_check, open, report, verify};
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 
 /// What `--version` prints: the crate version, the store format version
@@ -66,15 +66,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate JSON Lines events and append them all, atomically, or none.
+    /// Validate JSON Lines events and append them all, atomically, or none;
+    /// or list every problem (--check).
     #[command(
         after_help = "Example:\n  caseledger --store events/ import cases.jsonl\n  \
-                            zcat cases.jsonl.gz | caseledger --store events/ import -"
+                            zcat cases.jsonl.gz | caseledger --store events/ import -\n  \
+                            caseledger import --check cases.jsonl"
     )]
     Import {
         /// The file to import; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
+        /// Write nothing: list every problem of the file (the first 1,000,
+        /// then a count) and a count per rule; exit 1 if there is any.
+        /// Without --store, checks the file alone; with it, also against
+        /// the stored cases.
+        #[arg(long)]
+        check: bool,
+        /// Output format of --check.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Text)]
+        format: ImportFormat,
     },
     /// Write the whole log as JSON Lines to standard output.
     #[command(
@@ -156,7 +167,16 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
         })
     };
     match command {
-        Command::Import { file } => import::run(&need_store()?, file.as_deref()),
+        Command::Import {
+            file,
+            check: true,
+            format,
+        } => import_check::run(store.as_deref(), file.as_deref(), format),
+        Command::Import { format, .. } if format != ImportFormat::Text => Err(UsageError(
+            "--format json is for --check; an import prints its summary as text".to_owned(),
+        )
+        .into()),
+        Command::Import { file, .. } => import::run(&need_store()?, file.as_deref()),
         Command::Export { as_of } => export::export(&need_store()?, as_of),
         Command::Report(args) => report::run(&need_store()?, &args),
         Command::History {
