@@ -34,7 +34,9 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::args::{HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time};
-use crate::commands::{bench, export, generate, import, import_check, open, report, verify};
+use crate::commands::{
+    bench, export, generate, import, import_check, import_reject, open, report, verify,
+};
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 
 /// What `--version` prints: the crate version, the store format version
@@ -81,9 +83,15 @@ enum Command {
         /// then a count) and a count per rule; exit 1 if there is any.
         /// Without --store, checks the file alone; with it, also against
         /// the stored cases.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "reject")]
         check: bool,
-        /// Output format of --check.
+        /// Import every case whose lines are all valid, in one atomic batch,
+        /// and write every line of the other cases to FILE2 (JSON Lines, each
+        /// with a `rejected` field: the case's first problem). FILE is read
+        /// twice. Exit 0 when it imported, even with rejects.
+        #[arg(long, value_name = "FILE2")]
+        reject: Option<PathBuf>,
+        /// Output format of --check and --reject.
         #[arg(long, value_enum, default_value_t = ImportFormat::Text)]
         format: ImportFormat,
     },
@@ -171,9 +179,17 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
             file,
             check: true,
             format,
+            ..
         } => import_check::run(store.as_deref(), file.as_deref(), format),
+        Command::Import {
+            file,
+            reject: Some(reject),
+            format,
+            ..
+        } => import_reject::run(&need_store()?, file.as_deref(), &reject, format),
         Command::Import { format, .. } if format != ImportFormat::Text => Err(UsageError(
-            "--format json is for --check; an import prints its summary as text".to_owned(),
+            "--format json is for --check and --reject; an import prints its summary as text"
+                .to_owned(),
         )
         .into()),
         Command::Import { file, .. } => import::run(&need_store()?, file.as_deref()),

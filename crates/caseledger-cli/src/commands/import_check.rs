@@ -42,6 +42,9 @@ pub(super) enum Line<'a> {
         rule: &'static str,
         /// What is wrong, without the line number.
         message: String,
+        /// The line as far as it can be shown (invalid UTF-8 replaced),
+        /// without its line end; None for a line too long to copy.
+        shown: Option<String>,
     },
 }
 
@@ -69,6 +72,13 @@ impl<R: BufRead> LineReader<R> {
             line_no: 0,
             bytes_read: 0,
         })
+    }
+
+    /// The last line read, invalid UTF-8 replaced, without its line end.
+    fn shown(&self) -> String {
+        String::from_utf8_lossy(&self.raw)
+            .trim_end_matches(['\n', '\r'])
+            .to_owned()
     }
 
     /// The bytes read so far (for a progress bar).
@@ -104,6 +114,7 @@ impl<R: BufRead> LineReader<R> {
                     Line::Bad {
                         rule: "line_too_long",
                         message,
+                        shown: None,
                     },
                 )));
             }
@@ -118,6 +129,7 @@ impl<R: BufRead> LineReader<R> {
                         Line::Bad {
                             rule: "byte_order_mark",
                             message,
+                            shown: Some(self.shown()),
                         },
                     )));
                 }
@@ -135,6 +147,7 @@ impl<R: BufRead> LineReader<R> {
                         Line::Bad {
                             rule: "not_utf8",
                             message,
+                            shown: Some(self.shown()),
                         },
                     )));
                 }
@@ -173,15 +186,21 @@ impl std::fmt::Display for Problem {
 
 /// What the check of one line found.
 pub(super) enum Outcome {
-    /// A valid new event, already folded into its case's state.
-    New,
-    /// The same event is stored already: nothing to do.
-    Already,
+    /// A valid new event, already folded into its case's state; it goes
+    /// after `version` events of its stream.
+    New {
+        /// The event.
+        event: Event,
+        /// Its stream's version before it.
+        version: u64,
+    },
+    /// The same event of this case is stored already: nothing to do.
+    Already(CaseId),
     /// The line breaks a rule.
     Refused(Problem),
-    /// The line's case has a stored history that breaks a rule (reported
-    /// on the first line of the case): the line cannot be checked.
-    Unchecked,
+    /// The line's case (this one) has a stored history that breaks a rule
+    /// (reported on the first line of the case): the line cannot be checked.
+    Unchecked(CaseId),
 }
 
 /// What the check knows of one case of the file.
@@ -230,7 +249,7 @@ impl<'s> Validator<'s> {
     /// Errors only when the store cannot be read.
     pub(super) fn line(&mut self, line_no: u64, line: Line<'_>) -> Result<Outcome> {
         let text = match line {
-            Line::Bad { rule, message } => {
+            Line::Bad { rule, message, .. } => {
                 return Ok(Outcome::Refused(Problem {
                     line: line_no,
                     case: None,
@@ -289,7 +308,7 @@ impl<'s> Validator<'s> {
         if let Some(stored) = stored {
             return Ok(match clash_with_stored(&event, &stored) {
                 Some((rule, message)) => self.refuse(problem(rule, message)),
-                None => Outcome::Already,
+                None => Outcome::Already(case_id),
             });
         }
         if let Some(earlier) = self.ids.insert(event.event_id, line_no) {
@@ -305,7 +324,7 @@ impl<'s> Validator<'s> {
         if let Some(broken) = &case.stored_broken {
             // Reported once, on the case's first line that reaches here.
             if case.first_problem.is_some() {
-                return Ok(Outcome::Unchecked);
+                return Ok(Outcome::Unchecked(case_id));
             }
             let message = format!("case {case_id}: the stored history breaks a rule: {broken}");
             return Ok(self.refuse(problem("stored_history", message)));
@@ -314,9 +333,10 @@ impl<'s> Validator<'s> {
             let rule = e.violation.code();
             return Ok(self.refuse(problem(rule, e.to_string())));
         }
+        let version = case.state.version();
         case.state = caseledger::evolve(std::mem::take(&mut case.state), &event);
         case.new_events += 1;
-        Ok(Outcome::New)
+        Ok(Outcome::New { event, version })
     }
 
     /// The case `case_id`, loaded from the store when first met. A stored
@@ -525,10 +545,10 @@ fn check(
     while let Some((line_no, line)) = reader.next_line()? {
         summary.lines += 1;
         match validator.line(line_no, line)? {
-            Outcome::New => summary.new_events += 1,
-            Outcome::Already => summary.already_stored += 1,
+            Outcome::New { .. } => summary.new_events += 1,
+            Outcome::Already(_) => summary.already_stored += 1,
             Outcome::Refused(problem) => summary.add(problem),
-            Outcome::Unchecked => {}
+            Outcome::Unchecked(_) => {}
         }
         if summary.lines.is_multiple_of(4096) {
             progress(reader.bytes_read());
