@@ -218,3 +218,73 @@ fn json_is_refused_for_a_plain_import() {
         "wrote a store"
     );
 }
+
+/// Event ids: one repeated in the file, one stored for another case, one
+/// stored for another event of the case; each is its own rule.
+#[test]
+fn event_id_problems_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_with_stdin(
+        dir.path(),
+        &["import", "-"],
+        lines(&good_case(1)).into_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut ls = good_case(2);
+    // Line 3 repeats line 2's id; line 6 uses an id of case 1; line 7 uses
+    // the id of case 1's `responded` for a later one.
+    ls[2] = ls[2].replace("000000000022", "000000000021");
+    ls.push(line(
+        3,
+        10,
+        "opened",
+        "2026-03-05T09:00:00Z",
+        r#"{"customer_id":"C-3","channel":"app","tier":"new"}"#,
+    ));
+    ls.push(line(1, 12, "responded", "2026-03-02T09:30:00+08:00", "{}"));
+    let (code, out, _) =
+        run_with_stdin(dir.path(), &["import", "--check"], lines(&ls).into_bytes());
+    assert_eq!(code, 1);
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(problems.len(), 3, "{out}");
+    assert!(
+        problems[0].starts_with("line 3 [event_id_repeated]")
+            && problems[0].ends_with("repeats the one on line 2"),
+        "{out}"
+    );
+    assert!(
+        problems[1].starts_with("line 6 [event_id_of_another_case]"),
+        "{out}"
+    );
+    assert!(
+        problems[2].starts_with("line 7 [event_id_of_another_event]"),
+        "{out}"
+    );
+}
+
+/// Lines that are not text (too long, not UTF-8) are problems without a
+/// case, and the check goes on after them.
+#[test]
+fn lines_that_are_not_text_do_not_stop_the_check() {
+    let mut input = lines(&good_case(1)).into_bytes();
+    input.extend(b"{\"case_id\":\"\xff\"}\n");
+    input.extend(vec![b'x'; 70 * 1024]);
+    input.push(b'\n');
+    input.extend(lines(&good_case(2)).into_bytes());
+    let (code, out, _) = run_alone_with_stdin(&["import", "--check"], input);
+    assert_eq!(code, 1);
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(
+        problems,
+        [
+            "line 6 [not_utf8]: not valid UTF-8 (at byte 13)",
+            "line 7 [line_too_long]: longer than 65536 bytes",
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("2 problems in 12 lines: 0 of 2 cases with problems and 2 lines whose case cannot be read\n")
+            && out.contains("import --reject would import 10 events in 2 cases\n"),
+        "{out}"
+    );
+}

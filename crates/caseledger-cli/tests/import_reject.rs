@@ -350,3 +350,35 @@ fn standard_input_and_check_together_are_refused() {
     assert_eq!(code, 2, "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// A line that is not UTF-8 is rejected alone, shown with U+FFFD; the
+/// cases around it are imported.
+#[test]
+fn a_line_that_is_not_text_is_rejected_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let rejects = dir.path().join("rejects.jsonl");
+    let input = dir.path().join("in.jsonl");
+    let mut bytes = (good_case(1).join("\n") + "\n").into_bytes();
+    bytes.extend(b"caf\xe9 au lait\n");
+    bytes.extend(good_case(2).join("\n").into_bytes());
+    std::fs::write(&input, bytes).unwrap();
+    let (code, out, err) = run(
+        &store,
+        &[
+            "import",
+            "--reject",
+            rejects.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("imported 10 events in 2 cases (2 new cases)\nrejected 1 line whose case cannot be read: written to "),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap(),
+        "{\"rejected\":\"line 6: not valid UTF-8 (at byte 4)\",\"text\":\"caf\u{fffd} au lait\"}\n"
+    );
+}
