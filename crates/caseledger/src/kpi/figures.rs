@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::DAY_MS;
-use super::cross_case::{cap_violations, is_repeat};
+use super::cross_case::{CrossCase, cross_case};
 use super::facts::{CaseFacts, FastMap, ms};
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
@@ -49,8 +49,8 @@ pub(super) struct KpiAcc {
 }
 
 impl KpiAcc {
-    /// Adds one cohort case; `siblings` are all cases of its customer.
-    fn add_case(&mut self, f: &CaseFacts, siblings: &[&CaseFacts], t_ms: i64, sla: &SlaPolicy) {
+    /// Adds one cohort case, with what the cross-case figures say about it.
+    fn add_case(&mut self, f: &CaseFacts, cross: CrossCase, t_ms: i64, sla: &SlaPolicy) {
         let resolved = f.resolved();
         let age_ms = t_ms.saturating_sub(f.opened_ms);
         let resolution_ms = f
@@ -111,12 +111,12 @@ impl KpiAcc {
             self.resolved_with_survey += 1;
         }
 
-        self.repeats += u64::from(is_repeat(f, siblings));
+        self.repeats += u64::from(cross.repeat);
 
         self.follow_ups_scheduled += f.follow_ups.len() as u64;
         self.follow_ups_completed += u64::from(f.completed);
         self.follow_ups_on_time += u64::from(f.completed_on_time);
-        self.cap_violations += cap_violations(f, siblings);
+        self.cap_violations += u64::from(cross.cap_violations);
     }
 
     fn merge(&mut self, o: &KpiAcc) {
@@ -198,8 +198,8 @@ impl KpiAcc {
 }
 
 /// The figures of a report's cohort, overall and per group (named by
-/// `group_name`). Each cohort case is counted with every case of its
-/// customer, in the cohort or not, as its siblings.
+/// `group_name`). The cross-case figures compare each cohort case with
+/// every case of its customer, in the cohort or not.
 pub(super) fn cohort(
     facts: &[CaseFacts],
     params: &ReportParams,
@@ -211,26 +211,21 @@ pub(super) fn cohort(
     let in_cohort = |f: &CaseFacts| {
         from_ms.is_none_or(|from| f.opened_ms >= from) && to_ms.is_none_or(|to| f.opened_ms < to)
     };
+    let cross = cross_case(facts);
 
-    // All cases, in and out of the cohort, ordered so that each
-    // customer's cases are one run: the siblings a case is compared with.
-    let mut all: Vec<&CaseFacts> = facts.iter().collect();
-    all.sort_unstable_by_key(|f| (f.customer, f.opened_ms));
-
-    let mut overall = KpiAcc::default();
+    // Each cohort case is in exactly one group (group 0 without a
+    // grouping), so the overall figures are the merge of the groups'.
     let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
-    for siblings in all.chunk_by(|a, b| a.customer == b.customer) {
-        for f in siblings.iter().filter(|f| in_cohort(f)) {
-            overall.add_case(f, siblings, t_ms, &params.sla);
-            if let Some(by) = params.group_by {
-                numbered.entry(f.group_number(by)).or_default().add_case(
-                    f,
-                    siblings,
-                    t_ms,
-                    &params.sla,
-                );
-            }
-        }
+    for (f, c) in facts.iter().zip(&cross).filter(|(f, _)| in_cohort(f)) {
+        let n = params.group_by.map_or(0, |by| f.group_number(by));
+        numbered
+            .entry(n)
+            .or_default()
+            .add_case(f, *c, t_ms, &params.sla);
+    }
+    let mut overall = KpiAcc::default();
+    for acc in numbered.values() {
+        overall.merge(acc);
     }
     let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
     if let Some(by) = params.group_by {
