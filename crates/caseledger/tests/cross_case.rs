@@ -241,6 +241,15 @@ fn check(
     let want: BTreeMap<String, (u64, Option<f64>, u64)> =
         groups.into_iter().map(|(k, c)| (k, expected(c))).collect();
     prop_assert_eq!(got, want, "groups by {:?}", group_by);
+    // The same report, every figure, on any number of threads.
+    for threads in [0, 2, 3, 5] {
+        prop_assert_eq!(
+            &acc.report_on_threads(&params, threads),
+            &report,
+            "{} threads",
+            threads
+        );
+    }
     Ok(())
 }
 

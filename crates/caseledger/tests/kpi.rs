@@ -571,6 +571,20 @@ proptest! {
     }
 
     #[test]
+    fn report_is_the_same_on_any_number_of_threads(
+        seed in any::<u64>(),
+        cases in 1u64..120,
+        threads in 2usize..6,
+        group in proptest::option::of(0usize..9),
+    ) {
+        let events = synth(cases, seed);
+        let mut acc = KpiAccumulator::new(None);
+        acc.replay((1u64..).zip(&events));
+        let params = ReportParams { group_by: group.map(|g| GroupBy::ALL[g]), ..ReportParams::default() };
+        prop_assert_eq!(acc.report_on_threads(&params, threads), acc.report(&params));
+    }
+
+    #[test]
     fn group_figures_add_up_to_the_overall_counts(
         seed in any::<u64>(),
         cases in 1u64..80,

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::DAY_MS;
 use super::facts::CaseFacts;
+use super::parallel::in_parallel;
 use crate::policy::follow_ups_too_close;
 
 /// 30 days in milliseconds: how far back a repeat problem is looked for.
@@ -35,13 +36,22 @@ pub(super) struct CrossCase {
     pub(super) cap_violations: u32,
 }
 
-/// The cross-case facts of every case, indexed like `facts`.
-pub(super) fn cross_case(facts: &[CaseFacts]) -> Vec<CrossCase> {
+/// The cross-case facts of every case, indexed like `facts`, computed on up
+/// to `threads` threads, each with whole customers (the result does not
+/// depend on how many).
+pub(super) fn cross_case(facts: &[CaseFacts], threads: usize) -> Vec<CrossCase> {
     let order = by_customer(facts);
+    let parts = split_at_customers(facts, &order, threads.max(1));
+    let jobs: Vec<_> = parts
+        .iter()
+        .map(|cases| move || customers(facts, cases))
+        .collect();
     let mut by_case = vec![CrossCase::default(); facts.len()];
-    for (&i, cross) in order.iter().zip(customers(facts, &order)) {
-        if let Some(slot) = by_case.get_mut(i as usize) {
-            *slot = cross;
+    for (cases, out) in parts.iter().zip(in_parallel(jobs)) {
+        for (&i, cross) in cases.iter().zip(out) {
+            if let Some(slot) = by_case.get_mut(i as usize) {
+                *slot = cross;
+            }
         }
     }
     by_case
@@ -97,6 +107,28 @@ fn by_customer(facts: &[CaseFacts]) -> Vec<u32> {
         }
     }
     order
+}
+
+/// `order` cut into at most `parts` pieces of about the same number of
+/// cases, each cut between two customers.
+fn split_at_customers<'a>(facts: &[CaseFacts], order: &'a [u32], parts: usize) -> Vec<&'a [u32]> {
+    let mut pieces = Vec::with_capacity(parts);
+    let mut rest = order;
+    for left in (1..=parts).rev() {
+        if rest.is_empty() {
+            break;
+        }
+        let mut cut = rest.len().div_ceil(left);
+        // Move the cut past the end of the customer it falls in.
+        let customer = |k: usize| rest.get(k).and_then(|&i| customer_of(facts, i));
+        while cut < rest.len() && cut > 0 && customer(cut) == customer(cut - 1) {
+            cut += 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
 }
 
 /// Buffers reused from one customer to the next.
@@ -188,5 +220,60 @@ fn customer(facts: &[CaseFacts], cases: &[u32], out: &mut [CrossCase], s: &mut S
         {
             o.cap_violations += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+    use crate::vocab::{Channel, Tier};
+
+    fn case(customer: u32) -> CaseFacts {
+        CaseFacts {
+            customer,
+            channel: Channel::Phone,
+            tier: Tier::Standard,
+            opened_ms: 0,
+            status: Status::Open,
+            classification: None,
+            agent: None,
+            team: None,
+            first_agent: None,
+            transferred: false,
+            first_response_ms: None,
+            responses_before_first_resolution: 0,
+            resolutions: 0,
+            latest_resolved_ms: None,
+            escalated: false,
+            reopened: false,
+            surveys: 0,
+            survey_score_sum: 0,
+            surveys_satisfied: 0,
+            follow_ups: Vec::new(),
+            pending_due_ms: None,
+            completed: 0,
+            completed_on_time: 0,
+        }
+    }
+
+    #[test]
+    fn cases_are_grouped_by_customer_and_split_between_customers() {
+        // Customer 1 holds most cases: a long tail.
+        let customers = [1, 0, 1, 2, 1, 1, 3, 1, 2, 1];
+        let facts: Vec<CaseFacts> = customers.iter().map(|&c| case(c)).collect();
+        let order = by_customer(&facts);
+        assert_eq!(order, [1, 0, 2, 4, 5, 7, 9, 3, 8, 6]);
+        for parts in 1..=12 {
+            let pieces = split_at_customers(&facts, &order, parts);
+            assert!(pieces.len() <= parts, "{parts}: {pieces:?}");
+            assert_eq!(pieces.concat(), order, "{parts}: every case once, in order");
+            for pair in pieces.windows(2) {
+                let last = pair[0].last().map(|&i| facts[i as usize].customer);
+                let first = pair[1].first().map(|&i| facts[i as usize].customer);
+                assert_ne!(last, first, "{parts}: a customer split in two: {pieces:?}");
+            }
+        }
+        assert_eq!(split_at_customers(&facts, &order, 2).len(), 2);
     }
 }

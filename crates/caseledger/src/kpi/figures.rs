@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::DAY_MS;
 use super::cross_case::{CrossCase, cross_case};
 use super::facts::{CaseFacts, FastMap, ms};
+use super::parallel::in_parallel;
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
 };
@@ -119,7 +120,19 @@ impl KpiAcc {
         self.cap_violations += u64::from(cross.cap_violations);
     }
 
-    fn merge(&mut self, o: &KpiAcc) {
+    /// Merges `o` in, taking its samples rather than copying them when
+    /// this one is still empty.
+    fn merge(&mut self, o: KpiAcc) {
+        // Only `add_case` adds to an accumulator, and it counts the case:
+        // none opened means nothing added yet.
+        if self.opened == 0 {
+            *self = o;
+        } else {
+            self.merge_ref(&o);
+        }
+    }
+
+    fn merge_ref(&mut self, o: &KpiAcc) {
         self.opened += o.opened;
         self.resolved += o.resolved;
         self.first_response.0.extend_from_slice(&o.first_response.0);
@@ -198,12 +211,14 @@ impl KpiAcc {
 }
 
 /// The figures of a report's cohort, overall and per group (named by
-/// `group_name`). The cross-case figures compare each cohort case with
-/// every case of its customer, in the cohort or not.
+/// `group_name`), computed on up to `threads` threads; the same whatever
+/// their number. The cross-case figures compare each cohort case with every
+/// case of its customer, in the cohort or not.
 pub(super) fn cohort(
     facts: &[CaseFacts],
     params: &ReportParams,
     t_ms: i64,
+    threads: usize,
     group_name: impl Fn(GroupBy, i64) -> String,
 ) -> (Kpis, Vec<GroupKpis>) {
     let from_ms = params.from.map(ms);
@@ -211,26 +226,46 @@ pub(super) fn cohort(
     let in_cohort = |f: &CaseFacts| {
         from_ms.is_none_or(|from| f.opened_ms >= from) && to_ms.is_none_or(|to| f.opened_ms < to)
     };
-    let cross = cross_case(facts);
+    let threads = threads.max(1);
+    let cross = cross_case(facts, threads);
 
     // Each cohort case is in exactly one group (group 0 without a
-    // grouping), so the overall figures are the merge of the groups'.
+    // grouping), so the overall figures are the merge of the groups'. The
+    // cases are cut into one run per thread; merging their groups gives
+    // the same counts and the same samples (in another order, which no
+    // statistic depends on: they are sorted first).
+    let chunk = facts.len().div_ceil(threads).max(1);
+    let jobs: Vec<_> = facts
+        .chunks(chunk)
+        .zip(cross.chunks(chunk))
+        .map(|(facts, cross)| {
+            move || {
+                let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
+                for (f, c) in facts.iter().zip(cross).filter(|(f, _)| in_cohort(f)) {
+                    let n = params.group_by.map_or(0, |by| f.group_number(by));
+                    numbered
+                        .entry(n)
+                        .or_default()
+                        .add_case(f, *c, t_ms, &params.sla);
+                }
+                numbered
+            }
+        })
+        .collect();
     let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
-    for (f, c) in facts.iter().zip(&cross).filter(|(f, _)| in_cohort(f)) {
-        let n = params.group_by.map_or(0, |by| f.group_number(by));
-        numbered
-            .entry(n)
-            .or_default()
-            .add_case(f, *c, t_ms, &params.sla);
+    for part in in_parallel(jobs) {
+        for (n, acc) in part {
+            numbered.entry(n).or_default().merge(acc);
+        }
     }
     let mut overall = KpiAcc::default();
     for acc in numbered.values() {
-        overall.merge(acc);
+        overall.merge_ref(acc);
     }
     let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
     if let Some(by) = params.group_by {
         for (n, acc) in numbered {
-            groups.entry(group_name(by, n)).or_default().merge(&acc);
+            groups.entry(group_name(by, n)).or_default().merge(acc);
         }
     }
     let groups = groups
