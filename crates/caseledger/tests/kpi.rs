@@ -487,6 +487,7 @@ fn synth(cases: u64, seed: u64) -> Vec<Event> {
         seed,
         start: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         span_days: 120,
+        customers: caseledger_synth::Customers::Uniform,
     })
     .collect()
 }

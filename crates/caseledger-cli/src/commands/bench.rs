@@ -92,6 +92,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             seed: 2026,
             start: chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc(),
             span_days: 365,
+            customers: caseledger_synth::Customers::Uniform,
         };
         let added = generate(&store_dir, config, false)?;
         let bytes = LogReader::open(&store_dir)?.bytes()?;
@@ -505,6 +506,7 @@ fn appends(dir: &Path, threads: u64, n: u64) -> Result<Duration> {
         seed: 9,
         start: chrono::DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")?.to_utc(),
         span_days: 30,
+        customers: caseledger_synth::Customers::Uniform,
     })
     .take((threads * n) as usize)
     .collect();
