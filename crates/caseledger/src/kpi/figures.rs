@@ -163,7 +163,8 @@ impl KpiAcc {
         self.cap_violations += o.cap_violations;
     }
 
-    fn finish(&self) -> Kpis {
+    /// The figures (sorting the samples in place).
+    fn finish(&mut self) -> Kpis {
         let satisfied_rate = rate(self.survey_satisfied, self.survey_responses);
         Kpis {
             cases_opened: self.opened,
@@ -258,22 +259,24 @@ pub(super) fn cohort(
             numbered.entry(n).or_default().merge(acc);
         }
     }
-    let mut overall = KpiAcc::default();
-    for acc in numbered.values() {
-        overall.merge_ref(acc);
-    }
     let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
     if let Some(by) = params.group_by {
-        for (n, acc) in numbered {
+        for (n, acc) in numbered.drain() {
             groups.entry(group_name(by, n)).or_default().merge(acc);
         }
     }
-    let groups = groups
-        .into_iter()
+    // Each group's figures first, then the overall ones from the groups'
+    // samples, moved rather than copied (peak memory).
+    let group_kpis = groups
+        .iter_mut()
         .map(|(key, acc)| GroupKpis {
-            key,
+            key: key.clone(),
             kpis: acc.finish(),
         })
         .collect();
-    (overall.finish(), groups)
+    let mut overall = KpiAcc::default();
+    for acc in numbered.into_values().chain(groups.into_values()) {
+        overall.merge(acc);
+    }
+    (overall.finish(), group_kpis)
 }
