@@ -86,7 +86,9 @@ fn by_customer(facts: &[CaseFacts]) -> Vec<u32> {
         .map(|f| f.customer as usize + 1)
         .max()
         .unwrap_or(0);
-    // starts[c]: where customer c's run begins, once the counts are summed.
+    // Customer numbers are dense (interned 0, 1, ...), so this is one
+    // entry per customer. starts[c]: where customer c's run begins, once
+    // the counts are summed.
     let mut starts = vec![0usize; customers + 1];
     for f in facts {
         if let Some(n) = starts.get_mut(f.customer as usize + 1) {
