@@ -254,6 +254,8 @@ pub struct Page {
     pub as_of: Value,
     /// Events counted.
     pub events: Value,
+    /// Events of cases never seen opened (in no figure), when there are any.
+    pub orphan_events: Option<Value>,
     /// Head position.
     pub head_position: Value,
     /// Head hash.
@@ -558,6 +560,14 @@ pub fn page(inputs: &Inputs<'_>) -> Result<String> {
         to: time(p, "to", p.to.as_ref()),
         as_of: time(p, "as_of", p.as_of.as_ref()).unwrap_or_else(|| Value::text(r, "/as_of", "-")),
         events: Value::new(r, "/events", Unit::Count, Some(p.events as f64)),
+        orphan_events: (p.orphan_events > 0).then(|| {
+            Value::new(
+                r,
+                "/orphan_events",
+                Unit::Count,
+                Some(p.orphan_events as f64),
+            )
+        }),
         head_position: Value::new(
             r,
             "/head/position",

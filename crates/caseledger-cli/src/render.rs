@@ -145,6 +145,18 @@ fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
 pub const UNVERIFIED_HEAD: &str = "UNVERIFIED: read with --no-verify; the hash chain was not \
                                    checked, so altered records would go unnoticed";
 
+/// What a report says when `orphan_events` events (of cases never seen
+/// opened) are in none of its figures: the table's line and `report`'s
+/// warning on stderr.
+pub fn orphan_events_note(orphan_events: u64) -> String {
+    format!(
+        "WARNING: {} of cases never opened in this log {} in no figure (orphan_events, \
+         docs/kpis.md); `caseledger verify` names the first such case",
+        crate::commands::output::count(orphan_events, "event"),
+        if orphan_events == 1 { "is" } else { "are" }
+    )
+}
+
 /// The `table` format of a report; `head_verified` says whether the replay
 /// checked the chain to the head. Within [`TableWidth::Fit`] no line is
 /// longer than the width (so a terminal never wraps a row): the table
@@ -190,6 +202,9 @@ pub fn report_table(
     ));
     if !head_verified {
         out.push_str(&wrap(UNVERIFIED_HEAD, max, 2));
+    }
+    if report.orphan_events > 0 {
+        out.push_str(&wrap(&orphan_events_note(report.orphan_events), max, 2));
     }
     out.push('\n');
 
@@ -317,7 +332,23 @@ pub fn report_table(
 }
 
 /// Flattens a JSON object into `a_b_c` keys (sorted) and scalar cells.
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+/// A leaf of a flattened JSON value.
+enum Leaf {
+    /// A JSON string: a name that came from input (an agent) or a word.
+    Text(String),
+    /// A JSON number or boolean as JSON writes it, or empty for `null`.
+    Figure(String),
+}
+
+impl Leaf {
+    fn as_str(&self) -> &str {
+        match self {
+            Leaf::Text(s) | Leaf::Figure(s) => s,
+        }
+    }
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Leaf)>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
@@ -329,22 +360,46 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
                 flatten(&key, v, out);
             }
         }
-        Value::Null => out.push((prefix.to_owned(), String::new())),
-        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
-        other => out.push((prefix.to_owned(), other.to_string())),
+        Value::Null => out.push((prefix.to_owned(), Leaf::Figure(String::new()))),
+        Value::String(s) => out.push((prefix.to_owned(), Leaf::Text(s.clone()))),
+        other => out.push((prefix.to_owned(), Leaf::Figure(other.to_string()))),
     }
 }
 
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// The first characters that make a spreadsheet read a cell as a formula
+/// (OWASP, "CSV Injection"): `=`, `+`, `-`, `@`, tab, carriage return.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One CSV cell of text (a group key such as an agent's name, a column
+/// name): a leading `'` when the text starts like a formula, so that a
+/// spreadsheet shows it instead of running it, then quoted (`"`, doubled
+/// inside) when it holds a comma, a quote or a line break. Only for text:
+/// a figure is written as JSON writes it (`-0.5` stays a number).
+fn csv_text(s: &str) -> String {
+    let guarded = if s.starts_with(FORMULA_STARTS) {
+        format!("'{s}")
     } else {
         s.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// A flattened leaf as a CSV cell: text through [`csv_text`], a figure as
+/// it is (a JSON number or boolean never holds a separator or a quote).
+fn csv_cell(leaf: &Leaf) -> String {
+    match leaf {
+        Leaf::Text(s) => csv_text(s),
+        Leaf::Figure(s) => s.clone(),
     }
 }
 
 /// The `csv` format: a header, then one row per group (one row `all`
-/// without a grouping). Columns are the KPI fields flattened, sorted.
+/// without a grouping). Columns are the KPI fields flattened, sorted. Text
+/// cells are guarded against spreadsheet formulas ([`csv_text`]).
 pub fn report_csv(report: &Report) -> Result<String> {
     let rows: Vec<(String, &Kpis)> = if report.group_by.is_some() {
         report
@@ -361,12 +416,12 @@ pub fn report_csv(report: &Report) -> Result<String> {
         let mut cells = Vec::new();
         flatten("", &serde_json::to_value(kpis)?, &mut cells);
         if !header_written {
-            let names: Vec<String> = cells.iter().map(|(k, _)| csv_cell(k)).collect();
+            let names: Vec<String> = cells.iter().map(|(k, _)| csv_text(k)).collect();
             let _ = writeln!(out, "key,{}", names.join(","));
             header_written = true;
         }
         let values: Vec<String> = cells.iter().map(|(_, v)| csv_cell(v)).collect();
-        let _ = writeln!(out, "{},{}", csv_cell(&key), values.join(","));
+        let _ = writeln!(out, "{},{}", csv_text(&key), values.join(","));
     }
     Ok(out)
 }
@@ -378,7 +433,7 @@ fn details(e: &RecordedEvent) -> String {
     flatten("", &v, &mut cells);
     cells
         .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", v.as_str()))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -561,5 +616,55 @@ mod tests {
         assert_eq!(wrap("aa bb cc", Some(5), 1), "aa bb\n cc\n");
         assert_eq!(wrap("abcdefgh", Some(3), 0), "abc\ndef\ngh\n");
         assert_eq!(wrap("aa bb", None, 0), "aa bb\n");
+    }
+
+    #[test]
+    fn text_starting_like_a_formula_gets_a_leading_quote() {
+        assert_eq!(csv_text("=1+2"), "'=1+2");
+        assert_eq!(csv_text("+1"), "'+1");
+        assert_eq!(csv_text("-1"), "'-1");
+        assert_eq!(csv_text("@SUM(1)"), "'@SUM(1)");
+        assert_eq!(csv_text("\tx"), "'\tx");
+        // A carriage return also needs quoting: both apply.
+        assert_eq!(csv_text("\rx"), "\"'\rx\"");
+        // Quoting comes after the guard, with quotes doubled.
+        assert_eq!(
+            csv_text("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+    }
+
+    #[test]
+    fn ordinary_text_is_unchanged_or_only_quoted() {
+        assert_eq!(csv_text("agent-17"), "agent-17");
+        assert_eq!(csv_text("a=b"), "a=b");
+        assert_eq!(csv_text("2026-03"), "2026-03");
+        assert_eq!(csv_text(""), "");
+        assert_eq!(csv_text("a,b"), "\"a,b\"");
+        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn figures_stay_numbers_even_when_negative() {
+        assert_eq!(csv_cell(&Leaf::Figure("-0.5".into())), "-0.5");
+        assert_eq!(csv_cell(&Leaf::Figure("-3".into())), "-3");
+        assert_eq!(csv_cell(&Leaf::Figure(String::new())), "");
+        assert_eq!(csv_cell(&Leaf::Text("-3".into())), "'-3");
+    }
+
+    #[test]
+    fn flatten_tells_text_from_figures() {
+        let v = serde_json::json!({"a": {"b": -1.5, "c": null}, "d": "-x", "e": true});
+        let mut cells = Vec::new();
+        flatten("", &v, &mut cells);
+        let csv: Vec<(String, String)> = cells
+            .iter()
+            .map(|(k, leaf)| (k.clone(), csv_cell(leaf)))
+            .collect();
+        let expected = [("a_b", "-1.5"), ("a_c", ""), ("d", "'-x"), ("e", "true")];
+        assert_eq!(
+            csv,
+            expected.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec()
+        );
     }
 }

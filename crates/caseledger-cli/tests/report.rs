@@ -63,6 +63,7 @@ fn report_json() {
             "groups",
             "head",
             "head_verified",
+            "orphan_events",
             "overall",
             "schema_version",
             "to"
@@ -152,4 +153,200 @@ fn sla_policy_file_changes_the_sla_figures() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("invalid SLA policy"), "{err}");
+}
+
+/// Agent names that a spreadsheet would run as formulas come out of the
+/// CSV with a leading `'` (and quoted when they hold a comma or a quote),
+/// while negative or fractional figures stay numbers.
+#[test]
+fn report_csv_guards_names_that_start_like_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let agents = [
+        r#"=HYPERLINK(\"http://evil.example\",\"x\")"#,
+        "@SUM(1)",
+        "-2+3",
+        "agent-17",
+    ];
+    let mut lines = Vec::new();
+    for (i, agent) in agents.iter().enumerate() {
+        let case = u32::try_from(i).unwrap() + 1;
+        let mut case_lines = good_case(case);
+        case_lines.insert(
+            1,
+            line(
+                case,
+                case * 10 + 9,
+                "assigned",
+                "2026-03-02T09:15:30+08:00",
+                &format!(r#"{{"agent":"{agent}"}}"#),
+            ),
+        );
+        lines.extend(case_lines);
+    }
+    let (code, _, err) =
+        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        dir.path(),
+        &["report", "--group-by", "agent", "--format", "csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<String> = out.lines().skip(1).map(first_csv_field).collect();
+    assert_eq!(
+        keys,
+        [
+            "'-2+3",
+            r#""'=HYPERLINK(""http://evil.example"",""x"")""#,
+            "'@SUM(1)",
+            "agent-17",
+        ],
+        "{out}"
+    );
+    // No cell of any row starts like a formula once its quotes are off,
+    // except figures, which are numbers.
+    for row in out.lines().skip(1) {
+        let key = first_csv_field(row);
+        let rest = &row[key.len() + 1..];
+        for cell in rest.split(',') {
+            assert!(
+                cell.is_empty() || cell == "true" || cell == "false" || cell.parse::<f64>().is_ok(),
+                "a figure cell is not a number: {cell:?} in {row}"
+            );
+        }
+    }
+}
+
+/// The first field of a CSV row, with its quotes as written.
+fn first_csv_field(row: &str) -> String {
+    if let Some(inner) = row.strip_prefix('"') {
+        // A quoted field ends at a quote not followed by another quote.
+        let mut end = 0;
+        let bytes = inner.as_bytes();
+        while end < bytes.len() {
+            if bytes[end] == b'"' {
+                if bytes.get(end + 1) == Some(&b'"') {
+                    end += 2;
+                    continue;
+                }
+                break;
+            }
+            end += 1;
+        }
+        format!("\"{}", &inner[..=end])
+    } else {
+        row.split(',').next().unwrap_or_default().to_owned()
+    }
+}
+
+/// A store written by a program through the store's own `append` (which
+/// knows the append contract, not the case rules) can hold events of a case
+/// that was never opened. `report` counts them (`orphan_events`) in every
+/// format and warns on stderr; they are in no figure.
+#[test]
+fn events_of_a_case_never_opened_are_counted_and_warned_about() {
+    use caseledger::{
+        Actor, AgentId, Assigned, CaseId, Event, EventData, EventId, EventLog, ExpectedVersion,
+    };
+    use caseledger_store::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_with_stdin(
+        dir.path(),
+        &["import", "-"],
+        good_case(1).join("\n").into_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, clean, _) = run(dir.path(), &["report", "--format", "json"]);
+    {
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let case = CaseId::from_u128(99);
+        let at = "2026-03-02T11:00:00Z".parse().unwrap();
+        let assigned = |id: u128, agent: &str| Event {
+            event_id: EventId::from_u128(id),
+            case_id: case,
+            at,
+            actor: Actor::System,
+            data: EventData::Assigned(Assigned {
+                agent: AgentId::new(agent).unwrap(),
+                team: None,
+            }),
+        };
+        store
+            .append(
+                case,
+                ExpectedVersion::NoStream,
+                &[assigned(991, "agent-5"), assigned(992, "agent-6")],
+            )
+            .unwrap();
+    }
+
+    let (code, out, err) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("WARNING: 2 events of cases never opened in this log are in no figure"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&clean).unwrap();
+    assert_eq!(v["orphan_events"], 2);
+    assert_eq!(before["orphan_events"], 0);
+    assert_eq!(v["events"], 7);
+    // In no figure: the overall figures are those of the store before.
+    assert_eq!(v["overall"], before["overall"]);
+
+    let (_, table, err) = run(dir.path(), &["report"]);
+    assert!(
+        table.contains("WARNING: 2 events of cases never opened"),
+        "{table}"
+    );
+    assert!(err.contains("WARNING: 2 events"), "{err}");
+    let (_, _, err) = run(dir.path(), &["report", "--format", "csv"]);
+    assert!(err.contains("WARNING: 2 events"), "{err}");
+    let (_, page, _) = run(dir.path(), &["report", "--format", "html"]);
+    assert!(
+        page.contains(r#"<span data-src="month#/orphan_events">2</span>"#),
+        "the page shows the count"
+    );
+    // A clean store says nothing.
+    let (_, _, err) = run(dir.path(), &["report", "--as-of", "2026-03-02T10:30:00Z"]);
+    assert!(!err.contains("WARNING"), "{err}");
+}
+
+/// A CJK agent name (two columns per character) lines up with a Latin one
+/// in the table: the columns are padded by display width, not characters.
+#[test]
+fn report_table_lines_up_cjk_agent_names() {
+    use unicode_width::UnicodeWidthStr;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for (case, agent) in [(1u32, "王小明"), (2, "agent-17")] {
+        let mut case_lines = good_case(case);
+        case_lines.insert(
+            1,
+            line(
+                case,
+                case * 10 + 9,
+                "assigned",
+                "2026-03-02T09:15:30+08:00",
+                &format!(r#"{{"agent":"{agent}"}}"#),
+            ),
+        );
+        lines.extend(case_lines);
+    }
+    let (code, _, err) =
+        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(dir.path(), &["report", "--group-by", "agent"]);
+    assert_eq!(code, 0, "{err}");
+    let row = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no row {key}: {out}"))
+    };
+    let (cjk, latin) = (row("王小明"), row("agent-17"));
+    // Both cases have the same figures: after the key, the rows are the
+    // same text, starting at the same display column.
+    let rest = |r: &str, key: &str| r[key.len()..].trim_start().to_owned();
+    assert_eq!(rest(cjk, "王小明"), rest(latin, "agent-17"), "{out}");
+    assert_eq!(cjk.width(), latin.width(), "{out}");
+    assert_ne!(cjk.chars().count(), latin.chars().count());
 }

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use caseledger::{CaseId, EventId, IdBuildHasher, StoredAt};
+use caseledger::{CaseId, EventId, StoredAt};
+use foldhash::fast::RandomState;
 
 use crate::chain::HashPrefix;
 
@@ -66,13 +67,15 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Index {
     streams: Vec<Stream>,
-    by_case: HashMap<CaseId, u32, IdBuildHasher>,
+    /// Keyed by case ids from input: a randomly seeded hasher, so that
+    /// crafted ids cannot all collide.
+    by_case: HashMap<CaseId, u32, RandomState>,
     /// Event ids and positions of the log as opened, sorted by id once the
     /// scan is done: appending to a vector and sorting it once is several
     /// times faster than a million random inserts into a map.
     opened_ids: Vec<(EventId, u64)>,
     /// Event ids appended since the open.
-    recent_ids: HashMap<EventId, u64, IdBuildHasher>,
+    recent_ids: HashMap<EventId, u64, RandomState>,
     /// True while a scan builds the index: `opened_ids` is not sorted yet.
     building: bool,
     /// The location of position p is at p - 1.
@@ -84,7 +87,7 @@ impl Index {
     pub fn with_capacity(events: usize) -> Index {
         Index {
             streams: Vec::with_capacity(events / 8),
-            by_case: HashMap::with_capacity_and_hasher(events / 8, IdBuildHasher::default()),
+            by_case: HashMap::with_capacity_and_hasher(events / 8, RandomState::default()),
             opened_ids: Vec::with_capacity(events),
             recent_ids: HashMap::default(),
             building: true,
@@ -296,8 +299,8 @@ impl Index {
 #[derive(Debug, Default)]
 pub struct Overlay {
     entries: Vec<Entry>,
-    added: HashMap<CaseId, u64, IdBuildHasher>,
-    ids: HashMap<EventId, StoredAt, IdBuildHasher>,
+    added: HashMap<CaseId, u64, RandomState>,
+    ids: HashMap<EventId, StoredAt, RandomState>,
 }
 
 impl Overlay {

@@ -52,6 +52,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// The store relies on Unix file-system semantics: positioned reads and writes
+// (`std::os::unix::fs::FileExt`), an advisory `flock` on the store directory
+// as the writer's lock, and fsync of a directory to make a new or renamed
+// file's entry durable. Windows has none of these as the store needs them
+// (a directory cannot be opened and synced, locks are mandatory), so the
+// crate refuses to build there instead of failing on its first open.
+#[cfg(not(unix))]
+compile_error!(
+    "caseledger-store is Unix-only (Linux, macOS): it needs positioned file I/O, \
+     flock on the store directory and fsync of directories; see README.md, \"Platforms\""
+);
+
 mod chain;
 mod checkpoint;
 mod error;

@@ -5,7 +5,6 @@
 //! docs/events.md), so every text id here is short and bounded.
 
 use std::fmt;
-use std::hash::Hasher;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -361,6 +360,16 @@ impl<'de> Deserialize<'de> for Actor {
     }
 }
 
+/// The hasher of every hash map or set keyed by ids that come from input
+/// (case and event UUIDs, customer, agent and team ids): foldhash, seeded
+/// at random per process and per map. An unkeyed hasher let a crafted
+/// import file make every key collide and a replay crawl; with a secret
+/// seed the collisions cannot be chosen in advance. foldhash is nearly as
+/// fast as the unkeyed multiply-rotate hasher it replaced (SipHash took a
+/// third of a replay). No output depends on a map's iteration order, so the
+/// seed never shows.
+pub(crate) type KeyedState = foldhash::fast::RandomState;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +399,75 @@ mod tests {
         }
     }
 
+    /// The unkeyed hasher maps used before [`KeyedState`], kept here only
+    /// to craft ids that all collide under it.
+    fn old_unkeyed_hash(bytes: &[u8; 16]) -> u64 {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let add = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        // `Uuid` hashes as `write(&[u8; 16])`: two words, then a final mix.
+        let x = add(add(0, word(0)), word(8));
+        (x ^ (x >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (x >> 29)
+    }
+
+    /// Case ids crafted so that the old unkeyed hasher gives every one the
+    /// same hash: the second word cancels the first (the multiplier is odd,
+    /// so the state after it can be chosen). A map of them was a list.
+    fn colliding_case_ids(n: u64) -> Vec<CaseId> {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        (0..n)
+            .map(|i| {
+                let w0 = i.wrapping_mul(0x9e37_79b9);
+                let w1 = w0.wrapping_mul(K).rotate_left(5) ^ 0x1234_5678;
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&w0.to_le_bytes());
+                b[8..].copy_from_slice(&w1.to_le_bytes());
+                CaseId::from_uuid(Uuid::from_bytes(b))
+            })
+            .collect()
+    }
+
+    /// Ids crafted to collide under the old hasher spread under the keyed
+    /// one. (Counting a map's probes is not observable from outside; the
+    /// spread of the hash values, and of the low bits that pick a bucket,
+    /// is what makes the probes short.)
+    #[test]
+    fn ids_crafted_to_collide_under_the_old_hasher_spread_under_the_keyed_one() {
+        use std::collections::HashSet;
+        use std::hash::BuildHasher;
+        let ids = colliding_case_ids(10_000);
+        let old: HashSet<u64> = ids
+            .iter()
+            .map(|id| old_unkeyed_hash(id.0.as_bytes()))
+            .collect();
+        assert_eq!(
+            old.len(),
+            1,
+            "the crafted ids must all collide under the old hasher"
+        );
+        let state = KeyedState::default();
+        let new: HashSet<u64> = ids.iter().map(|id| state.hash_one(id)).collect();
+        assert_eq!(new.len(), ids.len());
+        let buckets: HashSet<u64> = ids.iter().map(|id| state.hash_one(id) & 0xffff).collect();
+        // 10,000 random values in 65,536 buckets fill about 9,300.
+        assert!(buckets.len() > 8_000, "{} buckets", buckets.len());
+    }
+
+    /// The seed is random: two maps (two `KeyedState`s) hash the same id
+    /// differently, so no input can be crafted to collide in advance.
+    #[test]
+    fn two_keyed_states_hash_the_same_id_differently() {
+        use std::hash::BuildHasher;
+        let (a, b) = (KeyedState::default(), KeyedState::default());
+        for id in colliding_case_ids(4) {
+            assert_ne!(a.hash_one(id), b.hash_one(id), "{id}");
+        }
+    }
+
     #[test]
     fn actor_parses_reserved_words_and_agents() {
         assert_eq!(Actor::parse("system"), Ok(Actor::System));
@@ -399,51 +477,3 @@ mod tests {
         assert!(Actor::parse("").is_err());
     }
 }
-
-/// A fast, deterministic multiply-rotate hasher for maps keyed by ids (case
-/// and event UUIDs, customer, agent and team ids). Those keys come from the
-/// bank's own log, not from an attacker choosing collisions, and with
-/// SipHash such maps took a third of a replay's time and most of a store's
-/// open. Being deterministic, it cannot make output depend on a seed.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl IdHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // A final mix, so that the low bits (the bucket) depend on all bits.
-        let x = self.0;
-        (x ^ (x >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (x >> 29)
-    }
-}
-
-/// Builds [`IdHasher`]s: `HashMap<K, V, IdBuildHasher>`.
-pub type IdBuildHasher = std::hash::BuildHasherDefault<IdHasher>;

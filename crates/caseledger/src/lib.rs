@@ -55,8 +55,8 @@ pub use event::{
     FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 pub use ids::{
-    Actor, AgentId, CaseId, CustomerId, EventId, IdBuildHasher, IdHasher, MAX_ID_BYTES,
-    MAX_TEXT_BYTES, TeamId, TextError, check_stored_id,
+    Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
+    check_stored_id,
 };
 pub use memory::InMemoryEventLog;
 pub use port::{

@@ -468,17 +468,68 @@ fn accumulators_of_different_as_of_times_do_not_merge() {
     );
 }
 
-#[test]
-fn live_and_batch_folds_agree() {
-    let log = four_cases();
-    let mut live = KpiAccumulator::new(None);
-    for (i, e) in log.events.iter().enumerate() {
-        live.observe(i as u64 + 1, e);
+/// The counts a report derives from its own per-case facts, recomputed from
+/// another path: each case's history folded by the case rules
+/// (`caseledger::fold`, the `Case` an embedder reads), as of T by keeping
+/// the events at or before T. The accumulator never calls `fold`, so the
+/// two can disagree.
+fn assert_counts_match_the_folded_cases(events: &[Event], as_of: Option<DateTime<Utc>>) {
+    let mut by_case: std::collections::BTreeMap<CaseId, Vec<&Event>> = Default::default();
+    for e in events.iter().filter(|e| as_of.is_none_or(|t| e.at <= t)) {
+        by_case.entry(e.case_id).or_default().push(e);
     }
+    let cases: Vec<Case> = by_case
+        .values()
+        .filter_map(|h| fold(h.iter().copied()).unwrap().case().cloned())
+        .collect();
+    let count = |f: &dyn Fn(&Case) -> bool| cases.iter().filter(|c| f(c)).count() as u64;
+    let resolved = count(&|c| matches!(c.status, Status::Resolved | Status::Closed));
+    let ever_resolved = count(&|c| c.resolutions > 0);
+    let share = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+
+    let mut acc = KpiAccumulator::new(as_of);
+    acc.replay((1u64..).zip(events));
+    let r = acc.report(&ReportParams {
+        group_by: Some(GroupBy::Category),
+        ..ReportParams::default()
+    });
+    let k = &r.overall;
+    assert_eq!(k.cases_opened, cases.len() as u64);
+    assert_eq!(k.cases_resolved, resolved);
+    assert_eq!(k.backlog, cases.len() as u64 - resolved);
+    assert_eq!(k.first_response.count, count(&|c| c.responses > 0));
     assert_eq!(
-        live.report(&ReportParams::default()),
-        log.report(None, &ReportParams::default())
+        k.escalation_rate,
+        share(count(&|c| c.escalation_level > 0), cases.len() as u64)
     );
+    assert_eq!(
+        k.reopen_rate,
+        share(count(&|c| c.reopens > 0), ever_resolved)
+    );
+    let category = |c: &Case| c.classification.as_ref().map(|k| k.category);
+    assert_eq!(
+        k.complaints.count,
+        count(&|c| category(c) == Some(Category::Complaint))
+    );
+    // Groups by the latest classification as of T.
+    let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in &cases {
+        let key = category(c).map_or("unclassified", Category::as_str);
+        *expected.entry(key.to_owned()).or_default() += 1;
+    }
+    let groups: std::collections::BTreeMap<String, u64> = r
+        .groups
+        .iter()
+        .map(|g| (g.key.clone(), g.kpis.cases_opened))
+        .collect();
+    assert_eq!(groups, expected);
+}
+
+#[test]
+fn counts_agree_with_each_case_folded_by_the_rules() {
+    let log = four_cases();
+    assert_counts_match_the_folded_cases(&log.events, None);
+    assert_counts_match_the_folded_cases(&log.events, Some(h(12.5)));
 }
 
 fn synth(cases: u64, seed: u64) -> Vec<Event> {
@@ -566,7 +617,10 @@ proptest! {
         let t = events[cut % events.len()].at;
         let mut full = KpiAccumulator::new(Some(t));
         full.replay((1u64..).zip(&events));
-        let mut truncated = KpiAccumulator::new(Some(t));
+        // The truncated log is replayed without an as-of time: its T is its
+        // latest event, which is `t`. The as-of filter is only the full
+        // replay's, so a wrong filter (or none) shows.
+        let mut truncated = KpiAccumulator::new(None);
         truncated.replay((1u64..).zip(&events).filter(|(_, e)| e.at <= t));
         prop_assert_eq!(full.report(&ReportParams::default()), truncated.report(&ReportParams::default()));
     }
@@ -586,6 +640,17 @@ proptest! {
     }
 
     #[test]
+    fn counts_agree_with_each_case_folded_by_the_rules_on_generated_histories(
+        seed in any::<u64>(),
+        cases in 1u64..120,
+        cut in proptest::option::of(0usize..1000),
+    ) {
+        let events = synth(cases, seed);
+        let as_of = cut.map(|c| events[c % events.len()].at);
+        assert_counts_match_the_folded_cases(&events, as_of);
+    }
+
+    #[test]
     fn group_figures_add_up_to_the_overall_counts(
         seed in any::<u64>(),
         cases in 1u64..80,
@@ -597,4 +662,73 @@ proptest! {
         let r = acc.report(&ReportParams { group_by: Some(GroupBy::ALL[group]), ..ReportParams::default() });
         group_sums_match(&r);
     }
+}
+
+/// A log read from a later position (`read_all(from)`) misses the `opened`
+/// of cases that began before it: their later events are counted as
+/// `orphan_events`, in no figure. Checked against an independent count, and
+/// the figures against a replay of the log without those cases.
+#[test]
+fn events_of_cases_never_seen_opened_are_counted_as_orphans() {
+    let log = InMemoryEventLog::new();
+    let events = synth(200, 11);
+    for e in &events {
+        log.append(e.case_id, ExpectedVersion::Any, std::slice::from_ref(e))
+            .unwrap();
+    }
+    let all: Vec<RecordedEvent> = log.read_all(1).unwrap().map(Result::unwrap).collect();
+    let from = all.len() as u64 / 2;
+
+    // The library's fold over the log's second half.
+    let mut acc = KpiAccumulator::new(None);
+    for e in log.read_all(from).unwrap() {
+        let e = e.unwrap();
+        acc.observe(e.position, &e.event);
+    }
+
+    // Independently: the cases opened before `from`, and their events on.
+    let opened_before: std::collections::BTreeSet<CaseId> = all
+        .iter()
+        .filter(|e| e.position < from && matches!(e.event.data, EventData::Opened(_)))
+        .map(|e| e.event.case_id)
+        .collect();
+    let rest: Vec<&RecordedEvent> = all.iter().filter(|e| e.position >= from).collect();
+    let orphans = rest
+        .iter()
+        .filter(|e| opened_before.contains(&e.event.case_id))
+        .count() as u64;
+    assert!(orphans > 0, "the split must cut some cases");
+    assert_eq!(acc.orphan_events(), orphans);
+    let report = acc.report(&ReportParams::default());
+    assert_eq!(report.orphan_events, orphans);
+    assert_eq!(report.events, rest.len() as u64);
+
+    // The figures are those of the cases opened in the second half only.
+    let mut whole_cases = KpiAccumulator::new(None);
+    for e in rest
+        .iter()
+        .filter(|e| !opened_before.contains(&e.event.case_id))
+    {
+        whole_cases.observe(e.position, &e.event);
+    }
+    let expected = whole_cases.report(&ReportParams::default());
+    assert_eq!(whole_cases.orphan_events(), 0);
+    assert_eq!(report.overall, expected.overall);
+
+    // A whole log has none; merging partitions adds them up.
+    let mut whole = KpiAccumulator::new(None);
+    whole.replay(all.iter().map(|e| (e.position, &e.event)));
+    assert_eq!(whole.orphan_events(), 0);
+    let (mut first, mut second) = (KpiAccumulator::new(None), KpiAccumulator::new(None));
+    for e in log.read_all(from).unwrap() {
+        let e = e.unwrap();
+        let half = if e.event.case_id.as_uuid().as_u128() % 2 == 0 {
+            &mut first
+        } else {
+            &mut second
+        };
+        half.observe(e.position, &e.event);
+    }
+    first.merge(second).unwrap();
+    assert_eq!(first.orphan_events(), orphans);
 }

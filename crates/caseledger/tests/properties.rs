@@ -113,6 +113,9 @@ struct Model {
     surveyed: bool,
     pending: bool,
     last: Option<i64>,
+    responses: u32,
+    resolutions: u32,
+    reopens: u32,
 }
 
 impl Model {
@@ -163,12 +166,17 @@ impl Model {
             0 => self.status = Some(Status::Open),
             1 => self.category = Some(step.category),
             2 => self.agent = Some(step.agent),
+            3 => self.responses += 1,
             4 => self.level = step.level.unwrap_or(self.level + 1),
             5 => {
                 self.status = Some(Status::Resolved);
                 self.surveyed = false;
+                self.resolutions += 1;
             }
-            6 => self.status = Some(Status::Open),
+            6 => {
+                self.status = Some(Status::Open);
+                self.reopens += 1;
+            }
             7 => self.pending = true,
             8 => self.pending = false,
             9 => self.surveyed = true,
@@ -228,10 +236,42 @@ fn run(steps: &[Step]) -> Run {
         }
         out.statuses.insert(state.status());
     }
-    // Folding the accepted history is deterministic and equals the live state.
-    assert_eq!(fold(&out.accepted).as_ref(), Ok(&state));
-    assert_eq!(fold(&out.accepted), fold(&out.accepted));
+    // Folding the accepted history gives the live state, and that state is
+    // the one the reference model arrived at on its own.
+    let folded = fold(&out.accepted).unwrap();
+    assert_eq!(folded, state);
+    assert_matches_model(&folded, &model, out.accepted.len());
     out
+}
+
+/// The folded state against the reference model, field by field: the two
+/// are computed independently (the model never sees an event).
+fn assert_matches_model(state: &CaseState, model: &Model, events: usize) {
+    assert_eq!(state.status(), model.status.unwrap_or(Status::NotOpened));
+    assert_eq!(state.version(), events as u64);
+    assert_eq!(state.last_at(), model.last.map(t));
+    let Some(case) = state.case() else {
+        assert!(model.status.is_none());
+        return;
+    };
+    assert_eq!(
+        case.classification.as_ref().map(|c| c.category),
+        model.category.map(|c| Category::ALL[usize::from(c)])
+    );
+    assert_eq!(
+        case.assignment
+            .as_ref()
+            .map(|a| a.agent.as_str().to_owned()),
+        model.agent.map(|a| format!("agent-{a}"))
+    );
+    assert_eq!(i64::from(case.escalation_level), model.level);
+    assert_eq!(case.pending_follow_up.is_some(), model.pending);
+    assert_eq!(case.responses, model.responses);
+    assert_eq!(case.resolutions, model.resolutions);
+    assert_eq!(case.reopens, model.reopens);
+    if model.status == Some(Status::Resolved) {
+        assert_eq!(case.surveyed_this_resolution, model.surveyed);
+    }
 }
 
 /// Checks each numbered rule directly on an accepted history.
@@ -323,9 +363,388 @@ proptest! {
     }
 
     #[test]
-    fn parser_never_panics_on_arbitrary_text(s in ".{0,200}") {
-        let _ = DraftEvent::from_json(&s);
+    fn near_valid_events_are_refused_naming_the_one_wrong_field(event in arb_event()) {
+        // The valid event parses to the event it came from.
+        let value = serde_json::to_value(&event).unwrap();
+        prop_assert_eq!(Event::from_json(&value.to_string()).unwrap(), event.clone());
+        // Every edit of one field: refused naming that field, or (a valid
+        // variation) accepted and read back as sent.
+        for Mutated { value, field } in mutations(&value, &field_specs(event.event_type())) {
+            let text = value.to_string();
+            match (Event::from_json(&text), field) {
+                (Ok(parsed), None) => {
+                    let mut expected = value.clone();
+                    strip_nulls(&mut expected);
+                    if event.event_type() == EventType::Opened && expected["data"].get("tier").is_none() {
+                        expected["data"]["tier"] = Value::from("standard");
+                    }
+                    prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), expected, "{}", text);
+                }
+                (Ok(parsed), Some(field)) => {
+                    prop_assert!(false, "{text} was accepted as {parsed:?}; `{field}` is wrong");
+                }
+                (Err(e), Some(field)) => {
+                    prop_assert_eq!(named_field(&e), Some(field.as_str()), "{}: {}", e, text);
+                    let quoted = format!("`{field}`");
+                    prop_assert!(e.to_string().contains(&quoted), "{} does not name {}", e, quoted);
+                }
+                (Err(e), None) => prop_assert!(false, "a valid variation is refused: {e}: {text}"),
+            }
+        }
     }
+}
+
+// ---- Near-valid events: the format restated from docs/events.md ----
+
+use serde_json::{Value, json};
+
+/// What a field holds, as docs/events.md says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Uuid,
+    Type,
+    Time,
+    Actor,
+    /// A text id (customer, agent, team).
+    Id,
+    /// Free text, at most 4096 bytes.
+    Text,
+    Enum(&'static [&'static str]),
+    Int(i64, i64),
+    /// The `data` object itself.
+    Data,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Spec {
+    path: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn spec(path: &'static str, kind: Kind, required: bool) -> Spec {
+    Spec {
+        path,
+        kind,
+        required,
+    }
+}
+
+const CHANNELS: &[&str] = &["phone", "email", "sms", "chat", "social", "branch", "app"];
+
+/// Every field of an event of type `t` (`event_id` is required by
+/// `Event::from_json`), from the tables of docs/events.md.
+fn field_specs(t: EventType) -> Vec<Spec> {
+    let mut v = vec![
+        spec("case_id", Kind::Uuid, true),
+        spec("type", Kind::Type, true),
+        spec("at", Kind::Time, true),
+        spec("actor", Kind::Actor, true),
+        spec("event_id", Kind::Uuid, true),
+        spec("data", Kind::Data, true),
+    ];
+    v.extend(match t {
+        EventType::Opened => vec![
+            spec("data.customer_id", Kind::Id, true),
+            spec("data.channel", Kind::Enum(CHANNELS), true),
+            spec(
+                "data.tier",
+                Kind::Enum(&["standard", "vip", "new", "at_risk", "dormant"]),
+                false,
+            ),
+            spec("data.summary", Kind::Text, false),
+        ],
+        EventType::Classified => vec![
+            spec(
+                "data.category",
+                Kind::Enum(&["inquiry", "technical", "complaint"]),
+                true,
+            ),
+            spec(
+                "data.topic",
+                Kind::Enum(&[
+                    "account",
+                    "transaction",
+                    "card",
+                    "loan",
+                    "wealth",
+                    "product_quality",
+                    "service_process",
+                    "staff_attitude",
+                    "other",
+                ]),
+                true,
+            ),
+            spec(
+                "data.priority",
+                Kind::Enum(&["low", "normal", "high", "urgent"]),
+                true,
+            ),
+        ],
+        EventType::Assigned => vec![
+            spec("data.agent", Kind::Id, true),
+            spec("data.team", Kind::Id, false),
+        ],
+        EventType::Escalated => vec![
+            spec("data.level", Kind::Int(1, 3), true),
+            spec("data.team", Kind::Id, false),
+            spec("data.reason", Kind::Text, false),
+        ],
+        EventType::Resolved => vec![spec("data.resolution", Kind::Text, false)],
+        EventType::Reopened => vec![spec("data.reason", Kind::Text, false)],
+        EventType::FollowUpScheduled => vec![
+            spec("data.due", Kind::Time, true),
+            spec(
+                "data.purpose",
+                Kind::Enum(&["feedback", "problem_check", "relationship"]),
+                true,
+            ),
+            spec("data.channel", Kind::Enum(CHANNELS), true),
+        ],
+        EventType::FollowUpCompleted => vec![spec(
+            "data.outcome",
+            Kind::Enum(&["confirmed", "not_resolved", "unreachable"]),
+            true,
+        )],
+        EventType::Surveyed => vec![
+            spec("data.score", Kind::Int(1, 5), true),
+            spec("data.comment", Kind::Text, false),
+        ],
+        EventType::Responded | EventType::Closed => vec![],
+    });
+    v
+}
+
+/// Values of another JSON type than the field's.
+fn wrong_types(kind: Kind) -> Vec<Value> {
+    match kind {
+        Kind::Int(..) => vec![json!("3"), json!(true), json!([1]), json!({}), json!(2.5)],
+        Kind::Data => vec![json!(7), json!("x"), json!([]), json!(true)],
+        _ => vec![json!(7), json!(true), json!([]), json!({}), json!(-1.5)],
+    }
+}
+
+/// Values of the right JSON type that are not allowed.
+fn bad_values(kind: Kind) -> Vec<Value> {
+    let id_like = || {
+        vec![
+            json!(""),
+            json!("agent 7"),
+            json!("x".repeat(129)),
+            json!("C-1001\u{200B}"),
+            json!("a\u{7}b"),
+        ]
+    };
+    match kind {
+        Kind::Uuid => vec![
+            json!("not-a-uuid"),
+            json!(""),
+            json!("00000000-0000-0000-0000-00000000000g"),
+        ],
+        Kind::Type => vec![json!("fax"), json!("Opened"), json!(""), json!("follow_up")],
+        Kind::Time => vec![
+            json!("2026-03-02T09:15:00"),
+            json!("2026-02-30T09:00:00Z"),
+            json!("2016-12-31T23:59:60Z"),
+            json!("9999-12-31T23:30:00-01:00"),
+            json!("2026-03-02 09:15"),
+        ],
+        Kind::Actor | Kind::Id => id_like(),
+        Kind::Text => vec![json!("x".repeat(4097))],
+        Kind::Enum(values) => vec![
+            json!("fax"),
+            json!(""),
+            json!(values[0].to_uppercase()),
+            json!(format!("{} ", values[0])),
+        ],
+        Kind::Int(lo, hi) => vec![json!(lo - 1), json!(hi + 1), json!(1000), json!(-1)],
+        Kind::Data => vec![],
+    }
+}
+
+/// Valid values of an optional field.
+fn good_values(kind: Kind) -> Vec<Value> {
+    match kind {
+        Kind::Id => vec![json!("team-7"), json!("王小明")],
+        Kind::Text => vec![json!("a note"), json!(""), json!("x".repeat(4096))],
+        Kind::Enum(values) => values.iter().map(|v| json!(v)).collect(),
+        _ => vec![],
+    }
+}
+
+/// A mutated event and the field it made wrong (`None`: still valid).
+struct Mutated {
+    value: Value,
+    field: Option<String>,
+}
+
+/// Sets (or with `None` removes) `path` (`at`, `data.channel`) in an
+/// event object.
+fn set(value: &mut Value, path: &str, v: Option<Value>) {
+    let (object, key) = match path.strip_prefix("data.") {
+        Some(key) => (&mut value["data"], key),
+        None => (value, path),
+    };
+    let Value::Object(map) = object else {
+        panic!("{path}: not in an object")
+    };
+    match v {
+        Some(v) => map.insert(key.to_owned(), v),
+        None => map.remove(key),
+    };
+}
+
+/// Every edit of one field of `value` (an event with the fields `specs`):
+/// removed, `null`, of another JSON type, a value that is not allowed, a
+/// valid value of an optional field, and fields the format does not have.
+fn mutations(value: &Value, specs: &[Spec]) -> Vec<Mutated> {
+    let mut out = Vec::new();
+    let mut edit = |path: &str, new: Option<Value>, wrong: bool| {
+        let mut v = value.clone();
+        set(&mut v, path, new);
+        out.push(Mutated {
+            value: v,
+            field: wrong.then(|| path.to_owned()),
+        });
+    };
+    for s in specs {
+        edit(s.path, None, s.required);
+        edit(s.path, Some(Value::Null), s.required);
+        for w in wrong_types(s.kind) {
+            edit(s.path, Some(w), true);
+        }
+        for b in bad_values(s.kind) {
+            edit(s.path, Some(b), true);
+        }
+        if !s.required {
+            for g in good_values(s.kind) {
+                edit(s.path, Some(g), false);
+            }
+        }
+    }
+    for name in [
+        "phone",
+        "Channel",
+        "case",
+        "data_",
+        "position_",
+        "bogus",
+        "Data",
+    ] {
+        edit(name, Some(json!("x")), true);
+        edit(&format!("data.{name}"), Some(json!("x")), true);
+    }
+    out
+}
+
+/// The field a parse error names, by its path.
+fn named_field(e: &ParseError) -> Option<&str> {
+    match e {
+        ParseError::Missing { field }
+        | ParseError::WrongType { field, .. }
+        | ParseError::UnknownField { field, .. }
+        | ParseError::DuplicateField { field }
+        | ParseError::Invalid { field, .. } => Some(field),
+        _ => None,
+    }
+}
+
+/// Removes `null` members (absent on output) from an event object and its data.
+fn strip_nulls(v: &mut Value) {
+    if let Value::Object(map) = v {
+        map.retain(|_, x| !x.is_null());
+        if let Some(data) = map.get_mut("data") {
+            strip_nulls(data);
+        }
+    }
+}
+
+/// A valid event of any type, each type as likely, with random values in
+/// every field and each optional field present or not.
+fn arb_event() -> impl Strategy<Value = Event> {
+    let text = proptest::option::of("[ -~]{0,40}");
+    let id = "[A-Za-z0-9_.-]{1,20}|王小明";
+    (
+        (
+            0..EventType::ALL.len(),
+            any::<u128>(),
+            any::<u128>(),
+            0i64..60_000_000,
+            0u32..1_000_000_000,
+        ),
+        (0u8..3, id, id, proptest::option::of(id)),
+        (any::<usize>(), any::<usize>(), any::<usize>()),
+        (text, 1i64..=5, 1i64..=3, 0i64..100_000),
+    )
+        .prop_map(
+            |(
+                (t, case, id, minute, nanos),
+                (actor, agent, name, team),
+                (c1, c2, c3),
+                (note, score, level, due),
+            )| {
+                let pick = |all_len: usize, i: usize| i % all_len;
+                let team = team.map(|t| TeamId::new(t).unwrap());
+                let data = match EventType::ALL[t] {
+                    EventType::Opened => EventData::Opened(Opened {
+                        customer_id: CustomerId::new(name).unwrap(),
+                        channel: Channel::ALL[pick(Channel::ALL.len(), c1)],
+                        tier: Tier::ALL[pick(Tier::ALL.len(), c2)],
+                        summary: note,
+                    }),
+                    EventType::Classified => EventData::Classified(Classified {
+                        category: Category::ALL[pick(Category::ALL.len(), c1)],
+                        topic: Topic::ALL[pick(Topic::ALL.len(), c2)],
+                        priority: Priority::ALL[pick(Priority::ALL.len(), c3)],
+                    }),
+                    EventType::Assigned => EventData::Assigned(Assigned {
+                        agent: AgentId::new(name).unwrap(),
+                        team,
+                    }),
+                    EventType::Responded => EventData::Responded,
+                    EventType::Escalated => EventData::Escalated(Escalated {
+                        level: EscalationLevel::new(level).unwrap(),
+                        team,
+                        reason: note,
+                    }),
+                    EventType::Resolved => EventData::Resolved(Resolved { resolution: note }),
+                    EventType::Reopened => EventData::Reopened(Reopened { reason: note }),
+                    EventType::FollowUpScheduled => {
+                        EventData::FollowUpScheduled(FollowUpScheduled {
+                            due: t_plus(minute + due, nanos),
+                            purpose: FollowUpPurpose::ALL[pick(FollowUpPurpose::ALL.len(), c1)],
+                            channel: Channel::ALL[pick(Channel::ALL.len(), c2)],
+                        })
+                    }
+                    EventType::FollowUpCompleted => {
+                        EventData::FollowUpCompleted(FollowUpCompleted {
+                            outcome: FollowUpOutcome::ALL[pick(FollowUpOutcome::ALL.len(), c1)],
+                        })
+                    }
+                    EventType::Surveyed => EventData::Surveyed(Surveyed {
+                        score: Score::new(score).unwrap(),
+                        comment: note,
+                    }),
+                    EventType::Closed => EventData::Closed,
+                };
+                Event {
+                    event_id: EventId::from_u128(id),
+                    case_id: CaseId::from_u128(case),
+                    at: t_plus(minute, nanos),
+                    actor: match actor {
+                        0 => Actor::System,
+                        1 => Actor::Customer,
+                        _ => Actor::parse(&agent).unwrap(),
+                    },
+                    data,
+                }
+            },
+        )
+}
+
+/// Minute `m` after the common start, plus `nanos`.
+fn t_plus(m: i64, nanos: u32) -> chrono::DateTime<chrono::Utc> {
+    t(m) + chrono::Duration::nanoseconds(i64::from(nanos))
 }
 
 /// The generator is only useful if it reaches every status, every event type

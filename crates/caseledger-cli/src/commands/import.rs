@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
-    AppendError, CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, IdBuildHasher,
-    fold,
+    AppendError, CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, fold,
 };
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
@@ -317,13 +316,13 @@ fn validate_and_append(
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut batch = store.batch()?;
-    let mut states: HashMap<CaseId, Touched, IdBuildHasher> = HashMap::default();
+    let mut states: HashMap<CaseId, Touched, foldhash::fast::RandomState> = HashMap::default();
     // The line of each event appended, by position - first: to name the
     // line an event id repeats (the batch finds the repeat).
     let mut lines_appended: Vec<u64> = Vec::new();
     let first_position = store.head().position + 1;
     // How often each id-less line occurred, to derive distinct ids.
-    let mut occurrences: HashMap<[u8; 32], u32, IdBuildHasher> = HashMap::default();
+    let mut occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState> = HashMap::default();
     for chunk in rx {
         progress(chunk.bytes_read);
         for Parsed {
@@ -479,7 +478,7 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
 /// importing the same file again finds the same ids and appends nothing.
 fn derived_id(
     digest: [u8; 32],
-    occurrences: &mut HashMap<[u8; 32], u32, IdBuildHasher>,
+    occurrences: &mut HashMap<[u8; 32], u32, foldhash::fast::RandomState>,
 ) -> EventId {
     let n = occurrences.entry(digest).or_default();
     *n += 1;

@@ -90,6 +90,11 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     };
     let verified = !args.no_verify;
     let (acc, head) = replay(&store, args.as_of, threads, verified)?;
+    // Every format carries the count (JSON, table, page); the CSV has no
+    // place for it, and a script may read only the output: say it here too.
+    if acc.orphan_events() > 0 {
+        eprintln!("{}", crate::render::orphan_events_note(acc.orphan_events()));
+    }
     let text = match args.format {
         ReportFormat::Html => {
             let period = args.period.unwrap_or(GroupBy::Month);
@@ -307,6 +312,7 @@ fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
         to: serde_json::Value,
         group_by: Option<GroupBy>,
         events: u64,
+        orphan_events: u64,
         head: HeadJson,
         head_verified: bool,
         overall: &'a caseledger::kpi::Kpis,
@@ -321,6 +327,7 @@ fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
         to: v["to"].clone(),
         group_by: report.group_by,
         events: report.events,
+        orphan_events: report.orphan_events,
         head: HeadJson {
             position: head.position,
             hash: head.hash_hex(),

@@ -241,7 +241,7 @@ const VERIFY_CHUNK_EVENTS: usize = 4096;
 
 /// Folds every case through the rules; the first broken rule, if any.
 fn fold_rules(rx: std::sync::mpsc::Receiver<Vec<RecordedEvent>>) -> Option<RuleBreak> {
-    let mut states: HashMap<CaseId, CaseState, caseledger::IdBuildHasher> = HashMap::default();
+    let mut states: HashMap<CaseId, CaseState, foldhash::fast::RandomState> = HashMap::default();
     for chunk in rx {
         for e in chunk {
             let state = states.entry(e.event.case_id).or_default();

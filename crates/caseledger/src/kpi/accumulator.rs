@@ -45,6 +45,9 @@ pub struct KpiAccumulator {
     agents: Names<AgentId>,
     teams: Names<TeamId>,
     events: u64,
+    /// Events counted in `events` whose case this accumulator never saw
+    /// opened: they are in no figure (docs/kpis.md, `orphan_events`).
+    orphan_events: u64,
     latest_at: Option<DateTime<Utc>>,
 }
 
@@ -59,8 +62,11 @@ impl KpiAccumulator {
     }
 
     /// Folds one event recorded at log `position`. Events after the as-of
-    /// time are ignored; so are events of a case not opened (yet), which a
-    /// valid log does not contain.
+    /// time are ignored. An event of a case this accumulator never saw
+    /// opened (a log read from a later position, a stream without its
+    /// `opened`, a store written past the case rules) cannot be in any
+    /// figure: it is counted in [`orphan_events`](Self::orphan_events)
+    /// instead, so that the report says its figures miss something.
     pub fn observe(&mut self, position: u64, event: &Event) {
         if self.as_of.is_some_and(|t| event.at > t) {
             return;
@@ -105,6 +111,8 @@ impl KpiAccumulator {
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
             facts.observe(position, event, &mut self.agents, &mut self.teams);
+        } else {
+            self.orphan_events += 1;
         }
     }
 
@@ -128,6 +136,7 @@ impl KpiAccumulator {
             });
         }
         self.events += other.events;
+        self.orphan_events += other.orphan_events;
         self.latest_at = match (self.latest_at, other.latest_at) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -163,6 +172,13 @@ impl KpiAccumulator {
         self.events
     }
 
+    /// How many of the counted events belong to a case never seen opened,
+    /// and so are in no figure (docs/kpis.md). Zero for a whole valid log;
+    /// merging accumulators of disjoint sets of cases adds them up.
+    pub fn orphan_events(&self) -> u64 {
+        self.orphan_events
+    }
+
     /// How many cases were opened (at or before the as-of time).
     pub fn cases(&self) -> usize {
         self.cases.len()
@@ -192,6 +208,7 @@ impl KpiAccumulator {
             to: params.to,
             group_by: params.group_by,
             events: self.events,
+            orphan_events: self.orphan_events,
             overall,
             groups,
         }

@@ -16,8 +16,9 @@ use crate::vocab::{Category, Channel, Priority, Tier, Topic};
 /// A score at or above this counts as satisfied.
 pub const SATISFIED_SCORE: u8 = 4;
 
-/// A hash map keyed by ids, with the crate's fast id hasher.
-pub(super) type FastMap<K, V> = HashMap<K, V, crate::ids::IdBuildHasher>;
+/// A hash map keyed by ids that come from input, with the crate's keyed
+/// hasher ([`KeyedState`](crate::ids::KeyedState)).
+pub(super) type FastMap<K, V> = HashMap<K, V, crate::ids::KeyedState>;
 
 /// Interned names (customers, agents, teams): each distinct id is stored
 /// once and cases refer to it by number, which keeps a case's facts small

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::DAY_MS;
 use super::cross_case::{CrossCase, cross_case};
-use super::facts::{CaseFacts, FastMap, ms};
+use super::facts::{CaseFacts, ms};
 use super::parallel::in_parallel;
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
@@ -234,14 +234,16 @@ pub(super) fn cohort(
     // grouping), so the overall figures are the merge of the groups'. The
     // cases are cut into one run per thread; merging their groups gives
     // the same counts and the same samples (in another order, which no
-    // statistic depends on: they are sorted first).
+    // statistic depends on: they are sorted first). Groups are keyed by
+    // number (a code, a month, an interned name's number): few keys, in a
+    // B-tree so that every merge runs in the same order.
     let chunk = facts.len().div_ceil(threads).max(1);
     let jobs: Vec<_> = facts
         .chunks(chunk)
         .zip(cross.chunks(chunk))
         .map(|(facts, cross)| {
             move || {
-                let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
+                let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
                 for (f, c) in facts.iter().zip(cross).filter(|(f, _)| in_cohort(f)) {
                     let n = params.group_by.map_or(0, |by| f.group_number(by));
                     numbered
@@ -253,7 +255,7 @@ pub(super) fn cohort(
             }
         })
         .collect();
-    let mut numbered: FastMap<i64, KpiAcc> = FastMap::default();
+    let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
     for part in in_parallel(jobs) {
         for (n, acc) in part {
             numbered.entry(n).or_default().merge(acc);
@@ -261,7 +263,7 @@ pub(super) fn cohort(
     }
     let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
     if let Some(by) = params.group_by {
-        for (n, acc) in numbered.drain() {
+        for (n, acc) in std::mem::take(&mut numbered) {
             groups.entry(group_name(by, n)).or_default().merge(acc);
         }
     }

@@ -162,6 +162,9 @@ pub struct Report {
     pub group_by: Option<GroupBy>,
     /// How many events were considered (those at or before T).
     pub events: u64,
+    /// How many of those belong to a case never seen opened, and so are in
+    /// no figure (docs/kpis.md): zero for a whole valid log.
+    pub orphan_events: u64,
     /// The figures over the whole cohort.
     pub overall: Kpis,
     /// The figures per group, sorted by key (empty without a grouping).
