@@ -317,3 +317,50 @@ fn an_event_id_repeated_in_the_file() {
         "{err}"
     );
 }
+
+/// History is imported as it happened: two follow-ups of one customer ten
+/// days apart break the once-a-month cap, yet are imported (the cap is a
+/// condition of new commands, not of recorded history), and the report
+/// counts the breach.
+#[test]
+fn imported_follow_ups_that_break_the_cap_are_kept_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ls = Vec::new();
+    for (case, due) in [(1, "2026-03-10T09:00:00Z"), (2, "2026-03-20T09:00:00Z")] {
+        let mut case_lines = good_case(case);
+        let data = format!(r#"{{"due":"{due}","purpose":"feedback","channel":"phone"}}"#);
+        let follow_up = line(
+            case,
+            case * 10 + 5,
+            "follow_up_scheduled",
+            "2026-03-02T11:00:00+08:00",
+            &data,
+        );
+        case_lines.insert(4, follow_up);
+        ls.extend(case_lines);
+    }
+    let (code, out, err) = run_with_stdin(dir.path(), &["import", "-"], lines(&ls));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let (code, report, err) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let mut found = Vec::new();
+    find_key(&report, "cap_violations", &mut found);
+    assert_eq!(found.first(), Some(&serde_json::json!(1)), "{report}");
+}
+
+/// Every value of `key` in `v`, depth first.
+fn find_key(v: &serde_json::Value, key: &str, found: &mut Vec<serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                if k == key {
+                    found.push(x.clone());
+                }
+                find_key(x, key, found);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| find_key(x, key, found)),
+        _ => {}
+    }
+}

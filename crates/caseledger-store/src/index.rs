@@ -141,19 +141,41 @@ impl Index {
             .and_then(|&i| self.streams.get(i as usize))
     }
 
-    /// A stream's positions in version order.
-    pub fn positions(&self, case_id: &CaseId) -> Vec<u64> {
+    /// The positions of a stream's events at versions `from_version` on
+    /// and at positions up to `head`, in version order. Walks the stream's
+    /// chain back from its last event only as far as `from_version`.
+    pub fn positions_from(&self, case_id: &CaseId, from_version: u64, head: u64) -> Vec<u64> {
         let Some(stream) = self.stream(case_id) else {
             return Vec::new();
         };
-        let mut positions = Vec::with_capacity(usize::try_from(stream.count).unwrap_or(0));
+        let wanted = stream.count.saturating_sub(from_version.max(1) - 1);
+        let mut positions = Vec::with_capacity(usize::try_from(wanted).unwrap_or(0));
         let mut p = stream.last;
         while let Some(loc) = self.loc(p) {
-            positions.push(p);
+            if u64::from(loc.version) < from_version {
+                break;
+            }
+            if p <= head {
+                positions.push(p);
+            }
             p = loc.prev;
         }
         positions.reverse();
         positions
+    }
+
+    /// A stream's version counting only its events at positions up to
+    /// `head` (a commit adds to the index before it moves the head).
+    pub fn version_at(&self, case_id: &CaseId, head: u64) -> u64 {
+        let Some(stream) = self.stream(case_id) else {
+            return 0;
+        };
+        let mut p = stream.last;
+        while p > head {
+            let Some(loc) = self.loc(p) else { return 0 };
+            p = loc.prev;
+        }
+        self.loc(p).map_or(0, |loc| u64::from(loc.version))
     }
 
     /// Where an event id is stored.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use caseledger::policy::FollowUpPlanner;
 use chrono::Utc;
 
 use crate::checkpoint::{
@@ -218,6 +219,7 @@ pub(crate) fn open_writer(dir: &Path, options: StoreOptions) -> Result<Opened, E
         failed: None,
         lost: None,
         lock,
+        follow_ups: FollowUpPlanner::new(),
     };
     Ok(Opened {
         writer,

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use caseledger::{
-    AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion, RecordedEvent,
+    AppendCondition, AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
+    RecordedEvent,
 };
 
 use crate::error::{Error, ErrorKind};
 use crate::layout::{Head, Until};
 use crate::locks::read;
 use crate::open;
-use crate::read::{LogIter, Start, read_event_at};
+use crate::read::{LogIter, read_event_at};
 use crate::recover::Recovery;
 use crate::segment::SegmentFiles;
 use crate::write::{Batch, GroupCommit, StoreOptions, Visible, Writer};
@@ -113,9 +114,10 @@ impl Store {
         read(&self.visible.index).stream_count()
     }
 
-    /// A stream's version (0: no events).
+    /// A stream's version in the acknowledged log (0: no events).
     pub fn stream_version(&self, case_id: CaseId) -> u64 {
-        read(&self.visible.index).version(&case_id)
+        let head = read(&self.visible.head).position;
+        read(&self.visible.index).version_at(&case_id, head)
     }
 
     /// Where an event id is stored in the acknowledged log, if it is.
@@ -191,23 +193,14 @@ impl Store {
     /// ```
     pub fn read(&self, from: u64, until: Until) -> Result<LogIter, Error> {
         let cp = *read(&self.visible.head);
-        let start = if from <= 1 {
-            None
-        } else {
-            match read(&self.visible.index).loc(from) {
-                Some(loc) if from <= cp.position => Some(loc),
-                _ => {
-                    return Ok(LogIter::empty(self.dir.clone()));
-                }
-            }
-        };
-        let start = start.map(|loc| Start {
-            segment: loc.segment,
-            offset: u64::from(loc.offset),
-            position: from,
-            hash: loc.hash,
-        });
-        Ok(LogIter::new(self.dir.clone(), cp, until, start).skip_to(from))
+        let index = read(&self.visible.index);
+        Ok(LogIter::committed(
+            self.dir.clone(),
+            &index,
+            cp,
+            from,
+            until,
+        ))
     }
 
     /// Reads the event at `position` and checks it is the record the open
@@ -223,27 +216,32 @@ impl Store {
 impl EventLog for Store {
     type Error = Error;
 
-    fn append(
+    fn append_with(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
         let writer = self
             .writer
             .as_ref()
             .ok_or(AppendError::Log(ErrorKind::ReadOnly.into()))?;
         self.group
-            .append(writer, &self.visible, case_id, expected, events)
+            .append(writer, &self.visible, case_id, expected, events, conditions)
     }
 
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Error> {
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {
+        Ok(Store::stream_version(self, case_id))
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Error> {
         let head = read(&self.visible.head).position;
-        let positions: Vec<u64> = read(&self.visible.index)
-            .positions(&case_id)
-            .into_iter()
-            .take_while(|&p| p <= head)
-            .collect();
+        let positions = read(&self.visible.index).positions_from(&case_id, from_version, head);
         positions
             .into_iter()
             .map(|p| self.read_event_at(p))

@@ -7,10 +7,11 @@
 
 use std::slice::from_ref;
 
+use caseledger::policy::follow_ups_too_close;
 use caseledger::{
-    Actor, AppendError, Appended, CaseId, Channel, CustomerId, Event, EventData, EventId, EventLog,
-    ExpectedVersion, FollowUpPurpose, FollowUpScheduled, InMemoryEventLog, MAX_EVENTS_PER_APPEND,
-    MAX_TEXT_BYTES, Opened, RecordedEvent, Resolved, Tier,
+    Actor, AppendCondition, AppendError, Appended, CaseId, Channel, ConditionFailure, CustomerId,
+    Event, EventData, EventId, EventLog, ExpectedVersion, FollowUpPurpose, FollowUpScheduled,
+    InMemoryEventLog, MAX_EVENTS_PER_APPEND, MAX_TEXT_BYTES, Opened, RecordedEvent, Resolved, Tier,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
@@ -52,6 +53,22 @@ pub fn all<L: EventLog>() -> Vec<(&'static str, Case<L>)> {
         (
             "read_all_streams_from_a_position",
             read_all_streams_from_a_position::<L>,
+        ),
+        (
+            "stream_version_and_read_stream_from_read_only_the_tail",
+            stream_version_and_read_stream_from_read_only_the_tail::<L>,
+        ),
+        (
+            "identical_retries_racing_are_answered_as_already_stored",
+            identical_retries_racing_are_answered_as_already_stored::<L>,
+        ),
+        (
+            "a_conditioned_append_is_refused_naming_the_follow_up_in_the_way",
+            a_conditioned_append_is_refused_naming_the_follow_up_in_the_way::<L>,
+        ),
+        (
+            "conditioned_appends_racing_keep_the_follow_up_cap",
+            conditioned_appends_racing_keep_the_follow_up_cap::<L>,
         ),
         (
             "racing_on_one_stream_gives_one_winner_per_version",
@@ -395,6 +412,10 @@ pub fn read_all_streams_from_a_position<L: EventLog>(make: &dyn Fn() -> L) {
         }
     }
     assert_eq!(positions(&log, 1), [1, 2, 3, 4, 5, 6]);
+    // The iterator is `Send`: a replay can run on another thread.
+    let iter = log.read_all(2).unwrap();
+    let moved = std::thread::scope(|s| s.spawn(move || iter.count()).join().unwrap());
+    assert_eq!(moved, 5);
     assert_eq!(positions(&log, 5), [5, 6]);
     assert_eq!(positions(&log, 99), [0u64; 0]);
     assert_eq!(positions(&log, 0).len(), 6);
@@ -463,4 +484,356 @@ pub fn racing_on_one_stream_gives_one_winner_per_version<L: EventLog>(make: &dyn
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len() as u64, total);
+}
+
+/// `stream_version` counts a stream's events (0: no stream), and
+/// `read_stream_from` returns its events from a version on, the tail of
+/// what `read_stream` returns: what a reader that knows a case up to a
+/// version needs, and nothing more.
+pub fn stream_version_and_read_stream_from_read_only_the_tail<L: EventLog>(make: &dyn Fn() -> L) {
+    let log = make();
+    let (a, b) = (CaseId::from_u128(1), CaseId::from_u128(2));
+    assert_eq!(log.stream_version(a).unwrap(), 0);
+    assert!(log.read_stream_from(a, 1).unwrap().is_empty());
+    // Four events on a, two on b, interleaved.
+    for i in 0..4u64 {
+        let m = i64::try_from(i).unwrap();
+        let e = event_on(a, 100 + u128::from(i), m, EventData::Responded);
+        log.append(a, ExpectedVersion::Exact(i), from_ref(&e))
+            .unwrap();
+        if i < 2 {
+            let e = event_on(b, 200 + u128::from(i), m, EventData::Responded);
+            log.append(b, ExpectedVersion::Exact(i), from_ref(&e))
+                .unwrap();
+        }
+    }
+    assert_eq!(log.stream_version(a).unwrap(), 4);
+    assert_eq!(log.stream_version(b).unwrap(), 2);
+    assert_eq!(log.stream_version(CaseId::from_u128(3)).unwrap(), 0);
+    let whole = log.read_stream(a).unwrap();
+    for from in 0..=6u64 {
+        let tail = log.read_stream_from(a, from).unwrap();
+        let skip = usize::try_from(from.max(1) - 1).unwrap().min(whole.len());
+        assert_eq!(tail, whole[skip..], "read_stream_from({from})");
+    }
+    let versions: Vec<u64> = log
+        .read_stream_from(a, 3)
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, [3, 4]);
+    let at: Vec<u64> = log
+        .read_stream_from(b, 2)
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(at, [4], "b's second event is the log's fourth");
+    // A refused append changes no version.
+    let e = event_on(a, 300, 9, EventData::Responded);
+    log.append(a, ExpectedVersion::Exact(1), from_ref(&e))
+        .unwrap_err();
+    assert_eq!(log.stream_version(a).unwrap(), 4);
+}
+
+/// Identical retries of one append racing each other: one writes, every
+/// other is answered as already stored with the winner's positions (the
+/// concurrent form of point 3 of the contract), and the events are stored
+/// once.
+pub fn identical_retries_racing_are_answered_as_already_stored<L: EventLog>(make: &dyn Fn() -> L) {
+    const RETRIES: usize = 8;
+    const ROUNDS: u128 = 20;
+    let log = make();
+    for round in 0..ROUNDS {
+        let case = CaseId::from_u128(1_000 + round);
+        let batch = [
+            event_on(case, round * 10 + 1, 0, EventData::Responded),
+            event_on(case, round * 10 + 2, 1, EventData::Responded),
+        ];
+        let barrier = std::sync::Barrier::new(RETRIES);
+        let answers: Vec<Appended> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..RETRIES)
+                .map(|_| {
+                    let (log, batch, barrier) = (&log, &batch, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        log.append(case, ExpectedVersion::NoStream, batch).unwrap()
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let written: Vec<&Appended> = answers.iter().filter(|a| !a.already_stored).collect();
+        assert_eq!(written.len(), 1, "one writer, round {round}: {answers:?}");
+        let winner = written[0];
+        assert!(
+            answers
+                .iter()
+                .all(|a| a.positions == winner.positions && a.stream_version == 2),
+            "every retry answers the winner's positions: {answers:?}"
+        );
+        assert_eq!(log.stream_version(case).unwrap(), 2);
+    }
+    assert_eq!(all_events(&log).len() as u128, 2 * ROUNDS);
+}
+
+/// The `opened` event `id` of stream `case`, for `customer`.
+fn opened_for(case: CaseId, id: u128, customer: &str) -> Event {
+    let data = Opened {
+        customer_id: CustomerId::new(customer).expect("a valid customer id"),
+        channel: Channel::Phone,
+        tier: Tier::Standard,
+        summary: None,
+    };
+    event_on(case, id, 0, EventData::Opened(data))
+}
+
+/// A `follow_up_scheduled` event `id` of stream `case`, due `day` days
+/// after the first minute.
+fn follow_up_on(case: CaseId, id: u128, day: i64) -> Event {
+    let data = FollowUpScheduled {
+        due: minute(0) + Duration::days(day),
+        purpose: FollowUpPurpose::Feedback,
+        channel: Channel::Phone,
+    };
+    event_on(case, id, 1, EventData::FollowUpScheduled(data))
+}
+
+/// The follow-up cap as a condition: no follow-up of `customer` due within
+/// 30 days of `e`'s due time.
+fn cap(customer: &str, e: &Event) -> AppendCondition {
+    let EventData::FollowUpScheduled(f) = &e.data else {
+        panic!("not a follow-up: {e:?}");
+    };
+    AppendCondition::NoFollowUpTooClose {
+        customer_id: CustomerId::new(customer).expect("a valid customer id"),
+        due: f.due,
+    }
+}
+
+/// An append carrying the follow-up cap is refused when a follow-up of the
+/// same customer, in any case, is recorded too close, with the reference
+/// log's words naming that follow-up's case and due time; nothing is
+/// written. An append without the condition (imported history) is
+/// accepted as it is, and counts for later conditions; an identical retry
+/// of a conditioned append is answered as stored, not refused.
+pub fn a_conditioned_append_is_refused_naming_the_follow_up_in_the_way<L: EventLog>(
+    make: &dyn Fn() -> L,
+) {
+    let log = make();
+    let reference = InMemoryEventLog::new();
+    let (a, b, c) = (
+        CaseId::from_u128(1),
+        CaseId::from_u128(2),
+        CaseId::from_u128(3),
+    );
+    for (case, id, customer) in [(a, 1, "C-1"), (b, 2, "C-1"), (c, 3, "C-2")] {
+        let e = opened_for(case, id, customer);
+        log.append(case, ExpectedVersion::NoStream, from_ref(&e))
+            .unwrap();
+        reference
+            .append(case, ExpectedVersion::NoStream, from_ref(&e))
+            .unwrap();
+    }
+    let first = follow_up_on(a, 10, 5);
+    let done = log
+        .append_with(
+            a,
+            ExpectedVersion::Exact(1),
+            from_ref(&first),
+            &[cap("C-1", &first)],
+        )
+        .unwrap();
+    reference
+        .append_with(
+            a,
+            ExpectedVersion::Exact(1),
+            from_ref(&first),
+            &[cap("C-1", &first)],
+        )
+        .unwrap();
+    // 29 days later, same customer, another case: refused, naming case a.
+    let close = follow_up_on(b, 11, 34);
+    let err = log
+        .append_with(
+            b,
+            ExpectedVersion::Exact(1),
+            from_ref(&close),
+            &[cap("C-1", &close)],
+        )
+        .unwrap_err();
+    match &err {
+        AppendError::ConditionFailed {
+            case_id,
+            failure: ConditionFailure::FollowUpCap(cap),
+        } => {
+            assert_eq!(*case_id, b);
+            assert_eq!(cap.existing.case_id, a);
+            assert_eq!(cap.existing.event_id, first.event_id);
+            assert_eq!(cap.existing.due, minute(0) + Duration::days(5));
+        }
+        other => panic!("expected the cap, got {other:?}"),
+    }
+    let expected = reference
+        .append_with(
+            b,
+            ExpectedVersion::Exact(1),
+            from_ref(&close),
+            &[cap("C-1", &close)],
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        expected.to_string(),
+        "the reference log's words"
+    );
+    insta::assert_snapshot!("follow_up_cap", err.to_string());
+    assert_eq!(log.stream_version(b).unwrap(), 1, "nothing was written");
+    // An identical retry of the first is answered as stored.
+    let again = log
+        .append_with(
+            a,
+            ExpectedVersion::Exact(1),
+            from_ref(&first),
+            &[cap("C-1", &first)],
+        )
+        .unwrap();
+    assert!(again.already_stored);
+    assert_eq!(again.positions, done.positions);
+    // Another customer, the same day: allowed.
+    let other = follow_up_on(c, 12, 5);
+    log.append_with(
+        c,
+        ExpectedVersion::Exact(1),
+        from_ref(&other),
+        &[cap("C-2", &other)],
+    )
+    .unwrap();
+    // Without the condition (history as it happened): accepted; it then
+    // counts for the next conditioned append.
+    log.append(b, ExpectedVersion::Exact(1), from_ref(&close))
+        .unwrap();
+    let later = follow_up_on(b, 13, 60);
+    let err = log
+        .append_with(
+            b,
+            ExpectedVersion::Exact(2),
+            from_ref(&later),
+            &[cap("C-1", &later)],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppendError::ConditionFailed { failure: ConditionFailure::FollowUpCap(cap), .. }
+            if cap.existing.event_id == close.event_id),
+        "{err}"
+    );
+    // Exactly 30 days after the last: allowed.
+    let ok = follow_up_on(b, 14, 64);
+    log.append_with(
+        b,
+        ExpectedVersion::Exact(2),
+        from_ref(&ok),
+        &[cap("C-1", &ok)],
+    )
+    .unwrap();
+    assert_eq!(all_events(&log).len(), 7);
+}
+
+/// Threads scheduling follow-ups for the same customers at once, each on
+/// its own cases and each carrying the cap: whatever the interleaving (for
+/// the file store: appends of one group commit), no two recorded
+/// follow-ups of a customer are closer than 30 days, and every refusal
+/// names a recorded follow-up that is too close.
+pub fn conditioned_appends_racing_keep_the_follow_up_cap<L: EventLog>(make: &dyn Fn() -> L) {
+    const THREADS: u128 = 8;
+    const PER_THREAD: u128 = 40;
+    const CUSTOMERS: u128 = 3;
+    let log = make();
+    let customer = |t: u128| format!("C-{}", t % CUSTOMERS);
+    let case_of = |t: u128| CaseId::from_u128(100 + t);
+    for t in 0..THREADS {
+        let e = opened_for(case_of(t), 1_000 + t, &customer(t));
+        log.append(e.case_id, ExpectedVersion::NoStream, from_ref(&e))
+            .unwrap();
+    }
+    let barrier = std::sync::Barrier::new(THREADS as usize);
+    let refusals: Vec<(CaseId, EventId)> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (log, barrier) = (&log, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let case = case_of(t);
+                    let mut refused = Vec::new();
+                    let mut version = 1;
+                    for i in 0..PER_THREAD {
+                        // Dues spread over a year, different per thread.
+                        let day = i64::try_from((i * 37 + t * 11) % 365).unwrap();
+                        let e = follow_up_on(case, (t + 1) * 10_000 + i, day);
+                        let condition = cap(&customer(t), &e);
+                        match log.append_with(
+                            case,
+                            ExpectedVersion::Exact(version),
+                            from_ref(&e),
+                            from_ref(&condition),
+                        ) {
+                            Ok(done) => version = done.stream_version,
+                            Err(AppendError::ConditionFailed {
+                                failure: ConditionFailure::FollowUpCap(cap),
+                                ..
+                            }) => {
+                                let EventData::FollowUpScheduled(f) = &e.data else {
+                                    unreachable!("built as a follow-up")
+                                };
+                                assert!(follow_ups_too_close(cap.existing.due, f.due));
+                                refused.push((cap.existing.case_id, cap.existing.event_id));
+                            }
+                            Err(other) => panic!("{other}"),
+                        }
+                    }
+                    refused
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    let recorded = all_events(&log);
+    let mut by_customer: std::collections::HashMap<String, Vec<DateTime<Utc>>> =
+        std::collections::HashMap::new();
+    for r in &recorded {
+        if let EventData::FollowUpScheduled(f) = &r.event.data {
+            let t = r.event.case_id.as_uuid().as_u128() - 100;
+            by_customer.entry(customer(t)).or_default().push(f.due);
+        }
+    }
+    let mut scheduled = 0;
+    for (customer, mut dues) in by_customer {
+        dues.sort_unstable();
+        scheduled += dues.len();
+        for pair in dues.windows(2) {
+            assert!(
+                !follow_ups_too_close(pair[0], pair[1]),
+                "customer {customer}: follow-ups due {} and {}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+    assert!(
+        scheduled > 0 && !refusals.is_empty(),
+        "both outcomes happened"
+    );
+    // Every refusal named a follow-up that is recorded, in its case.
+    for (case_id, event_id) in refusals {
+        assert!(
+            recorded
+                .iter()
+                .any(|r| r.event.event_id == event_id && r.event.case_id == case_id),
+            "refusal names {event_id}, which is not recorded"
+        );
+    }
 }

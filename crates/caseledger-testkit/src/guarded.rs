@@ -1,7 +1,9 @@
 //! [`Guarded`]: a log that keeps something alive as long as it lives.
 
 use caseledger::RecordedEvent;
-use caseledger::{AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion};
+use caseledger::{
+    AppendCondition, AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
+};
 
 /// A log and a guard that must outlive it, such as the temporary directory
 /// a file store lives in: the log is dropped first, then the guard. It is
@@ -32,13 +34,26 @@ impl<L, G> Guarded<L, G> {
 impl<L: EventLog, G: Send + Sync> EventLog for Guarded<L, G> {
     type Error = L::Error;
 
-    fn append(
+    fn append_with(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<L::Error>> {
-        self.log.append(case_id, expected, events)
+        self.log.append_with(case_id, expected, events, conditions)
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, L::Error> {
+        self.log.stream_version(case_id)
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, L::Error> {
+        self.log.read_stream_from(case_id, from_version)
     }
 
     fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, L::Error> {

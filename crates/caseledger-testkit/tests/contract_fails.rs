@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use caseledger::{
-    AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion, InMemoryEventLog,
-    RecordedEvent,
+    AppendCondition, AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
+    InMemoryEventLog, RecordedEvent,
 };
 
 /// How a log breaks the contract.
@@ -18,6 +18,12 @@ enum Flaw {
     AppendsEventByEvent,
     /// `read_all` starts at the log's start whatever it is asked.
     ReadsAllFromTheStart,
+    /// It appends without checking the conditions.
+    IgnoresConditions,
+    /// `read_stream_from` starts at the stream's start whatever it is asked.
+    ReadsStreamFromTheStart,
+    /// `stream_version` is one more than the stream's event count.
+    CountsStreamVersionFromZero,
 }
 
 /// The reference log with one flaw.
@@ -30,14 +36,19 @@ struct Flawed {
 impl EventLog for Flawed {
     type Error = Infallible;
 
-    fn append(
+    fn append_with(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Infallible>> {
         match self.flaw {
-            Flaw::IgnoresExpectedVersion => self.log.append(case_id, ExpectedVersion::Any, events),
+            Flaw::IgnoresExpectedVersion => {
+                self.log
+                    .append_with(case_id, ExpectedVersion::Any, events, conditions)
+            }
+            Flaw::IgnoresConditions => self.log.append(case_id, expected, events),
             Flaw::AppendsEventByEvent if events.len() > 1 => {
                 let mut positions = Vec::new();
                 let mut last = None;
@@ -51,12 +62,26 @@ impl EventLog for Flawed {
                 let last = last.expect("more than one event");
                 Ok(Appended { positions, ..last })
             }
-            _ => self.log.append(case_id, expected, events),
+            _ => self.log.append_with(case_id, expected, events, conditions),
         }
     }
 
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Infallible> {
-        self.log.read_stream(case_id)
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Infallible> {
+        match self.flaw {
+            Flaw::CountsStreamVersionFromZero => self.log.stream_version(case_id).map(|v| v + 1),
+            _ => self.log.stream_version(case_id),
+        }
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Infallible> {
+        match self.flaw {
+            Flaw::ReadsStreamFromTheStart => self.log.read_stream_from(case_id, 1),
+            _ => self.log.read_stream_from(case_id, from_version),
+        }
     }
 
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Infallible>, Infallible> {
@@ -73,6 +98,9 @@ fn every_flawed_log_fails_the_contract() {
         Flaw::IgnoresExpectedVersion,
         Flaw::AppendsEventByEvent,
         Flaw::ReadsAllFromTheStart,
+        Flaw::ReadsStreamFromTheStart,
+        Flaw::CountsStreamVersionFromZero,
+        Flaw::IgnoresConditions,
     ] {
         let make = || Flawed {
             log: InMemoryEventLog::new(),

@@ -51,20 +51,22 @@ mod time;
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::{
-    Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
+    Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
+    FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
     check_stored_id,
 };
 pub use memory::InMemoryEventLog;
+pub use policy::{AppendCondition, ConditionFailure};
 pub use port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
-    RecordedEvent, StoredAt, StoredEvents, plan_append,
+    RecordedEvent, StoredAt, StoredEvents, plan_append, resolve_id_conflict,
 };
 pub use service::{
-    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, SequentialIds, ServiceError, is_retry,
+    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, STATE_CACHE_CASES, SequentialIds,
+    ServiceError, is_retry,
 };
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, check, evolve, fold};
 pub use status::{Phase, Status};

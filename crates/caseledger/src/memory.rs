@@ -9,7 +9,8 @@ use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::event::Event;
-use crate::ids::{CaseId, EventId};
+use crate::ids::{CaseId, CustomerId, EventId};
+use crate::policy::{AppendCondition, FollowUpPlanner, KnownFollowUp};
 use crate::port::{
     AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, RecordedEvent,
     StoredAt, StoredEvents, plan_append,
@@ -30,6 +31,8 @@ struct Inner {
     streams: HashMap<CaseId, Vec<u64>>,
     /// Where each event id is stored.
     ids: HashMap<EventId, StoredAt>,
+    /// The follow-ups by customer, for appends' conditions.
+    follow_ups: FollowUpPlanner,
 }
 
 impl InMemoryEventLog {
@@ -59,15 +62,17 @@ impl InMemoryEventLog {
 impl EventLog for InMemoryEventLog {
     type Error = Infallible;
 
-    fn append(
+    fn append_with(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Infallible>> {
+        // Checked and written under one lock: the conditions hold at the write.
         let mut inner = self.lock();
         let version = inner.streams.get(&case_id).map_or(0, |s| s.len() as u64);
-        let plan = plan_append(case_id, expected, events, version, &*inner)?;
+        let plan = plan_append(case_id, expected, events, conditions, version, &*inner)?;
         let first_version = match plan {
             AppendPlan::AlreadyStored(done) => return Ok(done),
             AppendPlan::Write { first_version } => first_version,
@@ -91,6 +96,7 @@ impl EventLog for InMemoryEventLog {
                     position,
                 },
             );
+            inner.follow_ups.observe(position, event);
             positions.push(position);
         }
         Ok(Appended {
@@ -100,12 +106,26 @@ impl EventLog for InMemoryEventLog {
         })
     }
 
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Infallible> {
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Infallible> {
+        Ok(self
+            .lock()
+            .streams
+            .get(&case_id)
+            .map_or(0, |s| s.len() as u64))
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Infallible> {
         let inner = self.lock();
         let Some(positions) = inner.streams.get(&case_id) else {
             return Ok(Vec::new());
         };
-        Ok(positions
+        // Version v is at index v - 1.
+        let skip = index(from_version.max(1)).min(positions.len());
+        Ok(positions[skip..]
             .iter()
             .filter_map(|p| inner.events.get(index(*p)).cloned())
             .collect())
@@ -129,6 +149,10 @@ impl StoredEvents for Inner {
     fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Infallible> {
         // `ids` only names positions of `events`: they are added together.
         Ok(self.events[index(at.position)].clone())
+    }
+
+    fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<KnownFollowUp>, Infallible> {
+        Ok(self.follow_ups.follow_ups_of(customer).to_vec())
     }
 }
 

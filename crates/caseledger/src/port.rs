@@ -17,7 +17,33 @@
 //!    positions are returned and nothing is written; otherwise it is a clash;
 //! 4. an id repeated within the call, or a stored event in another place
 //!    than a retry puts it, is a clash;
-//! 5. the expected version must match the stream's current version.
+//! 5. the expected version must match the stream's current version;
+//! 6. every [`AppendCondition`] the call carries must hold over the events
+//!    recorded in other streams (for the follow-up cap: the follow-ups of the
+//!    customer, found through [`StoredEvents::follow_ups_of`]), checked in
+//!    the same atomic step as the write; a failed one is
+//!    [`AppendError::ConditionFailed`], saying which recorded event
+//!    conflicts. A retry (point 3) is answered before any condition: its own
+//!    events are recorded already.
+//!
+//! A backend that checks and writes in one atomic step (the memory log
+//! under its lock, the file store under its writer) calls [`plan_append`]
+//! and writes what it plans. A backend that checks and writes in separate
+//! steps (a database: plan, then `INSERT` in a transaction) can meet a
+//! unique key (on the event id, or on the stream and version) that a
+//! concurrent append took in between. It then undoes its write, takes a
+//! fresh view of the log and calls [`resolve_id_conflict`], the retry rule
+//! (points 2 to 4) alone: a concurrent identical retry that won the race is
+//! answered as already stored (`Appended { already_stored: true }`, the
+//! winner's positions), a different command that took the id is refused
+//! ([`AppendError::IdempotencyKeyReused`] or [`AppendError::EventIdClash`]),
+//! and `None` (no event of the call is stored: the key that fired was the
+//! stream's version) means planning again with [`plan_append`], which then
+//! answers [`AppendError::WrongExpectedVersion`] or writes at the new
+//! version. The backend never reports the key violation itself, so a
+//! caller sees the same answers from every log, and an async face of the
+//! port shares these functions unchanged (they do no I/O: the lookups are
+//! the backend's, through [`StoredEvents`]).
 
 use std::collections::HashSet;
 
@@ -26,7 +52,8 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::event::{Event, check_new_event};
-use crate::ids::{CaseId, EventId};
+use crate::ids::{CaseId, CustomerId, EventId};
+use crate::policy::{AppendCondition, ConditionFailure, KnownFollowUp};
 use crate::time::format_timestamp;
 
 /// Most events one `append` call may carry. Why a limit: a case has a few
@@ -147,6 +174,15 @@ pub enum AppendError<E> {
         /// The event recorded with that id.
         recorded: Box<RecordedEvent>,
     },
+    /// A condition the append carried does not hold (point 6 of the
+    /// append contract): the failure names the recorded event in the way.
+    #[error("stream {case_id}: {failure}")]
+    ConditionFailed {
+        /// The stream appended to.
+        case_id: CaseId,
+        /// Which condition failed, and on what.
+        failure: ConditionFailure,
+    },
     /// The call itself is malformed.
     #[error("stream {case_id}: {reason}")]
     InvalidAppend {
@@ -191,6 +227,9 @@ impl<E> AppendError<E> {
                 event_id,
                 recorded,
             },
+            AppendError::ConditionFailed { case_id, failure } => {
+                AppendError::ConditionFailed { case_id, failure }
+            }
             AppendError::InvalidAppend { case_id, reason } => {
                 AppendError::InvalidAppend { case_id, reason }
             }
@@ -234,6 +273,12 @@ pub trait StoredEvents {
 
     /// The event stored at `at`, a place [`StoredEvents::stored_at`] returned.
     fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Self::Error>;
+
+    /// Every follow-up recorded for `customer` (in any of its cases, the
+    /// customer being the one its case was opened for): what
+    /// [`AppendCondition::NoFollowUpTooClose`] is checked against. Only
+    /// called for an append carrying that condition.
+    fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<KnownFollowUp>, Self::Error>;
 }
 
 /// Applies the append contract (module docs) to one call: the single place
@@ -241,11 +286,13 @@ pub trait StoredEvents {
 ///
 /// `stream_version` is the stream's current version; `stored` finds where an
 /// event id is stored and reads the event there (only for ids it finds, so
-/// an append of new ids reads no event).
+/// an append of new ids reads no event), and the follow-ups a condition is
+/// checked against (only for an append that carries one).
 pub fn plan_append<S: StoredEvents>(
     case_id: CaseId,
     expected: ExpectedVersion,
     events: &[Event],
+    conditions: &[AppendCondition],
     stream_version: u64,
     stored: &S,
 ) -> Result<AppendPlan, AppendError<S::Error>> {
@@ -282,6 +329,45 @@ pub fn plan_append<S: StoredEvents>(
             where_: "twice in this append".to_owned(),
         });
     }
+    if let Some(done) = resolve_id_conflict(case_id, events, stream_version, stored)? {
+        return Ok(AppendPlan::AlreadyStored(done));
+    }
+    if !expected.matches(stream_version) {
+        return Err(AppendError::WrongExpectedVersion {
+            case_id,
+            expected,
+            actual: stream_version,
+        });
+    }
+    for condition in conditions {
+        condition
+            .check(|customer| stored.follow_ups_of(customer))
+            .map_err(AppendError::Log)?
+            .map_err(|failure| AppendError::ConditionFailed { case_id, failure })?;
+    }
+    Ok(AppendPlan::Write {
+        first_version: stream_version + 1,
+    })
+}
+
+/// The retry rule of the append contract (points 2 to 4 of the module
+/// docs) over the ids of one call: `Some` when every event is stored
+/// already, identical, at consecutive versions of the stream (a retry:
+/// nothing to write; `stream_version` is the stream's current version);
+/// `None` when no event of the call is stored; otherwise the refusal.
+///
+/// [`plan_append`] runs it before the version check; a backend whose
+/// unique key fired during a write runs it again on a fresh view (module
+/// docs), which turns a concurrent identical retry into already stored.
+pub fn resolve_id_conflict<S: StoredEvents>(
+    case_id: CaseId,
+    events: &[Event],
+    stream_version: u64,
+    stored: &S,
+) -> Result<Option<Appended>, AppendError<S::Error>> {
+    let Some(first_event) = events.first() else {
+        return Ok(None);
+    };
     // A stored id is the same event only if the stored event equals it.
     let same_event = |e: &Event, at: &StoredAt| -> Result<(), AppendError<S::Error>> {
         let recorded = stored.stored_event(at).map_err(AppendError::Log)?;
@@ -298,7 +384,7 @@ pub fn plan_append<S: StoredEvents>(
     let lookup = |e: &Event| stored.stored_at(&e.event_id).map_err(AppendError::Log);
     // A retry stores its first event at some version v of this stream and
     // every next one at v+1, v+2, ...
-    if let Some(first) = lookup(&events[0])? {
+    if let Some(first) = lookup(first_event)? {
         let mut positions = Vec::with_capacity(events.len());
         for (i, e) in (0u64..).zip(events) {
             let at = if i == 0 { Some(first) } else { lookup(e)? };
@@ -313,7 +399,7 @@ pub fn plan_append<S: StoredEvents>(
             }
             positions.push(at.position);
         }
-        return Ok(AppendPlan::AlreadyStored(Appended {
+        return Ok(Some(Appended {
             positions,
             stream_version,
             already_stored: true,
@@ -325,16 +411,7 @@ pub fn plan_append<S: StoredEvents>(
             return Err(clash(case_id, e.event_id, Some(at)));
         }
     }
-    if !expected.matches(stream_version) {
-        return Err(AppendError::WrongExpectedVersion {
-            case_id,
-            expected,
-            actual: stream_version,
-        });
-    }
-    Ok(AppendPlan::Write {
-        first_version: stream_version + 1,
-    })
+    Ok(None)
 }
 
 fn clash<E>(case_id: CaseId, event_id: EventId, at: Option<StoredAt>) -> AppendError<E> {
@@ -351,27 +428,163 @@ fn clash<E>(case_id: CaseId, event_id: EventId, at: Option<StoredAt>) -> AppendE
     }
 }
 
-/// A stream of recorded events from a log, in position order.
-pub type EventIter<'a, E> = Box<dyn Iterator<Item = Result<RecordedEvent, E>> + 'a>;
+/// A stream of recorded events from a log, in position order. `Send`, so
+/// that a replay can move to another thread (or an async task's executor).
+pub type EventIter<'a, E> = Box<dyn Iterator<Item = Result<RecordedEvent, E>> + Send + 'a>;
 
 /// An append-only log of case events, one stream per case.
 pub trait EventLog: Send + Sync {
     /// The log's own failure (I/O, corruption, connection...).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Appends `events` to the stream of `case_id` atomically: all or none.
-    /// Follows the append contract of this module.
+    /// Appends `events` to the stream of `case_id` atomically, all or none,
+    /// if every one of `conditions` holds over the other streams, checked
+    /// in the same atomic step. Follows the append contract of this module.
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Self::Error>>;
+
+    /// Appends `events` to the stream of `case_id` atomically, with no
+    /// condition: [`EventLog::append_with`] with none.
     fn append(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
-    ) -> Result<Appended, AppendError<Self::Error>>;
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        self.append_with(case_id, expected, events, &[])
+    }
+
+    /// A stream's version: how many events it holds (0: none).
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error>;
+
+    /// The events of one stream from version `from_version` on (1 or 0:
+    /// from the start), in version order; empty when the stream has no
+    /// event at or after it. A reader that knows a case up to version v
+    /// reads `v + 1` on: only what it has not seen.
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Self::Error>;
 
     /// All events of one stream, in version order (empty if none).
-    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Self::Error>;
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Self::Error> {
+        self.read_stream_from(case_id, 1)
+    }
 
     /// Every event from global position `from_position` (1: the start) on,
     /// streamed in position order.
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::convert::Infallible;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::event::EventData;
+    use crate::ids::Actor;
+
+    /// A log's view: the events stored, by id.
+    #[derive(Default)]
+    struct View(HashMap<EventId, RecordedEvent>);
+
+    impl StoredEvents for View {
+        type Error = Infallible;
+
+        fn stored_at(&self, id: &EventId) -> Result<Option<StoredAt>, Infallible> {
+            Ok(self.0.get(id).map(|r| StoredAt {
+                case_id: r.event.case_id,
+                version: r.version,
+                position: r.position,
+            }))
+        }
+
+        fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Infallible> {
+            let found = self.0.values().find(|r| r.position == at.position);
+            // The test views only name positions they hold.
+            Ok(found.cloned().expect("a stored position"))
+        }
+
+        fn follow_ups_of(&self, _: &CustomerId) -> Result<Vec<KnownFollowUp>, Infallible> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn responded(id: u128, data: EventData) -> Event {
+        Event {
+            event_id: EventId::from_u128(id),
+            case_id: CaseId::from_u128(7),
+            at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+            actor: Actor::System,
+            data,
+        }
+    }
+
+    fn stored(events: &[Event], first_position: u64) -> View {
+        let mut view = View::default();
+        for (i, e) in (0u64..).zip(events) {
+            view.0.insert(
+                e.event_id,
+                RecordedEvent {
+                    position: first_position + i,
+                    version: 1 + i,
+                    recorded_at: e.at,
+                    event: e.clone(),
+                },
+            );
+        }
+        view
+    }
+
+    /// The race a database meets: the plan said write, a concurrent
+    /// identical retry committed first, and the unique key on the event id
+    /// fired. Re-run on the fresh view, the retry rule answers already
+    /// stored with the winner's positions; a different command with the
+    /// same id is a reused key; nothing stored asks for a new plan.
+    #[test]
+    fn a_concurrent_identical_retry_is_answered_as_already_stored() {
+        let case = CaseId::from_u128(7);
+        let events = [
+            responded(1, EventData::Responded),
+            responded(2, EventData::Closed),
+        ];
+        let before = View::default();
+        let plan = plan_append(case, ExpectedVersion::NoStream, &events, &[], 0, &before).unwrap();
+        assert_eq!(plan, AppendPlan::Write { first_version: 1 });
+        // The winner stored the same events at positions 41 and 42.
+        let after = stored(&events, 41);
+        let done = resolve_id_conflict(case, &events, 2, &after).unwrap();
+        assert_eq!(
+            done,
+            Some(Appended {
+                positions: vec![41, 42],
+                stream_version: 2,
+                already_stored: true,
+            })
+        );
+        // A different command took the ids: refused, not "stored".
+        let other = [
+            responded(1, EventData::Closed),
+            responded(2, EventData::Closed),
+        ];
+        let taken = stored(&other, 41);
+        assert!(matches!(
+            resolve_id_conflict(case, &events, 2, &taken),
+            Err(AppendError::IdempotencyKeyReused { .. })
+        ));
+        // The key that fired was the version: no id of the call is stored.
+        assert_eq!(
+            resolve_id_conflict(case, &events, 1, &before).unwrap(),
+            None
+        );
+    }
 }

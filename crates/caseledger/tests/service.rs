@@ -277,3 +277,125 @@ fn an_escalation_without_a_level_retries_one_recorded_at_any_level() {
         "{err}"
     );
 }
+
+/// The in-memory log, counting the events its stream reads return.
+#[derive(Debug, Default)]
+struct Counting {
+    log: InMemoryEventLog,
+    read: std::sync::atomic::AtomicU64,
+}
+
+impl Counting {
+    fn read(&self) -> u64 {
+        self.read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl EventLog for Counting {
+    type Error = std::convert::Infallible;
+
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        self.log.append_with(case_id, expected, events, conditions)
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error> {
+        self.log.stream_version(case_id)
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Self::Error> {
+        let events = self.log.read_stream_from(case_id, from_version)?;
+        self.read
+            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(events)
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error> {
+        self.log.read_all(from_position)
+    }
+}
+
+#[test]
+fn the_service_reads_only_the_events_recorded_since_it_last_saw_a_case() {
+    let s = CaseService::new(Counting::default(), SequentialIds::new(1));
+    let mut o = opened();
+    o.customer_id = CustomerId::new("C-1").unwrap();
+    s.execute(CASE, t(0), agent("agent-1"), Action::Open(o))
+        .unwrap();
+    for m in 1..=20 {
+        s.execute(CASE, t(m), agent("agent-1"), Action::Respond)
+            .unwrap();
+    }
+    assert_eq!(s.log().read(), 0, "its own events are known, not read");
+    // Another writer (a second service over the same log) adds one event:
+    // the next command reads that one only.
+    let other = SequentialIds::new(2);
+    let e = Event {
+        event_id: other.next_event_id(),
+        case_id: CASE,
+        at: t(30),
+        actor: agent("agent-2"),
+        data: EventData::Responded,
+    };
+    s.log()
+        .append(CASE, ExpectedVersion::Exact(21), &[e])
+        .unwrap();
+    let done = s
+        .execute(CASE, t(31), agent("agent-1"), Action::Respond)
+        .unwrap();
+    assert_eq!(s.log().read(), 1);
+    assert_eq!(done.state.version(), 23);
+    assert_eq!(done.state.case().unwrap().responses, 22);
+}
+
+#[test]
+fn the_state_cache_is_bounded_and_a_case_that_left_it_is_read_again() {
+    let s = CaseService::new(Counting::default(), SequentialIds::new(1)).with_cache_capacity(2);
+    for (n, case) in [1u128, 2, 3].into_iter().enumerate() {
+        let mut o = opened();
+        o.customer_id = CustomerId::new("C-1").unwrap();
+        let m = i64::try_from(n).unwrap();
+        s.execute(
+            CaseId::from_u128(case),
+            t(m),
+            agent("agent-1"),
+            Action::Open(o),
+        )
+        .unwrap();
+    }
+    assert_eq!(s.cached_cases(), 2, "at most the capacity");
+    // Case 1 was the least recently used: it left, and is read again whole.
+    let state = s.state(CaseId::from_u128(1)).unwrap();
+    assert_eq!(state.version(), 1);
+    assert_eq!(s.log().read(), 1);
+    assert_eq!(s.cached_cases(), 2);
+    // The default bound.
+    let s = service();
+    for case in 0..=STATE_CACHE_CASES as u128 {
+        let e = Event {
+            event_id: EventId::from_u128(case + 1),
+            case_id: CaseId::from_u128(case),
+            at: t(0),
+            actor: agent("agent-1"),
+            data: EventData::Opened(opened()),
+        };
+        s.log()
+            .append(e.case_id, ExpectedVersion::NoStream, &[e])
+            .unwrap();
+        assert_eq!(s.state(CaseId::from_u128(case)).unwrap().version(), 1);
+    }
+    assert_eq!(s.cached_cases(), STATE_CACHE_CASES);
+    let none =
+        CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1)).with_cache_capacity(0);
+    assert_eq!(none.state(CASE).unwrap().version(), 0);
+    assert_eq!(none.cached_cases(), 0);
+}

@@ -119,6 +119,31 @@ impl LogIter {
         self
     }
 
+    /// Reads the committed log of `index`, acknowledged up to `end`, from
+    /// position `from` (1: the start) up to `until`.
+    pub(crate) fn committed(
+        dir: PathBuf,
+        index: &crate::index::Index,
+        end: Checkpoint,
+        from: u64,
+        until: Until,
+    ) -> LogIter {
+        let start = if from <= 1 {
+            None
+        } else {
+            match index.loc(from) {
+                Some(loc) if from <= end.position => Some(Start {
+                    segment: loc.segment,
+                    offset: u64::from(loc.offset),
+                    position: from,
+                    hash: loc.hash,
+                }),
+                _ => return LogIter::empty(dir),
+            }
+        };
+        LogIter::new(dir, end, until, start).skip_to(from)
+    }
+
     pub(crate) fn empty(dir: PathBuf) -> LogIter {
         let end = Boundary {
             point: START,

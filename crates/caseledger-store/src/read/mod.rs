@@ -15,7 +15,6 @@ mod iter;
 mod log_reader;
 mod random;
 
-pub(crate) use iter::Start;
 pub use iter::{LogIter, partition_of};
 pub use log_reader::LogReader;
 pub(crate) use random::{check_verified_link, event_of_body, not_indexed, read_event_at};

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use caseledger::{AppendError, Appended, CaseId, Event, ExpectedVersion};
+use caseledger::{AppendCondition, AppendError, Appended, CaseId, Event, ExpectedVersion};
 
 use super::txn::{Txn, Visible};
 use super::writer::{Writer, outcome_error};
@@ -49,6 +49,7 @@ struct Pending {
     case_id: CaseId,
     expected: ExpectedVersion,
     events: Vec<Event>,
+    conditions: Vec<AppendCondition>,
     result: Mutex<Option<Result<Appended, AppendError<Error>>>>,
 }
 
@@ -63,11 +64,13 @@ impl GroupCommit {
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
         let request = Arc::new(Pending {
             case_id,
             expected,
             events: events.to_vec(),
+            conditions: conditions.to_vec(),
             result: Mutex::new(None),
         });
         // Group commit: the first appender to find no leader becomes one and
@@ -112,7 +115,8 @@ fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) {
     {
         let index = read(&visible.index);
         for p in group {
-            results.push(txn.append(w, &index, p.case_id, p.expected, &p.events));
+            // Each append's conditions see the group's earlier appends.
+            results.push(txn.append(w, &index, p.case_id, p.expected, &p.events, &p.conditions));
         }
     }
     if let Err(e) = txn.commit(w, visible) {

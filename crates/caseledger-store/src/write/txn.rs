@@ -5,9 +5,10 @@
 use std::fs::File;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
+use caseledger::policy::{KnownFollowUp, PendingFollowUps};
 use caseledger::{
-    AppendError, AppendPlan, Appended, CaseId, Event, EventId, ExpectedVersion, RecordedEvent,
-    StoredAt, StoredEvents, plan_append,
+    AppendCondition, AppendError, AppendPlan, Appended, CaseId, CustomerId, Event, EventId,
+    ExpectedVersion, RecordedEvent, StoredAt, StoredEvents, plan_append,
 };
 use chrono::{DateTime, Utc};
 
@@ -17,9 +18,10 @@ use crate::checkpoint::{self, CHECKPOINT_FILE, Checkpoint};
 use crate::error::{Damage, Error, ErrorKind};
 use crate::format::{FRAME_HEADER_BYTES, Hash, decode_frame, encode_commit, encode_event};
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
+use crate::layout::Until;
 use crate::layout::{Head, Point, sync_dir};
 use crate::locks::{lock, read, write};
-use crate::read::{check_verified_link, event_of_body, not_indexed};
+use crate::read::{LogIter, check_verified_link, event_of_body, not_indexed};
 use crate::segment::{self, read_frame_at};
 
 /// What reads see: the committed index and the head (the checkpoint of the
@@ -49,6 +51,7 @@ struct TxnView<'a> {
     index: &'a Index,
     overlay: &'a Overlay,
     w: &'a Writer,
+    follow_ups: &'a PendingFollowUps,
 }
 
 impl StoredEvents for TxnView<'_> {
@@ -91,6 +94,13 @@ impl StoredEvents for TxnView<'_> {
         };
         event_of_body(&body, at.position).map_err(damage)
     }
+
+    /// The writer's follow-ups, caught up with the committed log before a
+    /// conditioned append plans (see [`Txn::append`]), and the
+    /// transaction's own.
+    fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<KnownFollowUp>, Error> {
+        Ok(self.follow_ups.follow_ups_of(&self.w.follow_ups, customer))
+    }
 }
 
 /// An open transaction of the writer: events written but not committed.
@@ -101,6 +111,8 @@ pub(crate) struct Txn {
     start_hash: Hash,
     start_recorded_at: Option<DateTime<Utc>>,
     overlay: Overlay,
+    /// The follow-ups of the transaction's events, for conditions.
+    follow_ups: PendingFollowUps,
     scratch: Vec<u8>,
     /// The first I/O failure inside the transaction; it then only aborts.
     broken: Option<String>,
@@ -117,6 +129,7 @@ impl Txn {
             start_hash: w.hash,
             start_recorded_at: w.last_recorded_at,
             overlay: Overlay::default(),
+            follow_ups: PendingFollowUps::default(),
             scratch: Vec::new(),
             broken: None,
         }
@@ -129,6 +142,7 @@ impl Txn {
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
+        conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
         if let Some(refused) = w.refusal() {
             return Err(AppendError::Log(refused));
@@ -136,13 +150,18 @@ impl Txn {
         if let Some(cause) = &self.broken {
             return Err(AppendError::Log(failed(cause)));
         }
+        if !conditions.is_empty() {
+            self.catch_up_follow_ups(w, index)
+                .map_err(AppendError::Log)?;
+        }
         let version = self.overlay.version(index, &case_id);
         let view = TxnView {
             index,
             overlay: &self.overlay,
             w,
+            follow_ups: &self.follow_ups,
         };
-        let plan = plan_append(case_id, expected, events, version, &view)?;
+        let plan = plan_append(case_id, expected, events, conditions, version, &view)?;
         let first_version = match plan {
             AppendPlan::AlreadyStored(done) => return Ok(done),
             AppendPlan::Write { first_version } => first_version,
@@ -194,6 +213,7 @@ impl Txn {
             let position = w.next_position;
             w.next_position += 1;
             positions.push(position);
+            self.follow_ups.observe(position, e);
             self.overlay.push(Entry {
                 position,
                 case_id,
@@ -211,6 +231,22 @@ impl Txn {
             stream_version: last_version,
             already_stored: false,
         })
+    }
+
+    /// Feeds the writer's follow-ups the committed events they have not
+    /// seen (all of them, the first time), read from the files: the
+    /// committed log ends where this transaction began.
+    fn catch_up_follow_ups(&self, w: &mut Writer, index: &Index) -> Result<(), Error> {
+        let from = w.follow_ups.position() + 1;
+        if from >= self.start_position {
+            return Ok(());
+        }
+        let committed = LogIter::committed(w.dir.clone(), index, w.checkpoint, from, Until::End);
+        for recorded in committed {
+            let recorded = recorded?;
+            w.follow_ups.observe(recorded.position, &recorded.event);
+        }
+        Ok(())
     }
 
     /// Writes the commit record, syncs, advances the checkpoint and makes
@@ -275,6 +311,12 @@ impl Txn {
             }
         }
         *write(&visible.head) = cp;
+        // The writer's follow-ups take in the transaction's only if they
+        // had seen the whole committed log before it; otherwise the next
+        // conditioned append reads them from the files.
+        if w.follow_ups.position() + 1 == self.start_position {
+            w.follow_ups.absorb(std::mem::take(&mut self.follow_ups));
+        }
         Ok(Some(Head {
             position: last,
             hash,
@@ -288,6 +330,7 @@ impl Txn {
     /// the next writer's recovery cuts and keeps.
     fn abandon(mut self, w: &mut Writer) {
         self.overlay.clear();
+        self.follow_ups.clear();
         w.buf.clear();
         if w.segment == self.start.segment && w.file.set_len(self.start.offset).is_ok() {
             w.len = self.start.offset;
@@ -300,6 +343,7 @@ impl Txn {
     /// Removes everything written since the transaction began.
     fn abort(mut self, w: &mut Writer) {
         self.overlay.clear();
+        self.follow_ups.clear();
         w.buf.clear();
         if let Err(e) = self.rewind(w) {
             w.failed = Some(format!("could not undo an unfinished write: {e}"));
@@ -377,9 +421,22 @@ impl<'s> Batch<'s> {
         expected: ExpectedVersion,
         events: &[Event],
     ) -> Result<Appended, AppendError<Error>> {
+        self.append_with(case_id, expected, events, &[])
+    }
+
+    /// [`Batch::append`] with conditions, as
+    /// [`EventLog::append_with`](caseledger::EventLog::append_with):
+    /// checked against the committed log and the batch's earlier appends.
+    pub fn append_with(
+        &mut self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Error>> {
         let index = read(&self.visible.index);
         self.txn
-            .append(&mut self.w, &index, case_id, expected, events)
+            .append(&mut self.w, &index, case_id, expected, events, conditions)
     }
 
     /// How many events the batch holds so far.

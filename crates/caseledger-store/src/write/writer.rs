@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use caseledger::Event;
+use caseledger::policy::FollowUpPlanner;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint};
@@ -81,6 +82,11 @@ pub(crate) struct Writer {
     /// The store directory, opened and locked (exclusive `flock`) for the
     /// writer's lifetime: the lock is this open file.
     pub(crate) lock: File,
+    /// The follow-ups of the committed log by customer, for appends'
+    /// conditions: built on the first append that carries one (a read of
+    /// the committed log, under this writer), then kept up by each commit.
+    /// Opens and imports, which carry none, do not pay for it.
+    pub(crate) follow_ups: FollowUpPlanner,
 }
 
 /// The error for appends whose write failed: undone if the writer could
