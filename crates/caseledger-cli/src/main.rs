@@ -33,7 +33,9 @@ use caseledger_synth::SynthConfig;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::args::{HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time};
+use crate::args::{
+    CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
+};
 use crate::commands::{
     bench, export, generate, import, import_check, import_reject, open, report, verify,
 };
@@ -153,6 +155,10 @@ enum Command {
         /// Over how many days cases open.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=3650))]
         span_days: u32,
+        /// How cases spread over customers: a few each (uniform), or a
+        /// long tail where the busiest customer holds a quarter of them.
+        #[arg(long, value_enum, default_value_t = CustomersArg::Uniform)]
+        customers: CustomersArg,
     },
     /// First steps: build a demo store, print its monthly KPI report.
     #[command(after_help = "Example:\n  caseledger demo")]
@@ -207,12 +213,14 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
             seed,
             start,
             span_days,
+            customers,
         } => {
             let config = SynthConfig {
                 cases,
                 seed,
                 start,
                 span_days,
+                customers: customers.into(),
             };
             config
                 .check()
