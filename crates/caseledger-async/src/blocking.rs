@@ -22,9 +22,11 @@ const READ_AHEAD: usize = 256;
 /// wait on a file. Must be used within a tokio runtime.
 ///
 /// A call's arguments are copied to the pool (an append's events are a
-/// few hundred bytes each). A call whose future is dropped runs to its end
-/// on the pool all the same: an append there is the log's atomic step, so
-/// it records all its events or none, and a retry of it is answered as one.
+/// few hundred bytes each). A call whose future is dropped after it was
+/// first polled still runs to its end on the pool (unless the runtime shuts
+/// down before a pool thread took it: then it never runs). Either way an
+/// append is the log's atomic step, so it records all its events or none,
+/// and the same append again is answered as a retry if it recorded them.
 #[derive(Debug)]
 pub struct Blocking<L> {
     log: Arc<L>,

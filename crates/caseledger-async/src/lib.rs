@@ -23,8 +23,8 @@
 //! the log as a finished call or an unstarted one would: an append is one
 //! atomic step of the log (all or nothing), and a retry of the same command
 //! (same event ids) is answered as a retry if the append happened. With
-//! [`Blocking`], a dropped append still runs to its end on the blocking
-//! pool; dropping the future only stops the wait for it.
+//! [`Blocking`], a dropped append that reached the blocking pool still runs
+//! to its end there; dropping the future only stops the wait for it.
 //!
 //! ```
 //! use caseledger::{Action, Actor, Channel, CustomerId, InMemoryEventLog, Opened, SequentialIds, Tier};

@@ -5,9 +5,11 @@
 //! Each future is polled by hand, one await point at a time: after a
 //! `Pending`, the next poll waits for the future's wake-up (its pool task
 //! finished), so poll n always stops at the n-th await point. For every n
-//! the future is dropped after n polls, the runtime is shut down (which
-//! waits for the pool tasks already started, as a dropped append of the
-//! file store runs to its end), and the log is checked.
+//! the future is dropped after n polls, either at once (its pool task may
+//! not have started, may be running, or may be done) or once its pool task
+//! is done (the work happened, its answer is lost); then the runtime is
+//! shut down (it waits for a pool task that started and drops one that
+//! did not), and the log is checked.
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
 mod common;
@@ -53,11 +55,15 @@ impl Flag {
 }
 
 /// Polls `future` at most `polls` times, one await point at a time, on
-/// `runtime`; its output if it finished, `None` if it was dropped.
+/// `runtime`; its output if it finished, `None` if it was dropped. With
+/// `settled`, a future still pending at its last poll is dropped only once
+/// the I/O it waits for is done (the answer was lost, not the work);
+/// without, at once (its I/O may still be queued, running, or done).
 fn poll_then_drop<F: Future>(
     runtime: &tokio::runtime::Runtime,
     future: F,
     polls: usize,
+    settled: bool,
 ) -> Option<F::Output> {
     let _in_runtime = runtime.enter();
     let flag = Arc::new(Flag::default());
@@ -68,7 +74,7 @@ fn poll_then_drop<F: Future>(
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return Some(output);
         }
-        if n < polls {
+        if n < polls || settled {
             flag.wait();
         }
     }
@@ -104,7 +110,7 @@ fn an_append_dropped_at_any_await_point_wrote_all_or_nothing() {
         event(2, 1, EventData::Closed),
     ];
     let (mut dropped_before, mut dropped_after) = (0, 0);
-    for polls in 0..=MOST_POLLS {
+    for (polls, settled) in (0..=MOST_POLLS).flat_map(|n| [(n, true), (n, false)]) {
         let dir = tempfile::tempdir().unwrap();
         let log = Blocking::new(new_store(&dir));
         let rt = runtime();
@@ -112,6 +118,7 @@ fn an_append_dropped_at_any_await_point_wrote_all_or_nothing() {
             &rt,
             log.append(case, ExpectedVersion::NoStream, &events),
             polls,
+            settled,
         );
         drop(rt); // waits for the pool task of a dropped append
         let stored = log.log().read_stream(case).unwrap();
@@ -155,7 +162,7 @@ fn an_append_dropped_at_any_await_point_wrote_all_or_nothing() {
 fn a_command_dropped_at_any_await_point_is_recorded_once_or_not_at_all() {
     let case = CaseId::from_u128(1);
     let (mut dropped_before, mut dropped_after) = (0, 0);
-    for polls in 0..=MOST_POLLS {
+    for (polls, settled) in (0..=MOST_POLLS).flat_map(|n| [(n, true), (n, false)]) {
         let dir = tempfile::tempdir().unwrap();
         let store = new_store(&dir);
         let service = AsyncCaseService::new(Blocking::new(store), SequentialIds::new(1));
@@ -163,7 +170,12 @@ fn a_command_dropped_at_any_await_point_is_recorded_once_or_not_at_all() {
         runtime().block_on(service.execute_command(opened)).unwrap();
         let classify = command(1, 2, 1, classify());
         let rt = runtime();
-        let done = poll_then_drop(&rt, service.execute_command(classify.clone()), polls);
+        let done = poll_then_drop(
+            &rt,
+            service.execute_command(classify.clone()),
+            polls,
+            settled,
+        );
         drop(rt);
         let stored = service.log().log().read_stream(case).unwrap();
         let rt = runtime();
@@ -213,6 +225,7 @@ fn the_memory_logs_futures_finish_at_their_first_poll() {
         &rt,
         service.execute_command(command(1, 1, 0, open("C-1"))),
         1,
+        false,
     );
     assert!(done.is_some_and(|d| d.is_ok()));
     assert_eq!(service.log().len(), 1);
