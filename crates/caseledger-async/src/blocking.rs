@@ -14,7 +14,7 @@ use crate::{AsyncEventLog, EventStream};
 /// How many events a [`Blocking`] log's `read_all` reads ahead of its
 /// reader. Why bounded: a slow reader must not make the pool thread load
 /// the whole log into memory.
-const READ_AHEAD: usize = 256;
+pub const READ_AHEAD: usize = 256;
 
 /// A blocking log (the file store of `caseledger-store`, or any
 /// [`EventLog`]) as an [`AsyncEventLog`]: each call runs on tokio's

@@ -10,7 +10,7 @@
 //!   module: retries, reused idempotency keys, id clashes, expected
 //!   versions, conditions), its streams of events `Send`
 //!   [`futures_core::Stream`]s. The memory log implements it directly; with
-//!   the `tokio` feature, [`Blocking`] runs any blocking log (the file store
+//!   the `tokio` feature, `Blocking` runs any blocking log (the file store
 //!   of `caseledger-store`) on tokio's blocking pool. A log that is async by
 //!   nature (a database client) implements it natively.
 //! - [`AsyncCaseService`], the application service: it drives the same
@@ -23,7 +23,7 @@
 //! the log as a finished call or an unstarted one would: an append is one
 //! atomic step of the log (all or nothing), and a retry of the same command
 //! (same event ids) is answered as a retry if the append happened. With
-//! [`Blocking`], a dropped append that reached the blocking pool still runs
+//! `Blocking`, a dropped append that reached the blocking pool still runs
 //! to its end there; dropping the future only stops the wait for it.
 //!
 //! ```
@@ -58,7 +58,7 @@ use caseledger::{
 use futures_core::Stream;
 
 #[cfg(feature = "tokio")]
-pub use blocking::{Blocking, BlockingError};
+pub use blocking::{Blocking, BlockingError, READ_AHEAD};
 pub use service::AsyncCaseService;
 
 /// A stream of recorded events from a log, in position order. `Send`, so
