@@ -160,3 +160,10 @@ impl AsyncEventLog for InMemoryEventLog {
         Ok(Box::pin(futures_util::stream::iter(events)))
     }
 }
+
+/// docs/embedding.md's examples (the blocking service and the async one,
+/// side by side), compiled and run as doctests so they cannot rot: here,
+/// where both faces, the store and tokio are at hand.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingDoctests;
