@@ -3,7 +3,9 @@
 //! added, or given a value of another JSON type or a near-miss value). The
 //! parser must never panic; it either accepts the event (which must then
 //! survive its own JSON form) or refuses it with an error that names a
-//! field, as an import's error report promises.
+//! field, as an import's error report promises. Its two passes must agree:
+//! serde's `Deserialize` (the fast path) accepts exactly the lines the
+//! field-naming explainer accepts, with the same event.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -242,9 +244,17 @@ fuzz_target!(|input: Input| {
         keys.extend(data.keys().map(|k| format!("data.{k}")));
     }
     let text = Value::Object(event).to_string();
+    let typed = serde_json::from_str::<DraftEvent>(&text);
+    let explained = DraftEvent::explain_json(&text);
+    match (&typed, &explained) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "the two passes read different events: {text}"),
+        (Err(_), Err(_)) => {}
+        (Ok(_), Err(e)) => panic!("serde accepts what the explainer refuses ({e}): {text}"),
+        (Err(e), Ok(_)) => panic!("serde refuses ({e}) what the explainer accepts: {text}"),
+    }
     match DraftEvent::from_json(&text) {
         Ok(draft) => {
-            let event = draft.with_id(EventId::from_u128(1));
+            let event = draft.into_event(|| EventId::from_u128(1));
             let json = serde_json::to_string(&event).expect("an event serialises");
             let again = Event::from_json(&json)
                 .unwrap_or_else(|e| panic!("its own JSON is refused: {e}: {json}"));

@@ -38,6 +38,24 @@ pub enum HistoryFormat {
     Json,
 }
 
+/// How `generate` spreads cases over customers (`--customers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CustomersArg {
+    /// A few cases per customer (the default).
+    Uniform,
+    /// Zipf-like: the busiest customer holds a quarter of the cases.
+    LongTail,
+}
+
+impl From<CustomersArg> for caseledger_synth::Customers {
+    fn from(arg: CustomersArg) -> Self {
+        match arg {
+            CustomersArg::Uniform => caseledger_synth::Customers::Uniform,
+            CustomersArg::LongTail => caseledger_synth::Customers::LongTail,
+        }
+    }
+}
+
 /// What a time flag accepts, for error messages.
 const ACCEPTED_TIMES: &str = "use a date like 2026-03-31 (the start of that day, UTC), a time with \
                               an offset like 2026-03-31T23:59:59Z or 2026-03-31T23:59:59+08:00, \

@@ -33,7 +33,7 @@ use caseledger_synth::SynthConfig;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::args::{HistoryFormat, VerifyFormat, parse_case_id, parse_time};
+use crate::args::{CustomersArg, HistoryFormat, VerifyFormat, parse_case_id, parse_time};
 use crate::commands::{bench, export, generate, import, open, report, verify};
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 
@@ -134,6 +134,10 @@ enum Command {
         /// Over how many days cases open.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=3650))]
         span_days: u32,
+        /// How cases spread over customers: a few each (uniform), or a
+        /// long tail where the busiest customer holds a quarter of them.
+        #[arg(long, value_enum, default_value_t = CustomersArg::Uniform)]
+        customers: CustomersArg,
     },
     /// First steps: build a demo store, print its monthly KPI report.
     #[command(after_help = "Example:\n  caseledger demo")]
@@ -171,12 +175,14 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
             seed,
             start,
             span_days,
+            customers,
         } => {
             let config = SynthConfig {
                 cases,
                 seed,
                 start,
                 span_days,
+                customers: customers.into(),
             };
             config
                 .check()

@@ -51,8 +51,8 @@ mod time;
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::{
-    Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
+    Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
+    FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,

@@ -96,8 +96,25 @@ macro_rules! vocabulary {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
-                Self::parse(&s).map_err(::serde::de::Error::custom)
+                // A visitor rather than a `Cow<str>`, which serde always
+                // deserializes as an owned copy: a wire name is read
+                // where it lies.
+                struct Name;
+                impl ::serde::de::Visitor<'_> for Name {
+                    type Value = $name;
+
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        write!(f, "a {} (a string)", $what)
+                    }
+
+                    fn visit_str<E: ::serde::de::Error>(self, s: &str) -> Result<$name, E> {
+                        $name::parse(s).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(Name)
             }
         }
     };

@@ -266,3 +266,501 @@ fn case_error_messages_are_pinned() {
         .unwrap_err());
     insta::assert_snapshot!("case_errors", lines.join("\n"));
 }
+
+/// Lines the format refuses, one per kind of refusal: serde's
+/// `Deserialize` must refuse each, as the explainer does.
+fn refused_lines() -> Vec<String> {
+    let responded = |rest: &str| format!("{{{GOOD},\"type\":\"responded\",{rest}}}");
+    vec![
+        "{\"case_id\": ".to_owned(),
+        "[1,2]".to_owned(),
+        format!("{{{GOOD},\"data\":{{}}}}"),
+        format!("{{{GOOD},\"type\":\"responded\"}}"),
+        format!("{{{GOOD},\"type\":\"deleted\",\"data\":{{}}}}"),
+        responded(r#""data":{},"name":"Alice""#),
+        responded(r#""data":{},"type":"responded""#),
+        responded(r#""data":null"#),
+        responded(r#""data":[]"#),
+        responded(r#""data":{"reason":null}"#),
+        responded(r#""data":{},"position":1.5"#),
+        responded(r#""data":{},"position":"1""#),
+        responded(r#""data":{},"recorded_at":"2016-12-31T23:59:60Z""#),
+        format!("{{{GOOD},\"type\":\"resolved\",\"data\":{{\"resolution\":\"x\",\"phone\":\"555\"}}}}"),
+        format!("{{{GOOD},\"type\":\"resolved\",\"data\":{{\"customer_id\":\"C-1\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\",\"channel\":\"fax\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":null,\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":17,\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"\",\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\\u200b\",\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\",\"channel\":\"phone\",\"channel\":\"sms\"}}}}"),
+        format!("{{{GOOD},\"type\":\"opened\",\"data\":{{\"customer_id\":\"C-1\",\"channel\":\"phone\",\"summary\":\"{}\"}}}}", "x".repeat(MAX_TEXT_BYTES + 1)),
+        format!("{{{GOOD},\"type\":\"surveyed\",\"data\":{{\"score\":6}}}}"),
+        format!("{{{GOOD},\"type\":\"surveyed\",\"data\":{{\"score\":4.5}}}}"),
+        format!("{{{GOOD},\"type\":\"surveyed\",\"data\":{{\"score\":18446744073709551615}}}}"),
+        format!("{{{GOOD},\"type\":\"escalated\",\"data\":{{\"level\":4}}}}"),
+        format!("{{{GOOD},\"type\":\"follow_up_scheduled\",\"data\":{{\"due\":\"2026-03-07T09:00:60Z\",\"purpose\":\"feedback\",\"channel\":\"phone\"}}}}"),
+        format!("{{{GOOD},\"type\":\"follow_up_scheduled\",\"data\":{{\"due\":\"9999-12-31T23:30:00-01:00\",\"purpose\":\"feedback\",\"channel\":\"phone\"}}}}"),
+        r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00","actor":"a","type":"responded","data":{}}"#.to_owned(),
+        r#"{"case_id":"case-1","at":"2026-03-02T09:15:00Z","actor":"a","type":"responded","data":{}}"#.to_owned(),
+        r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00Z","actor":"agent 7","type":"responded","data":{}}"#.to_owned(),
+        r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00Z","actor":"a","type":"responded","data":{}} x"#.to_owned(),
+    ]
+}
+
+#[test]
+fn serde_reads_every_event_type_as_its_json_form() {
+    for (i, d) in all_event_data().into_iter().enumerate() {
+        let e = event(i as u128 + 1, i as i64, d);
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e, "{line}");
+        // Through a `Value` too (owned strings, as a message bus may hand them).
+        let value = serde_json::to_value(&e).unwrap();
+        assert_eq!(serde_json::from_value::<Event>(value).unwrap(), e);
+        // The data alone, read with its type.
+        let data = serde_json::to_string(&e.data).unwrap();
+        let mut de = serde_json::Deserializer::from_str(&data);
+        let read = serde::de::DeserializeSeed::deserialize(DataOf(e.event_type()), &mut de);
+        assert_eq!(read.unwrap(), e.data, "{data}");
+    }
+}
+
+#[test]
+fn serde_reads_drafts_offsets_defaults_and_export_fields() {
+    let line = r#"{"data":{"channel":"phone","customer_id":"C-1001","summary":null},"actor":"agent-17","at":"2026-03-02T09:15:00+08:00","type":"opened","case_id":"0192f5c4-0000-7000-8000-000000000001","position":3,"recorded_at":"2026-03-02T09:16:00Z","event_id":null}"#;
+    let d: DraftEvent = serde_json::from_str(line).unwrap();
+    assert_eq!(d, DraftEvent::from_json(line).unwrap());
+    assert_eq!(d.event_id, None);
+    assert_eq!(format_timestamp(&d.at), "2026-03-02T01:15:00Z");
+    let err = serde_json::from_str::<Event>(line).unwrap_err().to_string();
+    assert!(err.starts_with("missing field `event_id`"), "{err}");
+    let o: Opened = serde_json::from_str(r#"{"customer_id":"C-1","channel":"sms"}"#).unwrap();
+    assert_eq!((o.tier, o.summary), (Tier::Standard, None));
+    assert!(serde_json::from_str::<Resolved>(r#"{"customer_id":"C-1"}"#).is_err());
+}
+
+#[test]
+fn serde_refuses_what_the_explainer_refuses() {
+    for line in refused_lines() {
+        let explained = DraftEvent::from_json(&line);
+        assert!(explained.is_err(), "the explainer accepts {line}");
+        assert!(
+            serde_json::from_str::<DraftEvent>(&line).is_err(),
+            "serde accepts {line}"
+        );
+    }
+}
+
+#[test]
+fn serde_errors_name_the_field_where_a_value_is_wrong() {
+    let err = |rest: &str| {
+        serde_json::from_str::<DraftEvent>(&format!("{{{GOOD},{rest}}}"))
+            .unwrap_err()
+            .to_string()
+    };
+    let fax = err(r#""type":"opened","data":{"customer_id":"C-1","channel":"fax"}"#);
+    assert!(
+        fax.starts_with("field `data.channel`: unknown channel `fax`; allowed: phone"),
+        "{fax}"
+    );
+    let twice = err(r#""type":"closed","data":{},"data":{}"#);
+    assert!(twice.starts_with("field `data` is given twice"), "{twice}");
+    let unknown = err(r#""type":"resolved","data":{"phone":"555"}"#);
+    assert!(
+        unknown.starts_with("unknown field `data.phone`; allowed: resolution"),
+        "{unknown}"
+    );
+    let other_type = err(r#""data":{"customer_id":"C-1"},"type":"resolved""#);
+    assert!(
+        other_type.starts_with("unknown field `data.customer_id`; allowed: resolution"),
+        "{other_type}"
+    );
+}
+
+/// The two passes of the parser agree: serde's `Deserialize` (the fast
+/// path, the definition) and the explainer that names the field of a
+/// refused line accept the same lines and read the same event.
+mod two_passes {
+    use caseledger::*;
+    use chrono::{DateTime, Utc};
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use serde_json::Value;
+
+    fn arb_time() -> impl Strategy<Value = DateTime<Utc>> {
+        let (min, max) = (MIN_TIMESTAMP.timestamp(), MAX_TIMESTAMP.timestamp());
+        let nanos = prop_oneof![Just(0u32), 0u32..1_000_000_000];
+        (min..=max, nanos)
+            .prop_map(|(s, n)| DateTime::from_timestamp(s, n).expect("within chrono's range"))
+    }
+
+    /// Text ids: visible ASCII (quotes and backslashes escaped in JSON) or
+    /// letters beyond ASCII.
+    fn arb_id() -> impl Strategy<Value = String> {
+        prop_oneof!["[!-~]{1,12}", "[a-zé中ß0-9-]{1,8}"]
+    }
+
+    /// Free text: anything up to the limit, control characters included.
+    fn arb_text() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![".{0,24}", "[\\x00-\\x1f\"\\\\]{0,6}"])
+    }
+
+    fn arb_vocab<T: Copy + std::fmt::Debug>(all: &'static [T]) -> impl Strategy<Value = T> {
+        prop::sample::select(all)
+    }
+
+    fn arb_data() -> impl Strategy<Value = EventData> {
+        let customer = arb_id().prop_map(|s| CustomerId::new(s).expect("a valid id"));
+        let agent = arb_id().prop_map(|s| AgentId::new(s).expect("a valid id"));
+        let team = || prop::option::of(arb_id().prop_map(|s| TeamId::new(s).expect("a valid id")));
+        prop_oneof![
+            (
+                customer,
+                arb_vocab(Channel::ALL),
+                arb_vocab(Tier::ALL),
+                arb_text()
+            )
+                .prop_map(|(customer_id, channel, tier, summary)| EventData::Opened(
+                    Opened {
+                        customer_id,
+                        channel,
+                        tier,
+                        summary
+                    }
+                )),
+            (
+                arb_vocab(Category::ALL),
+                arb_vocab(Topic::ALL),
+                arb_vocab(Priority::ALL)
+            )
+                .prop_map(|(category, topic, priority)| EventData::Classified(
+                    Classified {
+                        category,
+                        topic,
+                        priority
+                    }
+                )),
+            (agent, team()).prop_map(|(agent, team)| EventData::Assigned(Assigned { agent, team })),
+            Just(EventData::Responded),
+            (1i64..=3, team(), arb_text()).prop_map(|(l, team, reason)| {
+                EventData::Escalated(Escalated {
+                    level: EscalationLevel::new(l).expect("in range"),
+                    team,
+                    reason,
+                })
+            }),
+            arb_text().prop_map(|resolution| EventData::Resolved(Resolved { resolution })),
+            arb_text().prop_map(|reason| EventData::Reopened(Reopened { reason })),
+            (
+                arb_time(),
+                arb_vocab(FollowUpPurpose::ALL),
+                arb_vocab(Channel::ALL)
+            )
+                .prop_map(|(due, purpose, channel)| {
+                    EventData::FollowUpScheduled(FollowUpScheduled {
+                        due,
+                        purpose,
+                        channel,
+                    })
+                }),
+            arb_vocab(FollowUpOutcome::ALL)
+                .prop_map(|outcome| EventData::FollowUpCompleted(FollowUpCompleted { outcome })),
+            (1i64..=5, arb_text()).prop_map(|(s, comment)| EventData::Surveyed(Surveyed {
+                score: Score::new(s).expect("in range"),
+                comment
+            })),
+            Just(EventData::Closed),
+        ]
+    }
+
+    fn arb_event() -> impl Strategy<Value = Event> {
+        let actor = prop_oneof![
+            Just(Actor::System),
+            Just(Actor::Customer),
+            arb_id().prop_map(|s| Actor::parse(&s).expect("a valid id")),
+        ];
+        (any::<u128>(), any::<u128>(), arb_time(), actor, arb_data()).prop_map(
+            |(case, id, at, actor, data)| Event {
+                event_id: EventId::from_u128(id),
+                case_id: CaseId::from_u128(case),
+                at,
+                actor,
+                data,
+            },
+        )
+    }
+
+    /// Values that are right somewhere, or nearly so: other JSON types,
+    /// out of range, unknown variants, bad timestamps (a leap second, no
+    /// offset, year 10000), bad ids.
+    const NEAR: &[&str] = &[
+        "null",
+        "true",
+        "0",
+        "1",
+        "3",
+        "4",
+        "6",
+        "-1",
+        "1.0",
+        "-0",
+        "1e2",
+        "18446744073709551615",
+        "\"\"",
+        "\" \"",
+        "\"phone\"",
+        "\"fax\"",
+        "\"Phone\"",
+        "\"vip\"",
+        "\"complaint\"",
+        "\"card\"",
+        "\"urgent\"",
+        "\"feedback\"",
+        "\"confirmed\"",
+        "\"opened\"",
+        "\"resolved\"",
+        "\"closed\"",
+        "\"deleted\"",
+        "\"system\"",
+        "\"agent 7\"",
+        "\"a\\u200bb\"",
+        "\"C-1\"",
+        "\"2026-03-02T09:15:00Z\"",
+        "\"2016-12-31T23:59:60Z\"",
+        "\"2026-03-02T09:15:00\"",
+        "\"9999-12-31T23:30:00-01:00\"",
+        "\"0001-01-01T00:00:00+00:01\"",
+        "\"2026-02-30T09:00:00Z\"",
+        "\"0192f5c4-0000-7000-8000-000000000001\"",
+        "\"case-1\"",
+        "[]",
+        "{}",
+        "[1,2]",
+        "{\"a\":1}",
+    ];
+
+    const NAMES: &[&str] = &[
+        "case_id",
+        "type",
+        "at",
+        "actor",
+        "event_id",
+        "data",
+        "position",
+        "recorded_at",
+        "customer_id",
+        "channel",
+        "tier",
+        "summary",
+        "category",
+        "topic",
+        "priority",
+        "agent",
+        "team",
+        "level",
+        "reason",
+        "resolution",
+        "due",
+        "purpose",
+        "outcome",
+        "score",
+        "comment",
+        "phone",
+    ];
+
+    /// One change to a valid event's JSON, in the envelope or in `data`.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Remove(bool, usize),
+        Replace(bool, usize, String),
+        Add(bool, &'static str, String),
+        Repeat(bool, usize, String),
+        Rotate(bool, usize),
+        LongText(bool, usize),
+    }
+
+    fn arb_edit() -> impl Strategy<Value = Edit> {
+        let near = || {
+            prop_oneof![
+                4 => prop::sample::select(NEAR).prop_map(str::to_owned),
+                1 => ".{0,8}".prop_map(|s| Value::from(s).to_string()),
+            ]
+        };
+        let name = prop::sample::select(NAMES);
+        prop_oneof![
+            (any::<bool>(), any::<usize>()).prop_map(|(d, i)| Edit::Remove(d, i)),
+            (any::<bool>(), any::<usize>(), near()).prop_map(|(d, i, v)| Edit::Replace(d, i, v)),
+            (any::<bool>(), name, near()).prop_map(|(d, n, v)| Edit::Add(d, n, v)),
+            (any::<bool>(), any::<usize>(), near()).prop_map(|(d, i, v)| Edit::Repeat(d, i, v)),
+            (any::<bool>(), any::<usize>()).prop_map(|(d, i)| Edit::Rotate(d, i)),
+            (any::<bool>(), any::<usize>()).prop_map(|(d, i)| Edit::LongText(d, i)),
+        ]
+    }
+
+    /// An object as ordered (key, JSON text) pairs, so that a line can
+    /// repeat a key or put `data` first.
+    type Fields = Vec<(String, String)>;
+
+    fn fields(v: &Value) -> Fields {
+        match v {
+            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn text(fields: &Fields) -> String {
+        let items: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+            .collect();
+        format!("{{{}}}", items.join(","))
+    }
+
+    /// The line of `event` with `edit` applied (to `data` when it asks and
+    /// the event has data fields).
+    fn near_valid(event: &Event, edit: &Edit) -> String {
+        let value = serde_json::to_value(event).expect("an event serializes");
+        let mut top = fields(&value);
+        let mut data = fields(&value["data"]);
+        let (in_data, edit) = match edit {
+            Edit::Remove(d, _)
+            | Edit::Replace(d, _, _)
+            | Edit::Add(d, _, _)
+            | Edit::Repeat(d, _, _)
+            | Edit::Rotate(d, _)
+            | Edit::LongText(d, _) => (*d && !data.is_empty(), edit),
+        };
+        let target = if in_data { &mut data } else { &mut top };
+        let n = target.len().max(1);
+        match edit {
+            Edit::Remove(_, i) => {
+                target.remove(i % n);
+            }
+            Edit::Replace(_, i, v) => target[i % n].1 = v.clone(),
+            Edit::Add(_, name, v) => target.push(((*name).to_owned(), v.clone())),
+            Edit::Repeat(_, i, v) => {
+                let k = target[i % n].0.clone();
+                target.push((k, v.clone()));
+            }
+            Edit::Rotate(_, i) => target.rotate_left(i % n),
+            Edit::LongText(_, i) => {
+                let long = "x".repeat(MAX_TEXT_BYTES + i % 2);
+                target[i % n].1 = Value::from(long).to_string();
+            }
+        }
+        if !in_data {
+            return text(&top);
+        }
+        let data_text = text(&data);
+        for (k, v) in &mut top {
+            if k == "data" {
+                *v = data_text.clone();
+            }
+        }
+        text(&top)
+    }
+
+    /// Both passes on `line`: equal results, or both refuse; a refusal is
+    /// reported with the explainer's message.
+    fn agree(line: &str) -> Result<bool, TestCaseError> {
+        let typed = serde_json::from_str::<DraftEvent>(line);
+        let explained = DraftEvent::explain_json(line);
+        match (typed, explained) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a, b, "{}", line);
+                Ok(true)
+            }
+            (Err(_), Err(e)) => {
+                prop_assert_eq!(DraftEvent::from_json(line).unwrap_err(), e);
+                Ok(false)
+            }
+            (Ok(a), Err(e)) => Err(TestCaseError::fail(format!(
+                "serde accepts ({a:?}) what the explainer refuses ({e}): {line}"
+            ))),
+            (Err(e), Ok(b)) => Err(TestCaseError::fail(format!(
+                "serde refuses ({e}) what the explainer accepts ({b:?}): {line}"
+            ))),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        #[test]
+        fn both_passes_read_every_valid_event_alike(e in arb_event()) {
+            let line = serde_json::to_string(&e).unwrap();
+            prop_assert!(agree(&line)?, "refused: {}", line);
+            prop_assert_eq!(Event::from_json(&line).unwrap(), e);
+        }
+
+        #[test]
+        fn both_passes_refuse_the_same_near_valid_lines(
+            e in arb_event(),
+            edits in prop::collection::vec(arb_edit(), 1..3),
+        ) {
+            let mut line = near_valid(&e, &edits[0]);
+            agree(&line)?;
+            // A second edit on the edited line, when it is still an event.
+            if let (Some(edit), Ok(draft)) = (edits.get(1), DraftEvent::from_json(&line)) {
+                line = near_valid(&draft.into_event(|| e.event_id), edit);
+                agree(&line)?;
+            }
+        }
+    }
+
+    /// The near-valid generator is only useful if it makes both accepted
+    /// and refused lines; with a fixed seed, each is common.
+    #[test]
+    fn near_valid_lines_are_often_accepted_and_often_refused() {
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[14; 32]),
+        );
+        let strategy = (arb_event(), arb_edit());
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..1000 {
+            let (e, edit) = strategy
+                .new_tree(&mut runner)
+                .expect("a generated value")
+                .current();
+            match DraftEvent::from_json(&near_valid(&e, &edit)) {
+                Ok(_) => accepted += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(
+            accepted > 100 && refused > 100,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+}
+
+#[test]
+fn vocabularies_deserialize_from_any_string_and_refuse_other_values() {
+    assert_eq!(
+        serde_json::from_str::<Channel>("\"phone\"").unwrap(),
+        Channel::Phone
+    );
+    // Escaped, so serde hands over a decoded copy rather than a borrow.
+    assert_eq!(
+        serde_json::from_str::<Topic>("\"product\\u005fquality\"").unwrap(),
+        Topic::ProductQuality
+    );
+    let value = serde_json::json!("at_risk");
+    assert_eq!(serde_json::from_value::<Tier>(value).unwrap(), Tier::AtRisk);
+    let fax = serde_json::from_str::<Channel>("\"fax\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        fax.starts_with("unknown channel `fax`; allowed: phone"),
+        "{fax}"
+    );
+    let number = serde_json::from_str::<Priority>("3")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        number.contains("expected a priority (a string)"),
+        "{number}"
+    );
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
-    AppendError, CaseId, CaseState, DraftEvent, EventId, EventLog, ExpectedVersion, fold,
+    AppendError, CaseId, CaseState, DraftEvent, Event, EventId, EventLog, ExpectedVersion, fold,
 };
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
@@ -192,9 +192,16 @@ struct Touched {
 /// One non-blank line, parsed.
 struct Parsed {
     line_no: u64,
-    draft: DraftEvent,
-    /// SHA-256 of the line, when it has no event id (see [`derived_id`]).
-    digest: Option<[u8; 32]>,
+    event: Identified,
+}
+
+/// A parsed event with its own id, or one without, whose id the import
+/// derives in order of the lines (see [`derived_id`]).
+enum Identified {
+    /// The line gave an `event_id`.
+    Own(Event),
+    /// The line gave none: the draft and the SHA-256 of the line.
+    Derived(DraftEvent, [u8; 32]),
 }
 
 /// A run of lines from the parsing thread: parsed lines, then the error
@@ -267,15 +274,11 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
             Ok(d) => d,
             Err(e) => break Some(anyhow!("line {line_no}: {e}{}", json_lines_hint(text))),
         };
-        let digest = draft
-            .event_id
-            .is_none()
-            .then(|| Sha256::digest(text.trim().as_bytes()).into());
-        chunk.push(Parsed {
-            line_no,
-            draft,
-            digest,
-        });
+        let event = match Event::try_from(draft) {
+            Ok(event) => Identified::Own(event),
+            Err(draft) => Identified::Derived(draft, Sha256::digest(text.trim().as_bytes()).into()),
+        };
+        chunk.push(Parsed { line_no, event });
         if chunk.len() == CHUNK_LINES {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_LINES));
             let sent = tx.send(Chunk {
@@ -321,30 +324,31 @@ fn validate_and_append(
     // line an event id repeats (the batch finds the repeat).
     let mut lines_appended: Vec<u64> = Vec::new();
     let first_position = store.head().position + 1;
+    // A store that held no event when the batch began (the batch holds the
+    // writer, so none can arrive) has none of the input's ids and no
+    // case's history: the lookups below could only find nothing. The
+    // batch still finds an id repeated within the input.
+    let store_was_empty = first_position == 1;
     // How often each id-less line occurred, to derive distinct ids.
     let mut occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState> = HashMap::default();
     for chunk in rx {
         progress(chunk.bytes_read);
-        for Parsed {
-            line_no,
-            draft,
-            digest,
-        } in chunk.parsed
-        {
+        for Parsed { line_no, event } in chunk.parsed {
             let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
             summary.lines += 1;
-            let event = match digest {
-                // The line's own id; the fallback is not used.
-                None => draft.with_id(EventId::from_u128(0)),
-                Some(digest) => {
-                    let id = derived_id(digest, &mut occurrences);
-                    draft.with_id(id)
+            let event = match event {
+                Identified::Own(event) => event,
+                Identified::Derived(draft, digest) => {
+                    draft.into_event(|| derived_id(digest, &mut occurrences))
                 }
             };
             let case_id = event.case_id;
-            let stored = store
-                .stored_event(&event.event_id)
-                .map_err(|e| at(e.into()))?;
+            let stored = match store_was_empty {
+                true => None,
+                false => store
+                    .stored_event(&event.event_id)
+                    .map_err(|e| at(e.into()))?,
+            };
             if let Some(stored) = stored {
                 if stored.event.case_id != case_id {
                     bail!(
@@ -373,12 +377,18 @@ fn validate_and_append(
             let case = match states.entry(case_id) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
-                    let state = fold(history.iter().map(|r| &r.event)).with_context(|| {
-                        format!(
-                            "line {line_no}: the stored history of case {case_id} breaks a rule"
-                        )
-                    })?;
+                    let state = match store_was_empty {
+                        true => CaseState::default(),
+                        false => {
+                            let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
+                            fold(history.iter().map(|r| &r.event)).with_context(|| {
+                                format!(
+                                    "line {line_no}: the stored history of case {case_id} breaks \
+                                     a rule"
+                                )
+                            })?
+                        }
+                    };
                     if state.version() == 0 {
                         summary.new_cases += 1;
                     }

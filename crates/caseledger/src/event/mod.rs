@@ -1,11 +1,14 @@
 //! Case events: the envelope, the eleven event types, and their JSON form.
 //!
 //! docs/events.md is the specification of this module's wire format. The
-//! types and their JSON output are here; reading JSON is in [`parse`] (the
-//! parser is hand-written so that every error names its field), and the
-//! checks a new event must pass before any log stores it are in [`check`].
+//! types and their JSON output are here; reading JSON is serde's
+//! `Deserialize` in [`de`] (the one parser, for import and for embedders),
+//! and the explainer in [`parse`] names the failing field of a refused line;
+//! the checks a new event must pass before any log stores it are in
+//! [`check`].
 
 mod check;
+mod de;
 mod parse;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +23,7 @@ use crate::vocab::{
 };
 
 pub(crate) use check::check_new_event;
+pub use de::DataOf;
 pub use parse::ParseError;
 pub(crate) use parse::kind_of;
 
@@ -273,14 +277,34 @@ pub struct DraftEvent {
 }
 
 impl DraftEvent {
-    /// Completes the event with an id (used when the draft has none).
-    pub fn with_id(self, fallback: EventId) -> Event {
+    /// The event, with the draft's own id or, when it has none, the id
+    /// `mint` makes (called only then).
+    pub fn into_event(self, mint: impl FnOnce() -> EventId) -> Event {
         Event {
-            event_id: self.event_id.unwrap_or(fallback),
+            event_id: self.event_id.unwrap_or_else(mint),
             case_id: self.case_id,
             at: self.at,
             actor: self.actor,
             data: self.data,
+        }
+    }
+}
+
+/// The event of a draft that carries its id; a draft without one comes
+/// back unchanged as the error (see [`DraftEvent::into_event`]).
+impl TryFrom<DraftEvent> for Event {
+    type Error = DraftEvent;
+
+    fn try_from(d: DraftEvent) -> Result<Event, DraftEvent> {
+        match d.event_id {
+            Some(event_id) => Ok(Event {
+                event_id,
+                case_id: d.case_id,
+                at: d.at,
+                actor: d.actor,
+                data: d.data,
+            }),
+            None => Err(d),
         }
     }
 }

@@ -1,30 +1,41 @@
-//! Reading an event's JSON form. The parser is hand-written over
-//! `serde_json::Value` rather than derived so that every error names the
-//! exact field (`data.channel`) and the allowed values; a derived
-//! deserializer reports a column but not the field.
+//! Reading an event's JSON form in two passes. The first is serde's
+//! `Deserialize` ([`super::de`]): typed, borrowing, the one definition of
+//! what is accepted. Only on a line it refuses, the second pass, the
+//! explainer here, walks the line as a `serde_json::Value` to say why in
+//! the pinned, field-naming messages (`data.channel`, the allowed values,
+//! the JSON type found), in a fixed order of checks: an unknown field wins
+//! over a bad value, whatever the order of the fields in the line. The two
+//! accept the same lines and produce the same event: a property test
+//! (tests/json.rs) and the fuzz targets check it.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::de::values;
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
-use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError, check_text};
-use crate::time::parse_timestamp;
+use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
 
 impl Event {
-    /// Parses one JSON event that must carry an `event_id`.
+    /// Parses one JSON event that must carry an `event_id`; a refused line
+    /// is explained as [`DraftEvent::from_json`] does.
     pub fn from_json(text: &str) -> Result<Event, ParseError> {
-        let draft = DraftEvent::from_json(text)?;
-        match draft.event_id {
-            Some(event_id) => Ok(draft.with_id(event_id)),
-            None => Err(ParseError::Missing {
-                field: "event_id".to_owned(),
+        let missing_id = || ParseError::Missing {
+            field: "event_id".to_owned(),
+        };
+        match serde_json::from_str::<Event>(text) {
+            Ok(event) => Ok(event),
+            Err(typed) => Err(match DraftEvent::explain_json(text) {
+                Err(e) => e,
+                // The only refusal of `Event` beyond `DraftEvent`'s.
+                Ok(draft) if draft.event_id.is_none() => missing_id(),
+                Ok(_) => unexplained(&typed),
             }),
         }
     }
@@ -36,7 +47,24 @@ impl DraftEvent {
     /// Required: `case_id`, `type`, `at`, `actor`, `data`; optional:
     /// `event_id`. The export-only fields `position` and `recorded_at` are
     /// accepted and checked for type, then dropped: a store assigns its own.
+    ///
+    /// The line is read by serde's `Deserialize` (the fast path); only when
+    /// that refuses it, the explainer reads it again to name the field.
     pub fn from_json(text: &str) -> Result<DraftEvent, ParseError> {
+        serde_json::from_str::<DraftEvent>(text).map_err(|typed| {
+            match DraftEvent::explain_json(text) {
+                Err(e) => e,
+                Ok(_) => unexplained(&typed),
+            }
+        })
+    }
+
+    /// The second pass alone: reads the line as a `serde_json::Value` and
+    /// names what is wrong. It accepts exactly the lines `Deserialize`
+    /// accepts (with the same event); exposed for the tests and the fuzz
+    /// targets that check so. Use [`DraftEvent::from_json`].
+    #[doc(hidden)]
+    pub fn explain_json(text: &str) -> Result<DraftEvent, ParseError> {
         let value = parse_json(text)?;
         let Value::Object(map) = value else {
             return Err(ParseError::NotAnObject {
@@ -145,6 +173,13 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
         Some(field) => ParseError::DuplicateField { field },
         None => ParseError::Syntax(syntax_message(&e)),
     })
+}
+
+/// The error for a line `Deserialize` refuses and the explainer accepts:
+/// the two disagree, which the agreement tests and fuzzing rule out. The
+/// typed parser is the definition, so the line is refused with its message.
+fn unexplained(typed: &serde_json::Error) -> ParseError {
+    ParseError::Syntax(syntax_message(typed))
 }
 
 /// serde_json's message without its "at line 1 column N" for a one-line
@@ -257,7 +292,8 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
     }
 }
 
-const ENVELOPE_FIELDS: &[&str] = &[
+/// The envelope's fields, in their documented order.
+pub(super) const ENVELOPE_FIELDS: &[&str] = &[
     "case_id",
     "type",
     "at",
@@ -371,42 +407,59 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
 }
 
 fn parse_uuid(v: &Value) -> Result<uuid::Uuid, FieldError> {
-    let s = as_str(v)?;
-    uuid::Uuid::parse_str(s).map_err(|e| FieldError::Invalid(format!("`{s}` is not a UUID ({e})")))
+    Ok(values::uuid(as_str(v)?)?)
 }
 
 fn vocab<T>(
     parse: fn(&str) -> Result<T, UnknownValue>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
-    move |v| Ok(parse(as_str(v)?).map_err(|e| e.to_string())?)
+    move |v| Ok(values::vocab(parse, as_str(v)?)?)
 }
 
 fn text_id<T>(
     parse: fn(String) -> Result<T, TextError>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
-    move |v| Ok(parse(as_str(v)?.to_owned()).map_err(|e| e.to_string())?)
+    move |v| Ok(values::text_id(parse, as_str(v)?.to_owned())?)
 }
 
 fn free_text(what: &'static str) -> impl FnOnce(&Value) -> Result<String, FieldError> {
-    move |v| {
-        let s = as_str(v)?;
-        check_text(what, s).map_err(|e| FieldError::Invalid(e.to_string()))?;
-        Ok(s.to_owned())
-    }
+    move |v| Ok(values::free_text(what, as_str(v)?.to_owned())?)
 }
 
 fn timestamp(v: &Value) -> Result<DateTime<Utc>, FieldError> {
-    Ok(parse_timestamp(as_str(v)?)?)
+    Ok(values::timestamp(as_str(v)?)?)
 }
 
 fn bounded<T>(
     parse: fn(i64) -> Result<T, OutOfRange>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
-    move |v| Ok(parse(as_int(v)?).map_err(|e| e.to_string())?)
+    move |v| Ok(values::bounded(parse, as_int(v)?)?)
 }
 
+/// Every `data` field of any event type; a name means the same in every
+/// type that has it.
+pub(super) const DATA_FIELDS: &[&str] = &[
+    "customer_id",
+    "channel",
+    "tier",
+    "summary",
+    "category",
+    "topic",
+    "priority",
+    "agent",
+    "team",
+    "level",
+    "reason",
+    "resolution",
+    "due",
+    "purpose",
+    "outcome",
+    "score",
+    "comment",
+];
+
 /// The `data` fields each event type allows.
-fn data_fields(t: EventType) -> &'static [&'static str] {
+pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
     match t {
         EventType::Opened => &["customer_id", "channel", "tier", "summary"],
         EventType::Classified => &["category", "topic", "priority"],
