@@ -153,3 +153,19 @@ async fn read_all_streams_the_file_store_in_position_order() {
     let first: Vec<_> = log.read_all(1).await.unwrap().take(3).collect().await;
     assert_eq!(first.len(), 3);
 }
+
+/// What an axum or tonic handler needs: the service's futures and the
+/// port's streams are `Send` (a compile-time check; the axum example
+/// checks it for the file store too).
+#[test]
+fn the_service_futures_and_the_event_streams_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let s = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+    send(&s.execute_command(command(1, 1, 0, open("C-1"))));
+    send(&s.state(CaseId::from_u128(1)));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let log = Blocking::new(store);
+    send(&log.read_all(1));
+    send(&AsyncEventLog::read_all(s.log(), 1));
+}
