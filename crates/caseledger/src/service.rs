@@ -450,7 +450,9 @@ enum Stage {
 impl CommandRun<'_> {
     /// The next step, given the reply to the last [`Io`] asked for (`None`
     /// at the first call). A reply that does not answer the last request
-    /// (a face's bug) is dropped, and the attempt starts again with a read.
+    /// (a face's bug) is dropped, and a new attempt starts with a read.
+    /// After [`Step::Done`] the run is over: a further step answers
+    /// [`ServiceError::Contention`].
     pub fn step<E>(&mut self, reply: Option<Reply<E>>) -> Step<'_, E> {
         let stage = std::mem::replace(&mut self.stage, Stage::Over);
         let next = match (stage, reply) {
