@@ -96,6 +96,7 @@ fn build_sample(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>>
         seed: 7,
         start,
         span_days: 120,
+        customers: caseledger_synth::Customers::Uniform,
     }) {
         let expected = ExpectedVersion::Exact(batch.stream_version(event.case_id));
         batch.append(event.case_id, expected, std::slice::from_ref(&event))?;

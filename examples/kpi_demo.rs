@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .single()
             .ok_or("bad start date")?,
         span_days: 180,
+        customers: caseledger_synth::Customers::Uniform,
     };
     let mut states: HashMap<CaseId, CaseState> = HashMap::new();
     let mut kpis = KpiAccumulator::new(None);

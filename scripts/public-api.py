@@ -30,6 +30,7 @@ CRATES = [
     "caseledger-ids",
     "caseledger-synth",
     "caseledger-testkit",
+    "caseledger-async",
 ]
 # The rustdoc JSON layouts this script reads (rustdoc's format_version).
 KNOWN_FORMATS = range(50, 60)
@@ -37,8 +38,9 @@ KNOWN_FORMATS = range(50, 60)
 
 def rustdoc_json(krate):
     env = dict(os.environ, RUSTC_BOOTSTRAP="1")
+    # Every feature: what a feature adds is public API too.
     subprocess.run(
-        ["cargo", "rustdoc", "--quiet", "--locked", "-p", krate, "--lib", "--",
+        ["cargo", "rustdoc", "--quiet", "--locked", "-p", krate, "--lib", "--all-features", "--",
          "-Z", "unstable-options", "--output-format", "json"],
         cwd=ROOT, env=env, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))

@@ -1,15 +1,21 @@
 """DuckDB baseline for docs/performance.md: the KPI set of docs/kpis.md as SQL
-over the JSON Lines that `caseledger export` writes, timed in the same
-session as `caseledger bench`.
+over the JSON Lines that `caseledger export` writes (repeats and the
+follow-up cap as correlated subqueries, the way the figures read).
+`caseledger bench` runs it beside `caseledger report`, on the same events.
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb
-    /tmp/venv/bin/python scripts/baselines/duckdb_kpis.py EXPORT.jsonl [THREADS] [RUNS]
+    /tmp/venv/bin/python scripts/baselines/duckdb_kpis.py EXPORT.jsonl [--threads N] [--time] [--simple]
 
-It prints the median wall time of the simple query (counts, one mean, one
-rate) and of the full set, and the full set's overall figures so they can be
-compared with `caseledger report --format json`. Not run by CI.
+It speaks the protocol `caseledger bench` expects of a DuckDB baseline
+(docs/performance.md): the overall figures it computes as JSON on stdout,
+`{"overall": {...}}` with the keys of `caseledger report --format json`, and
+with --time "duckdb_seconds S" on stderr (load and query, without the
+interpreter's start). --simple runs the simple query instead (counts, one
+mean, one rate) and prints its row. Not run by CI.
 """
-import statistics
+import argparse
+import decimal
+import json
 import sys
 import time
 
@@ -18,30 +24,31 @@ import duckdb
 SIMPLE = """
 SELECT count(*) FILTER (WHERE type = 'opened') AS opened,
        count(*) FILTER (WHERE type = 'resolved') AS resolved,
-       avg(epoch(at::TIMESTAMPTZ)) AS mean_at
+       avg(epoch("at"::TIMESTAMPTZ)) AS mean_at
 FROM read_json('{path}', format = 'newline_delimited')
 """
 
 # Per-case facts as of T (the latest event), then the figures: the same
 # definitions as docs/kpis.md, nearest-rank percentiles (quantile_disc).
+# "at" is quoted: newer DuckDB versions reserve the word.
 FULL = """
 WITH ev AS (
-  SELECT case_id, type, at::TIMESTAMPTZ AS at, actor, data, position
+  SELECT case_id, type, "at"::TIMESTAMPTZ AS "at", actor, data, position
   FROM read_json('{path}', format = 'newline_delimited',
-                 columns = {{case_id: 'VARCHAR', type: 'VARCHAR', at: 'VARCHAR', actor: 'VARCHAR',
+                 columns = {{case_id: 'VARCHAR', type: 'VARCHAR', "at": 'VARCHAR', actor: 'VARCHAR',
                             event_id: 'VARCHAR', position: 'BIGINT', recorded_at: 'VARCHAR',
                             data: 'JSON'}})
 ),
-t AS (SELECT max(at) AS t FROM ev),
-o AS (SELECT case_id, min(at) AS opened_at, any_value(data->>'customer_id') AS customer
+t AS (SELECT max("at") AS t FROM ev),
+o AS (SELECT case_id, min("at") AS opened_at, any_value(data->>'customer_id') AS customer
       FROM ev WHERE type = 'opened' GROUP BY case_id),
 c AS (SELECT case_id,
         arg_max(data->>'category', position) FILTER (WHERE type = 'classified') AS category,
         arg_max(data->>'topic', position) FILTER (WHERE type = 'classified') AS topic,
         arg_max(data->>'priority', position) FILTER (WHERE type = 'classified') AS priority,
         arg_max(type, position) FILTER (WHERE type IN ('opened','resolved','reopened','closed')) AS last_state,
-        min(at) FILTER (WHERE type = 'responded') AS first_response,
-        max(at) FILTER (WHERE type = 'resolved') AS last_resolved,
+        min("at") FILTER (WHERE type = 'responded') AS first_response,
+        max("at") FILTER (WHERE type = 'resolved') AS last_resolved,
         min(position) FILTER (WHERE type = 'resolved') AS first_resolved_pos,
         count(*) FILTER (WHERE type = 'resolved') AS resolutions,
         bool_or(type = 'escalated') AS escalated,
@@ -57,17 +64,17 @@ rb AS (SELECT e.case_id, count(*) AS before_first
        FROM ev e JOIN c USING (case_id)
        WHERE e.type = 'responded' AND (c.first_resolved_pos IS NULL OR e.position < c.first_resolved_pos)
        GROUP BY e.case_id),
-fu AS (SELECT case_id, type, at, position,
+fu AS (SELECT case_id, type, "at", position,
          (data->>'due')::TIMESTAMPTZ AS due,
          lag((data->>'due')::TIMESTAMPTZ) OVER (PARTITION BY case_id ORDER BY position) AS prev_due
        FROM ev WHERE type IN ('follow_up_scheduled', 'follow_up_completed')),
 ontime AS (SELECT case_id, count(*) AS on_time FROM fu
-           WHERE type = 'follow_up_completed' AND at <= prev_due GROUP BY case_id),
-sched AS (SELECT f.case_id, o.customer, f.at, f.position, f.due
+           WHERE type = 'follow_up_completed' AND "at" <= prev_due GROUP BY case_id),
+sched AS (SELECT f.case_id, o.customer, f."at", f.position, f.due
           FROM fu f JOIN o USING (case_id) WHERE f.type = 'follow_up_scheduled'),
 cap AS (SELECT a.case_id, count(*) AS violations FROM sched a
         WHERE EXISTS (SELECT 1 FROM sched b WHERE b.customer = a.customer
-                      AND (b.at < a.at OR (b.at = a.at AND b.position < a.position))
+                      AND (b."at" < a."at" OR (b."at" = a."at" AND b.position < a.position))
                       AND abs(epoch(b.due) - epoch(a.due)) < 30 * 86400)
         GROUP BY a.case_id),
 f AS (
@@ -121,30 +128,49 @@ FROM sla
 """
 
 
-def timed(con, sql, runs):
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        cur = con.execute(sql)
-        result = (cur.description, cur.fetchall())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+def number(v):
+    return float(v) if isinstance(v, decimal.Decimal) else v
+
+
+def overall(r):
+    """The FULL query's row as report's `overall`, with the figures it has."""
+    r = {k: number(v) for k, v in r.items()}
+    return {
+        "cases_opened": r["cases_opened"], "cases_resolved": r["cases_resolved"],
+        "resolution_rate": r["resolution_rate"],
+        "first_response": {"median_s": r["first_response_median_s"], "p90_s": r["first_response_p90_s"]},
+        "resolution_time": {"mean_s": r["resolution_mean_s"], "median_s": r["resolution_median_s"]},
+        "fcr_rate": r["fcr_rate"], "escalation_rate": r["escalation_rate"], "reopen_rate": r["reopen_rate"],
+        "sla": {"met": r["sla_met"], "breached": r["sla_breached"]},
+        "complaints": {"count": r["complaints"], "within_deadline": r["complaints_within"],
+                       "overdue": r["complaints_overdue"]},
+        "csat": {"responses": r["csat_responses"], "mean": r["csat_mean"]},
+        "survey_response_rate": r["survey_response_rate"], "repeat_rate": r["repeat_rate"],
+        "follow_up": {"scheduled": r["fu_scheduled"], "completed": r["fu_completed"],
+                      "on_time_rate": r["fu_on_time_rate"], "cap_violations": r["cap_violations"]},
+    }
 
 
 def main():
-    path = sys.argv[1]
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    ap = argparse.ArgumentParser()
+    ap.add_argument("events")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--time", action="store_true")
+    ap.add_argument("--simple", action="store_true")
+    a = ap.parse_args()
+    start = time.perf_counter()
     con = duckdb.connect()
-    con.execute(f"SET threads = {threads}")
-    events = con.execute(f"SELECT count(*) FROM read_json('{path}', format = 'newline_delimited')").fetchone()[0]
-    simple, _ = timed(con, SIMPLE.format(path=path), runs)
-    full, (desc, rows) = timed(con, FULL.format(path=path), runs)
-    print(f"duckdb {duckdb.__version__}, {threads} threads, {events} events, median of {runs}")
-    print(f"simple query: {simple:.3f} s ({events / simple:,.0f} events/s)")
-    print(f"full KPI set: {full:.3f} s ({events / full:,.0f} events/s)")
-    for d, v in zip(desc, rows[0]):
-        print(f"  {d[0]}: {v}")
+    con.execute(f"SET threads = {a.threads}")
+    cur = con.execute((SIMPLE if a.simple else FULL).format(path=a.events))
+    row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    elapsed = time.perf_counter() - start
+    if a.simple:
+        print(json.dumps({k: number(v) for k, v in row.items()}))
+    else:
+        json.dump({"overall": overall(row)}, sys.stdout, indent=1, sort_keys=True)
+        print()
+    if a.time:
+        print(f"duckdb_seconds {elapsed:.3f}", file=sys.stderr)
 
 
 if __name__ == "__main__":

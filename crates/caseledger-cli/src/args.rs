@@ -29,6 +29,15 @@ pub enum VerifyFormat {
     Json,
 }
 
+/// The `import --check` and `import --reject` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object: the counts, and the problems listed (docs/cli.md).
+    Json,
+}
+
 /// The `history` output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HistoryFormat {
@@ -36,6 +45,24 @@ pub enum HistoryFormat {
     Table,
     /// A JSON object with every event and the state after it.
     Json,
+}
+
+/// How `generate` spreads cases over customers (`--customers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CustomersArg {
+    /// A few cases per customer (the default).
+    Uniform,
+    /// Zipf-like: the busiest customer holds a quarter of the cases.
+    LongTail,
+}
+
+impl From<CustomersArg> for caseledger_synth::Customers {
+    fn from(arg: CustomersArg) -> Self {
+        match arg {
+            CustomersArg::Uniform => caseledger_synth::Customers::Uniform,
+            CustomersArg::LongTail => caseledger_synth::Customers::LongTail,
+        }
+    }
 }
 
 /// What a time flag accepts, for error messages.

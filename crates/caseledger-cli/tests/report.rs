@@ -85,6 +85,27 @@ fn report_is_byte_identical_across_runs_and_thread_counts() {
 }
 
 #[test]
+fn a_long_tailed_report_is_the_same_on_any_number_of_threads() {
+    // One customer with a quarter of the cases: the report's cross-case
+    // work splits by customer, the rest by case.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(
+        dir.path(),
+        &["generate", "--cases", "3000", "--customers", "long-tail"],
+    );
+    assert_eq!(code, 0, "{err}");
+    for group in ["topic", "agent", "month"] {
+        let args = ["report", "--group-by", group, "--format", "json"];
+        let (_, one, _) = run(dir.path(), &[&args[..], &["--threads", "1"]].concat());
+        assert!(one.contains("\"repeat_rate\""), "{one}");
+        for threads in ["2", "3", "8"] {
+            let (_, more, _) = run(dir.path(), &[&args[..], &["--threads", threads]].concat());
+            assert_eq!(one, more, "--group-by {group}, {threads} threads");
+        }
+    }
+}
+
+#[test]
 fn history_table() {
     insta::assert_snapshot!(snapshot_of(&["history", "CASE"]));
 }

@@ -136,6 +136,33 @@ fn generate_is_deterministic_and_idempotent() {
 }
 
 #[test]
+fn generate_long_tail_gives_one_customer_a_fifth_of_the_cases() {
+    let opened_per_customer = |args: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let (code, _, err) = run(dir.path(), args);
+        assert_eq!(code, 0, "{err}");
+        let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+        for line in export(dir.path()).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] == "opened" {
+                *per.entry(v["data"]["customer_id"].to_string()).or_default() += 1;
+            }
+        }
+        per.into_values().max().unwrap()
+    };
+    let base = ["generate", "--cases", "2000", "--seed", "3"];
+    let long = opened_per_customer(&[&base[..], &["--customers", "long-tail"]].concat());
+    assert!(long >= 400, "the busiest of 2000 has {long}");
+    let uniform = opened_per_customer(&[&base[..], &["--customers", "uniform"]].concat());
+    assert!(uniform < 100, "uniform: the busiest has {uniform}");
+    assert_eq!(
+        uniform,
+        opened_per_customer(&base),
+        "uniform is the default"
+    );
+}
+
+#[test]
 fn generate_and_demo_refuse_a_store_holding_other_data() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real");

@@ -153,7 +153,7 @@ impl Store {
     /// let store = Store::open(dir.path(), StoreOptions::default())?;
     /// let start = chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
     /// let mut batch = store.batch()?;
-    /// for e in Synth::new(SynthConfig { cases: 50, seed: 1, start, span_days: 30 }) {
+    /// for e in Synth::new(SynthConfig { cases: 50, seed: 1, start, span_days: 30, customers: Default::default() }) {
     ///     let expected = ExpectedVersion::Exact(batch.stream_version(e.case_id));
     ///     batch.append(e.case_id, expected, std::slice::from_ref(&e))?;
     /// }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use caseledger::*;
-use caseledger_synth::{Synth, SynthConfig};
+use caseledger_synth::{Customers, Synth, SynthConfig};
 use chrono::{TimeZone, Utc};
 
 fn config(cases: u64, seed: u64) -> SynthConfig {
@@ -13,6 +13,7 @@ fn config(cases: u64, seed: u64) -> SynthConfig {
         seed,
         start: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         span_days: 180,
+        customers: caseledger_synth::Customers::Uniform,
     }
 }
 
@@ -50,4 +51,54 @@ fn the_same_seed_gives_the_same_events_and_another_seed_does_not() {
     let c: Vec<Event> = Synth::new(config(300, 2)).collect();
     assert_eq!(a, b);
     assert_ne!(a, c);
+}
+
+/// Cases per customer, busiest first.
+fn cases_per_customer(events: &[Event]) -> Vec<usize> {
+    let mut per: BTreeMap<CustomerId, usize> = BTreeMap::new();
+    for e in events {
+        if let EventData::Opened(o) = &e.data {
+            *per.entry(o.customer_id.clone()).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<usize> = per.into_values().collect();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    counts
+}
+
+#[test]
+fn a_long_tail_gives_the_busiest_customer_a_fifth_of_the_cases_or_more() {
+    for (cases, seed) in [(100, 1), (3_000, 2), (20_000, 3)] {
+        let config = SynthConfig {
+            customers: Customers::LongTail,
+            ..config(cases, seed)
+        };
+        let events: Vec<Event> = Synth::new(config.clone()).collect();
+        assert_eq!(
+            events,
+            Synth::new(config).collect::<Vec<_>>(),
+            "deterministic"
+        );
+        let counts = cases_per_customer(&events);
+        let busiest = counts[0] as f64 / cases as f64;
+        assert!(busiest >= 0.2, "{cases} cases: the busiest holds {busiest}");
+        // A tail: many customers with a single case.
+        let single = counts.iter().filter(|&&n| n == 1).count();
+        assert!(
+            single * 4 >= counts.len(),
+            "{cases}: {single} of {}",
+            counts.len()
+        );
+        // The uniform spread has no such customer.
+        let uniform: Vec<Event> = Synth::new(config_uniform(cases, seed)).collect();
+        let top = cases_per_customer(&uniform)[0] as f64 / cases as f64;
+        assert!(top < 0.1 || cases < 1_000, "{cases} cases, uniform: {top}");
+    }
+}
+
+fn config_uniform(cases: u64, seed: u64) -> SynthConfig {
+    SynthConfig {
+        customers: Customers::Uniform,
+        ..config(cases, seed)
+    }
 }

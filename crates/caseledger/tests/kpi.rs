@@ -538,6 +538,7 @@ fn synth(cases: u64, seed: u64) -> Vec<Event> {
         seed,
         start: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         span_days: 120,
+        customers: caseledger_synth::Customers::Uniform,
     })
     .collect()
 }
@@ -622,6 +623,20 @@ proptest! {
         let mut truncated = KpiAccumulator::new(None);
         truncated.replay((1u64..).zip(&events).filter(|(_, e)| e.at <= t));
         prop_assert_eq!(full.report(&ReportParams::default()), truncated.report(&ReportParams::default()));
+    }
+
+    #[test]
+    fn report_is_the_same_on_any_number_of_threads(
+        seed in any::<u64>(),
+        cases in 1u64..120,
+        threads in 2usize..6,
+        group in proptest::option::of(0usize..9),
+    ) {
+        let events = synth(cases, seed);
+        let mut acc = KpiAccumulator::new(None);
+        acc.replay((1u64..).zip(&events));
+        let params = ReportParams { group_by: group.map(|g| GroupBy::ALL[g]), ..ReportParams::default() };
+        prop_assert_eq!(acc.report_on_threads(&params, threads), acc.report(&params));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Every figure is a median over several runs, printed beside a baseline
 //! measured in the same session (raw fdatasync, raw read plus CRC-32C, a
-//! plain serde_json fold), because these machines are noisy and only ratios
-//! within one run compare.
+//! plain serde_json fold, DuckDB over the same events), because these
+//! machines are noisy and only ratios within one run compare. The report is
+//! measured on two stores of the same size that differ only in how cases
+//! spread over customers (uniform, long tail).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
@@ -15,15 +17,26 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use caseledger::{Event, EventLog, ExpectedVersion};
 use caseledger_store::{LogReader, Store, StoreOptions, verify};
-use caseledger_synth::{Synth, SynthConfig};
+use caseledger_synth::{Customers, Synth, SynthConfig};
 use serde::Deserialize;
 
 use super::generate::generate;
 use super::output::write_stdout;
 use crate::exit::PEAK_MEMORY_ENV;
 
-/// Events per synthetic case, on average (measured on the generator).
-const EVENTS_PER_CASE: f64 = 7.2;
+/// Events per synthetic case, on average, for each customer shape
+/// (measured on the generator: fewer follow-ups fit the cap of a busy
+/// customer, so long-tailed histories have fewer events per case).
+fn events_per_case(customers: Customers) -> f64 {
+    match customers {
+        Customers::Uniform => 7.2,
+        Customers::LongTail => 6.85,
+    }
+}
+
+/// What to tell someone whose Python has no `duckdb` module.
+const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb, \
+                              then pass --python /tmp/venv/bin/python";
 
 /// The flags of `bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,10 +51,22 @@ pub struct BenchArgs {
     /// Runs per figure; the median is reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     runs: u32,
-    /// Run only these parts (comma-separated: report, verify, open, import,
-    /// append); all by default.
-    #[arg(long, value_delimiter = ',', value_parser = ["report", "verify", "open", "import", "append"])]
+    /// Run only these parts (comma-separated: report, duckdb, verify, open,
+    /// import, append); all by default.
+    #[arg(long, value_delimiter = ',', value_parser = ["report", "duckdb", "verify", "open", "import", "append"])]
     only: Vec<String>,
+    /// The Python that runs the DuckDB baselines. It needs the `duckdb`
+    /// module, which bench does not install: python3 -m venv /tmp/venv &&
+    /// /tmp/venv/bin/pip install duckdb, then --python /tmp/venv/bin/python.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+    /// A DuckDB baseline script (its protocol is in docs/performance.md);
+    /// repeat the flag for several. Each must first give the report's
+    /// overall figures; the fastest is the baseline. A missing file is
+    /// skipped with a message.
+    #[arg(long = "duckdb-script", value_name = "FILE",
+          default_values = ["scripts/baselines/duckdb_kpis.py", "../shared/baselines/duckdb_kpis.py"])]
+    duckdb_scripts: Vec<PathBuf>,
     /// Durable appends per thread in the append benchmarks.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     appends: u64,
@@ -70,46 +95,31 @@ fn per_second(units: u64, d: Duration) -> f64 {
 pub fn run(args: &BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
-    let cases = ((args.events as f64) / EVENTS_PER_CASE).ceil() as u64;
-    let store_dir = args.dir.join(format!("replay-{}", args.events));
     let mut rows = Vec::new();
+    // Said after the table: what was skipped and why.
+    let mut notes: Vec<String> = Vec::new();
     eprintln!(
         "bench: {} runs per figure, in {}",
         args.runs,
         args.dir.display()
     );
+    let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
 
-    // The replay store, built once and reused: its bytes depend only on the
-    // seed, so every session measures the same log.
-    if !store_dir.join(caseledger_store::CHECKPOINT_FILE).exists() {
-        eprintln!(
-            "bench: generating {cases} cases into {}",
-            store_dir.display()
-        );
-        let t = Instant::now();
-        let config = SynthConfig {
-            cases,
-            seed: 2026,
-            start: chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc(),
-            span_days: 365,
-        };
-        let added = generate(&store_dir, config, false)?;
-        let bytes = LogReader::open(&store_dir)?.bytes()?;
-        rows.push(Row {
-            what: "generate into a store (one batch, one fsync)".into(),
-            median: t.elapsed(),
-            units: added,
-            unit: "events",
-            bytes: Some(bytes),
-            note: "single run".into(),
-        });
+    // The replay stores, built once and reused: their bytes depend only on
+    // the seed, so every session measures the same logs. The uniform one
+    // serves every other figure too.
+    let mut shapes = Vec::new();
+    for customers in Customers::ALL {
+        let shape = replay_store(args, customers, &mut rows)?;
+        shapes.push(shape);
     }
+    let [uniform, _] = &shapes[..] else {
+        bail!("bench: expected a store per customer shape");
+    };
+    let store_dir = uniform.dir.clone();
     let reader = LogReader::open(&store_dir)?;
     let events = reader.head().position;
     let bytes = reader.bytes()?;
-    eprintln!("bench: store of {events} events, {bytes} bytes");
-
-    let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
 
     // Baseline: read every segment byte and CRC it, in this process.
     let raw = repeat(args.runs, || read_and_crc(&store_dir))?;
@@ -122,31 +132,81 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         note: String::new(),
     });
 
-    // report, cold process, 1 and 2 threads; peak memory from the child.
+    // report, cold process, 1 and 2 threads, on both shapes; peak memory
+    // from the child. Medians kept for the ratios: (shape, threads) ->
+    // seconds per million events.
     let exe = std::env::current_exe().context("cannot find this program")?;
-    for threads in ["1", "2"].into_iter().filter(|_| wants("report")) {
-        let mut peak_kib = 0;
-        let d = repeat(args.runs, || {
-            let (d, peak) = cold(
-                &exe,
-                &store_dir,
-                &["report", "--format", "json", "--threads", threads],
-            )?;
-            peak_kib = peak_kib.max(peak);
-            Ok(d)
-        })?;
-        rows.push(Row {
-            what: format!("report, full KPI set, cold process, {threads} thread(s)"),
-            median: d,
-            units: events,
-            unit: "events",
-            bytes: Some(bytes),
-            note: format!(
-                "peak RSS {} MiB; {:.1}x baseline time",
+    let mut per_event: Vec<((Customers, &str), f64)> = Vec::new();
+    for shape in shapes.iter().filter(|_| wants("report")) {
+        for threads in ["1", "2"] {
+            let mut peak_kib = 0;
+            let d = repeat(args.runs, || {
+                let (d, peak) = cold(
+                    &exe,
+                    &shape.dir,
+                    &["report", "--format", "json", "--threads", threads],
+                )?;
+                peak_kib = peak_kib.max(peak);
+                Ok(d)
+            })?;
+            let us_per_event = d.as_secs_f64() * 1e6 / shape.events.max(1) as f64;
+            let mut note = format!(
+                "peak RSS {} MiB ({} B/case); {:.1}x baseline time",
                 peak_kib / 1024,
+                peak_kib * 1024 / shape.cases.max(1),
                 ratio(d, raw)
-            ),
-        });
+            );
+            if threads == "2"
+                && let Some((_, one)) = per_event.iter().find(|(k, _)| *k == (shape.customers, "1"))
+            {
+                note.push_str(&format!("; 2 threads / 1: {:.2}x", us_per_event / one));
+            }
+            if let (Customers::LongTail, Some((_, u))) = (
+                shape.customers,
+                per_event
+                    .iter()
+                    .find(|(k, _)| *k == (Customers::Uniform, threads)),
+            ) {
+                note.push_str(&format!(
+                    "; long-tail / uniform (per event): {:.2}x",
+                    us_per_event / u
+                ));
+            }
+            per_event.push(((shape.customers, threads), us_per_event));
+            rows.push(Row {
+                what: format!(
+                    "report, full KPI set, {} customers, cold, {threads} thread(s)",
+                    shape.customers.as_str()
+                ),
+                median: d,
+                units: shape.events,
+                unit: "events",
+                bytes: Some(shape.bytes),
+                note,
+            });
+        }
+    }
+
+    // DuckDB over the same events (exported), same session: the faster of
+    // the scripts, once its overall figures are checked equal to ours.
+    if wants("duckdb") {
+        match duckdb_missing(&args.python) {
+            Some(why) => {
+                let msg = format!(
+                    "DuckDB baseline skipped: {why}. bench installs nothing; to measure it: \
+                     {INSTALL_DUCKDB}"
+                );
+                eprintln!("bench: {msg}");
+                notes.push(msg);
+            }
+            None => {
+                for shape in &shapes {
+                    if let Some(row) = duckdb_row(args, &exe, shape, &mut notes)? {
+                        rows.push(row);
+                    }
+                }
+            }
+        }
     }
 
     // verify: in process (checksums, chain), and the command (plus rules).
@@ -348,7 +408,276 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             r.note
         ));
     }
+    for note in notes {
+        out.push_str(&format!("\nnote: {note}\n"));
+    }
     write_stdout(&out)
+}
+
+/// A replay store of one customer shape.
+struct Shape {
+    customers: Customers,
+    dir: PathBuf,
+    events: u64,
+    cases: u64,
+    bytes: u64,
+}
+
+/// The replay store of `customers` with about `args.events` events, built
+/// (with a row for its generation) if it is not there yet.
+fn replay_store(args: &BenchArgs, customers: Customers, rows: &mut Vec<Row>) -> Result<Shape> {
+    let cases = ((args.events as f64) / events_per_case(customers)).ceil() as u64;
+    // The uniform store keeps the name it had before there were two.
+    let name = match customers {
+        Customers::Uniform => format!("replay-{}", args.events),
+        Customers::LongTail => format!("replay-long-tail-{}", args.events),
+    };
+    let dir = args.dir.join(name);
+    if !dir.join(caseledger_store::CHECKPOINT_FILE).exists() {
+        eprintln!(
+            "bench: generating {cases} cases ({} customers) into {}",
+            customers.as_str(),
+            dir.display()
+        );
+        let t = Instant::now();
+        let config = SynthConfig {
+            cases,
+            seed: 2026,
+            start: chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc(),
+            span_days: 365,
+            customers,
+        };
+        let added = generate(&dir, config, false)?;
+        let bytes = LogReader::open(&dir)?.bytes()?;
+        rows.push(Row {
+            what: format!(
+                "generate into a store ({} customers, one batch, one fsync)",
+                customers.as_str()
+            ),
+            median: t.elapsed(),
+            units: added,
+            unit: "events",
+            bytes: Some(bytes),
+            note: "single run".into(),
+        });
+    }
+    let reader = LogReader::open(&dir)?;
+    let events = reader.head().position;
+    let bytes = reader.bytes()?;
+    eprintln!(
+        "bench: {} store of {events} events, {cases} cases, {bytes} bytes",
+        customers.as_str()
+    );
+    Ok(Shape {
+        customers,
+        dir,
+        events,
+        cases,
+        bytes,
+    })
+}
+
+/// Why `python` cannot run the DuckDB baselines, if it cannot.
+fn duckdb_missing(python: &Path) -> Option<String> {
+    let out = Command::new(python)
+        .args(["-c", "import duckdb; print(duckdb.__version__)"])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => None,
+        Ok(_) => Some(format!("{} has no duckdb module", python.display())),
+        Err(e) => Some(format!("cannot run {}: {e}", python.display())),
+    }
+}
+
+/// The DuckDB baseline on `shape`'s events: every script of
+/// `args.duckdb_scripts` that exists is run over the same export, its
+/// overall figures checked against `caseledger report`'s (a difference is an
+/// error), and timed; the row is the fastest. `report` with 2 threads (cold)
+/// is timed in the same rounds, alternating with the scripts, so that both
+/// see the same load on a shared machine and the ratio compares.
+fn duckdb_row(
+    args: &BenchArgs,
+    exe: &Path,
+    shape: &Shape,
+    notes: &mut Vec<String>,
+) -> Result<Option<Row>> {
+    let mut scripts = Vec::new();
+    for script in &args.duckdb_scripts {
+        if script.exists() {
+            scripts.push(script);
+            continue;
+        }
+        let msg = format!(
+            "DuckDB script {} not found (paths are relative to the current directory); skipped",
+            script.display()
+        );
+        eprintln!("bench: {msg}");
+        if !notes.contains(&msg) {
+            notes.push(msg);
+        }
+    }
+    if scripts.is_empty() {
+        return Ok(None);
+    }
+    let export = export_of(args, exe, shape)?;
+    let report = report_json(exe, &shape.dir)?;
+    let mut ours = Vec::new();
+    let mut theirs: Vec<Vec<Duration>> = vec![Vec::new(); scripts.len()];
+    let report_args = ["report", "--format", "json", "--threads", "2"];
+    for round in 0..args.runs.min(5) {
+        ours.push(cold(exe, &shape.dir, &report_args)?.0);
+        for (script, times) in scripts.iter().zip(&mut theirs) {
+            let (figures, seconds) = run_duckdb(&args.python, script, &export)?;
+            if round == 0 {
+                let checked =
+                    same_figures(&figures, &report["overall"], "overall").with_context(|| {
+                        format!(
+                            "DuckDB script {} disagrees with caseledger report on the {} store \
+                             {}: the baseline would not compute the same figures",
+                            script.display(),
+                            shape.customers.as_str(),
+                            shape.dir.display()
+                        )
+                    })?;
+                eprintln!(
+                    "bench: {}: {checked} overall figures equal the report's",
+                    script.display()
+                );
+            }
+            times.push(seconds);
+        }
+    }
+    let timed: Vec<(String, Duration)> = scripts
+        .iter()
+        .zip(theirs)
+        .map(|(s, times)| (s.display().to_string(), median(times)))
+        .collect();
+    let Some((_, best)) = timed.iter().min_by_key(|(_, d)| *d) else {
+        return Ok(None);
+    };
+    let ours = median(ours);
+    let each = timed
+        .iter()
+        .map(|(s, d)| format!("{s} {:.2} s", d.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Some(Row {
+        what: format!(
+            "baseline: DuckDB full KPI set, {} customers, 2 threads",
+            shape.customers.as_str()
+        ),
+        median: *best,
+        units: shape.events,
+        unit: "events",
+        bytes: None,
+        note: format!(
+            "faster of: {each}; same overall figures; report (2 threads, cold), timed \
+             alternately: {:.3} s, {:.1}x faster",
+            ours.as_secs_f64(),
+            ratio(*best, ours)
+        ),
+    }))
+}
+
+/// The store's export as JSON Lines, written again on every run (a file
+/// left by an interrupted run must not pass for the store's events).
+fn export_of(args: &BenchArgs, exe: &Path, shape: &Shape) -> Result<PathBuf> {
+    let name = match shape.customers {
+        Customers::Uniform => format!("export-{}.jsonl", args.events),
+        Customers::LongTail => format!("export-long-tail-{}.jsonl", args.events),
+    };
+    let path = args.dir.join(name);
+    let status = Command::new(exe)
+        .arg("--store")
+        .arg(&shape.dir)
+        .arg("export")
+        .stdout(std::fs::File::create(&path)?)
+        .status()?;
+    if !status.success() {
+        bail!("export of {} failed", shape.dir.display());
+    }
+    Ok(path)
+}
+
+/// `report --format json` over `store` (2 threads), parsed.
+fn report_json(exe: &Path, store: &Path) -> Result<serde_json::Value> {
+    let out = Command::new(exe)
+        .arg("--store")
+        .arg(store)
+        .args(["report", "--format", "json", "--threads", "2"])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "report failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Runs a DuckDB baseline script over `export` with 2 threads: its overall
+/// figures and its own time (load and query, without Python's start).
+fn run_duckdb(
+    python: &Path,
+    script: &Path,
+    export: &Path,
+) -> Result<(serde_json::Value, Duration)> {
+    let out = Command::new(python)
+        .arg(script)
+        .arg(export)
+        .args(["--threads", "2", "--time"])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("{} failed: {}", script.display(), stderr.trim());
+    }
+    let seconds: f64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("duckdb_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("{} printed no duckdb_seconds line", script.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{} printed no JSON", script.display()))?;
+    Ok((v["overall"].clone(), Duration::from_secs_f64(seconds)))
+}
+
+/// Checks that every figure of `theirs` (a subset of the report's keys)
+/// equals `ours` at the same place: integers exactly, other numbers to 9
+/// significant digits (DuckDB sums and divides in its own order), nulls
+/// and booleans exactly. Returns how many figures were compared.
+fn same_figures(theirs: &serde_json::Value, ours: &serde_json::Value, at: &str) -> Result<usize> {
+    use serde_json::Value;
+    match (theirs, ours) {
+        (Value::Object(t), Value::Object(o)) => {
+            let mut n = 0;
+            for (key, value) in t {
+                let path = format!("{at}.{key}");
+                let Some(mine) = o.get(key) else {
+                    bail!("{path}: the report has no such figure");
+                };
+                n += same_figures(value, mine, &path)?;
+            }
+            Ok(n)
+        }
+        (Value::Number(t), Value::Number(o)) => {
+            let equal = match (t.as_i64(), o.as_i64()) {
+                (Some(a), Some(b)) => a == b,
+                _ => {
+                    let (a, b) = (
+                        t.as_f64().unwrap_or(f64::NAN),
+                        o.as_f64().unwrap_or(f64::NAN),
+                    );
+                    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+                }
+            };
+            if !equal {
+                bail!("{at}: DuckDB {t}, report {o}");
+            }
+            Ok(1)
+        }
+        (t, o) if t == o => Ok(1),
+        (t, o) => bail!("{at}: DuckDB {t}, report {o}"),
+    }
 }
 
 fn short(unit: &str) -> &str {
@@ -503,6 +832,7 @@ fn appends(dir: &Path, threads: u64, n: u64) -> Result<Duration> {
         seed: 9,
         start: chrono::DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")?.to_utc(),
         span_days: 30,
+        customers: caseledger_synth::Customers::Uniform,
     })
     .take((threads * n) as usize)
     .collect();
@@ -531,4 +861,44 @@ fn appends(dir: &Path, threads: u64, n: u64) -> Result<Duration> {
     drop(store);
     remove_dir(&store_dir)?;
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn duckdb_figures_must_equal_the_reports() {
+        let ours = json!({"cases_opened": 10, "repeat_rate": 0.1, "sla": {"met": 3, "rate": null},
+                          "first_response": {"median_s": 1800.5}});
+        // A subset, floats to 9 significant digits.
+        let theirs = json!({"cases_opened": 10, "sla": {"met": 3, "rate": null},
+                            "first_response": {"median_s": 1_800.499_999_999_9}});
+        assert_eq!(same_figures(&theirs, &ours, "overall").unwrap(), 4);
+        for (bad, names) in [
+            (
+                json!({"cases_opened": 11}),
+                "overall.cases_opened: DuckDB 11, report 10",
+            ),
+            (json!({"repeat_rate": 0.100_001}), "overall.repeat_rate"),
+            (json!({"sla": {"met": 3, "rate": 0.5}}), "overall.sla.rate"),
+            (
+                json!({"sla": {"pending": 0}}),
+                "overall.sla.pending: the report has no",
+            ),
+        ] {
+            let err = same_figures(&bad, &ours, "overall")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(names), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_python_without_duckdb_is_named() {
+        let why = duckdb_missing(Path::new("/nonexistent/python3")).unwrap();
+        assert!(why.contains("cannot run /nonexistent/python3"), "{why}");
+    }
 }

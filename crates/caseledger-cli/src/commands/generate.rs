@@ -167,6 +167,7 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
                 .map(|t| t.with_timezone(&Utc))
                 .context("demo start time")?,
             span_days: 120,
+            customers: caseledger_synth::Customers::Uniform,
         };
         generate(&dir, config, false)?;
     } else {

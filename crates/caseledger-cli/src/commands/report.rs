@@ -1,5 +1,5 @@
 //! `report`: replay the store into the KPI accumulator, in parallel by case
-//! partition, and print the report.
+//! partition, and compute and print the report, in parallel too.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub struct ReportArgs {
     /// A JSON file with SLA targets per priority (docs/kpis.md).
     #[arg(long, value_name = "FILE")]
     pub sla_policy: Option<PathBuf>,
-    /// Replay threads (default: the number of CPUs, at most 8).
+    /// Replay and report threads (default: the number of CPUs, at most 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
     /// The table: every figure, however wide (by default it fits 80
@@ -98,10 +98,10 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     let text = match args.format {
         ReportFormat::Html => {
             let period = args.period.unwrap_or(GroupBy::Month);
-            html(&acc, &params, period, &head, verified)?
+            html(&acc, &params, period, &head, verified, threads)?
         }
         format => {
-            let report = acc.report(&params);
+            let report = acc.report_on_threads(&params, threads);
             match format {
                 ReportFormat::Json => json(&report, &head, verified)?,
                 ReportFormat::Csv => {
@@ -134,14 +134,18 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
 /// written to `page`.
 pub fn demo(dir: &Path, page: &Path) -> Result<()> {
     let store = open_reader(dir)?;
-    let (acc, head) = replay(&store, None, default_threads(), true)?;
+    let threads = default_threads();
+    let (acc, head) = replay(&store, None, threads, true)?;
     let params = ReportParams::default();
-    let html = html(&acc, &params, GroupBy::Month, &head, true)?;
+    let html = html(&acc, &params, GroupBy::Month, &head, true, threads)?;
     write_file(page, &html)?;
-    let report = acc.report(&ReportParams {
-        group_by: Some(GroupBy::Month),
-        ..params
-    });
+    let report = acc.report_on_threads(
+        &ReportParams {
+            group_by: Some(GroupBy::Month),
+            ..params
+        },
+        threads,
+    );
     std::mem::forget(acc);
     write_stdout(&crate::render::report_table(
         &report,
@@ -175,19 +179,24 @@ fn check_flags(args: &ReportArgs) -> Result<()> {
 }
 
 /// The HTML page: from the one replay, the report by `period` (the trend
-/// charts and the tiles), by each breakdown dimension and by agent.
+/// charts and the tiles), by each breakdown dimension and by agent, each on
+/// `threads` threads.
 fn html(
     acc: &KpiAccumulator,
     params: &ReportParams,
     period: GroupBy,
     head: &Head,
     verified: bool,
+    threads: usize,
 ) -> Result<String> {
     let by = |g: GroupBy| {
-        acc.report(&ReportParams {
-            group_by: Some(g),
-            ..params.clone()
-        })
+        acc.report_on_threads(
+            &ReportParams {
+                group_by: Some(g),
+                ..params.clone()
+            },
+            threads,
+        )
     };
     let by_period = by(period);
     let breakdowns: Vec<Report> = crate::html::BREAKDOWNS.iter().map(|g| by(*g)).collect();

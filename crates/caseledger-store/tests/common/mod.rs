@@ -23,6 +23,7 @@ pub fn synth(cases: u64, seed: u64) -> Vec<Event> {
         seed,
         start: t(0),
         span_days: 30,
+        customers: caseledger_synth::Customers::Uniform,
     })
     .collect()
 }

@@ -189,11 +189,19 @@ impl KpiAccumulator {
         self.as_of.or(self.latest_at)
     }
 
-    /// Computes the report (docs/kpis.md).
+    /// Computes the report (docs/kpis.md) on this thread.
     pub fn report(&self, params: &ReportParams) -> Report {
+        self.report_on_threads(params, 1)
+    }
+
+    /// Computes the same report as [`report`](Self::report) on up to
+    /// `threads` threads (this one and `threads - 1` scoped ones; 0 counts
+    /// as 1): the cross-case figures split by customer, the other figures
+    /// by case. The result does not depend on the number of threads.
+    pub fn report_on_threads(&self, params: &ReportParams, threads: usize) -> Report {
         let t_ms = self.as_of().map_or(i64::MIN, ms);
         let name = |by, n| group_name(&self.agents, &self.teams, by, n);
-        let (overall, groups) = cohort(&self.facts, params, t_ms, name);
+        let (overall, groups) = cohort(&self.facts, params, t_ms, threads, name);
         Report {
             as_of: self.as_of(),
             from: params.from,

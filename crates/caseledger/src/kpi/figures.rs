@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::DAY_MS;
-use super::cross_case::{cap_violations, is_repeat};
+use super::cross_case::{CrossCase, cross_case};
 use super::facts::{CaseFacts, ms};
+use super::parallel::in_parallel;
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
 };
@@ -49,8 +50,8 @@ pub(super) struct KpiAcc {
 }
 
 impl KpiAcc {
-    /// Adds one cohort case; `siblings` are all cases of its customer.
-    fn add_case(&mut self, f: &CaseFacts, siblings: &[&CaseFacts], t_ms: i64, sla: &SlaPolicy) {
+    /// Adds one cohort case, with what the cross-case figures say about it.
+    fn add_case(&mut self, f: &CaseFacts, cross: CrossCase, t_ms: i64, sla: &SlaPolicy) {
         let resolved = f.resolved();
         let age_ms = t_ms.saturating_sub(f.opened_ms);
         let resolution_ms = f
@@ -111,15 +112,27 @@ impl KpiAcc {
             self.resolved_with_survey += 1;
         }
 
-        self.repeats += u64::from(is_repeat(f, siblings));
+        self.repeats += u64::from(cross.repeat);
 
         self.follow_ups_scheduled += f.follow_ups.len() as u64;
         self.follow_ups_completed += u64::from(f.completed);
         self.follow_ups_on_time += u64::from(f.completed_on_time);
-        self.cap_violations += cap_violations(f, siblings);
+        self.cap_violations += u64::from(cross.cap_violations);
     }
 
-    fn merge(&mut self, o: &KpiAcc) {
+    /// Merges `o` in, taking its samples rather than copying them when
+    /// this one is still empty.
+    fn merge(&mut self, o: KpiAcc) {
+        // Only `add_case` adds to an accumulator, and it counts the case:
+        // none opened means nothing added yet.
+        if self.opened == 0 {
+            *self = o;
+        } else {
+            self.merge_ref(&o);
+        }
+    }
+
+    fn merge_ref(&mut self, o: &KpiAcc) {
         self.opened += o.opened;
         self.resolved += o.resolved;
         self.first_response.0.extend_from_slice(&o.first_response.0);
@@ -150,7 +163,8 @@ impl KpiAcc {
         self.cap_violations += o.cap_violations;
     }
 
-    fn finish(&self) -> Kpis {
+    /// The figures (sorting the samples in place).
+    fn finish(&mut self) -> Kpis {
         let satisfied_rate = rate(self.survey_satisfied, self.survey_responses);
         Kpis {
             cases_opened: self.opened,
@@ -198,12 +212,14 @@ impl KpiAcc {
 }
 
 /// The figures of a report's cohort, overall and per group (named by
-/// `group_name`). Each cohort case is counted with every case of its
-/// customer, in the cohort or not, as its siblings.
+/// `group_name`), computed on up to `threads` threads; the same whatever
+/// their number. The cross-case figures compare each cohort case with every
+/// case of its customer, in the cohort or not.
 pub(super) fn cohort(
     facts: &[CaseFacts],
     params: &ReportParams,
     t_ms: i64,
+    threads: usize,
     group_name: impl Fn(GroupBy, i64) -> String,
 ) -> (Kpis, Vec<GroupKpis>) {
     let from_ms = params.from.map(ms);
@@ -211,41 +227,58 @@ pub(super) fn cohort(
     let in_cohort = |f: &CaseFacts| {
         from_ms.is_none_or(|from| f.opened_ms >= from) && to_ms.is_none_or(|to| f.opened_ms < to)
     };
+    let threads = threads.max(1);
+    let cross = cross_case(facts, threads);
 
-    // All cases, in and out of the cohort, ordered so that each
-    // customer's cases are one run: the siblings a case is compared with.
-    let mut all: Vec<&CaseFacts> = facts.iter().collect();
-    all.sort_unstable_by_key(|f| (f.customer, f.opened_ms));
-
-    let mut overall = KpiAcc::default();
-    // Keyed by group number (a code, a month, an interned name's number):
-    // few keys, visited in order so that the merge below is deterministic.
-    let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
-    for siblings in all.chunk_by(|a, b| a.customer == b.customer) {
-        for f in siblings.iter().filter(|f| in_cohort(f)) {
-            overall.add_case(f, siblings, t_ms, &params.sla);
-            if let Some(by) = params.group_by {
-                numbered.entry(f.group_number(by)).or_default().add_case(
-                    f,
-                    siblings,
-                    t_ms,
-                    &params.sla,
-                );
+    // Each cohort case is in exactly one group (group 0 without a
+    // grouping), so the overall figures are the merge of the groups'. The
+    // cases are cut into one run per thread; merging their groups gives
+    // the same counts and the same samples (in another order, which no
+    // statistic depends on: they are sorted first). Groups are keyed by
+    // number (a code, a month, an interned name's number): few keys, in a
+    // B-tree so that every merge runs in the same order.
+    let chunk = facts.len().div_ceil(threads).max(1);
+    let jobs: Vec<_> = facts
+        .chunks(chunk)
+        .zip(cross.chunks(chunk))
+        .map(|(facts, cross)| {
+            move || {
+                let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
+                for (f, c) in facts.iter().zip(cross).filter(|(f, _)| in_cohort(f)) {
+                    let n = params.group_by.map_or(0, |by| f.group_number(by));
+                    numbered
+                        .entry(n)
+                        .or_default()
+                        .add_case(f, *c, t_ms, &params.sla);
+                }
+                numbered
             }
+        })
+        .collect();
+    let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
+    for part in in_parallel(jobs) {
+        for (n, acc) in part {
+            numbered.entry(n).or_default().merge(acc);
         }
     }
     let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
     if let Some(by) = params.group_by {
-        for (n, acc) in numbered {
-            groups.entry(group_name(by, n)).or_default().merge(&acc);
+        for (n, acc) in std::mem::take(&mut numbered) {
+            groups.entry(group_name(by, n)).or_default().merge(acc);
         }
     }
-    let groups = groups
-        .into_iter()
+    // Each group's figures first, then the overall ones from the groups'
+    // samples, moved rather than copied (peak memory).
+    let group_kpis = groups
+        .iter_mut()
         .map(|(key, acc)| GroupKpis {
-            key,
+            key: key.clone(),
             kpis: acc.finish(),
         })
         .collect();
-    (overall.finish(), groups)
+    let mut overall = KpiAcc::default();
+    for acc in numbered.into_values().chain(groups.into_values()) {
+        overall.merge(acc);
+    }
+    (overall.finish(), group_kpis)
 }

@@ -15,7 +15,8 @@
 //! Where each part lives: `facts.rs` (what one case contributes),
 //! `accumulator.rs` (observe, replay, merge, and the report's entry point),
 //! `figures.rs` (the counters of a group and the per-group fold),
-//! `cross_case.rs` (repeat problems and follow-up cap violations), `sla.rs`
+//! `cross_case.rs` (repeat problems and follow-up cap violations),
+//! `parallel.rs` (the report's pieces on several threads), `sla.rs`
 //! (the SLA policy and its verdicts), `stats.rs` (durations and
 //! percentiles) and `report.rs` (the report's types and their JSON).
 
@@ -23,6 +24,7 @@ mod accumulator;
 mod cross_case;
 mod facts;
 mod figures;
+mod parallel;
 mod report;
 mod sla;
 mod stats;
