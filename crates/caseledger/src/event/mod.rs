@@ -9,6 +9,7 @@
 
 mod check;
 mod de;
+mod fields;
 mod parse;
 
 use chrono::{DateTime, Utc};

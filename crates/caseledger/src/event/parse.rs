@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::de::values;
+use super::fields::{ENVELOPE_FIELDS, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
@@ -351,18 +351,6 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
     }
 }
 
-/// The envelope's fields, in their documented order.
-pub(super) const ENVELOPE_FIELDS: &[&str] = &[
-    "case_id",
-    "type",
-    "at",
-    "actor",
-    "event_id",
-    "data",
-    "position",
-    "recorded_at",
-];
-
 /// The fields of one JSON object, taken one by one; what is left at the end
 /// is unknown. Checked up front so an unknown field wins over later errors.
 struct Fields {
@@ -493,44 +481,6 @@ fn bounded<T>(
     parse: fn(i64) -> Result<T, OutOfRange>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
     move |v| Ok(values::bounded(parse, as_int(v)?)?)
-}
-
-/// Every `data` field of any event type; a name means the same in every
-/// type that has it.
-pub(super) const DATA_FIELDS: &[&str] = &[
-    "customer_id",
-    "channel",
-    "tier",
-    "summary",
-    "category",
-    "topic",
-    "priority",
-    "agent",
-    "team",
-    "level",
-    "reason",
-    "resolution",
-    "due",
-    "purpose",
-    "outcome",
-    "score",
-    "comment",
-];
-
-/// The `data` fields each event type allows.
-pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
-    match t {
-        EventType::Opened => &["customer_id", "channel", "tier", "summary"],
-        EventType::Classified => &["category", "topic", "priority"],
-        EventType::Assigned => &["agent", "team"],
-        EventType::Escalated => &["level", "team", "reason"],
-        EventType::Resolved => &["resolution"],
-        EventType::Reopened => &["reason"],
-        EventType::FollowUpScheduled => &["due", "purpose", "channel"],
-        EventType::FollowUpCompleted => &["outcome"],
-        EventType::Surveyed => &["score", "comment"],
-        EventType::Responded | EventType::Closed => &[],
-    }
 }
 
 fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseError> {
