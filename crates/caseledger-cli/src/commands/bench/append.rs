@@ -9,7 +9,7 @@ use caseledger::{Event, EventLog, ExpectedVersion};
 use caseledger_store::{Store, StoreOptions};
 use caseledger_synth::{Synth, SynthConfig};
 
-use super::remove_dir;
+use super::measure::remove_dir;
 
 /// `threads` threads each append `n` single-event appends to their own
 /// streams of a fresh store; returns the wall time.

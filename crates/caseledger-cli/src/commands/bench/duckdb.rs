@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use caseledger_synth::Customers;
 
+use super::args::BenchArgs;
+use super::measure::{Row, cold, median, ratio};
 use super::stores::Shape;
-use super::{BenchArgs, Row, cold, median, ratio};
 
 /// Why `python` cannot run the DuckDB baselines, if it cannot.
 pub(super) fn duckdb_missing(python: &Path) -> Option<String> {

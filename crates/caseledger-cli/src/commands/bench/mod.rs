@@ -8,13 +8,14 @@
 //! spread over customers (uniform, long tail).
 
 mod append;
+mod args;
 mod baselines;
 mod duckdb;
+mod measure;
 mod stores;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use caseledger::{Event, ExpectedVersion};
@@ -22,68 +23,16 @@ use caseledger_store::{LogReader, Store, StoreOptions, verify};
 use caseledger_synth::Customers;
 
 use super::output::write_stdout;
-use crate::exit::PEAK_MEMORY_ENV;
 use append::appends;
+pub use args::BenchArgs;
 use baselines::{json_fold, raw_fdatasync, read_and_crc};
 use duckdb::{duckdb_missing, duckdb_row};
+use measure::{Row, cold, median, per_second, ratio, remove_dir, repeat, short};
 use stores::replay_store;
 
 /// What to tell someone whose Python has no `duckdb` module.
 const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb, \
                               then pass --python /tmp/venv/bin/python";
-
-/// The flags of `bench`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
-    /// Where to build the benchmark stores (reused across runs). Use a
-    /// directory on the disk you want to measure, not a tmpfs.
-    #[arg(long, value_name = "DIR", default_value = "caseledger-bench")]
-    dir: PathBuf,
-    /// Size of the replay store, in events (about; whole cases).
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
-    events: u64,
-    /// Runs per figure; the median is reported.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
-    runs: u32,
-    /// Run only these parts (comma-separated: report, duckdb, verify, open,
-    /// import, append); all by default.
-    #[arg(long, value_delimiter = ',', value_parser = ["report", "duckdb", "verify", "open", "import", "append"])]
-    only: Vec<String>,
-    /// The Python that runs the DuckDB baselines. It needs the `duckdb`
-    /// module, which bench does not install: python3 -m venv /tmp/venv &&
-    /// /tmp/venv/bin/pip install duckdb, then --python /tmp/venv/bin/python.
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    python: PathBuf,
-    /// A DuckDB baseline script (its protocol is in docs/performance.md);
-    /// repeat the flag for several. Each must first give the report's
-    /// overall figures; the fastest is the baseline. A missing file is
-    /// skipped with a message.
-    #[arg(long = "duckdb-script", value_name = "FILE",
-          default_values = ["scripts/baselines/duckdb_kpis.py", "../shared/baselines/duckdb_kpis.py"])]
-    duckdb_scripts: Vec<PathBuf>,
-    /// Durable appends per thread in the append benchmarks.
-    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
-    appends: u64,
-}
-
-/// One printed figure.
-struct Row {
-    what: String,
-    median: Duration,
-    units: u64,
-    unit: &'static str,
-    bytes: Option<u64>,
-    note: String,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or_default()
-}
-
-fn per_second(units: u64, d: Duration) -> f64 {
-    units as f64 / d.as_secs_f64().max(1e-9)
-}
 
 /// Runs `bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -406,59 +355,4 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         out.push_str(&format!("\nnote: {note}\n"));
     }
     write_stdout(&out)
-}
-
-fn short(unit: &str) -> &str {
-    match unit {
-        "events" => "ev",
-        "appends" => "ap",
-        other => other,
-    }
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
-}
-
-fn repeat(runs: u32, mut f: impl FnMut() -> Result<Duration>) -> Result<Duration> {
-    let mut v = Vec::with_capacity(runs as usize);
-    for _ in 0..runs {
-        v.push(f()?);
-    }
-    Ok(median(v))
-}
-
-fn remove_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
-    }
-}
-
-/// Runs this program as a child; returns its wall time and peak RSS (KiB,
-/// reported by the child itself, see `main::report_peak_memory`).
-fn cold(exe: &Path, store: &Path, args: &[&str]) -> Result<(Duration, u64)> {
-    let t = Instant::now();
-    let out = Command::new(exe)
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env(PEAK_MEMORY_ENV, "1")
-        .stdout(std::process::Stdio::null())
-        .output()?;
-    let d = t.elapsed();
-    if !out.status.success() {
-        bail!(
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let peak = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak_rss_kib: "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    Ok((d, peak))
 }

@@ -8,8 +8,9 @@ use anyhow::Result;
 use caseledger_store::LogReader;
 use caseledger_synth::{Customers, SynthConfig};
 
-use super::super::generate::generate;
-use super::{BenchArgs, Row};
+use super::args::BenchArgs;
+use super::measure::Row;
+use crate::commands::generate::generate;
 
 /// Events per synthetic case, on average, for each customer shape
 /// (measured on the generator: fewer follow-ups fit the cap of a busy

@@ -1,0 +1,84 @@
+//! What every measurement of `bench` uses: a printed row, medians over
+//! runs, rates and ratios, and timing this program as a cold child.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::exit::PEAK_MEMORY_ENV;
+
+/// One printed figure.
+pub(super) struct Row {
+    pub(super) what: String,
+    pub(super) median: Duration,
+    pub(super) units: u64,
+    pub(super) unit: &'static str,
+    pub(super) bytes: Option<u64>,
+    pub(super) note: String,
+}
+
+pub(super) fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+pub(super) fn per_second(units: u64, d: Duration) -> f64 {
+    units as f64 / d.as_secs_f64().max(1e-9)
+}
+
+pub(super) fn short(unit: &str) -> &str {
+    match unit {
+        "events" => "ev",
+        "appends" => "ap",
+        other => other,
+    }
+}
+
+pub(super) fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+pub(super) fn repeat(runs: u32, mut f: impl FnMut() -> Result<Duration>) -> Result<Duration> {
+    let mut v = Vec::with_capacity(runs as usize);
+    for _ in 0..runs {
+        v.push(f()?);
+    }
+    Ok(median(v))
+}
+
+pub(super) fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+/// Runs this program as a child; returns its wall time and peak RSS (KiB,
+/// reported by the child itself, see `main::report_peak_memory`).
+pub(super) fn cold(exe: &Path, store: &Path, args: &[&str]) -> Result<(Duration, u64)> {
+    let t = Instant::now();
+    let out = Command::new(exe)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env(PEAK_MEMORY_ENV, "1")
+        .stdout(std::process::Stdio::null())
+        .output()?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        bail!(
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_kib: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Ok((d, peak))
+}
