@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::facts::{CaseFacts, FastMap, Names, group_name, ms};
+use super::facts::{CaseFacts, FastMap, Names, OptMs, OptNum, group_name, ms};
 use super::figures::cohort;
 use super::report::{Report, ReportParams};
 use crate::event::{Event, EventData};
@@ -89,21 +89,21 @@ impl KpiAccumulator {
                 opened_ms: ms(event.at),
                 status: Status::Open,
                 classification: None,
-                agent: None,
-                team: None,
-                first_agent: None,
+                agent: OptNum::NONE,
+                team: OptNum::NONE,
+                first_agent: OptNum::NONE,
                 transferred: false,
-                first_response_ms: None,
+                first_response_ms: OptMs::NONE,
                 responses_before_first_resolution: 0,
                 resolutions: 0,
-                latest_resolved_ms: None,
+                latest_resolved_ms: OptMs::NONE,
                 escalated: false,
                 reopened: false,
                 surveys: 0,
                 survey_score_sum: 0,
                 surveys_satisfied: 0,
                 follow_ups: Vec::new(),
-                pending_due_ms: None,
+                pending_due_ms: OptMs::NONE,
                 completed: 0,
                 completed_on_time: 0,
             });

@@ -228,6 +228,7 @@ fn customer(facts: &[CaseFacts], cases: &[u32], out: &mut [CrossCase], s: &mut S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kpi::facts::{OptMs, OptNum};
     use crate::status::Status;
     use crate::vocab::{Channel, Tier};
 
@@ -239,21 +240,21 @@ mod tests {
             opened_ms: 0,
             status: Status::Open,
             classification: None,
-            agent: None,
-            team: None,
-            first_agent: None,
+            agent: OptNum::NONE,
+            team: OptNum::NONE,
+            first_agent: OptNum::NONE,
             transferred: false,
-            first_response_ms: None,
+            first_response_ms: OptMs::NONE,
             responses_before_first_resolution: 0,
             resolutions: 0,
-            latest_resolved_ms: None,
+            latest_resolved_ms: OptMs::NONE,
             escalated: false,
             reopened: false,
             surveys: 0,
             survey_score_sum: 0,
             surveys_satisfied: 0,
             follow_ups: Vec::new(),
-            pending_due_ms: None,
+            pending_due_ms: OptMs::NONE,
             completed: 0,
             completed_on_time: 0,
         }
