@@ -29,6 +29,15 @@ pub enum VerifyFormat {
     Json,
 }
 
+/// The `import --check` and `import --reject` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object: the counts, and the problems listed (docs/cli.md).
+    Json,
+}
+
 /// The `history` output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HistoryFormat {

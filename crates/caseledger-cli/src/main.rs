@@ -33,8 +33,12 @@ use caseledger_synth::SynthConfig;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::args::{CustomersArg, HistoryFormat, VerifyFormat, parse_case_id, parse_time};
-use crate::commands::{bench, export, generate, import, open, report, verify};
+use crate::args::{
+    CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
+};
+use crate::commands::{
+    bench, export, generate, import, import_check, import_reject, open, report, verify,
+};
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 
 /// What `--version` prints: the crate version, the store format version
@@ -66,15 +70,32 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate JSON Lines events and append them all, atomically, or none.
+    /// Validate JSON Lines events and append them all, atomically, or none;
+    /// or list every problem (--check).
     #[command(
         after_help = "Example:\n  caseledger --store events/ import cases.jsonl\n  \
-                            zcat cases.jsonl.gz | caseledger --store events/ import -"
+                            zcat cases.jsonl.gz | caseledger --store events/ import -\n  \
+                            caseledger import --check cases.jsonl"
     )]
     Import {
         /// The file to import; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
+        /// Write nothing: list every problem of the file (the first 1,000,
+        /// then a count) and a count per rule; exit 1 if there is any.
+        /// Without --store, checks the file alone; with it, also against
+        /// the stored cases.
+        #[arg(long, conflicts_with = "reject")]
+        check: bool,
+        /// Import every case whose lines are all valid, in one atomic batch,
+        /// and write every line of the other cases to FILE2 (JSON Lines, each
+        /// with a `rejected` field: the case's first problem). FILE is read
+        /// twice. Exit 0 when it imported, even with rejects.
+        #[arg(long, value_name = "FILE2")]
+        reject: Option<PathBuf>,
+        /// Output format of --check and --reject.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Text)]
+        format: ImportFormat,
     },
     /// Write the whole log as JSON Lines to standard output.
     #[command(
@@ -160,7 +181,24 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
         })
     };
     match command {
-        Command::Import { file } => import::run(&need_store()?, file.as_deref()),
+        Command::Import {
+            file,
+            check: true,
+            format,
+            ..
+        } => import_check::run(store.as_deref(), file.as_deref(), format),
+        Command::Import {
+            file,
+            reject: Some(reject),
+            format,
+            ..
+        } => import_reject::run(&need_store()?, file.as_deref(), &reject, format),
+        Command::Import { format, .. } if format != ImportFormat::Text => Err(UsageError(
+            "--format json is for --check and --reject; an import prints its summary as text"
+                .to_owned(),
+        )
+        .into()),
+        Command::Import { file, .. } => import::run(&need_store()?, file.as_deref()),
         Command::Export { as_of } => export::export(&need_store()?, as_of),
         Command::Report(args) => report::run(&need_store()?, &args),
         Command::History {

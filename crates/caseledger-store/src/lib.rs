@@ -119,7 +119,5 @@ pub mod fuzzing {
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
-/// docs/embedding.md's example, compiled and run likewise.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/embedding.md")]
-pub struct EmbeddingDoctests;
+// docs/embedding.md's examples run as doctests of caseledger-async, the
+// one crate that has the blocking and the async face at hand.

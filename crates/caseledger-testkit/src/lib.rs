@@ -1,6 +1,7 @@
 //! caseledger-testkit: the append contract of [`caseledger::EventLog`] as one
 //! test suite that every implementation runs: the in-memory log, the file
-//! store, and each backend to come (PostgreSQL, async). A test suite, not
+//! store, the async face's logs (through `caseledger-async`'s port, in its
+//! tests), and each backend to come (PostgreSQL). A test suite, not
 //! part of what a bank system embeds (`publish = false`).
 //!
 //! [`append_contract`] runs every case of [`cases`] against fresh logs made

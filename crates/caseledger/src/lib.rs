@@ -65,8 +65,8 @@ pub use port::{
     RecordedEvent, StoredAt, StoredEvents, plan_append, resolve_id_conflict,
 };
 pub use service::{
-    CaseService, DEFAULT_MAX_ATTEMPTS, IdSource, Outcome, STATE_CACHE_CASES, SequentialIds,
-    ServiceError, is_retry,
+    CaseService, CommandRun, DEFAULT_MAX_ATTEMPTS, IdSource, Io, Outcome, Reply, STATE_CACHE_CASES,
+    SequentialIds, ServiceCore, ServiceError, Step, is_retry,
 };
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, check, evolve, fold};
 pub use status::{Phase, Status};

@@ -12,7 +12,7 @@ use crate::error::CaseError;
 use crate::event::{Event, EventData};
 use crate::ids::{Actor, CaseId, EventId};
 use crate::policy::{AppendCondition, ConditionFailure, FollowUpCapError};
-use crate::port::{AppendError, EventLog, ExpectedVersion, RecordedEvent};
+use crate::port::{AppendError, Appended, EventLog, ExpectedVersion, RecordedEvent};
 use crate::state::{CaseState, fold};
 
 /// How many times a command is tried when other writers keep changing the
@@ -182,8 +182,7 @@ impl StateCache {
 pub struct CaseService<L, I> {
     log: L,
     ids: I,
-    cache: Mutex<StateCache>,
-    max_attempts: u32,
+    core: ServiceCore,
 }
 
 impl<L: EventLog, I: IdSource> CaseService<L, I> {
@@ -193,8 +192,7 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         CaseService {
             log,
             ids,
-            cache: Mutex::new(StateCache::new(STATE_CACHE_CASES)),
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            core: ServiceCore::new(),
         }
     }
 
@@ -202,54 +200,22 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
     /// command then reads its case's whole stream).
     pub fn with_cache_capacity(self, cases: usize) -> Self {
         CaseService {
-            cache: Mutex::new(StateCache::new(cases)),
+            core: self.core.with_cache_capacity(cases),
             ..self
         }
     }
 
     /// How many cases' states the service holds now.
     pub fn cached_cases(&self) -> usize {
-        self.cache().len()
-    }
-
-    fn cache(&self) -> MutexGuard<'_, StateCache> {
-        // The cache is only read and replaced whole, entry by entry: a
-        // panic while it is held cannot leave an entry half-updated.
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// What is known of a case now: the cached state, brought up to date
-    /// with the events recorded since (only those are read).
-    fn load(&self, case_id: CaseId) -> Result<Known, ServiceError<L::Error>> {
-        let mut known = self.cache().get(case_id);
-        let mut newer = self
-            .log
-            .read_stream_from(case_id, known.state.version() + 1)
-            .map_err(ServiceError::Log)?;
-        if newer.is_empty() {
-            return Ok(known);
-        }
-        if newer[0].version != known.state.version() + 1 {
-            // Not the continuation of what we know (the log was replaced
-            // under us): read the case again from its start.
-            known = Known::default();
-            newer = self.log.read_stream(case_id).map_err(ServiceError::Log)?;
-        }
-        for r in &newer {
-            known
-                .state
-                .apply_in_place(&r.event)
-                .map_err(ServiceError::InvalidHistory)?;
-            known.ids.push(r.event.event_id);
-        }
-        self.cache().put(case_id, known.clone());
-        Ok(known)
+        self.core.cached_cases()
     }
 
     /// Sets how many attempts a contended command gets (at least 1).
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
+    pub fn with_max_attempts(self, attempts: u32) -> Self {
+        CaseService {
+            core: self.core.with_max_attempts(attempts),
+            ..self
+        }
     }
 
     /// The underlying log.
@@ -257,9 +223,29 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         &self.log
     }
 
+    /// Drives `run` to its end, doing the reads and appends it asks for.
+    fn drive(&self, mut run: CommandRun<'_>) -> Result<Outcome, ServiceError<L::Error>> {
+        let mut reply = None;
+        loop {
+            reply = Some(match run.step(reply.take()) {
+                Step::Done(result) => return result,
+                Step::Io(Io::Read {
+                    case_id,
+                    from_version,
+                }) => Reply::Read(self.log.read_stream_from(case_id, from_version)),
+                Step::Io(Io::Append {
+                    case_id,
+                    expected,
+                    events,
+                    conditions,
+                }) => Reply::Appended(self.log.append_with(case_id, expected, events, conditions)),
+            });
+        }
+    }
+
     /// The current state of a case.
     pub fn state(&self, case_id: CaseId) -> Result<CaseState, ServiceError<L::Error>> {
-        Ok(self.load(case_id)?.state)
+        Ok(self.drive(self.core.load(case_id))?.state)
     }
 
     /// Records `action` on a case with a fresh event id.
@@ -289,80 +275,401 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
     /// A follow-up is appended with the cap as its condition, which the log
     /// checks in the same atomic step as the write: it holds across
     /// services, threads and processes sharing the log.
+    ///
+    /// The steps are [`ServiceCore::execute`]'s, shared with every other
+    /// face of the service (such as the async one of `caseledger-async`).
     pub fn execute_command(&self, command: Command) -> Result<Outcome, ServiceError<L::Error>> {
-        for _ in 0..self.max_attempts {
-            let known = self.load(command.case_id)?;
-            if known.ids.contains(&command.event_id) {
-                // Rare (a retry, or a reused key): judged on the whole history.
-                let history = self
-                    .log
-                    .read_stream(command.case_id)
-                    .map_err(ServiceError::Log)?;
-                if let Some(k) = history
-                    .iter()
-                    .position(|r| r.event.event_id == command.event_id)
-                {
-                    return answer_retry(&command, known.state, &history, k);
-                }
-            }
-            let state = known.state;
-            let events = decide(&state, &command).map_err(ServiceError::Rule)?;
-            if events.is_empty() {
-                return Ok(Outcome {
-                    state,
+        self.drive(self.core.execute(command))
+    }
+}
+
+/// The application service without its I/O: the state cache, the bound on
+/// attempts, and the steps of a command ([`CommandRun`]) as a state machine
+/// that asks for each read and append it needs ([`Io`]) and is given the
+/// answer ([`Reply`]). Every face of the service drives it: the blocking
+/// [`CaseService`] by calling its [`EventLog`], an async face by awaiting
+/// its own log, so the decide, append and retry loop is written once.
+///
+/// `Sync`: one core serves any number of runs at once, each a command.
+#[derive(Debug)]
+pub struct ServiceCore {
+    cache: Mutex<StateCache>,
+    max_attempts: u32,
+}
+
+impl Default for ServiceCore {
+    fn default() -> Self {
+        ServiceCore::new()
+    }
+}
+
+impl ServiceCore {
+    /// A core keeping the states of up to [`STATE_CACHE_CASES`] cases and
+    /// giving a command [`DEFAULT_MAX_ATTEMPTS`] attempts.
+    pub fn new() -> ServiceCore {
+        ServiceCore {
+            cache: Mutex::new(StateCache::new(STATE_CACHE_CASES)),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Sets how many cases' states the core keeps (0: none).
+    pub fn with_cache_capacity(self, cases: usize) -> ServiceCore {
+        ServiceCore {
+            cache: Mutex::new(StateCache::new(cases)),
+            ..self
+        }
+    }
+
+    /// Sets how many attempts a contended command gets (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> ServiceCore {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// How many cases' states the core holds now.
+    pub fn cached_cases(&self) -> usize {
+        self.cache().len()
+    }
+
+    fn cache(&self) -> MutexGuard<'_, StateCache> {
+        // The cache is only read and replaced whole, entry by entry: a
+        // panic while it is held cannot leave an entry half-updated.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The run of `command` (see [`CaseService::execute_command`] for what
+    /// it does); it finishes with the command's [`Outcome`].
+    pub fn execute(&self, command: Command) -> CommandRun<'_> {
+        CommandRun {
+            core: self,
+            case_id: command.case_id,
+            command: Some(command),
+            attempt: 0,
+            stage: Stage::Start,
+        }
+    }
+
+    /// The run that reads a case's current state: it finishes with an
+    /// [`Outcome`] that records nothing and holds the state.
+    pub fn load(&self, case_id: CaseId) -> CommandRun<'_> {
+        CommandRun {
+            core: self,
+            case_id,
+            command: None,
+            attempt: 0,
+            stage: Stage::Start,
+        }
+    }
+}
+
+/// A read or an append that a [`CommandRun`] needs done before its next
+/// step.
+#[derive(Debug, Clone, Copy)]
+pub enum Io<'a> {
+    /// [`EventLog::read_stream_from`]; answer with [`Reply::Read`].
+    Read {
+        /// The stream.
+        case_id: CaseId,
+        /// The first version wanted.
+        from_version: u64,
+    },
+    /// [`EventLog::append_with`]; answer with [`Reply::Appended`].
+    Append {
+        /// The stream.
+        case_id: CaseId,
+        /// The version the stream must be at.
+        expected: ExpectedVersion,
+        /// The events to append.
+        events: &'a [Event],
+        /// The conditions the append carries.
+        conditions: &'a [AppendCondition],
+    },
+}
+
+/// The answer to an [`Io`], as the log gave it.
+#[derive(Debug)]
+pub enum Reply<E> {
+    /// The answer to [`Io::Read`].
+    Read(Result<Vec<RecordedEvent>, E>),
+    /// The answer to [`Io::Append`].
+    Appended(Result<Appended, AppendError<E>>),
+}
+
+/// What a [`CommandRun`] wants next.
+#[derive(Debug)]
+pub enum Step<'a, E> {
+    /// This read or append, answered with the next call's [`Reply`].
+    Io(Io<'a>),
+    /// The run is over, with this answer.
+    Done(Result<Outcome, ServiceError<E>>),
+}
+
+/// One command (or one state read) going through the service's steps,
+/// without I/O: bring the case's state up to date, tell a retry, decide,
+/// append with the expected version and the command's conditions, and
+/// start again on a version conflict, at most the core's attempts.
+///
+/// A face calls [`CommandRun::step`] with `None` first, then with the
+/// [`Reply`] to each [`Io`] it is asked for, until [`Step::Done`]. A run
+/// dropped between steps leaves nothing behind but what its log did: the
+/// cache only takes states read from or written to the log.
+#[derive(Debug)]
+pub struct CommandRun<'s> {
+    core: &'s ServiceCore,
+    case_id: CaseId,
+    /// `None`: a state read.
+    command: Option<Command>,
+    attempt: u32,
+    stage: Stage,
+}
+
+/// Where a run is.
+#[derive(Debug)]
+enum Stage {
+    /// A new attempt: read what the cache does not know yet.
+    Start,
+    /// Waiting for the events after `known`.
+    CatchingUp { known: Known },
+    /// Waiting for the whole stream (what was read did not continue
+    /// `known`: the log was replaced).
+    Reloading,
+    /// Waiting for the whole stream, to tell a retry (the command's id is
+    /// among the case's).
+    History { known: Known },
+    /// Waiting for the append of `events`, decided against `known`.
+    Appending {
+        known: Known,
+        events: Vec<Event>,
+        conditions: Vec<AppendCondition>,
+    },
+    /// Finished.
+    Over,
+}
+
+impl CommandRun<'_> {
+    /// The next step, given the reply to the last [`Io`] asked for (`None`
+    /// at the first call). A reply that does not answer the last request
+    /// (a face's bug) is dropped, and a new attempt starts with a read.
+    /// After [`Step::Done`] the run is over: a further step answers
+    /// [`ServiceError::Contention`].
+    pub fn step<E>(&mut self, reply: Option<Reply<E>>) -> Step<'_, E> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Over);
+        let next = match (stage, reply) {
+            (Stage::Start, _) => self.start(),
+            (Stage::CatchingUp { known }, Some(Reply::Read(newer))) => match newer {
+                Err(e) => Err(ServiceError::Log(e)),
+                Ok(newer) => self.catch_up(known, newer, false),
+            },
+            (Stage::Reloading, Some(Reply::Read(all))) => match all {
+                Err(e) => Err(ServiceError::Log(e)),
+                Ok(all) => self.catch_up(Known::default(), all, true),
+            },
+            (Stage::History { known }, Some(Reply::Read(history))) => match history {
+                Err(e) => Err(ServiceError::Log(e)),
+                Ok(history) => self.judge_retry(known, &history),
+            },
+            (
+                Stage::Appending {
+                    known,
                     events,
-                    positions: Vec::new(),
-                    already_recorded: false,
-                });
-            }
-            // A follow-up carries the cap as a condition: the log checks it
-            // atomically with the write, whoever else appends.
-            let conditions = match (&command.action, state.case()) {
-                (Action::ScheduleFollowUp(f), Some(case)) => {
-                    vec![AppendCondition::NoFollowUpTooClose {
-                        customer_id: case.customer_id.clone(),
-                        due: f.due,
-                    }]
-                }
-                _ => Vec::new(),
-            };
-            let expected = ExpectedVersion::Exact(state.version());
-            match self
-                .log
-                .append_with(command.case_id, expected, &events, &conditions)
-            {
-                Ok(appended) => {
-                    let state = events.iter().fold(state, crate::state::evolve);
-                    if !appended.already_stored && appended.stream_version == state.version() {
-                        let mut ids = known.ids;
-                        ids.extend(events.iter().map(|e| e.event_id));
-                        let known = Known {
-                            state: state.clone(),
-                            ids,
-                        };
-                        self.cache().put(command.case_id, known);
-                    }
-                    return Ok(Outcome {
-                        state,
-                        events,
-                        positions: appended.positions,
-                        already_recorded: appended.already_stored,
-                    });
-                }
-                Err(AppendError::WrongExpectedVersion { .. }) => continue,
-                Err(AppendError::ConditionFailed {
-                    failure: ConditionFailure::FollowUpCap(cap),
-                    ..
-                }) => return Err(ServiceError::FollowUpCap(cap)),
-                Err(AppendError::Log(e)) => return Err(ServiceError::Log(e)),
-                Err(other) => return Err(ServiceError::Append(other)),
+                    conditions: _,
+                },
+                Some(Reply::Appended(result)),
+            ) => self.appended(known, events, result),
+            (Stage::Over, _) => Err(ServiceError::Contention {
+                case_id: self.case_id,
+                attempts: self.attempt,
+            }),
+            // Not the answer to what was asked: start the attempt again.
+            (_, _) => self.start(),
+        };
+        match next {
+            Err(e) => Step::Done(Err(e)),
+            Ok(Next::Done(outcome)) => Step::Done(Ok(outcome)),
+            Ok(Next::Stage(stage)) => {
+                self.stage = stage;
+                self.request()
             }
         }
-        Err(ServiceError::Contention {
-            case_id: command.case_id,
-            attempts: self.max_attempts,
-        })
     }
+
+    /// The I/O the current stage waits for.
+    fn request<E>(&self) -> Step<'_, E> {
+        let case_id = self.case_id;
+        let read = |from_version| {
+            Step::Io(Io::Read {
+                case_id,
+                from_version,
+            })
+        };
+        match &self.stage {
+            Stage::Start | Stage::Over => Step::Done(Err(ServiceError::Contention {
+                case_id,
+                attempts: self.attempt,
+            })),
+            Stage::CatchingUp { known } => read(known.state.version() + 1),
+            Stage::Reloading | Stage::History { .. } => read(1),
+            Stage::Appending {
+                known,
+                events,
+                conditions,
+            } => Step::Io(Io::Append {
+                case_id,
+                expected: ExpectedVersion::Exact(known.state.version()),
+                events,
+                conditions,
+            }),
+        }
+    }
+
+    /// A new attempt, if any is left: read what the cache does not know.
+    fn start<E>(&mut self) -> Result<Next, ServiceError<E>> {
+        if self.attempt >= self.core.max_attempts {
+            return Err(ServiceError::Contention {
+                case_id: self.case_id,
+                attempts: self.attempt,
+            });
+        }
+        self.attempt += 1;
+        let known = self.core.cache().get(self.case_id);
+        Ok(Next::Stage(Stage::CatchingUp { known }))
+    }
+
+    /// Folds the events read after `known` (`whole`: the whole stream, read
+    /// again); then decides.
+    fn catch_up<E>(
+        &mut self,
+        mut known: Known,
+        newer: Vec<RecordedEvent>,
+        whole: bool,
+    ) -> Result<Next, ServiceError<E>> {
+        if let Some(first) = newer.first() {
+            if !whole && first.version != known.state.version() + 1 {
+                // Not the continuation of what we know (the log was
+                // replaced under us): read the case again from its start.
+                return Ok(Next::Stage(Stage::Reloading));
+            }
+            for r in &newer {
+                known
+                    .state
+                    .apply_in_place(&r.event)
+                    .map_err(ServiceError::InvalidHistory)?;
+                known.ids.push(r.event.event_id);
+            }
+            self.core.cache().put(self.case_id, known.clone());
+        }
+        let Some(command) = &self.command else {
+            return Ok(Next::Done(Outcome {
+                state: known.state,
+                events: Vec::new(),
+                positions: Vec::new(),
+                already_recorded: false,
+            }));
+        };
+        if known.ids.contains(&command.event_id) {
+            // Rare (a retry, or a reused key): judged on the whole history.
+            return Ok(Next::Stage(Stage::History { known }));
+        }
+        self.decide(known)
+    }
+
+    /// Answers a command whose id the case holds, from its whole history.
+    fn judge_retry<E>(
+        &mut self,
+        known: Known,
+        history: &[RecordedEvent],
+    ) -> Result<Next, ServiceError<E>> {
+        let Some(command) = &self.command else {
+            return self.decide(known);
+        };
+        match history
+            .iter()
+            .position(|r| r.event.event_id == command.event_id)
+        {
+            Some(k) => answer_retry(command, known.state, history, k).map(Next::Done),
+            None => self.decide(known),
+        }
+    }
+
+    /// Decides the command against `known`; asks for the append.
+    fn decide<E>(&mut self, known: Known) -> Result<Next, ServiceError<E>> {
+        let Some(command) = &self.command else {
+            return Ok(Next::Done(Outcome {
+                state: known.state,
+                events: Vec::new(),
+                positions: Vec::new(),
+                already_recorded: false,
+            }));
+        };
+        let events = decide(&known.state, command).map_err(ServiceError::Rule)?;
+        if events.is_empty() {
+            return Ok(Next::Done(Outcome {
+                state: known.state,
+                events,
+                positions: Vec::new(),
+                already_recorded: false,
+            }));
+        }
+        // A follow-up carries the cap as a condition: the log checks it
+        // atomically with the write, whoever else appends.
+        let conditions = match (&command.action, known.state.case()) {
+            (Action::ScheduleFollowUp(f), Some(case)) => {
+                vec![AppendCondition::NoFollowUpTooClose {
+                    customer_id: case.customer_id.clone(),
+                    due: f.due,
+                }]
+            }
+            _ => Vec::new(),
+        };
+        Ok(Next::Stage(Stage::Appending {
+            known,
+            events,
+            conditions,
+        }))
+    }
+
+    /// The log's answer to the append: the outcome, or another attempt.
+    fn appended<E>(
+        &mut self,
+        known: Known,
+        events: Vec<Event>,
+        result: Result<Appended, AppendError<E>>,
+    ) -> Result<Next, ServiceError<E>> {
+        match result {
+            Ok(appended) => {
+                let state = events.iter().fold(known.state, crate::state::evolve);
+                if !appended.already_stored && appended.stream_version == state.version() {
+                    let mut ids = known.ids;
+                    ids.extend(events.iter().map(|e| e.event_id));
+                    let known = Known {
+                        state: state.clone(),
+                        ids,
+                    };
+                    self.core.cache().put(self.case_id, known);
+                }
+                Ok(Next::Done(Outcome {
+                    state,
+                    events,
+                    positions: appended.positions,
+                    already_recorded: appended.already_stored,
+                }))
+            }
+            Err(AppendError::WrongExpectedVersion { .. }) => self.start(),
+            Err(AppendError::ConditionFailed {
+                failure: ConditionFailure::FollowUpCap(cap),
+                ..
+            }) => Err(ServiceError::FollowUpCap(cap)),
+            Err(AppendError::Log(e)) => Err(ServiceError::Log(e)),
+            Err(other) => Err(ServiceError::Append(other)),
+        }
+    }
+}
+
+/// Where a step leads.
+enum Next {
+    Stage(Stage),
+    Done(Outcome),
 }
 
 /// Answers a command whose event id is recorded in its case already, at

@@ -399,3 +399,100 @@ fn the_state_cache_is_bounded_and_a_case_that_left_it_is_read_again() {
     assert_eq!(none.state(CASE).unwrap().version(), 0);
     assert_eq!(none.cached_cases(), 0);
 }
+
+/// The service's steps without a log: `ServiceCore` asks for each read and
+/// append and is handed the answers. A version conflict starts a new
+/// attempt (a read from what the cache knows), the attempts are bounded,
+/// and an accepted append ends the run with its outcome and caches the
+/// new state; a reply that answers nothing asked restarts the attempt.
+#[test]
+fn the_service_core_asks_for_each_read_and_append_and_retries_a_conflict() {
+    use std::convert::Infallible;
+    let core = ServiceCore::new().with_max_attempts(2);
+    let command = Command {
+        case_id: CASE,
+        event_id: EventId::from_u128(1),
+        at: t(0),
+        actor: agent("agent-1"),
+        action: Action::Open(opened()),
+    };
+    let conflict = || {
+        Reply::<Infallible>::Appended(Err(AppendError::WrongExpectedVersion {
+            case_id: CASE,
+            expected: ExpectedVersion::Exact(0),
+            actual: 1,
+        }))
+    };
+    // Two attempts, each a read and an append refused for the version.
+    let mut run = core.execute(command.clone());
+    let mut reply = None;
+    for _ in 0..2 {
+        let step = run.step::<Infallible>(reply.take());
+        assert!(
+            matches!(
+                step,
+                Step::Io(Io::Read {
+                    case_id: CASE,
+                    from_version: 1
+                })
+            ),
+            "{step:?}"
+        );
+        let step = run.step::<Infallible>(Some(Reply::Read(Ok(Vec::new()))));
+        let Step::Io(Io::Append {
+            expected,
+            events,
+            conditions,
+            ..
+        }) = step
+        else {
+            panic!("expected an append, got {step:?}");
+        };
+        assert_eq!(expected, ExpectedVersion::Exact(0));
+        assert_eq!(events.len(), 1);
+        assert!(conditions.is_empty());
+        reply = Some(conflict());
+    }
+    let step = run.step(reply.take());
+    assert!(
+        matches!(
+            step,
+            Step::Done(Err(ServiceError::Contention { attempts: 2, .. }))
+        ),
+        "{step:?}"
+    );
+    // An accepted append: the outcome, and the state is cached.
+    let mut run = core.execute(command);
+    assert!(matches!(
+        run.step::<Infallible>(None),
+        Step::Io(Io::Read { .. })
+    ));
+    // Not the answer to a read: the attempt starts again.
+    let step = run.step::<Infallible>(Some(conflict()));
+    assert!(matches!(step, Step::Io(Io::Read { .. })), "{step:?}");
+    assert!(matches!(
+        run.step::<Infallible>(Some(Reply::Read(Ok(Vec::new())))),
+        Step::Io(Io::Append { .. })
+    ));
+    let appended = Appended {
+        positions: vec![1],
+        stream_version: 1,
+        already_stored: false,
+    };
+    let Step::Done(Ok(outcome)) = run.step::<Infallible>(Some(Reply::Appended(Ok(appended))))
+    else {
+        panic!("expected the outcome");
+    };
+    assert_eq!(outcome.state.version(), 1);
+    assert_eq!(outcome.positions, [1]);
+    assert_eq!(core.cached_cases(), 1);
+    // A state read now asks only for what follows version 1.
+    let mut load = core.load(CASE);
+    assert!(matches!(
+        load.step::<Infallible>(None),
+        Step::Io(Io::Read {
+            from_version: 2,
+            ..
+        })
+    ));
+}

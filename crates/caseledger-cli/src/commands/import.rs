@@ -25,7 +25,7 @@ use crate::exit::BrokenPipe;
 /// The longest line accepted, in bytes: far above any valid event (texts are
 /// capped at 4 KiB), low enough that a file without newlines cannot exhaust
 /// memory.
-const MAX_LINE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Runs `import` of `file` (stdin for `-` or none) into the store in `dir`.
 pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
@@ -74,7 +74,7 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
 
 /// What opening a store for an import creates, to be removed if the import
 /// fails: a failed import into a store that did not exist leaves nothing.
-enum Created {
+pub(super) enum Created {
     /// The store existed (or the directory held other files): keep all.
     Nothing,
     /// The directory did not exist: this one, the topmost missing ancestor,
@@ -85,7 +85,7 @@ enum Created {
 }
 
 impl Created {
-    fn before_open(dir: &Path) -> Created {
+    pub(super) fn before_open(dir: &Path) -> Created {
         if dir.exists() {
             let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
             return match empty {
@@ -105,7 +105,7 @@ impl Created {
 
     /// Removes what was created. A failure leaves an empty store, which
     /// harms nothing: it is reported and otherwise ignored.
-    fn remove(self) {
+    pub(super) fn remove(self) {
         let removed = match &self {
             Created::Nothing => Ok(()),
             Created::Dir(d) => std::fs::remove_dir_all(d),
@@ -174,7 +174,7 @@ impl Summary {
 }
 
 /// The UTF-8 byte-order mark some editors put at the start of a file.
-const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+pub(super) const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// Lines parsed together and handed from the parsing thread to the
 /// validating one: large enough to amortise the hand-over, small enough
@@ -350,26 +350,8 @@ fn validate_and_append(
                     .map_err(|e| at(e.into()))?,
             };
             if let Some(stored) = stored {
-                if stored.event.case_id != case_id {
-                    bail!(
-                        "line {line_no}: case {case_id}: event id {} is already used by case {} at \
-                     position {}",
-                        event.event_id,
-                        stored.event.case_id,
-                        stored.position
-                    );
-                }
-                // An id names one event: the same id with other content is
-                // not this line stored already.
-                if stored.event != event {
-                    bail!(
-                        "line {line_no}: case {case_id}: event id {} is already stored at position \
-                         {} for another event (`{}` at {}); each event needs its own id",
-                        event.event_id,
-                        stored.position,
-                        stored.event.data.event_type(),
-                        caseledger::format_timestamp(&stored.event.at)
-                    );
+                if let Some((_, clash)) = clash_with_stored(&event, &stored) {
+                    bail!("line {line_no}: {clash}");
                 }
                 summary.already += 1;
                 continue;
@@ -439,9 +421,44 @@ fn validate_and_append(
     Ok(summary)
 }
 
+/// Why `event` cannot be imported when its id is already stored as
+/// `stored`: the rule's short name and the message (without the line), or
+/// None when `stored` is this very event (already imported: skipped).
+pub(super) fn clash_with_stored(
+    event: &Event,
+    stored: &caseledger::RecordedEvent,
+) -> Option<(&'static str, String)> {
+    let case_id = event.case_id;
+    if stored.event.case_id != case_id {
+        return Some((
+            "event_id_of_another_case",
+            format!(
+                "case {case_id}: event id {} is already used by case {} at position {}",
+                event.event_id, stored.event.case_id, stored.position
+            ),
+        ));
+    }
+    // An id names one event: the same id with other content is not this
+    // line stored already.
+    if stored.event != *event {
+        return Some((
+            "event_id_of_another_event",
+            format!(
+                "case {case_id}: event id {} is already stored at position {} for another event \
+                 (`{}` at {}); each event needs its own id",
+                event.event_id,
+                stored.position,
+                stored.event.data.event_type(),
+                caseledger::format_timestamp(&stored.event.at)
+            ),
+        ));
+    }
+    None
+}
+
 /// The compression format whose magic number `head` starts with, and the
 /// tool that decompresses it to stdout.
-fn compressed(head: &[u8]) -> Option<(&'static str, &'static str)> {
+pub(super) fn compressed(head: &[u8]) -> Option<(&'static str, &'static str)> {
     const MAGIC: [(&[u8], &str, &str); 4] = [
         (&[0x1f, 0x8b], "gzip", "zcat"),
         (&[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstdcat"),
@@ -456,7 +473,7 @@ fn compressed(head: &[u8]) -> Option<(&'static str, &'static str)> {
 
 /// What to add to the error of a line that is not one JSON event when it
 /// looks like the start of a JSON document in another shape.
-fn json_lines_hint(text: &str) -> &'static str {
+pub(super) fn json_lines_hint(text: &str) -> &'static str {
     match text.trim() {
         "{" => {
             "; the input must be JSON Lines, one event per line, and this looks like \
@@ -486,7 +503,7 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
 /// The id of an event given without one: derived from the SHA-256 of its
 /// line (`digest`) and how often the same line came before, so that
 /// importing the same file again finds the same ids and appends nothing.
-fn derived_id(
+pub(super) fn derived_id(
     digest: [u8; 32],
     occurrences: &mut HashMap<[u8; 32], u32, foldhash::fast::RandomState>,
 ) -> EventId {

@@ -6,6 +6,8 @@ pub mod bench;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod import_check;
+pub mod import_reject;
 pub mod open;
 pub mod output;
 pub mod report;

@@ -157,6 +157,22 @@ pub enum ParseError {
     },
 }
 
+impl ParseError {
+    /// A stable short name of the kind of refusal, for counts and
+    /// machine-readable output (as [`crate::Violation::code`] names a rule).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseError::Syntax(_) => "invalid_json",
+            ParseError::NotAnObject { .. } => "not_an_object",
+            ParseError::Missing { .. } => "missing_field",
+            ParseError::WrongType { .. } => "wrong_type",
+            ParseError::UnknownField { .. } => "unknown_field",
+            ParseError::DuplicateField { .. } => "duplicate_field",
+            ParseError::Invalid { .. } => "invalid_value",
+        }
+    }
+}
+
 /// Parses one JSON text into a value, refusing an object that repeats a
 /// key (by its path) and reporting a syntax error by column when the text is
 /// one line (as every line of the interchange format is).

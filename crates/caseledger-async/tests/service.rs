@@ -1,0 +1,171 @@
+//! The async service answers as the blocking one does: both drive the same
+//! `ServiceCore`. Run on the memory log and on the file store on tokio's
+//! blocking pool.
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+mod common;
+
+use std::sync::Arc;
+
+use caseledger::{
+    Action, AppendError, CaseId, CaseService, EventLog, InMemoryEventLog, Outcome, SequentialIds,
+    ServiceError, Status,
+};
+use caseledger_async::{AsyncCaseService, AsyncEventLog, Blocking};
+use caseledger_store::{Store, StoreOptions};
+use common::*;
+
+/// An answer in a form both services share: the outcome, or the error's
+/// words (the log error types differ; no log fails in these tests).
+fn answer<E: std::fmt::Display>(r: Result<Outcome, ServiceError<E>>) -> Result<Outcome, String> {
+    r.map_err(|e| e.to_string())
+}
+
+/// The blocking service's answers to the script, on the memory log.
+fn blocking_answers() -> Vec<Result<Outcome, String>> {
+    let s = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+    script()
+        .into_iter()
+        .map(|c| answer(s.execute_command(c)))
+        .collect()
+}
+
+async fn async_answers<L: AsyncEventLog>(log: L) -> Vec<Result<Outcome, String>> {
+    let s = AsyncCaseService::new(log, SequentialIds::new(1));
+    let mut answers = Vec::new();
+    for c in script() {
+        answers.push(answer(s.execute_command(c).await));
+    }
+    answers
+}
+
+fn check_answers(answers: &[Result<Outcome, String>]) {
+    let expected = blocking_answers();
+    // The script meets each kind of answer (so the comparison covers them).
+    let recorded = |i: usize| expected[i].as_ref().is_ok_and(|o| !o.already_recorded);
+    let refused = |i: usize, words: &str| expected[i].as_ref().is_err_and(|e| e.contains(words));
+    let retried = |i: usize| expected[i].as_ref().is_ok_and(|o| o.already_recorded);
+    assert!(recorded(0) && recorded(9) && recorded(14) && recorded(16));
+    assert!(retried(3) && retried(11));
+    assert!(refused(10, "at most one follow-up per customer"));
+    assert!(refused(12, "was reused for a different command"));
+    assert!(refused(13, "must be classified"));
+    assert_eq!(answers.len(), expected.len());
+    for (i, (got, want)) in answers.iter().zip(&expected).enumerate() {
+        assert_eq!(got, want, "command {i} of the script");
+    }
+}
+
+#[tokio::test]
+async fn on_the_memory_log_the_async_service_answers_as_the_blocking_one() {
+    check_answers(&async_answers(InMemoryEventLog::new()).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_file_store_the_async_service_answers_as_the_blocking_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    check_answers(&async_answers(Blocking::new(store)).await);
+}
+
+#[tokio::test]
+async fn a_reused_key_is_refused_with_the_recorded_event() {
+    let s = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+    s.execute_command(command(1, 1, 0, open("C-1")))
+        .await
+        .unwrap();
+    let err = s
+        .execute_command(command(1, 1, 1, Action::Respond))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::Append(AppendError::IdempotencyKeyReused { recorded, .. }) if recorded.position == 1),
+        "{err}"
+    );
+    assert_eq!(s.log().len(), 1);
+}
+
+/// Tasks on a multi-threaded runtime racing on one case in the file store:
+/// every command lands, through the service's retries on a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_tasks_on_one_case_all_land_through_retries() {
+    const TASKS: u128 = 4;
+    const EACH: u128 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let s = Arc::new(
+        AsyncCaseService::new(Blocking::new(store), SequentialIds::new(1)).with_max_attempts(1000),
+    );
+    s.execute_command(command(1, 1, 0, open("C-1")))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let c = command(1, 100 + t * 1000 + i, 1, Action::Respond);
+                    s.execute_command(c).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let case = CaseId::from_u128(1);
+    let history = s.log().read_stream(case).await.unwrap();
+    assert_eq!(history.len() as u128, 1 + TASKS * EACH);
+    assert!((1..).zip(&history).all(|(v, r)| r.version == v));
+    let state = s.state(case).await.unwrap();
+    assert_eq!(state.case().unwrap().responses as u128, TASKS * EACH);
+    assert_eq!(state.status(), Status::Open);
+    // The blocking face of the same store agrees.
+    assert_eq!(
+        EventLog::stream_version(&**s.log().log(), case).unwrap(),
+        1 + TASKS as u64 * EACH as u64
+    );
+}
+
+/// `read_all` streams through the blocking pool a read-ahead at a time:
+/// more events than one read-ahead arrive whole and in order, and a stream
+/// dropped early stops its reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_all_streams_the_file_store_in_position_order() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let log = Blocking::new(store);
+    let s = AsyncCaseService::new(log.clone(), SequentialIds::new(1));
+    for case in 0..700u128 {
+        s.execute_command(command(case, case + 1, 0, open("C-1")))
+            .await
+            .unwrap();
+    }
+    let positions: Vec<u64> = log
+        .read_all(5)
+        .await
+        .unwrap()
+        .map(|r| r.unwrap().position)
+        .collect()
+        .await;
+    assert_eq!(positions, (5..=700).collect::<Vec<u64>>());
+    let first: Vec<_> = log.read_all(1).await.unwrap().take(3).collect().await;
+    assert_eq!(first.len(), 3);
+}
+
+/// What an axum or tonic handler needs: the service's futures and the
+/// port's streams are `Send` (a compile-time check; the axum example
+/// checks it for the file store too).
+#[test]
+fn the_service_futures_and_the_event_streams_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let s = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+    send(&s.execute_command(command(1, 1, 0, open("C-1"))));
+    send(&s.state(CaseId::from_u128(1)));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let log = Blocking::new(store);
+    send(&log.read_all(1));
+    send(&AsyncEventLog::read_all(s.log(), 1));
+}
