@@ -72,9 +72,12 @@ pub struct LogIter {
     /// unknown for the first batch of a read that starts mid-log).
     batch_first: Option<u64>,
     batch_first_known: bool,
-    /// Records read, events and commits: the chain links are shared out
-    /// between partitions by it, in chunks of [`LINK_CHUNK_RECORDS`].
-    ordinal: u64,
+    /// The partition that checks the current chunk of
+    /// [`LINK_CHUNK_RECORDS`] records (events and commits; chunk k of the
+    /// read is partition k mod n's), and the records left in that chunk:
+    /// counters rather than a division per record.
+    chunk_checker: u64,
+    chunk_left: u64,
     /// What follows the last step.
     after: After,
 }
@@ -108,7 +111,8 @@ impl LogIter {
             next_position,
             batch_first: None,
             batch_first_known: start.is_none(),
-            ordinal: 0,
+            chunk_checker: 0,
+            chunk_left: LINK_CHUNK_RECORDS,
             after: After::Read,
         }
     }
@@ -241,13 +245,18 @@ impl LogIter {
         };
         let body = &frame[FRAME_HEADER_BYTES..];
         let filter = self.filter;
-        let ordinal = self.ordinal;
-        self.ordinal += 1;
         // This partition's share of the integrity checks: a chunk of
         // consecutive records, whatever their cases, so that each record's
         // checksum or link is checked by exactly one partition.
-        let checks =
-            filter.is_none_or(|(part, parts)| (ordinal / LINK_CHUNK_RECORDS) % parts == part);
+        let checks = filter.is_none_or(|(part, _)| self.chunk_checker == part);
+        self.chunk_left -= 1;
+        if self.chunk_left == 0 {
+            self.chunk_left = LINK_CHUNK_RECORDS;
+            self.chunk_checker += 1;
+            if filter.is_some_and(|(_, parts)| self.chunk_checker == parts) {
+                self.chunk_checker = 0;
+            }
+        }
         let Some(position) = peek_event_position(body) else {
             // A commit record (or a record of no kind, which decoding
             // refuses).
@@ -494,7 +503,9 @@ pub fn partition_of(case_id: &[u8; 16], parts: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
-    x % parts.max(1)
+    // The mixed value scaled to 0..parts by a multiply (no division: this
+    // runs for every record of every partition of a replay).
+    ((u128::from(x) * u128::from(parts.max(1))) >> 64) as u64
 }
 
 impl Iterator for LogIter {
