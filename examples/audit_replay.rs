@@ -84,10 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// A sample store: 2,000 synthetic cases appended in one atomic batch.
 fn build_sample(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    let options = StoreOptions {
-        clock: Clock::EventTime,
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions::default().clock(Clock::EventTime);
     let store = Store::open(dir, options)?;
     let mut batch = store.batch()?;
     let start = Utc

@@ -163,7 +163,8 @@ fn refusal(e: &ServiceError<BlockingError<caseledger_store::Error>>) -> Answer {
         | ServiceError::Append(AppendError::IdempotencyKeyReused { .. }) => StatusCode::CONFLICT,
         ServiceError::Append(_) => StatusCode::BAD_REQUEST,
         ServiceError::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::InvalidHistory(_) | ServiceError::Log(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        // InvalidHistory, Log, and any refusal a later version adds.
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     Answer(status, json!({ "error": e.to_string() }))
 }

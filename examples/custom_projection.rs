@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use caseledger::*;
+use caseledger::prelude::*;
 use caseledger_ids::UuidV7Ids;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 

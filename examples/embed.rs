@@ -9,7 +9,7 @@
 //! directory, removed at the end).
 
 use caseledger::kpi::{KpiAccumulator, ReportParams};
-use caseledger::*;
+use caseledger::prelude::*;
 use caseledger_ids::UuidV7Ids;
 use caseledger_store::{Store, StoreOptions, verify};
 use chrono::{DateTime, TimeZone, Utc};

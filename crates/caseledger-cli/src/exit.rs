@@ -51,6 +51,22 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
     }
 }
 
+/// The lines that print a failed command's error: the error, then every
+/// cause down its `source()` chain, except a cause whose words the line
+/// before already carries (the store's "cannot write F: No space left on
+/// device" above the `io::Error` itself), so nothing is said twice.
+pub fn error_lines(e: &anyhow::Error) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if lines.last().is_some_and(|above| above.contains(&text)) {
+            continue;
+        }
+        lines.push(text);
+    }
+    lines
+}
+
 /// When this environment variable is set, the program prints its peak
 /// resident memory (`peak_rss_kib: N`, from /proc/self/status) on stderr as
 /// it exits: how `bench` measures the memory of a cold `report`.
@@ -67,5 +83,58 @@ pub fn report_peak_memory() {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     {
         eprintln!("peak_rss_kib: {kib}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::line::at_line;
+
+    /// The store's error for a full disk, as the store makes it: its words
+    /// carry the OS error's, which is also its source.
+    fn full_disk() -> std::io::Error {
+        std::io::Error::from_raw_os_error(28)
+    }
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot write seg-1: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_whole_chain_is_printed_once() {
+        let e = at_line(7, Outer(full_disk())).context("nothing was imported from in.jsonl");
+        // The io::Error is reachable through the chain, not only as words.
+        assert!(e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+        }));
+        assert_eq!(
+            error_lines(&e),
+            [
+                "nothing was imported from in.jsonl",
+                "line 7: cannot write seg-1: No space left on device (os error 28)",
+            ]
+        );
+        // A cause that adds words is printed.
+        let e = anyhow::Error::new(full_disk()).context("cannot open in.jsonl");
+        assert_eq!(
+            error_lines(&e),
+            [
+                "cannot open in.jsonl",
+                "No space left on device (os error 28)"
+            ]
+        );
     }
 }

@@ -47,7 +47,7 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{} (store format {}, commit {})",
         env!("CARGO_PKG_VERSION"),
-        caseledger_store::format::FORMAT_VERSION,
+        caseledger_store::FORMAT_VERSION,
         env!("CASELEDGER_GIT_COMMIT")
     )
 });
@@ -242,8 +242,11 @@ fn main() -> ExitCode {
             if e.downcast_ref::<BrokenPipe>().is_some() {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
+            let mut lines = exit::error_lines(&e).into_iter();
+            if let Some(first) = lines.next() {
+                eprintln!("error: {first}");
+            }
+            for cause in lines {
                 eprintln!("  caused by: {cause}");
             }
             ExitCode::from(exit_status(&e))

@@ -43,6 +43,7 @@ impl Broken {
     /// The corruption it is.
     pub fn damage(&self) -> crate::error::Damage {
         crate::error::Damage::new(
+            crate::error::DamageKind::ChainBroken,
             &self.file,
             self.point.offset,
             format!(

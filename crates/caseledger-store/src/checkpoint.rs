@@ -144,6 +144,7 @@ pub(crate) fn read_checkpoint(dir: &Path, file: &File) -> Result<Checkpoint, Err
     match read(file).map_err(|e| Error::io("read", &path, e))? {
         ReadCheckpoint::Valid(cp) if cp.segment >= 1 => Ok(cp),
         _ => Err(Error::corrupt(Damage::new(
+            crate::error::DamageKind::Checkpoint,
             path,
             0,
             "neither checkpoint slot is valid, so the durable end of the log is unknown",

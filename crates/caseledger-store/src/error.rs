@@ -5,17 +5,44 @@ use std::path::PathBuf;
 
 use crate::format::DecodeError;
 
-/// An error of the file store.
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
+/// An error of the file store: what went wrong ([`Error::kind`]) and, when
+/// the operating system refused something, its error as
+/// [`source()`](std::error::Error::source) (also [`Error::io_error`]), so
+/// that a caller can tell a full disk from a failing one.
+#[derive(Debug)]
 pub struct Error {
     kind: Box<ErrorKind>,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io_error().map(|e| e as _)
+    }
 }
 
 impl Error {
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
+    }
+
+    /// The operating system's error behind this one, if any: of a file
+    /// operation ([`ErrorKind::Io`]) or of the write that made the store
+    /// refuse writes or undo an append ([`ErrorKind::Failed`],
+    /// [`ErrorKind::Undone`]). `io_error().map(|e| e.kind()) ==
+    /// Some(std::io::ErrorKind::StorageFull)` is a full disk.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match &*self.kind {
+            ErrorKind::Io { source, .. } => Some(source),
+            ErrorKind::Failed { cause } | ErrorKind::Undone { cause } => cause.io_error(),
+            _ => None,
+        }
     }
 
     /// Whether the store's data is damaged (as opposed to an I/O failure, a
@@ -97,14 +124,16 @@ pub enum ErrorKind {
     #[error("the store refuses writes until it is reopened: an earlier write failed ({cause})")]
     Failed {
         /// The first failure.
-        cause: String,
+        #[source]
+        cause: WriteFailure,
     },
     /// Writing an append's group failed and was undone: nothing of it is
     /// stored, and the store still takes writes; the append can be retried.
     #[error("the append was not stored: writing it failed and was undone ({cause})")]
     Undone {
         /// The failure.
-        cause: String,
+        #[source]
+        cause: WriteFailure,
     },
     /// A file with a segment's name is not a regular file (a directory,
     /// say): not the store's data, and not damage to it either.
@@ -139,9 +168,107 @@ pub enum ErrorKind {
     },
 }
 
+/// Why a write failed: the cause of [`ErrorKind::Failed`] and
+/// [`ErrorKind::Undone`]. Its message says what the store was doing; the
+/// operating system's error, when there was one, is
+/// [`WriteFailure::io_error`] and [`source()`](std::error::Error::source).
+#[derive(Debug)]
+pub struct WriteFailure {
+    message: String,
+    io: Option<std::io::Error>,
+}
+
+impl WriteFailure {
+    /// The operating system's error, if the failure was one.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.io.as_ref()
+    }
+
+    /// The failure `e`, with its message and its OS error.
+    pub(crate) fn of(e: &Error) -> WriteFailure {
+        WriteFailure {
+            message: e.to_string(),
+            io: e.io_error().map(copy_io),
+        }
+    }
+
+    /// The failure `e` while doing `what`: "{what}: {e}".
+    pub(crate) fn while_(what: &str, e: &Error) -> WriteFailure {
+        WriteFailure {
+            message: format!("{what}: {e}"),
+            io: e.io_error().map(copy_io),
+        }
+    }
+
+    /// A failure without an OS error (a broken invariant).
+    pub(crate) fn other(message: impl Into<String>) -> WriteFailure {
+        WriteFailure {
+            message: message.into(),
+            io: None,
+        }
+    }
+}
+
+/// Every later write is refused with the first failure, so the failure is
+/// cloned; an OS error is recreated from its code (the same kind and
+/// message), any other from its kind and message.
+impl Clone for WriteFailure {
+    fn clone(&self) -> WriteFailure {
+        WriteFailure {
+            message: self.message.clone(),
+            io: self.io.as_ref().map(copy_io),
+        }
+    }
+}
+
+fn copy_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+impl std::fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WriteFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io.as_ref().map(|e| e as _)
+    }
+}
+
+/// What kind of damage a [`Damage`] is: a kind to match; its `detail`
+/// says the rest in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DamageKind {
+    /// A frame or record does not decode (its checksum, length or a field).
+    Undecodable,
+    /// A record's chain hash does not match its content: it, or the one
+    /// before it, was changed.
+    ChainBroken,
+    /// Acknowledged data is missing: a segment file, or records up to the
+    /// durable end the checkpoint records.
+    Missing,
+    /// The log disagrees with itself: a position out of order, a segment
+    /// header that does not continue the log, an event id stored twice.
+    Inconsistent,
+    /// Neither checkpoint slot is valid.
+    Checkpoint,
+    /// Bytes after the last commit that are not a complete, committed batch
+    /// (what a crash leaves: [`ErrorKind::TornTail`]).
+    TornTail,
+}
+
 /// Where and how the log is damaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Damage {
+    /// What kind of damage.
+    pub kind: DamageKind,
     /// The file.
     pub file: PathBuf,
     /// The byte offset in the file.
@@ -153,8 +280,14 @@ pub struct Damage {
 }
 
 impl Damage {
-    pub(crate) fn new(file: impl Into<PathBuf>, offset: u64, detail: impl Into<String>) -> Damage {
+    pub(crate) fn new(
+        kind: DamageKind,
+        file: impl Into<PathBuf>,
+        offset: u64,
+        detail: impl Into<String>,
+    ) -> Damage {
         Damage {
+            kind,
             file: file.into(),
             offset,
             position: None,
@@ -163,7 +296,7 @@ impl Damage {
     }
 
     pub(crate) fn decode(file: impl Into<PathBuf>, offset: u64, e: &DecodeError) -> Damage {
-        Damage::new(file, offset, e.to_string())
+        Damage::new(DamageKind::Undecodable, file, offset, e.to_string())
     }
 
     pub(crate) fn at_position(mut self, position: u64) -> Damage {

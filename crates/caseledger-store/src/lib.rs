@@ -67,6 +67,9 @@ compile_error!(
 mod chain;
 mod checkpoint;
 mod error;
+// The binary codec: public for this crate's tests and tools, not part of
+// the stable API (docs/store-format.md specifies the bytes).
+#[doc(hidden)]
 pub mod format;
 mod index;
 mod layout;
@@ -79,14 +82,25 @@ mod store;
 mod verify;
 mod write;
 
-pub use checkpoint::CHECKPOINT_FILE;
-pub use error::{Damage, Error, ErrorKind};
-pub use layout::{Head, Until, hex};
+pub use error::{Damage, DamageKind, Error, ErrorKind, WriteFailure};
+pub use format::FORMAT_VERSION;
+pub use layout::{Head, Until};
 pub use open::LOCK_WAIT_MS;
-pub use read::{LogIter, LogReader, partition_of};
-pub use recover::{CUT_DIR, CutPiece, Recovery};
-pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
+pub use read::{LogIter, LogReader};
+pub use recover::{CutPiece, Recovery};
 pub use store::Store;
+// The store's file names and internal helpers: public for the command line
+// and this crate's tests, not part of the stable API.
+#[doc(hidden)]
+pub use checkpoint::CHECKPOINT_FILE;
+#[doc(hidden)]
+pub use layout::hex;
+#[doc(hidden)]
+pub use read::partition_of;
+#[doc(hidden)]
+pub use recover::CUT_DIR;
+#[doc(hidden)]
+pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
 pub use verify::{VerifyReport, verify};
 pub use write::{
     Batch, Clock, DEFAULT_SEGMENT_BYTES, MAX_GROUP_APPENDS, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::Checkpoint;
-use crate::error::{Damage, Error};
+use crate::error::{Damage, DamageKind, Error};
 use crate::format::{
     EventHeader, EventRecord, FRAME_HEADER_BYTES, GENESIS_HASH, SEGMENT_HEADER_BYTES, decode_body,
     decode_event_header, stored_hash,
@@ -94,7 +94,14 @@ pub fn scan(
             scanned
                 .index
                 .set_hash_prefixes(walk.prefixes.get(..events).unwrap_or(&walk.prefixes))
-                .map_err(|detail| Error::corrupt(Damage::new(dir, 0, detail)))?;
+                .map_err(|detail| {
+                    Error::corrupt(Damage::new(
+                        crate::error::DamageKind::Inconsistent,
+                        dir,
+                        0,
+                        detail,
+                    ))
+                })?;
             Ok(scanned)
         }
         (Ok(_), Some(broken)) => Err(Error::corrupt(broken.damage())),
@@ -124,6 +131,7 @@ pub fn scan_both(
         // needs that is not there.
         let missing = dir.join(crate::segment::segment_name(paths.len() as u32 + 1));
         return Err(Error::corrupt(Damage::new(
+            crate::error::DamageKind::Missing,
             missing,
             0,
             format!(
@@ -146,8 +154,14 @@ pub fn scan_both(
         let walk = chain.join();
         (scanned, walk)
     });
-    let walk =
-        walk.map_err(|_| Error::corrupt(Damage::new(dir, 0, "the hash chain check panicked")))?;
+    let walk = walk.map_err(|_| {
+        Error::corrupt(Damage::new(
+            crate::error::DamageKind::Inconsistent,
+            dir,
+            0,
+            "the hash chain check panicked",
+        ))
+    })?;
     Ok((scanned, walk))
 }
 
@@ -236,6 +250,7 @@ fn scan_records(
             || header.prev_hash != hash
         {
             return Err(Error::corrupt(Damage::new(
+                crate::error::DamageKind::Inconsistent,
                 path,
                 0,
                 format!(
@@ -273,7 +288,9 @@ fn scan_records(
                 }
             };
             let frame_end = offset + (FRAME_HEADER_BYTES + body.len()) as u64;
-            let damage = |detail: String| Error::corrupt(Damage::new(path, offset, detail));
+            let damage = |kind: DamageKind, detail: String| {
+                Error::corrupt(Damage::new(kind, path, offset, detail))
+            };
             // A record whose checksum holds but whose content is wrong was
             // written that way: no crash produces it, so it is corruption
             // wherever it is. (Its chain link is checked on the other
@@ -282,9 +299,13 @@ fn scan_records(
             // Opening checks the fixed part of each event (all the index
             // needs); verify decodes and checks every field.
             let record = if decode_all || body.first() != Some(&1) {
-                Record::from(decode_body(body).map_err(|e| damage(e.to_string()))?)
+                Record::from(
+                    decode_body(body)
+                        .map_err(|e| damage(DamageKind::Undecodable, e.to_string()))?,
+                )
             } else {
-                let h = decode_event_header(body).map_err(|e| damage(e.to_string()))?;
+                let h = decode_event_header(body)
+                    .map_err(|e| damage(DamageKind::Undecodable, e.to_string()))?;
                 Record::Header(h)
             };
             let seen = match record {
@@ -312,12 +333,16 @@ fn scan_records(
             match seen {
                 Ok((position, case_id, version, event_id, recorded_at, full)) => {
                     if position != next_position {
-                        return Err(damage(format!(
-                            "record has position {position}, expected {next_position}"
-                        )));
+                        return Err(damage(
+                            DamageKind::Inconsistent,
+                            format!("record has position {position}, expected {next_position}"),
+                        ));
                     }
                     let Ok(offset32) = u32::try_from(offset) else {
-                        return Err(damage("offset beyond 4 GiB".to_owned()));
+                        return Err(damage(
+                            DamageKind::Inconsistent,
+                            "offset beyond 4 GiB".to_owned(),
+                        ));
                     };
                     index
                         .push(&Entry {
@@ -330,7 +355,7 @@ fn scan_records(
                             // Set from the chain walk once it is done.
                             hash: 0,
                         })
-                        .map_err(damage)?;
+                        .map_err(|d| damage(DamageKind::Inconsistent, d))?;
                     pending.push(event_id);
                     if last_recorded_at.is_none_or(|t| recorded_at > t) {
                         last_recorded_at = Some(recorded_at);
@@ -343,10 +368,13 @@ fn scan_records(
                 Err((first_position, last_position)) => {
                     let first = (!pending.is_empty()).then_some(boundary.position + 1);
                     if first != Some(first_position) || last_position + 1 != next_position {
-                        return Err(damage(format!(
-                            "commit of positions {first_position}..={last_position} does not \
+                        return Err(damage(
+                            DamageKind::Inconsistent,
+                            format!(
+                                "commit of positions {first_position}..={last_position} does not \
                              match the batch before it ({first:?}..{next_position})"
-                        )));
+                            ),
+                        ));
                     }
                     pending.clear();
                     boundary = Boundary {
@@ -359,11 +387,14 @@ fn scan_records(
                     };
                     if boundary.point == cp_point {
                         if boundary.position != cp.position || boundary.hash != cp.hash {
-                            return Err(damage(format!(
-                                "the checkpoint names position {} at byte {}, but the commit \
+                            return Err(damage(
+                                DamageKind::Inconsistent,
+                                format!(
+                                    "the checkpoint names position {} at byte {}, but the commit \
                                  there ends position {} with another hash",
-                                cp.position, cp.offset, boundary.position
-                            )));
+                                    cp.position, cp.offset, boundary.position
+                                ),
+                            ));
                         }
                         cp_matched = true;
                     }
@@ -375,16 +406,20 @@ fn scan_records(
                 offset: frame_end,
             };
             if !cp_matched && end > cp_point {
-                return Err(damage(format!(
-                    "the checkpoint (segment {}, byte {}) does not fall on a commit's end",
-                    cp.segment, cp.offset
-                )));
+                return Err(damage(
+                    DamageKind::Inconsistent,
+                    format!(
+                        "the checkpoint (segment {}, byte {}) does not fall on a commit's end",
+                        cp.segment, cp.offset
+                    ),
+                ));
             }
         }
     }
     if !cp_matched {
         let file = dir.join(crate::segment::segment_name(end.segment));
         return Err(Error::corrupt(Damage::new(
+            crate::error::DamageKind::Missing,
             file,
             end.offset,
             format!(
@@ -405,6 +440,7 @@ fn scan_records(
         });
         return Err(Error::corrupt(
             Damage::new(
+                crate::error::DamageKind::Inconsistent,
                 file,
                 offset,
                 format!("event id {id} repeats the one at position {first}"),
@@ -434,6 +470,7 @@ fn scan_records(
 
 /// A piece of the log that recovery cut off, and where its bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CutPiece {
     /// The segment file it was cut from.
     pub file: PathBuf,
@@ -447,6 +484,7 @@ pub struct CutPiece {
 
 /// What recovery did when a writer opened the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Recovery {
     /// Why it cut (empty when nothing was cut).
     pub reason: String,

@@ -56,6 +56,7 @@ pub fn list_segments(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     for (expected, &n) in (1u32..).zip(&numbers) {
         if n != expected {
             return Err(Error::corrupt(crate::error::Damage::new(
+                crate::error::DamageKind::Missing,
                 dir.join(segment_name(expected)),
                 0,
                 format!("segment {expected} is missing (the next one is {n})"),

@@ -13,6 +13,7 @@ use crate::segment;
 
 /// What [`verify`] found in a sound log.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// Events checked.
     pub events: u64,
@@ -97,6 +98,7 @@ pub fn verify(
             let at = tail.bad_at.unwrap_or(tail.from);
             let path = dir.join(segment::segment_name(at.segment));
             return Err(ErrorKind::TornTail(Damage::new(
+                crate::error::DamageKind::TornTail,
                 path,
                 at.offset,
                 format!(

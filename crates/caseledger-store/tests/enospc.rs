@@ -157,6 +157,13 @@ fn enospc_at_every_page(rounds: u128) {
                     site.file,
                     report.dump()
                 );
+                // A full disk, as a caller tells it: source() is the io::Error.
+                assert_eq!(
+                    report.sources.first().map(String::as_str),
+                    Some("StorageFull 28"),
+                    "{context}: source() must be ENOSPC\n{}",
+                    report.dump()
+                );
                 *landed.entry(site.what).or_default() += 1;
             }
         }

@@ -130,6 +130,19 @@ fn check_fault_run(run: &ShimRun, setup: &Setup, errno_text: &str) -> bool {
                         fault.path,
                         report.dump()
                     );
+                    // The OS's error is the error's source, with its code:
+                    // a caller can tell a full disk from a failing one.
+                    let code = if errno_text == "Input/output error" {
+                        "Uncategorized 5"
+                    } else {
+                        "StorageFull 28"
+                    };
+                    assert_eq!(
+                        report.sources.first().map(String::as_str),
+                        Some(code),
+                        "{context}: source() must be the injected OS error\n{}",
+                        report.dump()
+                    );
                     // A failed write of a segment happens before the sync:
                     // it is undone, and the caller is told so.
                     let (at, kind, _) = &report.errors[0];

@@ -16,7 +16,8 @@ use caseledger_store::format::{
     decode_frame, hashed_part, peek_event_position, stored_hash,
 };
 use caseledger_store::{
-    CHECKPOINT_FILE, ErrorKind, LogReader, Store, StoreOptions, Until, segment_name, verify,
+    CHECKPOINT_FILE, DamageKind, ErrorKind, LogReader, Store, StoreOptions, Until, segment_name,
+    verify,
 };
 use common::*;
 
@@ -131,7 +132,7 @@ fn survey_score(bodies: &[Vec<u8>]) -> (usize, usize, u64) {
 /// Every way to read the log whole must fail with corruption at
 /// `position`: the index-free reader (1 and 3 partitions, as `report` and
 /// `export` read), both opens (`history`, the service), and `verify`.
-fn every_read_fails_at(dir: &Path, position: u64) {
+fn every_read_fails_at(dir: &Path, position: u64, kind: DamageKind) {
     let reader = LogReader::open(dir).unwrap();
     for parts in [1, 3] {
         let err = (0..parts)
@@ -143,6 +144,7 @@ fn every_read_fails_at(dir: &Path, position: u64) {
             unreachable!()
         };
         assert_eq!(d.position, Some(position), "{err}");
+        assert_eq!(d.kind, kind, "{err}");
     }
     let err = Store::open_read_only(dir).unwrap_err();
     assert!(err.is_corruption(), "{err}");
@@ -163,7 +165,7 @@ fn a_changed_score_with_its_crc_fixed_is_caught_by_the_chain() {
         bodies[i][at] = if bodies[i][at] == 5 { 1 } else { 5 };
         position = p;
     });
-    every_read_fails_at(dir.path(), position);
+    every_read_fails_at(dir.path(), position, DamageKind::ChainBroken);
     // A read that skips the chain on purpose still reads, and says so.
     let reader = LogReader::open(dir.path()).unwrap();
     let read = reader.read(1, Until::End).unverified();
@@ -180,7 +182,7 @@ fn a_deleted_record_with_the_chain_recomputed_is_caught_by_the_positions() {
         bodies.remove(10);
     });
     // Position 12 is now where 11 was expected.
-    every_read_fails_at(dir.path(), 11);
+    every_read_fails_at(dir.path(), 11, DamageKind::Inconsistent);
 }
 
 #[test]
@@ -193,7 +195,7 @@ fn duplicated_records_with_the_chain_recomputed_are_caught() {
             bodies.insert(25 + k, c);
         }
     });
-    every_read_fails_at(dir.path(), 26);
+    every_read_fails_at(dir.path(), 26, DamageKind::Inconsistent);
 }
 
 #[test]
@@ -204,7 +206,7 @@ fn swapped_records_with_the_chain_recomputed_are_caught() {
         assert!(is_event(&bodies[30]) && is_event(&bodies[31]));
         bodies.swap(30, 31);
     });
-    every_read_fails_at(dir.path(), 31);
+    every_read_fails_at(dir.path(), 31, DamageKind::Inconsistent);
 }
 
 #[test]
@@ -285,6 +287,7 @@ fn a_checkpoint_whose_segments_are_gone_is_refused_and_kept() {
             unreachable!()
         };
         assert_eq!(d.file, missing, "{err}");
+        assert_eq!(d.kind, DamageKind::Missing, "{err}");
         assert!(err.to_string().contains("missing"), "{err}");
     }
     assert_eq!(
@@ -355,6 +358,7 @@ fn a_later_segment_that_is_gone_is_named() {
         panic!("{err}")
     };
     assert_eq!(d.file, last, "{err}");
+    assert_eq!(d.kind, DamageKind::Missing, "{err}");
     let err = verify(dir.path(), |_| {}).unwrap_err();
     assert!(
         err.to_string().contains(&last.display().to_string()),

@@ -177,10 +177,7 @@ fn reads_from_a_position_and_up_to_a_position_or_time() {
 #[test]
 fn recorded_at_never_decreases_with_the_system_clock() {
     let dir = tempfile::tempdir().unwrap();
-    let options = StoreOptions {
-        clock: Clock::System,
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions::default().clock(Clock::System);
     let store = Store::open(dir.path(), options).unwrap();
     append_each(&store, &synth(20, 1));
     let times: Vec<_> = all(&store).iter().map(|e| e.recorded_at).collect();

@@ -11,7 +11,8 @@ use caseledger::policy::follow_ups_too_close;
 use caseledger::{
     Actor, AppendCondition, AppendError, Appended, CaseId, Channel, ConditionFailure, CustomerId,
     Event, EventData, EventId, EventLog, ExpectedVersion, FollowUpPurpose, FollowUpScheduled,
-    InMemoryEventLog, MAX_EVENTS_PER_APPEND, MAX_TEXT_BYTES, Opened, RecordedEvent, Resolved, Tier,
+    IdUse, InMemoryEventLog, InvalidAppendReason, MAX_EVENTS_PER_APPEND, MAX_TEXT_BYTES, Opened,
+    RecordedEvent, Resolved, Tier,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
@@ -215,6 +216,15 @@ pub fn event_id_clashes_are_errors_and_exact_retries_are_not<L: EventLog>(make: 
     let reused = [event(3, 2, EventData::Responded), batch[0].clone()];
     let err = log.append(CASE, ExpectedVersion::Any, &reused).unwrap_err();
     insta::assert_snapshot!("id_clash", err.to_string());
+    // Where, as a kind to match: the first event's place.
+    assert!(
+        matches!(
+            &err,
+            AppendError::EventIdClash { where_: IdUse::Stored(at), .. }
+                if at.case_id == CASE && at.version == 1 && Some(&at.position) == first.positions.first()
+        ),
+        "{err:?}"
+    );
     // The same id twice in one call.
     let twice = [
         event(4, 2, EventData::Responded),
@@ -222,18 +232,27 @@ pub fn event_id_clashes_are_errors_and_exact_retries_are_not<L: EventLog>(make: 
     ];
     assert!(matches!(
         log.append(CASE, ExpectedVersion::Any, &twice),
-        Err(AppendError::EventIdClash { .. })
+        Err(AppendError::EventIdClash {
+            where_: IdUse::TwiceInThisAppend,
+            ..
+        })
     ));
     // Another stream's event.
     let mut foreign = event(5, 2, EventData::Responded);
     foreign.case_id = CaseId::from_u128(9);
     assert!(matches!(
         log.append(CASE, ExpectedVersion::Any, &[foreign]),
-        Err(AppendError::InvalidAppend { .. })
+        Err(AppendError::InvalidAppend {
+            reason: InvalidAppendReason::OtherCase { .. },
+            ..
+        })
     ));
     assert!(matches!(
         log.append(CASE, ExpectedVersion::Any, &[]),
-        Err(AppendError::InvalidAppend { .. })
+        Err(AppendError::InvalidAppend {
+            reason: InvalidAppendReason::Empty,
+            ..
+        })
     ));
     assert_eq!(all_events(&log).len(), 2, "refused appends write nothing");
 }
@@ -331,7 +350,16 @@ pub fn the_append_contract_refuses_unstorable_times_naming_the_field<L: EventLog
         let err = log
             .append(CASE, ExpectedVersion::Any, from_ref(&e))
             .unwrap_err();
-        assert!(matches!(err, AppendError::InvalidAppend { .. }), "{err:?}");
+        assert!(
+            matches!(
+                &err,
+                AppendError::InvalidAppend {
+                    reason: InvalidAppendReason::Event { event_id, .. },
+                    ..
+                } if *event_id == e.event_id
+            ),
+            "{err:?}"
+        );
         let msg = err.to_string();
         assert!(msg.contains(field), "{msg}");
         assert!(msg.contains(&e.event_id.to_string()), "{msg}");
@@ -380,7 +408,13 @@ pub fn an_append_of_more_than_the_most_events_is_refused<L: EventLog>(make: &dyn
         .unwrap_err();
     let limit = format!("at most {MAX_EVENTS_PER_APPEND} allowed");
     assert!(
-        matches!(&err, AppendError::InvalidAppend { reason, .. } if reason.contains(&limit)),
+        matches!(
+            &err,
+            AppendError::InvalidAppend {
+                reason: InvalidAppendReason::TooManyEvents { count },
+                ..
+            } if *count == MAX_EVENTS_PER_APPEND + 1
+        ) && err.to_string().contains(&limit),
         "{err}"
     );
     assert_eq!(all_events(&log).len(), 0, "nothing of it was written");

@@ -9,7 +9,7 @@
 //! expected versions, limits, atomicity, the order of `read_stream` and
 //! `read_all`, gapless positions and versions, time validation, and racing
 //! appenders. The contract itself is stated in the domain crate (the
-//! `port` module's documentation, applied by [`caseledger::plan_append`]);
+//! `port` module's documentation, applied by [`caseledger::backend::plan_append`]);
 //! these cases check that a log keeps it. Refusals must read exactly like
 //! the reference log's ([`caseledger::InMemoryEventLog`]), so a caller sees
 //! the same message whatever stores its events.

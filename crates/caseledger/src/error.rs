@@ -14,6 +14,7 @@ use crate::vocab::EscalationLevel;
 
 /// How a rule was broken. The rule numbers are those of docs/events.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Violation {
     /// Rule 1: an event other than `opened` came before the case was opened.
     NotOpened,

@@ -20,6 +20,7 @@ pub const MAX_TEXT_BYTES: usize = 4096;
 
 /// Why a text value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TextError {
     /// The value is empty (or only white space).
     #[error("{what} must not be empty")]

@@ -12,7 +12,7 @@
 //! come in as data. docs/events.md specifies the events and the rules.
 //!
 //! ```
-//! use caseledger::*;
+//! use caseledger::prelude::*;
 //! use caseledger_ids::UuidV7Ids; // production ids: UUID v7
 //! use chrono::{TimeZone, Utc};
 //!
@@ -53,6 +53,7 @@ pub use error::{CaseError, Violation};
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
+    SyntaxError, SyntaxErrorKind,
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
@@ -61,8 +62,8 @@ pub use ids::{
 pub use memory::InMemoryEventLog;
 pub use policy::{AppendCondition, ConditionFailure};
 pub use port::{
-    AppendError, AppendPlan, Appended, EventIter, EventLog, ExpectedVersion, MAX_EVENTS_PER_APPEND,
-    RecordedEvent, StoredAt, StoredEvents, plan_append, resolve_id_conflict,
+    AppendError, Appended, EventIter, EventLog, ExpectedVersion, IdUse, InvalidAppendReason,
+    MAX_EVENTS_PER_APPEND, RecordedEvent, StoredAt,
 };
 pub use service::{
     CaseService, CommandRun, DEFAULT_MAX_ATTEMPTS, IdSource, Io, Outcome, Reply, STATE_CACHE_CASES,
@@ -71,10 +72,38 @@ pub use service::{
 pub use state::{Assignment, Case, CaseState, PendingFollowUp, check, evolve, fold};
 pub use status::{Phase, Status};
 pub use time::{
-    MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, check_timestamp, format_timestamp,
-    parse_timestamp,
+    MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, TimestampParseError, check_timestamp,
+    format_timestamp, parse_timestamp,
 };
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
+
+/// What an embedder uses, in one import: `use caseledger::prelude::*;`.
+/// The service and its commands, the events and their vocabularies, ids,
+/// the case's state, the port's types a caller meets, and the errors.
+/// Reports are in [`kpi`]; writing a log is [`backend`].
+pub mod prelude {
+    pub use crate::{
+        Action, Actor, AgentId, AppendCondition, AppendError, Appended, Assigned, CaseError,
+        CaseId, CaseService, CaseState, Category, Channel, Classified, Command, CustomerId,
+        DraftEvent, Escalated, EscalationLevel, Event, EventData, EventId, EventLog, EventType,
+        ExpectedVersion, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled,
+        IdSource, InMemoryEventLog, Opened, Outcome, ParseError, Phase, Priority, RecordedEvent,
+        Reopened, Resolved, Score, ServiceError, Status, Surveyed, TeamId, Tier, Topic, Violation,
+        format_timestamp, parse_timestamp,
+    };
+}
+
+/// The backend-author surface: what an [`EventLog`] implementation uses to
+/// apply the one append contract ([`plan_append`](backend::plan_append)
+/// over its [`StoredEvents`](backend::StoredEvents) lookups) and its retry
+/// rule after a unique-key race
+/// ([`resolve_id_conflict`](backend::resolve_id_conflict)).
+/// docs/embedding.md, "Writing your own log", and docs/events.md,
+/// "Appending", say how. Not needed to use a log.
+pub mod backend {
+    pub use crate::policy::KnownFollowUp;
+    pub use crate::port::{AppendPlan, StoredAt, StoredEvents, plan_append, resolve_id_conflict};
+}

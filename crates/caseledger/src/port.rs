@@ -51,7 +51,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::event::{Event, check_new_event};
+use crate::event::{Event, ParseError, check_new_event};
 use crate::ids::{CaseId, CustomerId, EventId};
 use crate::policy::{AppendCondition, ConditionFailure, KnownFollowUp};
 use crate::time::format_timestamp;
@@ -132,6 +132,7 @@ pub struct Appended {
 
 /// Why an append was refused. Nothing was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AppendError<E> {
     /// The stream is not at the expected version.
     #[error("stream {case_id}: expected {expected}, but the stream is at version {actual}")]
@@ -150,8 +151,8 @@ pub enum AppendError<E> {
         case_id: CaseId,
         /// The clashing id.
         event_id: EventId,
-        /// Where it is used ("at position 17", "twice in this append").
-        where_: String,
+        /// Where it is used.
+        where_: IdUse,
     },
     /// An event id of the call is recorded already, for another event: the
     /// caller's idempotency key was reused for a different command. Only
@@ -189,7 +190,7 @@ pub enum AppendError<E> {
         /// The stream appended to.
         case_id: CaseId,
         /// What is wrong.
-        reason: String,
+        reason: InvalidAppendReason,
     },
     /// The log failed.
     #[error(transparent)]
@@ -236,6 +237,64 @@ impl<E> AppendError<E> {
             AppendError::Log(e) => AppendError::Log(f(e)),
         }
     }
+}
+
+/// Where a clashing event id is used already
+/// ([`AppendError::EventIdClash`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdUse {
+    /// By two events of this append.
+    #[error("twice in this append")]
+    TwiceInThisAppend,
+    /// By a stored event, there.
+    #[error("at position {} (stream {} version {})", .0.position, .0.case_id, .0.version)]
+    Stored(StoredAt),
+    /// A retry whose first event is stored repeats an id that is not stored
+    /// after it: not the same append.
+    #[error("by this retry's first event but not by the others")]
+    ByFirstEventOnly,
+}
+
+/// Why an append call is malformed ([`AppendError::InvalidAppend`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidAppendReason {
+    /// An event no log can store (a time, an id or a text out of its
+    /// limits).
+    #[error("event {event_id}: {source}")]
+    Event {
+        /// The event.
+        event_id: EventId,
+        /// What is wrong with it.
+        source: ParseError,
+    },
+    /// No events.
+    #[error("an append needs at least one event")]
+    Empty,
+    /// More than [`MAX_EVENTS_PER_APPEND`] events.
+    #[error("{count} events in one append; at most {MAX_EVENTS_PER_APPEND} allowed")]
+    TooManyEvents {
+        /// How many the call gave.
+        count: usize,
+    },
+    /// An event of another case than the stream appended to.
+    #[error("event {event_id} belongs to case {case_id}")]
+    OtherCase {
+        /// The event.
+        event_id: EventId,
+        /// Its case.
+        case_id: CaseId,
+    },
+    /// The stream would grow beyond the most events a log keeps in one.
+    #[error("a stream holds at most {max} events")]
+    StreamFull {
+        /// The most events of one stream.
+        max: u64,
+    },
+    /// The log's format cannot hold the event (a backend's own limit).
+    #[error(transparent)]
+    Unstorable(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Where an event id is stored.
@@ -296,25 +355,29 @@ pub fn plan_append<S: StoredEvents>(
     stream_version: u64,
     stored: &S,
 ) -> Result<AppendPlan, AppendError<S::Error>> {
-    let invalid = |reason: String| AppendError::InvalidAppend { case_id, reason };
+    let invalid = |reason: InvalidAppendReason| AppendError::InvalidAppend { case_id, reason };
     // What every log refuses alike: unstorable times, ids and texts.
     for e in events {
-        check_new_event(e).map_err(|err| invalid(format!("event {}: {err}", e.event_id)))?;
+        check_new_event(e).map_err(|source| {
+            invalid(InvalidAppendReason::Event {
+                event_id: e.event_id,
+                source,
+            })
+        })?;
     }
     if events.is_empty() {
-        return Err(invalid("an append needs at least one event".to_owned()));
+        return Err(invalid(InvalidAppendReason::Empty));
     }
     if events.len() > MAX_EVENTS_PER_APPEND {
-        return Err(invalid(format!(
-            "{} events in one append; at most {MAX_EVENTS_PER_APPEND} allowed",
-            events.len()
-        )));
+        return Err(invalid(InvalidAppendReason::TooManyEvents {
+            count: events.len(),
+        }));
     }
     if let Some(e) = events.iter().find(|e| e.case_id != case_id) {
-        return Err(invalid(format!(
-            "event {} belongs to case {}",
-            e.event_id, e.case_id
-        )));
+        return Err(invalid(InvalidAppendReason::OtherCase {
+            event_id: e.event_id,
+            case_id: e.case_id,
+        }));
     }
     // One event cannot repeat itself; the set is for longer appends.
     let mut seen = HashSet::with_capacity(if events.len() > 1 { events.len() } else { 0 });
@@ -326,7 +389,7 @@ pub fn plan_append<S: StoredEvents>(
         return Err(AppendError::EventIdClash {
             case_id,
             event_id: e.event_id,
-            where_: "twice in this append".to_owned(),
+            where_: IdUse::TwiceInThisAppend,
         });
     }
     if let Some(done) = resolve_id_conflict(case_id, events, stream_version, stored)? {
@@ -419,11 +482,8 @@ fn clash<E>(case_id: CaseId, event_id: EventId, at: Option<StoredAt>) -> AppendE
         case_id,
         event_id,
         where_: match at {
-            Some(s) => format!(
-                "at position {} (stream {} version {})",
-                s.position, s.case_id, s.version
-            ),
-            None => "by this retry's first event but not by the others".to_owned(),
+            Some(s) => IdUse::Stored(s),
+            None => IdUse::ByFirstEventOnly,
         },
     }
 }

@@ -67,6 +67,7 @@ impl IdSource for SequentialIds {
 
 /// Why a command was not recorded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServiceError<E> {
     /// The command breaks a case rule.
     #[error(transparent)]
@@ -97,6 +98,7 @@ pub enum ServiceError<E> {
 
 /// What a recorded command produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The case's state after the command.
     pub state: CaseState,

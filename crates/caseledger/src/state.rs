@@ -29,6 +29,7 @@ pub type PendingFollowUp = FollowUpScheduled;
 
 /// An opened case: everything the rules and the history view need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Case {
     /// The case id.
     pub case_id: CaseId,

@@ -37,6 +37,7 @@ const NANOS_PER_SECOND: u32 = 1_000_000_000;
 
 /// Why an instant cannot be recorded. The caller names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TimestampError {
     /// Second 60 of a minute.
     #[error(
@@ -76,21 +77,46 @@ pub fn format_timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// Why [`parse_timestamp`] refused a text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimestampParseError {
+    /// Not an RFC 3339 timestamp with an offset.
+    #[error(
+        "`{input}` is not an RFC 3339 timestamp with an offset, such as \
+         2026-03-02T09:15:00+08:00 ({source})"
+    )]
+    NotRfc3339 {
+        /// The text.
+        input: String,
+        /// chrono's reason.
+        source: chrono::ParseError,
+    },
+    /// A timestamp, but not a storable instant ([`check_timestamp`]).
+    #[error("{}{source}", written_otherwise.as_ref().map(|s| format!("`{s}`: ")).unwrap_or_default())]
+    Unstorable {
+        /// The text, when it was written otherwise than the instant in
+        /// UTC that the error names.
+        written_otherwise: Option<String>,
+        /// Why it is not storable.
+        source: TimestampError,
+    },
+}
+
 /// Parses an RFC 3339 timestamp that carries an offset, normalised to UTC,
 /// and checks it is storable ([`crate::check_timestamp`]).
-pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, TimestampParseError> {
     let t = DateTime::<FixedOffset>::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            format!("`{s}` is not an RFC 3339 timestamp with an offset, such as 2026-03-02T09:15:00+08:00 ({e})")
+        .map_err(|source| TimestampParseError::NotRfc3339 {
+            input: s.to_owned(),
+            source,
         })?;
-    check_timestamp(&t).map_err(|e| {
+    check_timestamp(&t).map_err(|source| TimestampParseError::Unstorable {
         // The error names the instant in UTC; name the input too when it
         // was written otherwise.
-        match format_timestamp(&t) == s {
-            true => e.to_string(),
-            false => format!("`{s}`: {e}"),
-        }
+        written_otherwise: (format_timestamp(&t) != s).then(|| s.to_owned()),
+        source,
     })?;
     Ok(t)
 }

@@ -58,7 +58,23 @@ fn a_leap_second_is_refused_in_every_timestamp_field_naming_it() {
         "{err}"
     );
     let err = parse_timestamp("2016-12-31T23:59:60Z").unwrap_err();
-    assert!(err.contains("leap second"), "{err}");
+    // A kind to match, with today's words.
+    assert!(
+        matches!(
+            &err,
+            TimestampParseError::Unstorable {
+                source: TimestampError::LeapSecond(_),
+                written_otherwise: None,
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("leap second"), "{err}");
+    let err = parse_timestamp("2026-03-02 09:15").unwrap_err();
+    assert!(
+        matches!(&err, TimestampParseError::NotRfc3339 { input, .. } if input == "2026-03-02 09:15"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -218,6 +234,17 @@ fn a_field_given_twice_is_refused_by_its_path() {
 fn a_syntax_error_in_one_line_names_the_column_not_line_one() {
     let err = parse_err("{\"case_id\": ");
     assert_eq!(err, "invalid JSON: EOF while parsing a value at column 12");
+    // A kind and a place to match, not only words.
+    match DraftEvent::from_json("{\"case_id\": ") {
+        Err(ParseError::Syntax(e)) => {
+            assert_eq!((e.kind, e.line, e.column), (SyntaxErrorKind::Eof, 1, 12));
+        }
+        other => panic!("{other:?}"),
+    }
+    match DraftEvent::from_json("{\"case_id\" 1}") {
+        Err(ParseError::Syntax(e)) => assert_eq!(e.kind, SyntaxErrorKind::Syntax),
+        other => panic!("{other:?}"),
+    }
     let err = parse_err("\u{FEFF}{}");
     assert!(!err.contains("line 1"), "{err}");
     assert!(err.contains("at column 1"), "{err}");

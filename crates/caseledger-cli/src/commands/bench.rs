@@ -786,9 +786,7 @@ fn json_fold(path: &Path) -> Result<(Duration, u64)> {
             break;
         }
         let l: Line<'_> = serde_json::from_str(&line)?;
-        let at = caseledger::parse_timestamp(l.at)
-            .map_err(anyhow::Error::msg)?
-            .timestamp();
+        let at = caseledger::parse_timestamp(l.at)?.timestamp();
         match l.kind {
             "opened" => {
                 opened += 1;

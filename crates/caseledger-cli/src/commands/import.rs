@@ -18,6 +18,7 @@ use caseledger::{
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
 
+use super::line::{AtLine, at_line};
 use super::open::open_writer;
 use super::output::{count, write_stdout};
 use crate::exit::BrokenPipe;
@@ -272,7 +273,17 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
         }
         let draft = match DraftEvent::from_json(text) {
             Ok(d) => d,
-            Err(e) => break Some(anyhow!("line {line_no}: {e}{}", json_lines_hint(text))),
+            Err(e) => {
+                let hint = json_lines_hint(text);
+                break Some(
+                    AtLine {
+                        line: line_no,
+                        error: Box::new(e),
+                        hint,
+                    }
+                    .into(),
+                );
+            }
         };
         let event = match Event::try_from(draft) {
             Ok(event) => Identified::Own(event),
@@ -382,7 +393,7 @@ fn validate_and_append(
             };
             let state = &mut case.state;
             // Checked here, applied only once the append below succeeded.
-            caseledger::check(state, &event).map_err(|e| anyhow!("line {line_no}: {e}"))?;
+            caseledger::check(state, &event).map_err(|e| at_line(line_no, e))?;
             // The state has folded the stored history and this batch's
             // events of the case: its version is the stream's.
             let expected = ExpectedVersion::Exact(state.version());
@@ -404,7 +415,7 @@ fn validate_and_append(
                     event.event_id
                 );
             }
-            done.map_err(|e| anyhow!("line {line_no}: {e}"))?;
+            done.map_err(|e| at_line(line_no, e))?;
             lines_appended.push(line_no);
             *state = caseledger::evolve(std::mem::take(state), &event);
             if !case.added {

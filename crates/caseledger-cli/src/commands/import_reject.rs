@@ -276,7 +276,7 @@ fn import(store: &Store, file: &Path, reject: &Path, tmp: &Path) -> Result<Rejec
                         ExpectedVersion::Exact(version),
                         std::slice::from_ref(&event),
                     )
-                    .map_err(|e| anyhow!("line {line_no}: {e}"))?;
+                    .map_err(|e| super::line::at_line(line_no, e))?;
                 summary.imported_events += 1;
             }
             Outcome::Already(_) => summary.already_stored += 1,

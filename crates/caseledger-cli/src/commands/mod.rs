@@ -8,6 +8,7 @@ pub mod generate;
 pub mod import;
 pub mod import_check;
 pub mod import_reject;
+pub mod line;
 pub mod open;
 pub mod output;
 pub mod report;

@@ -22,10 +22,7 @@ pub fn open_reader(dir: &Path) -> Result<caseledger_store::LogReader> {
 
 /// Opens a store for writing; reports on stderr what recovery cut.
 pub fn open_writer(dir: &Path, clock: Clock) -> Result<Store> {
-    let options = StoreOptions {
-        clock,
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions::default().clock(clock);
     let store = Store::open(dir, options)
         .with_context(|| format!("cannot open store {}", dir.display()))?;
     if store.recovery().cut_anything() {

@@ -287,7 +287,7 @@ pub fn replay(
         .unwrap_or_else(|| Ok(KpiAccumulator::new(as_of)))?;
     for acc in results {
         // Every accumulator was made with the same as-of time.
-        total.merge(acc?).map_err(|e| anyhow!("{e}"))?;
+        total.merge(acc?)?;
     }
     Ok((total, head))
 }

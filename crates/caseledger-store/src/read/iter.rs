@@ -239,7 +239,11 @@ impl LogIter {
             }
             Err(fe) => {
                 let position = self.next_position;
-                let damage = self.damage(fe.offset, fe.error.to_string());
+                let damage = self.damage(
+                    crate::error::DamageKind::Undecodable,
+                    fe.offset,
+                    fe.error.to_string(),
+                );
                 return Err(damage.at_position(position).into());
             }
         };
@@ -280,7 +284,10 @@ impl LogIter {
                 self.next_position
             );
             let at = self.next_position;
-            return Err(self.damage(offset, detail).at_position(at).into());
+            return Err(self
+                .damage(crate::error::DamageKind::Inconsistent, offset, detail)
+                .at_position(at)
+                .into());
         }
         self.next_position += 1;
         self.batch_first.get_or_insert(position);
@@ -311,7 +318,7 @@ impl LogIter {
             })),
             Ok(Record::Commit { .. }) => Ok(None),
             Err(e) => Err(self
-                .damage(offset, e.to_string())
+                .damage(crate::error::DamageKind::Undecodable, offset, e.to_string())
                 .at_position(position)
                 .into()),
         }
@@ -328,8 +335,11 @@ impl LogIter {
         if !checks || link_checked {
             return Ok(());
         }
-        check_frame_crc(frame)
-            .map_err(|e| self.damage(offset, e.to_string()).at_position(at).into())
+        check_frame_crc(frame).map_err(|e| {
+            self.damage(crate::error::DamageKind::Undecodable, offset, e.to_string())
+                .at_position(at)
+                .into()
+        })
     }
 
     /// A commit record must close exactly the batch of events before it.
@@ -341,7 +351,12 @@ impl LogIter {
                 last_position,
             }) => (first_position, last_position),
             Ok(Record::Event(_)) => (0, 0),
-            Err(e) => return Err(self.damage(offset, e.to_string()).at_position(at).into()),
+            Err(e) => {
+                return Err(self
+                    .damage(crate::error::DamageKind::Undecodable, offset, e.to_string())
+                    .at_position(at)
+                    .into());
+            }
         };
         let batch_ok = match (self.batch_first, self.batch_first_known) {
             (Some(first), true) => first == first_position,
@@ -357,7 +372,10 @@ impl LogIter {
                     .map_or_else(|| "none".to_owned(), |f| f.to_string()),
                 self.next_position
             );
-            return Err(self.damage(offset, detail).at_position(at).into());
+            return Err(self
+                .damage(crate::error::DamageKind::Inconsistent, offset, detail)
+                .at_position(at)
+                .into());
         }
         Ok(())
     }
@@ -375,8 +393,12 @@ impl LogIter {
         let mut reader = SegmentReader::new(Arc::clone(&file), self.start_offset, limit);
         if self.start_offset == 0 {
             let header = reader.header().map_err(|fe| {
-                self.damage(fe.offset, fe.error.to_string())
-                    .at_position(self.next_position)
+                self.damage(
+                    crate::error::DamageKind::Undecodable,
+                    fe.offset,
+                    fe.error.to_string(),
+                )
+                .at_position(self.next_position)
             })?;
             let continues = header.segment == self.segment
                 && header.first_position == self.next_position
@@ -388,7 +410,7 @@ impl LogIter {
                     header.segment, header.first_position, self.segment, self.next_position
                 );
                 return Err(self
-                    .damage(0, detail)
+                    .damage(crate::error::DamageKind::Inconsistent, 0, detail)
                     .at_position(self.next_position)
                     .into());
             }
@@ -421,7 +443,10 @@ impl LogIter {
                     "this {what} is not the one verified when the store was opened (its chain \
                      hash differs): it was changed since"
                 );
-                return Err(self.damage(offset, detail).at_position(position).into());
+                return Err(self
+                    .damage(crate::error::DamageKind::ChainBroken, offset, detail)
+                    .at_position(position)
+                    .into());
             }
         } else if self.verify && checks {
             let holds = self.prev.is_some_and(|prev| link_holds(&prev, body));
@@ -430,7 +455,10 @@ impl LogIter {
                     "the chain hash of this {what} does not match its content: the record, or \
                      the one before it, was changed"
                 );
-                return Err(self.damage(offset, detail).at_position(position).into());
+                return Err(self
+                    .damage(crate::error::DamageKind::ChainBroken, offset, detail)
+                    .at_position(position)
+                    .into());
             }
         }
         self.prev = Some(stored);
@@ -447,7 +475,7 @@ impl LogIter {
                 self.end.offset
             );
             return Err(self
-                .damage(offset, detail)
+                .damage(crate::error::DamageKind::Missing, offset, detail)
                 .at_position(self.next_position)
                 .into());
         }
@@ -466,14 +494,17 @@ impl LogIter {
                 },
                 self.end.position
             );
-            return Err(self.damage(offset, detail).at_position(last).into());
+            return Err(self
+                .damage(crate::error::DamageKind::Inconsistent, offset, detail)
+                .at_position(last)
+                .into());
         }
         Ok(())
     }
 
-    fn damage(&self, offset: u64, detail: String) -> Damage {
+    fn damage(&self, kind: crate::error::DamageKind, offset: u64, detail: String) -> Damage {
         let path = self.dir.join(segment::segment_name(self.segment));
-        Damage::new(path, offset, detail)
+        Damage::new(kind, path, offset, detail)
     }
 }
 

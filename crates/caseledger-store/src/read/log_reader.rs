@@ -58,6 +58,7 @@ impl LogReader {
         if paths.len() < end.segment as usize {
             let missing = dir.join(segment::segment_name(paths.len() as u32 + 1));
             return Err(Error::corrupt(Damage::new(
+                crate::error::DamageKind::Missing,
                 missing,
                 0,
                 format!(

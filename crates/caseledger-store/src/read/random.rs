@@ -9,7 +9,7 @@ use std::path::Path;
 use caseledger::RecordedEvent;
 
 use crate::chain::{HashPrefix, prefix};
-use crate::error::{Damage, Error};
+use crate::error::{Damage, DamageKind, Error};
 use crate::format::{
     HASH_BYTES, Hash, Record, SEGMENT_HEADER_BYTES, chain_hash, decode_body, hashed_part,
     stored_hash,
@@ -31,11 +31,17 @@ pub(crate) fn read_event_at(
     let path = dir.join(segment::segment_name(loc.segment));
     let file = files.get(loc.segment)?;
     let offset = u64::from(loc.offset);
-    let damage =
-        |detail: String| Error::corrupt(Damage::new(&path, offset, detail).at_position(position));
-    let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
-    check_verified_link(&file, &path, offset, &body, loc.hash).map_err(damage)?;
-    event_of_body(&body, position).map_err(damage)
+    let at = path.as_path();
+    let damage = |kind: DamageKind| {
+        move |detail: String| {
+            Error::corrupt(Damage::new(kind, at, offset, detail).at_position(position))
+        }
+    };
+    let body = read_frame_at(&file, offset)
+        .map_err(|fe| damage(DamageKind::Undecodable)(fe.error.to_string()))?;
+    check_verified_link(&file, &path, offset, &body, loc.hash)
+        .map_err(damage(DamageKind::ChainBroken))?;
+    event_of_body(&body, position).map_err(damage(DamageKind::Undecodable))
 }
 
 /// Checks that the record `body` read at `offset` of `file` is the one the
@@ -64,6 +70,7 @@ pub(crate) fn check_verified_link(
 /// The error for a position the index does not hold.
 pub(crate) fn not_indexed(dir: &Path, position: u64) -> Error {
     Error::corrupt(Damage::new(
+        crate::error::DamageKind::Inconsistent,
         dir,
         0,
         format!("position {position} is not indexed"),
@@ -92,9 +99,14 @@ pub(crate) fn read_prev_hash(file: &File, path: &Path, offset: u64) -> Result<Ha
         // The header's previous hash: bytes 24..56.
         24
     } else {
-        offset
-            .checked_sub(HASH_BYTES as u64)
-            .ok_or_else(|| Error::corrupt(Damage::new(path, offset, "a frame inside the header")))?
+        offset.checked_sub(HASH_BYTES as u64).ok_or_else(|| {
+            Error::corrupt(Damage::new(
+                crate::error::DamageKind::Undecodable,
+                path,
+                offset,
+                "a frame inside the header",
+            ))
+        })?
     };
     file.read_exact_at(&mut hash, at)
         .map_err(|e| Error::io("read", path, e))?;

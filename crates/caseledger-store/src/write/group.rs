@@ -10,7 +10,7 @@ use caseledger::{AppendCondition, AppendError, Appended, CaseId, Event, Expected
 
 use super::txn::{Txn, Visible};
 use super::writer::{Writer, outcome_error};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, WriteFailure};
 use crate::locks::{lock, read};
 
 /// At most this many queued appends go into one group commit; the rest wait
@@ -201,7 +201,7 @@ fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) {
         // writer refuses writes. The commit's answer is not wrapped twice.
         let cause = match e.kind() {
             ErrorKind::Undone { cause } | ErrorKind::Failed { cause } => cause.clone(),
-            _ => e.to_string(),
+            _ => WriteFailure::of(&e),
         };
         for r in results.iter_mut() {
             let wrote = match r {

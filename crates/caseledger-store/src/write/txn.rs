@@ -5,17 +5,18 @@
 use std::fs::File;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
+use caseledger::backend::{AppendPlan, StoredAt, StoredEvents, plan_append};
 use caseledger::policy::{KnownFollowUp, PendingFollowUps};
 use caseledger::{
-    AppendCondition, AppendError, AppendPlan, Appended, CaseId, CustomerId, Event, EventId,
-    ExpectedVersion, RecordedEvent, StoredAt, StoredEvents, plan_append,
+    AppendCondition, AppendError, Appended, CaseId, CustomerId, Event, EventId, ExpectedVersion,
+    InvalidAppendReason, RecordedEvent,
 };
 use chrono::{DateTime, Utc};
 
 use super::writer::{Writer, failed, outcome_error};
 use crate::chain::prefix;
 use crate::checkpoint::{self, CHECKPOINT_FILE, Checkpoint};
-use crate::error::{Damage, Error, ErrorKind};
+use crate::error::{Damage, DamageKind, Error, ErrorKind, WriteFailure};
 use crate::format::{FRAME_HEADER_BYTES, Hash, decode_frame, encode_commit, encode_event};
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
 use crate::layout::Until;
@@ -72,8 +73,13 @@ impl StoredEvents for TxnView<'_> {
             })
             .ok_or_else(|| not_indexed(&w.dir, at.position))?;
         let path = w.dir.join(segment::segment_name(segment));
-        let damage = |detail: String| {
-            Error::corrupt(Damage::new(&path, offset, detail).at_position(at.position))
+        let file_path = path.as_path();
+        let damage = |kind: DamageKind| {
+            move |detail: String| {
+                Error::corrupt(
+                    Damage::new(kind, file_path, offset, detail).at_position(at.position),
+                )
+            }
         };
         let body = if segment == w.segment && offset >= w.len {
             // Not handed to the kernel yet: the bytes are in the buffer.
@@ -81,18 +87,20 @@ impl StoredEvents for TxnView<'_> {
             let bytes = w.buf.get(start..).unwrap_or_default();
             decode_frame(bytes)
                 .map(<[u8]>::to_vec)
-                .map_err(|e| damage(e.to_string()))?
+                .map_err(|e| damage(DamageKind::Undecodable)(e.to_string()))?
         } else {
             let file = w.files.get(segment)?;
-            let body = read_frame_at(&file, offset).map_err(|fe| damage(fe.error.to_string()))?;
+            let body = read_frame_at(&file, offset)
+                .map_err(|fe| damage(DamageKind::Undecodable)(fe.error.to_string()))?;
             // A committed record is checked against what the open verified;
             // the transaction's own records were written by this writer.
             if let Some(loc) = self.index.loc(at.position) {
-                check_verified_link(&file, &path, offset, &body, loc.hash).map_err(damage)?;
+                check_verified_link(&file, &path, offset, &body, loc.hash)
+                    .map_err(damage(DamageKind::ChainBroken))?;
             }
             body
         };
-        event_of_body(&body, at.position).map_err(damage)
+        event_of_body(&body, at.position).map_err(damage(DamageKind::Undecodable))
     }
 
     /// The writer's follow-ups, caught up with the committed log before a
@@ -115,7 +123,7 @@ pub(crate) struct Txn {
     follow_ups: PendingFollowUps,
     scratch: Vec<u8>,
     /// The first I/O failure inside the transaction; it then only aborts.
-    broken: Option<String>,
+    broken: Option<WriteFailure>,
 }
 
 impl Txn {
@@ -170,7 +178,9 @@ impl Txn {
         if last_version > MAX_STREAM_VERSION {
             return Err(AppendError::InvalidAppend {
                 case_id,
-                reason: format!("a stream holds at most {MAX_STREAM_VERSION} events"),
+                reason: InvalidAppendReason::StreamFull {
+                    max: MAX_STREAM_VERSION,
+                },
             });
         }
         // Encode every record first, so that an event the format cannot
@@ -192,7 +202,7 @@ impl Txn {
             )
             .map_err(|err| AppendError::InvalidAppend {
                 case_id,
-                reason: err.to_string(),
+                reason: InvalidAppendReason::Unstorable(Box::new(err)),
             })?;
             ends.push((self.scratch.len(), hash));
         }
@@ -202,7 +212,7 @@ impl Txn {
             let (segment, offset) = match w.push(&self.scratch[start..end]) {
                 Ok(at) => at,
                 Err(err) => {
-                    self.broken = Some(err.to_string());
+                    self.broken = Some(WriteFailure::of(&err));
                     return Err(AppendError::Log(err));
                 }
             };
@@ -280,7 +290,7 @@ impl Txn {
                 // A write failed before the sync: undo it and say so, so
                 // that a batch's caller knows nothing of it is stored.
                 self.abort(w);
-                return Err(outcome_error(w, &e.to_string()));
+                return Err(outcome_error(w, &WriteFailure::of(&e)));
             }
             return Err(e);
         }
@@ -297,7 +307,7 @@ impl Txn {
         let cp_path = w.dir.join(CHECKPOINT_FILE);
         if let Err(e) = checkpoint::write(&w.checkpoint_file, &cp) {
             let err = Error::io("write", cp_path, e);
-            w.failed = Some(err.to_string());
+            w.failed = Some(WriteFailure::of(&err));
             return Err(err);
         }
         w.checkpoint = cp;
@@ -306,8 +316,13 @@ impl Txn {
             if let Err(detail) = self.overlay.apply(&mut index) {
                 // The overlay was built on top of this index under the writer
                 // lock, so this cannot happen; refuse writes if it does.
-                w.failed = Some(detail.clone());
-                return Err(Error::corrupt(Damage::new(&w.dir, 0, detail)));
+                w.failed = Some(WriteFailure::other(detail.clone()));
+                return Err(Error::corrupt(Damage::new(
+                    crate::error::DamageKind::Inconsistent,
+                    &w.dir,
+                    0,
+                    detail,
+                )));
             }
         }
         *write(&visible.head) = cp;
@@ -346,7 +361,10 @@ impl Txn {
         self.follow_ups.clear();
         w.buf.clear();
         if let Err(e) = self.rewind(w) {
-            w.failed = Some(format!("could not undo an unfinished write: {e}"));
+            w.failed = Some(WriteFailure::while_(
+                "could not undo an unfinished write",
+                &e,
+            ));
         }
     }
 

@@ -12,7 +12,7 @@ use caseledger::policy::FollowUpPlanner;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, WriteFailure};
 use crate::format::{Hash, SEGMENT_HEADER_BYTES};
 use crate::layout::{same_file, sync_dir};
 use crate::segment::{self, SegmentFiles, create_segment, remove_if_present};
@@ -37,8 +37,11 @@ pub enum Clock {
     EventTime,
 }
 
-/// How to open a store for writing.
+/// How to open a store for writing. Built from the default with its
+/// setters, so that a new option breaks no caller:
+/// `StoreOptions::default().clock(Clock::EventTime)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreOptions {
     /// Roll over to a new segment file when the next record would make the
     /// current one larger than this. Between [`MIN_SEGMENT_BYTES`] and
@@ -46,6 +49,23 @@ pub struct StoreOptions {
     pub segment_bytes: u64,
     /// Where `recorded_at` comes from.
     pub clock: Clock,
+}
+
+impl StoreOptions {
+    /// The segment size: see [`StoreOptions::segment_bytes`] (the field).
+    /// Checked when the store opens ([`crate::ErrorKind::InvalidOption`]).
+    #[must_use]
+    pub fn segment_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.segment_bytes = bytes;
+        self
+    }
+
+    /// Where `recorded_at` comes from.
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> StoreOptions {
+        self.clock = clock;
+        self
+    }
 }
 
 impl Default for StoreOptions {
@@ -75,7 +95,7 @@ pub(crate) struct Writer {
     pub(crate) checkpoint_file: File,
     pub(crate) checkpoint: Checkpoint,
     /// Set by the first failed write or sync; every later write is refused.
-    pub(crate) failed: Option<String>,
+    pub(crate) failed: Option<WriteFailure>,
     /// Set when the writer found it no longer owns the store; every later
     /// write is refused.
     pub(crate) lost: Option<String>,
@@ -91,19 +111,19 @@ pub(crate) struct Writer {
 
 /// The error for appends whose write failed: undone if the writer could
 /// remove what it wrote, else the writer now refuses every write.
-pub(crate) fn outcome_error(w: &Writer, cause: &str) -> Error {
+pub(crate) fn outcome_error(w: &Writer, cause: &WriteFailure) -> Error {
     match w.refusal() {
         Some(refused) => refused,
         None => ErrorKind::Undone {
-            cause: cause.to_owned(),
+            cause: cause.clone(),
         }
         .into(),
     }
 }
 
-pub(crate) fn failed(cause: &str) -> Error {
+pub(crate) fn failed(cause: &WriteFailure) -> Error {
     ErrorKind::Failed {
-        cause: cause.to_owned(),
+        cause: cause.clone(),
     }
     .into()
 }
@@ -119,7 +139,7 @@ impl Writer {
                 .into(),
             );
         }
-        self.failed.as_deref().map(failed)
+        self.failed.as_ref().map(failed)
     }
 
     /// Whether the directory and the checkpoint this writer holds open are
@@ -178,7 +198,7 @@ impl Writer {
         self.flush()?;
         if let Err(e) = self.file.sync_data() {
             let err = Error::io("fdatasync", self.path(), e);
-            self.failed = Some(err.to_string());
+            self.failed = Some(WriteFailure::of(&err));
             return Err(err);
         }
         Ok(())
@@ -197,7 +217,10 @@ impl Writer {
                 // Nothing in the new segment was acknowledged: remove what
                 // was made of it, so that the next roll can create it again.
                 if let Err(rm) = remove_if_present(&path) {
-                    self.failed = Some(format!("could not remove a half-made segment: {rm}"));
+                    self.failed = Some(WriteFailure::while_(
+                        "could not remove a half-made segment",
+                        &rm,
+                    ));
                 }
                 return Err(e);
             }

@@ -42,10 +42,9 @@ pub fn event(case: u128, id: u128) -> Event {
 
 /// Options with small segments, so tests roll over often.
 pub fn small_segments() -> StoreOptions {
-    StoreOptions {
-        segment_bytes: caseledger_store::MIN_SEGMENT_BYTES,
-        clock: caseledger_store::Clock::EventTime,
-    }
+    StoreOptions::default()
+        .segment_bytes(caseledger_store::MIN_SEGMENT_BYTES)
+        .clock(caseledger_store::Clock::EventTime)
 }
 
 /// Appends `events` stream by stream in order, each event on its own, with

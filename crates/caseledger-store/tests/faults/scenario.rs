@@ -29,10 +29,9 @@ const FIRST_PROBE_ID: u128 = 1_000_000;
 /// The options of every store in the fault tests: the smallest segments, so
 /// that a few dozen events roll over several times, and reproducible bytes.
 pub fn options() -> StoreOptions {
-    StoreOptions {
-        segment_bytes: MIN_SEGMENT_BYTES,
-        clock: Clock::EventTime,
-    }
+    StoreOptions::default()
+        .segment_bytes(MIN_SEGMENT_BYTES)
+        .clock(Clock::EventTime)
 }
 
 /// One step of a scenario.
@@ -274,6 +273,14 @@ impl Runner<'_> {
         let kind = kind_name(e);
         let message = e.to_string().replace('\n', " ");
         self.say(format!("error {at} {kind} {message}"));
+        // The OS error behind it, as a caller gets it: `source()`.
+        let os = std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .map_or_else(
+                || "none".to_owned(),
+                |io| format!("{:?} {}", io.kind(), io.raw_os_error().unwrap_or(0)),
+            );
+        self.say(format!("source {at} {os}"));
         kind
     }
 
@@ -450,6 +457,9 @@ pub struct Report {
     pub doubt: Vec<Vec<u128>>,
     /// `(where, kind, message)` of every error, in order.
     pub errors: Vec<(String, String, String)>,
+    /// The OS error each error's `source()` is, in order: its
+    /// `io::ErrorKind` and raw code ("StorageFull 28"), or "none".
+    pub sources: Vec<String>,
 }
 
 impl Report {
@@ -489,6 +499,10 @@ impl Report {
                     let kind = parts.next().unwrap_or_default().to_owned();
                     let message = parts.next().unwrap_or_default().to_owned();
                     r.errors.push((at, kind, message));
+                }
+                "source" => {
+                    let os = rest.split_once(' ').map_or("", |(_, os)| os);
+                    r.sources.push(os.to_owned());
                 }
                 _ => {}
             }

@@ -8,6 +8,7 @@ use super::{MAX_CALENDAR_JSON_BYTES, MAX_INTERVALS_PER_DAY};
 
 /// Why a calendar was refused. Each message names the field and the value.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CalendarError {
     /// The text is not JSON.
     #[error("the calendar is not valid JSON: {0}")]

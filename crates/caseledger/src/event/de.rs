@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 
-use super::parse::{DATA_FIELDS, ENVELOPE_FIELDS, data_fields};
+use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
@@ -32,55 +32,6 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
 };
-
-/// How each field's value is read from its JSON string or integer: the one
-/// definition both passes (this one and the explainer) call, so that they
-/// refuse the same values with the same reason. The caller names the field.
-pub(super) mod values {
-    use chrono::{DateTime, Utc};
-
-    use crate::ids::{TextError, check_text};
-    use crate::time::parse_timestamp;
-    use crate::vocab::{OutOfRange, UnknownValue};
-
-    /// A UUID (`case_id`, `event_id`).
-    pub(crate) fn uuid(s: &str) -> Result<uuid::Uuid, String> {
-        uuid::Uuid::parse_str(s).map_err(|e| format!("`{s}` is not a UUID ({e})"))
-    }
-
-    /// A storable RFC 3339 instant with an offset (`at`, `data.due`,
-    /// `recorded_at`).
-    pub(crate) fn timestamp(s: &str) -> Result<DateTime<Utc>, String> {
-        parse_timestamp(s)
-    }
-
-    /// A value of a closed vocabulary.
-    pub(crate) fn vocab<T>(
-        parse: fn(&str) -> Result<T, UnknownValue>,
-        s: &str,
-    ) -> Result<T, String> {
-        parse(s).map_err(|e| e.to_string())
-    }
-
-    /// A text id (customer, agent, team, the actor).
-    pub(crate) fn text_id<T>(
-        parse: fn(String) -> Result<T, TextError>,
-        s: String,
-    ) -> Result<T, String> {
-        parse(s).map_err(|e| e.to_string())
-    }
-
-    /// Free text (`summary`, `reason`, `resolution`, `comment`).
-    pub(crate) fn free_text(what: &'static str, s: String) -> Result<String, String> {
-        check_text(what, &s).map_err(|e| e.to_string())?;
-        Ok(s)
-    }
-
-    /// A bounded integer (`level`, `score`).
-    pub(crate) fn bounded<T>(parse: fn(i64) -> Result<T, OutOfRange>, n: i64) -> Result<T, String> {
-        parse(n).map_err(|e| e.to_string())
-    }
-}
 
 /// A JSON string, borrowed from the input when it holds no escape.
 struct Text<'de>(Cow<'de, str>);

@@ -9,6 +9,7 @@
 
 mod check;
 mod de;
+mod fields;
 mod parse;
 
 use chrono::{DateTime, Utc};
@@ -24,8 +25,8 @@ use crate::vocab::{
 
 pub(crate) use check::check_new_event;
 pub use de::DataOf;
-pub use parse::ParseError;
 pub(crate) use parse::kind_of;
+pub use parse::{ParseError, SyntaxError, SyntaxErrorKind};
 
 vocabulary! {
     /// The type of an event: the `type` field of its JSON form.

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::de::values;
+use super::fields::{ENVELOPE_FIELDS, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
@@ -106,10 +106,11 @@ impl DraftEvent {
 
 /// Why a JSON event was refused. Every variant names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     /// Not valid JSON.
     #[error("invalid JSON: {0}")]
-    Syntax(String),
+    Syntax(SyntaxError),
     /// The event is valid JSON but not an object.
     #[error("an event must be a JSON object, found {found}")]
     NotAnObject {
@@ -187,7 +188,7 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
     let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     parsed.map_err(|e| match duplicate.into_inner() {
         Some(field) => ParseError::DuplicateField { field },
-        None => ParseError::Syntax(syntax_message(&e)),
+        None => ParseError::Syntax(SyntaxError::of(&e)),
     })
 }
 
@@ -195,18 +196,60 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
 /// the two disagree, which the agreement tests and fuzzing rule out. The
 /// typed parser is the definition, so the line is refused with its message.
 fn unexplained(typed: &serde_json::Error) -> ParseError {
-    ParseError::Syntax(syntax_message(typed))
+    ParseError::Syntax(SyntaxError::of(typed))
 }
 
-/// serde_json's message without its "at line 1 column N" for a one-line
-/// text, where the line says nothing (the caller knows its own line number):
-/// "at column N" instead.
-fn syntax_message(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    match full.strip_suffix(&position) {
-        Some(message) if e.line() == 1 => format!("{message} at column {}", e.column()),
-        _ => full,
+/// Why a text is not valid JSON ([`ParseError::Syntax`]): what kind of
+/// fault, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct SyntaxError {
+    /// What kind of fault.
+    pub kind: SyntaxErrorKind,
+    /// Its line (from 1; 0 when unknown).
+    pub line: usize,
+    /// Its column (from 1; 0 when unknown).
+    pub column: usize,
+    message: String,
+}
+
+/// The kinds of [`SyntaxError`] (serde_json's categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyntaxErrorKind {
+    /// Not JSON: a character that cannot be there.
+    Syntax,
+    /// The text ends inside a value.
+    Eof,
+    /// JSON, but not the kind of value that was expected.
+    Data,
+}
+
+impl SyntaxError {
+    /// serde_json's error, with its message without "at line 1 column N"
+    /// for a one-line text, where the line says nothing (the caller knows
+    /// its own line number): "at column N" instead.
+    fn of(e: &serde_json::Error) -> SyntaxError {
+        use serde_json::error::Category;
+        let full = e.to_string();
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        let message = match full.strip_suffix(&position) {
+            Some(message) if e.line() == 1 => format!("{message} at column {}", e.column()),
+            _ => full,
+        };
+        let kind = match e.classify() {
+            Category::Eof => SyntaxErrorKind::Eof,
+            Category::Data => SyntaxErrorKind::Data,
+            // A text in memory has no I/O to fail.
+            Category::Syntax | Category::Io => SyntaxErrorKind::Syntax,
+        };
+        SyntaxError {
+            kind,
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
     }
 }
 
@@ -307,18 +350,6 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
         Ok(Value::Object(out))
     }
 }
-
-/// The envelope's fields, in their documented order.
-pub(super) const ENVELOPE_FIELDS: &[&str] = &[
-    "case_id",
-    "type",
-    "at",
-    "actor",
-    "event_id",
-    "data",
-    "position",
-    "recorded_at",
-];
 
 /// The fields of one JSON object, taken one by one; what is left at the end
 /// is unknown. Checked up front so an unknown field wins over later errors.
@@ -450,44 +481,6 @@ fn bounded<T>(
     parse: fn(i64) -> Result<T, OutOfRange>,
 ) -> impl FnOnce(&Value) -> Result<T, FieldError> {
     move |v| Ok(values::bounded(parse, as_int(v)?)?)
-}
-
-/// Every `data` field of any event type; a name means the same in every
-/// type that has it.
-pub(super) const DATA_FIELDS: &[&str] = &[
-    "customer_id",
-    "channel",
-    "tier",
-    "summary",
-    "category",
-    "topic",
-    "priority",
-    "agent",
-    "team",
-    "level",
-    "reason",
-    "resolution",
-    "due",
-    "purpose",
-    "outcome",
-    "score",
-    "comment",
-];
-
-/// The `data` fields each event type allows.
-pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
-    match t {
-        EventType::Opened => &["customer_id", "channel", "tier", "summary"],
-        EventType::Classified => &["category", "topic", "priority"],
-        EventType::Assigned => &["agent", "team"],
-        EventType::Escalated => &["level", "team", "reason"],
-        EventType::Resolved => &["resolution"],
-        EventType::Reopened => &["reason"],
-        EventType::FollowUpScheduled => &["due", "purpose", "channel"],
-        EventType::FollowUpCompleted => &["outcome"],
-        EventType::Surveyed => &["score", "comment"],
-        EventType::Responded | EventType::Closed => &[],
-    }
 }
 
 fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseError> {

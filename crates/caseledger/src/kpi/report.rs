@@ -103,6 +103,7 @@ pub struct FollowUpKpis {
 
 /// The KPI figures of a set of cases (docs/kpis.md).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Kpis {
     /// Cohort cases.
     pub cases_opened: u64,
@@ -148,6 +149,7 @@ pub struct GroupKpis {
 
 /// A KPI report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// T: the as-of time (null for an empty log).
     #[serde(serialize_with = "ser_opt_ts")]

@@ -121,21 +121,27 @@ impl SlaPolicy {
     }
 
     /// Checks that every target is positive.
-    pub fn validate(&self) -> Result<(), String> {
-        for (name, t) in [
-            ("low", self.low),
-            ("normal", self.normal),
-            ("high", self.high),
-            ("urgent", self.urgent),
-        ] {
+    pub fn validate(&self) -> Result<(), SlaError> {
+        for priority in Priority::ALL.iter().copied() {
+            let t = self.target(Some(priority));
             if t.response_s <= 0 || t.resolution_s <= 0 {
-                return Err(format!(
-                    "{name}: targets must be positive numbers of seconds"
-                ));
+                return Err(SlaError::NotPositive { priority });
             }
         }
         Ok(())
     }
+}
+
+/// Why [`SlaPolicy::validate`] refused a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlaError {
+    /// A target of this priority is zero or negative.
+    #[error("{}: targets must be positive numbers of seconds", priority.as_str())]
+    NotPositive {
+        /// The priority.
+        priority: Priority,
+    },
 }
 
 impl<'de> Deserialize<'de> for SlaPolicy {
@@ -201,5 +207,28 @@ pub(super) fn sla_part(elapsed_ms: Option<i64>, target_s: i64, age_ms: i64) -> S
         Some(_) => Sla::Breached,
         None if age_ms > target_ms => Sla::Breached,
         None => Sla::Pending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_priority_whose_target_is_not_positive() {
+        assert_eq!(SlaPolicy::default().validate(), Ok(()));
+        let mut policy = SlaPolicy::default();
+        policy.high.resolution_s = 0;
+        let err = policy.validate().unwrap_err();
+        assert_eq!(
+            err,
+            SlaError::NotPositive {
+                priority: Priority::High
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "high: targets must be positive numbers of seconds"
+        );
     }
 }
