@@ -162,6 +162,35 @@ pub(super) struct CaseFacts {
 }
 
 impl CaseFacts {
+    /// The facts of a case just opened: nothing but its opening known yet.
+    pub(super) fn opened(customer: u32, channel: Channel, tier: Tier, opened_ms: i64) -> CaseFacts {
+        CaseFacts {
+            customer,
+            channel,
+            tier,
+            opened_ms,
+            status: Status::Open,
+            classification: None,
+            agent: OptNum::NONE,
+            team: OptNum::NONE,
+            first_agent: OptNum::NONE,
+            transferred: false,
+            first_response_ms: OptMs::NONE,
+            responses_before_first_resolution: 0,
+            resolutions: 0,
+            latest_resolved_ms: OptMs::NONE,
+            escalated: false,
+            reopened: false,
+            surveys: 0,
+            survey_score_sum: 0,
+            surveys_satisfied: 0,
+            follow_ups: Vec::new(),
+            pending_due_ms: OptMs::NONE,
+            completed: 0,
+            completed_on_time: 0,
+        }
+    }
+
     pub(super) fn observe(
         &mut self,
         position: u64,
