@@ -507,3 +507,65 @@ fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
         .unwrap_err();
     assert!(err.to_string().contains("U+200B"), "{err}");
 }
+
+/// Issue 16: a partitioned read shares the checks out by chunks of records,
+/// so a record whose bytes changed (its CRC left broken) is caught by
+/// exactly one partition, verified or not, wherever it falls; and every
+/// partition that catches it names its position. Reading every frame's CRC
+/// in every partition (as before) would make every partition fail.
+#[test]
+fn a_partitioned_read_checks_each_record_once() {
+    let base = tempfile::tempdir().unwrap();
+    let store = Store::open(base.path(), StoreOptions::default()).unwrap();
+    let events = synth(150, 11);
+    let (batch_part, single) = events.split_at(events.len() - 6);
+    let mut batch = store.batch().unwrap();
+    append_each_in(&mut batch, batch_part);
+    batch.commit().unwrap();
+    append_each(&store, single);
+    drop(store);
+    let segment = std::fs::read(base.path().join(segment_name(1))).unwrap();
+    let (_, bodies) = frames(&segment);
+    assert!(
+        bodies.len() > 1000,
+        "the log spans several chunks of records"
+    );
+    let mut offset = SEGMENT_HEADER_BYTES;
+    let mut body_offsets = Vec::new();
+    for b in &bodies {
+        body_offsets.push(offset + FRAME_HEADER_BYTES);
+        offset += FRAME_HEADER_BYTES + b.len();
+    }
+    for k in [3, 300, 555, 800, bodies.len() - 40] {
+        let Some(position) = peek_event_position(&bodies[k]) else {
+            panic!("record {k} is a commit; pick an event")
+        };
+        let dir = tempfile::tempdir().unwrap();
+        copy_store(base.path(), dir.path());
+        let mut bytes = segment.clone();
+        // The event's id: the frame's CRC is left as it was.
+        bytes[body_offsets[k] + 40] ^= 0x20;
+        std::fs::write(dir.path().join(segment_name(1)), &bytes).unwrap();
+        let reader = LogReader::open(dir.path()).unwrap();
+        for verified in [true, false] {
+            for parts in [2, 3] {
+                let errors: Vec<_> = (0..parts)
+                    .filter_map(|p| {
+                        let read = reader.read(1, Until::End).partition(p, parts);
+                        let read = if verified { read } else { read.unverified() };
+                        read.into_iter().find_map(Result::err)
+                    })
+                    .collect();
+                assert_eq!(
+                    errors.len(),
+                    1,
+                    "record {k}, {parts} partitions, verified {verified}: {errors:?}"
+                );
+                let ErrorKind::Corrupt(d) = errors[0].kind() else {
+                    panic!("{}", errors[0])
+                };
+                assert_eq!(d.position, Some(position), "{}", errors[0]);
+            }
+        }
+    }
+}

@@ -72,9 +72,12 @@ pub struct LogIter {
     /// unknown for the first batch of a read that starts mid-log).
     batch_first: Option<u64>,
     batch_first_known: bool,
-    /// Records read, events and commits: commit records' links are split
-    /// between partitions by it.
-    ordinal: u64,
+    /// The partition that checks the current chunk of
+    /// [`LINK_CHUNK_RECORDS`] records (events and commits; chunk k of the
+    /// read is partition k mod n's), and the records left in that chunk:
+    /// counters rather than a division per record.
+    chunk_checker: u64,
+    chunk_left: u64,
     /// What follows the last step.
     after: After,
 }
@@ -108,7 +111,8 @@ impl LogIter {
             next_position,
             batch_first: None,
             batch_first_known: start.is_none(),
-            ordinal: 0,
+            chunk_checker: 0,
+            chunk_left: LINK_CHUNK_RECORDS,
             after: After::Read,
         }
     }
@@ -159,11 +163,14 @@ impl LogIter {
     /// The partitions of one log are disjoint by case, so per-partition
     /// projections can be merged (the KPI accumulator's merge needs that).
     ///
-    /// Every partition checks every frame's checksum, every position and
-    /// the end, but the chain links are shared out: a partition checks the
-    /// links of the events it yields and of one commit record in `parts`.
-    /// So the whole chain, and the head, are verified only when every
-    /// partition of the same read has read to the end without an error.
+    /// Every partition reads every frame and checks every position, each
+    /// segment header, each commit's range and the end, but the checksums
+    /// and chain links are shared out by chunks of consecutive records
+    /// (partition k checks chunks k, k + `parts`, ...), whatever their
+    /// cases: each record is hashed once, by one partition, and a partition
+    /// decodes its own events whichever partition checks them. So the whole
+    /// chain, and the head, are verified only when every partition of the
+    /// same read has read to the end without an error.
     pub fn partition(mut self, part: u64, parts: u64) -> LogIter {
         if parts > 1 {
             self.filter = Some((part, parts));
@@ -242,16 +249,25 @@ impl LogIter {
         };
         let body = &frame[FRAME_HEADER_BYTES..];
         let filter = self.filter;
-        let ordinal = self.ordinal;
-        self.ordinal += 1;
+        // This partition's share of the integrity checks: a chunk of
+        // consecutive records, whatever their cases, so that each record's
+        // checksum or link is checked by exactly one partition.
+        let checks = filter.is_none_or(|(part, _)| self.chunk_checker == part);
+        self.chunk_left -= 1;
+        if self.chunk_left == 0 {
+            self.chunk_left = LINK_CHUNK_RECORDS;
+            self.chunk_checker += 1;
+            if filter.is_some_and(|(_, parts)| self.chunk_checker == parts) {
+                self.chunk_checker = 0;
+            }
+        }
         let Some(position) = peek_event_position(body) else {
             // A commit record (or a record of no kind, which decoding
             // refuses).
-            let mine = filter.is_none_or(|(part, parts)| ordinal % parts == part);
-            self.check_frame(offset, frame, mine, self.next_position - 1)?;
+            self.check_frame(offset, frame, checks, self.next_position - 1)?;
             self.check_commit(offset, body)?;
             let at = self.next_position - 1;
-            self.check_link(offset, body, mine, at, "commit record")?;
+            self.check_link(offset, body, checks, at, "commit record")?;
             self.batch_first = None;
             self.batch_first_known = true;
             return Ok(None);
@@ -260,7 +276,7 @@ impl LogIter {
             (Some((part, parts)), Some(stream)) => partition_of(&stream, parts) == part,
             _ => true,
         };
-        self.check_frame(offset, frame, mine, self.next_position)?;
+        self.check_frame(offset, frame, checks, self.next_position)?;
         if position != self.next_position {
             let detail = format!(
                 "event record has position {position}, expected {}: a record is missing, \
@@ -275,10 +291,12 @@ impl LogIter {
         }
         self.next_position += 1;
         self.batch_first.get_or_insert(position);
-        self.check_link(offset, body, mine, position, "event record")?;
-        if !mine || position < self.from {
+        self.check_link(offset, body, checks, position, "event record")?;
+        if position < self.from {
             return Ok(None);
         }
+        // Every partition stops at the same record, so that their shares of
+        // the checks cover the same records.
         let past = match self.until {
             Until::End => false,
             Until::Position(p) => position > p,
@@ -286,6 +304,9 @@ impl LogIter {
         };
         if past {
             self.after = After::Done;
+            return Ok(None);
+        }
+        if !mine {
             return Ok(None);
         }
         match decode_body(body) {
@@ -303,14 +324,15 @@ impl LogIter {
         }
     }
 
-    /// Checks a frame's CRC, unless this read recomputes the record's chain
-    /// link (its own share of the links, when it verifies): the link
-    /// covers the body, and the length too, since a wrong length gives
-    /// another body whose last bytes are not its hash. Each frame is thus
-    /// checked once by each partition, by the cheaper check that suffices.
-    fn check_frame(&self, offset: u64, frame: &[u8], mine: bool, at: u64) -> Result<(), Error> {
-        let link_checked = (self.verify && mine) || self.anchor.is_some();
-        if link_checked {
+    /// Checks a frame's CRC if the record is this read's to check (`checks`:
+    /// its share of a partitioned read), unless the read recomputes its
+    /// chain link: the link covers the body, and the length too, since a
+    /// wrong length gives another body whose last bytes are not its hash.
+    /// Each frame is thus checked by one partition only, by the cheaper
+    /// check that suffices (the anchor of a mid-log read by every one).
+    fn check_frame(&self, offset: u64, frame: &[u8], checks: bool, at: u64) -> Result<(), Error> {
+        let link_checked = self.verify || self.anchor.is_some();
+        if !checks || link_checked {
             return Ok(());
         }
         check_frame_crc(frame).map_err(|e| {
@@ -401,13 +423,13 @@ impl LogIter {
     }
 
     /// Checks a record's chain link (when this read verifies, and the
-    /// record is this partition's to check, or anchors a mid-log read),
-    /// then makes it the previous record.
+    /// record is in this partition's share, `checks`, or anchors a mid-log
+    /// read), then makes it the previous record.
     fn check_link(
         &mut self,
         offset: u64,
         body: &[u8],
-        mine: bool,
+        checks: bool,
         position: u64,
         what: &str,
     ) -> Result<(), Error> {
@@ -426,7 +448,7 @@ impl LogIter {
                     .at_position(position)
                     .into());
             }
-        } else if self.verify && mine {
+        } else if self.verify && checks {
             let holds = self.prev.is_some_and(|prev| link_holds(&prev, body));
             if !holds {
                 let detail = format!(
@@ -486,6 +508,13 @@ impl LogIter {
     }
 }
 
+/// How many consecutive records (events and commits, counted from the
+/// read's first) one partition checks before the next takes over: a
+/// partitioned read checks the chain links of every `parts`-th chunk. Small
+/// enough that the partitions' shares of hashing stay even, large enough
+/// that the switch costs nothing.
+pub(crate) const LINK_CHUNK_RECORDS: u64 = 256;
+
 /// What follows a step of a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum After {
@@ -505,7 +534,9 @@ pub fn partition_of(case_id: &[u8; 16], parts: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
-    x % parts.max(1)
+    // The mixed value scaled to 0..parts by a multiply (no division: this
+    // runs for every record of every partition of a replay).
+    ((u128::from(x) * u128::from(parts.max(1))) >> 64) as u64
 }
 
 impl Iterator for LogIter {

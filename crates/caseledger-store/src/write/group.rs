@@ -1,8 +1,10 @@
-//! Group commit: concurrent appends queue up, and the first to find no
-//! leader writes every queued append with one sync for all.
+//! Group commit: concurrent appends queue up, and one appender at a time
+//! (the leader) writes every queued append with one sync for all; when it
+//! is done it hands leadership straight to the oldest waiter, which takes
+//! everything queued meanwhile as the next group in one step.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use caseledger::{AppendCondition, AppendError, Appended, CaseId, Event, ExpectedVersion};
 
@@ -15,27 +17,49 @@ use crate::locks::{lock, read};
 /// for the next group. Bounds the latency one group adds to the others.
 pub const MAX_GROUP_APPENDS: usize = 1024;
 
-/// Ends a leader's turn when dropped: clears the flag and wakes the waiters.
-struct Leadership<'s>(&'s GroupCommit);
+/// The result of one append.
+type Outcome = Result<Appended, AppendError<Error>>;
+
+/// A leader's turn: its group, and on drop (also when writing panicked)
+/// the hand-over. Every member of the group left without a result (a
+/// panic) is told to queue again; then leadership passes to the oldest
+/// waiter, or ends when none waits.
+struct Leadership<'s> {
+    commit: &'s GroupCommit,
+    group: Vec<Arc<Pending>>,
+}
 
 impl Drop for Leadership<'_> {
     fn drop(&mut self) {
-        lock(&self.0.commits).leader = false;
-        self.0.committed.notify_all();
+        for p in &self.group {
+            let mut state = lock(&p.state);
+            if matches!(*state, Wake::Waiting) {
+                *state = Wake::Retry;
+                p.woken.notify_one();
+            }
+        }
+        let mut commits = lock(&self.commit.commits);
+        match commits.queue.front() {
+            // The leader flag stays set: the oldest waiter leads next.
+            Some(next) => {
+                *lock(&next.state) = Wake::Lead;
+                next.woken.notify_one();
+            }
+            None => commits.leader = false,
+        }
     }
 }
 
-/// The group commit of one store: the queue of appends, and the signal
-/// that a group's results are posted.
+/// The group commit of one store: the queue of appends waiting for the
+/// current leader's sync to end.
 #[derive(Debug, Default)]
 pub(crate) struct GroupCommit {
     /// The queue, and whether a leader is writing a group.
     commits: Mutex<Commits>,
-    /// Signalled when a leader has posted its group's results.
-    committed: Condvar,
 }
 
-/// The state of the group commit.
+/// The state of the group commit. Whenever the queue is not empty, a
+/// leader is writing (or has been handed the lead).
 #[derive(Debug, Default)]
 struct Commits {
     queue: VecDeque<Arc<Pending>>,
@@ -43,14 +67,30 @@ struct Commits {
     leader: bool,
 }
 
-/// One queued append of the group commit.
+/// One queued append of the group commit, with its own wake-up so that a
+/// leader wakes exactly the appenders it answers and the one it hands over
+/// to (no herd of waiters racing for one lock).
 #[derive(Debug)]
 struct Pending {
     case_id: CaseId,
     expected: ExpectedVersion,
     events: Vec<Event>,
     conditions: Vec<AppendCondition>,
-    result: Mutex<Option<Result<Appended, AppendError<Error>>>>,
+    state: Mutex<Wake>,
+    woken: Condvar,
+}
+
+/// What a queued appender is woken for.
+#[derive(Debug)]
+enum Wake {
+    /// Still queued, or in a group being written.
+    Waiting,
+    /// Its group is committed (or failed): here is its result.
+    Done(Outcome),
+    /// It is the oldest waiter and leads the next group.
+    Lead,
+    /// Its leader panicked before answering: it queues again.
+    Retry,
 }
 
 impl GroupCommit {
@@ -65,44 +105,80 @@ impl GroupCommit {
         expected: ExpectedVersion,
         events: &[Event],
         conditions: &[AppendCondition],
-    ) -> Result<Appended, AppendError<Error>> {
+    ) -> Outcome {
         let request = Arc::new(Pending {
             case_id,
             expected,
             events: events.to_vec(),
             conditions: conditions.to_vec(),
-            result: Mutex::new(None),
+            state: Mutex::new(Wake::Waiting),
+            woken: Condvar::new(),
         });
-        // Group commit: the first appender to find no leader becomes one and
-        // writes every queued append with one sync; the others sleep until
-        // their result is posted. Waiters never take the writer lock, so a
-        // returning appender cannot sync alone while the rest queue up
-        // behind it (a convoy).
-        let mut commits = lock(&self.commits);
-        commits.queue.push_back(Arc::clone(&request));
+        // Group commit: an appender that finds no leader leads; the others
+        // queue and sleep until the leader posts their result, or hands
+        // them the lead (the oldest waiter). Waiters never take the writer
+        // lock, so a returning appender cannot sync alone while the rest
+        // queue up behind it (a convoy).
         loop {
-            if let Some(result) = lock(&request.result).take() {
-                return result;
-            }
+            let mut commits = lock(&self.commits);
+            commits.queue.push_back(Arc::clone(&request));
             if commits.leader {
-                commits = self
-                    .committed
-                    .wait(commits)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
+                drop(commits);
+                let mut state = lock(&request.state);
+                while matches!(*state, Wake::Waiting) {
+                    state = request
+                        .woken
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                match std::mem::replace(&mut *state, Wake::Waiting) {
+                    Wake::Done(result) => return result,
+                    Wake::Retry => continue,
+                    // Handed the lead (the flag is still set).
+                    Wake::Lead | Wake::Waiting => {
+                        drop(state);
+                        commits = lock(&self.commits);
+                    }
+                }
+            } else {
+                commits.leader = true;
             }
-            commits.leader = true;
-            let n = commits.queue.len().min(MAX_GROUP_APPENDS);
-            let group: Vec<Arc<Pending>> = commits.queue.drain(..n).collect();
-            drop(commits);
-            {
-                // Hands leadership back even if writing panics, so that the
-                // waiters are not left asleep forever.
-                let _leader = Leadership(self);
-                let mut w = lock(writer);
-                write_group(&mut w, visible, &group);
+            let result = self.lead(commits, writer, visible, &request);
+            match result {
+                Some(result) => return result,
+                None => continue,
             }
-            commits = lock(&self.commits);
+        }
+    }
+
+    /// Writes the next group, everything queued (up to
+    /// [`MAX_GROUP_APPENDS`]) with `request` first, then hands over; returns
+    /// `request`'s result (`None`: queue again).
+    fn lead(
+        &self,
+        mut commits: MutexGuard<'_, Commits>,
+        writer: &Mutex<Writer>,
+        visible: &Visible,
+        request: &Arc<Pending>,
+    ) -> Option<Outcome> {
+        // The leader is the oldest queued append (it queued to a free
+        // group commit, or was handed the lead as the front), so it is in
+        // its own group.
+        let n = commits.queue.len().min(MAX_GROUP_APPENDS);
+        let group: Vec<Arc<Pending>> = commits.queue.drain(..n).collect();
+        drop(commits);
+        let leadership = Leadership {
+            commit: self,
+            group,
+        };
+        {
+            let mut w = lock(writer);
+            write_group(&mut w, visible, &leadership.group);
+        }
+        drop(leadership);
+        match std::mem::replace(&mut *lock(&request.state), Wake::Waiting) {
+            Wake::Done(result) => Some(result),
+            _ => None,
         }
     }
 }
@@ -139,6 +215,7 @@ fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) {
         }
     }
     for (p, r) in group.iter().zip(results) {
-        *lock(&p.result) = Some(r);
+        *lock(&p.state) = Wake::Done(r);
+        p.woken.notify_one();
     }
 }

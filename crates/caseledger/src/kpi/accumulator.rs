@@ -9,7 +9,6 @@ use super::figures::cohort;
 use super::report::{Report, ReportParams};
 use crate::event::{Event, EventData};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
-use crate::status::Status;
 use crate::time::format_timestamp;
 
 /// Two accumulators with different as-of times cannot be merged.
@@ -82,31 +81,8 @@ impl KpiAccumulator {
             let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
             self.cases.insert(event.case_id, number);
             let customer = self.customers.number(&o.customer_id);
-            self.facts.push(CaseFacts {
-                customer,
-                channel: o.channel,
-                tier: o.tier,
-                opened_ms: ms(event.at),
-                status: Status::Open,
-                classification: None,
-                agent: None,
-                team: None,
-                first_agent: None,
-                transferred: false,
-                first_response_ms: None,
-                responses_before_first_resolution: 0,
-                resolutions: 0,
-                latest_resolved_ms: None,
-                escalated: false,
-                reopened: false,
-                surveys: 0,
-                survey_score_sum: 0,
-                surveys_satisfied: 0,
-                follow_ups: Vec::new(),
-                pending_due_ms: None,
-                completed: 0,
-                completed_on_time: 0,
-            });
+            self.facts
+                .push(CaseFacts::opened(customer, o.channel, o.tier, ms(event.at)));
         } else if let Some(&n) = self.cases.get(&event.case_id)
             && let Some(facts) = self.facts.get_mut(n as usize)
         {

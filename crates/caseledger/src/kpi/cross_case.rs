@@ -228,35 +228,10 @@ fn customer(facts: &[CaseFacts], cases: &[u32], out: &mut [CrossCase], s: &mut S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Status;
     use crate::vocab::{Channel, Tier};
 
     fn case(customer: u32) -> CaseFacts {
-        CaseFacts {
-            customer,
-            channel: Channel::Phone,
-            tier: Tier::Standard,
-            opened_ms: 0,
-            status: Status::Open,
-            classification: None,
-            agent: None,
-            team: None,
-            first_agent: None,
-            transferred: false,
-            first_response_ms: None,
-            responses_before_first_resolution: 0,
-            resolutions: 0,
-            latest_resolved_ms: None,
-            escalated: false,
-            reopened: false,
-            surveys: 0,
-            survey_score_sum: 0,
-            surveys_satisfied: 0,
-            follow_ups: Vec::new(),
-            pending_due_ms: None,
-            completed: 0,
-            completed_on_time: 0,
-        }
+        CaseFacts::opened(customer, Channel::Phone, Tier::Standard, 0)
     }
 
     #[test]

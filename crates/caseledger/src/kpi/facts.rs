@@ -45,8 +45,11 @@ impl<T: Hash + Eq + Clone> Names<T> {
             return n;
         }
         // More than four billion distinct customers, agents or teams is
-        // beyond any bank; saturating keeps this total regardless.
-        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        // beyond any bank; saturating keeps this total regardless (below
+        // `u32::MAX`, which is `OptNum`'s none).
+        let n = u32::try_from(self.names.len())
+            .unwrap_or(MAX_NUMBER)
+            .min(MAX_NUMBER);
         self.names.push(name.clone());
         self.numbers.insert(name.clone(), n);
         n
@@ -64,6 +67,56 @@ impl<T: Hash + Eq + Clone> Names<T> {
 
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+/// The largest number [`Names`] gives.
+const MAX_NUMBER: u32 = u32::MAX - 1;
+
+/// An interned name's number, or none, in 4 bytes (an `Option<u32>` takes
+/// 8): `u32::MAX`, a number [`Names`] never gives, stands for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OptNum(u32);
+
+impl OptNum {
+    /// No name.
+    pub(super) const NONE: OptNum = OptNum(u32::MAX);
+
+    /// The name numbered `n` (at most [`MAX_NUMBER`], as [`Names`] gives).
+    pub(super) fn some(n: u32) -> OptNum {
+        OptNum(n.min(MAX_NUMBER))
+    }
+
+    /// The number, if any.
+    pub(super) fn get(self) -> Option<u32> {
+        (self.0 != u32::MAX).then_some(self.0)
+    }
+
+    /// The number renumbered by `f`, if any.
+    pub(super) fn map(self, f: impl FnOnce(u32) -> u32) -> OptNum {
+        self.get().map_or(OptNum::NONE, |n| OptNum::some(f(n)))
+    }
+}
+
+/// A time in milliseconds since the epoch, or none, in 8 bytes (an
+/// `Option<i64>` takes 16): `i64::MIN` stands for none, a value no event's
+/// time can have (chrono's range ends about 262,000 years from the epoch,
+/// some 8e15 ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OptMs(i64);
+
+impl OptMs {
+    /// No time.
+    pub(super) const NONE: OptMs = OptMs(i64::MIN);
+
+    /// The time `ms`.
+    pub(super) fn some(ms: i64) -> OptMs {
+        OptMs(ms)
+    }
+
+    /// The time, if any.
+    pub(super) fn get(self) -> Option<i64> {
+        (self.0 != i64::MIN).then_some(self.0)
+    }
 }
 
 /// A follow-up as the report needs it.
@@ -85,16 +138,16 @@ pub(super) struct CaseFacts {
     pub(super) status: Status,
     pub(super) classification: Option<Classified>,
     /// Interned in the accumulator's `agents`.
-    pub(super) agent: Option<u32>,
+    pub(super) agent: OptNum,
     /// Interned in the accumulator's `teams`.
-    pub(super) team: Option<u32>,
+    pub(super) team: OptNum,
     /// The first agent assigned, and whether another one ever was.
-    pub(super) first_agent: Option<u32>,
+    pub(super) first_agent: OptNum,
     pub(super) transferred: bool,
-    pub(super) first_response_ms: Option<i64>,
+    pub(super) first_response_ms: OptMs,
     pub(super) responses_before_first_resolution: u32,
     pub(super) resolutions: u32,
-    pub(super) latest_resolved_ms: Option<i64>,
+    pub(super) latest_resolved_ms: OptMs,
     pub(super) escalated: bool,
     pub(super) reopened: bool,
     /// Surveys answered, the sum of their scores, and how many were
@@ -103,12 +156,41 @@ pub(super) struct CaseFacts {
     pub(super) survey_score_sum: u32,
     pub(super) surveys_satisfied: u32,
     pub(super) follow_ups: Vec<FollowUpFact>,
-    pub(super) pending_due_ms: Option<i64>,
+    pub(super) pending_due_ms: OptMs,
     pub(super) completed: u32,
     pub(super) completed_on_time: u32,
 }
 
 impl CaseFacts {
+    /// The facts of a case just opened: nothing but its opening known yet.
+    pub(super) fn opened(customer: u32, channel: Channel, tier: Tier, opened_ms: i64) -> CaseFacts {
+        CaseFacts {
+            customer,
+            channel,
+            tier,
+            opened_ms,
+            status: Status::Open,
+            classification: None,
+            agent: OptNum::NONE,
+            team: OptNum::NONE,
+            first_agent: OptNum::NONE,
+            transferred: false,
+            first_response_ms: OptMs::NONE,
+            responses_before_first_resolution: 0,
+            resolutions: 0,
+            latest_resolved_ms: OptMs::NONE,
+            escalated: false,
+            reopened: false,
+            surveys: 0,
+            survey_score_sum: 0,
+            surveys_satisfied: 0,
+            follow_ups: Vec::new(),
+            pending_due_ms: OptMs::NONE,
+            completed: 0,
+            completed_on_time: 0,
+        }
+    }
+
     pub(super) fn observe(
         &mut self,
         position: u64,
@@ -122,16 +204,21 @@ impl CaseFacts {
             EventData::Classified(c) => self.classification = Some(*c),
             EventData::Assigned(a) => {
                 let agent = agents.number(&a.agent);
-                match self.first_agent {
-                    None => self.first_agent = Some(agent),
+                match self.first_agent.get() {
+                    None => self.first_agent = OptNum::some(agent),
                     Some(first) if first != agent => self.transferred = true,
                     Some(_) => {}
                 }
-                self.agent = Some(agent);
-                self.team = a.team.as_ref().map(|t| teams.number(t));
+                self.agent = OptNum::some(agent);
+                self.team = a
+                    .team
+                    .as_ref()
+                    .map_or(OptNum::NONE, |t| OptNum::some(teams.number(t)));
             }
             EventData::Responded => {
-                self.first_response_ms.get_or_insert(at_ms);
+                if self.first_response_ms.get().is_none() {
+                    self.first_response_ms = OptMs::some(at_ms);
+                }
                 if self.resolutions == 0 {
                     self.responses_before_first_resolution += 1;
                 }
@@ -140,7 +227,7 @@ impl CaseFacts {
             EventData::Resolved(_) => {
                 self.status = Status::Resolved;
                 self.resolutions += 1;
-                self.latest_resolved_ms = Some(at_ms);
+                self.latest_resolved_ms = OptMs::some(at_ms);
             }
             EventData::Reopened(_) => {
                 self.status = Status::Open;
@@ -152,14 +239,14 @@ impl CaseFacts {
                     position,
                     due: f.due,
                 });
-                self.pending_due_ms = Some(ms(f.due));
+                self.pending_due_ms = OptMs::some(ms(f.due));
             }
             EventData::FollowUpCompleted(_) => {
                 self.completed += 1;
-                if self.pending_due_ms.is_some_and(|due| at_ms <= due) {
+                if self.pending_due_ms.get().is_some_and(|due| at_ms <= due) {
                     self.completed_on_time += 1;
                 }
-                self.pending_due_ms = None;
+                self.pending_due_ms = OptMs::NONE;
             }
             EventData::Surveyed(s) => {
                 let score = s.score.get();
@@ -191,8 +278,8 @@ impl CaseFacts {
             GroupBy::Topic => class(|c| c.topic.code()),
             GroupBy::Priority => class(|c| c.priority.code()),
             GroupBy::Tier => i64::from(self.tier.code()),
-            GroupBy::Agent => self.agent.map_or(-1, i64::from),
-            GroupBy::Team => self.team.map_or(-1, i64::from),
+            GroupBy::Agent => self.agent.get().map_or(-1, i64::from),
+            GroupBy::Team => self.team.get().map_or(-1, i64::from),
             GroupBy::Month => month(),
             GroupBy::Quarter => match month() {
                 i64::MIN => i64::MIN,
@@ -241,5 +328,37 @@ pub(super) fn group_name(
             format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)
         }
         GroupBy::Month | GroupBy::Quarter => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16: a case's facts stay small (they are most of the report's
+    /// memory, one per case). 152 bytes before times and numbers became
+    /// `OptMs` and `OptNum`.
+    #[test]
+    fn a_case_s_facts_stay_small() {
+        assert!(
+            std::mem::size_of::<CaseFacts>() <= 112,
+            "{} bytes",
+            std::mem::size_of::<CaseFacts>()
+        );
+    }
+
+    #[test]
+    fn an_optional_time_round_trips() {
+        assert_eq!(OptMs::NONE.get(), None);
+        for t in [0, -1, 1, i64::MIN + 1, i64::MAX] {
+            assert_eq!(OptMs::some(t).get(), Some(t));
+        }
+        assert_eq!(OptNum::NONE.get(), None);
+        for n in [0, 1, MAX_NUMBER] {
+            assert_eq!(OptNum::some(n).get(), Some(n));
+            assert_eq!(OptNum::some(n).map(|n| n / 2).get(), Some(n / 2));
+        }
+        assert_eq!(OptNum::some(u32::MAX).get(), Some(MAX_NUMBER));
+        assert_eq!(OptNum::NONE.map(|n| n + 1), OptNum::NONE);
     }
 }

@@ -56,9 +56,10 @@ impl KpiAcc {
         let age_ms = t_ms.saturating_sub(f.opened_ms);
         let resolution_ms = f
             .latest_resolved_ms
+            .get()
             .filter(|_| resolved)
             .map(|r| r - f.opened_ms);
-        let first_response_ms = f.first_response_ms.map(|r| r - f.opened_ms);
+        let first_response_ms = f.first_response_ms.get().map(|r| r - f.opened_ms);
 
         self.opened += 1;
         if resolved {
