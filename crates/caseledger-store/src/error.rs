@@ -104,8 +104,8 @@ pub enum ErrorKind {
     NotAStore {
         /// The directory.
         dir: PathBuf,
-        /// Why not.
-        reason: String,
+        /// Why not, as a kind to match.
+        reason: NotAStoreReason,
     },
     /// Acknowledged data is damaged or missing. The store refuses to open
     /// for writing; nothing was changed.
@@ -166,6 +166,26 @@ pub enum ErrorKind {
         /// Why.
         reason: String,
     },
+}
+
+/// Why a directory is not a store: the reason of [`ErrorKind::NotAStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotAStoreReason {
+    /// The directory does not exist (a read-only open never creates it).
+    #[error("no such directory")]
+    NoDirectory,
+    /// The directory has no checkpoint file (a read-only open).
+    #[error("it has no {} file", crate::CHECKPOINT_FILE)]
+    NoCheckpoint,
+    /// The directory has segment files but no checkpoint file, so where its
+    /// acknowledged data ends is unknown; nothing was changed.
+    #[error(
+        "it has segment files but no {} file, so where its acknowledged data ends is unknown; \
+         nothing was changed",
+        crate::CHECKPOINT_FILE
+    )]
+    SegmentsWithoutCheckpoint,
 }
 
 /// Why a write failed: the cause of [`ErrorKind::Failed`] and

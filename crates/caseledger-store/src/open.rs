@@ -15,7 +15,7 @@ use chrono::Utc;
 use crate::checkpoint::{
     self, CHECKPOINT_FILE, Checkpoint, ReadCheckpoint, read_checkpoint, read_only_checkpoint,
 };
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, NotAStoreReason};
 use crate::format::GENESIS_HASH;
 use crate::index::Index;
 use crate::layout::{Bound, Boundary, START, same_file, sync_dir};
@@ -138,10 +138,7 @@ pub(crate) fn open_writer(dir: &Path, options: StoreOptions) -> Result<Opened, E
         None => {
             return Err(ErrorKind::NotAStore {
                 dir,
-                reason: format!(
-                    "it has segment files but no {CHECKPOINT_FILE} file, so where its \
-                         acknowledged data ends is unknown; nothing was changed"
-                ),
+                reason: NotAStoreReason::SegmentsWithoutCheckpoint,
             }
             .into());
         }

@@ -7,7 +7,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 
 use caseledger::*;
-use caseledger_store::{Clock, ErrorKind, Store, StoreOptions, Until, verify};
+use caseledger_store::{
+    CHECKPOINT_FILE, Clock, ErrorKind, NotAStoreReason, Store, StoreOptions, Until, verify,
+};
 use common::*;
 
 #[test]
@@ -272,9 +274,52 @@ fn a_second_writer_process_is_refused() {
 fn read_only_open_of_a_missing_store_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open_read_only(dir.path().join("nope")).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::NotAStore { .. }), "{err}");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotAStore {
+                reason: NotAStoreReason::NoDirectory,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = Store::open_read_only(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotAStore {
+                reason: NotAStoreReason::NoCheckpoint,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("no checkpoint file"), "{err}");
+}
+
+#[test]
+fn segments_without_a_checkpoint_are_not_a_store_and_stay_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
+    std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotAStore {
+                reason: NotAStoreReason::SegmentsWithoutCheckpoint,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("where its acknowledged data ends is unknown; nothing was changed"),
+        "{err}"
+    );
+    assert!(!dir.path().join(CHECKPOINT_FILE).exists());
 }
 
 #[test]
