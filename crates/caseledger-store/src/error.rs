@@ -163,8 +163,8 @@ pub enum ErrorKind {
     InvalidOption {
         /// The option.
         name: &'static str,
-        /// Why.
-        reason: String,
+        /// Why, as a kind to match.
+        reason: InvalidOptionReason,
     },
 }
 
@@ -186,6 +186,22 @@ pub enum NotAStoreReason {
         crate::CHECKPOINT_FILE
     )]
     SegmentsWithoutCheckpoint,
+}
+
+/// Why an option is refused: the reason of [`ErrorKind::InvalidOption`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidOptionReason {
+    /// The value is outside the allowed range, bounds included.
+    #[error("{value}; allowed {min} to {max}")]
+    OutOfRange {
+        /// The value given.
+        value: u64,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
 }
 
 /// Why a write failed: the cause of [`ErrorKind::Failed`] and

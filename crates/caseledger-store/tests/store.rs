@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader};
 
 use caseledger::*;
 use caseledger_store::{
-    CHECKPOINT_FILE, Clock, ErrorKind, NotAStoreReason, Store, StoreOptions, Until, verify,
+    CHECKPOINT_FILE, Clock, ErrorKind, InvalidOptionReason, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
+    NotAStoreReason, Store, StoreOptions, Until, verify,
 };
 use common::*;
 
@@ -296,6 +297,33 @@ fn read_only_open_of_a_missing_store_says_so() {
         "{err}"
     );
     assert!(err.to_string().contains("no checkpoint file"), "{err}");
+}
+
+#[test]
+fn a_segment_size_out_of_range_is_an_invalid_option_with_its_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions::default().segment_bytes(MIN_SEGMENT_BYTES - 1);
+    let err = Store::open(dir.path().join("s"), options).unwrap_err();
+    let ErrorKind::InvalidOption { name, reason } = err.kind() else {
+        panic!("not InvalidOption: {err}");
+    };
+    assert_eq!(*name, "segment_bytes");
+    assert_eq!(
+        *reason,
+        InvalidOptionReason::OutOfRange {
+            value: MIN_SEGMENT_BYTES - 1,
+            min: MIN_SEGMENT_BYTES,
+            max: MAX_SEGMENT_BYTES,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid option segment_bytes: {}; allowed {MIN_SEGMENT_BYTES} to {MAX_SEGMENT_BYTES}",
+            MIN_SEGMENT_BYTES - 1
+        )
+    );
+    assert!(!dir.path().join("s").exists(), "nothing was created");
 }
 
 #[test]
