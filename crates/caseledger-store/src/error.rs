@@ -8,7 +8,8 @@ use crate::format::DecodeError;
 /// An error of the file store: what went wrong ([`Error::kind`]) and, when
 /// the operating system refused something, its error as
 /// [`source()`](std::error::Error::source) (also [`Error::io_error`]), so
-/// that a caller can tell a full disk from a failing one.
+/// that a caller can tell a full disk from a failing one. For
+/// [`ErrorKind::NotOwner`] the source is its [`OwnershipLoss`].
 #[derive(Debug)]
 pub struct Error {
     kind: Box<ErrorKind>,
@@ -22,7 +23,10 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.io_error().map(|e| e as _)
+        match &*self.kind {
+            ErrorKind::NotOwner { reason } => Some(reason),
+            _ => self.io_error().map(|e| e as _),
+        }
     }
 }
 
@@ -152,8 +156,10 @@ pub enum ErrorKind {
          are refused"
     )]
     NotOwner {
-        /// What changed.
-        reason: String,
+        /// What changed, as a kind to match (with the operating system's
+        /// error as its source when a file could not be looked at).
+        #[source]
+        reason: OwnershipLoss,
     },
     /// The store was opened read-only.
     #[error("the store is open read-only")]
@@ -202,6 +208,54 @@ pub enum InvalidOptionReason {
         /// The largest value allowed.
         max: u64,
     },
+}
+
+/// What a writer found changed under it: the reason of
+/// [`ErrorKind::NotOwner`]. The operating system's error, when a file could
+/// not be looked at, is its [`source()`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OwnershipLoss {
+    /// The file the writer holds open could not be looked at (`fstat`).
+    #[error("cannot stat the open {}: {source}", path.display())]
+    CannotStatHeld {
+        /// The path the open file was opened as.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The path now names another file (moved, renamed, restored over).
+    #[error("{} was replaced by another file", path.display())]
+    Replaced {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The path names no file any more (or cannot be looked at: `stat`).
+    #[error("{} is gone ({source})", path.display())]
+    Gone {
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// Every later write is refused with the same loss, so it is cloned; an OS
+/// error is recreated as [`WriteFailure`]'s are.
+impl Clone for OwnershipLoss {
+    fn clone(&self) -> OwnershipLoss {
+        match self {
+            OwnershipLoss::CannotStatHeld { path, source } => OwnershipLoss::CannotStatHeld {
+                path: path.clone(),
+                source: copy_io(source),
+            },
+            OwnershipLoss::Replaced { path } => OwnershipLoss::Replaced { path: path.clone() },
+            OwnershipLoss::Gone { path, source } => OwnershipLoss::Gone {
+                path: path.clone(),
+                source: copy_io(source),
+            },
+        }
+    }
 }
 
 /// Why a write failed: the cause of [`ErrorKind::Failed`] and

@@ -83,7 +83,8 @@ mod verify;
 mod write;
 
 pub use error::{
-    Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason, WriteFailure,
+    Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason, OwnershipLoss,
+    WriteFailure,
 };
 pub use format::FORMAT_VERSION;
 pub use layout::{Head, Until};

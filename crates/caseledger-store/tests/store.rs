@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use caseledger::*;
 use caseledger_store::{
     CHECKPOINT_FILE, Clock, ErrorKind, InvalidOptionReason, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
-    NotAStoreReason, Store, StoreOptions, Until, verify,
+    NotAStoreReason, OwnershipLoss, Store, StoreOptions, Until, verify,
 };
 use common::*;
 
@@ -324,6 +324,42 @@ fn a_segment_size_out_of_range_is_an_invalid_option_with_its_bounds() {
         )
     );
     assert!(!dir.path().join("s").exists(), "nothing was created");
+}
+
+#[test]
+fn a_checkpoint_removed_under_the_writer_is_a_lost_ownership_with_the_os_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let first = event(1, 1);
+    store
+        .append(first.case_id, ExpectedVersion::NoStream, &[first])
+        .unwrap();
+    std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+    for id in [2, 3] {
+        // The first refusal finds it; every later write is refused with it.
+        let e = event(1, id);
+        let Err(AppendError::Log(err)) = store.append(e.case_id, ExpectedVersion::Any, &[e]) else {
+            panic!("the write was not refused as a log error");
+        };
+        let ErrorKind::NotOwner {
+            reason: OwnershipLoss::Gone { path, .. },
+        } = err.kind()
+        else {
+            panic!("not NotOwner(Gone): {err}");
+        };
+        assert_eq!(*path, dir.path().join(CHECKPOINT_FILE));
+        let os = std::error::Error::source(&err)
+            .and_then(|loss| loss.source())
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the OS error is in the chain");
+        assert_eq!(os.kind(), std::io::ErrorKind::NotFound);
+        assert!(
+            err.to_string()
+                .starts_with("the store is no longer this writer's ("),
+            "{err}"
+        );
+        assert!(err.to_string().contains(" is gone ("), "{err}");
+    }
 }
 
 #[test]
