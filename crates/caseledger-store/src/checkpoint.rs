@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 
 use std::path::Path;
 
-use crate::error::{Damage, Error, ErrorKind};
+use crate::error::{Damage, Error, ErrorKind, NotAStoreReason};
 use crate::format::{HASH_BYTES, Hash};
 
 /// The name of the checkpoint file.
@@ -131,7 +131,7 @@ fn missing_checkpoint(dir: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
         ErrorKind::NotAStore {
             dir: dir.to_path_buf(),
-            reason: format!("it has no {CHECKPOINT_FILE} file"),
+            reason: NotAStoreReason::NoCheckpoint,
         }
         .into()
     } else {
@@ -159,7 +159,7 @@ pub(crate) fn read_only_checkpoint(dir: &Path) -> Result<Checkpoint, Error> {
     if !dir.is_dir() {
         return Err(ErrorKind::NotAStore {
             dir: dir.to_path_buf(),
-            reason: "no such directory".to_owned(),
+            reason: NotAStoreReason::NoDirectory,
         }
         .into());
     }

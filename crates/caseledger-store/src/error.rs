@@ -8,7 +8,8 @@ use crate::format::DecodeError;
 /// An error of the file store: what went wrong ([`Error::kind`]) and, when
 /// the operating system refused something, its error as
 /// [`source()`](std::error::Error::source) (also [`Error::io_error`]), so
-/// that a caller can tell a full disk from a failing one.
+/// that a caller can tell a full disk from a failing one. For
+/// [`ErrorKind::NotOwner`] the source is its [`OwnershipLoss`].
 #[derive(Debug)]
 pub struct Error {
     kind: Box<ErrorKind>,
@@ -22,7 +23,10 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.io_error().map(|e| e as _)
+        match &*self.kind {
+            ErrorKind::NotOwner { reason } => Some(reason),
+            _ => self.io_error().map(|e| e as _),
+        }
     }
 }
 
@@ -104,8 +108,8 @@ pub enum ErrorKind {
     NotAStore {
         /// The directory.
         dir: PathBuf,
-        /// Why not.
-        reason: String,
+        /// Why not, as a kind to match.
+        reason: NotAStoreReason,
     },
     /// Acknowledged data is damaged or missing. The store refuses to open
     /// for writing; nothing was changed.
@@ -152,8 +156,10 @@ pub enum ErrorKind {
          are refused"
     )]
     NotOwner {
-        /// What changed.
-        reason: String,
+        /// What changed, as a kind to match (with the operating system's
+        /// error as its source when a file could not be looked at).
+        #[source]
+        reason: OwnershipLoss,
     },
     /// The store was opened read-only.
     #[error("the store is open read-only")]
@@ -163,9 +169,93 @@ pub enum ErrorKind {
     InvalidOption {
         /// The option.
         name: &'static str,
-        /// Why.
-        reason: String,
+        /// Why, as a kind to match.
+        reason: InvalidOptionReason,
     },
+}
+
+/// Why a directory is not a store: the reason of [`ErrorKind::NotAStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotAStoreReason {
+    /// The directory does not exist (a read-only open never creates it).
+    #[error("no such directory")]
+    NoDirectory,
+    /// The directory has no checkpoint file (a read-only open).
+    #[error("it has no {} file", crate::CHECKPOINT_FILE)]
+    NoCheckpoint,
+    /// The directory has segment files but no checkpoint file, so where its
+    /// acknowledged data ends is unknown; nothing was changed.
+    #[error(
+        "it has segment files but no {} file, so where its acknowledged data ends is unknown; \
+         nothing was changed",
+        crate::CHECKPOINT_FILE
+    )]
+    SegmentsWithoutCheckpoint,
+}
+
+/// Why an option is refused: the reason of [`ErrorKind::InvalidOption`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidOptionReason {
+    /// The value is outside the allowed range, bounds included.
+    #[error("{value}; allowed {min} to {max}")]
+    OutOfRange {
+        /// The value given.
+        value: u64,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+}
+
+/// What a writer found changed under it: the reason of
+/// [`ErrorKind::NotOwner`]. The operating system's error, when a file could
+/// not be looked at, is its [`source()`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OwnershipLoss {
+    /// The file the writer holds open could not be looked at (`fstat`).
+    #[error("cannot stat the open {}: {source}", path.display())]
+    CannotStatHeld {
+        /// The path the open file was opened as.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The path now names another file (moved, renamed, restored over).
+    #[error("{} was replaced by another file", path.display())]
+    Replaced {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The path names no file any more (or cannot be looked at: `stat`).
+    #[error("{} is gone ({source})", path.display())]
+    Gone {
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// Every later write is refused with the same loss, so it is cloned; an OS
+/// error is recreated as [`WriteFailure`]'s are.
+impl Clone for OwnershipLoss {
+    fn clone(&self) -> OwnershipLoss {
+        match self {
+            OwnershipLoss::CannotStatHeld { path, source } => OwnershipLoss::CannotStatHeld {
+                path: path.clone(),
+                source: copy_io(source),
+            },
+            OwnershipLoss::Replaced { path } => OwnershipLoss::Replaced { path: path.clone() },
+            OwnershipLoss::Gone { path, source } => OwnershipLoss::Gone {
+                path: path.clone(),
+                source: copy_io(source),
+            },
+        }
+    }
 }
 
 /// Why a write failed: the cause of [`ErrorKind::Failed`] and

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::Checkpoint;
-use crate::error::Error;
+use crate::error::{Error, OwnershipLoss};
 use crate::format::{Hash, SEGMENT_HEADER_BYTES};
 
 /// A point in the log: just after a record (or a segment header).
@@ -111,14 +111,22 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
 
 /// Whether the open file `held` is the file `path` names now (device and
 /// inode): one `fstat` and one `stat`.
-pub(crate) fn same_file(held: &File, path: &Path) -> Result<(), String> {
+pub(crate) fn same_file(held: &File, path: &Path) -> Result<(), OwnershipLoss> {
     use std::os::unix::fs::MetadataExt;
     let held = held
         .metadata()
-        .map_err(|e| format!("cannot stat the open {}: {e}", path.display()))?;
+        .map_err(|source| OwnershipLoss::CannotStatHeld {
+            path: path.to_path_buf(),
+            source,
+        })?;
     match std::fs::metadata(path) {
         Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => Ok(()),
-        Ok(_) => Err(format!("{} was replaced by another file", path.display())),
-        Err(e) => Err(format!("{} is gone ({e})", path.display())),
+        Ok(_) => Err(OwnershipLoss::Replaced {
+            path: path.to_path_buf(),
+        }),
+        Err(source) => Err(OwnershipLoss::Gone {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }

@@ -82,7 +82,10 @@ mod store;
 mod verify;
 mod write;
 
-pub use error::{Damage, DamageKind, Error, ErrorKind, WriteFailure};
+pub use error::{
+    Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason, OwnershipLoss,
+    WriteFailure,
+};
 pub use format::FORMAT_VERSION;
 pub use layout::{Head, Until};
 pub use open::LOCK_WAIT_MS;

@@ -15,7 +15,7 @@ use chrono::Utc;
 use crate::checkpoint::{
     self, CHECKPOINT_FILE, Checkpoint, ReadCheckpoint, read_checkpoint, read_only_checkpoint,
 };
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, InvalidOptionReason, NotAStoreReason};
 use crate::format::GENESIS_HASH;
 use crate::index::Index;
 use crate::layout::{Bound, Boundary, START, same_file, sync_dir};
@@ -100,10 +100,11 @@ pub(crate) fn open_writer(dir: &Path, options: StoreOptions) -> Result<Opened, E
     if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&options.segment_bytes) {
         return Err(ErrorKind::InvalidOption {
             name: "segment_bytes",
-            reason: format!(
-                "{}; allowed {MIN_SEGMENT_BYTES} to {MAX_SEGMENT_BYTES}",
-                options.segment_bytes
-            ),
+            reason: InvalidOptionReason::OutOfRange {
+                value: options.segment_bytes,
+                min: MIN_SEGMENT_BYTES,
+                max: MAX_SEGMENT_BYTES,
+            },
         }
         .into());
     }
@@ -138,10 +139,7 @@ pub(crate) fn open_writer(dir: &Path, options: StoreOptions) -> Result<Opened, E
         None => {
             return Err(ErrorKind::NotAStore {
                 dir,
-                reason: format!(
-                    "it has segment files but no {CHECKPOINT_FILE} file, so where its \
-                         acknowledged data ends is unknown; nothing was changed"
-                ),
+                reason: NotAStoreReason::SegmentsWithoutCheckpoint,
             }
             .into());
         }

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use caseledger::*;
-use caseledger_store::{CHECKPOINT_FILE, ErrorKind, LogReader, Store, StoreOptions, Until, verify};
+use caseledger_store::{
+    CHECKPOINT_FILE, ErrorKind, LogReader, OwnershipLoss, Store, StoreOptions, Until, verify,
+};
 use common::*;
 
 /// Writer sessions in the stress test: each opens the store, appends
@@ -104,7 +106,14 @@ fn child_holds_the_writer() {
     let second = event(1, 2);
     let outcome = match store.append(second.case_id, ExpectedVersion::Exact(1), &[second]) {
         Ok(_) => "ok".to_owned(),
-        Err(AppendError::Log(e)) if matches!(e.kind(), ErrorKind::NotOwner { .. }) => {
+        Err(AppendError::Log(e))
+            if matches!(
+                e.kind(),
+                ErrorKind::NotOwner {
+                    reason: OwnershipLoss::Replaced { .. }
+                }
+            ) =>
+        {
             "not_owner".to_owned()
         }
         Err(e) => format!("other {e}"),

@@ -7,7 +7,10 @@ mod common;
 use std::io::{BufRead, BufReader};
 
 use caseledger::*;
-use caseledger_store::{Clock, ErrorKind, Store, StoreOptions, Until, verify};
+use caseledger_store::{
+    CHECKPOINT_FILE, Clock, ErrorKind, InvalidOptionReason, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
+    NotAStoreReason, OwnershipLoss, Store, StoreOptions, Until, verify,
+};
 use common::*;
 
 #[test]
@@ -272,9 +275,115 @@ fn a_second_writer_process_is_refused() {
 fn read_only_open_of_a_missing_store_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open_read_only(dir.path().join("nope")).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::NotAStore { .. }), "{err}");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotAStore {
+                reason: NotAStoreReason::NoDirectory,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = Store::open_read_only(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotAStore {
+                reason: NotAStoreReason::NoCheckpoint,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("no checkpoint file"), "{err}");
+}
+
+#[test]
+fn a_segment_size_out_of_range_is_an_invalid_option_with_its_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions::default().segment_bytes(MIN_SEGMENT_BYTES - 1);
+    let err = Store::open(dir.path().join("s"), options).unwrap_err();
+    let ErrorKind::InvalidOption { name, reason } = err.kind() else {
+        panic!("not InvalidOption: {err}");
+    };
+    assert_eq!(*name, "segment_bytes");
+    assert_eq!(
+        *reason,
+        InvalidOptionReason::OutOfRange {
+            value: MIN_SEGMENT_BYTES - 1,
+            min: MIN_SEGMENT_BYTES,
+            max: MAX_SEGMENT_BYTES,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid option segment_bytes: {}; allowed {MIN_SEGMENT_BYTES} to {MAX_SEGMENT_BYTES}",
+            MIN_SEGMENT_BYTES - 1
+        )
+    );
+    assert!(!dir.path().join("s").exists(), "nothing was created");
+}
+
+#[test]
+fn a_checkpoint_removed_under_the_writer_is_a_lost_ownership_with_the_os_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let first = event(1, 1);
+    store
+        .append(first.case_id, ExpectedVersion::NoStream, &[first])
+        .unwrap();
+    std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+    for id in [2, 3] {
+        // The first refusal finds it; every later write is refused with it.
+        let e = event(1, id);
+        let Err(AppendError::Log(err)) = store.append(e.case_id, ExpectedVersion::Any, &[e]) else {
+            panic!("the write was not refused as a log error");
+        };
+        let ErrorKind::NotOwner {
+            reason: OwnershipLoss::Gone { path, .. },
+        } = err.kind()
+        else {
+            panic!("not NotOwner(Gone): {err}");
+        };
+        assert_eq!(*path, dir.path().join(CHECKPOINT_FILE));
+        let os = std::error::Error::source(&err)
+            .and_then(|loss| loss.source())
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the OS error is in the chain");
+        assert_eq!(os.kind(), std::io::ErrorKind::NotFound);
+        assert!(
+            err.to_string()
+                .starts_with("the store is no longer this writer's ("),
+            "{err}"
+        );
+        assert!(err.to_string().contains(" is gone ("), "{err}");
+    }
+}
+
+#[test]
+fn segments_without_a_checkpoint_are_not_a_store_and_stay_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
+    std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotAStore {
+                reason: NotAStoreReason::SegmentsWithoutCheckpoint,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("where its acknowledged data ends is unknown; nothing was changed"),
+        "{err}"
+    );
+    assert!(!dir.path().join(CHECKPOINT_FILE).exists());
 }
 
 #[test]

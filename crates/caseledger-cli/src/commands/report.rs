@@ -231,7 +231,12 @@ fn default_threads() -> usize {
 fn read_policy(path: &Path) -> Result<SlaPolicy> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read SLA policy {}", path.display()))?;
-    SlaPolicy::from_json(&text).map_err(|e| anyhow!("invalid SLA policy {}: {e}", path.display()))
+    // The typed error stays in the chain; the context's words carry its
+    // message, so the CLI prints one line as before.
+    SlaPolicy::from_json(&text).map_err(|e| {
+        let words = format!("invalid SLA policy {}: {e}", path.display());
+        anyhow::Error::new(e).context(words)
+    })
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on
@@ -339,4 +344,34 @@ fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
     let mut s = serde_json::to_string_pretty(&out)?;
     s.push('\n');
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use caseledger::kpi::SlaPolicyError;
+
+    use super::*;
+    use crate::exit::error_lines;
+
+    #[test]
+    fn an_invalid_policy_keeps_its_typed_error_in_the_chain_and_prints_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, "{\"low\": 1}").unwrap();
+        let err = read_policy(&path).unwrap_err();
+        let typed = err.chain().find_map(|c| c.downcast_ref::<SlaPolicyError>());
+        assert!(
+            matches!(typed, Some(SlaPolicyError::BadTarget { .. })),
+            "{err:#}"
+        );
+        let lines = error_lines(&err);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with(&format!(
+                "invalid SLA policy {}: priority `low`: found `1`",
+                path.display()
+            )),
+            "{lines:?}"
+        );
+    }
 }

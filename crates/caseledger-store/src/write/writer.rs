@@ -12,7 +12,7 @@ use caseledger::policy::FollowUpPlanner;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint};
-use crate::error::{Error, ErrorKind, WriteFailure};
+use crate::error::{Error, ErrorKind, OwnershipLoss, WriteFailure};
 use crate::format::{Hash, SEGMENT_HEADER_BYTES};
 use crate::layout::{same_file, sync_dir};
 use crate::segment::{self, SegmentFiles, create_segment, remove_if_present};
@@ -98,7 +98,7 @@ pub(crate) struct Writer {
     pub(crate) failed: Option<WriteFailure>,
     /// Set when the writer found it no longer owns the store; every later
     /// write is refused.
-    pub(crate) lost: Option<String>,
+    pub(crate) lost: Option<OwnershipLoss>,
     /// The store directory, opened and locked (exclusive `flock`) for the
     /// writer's lifetime: the lock is this open file.
     pub(crate) lock: File,
@@ -144,7 +144,7 @@ impl Writer {
 
     /// Whether the directory and the checkpoint this writer holds open are
     /// still the ones their paths name.
-    pub(crate) fn check_owner(&self) -> Result<(), String> {
+    pub(crate) fn check_owner(&self) -> Result<(), OwnershipLoss> {
         same_file(&self.lock, &self.dir)?;
         same_file(&self.checkpoint_file, &self.dir.join(CHECKPOINT_FILE))
     }

@@ -36,7 +36,7 @@ pub use figures::{COMPLAINT_DEADLINE_MS, CSAT_TARGET};
 pub use report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
 };
-pub use sla::{SlaError, SlaPolicy, SlaTarget};
+pub use sla::{SlaError, SlaPolicy, SlaPolicyError, SlaTarget, SlaTargetError};
 pub use stats::DurationStats;
 
 /// A day and an hour in milliseconds, the unit of the deadlines and windows.

@@ -61,9 +61,8 @@ impl SlaPolicy {
     pub const TARGET_EXAMPLE: &'static str = r#"{"response_s": 14400, "resolution_s": 259200}"#;
 
     /// Reads a policy from JSON text: see [`SlaPolicy::from_json_value`].
-    pub fn from_json(text: &str) -> Result<SlaPolicy, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    pub fn from_json(text: &str) -> Result<SlaPolicy, SlaPolicyError> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(SlaPolicyError::NotJson)?;
         SlaPolicy::from_json_value(&v)
     }
 
@@ -71,45 +70,22 @@ impl SlaPolicy {
     /// priority (`low`, `normal`, `high`, `urgent`), each target
     /// `{"response_s": 14400, "resolution_s": 259200}` in whole seconds above
     /// 0. An error names the priority and field and shows the expected shape.
-    pub fn from_json_value(v: &serde_json::Value) -> Result<SlaPolicy, String> {
-        let names = || {
-            Priority::ALL
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+    pub fn from_json_value(v: &serde_json::Value) -> Result<SlaPolicy, SlaPolicyError> {
         let Some(fields) = v.as_object() else {
-            return Err(format!(
-                "expected an object with a target for each priority ({}), like {{\"high\": {}}}, \
-                 found {}",
-                names(),
-                Self::TARGET_EXAMPLE,
-                shown(v)
-            ));
+            return Err(SlaPolicyError::NotAnObject { found: shown(v) });
         };
         if let Some(unknown) = fields.keys().find(|k| Priority::parse(k).is_err()) {
-            return Err(format!(
-                "unknown priority `{unknown}`: the priorities are {}",
-                names()
-            ));
+            return Err(SlaPolicyError::UnknownPriority {
+                name: unknown.clone(),
+            });
         }
         let mut policy = SlaPolicy::default();
         for &priority in Priority::ALL {
-            let name = priority.as_str();
-            let Some(target) = fields.get(name) else {
-                return Err(format!(
-                    "priority `{name}` is missing: every priority needs a target, like \
-                     \"{name}\": {}",
-                    Self::TARGET_EXAMPLE
-                ));
+            let Some(target) = fields.get(priority.as_str()) else {
+                return Err(SlaPolicyError::MissingPriority { priority });
             };
-            let target = target_of(target).map_err(|why| {
-                format!(
-                    "priority `{name}`: {why}; expected a target like {} (whole seconds above 0)",
-                    Self::TARGET_EXAMPLE
-                )
-            })?;
+            let target = target_of(target)
+                .map_err(|problem| SlaPolicyError::BadTarget { priority, problem })?;
             match priority {
                 Priority::Low => policy.low = target,
                 Priority::Normal => policy.normal = target,
@@ -144,6 +120,99 @@ pub enum SlaError {
     },
 }
 
+/// The priorities' names, as an error lists them: "low, normal, high, urgent".
+fn priority_names() -> String {
+    Priority::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why [`SlaPolicy::from_json`] or [`SlaPolicy::from_json_value`] refused a
+/// policy: a kind to match; the JSON parser's error, or the target's
+/// problem, is its [`source()`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlaPolicyError {
+    /// The text is not JSON.
+    #[error("not valid JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// The JSON is not an object.
+    #[error(
+        "expected an object with a target for each priority ({}), like {{\"high\": {}}}, found {found}",
+        priority_names(),
+        SlaPolicy::TARGET_EXAMPLE
+    )]
+    NotAnObject {
+        /// The value found, as shown (cut to 40 characters).
+        found: String,
+    },
+    /// A key that is not a priority.
+    #[error("unknown priority `{name}`: the priorities are {}", priority_names())]
+    UnknownPriority {
+        /// The key.
+        name: String,
+    },
+    /// A priority without a target.
+    #[error(
+        "priority `{}` is missing: every priority needs a target, like \"{}\": {}",
+        priority.as_str(),
+        priority.as_str(),
+        SlaPolicy::TARGET_EXAMPLE
+    )]
+    MissingPriority {
+        /// The priority.
+        priority: Priority,
+    },
+    /// A priority's target is malformed.
+    #[error(
+        "priority `{}`: {problem}; expected a target like {} (whole seconds above 0)",
+        priority.as_str(),
+        SlaPolicy::TARGET_EXAMPLE
+    )]
+    BadTarget {
+        /// The priority.
+        priority: Priority,
+        /// What is wrong with its target.
+        #[source]
+        problem: SlaTargetError,
+    },
+}
+
+/// What is wrong with one SLA target: the problem of
+/// [`SlaPolicyError::BadTarget`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlaTargetError {
+    /// The target is not an object.
+    #[error("found {found}")]
+    NotAnObject {
+        /// The value found, as shown.
+        found: String,
+    },
+    /// A field other than `response_s` and `resolution_s`.
+    #[error("unknown field `{name}`")]
+    UnknownField {
+        /// The field.
+        name: String,
+    },
+    /// `response_s` or `resolution_s` is absent.
+    #[error("`{field}` is missing")]
+    Missing {
+        /// The field.
+        field: &'static str,
+    },
+    /// `response_s` or `resolution_s` is not a whole number above 0.
+    #[error("`{field}` must be a whole number of seconds above 0, found {found}")]
+    NotPositiveSeconds {
+        /// The field.
+        field: &'static str,
+        /// The value found, as shown.
+        found: String,
+    },
+}
+
 impl<'de> Deserialize<'de> for SlaPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
@@ -166,24 +235,26 @@ fn shown(v: &serde_json::Value) -> String {
 
 /// Reads one SLA target: exactly `response_s` and `resolution_s`, whole
 /// seconds above 0.
-fn target_of(v: &serde_json::Value) -> Result<SlaTarget, String> {
+fn target_of(v: &serde_json::Value) -> Result<SlaTarget, SlaTargetError> {
     let Some(fields) = v.as_object() else {
-        return Err(format!("found {}", shown(v)));
+        return Err(SlaTargetError::NotAnObject { found: shown(v) });
     };
     if let Some(unknown) = fields
         .keys()
         .find(|k| !matches!(k.as_str(), "response_s" | "resolution_s"))
     {
-        return Err(format!("unknown field `{unknown}`"));
+        return Err(SlaTargetError::UnknownField {
+            name: unknown.clone(),
+        });
     }
-    let seconds = |name: &str| match fields.get(name) {
-        None => Err(format!("`{name}` is missing")),
+    let seconds = |field: &'static str| match fields.get(field) {
+        None => Err(SlaTargetError::Missing { field }),
         Some(n) => match n.as_i64() {
             Some(s) if s > 0 => Ok(s),
-            _ => Err(format!(
-                "`{name}` must be a whole number of seconds above 0, found {}",
-                shown(n)
-            )),
+            _ => Err(SlaTargetError::NotPositiveSeconds {
+                field,
+                found: shown(n),
+            }),
         },
     };
     Ok(SlaTarget {
