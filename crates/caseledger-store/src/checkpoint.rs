@@ -10,10 +10,9 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Damage, Error, ErrorKind, NotAStoreReason};
+pub use crate::format::CHECKPOINT_FILE;
 use crate::format::{HASH_BYTES, Hash};
 
-/// The name of the checkpoint file.
-pub const CHECKPOINT_FILE: &str = "checkpoint";
 /// The first eight bytes of a checkpoint slot.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"CLEDGCKP";
 /// The size of one slot in bytes.

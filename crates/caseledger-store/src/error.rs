@@ -182,14 +182,14 @@ pub enum NotAStoreReason {
     #[error("no such directory")]
     NoDirectory,
     /// The directory has no checkpoint file (a read-only open).
-    #[error("it has no {} file", crate::CHECKPOINT_FILE)]
+    #[error("it has no {} file", crate::format::CHECKPOINT_FILE)]
     NoCheckpoint,
     /// The directory has segment files but no checkpoint file, so where its
     /// acknowledged data ends is unknown; nothing was changed.
     #[error(
         "it has segment files but no {} file, so where its acknowledged data ends is unknown; \
          nothing was changed",
-        crate::CHECKPOINT_FILE
+        crate::format::CHECKPOINT_FILE
     )]
     SegmentsWithoutCheckpoint,
 }

@@ -19,7 +19,10 @@ pub use caseledger_codec::{
 pub use decode::{check_frame_crc, decode_frame, frame_bytes};
 pub use encode::{encode_commit, encode_event};
 
-/// The first eight bytes of every segment file.
+/// The name of the checkpoint file. Here, below the error module that
+/// names it in messages, rather than in `checkpoint`, which uses errors.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+/// The first eight bytes of a segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"CLEDGSEG";
 /// The format version this crate writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
