@@ -52,8 +52,8 @@ pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
-    FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
-    SyntaxError, SyntaxErrorKind,
+    FollowUpCompleted, FollowUpScheduled, InvalidValue, Opened, ParseError, Reopened, Resolved,
+    Surveyed, SyntaxError, SyntaxErrorKind,
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,

@@ -764,3 +764,51 @@ fn vocabularies_deserialize_from_any_string_and_refuse_other_values() {
         "{number}"
     );
 }
+
+/// A refused value is a kind a caller can match, with the refusing rule's
+/// own error as its source, and the words stay those of the rule.
+#[test]
+fn an_invalid_value_is_a_kind_with_the_rules_error_as_source() {
+    use std::error::Error as _;
+    let with = |case_id: &str, at: &str, data: &str| {
+        format!(
+            r#"{{"case_id":"{case_id}","at":"{at}","actor":"agent-17","type":"surveyed","data":{data}}}"#
+        )
+    };
+    let uuid = "0192f5c4-0000-7000-8000-000000000001";
+    let refusal = |line: String| match DraftEvent::from_json(&line) {
+        Err(ParseError::Invalid { field, reason }) => (field, reason),
+        other => panic!("{line}: expected an invalid value, got {other:?}"),
+    };
+
+    let (field, reason) = refusal(with("case-1", "2026-03-02T09:15:00Z", r#"{"score":4}"#));
+    assert_eq!(field, "case_id");
+    assert!(matches!(reason, InvalidValue::NotUuid { ref value, .. } if value == "case-1"));
+    let source = reason.source().expect("the UUID parser's error");
+    assert!(source.downcast_ref::<uuid::Error>().is_some(), "{source:?}");
+
+    let (field, reason) = refusal(with(uuid, "2016-12-31T23:59:60Z", r#"{"score":4}"#));
+    assert_eq!(field, "at");
+    assert!(matches!(reason, InvalidValue::Timestamp(_)), "{reason:?}");
+
+    let (field, reason) = refusal(with(uuid, "2026-03-02T09:15:00Z", r#"{"score":6}"#));
+    assert_eq!(field, "data.score");
+    assert!(matches!(reason, InvalidValue::OutOfRange(_)), "{reason:?}");
+
+    let (field, reason) = refusal(with(uuid, "2026-03-02T09:15:00Z", r#"{"score":4.5}"#));
+    assert_eq!(field, "data.score");
+    assert_eq!(
+        reason,
+        InvalidValue::NotWholeNumber {
+            number: "4.5".to_owned()
+        }
+    );
+    assert_eq!(
+        ParseError::Invalid {
+            field: field.clone(),
+            reason
+        }
+        .to_string(),
+        "field `data.score`: 4.5 is not a whole number"
+    );
+}

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Event, EventData, ParseError};
+use super::{Event, EventData, InvalidValue, ParseError};
 use crate::ids::{Actor, TeamId, check_id, check_text};
 
 /// Checks what the append contract requires of a new event beyond what its
@@ -12,18 +12,18 @@ use crate::ids::{Actor, TeamId, check_id, check_text};
 /// within its limit. The one place the memory log and the file store get
 /// these checks from ([`crate::plan_append`]).
 pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
-    let invalid = |field: &str, reason: String| ParseError::Invalid {
+    let invalid = |field: &str, reason: InvalidValue| ParseError::Invalid {
         field: field.to_owned(),
         reason,
     };
     let time = |field: &str, t: &DateTime<Utc>| {
-        crate::time::check_timestamp(t).map_err(|err| invalid(field, err.to_string()))
+        crate::time::check_timestamp(t).map_err(|err| invalid(field, err.into()))
     };
     let id = |field: &str, what: &'static str, s: &str| {
-        check_id(what, s).map_err(|err| invalid(field, err.to_string()))
+        check_id(what, s).map_err(|err| invalid(field, err.into()))
     };
     let text = |field: &str, what: &'static str, s: &Option<String>| match s {
-        Some(s) => check_text(what, s).map_err(|err| invalid(field, err.to_string())),
+        Some(s) => check_text(what, s).map_err(|err| invalid(field, err.into())),
         None => Ok(()),
     };
     let team = |t: &Option<TeamId>| match t {

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 
-use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, data_fields, values};
+use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
@@ -115,7 +115,7 @@ fn first_time<E: de::Error>(
 fn string<'de, A: MapAccess<'de>, T>(
     map: &mut A,
     field: &'static str,
-    parse: impl FnOnce(Cow<'de, str>) -> Result<T, String>,
+    parse: impl FnOnce(Cow<'de, str>) -> Result<T, InvalidValue>,
 ) -> Result<Option<T>, A::Error> {
     match map.next_value::<Option<Text<'de>>>()? {
         None => Ok(None),
@@ -127,7 +127,7 @@ fn string<'de, A: MapAccess<'de>, T>(
 fn integer<'de, A: MapAccess<'de>, T>(
     map: &mut A,
     field: &'static str,
-    parse: impl FnOnce(i64) -> Result<T, String>,
+    parse: impl FnOnce(i64) -> Result<T, InvalidValue>,
 ) -> Result<Option<T>, A::Error> {
     match map.next_value::<Option<i64>>()? {
         None => Ok(None),
@@ -135,7 +135,7 @@ fn integer<'de, A: MapAccess<'de>, T>(
     }
 }
 
-fn invalid<E: de::Error>(field: &str, reason: String) -> E {
+fn invalid<E: de::Error>(field: &str, reason: InvalidValue) -> E {
     E::custom(ParseError::Invalid {
         field: field.to_owned(),
         reason,

@@ -4,6 +4,45 @@
 //! fields and refuse the same values with the same reason.
 
 use super::EventType;
+use crate::ids::TextError;
+use crate::time::{TimestampError, TimestampParseError};
+use crate::vocab::{OutOfRange, UnknownValue};
+
+/// Why a field's value is refused ([`super::ParseError::Invalid`]): a kind
+/// a caller can match, with the refusing rule's own error as its source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidValue {
+    /// A case or event id that is not a UUID.
+    #[error("`{value}` is not a UUID ({source})")]
+    NotUuid {
+        /// The text given.
+        value: String,
+        /// Why the UUID parser refused it.
+        source: uuid::Error,
+    },
+    /// A timestamp that is not a storable RFC 3339 instant with an offset.
+    #[error(transparent)]
+    Timestamp(#[from] TimestampParseError),
+    /// A timestamp outside what a log stores (a new event's check).
+    #[error(transparent)]
+    Unstorable(#[from] TimestampError),
+    /// A value outside a closed vocabulary.
+    #[error(transparent)]
+    Unknown(#[from] UnknownValue),
+    /// An id or a free text that breaks the text rules (length, characters).
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// An integer outside its bounds.
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    /// A JSON number that is not a whole number where an integer is wanted.
+    #[error("{number} is not a whole number")]
+    NotWholeNumber {
+        /// The number as the JSON text wrote it.
+        number: String,
+    },
+}
 
 /// The envelope's fields, in their documented order.
 pub(super) const ENVELOPE_FIELDS: &[&str] = &[
@@ -61,45 +100,52 @@ pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
 pub(super) mod values {
     use chrono::{DateTime, Utc};
 
+    use super::InvalidValue;
     use crate::ids::{TextError, check_text};
     use crate::time::parse_timestamp;
     use crate::vocab::{OutOfRange, UnknownValue};
 
     /// A UUID (`case_id`, `event_id`).
-    pub(crate) fn uuid(s: &str) -> Result<uuid::Uuid, String> {
-        uuid::Uuid::parse_str(s).map_err(|e| format!("`{s}` is not a UUID ({e})"))
+    pub(crate) fn uuid(s: &str) -> Result<uuid::Uuid, InvalidValue> {
+        uuid::Uuid::parse_str(s).map_err(|source| InvalidValue::NotUuid {
+            value: s.to_owned(),
+            source,
+        })
     }
 
     /// A storable RFC 3339 instant with an offset (`at`, `data.due`,
     /// `recorded_at`).
-    pub(crate) fn timestamp(s: &str) -> Result<DateTime<Utc>, String> {
-        parse_timestamp(s).map_err(|e| e.to_string())
+    pub(crate) fn timestamp(s: &str) -> Result<DateTime<Utc>, InvalidValue> {
+        Ok(parse_timestamp(s)?)
     }
 
     /// A value of a closed vocabulary.
     pub(crate) fn vocab<T>(
         parse: fn(&str) -> Result<T, UnknownValue>,
         s: &str,
-    ) -> Result<T, String> {
-        parse(s).map_err(|e| e.to_string())
+    ) -> Result<T, InvalidValue> {
+        Ok(parse(s)?)
     }
 
     /// A text id (customer, agent, team, the actor).
     pub(crate) fn text_id<T>(
         parse: fn(String) -> Result<T, TextError>,
         s: String,
-    ) -> Result<T, String> {
-        parse(s).map_err(|e| e.to_string())
+    ) -> Result<T, InvalidValue> {
+        Ok(parse(s)?)
     }
 
     /// Free text (`summary`, `reason`, `resolution`, `comment`).
-    pub(crate) fn free_text(what: &'static str, s: String) -> Result<String, String> {
-        check_text(what, &s).map_err(|e| e.to_string())?;
+    pub(crate) fn free_text(what: &'static str, s: String) -> Result<String, InvalidValue> {
+        check_text(what, &s)?;
         Ok(s)
     }
 
     /// A bounded integer (`level`, `score`).
-    pub(crate) fn bounded<T>(parse: fn(i64) -> Result<T, OutOfRange>, n: i64) -> Result<T, String> {
-        parse(n).map_err(|e| e.to_string())
+    pub(crate) fn bounded<T>(
+        parse: fn(i64) -> Result<T, OutOfRange>,
+        n: i64,
+    ) -> Result<T, InvalidValue> {
+        Ok(parse(n)?)
     }
 }

@@ -25,6 +25,7 @@ use crate::vocab::{
 
 pub(crate) use check::check_new_event;
 pub use de::DataOf;
+pub use fields::InvalidValue;
 pub(crate) use parse::kind_of;
 pub use parse::{ParseError, SyntaxError, SyntaxErrorKind};
 

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::fields::{ENVELOPE_FIELDS, data_fields, values};
+use super::fields::{ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
@@ -154,7 +154,7 @@ pub enum ParseError {
         /// The field's path.
         field: String,
         /// What is wrong, with the allowed values where they are few.
-        reason: String,
+        reason: InvalidValue,
     },
 }
 
@@ -419,11 +419,11 @@ enum FieldError {
     /// The JSON type is wrong; holds what it must be.
     WrongType(&'static str),
     /// The value is not allowed; holds why.
-    Invalid(String),
+    Invalid(InvalidValue),
 }
 
-impl From<String> for FieldError {
-    fn from(reason: String) -> Self {
+impl From<InvalidValue> for FieldError {
+    fn from(reason: InvalidValue) -> Self {
         FieldError::Invalid(reason)
     }
 }
@@ -434,9 +434,11 @@ fn as_str(v: &Value) -> Result<&str, FieldError> {
 
 fn as_int(v: &Value) -> Result<i64, FieldError> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| FieldError::Invalid(format!("{n} is not a whole number"))),
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            FieldError::Invalid(InvalidValue::NotWholeNumber {
+                number: n.to_string(),
+            })
+        }),
         _ => Err(FieldError::WrongType("an integer")),
     }
 }
