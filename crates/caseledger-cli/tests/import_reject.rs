@@ -15,6 +15,19 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `caseledger --store STORE import --reject REJECTS INPUT`.
+fn import_reject(store: &Path, rejects: &Path, input: &Path) -> (i32, String, String) {
+    run(
+        store,
+        &[
+            "import",
+            "--reject",
+            rejects.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    )
+}
+
 fn case(n: u32) -> String {
     format!("00000000-0000-0000-0000-{n:012}")
 }
@@ -65,15 +78,7 @@ fn the_good_cases_are_imported_and_every_line_of_the_bad_ones_is_set_aside() {
     let rejects = dir.path().join("rejects.jsonl");
     let input = fixture("messy.jsonl");
     let original = std::fs::read_to_string(&input).unwrap();
-    let (code, out, err) = run(
-        &store,
-        &[
-            "import",
-            "--reject",
-            rejects.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    );
+    let (code, out, err) = import_reject(&store, &rejects, &input);
     assert_eq!(code, 0, "{err}");
     let mut out_lines = out.lines();
     assert_eq!(
@@ -159,15 +164,7 @@ fn the_fixed_rejects_import_cleanly() {
     let store = dir.path().join("store");
     let rejects = dir.path().join("rejects.jsonl");
     let input = fixture("messy.jsonl");
-    let (code, _, err) = run(
-        &store,
-        &[
-            "import",
-            "--reject",
-            rejects.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    );
+    let (code, _, err) = import_reject(&store, &rejects, &input);
     assert_eq!(code, 0, "{err}");
     let mut fixed: Vec<serde_json::Value> = Vec::new();
     for l in std::fs::read_to_string(&rejects).unwrap().lines() {
@@ -289,15 +286,7 @@ fn when_every_case_is_rejected_the_exit_status_is_1() {
     let mut ls = good_case(1);
     ls.remove(0);
     std::fs::write(&input, ls.join("\n")).unwrap();
-    let (code, out, err) = run(
-        &store,
-        &[
-            "import",
-            "--reject",
-            rejects.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    );
+    let (code, out, err) = import_reject(&store, &rejects, &input);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.starts_with("nothing imported\nrejected 1 case (4 lines)"),
@@ -318,15 +307,7 @@ fn a_failed_import_writes_no_reject_file() {
     let store = dir.path().join("store");
     let rejects = dir.path().join("missing-dir/rejects.jsonl");
     let input = fixture("messy.jsonl");
-    let (code, _, err) = run(
-        &store,
-        &[
-            "import",
-            "--reject",
-            rejects.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    );
+    let (code, _, err) = import_reject(&store, &rejects, &input);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
     assert!(!rejects.exists() && !store.exists());
@@ -363,15 +344,7 @@ fn a_line_that_is_not_text_is_rejected_alone() {
     bytes.extend(b"caf\xe9 au lait\n");
     bytes.extend(good_case(2).join("\n").into_bytes());
     std::fs::write(&input, bytes).unwrap();
-    let (code, out, err) = run(
-        &store,
-        &[
-            "import",
-            "--reject",
-            rejects.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    );
+    let (code, out, err) = import_reject(&store, &rejects, &input);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("imported 10 events in 2 cases (2 new cases)\nrejected 1 line whose case cannot be read: written to "),
