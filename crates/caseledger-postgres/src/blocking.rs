@@ -1,0 +1,209 @@
+//! [`PgLog`]: the blocking [`EventLog`] over [`AsyncPgLog`], on a runtime
+//! of its own.
+//!
+//! Why its own runtime on its own threads: a blocking call that drives a
+//! future with `block_on` panics when the calling thread is inside a tokio
+//! runtime already (a blocking embedder called from an async service, a
+//! test under `#[tokio::test]`). `PgLog` never does: each call is spawned
+//! on its runtime's threads and the caller waits on a plain channel, which
+//! works from any thread.
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use caseledger::{
+    AppendCondition, AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
+    RecordedEvent,
+};
+use caseledger_async::AsyncEventLog;
+use tokio::runtime::{Handle, Runtime};
+
+use crate::Head;
+use crate::config::PgOptions;
+use crate::error::{Error, ErrorKind};
+use crate::log::AsyncPgLog;
+
+/// Threads of a [`PgLog`]'s runtime: the writer task, the connections'
+/// tasks and the calls in flight need little.
+const RUNTIME_THREADS: usize = 2;
+
+/// The PostgreSQL log as a blocking [`EventLog`] (see the crate docs); the
+/// calls block the calling thread, from inside a tokio runtime too.
+pub struct PgLog {
+    log: AsyncPgLog,
+    handle: Handle,
+    /// `Some` until dropped; shut down in the background on drop, which is
+    /// allowed inside a runtime (a plain drop of a runtime there panics).
+    runtime: Option<Runtime>,
+}
+
+impl std::fmt::Debug for PgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLog")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgLog {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The error of a call whose runtime stopped before it answered.
+fn stopped() -> Error {
+    Error::new(ErrorKind::WriterStopped)
+}
+
+impl PgLog {
+    /// Connects (see [`AsyncPgLog::connect`]) on a runtime of its own.
+    pub fn connect(url: &str, options: PgOptions) -> Result<PgLog, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(RUNTIME_THREADS)
+            .thread_name("caseledger-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
+        let handle = runtime.handle().clone();
+        let url = url.to_owned();
+        let log = wait(
+            &handle,
+            async move { AsyncPgLog::connect(&url, options).await },
+        );
+        let log = match log {
+            Some(result) => result?,
+            None => return Err(stopped()),
+        };
+        Ok(PgLog {
+            log,
+            handle,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The async log this one drives (to share it with async code).
+    pub fn async_log(&self) -> &AsyncPgLog {
+        &self.log
+    }
+
+    /// Runs `f` with the async log on the runtime; waits for its answer.
+    pub(crate) fn run<T, F>(&self, f: impl FnOnce(AsyncPgLog) -> F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        wait(&self.handle, f(self.log.clone())).unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// The committed head (see [`AsyncPgLog::head`]).
+    pub fn head(&self) -> Result<Head, Error> {
+        self.run(|log| async move { log.head().await })
+    }
+}
+
+/// Runs `fut` on the runtime of `handle` and waits on a channel: `None`
+/// when the task ended without an answer (the runtime shut down, or the
+/// task panicked).
+fn wait<T: Send + 'static>(
+    handle: &Handle,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        // The caller waits for this; it cannot be gone.
+        let _ = tx.send(fut.await);
+    });
+    rx.recv().ok()
+}
+
+impl EventLog for PgLog {
+    type Error = Error;
+
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Error>> {
+        let (events, conditions) = (events.to_vec(), conditions.to_vec());
+        let log = self.log.clone();
+        wait(&self.handle, async move {
+            log.append_with(case_id, expected, &events, &conditions)
+                .await
+        })
+        .unwrap_or_else(|| Err(AppendError::Log(stopped())))
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {
+        self.run(|log| async move { log.stream_version(case_id).await })
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        self.run(|log| async move { log.read_stream_from(case_id, from_version).await })
+    }
+
+    /// Up to the head as it was when the call began, fetched in pages of
+    /// [`PgOptions::page_rows`] as the iterator is consumed.
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Error>, Error> {
+        let end = self.head()?.position;
+        Ok(Box::new(Pages {
+            log: self,
+            next: from_position.max(1),
+            end,
+            buffer: VecDeque::new(),
+            failed: false,
+        }))
+    }
+}
+
+/// `read_all`'s iterator: one page fetched at a time.
+struct Pages<'a> {
+    log: &'a PgLog,
+    next: u64,
+    end: u64,
+    buffer: VecDeque<RecordedEvent>,
+    failed: bool,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<RecordedEvent, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.buffer.pop_front() {
+            return Some(Ok(e));
+        }
+        if self.failed || self.next > self.end {
+            return None;
+        }
+        let (next, end, rows) = (self.next, self.end, self.log.log.options().page_rows);
+        let page = self
+            .log
+            .run(|log| async move { log.page(next, end, rows).await });
+        match page {
+            Ok(page) if !page.is_empty() => {
+                self.next = page.last().map_or(self.end, |r| r.position) + 1;
+                self.buffer = page.into();
+                self.buffer.pop_front().map(Ok)
+            }
+            Ok(_) => {
+                self.failed = true;
+                Some(Err(Error::tampered(
+                    next,
+                    "the event at this position is missing",
+                )))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
