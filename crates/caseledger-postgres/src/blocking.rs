@@ -22,10 +22,14 @@ use crate::Head;
 use crate::config::PgOptions;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
+use crate::verify::VerifyReport;
 
 /// Threads of a [`PgLog`]'s runtime: the writer task, the connections'
 /// tasks and the calls in flight need little.
 const RUNTIME_THREADS: usize = 2;
+
+/// Events [`PgLog::verify`] hands to its caller at a time.
+pub const VERIFY_CHUNK_EVENTS: usize = 4096;
 
 /// The PostgreSQL log as a blocking [`EventLog`] (see the crate docs); the
 /// calls block the calling thread, from inside a tokio runtime too.
@@ -96,6 +100,41 @@ impl PgLog {
         F: Future<Output = Result<T, Error>> + Send + 'static,
     {
         wait(&self.handle, f(self.log.clone())).unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Verifies the whole log (see [`AsyncPgLog::verify`]); `visit` is
+    /// called with each event on the calling thread, while the walk goes on
+    /// (events are handed over in chunks of [`VERIFY_CHUNK_EVENTS`]).
+    pub fn verify(&self, mut visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+        enum Msg {
+            Events(Vec<RecordedEvent>),
+            Done(Result<VerifyReport, Error>),
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+        let log = self.log.clone();
+        self.handle.spawn(async move {
+            let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
+            let events = tx.clone();
+            let result = log
+                .verify(|r| {
+                    chunk.push(r.clone());
+                    if chunk.len() == VERIFY_CHUNK_EVENTS {
+                        // The caller is waiting on the other end; if it is
+                        // gone, nobody needs the events.
+                        let _ = events.send(Msg::Events(std::mem::take(&mut chunk)));
+                    }
+                })
+                .await;
+            let _ = tx.send(Msg::Events(chunk));
+            let _ = tx.send(Msg::Done(result));
+        });
+        for msg in rx {
+            match msg {
+                Msg::Events(chunk) => chunk.into_iter().for_each(&mut visit),
+                Msg::Done(result) => return result,
+            }
+        }
+        Err(stopped())
     }
 
     /// The committed head (see [`AsyncPgLog::head`]).

@@ -27,9 +27,10 @@ mod error;
 mod log;
 mod rows;
 mod schema;
+mod verify;
 mod writer;
 
-pub use blocking::PgLog;
+pub use blocking::{PgLog, VERIFY_CHUNK_EVENTS};
 pub use config::{
     Clock, MAX_GROUP_APPENDS, MAX_PAGE_ROWS, MAX_POOL_SIZE, NOTIFY_CHANNEL, PgOptions,
     is_postgres_url, redact_url,
@@ -37,6 +38,7 @@ pub use config::{
 pub use error::{Error, ErrorKind};
 pub use log::AsyncPgLog;
 pub use schema::SCHEMA_VERSION;
+pub use verify::VerifyReport;
 
 use caseledger_codec::Hash;
 

@@ -184,8 +184,7 @@ impl AsyncPgLog {
             .await
             .map_err(Error::db(during))?;
         let mut out = Vec::with_capacity(rows.len());
-        let mut expect = from;
-        for row in &rows {
+        for (expect, row) in (from..).zip(&rows) {
             let r = checked(&EventRow::from_row(row)?)?;
             // Every position up to the head is committed: a missing one was
             // deleted behind the log's back.
@@ -195,7 +194,6 @@ impl AsyncPgLog {
                     "the event at this position is missing",
                 ));
             }
-            expect += 1;
             out.push(r);
         }
         Ok(out)
