@@ -18,15 +18,21 @@ use caseledger::{
 use caseledger_async::AsyncEventLog;
 use tokio::runtime::{Handle, Runtime};
 
+use futures_util::StreamExt;
+
 use crate::Head;
 use crate::config::PgOptions;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
+use crate::records::LogRecord;
 use crate::verify::VerifyReport;
 
 /// Threads of a [`PgLog`]'s runtime: the writer task, the connections'
 /// tasks and the calls in flight need little.
 const RUNTIME_THREADS: usize = 2;
+
+/// Records [`PgLog::import`] hands to the loading transaction at a time.
+pub const IMPORT_CHUNK_RECORDS: usize = 4096;
 
 /// Events [`PgLog::verify`] hands to its caller at a time.
 pub const VERIFY_CHUNK_EVENTS: usize = 4096;
@@ -135,6 +141,106 @@ impl PgLog {
             }
         }
         Err(stopped())
+    }
+
+    /// The head after the batch ending at `position` (see
+    /// [`AsyncPgLog::head_at`]).
+    pub fn head_at(&self, position: u64) -> Result<Option<Head>, Error> {
+        self.run(|log| async move { log.head_at(position).await })
+    }
+
+    /// The records from `from_position` to the head as it was when the call
+    /// began, batch boundaries included (see [`AsyncPgLog::read_records`]),
+    /// fetched a page at a time as the iterator is consumed.
+    pub fn read_records(
+        &self,
+        from_position: u64,
+    ) -> Result<impl Iterator<Item = Result<LogRecord, Error>> + Send + '_, Error> {
+        let end = self.head()?.position;
+        let rows = self.log.options().page_rows;
+        let mut next = from_position.max(1);
+        let mut buffer = VecDeque::new();
+        let mut failed = false;
+        Ok(std::iter::from_fn(move || {
+            if let Some(r) = buffer.pop_front() {
+                return Some(Ok(r));
+            }
+            if failed || next > end {
+                return None;
+            }
+            let from = next;
+            match self.run(|log| async move { log.records_page(from, end, rows).await }) {
+                Ok(page) => {
+                    let last = page.iter().rev().find_map(|r| match r {
+                        LogRecord::Event(e) => Some(e.position),
+                        LogRecord::Commit { .. } => None,
+                    });
+                    let Some(last) = last else {
+                        failed = true;
+                        return Some(Err(Error::tampered(
+                            from,
+                            "the event at this position is missing",
+                        )));
+                    };
+                    next = last + 1;
+                    buffer = page.into();
+                    buffer.pop_front().map(Ok)
+                }
+                Err(e) => {
+                    failed = true;
+                    Some(Err(e))
+                }
+            }
+        }))
+    }
+
+    /// Bulk-loads `records` continuing the log from its head `from`, all or
+    /// nothing (see [`AsyncPgLog::import`], which says what is refused).
+    /// The records are read from the iterator on the calling thread and
+    /// handed to the loading transaction in chunks of
+    /// [`IMPORT_CHUNK_RECORDS`]; the iterator's first error stops the import
+    /// (nothing is written) and is returned as the error's source.
+    pub fn import<E>(
+        &self,
+        from: Head,
+        records: impl IntoIterator<Item = Result<LogRecord, E>>,
+    ) -> Result<Head, Error>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Vec<Result<LogRecord, Error>>>(4);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        let log = self.log.clone();
+        self.handle.spawn(async move {
+            let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+                .flat_map(futures_util::stream::iter);
+            let _ = done_tx.send(log.import(from, stream).await);
+        });
+        let mut chunk = Vec::with_capacity(IMPORT_CHUNK_RECORDS);
+        for record in records {
+            let stop = record.is_err();
+            chunk.push(record.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::ImportRefused {
+                        reason: "reading the records to import failed".to_owned(),
+                    },
+                    e,
+                )
+            }));
+            if chunk.len() == IMPORT_CHUNK_RECORDS || stop {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(IMPORT_CHUNK_RECORDS));
+                // A send fails only when the import ended early (an error):
+                // its answer says why.
+                if futures_executor::block_on(chunks.send(full)).is_err() || stop {
+                    break;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = futures_executor::block_on(chunks.send(chunk));
+        }
+        drop(chunks);
+        done_rx.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
     /// The committed head (see [`AsyncPgLog::head`]).

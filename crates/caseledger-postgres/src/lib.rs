@@ -25,18 +25,20 @@ mod blocking;
 mod config;
 mod error;
 mod log;
+mod records;
 mod rows;
 mod schema;
 mod verify;
 mod writer;
 
-pub use blocking::{PgLog, VERIFY_CHUNK_EVENTS};
+pub use blocking::{IMPORT_CHUNK_RECORDS, PgLog, VERIFY_CHUNK_EVENTS};
 pub use config::{
     Clock, MAX_GROUP_APPENDS, MAX_PAGE_ROWS, MAX_POOL_SIZE, NOTIFY_CHANNEL, PgOptions,
     is_postgres_url, redact_url,
 };
 pub use error::{Error, ErrorKind};
 pub use log::AsyncPgLog;
+pub use records::{LogRecord, RecordStream};
 pub use schema::SCHEMA_VERSION;
 pub use verify::VerifyReport;
 
