@@ -111,7 +111,21 @@ impl PgLog {
     /// Verifies the whole log (see [`AsyncPgLog::verify`]); `visit` is
     /// called with each event on the calling thread, while the walk goes on
     /// (events are handed over in chunks of [`VERIFY_CHUNK_EVENTS`]).
-    pub fn verify(&self, mut visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+    pub fn verify(&self, visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+        self.walk(true, visit)
+    }
+
+    /// [`PgLog::verify`] without the case rules (see
+    /// [`AsyncPgLog::verify_chain`]).
+    pub fn verify_chain(&self, visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+        self.walk(false, visit)
+    }
+
+    fn walk(
+        &self,
+        rules: bool,
+        mut visit: impl FnMut(RecordedEvent),
+    ) -> Result<VerifyReport, Error> {
         enum Msg {
             Events(Vec<RecordedEvent>),
             Done(Result<VerifyReport, Error>),
@@ -121,16 +135,18 @@ impl PgLog {
         self.handle.spawn(async move {
             let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
             let events = tx.clone();
-            let result = log
-                .verify(|r| {
-                    chunk.push(r.clone());
-                    if chunk.len() == VERIFY_CHUNK_EVENTS {
-                        // The caller is waiting on the other end; if it is
-                        // gone, nobody needs the events.
-                        let _ = events.send(Msg::Events(std::mem::take(&mut chunk)));
-                    }
-                })
-                .await;
+            let collect = |r: &RecordedEvent| {
+                chunk.push(r.clone());
+                if chunk.len() == VERIFY_CHUNK_EVENTS {
+                    // The caller is waiting on the other end; if it is
+                    // gone, nobody needs the events.
+                    let _ = events.send(Msg::Events(std::mem::take(&mut chunk)));
+                }
+            };
+            let result = match rules {
+                true => log.verify(collect).await,
+                false => log.verify_chain(collect).await,
+            };
             let _ = tx.send(Msg::Events(chunk));
             let _ = tx.send(Msg::Done(result));
         });
