@@ -116,7 +116,10 @@ impl AsyncPgLog {
         })
     }
 
-    async fn append_inner(
+    /// Queues an append for the writer and waits for its answer. Only
+    /// channel operations, which need no tokio context: the blocking log
+    /// drives this future on the calling thread.
+    pub(crate) async fn append_inner(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
