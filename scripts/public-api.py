@@ -31,6 +31,7 @@ CRATES = [
     "caseledger-synth",
     "caseledger-testkit",
     "caseledger-async",
+    "caseledger-postgres",
 ]
 # The rustdoc JSON layouts this script reads (rustdoc's format_version).
 KNOWN_FORMATS = range(50, 60)
