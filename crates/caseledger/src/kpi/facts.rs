@@ -255,6 +255,7 @@ impl CaseFacts {
                 self.surveys_satisfied += u32::from(score >= SATISFIED_SCORE);
             }
             EventData::Closed => self.status = Status::Closed,
+            EventData::AwaitingCustomer(_) | EventData::CustomerReplied => {}
         }
     }
 
