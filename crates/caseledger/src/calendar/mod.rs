@@ -119,6 +119,13 @@ pub use timeline::{BusinessTimeError, CalendarTimeline};
 /// not depend on that crate.
 pub use chrono_tz::Tz;
 
+/// The instant a local date starts in `zone`: its 00:00 by the one rule for
+/// local times (see "Local time" above; a midnight in a gap moves forward
+/// to the gap's end). What a report's date-only flag means.
+pub fn start_of_local_day(zone: Tz, date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    local::to_instant(zone, date.and_time(chrono::NaiveTime::MIN))
+}
+
 /// The most holidays a calendar may list: a desk's public holidays for
 /// decades (China has about 30 days a year) fit many times over, and the
 /// bound keeps a calendar file small and its lookups fast.
