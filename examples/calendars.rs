@@ -56,7 +56,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // through the make-up Sunday: 1 h on Friday, 8 h on Sunday 27, 7 h on
     // Monday 28, so 17:00 on Monday.
     let due = calendar.add_business_ms(sh(9, 25, 17)?, 16 * 3_600_000)?;
-    println!("16 business hours after Fri 25 Sep 17:00: {}", format_timestamp(&due));
+    println!(
+        "16 business hours after Fri 25 Sep 17:00: {}",
+        format_timestamp(&due)
+    );
     assert_eq!(due, sh(9, 28, 17)?);
 
     // A complaint opened Thursday 24 September 10:00, waiting on the
