@@ -415,7 +415,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
         std::fs::write(&path, "{\"low\": 1}").unwrap();
-        let err = read_policy(&path).unwrap_err();
+        let err = read_policy(&path, None).unwrap_err();
         let typed = err.chain().find_map(|c| c.downcast_ref::<SlaPolicyError>());
         assert!(
             matches!(typed, Some(SlaPolicyError::BadTarget { .. })),

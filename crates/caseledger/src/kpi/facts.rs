@@ -155,10 +155,8 @@ impl Waits {
     pub(super) fn observe(&mut self, event: &Event) {
         let at_ms = ms(event.at);
         match event.data {
-            EventData::AwaitingCustomer(_) => {
-                if self.since_ms.get().is_none() {
-                    self.since_ms = OptMs::some(at_ms);
-                }
+            EventData::AwaitingCustomer(_) if self.since_ms.get().is_none() => {
+                self.since_ms = OptMs::some(at_ms);
             }
             EventData::CustomerReplied
             | EventData::Resolved(_)
