@@ -133,8 +133,8 @@ impl SlaPolicy {
     /// The second, told by its `priorities` field: `priorities` (targets by
     /// priority; `normal` required, a priority left out takes `normal`'s),
     /// optional `categories` (by category, targets by priority that win
-    /// over the priority's), optional `warn_at` (above 0, at most 1;
-    /// [`DEFAULT_WARN_AT`] when absent) and optional `calendar` (a file name
+    /// over the priority's), optional `warn_at` (above 0, at most 1, kept to
+    /// a millionth; [`DEFAULT_WARN_AT`] when absent) and optional `calendar` (a file name
     /// or a calendar object), in business seconds of that calendar. An error
     /// names the field by its path, such as `priorities.urgent`.
     pub fn from_json_value(v: &serde_json::Value) -> Result<SlaPolicy, SlaPolicyError> {
@@ -415,7 +415,11 @@ fn second_form(
     }
     if let Some(warn_at) = fields.get("warn_at") {
         match warn_at.as_f64() {
-            Some(w) if w > 0.0 && w <= 1.0 => policy.warn_at = w,
+            // Kept to a millionth, so that the policy's own JSON reads back
+            // to the same number whatever the float parser's last bit.
+            Some(w) if w > 0.0 && w <= 1.0 => {
+                policy.warn_at = ((w * 1e6).round() / 1e6).max(1e-6);
+            }
             _ => {
                 return Err(bad(
                     "warn_at",
