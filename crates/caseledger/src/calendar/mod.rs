@@ -1,8 +1,9 @@
 //! Business calendars: when a desk works, and how much working time lies
 //! between two instants.
 //!
-//! This module is the specification of business calendars until the SLA work
-//! moves the normative text into docs/kpis.md and docs/cli.md. It is pure: no
+//! This module is the full specification of business calendars; docs/kpis.md
+//! ("Business calendars") summarises it beside the SLA rule that counts on
+//! them, and docs/cli.md ("Local time") gives the report's time zone. It is pure: no
 //! I/O and no clock. Time zones come from the IANA database compiled into
 //! `chrono-tz` (its version is [`chrono_tz::IANA_TZDB_VERSION`]).
 //!
