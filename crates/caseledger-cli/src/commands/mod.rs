@@ -3,6 +3,7 @@
 //! dispatches to them.
 
 pub mod bench;
+pub mod copy;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -11,5 +12,6 @@ pub mod import_reject;
 pub mod line;
 pub mod open;
 pub mod output;
+pub mod pg;
 pub mod report;
 pub mod verify;

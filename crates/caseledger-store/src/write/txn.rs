@@ -143,6 +143,10 @@ impl Txn {
         }
     }
 
+    /// Plans and writes one append: `recorded_at` is given for a record
+    /// copied as recorded (one event), else the writer's clock stamps it.
+    // The append's own four parts, the writer, the index and the time.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn append(
         &mut self,
         w: &mut Writer,
