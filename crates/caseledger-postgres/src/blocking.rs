@@ -1,0 +1,370 @@
+//! [`PgLog`]: the blocking [`EventLog`] over [`AsyncPgLog`], on a runtime
+//! of its own.
+//!
+//! Why its own runtime on its own threads: a blocking call that drives a
+//! future with `block_on` panics when the calling thread is inside a tokio
+//! runtime already (a blocking embedder called from an async service, a
+//! test under `#[tokio::test]`). `PgLog` never does: each call is spawned
+//! on its runtime's threads and the caller waits on a plain channel, which
+//! works from any thread.
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use caseledger::{
+    AppendCondition, AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
+    RecordedEvent,
+};
+use caseledger_async::AsyncEventLog;
+use tokio::runtime::{Handle, Runtime};
+
+use futures_util::StreamExt;
+
+use crate::Head;
+use crate::config::PgOptions;
+use crate::error::{Error, ErrorKind};
+use crate::log::AsyncPgLog;
+use crate::records::LogRecord;
+use crate::verify::VerifyReport;
+
+/// Threads of a [`PgLog`]'s runtime: the writer task, the connections'
+/// tasks and the calls in flight need little.
+const RUNTIME_THREADS: usize = 2;
+
+/// Records [`PgLog::import`] hands to the loading transaction at a time.
+pub const IMPORT_CHUNK_RECORDS: usize = 4096;
+
+/// Events [`PgLog::verify`] hands to its caller at a time.
+pub const VERIFY_CHUNK_EVENTS: usize = 4096;
+
+/// The PostgreSQL log as a blocking [`EventLog`] (see the crate docs); the
+/// calls block the calling thread, from inside a tokio runtime too.
+pub struct PgLog {
+    log: AsyncPgLog,
+    handle: Handle,
+    /// `Some` until dropped; shut down in the background on drop, which is
+    /// allowed inside a runtime (a plain drop of a runtime there panics).
+    runtime: Option<Runtime>,
+}
+
+impl std::fmt::Debug for PgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLog")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgLog {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The error of a call whose runtime stopped before it answered.
+fn stopped() -> Error {
+    Error::new(ErrorKind::WriterStopped)
+}
+
+impl PgLog {
+    /// Connects (see [`AsyncPgLog::connect`]) on a runtime of its own.
+    pub fn connect(url: &str, options: PgOptions) -> Result<PgLog, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(RUNTIME_THREADS)
+            .thread_name("caseledger-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
+        let handle = runtime.handle().clone();
+        let url = url.to_owned();
+        let log = wait(
+            &handle,
+            async move { AsyncPgLog::connect(&url, options).await },
+        );
+        let log = match log {
+            Some(result) => result?,
+            None => return Err(stopped()),
+        };
+        Ok(PgLog {
+            log,
+            handle,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The async log this one drives (to share it with async code).
+    pub fn async_log(&self) -> &AsyncPgLog {
+        &self.log
+    }
+
+    /// Runs `f` with the async log on the runtime; waits for its answer.
+    pub(crate) fn run<T, F>(&self, f: impl FnOnce(AsyncPgLog) -> F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        wait(&self.handle, f(self.log.clone())).unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Verifies the whole log (see [`AsyncPgLog::verify`]); `visit` is
+    /// called with each event on the calling thread, while the walk goes on
+    /// (events are handed over in chunks of [`VERIFY_CHUNK_EVENTS`]).
+    pub fn verify(&self, visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+        self.walk(true, visit)
+    }
+
+    /// [`PgLog::verify`] without the case rules (see
+    /// [`AsyncPgLog::verify_chain`]).
+    pub fn verify_chain(&self, visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+        self.walk(false, visit)
+    }
+
+    fn walk(
+        &self,
+        rules: bool,
+        mut visit: impl FnMut(RecordedEvent),
+    ) -> Result<VerifyReport, Error> {
+        enum Msg {
+            Events(Vec<RecordedEvent>),
+            Done(Result<VerifyReport, Error>),
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+        let log = self.log.clone();
+        self.handle.spawn(async move {
+            let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
+            let events = tx.clone();
+            let collect = |r: &RecordedEvent| {
+                chunk.push(r.clone());
+                if chunk.len() == VERIFY_CHUNK_EVENTS {
+                    // The caller is waiting on the other end; if it is
+                    // gone, nobody needs the events.
+                    let _ = events.send(Msg::Events(std::mem::take(&mut chunk)));
+                }
+            };
+            let result = match rules {
+                true => log.verify(collect).await,
+                false => log.verify_chain(collect).await,
+            };
+            let _ = tx.send(Msg::Events(chunk));
+            let _ = tx.send(Msg::Done(result));
+        });
+        for msg in rx {
+            match msg {
+                Msg::Events(chunk) => chunk.into_iter().for_each(&mut visit),
+                Msg::Done(result) => return result,
+            }
+        }
+        Err(stopped())
+    }
+
+    /// The head after the batch ending at `position` (see
+    /// [`AsyncPgLog::head_at`]).
+    pub fn head_at(&self, position: u64) -> Result<Option<Head>, Error> {
+        self.run(|log| async move { log.head_at(position).await })
+    }
+
+    /// The records from `from_position` to the head as it was when the call
+    /// began, batch boundaries included (see [`AsyncPgLog::read_records`]),
+    /// fetched a page at a time as the iterator is consumed.
+    pub fn read_records(
+        &self,
+        from_position: u64,
+    ) -> Result<impl Iterator<Item = Result<LogRecord, Error>> + Send + '_, Error> {
+        let end = self.head()?.position;
+        let rows = self.log.options().page_rows;
+        let mut next = from_position.max(1);
+        let mut buffer = VecDeque::new();
+        let mut failed = false;
+        Ok(std::iter::from_fn(move || {
+            if let Some(r) = buffer.pop_front() {
+                return Some(Ok(r));
+            }
+            if failed || next > end {
+                return None;
+            }
+            let from = next;
+            match self.run(|log| async move { log.records_page(from, end, rows).await }) {
+                Ok(page) => {
+                    let last = page.iter().rev().find_map(|r| match r {
+                        LogRecord::Event(e) => Some(e.position),
+                        LogRecord::Commit { .. } => None,
+                    });
+                    let Some(last) = last else {
+                        failed = true;
+                        return Some(Err(Error::tampered(
+                            from,
+                            "the event at this position is missing",
+                        )));
+                    };
+                    next = last + 1;
+                    buffer = page.into();
+                    buffer.pop_front().map(Ok)
+                }
+                Err(e) => {
+                    failed = true;
+                    Some(Err(e))
+                }
+            }
+        }))
+    }
+
+    /// Bulk-loads `records` continuing the log from its head `from`, all or
+    /// nothing (see [`AsyncPgLog::import`], which says what is refused).
+    /// The records are read from the iterator on the calling thread and
+    /// handed to the loading transaction in chunks of
+    /// [`IMPORT_CHUNK_RECORDS`]; the iterator's first error stops the import
+    /// (nothing is written) and is returned as the error's source.
+    pub fn import<E>(
+        &self,
+        from: Head,
+        records: impl IntoIterator<Item = Result<LogRecord, E>>,
+    ) -> Result<Head, Error>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Vec<Result<LogRecord, Error>>>(4);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        let log = self.log.clone();
+        self.handle.spawn(async move {
+            let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+                .flat_map(futures_util::stream::iter);
+            let _ = done_tx.send(log.import(from, stream).await);
+        });
+        let mut chunk = Vec::with_capacity(IMPORT_CHUNK_RECORDS);
+        for record in records {
+            let stop = record.is_err();
+            chunk.push(record.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::ImportRefused {
+                        reason: "reading the records to import failed".to_owned(),
+                    },
+                    e,
+                )
+            }));
+            if chunk.len() == IMPORT_CHUNK_RECORDS || stop {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(IMPORT_CHUNK_RECORDS));
+                // A send fails only when the import ended early (an error):
+                // its answer says why.
+                if futures_executor::block_on(chunks.send(full)).is_err() || stop {
+                    break;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = futures_executor::block_on(chunks.send(chunk));
+        }
+        drop(chunks);
+        done_rx.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// The committed head (see [`AsyncPgLog::head`]).
+    pub fn head(&self) -> Result<Head, Error> {
+        self.run(|log| async move { log.head().await })
+    }
+}
+
+/// Runs `fut` on the runtime of `handle` and waits on a channel: `None`
+/// when the task ended without an answer (the runtime shut down, or the
+/// task panicked).
+fn wait<T: Send + 'static>(
+    handle: &Handle,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        // The caller waits for this; it cannot be gone.
+        let _ = tx.send(fut.await);
+    });
+    rx.recv().ok()
+}
+
+impl EventLog for PgLog {
+    type Error = Error;
+
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Error>> {
+        let (events, conditions) = (events.to_vec(), conditions.to_vec());
+        let log = self.log.clone();
+        wait(&self.handle, async move {
+            log.append_with(case_id, expected, &events, &conditions)
+                .await
+        })
+        .unwrap_or_else(|| Err(AppendError::Log(stopped())))
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {
+        self.run(|log| async move { log.stream_version(case_id).await })
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        self.run(|log| async move { log.read_stream_from(case_id, from_version).await })
+    }
+
+    /// Up to the head as it was when the call began, fetched in pages of
+    /// [`PgOptions::page_rows`] as the iterator is consumed.
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Error>, Error> {
+        let end = self.head()?.position;
+        Ok(Box::new(Pages {
+            log: self,
+            next: from_position.max(1),
+            end,
+            buffer: VecDeque::new(),
+            failed: false,
+        }))
+    }
+}
+
+/// `read_all`'s iterator: one page fetched at a time.
+struct Pages<'a> {
+    log: &'a PgLog,
+    next: u64,
+    end: u64,
+    buffer: VecDeque<RecordedEvent>,
+    failed: bool,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<RecordedEvent, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.buffer.pop_front() {
+            return Some(Ok(e));
+        }
+        if self.failed || self.next > self.end {
+            return None;
+        }
+        let (next, end, rows) = (self.next, self.end, self.log.log.options().page_rows);
+        let page = self
+            .log
+            .run(|log| async move { log.page(next, end, rows).await });
+        match page {
+            Ok(page) if !page.is_empty() => {
+                self.next = page.last().map_or(self.end, |r| r.position) + 1;
+                self.buffer = page.into();
+                self.buffer.pop_front().map(Ok)
+            }
+            Ok(_) => {
+                self.failed = true;
+                Some(Err(Error::tampered(
+                    next,
+                    "the event at this position is missing",
+                )))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! How to reach the server and how the log behaves: the connection string
+//! ([`parse_url`], [`redact_url`]) and [`PgOptions`].
+
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+
+/// Where `recorded_at` comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Clock {
+    /// The client's system clock when the group is written (the default).
+    #[default]
+    System,
+    /// The event's own `at`: for synthetic histories and tests, whose logs
+    /// are then reproducible (the same as the file store's
+    /// `Clock::EventTime`, so both give the same head hash).
+    EventTime,
+}
+
+/// The most connections [`PgOptions::pool_size`] allows.
+pub const MAX_POOL_SIZE: usize = 64;
+/// The most rows [`PgOptions::page_rows`] allows.
+pub const MAX_PAGE_ROWS: usize = 100_000;
+/// At most this many queued appends go into one group transaction; the rest
+/// wait for the next. Bounds the time one group holds the head lock.
+pub const MAX_GROUP_APPENDS: usize = 1024;
+/// The channel a `NOTIFY` is sent on after each commit; its payload is the
+/// new head position (decimal).
+pub const NOTIFY_CHANNEL: &str = "caseledger_events";
+
+/// How to open a PostgreSQL log. Built from the default with its setters,
+/// so that a new option breaks no caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgOptions {
+    /// Where `recorded_at` comes from.
+    pub clock: Clock,
+    /// Connections of the pool (reads, and the writer's one): 2 to
+    /// [`MAX_POOL_SIZE`]; default 8.
+    pub pool_size: usize,
+    /// Rows a `read_all` page fetches at a time: 1 to [`MAX_PAGE_ROWS`];
+    /// default 10 000.
+    pub page_rows: usize,
+    /// How long to wait for a connection (to connect, or for a free one in
+    /// the pool), in milliseconds; default 10 000.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for PgOptions {
+    fn default() -> PgOptions {
+        PgOptions {
+            clock: Clock::System,
+            pool_size: 8,
+            page_rows: 10_000,
+            connect_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl PgOptions {
+    /// Where `recorded_at` comes from.
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> PgOptions {
+        self.clock = clock;
+        self
+    }
+
+    /// Connections of the pool (see the field).
+    #[must_use]
+    pub fn pool_size(mut self, n: usize) -> PgOptions {
+        self.pool_size = n;
+        self
+    }
+
+    /// Rows a `read_all` page fetches (see the field).
+    #[must_use]
+    pub fn page_rows(mut self, n: usize) -> PgOptions {
+        self.page_rows = n;
+        self
+    }
+
+    /// How long to wait for a connection, in milliseconds.
+    #[must_use]
+    pub fn connect_timeout_ms(mut self, ms: u64) -> PgOptions {
+        self.connect_timeout_ms = ms;
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let bad = |reason: String| Err(Error::new(ErrorKind::InvalidOption { reason }));
+        if !(2..=MAX_POOL_SIZE).contains(&self.pool_size) {
+            return bad(format!(
+                "pool_size {}: 2 to {MAX_POOL_SIZE}",
+                self.pool_size
+            ));
+        }
+        if !(1..=MAX_PAGE_ROWS).contains(&self.page_rows) {
+            return bad(format!(
+                "page_rows {}: 1 to {MAX_PAGE_ROWS}",
+                self.page_rows
+            ));
+        }
+        if self.connect_timeout_ms == 0 {
+            return bad("connect_timeout_ms 0: at least 1".to_owned());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
+/// How a connection is secured, from the string's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// `disable`, `allow`, `prefer` (the default): plain, as this build
+    /// offers no TLS without the `tls` feature (with it: see `tls.rs`).
+    Plain,
+    /// `require`, `verify-ca`, `verify-full`: TLS or no connection.
+    Required,
+}
+
+/// Whether `s` names a PostgreSQL server: a `postgres://` or
+/// `postgresql://` URL. (A file store path is anything else.)
+pub fn is_postgres_url(s: &str) -> bool {
+    let lower = s.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// Parses a connection URL (`postgres://user:password@host:port/db?sslmode=…`)
+/// or key=value string. `sslmode=verify-ca` and `verify-full`, which the
+/// client does not parse itself, are taken here as "TLS required" (the `tls`
+/// feature always checks the certificate and the host name). Errors name
+/// the part that is wrong, never the password.
+pub(crate) fn parse_url(url: &str) -> Result<(tokio_postgres::Config, Tls), Error> {
+    let mut tls = Tls::Plain;
+    let mut cleaned = String::with_capacity(url.len());
+    // `sslmode=VALUE` as a URL query parameter or a key=value pair.
+    let mut rest = url;
+    while let Some(at) = rest.find("sslmode=") {
+        let (before, after) = rest.split_at(at);
+        cleaned.push_str(before);
+        let value_start = "sslmode=".len();
+        let end = after[value_start..]
+            .find(['&', ' '])
+            .map_or(after.len(), |e| e + value_start);
+        let value = &after[value_start..end];
+        let mapped = match value {
+            "disable" | "allow" | "prefer" => value,
+            "require" | "verify-ca" | "verify-full" => {
+                tls = Tls::Required;
+                "require"
+            }
+            other => {
+                return Err(Error::new(ErrorKind::InvalidUrl {
+                    reason: format!(
+                        "sslmode `{other}`: one of disable, allow, prefer, require, verify-ca, verify-full"
+                    ),
+                }));
+            }
+        };
+        // `allow` is `prefer` to the client.
+        cleaned.push_str("sslmode=");
+        cleaned.push_str(if mapped == "allow" { "prefer" } else { mapped });
+        rest = &after[end..];
+    }
+    cleaned.push_str(rest);
+    let config: tokio_postgres::Config = cleaned.parse().map_err(|e: tokio_postgres::Error| {
+        // The client's parse errors name an option or a byte offset, never
+        // a value; the offset is in the string as given, which is fine.
+        Error::new(ErrorKind::InvalidUrl {
+            reason: e.to_string(),
+        })
+    })?;
+    Ok((config, tls))
+}
+
+/// The connection string with its password replaced by `***`: for logs,
+/// messages and `Debug` output. A string it cannot read is replaced whole.
+pub fn redact_url(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    let scheme_end = match lower.find("://") {
+        Some(i) => i + 3,
+        None => {
+            // key=value form: blank the value of `password=`.
+            return url
+                .split(' ')
+                .map(|part| match part.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => "password=***".to_owned(),
+                    _ => part.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+    };
+    let after = &url[scheme_end..];
+    let authority_end = after.find(['/', '?']).unwrap_or(after.len());
+    let authority = &after[..authority_end];
+    let mut out = url[..scheme_end].to_owned();
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    out.push_str(user);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    let tail = &after[authority_end..];
+    // A password given as a query parameter.
+    match tail.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(tail),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_redacted_in_every_form() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.bank:5432/ledger?sslmode=require"),
+            "postgres://app:***@db.bank:5432/ledger?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgresql://app@db/ledger?password=s3cret&x=1"),
+            "postgresql://app@db/ledger?password=***&x=1"
+        );
+        assert_eq!(
+            redact_url("host=db user=app password=s3cret"),
+            "host=db user=app password=***"
+        );
+    }
+
+    #[test]
+    fn verify_full_is_taken_as_tls_required() {
+        let (config, tls) =
+            parse_url("postgres://app:pw@localhost/db?sslmode=verify-full&connect_timeout=3")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tls, Tls::Required);
+        assert_eq!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        assert!(matches!(
+            parse_url("postgres://h/db?sslmode=sometimes").map(|_| ()),
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidUrl { .. })
+        ));
+    }
+}

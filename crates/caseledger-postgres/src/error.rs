@@ -1,0 +1,209 @@
+//! The log's one error type: [`Error`], with a matchable [`ErrorKind`] and
+//! the cause (the client's or the codec's error) as its `source()`.
+//!
+//! No error of this crate carries the connection URL or a password: a
+//! database error is the server's message (which never contains the
+//! password), and the place is named in words
+//! ("appending", "reading the log"), never by the URL. The cause is the
+//! error's `source()`: print the chain to see the server's words.
+
+use std::fmt;
+
+/// What went wrong, to match on. `#[non_exhaustive]`: new kinds may come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The connection URL (or key=value string) is not one this crate can
+    /// use; the reason says which part, never the password.
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An option is out of its bounds.
+    InvalidOption {
+        /// Which option, and its bounds.
+        reason: String,
+    },
+    /// The server could not be reached or refused the connection.
+    Connect,
+    /// A statement failed (the server's error is the source), while doing
+    /// `during`. Nothing of the failed transaction is visible: PostgreSQL
+    /// rolls it back whole.
+    Database {
+        /// What the log was doing.
+        during: &'static str,
+    },
+    /// The database holds a caseledger schema newer than this build knows:
+    /// upgrade caseledger before using this database.
+    SchemaTooNew {
+        /// The schema version found in the database.
+        found: i32,
+        /// The newest schema version this build knows.
+        supported: i32,
+    },
+    /// A stored row does not hold what the log wrote: a changed row, a
+    /// broken chain link, a gap. `position` names the first such event (or
+    /// the last event before a damaged commit marker).
+    Tampered {
+        /// The position of the row (0: the head row or the log as a whole).
+        position: u64,
+        /// What does not match.
+        detail: String,
+    },
+    /// A recorded case breaks a case rule (`verify`).
+    RuleBroken {
+        /// The position of the event that breaks it.
+        position: u64,
+        /// The case and the rule.
+        detail: String,
+    },
+    /// An import was refused before anything was written: the target's head
+    /// is not the one the import continues from, or the records do not
+    /// continue it.
+    ImportRefused {
+        /// Why.
+        reason: String,
+    },
+    /// The log's writer task has stopped (its runtime shut down): nothing
+    /// was written by this call.
+    WriterStopped,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::InvalidUrl { reason } => {
+                write!(f, "invalid PostgreSQL connection string: {reason}")
+            }
+            ErrorKind::InvalidOption { reason } => write!(f, "invalid option: {reason}"),
+            ErrorKind::Connect => f.write_str("cannot connect to the PostgreSQL server"),
+            ErrorKind::Database { during } => write!(
+                f,
+                "PostgreSQL failed while {during}; nothing of that transaction is stored"
+            ),
+            ErrorKind::SchemaTooNew { found, supported } => write!(
+                f,
+                "the database holds caseledger schema version {found}, newer than this build's {supported}: upgrade caseledger before using it"
+            ),
+            ErrorKind::Tampered { position, detail } => {
+                write!(
+                    f,
+                    "the log was changed behind caseledger's back at position {position}: {detail}"
+                )
+            }
+            ErrorKind::RuleBroken { position, detail } => {
+                write!(
+                    f,
+                    "the event at position {position} breaks a case rule: {detail}"
+                )
+            }
+            ErrorKind::ImportRefused { reason } => {
+                write!(f, "import refused, nothing written: {reason}")
+            }
+            ErrorKind::WriterStopped => {
+                f.write_str("the log's writer has stopped; nothing was written")
+            }
+        }
+    }
+}
+
+/// The log's error: a [`kind`](Error::kind) to match on, and the cause as
+/// [`std::error::Error::source`].
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub(crate) fn new(kind: ErrorKind) -> Error {
+        Error { kind, source: None }
+    }
+
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            kind,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// A failed statement while doing `during`.
+    pub(crate) fn db(during: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
+        move |e| Error::with_source(ErrorKind::Database { during }, e)
+    }
+
+    /// A pool failure (no connection could be had) while doing `during`.
+    pub(crate) fn pool(during: &'static str) -> impl FnOnce(deadpool_postgres::PoolError) -> Error {
+        move |e| match e {
+            deadpool_postgres::PoolError::Backend(e) => {
+                Error::with_source(ErrorKind::Database { during }, e)
+            }
+            other => Error::with_source(ErrorKind::Connect, PoolFailure(other.to_string())),
+        }
+    }
+
+    /// The error each append of a failed group gets: the group's failure,
+    /// shared.
+    pub(crate) fn group_failed(cause: &std::sync::Arc<Error>) -> Error {
+        Error {
+            kind: cause.kind.clone(),
+            source: Some(Box::new(Shared(std::sync::Arc::clone(cause)))),
+        }
+    }
+
+    pub(crate) fn tampered(position: u64, detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Tampered {
+            position,
+            detail: detail.into(),
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The cause is the `source()`, printed by whoever walks the chain
+        // (anyhow's `{:#}`), not repeated here.
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A pool's failure that is not the server's (a timeout, a closed pool).
+#[derive(Debug, thiserror::Error)]
+#[error("connection pool: {0}")]
+pub(crate) struct PoolFailure(pub(crate) String);
+
+/// One failure shared by every append of a group: its cause is the
+/// group's error's cause.
+#[derive(Debug)]
+struct Shared(std::sync::Arc<Error>);
+
+impl fmt::Display for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.source {
+            Some(cause) => fmt::Display::fmt(cause, f),
+            None => fmt::Display::fmt(&self.0.kind, f),
+        }
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source.as_deref().and_then(|e| e.source())
+    }
+}

@@ -1,0 +1,307 @@
+//! [`AsyncPgLog`]: the log on tokio, implementing
+//! [`caseledger_async::AsyncEventLog`] natively.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use caseledger::{
+    AppendCondition, AppendError, Appended, CaseId, Event, ExpectedVersion, RecordedEvent,
+};
+use caseledger_async::{AsyncEventLog, EventStream};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::NoTls;
+
+use crate::Head;
+use crate::config::{MAX_GROUP_APPENDS, PgOptions, Tls, parse_url, redact_url};
+use crate::error::{Error, ErrorKind};
+use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_i64, to_u64};
+use crate::schema::migrate;
+use crate::writer::{self, Request};
+
+/// A PostgreSQL event log for async code on tokio: appends go through the
+/// process's group commit (one writer task), reads through a connection
+/// pool. Cheap to clone (the clones share the pool and the writer).
+///
+/// Must be created and used within a tokio runtime (it spawns its writer
+/// task and the connections' tasks there). Blocking code uses
+/// [`crate::PgLog`], which brings its own runtime.
+#[derive(Clone)]
+pub struct AsyncPgLog {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pool: Pool,
+    queue: mpsc::Sender<Request>,
+    options: PgOptions,
+    /// The connection string without its password, for `Debug`.
+    target: String,
+}
+
+impl std::fmt::Debug for AsyncPgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncPgLog")
+            .field("target", &self.shared.target)
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncPgLog {
+    /// Connects to the server `url` names (`postgres://…`, `postgresql://…`
+    /// or key=value), creates or upgrades the caseledger schema in its
+    /// database, and starts the writer. Fails with
+    /// [`ErrorKind::SchemaTooNew`] on a database a newer caseledger wrote.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<AsyncPgLog, Error> {
+        options.check()?;
+        let (config, tls) = parse_url(url)?;
+        if tls == Tls::Required {
+            return Err(Error::new(ErrorKind::InvalidUrl {
+                reason:
+                    "sslmode requires TLS, which this build does not have (cargo feature `tls`)"
+                        .to_owned(),
+            }));
+        }
+        let timeout = options.connect_timeout();
+        let (mut client, connection) = tokio::time::timeout(timeout, config.connect(NoTls))
+            .await
+            .map_err(|_| {
+                Error::with_source(
+                    ErrorKind::Connect,
+                    crate::error::PoolFailure(format!(
+                        "no answer within {} ms",
+                        options.connect_timeout_ms
+                    )),
+                )
+            })?
+            .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
+        let connection = tokio::spawn(connection);
+        let migrated = migrate(&mut client).await;
+        drop(client);
+        // The connection task ends once the client is gone.
+        let _ = connection.await;
+        migrated?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .build()
+            .map_err(|e| {
+                Error::with_source(ErrorKind::Connect, crate::error::PoolFailure(e.to_string()))
+            })?;
+        let (queue, rx) = mpsc::channel(4 * MAX_GROUP_APPENDS);
+        tokio::spawn(writer::run(pool.clone(), options.clock, rx));
+        Ok(AsyncPgLog {
+            shared: Arc::new(Shared {
+                pool,
+                queue,
+                options,
+                target: redact_url(url),
+            }),
+        })
+    }
+
+    /// The options the log was opened with.
+    pub fn options(&self) -> &PgOptions {
+        &self.shared.options
+    }
+
+    pub(crate) async fn client(
+        &self,
+        during: &'static str,
+    ) -> Result<deadpool_postgres::Object, Error> {
+        self.shared.pool.get().await.map_err(Error::pool(during))
+    }
+
+    /// The committed head: the last position and the chain hash after its
+    /// commit record (position 0 and zeros for an empty log), the same as
+    /// the file store's for the same records.
+    pub async fn head(&self) -> Result<Head, Error> {
+        let client = self.client("reading the head").await?;
+        let row = client
+            .query_one("SELECT position, hash FROM caseledger.head", &[])
+            .await
+            .map_err(Error::db("reading the head"))?;
+        Ok(Head {
+            position: to_u64(row.get(0), 0, "the head position")?,
+            hash: to_hash(row.get::<_, &[u8]>(1), 0)?,
+        })
+    }
+
+    async fn append_inner(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Error>> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            case_id,
+            expected,
+            events: events.to_vec(),
+            conditions: conditions.to_vec(),
+            reply,
+        };
+        let stopped = || AppendError::Log(Error::new(ErrorKind::WriterStopped));
+        self.shared
+            .queue
+            .send(request)
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Reads events with positions `from..=to`, at most `limit`, in order.
+    pub(crate) async fn page(
+        &self,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        let during = "reading the log";
+        let client = self.client(during).await?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE position >= $1 AND position <= $2 \
+             ORDER BY position LIMIT $3"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                &sql,
+                &[&to_i64(from, "position")?, &to_i64(to, "position")?, &limit],
+            )
+            .await
+            .map_err(Error::db(during))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (expect, row) in (from..).zip(&rows) {
+            let r = checked(&EventRow::from_row(row)?)?;
+            // Every position up to the head is committed: a missing one was
+            // deleted behind the log's back.
+            if r.position != expect {
+                return Err(Error::tampered(
+                    expect,
+                    "the event at this position is missing",
+                ));
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Every event from `from_position` to the head as it was when the
+    /// call began (events appended during the read are not included: read
+    /// again from the next position), in pages of
+    /// [`PgOptions::page_rows`].
+    pub async fn read_all_until_head(
+        &self,
+        from_position: u64,
+    ) -> Result<EventStream<'static, Error>, Error> {
+        let end = self.head().await?.position;
+        let page_rows = self.shared.options.page_rows;
+        let log = self.clone();
+        let start = from_position.max(1);
+        let pages = futures_util::stream::try_unfold(start, move |next| {
+            let log = log.clone();
+            async move {
+                if next > end {
+                    return Ok(None);
+                }
+                let page = log.page(next, end, page_rows).await?;
+                let Some(last) = page.last().map(|r| r.position) else {
+                    return Err(Error::tampered(
+                        next,
+                        "the event at this position is missing",
+                    ));
+                };
+                Ok(Some((page, last + 1)))
+            }
+        });
+        let events = pages
+            .map_ok(|page| futures_util::stream::iter(page.into_iter().map(Ok)))
+            .try_flatten();
+        Ok(events.boxed())
+    }
+}
+
+/// The event a row's body holds, with its position and version checked
+/// against the row's columns (a full check of every column and the chain
+/// is `verify`'s).
+pub(crate) fn checked(row: &EventRow) -> Result<RecordedEvent, Error> {
+    let r = row.decode()?;
+    if Some(r.position) != u64::try_from(row.position).ok()
+        || Some(r.version) != u64::try_from(row.version).ok()
+        || r.event.case_id.as_uuid() != &row.case_id
+    {
+        return Err(Error::tampered(
+            r.position,
+            "the row's position, stream or version does not match its stored body",
+        ));
+    }
+    Ok(r)
+}
+
+impl AsyncEventLog for AsyncPgLog {
+    type Error = Error;
+
+    async fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Error>> {
+        self.append_inner(case_id, expected, events, conditions)
+            .await
+    }
+
+    async fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {
+        let during = "reading a stream's version";
+        let client = self.client(during).await?;
+        let row = client
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1",
+                &[case_id.as_uuid()],
+            )
+            .await
+            .map_err(Error::db(during))?;
+        to_u64(row.get(0), 0, "a stream version")
+    }
+
+    async fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        let during = "reading a stream";
+        let client = self.client(during).await?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE case_id = $1 AND version >= $2 \
+             ORDER BY version"
+        );
+        let from = to_i64(from_version.max(1), "version")?;
+        let rows = client
+            .query(&sql, &[case_id.as_uuid(), &from])
+            .await
+            .map_err(Error::db(during))?;
+        let mut out = VecDeque::with_capacity(rows.len());
+        for row in &rows {
+            out.push_back(checked(&EventRow::from_row(row)?)?);
+        }
+        Ok(out.into())
+    }
+
+    async fn read_all(&self, from_position: u64) -> Result<EventStream<'_, Error>, Error> {
+        self.read_all_until_head(from_position).await
+    }
+}

@@ -1,0 +1,117 @@
+//! The tables, created and upgraded by the crate: a schema-version row and
+//! numbered migrations, each applied once, in order, in one transaction
+//! under an advisory lock (so two servers starting at once do not race).
+//! A database whose version is newer than [`SCHEMA_VERSION`] is refused
+//! ([`ErrorKind::SchemaTooNew`]). docs/postgres.md shows the tables.
+
+use crate::error::{Error, ErrorKind};
+
+/// The schema this build creates and understands.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The advisory lock key migrations hold (an arbitrary constant:
+/// "caseledger" in ASCII, folded into 63 bits).
+const MIGRATION_LOCK: i64 = 0x6361_7365_6c65_6467;
+
+/// What every start runs first: idempotent, so it is safe on every connect.
+const BOOTSTRAP: &str = "
+CREATE SCHEMA IF NOT EXISTS caseledger;
+CREATE TABLE IF NOT EXISTS caseledger.schema_version (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version integer NOT NULL
+);
+";
+
+/// Migration 1: the log. `body` is exactly the file store's record body
+/// (caseledger-codec); every other column of `events` is a copy of a field
+/// of it, kept for queries and indexes, and checked by `verify`.
+const MIGRATION_1: &str = r"
+CREATE TABLE caseledger.events (
+    position     bigint PRIMARY KEY CHECK (position > 0),
+    case_id      uuid NOT NULL,
+    version      bigint NOT NULL CHECK (version > 0),
+    event_id     uuid NOT NULL UNIQUE,
+    type         text NOT NULL,
+    at           timestamptz NOT NULL,
+    recorded_at  timestamptz NOT NULL,
+    customer_id  text,
+    due          timestamptz,
+    body         bytea NOT NULL,
+    hash         bytea NOT NULL CHECK (length(hash) = 32),
+    UNIQUE (case_id, version)
+);
+CREATE INDEX events_customer ON caseledger.events (customer_id) WHERE customer_id IS NOT NULL;
+CREATE TABLE caseledger.commits (
+    last_position  bigint PRIMARY KEY,
+    first_position bigint NOT NULL,
+    hash           bytea NOT NULL CHECK (length(hash) = 32),
+    CHECK (first_position > 0 AND last_position >= first_position)
+);
+CREATE TABLE caseledger.head (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    position       bigint NOT NULL CHECK (position >= 0),
+    hash           bytea NOT NULL CHECK (length(hash) = 32),
+    recorded_secs  bigint,
+    recorded_nanos integer
+);
+INSERT INTO caseledger.head (position, hash) VALUES (0, '\x0000000000000000000000000000000000000000000000000000000000000000');
+CREATE FUNCTION caseledger.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'caseledger: % on %.% is refused: the log is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON caseledger.events
+    FOR EACH ROW EXECUTE FUNCTION caseledger.refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON caseledger.events
+    FOR EACH STATEMENT EXECUTE FUNCTION caseledger.refuse_change();
+CREATE TRIGGER commits_append_only BEFORE UPDATE OR DELETE ON caseledger.commits
+    FOR EACH ROW EXECUTE FUNCTION caseledger.refuse_change();
+CREATE TRIGGER commits_no_truncate BEFORE TRUNCATE ON caseledger.commits
+    FOR EACH STATEMENT EXECUTE FUNCTION caseledger.refuse_change();
+CREATE TRIGGER head_kept BEFORE DELETE ON caseledger.head
+    FOR EACH ROW EXECUTE FUNCTION caseledger.refuse_change();
+CREATE TRIGGER head_no_truncate BEFORE TRUNCATE ON caseledger.head
+    FOR EACH STATEMENT EXECUTE FUNCTION caseledger.refuse_change();
+";
+
+/// The migrations, in order: migration `i + 1` is `MIGRATIONS[i]`.
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+/// Creates or upgrades the schema; refuses a newer one. Returns the version
+/// the database is at afterwards.
+pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, Error> {
+    let during = "creating or upgrading the caseledger schema";
+    let tx = client.transaction().await.map_err(Error::db(during))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(Error::db(during))?;
+    tx.batch_execute(BOOTSTRAP)
+        .await
+        .map_err(Error::db(during))?;
+    let found: i32 = tx
+        .query_opt("SELECT version FROM caseledger.schema_version", &[])
+        .await
+        .map_err(Error::db(during))?
+        .map_or(0, |row| row.get(0));
+    if found > SCHEMA_VERSION {
+        return Err(Error::new(ErrorKind::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        }));
+    }
+    // `found` is within 0..=SCHEMA_VERSION, checked just above.
+    for migration in &MIGRATIONS[found as usize..] {
+        tx.batch_execute(migration)
+            .await
+            .map_err(Error::db(during))?;
+    }
+    tx.execute(
+        "INSERT INTO caseledger.schema_version (singleton, version) VALUES (true, $1)
+         ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
+        &[&SCHEMA_VERSION],
+    )
+    .await
+    .map_err(Error::db(during))?;
+    tx.commit().await.map_err(Error::db(during))?;
+    Ok(SCHEMA_VERSION)
+}

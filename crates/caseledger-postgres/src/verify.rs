@@ -1,0 +1,290 @@
+//! `verify`: the audit walk over every row of the log, in one snapshot.
+
+use std::collections::HashMap;
+
+use caseledger::{CaseId, CaseState, RecordedEvent};
+use caseledger_codec::{GENESIS_HASH, encode_commit_body, link_holds, stored_hash};
+
+use crate::Head;
+use crate::error::{Error, ErrorKind};
+use crate::log::AsyncPgLog;
+use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_u64};
+
+/// Rows fetched at a time by the walk.
+const VERIFY_PAGE_ROWS: i32 = 10_000;
+
+/// What [`AsyncPgLog::verify`] found in a sound log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Streams (cases) seen.
+    pub streams: u64,
+    /// Commit markers (batches) checked.
+    pub commits: u64,
+    /// The head: write it down; a later verify that reaches the same
+    /// position with the same hash proves nothing up to it changed. The
+    /// same as the file store's `verify` prints for the same records.
+    pub head: Head,
+}
+
+impl AsyncPgLog {
+    /// Walks the whole log in one snapshot (a repeatable-read transaction,
+    /// so appends going on meanwhile are neither seen nor disturbed):
+    /// recomputes the chain from the stored bodies (every event and every
+    /// commit marker), checks every column of every row against its
+    /// decoded body, gapless positions and stream versions, batches that
+    /// cover the events exactly, the head row, and folds every case through
+    /// the case rules ([`CaseState::apply_in_place`], the rules' one
+    /// implementation). Calls `visit` with each event in position order.
+    ///
+    /// Fails at the first problem: [`ErrorKind::Tampered`] names the
+    /// position of the changed row (a changed body breaks its own link; a
+    /// changed column differs from its body), [`ErrorKind::RuleBroken`] the
+    /// event that breaks a rule.
+    pub async fn verify(
+        &self,
+        visit: impl FnMut(&RecordedEvent) + Send,
+    ) -> Result<VerifyReport, Error> {
+        self.walk(true, visit).await
+    }
+
+    /// [`AsyncPgLog::verify`] without the case rules: the chain, every
+    /// column, positions, versions, batches and the head. For a caller that
+    /// folds the rules itself from `visit` (on another thread), and for
+    /// logs of events that follow no case's life (tests of the storage).
+    pub async fn verify_chain(
+        &self,
+        visit: impl FnMut(&RecordedEvent) + Send,
+    ) -> Result<VerifyReport, Error> {
+        self.walk(false, visit).await
+    }
+
+    async fn walk(
+        &self,
+        rules: bool,
+        mut visit: impl FnMut(&RecordedEvent) + Send,
+    ) -> Result<VerifyReport, Error> {
+        let during = "verifying the log";
+        let mut client = self.client(during).await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(Error::db(during))?;
+        let head = tx
+            .query_one("SELECT position, hash FROM caseledger.head", &[])
+            .await
+            .map_err(Error::db(during))?;
+        let head = Head {
+            position: to_u64(head.get(0), 0, "the head position")?,
+            hash: to_hash(head.get::<_, &[u8]>(1), 0)?,
+        };
+        let events_sql = format!("SELECT {EVENT_COLUMNS} FROM caseledger.events ORDER BY position");
+        let events_stmt = tx.prepare(&events_sql).await.map_err(Error::db(during))?;
+        let commits_stmt = tx
+            .prepare(
+                "SELECT last_position, first_position, hash FROM caseledger.commits ORDER BY last_position",
+            )
+            .await
+            .map_err(Error::db(during))?;
+        let events = tx
+            .bind(&events_stmt, &[])
+            .await
+            .map_err(Error::db(during))?;
+        let commits = tx
+            .bind(&commits_stmt, &[])
+            .await
+            .map_err(Error::db(during))?;
+
+        let mut walk = Walk {
+            rules,
+            ..Walk::default()
+        };
+        let mut commit_rows = std::collections::VecDeque::new();
+        let mut commits_done = false;
+        loop {
+            let page = tx
+                .query_portal(&events, VERIFY_PAGE_ROWS)
+                .await
+                .map_err(Error::db(during))?;
+            if page.is_empty() {
+                break;
+            }
+            for row in &page {
+                let row = EventRow::from_row(row)?;
+                let r = walk.event(&row)?;
+                visit(&r);
+                // The commit marker that closes a batch at this event, if any.
+                if commit_rows.is_empty() && !commits_done {
+                    let more = tx
+                        .query_portal(&commits, VERIFY_PAGE_ROWS)
+                        .await
+                        .map_err(Error::db(during))?;
+                    commits_done = more.is_empty();
+                    commit_rows.extend(more);
+                }
+                if let Some(c) = commit_rows.front() {
+                    let last = to_u64(c.get(0), r.position, "a commit's last position")?;
+                    if last == r.position {
+                        let first = to_u64(c.get(1), r.position, "a commit's first position")?;
+                        let hash = to_hash(c.get::<_, &[u8]>(2), r.position)?;
+                        walk.commit(first, last, &hash)?;
+                        commit_rows.pop_front();
+                    } else if last < r.position {
+                        return Err(Error::tampered(
+                            last,
+                            "a commit marker closes a batch at a position with no event",
+                        ));
+                    }
+                }
+            }
+        }
+        if !commit_rows.is_empty()
+            || (!commits_done
+                && !tx
+                    .query_portal(&commits, 1)
+                    .await
+                    .map_err(Error::db(during))?
+                    .is_empty())
+        {
+            return Err(Error::tampered(
+                walk.last_position + 1,
+                "a commit marker closes events that are not in the log (rows deleted?)",
+            ));
+        }
+        if walk.batch_first <= walk.last_position {
+            return Err(Error::tampered(
+                walk.batch_first,
+                "events after the last commit marker: a batch without its commit",
+            ));
+        }
+        if head.position != walk.last_position || head.hash != walk.prev {
+            return Err(Error::tampered(
+                head.position,
+                format!(
+                    "the head row (position {}) does not match the chain recomputed from the rows \
+                     (position {})",
+                    head.position, walk.last_position
+                ),
+            ));
+        }
+        tx.commit().await.map_err(Error::db(during))?;
+        Ok(VerifyReport {
+            events: walk.last_position,
+            streams: walk.versions.len() as u64,
+            commits: walk.commits,
+            head,
+        })
+    }
+}
+
+/// The walk's state: the chain so far, each stream's version and state.
+struct Walk {
+    /// Whether to fold the case rules.
+    rules: bool,
+    prev: caseledger_codec::Hash,
+    last_position: u64,
+    /// The first event of the batch not closed yet.
+    batch_first: u64,
+    commits: u64,
+    versions: HashMap<CaseId, u64>,
+    states: HashMap<CaseId, CaseState>,
+}
+
+impl Default for Walk {
+    fn default() -> Walk {
+        Walk {
+            rules: true,
+            prev: GENESIS_HASH,
+            last_position: 0,
+            batch_first: 1,
+            commits: 0,
+            versions: HashMap::new(),
+            states: HashMap::new(),
+        }
+    }
+}
+
+impl Walk {
+    /// Checks one event row: its place, its link, its columns, its stream
+    /// version, the case rules.
+    fn event(&mut self, row: &EventRow) -> Result<RecordedEvent, Error> {
+        let expected = self.last_position + 1;
+        if row.position != i64::try_from(expected).unwrap_or(i64::MAX) {
+            return Err(Error::tampered(
+                expected,
+                format!(
+                    "the event at this position is missing (the next row is at {})",
+                    row.position
+                ),
+            ));
+        }
+        if !link_holds(&self.prev, &row.body) {
+            return Err(Error::tampered(
+                expected,
+                "the chain hash of this event does not match its content: the row, or the one \
+                 before it, was changed",
+            ));
+        }
+        let r = row.decode()?;
+        row.check_columns(&r)?;
+        self.prev = stored_hash(&row.body);
+        self.last_position = expected;
+        let version = self.versions.entry(r.event.case_id).or_insert(0);
+        if r.version != *version + 1 {
+            return Err(Error::tampered(
+                expected,
+                format!(
+                    "case {} jumps from version {} to {}",
+                    r.event.case_id, version, r.version
+                ),
+            ));
+        }
+        *version = r.version;
+        if !self.rules {
+            return Ok(r);
+        }
+        let state = self.states.entry(r.event.case_id).or_default();
+        if let Err(err) = state.apply_in_place(&r.event) {
+            return Err(Error::new(ErrorKind::RuleBroken {
+                position: expected,
+                detail: format!("case {}: {err}", r.event.case_id),
+            }));
+        }
+        Ok(r)
+    }
+
+    /// Checks a commit marker closing the batch at the last event.
+    fn commit(
+        &mut self,
+        first: u64,
+        last: u64,
+        stored: &caseledger_codec::Hash,
+    ) -> Result<(), Error> {
+        if first != self.batch_first {
+            return Err(Error::tampered(
+                last,
+                format!(
+                    "the commit marker says its batch starts at {first}, but the batch starts at {}",
+                    self.batch_first
+                ),
+            ));
+        }
+        let mut body = Vec::with_capacity(56);
+        let hash = encode_commit_body(&mut body, &self.prev, first, last);
+        if &hash != stored {
+            return Err(Error::tampered(
+                last,
+                "the hash of the commit marker after this event does not match the chain",
+            ));
+        }
+        self.prev = hash;
+        self.batch_first = last + 1;
+        self.commits += 1;
+        Ok(())
+    }
+}

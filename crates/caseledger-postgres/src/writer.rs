@@ -1,0 +1,411 @@
+//! The writer: group commit over one transaction per group.
+//!
+//! Every append of a process goes through one writer task. It takes the
+//! oldest queued append and every append queued behind it (up to
+//! [`MAX_GROUP_APPENDS`]) and writes them in one transaction:
+//!
+//! 1. lock the head row (`SELECT … FOR UPDATE`): appenders of every process
+//!    and server queue here, so positions are handed out in commit order,
+//!    with no sequence and no gap, and a position is visible only once
+//!    every lower one is (the previous holder committed before the lock
+//!    was granted);
+//! 2. for each append: read the stream's version and where its event ids
+//!    are stored (and, for a condition, the customer's follow-ups), in one
+//!    pipelined round trip; apply the one append contract
+//!    ([`caseledger::backend::plan_append`]); encode the events (the
+//!    codec's bodies, chained to the previous hash) and insert them. Later
+//!    appends of the group see the earlier ones (same transaction);
+//! 3. insert the commit marker (the codec's commit record hash over the
+//!    group's positions), move the head, `pg_notify`, commit.
+//!
+//! Each append gets its own answer. If a statement fails (a dropped
+//! connection, a server restart), PostgreSQL rolls the whole transaction
+//! back: every append of the group then gets that error and nothing of the
+//! group is visible; a retry of the same append is safe (idempotent).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use caseledger::backend::{AppendPlan, KnownFollowUp, StoredAt, StoredEvents, plan_append};
+use caseledger::{
+    AppendCondition, AppendError, Appended, CaseId, CustomerId, Event, EventData, EventId,
+    ExpectedVersion, InvalidAppendReason, RecordedEvent,
+};
+use caseledger_codec::{Hash, encode_commit_body, encode_event_body};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use crate::config::{Clock, MAX_GROUP_APPENDS, NOTIFY_CHANNEL};
+use crate::error::{Error, ErrorKind};
+use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_i64, to_u64};
+
+/// The answer to one append.
+pub(crate) type Outcome = Result<Appended, AppendError<Error>>;
+
+/// One queued append.
+pub(crate) struct Request {
+    pub case_id: CaseId,
+    pub expected: ExpectedVersion,
+    pub events: Vec<Event>,
+    pub conditions: Vec<AppendCondition>,
+    pub reply: oneshot::Sender<Outcome>,
+}
+
+/// The writer task: groups queued appends until every sender is gone.
+pub(crate) async fn run(pool: Pool, clock: Clock, mut queue: mpsc::Receiver<Request>) {
+    let mut group = Vec::with_capacity(16);
+    while let Some(first) = queue.recv().await {
+        group.push(first);
+        while group.len() < MAX_GROUP_APPENDS {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcomes = write_group(&pool, clock, &group).await;
+        for (request, outcome) in group.drain(..).zip(outcomes) {
+            // A caller that stopped waiting (a dropped future) needs no answer.
+            let _ = request.reply.send(outcome);
+        }
+    }
+}
+
+/// Writes one group; an answer per request, in order.
+async fn write_group(pool: &Pool, clock: Clock, group: &[Request]) -> Vec<Outcome> {
+    match try_group(pool, clock, group).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            // The transaction is rolled back: every append of the group gets
+            // the failure, none a refusal decided on the undone writes.
+            let shared = Arc::new(e);
+            group
+                .iter()
+                .map(|_| Err(AppendError::Log(Error::group_failed(&shared))))
+                .collect()
+        }
+    }
+}
+
+/// The head as the head row holds it, and what the group adds.
+struct Tip {
+    next_position: u64,
+    hash: Hash,
+    last_recorded_at: Option<DateTime<Utc>>,
+}
+
+async fn try_group(pool: &Pool, clock: Clock, group: &[Request]) -> Result<Vec<Outcome>, Error> {
+    let during = "appending";
+    let mut client = pool.get().await.map_err(Error::pool(during))?;
+    let tx = client.transaction().await.map_err(Error::db(during))?;
+    let head = tx
+        .query_one(
+            "SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(Error::db("locking the head row"))?;
+    let position = to_u64(head.get(0), 0, "the head position")?;
+    let hash = to_hash(head.get::<_, &[u8]>(1), 0)?;
+    let last_recorded_at = recorded_at_of(head.get(2), head.get(3))?;
+    let first_position = position + 1;
+    let mut tip = Tip {
+        next_position: first_position,
+        hash,
+        last_recorded_at,
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for r in group {
+        outcomes.push(append_one(&tx, clock, &mut tip, r).await?);
+    }
+    if tip.next_position > first_position {
+        let last = tip.next_position - 1;
+        let mut body = Vec::with_capacity(56);
+        let head_hash = encode_commit_body(&mut body, &tip.hash, first_position, last);
+        let (first_i, last_i) = (
+            to_i64(first_position, "position")?,
+            to_i64(last, "position")?,
+        );
+        let (secs, nanos) = match tip.last_recorded_at {
+            Some(t) => (Some(t.timestamp()), Some(t.timestamp_subsec_nanos() as i32)),
+            None => (None, None),
+        };
+        let hash_bytes = head_hash.as_slice();
+        let payload = last.to_string();
+        let commit_params: [&(dyn ToSql + Sync); 3] = [&last_i, &first_i, &hash_bytes];
+        let head_params: [&(dyn ToSql + Sync); 4] = [&last_i, &hash_bytes, &secs, &nanos];
+        let notify_params: [&(dyn ToSql + Sync); 2] = [&NOTIFY_CHANNEL, &payload];
+        let commit = tx.execute(
+            "INSERT INTO caseledger.commits (last_position, first_position, hash) VALUES ($1, $2, $3)",
+            &commit_params,
+        );
+        let move_head = tx.execute(
+            "UPDATE caseledger.head SET position = $1, hash = $2, recorded_secs = $3, recorded_nanos = $4",
+            &head_params,
+        );
+        let notify = tx.execute("SELECT pg_notify($1, $2)", &notify_params);
+        tokio::try_join!(commit, move_head, notify).map_err(Error::db("committing"))?;
+    }
+    tx.commit().await.map_err(Error::db("committing"))?;
+    Ok(outcomes)
+}
+
+/// The recorded time the head row keeps (the last event's).
+pub(crate) fn recorded_at_of(
+    secs: Option<i64>,
+    nanos: Option<i32>,
+) -> Result<Option<DateTime<Utc>>, Error> {
+    match (secs, nanos) {
+        (Some(s), Some(n)) => u32::try_from(n)
+            .ok()
+            .and_then(|n| DateTime::from_timestamp(s, n))
+            .map(Some)
+            .ok_or_else(|| Error::tampered(0, "the head row's recorded time is out of range")),
+        _ => Ok(None),
+    }
+}
+
+/// The recorded time of the next event: the clock's, never before the last.
+fn recorded_at(clock: Clock, event: &Event, last: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = match clock {
+        Clock::System => Utc::now(),
+        Clock::EventTime => event.at,
+    };
+    last.map_or(now, |t| now.max(t))
+}
+
+/// What the contract needs to know about the log for one append, read
+/// before it is planned (the plan itself does no I/O).
+#[derive(Default)]
+pub(crate) struct Lookups {
+    /// The stored events with an id of the call.
+    stored: HashMap<EventId, RecordedEvent>,
+    /// The follow-ups of each customer a condition names.
+    follow_ups: HashMap<CustomerId, Vec<KnownFollowUp>>,
+}
+
+impl StoredEvents for Lookups {
+    type Error = Error;
+
+    fn stored_at(&self, id: &EventId) -> Result<Option<StoredAt>, Error> {
+        Ok(self.stored.get(id).map(|r| StoredAt {
+            case_id: r.event.case_id,
+            version: r.version,
+            position: r.position,
+        }))
+    }
+
+    fn stored_event(&self, at: &StoredAt) -> Result<RecordedEvent, Error> {
+        self.stored
+            .values()
+            .find(|r| r.position == at.position)
+            .cloned()
+            .ok_or_else(|| Error::tampered(at.position, "an event looked up is gone"))
+    }
+
+    fn follow_ups_of(&self, customer: &CustomerId) -> Result<Vec<KnownFollowUp>, Error> {
+        Ok(self.follow_ups.get(customer).cloned().unwrap_or_default())
+    }
+}
+
+/// Reads a stream's version, the stored events with the call's ids and the
+/// follow-ups of the conditions' customers, pipelined on one connection.
+pub(crate) async fn look_up(
+    client: &tokio_postgres::Client,
+    case_id: CaseId,
+    events: &[Event],
+    conditions: &[AppendCondition],
+) -> Result<(u64, Lookups), Error> {
+    let during = "reading what an append needs";
+    let case = *case_id.as_uuid();
+    let ids: Vec<Uuid> = events.iter().map(|e| *e.event_id.as_uuid()).collect();
+    let version_params: [&(dyn ToSql + Sync); 1] = [&case];
+    let ids_params: [&(dyn ToSql + Sync); 1] = [&ids];
+    let version = client.query_one(
+        "SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1",
+        &version_params,
+    );
+    let ids_sql = format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)");
+    let stored = client.query(&ids_sql, &ids_params);
+    let mut customers: Vec<&CustomerId> = Vec::with_capacity(conditions.len());
+    for c in conditions {
+        match c {
+            AppendCondition::NoFollowUpTooClose { customer_id, .. } => customers.push(customer_id),
+            // A kind of condition added to the domain after this build: it
+            // needs its own lookup here, so refuse rather than pass it.
+            _ => {
+                return Err(Error::new(ErrorKind::InvalidOption {
+                    reason: "an append condition this build of caseledger-postgres cannot check"
+                        .to_owned(),
+                }));
+            }
+        }
+    }
+    let names: Vec<&str> = customers.iter().map(|c| c.as_str()).collect();
+    let name_params: Vec<[&(dyn ToSql + Sync); 1]> =
+        names.iter().map(|n| [n as &(dyn ToSql + Sync)]).collect();
+    let follow_ups = futures_util::future::try_join_all(name_params.iter().map(|p| {
+        client.query(
+            "SELECT position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash
+               FROM caseledger.events
+              WHERE type = 'follow_up_scheduled'
+                AND case_id IN (SELECT case_id FROM caseledger.events WHERE customer_id = $1)
+              ORDER BY position",
+            p,
+        )
+    }));
+    let (version, stored, follow_ups) =
+        tokio::try_join!(version, stored, follow_ups).map_err(Error::db(during))?;
+    let version = to_u64(version.get(0), 0, "a stream version")?;
+    let mut lookups = Lookups::default();
+    for row in &stored {
+        let r = EventRow::from_row(row)?.decode()?;
+        lookups.stored.insert(r.event.event_id, r);
+    }
+    for (customer, rows) in customers.into_iter().zip(follow_ups) {
+        let mut known = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let r = EventRow::from_row(row)?.decode()?;
+            if let EventData::FollowUpScheduled(f) = &r.event.data {
+                known.push(KnownFollowUp {
+                    case_id: r.event.case_id,
+                    event_id: r.event.event_id,
+                    due: f.due,
+                });
+            }
+        }
+        lookups.follow_ups.insert(customer.clone(), known);
+    }
+    Ok((version, lookups))
+}
+
+/// Plans and writes one append of the group. The outer error fails the
+/// group (a statement failed); the inner one is this append's refusal.
+async fn append_one(
+    tx: &Transaction<'_>,
+    clock: Clock,
+    tip: &mut Tip,
+    r: &Request,
+) -> Result<Outcome, Error> {
+    let (version, lookups) = match look_up(tx.client(), r.case_id, &r.events, &r.conditions).await {
+        Ok(found) => found,
+        Err(e) if !matches!(e.kind(), ErrorKind::Database { .. } | ErrorKind::Connect) => {
+            return Ok(Err(AppendError::Log(e)));
+        }
+        Err(e) => return Err(e),
+    };
+    let plan = match plan_append(
+        r.case_id,
+        r.expected,
+        &r.events,
+        &r.conditions,
+        version,
+        &lookups,
+    ) {
+        Ok(plan) => plan,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let first_version = match plan {
+        AppendPlan::AlreadyStored(done) => return Ok(Ok(done)),
+        AppendPlan::Write { first_version } => first_version,
+    };
+    // Encode every event first: an event the format cannot hold fails the
+    // append before anything of it is sent.
+    let mut rows = Vec::with_capacity(r.events.len());
+    let mut hash = tip.hash;
+    let mut last = tip.last_recorded_at;
+    for (i, e) in (0u64..).zip(&r.events) {
+        let at = recorded_at(clock, e, last);
+        last = Some(at);
+        let recorded = RecordedEvent {
+            position: tip.next_position + i,
+            version: first_version + i,
+            recorded_at: at,
+            event: e.clone(),
+        };
+        let mut body = Vec::with_capacity(160);
+        hash = match encode_event_body(
+            &mut body,
+            &hash,
+            recorded.position,
+            recorded.version,
+            &at,
+            e,
+        ) {
+            Ok(h) => h,
+            Err(err) => {
+                return Ok(Err(AppendError::InvalidAppend {
+                    case_id: r.case_id,
+                    reason: InvalidAppendReason::Unstorable(Box::new(err)),
+                }));
+            }
+        };
+        rows.push(EventRow::of(&recorded, body, &hash)?);
+    }
+    insert_rows(tx, &rows).await?;
+    let n = r.events.len() as u64;
+    let positions = (tip.next_position..tip.next_position + n).collect();
+    tip.next_position += n;
+    tip.hash = hash;
+    tip.last_recorded_at = last;
+    Ok(Ok(Appended {
+        positions,
+        stream_version: first_version + n - 1,
+        already_stored: false,
+    }))
+}
+
+/// Inserts rows in one statement (arrays unnested server-side).
+pub(crate) async fn insert_rows(tx: &Transaction<'_>, rows: &[EventRow]) -> Result<(), Error> {
+    let mut c = Columns::default();
+    for row in rows {
+        c.push(row);
+    }
+    tx.execute(
+        "INSERT INTO caseledger.events (position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash)
+         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[],
+                              $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[])",
+        &[
+            &c.position, &c.case_id, &c.version, &c.event_id, &c.event_type, &c.at, &c.recorded_at,
+            &c.customer_id, &c.due, &c.body, &c.hash,
+        ],
+    )
+    .await
+    .map_err(Error::db("inserting events"))?;
+    Ok(())
+}
+
+/// Rows as column arrays, for `unnest`.
+#[derive(Default)]
+struct Columns<'a> {
+    position: Vec<i64>,
+    case_id: Vec<Uuid>,
+    version: Vec<i64>,
+    event_id: Vec<Uuid>,
+    event_type: Vec<&'a str>,
+    at: Vec<DateTime<Utc>>,
+    recorded_at: Vec<DateTime<Utc>>,
+    customer_id: Vec<Option<&'a str>>,
+    due: Vec<Option<DateTime<Utc>>>,
+    body: Vec<&'a [u8]>,
+    hash: Vec<&'a [u8]>,
+}
+
+impl<'a> Columns<'a> {
+    fn push(&mut self, r: &'a EventRow) {
+        self.position.push(r.position);
+        self.case_id.push(r.case_id);
+        self.version.push(r.version);
+        self.event_id.push(r.event_id);
+        self.event_type.push(&r.event_type);
+        self.at.push(r.at);
+        self.recorded_at.push(r.recorded_at);
+        self.customer_id.push(r.customer_id.as_deref());
+        self.due.push(r.due);
+        self.body.push(&r.body);
+        self.hash.push(&r.hash);
+    }
+}

@@ -1,0 +1,220 @@
+//! The chain and the append-only tables: the same head as the file store
+//! for the same appends, UPDATE/DELETE/TRUNCATE refused, a row changed
+//! behind the log's back found by `verify` at its position, a newer schema
+//! refused, the password never shown.
+
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, and shows the error.
+
+mod common;
+
+use caseledger::{Event, EventLog, ExpectedVersion};
+use caseledger_postgres::{Clock, ErrorKind, PgLog, PgOptions};
+use caseledger_store::{Store, StoreOptions};
+use caseledger_synth::{Synth, SynthConfig};
+use chrono::{TimeZone, Utc};
+use common::TestDb;
+
+/// A valid history of `cases` cases.
+fn history(cases: u64, seed: u64) -> Vec<Event> {
+    Synth::new(SynthConfig {
+        cases,
+        seed,
+        start: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        span_days: 30,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .collect()
+}
+
+/// Appends each event on its own, with the expected version its stream is at.
+fn append_each<L: EventLog>(log: &L, events: &[Event]) {
+    for e in events {
+        let v = log.stream_version(e.case_id).unwrap();
+        log.append(
+            e.case_id,
+            ExpectedVersion::Exact(v),
+            std::slice::from_ref(e),
+        )
+        .unwrap_or_else(|err| panic!("append: {err}"));
+    }
+}
+
+fn event_time() -> PgOptions {
+    PgOptions::default().clock(Clock::EventTime)
+}
+
+#[test]
+fn the_head_hash_equals_the_file_stores_for_the_same_appends() {
+    let events = history(40, 7);
+    assert!(events.len() > 100, "a history of some length");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions::default().clock(caseledger_store::Clock::EventTime),
+    )
+    .unwrap();
+    append_each(&store, &events);
+    let file_head = store.head();
+    drop(store);
+
+    let db = TestDb::new();
+    let log = db.log_with(event_time());
+    append_each(&log, &events);
+    let pg_head = log.head().unwrap();
+    assert_eq!(pg_head.position, file_head.position);
+    assert_eq!(
+        pg_head.hash, file_head.hash,
+        "the same chain on both backends"
+    );
+
+    let mut seen = Vec::new();
+    let report = log.verify(|e| seen.push(e.position)).unwrap();
+    assert_eq!(report.head, pg_head);
+    assert_eq!(
+        report.commits,
+        events.len() as u64,
+        "one commit per lone append"
+    );
+    assert_eq!(seen, (1..=events.len() as u64).collect::<Vec<_>>());
+    let file_report = caseledger_store::verify(dir.path(), |_| {}).unwrap();
+    assert_eq!(file_report.head.hash, report.head.hash);
+    // The same events read back, in the same order, with the same times.
+    let from_pg: Vec<_> = log.read_all(1).unwrap().map(|e| e.unwrap()).collect();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let from_file: Vec<_> = store.read_all(1).unwrap().map(|e| e.unwrap()).collect();
+    assert_eq!(from_pg, from_file);
+}
+
+fn small_log(db: &TestDb) -> PgLog {
+    let log = db.log_with(event_time());
+    append_each(&log, &history(3, 1));
+    log
+}
+
+#[test]
+fn the_tables_refuse_update_delete_and_truncate() {
+    let db = TestDb::new();
+    let _log = small_log(&db);
+    for sql in [
+        "UPDATE caseledger.events SET type = 'closed' WHERE position = 2",
+        "DELETE FROM caseledger.events WHERE position = 3",
+        "TRUNCATE caseledger.events",
+        "UPDATE caseledger.commits SET first_position = 1",
+        "DELETE FROM caseledger.commits",
+        "DELETE FROM caseledger.head",
+    ] {
+        let err = db.sql(sql).expect_err(sql);
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn verify_names_the_position_of_a_row_changed_behind_its_back() {
+    let db = TestDb::new();
+    let log = small_log(&db);
+    let sound = log.verify(|_| {}).unwrap();
+    assert!(sound.events >= 5);
+
+    // A superuser switches the trigger off and changes a byte of a body.
+    db.sql(
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events SET body = set_byte(body, 90, get_byte(body, 90) # 1) WHERE position = 4;",
+    )
+    .unwrap();
+    let err = log.verify(|_| {}).unwrap_err();
+    match err.kind() {
+        ErrorKind::Tampered { position, .. } => assert_eq!(*position, 4, "{err}"),
+        other => panic!("expected tampering at 4, got {other:?}"),
+    }
+    // Put it back (xor again), then change a column alone: found too.
+    db.sql(
+        "UPDATE caseledger.events SET body = set_byte(body, 90, get_byte(body, 90) # 1) WHERE position = 4;
+         UPDATE caseledger.events SET at = at + interval '1 second' WHERE position = 2;",
+    )
+    .unwrap();
+    let err = log.verify(|_| {}).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Tampered { position: 2, detail } if detail.contains("`at`")),
+        "{err}"
+    );
+    // A deleted row: the gap is named.
+    db.sql(
+        "UPDATE caseledger.events SET at = at - interval '1 second' WHERE position = 2;
+         DELETE FROM caseledger.events WHERE position = 3;",
+    )
+    .unwrap();
+    let err = log.verify(|_| {}).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Tampered { position: 3, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_database_with_a_newer_schema_is_refused() {
+    let db = TestDb::new();
+    drop(db.log());
+    db.sql("UPDATE caseledger.schema_version SET version = version + 1")
+        .unwrap();
+    let err = PgLog::connect(&db.url, PgOptions::default()).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::SchemaTooNew {
+            found: caseledger_postgres::SCHEMA_VERSION + 1,
+            supported: caseledger_postgres::SCHEMA_VERSION
+        }
+    );
+    assert!(err.to_string().contains("upgrade caseledger"), "{err}");
+}
+
+#[test]
+fn connecting_twice_leaves_the_schema_as_it_is() {
+    let db = TestDb::new();
+    let log = small_log(&db);
+    let head = log.head().unwrap();
+    drop(log);
+    let again = db.log();
+    assert_eq!(
+        again.head().unwrap(),
+        head,
+        "a second connect migrates nothing"
+    );
+}
+
+#[test]
+fn the_password_never_shows_in_errors_or_debug() {
+    let secret = "pw-Zq81-secret";
+    let db = TestDb::new();
+    // Trust authentication accepts any password, so this connects.
+    let url = db.url.replacen("://", &format!("://postgres:{secret}@"), 1);
+    let url = match url.matches('@').count() {
+        1 => url,
+        // The base URL had a user already: put the password after it.
+        _ => {
+            let (scheme, rest) = db.url.split_once("://").unwrap();
+            let (user, host) = rest.split_once('@').unwrap();
+            let user = user.split(':').next().unwrap();
+            format!("{scheme}://{user}:{secret}@{host}")
+        }
+    };
+    let log = PgLog::connect(&url, PgOptions::default()).unwrap();
+    let shown = format!("{log:?} {:?}", log.async_log());
+    assert!(!shown.contains(secret), "{shown}");
+    drop(log);
+    // A port nobody listens on, and a malformed string: the errors, their
+    // Debug and their whole chain of causes never carry the password.
+    for bad in [
+        format!("postgres://postgres:{secret}@127.0.0.1:1/db?connect_timeout=2"),
+        format!("postgres://postgres:{secret}@127.0.0.1:5432/db?port=notanumber"),
+        format!("postgres://postgres:{secret}@127.0.0.1:5432/db?sslmode=sometimes"),
+    ] {
+        let err = PgLog::connect(&bad, PgOptions::default().connect_timeout_ms(3_000)).unwrap_err();
+        let mut text = format!("{err} {err:?}");
+        let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            text.push_str(&format!(" {c} {c:?}"));
+            cause = c.source();
+        }
+        assert!(!text.contains(secret), "{text}");
+    }
+}
