@@ -43,7 +43,6 @@ pub struct PgUrl {
 
 impl PgUrl {
     /// The URL as given, password included: only for the database client.
-    #[allow(dead_code)] // Until the commands open PostgreSQL stores.
     pub fn secret(&self) -> &str {
         &self.url
     }

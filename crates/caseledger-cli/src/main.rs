@@ -39,7 +39,7 @@ use crate::args::{
     CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
 };
 use crate::commands::{
-    bench, copy, export, generate, import, import_check, import_reject, open, report, verify,
+    bench, copy, export, generate, import, import_check, import_reject, open, pg, report, verify,
 };
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 use crate::location::{StoreLocation, redact};
@@ -218,7 +218,7 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
     // The commands the file store alone serves yet take its directory.
     let need_store = || match need_location()? {
         StoreLocation::Dir(dir) => Ok(dir),
-        StoreLocation::Postgres(url) => Err(commands::pg::not_served(&url)),
+        StoreLocation::Postgres(url) => Err(pg::not_served(&url)),
     };
     match command {
         Command::Import {
@@ -244,15 +244,27 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
                 .to_owned(),
         )
         .into()),
-        Command::Import { file, .. } => import::run(&need_store()?, file.as_deref()),
-        Command::Export { as_of } => export::export(&need_store()?, as_of),
-        Command::Report(args) => report::run(&need_store()?, &args),
+        Command::Import { file, .. } => match need_location()? {
+            StoreLocation::Dir(dir) => import::run(&dir, file.as_deref()),
+            StoreLocation::Postgres(url) => pg::import_file(&url, file.as_deref()),
+        },
+        Command::Export { as_of } => match need_location()? {
+            StoreLocation::Dir(dir) => export::export(&dir, as_of),
+            StoreLocation::Postgres(url) => pg::export(&url, as_of),
+        },
+        Command::Report(args) => report::run(&need_location()?, &args),
         Command::History {
             case_id,
             as_of,
             format,
-        } => export::history(&need_store()?, case_id, as_of, format),
-        Command::Verify { format } => verify::run(&need_store()?, format),
+        } => match need_location()? {
+            StoreLocation::Dir(dir) => export::history(&dir, case_id, as_of, format),
+            StoreLocation::Postgres(url) => pg::history(&url, case_id, as_of, format),
+        },
+        Command::Verify { format } => match need_location()? {
+            StoreLocation::Dir(dir) => verify::run(&dir, format),
+            StoreLocation::Postgres(url) => pg::verify(&url, format),
+        },
         Command::Recover => open::recover(&need_store()?),
         Command::Generate {
             cases,
@@ -271,7 +283,10 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             config
                 .check()
                 .map_err(|e| UsageError(format!("generate: {e}")))?;
-            generate::generate(&need_store()?, config, true).map(|_| ())
+            match need_location()? {
+                StoreLocation::Dir(dir) => generate::generate(&dir, config, true).map(|_| ()),
+                StoreLocation::Postgres(url) => pg::generate(&url, config),
+            }
         }
         Command::Demo => match &location {
             None => generate::demo(None),

@@ -10,6 +10,7 @@
 //! other non-empty target is refused.
 
 use anyhow::{Context, Result, bail};
+use caseledger::RecordedEvent;
 use caseledger_store::{Clock, Head, LogReader, LogRecord, Store, Until};
 
 use super::open::open_writer;
@@ -21,8 +22,25 @@ use crate::location::StoreLocation;
 /// batches: a chunk ends on a commit).
 const CHUNK_EVENTS: u64 = 64 * 1024;
 
+/// A record as a copy moves it: an event, or the commit that ends a batch.
+#[derive(Debug, Clone)]
+pub enum CopyRecord {
+    /// An event, with its position, version and recorded time.
+    Event(RecordedEvent),
+    /// The end of a batch.
+    Commit {
+        /// The batch's first event.
+        first_position: u64,
+        /// The batch's last event.
+        last_position: u64,
+        /// The chain hash after it, when the source hands it out (the file
+        /// store does): the target's commit must give the same.
+        hash: Option<[u8; 32]>,
+    },
+}
+
 /// The records of a source, from a position on, with their commits.
-pub type SourceRecords<'a> = Box<dyn Iterator<Item = Result<LogRecord>> + 'a>;
+pub type SourceRecords<'a> = Box<dyn Iterator<Item = Result<CopyRecord>> + 'a>;
 
 /// What one call of [`CopyTarget::write_batches`] wrote.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +75,10 @@ pub trait CopySource {
     /// The head the copy reads up to.
     fn head(&self) -> Head;
 
+    /// The head the source had when the batch ending at `position` was its
+    /// last (`None`: no batch ends there).
+    fn head_at(&self, position: u64) -> Result<Option<Head>>;
+
     /// The records from position `from` (1: the start) up to
     /// [`CopySource::head`], with their commits.
     fn records(&self, from: u64) -> Result<SourceRecords<'_>>;
@@ -70,19 +92,18 @@ pub fn run(source: &StoreLocation, target: &StoreLocation) -> Result<()> {
         ))
         .into());
     }
-    match (source, target) {
-        (StoreLocation::Dir(s), StoreLocation::Dir(t)) => {
-            let src = FileSource::open(s)?;
-            if src.head().position == 0 {
-                return write_stdout(&format!("nothing to copy: {source} holds no events\n"));
-            }
-            let mut dst = FileTarget(open_writer(t, Clock::System)?);
-            copy(&src, &mut dst, source, target)
-        }
-        (StoreLocation::Postgres(url), _) | (_, StoreLocation::Postgres(url)) => {
-            Err(super::pg::not_served(url))
-        }
+    let src: Box<dyn CopySource> = match source {
+        StoreLocation::Dir(s) => Box::new(FileSource::open(s)?),
+        StoreLocation::Postgres(url) => Box::new(super::pg::PgSource::open(url)?),
+    };
+    if src.head().position == 0 {
+        return write_stdout(&format!("nothing to copy: {source} holds no events\n"));
     }
+    let mut dst: Box<dyn CopyTarget> = match target {
+        StoreLocation::Dir(t) => Box::new(FileTarget(open_writer(t, Clock::System)?)),
+        StoreLocation::Postgres(url) => Box::new(super::pg::PgTarget::open(url)?),
+    };
+    copy(&*src, &mut *dst, source, target)
 }
 
 /// Whether two locations name the same store: the same URL, or
@@ -193,29 +214,14 @@ fn resume_point<'s>(
             count(want.position, "event")
         )));
     }
-    let mut records = source.records(start.position)?;
-    let last = records.next().transpose()?;
-    let commit = records.next().transpose()?;
-    match (last, commit) {
-        (
-            Some(LogRecord::Event(e)),
-            Some(LogRecord::Commit {
-                last_position,
-                hash,
-                ..
-            }),
-        ) if e.position == start.position
-            && last_position == start.position
-            && hash == start.hash =>
-        {
-            Ok(records)
-        }
-        _ => Err(refuse(format!(
+    if source.head_at(start.position)? != Some(start) {
+        return Err(refuse(format!(
             "is not an interrupted copy of {source_name}: the source's chain at position {} is \
              not the target's head",
             start.position
-        ))),
+        )));
     }
+    source.records(start.position + 1)
 }
 
 /// The file store as a copy's source: a read of the whole log up to the
@@ -239,11 +245,43 @@ impl CopySource for FileSource {
         self.reader.head()
     }
 
+    fn head_at(&self, position: u64) -> Result<Option<Head>> {
+        if position == 0 || position > self.reader.head().position {
+            return Ok(None);
+        }
+        // The event at `position`, then the commit after it, if it ends a
+        // batch.
+        let mut records = self.records(position)?;
+        let _event = records.next().transpose()?;
+        Ok(match records.next().transpose()? {
+            Some(CopyRecord::Commit {
+                last_position,
+                hash: Some(hash),
+                ..
+            }) if last_position == position => Some(Head { position, hash }),
+            _ => None,
+        })
+    }
+
     fn records(&self, from: u64) -> Result<SourceRecords<'_>> {
         let dir = &self.dir;
         let until = Until::Position(self.reader.head().position);
         Ok(Box::new(self.reader.read(from, until).with_commits().map(
-            move |r| r.with_context(|| format!("cannot read {}", dir.display())),
+            move |r| {
+                let r = r.with_context(|| format!("cannot read {}", dir.display()))?;
+                Ok(match r {
+                    LogRecord::Event(e) => CopyRecord::Event(e),
+                    LogRecord::Commit {
+                        first_position,
+                        last_position,
+                        hash,
+                    } => CopyRecord::Commit {
+                        first_position,
+                        last_position,
+                        hash: Some(hash),
+                    },
+                })
+            },
         )))
     }
 }
@@ -270,7 +308,7 @@ impl CopyTarget for FileTarget {
         let mut batch = None;
         for record in records.by_ref() {
             match record? {
-                LogRecord::Event(e) => {
+                CopyRecord::Event(e) => {
                     let b = match &mut batch {
                         Some(b) => b,
                         None => batch.insert(self.0.batch()?),
@@ -280,7 +318,7 @@ impl CopyTarget for FileTarget {
                     })?;
                     written.events += 1;
                 }
-                LogRecord::Commit {
+                CopyRecord::Commit {
                     first_position,
                     last_position,
                     hash,
@@ -292,7 +330,15 @@ impl CopyTarget for FileTarget {
                         );
                     };
                     let head = b.commit()?.unwrap_or(written.head);
-                    check_commit(head, last_position, hash)?;
+                    match hash {
+                        Some(hash) => check_commit(head, last_position, hash)?,
+                        None if head.position != last_position => bail!(
+                            "the copied batch ends at position {}, the source's at \
+                             {last_position}",
+                            head.position
+                        ),
+                        None => {}
+                    }
                     written.head = head;
                     written.batches += 1;
                     if written.events >= chunk_events {
@@ -364,7 +410,7 @@ impl StopHook {
     fn wrap<'a>(
         self,
         mut records: SourceRecords<'a>,
-    ) -> impl Iterator<Item = Result<LogRecord>> + 'a {
+    ) -> impl Iterator<Item = Result<CopyRecord>> + 'a {
         let (mut batches, mut events) = (0u64, 0u64);
         std::iter::from_fn(move || {
             if batches == self.batches && events == self.events {
@@ -373,11 +419,11 @@ impl StopHook {
             }
             let next = records.next();
             match &next {
-                Some(Ok(LogRecord::Commit { .. })) => {
+                Some(Ok(CopyRecord::Commit { .. })) => {
                     batches += 1;
                     events = 0;
                 }
-                Some(Ok(LogRecord::Event(_))) if batches == self.batches => events += 1,
+                Some(Ok(CopyRecord::Event(_))) if batches == self.batches => events += 1,
                 _ => {}
             }
             next

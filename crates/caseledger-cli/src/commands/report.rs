@@ -14,6 +14,7 @@ use super::open::open_reader;
 use super::output::{write_file, write_stdout};
 use crate::args::{ReportFormat, group_by_parser, parse_time, period_parser};
 use crate::exit::UsageError;
+use crate::location::StoreLocation;
 use crate::render::{DEFAULT_TABLE_COLUMNS, TableWidth};
 
 /// The most replay threads used by default.
@@ -63,7 +64,7 @@ pub struct ReportArgs {
 }
 
 /// Runs `report`.
-pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
+pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     check_flags(args)?;
     // An empty cohort by mistake would look like a quiet period.
     if let (Some(from), Some(to)) = (args.from, args.to)
@@ -80,7 +81,6 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         None => SlaPolicy::default(),
         Some(p) => read_policy(p)?,
     };
-    let store = open_reader(dir)?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
         from: args.from,
@@ -89,7 +89,10 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         sla,
     };
     let verified = !args.no_verify;
-    let (acc, head) = replay(&store, args.as_of, threads, verified)?;
+    let (acc, head) = match location {
+        StoreLocation::Dir(dir) => replay(&open_reader(dir)?, args.as_of, threads, verified)?,
+        StoreLocation::Postgres(url) => super::pg::replay(url, args.as_of, verified)?,
+    };
     // Every format carries the count (JSON, table, page); the CSV has no
     // place for it, and a script may read only the output: say it here too.
     if acc.orphan_events() > 0 {
