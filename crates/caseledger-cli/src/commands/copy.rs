@@ -20,7 +20,7 @@ use crate::location::StoreLocation;
 
 /// Events a target writes between two looks at the progress (whole
 /// batches: a chunk ends on a commit).
-const CHUNK_EVENTS: u64 = 64 * 1024;
+const CHUNK_EVENTS: u64 = 16 * 1024;
 
 /// A record as a copy moves it: an event, or the commit that ends a batch.
 #[derive(Debug, Clone)]
