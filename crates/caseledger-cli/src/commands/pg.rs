@@ -336,11 +336,11 @@ impl ImportSink for PgSink<'_> {
             recorded_at,
             event: event.clone(),
         };
-        let sent = self
-            .tx
-            .as_ref()
-            .map(|tx| tx.send(caseledger_postgres::LogRecord::Event(record)));
-        if !matches!(sent, Some(Ok(()))) {
+        let sent = self.tx.as_ref().is_some_and(|tx| {
+            tx.send(caseledger_postgres::LogRecord::Event(record))
+                .is_ok()
+        });
+        if !sent {
             return Err("the loading transaction stopped (its error follows)".into());
         }
         self.appended.insert(event.event_id, position);
