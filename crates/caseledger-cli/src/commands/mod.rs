@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod copy;
+pub mod copy_io;
 pub mod export;
 pub mod generate;
 pub mod import;

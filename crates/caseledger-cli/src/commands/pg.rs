@@ -13,7 +13,7 @@ use caseledger_store::Head;
 use caseledger_synth::{Synth, SynthConfig};
 use chrono::{DateTime, Utc};
 
-use super::copy::{CopyRecord, CopySource, CopyTarget, SourceRecords, Written, check_commit};
+use super::copy_io::{CopyRecord, CopySource, CopyTarget, SourceRecords, Written, check_commit};
 use super::import::{Added, ImportSink, Summary, import, open_input, write_summary};
 use super::output::{count, write_stdout};
 use crate::args::{HistoryFormat, VerifyFormat};
