@@ -244,6 +244,8 @@ fn a_store_password_is_never_printed() {
     let query = format!("postgresql://127.0.0.1:1/ledger?user=alice&password={secret}");
     let typo = format!("postgress://alice:{secret}@127.0.0.1:1/ledger");
     let target = dir.path().join("t");
+    // A store, so that a copy from it goes on to connect to the database.
+    fixed_store(&target);
     let target = target.to_str().unwrap();
     let runs: Vec<Vec<String>> = vec![
         vec!["--store".into(), url.clone(), "verify".into()],
