@@ -88,10 +88,17 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         group_by: args.group_by,
         sla,
     };
-    let verified = !args.no_verify;
-    let (acc, head) = match location {
-        StoreLocation::Dir(dir) => replay(&open_reader(dir)?, args.as_of, threads, verified)?,
-        StoreLocation::Postgres(url) => super::pg::replay(url, args.as_of, verified)?,
+    let (acc, head, verified) = match location {
+        StoreLocation::Dir(dir) => {
+            let verified = !args.no_verify;
+            let (acc, head) = replay(&open_reader(dir)?, args.as_of, threads, verified)?;
+            (acc, head, verified)
+        }
+        // PostgreSQL's replay always verifies the chain.
+        StoreLocation::Postgres(url) => {
+            let (acc, head) = super::pg::replay(url, args.as_of)?;
+            (acc, head, true)
+        }
     };
     // Every format carries the count (JSON, table, page); the CSV has no
     // place for it, and a script may read only the output: say it here too.
