@@ -114,6 +114,8 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
             out.push(d.score.get());
             put_opt_text(out, "comment", d.comment.as_deref())?;
         }
+        EventData::AwaitingCustomer(d) => put_opt_text(out, "reason", d.reason.as_deref())?,
+        EventData::CustomerReplied => {}
     }
     Ok(())
 }

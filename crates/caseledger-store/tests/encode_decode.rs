@@ -83,7 +83,7 @@ fn event() -> impl Strategy<Value = Option<Event>> {
         any::<u128>(),
         instant(),
         instant(),
-        code(11),
+        code(13),
         ids,
         codes,
         texts,
@@ -141,6 +141,10 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         comment: t,
                     }),
                     EventType::Closed => EventData::Closed,
+                    EventType::AwaitingCustomer => {
+                        EventData::AwaitingCustomer(AwaitingCustomer { reason: t })
+                    }
+                    EventType::CustomerReplied => EventData::CustomerReplied,
                 };
                 Some(Event {
                     event_id: EventId::from_u128(eid),

@@ -40,6 +40,8 @@ fn arb_step() -> impl Strategy<Value = Step> {
         2 => Just(8u8), // complete follow-up
         2 => Just(9u8), // survey
         1 => Just(10u8), // close
+        2 => Just(11u8), // await the customer
+        2 => Just(12u8), // the customer replies
     ];
     let minutes = prop_oneof![9 => 0i64..600, 1 => -120i64..0];
     (
@@ -99,6 +101,8 @@ fn action(step: &Step, at_minute: i64) -> Action {
             score: Score::new(step.score).unwrap(),
             comment: None,
         }),
+        11 => Action::AwaitCustomer(AwaitingCustomer::default()),
+        12 => Action::RecordCustomerReply,
         _ => Action::Close,
     }
 }
@@ -116,6 +120,7 @@ struct Model {
     responses: u32,
     resolutions: u32,
     reopens: u32,
+    awaiting: bool,
 }
 
 impl Model {
@@ -156,6 +161,8 @@ impl Model {
             9 if self.surveyed => Err("already_surveyed"),
             6 | 7 | 9 | 10 => Ok(1),
             8 if !self.pending => Err("no_follow_up_pending"),
+            11 if !open || self.awaiting => Err("cannot_await"),
+            12 if !self.awaiting => Err("not_awaiting"),
             _ => Ok(1),
         }
     }
@@ -172,15 +179,19 @@ impl Model {
                 self.status = Some(Status::Resolved);
                 self.surveyed = false;
                 self.resolutions += 1;
+                self.awaiting = false;
             }
             6 => {
                 self.status = Some(Status::Open);
                 self.reopens += 1;
+                self.awaiting = false;
             }
             7 => self.pending = true,
             8 => self.pending = false,
             9 => self.surveyed = true,
             10 => self.status = Some(Status::Closed),
+            11 => self.awaiting = true,
+            12 => self.awaiting = false,
             _ => {}
         }
     }
@@ -269,6 +280,7 @@ fn assert_matches_model(state: &CaseState, model: &Model, events: usize) {
     assert_eq!(case.responses, model.responses);
     assert_eq!(case.resolutions, model.resolutions);
     assert_eq!(case.reopens, model.reopens);
+    assert_eq!(case.awaiting_customer, model.awaiting);
     if model.status == Some(Status::Resolved) {
         assert_eq!(case.surveyed_this_resolution, model.surveyed);
     }
@@ -299,6 +311,7 @@ fn check_rules(history: &[Event]) {
     let mut classified = false;
     let mut surveys_since_resolution = 0;
     let mut pending = false;
+    let mut awaiting = false;
     for e in history {
         match &e.data {
             EventData::Opened(_) => status = Status::Open,
@@ -314,9 +327,11 @@ fn check_rules(history: &[Event]) {
                 assert!(classified, "rule 4: classified before resolved");
                 status = Status::Resolved;
                 surveys_since_resolution = 0;
+                awaiting = false;
             }
             EventData::Reopened(_) | EventData::Closed => {
                 assert_eq!(status, Status::Resolved, "rule 5");
+                awaiting = false;
                 status = if e.event_type() == EventType::Closed {
                     Status::Closed
                 } else {
@@ -341,6 +356,15 @@ fn check_rules(history: &[Event]) {
                 pending = false;
             }
             EventData::Responded => {}
+            EventData::AwaitingCustomer(_) => {
+                assert_eq!(status, Status::Open, "rule 8");
+                assert!(!awaiting, "rule 8: one wait at a time");
+                awaiting = true;
+            }
+            EventData::CustomerReplied => {
+                assert!(awaiting, "rule 8: a reply ends a wait");
+                awaiting = false;
+            }
         }
     }
 }
@@ -511,6 +535,8 @@ fn field_specs(t: EventType) -> Vec<Spec> {
             spec("data.comment", Kind::Text, false),
         ],
         EventType::Responded | EventType::Closed => vec![],
+        EventType::AwaitingCustomer => vec![spec("data.reason", Kind::Text, false)],
+        EventType::CustomerReplied => vec![],
     });
     v
 }
@@ -726,6 +752,10 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         comment: note,
                     }),
                     EventType::Closed => EventData::Closed,
+                    EventType::AwaitingCustomer => {
+                        EventData::AwaitingCustomer(AwaitingCustomer { reason: note })
+                    }
+                    EventType::CustomerReplied => EventData::CustomerReplied,
                 };
                 Event {
                     event_id: EventId::from_u128(id),
@@ -777,5 +807,5 @@ fn generated_histories_reach_every_status_event_type_and_violation() {
     );
     assert_eq!(types, EventType::ALL.iter().copied().collect());
     // Every violation but `wrong_case`, which a command cannot produce.
-    assert_eq!(violations.len(), 12, "{violations:?}");
+    assert_eq!(violations.len(), 14, "{violations:?}");
 }

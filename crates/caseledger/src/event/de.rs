@@ -24,8 +24,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visi
 
 use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
-    Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
+    Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
+    FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
 use crate::vocab::{
@@ -359,6 +359,10 @@ impl DataFields {
                 comment: self.comment,
             }),
             EventType::Closed => EventData::Closed,
+            EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {
+                reason: self.reason,
+            }),
+            EventType::CustomerReplied => EventData::CustomerReplied,
         })
     }
 }
@@ -482,4 +486,5 @@ data_deserialize!(
     FollowUpScheduled,
     FollowUpCompleted,
     Surveyed,
+    AwaitingCustomer,
 );

@@ -1,4 +1,4 @@
-//! Case events: the envelope, the eleven event types, and their JSON form.
+//! Case events: the envelope, the event types, and their JSON form.
 //!
 //! docs/events.md is the specification of this module's wire format. The
 //! types and their JSON output are here; reading JSON is serde's
@@ -54,6 +54,11 @@ vocabulary! {
         Surveyed => "surveyed",
         /// The case was closed; its history stays forever.
         Closed => "closed",
+        /// The bank waits on the customer (for a document, an answer); the
+        /// resolution clock pauses.
+        AwaitingCustomer => "awaiting_customer",
+        /// The customer the bank waited on replied; the wait ends.
+        CustomerReplied => "customer_replied",
     }
 }
 
@@ -154,6 +159,16 @@ pub struct Surveyed {
     pub comment: Option<String>,
 }
 
+/// `awaiting_customer`: the bank waits on the customer; the case's
+/// resolution clock pauses until `customer_replied`, `resolved`, `closed`
+/// or `reopened`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AwaitingCustomer {
+    /// What the bank waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// What happened: the type of an event and its `data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
@@ -179,6 +194,10 @@ pub enum EventData {
     Surveyed(Surveyed),
     /// The case was closed.
     Closed,
+    /// See [`AwaitingCustomer`].
+    AwaitingCustomer(AwaitingCustomer),
+    /// The customer the bank waited on replied.
+    CustomerReplied,
 }
 
 impl EventData {
@@ -196,11 +215,14 @@ impl EventData {
             EventData::FollowUpCompleted(_) => EventType::FollowUpCompleted,
             EventData::Surveyed(_) => EventType::Surveyed,
             EventData::Closed => EventType::Closed,
+            EventData::AwaitingCustomer(_) => EventType::AwaitingCustomer,
+            EventData::CustomerReplied => EventType::CustomerReplied,
         }
     }
 }
 
-/// An empty JSON object, the `data` of `responded` and `closed`.
+/// An empty JSON object, the `data` of `responded`, `closed` and
+/// `customer_replied`.
 #[derive(Serialize)]
 struct Empty {}
 
@@ -217,6 +239,8 @@ impl Serialize for EventData {
             EventData::FollowUpScheduled(d) => d.serialize(s),
             EventData::FollowUpCompleted(d) => d.serialize(s),
             EventData::Surveyed(d) => d.serialize(s),
+            EventData::AwaitingCustomer(d) => d.serialize(s),
+            EventData::CustomerReplied => Empty {}.serialize(s),
         }
     }
 }

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::fields::{ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
-    Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
+    Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
+    FollowUpCompleted, FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
 use crate::vocab::{
@@ -530,5 +530,9 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
             comment: f.optional("comment", free_text("comment"))?,
         }),
         EventType::Closed => EventData::Closed,
+        EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {
+            reason: f.optional("reason", free_text("reason"))?,
+        }),
+        EventType::CustomerReplied => EventData::CustomerReplied,
     })
 }

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use super::DAY_MS;
 use super::cross_case::{CrossCase, cross_case};
-use super::facts::{CaseFacts, ms};
+use super::facts::{CaseFacts, FastMap, Waits, ms};
 use super::parallel::in_parallel;
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
 };
-use super::sla::{Sla, SlaPolicy, sla_part};
+use super::sla::{SlaCase, SlaClock, SlaPolicy, SlaState};
 use super::stats::{Durations, rate};
 use crate::vocab::Category;
 
@@ -34,6 +34,7 @@ pub(super) struct KpiAcc {
     sla_met: u64,
     sla_breached: u64,
     sla_pending: u64,
+    sla_at_risk: u64,
     complaints: u64,
     complaint_resolution: Durations,
     complaints_within: u64,
@@ -51,7 +52,14 @@ pub(super) struct KpiAcc {
 
 impl KpiAcc {
     /// Adds one cohort case, with what the cross-case figures say about it.
-    fn add_case(&mut self, f: &CaseFacts, cross: CrossCase, t_ms: i64, sla: &SlaPolicy) {
+    fn add_case(
+        &mut self,
+        f: &CaseFacts,
+        waits: Option<&Waits>,
+        cross: CrossCase,
+        t_ms: i64,
+        (sla, clock): (&SlaPolicy, &mut SlaClock),
+    ) {
         let resolved = f.resolved();
         let age_ms = t_ms.saturating_sub(f.opened_ms);
         let resolution_ms = f
@@ -79,14 +87,22 @@ impl KpiAcc {
         self.reopened += u64::from(f.reopened);
         self.ever_resolved += u64::from(f.resolutions > 0);
 
-        let target = sla.target(f.classification.map(|c| c.priority));
-        let response = sla_part(first_response_ms, target.response_s, age_ms);
-        let resolution = sla_part(resolution_ms, target.resolution_s, age_ms);
-        match (response, resolution) {
-            (Sla::Breached, _) | (_, Sla::Breached) => self.sla_breached += 1,
-            (Sla::Met, Sla::Met) => self.sla_met += 1,
-            _ => self.sla_pending += 1,
+        let case = SlaCase {
+            category: f.classification.map(|c| c.category),
+            priority: f.classification.map(|c| c.priority),
+            opened_ms: f.opened_ms,
+            first_response_ms: f.first_response_ms.get(),
+            resolved_ms: f.latest_resolved_ms.get().filter(|_| resolved),
+            waits_ms: waits.map_or(&[], |w| &w.ended_ms),
+            waiting_since_ms: waits.and_then(|w| w.since_ms.get()),
+        };
+        let verdict = sla.verdict(clock, &case, t_ms);
+        match verdict.state() {
+            SlaState::Breached => self.sla_breached += 1,
+            SlaState::Met => self.sla_met += 1,
+            SlaState::Pending => self.sla_pending += 1,
         }
+        self.sla_at_risk += u64::from(verdict.at_risk());
 
         if f.classification
             .is_some_and(|c| c.category == Category::Complaint)
@@ -147,6 +163,7 @@ impl KpiAcc {
         self.sla_met += o.sla_met;
         self.sla_breached += o.sla_breached;
         self.sla_pending += o.sla_pending;
+        self.sla_at_risk += o.sla_at_risk;
         self.complaints += o.complaints;
         self.complaint_resolution
             .0
@@ -182,6 +199,7 @@ impl KpiAcc {
                 breached: self.sla_breached,
                 pending: self.sla_pending,
                 rate: rate(self.sla_met, self.sla_met + self.sla_breached),
+                at_risk: self.sla_at_risk,
             },
             complaints: ComplaintKpis {
                 count: self.complaints,
@@ -218,6 +236,7 @@ impl KpiAcc {
 /// case of its customer, in the cohort or not.
 pub(super) fn cohort(
     facts: &[CaseFacts],
+    waits: &FastMap<u32, Waits>,
     params: &ReportParams,
     t_ms: i64,
     threads: usize,
@@ -239,18 +258,37 @@ pub(super) fn cohort(
     // number (a code, a month, an interned name's number): few keys, in a
     // B-tree so that every merge runs in the same order.
     let chunk = facts.len().div_ceil(threads).max(1);
+    // Each thread compiles the SLA calendar on its own (a timeline answers
+    // from `&mut self`); the default calendar compiles to nothing.
     let jobs: Vec<_> = facts
         .chunks(chunk)
         .zip(cross.chunks(chunk))
-        .map(|(facts, cross)| {
+        .enumerate()
+        .map(|(k, (facts, cross))| {
             move || {
+                let mut clock = params.sla.clock();
                 let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
-                for (f, c) in facts.iter().zip(cross).filter(|(f, _)| in_cohort(f)) {
-                    let n = params.group_by.map_or(0, |by| f.group_number(by));
-                    numbered
-                        .entry(n)
-                        .or_default()
-                        .add_case(f, *c, t_ms, &params.sla);
+                for (i, (f, c)) in facts.iter().zip(cross).enumerate() {
+                    if !in_cohort(f) {
+                        continue;
+                    }
+                    // Fewer than 2^32 cases (the accumulator numbers them in u32).
+                    let number = u32::try_from(k * chunk + i).unwrap_or(u32::MAX);
+                    let w = if waits.is_empty() {
+                        None
+                    } else {
+                        waits.get(&number)
+                    };
+                    let n = params
+                        .group_by
+                        .map_or(0, |by| f.group_number(by, params.time_zone));
+                    numbered.entry(n).or_default().add_case(
+                        f,
+                        w,
+                        *c,
+                        t_ms,
+                        (&params.sla, &mut clock),
+                    );
                 }
                 numbered
             }
