@@ -290,13 +290,11 @@ impl EventLog for PgLog {
         events: &[Event],
         conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
-        let (events, conditions) = (events.to_vec(), conditions.to_vec());
-        let log = self.log.clone();
-        wait(&self.handle, async move {
-            log.append_with(case_id, expected, &events, &conditions)
-                .await
-        })
-        .unwrap_or_else(|| Err(AppendError::Log(stopped())))
+        // Straight to the writer's queue from this thread, and the answer
+        // awaited here: the future only touches channels (no tokio
+        // context needed, so no `block_on` of tokio's, which would panic
+        // inside a runtime), and no thread hop is added to each append.
+        futures_executor::block_on(self.log.append_inner(case_id, expected, events, conditions))
     }
 
     fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {

@@ -115,11 +115,26 @@ impl PgOptions {
 /// How a connection is secured, from the string's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tls {
-    /// `disable`, `allow`, `prefer` (the default): plain, as this build
-    /// offers no TLS without the `tls` feature (with it: see `tls.rs`).
-    Plain,
+    /// `disable`: plain.
+    Disabled,
+    /// `allow`, `prefer` (the default): TLS when the build has it (feature
+    /// `tls`) and the server offers it, plain otherwise.
+    Preferred,
     /// `require`, `verify-ca`, `verify-full`: TLS or no connection.
     Required,
+}
+
+/// A parsed connection string: the client's configuration, and what this
+/// crate takes out of it itself (the client parses neither `verify-*`
+/// modes nor `sslrootcert`).
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub config: tokio_postgres::Config,
+    pub tls: Tls,
+    /// `sslrootcert=PATH`: the PEM file of the CAs to trust instead of the
+    /// system's.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub root_cert: Option<std::path::PathBuf>,
 }
 
 /// Whether `s` names a PostgreSQL server: a `postgres://` or
@@ -129,52 +144,89 @@ pub fn is_postgres_url(s: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-/// Parses a connection URL (`postgres://user:password@host:port/db?sslmode=…`)
-/// or key=value string. `sslmode=verify-ca` and `verify-full`, which the
-/// client does not parse itself, are taken here as "TLS required" (the `tls`
-/// feature always checks the certificate and the host name). Errors name
-/// the part that is wrong, never the password.
-pub(crate) fn parse_url(url: &str) -> Result<(tokio_postgres::Config, Tls), Error> {
-    let mut tls = Tls::Plain;
-    let mut cleaned = String::with_capacity(url.len());
-    // `sslmode=VALUE` as a URL query parameter or a key=value pair.
-    let mut rest = url;
-    while let Some(at) = rest.find("sslmode=") {
-        let (before, after) = rest.split_at(at);
-        cleaned.push_str(before);
-        let value_start = "sslmode=".len();
-        let end = after[value_start..]
-            .find(['&', ' '])
-            .map_or(after.len(), |e| e + value_start);
-        let value = &after[value_start..end];
-        let mapped = match value {
-            "disable" | "allow" | "prefer" => value,
-            "require" | "verify-ca" | "verify-full" => {
-                tls = Tls::Required;
-                "require"
+fn invalid(reason: String) -> Error {
+    Error::new(ErrorKind::InvalidUrl { reason })
+}
+
+/// Parses a connection URL (`postgres://user:password@host:port/db?…`) or
+/// key=value string. `sslmode=verify-ca` and `verify-full`, and
+/// `sslrootcert`, which the client does not parse itself, are taken out
+/// here. Errors name the part that is wrong, never the password.
+pub(crate) fn parse_url(url: &str) -> Result<Target, Error> {
+    let mut tls = Tls::Preferred;
+    let mut root_cert = None;
+    // Takes our parameters out; keeps the others for the client.
+    let mut take = |key: &str, value: &str| -> Result<Option<String>, Error> {
+        match key {
+            "sslmode" => {
+                tls = match value {
+                    "disable" => Tls::Disabled,
+                    "allow" | "prefer" => Tls::Preferred,
+                    "require" | "verify-ca" | "verify-full" => Tls::Required,
+                    other => {
+                        return Err(invalid(format!(
+                            "sslmode `{other}`: one of disable, allow, prefer, require, \
+                             verify-ca, verify-full"
+                        )));
+                    }
+                };
+                Ok(Some(format!(
+                    "sslmode={}",
+                    match tls {
+                        Tls::Disabled => "disable",
+                        Tls::Preferred => "prefer",
+                        Tls::Required => "require",
+                    }
+                )))
             }
-            other => {
-                return Err(Error::new(ErrorKind::InvalidUrl {
-                    reason: format!(
-                        "sslmode `{other}`: one of disable, allow, prefer, require, verify-ca, verify-full"
-                    ),
-                }));
+            "sslrootcert" => {
+                root_cert = Some(std::path::PathBuf::from(value));
+                Ok(None)
             }
-        };
-        // `allow` is `prefer` to the client.
-        cleaned.push_str("sslmode=");
-        cleaned.push_str(if mapped == "allow" { "prefer" } else { mapped });
-        rest = &after[end..];
-    }
-    cleaned.push_str(rest);
+            _ => Ok(Some(format!("{key}={value}"))),
+        }
+    };
+    let cleaned = if is_postgres_url(url) {
+        match url.split_once('?') {
+            Some((base, query)) => {
+                let mut kept = Vec::new();
+                for param in query.split('&').filter(|p| !p.is_empty()) {
+                    let (k, v) = param.split_once('=').unwrap_or((param, ""));
+                    if let Some(p) = take(k, v)? {
+                        kept.push(p);
+                    }
+                }
+                match kept.is_empty() {
+                    true => base.to_owned(),
+                    false => format!("{base}?{}", kept.join("&")),
+                }
+            }
+            None => url.to_owned(),
+        }
+    } else if url.contains(['\'', '\\']) {
+        // Quoted key=value values (a password with spaces): left to the
+        // client whole; `verify-*` and `sslrootcert` need the URL form then.
+        url.to_owned()
+    } else {
+        let mut kept = Vec::new();
+        for pair in url.split_whitespace() {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if let Some(p) = take(k, v)? {
+                kept.push(p);
+            }
+        }
+        kept.join(" ")
+    };
     let config: tokio_postgres::Config = cleaned.parse().map_err(|e: tokio_postgres::Error| {
         // The client's parse errors name an option or a byte offset, never
-        // a value; the offset is in the string as given, which is fine.
-        Error::new(ErrorKind::InvalidUrl {
-            reason: e.to_string(),
-        })
+        // a value.
+        invalid(e.to_string())
     })?;
-    Ok((config, tls))
+    Ok(Target {
+        config,
+        tls,
+        root_cert,
+    })
 }
 
 /// The connection string with its password replaced by `***`: for logs,
@@ -255,13 +307,25 @@ mod tests {
 
     #[test]
     fn verify_full_is_taken_as_tls_required() {
-        let (config, tls) =
-            parse_url("postgres://app:pw@localhost/db?sslmode=verify-full&connect_timeout=3")
-                .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(tls, Tls::Required);
+        let t = parse_url(
+            "postgres://app:pw@localhost/db?sslmode=verify-full&sslrootcert=/etc/ca.pem&connect_timeout=3",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.tls, Tls::Required);
         assert_eq!(
-            config.get_ssl_mode(),
+            t.config.get_ssl_mode(),
             tokio_postgres::config::SslMode::Require
+        );
+        assert_eq!(t.root_cert, Some(std::path::PathBuf::from("/etc/ca.pem")));
+        assert_eq!(
+            t.config.get_connect_timeout(),
+            Some(&Duration::from_secs(3))
+        );
+        let kv = parse_url("host=db user=app sslmode=disable").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kv.tls, Tls::Disabled);
+        assert_eq!(
+            kv.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
         );
         assert!(matches!(
             parse_url("postgres://h/db?sslmode=sometimes").map(|_| ()),

@@ -28,6 +28,8 @@ mod log;
 mod records;
 mod rows;
 mod schema;
+#[cfg(feature = "tls")]
+mod tls;
 mod verify;
 mod writer;
 

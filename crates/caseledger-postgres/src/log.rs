@@ -12,6 +12,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
+use tokio_postgres::Socket;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 
 use crate::Head;
 use crate::config::{MAX_GROUP_APPENDS, PgOptions, Tls, parse_url, redact_url};
@@ -56,49 +58,25 @@ impl AsyncPgLog {
     /// [`ErrorKind::SchemaTooNew`] on a database a newer caseledger wrote.
     pub async fn connect(url: &str, options: PgOptions) -> Result<AsyncPgLog, Error> {
         options.check()?;
-        let (config, tls) = parse_url(url)?;
-        if tls == Tls::Required {
-            return Err(Error::new(ErrorKind::InvalidUrl {
-                reason:
-                    "sslmode requires TLS, which this build does not have (cargo feature `tls`)"
+        let target = parse_url(url)?;
+        let pool = match target.tls {
+            // `prefer` and `allow` connect in plain: TLS is asked for with
+            // `require` or `verify-*`, and then always checked.
+            Tls::Disabled | Tls::Preferred => open_pool(target.config, NoTls, &options).await?,
+            #[cfg(feature = "tls")]
+            Tls::Required => {
+                let tls = crate::tls::connector(&target)?;
+                open_pool(target.config, tls, &options).await?
+            }
+            #[cfg(not(feature = "tls"))]
+            Tls::Required => {
+                return Err(Error::new(ErrorKind::InvalidUrl {
+                    reason: "sslmode asks for TLS, which this build does not have (cargo \
+                             feature `tls` of caseledger-postgres)"
                         .to_owned(),
-            }));
-        }
-        let timeout = options.connect_timeout();
-        let (mut client, connection) = tokio::time::timeout(timeout, config.connect(NoTls))
-            .await
-            .map_err(|_| {
-                Error::with_source(
-                    ErrorKind::Connect,
-                    crate::error::PoolFailure(format!(
-                        "no answer within {} ms",
-                        options.connect_timeout_ms
-                    )),
-                )
-            })?
-            .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
-        let connection = tokio::spawn(connection);
-        let migrated = migrate(&mut client).await;
-        drop(client);
-        // The connection task ends once the client is gone.
-        let _ = connection.await;
-        migrated?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(timeout))
-            .create_timeout(Some(timeout))
-            .build()
-            .map_err(|e| {
-                Error::with_source(ErrorKind::Connect, crate::error::PoolFailure(e.to_string()))
-            })?;
+                }));
+            }
+        };
         let (queue, rx) = mpsc::channel(4 * MAX_GROUP_APPENDS);
         tokio::spawn(writer::run(pool.clone(), options.clock, rx));
         Ok(AsyncPgLog {
@@ -138,7 +116,10 @@ impl AsyncPgLog {
         })
     }
 
-    async fn append_inner(
+    /// Queues an append for the writer and waits for its answer. Only
+    /// channel operations, which need no tokio context: the blocking log
+    /// drives this future on the calling thread.
+    pub(crate) async fn append_inner(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
@@ -232,6 +213,56 @@ impl AsyncPgLog {
             .try_flatten();
         Ok(events.boxed())
     }
+}
+
+/// Connects once (to migrate the schema, and to fail early on a server
+/// that is not there), then builds the pool over `tls`.
+async fn open_pool<T>(
+    config: tokio_postgres::Config,
+    tls: T,
+    options: &PgOptions,
+) -> Result<Pool, Error>
+where
+    T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
+    T::Stream: Sync + Send,
+    T::TlsConnect: Sync + Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let timeout = options.connect_timeout();
+    let (mut client, connection) = tokio::time::timeout(timeout, config.connect(tls.clone()))
+        .await
+        .map_err(|_| {
+            Error::with_source(
+                ErrorKind::Connect,
+                crate::error::PoolFailure(format!(
+                    "no answer within {} ms",
+                    options.connect_timeout_ms
+                )),
+            )
+        })?
+        .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
+    let connection = tokio::spawn(connection);
+    let migrated = migrate(&mut client).await;
+    drop(client);
+    // The connection task ends once the client is gone.
+    let _ = connection.await;
+    migrated?;
+    let manager = Manager::from_config(
+        config,
+        tls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(options.pool_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .build()
+        .map_err(|e| {
+            Error::with_source(ErrorKind::Connect, crate::error::PoolFailure(e.to_string()))
+        })
 }
 
 /// The event a row's body holds, with its position and version checked

@@ -81,6 +81,20 @@ const MIGRATIONS: &[&str] = &[MIGRATION_1];
 /// the database is at afterwards.
 pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, Error> {
     let during = "creating or upgrading the caseledger schema";
+    // A schema at this version needs nothing: read it without DDL or
+    // writes, so that an application role with only the GRANTs of
+    // docs/postgres.md connects.
+    if let Some(found) = current_version(client).await? {
+        if found > SCHEMA_VERSION {
+            return Err(Error::new(ErrorKind::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            }));
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(found);
+        }
+    }
     let tx = client.transaction().await.map_err(Error::db(during))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -114,4 +128,25 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, 
     .map_err(Error::db(during))?;
     tx.commit().await.map_err(Error::db(during))?;
     Ok(SCHEMA_VERSION)
+}
+
+/// The version the database is at, if it has the version table.
+async fn current_version(client: &tokio_postgres::Client) -> Result<Option<i32>, Error> {
+    let during = "reading the caseledger schema version";
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('caseledger.schema_version') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(Error::db(during))?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt("SELECT version FROM caseledger.schema_version", &[])
+        .await
+        .map_err(Error::db(during))?;
+    Ok(row.map(|r| r.get(0)))
 }

@@ -23,7 +23,7 @@
 //! back: every append of the group then gets that error and nothing of the
 //! group is visible; a retry of the same append is safe (idempotent).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use caseledger::backend::{AppendPlan, KnownFollowUp, StoredAt, StoredEvents, plan_append};
@@ -33,9 +33,10 @@ use caseledger::{
 };
 use caseledger_codec::{Hash, encode_commit_body, encode_event_body};
 use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::Transaction;
+use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -97,17 +98,99 @@ struct Tip {
     last_recorded_at: Option<DateTime<Utc>>,
 }
 
-async fn try_group(pool: &Pool, clock: Clock, group: &[Request]) -> Result<Vec<Outcome>, Error> {
-    let during = "appending";
-    let mut client = pool.get().await.map_err(Error::pool(during))?;
-    let tx = client.transaction().await.map_err(Error::db(during))?;
-    let head = tx
-        .query_one(
-            "SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE",
-            &[],
+/// The statements of a group, prepared once per connection (the pool's
+/// cache), so that each is sent at once when its future is first polled:
+/// futures joined in order are pipelined in that order.
+pub(crate) struct Statements {
+    lock_head: Statement,
+    version: Statement,
+    by_ids: Statement,
+    follow_ups: Statement,
+    insert: Statement,
+    commit: Statement,
+    move_head: Statement,
+    notify: Statement,
+}
+
+impl Statements {
+    pub(crate) async fn prepare(client: &ClientWrapper) -> Result<Statements, Error> {
+        let during = "preparing the append statements";
+        let prepare = |sql: &'static str| client.prepare_cached(sql);
+        let by_ids =
+            format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)");
+        let follow_ups = format!(
+            "SELECT {EVENT_COLUMNS} FROM caseledger.events
+              WHERE type = 'follow_up_scheduled'
+                AND case_id IN (SELECT case_id FROM caseledger.events WHERE customer_id = $1)
+              ORDER BY position"
+        );
+        let (lock_head, version, by_ids, follow_ups, insert, commit, move_head, notify) = tokio::try_join!(
+            prepare("SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE"),
+            prepare("SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1"),
+            client.prepare_cached(&by_ids),
+            client.prepare_cached(&follow_ups),
+            prepare(INSERT_EVENTS),
+            prepare("INSERT INTO caseledger.commits (last_position, first_position, hash) VALUES ($1, $2, $3)"),
+            prepare("UPDATE caseledger.head SET position = $1, hash = $2, recorded_secs = $3, recorded_nanos = $4"),
+            prepare("SELECT pg_notify($1, $2)"),
         )
-        .await
-        .map_err(Error::db("locking the head row"))?;
+        .map_err(Error::db(during))?;
+        Ok(Statements {
+            lock_head,
+            version,
+            by_ids,
+            follow_ups,
+            insert,
+            commit,
+            move_head,
+            notify,
+        })
+    }
+}
+
+const INSERT_EVENTS: &str = "INSERT INTO caseledger.events (position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash)
+ SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[],
+                      $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[])";
+
+async fn try_group(pool: &Pool, clock: Clock, group: &[Request]) -> Result<Vec<Outcome>, Error> {
+    let client = pool.get().await.map_err(Error::pool("appending"))?;
+    match write_group_on(&client, clock, group).await {
+        Ok(outcomes) => Ok(outcomes),
+        Err(e) => {
+            // The connection may be inside the failed transaction: take it
+            // out of the pool and close it, so that the server rolls the
+            // transaction back and no later caller inherits it.
+            drop(deadpool_postgres::Object::take(client));
+            Err(e)
+        }
+    }
+}
+
+/// The group's transaction on `client`, in few round trips: (1) BEGIN, the
+/// head lock and every append's lookups, pipelined; (2) for an append that
+/// depends on an earlier one of the group (same case, a shared event id,
+/// or a condition after earlier writes), the rows so far and its fresh
+/// lookups; (3) the rows, the commit marker, the head, the NOTIFY and
+/// COMMIT, pipelined.
+async fn write_group_on(
+    client: &ClientWrapper,
+    clock: Clock,
+    group: &[Request],
+) -> Result<Vec<Outcome>, Error> {
+    let during = "appending";
+    let st = Statements::prepare(client).await?;
+    let begin = client.batch_execute("BEGIN");
+    let head = client.query_one(&st.lock_head, &[]);
+    let lookups = futures_util::future::try_join_all(
+        group
+            .iter()
+            .map(|r| look_up(client, &st, r.case_id, &r.events, &r.conditions)),
+    );
+    let (_, head, prefetched) = tokio::try_join!(
+        async { begin.await.map_err(Error::db(during)) },
+        async { head.await.map_err(Error::db("locking the head row")) },
+        lookups,
+    )?;
     let position = to_u64(head.get(0), 0, "the head position")?;
     let hash = to_hash(head.get::<_, &[u8]>(1), 0)?;
     let last_recorded_at = recorded_at_of(head.get(2), head.get(3))?;
@@ -117,39 +200,74 @@ async fn try_group(pool: &Pool, clock: Clock, group: &[Request]) -> Result<Vec<O
         hash,
         last_recorded_at,
     };
+    let mut rows: Vec<EventRow> = Vec::new();
+    let mut written_cases = HashSet::new();
+    let mut written_ids = HashSet::new();
     let mut outcomes = Vec::with_capacity(group.len());
-    for r in group {
-        outcomes.push(append_one(&tx, clock, &mut tip, r).await?);
-    }
-    if tip.next_position > first_position {
-        let last = tip.next_position - 1;
-        let mut body = Vec::with_capacity(56);
-        let head_hash = encode_commit_body(&mut body, &tip.hash, first_position, last);
-        let (first_i, last_i) = (
-            to_i64(first_position, "position")?,
-            to_i64(last, "position")?,
-        );
-        let (secs, nanos) = match tip.last_recorded_at {
-            Some(t) => (Some(t.timestamp()), Some(t.timestamp_subsec_nanos() as i32)),
-            None => (None, None),
+    for (r, prefetched) in group.iter().zip(prefetched) {
+        let depends = written_cases.contains(&r.case_id)
+            || r.events.iter().any(|e| written_ids.contains(&e.event_id))
+            || (!r.conditions.is_empty() && !written_cases.is_empty());
+        let found = if depends {
+            // The rows so far, then this append's view after them.
+            let insert = insert_rows(client, &st, &rows);
+            let fresh = look_up(client, &st, r.case_id, &r.events, &r.conditions);
+            let (_, fresh) = tokio::try_join!(insert, fresh)?;
+            rows.clear();
+            fresh
+        } else {
+            prefetched
         };
-        let hash_bytes = head_hash.as_slice();
-        let payload = last.to_string();
-        let commit_params: [&(dyn ToSql + Sync); 3] = [&last_i, &first_i, &hash_bytes];
-        let head_params: [&(dyn ToSql + Sync); 4] = [&last_i, &hash_bytes, &secs, &nanos];
-        let notify_params: [&(dyn ToSql + Sync); 2] = [&NOTIFY_CHANNEL, &payload];
-        let commit = tx.execute(
-            "INSERT INTO caseledger.commits (last_position, first_position, hash) VALUES ($1, $2, $3)",
-            &commit_params,
-        );
-        let move_head = tx.execute(
-            "UPDATE caseledger.head SET position = $1, hash = $2, recorded_secs = $3, recorded_nanos = $4",
-            &head_params,
-        );
-        let notify = tx.execute("SELECT pg_notify($1, $2)", &notify_params);
-        tokio::try_join!(commit, move_head, notify).map_err(Error::db("committing"))?;
+        let outcome = match found {
+            Lookup::Found(version, lookups) => {
+                plan_and_encode(clock, &mut tip, r, version, &lookups, &mut rows)?
+            }
+            Lookup::Refused(e) => Err(AppendError::Log(e)),
+        };
+        if matches!(&outcome, Ok(done) if !done.already_stored) {
+            written_cases.insert(r.case_id);
+            written_ids.extend(r.events.iter().map(|e| e.event_id));
+        }
+        outcomes.push(outcome);
     }
-    tx.commit().await.map_err(Error::db("committing"))?;
+    if tip.next_position == first_position {
+        // Nothing written (refusals and retries only): no commit marker.
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(Error::db("committing"))?;
+        return Ok(outcomes);
+    }
+    let last = tip.next_position - 1;
+    let mut body = Vec::with_capacity(56);
+    let head_hash = encode_commit_body(&mut body, &tip.hash, first_position, last);
+    let (first_i, last_i) = (
+        to_i64(first_position, "position")?,
+        to_i64(last, "position")?,
+    );
+    let (secs, nanos) = match tip.last_recorded_at {
+        Some(t) => (Some(t.timestamp()), Some(t.timestamp_subsec_nanos() as i32)),
+        None => (None, None),
+    };
+    let hash_bytes = head_hash.as_slice();
+    let payload = last.to_string();
+    let commit_params: [&(dyn ToSql + Sync); 3] = [&last_i, &first_i, &hash_bytes];
+    let head_params: [&(dyn ToSql + Sync); 4] = [&last_i, &hash_bytes, &secs, &nanos];
+    let notify_params: [&(dyn ToSql + Sync); 2] = [&NOTIFY_CHANNEL, &payload];
+    let committing = Error::db("committing");
+    let insert = insert_rows(client, &st, &rows);
+    let marker = client.execute(&st.commit, &commit_params);
+    let move_head = client.execute(&st.move_head, &head_params);
+    let notify = client.execute(&st.notify, &notify_params);
+    let commit = client.batch_execute("COMMIT");
+    let db = |e| Error::db("committing")(e);
+    tokio::try_join!(
+        insert,
+        async { marker.await.map_err(db) },
+        async { move_head.await.map_err(db) },
+        async { notify.await.map_err(db) },
+        async { commit.await.map_err(committing) },
+    )?;
     Ok(outcomes)
 }
 
@@ -211,25 +329,26 @@ impl StoredEvents for Lookups {
     }
 }
 
+/// What [`look_up`] found: the stream's version and the lookups, or a
+/// stored row that does not decode (this append's refusal, not the
+/// group's failure).
+pub(crate) enum Lookup {
+    Found(u64, Lookups),
+    Refused(Error),
+}
+
 /// Reads a stream's version, the stored events with the call's ids and the
 /// follow-ups of the conditions' customers, pipelined on one connection.
-pub(crate) async fn look_up(
+async fn look_up(
     client: &tokio_postgres::Client,
+    st: &Statements,
     case_id: CaseId,
     events: &[Event],
     conditions: &[AppendCondition],
-) -> Result<(u64, Lookups), Error> {
+) -> Result<Lookup, Error> {
     let during = "reading what an append needs";
     let case = *case_id.as_uuid();
     let ids: Vec<Uuid> = events.iter().map(|e| *e.event_id.as_uuid()).collect();
-    let version_params: [&(dyn ToSql + Sync); 1] = [&case];
-    let ids_params: [&(dyn ToSql + Sync); 1] = [&ids];
-    let version = client.query_one(
-        "SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1",
-        &version_params,
-    );
-    let ids_sql = format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)");
-    let stored = client.query(&ids_sql, &ids_params);
     let mut customers: Vec<&CustomerId> = Vec::with_capacity(conditions.len());
     for c in conditions {
         match c {
@@ -237,73 +356,72 @@ pub(crate) async fn look_up(
             // A kind of condition added to the domain after this build: it
             // needs its own lookup here, so refuse rather than pass it.
             _ => {
-                return Err(Error::new(ErrorKind::InvalidOption {
+                return Ok(Lookup::Refused(Error::new(ErrorKind::InvalidOption {
                     reason: "an append condition this build of caseledger-postgres cannot check"
                         .to_owned(),
-                }));
+                })));
             }
         }
     }
+    let version_params: [&(dyn ToSql + Sync); 1] = [&case];
+    let ids_params: [&(dyn ToSql + Sync); 1] = [&ids];
+    let version = client.query_one(&st.version, &version_params);
+    let stored = client.query(&st.by_ids, &ids_params);
     let names: Vec<&str> = customers.iter().map(|c| c.as_str()).collect();
     let name_params: Vec<[&(dyn ToSql + Sync); 1]> =
         names.iter().map(|n| [n as &(dyn ToSql + Sync)]).collect();
-    let follow_ups = futures_util::future::try_join_all(name_params.iter().map(|p| {
-        client.query(
-            "SELECT position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash
-               FROM caseledger.events
-              WHERE type = 'follow_up_scheduled'
-                AND case_id IN (SELECT case_id FROM caseledger.events WHERE customer_id = $1)
-              ORDER BY position",
-            p,
-        )
-    }));
+    let follow_ups = futures_util::future::try_join_all(
+        name_params.iter().map(|p| client.query(&st.follow_ups, p)),
+    );
     let (version, stored, follow_ups) =
         tokio::try_join!(version, stored, follow_ups).map_err(Error::db(during))?;
     let version = to_u64(version.get(0), 0, "a stream version")?;
     let mut lookups = Lookups::default();
-    for row in &stored {
-        let r = EventRow::from_row(row)?.decode()?;
-        lookups.stored.insert(r.event.event_id, r);
-    }
-    for (customer, rows) in customers.into_iter().zip(follow_ups) {
-        let mut known = Vec::with_capacity(rows.len());
-        for row in &rows {
+    let decoded = (|| -> Result<(), Error> {
+        for row in &stored {
             let r = EventRow::from_row(row)?.decode()?;
-            if let EventData::FollowUpScheduled(f) = &r.event.data {
-                known.push(KnownFollowUp {
-                    case_id: r.event.case_id,
-                    event_id: r.event.event_id,
-                    due: f.due,
-                });
-            }
+            lookups.stored.insert(r.event.event_id, r);
         }
-        lookups.follow_ups.insert(customer.clone(), known);
+        for (customer, rows) in customers.into_iter().zip(&follow_ups) {
+            let mut known = Vec::with_capacity(rows.len());
+            for row in rows {
+                let r = EventRow::from_row(row)?.decode()?;
+                if let EventData::FollowUpScheduled(f) = &r.event.data {
+                    known.push(KnownFollowUp {
+                        case_id: r.event.case_id,
+                        event_id: r.event.event_id,
+                        due: f.due,
+                    });
+                }
+            }
+            lookups.follow_ups.insert(customer.clone(), known);
+        }
+        Ok(())
+    })();
+    match decoded {
+        Ok(()) => Ok(Lookup::Found(version, lookups)),
+        Err(e) => Ok(Lookup::Refused(e)),
     }
-    Ok((version, lookups))
 }
 
-/// Plans and writes one append of the group. The outer error fails the
-/// group (a statement failed); the inner one is this append's refusal.
-async fn append_one(
-    tx: &Transaction<'_>,
+/// Plans one append of the group on what was looked up and encodes its
+/// rows (appended to `rows`, written later). The outer error fails the
+/// group; the inner one is this append's refusal.
+fn plan_and_encode(
     clock: Clock,
     tip: &mut Tip,
     r: &Request,
+    version: u64,
+    lookups: &Lookups,
+    rows: &mut Vec<EventRow>,
 ) -> Result<Outcome, Error> {
-    let (version, lookups) = match look_up(tx.client(), r.case_id, &r.events, &r.conditions).await {
-        Ok(found) => found,
-        Err(e) if !matches!(e.kind(), ErrorKind::Database { .. } | ErrorKind::Connect) => {
-            return Ok(Err(AppendError::Log(e)));
-        }
-        Err(e) => return Err(e),
-    };
     let plan = match plan_append(
         r.case_id,
         r.expected,
         &r.events,
         &r.conditions,
         version,
-        &lookups,
+        lookups,
     ) {
         Ok(plan) => plan,
         Err(refused) => return Ok(Err(refused)),
@@ -313,8 +431,8 @@ async fn append_one(
         AppendPlan::Write { first_version } => first_version,
     };
     // Encode every event first: an event the format cannot hold fails the
-    // append before anything of it is sent.
-    let mut rows = Vec::with_capacity(r.events.len());
+    // append before anything of it is kept.
+    let mut encoded = Vec::with_capacity(r.events.len());
     let mut hash = tip.hash;
     let mut last = tip.last_recorded_at;
     for (i, e) in (0u64..).zip(&r.events) {
@@ -343,9 +461,9 @@ async fn append_one(
                 }));
             }
         };
-        rows.push(EventRow::of(&recorded, body, &hash)?);
+        encoded.push(EventRow::of(&recorded, body, &hash)?);
     }
-    insert_rows(tx, &rows).await?;
+    rows.extend(encoded);
     let n = r.events.len() as u64;
     let positions = (tip.next_position..tip.next_position + n).collect();
     tip.next_position += n;
@@ -358,23 +476,39 @@ async fn append_one(
     }))
 }
 
-/// Inserts rows in one statement (arrays unnested server-side).
-pub(crate) async fn insert_rows(tx: &Transaction<'_>, rows: &[EventRow]) -> Result<(), Error> {
+/// Inserts rows in one statement (arrays unnested server-side); none: no
+/// statement.
+async fn insert_rows(
+    client: &tokio_postgres::Client,
+    st: &Statements,
+    rows: &[EventRow],
+) -> Result<(), Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let mut c = Columns::default();
     for row in rows {
         c.push(row);
     }
-    tx.execute(
-        "INSERT INTO caseledger.events (position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[],
-                              $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[])",
-        &[
-            &c.position, &c.case_id, &c.version, &c.event_id, &c.event_type, &c.at, &c.recorded_at,
-            &c.customer_id, &c.due, &c.body, &c.hash,
-        ],
-    )
-    .await
-    .map_err(Error::db("inserting events"))?;
+    client
+        .execute(
+            &st.insert,
+            &[
+                &c.position,
+                &c.case_id,
+                &c.version,
+                &c.event_id,
+                &c.event_type,
+                &c.at,
+                &c.recorded_at,
+                &c.customer_id,
+                &c.due,
+                &c.body,
+                &c.hash,
+            ],
+        )
+        .await
+        .map_err(Error::db("inserting events"))?;
     Ok(())
 }
 

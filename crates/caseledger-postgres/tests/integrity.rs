@@ -218,3 +218,59 @@ fn the_password_never_shows_in_errors_or_debug() {
         assert!(!text.contains(secret), "{text}");
     }
 }
+
+/// The application role of docs/postgres.md ("Roles and GRANTs"): it
+/// connects, appends and reads, and can neither change nor delete events
+/// nor switch the triggers off.
+#[test]
+fn the_application_role_of_the_docs_appends_and_reads_only() {
+    let db = TestDb::new();
+    drop(db.log()); // the owner creates the schema
+    let role = format!("{}_app", db.name);
+    db.sql(&format!(
+        "CREATE ROLE {role} LOGIN;
+         GRANT USAGE ON SCHEMA caseledger TO {role};
+         GRANT SELECT, INSERT ON caseledger.events, caseledger.commits TO {role};
+         GRANT SELECT, UPDATE ON caseledger.head TO {role};
+         GRANT SELECT ON caseledger.schema_version TO {role};"
+    ))
+    .unwrap();
+    struct DropRole(String, String);
+    impl Drop for DropRole {
+        fn drop(&mut self) {
+            let sql = format!("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}", self.0);
+            let _ = common::sql_on(&self.1, &sql);
+        }
+    }
+    let _cleanup = DropRole(role.clone(), db.name.clone());
+    let url = common::url_as_user(&db.url, &role);
+    let log = PgLog::connect(&url, event_time()).unwrap();
+    append_each(&log, &history(2, 9));
+    assert!(log.verify(|_| {}).unwrap().events > 0);
+    let as_app = |sql: &str| {
+        let (u, sql) = (url.clone(), sql.to_owned());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (c, conn) = tokio_postgres::connect(&u, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                c.batch_execute(&sql).await.map_err(|e| e.to_string())
+            })
+        })
+        .join()
+        .unwrap()
+    };
+    for sql in [
+        "UPDATE caseledger.events SET type = 'closed'",
+        "DELETE FROM caseledger.events",
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only",
+        "TRUNCATE caseledger.commits",
+    ] {
+        assert!(as_app(sql).is_err(), "{sql} was allowed");
+    }
+}

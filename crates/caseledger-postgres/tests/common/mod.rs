@@ -35,6 +35,19 @@ pub fn url_with_db(url: &str, db: &str) -> String {
     out
 }
 
+/// `url` connecting as `user` (no password: the test server trusts local
+/// connections, as the default server does).
+pub fn url_as_user(url: &str, user: &str) -> String {
+    let scheme_end = url.find("://").expect("a postgres:// URL") + 3;
+    let (head, rest) = url.split_at(scheme_end);
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = match rest[..authority_end].rsplit_once('@') {
+        Some((_, host)) => host,
+        None => &rest[..authority_end],
+    };
+    format!("{head}{user}@{host}{}", &rest[authority_end..])
+}
+
 /// Runs `f` with an admin client of the base database, on a thread and a
 /// runtime of its own (so it works inside a test's runtime too).
 pub fn admin<T: Send + 'static>(
