@@ -30,9 +30,11 @@ mod commands;
 mod exit;
 mod figures;
 mod html;
+mod location;
 mod progress;
 mod render;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,9 +47,10 @@ use crate::args::{
     CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
 };
 use crate::commands::{
-    bench, export, generate, import, import_check, import_reject, open, report, verify,
+    bench, copy, export, generate, import, import_check, import_reject, open, pg, report, verify,
 };
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
+use crate::location::{StoreLocation, redact};
 
 /// What `--version` prints: the crate version, the store format version
 /// this build reads and writes, and the git commit it was built from.
@@ -69,9 +72,20 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     after_help = "Example:\n  caseledger demo\n  caseledger --store events/ report --group-by month"
 )]
 struct Cli {
-    /// The store directory.
-    #[arg(long, global = true, env = "CASELEDGER_STORE", value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// The store: a directory (the file store), or a PostgreSQL database as
+    /// a URL, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...].
+    /// The password is never printed.
+    // Parsed in `run`, not by clap, whose error would quote the value (and
+    // so a password); the environment's value is hidden from --help for
+    // the same reason.
+    #[arg(
+        long,
+        global = true,
+        env = "CASELEDGER_STORE",
+        hide_env_values = true,
+        value_name = "DIR|URL"
+    )]
+    store: Option<OsString>,
     #[command(subcommand)]
     command: Command,
 }
@@ -171,6 +185,24 @@ enum Command {
     /// First steps: build a demo store, print its monthly KPI report.
     #[command(after_help = "Example:\n  caseledger demo")]
     Demo,
+    /// Copy a whole ledger into an empty store (a directory or a
+    /// PostgreSQL database), keeping every position, recorded time and
+    /// batch, so that `verify` prints the same head on both; run it again
+    /// after an interruption to finish it.
+    #[command(after_help = "Example:\n  caseledger copy --source events/ --target \
+                            postgres://caseledger@db.bank/ledger\n  \
+                            caseledger copy --source postgres://caseledger@db.bank/ledger \
+                            --target restored/")]
+    Copy {
+        /// The ledger to copy: a store directory or a postgres:// URL.
+        #[arg(long, value_name = "DIR|URL")]
+        source: OsString,
+        /// Where to copy it: an empty (or new) store directory or
+        /// database, or one this command began filling from the same
+        /// source.
+        #[arg(long, value_name = "DIR|URL")]
+        target: OsString,
+    },
     /// Measure replay, verify, open, import and durable append speeds
     /// (docs/performance.md). Takes minutes; builds its stores in --dir.
     #[command(
@@ -180,13 +212,21 @@ enum Command {
 }
 
 /// Runs one subcommand.
-fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
-    let need_store = || {
-        store.clone().ok_or_else(|| {
+fn run(store: Option<OsString>, command: Command) -> Result<()> {
+    let location = location::parse_optional(store.as_ref(), "--store")?;
+    let need_location = || {
+        location.clone().ok_or_else(|| {
             anyhow::Error::new(UsageError(
-                "no store given: pass --store DIR or set CASELEDGER_STORE".to_owned(),
+                "no store given: pass --store DIR or set CASELEDGER_STORE (a directory, or a \
+                 postgres:// URL)"
+                    .to_owned(),
             ))
         })
+    };
+    // The commands the file store alone serves yet take its directory.
+    let need_store = || match need_location()? {
+        StoreLocation::Dir(dir) => Ok(dir),
+        StoreLocation::Postgres(url) => Err(pg::not_served(&url)),
     };
     match command {
         Command::Import {
@@ -194,7 +234,13 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
             check: true,
             format,
             ..
-        } => import_check::run(store.as_deref(), file.as_deref(), format),
+        } => {
+            let dir = match &location {
+                None => None,
+                Some(_) => Some(need_store()?),
+            };
+            import_check::run(dir.as_deref(), file.as_deref(), format)
+        }
         Command::Import {
             file,
             reject: Some(reject),
@@ -206,15 +252,27 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
                 .to_owned(),
         )
         .into()),
-        Command::Import { file, .. } => import::run(&need_store()?, file.as_deref()),
-        Command::Export { as_of } => export::export(&need_store()?, as_of),
-        Command::Report(args) => report::run(&need_store()?, &args),
+        Command::Import { file, .. } => match need_location()? {
+            StoreLocation::Dir(dir) => import::run(&dir, file.as_deref()),
+            StoreLocation::Postgres(url) => pg::import_file(&url, file.as_deref()),
+        },
+        Command::Export { as_of } => match need_location()? {
+            StoreLocation::Dir(dir) => export::export(&dir, as_of),
+            StoreLocation::Postgres(url) => pg::export(&url, as_of),
+        },
+        Command::Report(args) => report::run(&need_location()?, &args),
         Command::History {
             case_id,
             as_of,
             format,
-        } => export::history(&need_store()?, case_id, as_of, format),
-        Command::Verify { format } => verify::run(&need_store()?, format),
+        } => match need_location()? {
+            StoreLocation::Dir(dir) => export::history(&dir, case_id, as_of, format),
+            StoreLocation::Postgres(url) => pg::history(&url, case_id, as_of, format),
+        },
+        Command::Verify { format } => match need_location()? {
+            StoreLocation::Dir(dir) => verify::run(&dir, format),
+            StoreLocation::Postgres(url) => pg::verify(&url, format),
+        },
         Command::Recover => open::recover(&need_store()?),
         Command::Generate {
             cases,
@@ -233,9 +291,20 @@ fn run(store: Option<PathBuf>, command: Command) -> Result<()> {
             config
                 .check()
                 .map_err(|e| UsageError(format!("generate: {e}")))?;
-            generate::generate(&need_store()?, config, true).map(|_| ())
+            match need_location()? {
+                StoreLocation::Dir(dir) => generate::generate(&dir, config, true).map(|_| ()),
+                StoreLocation::Postgres(url) => pg::generate(&url, config),
+            }
         }
-        Command::Demo => generate::demo(store.as_deref()),
+        Command::Demo => match &location {
+            None => generate::demo(None),
+            Some(_) => generate::demo(Some(&need_store()?)),
+        },
+        Command::Copy { source, target } => {
+            let source = StoreLocation::parse(&source, "--source")?;
+            let target = StoreLocation::parse(&target, "--target")?;
+            copy::run(&source, &target)
+        }
         Command::Bench(args) => bench::run(&args),
     }
 }
@@ -250,7 +319,8 @@ fn main() -> ExitCode {
             if e.downcast_ref::<BrokenPipe>().is_some() {
                 return ExitCode::SUCCESS;
             }
-            let mut lines = exit::error_lines(&e).into_iter();
+            // Every line through the one redaction: no password is printed.
+            let mut lines = exit::error_lines(&e).into_iter().map(|l| redact(&l));
             if let Some(first) = lines.next() {
                 eprintln!("error: {first}");
             }

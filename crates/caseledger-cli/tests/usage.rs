@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 
-const SUBCOMMANDS: [&str; 8] = [
-    "import", "export", "report", "history", "verify", "recover", "generate", "demo",
+const SUBCOMMANDS: [&str; 9] = [
+    "import", "export", "report", "history", "verify", "recover", "generate", "demo", "copy",
 ];
 
 #[test]
@@ -230,4 +230,76 @@ fn reading_commands_work_while_a_writer_holds_the_store() {
     let (code, _, err) = run(dir.path(), &["import", "-"]);
     assert_eq!(code, 1);
     assert!(err.contains("locked by another process"), "{err}");
+}
+
+/// A password in a store URL appears in no output: not in errors (of
+/// parsing, of connecting, of any command), not in --help (which shows the
+/// environment's values of other flags).
+#[test]
+fn a_store_password_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "hunter2-Zq9";
+    // Port 1 on the loopback: nothing listens, the connection is refused.
+    let url = format!("postgres://alice:{secret}@127.0.0.1:1/ledger");
+    let query = format!("postgresql://127.0.0.1:1/ledger?user=alice&password={secret}");
+    let typo = format!("postgress://alice:{secret}@127.0.0.1:1/ledger");
+    let target = dir.path().join("t");
+    // A store, so that a copy from it goes on to connect to the database.
+    fixed_store(&target);
+    let target = target.to_str().unwrap();
+    let runs: Vec<Vec<String>> = vec![
+        vec!["--store".into(), url.clone(), "verify".into()],
+        vec!["--store".into(), query.clone(), "export".into()],
+        vec!["--store".into(), query.clone(), "report".into()],
+        vec!["--store".into(), url.clone(), "import".into(), "-".into()],
+        vec!["--store".into(), typo.clone(), "verify".into()],
+        vec![
+            "copy".into(),
+            "--source".into(),
+            url.clone(),
+            "--target".into(),
+            target.into(),
+        ],
+        vec![
+            "copy".into(),
+            "--source".into(),
+            target.into(),
+            "--target".into(),
+            query.clone(),
+        ],
+        vec![
+            "copy".into(),
+            "--source".into(),
+            url.clone(),
+            "--target".into(),
+            url.clone(),
+        ],
+    ];
+    for args in runs {
+        let out = caseledger().args(&args).write_stdin("").output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{args:?}: {text}");
+        assert!(!text.contains(secret), "{args:?}: {text}");
+        assert!(
+            text.contains("***") || text.contains("postgress://"),
+            "{args:?}: {text}"
+        );
+    }
+    for help in [&["--help"][..], &["verify", "--help"], &["copy", "--help"]] {
+        let out = caseledger()
+            .env("CASELEDGER_STORE", &url)
+            .args(help)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("CASELEDGER_STORE"),
+            "{text}"
+        );
+        assert!(!text.contains(secret), "{help:?}: {text}");
+    }
 }

@@ -164,6 +164,17 @@ pub enum ErrorKind {
     /// The store was opened read-only.
     #[error("the store is open read-only")]
     ReadOnly,
+    /// A record given with its position and recorded time
+    /// ([`crate::Batch::append_recorded`], as `caseledger copy` writes a
+    /// ledger into another store) cannot be stored as it was recorded:
+    /// writing it would make another ledger, not a copy.
+    #[error("the record of position {position} cannot be stored as recorded: {reason}")]
+    NotAsRecorded {
+        /// The record's position.
+        position: u64,
+        /// Why, as a kind to match.
+        reason: NotAsRecordedReason,
+    },
     /// A configuration value is out of range.
     #[error("invalid option {name}: {reason}")]
     InvalidOption {
@@ -192,6 +203,34 @@ pub enum NotAStoreReason {
         crate::format::CHECKPOINT_FILE
     )]
     SegmentsWithoutCheckpoint,
+}
+
+/// Why a record cannot be stored as it was recorded: the reason of
+/// [`ErrorKind::NotAsRecorded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotAsRecordedReason {
+    /// The store's next position is another one.
+    #[error("the store's next position is {next}")]
+    NotNext {
+        /// The position the store would give the record.
+        next: u64,
+    },
+    /// The record's time is before the last recorded time of the store,
+    /// which never decreases along a log.
+    #[error("it was recorded at {recorded_at}, before the store's last record ({last})")]
+    RecordedEarlier {
+        /// The record's time.
+        recorded_at: chrono::DateTime<chrono::Utc>,
+        /// The last recorded time of the store.
+        last: chrono::DateTime<chrono::Utc>,
+    },
+    /// Its event id is already stored (at `position`).
+    #[error("its event id is already stored at position {position}")]
+    AlreadyStored {
+        /// Where the id is stored.
+        position: u64,
+    },
 }
 
 /// Why an option is refused: the reason of [`ErrorKind::InvalidOption`].

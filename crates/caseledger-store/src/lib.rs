@@ -83,13 +83,13 @@ mod verify;
 mod write;
 
 pub use error::{
-    Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason, OwnershipLoss,
-    WriteFailure,
+    Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason,
+    NotAsRecordedReason, OwnershipLoss, WriteFailure,
 };
 pub use format::FORMAT_VERSION;
 pub use layout::{Head, Until};
 pub use open::LOCK_WAIT_MS;
-pub use read::{LogIter, LogReader};
+pub use read::{LogIter, LogReader, LogRecord, Records};
 pub use recover::{CutPiece, Recovery};
 pub use store::Store;
 // The store's file names and internal helpers: public for the command line

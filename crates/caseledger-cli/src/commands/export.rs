@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use caseledger::{CaseId, CaseState, EventLog};
+use caseledger::{CaseId, CaseState, EventLog, RecordedEvent};
 use caseledger_store::Until;
 use chrono::{DateTime, Utc};
 
@@ -17,10 +17,23 @@ use crate::args::HistoryFormat;
 pub fn export(dir: &Path, as_of: Option<DateTime<Utc>>) -> Result<()> {
     let store = open_reader(dir)?;
     let head = store.head();
-    let bar = crate::progress::bar(Some(head.position), "exporting");
+    write_events(store.read(1, Until::End), head.position, as_of)
+}
+
+/// Writes `events` (`total` of them, for the progress bar) as JSON Lines
+/// to stdout, those after `as_of` left out: `export`, whatever the store.
+pub fn write_events<E>(
+    events: impl Iterator<Item = Result<RecordedEvent, E>>,
+    total: u64,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let bar = crate::progress::bar(Some(total), "exporting");
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-    for event in store.read(1, Until::End) {
+    for event in events {
         let event = event?;
         bar.set_position(event.position);
         if as_of.is_some_and(|t| event.event.at > t) {
@@ -54,6 +67,17 @@ pub fn history(
     if events.is_empty() {
         bail!("case {case_id} has no events in {}", dir.display());
     }
+    write_history(case_id, events, as_of, format)
+}
+
+/// Writes one case's `events` with its state after each: `history`,
+/// whatever the store.
+pub fn write_history(
+    case_id: CaseId,
+    events: Vec<RecordedEvent>,
+    as_of: Option<DateTime<Utc>>,
+    format: HistoryFormat,
+) -> Result<()> {
     let mut state = CaseState::initial();
     let mut steps = Vec::new();
     for e in events

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{
-    AppendError, CaseId, CaseState, DraftEvent, Event, EventId, EventLog, ExpectedVersion, fold,
+    AppendError, CaseId, CaseState, DraftEvent, Event, EventId, EventLog, ExpectedVersion,
+    RecordedEvent, fold,
 };
 use caseledger_store::{Clock, Store};
 use sha2::{Digest, Sha256};
@@ -28,8 +29,11 @@ use crate::exit::BrokenPipe;
 /// memory.
 pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 
-/// Runs `import` of `file` (stdin for `-` or none) into the store in `dir`.
-pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
+/// Opens the input of an import: `file`, or stdin for `-` or none; its
+/// size if known, and its name for messages.
+pub(super) fn open_input(
+    file: Option<&Path>,
+) -> Result<(Box<dyn Read + Send>, Option<u64>, String)> {
     let (input, total): (Box<dyn Read + Send>, Option<u64>) = match file {
         None => (Box::new(std::io::stdin()), None),
         Some(p) if p.as_os_str() == "-" => (Box::new(std::io::stdin()), None),
@@ -41,12 +45,23 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
         }
     };
     let name = file.map_or("standard input".to_owned(), |p| p.display().to_string());
+    Ok((input, total, name))
+}
+
+/// Runs `import` of `file` (stdin for `-` or none) into the store in `dir`.
+pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
+    let (input, total, name) = open_input(file)?;
     let created = Created::before_open(dir);
     let imported = open_writer(dir, Clock::System).and_then(|store| {
         let bar = crate::progress::bar(total, "importing");
-        let summary = import(&store, BufReader::with_capacity(1 << 20, input), &|n| {
+        let mut sink = FileSink {
+            batch: store.batch()?,
+            store: &store,
+        };
+        let summary = import(&mut sink, BufReader::with_capacity(1 << 20, input), &|n| {
             bar.set_position(n)
         })
+        .and_then(|summary| sink.commit().map(|head| Summary { head, ..summary }))
         .with_context(|| format!("nothing was imported from {name}"))?;
         bar.finish_and_clear();
         Ok(summary)
@@ -54,7 +69,11 @@ pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
     if imported.is_err() {
         created.remove();
     }
-    let summary = imported?;
+    write_summary(&imported?)
+}
+
+/// Prints what an import did.
+pub(super) fn write_summary(summary: &Summary) -> Result<()> {
     // The batch is committed: a failure from here on must not read as if
     // nothing was imported. A reader that went away (broken pipe) is not
     // worth a message.
@@ -131,13 +150,88 @@ impl Created {
 
 /// What an import did.
 #[derive(Debug, Default)]
-struct Summary {
+pub(super) struct Summary {
     lines: u64,
     added: u64,
     already: u64,
     cases: u64,
     new_cases: u64,
-    head: Option<caseledger_store::Head>,
+    pub(super) head: Option<caseledger_store::Head>,
+}
+
+/// What appending one event to an import's open batch did.
+pub(super) enum Added {
+    /// Appended.
+    New,
+    /// Its id repeats the event appended at this position by an earlier
+    /// line (the same event or not).
+    Repeats(u64),
+}
+
+/// Where an import writes: a store's open batch, visible only at its
+/// commit. The import checks every line against the case rules; the sink
+/// answers what is stored and takes the events.
+pub(super) trait ImportSink {
+    /// The position the first appended event gets (1: an empty store).
+    fn first_position(&self) -> u64;
+    /// The stored event with `event`'s id (from before the import), if any.
+    fn stored_event(&mut self, event: &Event) -> Result<Option<RecordedEvent>>;
+    /// A case's stored events (from before the import).
+    fn read_stream(&mut self, case_id: CaseId) -> Result<Vec<RecordedEvent>>;
+    /// Appends `event` to its case, whose version must be `expected`.
+    fn append(
+        &mut self,
+        expected: ExpectedVersion,
+        event: &Event,
+    ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The file store's batch as an import's sink.
+struct FileSink<'s> {
+    store: &'s Store,
+    batch: caseledger_store::Batch<'s>,
+}
+
+impl FileSink<'_> {
+    fn commit(self) -> Result<Option<caseledger_store::Head>> {
+        Ok(self.batch.commit()?)
+    }
+}
+
+impl ImportSink for FileSink<'_> {
+    fn first_position(&self) -> u64 {
+        self.store.head().position + 1
+    }
+
+    fn stored_event(&mut self, event: &Event) -> Result<Option<RecordedEvent>> {
+        Ok(self.store.stored_event(&event.event_id)?)
+    }
+
+    fn read_stream(&mut self, case_id: CaseId) -> Result<Vec<RecordedEvent>> {
+        Ok(self.store.read_stream(case_id)?)
+    }
+
+    fn append(
+        &mut self,
+        expected: ExpectedVersion,
+        event: &Event,
+    ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>> {
+        let done = self
+            .batch
+            .append(event.case_id, expected, std::slice::from_ref(event));
+        // An id not in the store (the import checked) but found by the
+        // batch repeats an earlier line of the input, same event or not.
+        match done {
+            Ok(d) if d.already_stored => Ok(Added::Repeats(
+                d.positions.first().copied().unwrap_or_default(),
+            )),
+            Err(AppendError::IdempotencyKeyReused { recorded, .. }) => {
+                Ok(Added::Repeats(recorded.position))
+            }
+            Ok(_) => Ok(Added::New),
+            Err(e) => Err(Box::new(e)),
+        }
+    }
 }
 
 impl Summary {
@@ -310,8 +404,10 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
     });
 }
 
-fn import(
-    store: &Store,
+/// Reads, checks and appends every line of `input` into `sink`; the
+/// caller commits the sink (the summary's head is then set) or drops it.
+pub(super) fn import(
+    sink: &mut dyn ImportSink,
     input: impl BufRead + Send,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary> {
@@ -319,22 +415,21 @@ fn import(
     std::thread::scope(|s| {
         s.spawn(move || parse_lines(input, tx));
         // On an error `rx` is dropped on return, which stops the parser.
-        validate_and_append(store, rx, progress)
+        validate_and_append(sink, rx, progress)
     })
 }
 
 fn validate_and_append(
-    store: &Store,
+    sink: &mut dyn ImportSink,
     rx: std::sync::mpsc::Receiver<Chunk>,
     progress: &dyn Fn(u64),
 ) -> Result<Summary> {
     let mut summary = Summary::default();
-    let mut batch = store.batch()?;
     let mut states: HashMap<CaseId, Touched, foldhash::fast::RandomState> = HashMap::default();
     // The line of each event appended, by position - first: to name the
     // line an event id repeats (the batch finds the repeat).
     let mut lines_appended: Vec<u64> = Vec::new();
-    let first_position = store.head().position + 1;
+    let first_position = sink.first_position();
     // A store that held no event when the batch began (the batch holds the
     // writer, so none can arrive) has none of the input's ids and no
     // case's history: the lookups below could only find nothing. The
@@ -356,9 +451,7 @@ fn validate_and_append(
             let case_id = event.case_id;
             let stored = match store_was_empty {
                 true => None,
-                false => store
-                    .stored_event(&event.event_id)
-                    .map_err(|e| at(e.into()))?,
+                false => sink.stored_event(&event).map_err(at)?,
             };
             if let Some(stored) = stored {
                 if let Some((_, clash)) = clash_with_stored(&event, &stored) {
@@ -373,7 +466,7 @@ fn validate_and_append(
                     let state = match store_was_empty {
                         true => CaseState::default(),
                         false => {
-                            let history = store.read_stream(case_id).map_err(|e| at(e.into()))?;
+                            let history = sink.read_stream(case_id).map_err(at)?;
                             fold(history.iter().map(|r| &r.event)).with_context(|| {
                                 format!(
                                     "line {line_no}: the stored history of case {case_id} breaks \
@@ -397,15 +490,12 @@ fn validate_and_append(
             // The state has folded the stored history and this batch's
             // events of the case: its version is the stream's.
             let expected = ExpectedVersion::Exact(state.version());
-            let done = batch.append(case_id, expected, std::slice::from_ref(&event));
-            // An id not in the store (checked above) but found by the batch
-            // repeats an earlier line of the input, with the same event or not.
-            let repeated = match &done {
-                Ok(d) if d.already_stored => d.positions.first().copied(),
-                Err(AppendError::IdempotencyKeyReused { recorded, .. }) => Some(recorded.position),
-                _ => None,
-            };
-            if let Some(position) = repeated {
+            let done = sink.append(expected, &event).map_err(|error| AtLine {
+                line: line_no,
+                error,
+                hint: "",
+            })?;
+            if let Added::Repeats(position) = done {
                 let earlier = position
                     .checked_sub(first_position)
                     .and_then(|i| lines_appended.get(usize::try_from(i).ok()?))
@@ -415,7 +505,6 @@ fn validate_and_append(
                     event.event_id
                 );
             }
-            done.map_err(|e| at_line(line_no, e))?;
             lines_appended.push(line_no);
             *state = caseledger::evolve(std::mem::take(state), &event);
             if !case.added {
@@ -428,7 +517,6 @@ fn validate_and_append(
             return Err(e);
         }
     }
-    summary.head = batch.commit()?;
     Ok(summary)
 }
 

@@ -3,6 +3,8 @@
 //! dispatches to them.
 
 pub mod bench;
+pub mod copy;
+pub mod copy_io;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -11,5 +13,6 @@ pub mod import_reject;
 pub mod line;
 pub mod open;
 pub mod output;
+pub mod pg;
 pub mod report;
 pub mod verify;

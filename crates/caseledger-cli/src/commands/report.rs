@@ -19,6 +19,7 @@ use crate::args::{
     ReportFormat, ReportTime, group_by_parser, parse_report_time, parse_time_zone, period_parser,
 };
 use crate::exit::UsageError;
+use crate::location::StoreLocation;
 use crate::render::{DEFAULT_TABLE_COLUMNS, TableWidth};
 
 /// The most replay threads used by default.
@@ -78,7 +79,7 @@ pub struct ReportArgs {
 }
 
 /// Runs `report`.
-pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
+pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     check_flags(args)?;
     let calendar = args.calendar.as_deref().map(read_calendar).transpose()?;
     // The one rule (docs/cli.md, "Local time"): --time-zone, else the
@@ -107,7 +108,6 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         None => SlaPolicy::default(),
         Some(p) => read_policy(p, calendar.as_ref())?,
     };
-    let store = open_reader(dir)?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
         from,
@@ -116,8 +116,18 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         sla,
         time_zone: zone,
     };
-    let verified = !args.no_verify;
-    let (acc, head) = replay(&store, as_of, threads, verified)?;
+    let (acc, head, verified) = match location {
+        StoreLocation::Dir(dir) => {
+            let verified = !args.no_verify;
+            let (acc, head) = replay(&open_reader(dir)?, as_of, threads, verified)?;
+            (acc, head, verified)
+        }
+        // PostgreSQL's replay always verifies the chain.
+        StoreLocation::Postgres(url) => {
+            let (acc, head) = super::pg::replay(url, as_of)?;
+            (acc, head, true)
+        }
+    };
     // Every format carries the count (JSON, table, page); the CSV has no
     // place for it, and a script may read only the output: say it here too.
     if acc.orphan_events() > 0 {

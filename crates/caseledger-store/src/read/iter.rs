@@ -80,6 +80,42 @@ pub struct LogIter {
     chunk_left: u64,
     /// What follows the last step.
     after: After,
+    /// Whether commit records are handed out too ([`LogIter::with_commits`]).
+    commits: bool,
+    /// The commit record the last step read, to hand out.
+    commit: Option<LogRecord>,
+}
+
+/// A record of the log as [`LogIter::with_commits`] reads it: an event, or
+/// the commit record that ends a batch (the events from `first_position` to
+/// `last_position`, made durable and visible together).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogRecord {
+    /// An event record.
+    Event(RecordedEvent),
+    /// A commit record: the end of a batch.
+    Commit {
+        /// The batch's first event.
+        first_position: u64,
+        /// The batch's last event.
+        last_position: u64,
+        /// The chain hash of the commit record: the head of the log when
+        /// this batch was the last.
+        hash: Hash,
+    },
+}
+
+/// The records of a read, commit records included (see
+/// [`LogIter::with_commits`]).
+#[derive(Debug)]
+pub struct Records(LogIter);
+
+impl Iterator for Records {
+    type Item = Result<LogRecord, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_item()
+    }
 }
 
 impl LogIter {
@@ -114,6 +150,8 @@ impl LogIter {
             chunk_checker: 0,
             chunk_left: LINK_CHUNK_RECORDS,
             after: After::Read,
+            commits: false,
+            commit: None,
         }
     }
 
@@ -187,12 +225,22 @@ impl LogIter {
         self
     }
 
+    /// The read with its commit records too: each batch's events, then a
+    /// [`LogRecord::Commit`] that ends it, with its chain hash, so that a
+    /// copy can keep the batches (and so the hashes) of the log it reads.
+    /// A commit is handed out when its batch's last event is at or after
+    /// the read's `from`. Every check of the read is the same.
+    pub fn with_commits(mut self) -> Records {
+        self.commits = true;
+        Records(self)
+    }
+
     /// Whether this read checks the chain links.
     pub fn is_verified(&self) -> bool {
         self.verify
     }
 
-    fn next_record(&mut self) -> Result<Option<RecordedEvent>, Error> {
+    fn next_record(&mut self) -> Result<Option<LogRecord>, Error> {
         loop {
             if self.reader.is_none() {
                 if self.segment > self.end.segment {
@@ -215,8 +263,11 @@ impl LogIter {
                 }
                 After::Done => return Ok(None),
             }
-            if event.is_some() {
-                return Ok(event);
+            if let Some(event) = event {
+                return Ok(Some(LogRecord::Event(event)));
+            }
+            if let Some(commit) = self.commit.take() {
+                return Ok(Some(commit));
             }
         }
     }
@@ -265,9 +316,16 @@ impl LogIter {
             // A commit record (or a record of no kind, which decoding
             // refuses).
             self.check_frame(offset, frame, checks, self.next_position - 1)?;
-            self.check_commit(offset, body)?;
+            let (first_position, last_position) = self.check_commit(offset, body)?;
             let at = self.next_position - 1;
             self.check_link(offset, body, checks, at, "commit record")?;
+            if self.commits && last_position >= self.from {
+                self.commit = Some(LogRecord::Commit {
+                    first_position,
+                    last_position,
+                    hash: stored_hash(body),
+                });
+            }
             self.batch_first = None;
             self.batch_first_known = true;
             return Ok(None);
@@ -343,7 +401,7 @@ impl LogIter {
     }
 
     /// A commit record must close exactly the batch of events before it.
-    fn check_commit(&self, offset: u64, body: &[u8]) -> Result<(), Error> {
+    fn check_commit(&self, offset: u64, body: &[u8]) -> Result<(u64, u64), Error> {
         let at = self.next_position - 1;
         let (first_position, last_position) = match decode_body(body) {
             Ok(Record::Commit {
@@ -377,7 +435,7 @@ impl LogIter {
                 .at_position(at)
                 .into());
         }
-        Ok(())
+        Ok((first_position, last_position))
     }
 
     /// Opens the next segment file and checks that its header continues the
@@ -539,6 +597,27 @@ pub fn partition_of(case_id: &[u8; 16], parts: u64) -> u64 {
     ((u128::from(x) * u128::from(parts.max(1))) >> 64) as u64
 }
 
+impl LogIter {
+    /// The next record, as [`Records`] hands them out (commit records only
+    /// when the read was made [`LogIter::with_commits`]).
+    fn next_item(&mut self) -> Option<Result<LogRecord, Error>> {
+        if self.done {
+            return None;
+        }
+        match self.next_record() {
+            Ok(Some(r)) => Some(Ok(r)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
 impl Iterator for LogIter {
     type Item = Result<RecordedEvent, Error>;
 
@@ -547,7 +626,12 @@ impl Iterator for LogIter {
             return None;
         }
         match self.next_record() {
-            Ok(Some(e)) => Some(Ok(e)),
+            // A read without commits hands out events only.
+            Ok(Some(LogRecord::Event(e))) => Some(Ok(e)),
+            Ok(Some(LogRecord::Commit { .. })) => {
+                debug_assert!(false, "commit records only with with_commits");
+                self.next()
+            }
             Ok(None) => {
                 self.done = true;
                 None

@@ -15,6 +15,6 @@ mod iter;
 mod log_reader;
 mod random;
 
-pub use iter::{LogIter, partition_of};
+pub use iter::{LogIter, LogRecord, Records, partition_of};
 pub use log_reader::LogReader;
 pub(crate) use random::{check_verified_link, event_of_body, not_indexed, read_event_at};

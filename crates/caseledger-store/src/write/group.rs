@@ -192,7 +192,15 @@ fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) {
         let index = read(&visible.index);
         for p in group {
             // Each append's conditions see the group's earlier appends.
-            results.push(txn.append(w, &index, p.case_id, p.expected, &p.events, &p.conditions));
+            results.push(txn.append(
+                w,
+                &index,
+                p.case_id,
+                p.expected,
+                &p.events,
+                &p.conditions,
+                None,
+            ));
         }
     }
     if let Err(e) = txn.commit(w, visible) {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::writer::{Writer, failed, outcome_error};
 use crate::chain::prefix;
 use crate::checkpoint::{self, CHECKPOINT_FILE, Checkpoint};
-use crate::error::{Damage, DamageKind, Error, ErrorKind, WriteFailure};
+use crate::error::{Damage, DamageKind, Error, ErrorKind, NotAsRecordedReason, WriteFailure};
 use crate::format::{FRAME_HEADER_BYTES, Hash, decode_frame, encode_commit, encode_event};
 use crate::index::{Entry, Index, MAX_STREAM_VERSION, Overlay};
 use crate::layout::Until;
@@ -143,6 +143,10 @@ impl Txn {
         }
     }
 
+    /// Plans and writes one append: `recorded_at` is given for a record
+    /// copied as recorded (one event), else the writer's clock stamps it.
+    // The append's own four parts, the writer, the index and the time.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn append(
         &mut self,
         w: &mut Writer,
@@ -151,6 +155,7 @@ impl Txn {
         expected: ExpectedVersion,
         events: &[Event],
         conditions: &[AppendCondition],
+        recorded_at: Option<DateTime<Utc>>,
     ) -> Result<Appended, AppendError<Error>> {
         if let Some(refused) = w.refusal() {
             return Err(AppendError::Log(refused));
@@ -190,7 +195,9 @@ impl Txn {
         let mut hash = w.hash;
         let mut last = w.last_recorded_at;
         for (i, e) in (0u64..).zip(events) {
-            let recorded_at = w.recorded_at(e, last);
+            // A given time (one event, checked by the caller not to be
+            // earlier than `last`), or the writer's clock.
+            let recorded_at = recorded_at.unwrap_or_else(|| w.recorded_at(e, last));
             last = Some(recorded_at);
             hash = encode_event(
                 &mut self.scratch,
@@ -453,8 +460,90 @@ impl<'s> Batch<'s> {
         conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
         let index = read(&self.visible.index);
-        self.txn
-            .append(&mut self.w, &index, case_id, expected, events, conditions)
+        self.txn.append(
+            &mut self.w,
+            &index,
+            case_id,
+            expected,
+            events,
+            conditions,
+            None,
+        )
+    }
+
+    /// Appends one event exactly as another log recorded it: at
+    /// `record.position`, as version `record.version` of its stream, with
+    /// `record.recorded_at`; checked like any append (the version, the
+    /// event's limits). How `caseledger copy` writes a ledger into another
+    /// store: when every batch of the source is copied into one batch here
+    /// (same first and last positions), each commit gives the source's chain
+    /// hash, so the copy verifies to the same head.
+    ///
+    /// Refused with [`ErrorKind::NotAsRecorded`] (nothing written) if the
+    /// store's next position is another, if the time is before the store's
+    /// last recorded time, or if the event id is already stored.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use caseledger::EventLog;
+    /// use caseledger_store::{Store, StoreOptions, Until};
+    /// # use caseledger::{Actor, CaseId, Event, EventData, EventId, ExpectedVersion};
+    /// # use chrono::TimeZone;
+    /// let (a, b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    /// let source = Store::open(a.path(), StoreOptions::default())?;
+    /// # let at = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    /// # let e = Event { event_id: EventId::from_u128(1), case_id: CaseId::from_u128(1), at,
+    /// #                 actor: Actor::System, data: EventData::Responded };
+    /// source.append(e.case_id, ExpectedVersion::Any, &[e])?;
+    /// let target = Store::open(b.path(), StoreOptions::default())?;
+    /// let mut batch = target.batch()?;
+    /// for record in source.read(1, Until::End)? {
+    ///     batch.append_recorded(&record?)?;
+    /// }
+    /// batch.commit()?;
+    /// assert_eq!(target.head(), source.head());
+    /// # Ok(()) }
+    /// ```
+    pub fn append_recorded(
+        &mut self,
+        record: &RecordedEvent,
+    ) -> Result<Appended, AppendError<Error>> {
+        let refuse = |reason| {
+            AppendError::Log(
+                ErrorKind::NotAsRecorded {
+                    position: record.position,
+                    reason,
+                }
+                .into(),
+            )
+        };
+        let next = self.w.next_position;
+        if record.position != next {
+            return Err(refuse(NotAsRecordedReason::NotNext { next }));
+        }
+        if let Some(last) = self.w.last_recorded_at.filter(|&t| t > record.recorded_at) {
+            return Err(refuse(NotAsRecordedReason::RecordedEarlier {
+                recorded_at: record.recorded_at,
+                last,
+            }));
+        }
+        let case_id = record.event.case_id;
+        let expected = ExpectedVersion::Exact(record.version.saturating_sub(1));
+        let index = read(&self.visible.index);
+        let done = self.txn.append(
+            &mut self.w,
+            &index,
+            case_id,
+            expected,
+            std::slice::from_ref(&record.event),
+            &[],
+            Some(record.recorded_at),
+        )?;
+        if done.already_stored {
+            let position = done.positions.first().copied().unwrap_or_default();
+            return Err(refuse(NotAsRecordedReason::AlreadyStored { position }));
+        }
+        Ok(done)
     }
 
     /// How many events the batch holds so far.

@@ -1,0 +1,350 @@
+//! `copy`: a whole ledger from one store into another, record by record,
+//! keeping every position, version, recorded time and batch, so that the
+//! chain (which hashes each batch's commit record) and so the head come out
+//! the same, whatever backend holds either side.
+//!
+//! The target takes whole batches, each atomically: an interrupted copy
+//! leaves a target that is an exact prefix of the source, ending on one of
+//! its commits. Run again, the copy checks that the target's head is the
+//! source's chain hash at the same position and continues after it; any
+//! other non-empty target is refused.
+
+use anyhow::{Context, Result, bail};
+use caseledger_store::{Clock, Head, LogReader, LogRecord, Store, Until};
+
+use super::copy_io::{CopyRecord, CopySource, CopyTarget, SourceRecords, Written, check_commit};
+use super::open::open_writer;
+use super::output::{count, write_stdout};
+use crate::exit::{Refused, UsageError};
+use crate::location::StoreLocation;
+
+/// Events a target writes between two looks at the progress (whole
+/// batches: a chunk ends on a commit).
+const CHUNK_EVENTS: u64 = 16 * 1024;
+
+/// Runs `copy`.
+pub fn run(source: &StoreLocation, target: &StoreLocation) -> Result<()> {
+    if same_place(source, target) {
+        return Err(UsageError(format!(
+            "--source and --target are the same store ({source}): copy into another one"
+        ))
+        .into());
+    }
+    let src: Box<dyn CopySource> = match source {
+        StoreLocation::Dir(s) => Box::new(FileSource::open(s)?),
+        StoreLocation::Postgres(url) => Box::new(super::pg::PgSource::open(url)?),
+    };
+    if src.head().position == 0 {
+        return write_stdout(&format!("nothing to copy: {source} holds no events\n"));
+    }
+    let mut dst: Box<dyn CopyTarget> = match target {
+        StoreLocation::Dir(t) => Box::new(FileTarget(open_writer(t, Clock::System)?)),
+        StoreLocation::Postgres(url) => Box::new(super::pg::PgTarget::open(url)?),
+    };
+    copy(&*src, &mut *dst, source, target)
+}
+
+/// Whether two locations name the same store: the same URL, or
+/// directories that resolve to the same one.
+fn same_place(a: &StoreLocation, b: &StoreLocation) -> bool {
+    match (a, b) {
+        (StoreLocation::Dir(x), StoreLocation::Dir(y)) => {
+            x == y
+                || matches!(
+                    (std::fs::canonicalize(x), std::fs::canonicalize(y)),
+                    (Ok(cx), Ok(cy)) if cx == cy
+                )
+        }
+        (StoreLocation::Postgres(x), StoreLocation::Postgres(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Copies `source` into `target` (the locations name them in messages):
+/// checks the target is empty or an interrupted copy of this source,
+/// writes the rest batch by batch, and prints what it did and the head.
+pub fn copy(
+    source: &dyn CopySource,
+    target: &mut dyn CopyTarget,
+    source_name: &StoreLocation,
+    target_name: &StoreLocation,
+) -> Result<()> {
+    let want = source.head();
+    let start = target.head()?;
+    let mut records = if start.position == 0 {
+        source.records(1)?
+    } else {
+        resume_point(source, start, source_name, target_name)?
+    };
+    let resumed = start.position > 0;
+    if resumed && start == want {
+        return write_stdout(&format!(
+            "nothing to copy: {target_name} already holds all of {source_name} ({})\nhead: \
+             position {} hash {}\n",
+            count(want.position, "event"),
+            want.position,
+            want.hash_hex()
+        ));
+    }
+    let mut records: SourceRecords<'_> = match StopHook::from_env()? {
+        Some(hook) => Box::new(hook.wrap(records)),
+        None => Box::new(std::iter::from_fn(move || records.next())),
+    };
+    let bar = crate::progress::bar(Some(want.position - start.position), "copying");
+    let (mut events, mut batches) = (0u64, 0u64);
+    let mut head = start;
+    while let Some(written) = target.write_batches(&mut records, CHUNK_EVENTS)? {
+        events += written.events;
+        batches += written.batches;
+        head = written.head;
+        bar.set_position(events);
+    }
+    bar.finish_and_clear();
+    if head != want {
+        bail!(
+            "the copy ended at position {} hash {}, not at the source's head (position {} hash \
+             {}); run `caseledger copy` again",
+            head.position,
+            head.hash_hex(),
+            want.position,
+            want.hash_hex()
+        );
+    }
+    let mut text = String::new();
+    if resumed {
+        text.push_str(&format!(
+            "resumed: {target_name} held positions 1 to {} of the source (its head matched)\n",
+            start.position
+        ));
+    }
+    text.push_str(&format!(
+        "copied {} in {batches} batch{} from {source_name} to {target_name}\nhead: position {} \
+         hash {} (the same on both)\n",
+        count(events, "event"),
+        if batches == 1 { "" } else { "es" },
+        head.position,
+        head.hash_hex()
+    ));
+    write_stdout(&text)
+}
+
+/// For a target that holds events: checks that they are the source's first
+/// ones, ending on one of its commits with the same chain hash, and returns
+/// the source's records after them; refuses otherwise.
+fn resume_point<'s>(
+    source: &'s dyn CopySource,
+    start: Head,
+    source_name: &StoreLocation,
+    target_name: &StoreLocation,
+) -> Result<SourceRecords<'s>> {
+    let refuse = |why: String| {
+        anyhow::Error::new(Refused(format!(
+            "{target_name} is not empty ({}, head hash {}) and {why}: copy into an empty store, \
+             or a new directory or database",
+            count(start.position, "event"),
+            start.hash_hex()
+        )))
+    };
+    let want = source.head();
+    if start.position > want.position {
+        return Err(refuse(format!(
+            "holds more than {source_name} ({})",
+            count(want.position, "event")
+        )));
+    }
+    if source.head_at(start.position)? != Some(start) {
+        return Err(refuse(format!(
+            "is not an interrupted copy of {source_name}: the source's chain at position {} is \
+             not the target's head",
+            start.position
+        )));
+    }
+    source.records(start.position + 1)
+}
+
+/// The file store as a copy's source: a read of the whole log up to the
+/// checkpoint found at open, checking every record and the chain.
+struct FileSource {
+    reader: LogReader,
+    dir: std::path::PathBuf,
+}
+
+impl FileSource {
+    fn open(dir: &std::path::Path) -> Result<FileSource> {
+        Ok(FileSource {
+            reader: super::open::open_reader(dir)?,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+impl CopySource for FileSource {
+    fn head(&self) -> Head {
+        self.reader.head()
+    }
+
+    fn head_at(&self, position: u64) -> Result<Option<Head>> {
+        if position == 0 || position > self.reader.head().position {
+            return Ok(None);
+        }
+        // The event at `position`, then the commit after it, if it ends a
+        // batch.
+        let mut records = self.records(position)?;
+        let _event = records.next().transpose()?;
+        Ok(match records.next().transpose()? {
+            Some(CopyRecord::Commit {
+                last_position,
+                hash: Some(hash),
+                ..
+            }) if last_position == position => Some(Head { position, hash }),
+            _ => None,
+        })
+    }
+
+    fn records(&self, from: u64) -> Result<SourceRecords<'_>> {
+        let dir = &self.dir;
+        let until = Until::Position(self.reader.head().position);
+        Ok(Box::new(self.reader.read(from, until).with_commits().map(
+            move |r| {
+                let r = r.with_context(|| format!("cannot read {}", dir.display()))?;
+                Ok(match r {
+                    LogRecord::Event(e) => CopyRecord::Event(e),
+                    LogRecord::Commit {
+                        first_position,
+                        last_position,
+                        hash,
+                    } => CopyRecord::Commit {
+                        first_position,
+                        last_position,
+                        hash: Some(hash),
+                    },
+                })
+            },
+        )))
+    }
+}
+
+/// The file store as a copy's target: each source batch is one batch of
+/// the store, so its commit record, and the chain, are the source's.
+struct FileTarget(Store);
+
+impl CopyTarget for FileTarget {
+    fn head(&self) -> Result<Head> {
+        Ok(self.0.head())
+    }
+
+    fn write_batches(
+        &mut self,
+        records: &mut SourceRecords<'_>,
+        chunk_events: u64,
+    ) -> Result<Option<Written>> {
+        let mut written = Written {
+            events: 0,
+            batches: 0,
+            head: self.0.head(),
+        };
+        let mut batch = None;
+        for record in records.by_ref() {
+            match record? {
+                CopyRecord::Event(e) => {
+                    let b = match &mut batch {
+                        Some(b) => b,
+                        None => batch.insert(self.0.batch()?),
+                    };
+                    b.append_recorded(&e).with_context(|| {
+                        format!("cannot copy the event at position {}", e.position)
+                    })?;
+                    written.events += 1;
+                }
+                CopyRecord::Commit {
+                    first_position,
+                    last_position,
+                    hash,
+                } => {
+                    let Some(b) = batch.take() else {
+                        bail!(
+                            "the source's commit of positions {first_position} to \
+                             {last_position} closes no event read"
+                        );
+                    };
+                    let head = b.commit()?.unwrap_or(written.head);
+                    match hash {
+                        Some(hash) => check_commit(head, last_position, hash)?,
+                        None if head.position != last_position => bail!(
+                            "the copied batch ends at position {}, the source's at \
+                             {last_position}",
+                            head.position
+                        ),
+                        None => {}
+                    }
+                    written.head = head;
+                    written.batches += 1;
+                    if written.events >= chunk_events {
+                        return Ok(Some(written));
+                    }
+                }
+            }
+        }
+        if batch.is_some() {
+            bail!("the source ended inside a batch (events without their commit record)");
+        }
+        Ok((written.batches > 0).then_some(written))
+    }
+}
+
+/// A test hook: with `CASELEDGER_TEST_COPY_STOP=B` (or `B:E`), the process
+/// exits with status [`StopHook::EXIT_STATUS`] once B batches are written
+/// (and E events of the next one handed to the target), as an interrupted
+/// copy would: how the tests interrupt a copy at a chosen point. Without
+/// the variable, nothing changes.
+#[derive(Debug, Clone, Copy)]
+struct StopHook {
+    batches: u64,
+    events: u64,
+}
+
+impl StopHook {
+    const ENV: &str = "CASELEDGER_TEST_COPY_STOP";
+    const EXIT_STATUS: i32 = 75;
+
+    fn from_env() -> Result<Option<StopHook>> {
+        let Some(v) = std::env::var_os(Self::ENV) else {
+            return Ok(None);
+        };
+        let v = v.to_string_lossy();
+        let (b, e) = v.split_once(':').unwrap_or((&v, "0"));
+        match (b.parse(), e.parse()) {
+            (Ok(batches), Ok(events)) => Ok(Some(StopHook { batches, events })),
+            _ => bail!(
+                "{}: expected BATCHES or BATCHES:EVENTS, found {v}",
+                Self::ENV
+            ),
+        }
+    }
+
+    /// `records`, ending the process when the stop point is reached: at
+    /// the request for the record after the point, so that the batches
+    /// before it were written (their commits handed over and committed).
+    fn wrap<'a>(
+        self,
+        mut records: SourceRecords<'a>,
+    ) -> impl Iterator<Item = Result<CopyRecord>> + 'a {
+        let (mut batches, mut events) = (0u64, 0u64);
+        std::iter::from_fn(move || {
+            if batches == self.batches && events == self.events {
+                eprintln!("{}: stopping the copy here", Self::ENV);
+                std::process::exit(Self::EXIT_STATUS);
+            }
+            let next = records.next();
+            match &next {
+                Some(Ok(CopyRecord::Commit { .. })) => {
+                    batches += 1;
+                    events = 0;
+                }
+                Some(Ok(CopyRecord::Event(_))) if batches == self.batches => events += 1,
+                _ => {}
+            }
+            next
+        })
+    }
+}

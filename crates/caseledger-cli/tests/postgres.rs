@@ -1,0 +1,235 @@
+//! The command line on PostgreSQL, against a real server (each test in a
+//! database of its own; see tests/pg/mod.rs): copy file -> PostgreSQL ->
+//! file keeps the head, the export and the report; a bad import file
+//! leaves the tables unchanged, with the file store's line-numbered error;
+//! generate gives the same head on both backends; an interrupted copy into
+//! PostgreSQL completes when run again.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod pg;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use caseledger::ExpectedVersion;
+use caseledger_store::{Clock, Store, StoreOptions};
+use caseledger_synth::{Synth, SynthConfig};
+use chrono::TimeZone;
+use common::*;
+use pg::TestDb;
+
+/// `caseledger --store STORE ARGS...` with `stdin`; (status, stdout, stderr).
+fn at(store: impl AsRef<OsStr>, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let out = caseledger()
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs a command that must succeed; its stdout.
+fn ok(store: impl AsRef<OsStr>, args: &[&str]) -> String {
+    let (code, out, err) = at(store, args, b"");
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out
+}
+
+fn copy(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = caseledger();
+    cmd.args(["copy", "--source"]).arg(a).arg("--target").arg(b);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The `head:` line of a passing `verify`.
+fn head(store: impl AsRef<OsStr>) -> String {
+    ok(store, &["verify"])
+        .lines()
+        .find(|l| l.starts_with("head:"))
+        .unwrap()
+        .to_owned()
+}
+
+/// A ledger of `cases` synthetic cases in batches of 1 to 97 events,
+/// recorded by the system clock; returns how many batches.
+fn source(dir: &Path, cases: u64) -> u64 {
+    let store = Store::open(dir, StoreOptions::default().clock(Clock::System)).unwrap();
+    let events: Vec<_> = Synth::new(SynthConfig {
+        cases,
+        seed: 5,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        span_days: 60,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .collect();
+    let mut rest = events.as_slice();
+    let (mut size, mut batches) = (1, 0);
+    while !rest.is_empty() {
+        let n = size.min(rest.len());
+        let mut batch = store.batch().unwrap();
+        for e in &rest[..n] {
+            let v = batch.stream_version(e.case_id);
+            batch
+                .append(
+                    e.case_id,
+                    ExpectedVersion::Exact(v),
+                    std::slice::from_ref(e),
+                )
+                .unwrap();
+        }
+        batch.commit().unwrap();
+        batches += 1;
+        rest = &rest[n..];
+        size = size * 7 % 97 + 1;
+    }
+    batches
+}
+
+fn report(store: impl AsRef<OsStr>) -> String {
+    ok(
+        store,
+        &["report", "--format", "json", "--group-by", "channel"],
+    )
+}
+
+#[test]
+fn file_to_postgres_to_file_keeps_the_head_the_export_and_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, c) = (dir.path().join("a"), dir.path().join("c"));
+    let batches = source(&a, 300);
+    let db = TestDb::new();
+    let (code, out) = copy(&a, &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("in {batches} batches")), "{out}");
+    let (code, out) = copy(&db.url, &c, &[]);
+    assert_eq!(code, 0, "{out}");
+    let want = head(&a);
+    assert_eq!(head(&db.url), want);
+    assert_eq!(head(&c), want);
+    let export = ok(&a, &["export"]);
+    assert_eq!(ok(&db.url, &["export"]), export);
+    assert_eq!(ok(&c, &["export"]), export);
+    assert_eq!(report(&db.url), report(&a));
+    assert_eq!(report(&c), report(&a));
+    // history too, for one case.
+    let case = first_case(&a);
+    assert_eq!(
+        ok(&db.url, &["history", &case, "--format", "json"]),
+        ok(&a, &["history", &case, "--format", "json"])
+    );
+    // A second copy into the same database: nothing to do; into a non-empty
+    // database that is not a copy of it: refused.
+    let (code, out) = copy(&a, &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nothing to copy"), "{out}");
+    let other = dir.path().join("other");
+    fixed_store(&other);
+    let (code, out) = copy(&other, &db.url, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is not empty"), "{out}");
+    assert_eq!(head(&db.url), want);
+}
+
+#[test]
+fn a_bad_import_leaves_the_tables_unchanged_with_the_same_line_numbered_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file_store = dir.path().join("f");
+    let db = TestDb::new();
+    let first = good_case(1).join("\n");
+    for store in [file_store.as_os_str(), OsStr::new(&db.url)] {
+        let (code, out, err) = at(store, &["import", "-"], first.as_bytes());
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("imported 5 events in 1 case"), "{out}");
+    }
+    let before = ok(&db.url, &["export"]);
+    let before_head = head(&db.url);
+    // Case 2 is fine; line 8 resolves case 3 before it is classified.
+    let mut lines = good_case(2);
+    lines.push(line(
+        3,
+        30,
+        "opened",
+        "2026-03-02T09:00:00Z",
+        r#"{"customer_id":"C-3","channel":"app","tier":"standard"}"#,
+    ));
+    lines.push(line(
+        3,
+        31,
+        "resolved",
+        "2026-03-02T10:00:00Z",
+        r#"{"resolution":"done"}"#,
+    ));
+    let bad = lines.join("\n");
+    let (code, _, file_err) = at(&file_store, &["import", "-"], bad.as_bytes());
+    assert_eq!(code, 1, "{file_err}");
+    let (code, _, pg_err) = at(&db.url, &["import", "-"], bad.as_bytes());
+    assert_eq!(code, 1, "{pg_err}");
+    assert!(pg_err.contains("line 7: "), "{pg_err}");
+    assert_eq!(pg_err, file_err, "the same words on both backends");
+    assert_eq!(ok(&db.url, &["export"]), before);
+    assert_eq!(head(&db.url), before_head);
+    // A line that does not parse: refused too, nothing written.
+    let (code, _, err) = at(&db.url, &["import", "-"], b"{\"case_id\": 7}\n");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("line 1: "), "{err}");
+    assert_eq!(ok(&db.url, &["export"]), before);
+    // The good part alone imports; again, it is already stored.
+    let good = good_case(2).join("\n");
+    let (code, out, err) = at(&db.url, &["import", "-"], good.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("imported 5 events"), "{out}");
+    let (code, out, err) = at(&db.url, &["import", "-"], good.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("already stored"), "{out}");
+}
+
+#[test]
+fn generate_gives_the_same_head_as_on_a_store_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let args = ["generate", "--cases", "150", "--seed", "9"];
+    let on_file = ok(dir.path(), &args);
+    let on_pg = ok(&db.url, &args);
+    assert_eq!(on_pg, on_file);
+    assert_eq!(head(&db.url), head(dir.path()));
+    assert_eq!(report(&db.url), report(dir.path()));
+    // Only into an empty database.
+    let (code, _, err) = at(&db.url, &args, b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("refused: "), "{err}");
+}
+
+#[test]
+fn an_interrupted_copy_into_postgres_completes_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = source(dir.path(), 2600);
+    let db = TestDb::new();
+    // Stopped late: the first chunk of batches is loaded (a transaction),
+    // the one being loaded is not.
+    let stop = (batches - 3).to_string();
+    let (code, out) = copy(dir.path(), &db.url, &[("CASELEDGER_TEST_COPY_STOP", &stop)]);
+    assert_eq!(code, 75, "{out}");
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("resumed: "), "{out}");
+    assert_eq!(head(&db.url), head(dir.path()));
+    assert_eq!(ok(&db.url, &["export"]), ok(dir.path(), &["export"]));
+}
