@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{CaseError, Violation};
+use crate::event::DeadlineExtended;
 use crate::event::{
     Assigned, Classified, Escalated, Event, EventData, FollowUpCompleted, FollowUpScheduled,
     Opened, Reopened, Resolved, Surveyed,
@@ -50,6 +51,10 @@ pub enum Action {
     RecordSurvey(Surveyed),
     /// Close the case.
     Close,
+    /// Extend a complaint's deadline to its regime's next step (the
+    /// service also applies the complaint policy's process rules:
+    /// [`crate::complaint::ComplaintPolicy::check_extension`]).
+    ExtendDeadline(DeadlineExtended),
 }
 
 /// A command: an action on a case, by an actor, at a time. The time is data:
@@ -128,6 +133,7 @@ pub fn decide(state: &CaseState, command: &Command) -> Result<Vec<Event>, CaseEr
         Action::CompleteFollowUp(f) => EventData::FollowUpCompleted(*f),
         Action::RecordSurvey(s) => EventData::Surveyed(s.clone()),
         Action::Close => EventData::Closed,
+        Action::ExtendDeadline(d) => EventData::DeadlineExtended(d.clone()),
     };
     check_as(state, command, data).map(|event| vec![event])
 }

@@ -60,6 +60,17 @@ pub enum Violation {
         /// The case of the stream.
         stream: CaseId,
     },
+    /// Rule 9: `deadline_extended` on a case that is not an open complaint
+    /// (its latest category is not `complaint`, or it is not open).
+    NotOpenComplaint,
+    /// Rule 9: `deadline_extended` to days that are no extension step of
+    /// any regime, or not above an earlier extension's.
+    NotAnExtensionStep {
+        /// The days of the latest earlier extension (0: none).
+        current: u8,
+        /// The days asked for.
+        requested: u8,
+    },
 }
 
 impl Violation {
@@ -78,6 +89,7 @@ impl Violation {
             | Violation::FollowUpPending { .. } => 5,
             Violation::NoFollowUpPending => 6,
             Violation::TimeWentBackwards { .. } => 7,
+            Violation::NotOpenComplaint | Violation::NotAnExtensionStep { .. } => 9,
         }
     }
 
@@ -97,6 +109,8 @@ impl Violation {
             Violation::NoFollowUpPending => "no_follow_up_pending",
             Violation::TimeWentBackwards { .. } => "time_went_backwards",
             Violation::WrongCase { .. } => "wrong_case",
+            Violation::NotOpenComplaint => "not_open_complaint",
+            Violation::NotAnExtensionStep { .. } => "not_an_extension_step",
         }
     }
 }
@@ -147,6 +161,14 @@ impl fmt::Display for Violation {
             Violation::WrongCase { stream } => {
                 write!(f, "the event belongs to another case than stream {stream}")
             }
+            Violation::NotOpenComplaint => {
+                f.write_str("only an open complaint's deadline can be extended")
+            }
+            Violation::NotAnExtensionStep { current, requested } => write!(
+                f,
+                "{requested} days is not an extension step of any regime ({}) above the current extension ({current})",
+                crate::complaint::extension_steps_text()
+            ),
         }
     }
 }

@@ -35,6 +35,7 @@
 #[macro_use]
 mod vocab;
 pub mod calendar;
+pub mod complaint;
 mod decide;
 mod error;
 mod event;
@@ -55,6 +56,7 @@ pub use event::{
     FollowUpCompleted, FollowUpScheduled, InvalidValue, Opened, ParseError, Reopened, Resolved,
     Surveyed, SyntaxError, SyntaxErrorKind,
 };
+pub use event::DeadlineExtended;
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
     check_stored_id,
@@ -79,6 +81,7 @@ pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
+pub use vocab::ExtensionDays;
 
 /// What an embedder uses, in one import: `use caseledger::prelude::*;`.
 /// The service and its commands, the events and their vocabularies, ids,

@@ -8,12 +8,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::complaint::{Extension, is_extension_step};
 use crate::error::{CaseError, Violation};
 use crate::event::Classified;
 use crate::event::{Event, EventData, EventType, FollowUpScheduled};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::status::{Phase, Status};
-use crate::vocab::{Channel, Tier};
+use crate::vocab::{Category, Channel, Tier};
 
 /// The current assignment of a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +62,9 @@ pub struct Case {
     pub pending_follow_up: Option<PendingFollowUp>,
     /// Whether the case was escalated since it was last (re)opened.
     pub escalated_since_open: bool,
+    /// Its `deadline_extended` events, in order (at most one per extension
+    /// step, so at most three: rule 9).
+    pub extensions: Vec<Extension>,
 }
 
 impl Case {
@@ -214,6 +218,27 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
             Err(Violation::NoFollowUpPending)
         }
         EventData::FollowUpCompleted(_) => Ok(()),
+        // Rule 9: only on an open complaint, to an extension step above
+        // the last one.
+        EventData::DeadlineExtended(_)
+            if !open
+                || case
+                    .classification
+                    .is_none_or(|c| c.category != Category::Complaint) =>
+        {
+            Err(Violation::NotOpenComplaint)
+        }
+        EventData::DeadlineExtended(d) => {
+            let current = case.extensions.last().map_or(0, |e| e.days);
+            if is_extension_step(d.days.get()) && d.days.get() > current {
+                Ok(())
+            } else {
+                Err(Violation::NotAnExtensionStep {
+                    current,
+                    requested: d.days.get(),
+                })
+            }
+        }
     }
 }
 
@@ -244,6 +269,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 surveyed_this_resolution: false,
                 pending_follow_up: None,
                 escalated_since_open: false,
+                extensions: Vec::new(),
             });
         }
         return state;
@@ -276,6 +302,10 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         EventData::FollowUpCompleted(_) => case.pending_follow_up = None,
         EventData::Surveyed(_) => case.surveyed_this_resolution = true,
         EventData::Closed => case.status = Status::Closed,
+        EventData::DeadlineExtended(d) => case.extensions.push(Extension {
+            at: event.at,
+            days: d.days.get(),
+        }),
     }
     state
 }

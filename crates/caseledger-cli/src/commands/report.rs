@@ -5,6 +5,8 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
+use caseledger::calendar::{BusinessCalendar, MAX_CALENDAR_JSON_BYTES};
+use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{GroupBy, KpiAccumulator, Report, ReportParams, SlaPolicy};
 use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
@@ -48,6 +50,16 @@ pub struct ReportArgs {
     /// A JSON file with SLA targets per priority (docs/kpis.md).
     #[arg(long, value_name = "FILE")]
     pub sla_policy: Option<PathBuf>,
+    /// A JSON file saying which complaint regime applies to which topic,
+    /// like {"default": "cn-2020", "topics": {"card": "eu-psd2"}}
+    /// (docs/kpis.md, "Complaint deadlines").
+    #[arg(long, value_name = "FILE")]
+    pub complaint_policy: Option<PathBuf>,
+    /// A business calendar JSON file (time zone, working hours, holidays,
+    /// make-up working days) that complaint deadlines are counted in
+    /// (default: UTC, every day worked).
+    #[arg(long, value_name = "FILE")]
+    pub calendar: Option<PathBuf>,
     /// Replay and report threads (default: the number of CPUs, at most 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
@@ -80,6 +92,7 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         None => SlaPolicy::default(),
         Some(p) => read_policy(p)?,
     };
+    let complaints = read_complaint_policy(args)?;
     let store = open_reader(dir)?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
@@ -87,6 +100,7 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         to: args.to,
         group_by: args.group_by,
         sla,
+        complaints,
     };
     let verified = !args.no_verify;
     let (acc, head) = replay(&store, args.as_of, threads, verified)?;
@@ -237,6 +251,52 @@ fn read_policy(path: &Path) -> Result<SlaPolicy> {
         let words = format!("invalid SLA policy {}: {e}", path.display());
         anyhow::Error::new(e).context(words)
     })
+}
+
+/// The complaint policy of `--complaint-policy` (default: `cn-2020` for
+/// every topic) counting in the calendar of `--calendar` (default: UTC,
+/// every day worked).
+fn read_complaint_policy(args: &ReportArgs) -> Result<ComplaintPolicy> {
+    let policy = match &args.complaint_policy {
+        None => ComplaintPolicy::default(),
+        Some(path) => {
+            let text = read_small(path, MAX_COMPLAINT_POLICY_JSON_BYTES, "complaint policy")?;
+            ComplaintPolicy::from_json(&text).map_err(|e| {
+                let words = format!("invalid complaint policy {}: {e}", path.display());
+                anyhow::Error::new(e).context(words)
+            })?
+        }
+    };
+    let calendar = match &args.calendar {
+        None => BusinessCalendar::default(),
+        Some(path) => {
+            let text = read_small(path, MAX_CALENDAR_JSON_BYTES, "calendar")?;
+            BusinessCalendar::from_json(&text).map_err(|e| {
+                let words = format!("invalid calendar {}: {e}", path.display());
+                anyhow::Error::new(e).context(words)
+            })?
+        }
+    };
+    Ok(policy.with_calendar(calendar))
+}
+
+/// A text file of at most `max_bytes` (a policy or a calendar: anything
+/// larger is the wrong file, and is not read whole).
+fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let mut text = String::new();
+    file.take(max_bytes as u64 + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if text.len() > max_bytes {
+        return Err(anyhow!(
+            "invalid {what} {}: larger than {max_bytes} bytes",
+            path.display()
+        ));
+    }
+    Ok(text)
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on

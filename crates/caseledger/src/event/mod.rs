@@ -1,4 +1,4 @@
-//! Case events: the envelope, the eleven event types, and their JSON form.
+//! Case events: the envelope, the event types, and their JSON form.
 //!
 //! docs/events.md is the specification of this module's wire format. The
 //! types and their JSON output are here; reading JSON is serde's
@@ -18,6 +18,7 @@ use serde::{Serialize, Serializer};
 
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
 use crate::time::format_timestamp;
+use crate::vocab::ExtensionDays;
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
@@ -54,6 +55,8 @@ vocabulary! {
         Surveyed => "surveyed",
         /// The case was closed; its history stays forever.
         Closed => "closed",
+        /// A complaint's deadline was extended to the regime's next step.
+        DeadlineExtended => "deadline_extended",
     }
 }
 
@@ -154,6 +157,18 @@ pub struct Surveyed {
     pub comment: Option<String>,
 }
 
+/// `deadline_extended`: a complaint's deadline now counts `days` (the
+/// regime's next step), approved by an agent, for a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineExtended {
+    /// The new total days of the deadline.
+    pub days: ExtensionDays,
+    /// The agent who approved the extension.
+    pub approved_by: AgentId,
+    /// Why (required).
+    pub reason: String,
+}
+
 /// What happened: the type of an event and its `data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
@@ -179,6 +194,8 @@ pub enum EventData {
     Surveyed(Surveyed),
     /// The case was closed.
     Closed,
+    /// See [`DeadlineExtended`].
+    DeadlineExtended(DeadlineExtended),
 }
 
 impl EventData {
@@ -196,6 +213,7 @@ impl EventData {
             EventData::FollowUpCompleted(_) => EventType::FollowUpCompleted,
             EventData::Surveyed(_) => EventType::Surveyed,
             EventData::Closed => EventType::Closed,
+            EventData::DeadlineExtended(_) => EventType::DeadlineExtended,
         }
     }
 }
@@ -217,6 +235,7 @@ impl Serialize for EventData {
             EventData::FollowUpScheduled(d) => d.serialize(s),
             EventData::FollowUpCompleted(d) => d.serialize(s),
             EventData::Surveyed(d) => d.serialize(s),
+            EventData::DeadlineExtended(d) => d.serialize(s),
         }
     }
 }

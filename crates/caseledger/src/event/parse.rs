@@ -16,6 +16,8 @@ use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
+use super::DeadlineExtended;
+use crate::vocab::ExtensionDays;
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
@@ -530,5 +532,10 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
             comment: f.optional("comment", free_text("comment"))?,
         }),
         EventType::Closed => EventData::Closed,
+        EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+            days: f.required("days", bounded(ExtensionDays::new))?,
+            approved_by: f.required("approved_by", text_id(AgentId::new))?,
+            reason: f.required("reason", free_text("reason"))?,
+        }),
     })
 }
