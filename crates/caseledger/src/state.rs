@@ -63,7 +63,8 @@ pub struct Case {
     /// Whether the case was escalated since it was last (re)opened.
     pub escalated_since_open: bool,
     /// Its `deadline_extended` events, in order (at most one per extension
-    /// step, so at most three: rule 9).
+    /// step, so at most three: rule 9). Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Extension>,
 }
 
