@@ -360,7 +360,10 @@ pub fn replay(
 /// The version of the report's JSON form: raised when an existing field
 /// changes meaning or goes away, not when one is added (docs/kpis.md), so
 /// that a program reading reports can tell which fields it may rely on.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// 2 since issue 18: `complaints.within_deadline`, `overdue` and
+/// `deadline_rate` count each complaint against its regime's deadline, no
+/// longer a flat 15 days.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The `json` format: the report with the head, keys in the documented order.
 fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
