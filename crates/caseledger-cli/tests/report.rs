@@ -414,7 +414,10 @@ fn complaint_policy_and_calendar_decide_the_complaint_deadline() {
                      "thu": ["09:00-18:00"], "fri": ["09:00-18:00"]},
             "holidays": ["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"]}"#,
     );
-    let disp = file("disp.json", r#"{"default": "cn-2020", "topics": {"card": "uk-fca-disp"}}"#);
+    let disp = file(
+        "disp.json",
+        r#"{"default": "cn-2020", "topics": {"card": "uk-fca-disp"}}"#,
+    );
     let complaints = |extra: &[&str]| {
         let args = [&["report", "--format", "json"][..], extra].concat();
         let (code, out, err) = run(dir.path(), &args);
@@ -427,14 +430,22 @@ fn complaint_policy_and_calendar_decide_the_complaint_deadline() {
     // is 1 October, its deadline 2 October 00:00 UTC: overdue.
     let c = complaints(&[]);
     assert_eq!(
-        (&c["within_deadline"], &c["overdue"], &c["extended"], &c["late_extensions"]),
+        (
+            &c["within_deadline"],
+            &c["overdue"],
+            &c["extended"],
+            &c["late_extensions"]
+        ),
         (&1.into(), &1.into(), &1.into(), &0.into())
     );
     assert_eq!(c["by_regime"]["cn-2020"]["count"], 2);
     // In Shanghai's calendar case 2's day 15 is a holiday; the rest days
     // run to 7 October, so its deadline is 9 October 00:00: within.
     let c = complaints(&["--calendar", &shanghai]);
-    assert_eq!((&c["within_deadline"], &c["overdue"]), (&2.into(), &0.into()));
+    assert_eq!(
+        (&c["within_deadline"], &c["overdue"]),
+        (&2.into(), &0.into())
+    );
     // uk-fca-disp for cards (case 1): 56 days, within; case 2 stays cn-2020.
     let c = complaints(&["--complaint-policy", &disp]);
     assert_eq!(c["by_regime"]["uk-fca-disp"]["within_deadline"], 1);

@@ -3,11 +3,10 @@
 //! [`peek_event_position`]). Every length is checked before it is used.
 
 use caseledger::{
-    Actor, AgentId, Assigned, CaseId, Category, Channel, Classified, CustomerId, Escalated,
-    EscalationLevel, Event, EventData, EventId, EventType, FollowUpCompleted, FollowUpOutcome,
-    FollowUpPurpose, FollowUpScheduled, Opened, Priority, Reopened, Resolved, Score, Surveyed,
-    DeadlineExtended, ExtensionDays,
-    TeamId, Tier, Topic,
+    Actor, AgentId, Assigned, CaseId, Category, Channel, Classified, CustomerId, DeadlineExtended,
+    Escalated, EscalationLevel, Event, EventData, EventId, EventType, ExtensionDays,
+    FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened, Priority,
+    Reopened, Resolved, Score, Surveyed, TeamId, Tier, Topic,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

@@ -141,13 +141,11 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         comment: t,
                     }),
                     EventType::Closed => EventData::Closed,
-                    EventType::DeadlineExtended => {
-                        EventData::DeadlineExtended(DeadlineExtended {
-                            days: ExtensionDays::new(i64::from(c.3) * 30 + 1).ok()?,
-                            approved_by: AgentId::from_stored(b).ok()?,
-                            reason: t.unwrap_or_default(),
-                        })
-                    }
+                    EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+                        days: ExtensionDays::new(i64::from(c.3) * 30 + 1).ok()?,
+                        approved_by: AgentId::from_stored(b).ok()?,
+                        reason: t.unwrap_or_default(),
+                    }),
                 };
                 Some(Event {
                     event_id: EventId::from_u128(eid),

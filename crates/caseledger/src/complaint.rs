@@ -182,9 +182,7 @@ pub fn deadline(
         last = calendar.next_working_day(last)?;
     }
     match last.succ_opt() {
-        Some(end) if end.year() <= 9999 => {
-            Ok(calendar.start_of_local_day(end))
-        }
+        Some(end) if end.year() <= 9999 => Ok(calendar.start_of_local_day(end)),
         _ => Err(DeadlineError::PastYear9999 { last_day: last }),
     }
 }
@@ -332,7 +330,10 @@ pub enum ExtensionRefused {
         requested: u8,
     },
     /// The deadline in force has passed: the complaint is overdue already.
-    #[error("the deadline {} has passed; an extension must be recorded before it", crate::time::format_timestamp(deadline))]
+    #[error(
+        "the deadline {} has passed; an extension must be recorded before it",
+        crate::time::format_timestamp(deadline)
+    )]
     Late {
         /// The deadline in force.
         deadline: DateTime<Utc>,

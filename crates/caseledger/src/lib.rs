@@ -51,12 +51,12 @@ mod time;
 
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
+pub use event::DeadlineExtended;
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, InvalidValue, Opened, ParseError, Reopened, Resolved,
     Surveyed, SyntaxError, SyntaxErrorKind,
 };
-pub use event::DeadlineExtended;
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
     check_stored_id,
@@ -77,11 +77,11 @@ pub use time::{
     MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, TimestampParseError, check_timestamp,
     format_timestamp, parse_timestamp,
 };
+pub use vocab::ExtensionDays;
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
-pub use vocab::ExtensionDays;
 
 /// What an embedder uses, in one import: `use caseledger::prelude::*;`.
 /// The service and its commands, the events and their vocabularies, ids,

@@ -105,12 +105,22 @@ fn cn_2020_extension_chain_15_30_60() {
         clock.extend(&cal, cst(9, 20), 60),
         ExtensionVerdict::NotNextStep { expected: Some(30) }
     );
-    assert_eq!(clock.days(), 15, "a refused step does not move the deadline");
+    assert_eq!(
+        clock.days(),
+        15,
+        "a refused step does not move the deadline"
+    );
     // 30 days: Friday 16 October, a working day.
-    assert_eq!(clock.extend(&cal, cst(9, 20), 30), ExtensionVerdict::Granted);
+    assert_eq!(
+        clock.extend(&cal, cst(9, 20), 30),
+        ExtensionVerdict::Granted
+    );
     assert_eq!(clock.deadline().unwrap(), cst_midnight(10, 17));
     // 60 days: Sunday 15 November moves to Monday 16.
-    assert_eq!(clock.extend(&cal, cst(10, 16), 60), ExtensionVerdict::Granted);
+    assert_eq!(
+        clock.extend(&cal, cst(10, 16), 60),
+        ExtensionVerdict::Granted
+    );
     assert_eq!(clock.deadline().unwrap(), cst_midnight(11, 17));
     // Nothing after 60.
     assert_eq!(
@@ -146,7 +156,10 @@ fn an_extension_at_or_after_the_deadline_is_late_and_does_not_move_it() {
             caseledger::complaint::Extension { at: due, days: 60 },
         ],
     );
-    assert_eq!(late, 1, "the first is late; the second is then not the next step");
+    assert_eq!(
+        late, 1,
+        "the first is late; the second is then not the next step"
+    );
     assert_eq!(replayed.deadline().unwrap(), due);
 }
 
@@ -165,7 +178,10 @@ fn psd_regimes_count_working_days_across_the_holiday_week() {
         // 35: 21-23 (16-18), 26-30 (19-23), 2-6 November (24-28), 9-13
         // (29-33), 16 (34), 17 (35).
         let mut clock = DeadlineClock::new(regime, &cal, opened);
-        assert_eq!(clock.extend(&cal, cst(10, 1), 35), ExtensionVerdict::Granted);
+        assert_eq!(
+            clock.extend(&cal, cst(10, 1), 35),
+            ExtensionVerdict::Granted
+        );
         assert_eq!(clock.deadline().unwrap(), cst_midnight(11, 18));
         assert_eq!(
             clock.extend(&cal, cst(10, 2), 60),
@@ -184,7 +200,10 @@ fn us_cfpb_and_uk_disp_keep_a_last_day_that_is_a_rest_day() {
     );
     // 60 days: Sunday 15 November, kept.
     let mut clock = DeadlineClock::new(Regime::UsCfpb, &cal, cst(9, 16));
-    assert_eq!(clock.extend(&cal, cst(9, 17), 60), ExtensionVerdict::Granted);
+    assert_eq!(
+        clock.extend(&cal, cst(9, 17), 60),
+        ExtensionVerdict::Granted
+    );
     assert_eq!(clock.deadline().unwrap(), cst_midnight(11, 16));
     // The same 60 days under cn-2020 move to Monday.
     assert_eq!(
@@ -308,7 +327,12 @@ fn complaint_service() -> (CaseService<InMemoryEventLog, SequentialIds>, CaseId)
     let case = CaseId::from_u128(7);
     let agent = Actor::parse("agent-1").unwrap();
     service
-        .execute(case, utc(2026, 3, 2, 9, 0), agent.clone(), Action::Open(common::opened()))
+        .execute(
+            case,
+            utc(2026, 3, 2, 9, 0),
+            agent.clone(),
+            Action::Open(common::opened()),
+        )
         .unwrap();
     service
         .execute(
@@ -331,7 +355,12 @@ fn the_service_refuses_a_late_extension_and_one_that_is_not_the_next_step() {
     let lead = Actor::parse("lead-1").unwrap();
     // cn-2020 by default: 35 is not its next step.
     let refused = service
-        .execute(case, utc(2026, 3, 10, 0, 0), lead.clone(), Action::ExtendDeadline(extension(35)))
+        .execute(
+            case,
+            utc(2026, 3, 10, 0, 0),
+            lead.clone(),
+            Action::ExtendDeadline(extension(35)),
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -349,7 +378,12 @@ fn the_service_refuses_a_late_extension_and_one_that_is_not_the_next_step() {
     );
     // At the deadline (2026-03-18 00:00 UTC): late.
     let late = service
-        .execute(case, utc(2026, 3, 18, 0, 0), lead.clone(), Action::ExtendDeadline(extension(30)))
+        .execute(
+            case,
+            utc(2026, 3, 18, 0, 0),
+            lead.clone(),
+            Action::ExtendDeadline(extension(30)),
+        )
         .unwrap_err();
     assert_eq!(
         late.to_string(),
@@ -357,12 +391,29 @@ fn the_service_refuses_a_late_extension_and_one_that_is_not_the_next_step() {
     );
     // In time, then the next step.
     service
-        .execute(case, utc(2026, 3, 17, 23, 0), lead.clone(), Action::ExtendDeadline(extension(30)))
+        .execute(
+            case,
+            utc(2026, 3, 17, 23, 0),
+            lead.clone(),
+            Action::ExtendDeadline(extension(30)),
+        )
         .unwrap();
     let done = service
-        .execute(case, utc(2026, 3, 20, 0, 0), lead, Action::ExtendDeadline(extension(60)))
+        .execute(
+            case,
+            utc(2026, 3, 20, 0, 0),
+            lead,
+            Action::ExtendDeadline(extension(60)),
+        )
         .unwrap();
-    let days: Vec<u8> = done.state.case().unwrap().extensions.iter().map(|e| e.days).collect();
+    let days: Vec<u8> = done
+        .state
+        .case()
+        .unwrap()
+        .extensions
+        .iter()
+        .map(|e| e.days)
+        .collect();
     assert_eq!(days, vec![30, 60]);
 }
 
@@ -375,7 +426,12 @@ fn the_service_applies_its_complaint_policy() {
     let case = CaseId::from_u128(8);
     let agent = Actor::parse("agent-1").unwrap();
     service
-        .execute(case, utc(2026, 3, 2, 9, 0), agent.clone(), Action::Open(common::opened()))
+        .execute(
+            case,
+            utc(2026, 3, 2, 9, 0),
+            agent.clone(),
+            Action::Open(common::opened()),
+        )
         .unwrap();
     let card = Classified {
         category: Category::Complaint,
@@ -383,16 +439,31 @@ fn the_service_applies_its_complaint_policy() {
         priority: Priority::Normal,
     };
     service
-        .execute(case, utc(2026, 3, 2, 9, 0), agent.clone(), Action::Classify(card))
+        .execute(
+            case,
+            utc(2026, 3, 2, 9, 0),
+            agent.clone(),
+            Action::Classify(card),
+        )
         .unwrap();
     // eu-psd2: 35 is the next step, 30 is not.
     assert!(
         service
-            .execute(case, utc(2026, 3, 3, 0, 0), agent.clone(), Action::ExtendDeadline(extension(30)))
+            .execute(
+                case,
+                utc(2026, 3, 3, 0, 0),
+                agent.clone(),
+                Action::ExtendDeadline(extension(30))
+            )
             .is_err()
     );
     service
-        .execute(case, utc(2026, 3, 3, 0, 0), agent, Action::ExtendDeadline(extension(35)))
+        .execute(
+            case,
+            utc(2026, 3, 3, 0, 0),
+            agent,
+            Action::ExtendDeadline(extension(35)),
+        )
         .unwrap();
 }
 
@@ -434,21 +505,45 @@ fn the_report_counts_each_complaint_against_its_regime() {
     }
     // 1: cn, resolved the day before the deadline: within.
     add(1, opened, complaint(Topic::Loan));
-    add(1, utc(2026, 3, 17, 23, 59), EventData::Resolved(Resolved::default()));
+    add(
+        1,
+        utc(2026, 3, 17, 23, 59),
+        EventData::Resolved(Resolved::default()),
+    );
     // 2: cn, resolved at the deadline exactly: overdue.
     add(2, opened, complaint(Topic::Loan));
-    add(2, utc(2026, 3, 18, 0, 0), EventData::Resolved(Resolved::default()));
+    add(
+        2,
+        utc(2026, 3, 18, 0, 0),
+        EventData::Resolved(Resolved::default()),
+    );
     // 3: cn, extended to 30 in time, resolved on day 20: within, extended.
     add(3, opened, complaint(Topic::Account));
-    add(3, utc(2026, 3, 10, 0, 0), EventData::DeadlineExtended(extension(30)));
-    add(3, utc(2026, 3, 22, 0, 0), EventData::Resolved(Resolved::default()));
+    add(
+        3,
+        utc(2026, 3, 10, 0, 0),
+        EventData::DeadlineExtended(extension(30)),
+    );
+    add(
+        3,
+        utc(2026, 3, 22, 0, 0),
+        EventData::Resolved(Resolved::default()),
+    );
     // 4: cn, extended late (at the deadline), unresolved: overdue at T,
     // one late extension.
     add(4, opened, complaint(Topic::Account));
-    add(4, utc(2026, 3, 18, 0, 0), EventData::DeadlineExtended(extension(30)));
+    add(
+        4,
+        utc(2026, 3, 18, 0, 0),
+        EventData::DeadlineExtended(extension(30)),
+    );
     // 5: card, eu-psd2, extended to 35, unresolved: pending at T.
     add(5, opened, complaint(Topic::Card));
-    add(5, utc(2026, 3, 12, 0, 0), EventData::DeadlineExtended(extension(35)));
+    add(
+        5,
+        utc(2026, 3, 12, 0, 0),
+        EventData::DeadlineExtended(extension(35)),
+    );
     // 6: card, eu-psd2, unresolved: past its 15 days at T: overdue.
     add(6, opened, complaint(Topic::Card));
     // An inquiry is no complaint.
@@ -468,12 +563,24 @@ fn the_report_counts_each_complaint_against_its_regime() {
     assert_eq!(c.deadline_rate, Some(2.0 / 5.0));
     let cn = c.by_regime.get(Regime::Cn2020);
     assert_eq!(
-        (cn.count, cn.within_deadline, cn.overdue, cn.pending, cn.extended),
+        (
+            cn.count,
+            cn.within_deadline,
+            cn.overdue,
+            cn.pending,
+            cn.extended
+        ),
         (4, 2, 2, 0, 2)
     );
     let psd = c.by_regime.get(Regime::EuPsd2);
     assert_eq!(
-        (psd.count, psd.within_deadline, psd.overdue, psd.pending, psd.extended),
+        (
+            psd.count,
+            psd.within_deadline,
+            psd.overdue,
+            psd.pending,
+            psd.extended
+        ),
         (2, 0, 1, 1, 1)
     );
     assert_eq!(psd.deadline_rate, Some(0.0));
@@ -489,7 +596,10 @@ fn the_report_counts_each_complaint_against_its_regime() {
     // Under the default policy everything is cn-2020, and case 5 (35 days:
     // not a cn-2020 step, so no move) is overdue too.
     let all_cn = acc.report(&ReportParams::default()).overall.complaints;
-    assert_eq!((all_cn.within_deadline, all_cn.overdue, all_cn.pending), (2, 4, 0));
+    assert_eq!(
+        (all_cn.within_deadline, all_cn.overdue, all_cn.pending),
+        (2, 4, 0)
+    );
     assert_eq!(all_cn.by_regime.get(Regime::Cn2020).count, 6);
 }
 

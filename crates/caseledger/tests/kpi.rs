@@ -212,7 +212,13 @@ fn every_figure_of_four_hand_computed_cases() {
     // UTC, deadline 2026-03-18 00:00 UTC; resolved 20 days later.
     assert_eq!(k.complaints.count, 1);
     assert_eq!((k.complaints.pending, k.complaints.extended), (0, 0));
-    assert_eq!(k.complaints.by_regime.get(caseledger::complaint::Regime::Cn2020).overdue, 1);
+    assert_eq!(
+        k.complaints
+            .by_regime
+            .get(caseledger::complaint::Regime::Cn2020)
+            .overdue,
+        1
+    );
     assert!(approx(k.complaints.rate, 0.25));
     assert_eq!((k.complaints.within_deadline, k.complaints.overdue), (0, 1));
     assert!(approx(k.complaints.deadline_rate, 0.0));
@@ -315,9 +321,17 @@ fn unresolved_complaint_past_the_deadline_is_overdue() {
     // day of receipt is not counted, the 15th day is 2026-03-17, and the
     // deadline the midnight that ends it, 16 × 24 h after opening.
     let before = at(16.0 * 24.0 - 0.01).complaints;
-    assert_eq!((before.overdue, before.pending), (0, 1), "just before the deadline");
+    assert_eq!(
+        (before.overdue, before.pending),
+        (0, 1),
+        "just before the deadline"
+    );
     let on = at(16.0 * 24.0).complaints;
-    assert_eq!((on.overdue, on.pending), (1, 0), "at the deadline it is overdue");
+    assert_eq!(
+        (on.overdue, on.pending),
+        (1, 0),
+        "at the deadline it is overdue"
+    );
     // SLA low: 72 h response target; pending before, breached after.
     assert_eq!(at(72.0).sla.pending, 1);
     assert_eq!(at(72.01).sla.breached, 1);

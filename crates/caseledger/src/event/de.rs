@@ -22,14 +22,14 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 
+use super::DeadlineExtended;
 use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
-use super::DeadlineExtended;
-use crate::vocab::ExtensionDays;
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
+use crate::vocab::ExtensionDays;
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,

@@ -11,14 +11,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::DeadlineExtended;
 use super::fields::{ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
-use super::DeadlineExtended;
-use crate::vocab::ExtensionDays;
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
+use crate::vocab::ExtensionDays;
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,

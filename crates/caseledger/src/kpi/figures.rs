@@ -325,10 +325,13 @@ pub(super) fn cohort(
                 let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
                 for (f, c) in facts.iter().zip(cross).filter(|(f, _)| in_cohort(f)) {
                     let n = params.group_by.map_or(0, |by| f.group_number(by));
-                    numbered
-                        .entry(n)
-                        .or_default()
-                        .add_case(f, *c, t_ms, &params.sla, &params.complaints);
+                    numbered.entry(n).or_default().add_case(
+                        f,
+                        *c,
+                        t_ms,
+                        &params.sla,
+                        &params.complaints,
+                    );
                 }
                 numbered
             }

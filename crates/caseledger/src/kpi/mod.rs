@@ -33,10 +33,10 @@ pub use accumulator::{AsOfMismatch, KpiAccumulator};
 pub use cross_case::REPEAT_WINDOW_MS;
 pub use facts::SATISFIED_SCORE;
 pub use figures::CSAT_TARGET;
+pub use report::{ByRegime, RegimeKpis};
 pub use report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
 };
-pub use report::{ByRegime, RegimeKpis};
 pub use sla::{SlaError, SlaPolicy, SlaPolicyError, SlaTarget, SlaTargetError};
 pub use stats::DurationStats;
 

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::sla::SlaPolicy;
-use crate::complaint::{ComplaintPolicy, Regime};
 use super::stats::DurationStats;
+use crate::complaint::{ComplaintPolicy, Regime};
 use crate::time::format_timestamp;
 
 vocabulary! {
