@@ -26,6 +26,8 @@ const TEMPLATES: &[&str] = &[
     r#"{"case_id":"00000000-0000-0000-0000-000000c0ffee","type":"follow_up_completed","at":"2026-03-02T09:08:00Z","actor":"agent-1","event_id":"00000000-0000-0000-0000-000000000009","data":{"outcome":"not_resolved"}}"#,
     r#"{"case_id":"00000000-0000-0000-0000-000000c0ffee","type":"surveyed","at":"2026-03-02T09:09:00Z","actor":"customer","event_id":"00000000-0000-0000-0000-00000000000a","data":{"score":4,"comment":"quick, thanks"}}"#,
     r#"{"case_id":"00000000-0000-0000-0000-000000c0ffee","type":"closed","at":"2026-03-02T09:10:00Z","actor":"agent-1","event_id":"00000000-0000-0000-0000-00000000000b","data":{},"position":11,"recorded_at":"2026-03-02T09:10:01Z"}"#,
+    r#"{"case_id":"00000000-0000-0000-0000-000000c0ffee","type":"awaiting_customer","at":"2026-03-02T09:11:00Z","actor":"agent-1","event_id":"00000000-0000-0000-0000-00000000000c","data":{"reason":"waiting for the card statement"}}"#,
+    r#"{"case_id":"00000000-0000-0000-0000-000000c0ffee","type":"customer_replied","at":"2026-03-02T09:12:00Z","actor":"customer","event_id":"00000000-0000-0000-0000-00000000000d","data":{}}"#,
 ];
 
 /// Field names of the envelope and of every event type's data.
@@ -75,6 +77,7 @@ const NEAR: &[&str] = &[
     "confirmed",
     "opened",
     "closed",
+    "awaiting_customer",
     "follow_up",
     "2026-03-02T09:00:00Z",
     "2026-03-02T09:00:00.123456789+01:00",

@@ -94,6 +94,54 @@ pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     }
 }
 
+/// A `report` time flag: an instant, or a date whose start is taken in the
+/// report's time zone once that is known (docs/cli.md, "Local time").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportTime {
+    /// A time with an offset, or `now`.
+    Instant(DateTime<Utc>),
+    /// A date alone: local midnight of that date.
+    Date(NaiveDate),
+}
+
+impl ReportTime {
+    /// The instant: a date's local midnight in `zone` (UTC when `None`),
+    /// by the calendar's one rule for local times (a midnight in a gap
+    /// moves forward to the gap's end).
+    pub fn instant(self, zone: Option<caseledger::calendar::Tz>) -> DateTime<Utc> {
+        match self {
+            ReportTime::Instant(t) => t,
+            ReportTime::Date(d) => {
+                caseledger::calendar::start_of_local_day(zone.unwrap_or(chrono_tz_utc()), d)
+            }
+        }
+    }
+}
+
+/// UTC as the calendar's time zone type.
+fn chrono_tz_utc() -> caseledger::calendar::Tz {
+    caseledger::calendar::Tz::UTC
+}
+
+/// Parses a `report` time flag: as [`parse_time`], but a date alone is kept
+/// as a date, for local midnight in the report's time zone.
+pub(crate) fn parse_report_time(s: &str) -> Result<ReportTime, String> {
+    let instant = parse_time(s)?;
+    if s != "now" && !s.contains(['T', 't', ' ']) {
+        return Ok(ReportTime::Date(instant.date_naive()));
+    }
+    Ok(ReportTime::Instant(instant))
+}
+
+/// Parses `--time-zone`: an IANA name such as `Asia/Shanghai`.
+pub(crate) fn parse_time_zone(s: &str) -> Result<caseledger::calendar::Tz, String> {
+    s.parse::<caseledger::calendar::Tz>().map_err(|_| {
+        format!(
+            "`{s}` is not an IANA time zone name; use one like Asia/Shanghai, Europe/London or UTC"
+        )
+    })
+}
+
 /// Two ASCII digits as a number.
 fn two_digits(b: &[u8]) -> Option<u32> {
     match b {

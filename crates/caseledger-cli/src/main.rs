@@ -16,6 +16,14 @@ macro_rules! time_formats {
     };
 }
 
+/// What a `report` time flag accepts, for its help.
+macro_rules! report_time_formats {
+    () => {
+        " T is a date (2026-03-31: the start of that day in the report's time zone), a time \
+         with an offset (2026-03-31T23:59:59Z, 2026-03-31T23:59:59+08:00), or `now`."
+    };
+}
+
 mod args;
 mod chart;
 mod commands;

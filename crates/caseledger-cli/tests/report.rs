@@ -66,6 +66,7 @@ fn report_json() {
             "orphan_events",
             "overall",
             "schema_version",
+            "time_zone",
             "to"
         ]
     );

@@ -3,10 +3,10 @@
 //! [`peek_event_position`]). Every length is checked before it is used.
 
 use caseledger::{
-    Actor, AgentId, Assigned, CaseId, Category, Channel, Classified, CustomerId, DeadlineExtended,
-    Escalated, EscalationLevel, Event, EventData, EventId, EventType, ExtensionDays,
-    FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened, Priority,
-    Reopened, Resolved, Score, Surveyed, TeamId, Tier, Topic,
+    Actor, AgentId, Assigned, AwaitingCustomer, CaseId, Category, Channel, Classified, CustomerId,
+    DeadlineExtended, Escalated, EscalationLevel, Event, EventData, EventId, EventType,
+    ExtensionDays, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened,
+    Priority, Reopened, Resolved, Score, Surveyed, TeamId, Tier, Topic,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -192,6 +192,10 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
             comment: r.opt_text("comment")?,
         }),
         EventType::Closed => EventData::Closed,
+        EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {
+            reason: r.opt_text("reason")?,
+        }),
+        EventType::CustomerReplied => EventData::CustomerReplied,
         EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
             days: ExtensionDays::new(i64::from(r.u8("extension days")?))
                 .map_err(|e| DecodeError::bad("extension days", e.to_string()))?,

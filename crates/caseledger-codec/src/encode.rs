@@ -114,6 +114,8 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
             out.push(d.score.get());
             put_opt_text(out, "comment", d.comment.as_deref())?;
         }
+        EventData::AwaitingCustomer(d) => put_opt_text(out, "reason", d.reason.as_deref())?,
+        EventData::CustomerReplied => {}
         // The reason is required: written with the presence flag of an
         // optional text (always 1) so that one reader serves all texts.
         EventData::DeadlineExtended(d) => {

@@ -141,6 +141,10 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         comment: t,
                     }),
                     EventType::Closed => EventData::Closed,
+                    EventType::AwaitingCustomer => {
+                        EventData::AwaitingCustomer(AwaitingCustomer { reason: t })
+                    }
+                    EventType::CustomerReplied => EventData::CustomerReplied,
                     EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
                         days: ExtensionDays::new(i64::from(c.3) * 30 + 1).ok()?,
                         approved_by: AgentId::from_stored(b).ok()?,

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use crate::error::{CaseError, Violation};
 use crate::event::DeadlineExtended;
 use crate::event::{
-    Assigned, Classified, Escalated, Event, EventData, FollowUpCompleted, FollowUpScheduled,
-    Opened, Reopened, Resolved, Surveyed,
+    Assigned, AwaitingCustomer, Classified, Escalated, Event, EventData, FollowUpCompleted,
+    FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, CaseId, EventId, TeamId};
 use crate::state::{CaseState, check};
@@ -51,6 +51,10 @@ pub enum Action {
     RecordSurvey(Surveyed),
     /// Close the case.
     Close,
+    /// Start waiting on the customer (pauses the resolution clock).
+    AwaitCustomer(AwaitingCustomer),
+    /// Record the reply of the customer the bank waited on.
+    RecordCustomerReply,
     /// Extend a complaint's deadline to its regime's next step (the
     /// service also applies the complaint policy's process rules:
     /// [`crate::complaint::ComplaintPolicy::check_extension`]).
@@ -133,6 +137,8 @@ pub fn decide(state: &CaseState, command: &Command) -> Result<Vec<Event>, CaseEr
         Action::CompleteFollowUp(f) => EventData::FollowUpCompleted(*f),
         Action::RecordSurvey(s) => EventData::Surveyed(s.clone()),
         Action::Close => EventData::Closed,
+        Action::AwaitCustomer(a) => EventData::AwaitingCustomer(a.clone()),
+        Action::RecordCustomerReply => EventData::CustomerReplied,
         Action::ExtendDeadline(d) => EventData::DeadlineExtended(d.clone()),
     };
     check_as(state, command, data).map(|event| vec![event])

@@ -60,6 +60,11 @@ pub enum Violation {
         /// The case of the stream.
         stream: CaseId,
     },
+    /// Rule 8: `awaiting_customer` while the case is not open, or while it
+    /// already awaits the customer.
+    CannotAwait,
+    /// Rule 8: `customer_replied` while the case does not await the customer.
+    NotAwaiting,
     /// Rule 9: `deadline_extended` on a case that is not an open complaint
     /// (its latest category is not `complaint`, or it is not open).
     NotOpenComplaint,
@@ -89,6 +94,7 @@ impl Violation {
             | Violation::FollowUpPending { .. } => 5,
             Violation::NoFollowUpPending => 6,
             Violation::TimeWentBackwards { .. } => 7,
+            Violation::CannotAwait | Violation::NotAwaiting => 8,
             Violation::NotOpenComplaint | Violation::NotAnExtensionStep { .. } => 9,
         }
     }
@@ -109,6 +115,8 @@ impl Violation {
             Violation::NoFollowUpPending => "no_follow_up_pending",
             Violation::TimeWentBackwards { .. } => "time_went_backwards",
             Violation::WrongCase { .. } => "wrong_case",
+            Violation::CannotAwait => "cannot_await",
+            Violation::NotAwaiting => "not_awaiting",
             Violation::NotOpenComplaint => "not_open_complaint",
             Violation::NotAnExtensionStep { .. } => "not_an_extension_step",
         }
@@ -160,6 +168,12 @@ impl fmt::Display for Violation {
             ),
             Violation::WrongCase { stream } => {
                 write!(f, "the event belongs to another case than stream {stream}")
+            }
+            Violation::CannotAwait => f.write_str(
+                "only an open case that does not already await the customer can start waiting on the customer",
+            ),
+            Violation::NotAwaiting => {
+                f.write_str("the case does not await the customer; no reply is expected")
             }
             Violation::NotOpenComplaint => {
                 f.write_str("only an open complaint's deadline can be extended")

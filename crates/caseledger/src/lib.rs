@@ -51,6 +51,7 @@ mod time;
 
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
+pub use event::AwaitingCustomer;
 pub use event::DeadlineExtended;
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
@@ -88,6 +89,7 @@ pub use vocab::{
 /// the case's state, the port's types a caller meets, and the errors.
 /// Reports are in [`kpi`]; writing a log is [`backend`].
 pub mod prelude {
+    pub use crate::AwaitingCustomer;
     pub use crate::{
         Action, Actor, AgentId, AppendCondition, AppendError, Appended, Assigned, CaseError,
         CaseId, CaseService, CaseState, Category, Channel, Classified, Command, CustomerId,

@@ -62,6 +62,10 @@ pub struct Case {
     pub pending_follow_up: Option<PendingFollowUp>,
     /// Whether the case was escalated since it was last (re)opened.
     pub escalated_since_open: bool,
+    /// Whether the bank awaits the customer (`awaiting_customer` not yet
+    /// ended by `customer_replied`, `resolved`, `reopened` or `closed`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_customer: bool,
     /// Its `deadline_extended` events, in order (at most one per extension
     /// step, so at most three: rule 9). Left out of the JSON when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -146,7 +150,7 @@ fn broken(state: &CaseState, event: &Event, violation: Violation) -> CaseError {
     }
 }
 
-/// The case rules (docs/events.md, rules 0 to 7): may `event` happen next?
+/// The case rules (docs/events.md, rules 0 to 8): may `event` happen next?
 ///
 /// This function is the only place the rules live.
 pub fn check(state: &CaseState, event: &Event) -> Result<(), CaseError> {
@@ -219,6 +223,14 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
             Err(Violation::NoFollowUpPending)
         }
         EventData::FollowUpCompleted(_) => Ok(()),
+        // Rule 8: a wait starts only while open and not waiting; a reply
+        // comes only while waiting.
+        EventData::AwaitingCustomer(_) if !open || case.awaiting_customer => {
+            Err(Violation::CannotAwait)
+        }
+        EventData::AwaitingCustomer(_) => Ok(()),
+        EventData::CustomerReplied if !case.awaiting_customer => Err(Violation::NotAwaiting),
+        EventData::CustomerReplied => Ok(()),
         // Rule 9: only on an open complaint, to an extension step above
         // the last one.
         EventData::DeadlineExtended(_)
@@ -270,6 +282,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 surveyed_this_resolution: false,
                 pending_follow_up: None,
                 escalated_since_open: false,
+                awaiting_customer: false,
                 extensions: Vec::new(),
             });
         }
@@ -294,15 +307,22 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             case.resolutions += 1;
             case.surveyed_this_resolution = false;
             case.escalated_since_open = false;
+            case.awaiting_customer = false;
         }
         EventData::Reopened(_) => {
             case.status = Status::Open;
             case.reopens += 1;
+            case.awaiting_customer = false;
         }
         EventData::FollowUpScheduled(f) => case.pending_follow_up = Some(*f),
         EventData::FollowUpCompleted(_) => case.pending_follow_up = None,
         EventData::Surveyed(_) => case.surveyed_this_resolution = true,
-        EventData::Closed => case.status = Status::Closed,
+        EventData::Closed => {
+            case.status = Status::Closed;
+            case.awaiting_customer = false;
+        }
+        EventData::AwaitingCustomer(_) => case.awaiting_customer = true,
+        EventData::CustomerReplied => case.awaiting_customer = false,
         EventData::DeadlineExtended(d) => case.extensions.push(Extension {
             at: event.at,
             days: d.days.get(),

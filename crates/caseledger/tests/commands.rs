@@ -298,3 +298,58 @@ fn fold_reports_the_first_broken_rule() {
     assert_eq!(err.event_id, Some(EventId::from_u128(2)));
     assert_eq!(err.violation.rule(), 4);
 }
+
+#[test]
+fn await_the_customer_then_the_reply_ends_the_wait() {
+    let wait = AwaitingCustomer {
+        reason: Some("statement requested".into()),
+    };
+    let state = given(open_classified())
+        .when(Action::AwaitCustomer(wait.clone()))
+        .then_records(vec![EventData::AwaitingCustomer(wait.clone())]);
+    assert!(state.case().unwrap().awaiting_customer);
+    let mut h = open_classified();
+    h.push(EventData::AwaitingCustomer(wait.clone()));
+    // One wait at a time; an agent may still respond while waiting.
+    given(h.clone())
+        .when(Action::AwaitCustomer(AwaitingCustomer::default()))
+        .then_refused(Violation::CannotAwait);
+    given(h.clone())
+        .when(Action::Respond)
+        .then_records(vec![EventData::Responded]);
+    let state = given(h)
+        .when(Action::RecordCustomerReply)
+        .then_records(vec![EventData::CustomerReplied]);
+    assert!(!state.case().unwrap().awaiting_customer);
+}
+
+#[test]
+fn a_reply_without_a_wait_is_refused() {
+    given(open_classified())
+        .when(Action::RecordCustomerReply)
+        .then_refused(Violation::NotAwaiting);
+}
+
+#[test]
+fn a_resolved_case_cannot_await_and_resolving_or_reopening_ends_a_wait() {
+    given(resolved())
+        .when(Action::AwaitCustomer(AwaitingCustomer::default()))
+        .then_refused(Violation::CannotAwait);
+    let mut h = open_classified();
+    h.push(EventData::AwaitingCustomer(AwaitingCustomer::default()));
+    let state = given(h.clone())
+        .when(Action::Resolve(Resolved::default()))
+        .then_records(vec![EventData::Resolved(Resolved::default())]);
+    assert!(!state.case().unwrap().awaiting_customer);
+    h.push(EventData::Resolved(Resolved::default()));
+    given(h.clone())
+        .when(Action::RecordCustomerReply)
+        .then_refused(Violation::NotAwaiting);
+    h.push(EventData::Reopened(Reopened::default()));
+    // After the reopen the case waits on nobody: a new wait may start.
+    given(h)
+        .when(Action::AwaitCustomer(AwaitingCustomer::default()))
+        .then_records(vec![EventData::AwaitingCustomer(
+            AwaitingCustomer::default(),
+        )]);
+}

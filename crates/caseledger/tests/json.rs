@@ -33,6 +33,10 @@ fn all_event_data() -> Vec<EventData> {
             comment: Some("quick, thanks".into()),
         }),
         EventData::Closed,
+        EventData::AwaitingCustomer(AwaitingCustomer {
+            reason: Some("waiting for the card statement".into()),
+        }),
+        EventData::CustomerReplied,
         EventData::DeadlineExtended(extension(30)),
     ]
 }
@@ -298,6 +302,14 @@ fn case_error_messages_are_pinned() {
         .state()
         .apply(&foreign)
         .unwrap_err());
+    let mut awaiting = open_classified();
+    awaiting.push(EventData::AwaitingCustomer(AwaitingCustomer::default()));
+    add(given(awaiting)
+        .when(Action::AwaitCustomer(AwaitingCustomer::default()))
+        .then_refused(Violation::CannotAwait));
+    add(given(open_classified())
+        .when(Action::RecordCustomerReply)
+        .then_refused(Violation::NotAwaiting));
     insta::assert_snapshot!("case_errors", lines.join("\n"));
 }
 
@@ -505,6 +517,8 @@ mod two_passes {
                 comment
             })),
             Just(EventData::Closed),
+            arb_text().prop_map(|reason| EventData::AwaitingCustomer(AwaitingCustomer { reason })),
+            Just(EventData::CustomerReplied),
         ]
     }
 

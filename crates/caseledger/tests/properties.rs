@@ -46,7 +46,9 @@ fn arb_step() -> impl Strategy<Value = Step> {
         2 => Just(8u8), // complete follow-up
         2 => Just(9u8), // survey
         1 => Just(10u8), // close
-        2 => Just(11u8), // extend the deadline
+        2 => Just(11u8), // await the customer
+        2 => Just(12u8), // the customer replies
+        2 => Just(13u8), // extend the deadline
     ];
     let minutes = prop_oneof![9 => 0i64..600, 1 => -120i64..0];
     (
@@ -108,12 +110,14 @@ fn action(step: &Step, at_minute: i64) -> Action {
             score: Score::new(step.score).unwrap(),
             comment: None,
         }),
-        10 => Action::Close,
-        _ => Action::ExtendDeadline(DeadlineExtended {
+        11 => Action::AwaitCustomer(AwaitingCustomer::default()),
+        12 => Action::RecordCustomerReply,
+        13 => Action::ExtendDeadline(DeadlineExtended {
             days: ExtensionDays::new(i64::from(EXTENSION_DAYS[usize::from(step.days)])).unwrap(),
             approved_by: agent(step.agent),
             reason: "complex case".to_owned(),
         }),
+        _ => Action::Close,
     }
 }
 
@@ -130,6 +134,7 @@ struct Model {
     responses: u32,
     resolutions: u32,
     reopens: u32,
+    awaiting: bool,
     /// The days of the latest extension (0: none).
     extension: u8,
 }
@@ -172,11 +177,13 @@ impl Model {
             9 if self.surveyed => Err("already_surveyed"),
             6 | 7 | 9 | 10 => Ok(1),
             8 if !self.pending => Err("no_follow_up_pending"),
+            11 if !open || self.awaiting => Err("cannot_await"),
+            12 if !self.awaiting => Err("not_awaiting"),
             // Rule 9: an open complaint (category 2), to an extension step
             // of some regime (cn-2020 30 and 60, PSD 35, CFPB 60) above
             // the last one.
-            11 if !open || self.category != Some(2) => Err("not_open_complaint"),
-            11 => {
+            13 if !open || self.category != Some(2) => Err("not_open_complaint"),
+            13 => {
                 let days = EXTENSION_DAYS[usize::from(step.days)];
                 if [30, 35, 60].contains(&days) && days > self.extension {
                     Ok(1)
@@ -200,16 +207,20 @@ impl Model {
                 self.status = Some(Status::Resolved);
                 self.surveyed = false;
                 self.resolutions += 1;
+                self.awaiting = false;
             }
             6 => {
                 self.status = Some(Status::Open);
                 self.reopens += 1;
+                self.awaiting = false;
             }
             7 => self.pending = true,
             8 => self.pending = false,
             9 => self.surveyed = true,
             10 => self.status = Some(Status::Closed),
-            11 => self.extension = EXTENSION_DAYS[usize::from(step.days)],
+            11 => self.awaiting = true,
+            12 => self.awaiting = false,
+            13 => self.extension = EXTENSION_DAYS[usize::from(step.days)],
             _ => {}
         }
     }
@@ -298,6 +309,7 @@ fn assert_matches_model(state: &CaseState, model: &Model, events: usize) {
     assert_eq!(case.responses, model.responses);
     assert_eq!(case.resolutions, model.resolutions);
     assert_eq!(case.reopens, model.reopens);
+    assert_eq!(case.awaiting_customer, model.awaiting);
     if model.status == Some(Status::Resolved) {
         assert_eq!(case.surveyed_this_resolution, model.surveyed);
     }
@@ -332,6 +344,7 @@ fn check_rules(history: &[Event]) {
     let mut classified = false;
     let mut surveys_since_resolution = 0;
     let mut pending = false;
+    let mut awaiting = false;
     let mut complaint = false;
     let mut extension = 0u8;
     for e in history {
@@ -359,9 +372,11 @@ fn check_rules(history: &[Event]) {
                 assert!(classified, "rule 4: classified before resolved");
                 status = Status::Resolved;
                 surveys_since_resolution = 0;
+                awaiting = false;
             }
             EventData::Reopened(_) | EventData::Closed => {
                 assert_eq!(status, Status::Resolved, "rule 5");
+                awaiting = false;
                 status = if e.event_type() == EventType::Closed {
                     Status::Closed
                 } else {
@@ -386,6 +401,15 @@ fn check_rules(history: &[Event]) {
                 pending = false;
             }
             EventData::Responded => {}
+            EventData::AwaitingCustomer(_) => {
+                assert_eq!(status, Status::Open, "rule 8");
+                assert!(!awaiting, "rule 8: one wait at a time");
+                awaiting = true;
+            }
+            EventData::CustomerReplied => {
+                assert!(awaiting, "rule 8: a reply ends a wait");
+                awaiting = false;
+            }
         }
     }
 }
@@ -556,6 +580,8 @@ fn field_specs(t: EventType) -> Vec<Spec> {
             spec("data.comment", Kind::Text, false),
         ],
         EventType::Responded | EventType::Closed => vec![],
+        EventType::AwaitingCustomer => vec![spec("data.reason", Kind::Text, false)],
+        EventType::CustomerReplied => vec![],
         EventType::DeadlineExtended => vec![
             spec("data.days", Kind::Int(1, 255), true),
             spec("data.approved_by", Kind::Id, true),
@@ -776,6 +802,10 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         comment: note,
                     }),
                     EventType::Closed => EventData::Closed,
+                    EventType::AwaitingCustomer => {
+                        EventData::AwaitingCustomer(AwaitingCustomer { reason: note })
+                    }
+                    EventType::CustomerReplied => EventData::CustomerReplied,
                     EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
                         days: ExtensionDays::new(due % 255 + 1).unwrap(),
                         approved_by: AgentId::new(name).unwrap(),
@@ -832,5 +862,5 @@ fn generated_histories_reach_every_status_event_type_and_violation() {
     );
     assert_eq!(types, EventType::ALL.iter().copied().collect());
     // Every violation but `wrong_case`, which a command cannot produce.
-    assert_eq!(violations.len(), 14, "{violations:?}");
+    assert_eq!(violations.len(), 16, "{violations:?}");
 }

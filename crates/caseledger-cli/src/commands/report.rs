@@ -5,16 +5,20 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use caseledger::calendar::{BusinessCalendar, MAX_CALENDAR_JSON_BYTES};
+use caseledger::calendar::{BusinessCalendar, Tz};
 use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
-use caseledger::kpi::{GroupBy, KpiAccumulator, Report, ReportParams, SlaPolicy};
+use caseledger::kpi::{
+    GroupBy, KpiAccumulator, Report, ReportParams, SlaCalendarSource, SlaPolicy,
+};
 use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::open::open_reader;
 use super::output::{write_file, write_stdout};
-use crate::args::{ReportFormat, group_by_parser, parse_time, period_parser};
+use crate::args::{
+    ReportFormat, ReportTime, group_by_parser, parse_report_time, parse_time_zone, period_parser,
+};
 use crate::exit::UsageError;
 use crate::render::{DEFAULT_TABLE_COLUMNS, TableWidth};
 
@@ -24,16 +28,16 @@ const MAX_DEFAULT_THREADS: usize = 8;
 /// The flags of `report`, checked by clap as they are parsed.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    #[arg(long, value_name = "T", value_parser = parse_time,
-          help = concat!("Cohort: cases opened at or after T.", time_formats!()))]
-    pub from: Option<DateTime<Utc>>,
-    #[arg(long, value_name = "T", value_parser = parse_time,
-          help = concat!("Cohort: cases opened before T.", time_formats!()))]
-    pub to: Option<DateTime<Utc>>,
-    #[arg(long, value_name = "T", value_parser = parse_time,
+    #[arg(long, value_name = "T", value_parser = parse_report_time,
+          help = concat!("Cohort: cases opened at or after T.", report_time_formats!()))]
+    pub from: Option<ReportTime>,
+    #[arg(long, value_name = "T", value_parser = parse_report_time,
+          help = concat!("Cohort: cases opened before T.", report_time_formats!()))]
+    pub to: Option<ReportTime>,
+    #[arg(long, value_name = "T", value_parser = parse_report_time,
           help = concat!("Count only events at or before T (default: the latest event).",
-                         time_formats!()))]
-    pub as_of: Option<DateTime<Utc>>,
+                         report_time_formats!()))]
+    pub as_of: Option<ReportTime>,
     /// Group the figures by a dimension.
     #[arg(long, value_name = "DIM", value_parser = group_by_parser())]
     pub group_by: Option<GroupBy>,
@@ -55,11 +59,17 @@ pub struct ReportArgs {
     /// (docs/kpis.md, "Complaint deadlines").
     #[arg(long, value_name = "FILE")]
     pub complaint_policy: Option<PathBuf>,
-    /// A business calendar JSON file (time zone, working hours, holidays,
-    /// make-up working days) that complaint deadlines are counted in
-    /// (default: UTC, every day worked).
+    /// A business calendar file (docs/kpis.md, "Business calendars"): the
+    /// SLA policy's calendar when the policy names none, the calendar
+    /// complaint deadlines are counted in, and the report's time zone
+    /// unless --time-zone is given.
     #[arg(long, value_name = "FILE")]
     pub calendar: Option<PathBuf>,
+    /// The report's time zone, an IANA name (Asia/Shanghai): months,
+    /// quarters and date-only times are local there. Default: the
+    /// calendar's, else UTC.
+    #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
+    pub time_zone: Option<Tz>,
     /// Replay and report threads (default: the number of CPUs, at most 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
@@ -77,8 +87,20 @@ pub struct ReportArgs {
 /// Runs `report`.
 pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     check_flags(args)?;
+    let calendar = args.calendar.as_deref().map(read_calendar).transpose()?;
+    // The one rule (docs/cli.md, "Local time"): --time-zone, else the
+    // calendar's zone, else UTC (kept as `None`, the fast path).
+    let zone = args
+        .time_zone
+        .or(calendar.as_ref().map(BusinessCalendar::time_zone))
+        .filter(|z| *z != Tz::UTC);
+    let (from, to, as_of) = (
+        args.from.map(|t| t.instant(zone)),
+        args.to.map(|t| t.instant(zone)),
+        args.as_of.map(|t| t.instant(zone)),
+    );
     // An empty cohort by mistake would look like a quiet period.
-    if let (Some(from), Some(to)) = (args.from, args.to)
+    if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
         return Err(anyhow::Error::new(UsageError(format!(
@@ -90,20 +112,21 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
     }
     let sla = match &args.sla_policy {
         None => SlaPolicy::default(),
-        Some(p) => read_policy(p)?,
+        Some(p) => read_policy(p, calendar.as_ref())?,
     };
-    let complaints = read_complaint_policy(args)?;
+    let complaints = read_complaint_policy(args, calendar.as_ref())?;
     let store = open_reader(dir)?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
-        from: args.from,
-        to: args.to,
+        from,
+        to,
         group_by: args.group_by,
         sla,
+        time_zone: zone,
         complaints,
     };
     let verified = !args.no_verify;
-    let (acc, head) = replay(&store, args.as_of, threads, verified)?;
+    let (acc, head) = replay(&store, as_of, threads, verified)?;
     // Every format carries the count (JSON, table, page); the CSV has no
     // place for it, and a script may read only the output: say it here too.
     if acc.orphan_events() > 0 {
@@ -117,7 +140,7 @@ pub fn run(dir: &Path, args: &ReportArgs) -> Result<()> {
         format => {
             let report = acc.report_on_threads(&params, threads);
             match format {
-                ReportFormat::Json => json(&report, &head, verified)?,
+                ReportFormat::Json => json(&report, params.time_zone, &head, verified)?,
                 ReportFormat::Csv => {
                     // The CSV has no place for the head; say it beside the data.
                     if !verified {
@@ -242,13 +265,40 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DEFAULT_THREADS))
 }
 
-fn read_policy(path: &Path) -> Result<SlaPolicy> {
+/// Reads the policy file, and the calendar its targets count on: the file
+/// it names (relative to the policy's folder), else `--calendar`'s for the
+/// second form; calendar hours for the first.
+fn read_policy(path: &Path, report_calendar: Option<&BusinessCalendar>) -> Result<SlaPolicy> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read SLA policy {}", path.display()))?;
     // The typed error stays in the chain; the context's words carry its
     // message, so the CLI prints one line as before.
-    SlaPolicy::from_json(&text).map_err(|e| {
+    let mut policy = SlaPolicy::from_json(&text).map_err(|e| {
         let words = format!("invalid SLA policy {}: {e}", path.display());
+        anyhow::Error::new(e).context(words)
+    })?;
+    match &policy.calendar_source {
+        SlaCalendarSource::File(name) => {
+            let file = path.parent().unwrap_or(Path::new(".")).join(name);
+            policy.calendar = read_calendar(&file)
+                .with_context(|| format!("the calendar of SLA policy {}", path.display()))?;
+        }
+        SlaCalendarSource::Report => {
+            if let Some(calendar) = report_calendar {
+                policy.calendar = calendar.clone();
+            }
+        }
+        SlaCalendarSource::CalendarHours | SlaCalendarSource::Inline => {}
+    }
+    Ok(policy)
+}
+
+/// Reads a business calendar file.
+fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read calendar {}", path.display()))?;
+    BusinessCalendar::from_json(&text).map_err(|e| {
+        let words = format!("invalid calendar {}: {e}", path.display());
         anyhow::Error::new(e).context(words)
     })
 }
@@ -256,7 +306,10 @@ fn read_policy(path: &Path) -> Result<SlaPolicy> {
 /// The complaint policy of `--complaint-policy` (default: `cn-2020` for
 /// every topic) counting in the calendar of `--calendar` (default: UTC,
 /// every day worked).
-fn read_complaint_policy(args: &ReportArgs) -> Result<ComplaintPolicy> {
+fn read_complaint_policy(
+    args: &ReportArgs,
+    calendar: Option<&BusinessCalendar>,
+) -> Result<ComplaintPolicy> {
     let policy = match &args.complaint_policy {
         None => ComplaintPolicy::default(),
         Some(path) => {
@@ -267,21 +320,11 @@ fn read_complaint_policy(args: &ReportArgs) -> Result<ComplaintPolicy> {
             })?
         }
     };
-    let calendar = match &args.calendar {
-        None => BusinessCalendar::default(),
-        Some(path) => {
-            let text = read_small(path, MAX_CALENDAR_JSON_BYTES, "calendar")?;
-            BusinessCalendar::from_json(&text).map_err(|e| {
-                let words = format!("invalid calendar {}: {e}", path.display());
-                anyhow::Error::new(e).context(words)
-            })?
-        }
-    };
-    Ok(policy.with_calendar(calendar))
+    Ok(policy.with_calendar(calendar.cloned().unwrap_or_default()))
 }
 
-/// A text file of at most `max_bytes` (a policy or a calendar: anything
-/// larger is the wrong file, and is not read whole).
+/// A text file of at most `max_bytes` (a policy: anything larger is the
+/// wrong file, and is not read whole).
 fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)
@@ -366,7 +409,7 @@ pub fn replay(
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The `json` format: the report with the head, keys in the documented order.
-fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
+fn json(report: &Report, zone: Option<Tz>, head: &Head, head_verified: bool) -> Result<String> {
     #[derive(Serialize)]
     struct HeadJson {
         position: u64,
@@ -379,6 +422,7 @@ fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
         from: serde_json::Value,
         to: serde_json::Value,
         group_by: Option<GroupBy>,
+        time_zone: &'static str,
         events: u64,
         orphan_events: u64,
         head: HeadJson,
@@ -394,6 +438,7 @@ fn json(report: &Report, head: &Head, head_verified: bool) -> Result<String> {
         from: v["from"].clone(),
         to: v["to"].clone(),
         group_by: report.group_by,
+        time_zone: zone.unwrap_or(Tz::UTC).name(),
         events: report.events,
         orphan_events: report.orphan_events,
         head: HeadJson {
@@ -421,7 +466,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
         std::fs::write(&path, "{\"low\": 1}").unwrap();
-        let err = read_policy(&path).unwrap_err();
+        let err = read_policy(&path, None).unwrap_err();
         let typed = err.chain().find_map(|c| c.downcast_ref::<SlaPolicyError>());
         assert!(
             matches!(typed, Some(SlaPolicyError::BadTarget { .. })),

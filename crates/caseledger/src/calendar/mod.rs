@@ -1,8 +1,9 @@
 //! Business calendars: when a desk works, and how much working time lies
 //! between two instants.
 //!
-//! This module is the specification of business calendars until the SLA work
-//! moves the normative text into docs/kpis.md and docs/cli.md. It is pure: no
+//! This module is the full specification of business calendars; docs/kpis.md
+//! ("Business calendars") summarises it beside the SLA rule that counts on
+//! them, and docs/cli.md ("Local time") gives the report's time zone. It is pure: no
 //! I/O and no clock. Time zones come from the IANA database compiled into
 //! `chrono-tz` (its version is [`chrono_tz::IANA_TZDB_VERSION`]).
 //!
@@ -118,6 +119,13 @@ pub use timeline::{BusinessTimeError, CalendarTimeline};
 /// The IANA time zone of a calendar (from `chrono-tz`), so that callers need
 /// not depend on that crate.
 pub use chrono_tz::Tz;
+
+/// The instant a local date starts in `zone`: its 00:00 by the one rule for
+/// local times (see "Local time" above; a midnight in a gap moves forward
+/// to the gap's end). What a report's date-only flag means.
+pub fn start_of_local_day(zone: Tz, date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    local::to_instant(zone, date.and_time(chrono::NaiveTime::MIN))
+}
 
 /// The most holidays a calendar may list: a desk's public holidays for
 /// decades (China has about 30 days a year) fit many times over, and the

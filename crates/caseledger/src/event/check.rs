@@ -59,5 +59,7 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
         | EventData::Responded
         | EventData::FollowUpCompleted(_)
         | EventData::Closed => Ok(()),
+        EventData::AwaitingCustomer(d) => text("data.reason", "reason", &d.reason),
+        EventData::CustomerReplied => Ok(()),
     }
 }

@@ -25,8 +25,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visi
 use super::DeadlineExtended;
 use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
-    Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
+    Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
+    FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
 use crate::vocab::ExtensionDays;
@@ -371,6 +371,10 @@ impl DataFields {
                 comment: self.comment,
             }),
             EventType::Closed => EventData::Closed,
+            EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {
+                reason: self.reason,
+            }),
+            EventType::CustomerReplied => EventData::CustomerReplied,
             EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
                 days: required(self.days, "data.days")?,
                 approved_by: required(self.approved_by, "data.approved_by")?,
@@ -499,5 +503,6 @@ data_deserialize!(
     FollowUpScheduled,
     FollowUpCompleted,
     Surveyed,
+    AwaitingCustomer,
     DeadlineExtended,
 );

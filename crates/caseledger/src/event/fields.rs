@@ -93,6 +93,8 @@ pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
         EventType::FollowUpCompleted => &["outcome"],
         EventType::Surveyed => &["score", "comment"],
         EventType::Responded | EventType::Closed => &[],
+        EventType::AwaitingCustomer => &["reason"],
+        EventType::CustomerReplied => &[],
         EventType::DeadlineExtended => &["days", "approved_by", "reason"],
     }
 }

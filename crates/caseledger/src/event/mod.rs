@@ -55,6 +55,11 @@ vocabulary! {
         Surveyed => "surveyed",
         /// The case was closed; its history stays forever.
         Closed => "closed",
+        /// The bank waits on the customer (for a document, an answer); the
+        /// resolution clock pauses.
+        AwaitingCustomer => "awaiting_customer",
+        /// The customer the bank waited on replied; the wait ends.
+        CustomerReplied => "customer_replied",
         /// A complaint's deadline was extended to the regime's next step.
         DeadlineExtended => "deadline_extended",
     }
@@ -157,6 +162,16 @@ pub struct Surveyed {
     pub comment: Option<String>,
 }
 
+/// `awaiting_customer`: the bank waits on the customer; the case's
+/// resolution clock pauses until `customer_replied`, `resolved`, `closed`
+/// or `reopened`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AwaitingCustomer {
+    /// What the bank waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// `deadline_extended`: a complaint's deadline now counts `days` (the
 /// regime's next step), approved by an agent, for a reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -194,6 +209,10 @@ pub enum EventData {
     Surveyed(Surveyed),
     /// The case was closed.
     Closed,
+    /// See [`AwaitingCustomer`].
+    AwaitingCustomer(AwaitingCustomer),
+    /// The customer the bank waited on replied.
+    CustomerReplied,
     /// See [`DeadlineExtended`].
     DeadlineExtended(DeadlineExtended),
 }
@@ -213,12 +232,15 @@ impl EventData {
             EventData::FollowUpCompleted(_) => EventType::FollowUpCompleted,
             EventData::Surveyed(_) => EventType::Surveyed,
             EventData::Closed => EventType::Closed,
+            EventData::AwaitingCustomer(_) => EventType::AwaitingCustomer,
+            EventData::CustomerReplied => EventType::CustomerReplied,
             EventData::DeadlineExtended(_) => EventType::DeadlineExtended,
         }
     }
 }
 
-/// An empty JSON object, the `data` of `responded` and `closed`.
+/// An empty JSON object, the `data` of `responded`, `closed` and
+/// `customer_replied`.
 #[derive(Serialize)]
 struct Empty {}
 
@@ -235,6 +257,8 @@ impl Serialize for EventData {
             EventData::FollowUpScheduled(d) => d.serialize(s),
             EventData::FollowUpCompleted(d) => d.serialize(s),
             EventData::Surveyed(d) => d.serialize(s),
+            EventData::AwaitingCustomer(d) => d.serialize(s),
+            EventData::CustomerReplied => Empty {}.serialize(s),
             EventData::DeadlineExtended(d) => d.serialize(s),
         }
     }

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use super::DeadlineExtended;
 use super::fields::{ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
-    Assigned, Classified, DraftEvent, Escalated, Event, EventData, EventType, FollowUpCompleted,
-    FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
+    Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
+    FollowUpCompleted, FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
 use crate::vocab::ExtensionDays;
@@ -532,6 +532,10 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
             comment: f.optional("comment", free_text("comment"))?,
         }),
         EventType::Closed => EventData::Closed,
+        EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {
+            reason: f.optional("reason", free_text("reason"))?,
+        }),
+        EventType::CustomerReplied => EventData::CustomerReplied,
         EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
             days: f.required("days", bounded(ExtensionDays::new))?,
             approved_by: f.required("approved_by", text_id(AgentId::new))?,

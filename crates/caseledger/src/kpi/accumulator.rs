@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::facts::{CaseFacts, FastMap, Names, group_name, ms};
+use super::facts::{CaseFacts, FastMap, Names, Waits, group_name, ms};
 use super::figures::cohort;
 use super::report::{Report, ReportParams};
 use crate::event::{Event, EventData};
@@ -40,6 +40,9 @@ pub struct KpiAccumulator {
     /// (realloc), a map's rehash holds the old and new tables at once.
     cases: FastMap<CaseId, u32>,
     facts: Vec<CaseFacts>,
+    /// The waits on the customer of the cases that ever waited, by their
+    /// index in `facts`.
+    waits: FastMap<u32, Waits>,
     customers: Names<CustomerId>,
     agents: Names<AgentId>,
     teams: Names<TeamId>,
@@ -87,6 +90,13 @@ impl KpiAccumulator {
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
             facts.observe(position, event, &mut self.agents, &mut self.teams);
+            if Waits::concerns(event) {
+                if matches!(event.data, EventData::AwaitingCustomer(_)) {
+                    self.waits.entry(n).or_default().observe(event);
+                } else if let Some(waits) = self.waits.get_mut(&n) {
+                    waits.observe(event);
+                }
+            }
         } else {
             self.orphan_events += 1;
         }
@@ -128,15 +138,19 @@ impl KpiAccumulator {
             other.cases.into_iter().map(|(id, n)| (n, id)).collect();
         numbered.sort_unstable_by_key(|(n, _)| *n);
         // Case numbers are 0..len, one per fact, in order.
-        for ((_, id), mut facts) in numbered.into_iter().zip(other.facts) {
+        let mut other_waits = other.waits;
+        for ((old, id), mut facts) in numbered.into_iter().zip(other.facts) {
             if self.cases.contains_key(&id) {
                 continue;
+            }
+            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            if let Some(waits) = other_waits.remove(&old) {
+                self.waits.insert(number, waits);
             }
             facts.customer = renumber(&customers, facts.customer);
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
             facts.team = facts.team.map(|t| renumber(&teams, t));
-            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
             self.cases.insert(id, number);
             self.facts.push(facts);
         }
@@ -177,7 +191,7 @@ impl KpiAccumulator {
     pub fn report_on_threads(&self, params: &ReportParams, threads: usize) -> Report {
         let t_ms = self.as_of().map_or(i64::MIN, ms);
         let name = |by, n| group_name(&self.agents, &self.teams, by, n);
-        let (overall, groups) = cohort(&self.facts, params, t_ms, threads, name);
+        let (overall, groups) = cohort(&self.facts, &self.waits, params, t_ms, threads, name);
         Report {
             as_of: self.as_of(),
             from: params.from,

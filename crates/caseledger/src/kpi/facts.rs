@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use super::report::GroupBy;
 use crate::complaint::Extension;
@@ -126,6 +127,63 @@ pub(super) struct FollowUpFact {
     pub(super) at_ms: i64,
     pub(super) position: u64,
     pub(super) due: DateTime<Utc>,
+}
+
+/// A case's waits on the customer as of T: kept beside its facts, in a map
+/// of the few cases that ever waited, so that the facts of every other case
+/// stay as small as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Waits {
+    /// The waits that ended, `[start, end)`, in order.
+    pub(super) ended_ms: Vec<(i64, i64)>,
+    /// The start of the wait still running.
+    pub(super) since_ms: OptMs,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Waits {
+            ended_ms: Vec::new(),
+            since_ms: OptMs::NONE,
+        }
+    }
+}
+
+impl Waits {
+    /// Folds one event of the case: `awaiting_customer` starts a wait;
+    /// `customer_replied`, `resolved`, `reopened` and `closed` end it
+    /// (docs/events.md, rule 8). Other events change nothing.
+    pub(super) fn observe(&mut self, event: &Event) {
+        let at_ms = ms(event.at);
+        match event.data {
+            EventData::AwaitingCustomer(_) if self.since_ms.get().is_none() => {
+                self.since_ms = OptMs::some(at_ms);
+            }
+            EventData::CustomerReplied
+            | EventData::Resolved(_)
+            | EventData::Reopened(_)
+            | EventData::Closed => {
+                if let Some(since) = self.since_ms.get() {
+                    self.ended_ms.push((since, at_ms));
+                    self.since_ms = OptMs::NONE;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether `event` may change a case's waits (so that the map is looked
+    /// up only for those).
+    pub(super) fn concerns(event: &Event) -> bool {
+        matches!(
+            event.data,
+            EventData::AwaitingCustomer(_)
+                | EventData::CustomerReplied
+                | EventData::Resolved(_)
+                | EventData::Reopened(_)
+                | EventData::Closed
+        )
+    }
 }
 
 /// Everything the report needs to know about one case, as of T.
@@ -264,6 +322,7 @@ impl CaseFacts {
                 self.surveys_satisfied += u32::from(score >= SATISFIED_SCORE);
             }
             EventData::Closed => self.status = Status::Closed,
+            EventData::AwaitingCustomer(_) | EventData::CustomerReplied => {}
             EventData::DeadlineExtended(d) => {
                 self.extensions.get_or_insert_default().push(Extension {
                     at: event.at,
@@ -278,13 +337,18 @@ impl CaseFacts {
     }
 
     /// The group of this case under `by`, as a number ([`group_name`]
-    /// turns it into the report's key).
-    pub(super) fn group_number(&self, by: GroupBy) -> i64 {
+    /// turns it into the report's key); months and quarters are those of
+    /// the local date of `opened` in `zone` (UTC when `None`).
+    pub(super) fn group_number(&self, by: GroupBy, zone: Option<Tz>) -> i64 {
         let class = |f: fn(&Classified) -> u8| self.classification.map_or(-1, |c| i64::from(f(&c)));
         let opened = Utc.timestamp_millis_opt(self.opened_ms).single();
         let month = || {
             opened.map_or(i64::MIN, |t| {
-                i64::from(t.year()) * 12 + i64::from(t.month0())
+                let date = match zone {
+                    None => t.date_naive(),
+                    Some(z) => t.with_timezone(&z).date_naive(),
+                };
+                i64::from(date.year()) * 12 + i64::from(date.month0())
             })
         };
         match by {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::cross_case::{CrossCase, cross_case};
-use super::facts::{CaseFacts, ms};
+use super::facts::{CaseFacts, FastMap, Waits, ms};
 
 /// The instant of `t_ms` milliseconds since the epoch (a case's `opened`,
 /// which came from a valid timestamp, so always in range; the epoch else).
@@ -17,7 +17,7 @@ use super::report::{ByRegime, RegimeKpis};
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
 };
-use super::sla::{Sla, SlaPolicy, sla_part};
+use super::sla::{SlaCase, SlaClock, SlaPolicy, SlaState};
 use super::stats::{Durations, rate};
 use crate::complaint::{ComplaintPolicy, DeadlineClock, Regime};
 use crate::vocab::Category;
@@ -39,6 +39,7 @@ pub(super) struct KpiAcc {
     sla_met: u64,
     sla_breached: u64,
     sla_pending: u64,
+    sla_at_risk: u64,
     complaints: u64,
     complaint_resolution: Durations,
     /// Per regime (index: the regime's code), each regime's counts; the
@@ -125,13 +126,13 @@ impl KpiAcc {
     fn add_case(
         &mut self,
         f: &CaseFacts,
+        waits: Option<&Waits>,
         cross: CrossCase,
         t_ms: i64,
-        sla: &SlaPolicy,
+        (sla, clock): (&SlaPolicy, &mut SlaClock),
         complaints: &ComplaintPolicy,
     ) {
         let resolved = f.resolved();
-        let age_ms = t_ms.saturating_sub(f.opened_ms);
         let resolution_ms = f
             .latest_resolved_ms
             .get()
@@ -157,14 +158,22 @@ impl KpiAcc {
         self.reopened += u64::from(f.reopened);
         self.ever_resolved += u64::from(f.resolutions > 0);
 
-        let target = sla.target(f.classification.map(|c| c.priority));
-        let response = sla_part(first_response_ms, target.response_s, age_ms);
-        let resolution = sla_part(resolution_ms, target.resolution_s, age_ms);
-        match (response, resolution) {
-            (Sla::Breached, _) | (_, Sla::Breached) => self.sla_breached += 1,
-            (Sla::Met, Sla::Met) => self.sla_met += 1,
-            _ => self.sla_pending += 1,
+        let case = SlaCase {
+            category: f.classification.map(|c| c.category),
+            priority: f.classification.map(|c| c.priority),
+            opened_ms: f.opened_ms,
+            first_response_ms: f.first_response_ms.get(),
+            resolved_ms: f.latest_resolved_ms.get().filter(|_| resolved),
+            waits_ms: waits.map_or(&[], |w| &w.ended_ms),
+            waiting_since_ms: waits.and_then(|w| w.since_ms.get()),
+        };
+        let verdict = sla.verdict(clock, &case, t_ms);
+        match verdict.state() {
+            SlaState::Breached => self.sla_breached += 1,
+            SlaState::Met => self.sla_met += 1,
+            SlaState::Pending => self.sla_pending += 1,
         }
+        self.sla_at_risk += u64::from(verdict.at_risk());
 
         if f.classification
             .is_some_and(|c| c.category == Category::Complaint)
@@ -215,6 +224,7 @@ impl KpiAcc {
         self.sla_met += o.sla_met;
         self.sla_breached += o.sla_breached;
         self.sla_pending += o.sla_pending;
+        self.sla_at_risk += o.sla_at_risk;
         self.complaints += o.complaints;
         self.complaint_resolution
             .0
@@ -252,6 +262,7 @@ impl KpiAcc {
                 breached: self.sla_breached,
                 pending: self.sla_pending,
                 rate: rate(self.sla_met, self.sla_met + self.sla_breached),
+                at_risk: self.sla_at_risk,
             },
             complaints: {
                 let mut all = RegimeAcc::default();
@@ -296,6 +307,7 @@ impl KpiAcc {
 /// case of its customer, in the cohort or not.
 pub(super) fn cohort(
     facts: &[CaseFacts],
+    waits: &FastMap<u32, Waits>,
     params: &ReportParams,
     t_ms: i64,
     threads: usize,
@@ -317,19 +329,36 @@ pub(super) fn cohort(
     // number (a code, a month, an interned name's number): few keys, in a
     // B-tree so that every merge runs in the same order.
     let chunk = facts.len().div_ceil(threads).max(1);
+    // Each thread compiles the SLA calendar on its own (a timeline answers
+    // from `&mut self`); the default calendar compiles to nothing.
     let jobs: Vec<_> = facts
         .chunks(chunk)
         .zip(cross.chunks(chunk))
-        .map(|(facts, cross)| {
+        .enumerate()
+        .map(|(k, (facts, cross))| {
             move || {
+                let mut clock = params.sla.clock();
                 let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
-                for (f, c) in facts.iter().zip(cross).filter(|(f, _)| in_cohort(f)) {
-                    let n = params.group_by.map_or(0, |by| f.group_number(by));
+                for (i, (f, c)) in facts.iter().zip(cross).enumerate() {
+                    if !in_cohort(f) {
+                        continue;
+                    }
+                    // Fewer than 2^32 cases (the accumulator numbers them in u32).
+                    let number = u32::try_from(k * chunk + i).unwrap_or(u32::MAX);
+                    let w = if waits.is_empty() {
+                        None
+                    } else {
+                        waits.get(&number)
+                    };
+                    let n = params
+                        .group_by
+                        .map_or(0, |by| f.group_number(by, params.time_zone));
                     numbered.entry(n).or_default().add_case(
                         f,
+                        w,
                         *c,
                         t_ms,
-                        &params.sla,
+                        (&params.sla, &mut clock),
                         &params.complaints,
                     );
                 }

@@ -37,6 +37,10 @@ pub use report::{ByRegime, RegimeKpis};
 pub use report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
 };
+pub use sla::{
+    DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaFieldError, SlaPart, SlaState,
+    SlaVerdict,
+};
 pub use sla::{SlaError, SlaPolicy, SlaPolicyError, SlaTarget, SlaTargetError};
 pub use stats::DurationStats;
 

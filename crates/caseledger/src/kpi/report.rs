@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::sla::SlaPolicy;
 use super::stats::DurationStats;
+use crate::calendar::Tz;
 use crate::complaint::{ComplaintPolicy, Regime};
 use crate::time::format_timestamp;
 
@@ -26,9 +27,9 @@ vocabulary! {
         Agent => "agent",
         /// Latest assignment's team (`unassigned` when none or team-less).
         Team => "team",
-        /// Month opened, UTC (`2026-03`).
+        /// Month opened, in the report's time zone (`2026-03`).
         Month => "month",
-        /// Quarter opened, UTC (`2026-Q1`).
+        /// Quarter opened, in the report's time zone (`2026-Q1`).
         Quarter => "quarter",
     }
 }
@@ -44,6 +45,9 @@ pub struct ReportParams {
     pub group_by: Option<GroupBy>,
     /// SLA targets.
     pub sla: SlaPolicy,
+    /// The time zone of `month` and `quarter` groups: the local date of
+    /// `opened` there (UTC when `None`).
+    pub time_zone: Option<Tz>,
     /// Which complaint regime applies to which complaint, and the calendar
     /// its deadlines are counted in.
     pub complaints: ComplaintPolicy,
@@ -60,6 +64,9 @@ pub struct SlaKpis {
     pub pending: u64,
     /// met / (met + breached).
     pub rate: Option<f64>,
+    /// Pending cases whose elapsed business time on a pending target has
+    /// reached the policy's `warn_at` share of it (part of `pending`).
+    pub at_risk: u64,
 }
 
 /// Complaint handling against each complaint's regulatory deadline

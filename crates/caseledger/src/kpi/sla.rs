@@ -1,9 +1,16 @@
-//! SLA targets by priority ([`SlaPolicy`], with its JSON form) and the
-//! verdict on one target: met, breached or still pending.
+//! SLA targets by priority and category ([`SlaPolicy`], with its two JSON
+//! forms), and the one SLA rule: the verdict on a case as of T
+//! ([`SlaPolicy::verdict`]), met, breached, pending or at risk, on the
+//! policy's business calendar with the resolution clock paused while the
+//! bank waits on the customer (docs/kpis.md, "SLA").
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use crate::vocab::Priority;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::calendar::{BusinessCalendar, CalendarTimeline};
+use crate::vocab::{Category, Priority};
 
 /// A response and a resolution target, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,10 +22,11 @@ pub struct SlaTarget {
     pub resolution_s: i64,
 }
 
-/// SLA targets by priority. An embedding program or the CLI's policy file
-/// may replace the default; unclassified cases use `normal`. Its JSON form
-/// is read by [`SlaPolicy::from_json_value`] (also as serde's `Deserialize`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// SLA targets by priority, with per-category overrides, counted on a
+/// business calendar. An embedding program or the CLI's policy file may
+/// replace the default; unclassified cases use `normal`. Its JSON forms are
+/// read by [`SlaPolicy::from_json_value`] (also as serde's `Deserialize`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlaPolicy {
     /// Targets for `low`.
     pub low: SlaTarget,
@@ -28,6 +36,38 @@ pub struct SlaPolicy {
     pub high: SlaTarget,
     /// Targets for `urgent`.
     pub urgent: SlaTarget,
+    /// Targets that win over the priority's for a category (the latest
+    /// classification's), by priority; empty by default.
+    pub categories: BTreeMap<Category, BTreeMap<Priority, SlaTarget>>,
+    /// A pending case is at risk once the business time elapsed on one of
+    /// its pending targets has reached this share of it (above 0, at most
+    /// 1; [`DEFAULT_WARN_AT`] by default).
+    pub warn_at: f64,
+    /// The calendar whose business seconds the targets count (the default,
+    /// every hour of every day in UTC, counts calendar hours).
+    pub calendar: BusinessCalendar,
+    /// Where the calendar comes from, as the policy file says.
+    pub calendar_source: SlaCalendarSource,
+}
+
+/// The share of a target at which a pending case is at risk when the policy
+/// names none: 80%, the warning level service desks commonly use.
+pub const DEFAULT_WARN_AT: f64 = 0.8;
+
+/// Where an [`SlaPolicy`]'s calendar comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlaCalendarSource {
+    /// Calendar hours: the default policy and the first JSON form (a target
+    /// per priority); the default calendar, whatever the report's.
+    CalendarHours,
+    /// The second JSON form without a `calendar`: the report's calendar
+    /// (the command line's `--calendar`), else the default one.
+    Report,
+    /// The second JSON form's `calendar`, a file name the reader resolves
+    /// (the command line: relative to the policy file's folder).
+    File(String),
+    /// The second JSON form's `calendar`, given inline as an object.
+    Inline,
 }
 
 impl Default for SlaPolicy {
@@ -42,6 +82,10 @@ impl Default for SlaPolicy {
             normal: hours(24, 168),
             high: hours(4, 72),
             urgent: hours(1, 24),
+            categories: BTreeMap::new(),
+            warn_at: DEFAULT_WARN_AT,
+            calendar: BusinessCalendar::default(),
+            calendar_source: SlaCalendarSource::CalendarHours,
         }
     }
 }
@@ -57,6 +101,18 @@ impl SlaPolicy {
         }
     }
 
+    /// The target of a case classified as `category` and `priority`: the
+    /// category's override for that priority if there is one, else the
+    /// priority's target (`None`: unclassified, counted as normal).
+    pub fn target_for(&self, category: Option<Category>, priority: Option<Priority>) -> SlaTarget {
+        let priority = priority.unwrap_or(Priority::Normal);
+        category
+            .and_then(|c| self.categories.get(&c))
+            .and_then(|by_priority| by_priority.get(&priority))
+            .copied()
+            .unwrap_or_else(|| self.target(Some(priority)))
+    }
+
     /// One target's JSON form, as error messages show it.
     pub const TARGET_EXAMPLE: &'static str = r#"{"response_s": 14400, "resolution_s": 259200}"#;
 
@@ -66,14 +122,28 @@ impl SlaPolicy {
         SlaPolicy::from_json_value(&v)
     }
 
-    /// Reads a policy from its JSON form: an object with a target for every
-    /// priority (`low`, `normal`, `high`, `urgent`), each target
+    /// Reads a policy from one of its two JSON forms (docs/kpis.md, "SLA").
+    ///
+    /// The first: an object with a target for every priority (`low`,
+    /// `normal`, `high`, `urgent`), each target
     /// `{"response_s": 14400, "resolution_s": 259200}` in whole seconds above
-    /// 0. An error names the priority and field and shows the expected shape.
+    /// 0, counted in calendar hours. An error names the priority and field
+    /// and shows the expected shape.
+    ///
+    /// The second, told by its `priorities` field: `priorities` (targets by
+    /// priority; `normal` required, a priority left out takes `normal`'s),
+    /// optional `categories` (by category, targets by priority that win
+    /// over the priority's), optional `warn_at` (above 0, at most 1, kept to
+    /// a millionth; [`DEFAULT_WARN_AT`] when absent) and optional `calendar` (a file name
+    /// or a calendar object), in business seconds of that calendar. An error
+    /// names the field by its path, such as `priorities.urgent`.
     pub fn from_json_value(v: &serde_json::Value) -> Result<SlaPolicy, SlaPolicyError> {
         let Some(fields) = v.as_object() else {
             return Err(SlaPolicyError::NotAnObject { found: shown(v) });
         };
+        if fields.contains_key("priorities") {
+            return second_form(fields);
+        }
         if let Some(unknown) = fields.keys().find(|k| Priority::parse(k).is_err()) {
             return Err(SlaPolicyError::UnknownPriority {
                 name: unknown.clone(),
@@ -104,12 +174,24 @@ impl SlaPolicy {
                 return Err(SlaError::NotPositive { priority });
             }
         }
+        for by_priority in self.categories.values() {
+            for (&priority, t) in by_priority {
+                if t.response_s <= 0 || t.resolution_s <= 0 {
+                    return Err(SlaError::NotPositive { priority });
+                }
+            }
+        }
+        if !(self.warn_at > 0.0 && self.warn_at <= 1.0) {
+            return Err(SlaError::WarnAt {
+                warn_at: self.warn_at,
+            });
+        }
         Ok(())
     }
 }
 
 /// Why [`SlaPolicy::validate`] refused a policy.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SlaError {
     /// A target of this priority is zero or negative.
@@ -117,6 +199,12 @@ pub enum SlaError {
     NotPositive {
         /// The priority.
         priority: Priority,
+    },
+    /// `warn_at` is not above 0 and at most 1.
+    #[error("warn_at must be above 0 and at most 1, not {warn_at}")]
+    WarnAt {
+        /// The share given.
+        warn_at: f64,
     },
 }
 
@@ -178,6 +266,234 @@ pub enum SlaPolicyError {
         #[source]
         problem: SlaTargetError,
     },
+    /// A field of the second form (with `priorities`) is wrong.
+    #[error("field `{field}`: {problem}")]
+    BadField {
+        /// The field's path, such as `priorities.urgent` or `warn_at`.
+        field: String,
+        /// What is wrong with it.
+        #[source]
+        problem: SlaFieldError,
+    },
+}
+
+/// What is wrong with a field of the second policy form: the problem of
+/// [`SlaPolicyError::BadField`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlaFieldError {
+    /// A key the form does not have there.
+    #[error("unknown field; allowed: {allowed}")]
+    Unknown {
+        /// The keys allowed there.
+        allowed: String,
+    },
+    /// A required field is absent.
+    #[error("missing; {why}")]
+    Missing {
+        /// Why it is required.
+        why: &'static str,
+    },
+    /// Not an object where one is required.
+    #[error("expected an object, found {found}")]
+    NotAnObject {
+        /// The value found, as shown.
+        found: String,
+    },
+    /// `warn_at` is not a number above 0 and at most 1.
+    #[error("expected a number above 0 and at most 1, found {found}")]
+    WarnAt {
+        /// The value found, as shown.
+        found: String,
+    },
+    /// `calendar` is neither a file name nor an object.
+    #[error("expected a calendar file name or a calendar object, found {found}")]
+    CalendarType {
+        /// The value found, as shown.
+        found: String,
+    },
+    /// The inline calendar is refused.
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::CalendarError),
+    /// A target is malformed.
+    #[error("{0}; expected a target like {ex} (whole seconds above 0)", ex = SlaPolicy::TARGET_EXAMPLE)]
+    Target(#[from] SlaTargetError),
+}
+
+/// The fields of the second policy form.
+const SECOND_FORM_FIELDS: [&str; 4] = ["calendar", "warn_at", "priorities", "categories"];
+
+fn bad(field: impl Into<String>, problem: SlaFieldError) -> SlaPolicyError {
+    SlaPolicyError::BadField {
+        field: field.into(),
+        problem,
+    }
+}
+
+/// Reads targets by priority (the object at `path`), each priority at most
+/// once (a JSON object's keys are unique).
+fn targets_by_priority(
+    path: &str,
+    v: &serde_json::Value,
+) -> Result<BTreeMap<Priority, SlaTarget>, SlaPolicyError> {
+    let Some(fields) = v.as_object() else {
+        return Err(bad(path, SlaFieldError::NotAnObject { found: shown(v) }));
+    };
+    let mut out = BTreeMap::new();
+    for (key, target) in fields {
+        let field = format!("{path}.{key}");
+        let Ok(priority) = Priority::parse(key) else {
+            return Err(bad(
+                field,
+                SlaFieldError::Unknown {
+                    allowed: priority_names(),
+                },
+            ));
+        };
+        let target = target_of(target).map_err(|e| bad(field, e.into()))?;
+        out.insert(priority, target);
+    }
+    Ok(out)
+}
+
+/// Reads the second form (see [`SlaPolicy::from_json_value`]).
+fn second_form(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<SlaPolicy, SlaPolicyError> {
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !SECOND_FORM_FIELDS.contains(&k.as_str()))
+    {
+        return Err(bad(
+            unknown.clone(),
+            SlaFieldError::Unknown {
+                allowed: SECOND_FORM_FIELDS.join(", "),
+            },
+        ));
+    }
+    let mut policy = SlaPolicy::default();
+    let priorities = targets_by_priority("priorities", &fields["priorities"])?;
+    let Some(&normal) = priorities.get(&Priority::Normal) else {
+        return Err(bad(
+            "priorities.normal",
+            SlaFieldError::Missing {
+                why: "unclassified cases and the priorities left out use its target",
+            },
+        ));
+    };
+    let of = |p: Priority| priorities.get(&p).copied().unwrap_or(normal);
+    (policy.low, policy.normal, policy.high, policy.urgent) = (
+        of(Priority::Low),
+        normal,
+        of(Priority::High),
+        of(Priority::Urgent),
+    );
+    if let Some(categories) = fields.get("categories") {
+        let Some(by_category) = categories.as_object() else {
+            return Err(bad(
+                "categories",
+                SlaFieldError::NotAnObject {
+                    found: shown(categories),
+                },
+            ));
+        };
+        for (key, targets) in by_category {
+            let path = format!("categories.{key}");
+            let Ok(category) = Category::parse(key) else {
+                let allowed = Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>();
+                return Err(bad(
+                    path,
+                    SlaFieldError::Unknown {
+                        allowed: allowed.join(", "),
+                    },
+                ));
+            };
+            policy
+                .categories
+                .insert(category, targets_by_priority(&path, targets)?);
+        }
+    }
+    if let Some(warn_at) = fields.get("warn_at") {
+        match warn_at.as_f64() {
+            // Kept to a millionth, so that the policy's own JSON reads back
+            // to the same number whatever the float parser's last bit.
+            Some(w) if w > 0.0 && w <= 1.0 => {
+                policy.warn_at = ((w * 1e6).round() / 1e6).max(1e-6);
+            }
+            _ => {
+                return Err(bad(
+                    "warn_at",
+                    SlaFieldError::WarnAt {
+                        found: shown(warn_at),
+                    },
+                ));
+            }
+        }
+    }
+    policy.calendar_source = match fields.get("calendar") {
+        None => SlaCalendarSource::Report,
+        Some(serde_json::Value::String(name)) => SlaCalendarSource::File(name.clone()),
+        Some(inline @ serde_json::Value::Object(_)) => {
+            policy.calendar =
+                BusinessCalendar::from_json_value(inline).map_err(|e| bad("calendar", e.into()))?;
+            SlaCalendarSource::Inline
+        }
+        Some(other) => {
+            return Err(bad(
+                "calendar",
+                SlaFieldError::CalendarType {
+                    found: shown(other),
+                },
+            ));
+        }
+    };
+    Ok(policy)
+}
+
+/// The first JSON form (targets by priority) when the policy counts calendar
+/// hours with nothing of the second form; else the second form (`calendar`
+/// written as its file name or inline, absent when it is the report's).
+impl Serialize for SlaPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let by_priority = |p: &SlaPolicy| {
+            Priority::ALL
+                .iter()
+                .map(|&k| (k.as_str(), p.target(Some(k))))
+                .collect::<Vec<_>>()
+        };
+        let first_form = self.calendar_source == SlaCalendarSource::CalendarHours
+            && self.categories.is_empty()
+            && self.warn_at == DEFAULT_WARN_AT;
+        let mut m = s.serialize_map(None)?;
+        if first_form {
+            for (name, target) in by_priority(self) {
+                m.serialize_entry(name, &target)?;
+            }
+            return m.end();
+        }
+        match &self.calendar_source {
+            SlaCalendarSource::File(name) => m.serialize_entry("calendar", name)?,
+            SlaCalendarSource::Inline | SlaCalendarSource::CalendarHours => {
+                m.serialize_entry("calendar", &self.calendar)?;
+            }
+            SlaCalendarSource::Report => {}
+        }
+        m.serialize_entry("warn_at", &self.warn_at)?;
+        let priorities: BTreeMap<&str, SlaTarget> = by_priority(self).into_iter().collect();
+        m.serialize_entry("priorities", &priorities)?;
+        let categories: BTreeMap<&str, BTreeMap<&str, SlaTarget>> = self
+            .categories
+            .iter()
+            .map(|(c, by)| {
+                (
+                    c.as_str(),
+                    by.iter().map(|(p, t)| (p.as_str(), *t)).collect(),
+                )
+            })
+            .collect();
+        m.serialize_entry("categories", &categories)?;
+        m.end()
+    }
 }
 
 /// What is wrong with one SLA target: the problem of
@@ -263,21 +579,166 @@ fn target_of(v: &serde_json::Value) -> Result<SlaTarget, SlaTargetError> {
     })
 }
 
-/// The outcome of one SLA part.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Sla {
+/// The verdict on one SLA target, or on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaState {
+    /// Done within the target.
     Met,
+    /// Done late, or not done and already past the target.
     Breached,
+    /// Not done, still within the target.
     Pending,
 }
 
-pub(super) fn sla_part(elapsed_ms: Option<i64>, target_s: i64, age_ms: i64) -> Sla {
-    let target_ms = target_s.saturating_mul(1000);
-    match elapsed_ms {
-        Some(e) if e <= target_ms => Sla::Met,
-        Some(_) => Sla::Breached,
-        None if age_ms > target_ms => Sla::Breached,
-        None => Sla::Pending,
+/// The verdict on one target of a case as of T.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaPart {
+    /// Met, breached or pending.
+    pub state: SlaState,
+    /// The business time counted against the target, in milliseconds: up to
+    /// the event that met it, or up to T while pending (net of waits for the
+    /// resolution target).
+    pub elapsed_ms: i64,
+    /// The target, in milliseconds of business time.
+    pub target_ms: i64,
+    /// Pending, and `elapsed_ms` has reached the policy's `warn_at` share of
+    /// the target.
+    pub at_risk: bool,
+}
+
+/// The verdict on a case's two targets as of T ([`SlaPolicy::verdict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaVerdict {
+    /// From `opened` to the first response (never paused).
+    pub response: SlaPart,
+    /// From `opened` to the latest resolution, net of waits on the customer.
+    pub resolution: SlaPart,
+}
+
+impl SlaVerdict {
+    /// The case's verdict: breached if either target is, met if both are,
+    /// else pending.
+    pub fn state(&self) -> SlaState {
+        match (self.response.state, self.resolution.state) {
+            (SlaState::Breached, _) | (_, SlaState::Breached) => SlaState::Breached,
+            (SlaState::Met, SlaState::Met) => SlaState::Met,
+            _ => SlaState::Pending,
+        }
+    }
+
+    /// Pending, with a pending target at risk.
+    pub fn at_risk(&self) -> bool {
+        self.state() == SlaState::Pending && (self.response.at_risk || self.resolution.at_risk)
+    }
+}
+
+/// What the SLA rule needs to know of one case as of T. Instants are
+/// milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaCase<'a> {
+    /// The latest classification's category (`None`: unclassified).
+    pub category: Option<Category>,
+    /// The latest classification's priority (`None`: counted as normal).
+    pub priority: Option<Priority>,
+    /// When it was opened.
+    pub opened_ms: i64,
+    /// Its first `responded`, if any.
+    pub first_response_ms: Option<i64>,
+    /// Its latest `resolved`, when it is resolved (or closed) at T.
+    pub resolved_ms: Option<i64>,
+    /// Its waits on the customer that ended, `[start, end)`, in order.
+    pub waits_ms: &'a [(i64, i64)],
+    /// The start of the wait still running at T, if any.
+    pub waiting_since_ms: Option<i64>,
+}
+
+/// Business time on a policy's calendar, compiled once for many cases
+/// ([`SlaPolicy::clock`]); give each thread its own clone.
+#[derive(Debug, Clone)]
+pub struct SlaClock {
+    /// `None`: the default calendar, where business time is elapsed time.
+    timeline: Option<CalendarTimeline>,
+}
+
+impl SlaClock {
+    /// Business time from `start_ms` to `end_ms` (0 when `end_ms` is not
+    /// after `start_ms`), O(log n) in the calendar's intervals.
+    pub fn business_ms(&mut self, start_ms: i64, end_ms: i64) -> i64 {
+        match &mut self.timeline {
+            None => end_ms.saturating_sub(start_ms).max(0),
+            Some(t) => t.business_ms(start_ms, end_ms),
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The clock of this policy's calendar, for [`verdict`](Self::verdict).
+    pub fn clock(&self) -> SlaClock {
+        let flat = self.calendar == BusinessCalendar::default();
+        SlaClock {
+            timeline: (!flat).then(|| CalendarTimeline::new(self.calendar.clone())),
+        }
+    }
+
+    /// The one SLA rule (docs/kpis.md, "SLA"): the verdict on `case` as of
+    /// `t_ms`, counted in business time of the policy's calendar by `clock`
+    /// (made by [`clock`](Self::clock) of this policy). The response target
+    /// runs from `opened` to the first response; the resolution target from
+    /// `opened` to the latest resolution, minus the business time of the
+    /// waits on the customer. A target not yet met is breached once the
+    /// business time elapsed at T is above it, and at risk once it has
+    /// reached `warn_at` of it.
+    pub fn verdict(&self, clock: &mut SlaClock, case: &SlaCase<'_>, t_ms: i64) -> SlaVerdict {
+        let target = self.target_for(case.category, case.priority);
+        let opened = case.opened_ms;
+        let response = match case.first_response_ms {
+            Some(r) => self.part(Some(clock.business_ms(opened, r)), 0, target.response_s),
+            None => self.part(None, clock.business_ms(opened, t_ms), target.response_s),
+        };
+        // Waits lie between `opened` and the latest resolution (a wait
+        // starts only while open and resolving ends it), so the resolution's
+        // business time is the span's minus theirs.
+        let end_ms = case.resolved_ms.unwrap_or(t_ms);
+        let mut waited_ms: i64 = case
+            .waits_ms
+            .iter()
+            .map(|&(a, b)| clock.business_ms(a, b.min(end_ms)))
+            .sum();
+        if case.resolved_ms.is_none()
+            && let Some(since) = case.waiting_since_ms
+        {
+            waited_ms += clock.business_ms(since, t_ms);
+        }
+        let net_ms = (clock.business_ms(opened, end_ms) - waited_ms).max(0);
+        let resolution = match case.resolved_ms {
+            Some(_) => self.part(Some(net_ms), 0, target.resolution_s),
+            None => self.part(None, net_ms, target.resolution_s),
+        };
+        SlaVerdict {
+            response,
+            resolution,
+        }
+    }
+
+    /// One target's verdict: `done_ms` is the business time up to the event
+    /// that ends it, if it happened; `age_ms` the business time elapsed at T
+    /// otherwise.
+    fn part(&self, done_ms: Option<i64>, age_ms: i64, target_s: i64) -> SlaPart {
+        let target_ms = target_s.saturating_mul(1000);
+        let (state, elapsed_ms) = match done_ms {
+            Some(e) if e <= target_ms => (SlaState::Met, e),
+            Some(e) => (SlaState::Breached, e),
+            None if age_ms > target_ms => (SlaState::Breached, age_ms),
+            None => (SlaState::Pending, age_ms),
+        };
+        // warn_at × target, rounded up: at risk once that much has elapsed.
+        let warn_ms = (self.warn_at * target_ms as f64).ceil() as i64;
+        SlaPart {
+            state,
+            elapsed_ms,
+            target_ms,
+            at_risk: state == SlaState::Pending && elapsed_ms >= warn_ms,
+        }
     }
 }
 
