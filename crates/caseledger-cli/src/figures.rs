@@ -317,8 +317,8 @@ pub const COMPLAINTS_OVERDUE: Figure = Figure {
     key: "complaints.overdue",
     label: "Complaints past deadline",
     abbrev: "late cmpl",
-    definition: "Complaints resolved after their fifteen-day deadline, or unresolved and \
-                 older than it (complaints, not cases in general).",
+    definition: "Complaints resolved at or after the deadline of their regulatory regime, \
+                 or unresolved past it (complaints, not cases in general).",
     doc_anchor: "complaints",
     unit: Unit::Count,
     sample: Sample::Cases,
@@ -330,8 +330,8 @@ pub const DEADLINE_RATE: Figure = Figure {
     key: "complaints.deadline_rate",
     label: "Complaint deadline rate",
     abbrev: "deadline",
-    definition: "Of the complaints with a verdict, the share resolved within the fifteen-day \
-                 deadline.",
+    definition: "Of the complaints with a verdict, the share resolved before the deadline of \
+                 their regulatory regime.",
     doc_anchor: "complaints",
     unit: Unit::Rate,
     sample: Sample::Cases,

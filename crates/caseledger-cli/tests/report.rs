@@ -351,3 +351,116 @@ fn report_table_lines_up_cjk_agent_names() {
     assert_eq!(cjk.width(), latin.width(), "{out}");
     assert_ne!(cjk.chars().count(), latin.chars().count());
 }
+
+/// Issue 18: `--complaint-policy` and `--calendar` decide each complaint's
+/// deadline; a `deadline_extended` imports, exports and counts.
+#[test]
+fn complaint_policy_and_calendar_decide_the_complaint_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    // Received Wednesday 16 September 2026 10:00 in Shanghai, resolved
+    // Monday 5 October 10:00 there.
+    let lines = [
+        line(
+            1,
+            1,
+            "opened",
+            "2026-09-16T10:00:00+08:00",
+            r#"{"customer_id":"C-1","channel":"phone"}"#,
+        ),
+        line(
+            1,
+            2,
+            "classified",
+            "2026-09-16T10:00:00+08:00",
+            r#"{"category":"complaint","topic":"card","priority":"high"}"#,
+        ),
+        line(
+            1,
+            3,
+            "deadline_extended",
+            "2026-09-20T10:00:00+08:00",
+            r#"{"days":30,"approved_by":"lead-1","reason":"external appraisal"}"#,
+        ),
+        line(1, 4, "resolved", "2026-10-05T10:00:00+08:00", "{}"),
+        // The same complaint about a loan, not extended.
+        line(
+            2,
+            5,
+            "opened",
+            "2026-09-16T10:00:00+08:00",
+            r#"{"customer_id":"C-2","channel":"phone"}"#,
+        ),
+        line(
+            2,
+            6,
+            "classified",
+            "2026-09-16T10:00:00+08:00",
+            r#"{"category":"complaint","topic":"loan","priority":"high"}"#,
+        ),
+        line(2, 7, "resolved", "2026-10-05T10:00:00+08:00", "{}"),
+    ];
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    assert!(export(dir.path()).contains(r#""type":"deadline_extended""#));
+    let files = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = files.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let shanghai = file(
+        "shanghai.json",
+        r#"{"time_zone": "Asia/Shanghai",
+            "week": {"mon": ["09:00-18:00"], "tue": ["09:00-18:00"], "wed": ["09:00-18:00"],
+                     "thu": ["09:00-18:00"], "fri": ["09:00-18:00"]},
+            "holidays": ["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"]}"#,
+    );
+    let disp = file(
+        "disp.json",
+        r#"{"default": "cn-2020", "topics": {"card": "uk-fca-disp"}}"#,
+    );
+    let complaints = |extra: &[&str]| {
+        let args = [&["report", "--format", "json"][..], extra].concat();
+        let (code, out, err) = run(dir.path(), &args);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["overall"]["complaints"].clone()
+    };
+    // cn-2020, default calendar (UTC): case 1's extension to 30 days is in
+    // time (deadline 2026-10-17 00:00 UTC), so it is within; case 2's day 15
+    // is 1 October, its deadline 2 October 00:00 UTC: overdue.
+    let c = complaints(&[]);
+    assert_eq!(
+        (
+            &c["within_deadline"],
+            &c["overdue"],
+            &c["extended"],
+            &c["late_extensions"]
+        ),
+        (&1.into(), &1.into(), &1.into(), &0.into())
+    );
+    assert_eq!(c["by_regime"]["cn-2020"]["count"], 2);
+    // In Shanghai's calendar case 2's day 15 is a holiday; the rest days
+    // run to 7 October, so its deadline is 9 October 00:00: within.
+    let c = complaints(&["--calendar", &shanghai]);
+    assert_eq!(
+        (&c["within_deadline"], &c["overdue"]),
+        (&2.into(), &0.into())
+    );
+    // uk-fca-disp for cards (case 1): 56 days, within; case 2 stays cn-2020.
+    let c = complaints(&["--complaint-policy", &disp]);
+    assert_eq!(c["by_regime"]["uk-fca-disp"]["within_deadline"], 1);
+    assert_eq!(c["by_regime"]["cn-2020"]["overdue"], 1);
+    // A bad policy names its field; a bad calendar names its file.
+    let bad = file("bad.json", r#"{"topics": {"cards": "eu-psd2"}}"#);
+    let (code, _, err) = run(dir.path(), &["report", "--complaint-policy", &bad]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("invalid complaint policy") && err.contains("topics.cards"),
+        "{err}"
+    );
+    let bad = file("cal.json", r#"{"time_zone": "Mars/Olympus", "week": {}}"#);
+    let (code, _, err) = run(dir.path(), &["report", "--calendar", &bad]);
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid calendar"), "{err}");
+}

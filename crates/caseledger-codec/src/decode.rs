@@ -4,9 +4,9 @@
 
 use caseledger::{
     Actor, AgentId, Assigned, AwaitingCustomer, CaseId, Category, Channel, Classified, CustomerId,
-    Escalated, EscalationLevel, Event, EventData, EventId, EventType, FollowUpCompleted,
-    FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened, Priority, Reopened, Resolved,
-    Score, Surveyed, TeamId, Tier, Topic,
+    DeadlineExtended, Escalated, EscalationLevel, Event, EventData, EventId, EventType,
+    ExtensionDays, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened,
+    Priority, Reopened, Resolved, Score, Surveyed, TeamId, Tier, Topic,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -196,6 +196,15 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
             reason: r.opt_text("reason")?,
         }),
         EventType::CustomerReplied => EventData::CustomerReplied,
+        EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+            days: ExtensionDays::new(i64::from(r.u8("extension days")?))
+                .map_err(|e| DecodeError::bad("extension days", e.to_string()))?,
+            approved_by: AgentId::from_stored(r.id("approved by")?)
+                .map_err(|e| DecodeError::bad("approved by", e.to_string()))?,
+            reason: r
+                .opt_text("reason")?
+                .ok_or_else(|| DecodeError::bad("reason", "absent; it is required"))?,
+        }),
     })
 }
 

@@ -116,6 +116,13 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
         }
         EventData::AwaitingCustomer(d) => put_opt_text(out, "reason", d.reason.as_deref())?,
         EventData::CustomerReplied => {}
+        // The reason is required: written with the presence flag of an
+        // optional text (always 1) so that one reader serves all texts.
+        EventData::DeadlineExtended(d) => {
+            out.push(d.days.get());
+            put_id(out, "approved_by", d.approved_by.as_str())?;
+            put_opt_text(out, "reason", Some(&d.reason))?;
+        }
     }
     Ok(())
 }

@@ -83,7 +83,7 @@ fn event() -> impl Strategy<Value = Option<Event>> {
         any::<u128>(),
         instant(),
         instant(),
-        code(13),
+        code(EventType::ALL.len() as u8),
         ids,
         codes,
         texts,
@@ -145,6 +145,11 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         EventData::AwaitingCustomer(AwaitingCustomer { reason: t })
                     }
                     EventType::CustomerReplied => EventData::CustomerReplied,
+                    EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+                        days: ExtensionDays::new(i64::from(c.3) * 30 + 1).ok()?,
+                        approved_by: AgentId::from_stored(b).ok()?,
+                        reason: t.unwrap_or_default(),
+                    }),
                 };
                 Some(Event {
                     event_id: EventId::from_u128(eid),

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{CaseError, Violation};
+use crate::event::DeadlineExtended;
 use crate::event::{
     Assigned, AwaitingCustomer, Classified, Escalated, Event, EventData, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
@@ -54,6 +55,10 @@ pub enum Action {
     AwaitCustomer(AwaitingCustomer),
     /// Record the reply of the customer the bank waited on.
     RecordCustomerReply,
+    /// Extend a complaint's deadline to its regime's next step (the
+    /// service also applies the complaint policy's process rules:
+    /// [`crate::complaint::ComplaintPolicy::check_extension`]).
+    ExtendDeadline(DeadlineExtended),
 }
 
 /// A command: an action on a case, by an actor, at a time. The time is data:
@@ -134,6 +139,7 @@ pub fn decide(state: &CaseState, command: &Command) -> Result<Vec<Event>, CaseEr
         Action::Close => EventData::Closed,
         Action::AwaitCustomer(a) => EventData::AwaitingCustomer(a.clone()),
         Action::RecordCustomerReply => EventData::CustomerReplied,
+        Action::ExtendDeadline(d) => EventData::DeadlineExtended(d.clone()),
     };
     check_as(state, command, data).map(|event| vec![event])
 }

@@ -65,6 +65,17 @@ pub enum Violation {
     CannotAwait,
     /// Rule 8: `customer_replied` while the case does not await the customer.
     NotAwaiting,
+    /// Rule 9: `deadline_extended` on a case that is not an open complaint
+    /// (its latest category is not `complaint`, or it is not open).
+    NotOpenComplaint,
+    /// Rule 9: `deadline_extended` to days that are no extension step of
+    /// any regime, or not above an earlier extension's.
+    NotAnExtensionStep {
+        /// The days of the latest earlier extension (0: none).
+        current: u8,
+        /// The days asked for.
+        requested: u8,
+    },
 }
 
 impl Violation {
@@ -84,6 +95,7 @@ impl Violation {
             Violation::NoFollowUpPending => 6,
             Violation::TimeWentBackwards { .. } => 7,
             Violation::CannotAwait | Violation::NotAwaiting => 8,
+            Violation::NotOpenComplaint | Violation::NotAnExtensionStep { .. } => 9,
         }
     }
 
@@ -105,6 +117,8 @@ impl Violation {
             Violation::WrongCase { .. } => "wrong_case",
             Violation::CannotAwait => "cannot_await",
             Violation::NotAwaiting => "not_awaiting",
+            Violation::NotOpenComplaint => "not_open_complaint",
+            Violation::NotAnExtensionStep { .. } => "not_an_extension_step",
         }
     }
 }
@@ -161,6 +175,14 @@ impl fmt::Display for Violation {
             Violation::NotAwaiting => {
                 f.write_str("the case does not await the customer; no reply is expected")
             }
+            Violation::NotOpenComplaint => {
+                f.write_str("only an open complaint's deadline can be extended")
+            }
+            Violation::NotAnExtensionStep { current, requested } => write!(
+                f,
+                "{requested} days is not an extension step of any regime ({}) above the current extension ({current})",
+                crate::complaint::extension_steps_text()
+            ),
         }
     }
 }

@@ -35,6 +35,7 @@
 #[macro_use]
 mod vocab;
 pub mod calendar;
+pub mod complaint;
 mod decide;
 mod error;
 mod event;
@@ -51,6 +52,7 @@ mod time;
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::AwaitingCustomer;
+pub use event::DeadlineExtended;
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, InvalidValue, Opened, ParseError, Reopened, Resolved,
@@ -76,6 +78,7 @@ pub use time::{
     MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, TimestampParseError, check_timestamp,
     format_timestamp, parse_timestamp,
 };
+pub use vocab::ExtensionDays;
 pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,

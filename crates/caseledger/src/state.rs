@@ -8,12 +8,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::complaint::{Extension, is_extension_step};
 use crate::error::{CaseError, Violation};
 use crate::event::Classified;
 use crate::event::{Event, EventData, EventType, FollowUpScheduled};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::status::{Phase, Status};
-use crate::vocab::{Channel, Tier};
+use crate::vocab::{Category, Channel, Tier};
 
 /// The current assignment of a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,6 +66,10 @@ pub struct Case {
     /// ended by `customer_replied`, `resolved`, `reopened` or `closed`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_customer: bool,
+    /// Its `deadline_extended` events, in order (at most one per extension
+    /// step, so at most three: rule 9). Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Extension>,
 }
 
 impl Case {
@@ -226,6 +231,27 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
         EventData::AwaitingCustomer(_) => Ok(()),
         EventData::CustomerReplied if !case.awaiting_customer => Err(Violation::NotAwaiting),
         EventData::CustomerReplied => Ok(()),
+        // Rule 9: only on an open complaint, to an extension step above
+        // the last one.
+        EventData::DeadlineExtended(_)
+            if !open
+                || case
+                    .classification
+                    .is_none_or(|c| c.category != Category::Complaint) =>
+        {
+            Err(Violation::NotOpenComplaint)
+        }
+        EventData::DeadlineExtended(d) => {
+            let current = case.extensions.last().map_or(0, |e| e.days);
+            if is_extension_step(d.days.get()) && d.days.get() > current {
+                Ok(())
+            } else {
+                Err(Violation::NotAnExtensionStep {
+                    current,
+                    requested: d.days.get(),
+                })
+            }
+        }
     }
 }
 
@@ -257,6 +283,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 pending_follow_up: None,
                 escalated_since_open: false,
                 awaiting_customer: false,
+                extensions: Vec::new(),
             });
         }
         return state;
@@ -296,6 +323,10 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         }
         EventData::AwaitingCustomer(_) => case.awaiting_customer = true,
         EventData::CustomerReplied => case.awaiting_customer = false,
+        EventData::DeadlineExtended(d) => case.extensions.push(Extension {
+            at: event.at,
+            days: d.days.get(),
+        }),
     }
     state
 }

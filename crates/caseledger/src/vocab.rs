@@ -311,6 +311,13 @@ bounded! {
     Score, "score", 1..=5
 }
 
+bounded! {
+    /// The new total days of a complaint deadline (`deadline_extended`'s
+    /// `days`), 1 to 255 as read; the case rules then want a step of a
+    /// regime ([`crate::complaint::is_extension_step`]).
+    ExtensionDays, "days", 1..=255
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,7 @@ fn all_event_data() -> Vec<EventData> {
             reason: Some("waiting for the card statement".into()),
         }),
         EventData::CustomerReplied,
+        EventData::DeadlineExtended(extension(30)),
     ]
 }
 
@@ -152,6 +153,16 @@ fn parse_error_messages_are_pinned() {
             parse_err(r#""type":"escalated","data":{"level":4}"#),
         ),
         (
+            "extension without reason",
+            parse_err(r#""type":"deadline_extended","data":{"days":30,"approved_by":"lead-1"}"#),
+        ),
+        (
+            "extension days out of range",
+            parse_err(
+                r#""type":"deadline_extended","data":{"days":0,"approved_by":"lead-1","reason":"x"}"#,
+            ),
+        ),
+        (
             "timestamp without offset",
             DraftEvent::from_json(r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","at":"2026-03-02T09:15:00","actor":"a","type":"responded","data":{}}"#)
                 .unwrap_err()
@@ -261,6 +272,29 @@ fn case_error_messages_are_pinned() {
         .then_refused(Violation::TimeWentBackwards {
             previous: t(1),
             at: t(0),
+        }));
+    add(given(vec![
+        EventData::Opened(opened()),
+        EventData::Classified(classified(Category::Inquiry)),
+    ])
+    .when(Action::ExtendDeadline(extension(30)))
+    .then_refused(Violation::NotOpenComplaint));
+    add(given(resolved())
+        .when(Action::ExtendDeadline(extension(30)))
+        .then_refused(Violation::NotOpenComplaint));
+    let mut extended = open_classified();
+    extended.push(EventData::DeadlineExtended(extension(35)));
+    add(given(extended)
+        .when(Action::ExtendDeadline(extension(30)))
+        .then_refused(Violation::NotAnExtensionStep {
+            current: 35,
+            requested: 30,
+        }));
+    add(given(open_classified())
+        .when(Action::ExtendDeadline(extension(45)))
+        .then_refused(Violation::NotAnExtensionStep {
+            current: 0,
+            requested: 45,
         }));
     let mut foreign = event(50, 5, EventData::Responded);
     foreign.case_id = CaseId::from_u128(99);

@@ -208,8 +208,17 @@ fn every_figure_of_four_hand_computed_cases() {
     // so normal) had no response within 24 h.
     assert_eq!((k.sla.met, k.sla.breached, k.sla.pending), (2, 2, 0));
     assert!(approx(k.sla.rate, 0.5));
-    // Complaints: case 2, resolved after 20 > 15 days.
+    // Complaints: case 2 (cn-2020, the default), opened 2026-03-02 01:00
+    // UTC, deadline 2026-03-18 00:00 UTC; resolved 20 days later.
     assert_eq!(k.complaints.count, 1);
+    assert_eq!((k.complaints.pending, k.complaints.extended), (0, 0));
+    assert_eq!(
+        k.complaints
+            .by_regime
+            .get(caseledger::complaint::Regime::Cn2020)
+            .overdue,
+        1
+    );
     assert!(approx(k.complaints.rate, 0.25));
     assert_eq!((k.complaints.within_deadline, k.complaints.overdue), (0, 1));
     assert!(approx(k.complaints.deadline_rate, 0.0));
@@ -288,9 +297,10 @@ fn as_of_ignores_later_events_and_later_cases() {
     assert_eq!(k.cases_opened, 4, "a case opened after T does not exist");
     // Case 2's resolution (at 481 h) is after T: unresolved, 99 h old.
     assert_eq!((k.cases_resolved, k.backlog), (2, 2));
-    // 99 h is past its 72 h resolution target but not past 15 days.
+    // 99 h is past its 72 h resolution target but not past its deadline.
     assert_eq!((k.sla.met, k.sla.breached), (2, 2));
     assert_eq!((k.complaints.within_deadline, k.complaints.overdue), (0, 0));
+    assert_eq!(k.complaints.pending, 1);
     assert_eq!(k.complaints.deadline_rate, None);
     // 22 events: case 2's resolution and case 5's opening are after T.
     assert_eq!(r.events, 22 - 2, "events after T are not counted");
@@ -307,12 +317,21 @@ fn unresolved_complaint_past_the_deadline_is_overdue() {
         Priority::Low,
     );
     let at = |hours: f64| log.report(Some(h(hours)), &ReportParams::default()).overall;
+    // Received 2026-03-02 00:00 UTC (cn-2020, the default calendar): the
+    // day of receipt is not counted, the 15th day is 2026-03-17, and the
+    // deadline the midnight that ends it, 16 × 24 h after opening.
+    let before = at(16.0 * 24.0 - 0.01).complaints;
     assert_eq!(
-        at(15.0 * 24.0).complaints.overdue,
-        0,
-        "exactly 15 days is not over"
+        (before.overdue, before.pending),
+        (0, 1),
+        "just before the deadline"
     );
-    assert_eq!(at(15.0 * 24.0 + 0.01).complaints.overdue, 1);
+    let on = at(16.0 * 24.0).complaints;
+    assert_eq!(
+        (on.overdue, on.pending),
+        (1, 0),
+        "at the deadline it is overdue"
+    );
     // SLA low: 72 h response target; pending before, breached after.
     assert_eq!(at(72.0).sla.pending, 1);
     assert_eq!(at(72.01).sla.breached, 1);

@@ -25,7 +25,13 @@ struct Step {
     score: i64,
     outcome: u8,
     due_days: i64,
+    /// The days of an extension: an index into [`EXTENSION_DAYS`].
+    days: u8,
 }
+
+/// Days an extension command asks for: each step of some regime, and
+/// values that are no step (docs/kpis.md's regime table).
+const EXTENSION_DAYS: [u8; 6] = [15, 30, 35, 56, 60, 61];
 
 fn arb_step() -> impl Strategy<Value = Step> {
     let kind = prop_oneof![
@@ -42,6 +48,7 @@ fn arb_step() -> impl Strategy<Value = Step> {
         1 => Just(10u8), // close
         2 => Just(11u8), // await the customer
         2 => Just(12u8), // the customer replies
+        2 => Just(13u8), // extend the deadline
     ];
     let minutes = prop_oneof![9 => 0i64..600, 1 => -120i64..0];
     (
@@ -53,9 +60,10 @@ fn arb_step() -> impl Strategy<Value = Step> {
         1i64..=5,
         0u8..3,
         1i64..60,
+        0u8..6,
     )
         .prop_map(
-            |(kind, minutes, level, category, agent, score, outcome, due_days)| Step {
+            |(kind, minutes, level, category, agent, score, outcome, due_days, days)| Step {
                 kind,
                 minutes,
                 level,
@@ -64,6 +72,7 @@ fn arb_step() -> impl Strategy<Value = Step> {
                 score,
                 outcome,
                 due_days,
+                days,
             },
         )
 }
@@ -103,6 +112,11 @@ fn action(step: &Step, at_minute: i64) -> Action {
         }),
         11 => Action::AwaitCustomer(AwaitingCustomer::default()),
         12 => Action::RecordCustomerReply,
+        13 => Action::ExtendDeadline(DeadlineExtended {
+            days: ExtensionDays::new(i64::from(EXTENSION_DAYS[usize::from(step.days)])).unwrap(),
+            approved_by: agent(step.agent),
+            reason: "complex case".to_owned(),
+        }),
         _ => Action::Close,
     }
 }
@@ -121,6 +135,8 @@ struct Model {
     resolutions: u32,
     reopens: u32,
     awaiting: bool,
+    /// The days of the latest extension (0: none).
+    extension: u8,
 }
 
 impl Model {
@@ -163,6 +179,18 @@ impl Model {
             8 if !self.pending => Err("no_follow_up_pending"),
             11 if !open || self.awaiting => Err("cannot_await"),
             12 if !self.awaiting => Err("not_awaiting"),
+            // Rule 9: an open complaint (category 2), to an extension step
+            // of some regime (cn-2020 30 and 60, PSD 35, CFPB 60) above
+            // the last one.
+            13 if !open || self.category != Some(2) => Err("not_open_complaint"),
+            13 => {
+                let days = EXTENSION_DAYS[usize::from(step.days)];
+                if [30, 35, 60].contains(&days) && days > self.extension {
+                    Ok(1)
+                } else {
+                    Err("not_an_extension_step")
+                }
+            }
             _ => Ok(1),
         }
     }
@@ -192,6 +220,7 @@ impl Model {
             10 => self.status = Some(Status::Closed),
             11 => self.awaiting = true,
             12 => self.awaiting = false,
+            13 => self.extension = EXTENSION_DAYS[usize::from(step.days)],
             _ => {}
         }
     }
@@ -284,6 +313,10 @@ fn assert_matches_model(state: &CaseState, model: &Model, events: usize) {
     if model.status == Some(Status::Resolved) {
         assert_eq!(case.surveyed_this_resolution, model.surveyed);
     }
+    assert_eq!(
+        case.extensions.last().map_or(0, |e| e.days),
+        model.extension
+    );
 }
 
 /// Checks each numbered rule directly on an accepted history.
@@ -312,10 +345,22 @@ fn check_rules(history: &[Event]) {
     let mut surveys_since_resolution = 0;
     let mut pending = false;
     let mut awaiting = false;
+    let mut complaint = false;
+    let mut extension = 0u8;
     for e in history {
         match &e.data {
             EventData::Opened(_) => status = Status::Open,
-            EventData::Classified(_) => classified = true,
+            EventData::Classified(c) => {
+                classified = true;
+                complaint = c.category == Category::Complaint;
+            }
+            EventData::DeadlineExtended(d) => {
+                assert_eq!(status, Status::Open, "rule 9");
+                assert!(complaint, "rule 9: only a complaint");
+                assert!([30, 35, 60].contains(&d.days.get()), "rule 9: a step");
+                assert!(d.days.get() > extension, "rule 9: steps go up");
+                extension = d.days.get();
+            }
             EventData::Assigned(_) => assert_eq!(status, Status::Open, "rule 4"),
             EventData::Escalated(x) => {
                 assert_eq!(status, Status::Open, "rule 4");
@@ -537,6 +582,11 @@ fn field_specs(t: EventType) -> Vec<Spec> {
         EventType::Responded | EventType::Closed => vec![],
         EventType::AwaitingCustomer => vec![spec("data.reason", Kind::Text, false)],
         EventType::CustomerReplied => vec![],
+        EventType::DeadlineExtended => vec![
+            spec("data.days", Kind::Int(1, 255), true),
+            spec("data.approved_by", Kind::Id, true),
+            spec("data.reason", Kind::Text, true),
+        ],
     });
     v
 }
@@ -756,6 +806,11 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         EventData::AwaitingCustomer(AwaitingCustomer { reason: note })
                     }
                     EventType::CustomerReplied => EventData::CustomerReplied,
+                    EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+                        days: ExtensionDays::new(due % 255 + 1).unwrap(),
+                        approved_by: AgentId::new(name).unwrap(),
+                        reason: note.unwrap_or_default(),
+                    }),
                 };
                 Event {
                     event_id: EventId::from_u128(id),
@@ -807,5 +862,5 @@ fn generated_histories_reach_every_status_event_type_and_violation() {
     );
     assert_eq!(types, EventType::ALL.iter().copied().collect());
     // Every violation but `wrong_case`, which a command cannot produce.
-    assert_eq!(violations.len(), 14, "{violations:?}");
+    assert_eq!(violations.len(), 16, "{violations:?}");
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use caseledger::calendar::{BusinessCalendar, Tz};
+use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
     GroupBy, KpiAccumulator, Report, ReportParams, SlaCalendarSource, SlaPolicy,
 };
@@ -54,9 +55,15 @@ pub struct ReportArgs {
     /// A JSON file with SLA targets per priority (docs/kpis.md).
     #[arg(long, value_name = "FILE")]
     pub sla_policy: Option<PathBuf>,
+    /// A JSON file saying which complaint regime applies to which topic,
+    /// like {"default": "cn-2020", "topics": {"card": "eu-psd2"}}
+    /// (docs/kpis.md, "Complaint deadlines").
+    #[arg(long, value_name = "FILE")]
+    pub complaint_policy: Option<PathBuf>,
     /// A business calendar file (docs/kpis.md, "Business calendars"): the
-    /// SLA policy's calendar when the policy names none, and the report's
-    /// time zone unless --time-zone is given.
+    /// SLA policy's calendar when the policy names none, the calendar
+    /// complaint deadlines are counted in, and the report's time zone
+    /// unless --time-zone is given.
     #[arg(long, value_name = "FILE")]
     pub calendar: Option<PathBuf>,
     /// The report's time zone, an IANA name (Asia/Shanghai): months,
@@ -108,6 +115,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         None => SlaPolicy::default(),
         Some(p) => read_policy(p, calendar.as_ref())?,
     };
+    let complaints = read_complaint_policy(args, calendar.as_ref())?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
         from,
@@ -115,6 +123,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         group_by: args.group_by,
         sla,
         time_zone: zone,
+        complaints,
     };
     let (acc, head, verified) = match location {
         StoreLocation::Dir(dir) => {
@@ -304,6 +313,45 @@ fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
     })
 }
 
+/// The complaint policy of `--complaint-policy` (default: `cn-2020` for
+/// every topic) counting in the calendar of `--calendar` (default: UTC,
+/// every day worked).
+fn read_complaint_policy(
+    args: &ReportArgs,
+    calendar: Option<&BusinessCalendar>,
+) -> Result<ComplaintPolicy> {
+    let policy = match &args.complaint_policy {
+        None => ComplaintPolicy::default(),
+        Some(path) => {
+            let text = read_small(path, MAX_COMPLAINT_POLICY_JSON_BYTES, "complaint policy")?;
+            ComplaintPolicy::from_json(&text).map_err(|e| {
+                let words = format!("invalid complaint policy {}: {e}", path.display());
+                anyhow::Error::new(e).context(words)
+            })?
+        }
+    };
+    Ok(policy.with_calendar(calendar.cloned().unwrap_or_default()))
+}
+
+/// A text file of at most `max_bytes` (a policy: anything larger is the
+/// wrong file, and is not read whole).
+fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let mut text = String::new();
+    file.take(max_bytes as u64 + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if text.len() > max_bytes {
+        return Err(anyhow!(
+            "invalid {what} {}: larger than {max_bytes} bytes",
+            path.display()
+        ));
+    }
+    Ok(text)
+}
+
 /// Folds the store's events into one accumulator per partition of cases, on
 /// `threads` threads, and merges them: the facts of every case as of T, from
 /// which [`KpiAccumulator::report`] computes any number of groupings without
@@ -365,7 +413,10 @@ pub fn replay(
 /// The version of the report's JSON form: raised when an existing field
 /// changes meaning or goes away, not when one is added (docs/kpis.md), so
 /// that a program reading reports can tell which fields it may rely on.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// 2 since issue 18: `complaints.within_deadline`, `overdue` and
+/// `deadline_rate` count each complaint against its regime's deadline, no
+/// longer a flat 15 days.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The `json` format: the report with the head, keys in the documented order.
 fn json(report: &Report, zone: Option<Tz>, head: &Head, head_verified: bool) -> Result<String> {

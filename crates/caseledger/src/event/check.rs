@@ -51,6 +51,10 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
         EventData::Reopened(d) => text("data.reason", "reason", &d.reason),
         EventData::FollowUpScheduled(d) => time("data.due", &d.due),
         EventData::Surveyed(d) => text("data.comment", "comment", &d.comment),
+        EventData::DeadlineExtended(d) => {
+            id("data.approved_by", "approved_by", d.approved_by.as_str())?;
+            check_text("reason", &d.reason).map_err(|err| invalid("data.reason", err.into()))
+        }
         EventData::Classified(_)
         | EventData::Responded
         | EventData::FollowUpCompleted(_)

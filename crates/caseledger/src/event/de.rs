@@ -22,12 +22,14 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 
+use super::DeadlineExtended;
 use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, Opened, ParseError, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
+use crate::vocab::ExtensionDays;
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
@@ -181,6 +183,8 @@ mod data {
     pub const OUTCOME: usize = 14;
     pub const SCORE: usize = 15;
     pub const COMMENT: usize = 16;
+    pub const DAYS: usize = 17;
+    pub const APPROVED_BY: usize = 18;
 }
 
 /// Every `data` field given, read before the type is known (it may come
@@ -206,6 +210,8 @@ struct DataFields {
     outcome: Option<FollowUpOutcome>,
     score: Option<Score>,
     comment: Option<String>,
+    days: Option<ExtensionDays>,
+    approved_by: Option<AgentId>,
 }
 
 /// Reads a `data` object into [`DataFields`]. `event_type`, when already
@@ -291,6 +297,12 @@ impl<'de> Visitor<'de> for DataSeed {
                     d.comment =
                         string(m, "data.comment", |s| free_text("comment", s.into_owned()))?;
                 }
+                data::DAYS => d.days = integer(m, "data.days", |n| bounded(ExtensionDays::new, n))?,
+                data::APPROVED_BY => {
+                    d.approved_by = string(m, "data.approved_by", |s| {
+                        text_id(AgentId::new, s.into_owned())
+                    })?;
+                }
                 _ => return Err(A::Error::custom("unreachable: a key outside the list")),
             }
         }
@@ -363,6 +375,11 @@ impl DataFields {
                 reason: self.reason,
             }),
             EventType::CustomerReplied => EventData::CustomerReplied,
+            EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+                days: required(self.days, "data.days")?,
+                approved_by: required(self.approved_by, "data.approved_by")?,
+                reason: required(self.reason, "data.reason")?,
+            }),
         })
     }
 }
@@ -487,4 +504,5 @@ data_deserialize!(
     FollowUpCompleted,
     Surveyed,
     AwaitingCustomer,
+    DeadlineExtended,
 );

@@ -76,6 +76,8 @@ pub(super) const DATA_FIELDS: &[&str] = &[
     "outcome",
     "score",
     "comment",
+    "days",
+    "approved_by",
 ];
 
 /// The `data` fields each event type allows.
@@ -93,6 +95,7 @@ pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
         EventType::Responded | EventType::Closed => &[],
         EventType::AwaitingCustomer => &["reason"],
         EventType::CustomerReplied => &[],
+        EventType::DeadlineExtended => &["days", "approved_by", "reason"],
     }
 }
 
@@ -143,7 +146,7 @@ pub(super) mod values {
         Ok(s)
     }
 
-    /// A bounded integer (`level`, `score`).
+    /// A bounded integer (`level`, `score`, `days`).
     pub(crate) fn bounded<T>(
         parse: fn(i64) -> Result<T, OutOfRange>,
         n: i64,

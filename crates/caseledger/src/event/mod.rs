@@ -18,6 +18,7 @@ use serde::{Serialize, Serializer};
 
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId};
 use crate::time::format_timestamp;
+use crate::vocab::ExtensionDays;
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
@@ -59,6 +60,8 @@ vocabulary! {
         AwaitingCustomer => "awaiting_customer",
         /// The customer the bank waited on replied; the wait ends.
         CustomerReplied => "customer_replied",
+        /// A complaint's deadline was extended to the regime's next step.
+        DeadlineExtended => "deadline_extended",
     }
 }
 
@@ -169,6 +172,18 @@ pub struct AwaitingCustomer {
     pub reason: Option<String>,
 }
 
+/// `deadline_extended`: a complaint's deadline now counts `days` (the
+/// regime's next step), approved by an agent, for a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineExtended {
+    /// The new total days of the deadline.
+    pub days: ExtensionDays,
+    /// The agent who approved the extension.
+    pub approved_by: AgentId,
+    /// Why (required).
+    pub reason: String,
+}
+
 /// What happened: the type of an event and its `data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
@@ -198,6 +213,8 @@ pub enum EventData {
     AwaitingCustomer(AwaitingCustomer),
     /// The customer the bank waited on replied.
     CustomerReplied,
+    /// See [`DeadlineExtended`].
+    DeadlineExtended(DeadlineExtended),
 }
 
 impl EventData {
@@ -217,6 +234,7 @@ impl EventData {
             EventData::Closed => EventType::Closed,
             EventData::AwaitingCustomer(_) => EventType::AwaitingCustomer,
             EventData::CustomerReplied => EventType::CustomerReplied,
+            EventData::DeadlineExtended(_) => EventType::DeadlineExtended,
         }
     }
 }
@@ -241,6 +259,7 @@ impl Serialize for EventData {
             EventData::Surveyed(d) => d.serialize(s),
             EventData::AwaitingCustomer(d) => d.serialize(s),
             EventData::CustomerReplied => Empty {}.serialize(s),
+            EventData::DeadlineExtended(d) => d.serialize(s),
         }
     }
 }

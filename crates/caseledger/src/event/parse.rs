@@ -11,12 +11,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::DeadlineExtended;
 use super::fields::{ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, AgentId, CaseId, CustomerId, EventId, TeamId, TextError};
+use crate::vocab::ExtensionDays;
 use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
@@ -534,5 +536,10 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
             reason: f.optional("reason", free_text("reason"))?,
         }),
         EventType::CustomerReplied => EventData::CustomerReplied,
+        EventType::DeadlineExtended => EventData::DeadlineExtended(DeadlineExtended {
+            days: f.required("days", bounded(ExtensionDays::new))?,
+            approved_by: f.required("approved_by", text_id(AgentId::new))?,
+            reason: f.required("reason", free_text("reason"))?,
+        }),
     })
 }

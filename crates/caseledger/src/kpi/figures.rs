@@ -4,19 +4,24 @@
 
 use std::collections::BTreeMap;
 
-use super::DAY_MS;
 use super::cross_case::{CrossCase, cross_case};
 use super::facts::{CaseFacts, FastMap, Waits, ms};
+
+/// The instant of `t_ms` milliseconds since the epoch (a case's `opened`,
+/// which came from a valid timestamp, so always in range; the epoch else).
+fn utc_ms(t_ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(t_ms).unwrap_or_default()
+}
 use super::parallel::in_parallel;
+use super::report::{ByRegime, RegimeKpis};
 use super::report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
 };
 use super::sla::{SlaCase, SlaClock, SlaPolicy, SlaState};
 use super::stats::{Durations, rate};
+use crate::complaint::{ComplaintPolicy, DeadlineClock, Regime};
 use crate::vocab::Category;
 
-/// 15 days in milliseconds: the complaint deadline the report checks.
-pub const COMPLAINT_DEADLINE_MS: i64 = 15 * DAY_MS;
 /// A satisfaction rate at or above this is good performance (85%).
 pub const CSAT_TARGET: f64 = 0.85;
 
@@ -37,8 +42,10 @@ pub(super) struct KpiAcc {
     sla_at_risk: u64,
     complaints: u64,
     complaint_resolution: Durations,
-    complaints_within: u64,
-    complaints_overdue: u64,
+    /// Per regime (index: the regime's code), each regime's counts; the
+    /// complaints' totals are their sums.
+    regimes: [RegimeAcc; Regime::ALL.len()],
+    late_extensions: u64,
     survey_responses: u64,
     survey_score_sum: u64,
     survey_satisfied: u64,
@@ -50,7 +57,71 @@ pub(super) struct KpiAcc {
     cap_violations: u64,
 }
 
+/// One regime's complaint counts; a monoid under `+=`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct RegimeAcc {
+    count: u64,
+    within: u64,
+    overdue: u64,
+    pending: u64,
+    extended: u64,
+}
+
+impl RegimeAcc {
+    fn add(&mut self, o: &RegimeAcc) {
+        self.count += o.count;
+        self.within += o.within;
+        self.overdue += o.overdue;
+        self.pending += o.pending;
+        self.extended += o.extended;
+    }
+
+    fn finish(&self) -> RegimeKpis {
+        RegimeKpis {
+            count: self.count,
+            within_deadline: self.within,
+            overdue: self.overdue,
+            pending: self.pending,
+            extended: self.extended,
+            deadline_rate: rate(self.within, self.within + self.overdue),
+        }
+    }
+}
+
 impl KpiAcc {
+    /// Adds one complaint: its regime by the policy, its deadline after its
+    /// extensions, and the verdict at T (docs/kpis.md, "Complaint
+    /// deadlines").
+    fn add_complaint(
+        &mut self,
+        f: &CaseFacts,
+        resolution_ms: Option<i64>,
+        t_ms: i64,
+        policy: &ComplaintPolicy,
+    ) {
+        let regime = policy.regime(f.classification.map(|c| c.topic));
+        let extensions = f.extensions.as_deref().map_or(&[][..], |e| e.as_slice());
+        let (clock, late) = DeadlineClock::replay(
+            regime,
+            &policy.calendar,
+            utc_ms(f.opened_ms),
+            extensions.iter().copied(),
+        );
+        // A deadline the calendar cannot place (no working day within 20
+        // years) is never reached.
+        let deadline_ms = clock.deadline().map_or(i64::MAX, ms);
+        let r = &mut self.regimes[usize::from(regime.code())];
+        r.count += 1;
+        r.extended += u64::from(!extensions.is_empty());
+        match resolution_ms {
+            Some(resolved) if f.opened_ms + resolved < deadline_ms => r.within += 1,
+            Some(_) => r.overdue += 1,
+            None if t_ms < deadline_ms => r.pending += 1,
+            None => r.overdue += 1,
+        }
+        self.late_extensions += u64::from(late);
+    }
+
     /// Adds one cohort case, with what the cross-case figures say about it.
     fn add_case(
         &mut self,
@@ -59,9 +130,9 @@ impl KpiAcc {
         cross: CrossCase,
         t_ms: i64,
         (sla, clock): (&SlaPolicy, &mut SlaClock),
+        complaints: &ComplaintPolicy,
     ) {
         let resolved = f.resolved();
-        let age_ms = t_ms.saturating_sub(f.opened_ms);
         let resolution_ms = f
             .latest_resolved_ms
             .get()
@@ -108,18 +179,8 @@ impl KpiAcc {
             .is_some_and(|c| c.category == Category::Complaint)
         {
             self.complaints += 1;
-            match resolution_ms {
-                Some(r) => {
-                    self.complaint_resolution.0.push(r);
-                    if r <= COMPLAINT_DEADLINE_MS {
-                        self.complaints_within += 1;
-                    } else {
-                        self.complaints_overdue += 1;
-                    }
-                }
-                None if age_ms > COMPLAINT_DEADLINE_MS => self.complaints_overdue += 1,
-                None => {}
-            }
+            self.complaint_resolution.0.extend(resolution_ms);
+            self.add_complaint(f, resolution_ms, t_ms, complaints);
         }
 
         self.survey_responses += u64::from(f.surveys);
@@ -168,8 +229,10 @@ impl KpiAcc {
         self.complaint_resolution
             .0
             .extend_from_slice(&o.complaint_resolution.0);
-        self.complaints_within += o.complaints_within;
-        self.complaints_overdue += o.complaints_overdue;
+        for (mine, theirs) in self.regimes.iter_mut().zip(&o.regimes) {
+            mine.add(theirs);
+        }
+        self.late_extensions += o.late_extensions;
         self.survey_responses += o.survey_responses;
         self.survey_score_sum += o.survey_score_sum;
         self.survey_satisfied += o.survey_satisfied;
@@ -201,16 +264,24 @@ impl KpiAcc {
                 rate: rate(self.sla_met, self.sla_met + self.sla_breached),
                 at_risk: self.sla_at_risk,
             },
-            complaints: ComplaintKpis {
-                count: self.complaints,
-                rate: rate(self.complaints, self.opened),
-                resolution_time: self.complaint_resolution.stats(),
-                within_deadline: self.complaints_within,
-                overdue: self.complaints_overdue,
-                deadline_rate: rate(
-                    self.complaints_within,
-                    self.complaints_within + self.complaints_overdue,
-                ),
+            complaints: {
+                let mut all = RegimeAcc::default();
+                for r in &self.regimes {
+                    all.add(r);
+                }
+                let all = all.finish();
+                ComplaintKpis {
+                    count: self.complaints,
+                    rate: rate(self.complaints, self.opened),
+                    within_deadline: all.within_deadline,
+                    overdue: all.overdue,
+                    pending: all.pending,
+                    extended: all.extended,
+                    deadline_rate: all.deadline_rate,
+                    resolution_time: self.complaint_resolution.stats(),
+                    late_extensions: self.late_extensions,
+                    by_regime: ByRegime(std::array::from_fn(|i| self.regimes[i].finish())),
+                }
             },
             csat: CsatKpis {
                 responses: self.survey_responses,
@@ -288,6 +359,7 @@ pub(super) fn cohort(
                         *c,
                         t_ms,
                         (&params.sla, &mut clock),
+                        &params.complaints,
                     );
                 }
                 numbered

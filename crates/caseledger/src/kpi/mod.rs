@@ -32,7 +32,8 @@ mod stats;
 pub use accumulator::{AsOfMismatch, KpiAccumulator};
 pub use cross_case::REPEAT_WINDOW_MS;
 pub use facts::SATISFIED_SCORE;
-pub use figures::{COMPLAINT_DEADLINE_MS, CSAT_TARGET};
+pub use figures::CSAT_TARGET;
+pub use report::{ByRegime, RegimeKpis};
 pub use report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
 };

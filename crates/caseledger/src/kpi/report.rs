@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::sla::SlaPolicy;
 use super::stats::DurationStats;
 use crate::calendar::Tz;
+use crate::complaint::{ComplaintPolicy, Regime};
 use crate::time::format_timestamp;
 
 vocabulary! {
@@ -47,6 +48,9 @@ pub struct ReportParams {
     /// The time zone of `month` and `quarter` groups: the local date of
     /// `opened` there (UTC when `None`).
     pub time_zone: Option<Tz>,
+    /// Which complaint regime applies to which complaint, and the calendar
+    /// its deadlines are counted in.
+    pub complaints: ComplaintPolicy,
 }
 
 /// SLA attainment.
@@ -65,21 +69,75 @@ pub struct SlaKpis {
     pub at_risk: u64,
 }
 
-/// Complaint handling against the 15-day deadline.
+/// Complaint handling against each complaint's regulatory deadline
+/// (docs/kpis.md, "Complaint deadlines").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ComplaintKpis {
     /// Cases whose latest category is complaint.
     pub count: u64,
     /// count / cases_opened.
     pub rate: Option<f64>,
-    /// Resolution times of the resolved complaints.
-    pub resolution_time: DurationStats,
-    /// Resolved within 15 days.
+    /// Resolved (at T) strictly before their deadline.
     pub within_deadline: u64,
-    /// Resolved later, or unresolved and older than 15 days.
+    /// Resolved at or after their deadline, or unresolved at T and T at or
+    /// after it.
     pub overdue: u64,
+    /// Unresolved at T, T before the deadline.
+    pub pending: u64,
+    /// Complaints with at least one `deadline_extended`.
+    pub extended: u64,
     /// within / (within + overdue).
     pub deadline_rate: Option<f64>,
+    /// Resolution times of the resolved complaints.
+    pub resolution_time: DurationStats,
+    /// `deadline_extended` events recorded at or after the deadline then in
+    /// force (a process-policy finding; they do not move the deadline).
+    pub late_extensions: u64,
+    /// The same counts per regime.
+    pub by_regime: ByRegime,
+}
+
+/// One regime's complaint counts (see [`ComplaintKpis`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RegimeKpis {
+    /// Complaints under the regime.
+    pub count: u64,
+    /// Resolved strictly before their deadline.
+    pub within_deadline: u64,
+    /// Resolved at or after it, or unresolved and past it.
+    pub overdue: u64,
+    /// Unresolved, deadline not reached.
+    pub pending: u64,
+    /// With at least one extension.
+    pub extended: u64,
+    /// within / (within + overdue).
+    pub deadline_rate: Option<f64>,
+}
+
+/// Complaint counts per regime: a JSON object keyed by regime name, in the
+/// order of [`Regime::ALL`], holding the regimes with at least one
+/// complaint.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ByRegime(pub [RegimeKpis; Regime::ALL.len()]);
+
+impl ByRegime {
+    /// The counts of one regime.
+    pub fn get(&self, regime: Regime) -> &RegimeKpis {
+        &self.0[usize::from(regime.code())]
+    }
+}
+
+impl Serialize for ByRegime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (regime, k) in Regime::ALL.iter().zip(&self.0) {
+            if k.count > 0 {
+                m.serialize_entry(regime.as_str(), k)?;
+            }
+        }
+        m.end()
+    }
 }
 
 /// Customer satisfaction.

@@ -90,6 +90,15 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         }
     }
 
+    /// Sets the complaint policy deadline extension commands are checked
+    /// against (default: `cn-2020`, the default calendar).
+    pub fn with_complaint_policy(self, policy: crate::complaint::ComplaintPolicy) -> Self {
+        CaseService {
+            core: self.core.with_complaint_policy(policy),
+            ..self
+        }
+    }
+
     /// The underlying log.
     pub fn log(&self) -> &L {
         &self.log

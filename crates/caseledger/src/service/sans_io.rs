@@ -3,6 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::complaint::{ComplaintPolicy, ExtensionRefused};
 use crate::decide::{Action, Command, decide};
 use crate::error::CaseError;
 use crate::event::{Event, EventData};
@@ -55,6 +56,15 @@ pub enum ServiceError<E> {
     /// The log failed.
     #[error(transparent)]
     Log(E),
+    /// The complaint policy refuses the deadline extension (process
+    /// policy: the regime's next step, recorded before the deadline).
+    #[error("case {case_id}: the deadline extension is refused: {reason}")]
+    Extension {
+        /// The case.
+        case_id: CaseId,
+        /// Why.
+        reason: ExtensionRefused,
+    },
 }
 
 /// What a recorded command produced.
@@ -83,6 +93,7 @@ pub struct Outcome {
 pub struct ServiceCore {
     cache: Mutex<StateCache>,
     max_attempts: u32,
+    complaints: ComplaintPolicy,
 }
 
 impl Default for ServiceCore {
@@ -98,7 +109,15 @@ impl ServiceCore {
         ServiceCore {
             cache: Mutex::new(StateCache::new(STATE_CACHE_CASES)),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            complaints: ComplaintPolicy::default(),
         }
+    }
+
+    /// Sets the complaint policy deadline extensions are checked against
+    /// (default: `cn-2020` for every topic, the default calendar).
+    pub fn with_complaint_policy(mut self, policy: ComplaintPolicy) -> ServiceCore {
+        self.complaints = policy;
+        self
     }
 
     /// Sets how many cases' states the core keeps (0: none).
@@ -391,6 +410,22 @@ impl CommandRun<'_> {
             }));
         };
         let events = decide(&known.state, command).map_err(ServiceError::Rule)?;
+        // The process policy on extensions, after the case rules.
+        if let (Action::ExtendDeadline(d), Some(case)) = (&command.action, known.state.case()) {
+            self.core
+                .complaints
+                .check_extension(
+                    case.classification.map(|c| c.topic),
+                    case.opened_at,
+                    &case.extensions,
+                    command.at,
+                    d.days.get(),
+                )
+                .map_err(|reason| ServiceError::Extension {
+                    case_id: case.case_id,
+                    reason,
+                })?;
+        }
         if events.is_empty() {
             return Ok(Next::Done(Outcome {
                 state: known.state,

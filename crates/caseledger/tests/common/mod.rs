@@ -106,6 +106,15 @@ pub fn open_classified() -> Vec<EventData> {
     ]
 }
 
+/// A deadline extension to `days`, approved by `lead-1`.
+pub fn extension(days: i64) -> DeadlineExtended {
+    DeadlineExtended {
+        days: ExtensionDays::new(days).unwrap(),
+        approved_by: AgentId::new("lead-1").unwrap(),
+        reason: "external appraisal".into(),
+    }
+}
+
 /// The history of a resolved case.
 pub fn resolved() -> Vec<EventData> {
     let mut h = open_classified();
