@@ -35,11 +35,20 @@ fn generated_histories_obey_every_rule_and_are_time_ordered() {
         BTreeSet::from([Status::Open, Status::Resolved, Status::Closed])
     );
     let types: BTreeSet<EventType> = events.iter().map(Event::event_type).collect();
-    assert_eq!(
-        types.len(),
-        EventType::ALL.len(),
-        "every event type appears"
-    );
+    // The generator leaves out the types added by issues 17 and 18 on
+    // purpose, so that existing seeds keep their histories (and pinned
+    // reports): every other type appears.
+    let not_generated = [
+        EventType::AwaitingCustomer,
+        EventType::CustomerReplied,
+        EventType::DeadlineExtended,
+    ];
+    let expected: BTreeSet<EventType> = EventType::ALL
+        .iter()
+        .copied()
+        .filter(|t| !not_generated.contains(t))
+        .collect();
+    assert_eq!(types, expected, "every generated event type appears");
     let ids: BTreeSet<EventId> = events.iter().map(|e| e.event_id).collect();
     assert_eq!(ids.len(), events.len(), "event ids are unique");
 }
