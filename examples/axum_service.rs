@@ -101,6 +101,7 @@ impl CommandRequest {
                 channel: Channel::parse(&channel).map_err(bad_request)?,
                 tier: Tier::parse(&tier).map_err(bad_request)?,
                 summary: None,
+                origin: caseledger::Origin::Customer,
             }),
             ActionRequest::Classify {
                 category,
@@ -112,7 +113,10 @@ impl CommandRequest {
                 priority: Priority::parse(&priority).map_err(bad_request)?,
             }),
             ActionRequest::Respond => Action::Respond,
-            ActionRequest::Resolve { resolution } => Action::Resolve(Resolved { resolution }),
+            ActionRequest::Resolve { resolution } => Action::Resolve(Resolved {
+                resolution,
+                root_cause: None,
+            }),
         };
         Ok(Command {
             case_id,

@@ -107,7 +107,14 @@ fn check_report(pinned_name: &str, args: &[&str]) -> Vec<(String, Value, Value)>
     assert_eq!(code, 0, "{err}");
     let new: Value = serde_json::from_str(&out).unwrap();
     let (mut changed, mut diffs) = (Vec::new(), Vec::new());
-    compare("", &pinned(pinned_name), &new, "fcr_rate", &mut changed, &mut diffs);
+    compare(
+        "",
+        &pinned(pinned_name),
+        &new,
+        "fcr_rate",
+        &mut changed,
+        &mut diffs,
+    );
     assert!(diffs.is_empty(), "figures changed: {diffs:#?}");
     changed
 }
@@ -121,12 +128,18 @@ fn every_old_figure_but_fcr_keeps_its_value() {
     assert_eq!(changed.len(), 1, "{changed:?}");
     let (path, old, new) = &changed[0];
     assert_eq!(path, ".overall.fcr_rate");
-    assert!(new.as_f64().unwrap() <= old.as_f64().unwrap(), "{old} -> {new}");
+    assert!(
+        new.as_f64().unwrap() <= old.as_f64().unwrap(),
+        "{old} -> {new}"
+    );
 }
 
 #[test]
 fn every_old_figure_by_category_but_fcr_keeps_its_value() {
-    let changed = check_report("store-v1.report-by-category.json", &["--group-by", "category"]);
+    let changed = check_report(
+        "store-v1.report-by-category.json",
+        &["--group-by", "category"],
+    );
     for (path, old, new) in &changed {
         assert!(path.ends_with(".fcr_rate"), "{path}");
         assert!(
@@ -134,4 +147,24 @@ fn every_old_figure_by_category_but_fcr_keeps_its_value() {
             "{path}: {old} -> {new}"
         );
     }
+}
+#[test]
+fn the_old_store_has_no_findings_it_could_not_have() {
+    let dir = store();
+    let (code, out, err) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let o = &r["overall"];
+    // No event of the new kinds exists in an old store.
+    assert_eq!(o["quality"]["reviewed"], 0);
+    assert_eq!(o["outreach"]["cases"], 0);
+    // The generator recorded `not_resolved` outcomes without a reopen.
+    assert_eq!(o["follow_up"]["not_resolved"], 2);
+    assert_eq!(o["findings"]["not_resolved_without_reopen"], 2);
+    // Counts of outcomes add up to the completions.
+    let f = &o["follow_up"];
+    let sum = f["confirmed"].as_u64().unwrap()
+        + f["not_resolved"].as_u64().unwrap()
+        + f["unreachable"].as_u64().unwrap();
+    assert_eq!(Some(sum), f["completed"].as_u64());
 }

@@ -85,6 +85,7 @@ pub fn open(customer: &str) -> Action {
         channel: Channel::Phone,
         tier: Tier::Vip,
         summary: None,
+        origin: caseledger::Origin::Customer,
     })
 }
 
