@@ -216,7 +216,7 @@ impl Model {
             5 if self.category.is_none() => Err("unclassified"),
             5 => Ok(1),
             // Rule 5, relaxed: a bank-originated case schedules while open.
-            7 if !resolved && !(open && self.bank) => Err("not_resolved"),
+            7 if !(resolved || open && self.bank) => Err("not_resolved"),
             6 | 9 | 10 if !resolved => Err("not_resolved"),
             7 if self.pending => Err("follow_up_pending"),
             9 if self.surveyed => Err("already_surveyed"),
