@@ -37,7 +37,8 @@
 //!         channel: Channel::Phone,
 //!         tier: Tier::Vip,
 //!         summary: None,
-//!, origin: caseledger::Origin::Customer     }),
+//!         origin: caseledger::Origin::Customer,
+//!     }),
 //! };
 //! let done = store.append(case, ExpectedVersion::NoStream, &[opened.clone()])?;
 //! assert_eq!(done.positions, vec![1]);
