@@ -21,12 +21,21 @@
 //!
 //! A log that needs something to live as long as it (a temporary
 //! directory, a test database) is wrapped in [`Guarded`].
+//!
+//! The helpers every crate's integration tests share live here too, once:
+//! [`tmpfs`] (a real full disk), [`child`] (this test binary run again as a
+//! child process, to be killed), and with the feature `postgres`, `pg` (a
+//! database of its own per test, and a private server to restart or fill).
 #![forbid(unsafe_code)]
 // A test suite: a failed unwrap is a failed case, and shows the error.
 #![allow(clippy::unwrap_used)]
 
 pub mod cases;
+pub mod child;
 mod guarded;
+#[cfg(feature = "postgres")]
+pub mod pg;
+pub mod tmpfs;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 

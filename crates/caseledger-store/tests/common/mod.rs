@@ -4,7 +4,6 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use caseledger::*;
 use caseledger_store::{Store, StoreOptions};
@@ -93,28 +92,5 @@ pub fn copy_store(from: &Path, to: &Path) {
     }
 }
 
-/// The environment variable that makes a test of this binary act as a child.
-pub const CHILD_ENV: &str = "CASELEDGER_STORE_TEST_CHILD";
-
-/// Runs test `name` of the current test binary as a child process with
-/// `CHILD_ENV=arg`, stdout piped.
-pub fn spawn_child(name: &str, arg: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            name,
-            "--nocapture",
-            "--test-threads=1",
-            "--quiet",
-        ])
-        .env(CHILD_ENV, arg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-/// The child's argument, when this process is a child.
-pub fn child_arg() -> Option<String> {
-    std::env::var(CHILD_ENV).ok()
-}
+// The child-process runner is shared with the other crates' tests.
+pub use caseledger_testkit::child::{CHILD_ENV, child_arg, spawn_child};
