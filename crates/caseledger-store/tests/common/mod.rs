@@ -1,7 +1,7 @@
 //! Shared helpers for the store's integration tests: synthetic events, small
 //! hand-made events, copying a store, and re-running this test binary as a
 //! child process.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 use std::path::Path;
 
@@ -46,20 +46,9 @@ pub fn small_segments() -> StoreOptions {
         .clock(caseledger_store::Clock::EventTime)
 }
 
-/// Appends `events` stream by stream in order, each event on its own, with
-/// exact expected versions.
-pub fn append_each(store: &Store, events: &[Event]) {
-    for e in events {
-        let v = store.stream_version(e.case_id);
-        store
-            .append(
-                e.case_id,
-                ExpectedVersion::Exact(v),
-                std::slice::from_ref(e),
-            )
-            .unwrap();
-    }
-}
+/// Appends `events` in order, each on its own, with exact expected
+/// versions (shared with the other backends' tests).
+pub use caseledger_testkit::append_each;
 
 /// Appends `events` one by one into an open batch, with exact expected
 /// versions.
