@@ -7,7 +7,7 @@
 
 mod common;
 
-use caseledger::{Event, EventLog, ExpectedVersion};
+use caseledger::{Event, EventLog};
 use caseledger_postgres::{Clock, ErrorKind, PgLog, PgOptions};
 use caseledger_store::{Store, StoreOptions};
 use caseledger_synth::{Synth, SynthConfig};
