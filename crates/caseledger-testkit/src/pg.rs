@@ -359,6 +359,9 @@ impl PrivateServer {
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Output {
+        // fsync off: the tests crash the server's processes (an immediate
+        // stop), never the machine, so the page cache keeps every write the
+        // WAL holds; syncing would only slow the shared CI machine.
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} -c fsync=off \
              -c shared_buffers=16MB -c max_connections=40",
