@@ -21,7 +21,7 @@
 //! let service = CaseService::new(InMemoryEventLog::new(), ids);
 //! let at = |h| Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap();
 //! let agent = Actor::parse("agent-17")?;
-//! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None };
+//! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None, origin: Origin::Customer };
 //! service.execute(case, at(9), agent.clone(), Action::Open(open))?;
 //! let kind = Classified { category: Category::Inquiry, topic: Topic::Card, priority: Priority::Normal };
 //! service.execute(case, at(9), agent.clone(), Action::Classify(kind))?;
@@ -44,6 +44,7 @@ pub mod kpi;
 mod memory;
 pub mod policy;
 mod port;
+pub mod process;
 mod service;
 mod state;
 mod status;
@@ -53,6 +54,7 @@ pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::AwaitingCustomer;
 pub use event::DeadlineExtended;
+pub use event::QaReviewed;
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, InvalidValue, Opened, ParseError, Reopened, Resolved,
@@ -83,6 +85,7 @@ pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
+pub use vocab::{Origin, QaScore, RootCause};
 
 /// What an embedder uses, in one import: `use caseledger::prelude::*;`.
 /// The service and its commands, the events and their vocabularies, ids,
@@ -99,6 +102,7 @@ pub mod prelude {
         Reopened, Resolved, Score, ServiceError, Status, Surveyed, TeamId, Tier, Topic, Violation,
         format_timestamp, parse_timestamp,
     };
+    pub use crate::{Origin, QaReviewed, QaScore, RootCause};
 }
 
 /// The backend-author surface: what an [`EventLog`] implementation uses to

@@ -27,6 +27,10 @@ struct Step {
     due_days: i64,
     /// The days of an extension: an index into [`EXTENSION_DAYS`].
     days: u8,
+    /// Open: a bank-originated case; assign: to the complaint team
+    /// (`complaints`, the default process policy's); resolve: with a root
+    /// cause.
+    flag: bool,
 }
 
 /// Days an extension command asks for: each step of some regime, and
@@ -49,21 +53,23 @@ fn arb_step() -> impl Strategy<Value = Step> {
         2 => Just(11u8), // await the customer
         2 => Just(12u8), // the customer replies
         2 => Just(13u8), // extend the deadline
+        2 => Just(14u8), // quality review
     ];
     let minutes = prop_oneof![9 => 0i64..600, 1 => -120i64..0];
     (
         kind,
         minutes,
         proptest::option::of(1i64..=3),
-        0u8..3,
+        0u8..6,
         0u8..3,
         1i64..=5,
         0u8..3,
         1i64..60,
         0u8..6,
+        any::<bool>(),
     )
         .prop_map(
-            |(kind, minutes, level, category, agent, score, outcome, due_days, days)| Step {
+            |(kind, minutes, level, category, agent, score, outcome, due_days, days, flag)| Step {
                 kind,
                 minutes,
                 level,
@@ -73,6 +79,7 @@ fn arb_step() -> impl Strategy<Value = Step> {
                 outcome,
                 due_days,
                 days,
+                flag,
             },
         )
 }
@@ -80,7 +87,14 @@ fn arb_step() -> impl Strategy<Value = Step> {
 fn action(step: &Step, at_minute: i64) -> Action {
     let agent = |n: u8| AgentId::new(format!("agent-{n}")).unwrap();
     match step.kind {
-        0 => Action::Open(common::opened()),
+        0 => Action::Open(Opened {
+            origin: if step.flag {
+                Origin::Bank
+            } else {
+                Origin::Customer
+            },
+            ..common::opened()
+        }),
         1 => Action::Classify(Classified {
             category: Category::ALL[usize::from(step.category)],
             topic: Topic::Card,
@@ -88,7 +102,7 @@ fn action(step: &Step, at_minute: i64) -> Action {
         }),
         2 => Action::Assign(Assigned {
             agent: agent(step.agent),
-            team: None,
+            team: step.flag.then(|| TeamId::new("complaints").unwrap()),
         }),
         3 => Action::Respond,
         4 => Action::Escalate {
@@ -96,7 +110,10 @@ fn action(step: &Step, at_minute: i64) -> Action {
             team: None,
             reason: None,
         },
-        5 => Action::Resolve(Resolved::default()),
+        5 => Action::Resolve(Resolved {
+            resolution: None,
+            root_cause: step.flag.then_some(RootCause::ProcessGap),
+        }),
         6 => Action::Reopen(Reopened::default()),
         7 => Action::ScheduleFollowUp(FollowUpScheduled {
             due: t(at_minute + step.due_days * 24 * 60),
@@ -117,6 +134,11 @@ fn action(step: &Step, at_minute: i64) -> Action {
             approved_by: agent(step.agent),
             reason: "complex case".to_owned(),
         }),
+        14 => Action::ReviewQuality(QaReviewed {
+            reviewer: agent(step.agent),
+            score: QaScore::new(step.score * 20).unwrap(),
+            notes: None,
+        }),
         _ => Action::Close,
     }
 }
@@ -126,7 +148,14 @@ fn action(step: &Step, at_minute: i64) -> Action {
 struct Model {
     status: Option<Status>,
     category: Option<u8>,
-    agent: Option<u8>,
+    /// The agent and whether with the complaint team.
+    agent: Option<(u8, bool)>,
+    /// Bank-originated.
+    bank: bool,
+    /// Ever assigned to the complaint team.
+    routed: bool,
+    /// The reviewers so far.
+    reviewers: BTreeSet<u8>,
     level: i64,
     surveyed: bool,
     pending: bool,
@@ -140,8 +169,22 @@ struct Model {
 }
 
 impl Model {
-    /// Ok(number of events) or Err(violation code) for a step at `minute`.
+    /// Ok(number of events) or Err(violation code, or the process
+    /// policy's refusal) for a step at `minute`.
     fn predict(&self, step: &Step, minute: i64) -> Result<usize, &'static str> {
+        let n = self.predict_rules(step, minute)?;
+        // Process policy (the default: complaint team `complaints`).
+        let complaint = self.category == Some(2);
+        match step.kind {
+            10 if self.pending => Err("close_with_follow_up_pending"),
+            5 if complaint && !self.routed => Err("complaint_not_routed"),
+            5 if complaint && !step.flag => Err("root_cause_missing"),
+            _ => Ok(n),
+        }
+    }
+
+    /// The case rules alone.
+    fn predict_rules(&self, step: &Step, minute: i64) -> Result<usize, &'static str> {
         let Some(status) = self.status else {
             return if step.kind == 0 {
                 Ok(1)
@@ -149,7 +192,7 @@ impl Model {
                 Err("not_opened")
             };
         };
-        if status == Status::Closed {
+        if status == Status::Closed && step.kind != 14 {
             return Err("after_close");
         }
         if self.last.is_some_and(|l| minute < l) {
@@ -162,7 +205,7 @@ impl Model {
             1 if self.category == Some(step.category) => Ok(0),
             1 | 3 => Ok(1),
             2 | 4 | 5 if !open => Err("not_open"),
-            2 if self.agent == Some(step.agent) => Ok(0),
+            2 if self.agent == Some((step.agent, step.flag)) => Ok(0),
             2 => Ok(1),
             4 => match step.level {
                 None if self.level >= 3 => Err("level_exhausted"),
@@ -172,11 +215,17 @@ impl Model {
             },
             5 if self.category.is_none() => Err("unclassified"),
             5 => Ok(1),
-            6 | 7 | 9 | 10 if !resolved => Err("not_resolved"),
+            // Rule 5, relaxed: a bank-originated case schedules while open.
+            7 if !(resolved || open && self.bank) => Err("not_resolved"),
+            6 | 9 | 10 if !resolved => Err("not_resolved"),
             7 if self.pending => Err("follow_up_pending"),
             9 if self.surveyed => Err("already_surveyed"),
             6 | 7 | 9 | 10 => Ok(1),
             8 if !self.pending => Err("no_follow_up_pending"),
+            // A `not_resolved` outcome on a resolved case reopens it.
+            8 if step.outcome == 1 && resolved => Ok(2),
+            // Rule 10: once per reviewer, whatever the status.
+            14 if self.reviewers.contains(&step.agent) => Err("already_reviewed"),
             11 if !open || self.awaiting => Err("cannot_await"),
             12 if !self.awaiting => Err("not_awaiting"),
             // Rule 9: an open complaint (category 2), to an extension step
@@ -198,9 +247,15 @@ impl Model {
     fn accept(&mut self, step: &Step, minute: i64) {
         self.last = Some(minute);
         match step.kind {
-            0 => self.status = Some(Status::Open),
+            0 => {
+                self.status = Some(Status::Open);
+                self.bank = step.flag;
+            }
             1 => self.category = Some(step.category),
-            2 => self.agent = Some(step.agent),
+            2 => {
+                self.agent = Some((step.agent, step.flag));
+                self.routed |= step.flag;
+            }
             3 => self.responses += 1,
             4 => self.level = step.level.unwrap_or(self.level + 1),
             5 => {
@@ -215,7 +270,17 @@ impl Model {
                 self.awaiting = false;
             }
             7 => self.pending = true,
-            8 => self.pending = false,
+            8 => {
+                self.pending = false;
+                if step.outcome == 1 && self.status == Some(Status::Resolved) {
+                    self.status = Some(Status::Open);
+                    self.reopens += 1;
+                    self.awaiting = false;
+                }
+            }
+            14 => {
+                self.reviewers.insert(step.agent);
+            }
             9 => self.surveyed = true,
             10 => self.status = Some(Status::Closed),
             11 => self.awaiting = true,
@@ -254,7 +319,18 @@ fn run(steps: &[Step]) -> Run {
         };
         let expected = model.predict(step, at);
         let before = state.clone();
-        match decide(&state, &command) {
+        let policy = caseledger::process::ProcessPolicy::default();
+        let decided = decide(&state, &command).map_err(|e| {
+            assert_eq!(e.status, state.status());
+            e.violation.code()
+        });
+        let decided = decided.and_then(|events| {
+            policy
+                .check(&state, &command)
+                .map(|()| events)
+                .map_err(|r| r.rule.code())
+        });
+        match decided {
             Ok(events) => {
                 assert_eq!(Ok(events.len()), expected, "step {i}: {step:?}");
                 for e in &events {
@@ -267,11 +343,10 @@ fn run(steps: &[Step]) -> Run {
                 }
                 out.accepted.extend(events);
             }
-            Err(e) => {
-                assert_eq!(Err(e.violation.code()), expected, "step {i}: {step:?}");
+            Err(code) => {
+                assert_eq!(Err(code), expected, "step {i}: {step:?}");
                 assert_eq!(state, before, "a refused command changes nothing");
-                assert_eq!(e.status, state.status());
-                out.violations.insert(e.violation.code());
+                out.violations.insert(code);
             }
         }
         out.statuses.insert(state.status());
@@ -301,8 +376,21 @@ fn assert_matches_model(state: &CaseState, model: &Model, events: usize) {
     assert_eq!(
         case.assignment
             .as_ref()
-            .map(|a| a.agent.as_str().to_owned()),
-        model.agent.map(|a| format!("agent-{a}"))
+            .map(|a| (a.agent.as_str().to_owned(), a.team.is_some())),
+        model.agent.map(|(a, team)| (format!("agent-{a}"), team))
+    );
+    assert_eq!(case.origin == Origin::Bank, model.bank);
+    assert_eq!(!case.teams.is_empty(), model.routed);
+    assert_eq!(
+        case.reviewers
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect::<BTreeSet<_>>(),
+        model
+            .reviewers
+            .iter()
+            .map(|a| format!("agent-{a}"))
+            .collect()
     );
     assert_eq!(i64::from(case.escalation_level), model.level);
     assert_eq!(case.pending_follow_up.is_some(), model.pending);
@@ -330,13 +418,21 @@ fn check_rules(history: &[Event]) {
         .filter(|e| e.event_type() == EventType::Opened)
         .count();
     assert!(opens <= 1);
-    // Rule 2: nothing after `closed`.
+    // Rule 2: nothing after `closed` but quality reviews (rule 10).
     if let Some(i) = history
         .iter()
         .position(|e| e.event_type() == EventType::Closed)
     {
-        assert_eq!(i, history.len() - 1);
+        assert!(
+            history[i + 1..]
+                .iter()
+                .all(|e| e.event_type() == EventType::QaReviewed)
+        );
     }
+    let bank = matches!(
+        history.first().map(|e| &e.data),
+        Some(EventData::Opened(o)) if o.origin == Origin::Bank
+    );
     // Rule 7: time never runs backwards.
     assert!(history.windows(2).all(|w| w[0].at <= w[1].at));
     let mut status = Status::NotOpened;
@@ -347,6 +443,7 @@ fn check_rules(history: &[Event]) {
     let mut awaiting = false;
     let mut complaint = false;
     let mut extension = 0u8;
+    let mut reviewers = BTreeSet::new();
     for e in history {
         match &e.data {
             EventData::Opened(_) => status = Status::Open,
@@ -384,7 +481,10 @@ fn check_rules(history: &[Event]) {
                 };
             }
             EventData::FollowUpScheduled(_) => {
-                assert_eq!(status, Status::Resolved, "rule 5");
+                assert!(
+                    status == Status::Resolved || bank && status == Status::Open,
+                    "rule 5 (bank-originated: also while open)"
+                );
                 assert!(!pending, "rule 5: one pending follow-up");
                 pending = true;
             }
@@ -409,6 +509,12 @@ fn check_rules(history: &[Event]) {
             EventData::CustomerReplied => {
                 assert!(awaiting, "rule 8: a reply ends a wait");
                 awaiting = false;
+            }
+            EventData::QaReviewed(q) => {
+                assert!(
+                    reviewers.insert(q.reviewer.clone()),
+                    "rule 10: once per reviewer"
+                );
             }
         }
     }
@@ -446,6 +552,10 @@ proptest! {
                     strip_nulls(&mut expected);
                     if event.event_type() == EventType::Opened && expected["data"].get("tier").is_none() {
                         expected["data"]["tier"] = Value::from("standard");
+                    }
+                    // `origin` `customer` is the default: left out on output.
+                    if expected["data"].get("origin") == Some(&Value::from("customer")) {
+                        set(&mut expected, "data.origin", None);
                     }
                     prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), expected, "{}", text);
                 }
@@ -522,11 +632,19 @@ fn field_specs(t: EventType) -> Vec<Spec> {
                 false,
             ),
             spec("data.summary", Kind::Text, false),
+            spec("data.origin", Kind::Enum(&["customer", "bank"]), false),
         ],
         EventType::Classified => vec![
             spec(
                 "data.category",
-                Kind::Enum(&["inquiry", "technical", "complaint"]),
+                Kind::Enum(&[
+                    "inquiry",
+                    "technical",
+                    "complaint",
+                    "outreach",
+                    "suggestion",
+                    "praise",
+                ]),
                 true,
             ),
             spec(
@@ -559,13 +677,37 @@ fn field_specs(t: EventType) -> Vec<Spec> {
             spec("data.team", Kind::Id, false),
             spec("data.reason", Kind::Text, false),
         ],
-        EventType::Resolved => vec![spec("data.resolution", Kind::Text, false)],
+        EventType::Resolved => vec![
+            spec("data.resolution", Kind::Text, false),
+            spec(
+                "data.root_cause",
+                Kind::Enum(&[
+                    "product_defect",
+                    "process_gap",
+                    "staff_error",
+                    "system_outage",
+                    "third_party",
+                    "customer_misunderstanding",
+                    "other",
+                ]),
+                false,
+            ),
+        ],
         EventType::Reopened => vec![spec("data.reason", Kind::Text, false)],
         EventType::FollowUpScheduled => vec![
             spec("data.due", Kind::Time, true),
             spec(
                 "data.purpose",
-                Kind::Enum(&["feedback", "problem_check", "relationship"]),
+                Kind::Enum(&[
+                    "feedback",
+                    "problem_check",
+                    "relationship",
+                    "care",
+                    "vip_visit",
+                    "activation",
+                    "usage_check",
+                    "expiry_reminder",
+                ]),
                 true,
             ),
             spec("data.channel", Kind::Enum(CHANNELS), true),
@@ -586,6 +728,11 @@ fn field_specs(t: EventType) -> Vec<Spec> {
             spec("data.days", Kind::Int(1, 255), true),
             spec("data.approved_by", Kind::Id, true),
             spec("data.reason", Kind::Text, true),
+        ],
+        EventType::QaReviewed => vec![
+            spec("data.reviewer", Kind::Id, true),
+            spec("data.score", Kind::Int(0, 100), true),
+            spec("data.notes", Kind::Text, false),
         ],
     });
     v
@@ -767,6 +914,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         channel: Channel::ALL[pick(Channel::ALL.len(), c1)],
                         tier: Tier::ALL[pick(Tier::ALL.len(), c2)],
                         summary: note,
+                        origin: Origin::ALL[pick(Origin::ALL.len(), c3)],
                     }),
                     EventType::Classified => EventData::Classified(Classified {
                         category: Category::ALL[pick(Category::ALL.len(), c1)],
@@ -783,7 +931,11 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         team,
                         reason: note,
                     }),
-                    EventType::Resolved => EventData::Resolved(Resolved { resolution: note }),
+                    EventType::Resolved => EventData::Resolved(Resolved {
+                        resolution: note,
+                        // Absent one time in eight.
+                        root_cause: RootCause::from_code((c1 % 8) as u8),
+                    }),
                     EventType::Reopened => EventData::Reopened(Reopened { reason: note }),
                     EventType::FollowUpScheduled => {
                         EventData::FollowUpScheduled(FollowUpScheduled {
@@ -810,6 +962,11 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         days: ExtensionDays::new(due % 255 + 1).unwrap(),
                         approved_by: AgentId::new(name).unwrap(),
                         reason: note.unwrap_or_default(),
+                    }),
+                    EventType::QaReviewed => EventData::QaReviewed(QaReviewed {
+                        reviewer: AgentId::new(name).unwrap(),
+                        score: QaScore::new(due % 101).unwrap(),
+                        notes: note,
                     }),
                 };
                 Event {
@@ -861,6 +1018,7 @@ fn generated_histories_reach_every_status_event_type_and_violation() {
         ])
     );
     assert_eq!(types, EventType::ALL.iter().copied().collect());
-    // Every violation but `wrong_case`, which a command cannot produce.
-    assert_eq!(violations.len(), 16, "{violations:?}");
+    // Every violation but `wrong_case`, which a command cannot produce,
+    // and the three refusals of process policy.
+    assert_eq!(violations.len(), 20, "{violations:?}");
 }
