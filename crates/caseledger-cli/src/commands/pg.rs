@@ -20,11 +20,31 @@ use crate::args::{HistoryFormat, VerifyFormat};
 use crate::exit::{Refused, UsageError};
 use crate::location::PgUrl;
 
-/// The error of a command that does not serve a PostgreSQL store.
-pub fn not_served(url: &PgUrl) -> anyhow::Error {
+/// The error of a command that does not serve a PostgreSQL store: one
+/// line naming the command, the database (redacted) and why.
+pub fn not_served(command: &str, url: &PgUrl) -> anyhow::Error {
+    let why = match command {
+        "import --check" => {
+            "it checks a file against a store directory's cases; run it without --store to \
+             check the file alone, and a plain import into the database checks every line \
+             again"
+        }
+        "import --reject" => {
+            "it reads the file twice against a store directory; on a database, import the \
+             file (all or nothing) after fixing the lines `import --check` lists"
+        }
+        "recover" => {
+            "it cuts the torn tail a crash leaves in a store directory; a database has none \
+             (a transaction commits whole or leaves nothing)"
+        }
+        "demo" => {
+            "it builds and reuses a store directory of its own; on a database run `generate \
+             --cases 3000`, then `report --group-by month`"
+        }
+        _ => "it works on a store directory only",
+    };
     anyhow::Error::new(UsageError(format!(
-        "--store {url}: this command works on a store directory only, not on a PostgreSQL \
-         database"
+        "{command} does not work on a PostgreSQL database (--store {url}): {why}"
     )))
 }
 
