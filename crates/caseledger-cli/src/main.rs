@@ -205,8 +205,11 @@ enum Command {
     },
     /// Measure replay, verify, open, import and durable append speeds
     /// (docs/performance.md). Takes minutes; builds its stores in --dir.
+    /// With --store postgres://URL: the PostgreSQL log's figures against
+    /// their floors (docs/postgres.md), in databases it creates and drops.
     #[command(
-        after_help = "Example:\n  caseledger bench --dir /data/caseledger-bench --events 1000000"
+        after_help = "Example:\n  caseledger bench --dir /data/caseledger-bench --events 1000000\n  \
+                            caseledger --store postgres://postgres@127.0.0.1/postgres bench"
     )]
     Bench(bench::BenchArgs),
 }
@@ -311,7 +314,10 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             let target = StoreLocation::parse(&target, "--target")?;
             copy::run(&source, &target)
         }
-        Command::Bench(args) => bench::run(&args),
+        Command::Bench(args) => match &location {
+            Some(StoreLocation::Postgres(url)) => bench::pg::run(url, &args),
+            _ => bench::run(&args),
+        },
     }
 }
 
