@@ -135,18 +135,15 @@ impl PgLog {
         self.handle.spawn(async move {
             let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
             let events = tx.clone();
-            let collect = |r: &RecordedEvent| {
-                chunk.push(r.clone());
+            let collect = |r: RecordedEvent| {
+                chunk.push(r);
                 if chunk.len() == VERIFY_CHUNK_EVENTS {
                     // The caller is waiting on the other end; if it is
                     // gone, nobody needs the events.
                     let _ = events.send(Msg::Events(std::mem::take(&mut chunk)));
                 }
             };
-            let result = match rules {
-                true => log.verify(collect).await,
-                false => log.verify_chain(collect).await,
-            };
+            let result = log.walk(rules, collect).await;
             let _ = tx.send(Msg::Events(chunk));
             let _ = tx.send(Msg::Done(result));
         });

@@ -8,7 +8,7 @@ use caseledger_codec::{GENESIS_HASH, encode_commit_body, link_holds, stored_hash
 use crate::Head;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
-use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_u64};
+use crate::rows::{EVENT_COLUMNS, RowRef, to_hash, to_u64};
 
 /// Rows fetched at a time by the walk.
 const VERIFY_PAGE_ROWS: i32 = 10_000;
@@ -45,9 +45,9 @@ impl AsyncPgLog {
     /// event that breaks a rule.
     pub async fn verify(
         &self,
-        visit: impl FnMut(&RecordedEvent) + Send,
+        mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(true, visit).await
+        self.walk(true, |r| visit(&r)).await
     }
 
     /// [`AsyncPgLog::verify`] without the case rules: the chain, every
@@ -56,15 +56,24 @@ impl AsyncPgLog {
     /// logs of events that follow no case's life (tests of the storage).
     pub async fn verify_chain(
         &self,
-        visit: impl FnMut(&RecordedEvent) + Send,
+        mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(false, visit).await
+        self.walk(false, |r| visit(&r)).await
     }
 
-    async fn walk(
+    /// The walk of [`AsyncPgLog::verify`] (with the case rules when
+    /// `rules`), handing each event over to `visit` (owned: the blocking
+    /// log passes it to another thread without a copy).
+    ///
+    /// Pipelined: while the rows of one page are checked, the next page is
+    /// already asked for, so the server produces and sends it meanwhile
+    /// (one connection, one snapshot: the request goes out before the
+    /// checking starts, and the connection's task receives the rows on
+    /// another thread).
+    pub(crate) async fn walk(
         &self,
         rules: bool,
-        mut visit: impl FnMut(&RecordedEvent) + Send,
+        mut visit: impl FnMut(RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
         let during = "verifying the log";
         let mut client = self.client(during).await?;
@@ -106,42 +115,47 @@ impl AsyncPgLog {
         };
         let mut commit_rows = std::collections::VecDeque::new();
         let mut commits_done = false;
-        loop {
-            let page = tx
-                .query_portal(&events, VERIFY_PAGE_ROWS)
-                .await
-                .map_err(Error::db(during))?;
-            if page.is_empty() {
-                break;
-            }
-            for row in &page {
-                let row = EventRow::from_row(row)?;
-                let r = walk.event(&row)?;
-                visit(&r);
-                // The commit marker that closes a batch at this event, if any.
-                if commit_rows.is_empty() && !commits_done {
-                    let more = tx
-                        .query_portal(&commits, VERIFY_PAGE_ROWS)
-                        .await
-                        .map_err(Error::db(during))?;
-                    commits_done = more.is_empty();
-                    commit_rows.extend(more);
-                }
-                if let Some(c) = commit_rows.front() {
-                    let last = to_u64(c.get(0), r.position, "a commit's last position")?;
-                    if last == r.position {
-                        let first = to_u64(c.get(1), r.position, "a commit's first position")?;
-                        let hash = to_hash(c.get::<_, &[u8]>(2), r.position)?;
-                        walk.commit(first, last, &hash)?;
-                        commit_rows.pop_front();
-                    } else if last < r.position {
-                        return Err(Error::tampered(
-                            last,
-                            "a commit marker closes a batch at a position with no event",
-                        ));
+        let mut page = tx
+            .query_portal(&events, VERIFY_PAGE_ROWS)
+            .await
+            .map_err(Error::db(during))?;
+        while !page.is_empty() {
+            let next = tx.query_portal(&events, VERIFY_PAGE_ROWS);
+            let check = async {
+                for row in &page {
+                    let r = walk.event(&RowRef::from_row(row)?)?;
+                    let position = r.position;
+                    visit(r);
+                    // The commit marker that closes a batch at this event, if any.
+                    if commit_rows.is_empty() && !commits_done {
+                        let more = tx
+                            .query_portal(&commits, VERIFY_PAGE_ROWS)
+                            .await
+                            .map_err(Error::db(during))?;
+                        commits_done = more.is_empty();
+                        commit_rows.extend(more);
+                    }
+                    if let Some(c) = commit_rows.front() {
+                        let last = to_u64(c.get(0), position, "a commit's last position")?;
+                        if last == position {
+                            let first = to_u64(c.get(1), position, "a commit's first position")?;
+                            let hash = to_hash(c.get::<_, &[u8]>(2), position)?;
+                            walk.commit(first, last, &hash)?;
+                            commit_rows.pop_front();
+                        } else if last < position {
+                            return Err(Error::tampered(
+                                last,
+                                "a commit marker closes a batch at a position with no event",
+                            ));
+                        }
                     }
                 }
-            }
+                Ok(())
+            };
+            // `next` first: its request goes out before the checking starts.
+            let (next, checked) = futures_util::future::join(next, check).await;
+            checked?;
+            page = next.map_err(Error::db(during))?;
         }
         if !commit_rows.is_empty()
             || (!commits_done
@@ -212,7 +226,7 @@ impl Default for Walk {
 impl Walk {
     /// Checks one event row: its place, its link, its columns, its stream
     /// version, the case rules.
-    fn event(&mut self, row: &EventRow) -> Result<RecordedEvent, Error> {
+    fn event(&mut self, row: &RowRef<'_>) -> Result<RecordedEvent, Error> {
         let expected = self.last_position + 1;
         if row.position != i64::try_from(expected).unwrap_or(i64::MAX) {
             return Err(Error::tampered(
@@ -223,7 +237,7 @@ impl Walk {
                 ),
             ));
         }
-        if !link_holds(&self.prev, &row.body) {
+        if !link_holds(&self.prev, row.body) {
             return Err(Error::tampered(
                 expected,
                 "the chain hash of this event does not match its content: the row, or the one \
@@ -232,7 +246,7 @@ impl Walk {
         }
         let r = row.decode()?;
         row.check_columns(&r)?;
-        self.prev = stored_hash(&row.body);
+        self.prev = stored_hash(row.body);
         self.last_position = expected;
         let version = self.versions.entry(r.event.case_id).or_insert(0);
         if r.version != *version + 1 {
