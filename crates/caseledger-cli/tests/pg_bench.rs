@@ -201,3 +201,47 @@ fn commands_without_a_database_form_name_themselves_and_say_why() {
         "{err}"
     );
 }
+
+/// An event id already stored in another case is refused with its line, as
+/// on a store directory, and nothing of the file is written (the table's
+/// unique key finds it; the error is mapped back to the input's line).
+#[test]
+fn an_event_id_stored_in_another_case_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file_store = dir.path().join("f");
+    let db = TestDb::new();
+    let first = good_case(1).join("\n");
+    for store in [file_store.to_str().unwrap(), db.url.as_str()] {
+        let out = caseledger()
+            .args(["--store", store, "import", "-"])
+            .write_stdin(first.clone())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, before, _) = run_at(&db.url, &["export"]);
+    // Case 2, whose third line takes the id of case 1's first event.
+    let mut lines = good_case(2);
+    lines[2] = line(2, 10, "responded", "2026-03-02T09:20:00+08:00", "{}");
+    let bad = lines.join("\n");
+    for store in [file_store.to_str().unwrap(), db.url.as_str()] {
+        let out = caseledger()
+            .args(["--store", store, "import", "-"])
+            .write_stdin(bad.clone())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{store}: {err}");
+        assert!(err.contains("line 3: "), "{store}: {err}");
+        assert!(
+            err.contains("00000000-0000-0000-0001-000000000010"),
+            "{store}: {err}"
+        );
+    }
+    let (_, after, _) = run_at(&db.url, &["export"]);
+    assert_eq!(after, before, "nothing of the file is written");
+}

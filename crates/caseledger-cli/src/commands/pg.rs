@@ -260,8 +260,10 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
             log,
             tx: Some(tx),
             next_position: start.position + 1,
+            first_sent: start.position + 1,
             last_recorded,
             appended: Default::default(),
+            lines: Vec::new(),
             histories: Default::default(),
         };
         let checked = import(&mut sink, BufReader::with_capacity(1 << 20, input), &|n| {
@@ -274,8 +276,19 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
             // Without the commit marker the load is refused: nothing is written.
             Err(e) => {
                 drop(tx);
-                let _ = loader.join();
-                return Err(e);
+                // The load's own error first when it stopped the import (the
+                // check then failed only because the load had stopped).
+                return match loader.join() {
+                    Ok(Err(load))
+                        if matches!(
+                            load.kind(),
+                            caseledger_postgres::ErrorKind::EventIdTaken { .. }
+                        ) || format!("{e:#}").contains(LOAD_STOPPED) =>
+                    {
+                        Err(line_of_taken_id(load, &sink))
+                    }
+                    _ => Err(e),
+                };
             }
             Ok(summary) => summary,
         };
@@ -288,7 +301,8 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
         drop(tx);
         let loaded = loader
             .join()
-            .map_err(|_| anyhow::anyhow!("the loading thread panicked"))??;
+            .map_err(|_| anyhow::anyhow!("the loading thread panicked"))?
+            .map_err(|e| line_of_taken_id(e, &sink))?;
         let mut summary = summary;
         summary.head = (last >= first).then(|| head(loaded));
         Ok(summary)
@@ -298,6 +312,31 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
     write_summary(&summary)
 }
 
+/// What the sink answers once the load has stopped (the load's own error
+/// is then the one reported).
+const LOAD_STOPPED: &str = "the loading transaction stopped";
+
+/// The load's error, with the input's line when it is an event id the log
+/// holds already (in another case: the table's unique key found it) or
+/// twice: "line N: …", as a store directory's import says it.
+fn line_of_taken_id(e: caseledger_postgres::Error, sink: &PgSink<'_>) -> anyhow::Error {
+    let caseledger_postgres::ErrorKind::EventIdTaken { event_id } = e.kind() else {
+        return e.into();
+    };
+    let line = sink
+        .appended
+        .get(event_id)
+        .and_then(|p| p.checked_sub(sink.first_sent))
+        .and_then(|i| sink.lines.get(usize::try_from(i).ok()?));
+    match line {
+        Some(line) => anyhow::anyhow!(
+            "line {line}: event id {event_id} is already stored in another case of the log (an \
+             event id is never reused)"
+        ),
+        None => e.into(),
+    }
+}
+
 /// PostgreSQL as an import's sink: the checked events are streamed to the
 /// loading transaction (`COPY`), which commits only once the import sends
 /// the batch's commit marker.
@@ -305,12 +344,18 @@ struct PgSink<'a> {
     log: &'a PgLog,
     tx: Option<std::sync::mpsc::SyncSender<caseledger_postgres::LogRecord>>,
     next_position: u64,
+    /// The position of the first event sent.
+    first_sent: u64,
     last_recorded: Option<DateTime<Utc>>,
     /// The position of each event id this import appended.
     appended: std::collections::HashMap<caseledger::EventId, u64, foldhash::fast::RandomState>,
+    /// The line of each event sent, by position - first: to name the line
+    /// of an event id the load finds stored already.
+    lines: Vec<u64>,
     /// The stored histories of the cases looked at (the ids of a case's
     /// own events are found there; an id stored in another case is
-    /// refused by the table's unique key, all or nothing).
+    /// refused by the table's unique key, all or nothing, and named with
+    /// its line by [`line_of_taken_id`]).
     histories: std::collections::HashMap<CaseId, Vec<RecordedEvent>, foldhash::fast::RandomState>,
 }
 
@@ -346,6 +391,7 @@ impl ImportSink for PgSink<'_> {
         &mut self,
         expected: ExpectedVersion,
         event: &Event,
+        line_no: u64,
     ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>> {
         if let Some(&position) = self.appended.get(&event.event_id) {
             return Ok(Added::Repeats(position));
@@ -368,9 +414,10 @@ impl ImportSink for PgSink<'_> {
                 .is_ok()
         });
         if !sent {
-            return Err("the loading transaction stopped (its error follows)".into());
+            return Err(LOAD_STOPPED.into());
         }
         self.appended.insert(event.event_id, position);
+        self.lines.push(line_no);
         self.next_position += 1;
         Ok(Added::New)
     }

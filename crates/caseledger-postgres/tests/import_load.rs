@@ -1,4 +1,6 @@
-//! The planner after a large import: the import refreshes the tables'
+//! Imports into an empty log build the secondary keys after the load
+//! (and keep them whatever happens), refuse a repeated event id naming it;
+//! and the planner after a large import: the import refreshes the tables'
 //! statistics before it commits, and `read_all`'s pages are bounded ranges
 //! of the primary key, so that reading right after a load never scans and
 //! sorts the rest of the table for each page (163.7 s over 1M events
@@ -41,6 +43,114 @@ fn query(db: &TestDb, sql: &'static str) -> Vec<String> {
     })
     .join()
     .unwrap()
+}
+
+/// The secondary keys of `events`, by name.
+fn keys(db: &TestDb) -> Vec<String> {
+    query(
+        db,
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'caseledger' \
+         AND tablename = 'events' ORDER BY indexname",
+    )
+}
+
+const KEYS: [&str; 4] = [
+    "events_case_id_version_key",
+    "events_customer",
+    "events_event_id_key",
+    "events_pkey",
+];
+
+/// `n` synthetic events as an import's records, one batch.
+fn records(
+    n: usize,
+) -> (
+    Vec<caseledger::Event>,
+    Vec<Result<LogRecord, std::convert::Infallible>>,
+) {
+    let events: Vec<_> = Synth::new(SynthConfig {
+        cases: (n as u64 / 5).max(1),
+        seed: 3,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        span_days: 60,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .take(n)
+    .collect();
+    let mut versions = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    let mut last = None;
+    for (i, event) in events.iter().enumerate() {
+        let version = versions.entry(event.case_id).or_insert(0u64);
+        *version += 1;
+        let recorded_at = last.map_or(event.at, |t: chrono::DateTime<chrono::Utc>| t.max(event.at));
+        last = Some(recorded_at);
+        out.push(Ok(LogRecord::Event(RecordedEvent {
+            position: i as u64 + 1,
+            version: *version,
+            recorded_at,
+            event: event.clone(),
+        })));
+    }
+    out.push(Ok(LogRecord::Commit {
+        first_position: 1,
+        last_position: events.len() as u64,
+    }));
+    (events, out)
+}
+
+#[test]
+fn an_import_into_an_empty_log_keeps_its_keys_and_names_a_repeated_id() {
+    let db = TestDb::new();
+    let log = db.log();
+    assert_eq!(keys(&db), KEYS);
+    // The 40th event takes the id of the 3rd (in another case or not).
+    let (events, mut bad) = records(50);
+    let repeated = events[2].event_id;
+    if let Ok(LogRecord::Event(e)) = &mut bad[39] {
+        e.event.event_id = repeated;
+    }
+    let err = log.import(Head::EMPTY, bad).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &caseledger_postgres::ErrorKind::EventIdTaken { event_id: repeated },
+        "{err}"
+    );
+    assert!(err.to_string().contains(&repeated.to_string()), "{err}");
+    // Nothing written; the keys, dropped for the load, are all there.
+    assert_eq!(log.head().unwrap(), Head::EMPTY);
+    assert_eq!(keys(&db), KEYS);
+    // A good import builds them again and they hold: the same ids again
+    // are refused by them, after the load of a non-empty log.
+    let (_, good) = records(50);
+    let head = log.import(Head::EMPTY, good).unwrap();
+    assert_eq!(head.position, 50);
+    assert_eq!(keys(&db), KEYS);
+    let (_, again) = records(50);
+    let again = again.into_iter().map(|r| {
+        r.map(|r| match r {
+            LogRecord::Event(mut e) => {
+                e.position += 50;
+                LogRecord::Event(e)
+            }
+            LogRecord::Commit { .. } => LogRecord::Commit {
+                first_position: 51,
+                last_position: 100,
+            },
+            other => other,
+        })
+    });
+    let err = log.import(head, again).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            caseledger_postgres::ErrorKind::EventIdTaken { .. }
+                | caseledger_postgres::ErrorKind::ImportRefused { .. }
+        ),
+        "{err}"
+    );
+    assert_eq!(log.head().unwrap(), head);
+    log.verify_chain(|_| {}).unwrap();
 }
 
 #[test]
