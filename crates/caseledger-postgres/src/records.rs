@@ -372,7 +372,7 @@ async fn drop_secondary_keys(tx: &tokio_postgres::Transaction<'_>) -> Result<boo
 fn load_error(e: tokio_postgres::Error) -> Error {
     let taken = e.as_db_error().and_then(|db| {
         if db.code() != &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-            || !db.constraint().is_some_and(|c| c == "events_event_id_key")
+            || db.constraint() != Some("events_event_id_key")
         {
             return None;
         }
