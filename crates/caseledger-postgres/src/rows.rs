@@ -117,11 +117,6 @@ impl<'a> RowRef<'a> {
         })
     }
 
-    /// The event its body holds (see [`EventRow::decode`]).
-    pub(crate) fn decode(&self) -> Result<RecordedEvent, Error> {
-        decode_row_body(self.position, self.body)
-    }
-
     /// Checks every column against the decoded body `r` (and the stored
     /// `hash` column against the body's own hash): the first that differs.
     pub(crate) fn check_columns(&self, r: &RecordedEvent) -> Result<(), Error> {
@@ -170,7 +165,7 @@ impl<'a> RowRef<'a> {
 
 /// The event a row's body holds; a body that does not decode, or holds a
 /// commit record, is a changed row.
-fn decode_row_body(position: i64, body: &[u8]) -> Result<RecordedEvent, Error> {
+pub(crate) fn decode_row_body(position: i64, body: &[u8]) -> Result<RecordedEvent, Error> {
     let position = u64::try_from(position).unwrap_or(0);
     match decode_body(body) {
         Ok(Record::Event(r)) => Ok(RecordedEvent {

@@ -8,7 +8,7 @@ use caseledger_codec::{GENESIS_HASH, encode_commit_body, link_holds, stored_hash
 use crate::Head;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
-use crate::rows::{EVENT_COLUMNS, RowRef, to_hash, to_u64};
+use crate::rows::{EVENT_COLUMNS, RowRef, decode_row_body, to_hash, to_u64};
 
 /// Rows fetched at a time by the walk.
 const VERIFY_PAGE_ROWS: i32 = 10_000;
@@ -29,6 +29,19 @@ pub struct VerifyReport {
     pub head: Head,
 }
 
+/// What a walk checks besides the chain (every body's link, positions,
+/// stream versions, batches, the head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Only the chain: the rows' `position` and `body` are read, nothing
+    /// else (what a report or an export, computed from the bodies, needs).
+    Bodies,
+    /// Also every column against its body.
+    Columns,
+    /// Also the case rules: `verify`.
+    Rules,
+}
+
 impl AsyncPgLog {
     /// Walks the whole log in one snapshot (a repeatable-read transaction,
     /// so appends going on meanwhile are neither seen nor disturbed):
@@ -47,7 +60,7 @@ impl AsyncPgLog {
         &self,
         mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(true, |r| visit(&r)).await
+        self.walk(Depth::Rules, |r| visit(&r)).await
     }
 
     /// [`AsyncPgLog::verify`] without the case rules: the chain, every
@@ -58,12 +71,12 @@ impl AsyncPgLog {
         &self,
         mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(false, |r| visit(&r)).await
+        self.walk(Depth::Columns, |r| visit(&r)).await
     }
 
-    /// The walk of [`AsyncPgLog::verify`] (with the case rules when
-    /// `rules`), handing each event over to `visit` (owned: the blocking
-    /// log passes it to another thread without a copy).
+    /// The walk of [`AsyncPgLog::verify`] to `depth`, handing each event
+    /// over to `visit` (owned: the blocking log passes it to another thread
+    /// without a copy).
     ///
     /// Pipelined: while the rows of one page are checked, the next page is
     /// already asked for, so the server produces and sends it meanwhile
@@ -72,7 +85,7 @@ impl AsyncPgLog {
     /// another thread).
     pub(crate) async fn walk(
         &self,
-        rules: bool,
+        depth: Depth,
         mut visit: impl FnMut(RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
         let during = "verifying the log";
@@ -92,7 +105,11 @@ impl AsyncPgLog {
             position: to_u64(head.get(0), 0, "the head position")?,
             hash: to_hash(head.get::<_, &[u8]>(1), 0)?,
         };
-        let events_sql = format!("SELECT {EVENT_COLUMNS} FROM caseledger.events ORDER BY position");
+        let columns = match depth {
+            Depth::Bodies => "position, body",
+            Depth::Columns | Depth::Rules => EVENT_COLUMNS,
+        };
+        let events_sql = format!("SELECT {columns} FROM caseledger.events ORDER BY position");
         let events_stmt = tx.prepare(&events_sql).await.map_err(Error::db(during))?;
         let commits_stmt = tx
             .prepare(
@@ -110,7 +127,7 @@ impl AsyncPgLog {
             .map_err(Error::db(during))?;
 
         let mut walk = Walk {
-            rules,
+            rules: depth == Depth::Rules,
             ..Walk::default()
         };
         let mut commit_rows = std::collections::VecDeque::new();
@@ -123,7 +140,18 @@ impl AsyncPgLog {
             let next = tx.query_portal(&events, VERIFY_PAGE_ROWS);
             let check = async {
                 for row in &page {
-                    let r = walk.event(&RowRef::from_row(row)?)?;
+                    let r = match depth {
+                        Depth::Bodies => {
+                            let during = "reading an event row";
+                            let position = row.try_get(0).map_err(Error::db(during))?;
+                            let body = row.try_get(1).map_err(Error::db(during))?;
+                            walk.event(position, body, None)?
+                        }
+                        Depth::Columns | Depth::Rules => {
+                            let row = RowRef::from_row(row)?;
+                            walk.event(row.position, row.body, Some(&row))?
+                        }
+                    };
                     let position = r.position;
                     visit(r);
                     // The commit marker that closes a batch at this event, if any.
@@ -224,29 +252,42 @@ impl Default for Walk {
 }
 
 impl Walk {
-    /// Checks one event row: its place, its link, its columns, its stream
-    /// version, the case rules.
-    fn event(&mut self, row: &RowRef<'_>) -> Result<RecordedEvent, Error> {
+    /// Checks one event row at `position` holding `body`: its place, its
+    /// link, its columns (when the row's are given), its stream version,
+    /// the case rules.
+    fn event(
+        &mut self,
+        position: i64,
+        body: &[u8],
+        row: Option<&RowRef<'_>>,
+    ) -> Result<RecordedEvent, Error> {
         let expected = self.last_position + 1;
-        if row.position != i64::try_from(expected).unwrap_or(i64::MAX) {
+        if position != i64::try_from(expected).unwrap_or(i64::MAX) {
             return Err(Error::tampered(
                 expected,
-                format!(
-                    "the event at this position is missing (the next row is at {})",
-                    row.position
-                ),
+                format!("the event at this position is missing (the next row is at {position})"),
             ));
         }
-        if !link_holds(&self.prev, row.body) {
+        if !link_holds(&self.prev, body) {
             return Err(Error::tampered(
                 expected,
                 "the chain hash of this event does not match its content: the row, or the one \
                  before it, was changed",
             ));
         }
-        let r = row.decode()?;
-        row.check_columns(&r)?;
-        self.prev = stored_hash(row.body);
+        let r = decode_row_body(position, body)?;
+        match row {
+            Some(row) => row.check_columns(&r)?,
+            // Without the columns, at least the body's own position.
+            None if r.position != expected => {
+                return Err(Error::tampered(
+                    expected,
+                    format!("the row holds the body of position {}", r.position),
+                ));
+            }
+            None => {}
+        }
+        self.prev = stored_hash(body);
         self.last_position = expected;
         let version = self.versions.entry(r.event.case_id).or_insert(0);
         if r.version != *version + 1 {
