@@ -6,8 +6,9 @@
 mod common;
 mod pg;
 
+use caseledger_testkit::pg::base_url;
 use common::*;
-use pg::{TestDb, base_url};
+use pg::TestDb;
 
 /// The databases on the server whose name starts with `prefix`.
 fn databases(prefix: &str) -> Vec<String> {
