@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use crate::exit::UsageError;
 
 /// What replaces a password.
-pub const MASK: &str = "***";
+pub const MASK: &str = caseledger_postgres::PASSWORD_MASK;
 
 /// The schemes of a PostgreSQL URL (as libpq accepts them).
 const PG_SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
@@ -45,6 +45,24 @@ impl PgUrl {
     /// The URL as given, password included: only for the database client.
     pub fn secret(&self) -> &str {
         &self.url
+    }
+
+    /// The same server, user and parameters, database `db` (a name of
+    /// letters, digits and `_`, which needs no encoding).
+    pub fn with_database(&self, db: &str) -> PgUrl {
+        let scheme_end = self.url.find("://").map_or(0, |i| i + 3);
+        let (head, rest) = self.url.split_at(scheme_end);
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let authority = path.split('/').next().unwrap_or("");
+        let mut url = format!("{head}{authority}/{db}");
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        PgUrl { url }
     }
 }
 
@@ -158,8 +176,7 @@ const MIN_BARE_SECRET_CHARS: usize = 3;
 /// Records the password of `url` (if it has one) for [`redact`].
 fn remember_secrets(url: &str) {
     let mut found = Vec::new();
-    for (start, end) in password_spans(url) {
-        let raw = &url[start..end];
+    for raw in caseledger_postgres::url_passwords(url) {
         let decoded = percent_decode(raw);
         for s in [raw.to_owned(), decoded] {
             if s.chars().count() >= MIN_BARE_SECRET_CHARS && !found.contains(&s) {
@@ -179,11 +196,13 @@ fn remember_secrets(url: &str) {
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// The one redaction: `text` with the password of every PostgreSQL URL in
-/// it replaced by [`MASK`] (`user:PASSWORD@` and `password=PASSWORD` in the
-/// query), and every password of a URL this process parsed (of at least
-/// [`MIN_BARE_SECRET_CHARS`] characters) masked wherever it appears. Everything the command prints on stderr passes through it,
-/// and a location shows itself through it.
+/// The one redaction of what the command prints: `text` with every
+/// PostgreSQL URL in it masked by the library's
+/// [`caseledger_postgres::redact_url`] (`user:PASSWORD@` and
+/// `password=PASSWORD` in the query), and every password of a URL this
+/// process parsed (of at least [`MIN_BARE_SECRET_CHARS`] characters)
+/// masked wherever it appears. Everything the command prints on stderr
+/// passes through it, and a location shows itself through it.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -192,16 +211,9 @@ pub fn redact(text: &str) -> String {
         let url_len = rest[start + scheme_len..]
             .find(|c: char| c.is_whitespace() || "\"'`<>".contains(c))
             .map_or(rest.len() - start, |n| n + scheme_len);
-        let url = &rest[start..start + url_len];
-        let mut masked = String::with_capacity(url.len());
-        let mut last = 0;
-        for (s, e) in password_spans(url) {
-            masked.push_str(&url[last..s]);
-            masked.push_str(MASK);
-            last = e;
-        }
-        masked.push_str(&url[last..]);
-        out.push_str(&masked);
+        out.push_str(&caseledger_postgres::redact_url(
+            &rest[start..start + url_len],
+        ));
         rest = &rest[start + url_len..];
     }
     out.push_str(rest);
@@ -224,36 +236,6 @@ fn find_url(text: &str) -> Option<(usize, usize)> {
         .filter_map(|s| lower.find(s).map(|i| (i, s.len())))
         // At one start, the longer scheme (`postgresql://` over none).
         .min_by_key(|&(i, len)| (i, std::cmp::Reverse(len)))
-}
-
-/// The byte ranges of the passwords in a PostgreSQL URL: after the first
-/// `:` of the user information (up to the last `@` before the query), and
-/// the value of every `password` parameter of the query.
-fn password_spans(url: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
-        return spans;
-    };
-    let query_start = url[after_scheme..]
-        .find('?')
-        .map_or(url.len(), |i| after_scheme + i);
-    if let Some(at) = url[after_scheme..query_start].rfind('@') {
-        let userinfo_end = after_scheme + at;
-        if let Some(colon) = url[after_scheme..userinfo_end].find(':') {
-            spans.push((after_scheme + colon + 1, userinfo_end));
-        }
-    }
-    if query_start < url.len() {
-        let mut offset = query_start + 1;
-        for param in url[query_start + 1..].split('&') {
-            let (key, _) = param.split_once('=').unwrap_or((param, ""));
-            if percent_decode(key).eq_ignore_ascii_case("password") && param.contains('=') {
-                spans.push((offset + key.len() + 1, offset + param.len()));
-            }
-            offset += param.len() + 1;
-        }
-    }
-    spans
 }
 
 /// `%XX` sequences decoded (a malformed one is kept as it is); bytes that
@@ -357,6 +339,22 @@ mod tests {
             redact("cannot connect to postgres://a:x1@h/d (refused); also `postgresql://b:y2@h/e`"),
             "cannot connect to postgres://a:***@h/d (refused); also `postgresql://b:***@h/e`"
         );
+    }
+
+    #[test]
+    fn another_database_keeps_the_server_user_and_parameters() {
+        let Ok(StoreLocation::Postgres(url)) = parse("postgres://u:pw@h:5432/test?sslmode=disable")
+        else {
+            panic!("a URL");
+        };
+        assert_eq!(
+            url.with_database("bench_1").secret(),
+            "postgres://u:pw@h:5432/bench_1?sslmode=disable"
+        );
+        let Ok(StoreLocation::Postgres(url)) = parse("postgresql://h") else {
+            panic!("a URL");
+        };
+        assert_eq!(url.with_database("b").secret(), "postgresql://h/b");
     }
 
     #[test]

@@ -205,8 +205,11 @@ enum Command {
     },
     /// Measure replay, verify, open, import and durable append speeds
     /// (docs/performance.md). Takes minutes; builds its stores in --dir.
+    /// With --store postgres://URL: the PostgreSQL log's figures against
+    /// their floors (docs/postgres.md), in databases it creates and drops.
     #[command(
-        after_help = "Example:\n  caseledger bench --dir /data/caseledger-bench --events 1000000"
+        after_help = "Example:\n  caseledger bench --dir /data/caseledger-bench --events 1000000\n  \
+                            caseledger --store postgres://postgres@127.0.0.1/postgres bench"
     )]
     Bench(bench::BenchArgs),
 }
@@ -223,10 +226,11 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             ))
         })
     };
-    // The commands the file store alone serves yet take its directory.
-    let need_store = || match need_location()? {
+    // The commands the file store alone serves take its directory; on a
+    // database they are refused, naming the command and why.
+    let need_store = |command: &str| match need_location()? {
         StoreLocation::Dir(dir) => Ok(dir),
-        StoreLocation::Postgres(url) => Err(pg::not_served(&url)),
+        StoreLocation::Postgres(url) => Err(pg::not_served(command, &url)),
     };
     match command {
         Command::Import {
@@ -237,7 +241,7 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
         } => {
             let dir = match &location {
                 None => None,
-                Some(_) => Some(need_store()?),
+                Some(_) => Some(need_store("import --check")?),
             };
             import_check::run(dir.as_deref(), file.as_deref(), format)
         }
@@ -246,7 +250,12 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             reject: Some(reject),
             format,
             ..
-        } => import_reject::run(&need_store()?, file.as_deref(), &reject, format),
+        } => import_reject::run(
+            &need_store("import --reject")?,
+            file.as_deref(),
+            &reject,
+            format,
+        ),
         Command::Import { format, .. } if format != ImportFormat::Text => Err(UsageError(
             "--format json is for --check and --reject; an import prints its summary as text"
                 .to_owned(),
@@ -273,7 +282,7 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             StoreLocation::Dir(dir) => verify::run(&dir, format),
             StoreLocation::Postgres(url) => pg::verify(&url, format),
         },
-        Command::Recover => open::recover(&need_store()?),
+        Command::Recover => open::recover(&need_store("recover")?),
         Command::Generate {
             cases,
             seed,
@@ -298,14 +307,17 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
         }
         Command::Demo => match &location {
             None => generate::demo(None),
-            Some(_) => generate::demo(Some(&need_store()?)),
+            Some(_) => generate::demo(Some(&need_store("demo")?)),
         },
         Command::Copy { source, target } => {
             let source = StoreLocation::parse(&source, "--source")?;
             let target = StoreLocation::parse(&target, "--target")?;
             copy::run(&source, &target)
         }
-        Command::Bench(args) => bench::run(&args),
+        Command::Bench(args) => match &location {
+            Some(StoreLocation::Postgres(url)) => bench::pg::run(url, &args),
+            _ => bench::run(&args),
+        },
     }
 }
 

@@ -229,60 +229,114 @@ pub(crate) fn parse_url(url: &str) -> Result<Target, Error> {
     })
 }
 
+/// What replaces a password in [`redact_url`]'s output.
+pub const PASSWORD_MASK: &str = "***";
+
 /// The connection string with its password replaced by `***`: for logs,
-/// messages and `Debug` output. A string it cannot read is replaced whole.
+/// messages and `Debug` output. In the URL form, the password of the user
+/// information (after the first `:`, up to the last `@` before the query:
+/// a raw `@` or `/` in a password is masked whole) and the value of every
+/// `password` query parameter (its name in any case, percent-encoded or
+/// not); in the key=value form, the value of `password=`. The one
+/// redaction of the project: the command line masks every URL of its
+/// messages with it.
 pub fn redact_url(url: &str) -> String {
-    let lower = url.to_ascii_lowercase();
-    let scheme_end = match lower.find("://") {
-        Some(i) => i + 3,
-        None => {
-            // key=value form: blank the value of `password=`.
-            return url
-                .split(' ')
-                .map(|part| match part.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => "password=***".to_owned(),
-                    _ => part.to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
-        }
-    };
-    let after = &url[scheme_end..];
-    let authority_end = after.find(['/', '?']).unwrap_or(after.len());
-    let authority = &after[..authority_end];
-    let mut out = url[..scheme_end].to_owned();
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => {
-                    out.push_str(user);
-                    out.push_str(":***");
+    if url.find("://").is_none() {
+        // key=value form: blank the value of `password=`.
+        return url
+            .split(' ')
+            .map(|part| match part.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => {
+                    format!("password={PASSWORD_MASK}")
                 }
-                None => out.push_str(userinfo),
+                _ => part.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let mut masked = String::with_capacity(url.len());
+    let mut last = 0;
+    for (start, end) in password_spans(url) {
+        masked.push_str(&url[last..start]);
+        masked.push_str(PASSWORD_MASK);
+        last = end;
+    }
+    masked.push_str(&url[last..]);
+    masked
+}
+
+/// The passwords a connection string holds, as written (percent-encoded
+/// when they are): the ones [`redact_url`] masks. For a caller that also
+/// masks them where they appear without their URL (a driver's message).
+pub fn url_passwords(url: &str) -> Vec<&str> {
+    if url.find("://").is_none() {
+        return url
+            .split(' ')
+            .filter_map(|part| part.split_once('='))
+            .filter(|(k, _)| k.eq_ignore_ascii_case("password"))
+            .map(|(_, v)| v)
+            .collect();
+    }
+    password_spans(url)
+        .into_iter()
+        .map(|(start, end)| &url[start..end])
+        .collect()
+}
+
+/// The byte ranges of the passwords in a URL: after the first `:` of the
+/// user information (up to the last `@` before the query), and the value
+/// of every `password` parameter of the query.
+fn password_spans(url: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
+        return spans;
+    };
+    let query_start = url[after_scheme..]
+        .find('?')
+        .map_or(url.len(), |i| after_scheme + i);
+    if let Some(at) = url[after_scheme..query_start].rfind('@') {
+        let userinfo_end = after_scheme + at;
+        if let Some(colon) = url[after_scheme..userinfo_end].find(':') {
+            spans.push((after_scheme + colon + 1, userinfo_end));
+        }
+    }
+    if query_start < url.len() {
+        let mut offset = query_start + 1;
+        for param in url[query_start + 1..].split('&') {
+            let (key, _) = param.split_once('=').unwrap_or((param, ""));
+            if is_password_key(key) && param.contains('=') {
+                spans.push((offset + key.len() + 1, offset + param.len()));
             }
-            out.push_str(&authority[at..]);
+            offset += param.len() + 1;
         }
-        None => out.push_str(authority),
     }
-    let tail = &after[authority_end..];
-    // A password given as a query parameter.
-    match tail.split_once('?') {
-        Some((path, query)) => {
-            out.push_str(path);
-            out.push('?');
-            let params: Vec<String> = query
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                    _ => p.to_owned(),
-                })
-                .collect();
-            out.push_str(&params.join("&"));
+    spans
+}
+
+/// Whether a query parameter's name is `password`, in any case, each
+/// letter percent-encoded or not.
+fn is_password_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                decoded.push(((h << 4) | l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
         }
-        None => out.push_str(tail),
     }
-    out
+    decoded.eq_ignore_ascii_case(b"password")
 }
 
 #[cfg(test)]
@@ -303,6 +357,38 @@ mod tests {
             redact_url("host=db user=app password=s3cret"),
             "host=db user=app password=***"
         );
+        let cases = [
+            (
+                "postgresql://alice:p%40ss@h/db?sslmode=require",
+                "postgresql://alice:***@h/db?sslmode=require",
+            ),
+            // A raw `@` or `/` in the password: masked whole.
+            ("postgres://alice:a@b@h/db", "postgres://alice:***@h/db"),
+            ("postgres://alice:a/b@h/db", "postgres://alice:***@h/db"),
+            (
+                "postgres://h/db?user=alice&password=zz9&sslmode=verify-full",
+                "postgres://h/db?user=alice&password=***&sslmode=verify-full",
+            ),
+            (
+                "postgres://h/db?PassWord=zz9",
+                "postgres://h/db?PassWord=***",
+            ),
+            (
+                "postgres://h/db?pass%77ord=zz9",
+                "postgres://h/db?pass%77ord=***",
+            ),
+            // No password: unchanged.
+            ("postgres://alice@h:5432/db", "postgres://alice@h:5432/db"),
+            ("postgres://h/db", "postgres://h/db"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+        assert_eq!(
+            url_passwords("postgres://a:x%40y@h/db?password=zz9"),
+            ["x%40y", "zz9"]
+        );
+        assert_eq!(url_passwords("host=h password=pw"), ["pw"]);
     }
 
     #[test]

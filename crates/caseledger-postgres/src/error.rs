@@ -64,6 +64,12 @@ pub enum ErrorKind {
         /// Why.
         reason: String,
     },
+    /// An import holds an event id the log has already stored (in another
+    /// case: the id-reuse rule), or holds it twice: nothing was written.
+    EventIdTaken {
+        /// The event id.
+        event_id: caseledger::EventId,
+    },
     /// The log's writer task has stopped (its runtime shut down): nothing
     /// was written by this call.
     WriterStopped,
@@ -100,6 +106,11 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ImportRefused { reason } => {
                 write!(f, "import refused, nothing written: {reason}")
             }
+            ErrorKind::EventIdTaken { event_id } => write!(
+                f,
+                "import refused, nothing written: event id {event_id} is already stored in the log \
+                 (an event id is never reused) or comes twice in the import"
+            ),
             ErrorKind::WriterStopped => {
                 f.write_str("the log's writer has stopped; nothing was written")
             }

@@ -35,8 +35,8 @@ mod writer;
 
 pub use blocking::{IMPORT_CHUNK_RECORDS, PgLog, VERIFY_CHUNK_EVENTS};
 pub use config::{
-    Clock, MAX_GROUP_APPENDS, MAX_PAGE_ROWS, MAX_POOL_SIZE, NOTIFY_CHANNEL, PgOptions,
-    is_postgres_url, redact_url,
+    Clock, MAX_GROUP_APPENDS, MAX_PAGE_ROWS, MAX_POOL_SIZE, NOTIFY_CHANNEL, PASSWORD_MASK,
+    PgOptions, is_postgres_url, redact_url, url_passwords,
 };
 pub use error::{Error, ErrorKind};
 pub use log::AsyncPgLog;

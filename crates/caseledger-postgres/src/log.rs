@@ -152,6 +152,14 @@ impl AsyncPgLog {
     ) -> Result<Vec<RecordedEvent>, Error> {
         let during = "reading the log";
         let client = self.client(during).await?;
+        // The range of the page itself, not up to `to` with a LIMIT:
+        // positions are gapless, so it holds the page's rows exactly, and
+        // the planner takes the primary key for it whatever its statistics
+        // say. (Given `position >= $1 AND position <= $2` and no
+        // statistics, right after a large load, it scanned and sorted the
+        // whole rest of the table for every page: 476 ms a page instead of
+        // 15 over 1M events.)
+        let to = to.min(from.saturating_add(limit.max(1) as u64 - 1));
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE position >= $1 AND position <= $2 \
              ORDER BY position LIMIT $3"

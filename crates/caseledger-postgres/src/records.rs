@@ -196,6 +196,13 @@ impl AsyncPgLog {
                 from.hash_hex()
             )));
         }
+        // Into an empty log, the secondary keys are built once after the
+        // load (a sort) instead of row by row (random event ids make every
+        // insert into their btree a random write): dropped here, created
+        // again below, in this transaction, so that all or nothing holds
+        // and no one ever sees the table without them. A role that does
+        // not own the table (the application's) loads with them in place.
+        let rebuild_keys = from.position == 0 && drop_secondary_keys(&tx).await?;
         let mut chain = Chain {
             hash: from.hash,
             next_position: from.position + 1,
@@ -246,11 +253,7 @@ impl AsyncPgLog {
                         &row.body,
                         &row.hash,
                     ];
-                    writer
-                        .as_mut()
-                        .write(&values)
-                        .await
-                        .map_err(Error::db(during))?;
+                    writer.as_mut().write(&values).await.map_err(load_error)?;
                 }
                 LogRecord::Commit {
                     first_position,
@@ -264,7 +267,12 @@ impl AsyncPgLog {
                 chain.batch_first
             )));
         }
-        writer.finish().await.map_err(Error::db(during))?;
+        writer.finish().await.map_err(load_error)?;
+        if rebuild_keys {
+            tx.batch_execute(CREATE_SECONDARY_KEYS)
+                .await
+                .map_err(load_error)?;
+        }
         if chain.commits.is_empty() {
             // Nothing to import: the head stays.
             tx.commit().await.map_err(Error::db(during))?;
@@ -288,6 +296,16 @@ impl AsyncPgLog {
         }
         commit_writer.finish().await.map_err(Error::db(during))?;
         let last = chain.next_position - 1;
+        if last - from.position >= ANALYZE_AFTER_EVENTS {
+            // Fresh statistics for the planner: without them, right after a
+            // large load into an empty table, it took the keyset pages of
+            // `read_all` for a scan of the whole table and a sort (163 s
+            // over 1M events). ANALYZE sees this transaction's own rows, and
+            // its statistics commit with them.
+            tx.batch_execute("ANALYZE caseledger.events; ANALYZE caseledger.commits")
+                .await
+                .map_err(Error::db("analyzing the imported rows"))?;
+        }
         let (secs, nanos) = match chain.last_recorded_at {
             Some(t) => (Some(t.timestamp()), Some(t.timestamp_subsec_nanos() as i32)),
             None => (None, None),
@@ -313,6 +331,71 @@ impl AsyncPgLog {
         })
     }
 }
+
+/// The secondary keys of `events` as migration 1 creates them, for an
+/// import into an empty log to build after its load.
+const CREATE_SECONDARY_KEYS: &str = "
+ALTER TABLE caseledger.events ADD CONSTRAINT events_event_id_key UNIQUE (event_id),
+    ADD CONSTRAINT events_case_id_version_key UNIQUE (case_id, version);
+CREATE INDEX events_customer ON caseledger.events (customer_id) WHERE customer_id IS NOT NULL;
+";
+
+/// Drops the secondary keys of `events` inside the import's transaction,
+/// under a savepoint: `false` (and nothing changed) when the role may not
+/// (it does not own the table).
+async fn drop_secondary_keys(tx: &tokio_postgres::Transaction<'_>) -> Result<bool, Error> {
+    let during = "importing";
+    tx.batch_execute("SAVEPOINT caseledger_keys")
+        .await
+        .map_err(Error::db(during))?;
+    let dropped = tx
+        .batch_execute(
+            "ALTER TABLE caseledger.events DROP CONSTRAINT events_event_id_key, \
+             DROP CONSTRAINT events_case_id_version_key; \
+             DROP INDEX caseledger.events_customer",
+        )
+        .await;
+    match dropped {
+        Ok(()) => Ok(true),
+        Err(_) => {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT caseledger_keys")
+                .await
+                .map_err(Error::db(during))?;
+            Ok(false)
+        }
+    }
+}
+
+/// The error of loading the rows: an event id already stored (or twice in
+/// the import) as [`ErrorKind::EventIdTaken`], naming it; any other as a
+/// database error.
+fn load_error(e: tokio_postgres::Error) -> Error {
+    let taken = e.as_db_error().and_then(|db| {
+        if db.code() != &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+            || db.constraint() != Some("events_event_id_key")
+        {
+            return None;
+        }
+        // "Key (event_id)=(UUID) already exists." or "... is duplicated."
+        let detail = db.detail()?;
+        let start = detail.find(")=(")? + 3;
+        let end = start + detail[start..].find(')')?;
+        Uuid::parse_str(&detail[start..end]).ok()
+    });
+    match taken {
+        Some(id) => Error::with_source(
+            ErrorKind::EventIdTaken {
+                event_id: caseledger::EventId::from_uuid(id),
+            },
+            e,
+        ),
+        None => Error::db("importing")(e),
+    }
+}
+
+/// Events from which an import refreshes the planner's statistics of the
+/// tables before it commits (autovacuum would, but only later).
+const ANALYZE_AFTER_EVENTS: u64 = 10_000;
 
 fn refused(reason: String) -> Error {
     Error::new(ErrorKind::ImportRefused { reason })

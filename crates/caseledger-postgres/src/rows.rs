@@ -76,33 +76,51 @@ impl EventRow {
     /// The event its body holds; a body that does not decode, or holds a
     /// commit record, is a changed row.
     pub(crate) fn decode(&self) -> Result<RecordedEvent, Error> {
-        let position = u64::try_from(self.position).unwrap_or(0);
-        match decode_body(&self.body) {
-            Ok(Record::Event(r)) => Ok(RecordedEvent {
-                position: r.position,
-                version: r.version,
-                recorded_at: r.recorded_at,
-                event: r.event,
-            }),
-            Ok(Record::Commit { .. }) => Err(Error::tampered(
-                position,
-                "the body holds a commit record, not an event",
-            )),
-            Err(e) => Err(Error::tampered(
-                position,
-                format!("the body does not decode: {e}"),
-            )),
-        }
+        decode_row_body(self.position, &self.body)
+    }
+}
+
+/// One row of `events` as the columns of a fetched row hold it, borrowed
+/// (no copy of the body, the hash or the texts): what the verifying walk
+/// checks, row after row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowRef<'a> {
+    pub position: i64,
+    pub case_id: Uuid,
+    pub version: i64,
+    pub event_id: Uuid,
+    pub event_type: &'a str,
+    pub at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub customer_id: Option<&'a str>,
+    pub due: Option<DateTime<Utc>>,
+    pub body: &'a [u8],
+    pub hash: &'a [u8],
+}
+
+impl<'a> RowRef<'a> {
+    /// The row's columns, selected with [`EVENT_COLUMNS`].
+    pub(crate) fn from_row(row: &'a tokio_postgres::Row) -> Result<RowRef<'a>, Error> {
+        let during = "reading an event row";
+        Ok(RowRef {
+            position: row.try_get(0).map_err(Error::db(during))?,
+            case_id: row.try_get(1).map_err(Error::db(during))?,
+            version: row.try_get(2).map_err(Error::db(during))?,
+            event_id: row.try_get(3).map_err(Error::db(during))?,
+            event_type: row.try_get(4).map_err(Error::db(during))?,
+            at: row.try_get(5).map_err(Error::db(during))?,
+            recorded_at: row.try_get(6).map_err(Error::db(during))?,
+            customer_id: row.try_get(7).map_err(Error::db(during))?,
+            due: row.try_get(8).map_err(Error::db(during))?,
+            body: row.try_get(9).map_err(Error::db(during))?,
+            hash: row.try_get(10).map_err(Error::db(during))?,
+        })
     }
 
     /// Checks every column against the decoded body `r` (and the stored
     /// `hash` column against the body's own hash): the first that differs.
     pub(crate) fn check_columns(&self, r: &RecordedEvent) -> Result<(), Error> {
-        let expected = EventRow::of(
-            r,
-            self.body.clone(),
-            &caseledger_codec::stored_hash(&self.body),
-        )?;
+        let e = &r.event;
         let position = r.position;
         let differs = |column: &str| {
             Err(Error::tampered(
@@ -110,37 +128,60 @@ impl EventRow {
                 format!("column `{column}` does not match the event's stored body"),
             ))
         };
-        if self.position != expected.position {
+        let (customer_id, due) = query_fields(&e.data);
+        if Some(self.position) != i64::try_from(r.position).ok() {
             return differs("position");
         }
-        if self.case_id != expected.case_id {
+        if &self.case_id != e.case_id.as_uuid() {
             return differs("case_id");
         }
-        if self.version != expected.version {
+        if Some(self.version) != i64::try_from(r.version).ok() {
             return differs("version");
         }
-        if self.event_id != expected.event_id {
+        if &self.event_id != e.event_id.as_uuid() {
             return differs("event_id");
         }
-        if self.event_type != expected.event_type {
+        if self.event_type != e.data.event_type().as_str() {
             return differs("type");
         }
-        if self.at != expected.at {
+        if self.at != column_time(&e.at) {
             return differs("at");
         }
-        if self.recorded_at != expected.recorded_at {
+        if self.recorded_at != column_time(&r.recorded_at) {
             return differs("recorded_at");
         }
-        if self.customer_id != expected.customer_id {
+        if self.customer_id != customer_id.as_deref() {
             return differs("customer_id");
         }
-        if self.due != expected.due {
+        if self.due != due.map(|d| column_time(&d)) {
             return differs("due");
         }
-        if self.hash.len() != HASH_BYTES || self.hash != expected.hash {
+        if self.hash.len() != HASH_BYTES || self.hash != caseledger_codec::stored_hash(self.body) {
             return differs("hash");
         }
         Ok(())
+    }
+}
+
+/// The event a row's body holds; a body that does not decode, or holds a
+/// commit record, is a changed row.
+pub(crate) fn decode_row_body(position: i64, body: &[u8]) -> Result<RecordedEvent, Error> {
+    let position = u64::try_from(position).unwrap_or(0);
+    match decode_body(body) {
+        Ok(Record::Event(r)) => Ok(RecordedEvent {
+            position: r.position,
+            version: r.version,
+            recorded_at: r.recorded_at,
+            event: r.event,
+        }),
+        Ok(Record::Commit { .. }) => Err(Error::tampered(
+            position,
+            "the body holds a commit record, not an event",
+        )),
+        Err(e) => Err(Error::tampered(
+            position,
+            format!("the body does not decode: {e}"),
+        )),
     }
 }
 

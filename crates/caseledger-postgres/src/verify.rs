@@ -8,7 +8,7 @@ use caseledger_codec::{GENESIS_HASH, encode_commit_body, link_holds, stored_hash
 use crate::Head;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
-use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_u64};
+use crate::rows::{EVENT_COLUMNS, RowRef, decode_row_body, to_hash, to_u64};
 
 /// Rows fetched at a time by the walk.
 const VERIFY_PAGE_ROWS: i32 = 10_000;
@@ -29,6 +29,19 @@ pub struct VerifyReport {
     pub head: Head,
 }
 
+/// What a walk checks besides the chain (every body's link, positions,
+/// stream versions, batches, the head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Only the chain: the rows' `position` and `body` are read, nothing
+    /// else (what a report or an export, computed from the bodies, needs).
+    Bodies,
+    /// Also every column against its body.
+    Columns,
+    /// Also the case rules: `verify`.
+    Rules,
+}
+
 impl AsyncPgLog {
     /// Walks the whole log in one snapshot (a repeatable-read transaction,
     /// so appends going on meanwhile are neither seen nor disturbed):
@@ -45,9 +58,9 @@ impl AsyncPgLog {
     /// event that breaks a rule.
     pub async fn verify(
         &self,
-        visit: impl FnMut(&RecordedEvent) + Send,
+        mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(true, visit).await
+        self.walk(Depth::Rules, |r| visit(&r)).await
     }
 
     /// [`AsyncPgLog::verify`] without the case rules: the chain, every
@@ -56,15 +69,24 @@ impl AsyncPgLog {
     /// logs of events that follow no case's life (tests of the storage).
     pub async fn verify_chain(
         &self,
-        visit: impl FnMut(&RecordedEvent) + Send,
+        mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(false, visit).await
+        self.walk(Depth::Columns, |r| visit(&r)).await
     }
 
-    async fn walk(
+    /// The walk of [`AsyncPgLog::verify`] to `depth`, handing each event
+    /// over to `visit` (owned: the blocking log passes it to another thread
+    /// without a copy).
+    ///
+    /// Pipelined: while the rows of one page are checked, the next page is
+    /// already asked for, so the server produces and sends it meanwhile
+    /// (one connection, one snapshot: the request goes out before the
+    /// checking starts, and the connection's task receives the rows on
+    /// another thread).
+    pub(crate) async fn walk(
         &self,
-        rules: bool,
-        mut visit: impl FnMut(&RecordedEvent) + Send,
+        depth: Depth,
+        mut visit: impl FnMut(RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
         let during = "verifying the log";
         let mut client = self.client(during).await?;
@@ -83,7 +105,11 @@ impl AsyncPgLog {
             position: to_u64(head.get(0), 0, "the head position")?,
             hash: to_hash(head.get::<_, &[u8]>(1), 0)?,
         };
-        let events_sql = format!("SELECT {EVENT_COLUMNS} FROM caseledger.events ORDER BY position");
+        let columns = match depth {
+            Depth::Bodies => "position, body",
+            Depth::Columns | Depth::Rules => EVENT_COLUMNS,
+        };
+        let events_sql = format!("SELECT {columns} FROM caseledger.events ORDER BY position");
         let events_stmt = tx.prepare(&events_sql).await.map_err(Error::db(during))?;
         let commits_stmt = tx
             .prepare(
@@ -101,47 +127,63 @@ impl AsyncPgLog {
             .map_err(Error::db(during))?;
 
         let mut walk = Walk {
-            rules,
+            rules: depth == Depth::Rules,
             ..Walk::default()
         };
         let mut commit_rows = std::collections::VecDeque::new();
         let mut commits_done = false;
-        loop {
-            let page = tx
-                .query_portal(&events, VERIFY_PAGE_ROWS)
-                .await
-                .map_err(Error::db(during))?;
-            if page.is_empty() {
-                break;
-            }
-            for row in &page {
-                let row = EventRow::from_row(row)?;
-                let r = walk.event(&row)?;
-                visit(&r);
-                // The commit marker that closes a batch at this event, if any.
-                if commit_rows.is_empty() && !commits_done {
-                    let more = tx
-                        .query_portal(&commits, VERIFY_PAGE_ROWS)
-                        .await
-                        .map_err(Error::db(during))?;
-                    commits_done = more.is_empty();
-                    commit_rows.extend(more);
-                }
-                if let Some(c) = commit_rows.front() {
-                    let last = to_u64(c.get(0), r.position, "a commit's last position")?;
-                    if last == r.position {
-                        let first = to_u64(c.get(1), r.position, "a commit's first position")?;
-                        let hash = to_hash(c.get::<_, &[u8]>(2), r.position)?;
-                        walk.commit(first, last, &hash)?;
-                        commit_rows.pop_front();
-                    } else if last < r.position {
-                        return Err(Error::tampered(
-                            last,
-                            "a commit marker closes a batch at a position with no event",
-                        ));
+        let mut page = tx
+            .query_portal(&events, VERIFY_PAGE_ROWS)
+            .await
+            .map_err(Error::db(during))?;
+        while !page.is_empty() {
+            let next = tx.query_portal(&events, VERIFY_PAGE_ROWS);
+            let check = async {
+                for row in &page {
+                    let r = match depth {
+                        Depth::Bodies => {
+                            let during = "reading an event row";
+                            let position = row.try_get(0).map_err(Error::db(during))?;
+                            let body = row.try_get(1).map_err(Error::db(during))?;
+                            walk.event(position, body, None)?
+                        }
+                        Depth::Columns | Depth::Rules => {
+                            let row = RowRef::from_row(row)?;
+                            walk.event(row.position, row.body, Some(&row))?
+                        }
+                    };
+                    let position = r.position;
+                    visit(r);
+                    // The commit marker that closes a batch at this event, if any.
+                    if commit_rows.is_empty() && !commits_done {
+                        let more = tx
+                            .query_portal(&commits, VERIFY_PAGE_ROWS)
+                            .await
+                            .map_err(Error::db(during))?;
+                        commits_done = more.is_empty();
+                        commit_rows.extend(more);
+                    }
+                    if let Some(c) = commit_rows.front() {
+                        let last = to_u64(c.get(0), position, "a commit's last position")?;
+                        if last == position {
+                            let first = to_u64(c.get(1), position, "a commit's first position")?;
+                            let hash = to_hash(c.get::<_, &[u8]>(2), position)?;
+                            walk.commit(first, last, &hash)?;
+                            commit_rows.pop_front();
+                        } else if last < position {
+                            return Err(Error::tampered(
+                                last,
+                                "a commit marker closes a batch at a position with no event",
+                            ));
+                        }
                     }
                 }
-            }
+                Ok(())
+            };
+            // `next` first: its request goes out before the checking starts.
+            let (next, checked) = futures_util::future::join(next, check).await;
+            checked?;
+            page = next.map_err(Error::db(during))?;
         }
         if !commit_rows.is_empty()
             || (!commits_done
@@ -210,29 +252,42 @@ impl Default for Walk {
 }
 
 impl Walk {
-    /// Checks one event row: its place, its link, its columns, its stream
-    /// version, the case rules.
-    fn event(&mut self, row: &EventRow) -> Result<RecordedEvent, Error> {
+    /// Checks one event row at `position` holding `body`: its place, its
+    /// link, its columns (when the row's are given), its stream version,
+    /// the case rules.
+    fn event(
+        &mut self,
+        position: i64,
+        body: &[u8],
+        row: Option<&RowRef<'_>>,
+    ) -> Result<RecordedEvent, Error> {
         let expected = self.last_position + 1;
-        if row.position != i64::try_from(expected).unwrap_or(i64::MAX) {
+        if position != i64::try_from(expected).unwrap_or(i64::MAX) {
             return Err(Error::tampered(
                 expected,
-                format!(
-                    "the event at this position is missing (the next row is at {})",
-                    row.position
-                ),
+                format!("the event at this position is missing (the next row is at {position})"),
             ));
         }
-        if !link_holds(&self.prev, &row.body) {
+        if !link_holds(&self.prev, body) {
             return Err(Error::tampered(
                 expected,
                 "the chain hash of this event does not match its content: the row, or the one \
                  before it, was changed",
             ));
         }
-        let r = row.decode()?;
-        row.check_columns(&r)?;
-        self.prev = stored_hash(&row.body);
+        let r = decode_row_body(position, body)?;
+        match row {
+            Some(row) => row.check_columns(&r)?,
+            // Without the columns, at least the body's own position.
+            None if r.position != expected => {
+                return Err(Error::tampered(
+                    expected,
+                    format!("the row holds the body of position {}", r.position),
+                ));
+            }
+            None => {}
+        }
+        self.prev = stored_hash(body);
         self.last_position = expected;
         let version = self.versions.entry(r.event.case_id).or_insert(0);
         if r.version != *version + 1 {

@@ -435,6 +435,7 @@ fn records_of(events: &[Event], per_batch: usize) -> (caseledger_store::Head, Ve
                 first_position,
                 last_position,
             },
+            other => panic!("a record this test does not know: {other:?}"),
         })
         .collect();
     (store.head(), records)

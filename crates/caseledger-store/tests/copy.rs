@@ -61,6 +61,7 @@ fn copy(source: &Store, target: &Store, from: u64) -> (Vec<Head>, Vec<Head>) {
                 });
                 got.push(batch.take().unwrap().commit().unwrap().unwrap());
             }
+            other => panic!("a record the copy does not know: {other:?}"),
         }
     }
     assert!(batch.is_none(), "the read ends with a commit");
@@ -120,6 +121,7 @@ fn commits_are_read_with_their_ranges_and_a_mid_log_read_starts_at_a_batch() {
                 assert_eq!((*first_position, *last_position), (first, next - 1));
                 first = next;
             }
+            other => panic!("a record the copy does not know: {other:?}"),
         }
     }
     assert_eq!(next - 1, src.head().position);
@@ -134,7 +136,7 @@ fn commits_are_read_with_their_ranges_and_a_mid_log_read_starts_at_a_batch() {
                 hash,
                 ..
             } => Some((*last_position, *hash)),
-            LogRecord::Event(_) => None,
+            _ => None,
         })
         .collect();
     let (third_end, third_hash) = commits[2];
@@ -170,6 +172,7 @@ fn a_resumed_copy_continues_from_the_targets_head() {
                     break;
                 }
             }
+            other => panic!("a record the copy does not know: {other:?}"),
         }
     }
     let resumed_from = dst.head().position + 1;

@@ -218,6 +218,10 @@ impl CopySource for FileSource {
                         last_position,
                         hash: Some(hash),
                     },
+                    other => anyhow::bail!(
+                        "{} holds a record this build cannot copy: {other:?}",
+                        dir.display()
+                    ),
                 })
             },
         )))

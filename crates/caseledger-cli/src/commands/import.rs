@@ -178,11 +178,13 @@ pub(super) trait ImportSink {
     fn stored_event(&mut self, event: &Event) -> Result<Option<RecordedEvent>>;
     /// A case's stored events (from before the import).
     fn read_stream(&mut self, case_id: CaseId) -> Result<Vec<RecordedEvent>>;
-    /// Appends `event` to its case, whose version must be `expected`.
+    /// Appends `event`, read on line `line_no`, to its case, whose version
+    /// must be `expected`.
     fn append(
         &mut self,
         expected: ExpectedVersion,
         event: &Event,
+        line_no: u64,
     ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>>;
 }
 
@@ -215,6 +217,7 @@ impl ImportSink for FileSink<'_> {
         &mut self,
         expected: ExpectedVersion,
         event: &Event,
+        _line_no: u64,
     ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>> {
         let done = self
             .batch
@@ -490,11 +493,13 @@ fn validate_and_append(
             // The state has folded the stored history and this batch's
             // events of the case: its version is the stream's.
             let expected = ExpectedVersion::Exact(state.version());
-            let done = sink.append(expected, &event).map_err(|error| AtLine {
-                line: line_no,
-                error,
-                hint: "",
-            })?;
+            let done = sink
+                .append(expected, &event, line_no)
+                .map_err(|error| AtLine {
+                    line: line_no,
+                    error,
+                    hint: "",
+                })?;
             if let Added::Repeats(position) = done {
                 let earlier = position
                     .checked_sub(first_position)

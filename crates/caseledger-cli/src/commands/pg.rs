@@ -20,11 +20,31 @@ use crate::args::{HistoryFormat, VerifyFormat};
 use crate::exit::{Refused, UsageError};
 use crate::location::PgUrl;
 
-/// The error of a command that does not serve a PostgreSQL store.
-pub fn not_served(url: &PgUrl) -> anyhow::Error {
+/// The error of a command that does not serve a PostgreSQL store: one
+/// line naming the command, the database (redacted) and why.
+pub fn not_served(command: &str, url: &PgUrl) -> anyhow::Error {
+    let why = match command {
+        "import --check" => {
+            "it checks a file against a store directory's cases; run it without --store to \
+             check the file alone, and a plain import into the database checks every line \
+             again"
+        }
+        "import --reject" => {
+            "it reads the file twice against a store directory; on a database, import the \
+             file (all or nothing) after fixing the lines `import --check` lists"
+        }
+        "recover" => {
+            "it cuts the torn tail a crash leaves in a store directory; a database has none \
+             (a transaction commits whole or leaves nothing)"
+        }
+        "demo" => {
+            "it builds and reuses a store directory of its own; on a database run `generate \
+             --cases 3000`, then `report --group-by month`"
+        }
+        _ => "it works on a store directory only",
+    };
     anyhow::Error::new(UsageError(format!(
-        "--store {url}: this command works on a store directory only, not on a PostgreSQL \
-         database"
+        "{command} does not work on a PostgreSQL database (--store {url}): {why}"
     )))
 }
 
@@ -43,9 +63,10 @@ fn head(h: caseledger_postgres::Head) -> Head {
     }
 }
 
-/// `export` from PostgreSQL: the events as the log's verifying walk hands
-/// them over (on a thread of their own, so that the walk and the writing
-/// overlap), which is also its fastest whole-log read.
+/// `export` from PostgreSQL: the events as the log's chain-checking walk
+/// over the bodies hands them over ([`PgLog::read_verified`], on a thread
+/// of their own, so that the walk and the writing overlap), which is also
+/// its fastest whole-log read.
 pub fn export(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<()> {
     let log = open(url, Clock::System)?;
     let total = log.head()?.position;
@@ -54,7 +75,7 @@ pub fn export(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<()> {
         let walk = s.spawn(move || {
             // A send fails only once the writer stopped (a closed pipe):
             // the walk then runs out without sending.
-            log.verify_chain(|e| {
+            log.read_verified(|e| {
                 let _ = tx.send(e);
             })
         });
@@ -144,15 +165,16 @@ pub fn verify(url: &PgUrl, format: VerifyFormat) -> Result<()> {
     }
 }
 
-/// Replays the log into the KPI accumulator through the log's verifying
-/// walk, so the head is always verified: with `--no-verify` too, as the
-/// walk is also the fastest whole-log read the log offers (measured over
-/// 1M events: 11 s, against minutes through `read_all`'s pages).
+/// Replays the log into the KPI accumulator through the log's
+/// chain-checking walk over the bodies ([`PgLog::read_verified`]: every
+/// link, position, version, batch and the head; the copied columns are
+/// `verify`'s), so the head is always verified: with `--no-verify` too, as
+/// the walk is also the fastest whole-log read the log offers.
 pub fn replay(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<(KpiAccumulator, Head)> {
     let log = open(url, Clock::System)?;
     let mut acc = KpiAccumulator::new(as_of);
     let bar = crate::progress::bar(None, "replaying");
-    let report = log.verify_chain(|e| {
+    let report = log.read_verified(|e| {
         if e.position % 8192 == 0 {
             bar.set_position(e.position);
         }
@@ -240,8 +262,10 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
             log,
             tx: Some(tx),
             next_position: start.position + 1,
+            first_sent: start.position + 1,
             last_recorded,
             appended: Default::default(),
+            lines: Vec::new(),
             histories: Default::default(),
         };
         let checked = import(&mut sink, BufReader::with_capacity(1 << 20, input), &|n| {
@@ -254,8 +278,19 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
             // Without the commit marker the load is refused: nothing is written.
             Err(e) => {
                 drop(tx);
-                let _ = loader.join();
-                return Err(e);
+                // The load's own error first when it stopped the import (the
+                // check then failed only because the load had stopped).
+                return match loader.join() {
+                    Ok(Err(load))
+                        if matches!(
+                            load.kind(),
+                            caseledger_postgres::ErrorKind::EventIdTaken { .. }
+                        ) || format!("{e:#}").contains(LOAD_STOPPED) =>
+                    {
+                        Err(line_of_taken_id(load, &sink))
+                    }
+                    _ => Err(e),
+                };
             }
             Ok(summary) => summary,
         };
@@ -268,7 +303,8 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
         drop(tx);
         let loaded = loader
             .join()
-            .map_err(|_| anyhow::anyhow!("the loading thread panicked"))??;
+            .map_err(|_| anyhow::anyhow!("the loading thread panicked"))?
+            .map_err(|e| line_of_taken_id(e, &sink))?;
         let mut summary = summary;
         summary.head = (last >= first).then(|| head(loaded));
         Ok(summary)
@@ -278,6 +314,31 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
     write_summary(&summary)
 }
 
+/// What the sink answers once the load has stopped (the load's own error
+/// is then the one reported).
+const LOAD_STOPPED: &str = "the loading transaction stopped";
+
+/// The load's error, with the input's line when it is an event id the log
+/// holds already (in another case: the table's unique key found it) or
+/// twice: "line N: …", as a store directory's import says it.
+fn line_of_taken_id(e: caseledger_postgres::Error, sink: &PgSink<'_>) -> anyhow::Error {
+    let caseledger_postgres::ErrorKind::EventIdTaken { event_id } = e.kind() else {
+        return e.into();
+    };
+    let line = sink
+        .appended
+        .get(event_id)
+        .and_then(|p| p.checked_sub(sink.first_sent))
+        .and_then(|i| sink.lines.get(usize::try_from(i).ok()?));
+    match line {
+        Some(line) => anyhow::anyhow!(
+            "line {line}: event id {event_id} is already stored in another case of the log (an \
+             event id is never reused)"
+        ),
+        None => e.into(),
+    }
+}
+
 /// PostgreSQL as an import's sink: the checked events are streamed to the
 /// loading transaction (`COPY`), which commits only once the import sends
 /// the batch's commit marker.
@@ -285,12 +346,18 @@ struct PgSink<'a> {
     log: &'a PgLog,
     tx: Option<std::sync::mpsc::SyncSender<caseledger_postgres::LogRecord>>,
     next_position: u64,
+    /// The position of the first event sent.
+    first_sent: u64,
     last_recorded: Option<DateTime<Utc>>,
     /// The position of each event id this import appended.
     appended: std::collections::HashMap<caseledger::EventId, u64, foldhash::fast::RandomState>,
+    /// The line of each event sent, by position - first: to name the line
+    /// of an event id the load finds stored already.
+    lines: Vec<u64>,
     /// The stored histories of the cases looked at (the ids of a case's
     /// own events are found there; an id stored in another case is
-    /// refused by the table's unique key, all or nothing).
+    /// refused by the table's unique key, all or nothing, and named with
+    /// its line by [`line_of_taken_id`]).
     histories: std::collections::HashMap<CaseId, Vec<RecordedEvent>, foldhash::fast::RandomState>,
 }
 
@@ -326,6 +393,7 @@ impl ImportSink for PgSink<'_> {
         &mut self,
         expected: ExpectedVersion,
         event: &Event,
+        line_no: u64,
     ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>> {
         if let Some(&position) = self.appended.get(&event.event_id) {
             return Ok(Added::Repeats(position));
@@ -348,9 +416,10 @@ impl ImportSink for PgSink<'_> {
                 .is_ok()
         });
         if !sent {
-            return Err("the loading transaction stopped (its error follows)".into());
+            return Err(LOAD_STOPPED.into());
         }
         self.appended.insert(event.event_id, position);
+        self.lines.push(line_no);
         self.next_position += 1;
         Ok(Added::New)
     }

@@ -88,8 +88,10 @@ pub struct LogIter {
 
 /// A record of the log as [`LogIter::with_commits`] reads it: an event, or
 /// the commit record that ends a batch (the events from `first_position` to
-/// `last_position`, made durable and visible together).
+/// `last_position`, made durable and visible together). Non-exhaustive: a
+/// later format may add a kind of record (match it with a wildcard arm).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogRecord {
     /// An event record.
     Event(RecordedEvent),

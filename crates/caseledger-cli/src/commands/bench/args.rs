@@ -9,9 +9,10 @@ pub struct BenchArgs {
     /// directory on the disk you want to measure, not a tmpfs.
     #[arg(long, value_name = "DIR", default_value = "caseledger-bench")]
     pub(super) dir: PathBuf,
-    /// Size of the replay store, in events (about; whole cases).
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
-    pub(super) events: u64,
+    /// Size of the replay store, in events (about; whole cases): 1,000,000
+    /// by default; 20,000 with a postgres:// store (about a minute).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
+    pub(super) events: Option<u64>,
     /// Runs per figure; the median is reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub(super) runs: u32,
@@ -31,7 +32,45 @@ pub struct BenchArgs {
     #[arg(long = "duckdb-script", value_name = "FILE",
           default_values = ["scripts/baselines/duckdb_kpis.py", "../shared/baselines/duckdb_kpis.py"])]
     pub(super) duckdb_scripts: Vec<PathBuf>,
-    /// Durable appends per thread in the append benchmarks.
-    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
-    pub(super) appends: u64,
+    /// Durable appends per thread (or process) in the append benchmarks:
+    /// 1,000 by default; 100 with a postgres:// store.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    pub(super) appends: Option<u64>,
+    /// With a postgres:// store: measure in this existing, empty database
+    /// instead of databases the bench creates and drops (for a role that
+    /// cannot create databases). It is left holding the bench's events, and
+    /// the import is measured once.
+    #[arg(long, value_name = "NAME")]
+    pub(super) pg_database: Option<String>,
+    /// Internal: run as one appending child process of the PostgreSQL
+    /// bench (`--store` names its database): FIRST,COUNT appends.
+    #[arg(long, hide = true, value_name = "FIRST,COUNT", value_delimiter = ',')]
+    pub(super) pg_child_appends: Vec<u64>,
+}
+
+/// Events in the replay store when `--events` is not given, on a store
+/// directory and on PostgreSQL.
+const DEFAULT_EVENTS: [u64; 2] = [1_000_000, 20_000];
+/// Appends per thread when `--appends` is not given, likewise.
+const DEFAULT_APPENDS: [u64; 2] = [1_000, 100];
+
+impl BenchArgs {
+    /// The replay store's size in events.
+    pub(super) fn events(&self) -> u64 {
+        self.events.unwrap_or(DEFAULT_EVENTS[0])
+    }
+
+    /// Appends per thread or process.
+    pub(super) fn appends(&self) -> u64 {
+        self.appends.unwrap_or(DEFAULT_APPENDS[0])
+    }
+
+    /// These flags with the defaults of a PostgreSQL bench for the ones
+    /// not given.
+    pub(super) fn for_postgres(&self) -> BenchArgs {
+        let mut args = self.clone();
+        args.events.get_or_insert(DEFAULT_EVENTS[1]);
+        args.appends.get_or_insert(DEFAULT_APPENDS[1]);
+        args
+    }
 }

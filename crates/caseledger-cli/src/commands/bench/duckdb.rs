@@ -119,8 +119,8 @@ pub(super) fn duckdb_row(
 /// left by an interrupted run must not pass for the store's events).
 fn export_of(args: &BenchArgs, exe: &Path, shape: &Shape) -> Result<PathBuf> {
     let name = match shape.customers {
-        Customers::Uniform => format!("export-{}.jsonl", args.events),
-        Customers::LongTail => format!("export-long-tail-{}.jsonl", args.events),
+        Customers::Uniform => format!("export-{}.jsonl", args.events()),
+        Customers::LongTail => format!("export-long-tail-{}.jsonl", args.events()),
     };
     let path = args.dir.join(name);
     let status = Command::new(exe)

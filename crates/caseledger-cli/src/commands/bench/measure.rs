@@ -59,10 +59,16 @@ pub(super) fn remove_dir(dir: &Path) -> Result<()> {
 /// Runs this program as a child; returns its wall time and peak RSS (KiB,
 /// reported by the child itself, see `main::report_peak_memory`).
 pub(super) fn cold(exe: &Path, store: &Path, args: &[&str]) -> Result<(Duration, u64)> {
+    let mut command = Command::new(exe);
+    command.arg("--store").arg(store);
+    cold_command(command, args)
+}
+
+/// Runs `command` (this program, its store given) with `args` as a cold
+/// child: its wall time and peak RSS (KiB), as [`cold`].
+pub(super) fn cold_command(mut command: Command, args: &[&str]) -> Result<(Duration, u64)> {
     let t = Instant::now();
-    let out = Command::new(exe)
-        .arg("--store")
-        .arg(store)
+    let out = command
         .args(args)
         .env(PEAK_MEMORY_ENV, "1")
         .stdout(std::process::Stdio::null())

@@ -12,6 +12,7 @@ mod args;
 mod baselines;
 mod duckdb;
 mod measure;
+pub(crate) mod pg;
 mod stores;
 
 use std::process::Command;
@@ -36,6 +37,12 @@ const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip ins
 
 /// Runs `bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.pg_database.is_some() || !args.pg_child_appends.is_empty() {
+        return Err(crate::exit::UsageError(
+            "bench: --pg-database is for a PostgreSQL bench: pass --store postgres://...".into(),
+        )
+        .into());
+    }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let mut rows = Vec::new();
@@ -211,7 +218,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     // Export, then the plain serde_json baseline over the export, then the
     // bulk import of the export into a fresh store (cold process).
     if wants("import") {
-        let export_path = args.dir.join(format!("export-{}.jsonl", args.events));
+        let export_path = args.dir.join(format!("export-{}.jsonl", args.events()));
         let t = Instant::now();
         let status = Command::new(&exe)
             .arg("--store")
@@ -300,19 +307,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     // Durable appends against the raw fdatasync rate on the same disk.
     if wants("append") {
-        let sync = repeat(args.runs, || raw_fdatasync(&args.dir, args.appends))?;
-        let sync_rate = per_second(args.appends, sync);
+        let sync = repeat(args.runs, || raw_fdatasync(&args.dir, args.appends()))?;
+        let sync_rate = per_second(args.appends(), sync);
         rows.push(Row {
             what: "baseline: write 128 B + fdatasync".into(),
             median: sync,
-            units: args.appends,
+            units: args.appends(),
             unit: "syncs",
             bytes: None,
             note: String::new(),
         });
         for threads in [1u64, 8, 64] {
-            let d = repeat(args.runs, || appends(&args.dir, threads, args.appends))?;
-            let total = threads * args.appends;
+            let d = repeat(args.runs, || appends(&args.dir, threads, args.appends()))?;
+            let total = threads * args.appends();
             rows.push(Row {
                 what: format!("durable append, 1 event per append, {threads} thread(s)"),
                 median: d,

@@ -38,11 +38,11 @@ pub(super) fn replay_store(
     customers: Customers,
     rows: &mut Vec<Row>,
 ) -> Result<Shape> {
-    let cases = ((args.events as f64) / events_per_case(customers)).ceil() as u64;
+    let cases = ((args.events() as f64) / events_per_case(customers)).ceil() as u64;
     // The uniform store keeps the name it had before there were two.
     let name = match customers {
-        Customers::Uniform => format!("replay-{}", args.events),
-        Customers::LongTail => format!("replay-long-tail-{}", args.events),
+        Customers::Uniform => format!("replay-{}", args.events()),
+        Customers::LongTail => format!("replay-long-tail-{}", args.events()),
     };
     let dir = args.dir.join(name);
     if !dir.join(caseledger_store::CHECKPOINT_FILE).exists() {

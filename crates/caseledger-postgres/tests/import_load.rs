@@ -1,0 +1,252 @@
+//! Imports into an empty log build the secondary keys after the load
+//! (and keep them whatever happens), refuse a repeated event id naming it;
+//! and the planner after a large import: the import refreshes the tables'
+//! statistics before it commits, and `read_all`'s pages are bounded ranges
+//! of the primary key, so that reading right after a load never scans and
+//! sorts the rest of the table for each page (163.7 s over 1M events
+//! before; see docs/postgres.md).
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, and shows the error.
+
+mod common;
+
+use caseledger::{EventLog, RecordedEvent};
+use caseledger_postgres::{Head, LogRecord, PgOptions};
+use caseledger_synth::{Synth, SynthConfig};
+use chrono::TimeZone;
+use common::TestDb;
+
+/// One query's rows as text, on the test database.
+fn query(db: &TestDb, sql: &'static str) -> Vec<String> {
+    let url = db.url.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            c.simple_query(sql)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        Some(r.get(0).unwrap_or("").to_owned())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// The secondary keys of `events`, by name.
+fn keys(db: &TestDb) -> Vec<String> {
+    query(
+        db,
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'caseledger' \
+         AND tablename = 'events' ORDER BY indexname",
+    )
+}
+
+const KEYS: [&str; 4] = [
+    "events_case_id_version_key",
+    "events_customer",
+    "events_event_id_key",
+    "events_pkey",
+];
+
+/// `n` synthetic events as an import's records, one batch.
+fn records(
+    n: usize,
+) -> (
+    Vec<caseledger::Event>,
+    Vec<Result<LogRecord, std::convert::Infallible>>,
+) {
+    let events: Vec<_> = Synth::new(SynthConfig {
+        cases: (n as u64 / 5).max(1),
+        seed: 3,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        span_days: 60,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .take(n)
+    .collect();
+    let mut versions = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    let mut last = None;
+    for (i, event) in events.iter().enumerate() {
+        let version = versions.entry(event.case_id).or_insert(0u64);
+        *version += 1;
+        let recorded_at = last.map_or(event.at, |t: chrono::DateTime<chrono::Utc>| t.max(event.at));
+        last = Some(recorded_at);
+        out.push(Ok(LogRecord::Event(RecordedEvent {
+            position: i as u64 + 1,
+            version: *version,
+            recorded_at,
+            event: event.clone(),
+        })));
+    }
+    out.push(Ok(LogRecord::Commit {
+        first_position: 1,
+        last_position: events.len() as u64,
+    }));
+    (events, out)
+}
+
+#[test]
+fn an_import_into_an_empty_log_keeps_its_keys_and_names_a_repeated_id() {
+    let db = TestDb::new();
+    let log = db.log();
+    assert_eq!(keys(&db), KEYS);
+    // The 40th event takes the id of the 3rd (in another case or not).
+    let (events, mut bad) = records(50);
+    let repeated = events[2].event_id;
+    if let Ok(LogRecord::Event(e)) = &mut bad[39] {
+        e.event.event_id = repeated;
+    }
+    let err = log.import(Head::EMPTY, bad).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &caseledger_postgres::ErrorKind::EventIdTaken { event_id: repeated },
+        "{err}"
+    );
+    assert!(err.to_string().contains(&repeated.to_string()), "{err}");
+    // Nothing written; the keys, dropped for the load, are all there.
+    assert_eq!(log.head().unwrap(), Head::EMPTY);
+    assert_eq!(keys(&db), KEYS);
+    // A good import builds them again and they hold: the same ids again
+    // are refused by them, after the load of a non-empty log.
+    let (_, good) = records(50);
+    let head = log.import(Head::EMPTY, good).unwrap();
+    assert_eq!(head.position, 50);
+    assert_eq!(keys(&db), KEYS);
+    let (_, again) = records(50);
+    let again = again.into_iter().map(|r| {
+        r.map(|r| match r {
+            LogRecord::Event(mut e) => {
+                e.position += 50;
+                LogRecord::Event(e)
+            }
+            LogRecord::Commit { .. } => LogRecord::Commit {
+                first_position: 51,
+                last_position: 100,
+            },
+            other => other,
+        })
+    });
+    let err = log.import(head, again).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            caseledger_postgres::ErrorKind::EventIdTaken { .. }
+                | caseledger_postgres::ErrorKind::ImportRefused { .. }
+        ),
+        "{err}"
+    );
+    assert_eq!(log.head().unwrap(), head);
+    log.verify_chain(|_| {}).unwrap();
+}
+
+#[test]
+fn a_large_import_leaves_statistics_and_pages_read_by_the_primary_key() {
+    let db = TestDb::new();
+    // Small pages, so that the read below takes many of them.
+    let log = db.log_with(PgOptions::default().page_rows(1_000));
+    let events: Vec<_> = Synth::new(SynthConfig {
+        cases: 2_000,
+        seed: 3,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        span_days: 60,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .collect();
+    assert!(events.len() >= 10_000, "{} events", events.len());
+    let mut versions = std::collections::HashMap::new();
+    let mut records: Vec<Result<LogRecord, std::convert::Infallible>> = Vec::new();
+    let mut last = None;
+    for (i, event) in events.iter().enumerate() {
+        let version = versions.entry(event.case_id).or_insert(0u64);
+        *version += 1;
+        let recorded_at = last.map_or(event.at, |t: chrono::DateTime<chrono::Utc>| t.max(event.at));
+        last = Some(recorded_at);
+        records.push(Ok(LogRecord::Event(RecordedEvent {
+            position: i as u64 + 1,
+            version: *version,
+            recorded_at,
+            event: event.clone(),
+        })));
+    }
+    records.push(Ok(LogRecord::Commit {
+        first_position: 1,
+        last_position: events.len() as u64,
+    }));
+    let head = log.import(Head::EMPTY, records).unwrap();
+    assert_eq!(head.position, events.len() as u64);
+
+    // The statistics committed with the rows: the planner knows the size.
+    let analyzed = query(
+        &db,
+        "SELECT count(*) FROM pg_stats WHERE schemaname = 'caseledger' AND tablename = 'events' \
+         AND attname = 'position'",
+    );
+    assert_eq!(analyzed, ["1"]);
+    let tuples = query(
+        &db,
+        "SELECT reltuples::bigint FROM pg_class WHERE oid = 'caseledger.events'::regclass",
+    );
+    assert_eq!(tuples, [events.len().to_string()]);
+
+    // A page's plan: the primary key, no sort of the rest of the table.
+    let plan = query(
+        &db,
+        "EXPLAIN SELECT * FROM caseledger.events WHERE position >= 5000 AND position <= 5999 \
+         ORDER BY position LIMIT 1000",
+    )
+    .join("\n");
+    assert!(plan.contains("events_pkey"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+
+    // And the pages give back every event, in order.
+    let read: Vec<RecordedEvent> = log.read_all(1).unwrap().map(Result::unwrap).collect();
+    assert_eq!(read.len(), events.len());
+    assert!(read.iter().zip(1..).all(|(e, p)| e.position == p));
+    assert!(read.iter().zip(&events).all(|(r, e)| &r.event == e));
+}
+
+/// `read_verified` reads the bodies alone yet checks the chain: the same
+/// events as `verify_chain`, and a body changed behind the log's back is
+/// found at its position.
+#[test]
+fn read_verified_gives_the_events_and_finds_a_changed_body() {
+    let db = TestDb::new();
+    let log = db.log();
+    let (events, good) = records(30);
+    log.import(Head::EMPTY, good).unwrap();
+    let mut full = Vec::new();
+    let a = log.verify_chain(|e| full.push(e)).unwrap();
+    let mut bodies = Vec::new();
+    let b = log.read_verified(|e| bodies.push(e)).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(full, bodies);
+    assert_eq!(bodies.len(), events.len());
+    db.sql(
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only; \
+         UPDATE caseledger.events SET body = set_byte(body, length(body) - 1, 0) \
+         WHERE position = 17",
+    )
+    .unwrap();
+    let err = log.read_verified(|_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            caseledger_postgres::ErrorKind::Tampered { position: 17, .. }
+        ),
+        "{err}"
+    );
+}
