@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use caseledger::{
     Actor, CaseId, Channel, CustomerId, Event, EventData, EventId, EventLog, ExpectedVersion,
-    Opened, Tier,
+    Opened, Origin, Tier,
 };
 use caseledger_postgres::{PgLog, PgOptions};
 use caseledger_synth::Customers;
@@ -403,6 +403,7 @@ fn opened(n: u64) -> Result<Event> {
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: None,
+            origin: Origin::default(),
         }),
     })
 }
