@@ -236,11 +236,12 @@ impl SegmentReader {
         }
     }
 
-    /// Reads the frames in `bytes`, which were read from file offset
-    /// `offset` of a segment (a block of a parallel read): the reader ends
-    /// where the bytes end, and reads no file.
-    pub fn from_bytes(bytes: Vec<u8>, offset: u64) -> SegmentReader {
-        let end = bytes.len();
+    /// Reads the frames in `bytes[..len]`, which were read from file
+    /// offset `offset` of a segment (a block of a parallel read): the
+    /// reader ends there, and reads no file. (The bytes after `len` are a
+    /// reused buffer's, not read.)
+    pub fn from_bytes(bytes: Vec<u8>, len: usize, offset: u64) -> SegmentReader {
+        let end = len.min(bytes.len());
         let limit = offset + end as u64;
         SegmentReader {
             file: None,

@@ -102,7 +102,9 @@ pub struct LogIter {
 /// (the segment header too when `offset` is 0), as read from `offset`.
 #[derive(Debug)]
 pub(crate) struct BlockBytes {
+    /// The bytes read are `bytes[..len]` (the buffer is reused).
     pub bytes: Vec<u8>,
+    pub len: usize,
     pub offset: u64,
     pub ends_segment: bool,
 }
@@ -572,7 +574,7 @@ impl LogIter {
         let path = self.dir.join(segment::segment_name(self.segment));
         let mut file = None;
         let mut reader = match self.block.take() {
-            Some(block) => SegmentReader::from_bytes(block.bytes, block.offset),
+            Some(block) => SegmentReader::from_bytes(block.bytes, block.len, block.offset),
             None => {
                 let opened = Arc::new(segment::open_segment(&path)?);
                 let limit = if self.segment == self.end.segment {

@@ -104,6 +104,7 @@ impl LogIter {
             published: Condvar::new(),
             failed: AtomicU64::new(u64::MAX),
             failures: Mutex::new(Vec::new()),
+            buffers: Mutex::new(Vec::new()),
             parts: parts as u64,
         };
         let states: Vec<S> = std::thread::scope(|s| {
@@ -178,6 +179,9 @@ struct Shared {
     /// The first block index with an error: no thread folds past it.
     failed: AtomicU64,
     failures: Mutex<Vec<Failure>>,
+    /// Block buffers that every thread is done with, to read the next
+    /// blocks into (no allocation, no zeroing).
+    buffers: Mutex<Vec<Vec<u8>>>,
     parts: u64,
 }
 
@@ -247,6 +251,10 @@ impl Shared {
                 }
             }
             next += 1;
+            // The last thread done with a block gives its buffer back.
+            if let Some(done) = Arc::into_inner(block) {
+                lock(&self.buffers).push(done.bytes);
+            }
         }
         state
     }
@@ -333,7 +341,8 @@ impl Shared {
             }
             let index = splitter.index;
             splitter.index += 1;
-            let claim = splitter.next_block();
+            let buffer = lock(&self.buffers).pop().unwrap_or_default();
+            let claim = splitter.next_block(buffer);
             if splitter.done {
                 lock(&self.slots).total = Some(splitter.index);
                 self.published.notify_all();
@@ -475,15 +484,16 @@ impl Splitter {
     /// The next block: the state at its first frame, and its bytes. Sets
     /// `done` after the last one, or after an error (which this error or
     /// the block's read reports).
-    fn next_block(&mut self) -> Result<(BlockState, BlockBytes), Error> {
-        let result = self.cut();
+    fn next_block(&mut self, buffer: Vec<u8>) -> Result<(BlockState, BlockBytes), Error> {
+        let result = self.cut(buffer);
         if result.is_err() {
             self.done = true;
         }
         result
     }
 
-    fn cut(&mut self) -> Result<(BlockState, BlockBytes), Error> {
+    /// Reads the next block into `buf` (a reused buffer, or empty).
+    fn cut(&mut self, mut buf: Vec<u8>) -> Result<(BlockState, BlockBytes), Error> {
         if self.file.is_none() {
             let path = self.dir.join(segment::segment_name(self.segment));
             self.file = Some(segment::open_segment(&path)?);
@@ -501,8 +511,13 @@ impl Splitter {
             ..self.state
         };
         let offset = self.carry_offset;
-        let mut buf = Vec::with_capacity(self.block_bytes.max(self.carry.len()));
-        buf.append(&mut self.carry);
+        // `buf[..len]` is what is read; the rest is spare room.
+        let mut len = self.carry.len();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf[..len].copy_from_slice(&self.carry);
+        self.carry.clear();
         // A segment's first block starts with the segment header, which the
         // block's read checks; the walk starts after it.
         let first = if offset == 0 { SEGMENT_HEADER_BYTES } else { 0 };
@@ -511,8 +526,8 @@ impl Splitter {
         // Where the block ends, whether that is its segment's end, and
         // whether it is the read's last block.
         let (cut, ends_segment, last) = loop {
-            let eof = self.fill(&mut buf, want)?;
-            let (pos, stop) = self.walk(&buf, walked);
+            let eof = self.fill(&mut buf, &mut len, want)?;
+            let (pos, stop) = self.walk(&buf[..len], walked);
             walked = pos;
             match stop {
                 Stop::Past => break (pos, false, true),
@@ -524,16 +539,15 @@ impl Splitter {
                     // block): read on until it is whole.
                     want = pos + needed;
                 }
-                Stop::Incomplete(_) if pos == buf.len() => {
+                Stop::Incomplete(_) if pos == len => {
                     break (pos, true, self.segment >= self.end.segment);
                 }
                 // A cut or refused frame: the block takes every byte read
                 // and its read reports the damage.
-                Stop::Incomplete(_) | Stop::Bad => break (buf.len(), true, true),
+                Stop::Incomplete(_) | Stop::Bad => break (len, true, true),
             }
         };
-        self.carry.extend_from_slice(&buf[cut..]);
-        buf.truncate(cut);
+        self.carry.extend_from_slice(&buf[cut..len]);
         self.carry_offset = offset + cut as u64;
         if last {
             self.done = true;
@@ -545,34 +559,38 @@ impl Splitter {
             start,
             BlockBytes {
                 bytes: buf,
+                len: cut,
                 offset,
                 ends_segment,
             },
         ))
     }
 
-    /// Reads into `buf` until it holds `want` bytes; whether the segment's
-    /// bytes to read are all read.
-    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool, Error> {
+    /// Reads into `buf` after its first `len` bytes until it holds `want`
+    /// bytes; whether the segment's bytes to read are all read.
+    fn fill(&mut self, buf: &mut Vec<u8>, len: &mut usize, want: usize) -> Result<bool, Error> {
         let Some(file) = &self.file else {
             return Ok(true);
         };
-        while buf.len() < want {
+        if buf.len() < want {
+            // Zeroed once per buffer: buffers are reused.
+            buf.resize(want, 0);
+        }
+        while *len < want {
             if self.read_offset >= self.limit {
                 return Ok(true);
             }
-            let room = want - buf.len();
+            let room = want - *len;
             let n = (self.limit - self.read_offset).min(room as u64) as usize;
-            let from = buf.len();
-            buf.resize(from + n, 0);
-            let got = match file.read_at(&mut buf[from..], self.read_offset) {
+            let from = *len;
+            let got = match file.read_at(&mut buf[from..from + n], self.read_offset) {
                 Ok(got) => got,
                 Err(e) => {
                     let path = self.dir.join(segment::segment_name(self.segment));
                     return Err(Error::io("read", path, e));
                 }
             };
-            buf.truncate(from + got);
+            *len = from + got;
             if got == 0 {
                 // The file is shorter than the limit: its end is the end.
                 self.limit = self.read_offset;
