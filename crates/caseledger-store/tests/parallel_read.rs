@@ -154,7 +154,7 @@ fn errors(reader: &LogReader) -> (String, Vec<String>) {
 fn a_cut_or_missing_segment_fails_the_parallel_read_as_the_sequential_one() {
     let base = tempfile::tempdir().unwrap();
     store(base.path());
-    let cases: [(&str, fn(&std::path::Path)); 3] = [
+    let cases: [(&str, Damage); 3] = [
         ("last segment cut short", |dir| {
             let last = last_segment(dir);
             let len = std::fs::metadata(&last).unwrap().len();
@@ -186,6 +186,9 @@ fn a_cut_or_missing_segment_fails_the_parallel_read_as_the_sequential_one() {
         }
     }
 }
+
+/// A way to damage a store in a directory.
+type Damage = fn(&std::path::Path);
 
 /// The last segment file of a store.
 fn last_segment(dir: &std::path::Path) -> std::path::PathBuf {

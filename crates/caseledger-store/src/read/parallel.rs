@@ -334,7 +334,7 @@ impl Shared {
     /// `limit`), checks it and publishes it; whether it did.
     fn split_and_check(&self, limit: u64) -> bool {
         let _guard = PanicGuard(&self.slots, &self.published);
-        let (index, claim) = {
+        let (index, claim, total) = {
             let mut splitter = lock(&self.splitter);
             if splitter.done || splitter.index >= limit {
                 return false;
@@ -343,12 +343,15 @@ impl Shared {
             splitter.index += 1;
             let buffer = lock(&self.buffers).pop().unwrap_or_default();
             let claim = splitter.next_block(buffer);
-            if splitter.done {
-                lock(&self.slots).total = Some(splitter.index);
-                self.published.notify_all();
-            }
-            (index, claim)
+            let total = splitter.done.then_some(splitter.index);
+            (index, claim, total)
         };
+        // Never the slots' lock inside the splitter's: `take` holds the
+        // slots' while it asks the splitter.
+        if let Some(total) = total {
+            lock(&self.slots).total = Some(total);
+            self.published.notify_all();
+        }
         let block = match claim {
             Err(error) => {
                 self.fail(index, 0, error);
