@@ -196,7 +196,7 @@ impl LogIter {
             block: None,
             block_ends_segment: None,
             routes: None,
-            block_bytes: super::parallel::BLOCK_BYTES,
+            block_bytes: BLOCK_BYTES,
         }
     }
 
@@ -711,6 +711,12 @@ impl LogIter {
 /// enough that the partitions' shares of hashing stay even, large enough
 /// that the switch costs nothing.
 pub(crate) const LINK_CHUNK_RECORDS: u64 = 256;
+
+/// About how many bytes a block of a parallel read (`parallel.rs`) holds:
+/// large enough that handing a block over costs nothing next to checking
+/// it (about 8,000 records), small enough that the threads' shares stay even
+/// and memory stays flat.
+pub(crate) const BLOCK_BYTES: usize = 1 << 20;
 
 /// What follows a step of a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

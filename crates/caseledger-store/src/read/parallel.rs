@@ -6,7 +6,7 @@
 //!
 //! - **Splitting** (one thread at a time, under a lock, cheap): the next
 //!   block's bytes are read from the segment file (about
-//!   [`BLOCK_BYTES`], cut after the last whole frame) and walked frame by
+//!   `BLOCK_BYTES`, cut after the last whole frame) and walked frame by
 //!   frame, reading only each frame's length, kind, position and stored
 //!   hash. From those the splitter knows the state a sequential read would
 //!   have at the next block's first frame: the next position, the chain
@@ -46,11 +46,6 @@ use crate::format::{
 };
 use crate::layout::Until;
 use crate::segment;
-
-/// About how many bytes a block holds: large enough that handing a block
-/// over costs nothing next to checking it (about 8,000 records), small
-/// enough that the threads' shares stay even and memory stays flat.
-pub(crate) const BLOCK_BYTES: usize = 1 << 20;
 
 /// How many blocks past the one a thread folds next it may split and
 /// check before it waits for that one: bounds the blocks in memory.
