@@ -208,7 +208,8 @@ pub struct FrameError {
 /// bounded buffer.
 #[derive(Debug)]
 pub struct SegmentReader {
-    file: Arc<File>,
+    /// `None` for a reader over bytes already read ([`SegmentReader::from_bytes`]).
+    file: Option<Arc<File>>,
     /// Buffered bytes; `buf[start..end]` is unread.
     buf: Vec<u8>,
     start: usize,
@@ -225,7 +226,7 @@ impl SegmentReader {
     /// Reads `file` from `offset` up to `limit` (exclusive).
     pub fn new(file: Arc<File>, offset: u64, limit: u64) -> SegmentReader {
         SegmentReader {
-            file,
+            file: Some(file),
             buf: Vec::new(),
             start: 0,
             end: 0,
@@ -233,6 +234,29 @@ impl SegmentReader {
             limit,
             read_offset: offset,
         }
+    }
+
+    /// Reads the frames in `bytes[..len]`, which were read from file
+    /// offset `offset` of a segment (a block of a parallel read): the
+    /// reader ends there, and reads no file. (The bytes after `len` are a
+    /// reused buffer's, not read.)
+    pub fn from_bytes(bytes: Vec<u8>, len: usize, offset: u64) -> SegmentReader {
+        let end = len.min(bytes.len());
+        let limit = offset + end as u64;
+        SegmentReader {
+            file: None,
+            buf: bytes,
+            start: 0,
+            end,
+            buf_offset: offset,
+            limit,
+            read_offset: limit,
+        }
+    }
+
+    /// The reader's buffer, given back (to reuse the bytes of a block).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
     }
 
     /// Reads and checks the segment header (the reader must start at 0).
@@ -294,6 +318,10 @@ impl SegmentReader {
         if self.end - self.start >= n {
             return Ok(());
         }
+        // A reader over bytes already read has nothing more to read.
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
         // Move the unread bytes to the front, then read after them. The
         // buffer is zeroed once, when it grows, not on every read.
         self.buf.copy_within(self.start..self.end, 0);
@@ -308,9 +336,7 @@ impl SegmentReader {
             let room = self.buf.len() - self.end;
             // `room` is a usize, so the minimum fits one.
             let want = (self.limit - self.read_offset).min(room as u64) as usize;
-            let got = self
-                .file
-                .read_at(&mut self.buf[self.end..self.end + want], self.read_offset)?;
+            let got = file.read_at(&mut self.buf[self.end..self.end + want], self.read_offset)?;
             if got == 0 {
                 // The file is shorter than the limit: stop at its end.
                 self.limit = self.read_offset;

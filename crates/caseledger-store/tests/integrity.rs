@@ -108,6 +108,19 @@ fn tamper(dir: &Path, rechain: bool, edit: impl FnOnce(&mut Vec<Vec<u8>>)) {
     }
 }
 
+/// The error of a parallel read of the whole log ([`LogIter::fold_partitions`]
+/// on `parts` threads, blocks of about `block_bytes`), if it fails.
+fn fold_error(
+    reader: &LogReader,
+    parts: usize,
+    block_bytes: usize,
+    verified: bool,
+) -> Option<caseledger_store::Error> {
+    let read = reader.read(1, Until::End).block_bytes(block_bytes);
+    let read = if verified { read } else { read.unverified() };
+    read.fold_partitions(parts, |_| 0u64, |n, _| *n += 1).err()
+}
+
 fn is_event(body: &[u8]) -> bool {
     peek_event_position(body).is_some()
 }
@@ -134,6 +147,17 @@ fn survey_score(bodies: &[Vec<u8>]) -> (usize, usize, u64) {
 /// `export` read), both opens (`history`, the service), and `verify`.
 fn every_read_fails_at(dir: &Path, position: u64, kind: DamageKind) {
     let reader = LogReader::open(dir).unwrap();
+    // The parallel read, whatever its blocks and threads, names the same
+    // record.
+    for (parts, block_bytes) in [(2, 1), (3, 700), (2, 1 << 20)] {
+        let err = fold_error(&reader, parts, block_bytes, true)
+            .unwrap_or_else(|| panic!("a parallel read ({parts}, {block_bytes}) read it"));
+        let ErrorKind::Corrupt(d) = err.kind() else {
+            panic!("{err}")
+        };
+        assert_eq!(d.position, Some(position), "{err}");
+        assert_eq!(d.kind, kind, "{err}");
+    }
     for parts in [1, 3] {
         let err = (0..parts)
             .flat_map(|p| reader.read(1, Until::End).partition(p, parts))
@@ -454,6 +478,34 @@ fn every_record_altered_is_caught_wherever_it_falls() {
                 expected.contains(&d.position),
                 "record {k}, {parts} part(s): {err}"
             );
+        }
+        // The parallel read reports what the sequential read reports first.
+        let first = reader.read(1, Until::End).find_map(Result::err).unwrap();
+        for verified in [true, false] {
+            for (parts, block_bytes) in [(2, 1), (3, 300), (2, 4096)] {
+                let Some(err) = fold_error(&reader, parts, block_bytes, verified) else {
+                    // An unverified read cannot see an alteration whose CRC
+                    // was fixed; the sequential one cannot either.
+                    assert!(!verified, "record {k}: a parallel read read it");
+                    let plain = reader.read(1, Until::End).unverified();
+                    assert!(plain.into_iter().all(|e| e.is_ok()), "record {k}");
+                    continue;
+                };
+                let unverified_first = reader
+                    .read(1, Until::End)
+                    .unverified()
+                    .find_map(Result::err);
+                let expected = if verified {
+                    &first
+                } else {
+                    unverified_first.as_ref().unwrap()
+                };
+                assert_eq!(
+                    err.to_string(),
+                    expected.to_string(),
+                    "record {k}, {parts} threads, blocks of {block_bytes} bytes"
+                );
+            }
         }
         assert!(
             Store::open_read_only(dir.path())

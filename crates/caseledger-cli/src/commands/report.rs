@@ -366,47 +366,31 @@ pub fn replay(
     verified: bool,
 ) -> Result<(KpiAccumulator, Head)> {
     let head = store.head();
-    let parts = threads.max(1) as u64;
     let bar = crate::progress::bar(Some(head.position), "replaying");
-    let results: Vec<Result<KpiAccumulator>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..parts)
-            .map(|part| {
-                let bar = &bar;
-                s.spawn(move || -> Result<KpiAccumulator> {
-                    let mut acc = KpiAccumulator::new(as_of);
-                    let mut events = store.read(1, Until::Position(head.position));
-                    if !verified {
-                        events = events.unverified();
-                    }
-                    for e in events.partition(part, parts) {
-                        let e = e?;
-                        if part == 0 && e.position % 8192 == 0 {
-                            bar.set_position(e.position);
-                        }
-                        acc.observe(e.position, &e.event);
-                    }
-                    Ok(acc)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("a replay thread panicked")))
-            })
-            .collect()
-    });
+    let mut events = store.read(1, Until::Position(head.position));
+    if !verified {
+        events = events.unverified();
+    }
+    // The threads share the reading and checking of the log by blocks, and
+    // each folds the cases of its partition (LogIter::fold_partitions).
+    let folded = events.fold_partitions(
+        threads.max(1),
+        |part| (part, KpiAccumulator::new(as_of)),
+        |(part, acc), e| {
+            if *part == 0 && e.position % 8192 == 0 {
+                bar.set_position(e.position);
+            }
+            acc.observe(e.position, &e.event);
+        },
+    );
     bar.finish_and_clear();
     // Merge into the first partition's accumulator rather than an empty
     // one, so that the largest map is never copied (peak memory).
-    let mut results = results.into_iter();
-    let mut total = results
-        .next()
-        .unwrap_or_else(|| Ok(KpiAccumulator::new(as_of)))?;
+    let mut results = folded?.into_iter().map(|(_, acc)| acc);
+    let mut total = results.next().unwrap_or_else(|| KpiAccumulator::new(as_of));
     for acc in results {
         // Every accumulator was made with the same as-of time.
-        total.merge(acc?)?;
+        total.merge(acc)?;
     }
     Ok((total, head))
 }

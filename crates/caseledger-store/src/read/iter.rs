@@ -84,6 +84,47 @@ pub struct LogIter {
     commits: bool,
     /// The commit record the last step read, to hand out.
     commit: Option<LogRecord>,
+    /// A block of a parallel read (`parallel.rs`): the bytes its frames
+    /// are read from instead of the file, until the read opens them.
+    block: Option<BlockBytes>,
+    /// In a block of a parallel read, whether the block ends its segment
+    /// (`None`: not a block, the read goes on to the next segment).
+    block_ends_segment: Option<bool>,
+    /// In a block of a parallel read, the events are not decoded but
+    /// routed: each event's frame offset in the block, by the partition of
+    /// its case.
+    routes: Option<Routes>,
+    /// About how many bytes a block of [`LogIter::fold_partitions`] holds.
+    pub(crate) block_bytes: usize,
+}
+
+/// The bytes of one block of a parallel read: whole frames of one segment
+/// (the segment header too when `offset` is 0), as read from `offset`.
+#[derive(Debug)]
+pub(crate) struct BlockBytes {
+    /// The bytes read are `bytes[..len]` (the buffer is reused).
+    pub bytes: Vec<u8>,
+    pub len: usize,
+    pub offset: u64,
+    pub ends_segment: bool,
+}
+
+/// Where a block read (see [`LogIter::block`]) starts: the state a read
+/// from the log's start has on reaching the block's first frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockState {
+    pub segment: u32,
+    pub next_position: u64,
+    pub prev: Hash,
+    pub batch_first: Option<u64>,
+}
+
+/// The events of a block by partition: each one's frame offset in the
+/// block's bytes, in position order.
+#[derive(Debug)]
+pub(crate) struct Routes {
+    pub parts: u64,
+    pub offsets: Vec<Vec<u32>>,
 }
 
 /// A record of the log as [`LogIter::with_commits`] reads it: an event, or
@@ -154,7 +195,72 @@ impl LogIter {
             after: After::Read,
             commits: false,
             commit: None,
+            block: None,
+            block_ends_segment: None,
+            routes: None,
+            block_bytes: BLOCK_BYTES,
         }
+    }
+
+    /// The read of one block of a parallel read of this read's log (see
+    /// `parallel.rs`): the frames in `bytes`, checked exactly as this read
+    /// checks them when it reaches them from `state`, their events routed by
+    /// partition of `parts` rather than decoded.
+    pub(crate) fn block(&self, state: BlockState, bytes: BlockBytes, parts: u64) -> LogIter {
+        let mut read = LogIter::new(self.dir.clone(), self.end, self.until, None);
+        read.from = self.from;
+        read.verify = self.verify;
+        read.segment = state.segment;
+        read.start_offset = bytes.offset;
+        read.prev = Some(state.prev);
+        read.next_position = state.next_position;
+        read.batch_first = state.batch_first;
+        read.block_ends_segment = Some(bytes.ends_segment);
+        read.block = Some(bytes);
+        read.routes = Some(Routes {
+            parts,
+            offsets: vec![Vec::new(); parts as usize],
+        });
+        read
+    }
+
+    /// Reads a block made by [`LogIter::block`] to its end: its routes, its
+    /// bytes given back, and the state after its last frame; or the first
+    /// failed check.
+    pub(crate) fn run_block(mut self) -> Result<(Routes, Vec<u8>, BlockState), Error> {
+        while self.next_record()?.is_some() {}
+        // After a block that ends its segment, the next block starts the
+        // next segment.
+        let state = BlockState {
+            segment: self.segment + u32::from(self.block_ends_segment == Some(true)),
+            next_position: self.next_position,
+            prev: self.prev.unwrap_or(GENESIS_HASH),
+            batch_first: self.batch_first,
+        };
+        let bytes = self.reader.take().map(SegmentReader::into_bytes);
+        let routes = self.routes.take().unwrap_or(Routes {
+            parts: 1,
+            offsets: Vec::new(),
+        });
+        Ok((routes, bytes.unwrap_or_default(), state))
+    }
+
+    /// The directory, acknowledged end, end of read, first position and
+    /// whether links are checked, for a parallel read of the same log;
+    /// `None` when the read does not start at the log's start or is a
+    /// partition already (those are read as they are).
+    pub(crate) fn whole_read(&self) -> Option<(&std::path::Path, Checkpoint, Until, u64)> {
+        let whole = self.anchor.is_none()
+            && self.segment == 1
+            && self.start_offset == 0
+            && self.filter.is_none()
+            && !self.commits;
+        whole.then_some((self.dir.as_path(), self.end, self.until, self.from))
+    }
+
+    /// Whether the read is over before it starts (an empty log).
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
     }
 
     /// Skips events before position `from` (without decoding them).
@@ -237,6 +343,15 @@ impl LogIter {
         Records(self)
     }
 
+    /// Sets about how many bytes each block of
+    /// [`LogIter::fold_partitions`] holds (default 1 MiB; at least one
+    /// frame): smaller blocks share the work more evenly and hold less
+    /// memory, larger ones cost less to hand over. For tests and tuning.
+    pub fn block_bytes(mut self, bytes: usize) -> LogIter {
+        self.block_bytes = bytes.max(1);
+        self
+    }
+
     /// Whether this read checks the chain links.
     pub fn is_verified(&self) -> bool {
         self.verify
@@ -263,7 +378,11 @@ impl LogIter {
                     self.segment += 1;
                     self.start_offset = 0;
                 }
-                After::Done => return Ok(None),
+                After::Done => {
+                    // Kept for a block read, which gives its bytes back.
+                    self.reader = Some(reader);
+                    return Ok(None);
+                }
             }
             if let Some(event) = event {
                 return Ok(Some(LogRecord::Event(event)));
@@ -282,8 +401,12 @@ impl LogIter {
         let (offset, frame) = match frame {
             Ok(Some(f)) => f,
             Ok(None) => {
-                if self.segment == self.end.segment {
+                let ends_segment = self.block_ends_segment.unwrap_or(true);
+                if ends_segment && self.segment == self.end.segment {
                     self.check_end(reader.offset())?;
+                    self.after = After::Done;
+                } else if self.block_ends_segment.is_some() {
+                    // A block of a parallel read: the next one is another's.
                     self.after = After::Done;
                 } else {
                     self.after = After::SegmentEnd;
@@ -369,6 +492,13 @@ impl LogIter {
         if !mine {
             return Ok(None);
         }
+        if let Some(routes) = &mut self.routes {
+            // A block of a parallel read: the partition's thread decodes it.
+            let part = peek_event_stream(body).map_or(0, |s| partition_of(&s, routes.parts));
+            let in_block = offset - self.start_offset;
+            routes.offsets[part as usize].push(in_block as u32);
+            return Ok(None);
+        }
         match decode_body(body) {
             Ok(Record::Event(r)) => Ok(Some(RecordedEvent {
                 position: r.position,
@@ -444,13 +574,20 @@ impl LogIter {
     /// log; or, for a read that starts mid-log, learns the previous hash.
     fn open_segment(&mut self) -> Result<(), Error> {
         let path = self.dir.join(segment::segment_name(self.segment));
-        let file = Arc::new(segment::open_segment(&path)?);
-        let limit = if self.segment == self.end.segment {
-            self.end.offset
-        } else {
-            u64::MAX
+        let mut file = None;
+        let mut reader = match self.block.take() {
+            Some(block) => SegmentReader::from_bytes(block.bytes, block.len, block.offset),
+            None => {
+                let opened = Arc::new(segment::open_segment(&path)?);
+                let limit = if self.segment == self.end.segment {
+                    self.end.offset
+                } else {
+                    u64::MAX
+                };
+                file = Some(Arc::clone(&opened));
+                SegmentReader::new(opened, self.start_offset, limit)
+            }
         };
-        let mut reader = SegmentReader::new(Arc::clone(&file), self.start_offset, limit);
         if self.start_offset == 0 {
             let header = reader.header().map_err(|fe| {
                 self.damage(
@@ -475,8 +612,10 @@ impl LogIter {
                     .into());
             }
             self.prev = Some(header.prev_hash);
-        } else if self.prev.is_none() {
-            self.prev = Some(read_prev_hash(&file, &path, self.start_offset)?);
+        } else if self.prev.is_none()
+            && let Some(file) = &file
+        {
+            self.prev = Some(read_prev_hash(file, &path, self.start_offset)?);
         }
         self.reader = Some(reader);
         Ok(())
@@ -574,6 +713,12 @@ impl LogIter {
 /// enough that the partitions' shares of hashing stay even, large enough
 /// that the switch costs nothing.
 pub(crate) const LINK_CHUNK_RECORDS: u64 = 256;
+
+/// About how many bytes a block of a parallel read (`parallel.rs`) holds:
+/// large enough that handing a block over costs nothing next to checking
+/// it (about 8,000 records), small enough that the threads' shares stay even
+/// and memory stays flat.
+pub(crate) const BLOCK_BYTES: usize = 1 << 20;
 
 /// What follows a step of a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,7 @@
 
 mod iter;
 mod log_reader;
+mod parallel;
 mod random;
 
 pub use iter::{LogIter, LogRecord, Records, partition_of};
