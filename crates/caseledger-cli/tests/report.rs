@@ -464,3 +464,22 @@ fn complaint_policy_and_calendar_decide_the_complaint_deadline() {
     assert_eq!(code, 1);
     assert!(err.contains("invalid calendar"), "{err}");
 }
+
+/// Every CSV row has as many cells as the header, also when groups flatten
+/// to different columns (a category without complaints has an empty
+/// `complaints.by_regime`, a complaint category has one column per regime).
+#[test]
+fn report_csv_rows_have_the_header_width() {
+    let out = snapshot_of(&["report", "--group-by", "category", "--format", "csv"]);
+    let mut lines = out.lines();
+    let header = lines.next().expect("a header line");
+    let width = header.split(',').count();
+    assert!(header.contains("complaints_by_regime_"), "{header}");
+    let mut rows = 0;
+    for row in lines {
+        // Category keys and figures hold no comma or quote.
+        assert_eq!(row.split(',').count(), width, "{row}");
+        rows += 1;
+    }
+    assert!(rows >= 2, "{out}");
+}

@@ -86,18 +86,28 @@ pub fn report_csv(report: &Report) -> Result<String> {
     } else {
         vec![("all".to_owned(), &report.overall)]
     };
-    let mut out = String::new();
-    let mut header_written = false;
+    // Groups may flatten to different columns (a map such as
+    // `complaints.by_regime` is empty in a group without complaints), so
+    // the header is the union of every row's columns, sorted, and a row
+    // leaves a column it lacks empty: every row has the header's width.
+    let mut flat = Vec::with_capacity(rows.len());
+    let mut columns = std::collections::BTreeSet::new();
     for (key, kpis) in rows {
         let mut cells = Vec::new();
         flatten("", &serde_json::to_value(kpis)?, &mut cells);
-        if !header_written {
-            let names: Vec<String> = cells.iter().map(|(k, _)| csv_text(k)).collect();
-            let _ = writeln!(out, "key,{}", names.join(","));
-            header_written = true;
-        }
-        let values: Vec<String> = cells.iter().map(|(_, v)| csv_cell(v)).collect();
-        let _ = writeln!(out, "{},{}", csv_text(&key), values.join(","));
+        columns.extend(cells.iter().map(|(k, _)| k.clone()));
+        let cells: std::collections::HashMap<String, Leaf> = cells.into_iter().collect();
+        flat.push((key, cells));
+    }
+    let mut out = String::new();
+    let names: Vec<String> = columns.iter().map(|k| csv_text(k)).collect();
+    let _ = writeln!(out, "key,{}", names.join(","));
+    for (key, cells) in &flat {
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| cells.get(c).map(csv_cell).unwrap_or_default())
+            .collect();
+        let _ = writeln!(out, "{},{}", csv_text(key), values.join(","));
     }
     Ok(out)
 }
