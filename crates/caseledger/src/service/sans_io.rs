@@ -8,6 +8,7 @@ use crate::decide::{Action, Command, decide};
 use crate::error::CaseError;
 use crate::event::{Event, EventData};
 use crate::ids::CaseId;
+use crate::permission::{Denied, Permissions};
 use crate::policy::{AppendCondition, ConditionFailure, FollowUpCapError};
 use crate::port::{AppendError, Appended, ExpectedVersion, RecordedEvent};
 use crate::state::{CaseState, fold};
@@ -65,6 +66,12 @@ pub enum ServiceError<E> {
         /// Why.
         reason: ExtensionRefused,
     },
+    /// The actor may not take the action (refusal `not_permitted`): the
+    /// service has a role directory and the permission table, or a
+    /// separation-of-duties rule, refuses it (docs/permissions.md).
+    /// Nothing was recorded.
+    #[error(transparent)]
+    NotPermitted(Box<Denied>),
 }
 
 /// What a recorded command produced.
@@ -94,6 +101,8 @@ pub struct ServiceCore {
     cache: Mutex<StateCache>,
     max_attempts: u32,
     complaints: ComplaintPolicy,
+    /// `None`: no role directory, every actor may take every action.
+    permissions: Option<Permissions>,
 }
 
 impl Default for ServiceCore {
@@ -110,7 +119,17 @@ impl ServiceCore {
             cache: Mutex::new(StateCache::new(STATE_CACHE_CASES)),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             complaints: ComplaintPolicy::default(),
+            permissions: None,
         }
+    }
+
+    /// Checks every command's events against `permissions` (a role
+    /// directory and the permission table) and refuses those its actor may
+    /// not cause ([`ServiceError::NotPermitted`]). Without it (the
+    /// default) every actor may take every action the case rules allow.
+    pub fn with_permissions(mut self, permissions: Permissions) -> ServiceCore {
+        self.permissions = Some(permissions);
+        self
     }
 
     /// Sets the complaint policy deadline extensions are checked against
@@ -205,6 +224,9 @@ pub enum Reply<E> {
 
 /// What a [`CommandRun`] wants next.
 #[derive(Debug)]
+// `Done` (a case's state, its events) is made once per run and moved a
+// few times; boxing it would add an allocation per command for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Step<'a, E> {
     /// This read or append, answered with the next call's [`Reply`].
     Io(Io<'a>),
@@ -410,6 +432,20 @@ impl CommandRun<'_> {
             }));
         };
         let events = decide(&known.state, command).map_err(ServiceError::Rule)?;
+        // Who may do what (docs/permissions.md), after the case rules: each
+        // event against the state before it.
+        if let Some(permissions) = &self.core.permissions {
+            let mut before = std::borrow::Cow::Borrowed(&known.state);
+            for (i, event) in events.iter().enumerate() {
+                permissions
+                    .check_event(&before, event)
+                    .map_err(|d| ServiceError::NotPermitted(Box::new(d)))?;
+                if i + 1 < events.len() {
+                    before =
+                        std::borrow::Cow::Owned(crate::state::evolve(before.into_owned(), event));
+                }
+            }
+        }
         // The process policy on extensions, after the case rules.
         if let (Action::ExtendDeadline(d), Some(case)) = (&command.action, known.state.case()) {
             self.core
