@@ -509,6 +509,9 @@ impl Denied {
     fn why(&self) -> String {
         let named = self.named.as_ref().map_or("", AgentId::as_str);
         match self.rule {
+            PermissionRule::Table if self.allowed.is_empty() => {
+                format!("the permission table gives `{}` to no role", self.action)
+            }
             PermissionRule::Table => format!(
                 "the permission table gives `{}` to {} only",
                 self.action, self.allowed

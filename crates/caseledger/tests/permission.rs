@@ -211,7 +211,14 @@ fn a_replaced_table_is_the_one_checked() {
     assert!(check(&dir, &table, CASE, &Actor::System, &state, &r).is_ok());
     assert!(check(&dir, &table, CASE, &agent("only-agent"), &state, &r).is_err());
     let none = PermissionTable::deny_all();
-    assert!(check(&dir, &none, CASE, &Actor::System, &state, &r).is_err());
+    let d = check(&dir, &none, CASE, &Actor::System, &state, &r).unwrap_err();
+    assert_eq!(
+        d.to_string(),
+        format!(
+            "case {CASE}: `system` (roles: system) may not `respond`: the permission table \
+             gives `respond` to no role"
+        )
+    );
 }
 
 /// Each event type's action; `resolved` by the latest category before it.
