@@ -8,77 +8,15 @@ mod common;
 
 use std::path::Path;
 
-use caseledger::ExpectedVersion;
-use caseledger_store::{Clock, Store, StoreOptions};
-use caseledger_synth::{Synth, SynthConfig};
-use chrono::TimeZone;
 use common::*;
 
-/// A source ledger of `cases` synthetic cases appended in batches of
-/// varying sizes (1 to 97 events), recorded by the system clock: its head
-/// depends on every batch boundary and recorded time.
-fn source(dir: &Path, cases: u64) -> usize {
-    let store = Store::open(dir, StoreOptions::default().clock(Clock::System)).unwrap();
-    let events: Vec<_> = Synth::new(SynthConfig {
-        cases,
-        seed: 11,
-        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
-        span_days: 60,
-        customers: caseledger_synth::Customers::Uniform,
-    })
-    .collect();
-    let mut rest = events.as_slice();
-    let (mut size, mut batches) = (1, 0);
-    while !rest.is_empty() {
-        let n = size.min(rest.len());
-        let mut batch = store.batch().unwrap();
-        for e in &rest[..n] {
-            let v = batch.stream_version(e.case_id);
-            batch
-                .append(
-                    e.case_id,
-                    ExpectedVersion::Exact(v),
-                    std::slice::from_ref(e),
-                )
-                .unwrap();
-        }
-        batch.commit().unwrap();
-        batches += 1;
-        rest = &rest[n..];
-        size = size * 7 % 97 + 1;
-    }
-    batches
-}
-
-/// `caseledger copy --source A --target B`, with extra environment.
-fn copy(a: &Path, b: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = caseledger();
-    cmd.args(["copy", "--source"]).arg(a).arg("--target").arg(b);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// The `head:` line `verify` prints (after checking everything).
-fn verified_head(dir: &Path) -> String {
-    let (code, out, err) = run(dir, &["verify"]);
-    assert_eq!(code, 0, "{err}");
-    out.lines()
-        .find(|l| l.starts_with("head:"))
-        .unwrap()
-        .to_owned()
+/// A source ledger (`batched_source`, seed 11); how many batches.
+fn source(dir: &Path, cases: u64) -> u64 {
+    batched_source(dir, cases, 11)
 }
 
 fn report(dir: &Path) -> String {
-    let (code, out, err) = run(dir, &["report", "--format", "json", "--group-by", "month"]);
-    assert_eq!(code, 0, "{err}");
-    out
+    report_json(dir, "month")
 }
 
 /// The target is the same ledger as the source: same verified head, same
@@ -168,6 +106,35 @@ fn a_killed_copy_completes_when_run_again() {
     child.wait().unwrap();
     let (code, _, err) = copy(a.path(), b.path(), &[]);
     assert_eq!(code, 0, "{err}");
+    assert_same_ledger(a.path(), b.path());
+}
+
+#[test]
+fn a_copy_killed_at_several_points_resumes_to_the_same_ledger() {
+    let a = tempfile::tempdir().unwrap();
+    let batches = source(a.path(), 300);
+    assert!(batches > 12, "{batches}");
+    // Each point on a new target: before the first event; inside the 4th
+    // batch (uncommitted records in the target's segment, which the next
+    // open cuts); after 8 whole batches; inside the last batch.
+    let last = batches - 1;
+    for point in ["0:0", "3:5", "8:0", &format!("{last}:1")] {
+        let b = tempfile::tempdir().unwrap();
+        copy_killed_at(a.path(), b.path(), point);
+        let (code, out, err) = copy(a.path(), b.path(), &[]);
+        assert_eq!(code, 0, "after a kill at {point}: {err}");
+        if !point.starts_with("0:") {
+            assert!(out.starts_with("resumed: "), "{point}: {out}");
+        }
+        assert_same_ledger(a.path(), b.path());
+    }
+    // Killed twice in a row before a run completes it.
+    let b = tempfile::tempdir().unwrap();
+    copy_killed_at(a.path(), b.path(), "2:3");
+    copy_killed_at(a.path(), b.path(), "5:0");
+    let (code, out, err) = copy(a.path(), b.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("resumed: "), "{out}");
     assert_same_ledger(a.path(), b.path());
 }
 

@@ -12,102 +12,39 @@ mod pg;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use caseledger::ExpectedVersion;
-use caseledger_store::{Clock, Store, StoreOptions};
-use caseledger_synth::{Synth, SynthConfig};
-use chrono::TimeZone;
 use common::*;
 use pg::TestDb;
 
 /// `caseledger --store STORE ARGS...` with `stdin`; (status, stdout, stderr).
 fn at(store: impl AsRef<OsStr>, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let out = caseledger()
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .write_stdin(stdin.to_vec())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    run_with_stdin(store, args, stdin.to_vec())
 }
 
 /// Runs a command that must succeed; its stdout.
 fn ok(store: impl AsRef<OsStr>, args: &[&str]) -> String {
-    let (code, out, err) = at(store, args, b"");
+    let (code, out, err) = run(store, args);
     assert_eq!(code, 0, "{args:?}: {err}");
     out
 }
 
+/// `caseledger copy`: its status and all it printed.
 fn copy(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, env: &[(&str, &str)]) -> (i32, String) {
-    let mut cmd = caseledger();
-    cmd.args(["copy", "--source"]).arg(a).arg("--target").arg(b);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let (code, out, err) = common::copy(a, b, env);
+    (code, format!("{out}{err}"))
 }
 
 /// The `head:` line of a passing `verify`.
 fn head(store: impl AsRef<OsStr>) -> String {
-    ok(store, &["verify"])
-        .lines()
-        .find(|l| l.starts_with("head:"))
-        .unwrap()
-        .to_owned()
+    verified_head(store)
 }
 
-/// A ledger of `cases` synthetic cases in batches of 1 to 97 events,
-/// recorded by the system clock; returns how many batches.
+/// A source ledger (`batched_source`, seed 5); how many batches.
 fn source(dir: &Path, cases: u64) -> u64 {
-    let store = Store::open(dir, StoreOptions::default().clock(Clock::System)).unwrap();
-    let events: Vec<_> = Synth::new(SynthConfig {
-        cases,
-        seed: 5,
-        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
-        span_days: 60,
-        customers: caseledger_synth::Customers::Uniform,
-    })
-    .collect();
-    let mut rest = events.as_slice();
-    let (mut size, mut batches) = (1, 0);
-    while !rest.is_empty() {
-        let n = size.min(rest.len());
-        let mut batch = store.batch().unwrap();
-        for e in &rest[..n] {
-            let v = batch.stream_version(e.case_id);
-            batch
-                .append(
-                    e.case_id,
-                    ExpectedVersion::Exact(v),
-                    std::slice::from_ref(e),
-                )
-                .unwrap();
-        }
-        batch.commit().unwrap();
-        batches += 1;
-        rest = &rest[n..];
-        size = size * 7 % 97 + 1;
-    }
-    batches
+    batched_source(dir, cases, 5)
 }
 
 fn report(store: impl AsRef<OsStr>) -> String {
-    ok(
-        store,
-        &["report", "--format", "json", "--group-by", "channel"],
-    )
+    report_json(store, "channel")
 }
 
 #[test]
@@ -232,4 +169,30 @@ fn an_interrupted_copy_into_postgres_completes_when_run_again() {
     assert!(out.starts_with("resumed: "), "{out}");
     assert_eq!(head(&db.url), head(dir.path()));
     assert_eq!(ok(&db.url, &["export"]), ok(dir.path(), &["export"]));
+}
+
+/// `copy` file -> PostgreSQL killed (SIGKILL) at several points: before
+/// the first event; inside the first transaction of 16,384 events (its
+/// rows sent, not committed: the server rolls them back); after it, inside
+/// the second. Each time, the same command run again completes the copy
+/// (resuming where a transaction had committed) to the source's head and
+/// export.
+#[test]
+fn a_copy_into_postgres_killed_at_several_points_resumes_to_the_same_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = source(dir.path(), 3000);
+    let want_head = head(dir.path());
+    let want_export = ok(dir.path(), &["export"]);
+    let late = batches - 2;
+    for point in ["0:0".to_owned(), "100:3".to_owned(), format!("{late}:0")] {
+        let db = TestDb::new();
+        copy_killed_at(dir.path(), &db.url, &point);
+        let (code, out) = copy(dir.path(), &db.url, &[]);
+        assert_eq!(code, 0, "after a kill at {point}: {out}");
+        if point == format!("{late}:0") {
+            assert!(out.starts_with("resumed: "), "{point}: {out}");
+        }
+        assert_eq!(head(&db.url), want_head, "{point}");
+        assert_eq!(ok(&db.url, &["export"]), want_export, "{point}");
+    }
 }

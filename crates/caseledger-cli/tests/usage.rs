@@ -67,7 +67,7 @@ fn a_missing_store_is_a_clear_error_with_status_1() {
         &["verify"],
         &["history", "00000000-0000-0000-0000-000000000001"],
     ] {
-        let (code, _, err) = run(&dir.path().join("nope"), args);
+        let (code, _, err) = run(dir.path().join("nope"), args);
         assert_eq!(code, 1, "{args:?}");
         assert!(err.starts_with("error: "), "{err}");
         assert!(err.contains("nope") && !err.contains("panicked"), "{err}");

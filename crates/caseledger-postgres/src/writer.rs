@@ -125,6 +125,7 @@ impl Statements {
               ORDER BY position"
         );
         let (lock_head, version, by_ids, follow_ups, insert, commit, move_head, notify) = tokio::try_join!(
+            biased;
             prepare("SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE"),
             prepare("SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1"),
             client.prepare_cached(&by_ids),
@@ -187,6 +188,7 @@ async fn write_group_on(
             .map(|r| look_up(client, &st, r.case_id, &r.events, &r.conditions)),
     );
     let (_, head, prefetched) = tokio::try_join!(
+        biased;
         async { begin.await.map_err(Error::db(during)) },
         async { head.await.map_err(Error::db("locking the head row")) },
         lookups,
@@ -212,7 +214,7 @@ async fn write_group_on(
             // The rows so far, then this append's view after them.
             let insert = insert_rows(client, &st, &rows);
             let fresh = look_up(client, &st, r.case_id, &r.events, &r.conditions);
-            let (_, fresh) = tokio::try_join!(insert, fresh)?;
+            let (_, fresh) = tokio::try_join!(biased; insert, fresh)?;
             rows.clear();
             fresh
         } else {
@@ -261,7 +263,12 @@ async fn write_group_on(
     let notify = client.execute(&st.notify, &notify_params);
     let commit = client.batch_execute("COMMIT");
     let db = |e| Error::db("committing")(e);
+    // `biased`: polled in the order the statements were sent (here and at
+    // every pipelined join), so the error returned is the first failing
+    // statement's ("No space left on device"), never a later one's, which
+    // only says the transaction was already aborted.
     tokio::try_join!(
+        biased;
         insert,
         async { marker.await.map_err(db) },
         async { move_head.await.map_err(db) },
@@ -374,7 +381,7 @@ async fn look_up(
         name_params.iter().map(|p| client.query(&st.follow_ups, p)),
     );
     let (version, stored, follow_ups) =
-        tokio::try_join!(version, stored, follow_ups).map_err(Error::db(during))?;
+        tokio::try_join!(biased; version, stored, follow_ups).map_err(Error::db(during))?;
     let version = to_u64(version.get(0), 0, "a stream version")?;
     let mut lookups = Lookups::default();
     let decoded = (|| -> Result<(), Error> {

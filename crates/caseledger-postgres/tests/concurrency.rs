@@ -3,59 +3,25 @@
 //! to overlapping cases; the follow-up cap across two processes; a reader
 //! following the log while writers append.
 //!
-//! Children are this test binary run again with `CASELEDGER_PG_TEST_CHILD`
-//! set (see `spawn_child`); they print one line per result.
+//! Children are this test binary run again (`caseledger_testkit::child`);
+//! they print one line per result.
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, and shows the error.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use caseledger::policy::follow_ups_too_close;
 use caseledger::*;
 use caseledger_postgres::{PgLog, PgOptions};
 use caseledger_synth::SplitMix64;
+use caseledger_testkit::child::{child_arg, child_lines, spawn_child};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestDb;
 
-const CHILD_ENV: &str = "CASELEDGER_PG_TEST_CHILD";
-
 fn t(m: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap() + Duration::minutes(m)
-}
-
-fn spawn_child(name: &str, arg: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            name,
-            "--nocapture",
-            "--test-threads=1",
-            "--quiet",
-        ])
-        .env(CHILD_ENV, arg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-fn child_lines(children: Vec<std::process::Child>, prefix: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "a child failed: {:?}", out.status);
-        lines.extend(
-            String::from_utf8(out.stdout)
-                .unwrap()
-                .lines()
-                .filter(|l| l.starts_with(prefix))
-                .map(str::to_owned),
-        );
-    }
-    lines
 }
 
 /// A `responded` event (the log checks no case rule; `verify_chain`
@@ -157,7 +123,7 @@ fn eight_threads_on_overlapping_cases_one_winner_per_version_gapless() {
 /// `won CASE VERSION POSITION ID` per winning append.
 #[test]
 fn child_racer() {
-    let Ok(arg) = std::env::var(CHILD_ENV) else {
+    let Some(arg) = child_arg() else {
         return;
     };
     let Some(("race", rest)) = arg.split_once(' ') else {
@@ -273,7 +239,7 @@ fn customer_of_case(case: CaseId) -> String {
 /// `refused` per command.
 #[test]
 fn child_follow_up_scheduler() {
-    let Ok(arg) = std::env::var(CHILD_ENV) else {
+    let Some(arg) = child_arg() else {
         return;
     };
     let Some(("cap", rest)) = arg.split_once(' ') else {

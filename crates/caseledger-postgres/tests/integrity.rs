@@ -7,10 +7,11 @@
 
 mod common;
 
-use caseledger::{Event, EventLog, ExpectedVersion};
+use caseledger::{Event, EventLog};
 use caseledger_postgres::{Clock, ErrorKind, PgLog, PgOptions};
 use caseledger_store::{Store, StoreOptions};
 use caseledger_synth::{Synth, SynthConfig};
+use caseledger_testkit::append_each;
 use chrono::{TimeZone, Utc};
 use common::TestDb;
 
@@ -24,19 +25,6 @@ fn history(cases: u64, seed: u64) -> Vec<Event> {
         customers: caseledger_synth::Customers::Uniform,
     })
     .collect()
-}
-
-/// Appends each event on its own, with the expected version its stream is at.
-fn append_each<L: EventLog>(log: &L, events: &[Event]) {
-    for e in events {
-        let v = log.stream_version(e.case_id).unwrap();
-        log.append(
-            e.case_id,
-            ExpectedVersion::Exact(v),
-            std::slice::from_ref(e),
-        )
-        .unwrap_or_else(|err| panic!("append: {err}"));
-    }
 }
 
 fn event_time() -> PgOptions {

@@ -18,8 +18,8 @@ mod scenario;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
+use caseledger_testkit::tmpfs::{Tmpfs, fill_leaving};
 use scenario::{COMMIT_FRAME_BYTES, PAGE_BYTES, Report};
 
 /// The size of the tmpfs: room for the scenario and a filler file.
@@ -135,7 +135,7 @@ fn enospc_at_every_page(rounds: u128) {
     let mut landed: BTreeMap<&'static str, u64> = BTreeMap::new();
     for free_pages in 0..=order.len() {
         let context = format!("ENOSPC with {free_pages} free pages");
-        fill_leaving(&filler, free_pages as u64 * PAGE_BYTES);
+        fill_leaving(&filler, free_pages as u64 * PAGE_BYTES, PAGE_BYTES);
         let mut on_error = || std::fs::File::create(&filler).map(drop).unwrap();
         let (lines, _) = run_main(&store_dir, rounds, &mut on_error);
         let report = Report::parse(&lines);
@@ -186,83 +186,4 @@ fn enospc_at_every_page(rounds: u128) {
         "ENOSPC: {} runs on tmpfs, failures in {landed:?}",
         order.len() + 1
     );
-}
-
-/// A tmpfs mounted for one test; unmounted and removed when dropped (also
-/// when the test fails).
-pub struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `bytes`; `None` (with the reason printed) when
-    /// this process is not root, since only root can mount.
-    pub fn mount(bytes: u64) -> Option<Tmpfs> {
-        if !is_root() {
-            eprintln!("skipped: mounting a tmpfs for ENOSPC needs root (CI runs as root)");
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("a mount point");
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!("size={bytes}"))
-            .arg("caseledger-faults")
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "running as root, yet mounting a tmpfs failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(Tmpfs { dir })
-    }
-
-    /// The mount point.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let out = Command::new("umount").arg(self.dir.path()).output();
-        if !out.is_ok_and(|o| o.status.success()) {
-            // Busy (a file still open after a failed assertion): detach it.
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
-        }
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
-
-/// Fills the file system of `filler` so that exactly `free` bytes (whole
-/// pages) stay free: writes until it is full, then gives back `free`.
-pub fn fill_leaving(filler: &Path, free: u64) {
-    use std::io::Write;
-    let mut f = std::fs::File::create(filler).expect("create the filler");
-    let chunk = vec![0u8; 1 << 16];
-    let mut len = 0u64;
-    loop {
-        match f.write(&chunk) {
-            Ok(0) => break,
-            Ok(n) => len += n as u64,
-            Err(e) if e.raw_os_error() == Some(28) => break,
-            Err(e) => panic!("filling the tmpfs: {e}"),
-        }
-    }
-    let page = PAGE_BYTES;
-    assert!(len >= free + page, "the tmpfs is too small");
-    f.set_len(len / page * page - free)
-        .expect("give back space");
 }

@@ -21,16 +21,25 @@
 //!
 //! A log that needs something to live as long as it (a temporary
 //! directory, a test database) is wrapped in [`Guarded`].
+//!
+//! The helpers every crate's integration tests share live here too, once:
+//! [`tmpfs`] (a real full disk), [`child`] (this test binary run again as a
+//! child process, to be killed), and with the feature `postgres`, `pg` (a
+//! database of its own per test, and a private server to restart or fill).
 #![forbid(unsafe_code)]
 // A test suite: a failed unwrap is a failed case, and shows the error.
 #![allow(clippy::unwrap_used)]
 
 pub mod cases;
+pub mod child;
 mod guarded;
+#[cfg(feature = "postgres")]
+pub mod pg;
+pub mod tmpfs;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use caseledger::EventLog;
+use caseledger::{Event, EventLog, ExpectedVersion};
 
 pub use cases::Case;
 pub use guarded::Guarded;
@@ -44,5 +53,22 @@ pub fn append_contract<L: EventLog>(make: impl Fn() -> L) {
             eprintln!("append contract: case `{name}` failed");
             resume_unwind(panic);
         }
+    }
+}
+
+/// Appends each of `events` on its own, in order, with the expected version
+/// its stream is at: how the backends' tests fill a log with a valid
+/// history one append at a time. Panics at the first error, naming it.
+pub fn append_each<L: EventLog>(log: &L, events: &[Event]) {
+    for e in events {
+        let v = log
+            .stream_version(e.case_id)
+            .unwrap_or_else(|err| panic!("stream version of {}: {err}", e.case_id));
+        log.append(
+            e.case_id,
+            ExpectedVersion::Exact(v),
+            std::slice::from_ref(e),
+        )
+        .unwrap_or_else(|err| panic!("append of event {}: {err}", e.event_id));
     }
 }

@@ -295,28 +295,43 @@ impl CopyTarget for FileTarget {
 /// A test hook: with `CASELEDGER_TEST_COPY_STOP=B` (or `B:E`), the process
 /// exits with status [`StopHook::EXIT_STATUS`] once B batches are written
 /// (and E events of the next one handed to the target), as an interrupted
-/// copy would: how the tests interrupt a copy at a chosen point. Without
-/// the variable, nothing changes.
+/// copy would: how the tests interrupt a copy at a chosen point. With
+/// `B:E:hold` it prints [`StopHook::HOLDING`] to stderr there and waits to
+/// be killed instead, so that a test's SIGKILL lands at that very point.
+/// Without the variable, nothing changes.
 #[derive(Debug, Clone, Copy)]
 struct StopHook {
     batches: u64,
     events: u64,
+    hold: bool,
 }
 
 impl StopHook {
     const ENV: &str = "CASELEDGER_TEST_COPY_STOP";
     const EXIT_STATUS: i32 = 75;
+    /// The line a holding copy prints (to stderr) when it reaches its point.
+    const HOLDING: &str = "CASELEDGER_TEST_COPY_STOP: holding here until killed";
 
     fn from_env() -> Result<Option<StopHook>> {
         let Some(v) = std::env::var_os(Self::ENV) else {
             return Ok(None);
         };
         let v = v.to_string_lossy();
-        let (b, e) = v.split_once(':').unwrap_or((&v, "0"));
-        match (b.parse(), e.parse()) {
-            (Ok(batches), Ok(events)) => Ok(Some(StopHook { batches, events })),
+        let mut parts = v.split(':');
+        let (b, e, how) = (parts.next(), parts.next(), parts.next());
+        match (
+            b.map(str::parse),
+            e.unwrap_or("0").parse(),
+            how,
+            parts.next(),
+        ) {
+            (Some(Ok(batches)), Ok(events), None | Some("hold"), None) => Ok(Some(StopHook {
+                batches,
+                events,
+                hold: how.is_some(),
+            })),
             _ => bail!(
-                "{}: expected BATCHES or BATCHES:EVENTS, found {v}",
+                "{}: expected BATCHES, BATCHES:EVENTS or BATCHES:EVENTS:hold, found {v}",
                 Self::ENV
             ),
         }
@@ -332,6 +347,12 @@ impl StopHook {
         let (mut batches, mut events) = (0u64, 0u64);
         std::iter::from_fn(move || {
             if batches == self.batches && events == self.events {
+                if self.hold {
+                    eprintln!("{}", Self::HOLDING);
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(3600));
+                    }
+                }
                 eprintln!("{}: stopping the copy here", Self::ENV);
                 std::process::exit(Self::EXIT_STATUS);
             }

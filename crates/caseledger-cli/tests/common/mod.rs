@@ -1,10 +1,16 @@
 //! Shared helpers for the CLI tests: running the binary, a fixed generated
-//! store, and hand-written event lines.
+//! store, hand-written event lines, and the ledgers and checks of the copy
+//! tests (file and PostgreSQL).
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use assert_cmd::Command;
+use caseledger::ExpectedVersion;
+use caseledger_store::{Clock, Store, StoreOptions};
+use caseledger_synth::{Synth, SynthConfig};
+use chrono::TimeZone;
 
 /// The `caseledger` binary with a clean environment.
 pub fn caseledger() -> Command {
@@ -13,16 +19,21 @@ pub fn caseledger() -> Command {
     cmd
 }
 
-/// Runs `caseledger --store DIR ARGS...`; returns (status, stdout, stderr).
-pub fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    run_with_stdin(dir, args, Vec::new())
+/// Runs `caseledger --store STORE ARGS...` (a directory or a PostgreSQL
+/// URL); returns (status, stdout, stderr).
+pub fn run(store: impl AsRef<OsStr>, args: &[&str]) -> (i32, String, String) {
+    run_with_stdin(store, args, Vec::new())
 }
 
 /// As [`run`], with bytes on stdin.
-pub fn run_with_stdin(dir: &Path, args: &[&str], stdin: Vec<u8>) -> (i32, String, String) {
+pub fn run_with_stdin(
+    store: impl AsRef<OsStr>,
+    args: &[&str],
+    stdin: Vec<u8>,
+) -> (i32, String, String) {
     let out = caseledger()
         .arg("--store")
-        .arg(dir)
+        .arg(store)
         .args(args)
         .write_stdin(stdin)
         .output()
@@ -86,8 +97,122 @@ pub fn good_case(case: u32) -> Vec<String> {
 }
 
 /// The whole log as exported.
-pub fn export(dir: &Path) -> String {
-    let (code, out, err) = run(dir, &["export"]);
+pub fn export(store: impl AsRef<OsStr>) -> String {
+    let (code, out, err) = run(store, &["export"]);
     assert_eq!(code, 0, "{err}");
     out
+}
+
+/// A source ledger for the copy tests: `cases` synthetic cases (`seed`)
+/// appended in batches of varying sizes (1 to 97 events), recorded by the
+/// system clock, so that its head depends on every batch boundary and
+/// recorded time. Returns how many batches.
+pub fn batched_source(dir: &Path, cases: u64, seed: u64) -> u64 {
+    let store = Store::open(dir, StoreOptions::default().clock(Clock::System)).unwrap();
+    let events: Vec<_> = Synth::new(SynthConfig {
+        cases,
+        seed,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        span_days: 60,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .collect();
+    let mut rest = events.as_slice();
+    let (mut size, mut batches) = (1, 0);
+    while !rest.is_empty() {
+        let n = size.min(rest.len());
+        let mut batch = store.batch().unwrap();
+        for e in &rest[..n] {
+            let v = batch.stream_version(e.case_id);
+            batch
+                .append(
+                    e.case_id,
+                    ExpectedVersion::Exact(v),
+                    std::slice::from_ref(e),
+                )
+                .unwrap();
+        }
+        batch.commit().unwrap();
+        batches += 1;
+        rest = &rest[n..];
+        size = size * 7 % 97 + 1;
+    }
+    batches
+}
+
+/// `caseledger copy --source A --target B` with extra environment;
+/// (status, stdout, stderr).
+pub fn copy(
+    a: impl AsRef<OsStr>,
+    b: impl AsRef<OsStr>,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let mut cmd = caseledger();
+    cmd.args(["copy", "--source"]).arg(a).arg("--target").arg(b);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The `head:` line of a passing `verify` (which checked everything).
+pub fn verified_head(store: impl AsRef<OsStr>) -> String {
+    let (code, out, err) = run(store, &["verify"]);
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .find(|l| l.starts_with("head:"))
+        .unwrap()
+        .to_owned()
+}
+
+/// The KPI report as JSON, grouped by `by`.
+pub fn report_json(store: impl AsRef<OsStr>, by: &str) -> String {
+    let (code, out, err) = run(store, &["report", "--format", "json", "--group-by", by]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// `caseledger copy A B` killed with SIGKILL where the copy's test hook
+/// holds (`CASELEDGER_TEST_COPY_STOP=POINT:hold`, POINT being `B:E`: B
+/// batches written, E events of the next handed over); returns once it is
+/// dead.
+pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .args(["copy", "--source"])
+        .arg(a)
+        .arg("--target")
+        .arg(b)
+        .env_remove("CASELEDGER_STORE")
+        .env("CASELEDGER_TEST_COPY_STOP", format!("{point}:hold"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.contains("holding here until killed") {
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(9),
+                "{point}: killed by SIGKILL"
+            );
+            return;
+        }
+        said.push(line);
+    }
+    let status = child.wait().unwrap();
+    panic!(
+        "{point}: the copy ended ({status}) before its point:\n{}",
+        said.join("\n")
+    );
 }

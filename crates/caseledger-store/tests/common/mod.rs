@@ -1,10 +1,9 @@
 //! Shared helpers for the store's integration tests: synthetic events, small
 //! hand-made events, copying a store, and re-running this test binary as a
 //! child process.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use caseledger::*;
 use caseledger_store::{Store, StoreOptions};
@@ -47,20 +46,9 @@ pub fn small_segments() -> StoreOptions {
         .clock(caseledger_store::Clock::EventTime)
 }
 
-/// Appends `events` stream by stream in order, each event on its own, with
-/// exact expected versions.
-pub fn append_each(store: &Store, events: &[Event]) {
-    for e in events {
-        let v = store.stream_version(e.case_id);
-        store
-            .append(
-                e.case_id,
-                ExpectedVersion::Exact(v),
-                std::slice::from_ref(e),
-            )
-            .unwrap();
-    }
-}
+/// Appends `events` in order, each on its own, with exact expected
+/// versions (shared with the other backends' tests).
+pub use caseledger_testkit::append_each;
 
 /// Appends `events` one by one into an open batch, with exact expected
 /// versions.
@@ -93,28 +81,5 @@ pub fn copy_store(from: &Path, to: &Path) {
     }
 }
 
-/// The environment variable that makes a test of this binary act as a child.
-pub const CHILD_ENV: &str = "CASELEDGER_STORE_TEST_CHILD";
-
-/// Runs test `name` of the current test binary as a child process with
-/// `CHILD_ENV=arg`, stdout piped.
-pub fn spawn_child(name: &str, arg: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            name,
-            "--nocapture",
-            "--test-threads=1",
-            "--quiet",
-        ])
-        .env(CHILD_ENV, arg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-/// The child's argument, when this process is a child.
-pub fn child_arg() -> Option<String> {
-    std::env::var(CHILD_ENV).ok()
-}
+// The child-process runner is shared with the other crates' tests.
+pub use caseledger_testkit::child::{CHILD_ENV, child_arg, spawn_child};
