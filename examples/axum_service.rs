@@ -101,6 +101,7 @@ impl CommandRequest {
                 channel: Channel::parse(&channel).map_err(bad_request)?,
                 tier: Tier::parse(&tier).map_err(bad_request)?,
                 summary: None,
+                origin: caseledger::Origin::Customer,
             }),
             ActionRequest::Classify {
                 category,
@@ -112,7 +113,10 @@ impl CommandRequest {
                 priority: Priority::parse(&priority).map_err(bad_request)?,
             }),
             ActionRequest::Respond => Action::Respond,
-            ActionRequest::Resolve { resolution } => Action::Resolve(Resolved { resolution }),
+            ActionRequest::Resolve { resolution } => Action::Resolve(Resolved {
+                resolution,
+                root_cause: None,
+            }),
         };
         Ok(Command {
             case_id,
@@ -158,7 +162,7 @@ fn outcome_json(case_id: CaseId, outcome: &Outcome) -> Value {
 /// to do").
 fn refusal(e: &ServiceError<BlockingError<caseledger_store::Error>>) -> Answer {
     let status = match e {
-        ServiceError::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Rule(_) | ServiceError::Process(_) => StatusCode::UNPROCESSABLE_ENTITY,
         // Only with a role directory (`with_permissions`).
         ServiceError::NotPermitted(_) => StatusCode::FORBIDDEN,
         ServiceError::FollowUpCap(_)
@@ -262,7 +266,7 @@ pub async fn run() -> Result<(), Box<dyn Error>> {
         ),
         agent(
             "2026-03-02T09:20:00Z",
-            json!({ "action": "classify", "category": "complaint", "topic": "card", "priority": "high" }),
+            json!({ "action": "classify", "category": "inquiry", "topic": "card", "priority": "high" }),
         ),
         agent("2026-03-02T10:00:00Z", json!({ "action": "respond" })),
     ];

@@ -73,6 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             channel,
             tier: Tier::Standard,
             summary: None,
+            origin: caseledger::Origin::Customer,
         };
         service.execute(case, at, Actor::System, Action::Open(open))?;
         let class = Classified {

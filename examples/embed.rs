@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     channel: Channel::Phone,
                     tier: Tier::Vip,
                     summary: Some("card blocked abroad".into()),
+                    origin: caseledger::Origin::Customer,
                 }),
             ),
             (
@@ -58,7 +59,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Actor::System,
                 Action::Assign(Assigned {
                     agent: AgentId::new("agent-17")?,
-                    team: Some(TeamId::new("cards")?),
+                    // A complaint goes to a complaint team before it is
+                    // resolved (process policy, docs/events.md).
+                    team: Some(TeamId::new("complaints")?),
                 }),
             ),
             (at(9, 20)?, agent.clone(), Action::Respond),
@@ -67,6 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 agent.clone(),
                 Action::Resolve(Resolved {
                     resolution: Some("card unblocked, fee refunded".into()),
+                    root_cause: Some(caseledger::RootCause::ThirdParty),
                 }),
             ),
             (

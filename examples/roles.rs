@@ -4,7 +4,8 @@
 //! actor may do. A front-line agent takes a complaint and may not resolve
 //! it; a supervisor may not approve an extension they record themself; an
 //! extension the supervisor approves is recorded, a complaint handler
-//! resolves, and only the customer answers the survey.
+//! resolves, and only the customer answers the survey. A quality reviewer
+//! who never handled the case reviews it after it is closed.
 //! Last, an audit of the log, the same check `caseledger verify --roles`
 //! runs over a recorded history, finds nothing to report.
 //!
@@ -39,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         channel: Channel::App,
         tier: Tier::Standard,
         summary: None,
+        origin: Origin::Customer,
     };
     // The customer opens the case in the app; the agent takes it.
     service.execute(case, at(0)?, Actor::Customer, Action::Open(open))?;
@@ -48,9 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         priority: Priority::High,
     };
     service.execute(case, at(1)?, agent.clone(), Action::Classify(complaint))?;
+    // To the complaint team: process policy resolves a complaint only
+    // once it was routed there (docs/events.md, "Process policy").
     let me = Assigned {
         agent: AgentId::new("agent-17")?,
-        team: None,
+        team: Some(TeamId::new("complaints")?),
     };
     service.execute(case, at(2)?, agent.clone(), Action::Assign(me))?;
     service.execute(case, at(3)?, agent.clone(), Action::Respond)?;
@@ -64,11 +68,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             reason: "waiting for the card scheme's answer".into(),
         }))
     };
+    let resolve = Action::Resolve(Resolved {
+        resolution: None,
+        root_cause: Some(RootCause::ThirdParty),
+    });
     let version = service.state(case)?.version();
     let sup = Actor::parse("sup-3")?;
     for (who, action) in [
         (sup.clone(), extend("sup-3")?),
-        (agent.clone(), Action::Resolve(Resolved::default())),
+        (agent.clone(), resolve.clone()),
     ] {
         match service.execute(case, at(4)?, who, action) {
             Err(ServiceError::NotPermitted(denied)) => println!("refused: {denied}"),
@@ -80,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The supervisor approves (the agent records it); a handler resolves.
     service.execute(case, at(5)?, agent, extend("sup-3")?)?;
     let handler = Actor::parse("cmp-5")?;
-    service.execute(case, at(6)?, handler, Action::Resolve(Resolved::default()))?;
+    service.execute(case, at(6)?, handler, resolve)?;
     // Only the customer (or the survey system) scores the service.
     let survey = Surveyed {
         score: Score::new(4)?,
@@ -89,7 +97,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = service.execute(case, at(7)?, sup, Action::RecordSurvey(survey.clone())) {
         println!("refused: {e}");
     }
-    let done = service.execute(case, at(7)?, Actor::Customer, Action::RecordSurvey(survey))?;
+    service.execute(case, at(7)?, Actor::Customer, Action::RecordSurvey(survey))?;
+    service.execute(case, at(8)?, Actor::System, Action::Close)?;
+    // Quality assurance reviews the closed case; the agent who handled it
+    // may not review it.
+    let review = |by: &str| -> Result<Action, Box<dyn std::error::Error>> {
+        Ok(Action::ReviewQuality(QaReviewed {
+            reviewer: AgentId::new(by)?,
+            score: QaScore::new(85)?,
+            notes: Some("clear answers, routed on time".into()),
+        }))
+    };
+    match service.execute(case, at(9)?, Actor::parse("agent-17")?, review("agent-17")?) {
+        Err(ServiceError::NotPermitted(denied)) => println!("refused: {denied}"),
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+    let done = service.execute(case, at(9)?, Actor::parse("qa-1")?, review("qa-1")?)?;
     println!(
         "case {case}: {} after {} events",
         done.state.status(),

@@ -27,12 +27,12 @@
 //! to its end there; dropping the future only stops the wait for it.
 //!
 //! ```
-//! use caseledger::{Action, Actor, Channel, CustomerId, InMemoryEventLog, Opened, SequentialIds, Tier};
+//! use caseledger::{Action, Actor, Channel, CustomerId, InMemoryEventLog, Opened, Origin, SequentialIds, Tier};
 //! use caseledger_async::AsyncCaseService;
 //! use chrono::{TimeZone, Utc};
 //! # futures_util::FutureExt::now_or_never(async {
 //! let service = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
-//! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None };
+//! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None, origin: Origin::Customer };
 //! let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
 //! let case = caseledger::CaseId::from_u128(1);
 //! let done = service.execute(case, at, Actor::parse("agent-17")?, Action::Open(open)).await?;

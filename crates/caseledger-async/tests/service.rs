@@ -68,6 +68,36 @@ async fn on_the_file_store_the_async_service_answers_as_the_blocking_one() {
     check_answers(&async_answers(Blocking::new(store)).await);
 }
 
+/// Issue 19: a `not_resolved` follow-up records its completion and the
+/// reopen in one append through the async service too (the same
+/// `ServiceCore`), and a retry answers with both, recording nothing.
+#[tokio::test]
+async fn a_not_resolved_follow_up_reopens_in_one_append() {
+    let s = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+    for c in [
+        command(1, 1, 0, open("C-1")),
+        command(1, 2, 1, classify()),
+        command(1, 3, 2, resolve()),
+        command(1, 4, 3, follow_up(5)),
+    ] {
+        s.execute_command(c).await.unwrap();
+    }
+    let outcome = caseledger::FollowUpCompleted {
+        outcome: caseledger::FollowUpOutcome::NotResolved,
+    };
+    let c = command(1, 5, 4, Action::CompleteFollowUp(outcome));
+    let done = s.execute_command(c.clone()).await.unwrap();
+    assert_eq!(done.events.len(), 2);
+    let derived = caseledger::EventId::from_u128(5).derived("reopened");
+    assert_eq!(done.events[1].event_id, derived);
+    assert_eq!(done.state.status(), Status::Open);
+    assert_eq!(s.log().len(), 6);
+    let again = s.execute_command(c).await.unwrap();
+    assert!(again.already_recorded);
+    assert_eq!(again.events, done.events);
+    assert_eq!(s.log().len(), 6);
+}
+
 #[tokio::test]
 async fn a_reused_key_is_refused_with_the_recorded_event() {
     let s = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));

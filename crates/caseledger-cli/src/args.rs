@@ -264,7 +264,8 @@ pub(crate) fn is_period(g: GroupBy) -> bool {
         | GroupBy::Priority
         | GroupBy::Tier
         | GroupBy::Agent
-        | GroupBy::Team => false,
+        | GroupBy::Team
+        | GroupBy::RootCause => false,
     }
 }
 

@@ -6,7 +6,8 @@ use caseledger::{
     Actor, AgentId, Assigned, AwaitingCustomer, CaseId, Category, Channel, Classified, CustomerId,
     DeadlineExtended, Escalated, EscalationLevel, Event, EventData, EventId, EventType,
     ExtensionDays, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened,
-    Priority, Reopened, Resolved, Score, Surveyed, TeamId, Tier, Topic,
+    Origin, Priority, QaReviewed, QaScore, Reopened, Resolved, RootCause, Score, Surveyed, TeamId,
+    Tier, Topic,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -154,6 +155,14 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
             channel: r.vocab("channel", Channel::from_code)?,
             tier: r.vocab("tier", Tier::from_code)?,
             summary: r.opt_text("summary")?,
+            // Written only when not the default, so an explicit `customer`
+            // is refused: one event has one encoding.
+            origin: match r.opt_trailing("origin", Origin::from_code)? {
+                Some(Origin::Customer) => {
+                    return Err(DecodeError::bad("origin", "the default written out"));
+                }
+                other => other.unwrap_or_default(),
+            },
         }),
         EventType::Classified => EventData::Classified(Classified {
             category: r.vocab("category", Category::from_code)?,
@@ -174,6 +183,7 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
         }),
         EventType::Resolved => EventData::Resolved(Resolved {
             resolution: r.opt_text("resolution")?,
+            root_cause: r.opt_trailing("root cause", RootCause::from_code)?,
         }),
         EventType::Reopened => EventData::Reopened(Reopened {
             reason: r.opt_text("reason")?,
@@ -204,6 +214,13 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
             reason: r
                 .opt_text("reason")?
                 .ok_or_else(|| DecodeError::bad("reason", "absent; it is required"))?,
+        }),
+        EventType::QaReviewed => EventData::QaReviewed(QaReviewed {
+            reviewer: AgentId::from_stored(r.id("reviewer")?)
+                .map_err(|e| DecodeError::bad("reviewer", e.to_string()))?,
+            score: QaScore::new(i64::from(r.u8("qa score")?))
+                .map_err(|e| DecodeError::bad("qa score", e.to_string()))?,
+            notes: r.opt_text("notes")?,
         }),
     })
 }
@@ -301,6 +318,19 @@ impl<'a> Reader<'a> {
     fn vocab<T>(&mut self, field: &'static str, f: fn(u8) -> Option<T>) -> Result<T, DecodeError> {
         let code = self.u8(field)?;
         f(code).ok_or_else(|| DecodeError::bad(field, format!("unknown code {code}")))
+    }
+
+    /// An optional last field of a payload: one code byte when any byte
+    /// is left, none at the end of the record.
+    fn opt_trailing<T>(
+        &mut self,
+        field: &'static str,
+        f: fn(u8) -> Option<T>,
+    ) -> Result<Option<T>, DecodeError> {
+        if self.at == self.b.len() {
+            return Ok(None);
+        }
+        self.vocab(field, f).map(Some)
     }
 
     fn end(&self) -> Result<(), DecodeError> {

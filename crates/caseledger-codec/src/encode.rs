@@ -88,6 +88,12 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
             out.push(d.channel.code());
             out.push(d.tier.code());
             put_opt_text(out, "summary", d.summary.as_deref())?;
+            // Optional trailing byte, written only when not the default
+            // (`customer`): a record written before origins existed reads
+            // as `customer`, and its bytes (and hash) are what they were.
+            if !d.origin.is_customer() {
+                out.push(d.origin.code());
+            }
         }
         EventData::Classified(d) => {
             out.extend_from_slice(&[d.category.code(), d.topic.code(), d.priority.code()]);
@@ -102,7 +108,14 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
             put_opt_id(out, d.team.as_ref())?;
             put_opt_text(out, "reason", d.reason.as_deref())?;
         }
-        EventData::Resolved(d) => put_opt_text(out, "resolution", d.resolution.as_deref())?,
+        EventData::Resolved(d) => {
+            put_opt_text(out, "resolution", d.resolution.as_deref())?;
+            // Optional trailing byte, written only when given: a record
+            // written before root causes existed keeps its bytes.
+            if let Some(cause) = d.root_cause {
+                out.push(cause.code());
+            }
+        }
         EventData::Reopened(d) => put_opt_text(out, "reason", d.reason.as_deref())?,
         EventData::FollowUpScheduled(d) => {
             put_time(out, "data.due", &d.due)?;
@@ -122,6 +135,11 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
             out.push(d.days.get());
             put_id(out, "approved_by", d.approved_by.as_str())?;
             put_opt_text(out, "reason", Some(&d.reason))?;
+        }
+        EventData::QaReviewed(d) => {
+            put_id(out, "reviewer", d.reviewer.as_str())?;
+            out.push(d.score.get());
+            put_opt_text(out, "notes", d.notes.as_deref())?;
         }
     }
     Ok(())

@@ -59,6 +59,7 @@ fn run_once<I: IdSource>(
         channel: Channel::Phone,
         tier: Tier::Standard,
         summary: None,
+        origin: caseledger::Origin::Customer,
     };
     outcomes.push(service.execute(new_case, at(run, 50), agent, Action::Open(open)));
     outcomes

@@ -300,6 +300,7 @@ fn two_processes_never_schedule_two_follow_ups_within_30_days() {
                     channel: Channel::Phone,
                     tier: Tier::Standard,
                     summary: None,
+                    origin: caseledger::Origin::Customer,
                 };
                 let kind = Classified {
                     category: Category::Inquiry,

@@ -94,6 +94,7 @@ fn opened(case: CaseId, id: u128) -> Event {
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: None,
+            origin: caseledger::Origin::Customer,
         }),
     }
 }
@@ -153,6 +154,7 @@ async fn the_async_service_runs_commands_on_the_async_log() {
         channel: Channel::Phone,
         tier: Tier::Vip,
         summary: None,
+        origin: caseledger::Origin::Customer,
     };
     let done = service
         .execute(

@@ -37,6 +37,7 @@
 //!         channel: Channel::Phone,
 //!         tier: Tier::Vip,
 //!         summary: None,
+//!         origin: caseledger::Origin::Customer,
 //!     }),
 //! };
 //! let done = store.append(case, ExpectedVersion::NoStream, &[opened.clone()])?;

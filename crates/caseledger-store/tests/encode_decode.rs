@@ -69,13 +69,13 @@ fn code(n: u8) -> impl Strategy<Value = u8> {
 fn event() -> impl Strategy<Value = Option<Event>> {
     let ids = (text(), text(), proptest::option::of(text()), any::<u8>());
     let codes = (
-        code(7),
-        code(5),
-        code(3),
-        code(9),
-        code(4),
-        code(3),
-        code(3),
+        code(Channel::ALL.len() as u8),
+        code(Tier::ALL.len() as u8),
+        code(Category::ALL.len() as u8),
+        code(Topic::ALL.len() as u8),
+        code(Priority::ALL.len() as u8),
+        code(FollowUpPurpose::ALL.len() as u8),
+        code(FollowUpOutcome::ALL.len() as u8),
     );
     let texts = (opt_text(), 1i64..=3, 1i64..=5);
     (
@@ -106,6 +106,7 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         channel,
                         tier: Tier::from_code(c.1)?,
                         summary: t,
+                        origin: caseledger::Origin::from_code(actor_kind / 128)?,
                     }),
                     EventType::Classified => EventData::Classified(Classified {
                         category: Category::from_code(c.2)?,
@@ -122,7 +123,11 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         team,
                         reason: t,
                     }),
-                    EventType::Resolved => EventData::Resolved(Resolved { resolution: t }),
+                    EventType::Resolved => EventData::Resolved(Resolved {
+                        resolution: t,
+                        // Absent one time in eight.
+                        root_cause: caseledger::RootCause::from_code((eid % 8) as u8),
+                    }),
                     EventType::Reopened => EventData::Reopened(Reopened { reason: t }),
                     EventType::FollowUpScheduled => {
                         EventData::FollowUpScheduled(FollowUpScheduled {
@@ -149,6 +154,11 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                         days: ExtensionDays::new(i64::from(c.3) * 30 + 1).ok()?,
                         approved_by: AgentId::from_stored(b).ok()?,
                         reason: t.unwrap_or_default(),
+                    }),
+                    EventType::QaReviewed => EventData::QaReviewed(caseledger::QaReviewed {
+                        reviewer: AgentId::from_stored(b).ok()?,
+                        score: caseledger::QaScore::new(i64::from(actor_kind % 101)).ok()?,
+                        notes: t,
                     }),
                 };
                 Some(Event {

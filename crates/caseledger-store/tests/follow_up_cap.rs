@@ -29,6 +29,7 @@ fn opened(case: CaseId, id: u128, customer: &str) -> Event {
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: None,
+            origin: caseledger::Origin::Customer,
         }),
     }
 }
@@ -259,6 +260,7 @@ fn two_processes_of_four_threads_never_schedule_two_follow_ups_within_30_days() 
                             channel: Channel::Phone,
                             tier: Tier::Standard,
                             summary: None,
+                            origin: caseledger::Origin::Customer,
                         };
                         let kind = Classified {
                             category: Category::Inquiry,

@@ -136,6 +136,8 @@ fn the_documented_code_tables_match_the_code() {
     check_table!("priority", Priority);
     check_table!("purpose", FollowUpPurpose);
     check_table!("outcome", FollowUpOutcome);
+    check_table!("root cause", RootCause);
+    check_table!("origin", Origin);
 }
 
 #[test]

@@ -476,6 +476,7 @@ fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: None,
+            origin: caseledger::Origin::Customer,
         }),
         ..event(1, 1)
     };

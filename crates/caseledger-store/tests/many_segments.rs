@@ -25,6 +25,7 @@ fn big(case: u128, id: u128) -> Event {
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: Some("s".repeat(4000)),
+            origin: caseledger::Origin::Customer,
         }),
         ..event(case, id)
     }

@@ -334,6 +334,7 @@ impl Synth {
                 channel,
                 tier,
                 summary: None,
+                origin: caseledger::Origin::Customer,
             }),
         );
         let priority = b.rng.pick(PRIORITIES);
@@ -557,7 +558,12 @@ impl CaseBuilder {
             action,
         };
         if let Ok(events) = decide(&self.state, &command) {
-            for e in events {
+            // Only the command's own event: the reopen a `not_resolved`
+            // follow-up derives (issue 19) is left out, so that every seed
+            // keeps the history it had (and every pinned report its
+            // figures); the report counts it as a finding,
+            // `not_resolved_without_reopen`.
+            for e in events.into_iter().take(1) {
                 self.state = evolve(std::mem::take(&mut self.state), &e);
                 self.events.push(e);
             }

@@ -10,13 +10,16 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{CaseError, Violation};
 use crate::event::DeadlineExtended;
+use crate::event::QaReviewed;
 use crate::event::{
     Assigned, AwaitingCustomer, Classified, Escalated, Event, EventData, FollowUpCompleted,
     FollowUpScheduled, Opened, Reopened, Resolved, Surveyed,
 };
 use crate::ids::{Actor, CaseId, EventId, TeamId};
 use crate::state::{CaseState, check};
+use crate::status::Status;
 use crate::vocab::EscalationLevel;
+use crate::vocab::FollowUpOutcome;
 
 /// What someone wants to do to a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +48,10 @@ pub enum Action {
     /// Plan a follow-up contact (subject to the per-customer cap, which the
     /// application service checks: see [`crate::policy`]).
     ScheduleFollowUp(FollowUpScheduled),
-    /// Record what the pending follow-up found.
+    /// Record what the pending follow-up found. An outcome `not_resolved`
+    /// on a resolved case also reopens it, in the same append (the
+    /// `reopened` event's id is derived from the command's:
+    /// [`EventId::derived`]).
     CompleteFollowUp(FollowUpCompleted),
     /// Record the customer's satisfaction score.
     RecordSurvey(Surveyed),
@@ -59,6 +65,9 @@ pub enum Action {
     /// service also applies the complaint policy's process rules:
     /// [`crate::complaint::ComplaintPolicy::check_extension`]).
     ExtendDeadline(DeadlineExtended),
+    /// Record a quality reviewer's score of the case (any time once
+    /// opened, even after closing; once per reviewer: rule 10).
+    ReviewQuality(QaReviewed),
 }
 
 /// A command: an action on a case, by an actor, at a time. The time is data:
@@ -134,14 +143,58 @@ pub fn decide(state: &CaseState, command: &Command) -> Result<Vec<Event>, CaseEr
         Action::Resolve(r) => EventData::Resolved(r.clone()),
         Action::Reopen(r) => EventData::Reopened(r.clone()),
         Action::ScheduleFollowUp(f) => EventData::FollowUpScheduled(*f),
-        Action::CompleteFollowUp(f) => EventData::FollowUpCompleted(*f),
+        Action::CompleteFollowUp(f) => {
+            let completed = check_as(state, command, EventData::FollowUpCompleted(*f))?;
+            return Ok(with_reopen(state, command, completed));
+        }
         Action::RecordSurvey(s) => EventData::Surveyed(s.clone()),
         Action::Close => EventData::Closed,
         Action::AwaitCustomer(a) => EventData::AwaitingCustomer(a.clone()),
         Action::RecordCustomerReply => EventData::CustomerReplied,
         Action::ExtendDeadline(d) => EventData::DeadlineExtended(d.clone()),
+        Action::ReviewQuality(q) => EventData::QaReviewed(q.clone()),
     };
     check_as(state, command, data).map(|event| vec![event])
+}
+
+/// The reason of the `reopened` event a `not_resolved` follow-up records.
+pub const FOLLOW_UP_NOT_RESOLVED: &str = "follow_up_not_resolved";
+
+/// The tag of the derived id of that `reopened` event ([`EventId::derived`]).
+pub const REOPENED_TAG: &str = "reopened";
+
+/// The events of a completed follow-up: `completed`, and when its outcome
+/// is `not_resolved` and the case is resolved, the `reopened` event that
+/// sends the case back to work (reason [`FOLLOW_UP_NOT_RESOLVED`], same
+/// time and actor, id derived from the command's). A bank-originated case
+/// whose follow-up ran while it was open stays open: there is nothing to
+/// reopen.
+fn with_reopen(state: &CaseState, command: &Command, completed: Event) -> Vec<Event> {
+    let not_resolved = matches!(
+        completed.data,
+        EventData::FollowUpCompleted(FollowUpCompleted {
+            outcome: FollowUpOutcome::NotResolved
+        })
+    );
+    if !not_resolved || state.status() != Status::Resolved {
+        return vec![completed];
+    }
+    let after = crate::state::evolve(state.clone(), &completed);
+    let reopen = Event {
+        event_id: command.event_id.derived(REOPENED_TAG),
+        case_id: command.case_id,
+        at: command.at,
+        actor: command.actor.clone(),
+        data: EventData::Reopened(Reopened {
+            reason: Some(FOLLOW_UP_NOT_RESOLVED.to_owned()),
+        }),
+    };
+    // A resolved case may be reopened (rule 5) and the time is the
+    // completion's: the check cannot fail; kept as the one place rules live.
+    match check(&after, &reopen) {
+        Ok(()) => vec![completed, reopen],
+        Err(_) => vec![completed],
+    }
 }
 
 /// Builds the command's event with `data` and checks it against the rules.

@@ -37,7 +37,8 @@ pub enum Violation {
     /// highest level already.
     LevelExhausted,
     /// Rule 5: `reopened`, `closed`, `follow_up_scheduled` or `surveyed`
-    /// while the case is not resolved.
+    /// while the case is not resolved (a bank-originated case may schedule
+    /// a follow-up while open too).
     NotResolved,
     /// Rule 5: a second survey for the same resolution.
     AlreadySurveyed,
@@ -76,6 +77,8 @@ pub enum Violation {
         /// The days asked for.
         requested: u8,
     },
+    /// Rule 10: a second `qa_reviewed` by the same reviewer on one case.
+    AlreadyReviewed,
 }
 
 impl Violation {
@@ -96,6 +99,7 @@ impl Violation {
             Violation::TimeWentBackwards { .. } => 7,
             Violation::CannotAwait | Violation::NotAwaiting => 8,
             Violation::NotOpenComplaint | Violation::NotAnExtensionStep { .. } => 9,
+            Violation::AlreadyReviewed => 10,
         }
     }
 
@@ -119,6 +123,7 @@ impl Violation {
             Violation::NotAwaiting => "not_awaiting",
             Violation::NotOpenComplaint => "not_open_complaint",
             Violation::NotAnExtensionStep { .. } => "not_an_extension_step",
+            Violation::AlreadyReviewed => "already_reviewed",
         }
     }
 }
@@ -182,6 +187,9 @@ impl fmt::Display for Violation {
                 f,
                 "{requested} days is not an extension step of any regime ({}) above the current extension ({current})",
                 crate::complaint::extension_steps_text()
+            ),
+            Violation::AlreadyReviewed => f.write_str(
+                "this reviewer has reviewed the case already; one quality review per reviewer per case",
             ),
         }
     }

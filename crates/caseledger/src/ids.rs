@@ -288,6 +288,24 @@ uuid_id! {
     EventId
 }
 
+impl EventId {
+    /// The id of an event a command records besides its own, derived from
+    /// the command's event id and a `tag` naming the derived event: a UUID
+    /// v8 (RFC 9562) from the first 16 bytes of SHA-256 over this id's 16
+    /// bytes and the tag's UTF-8. The same command gives the same derived
+    /// id, so a retry records nothing twice (docs/events.md, "Commands").
+    pub fn derived(&self, tag: &str) -> EventId {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.0.as_bytes());
+        h.update(tag.as_bytes());
+        let digest = h.finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        EventId(uuid::Builder::from_custom_bytes(id).into_uuid())
+    }
+}
+
 /// Who did something. Every change is attributable (docs/events.md).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Actor {

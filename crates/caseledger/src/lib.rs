@@ -21,7 +21,7 @@
 //! let service = CaseService::new(InMemoryEventLog::new(), ids);
 //! let at = |h| Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap();
 //! let agent = Actor::parse("agent-17")?;
-//! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None };
+//! let open = Opened { customer_id: CustomerId::new("C-1001")?, channel: Channel::Phone, tier: Tier::Vip, summary: None, origin: Origin::Customer };
 //! service.execute(case, at(9), agent.clone(), Action::Open(open))?;
 //! let kind = Classified { category: Category::Inquiry, topic: Topic::Card, priority: Priority::Normal };
 //! service.execute(case, at(9), agent.clone(), Action::Classify(kind))?;
@@ -45,6 +45,7 @@ mod memory;
 pub mod permission;
 pub mod policy;
 mod port;
+pub mod process;
 mod service;
 mod state;
 mod status;
@@ -54,6 +55,7 @@ pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};
 pub use event::AwaitingCustomer;
 pub use event::DeadlineExtended;
+pub use event::QaReviewed;
 pub use event::{
     Assigned, Classified, DataOf, DraftEvent, Escalated, Event, EventData, EventType,
     FollowUpCompleted, FollowUpScheduled, InvalidValue, Opened, ParseError, Reopened, Resolved,
@@ -84,6 +86,7 @@ pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
+pub use vocab::{Origin, QaScore, RootCause};
 
 /// What an embedder uses, in one import: `use caseledger::prelude::*;`.
 /// The service and its commands, the events and their vocabularies, ids,
@@ -100,6 +103,7 @@ pub mod prelude {
         Reopened, Resolved, Score, ServiceError, Status, Surveyed, TeamId, Tier, Topic, Violation,
         format_timestamp, parse_timestamp,
     };
+    pub use crate::{Origin, QaReviewed, QaScore, RootCause};
 }
 
 /// The backend-author surface: what an [`EventLog`] implementation uses to

@@ -477,6 +477,11 @@ pub fn request_of<'a>(state: &CaseState, data: &'a EventData) -> Request<'a> {
                 approved_by: &d.approved_by,
             };
         }
+        EventData::QaReviewed(q) => {
+            return Request::QualityReview {
+                reviewer: &q.reviewer,
+            };
+        }
     })
 }
 

@@ -14,7 +14,7 @@ use crate::event::Classified;
 use crate::event::{Event, EventData, EventType, FollowUpScheduled};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::status::{Phase, Status};
-use crate::vocab::{Category, Channel, Tier};
+use crate::vocab::{Category, Channel, Origin, Tier};
 
 /// The current assignment of a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +76,20 @@ pub struct Case {
     /// show it.
     #[serde(skip)]
     pub agents_assigned: Vec<AgentId>,
+    /// Who started the case. Left out of the JSON when `customer` (the
+    /// default).
+    #[serde(skip_serializing_if = "Origin::is_customer")]
+    pub origin: Origin,
+    /// The reviewers of its `qa_reviewed` events, in order (rule 10: each
+    /// at most once). Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reviewers: Vec<AgentId>,
+    /// Every team the case was ever assigned to, in order of first
+    /// assignment (process policy asks whether a complaint was routed to a
+    /// complaint team: [`crate::process`]). Not in the JSON (the history
+    /// view shows the assignments themselves).
+    #[serde(skip)]
+    pub teams: Vec<TeamId>,
 }
 
 impl Case {
@@ -156,7 +170,7 @@ fn broken(state: &CaseState, event: &Event, violation: Violation) -> CaseError {
     }
 }
 
-/// The case rules (docs/events.md, rules 0 to 8): may `event` happen next?
+/// The case rules (docs/events.md, rules 0 to 10): may `event` happen next?
 ///
 /// This function is the only place the rules live.
 pub fn check(state: &CaseState, event: &Event) -> Result<(), CaseError> {
@@ -179,8 +193,8 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
             stream: case.case_id,
         });
     }
-    // Rule 2: nothing after `closed`.
-    if case.status == Status::Closed {
+    // Rule 2: nothing after `closed`, except a quality review (rule 10).
+    if case.status == Status::Closed && t != EventType::QaReviewed {
         return Err(Violation::AfterClose);
     }
     // Rule 7: time never runs backwards.
@@ -216,7 +230,10 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
         // Rule 5: only while resolved.
         EventData::Reopened(_) | EventData::Closed if !resolved => Err(Violation::NotResolved),
         EventData::Reopened(_) | EventData::Closed => Ok(()),
-        EventData::FollowUpScheduled(_) if !resolved => Err(Violation::NotResolved),
+        // A bank-originated case may schedule follow-ups while open too.
+        EventData::FollowUpScheduled(_) if !(resolved || open && case.origin == Origin::Bank) => {
+            Err(Violation::NotResolved)
+        }
         EventData::FollowUpScheduled(_) => match &case.pending_follow_up {
             Some(pending) => Err(Violation::FollowUpPending { due: pending.due }),
             None => Ok(()),
@@ -258,6 +275,12 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
                 })
             }
         }
+        // Rule 10: any time once opened (even after `closed`), once per
+        // reviewer.
+        EventData::QaReviewed(q) if case.reviewers.contains(&q.reviewer) => {
+            Err(Violation::AlreadyReviewed)
+        }
+        EventData::QaReviewed(_) => Ok(()),
     }
 }
 
@@ -291,6 +314,9 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 awaiting_customer: false,
                 extensions: Vec::new(),
                 agents_assigned: Vec::new(),
+                origin: o.origin,
+                reviewers: Vec::new(),
+                teams: Vec::new(),
             });
         }
         return state;
@@ -301,6 +327,11 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         EventData::Assigned(a) => {
             if !case.agents_assigned.contains(&a.agent) {
                 case.agents_assigned.push(a.agent.clone());
+            }
+            if let Some(team) = &a.team
+                && !case.teams.contains(team)
+            {
+                case.teams.push(team.clone());
             }
             case.assignment = Some(Assignment {
                 agent: a.agent.clone(),
@@ -337,6 +368,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             at: event.at,
             days: d.days.get(),
         }),
+        EventData::QaReviewed(q) => case.reviewers.push(q.reviewer.clone()),
     }
     state
 }

@@ -165,6 +165,12 @@ vocabulary! {
         Technical => "technical",
         /// A dissatisfied customer; tracked against regulatory deadlines.
         Complaint => "complaint",
+        /// A contact the bank started (a bank-originated case, docs/events.md).
+        Outreach => "outreach",
+        /// The customer suggests an improvement (not a complaint).
+        Suggestion => "suggestion",
+        /// The customer praises the service (not a complaint).
+        Praise => "praise",
     }
 }
 
@@ -215,6 +221,16 @@ vocabulary! {
         ProblemCheck => "problem_check",
         /// Maintain the relationship.
         Relationship => "relationship",
+        /// Proactive: holiday care.
+        Care => "care",
+        /// Proactive: a visit to a VIP customer.
+        VipVisit => "vip_visit",
+        /// Proactive: waking a dormant customer.
+        Activation => "activation",
+        /// Proactive: a usage check about a month after a purchase.
+        UsageCheck => "usage_check",
+        /// Proactive: a reminder a week before a product expires.
+        ExpiryReminder => "expiry_reminder",
     }
 }
 
@@ -227,6 +243,48 @@ vocabulary! {
         NotResolved => "not_resolved",
         /// The customer could not be reached.
         Unreachable => "unreachable",
+    }
+}
+
+vocabulary! {
+    /// Why a problem happened (`resolved`'s optional `root_cause`): what
+    /// management fixes, rather than the single case.
+    RootCause, "root cause" {
+        /// The product itself is at fault.
+        ProductDefect => "product_defect",
+        /// A gap in the bank's process.
+        ProcessGap => "process_gap",
+        /// A member of staff made a mistake.
+        StaffError => "staff_error",
+        /// A system was down.
+        SystemOutage => "system_outage",
+        /// A third party (a merchant, a card network) is at fault.
+        ThirdParty => "third_party",
+        /// The customer misunderstood; nothing was wrong.
+        CustomerMisunderstanding => "customer_misunderstanding",
+        /// Anything else.
+        Other => "other",
+    }
+}
+
+vocabulary! {
+    /// Who started a case (`opened`'s optional `origin`).
+    #[derive(Default)]
+    Origin, "origin" {
+        /// The customer contacted the bank (the default).
+        #[default]
+        Customer => "customer",
+        /// The bank contacted the customer on its own initiative (care,
+        /// VIP visits, activation, usage checks, expiry reminders).
+        Bank => "bank",
+    }
+}
+
+impl Origin {
+    /// Whether this is the default, [`Origin::Customer`] (then the field is
+    /// left out of the JSON form and of the stored record).
+    pub fn is_customer(&self) -> bool {
+        *self == Origin::Customer
     }
 }
 
@@ -244,7 +302,7 @@ pub struct OutOfRange {
     pub max: i64,
 }
 
-/// Declares a small bounded integer newtype.
+/// Declares a small bounded integer newtype (its range within `u8`).
 macro_rules! bounded {
     ($(#[$meta:meta])* $name:ident, $what:literal, $min:literal..=$max:literal) => {
         $(#[$meta])*
@@ -261,7 +319,7 @@ macro_rules! bounded {
             /// Checks the range.
             pub fn new(value: i64) -> Result<Self, OutOfRange> {
                 if (i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&value) {
-                    // In range 1..=5 at most, so the cast is lossless.
+                    // In range MIN..=MAX, within u8, so the cast is lossless.
                     Ok(Self(value as u8))
                 } else {
                     Err(OutOfRange {
@@ -275,7 +333,7 @@ macro_rules! bounded {
 
             /// The nearest value in range.
             pub fn clamped(value: i64) -> Self {
-                // Clamped into MIN..=MAX (at most 5), so the cast is lossless.
+                // Clamped into MIN..=MAX (within u8), so the cast is lossless.
                 Self(value.clamp(i64::from(Self::MIN), i64::from(Self::MAX)) as u8)
             }
 
@@ -316,6 +374,11 @@ bounded! {
     /// `days`), 1 to 255 as read; the case rules then want a step of a
     /// regime ([`crate::complaint::is_extension_step`]).
     ExtensionDays, "days", 1..=255
+}
+
+bounded! {
+    /// A quality reviewer's score of a case (`qa_reviewed`), 0 to 100.
+    QaScore, "qa score", 0..=100
 }
 
 #[cfg(test)]

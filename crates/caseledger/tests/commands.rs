@@ -146,9 +146,11 @@ fn resolve_an_open_classified_case() {
     let state = given(open_classified())
         .when(Action::Resolve(Resolved {
             resolution: Some("card unblocked".into()),
+            root_cause: None,
         }))
         .then_records(vec![EventData::Resolved(Resolved {
             resolution: Some("card unblocked".into()),
+            root_cause: None,
         })]);
     assert_eq!(state.status(), Status::Resolved);
 }

@@ -61,6 +61,7 @@ fn log_of(cases: &[CaseSpec]) -> Vec<Event> {
                 channel: CHANNELS[c.channel % CHANNELS.len()],
                 tier: Tier::Standard,
                 summary: None,
+                origin: caseledger::Origin::Customer,
             }),
         ));
         let mut later: Vec<Event> = Vec::new();

@@ -20,6 +20,7 @@ fn all_event_data() -> Vec<EventData> {
         }),
         EventData::Resolved(Resolved {
             resolution: Some("fee refunded".into()),
+            root_cause: None,
         }),
         EventData::Reopened(Reopened {
             reason: Some("refund not received".into()),
@@ -38,7 +39,59 @@ fn all_event_data() -> Vec<EventData> {
         }),
         EventData::CustomerReplied,
         EventData::DeadlineExtended(extension(30)),
+        EventData::QaReviewed(QaReviewed {
+            reviewer: AgentId::new("qa-3").unwrap(),
+            score: QaScore::new(85).unwrap(),
+            notes: Some("apology missing".into()),
+        }),
     ]
+}
+
+/// Events with the optional fields issue 19 added, given: a bank-originated
+/// `opened` and a `resolved` with a root cause (absent, they are left out:
+/// see `event_json_is_pinned`, whose lines did not change).
+fn events_with_new_fields() -> Vec<EventData> {
+    vec![
+        EventData::Opened(Opened {
+            origin: Origin::Bank,
+            ..opened()
+        }),
+        EventData::Resolved(Resolved {
+            resolution: Some("fee refunded".into()),
+            root_cause: Some(RootCause::ProcessGap),
+        }),
+        EventData::Classified(classified(Category::Outreach)),
+        EventData::FollowUpScheduled(FollowUpScheduled {
+            purpose: FollowUpPurpose::ExpiryReminder,
+            ..follow_up(60)
+        }),
+    ]
+}
+
+#[test]
+fn new_optional_fields_are_pinned_and_round_trip() {
+    let lines: Vec<String> = events_with_new_fields()
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let e = event(i as u128 + 100, i as i64, d);
+            let line = serde_json::to_string(&e).unwrap();
+            assert_eq!(Event::from_json(&line).unwrap(), e, "{line}");
+            line
+        })
+        .collect();
+    insta::assert_snapshot!("event_json_new_fields", lines.join("\n"));
+}
+
+#[test]
+fn origin_customer_given_reads_as_the_default_and_is_left_out() {
+    let line = r#"{"case_id":"0192f5c4-0000-7000-8000-000000000001","type":"opened","at":"2026-03-02T09:15:00Z","actor":"a","event_id":"0192f5c4-0000-7000-8000-000000000002","data":{"customer_id":"C-1","channel":"phone","origin":"customer"}}"#;
+    let e = Event::from_json(line).unwrap();
+    let EventData::Opened(o) = &e.data else {
+        panic!("not opened")
+    };
+    assert_eq!(o.origin, Origin::Customer);
+    assert!(!serde_json::to_string(&e).unwrap().contains("origin"));
 }
 
 #[test]
@@ -161,6 +214,22 @@ fn parse_error_messages_are_pinned() {
             parse_err(
                 r#""type":"deadline_extended","data":{"days":0,"approved_by":"lead-1","reason":"x"}"#,
             ),
+        ),
+        (
+            "qa score out of range",
+            parse_err(r#""type":"qa_reviewed","data":{"reviewer":"qa-1","score":101}"#),
+        ),
+        (
+            "qa review without reviewer",
+            parse_err(r#""type":"qa_reviewed","data":{"score":50}"#),
+        ),
+        (
+            "unknown root cause",
+            parse_err(r#""type":"resolved","data":{"root_cause":"bad_luck"}"#),
+        ),
+        (
+            "unknown origin",
+            parse_err(r#""type":"opened","data":{"customer_id":"C-1","channel":"phone","origin":"partner"}"#),
         ),
         (
             "timestamp without offset",
@@ -310,6 +379,16 @@ fn case_error_messages_are_pinned() {
     add(given(open_classified())
         .when(Action::RecordCustomerReply)
         .then_refused(Violation::NotAwaiting));
+    let review = QaReviewed {
+        reviewer: AgentId::new("qa-3").unwrap(),
+        score: QaScore::new(70).unwrap(),
+        notes: None,
+    };
+    let mut reviewed = open_classified();
+    reviewed.push(EventData::QaReviewed(review.clone()));
+    add(given(reviewed)
+        .when(Action::ReviewQuality(review))
+        .then_refused(Violation::AlreadyReviewed));
     insta::assert_snapshot!("case_errors", lines.join("\n"));
 }
 
@@ -472,7 +551,8 @@ mod two_passes {
                         customer_id,
                         channel,
                         tier,
-                        summary
+                        summary,
+                        origin: caseledger::Origin::Customer
                     }
                 )),
             (
@@ -496,7 +576,10 @@ mod two_passes {
                     reason,
                 })
             }),
-            arb_text().prop_map(|resolution| EventData::Resolved(Resolved { resolution })),
+            arb_text().prop_map(|resolution| EventData::Resolved(Resolved {
+                resolution,
+                root_cause: None
+            })),
             arb_text().prop_map(|reason| EventData::Reopened(Reopened { reason })),
             (
                 arb_time(),

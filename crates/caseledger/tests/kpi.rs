@@ -42,6 +42,7 @@ impl Log {
                 channel,
                 tier: Tier::Standard,
                 summary: None,
+                origin: caseledger::Origin::Customer,
             }),
         )
     }

@@ -256,6 +256,10 @@ fn events_map_to_their_actions_and_resolve_reads_the_latest_category() {
             EventData::DeadlineExtended(extension(30)),
             "extend_deadline",
         ),
+        (
+            EventData::QaReviewed(qa_review("only-qa")),
+            "quality_review",
+        ),
         // The case is a complaint (open_classified).
         (
             EventData::Resolved(Resolved::default()),
@@ -396,6 +400,33 @@ fn a_quality_review_is_by_its_reviewer_with_qa_never_assigned_to_the_case() {
     }
 }
 
+/// A quality review by `reviewer`.
+fn qa_review(reviewer: &str) -> QaReviewed {
+    QaReviewed {
+        reviewer: id(reviewer),
+        score: QaScore::new(80).unwrap(),
+        notes: None,
+    }
+}
+
+/// An assignment of `name` to the complaint team (`complaints`, the
+/// default process policy's).
+fn to_complaints(name: &str) -> Assigned {
+    Assigned {
+        agent: id(name),
+        team: Some(TeamId::new("complaints").unwrap()),
+    }
+}
+
+/// A resolution with a root cause (the default process policy asks a
+/// complaint for one).
+fn with_root_cause() -> Resolved {
+    Resolved {
+        resolution: None,
+        root_cause: Some(RootCause::ProcessGap),
+    }
+}
+
 fn guarded() -> CaseService<InMemoryEventLog, SequentialIds> {
     CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
         .with_permissions(Permissions::new(directory()))
@@ -414,6 +445,14 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
         Action::Classify(classified(Category::Complaint)),
     )
     .unwrap();
+    // Routed to the complaint team (the default process policy's).
+    s.execute(
+        CASE,
+        t(1),
+        staff.clone(),
+        Action::Assign(to_complaints("sup-2")),
+    )
+    .unwrap();
     // A plain agent may not resolve a complaint.
     let before = s.log().read_all(1).unwrap().count();
     let err = s
@@ -421,7 +460,7 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
             CASE,
             t(2),
             agent("only-agent"),
-            Action::Resolve(Resolved::default()),
+            Action::Resolve(with_root_cause()),
         )
         .unwrap_err();
     assert_eq!(
@@ -437,14 +476,14 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
     assert_eq!(Denied::CODE, "not_permitted");
     assert_eq!(d.action, PermissionAction::ResolveComplaint);
     assert_eq!(s.log().read_all(1).unwrap().count(), before);
-    assert_eq!(s.state(CASE).unwrap().version(), 2);
+    assert_eq!(s.state(CASE).unwrap().version(), 3);
     // The customer may not resolve it either; a handler may.
     let err = s
         .execute(
             CASE,
             t(2),
             Actor::Customer,
-            Action::Resolve(Resolved::default()),
+            Action::Resolve(with_root_cause()),
         )
         .unwrap_err();
     assert!(matches!(err, ServiceError::NotPermitted(_)), "{err}");
@@ -452,7 +491,7 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
         CASE,
         t(3),
         agent("only-complaint_handler"),
-        Action::Resolve(Resolved::default()),
+        Action::Resolve(with_root_cause()),
     )
     .unwrap();
     // An agent may not record the customer's survey; the customer may.
@@ -466,7 +505,162 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
     );
     s.execute(CASE, t(4), Actor::Customer, Action::RecordSurvey(survey(5)))
         .unwrap();
-    assert_eq!(s.state(CASE).unwrap().version(), 4);
+    assert_eq!(s.state(CASE).unwrap().version(), 5);
+}
+
+/// `qa_reviewed` through the service: a qa reviewer never assigned to the
+/// case may review it, closed too; an agent may not; a qa reviewer once
+/// assigned may not. Refusals record nothing.
+#[test]
+fn the_service_lets_qa_review_a_closed_case_it_never_handled() {
+    let s = guarded();
+    let staff = agent("sup-2");
+    let steps = [
+        (Actor::Customer, Action::Open(opened())),
+        (
+            staff.clone(),
+            Action::Classify(classified(Category::Complaint)),
+        ),
+        (staff.clone(), Action::Assign(to_complaints("qa-2"))),
+        (staff.clone(), Action::Assign(to_complaints("sup-2"))),
+        (staff.clone(), Action::Resolve(with_root_cause())),
+        (Actor::System, Action::Close),
+    ];
+    for (m, (who, action)) in steps.into_iter().enumerate() {
+        s.execute(CASE, t(m as i64), who, action).unwrap();
+    }
+    assert_eq!(s.state(CASE).unwrap().status(), Status::Closed);
+    let version = s.state(CASE).unwrap().version();
+    // An agent (here also a supervisor) may not review.
+    let err = s
+        .execute(
+            CASE,
+            t(10),
+            staff,
+            Action::ReviewQuality(qa_review("sup-2")),
+        )
+        .unwrap_err();
+    let ServiceError::NotPermitted(d) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(d.action, PermissionAction::QualityReview);
+    assert_eq!(d.rule, PermissionRule::Table, "{d}");
+    // A qa reviewer who was assigned to the case (qa-2, before sup-2).
+    let err = s
+        .execute(
+            CASE,
+            t(10),
+            agent("qa-2"),
+            Action::ReviewQuality(qa_review("qa-2")),
+        )
+        .unwrap_err();
+    let ServiceError::NotPermitted(d) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(d.rule, PermissionRule::ReviewerWasAssigned, "{d}");
+    assert_eq!(d.named, Some(id("qa-2")));
+    assert_eq!(
+        s.state(CASE).unwrap().version(),
+        version,
+        "refusals record nothing"
+    );
+    // A qa reviewer never assigned reviews the closed case.
+    let outcome = s
+        .execute(
+            CASE,
+            t(10),
+            agent("only-qa"),
+            Action::ReviewQuality(qa_review("only-qa")),
+        )
+        .unwrap();
+    assert_eq!(
+        outcome
+            .events
+            .iter()
+            .map(Event::event_type)
+            .collect::<Vec<_>>(),
+        vec![EventType::QaReviewed]
+    );
+    assert_eq!(s.state(CASE).unwrap().status(), Status::Closed);
+    assert_eq!(s.state(CASE).unwrap().version(), version + 1);
+}
+
+/// The audit of an imported history finds each quality review its actor
+/// could not make: by an agent, by a reviewer once assigned, naming
+/// another reviewer; a qa reviewer never assigned is no finding.
+#[test]
+fn the_audit_finds_quality_reviews_against_the_permissions() {
+    let ev = |n: u128, who: Actor, data: EventData| Event {
+        event_id: EventId::from_u128(n),
+        case_id: CASE,
+        at: t(n as i64),
+        actor: who,
+        data,
+    };
+    let staff = agent("sup-2");
+    let history = vec![
+        ev(1, Actor::Customer, EventData::Opened(opened())),
+        ev(
+            2,
+            staff.clone(),
+            EventData::Classified(classified(Category::Inquiry)),
+        ),
+        ev(3, staff.clone(), EventData::Assigned(assigned("qa-2"))),
+        ev(4, staff.clone(), EventData::Resolved(Resolved::default())),
+        ev(5, Actor::System, EventData::Closed),
+        // Allowed: qa, never assigned, after close.
+        ev(
+            6,
+            agent("only-qa"),
+            EventData::QaReviewed(qa_review("only-qa")),
+        ),
+        // An agent reviews.
+        ev(7, staff, EventData::QaReviewed(qa_review("sup-2"))),
+        // The reviewer was assigned (event 3).
+        ev(8, agent("qa-2"), EventData::QaReviewed(qa_review("qa-2"))),
+        // A qa reviewer records another's review.
+        ev(
+            9,
+            agent("only-qa"),
+            EventData::QaReviewed(qa_review("only-supervisor")),
+        ),
+    ];
+    // Every event is valid for the case rules: only permissions are broken.
+    fold(history.iter()).unwrap();
+    let mut audit = PermissionAudit::new(Permissions::new(directory()));
+    for (i, e) in history.iter().enumerate() {
+        audit.observe(i as u64 + 1, e);
+    }
+    let found: Vec<_> = audit
+        .findings()
+        .into_iter()
+        .map(|f| {
+            (
+                f.position,
+                f.actor.to_string(),
+                f.action.as_str(),
+                f.rule.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (7, "sup-2".to_owned(), "quality_review", "permission_table"),
+            (
+                8,
+                "qa-2".to_owned(),
+                "quality_review",
+                "reviewer_was_assigned"
+            ),
+            (
+                9,
+                "only-qa".to_owned(),
+                "quality_review",
+                "reviewer_not_actor"
+            ),
+        ]
+    );
 }
 
 #[test]
@@ -504,7 +698,9 @@ fn without_a_directory_every_actor_may_do_anything_the_rules_allow() {
     for (m, action) in [
         Action::Open(opened()),
         Action::Classify(classified(Category::Complaint)),
-        Action::Resolve(Resolved::default()),
+        // The default process policy: routed, with a root cause.
+        Action::Assign(to_complaints("anyone")),
+        Action::Resolve(with_root_cause()),
         Action::Close,
     ]
     .into_iter()

@@ -31,6 +31,10 @@ struct Step {
     /// Who commands (the permission property only): an index into
     /// [`ACTORS`].
     actor: u8,
+    /// Open: a bank-originated case; assign: to the complaint team
+    /// (`complaints`, the default process policy's); resolve: with a root
+    /// cause.
+    flag: bool,
 }
 
 /// The actors of the permission property, and their roles in
@@ -64,13 +68,14 @@ fn arb_step() -> impl Strategy<Value = Step> {
         2 => Just(11u8), // await the customer
         2 => Just(12u8), // the customer replies
         2 => Just(13u8), // extend the deadline
+        2 => Just(14u8), // quality review
     ];
     let minutes = prop_oneof![9 => 0i64..600, 1 => -120i64..0];
     (
         kind,
         minutes,
         proptest::option::of(1i64..=3),
-        0u8..3,
+        0u8..6,
         0u8..3,
         1i64..=5,
         0u8..3,
@@ -78,9 +83,10 @@ fn arb_step() -> impl Strategy<Value = Step> {
         0u8..6,
         // Staff more often than the others, so that cases get far.
         prop_oneof![1 => 0u8..2, 6 => 2u8..5, 1 => Just(5u8)],
+        any::<bool>(),
     )
         .prop_map(
-            |(kind, minutes, level, category, agent, score, outcome, due_days, days, actor)| Step {
+            |(
                 kind,
                 minutes,
                 level,
@@ -91,6 +97,21 @@ fn arb_step() -> impl Strategy<Value = Step> {
                 due_days,
                 days,
                 actor,
+                flag,
+            )| {
+                Step {
+                    kind,
+                    minutes,
+                    level,
+                    category,
+                    agent,
+                    score,
+                    outcome,
+                    due_days,
+                    days,
+                    actor,
+                    flag,
+                }
             },
         )
 }
@@ -98,7 +119,14 @@ fn arb_step() -> impl Strategy<Value = Step> {
 fn action(step: &Step, at_minute: i64) -> Action {
     let agent = |n: u8| AgentId::new(format!("agent-{n}")).unwrap();
     match step.kind {
-        0 => Action::Open(common::opened()),
+        0 => Action::Open(Opened {
+            origin: if step.flag {
+                Origin::Bank
+            } else {
+                Origin::Customer
+            },
+            ..common::opened()
+        }),
         1 => Action::Classify(Classified {
             category: Category::ALL[usize::from(step.category)],
             topic: Topic::Card,
@@ -106,7 +134,7 @@ fn action(step: &Step, at_minute: i64) -> Action {
         }),
         2 => Action::Assign(Assigned {
             agent: agent(step.agent),
-            team: None,
+            team: step.flag.then(|| TeamId::new("complaints").unwrap()),
         }),
         3 => Action::Respond,
         4 => Action::Escalate {
@@ -114,7 +142,10 @@ fn action(step: &Step, at_minute: i64) -> Action {
             team: None,
             reason: None,
         },
-        5 => Action::Resolve(Resolved::default()),
+        5 => Action::Resolve(Resolved {
+            resolution: None,
+            root_cause: step.flag.then_some(RootCause::ProcessGap),
+        }),
         6 => Action::Reopen(Reopened::default()),
         7 => Action::ScheduleFollowUp(FollowUpScheduled {
             due: t(at_minute + step.due_days * 24 * 60),
@@ -135,6 +166,11 @@ fn action(step: &Step, at_minute: i64) -> Action {
             approved_by: agent(step.agent),
             reason: "complex case".to_owned(),
         }),
+        14 => Action::ReviewQuality(QaReviewed {
+            reviewer: agent(step.agent),
+            score: QaScore::new(step.score * 20).unwrap(),
+            notes: None,
+        }),
         _ => Action::Close,
     }
 }
@@ -144,7 +180,17 @@ fn action(step: &Step, at_minute: i64) -> Action {
 struct Model {
     status: Option<Status>,
     category: Option<u8>,
-    agent: Option<u8>,
+    /// The agent and whether with the complaint team.
+    agent: Option<(u8, bool)>,
+    /// Bank-originated.
+    bank: bool,
+    /// Ever assigned to the complaint team.
+    routed: bool,
+    /// The reviewers so far.
+    reviewers: BTreeSet<u8>,
+    /// Every agent ever assigned (separation of duties of a quality
+    /// review).
+    assigned: BTreeSet<u8>,
     level: i64,
     surveyed: bool,
     pending: bool,
@@ -158,8 +204,22 @@ struct Model {
 }
 
 impl Model {
-    /// Ok(number of events) or Err(violation code) for a step at `minute`.
+    /// Ok(number of events) or Err(violation code, or the process
+    /// policy's refusal) for a step at `minute`.
     fn predict(&self, step: &Step, minute: i64) -> Result<usize, &'static str> {
+        let n = self.predict_rules(step, minute)?;
+        // Process policy (the default: complaint team `complaints`).
+        let complaint = self.category == Some(2);
+        match step.kind {
+            10 if self.pending => Err("close_with_follow_up_pending"),
+            5 if complaint && !self.routed => Err("complaint_not_routed"),
+            5 if complaint && !step.flag => Err("root_cause_missing"),
+            _ => Ok(n),
+        }
+    }
+
+    /// The case rules alone.
+    fn predict_rules(&self, step: &Step, minute: i64) -> Result<usize, &'static str> {
         let Some(status) = self.status else {
             return if step.kind == 0 {
                 Ok(1)
@@ -167,7 +227,7 @@ impl Model {
                 Err("not_opened")
             };
         };
-        if status == Status::Closed {
+        if status == Status::Closed && step.kind != 14 {
             return Err("after_close");
         }
         if self.last.is_some_and(|l| minute < l) {
@@ -180,7 +240,7 @@ impl Model {
             1 if self.category == Some(step.category) => Ok(0),
             1 | 3 => Ok(1),
             2 | 4 | 5 if !open => Err("not_open"),
-            2 if self.agent == Some(step.agent) => Ok(0),
+            2 if self.agent == Some((step.agent, step.flag)) => Ok(0),
             2 => Ok(1),
             4 => match step.level {
                 None if self.level >= 3 => Err("level_exhausted"),
@@ -190,11 +250,17 @@ impl Model {
             },
             5 if self.category.is_none() => Err("unclassified"),
             5 => Ok(1),
-            6 | 7 | 9 | 10 if !resolved => Err("not_resolved"),
+            // Rule 5, relaxed: a bank-originated case schedules while open.
+            7 if !(resolved || open && self.bank) => Err("not_resolved"),
+            6 | 9 | 10 if !resolved => Err("not_resolved"),
             7 if self.pending => Err("follow_up_pending"),
             9 if self.surveyed => Err("already_surveyed"),
             6 | 7 | 9 | 10 => Ok(1),
             8 if !self.pending => Err("no_follow_up_pending"),
+            // A `not_resolved` outcome on a resolved case reopens it.
+            8 if step.outcome == 1 && resolved => Ok(2),
+            // Rule 10: once per reviewer, whatever the status.
+            14 if self.reviewers.contains(&step.agent) => Err("already_reviewed"),
             11 if !open || self.awaiting => Err("cannot_await"),
             12 if !self.awaiting => Err("not_awaiting"),
             // Rule 9: an open complaint (category 2), to an extension step
@@ -216,9 +282,16 @@ impl Model {
     fn accept(&mut self, step: &Step, minute: i64) {
         self.last = Some(minute);
         match step.kind {
-            0 => self.status = Some(Status::Open),
+            0 => {
+                self.status = Some(Status::Open);
+                self.bank = step.flag;
+            }
             1 => self.category = Some(step.category),
-            2 => self.agent = Some(step.agent),
+            2 => {
+                self.agent = Some((step.agent, step.flag));
+                self.routed |= step.flag;
+                self.assigned.insert(step.agent);
+            }
             3 => self.responses += 1,
             4 => self.level = step.level.unwrap_or(self.level + 1),
             5 => {
@@ -233,7 +306,17 @@ impl Model {
                 self.awaiting = false;
             }
             7 => self.pending = true,
-            8 => self.pending = false,
+            8 => {
+                self.pending = false;
+                if step.outcome == 1 && self.status == Some(Status::Resolved) {
+                    self.status = Some(Status::Open);
+                    self.reopens += 1;
+                    self.awaiting = false;
+                }
+            }
+            14 => {
+                self.reviewers.insert(step.agent);
+            }
             9 => self.surveyed = true,
             10 => self.status = Some(Status::Closed),
             11 => self.awaiting = true,
@@ -264,12 +347,13 @@ fn permitted(model: &Model, step: &Step, actor: u8) -> bool {
     const STAFF: [&str; 3] = ["agent", "complaint_handler", "supervisor"];
     let marked: Vec<&str> = match step.kind {
         0 | 6 | 12 => vec!["customer", "system"],
+        14 => vec!["qa"],
         1 | 2 | 4 | 7 | 8 | 10 | 11 => vec!["system"],
         9 => vec!["customer", "system"],
         _ => Vec::new(),
     };
     let staff: &[&str] = match step.kind {
-        9 => &[],
+        9 | 14 => &[],
         // Resolving a complaint (category 2): handlers and supervisors.
         5 if model.category == Some(2) => &STAFF[1..],
         _ => &STAFF,
@@ -278,13 +362,24 @@ fn permitted(model: &Model, step: &Step, actor: u8) -> bool {
     let allowed = roles
         .iter()
         .any(|r| marked.contains(r) || staff.contains(r));
-    if !allowed || step.kind != 13 {
-        return allowed;
+    if !allowed {
+        return false;
     }
-    // The approver `agent-{step.agent}`: a supervisor (only agent-2), not
-    // the case's current agent, not the actor.
-    let approver = step.agent;
-    approver == 2 && model.agent != Some(approver) && actor != approver + 2
+    match step.kind {
+        // The approver `agent-{step.agent}`: a supervisor (only agent-2),
+        // not the case's current agent, not the actor.
+        13 => {
+            let approver = step.agent;
+            approver == 2 && model.agent.map(|(a, _)| a) != Some(approver) && actor != approver + 2
+        }
+        // The reviewer `agent-{step.agent}`: the actor (`ACTORS[agent + 2]`),
+        // with the qa role (only agent-1), never assigned to the case.
+        14 => {
+            let reviewer = step.agent;
+            actor == reviewer + 2 && reviewer == 1 && !model.assigned.contains(&reviewer)
+        }
+        _ => true,
+    }
 }
 
 /// Runs the steps, each by its actor, through a service with the role
@@ -305,6 +400,9 @@ fn run_with_roles(steps: &[Step]) -> (BTreeSet<EventType>, BTreeSet<&'static str
         let who = Actor::parse(ACTORS[usize::from(step.actor)]).unwrap();
         let before = service.state(CASE).unwrap();
         let rules = model.predict(step, at);
+        // The permissions come after the case rules, before the process
+        // policy.
+        let case_rules = model.predict_rules(step, at);
         let may = permitted(&model, step, step.actor);
         match service.execute(CASE, t(at), who.clone(), action(step, at)) {
             Ok(outcome) => {
@@ -322,8 +420,8 @@ fn run_with_roles(steps: &[Step]) -> (BTreeSet<EventType>, BTreeSet<&'static str
             }
             Err(ServiceError::NotPermitted(d)) => {
                 assert!(
-                    matches!(rules, Ok(1)),
-                    "step {i}: {d}; the rules say {rules:?}"
+                    matches!(case_rules, Ok(n) if n > 0),
+                    "step {i}: {d}; the case rules say {case_rules:?}"
                 );
                 assert!(!may, "step {i}: refused, yet permitted: {d}");
                 assert_eq!(d.actor, who);
@@ -332,6 +430,11 @@ fn run_with_roles(steps: &[Step]) -> (BTreeSet<EventType>, BTreeSet<&'static str
             }
             Err(ServiceError::Rule(e)) => {
                 assert_eq!(Err(e.violation.code()), rules, "step {i}: {step:?}");
+            }
+            Err(ServiceError::Process(r)) => {
+                assert_eq!(Err(r.rule.code()), rules, "step {i}: {step:?}");
+                assert!(may, "step {i}: {r}: permissions come first");
+                assert_eq!(service.state(CASE).unwrap(), before, "step {i}: recorded");
             }
             // Process policies checked after the permissions: the
             // follow-up cap, the complaint regime's extension steps.
@@ -380,7 +483,18 @@ fn run(steps: &[Step]) -> Run {
         };
         let expected = model.predict(step, at);
         let before = state.clone();
-        match decide(&state, &command) {
+        let policy = caseledger::process::ProcessPolicy::default();
+        let decided = decide(&state, &command).map_err(|e| {
+            assert_eq!(e.status, state.status());
+            e.violation.code()
+        });
+        let decided = decided.and_then(|events| {
+            policy
+                .check(&state, &command)
+                .map(|()| events)
+                .map_err(|r| r.rule.code())
+        });
+        match decided {
             Ok(events) => {
                 assert_eq!(Ok(events.len()), expected, "step {i}: {step:?}");
                 for e in &events {
@@ -393,11 +507,10 @@ fn run(steps: &[Step]) -> Run {
                 }
                 out.accepted.extend(events);
             }
-            Err(e) => {
-                assert_eq!(Err(e.violation.code()), expected, "step {i}: {step:?}");
+            Err(code) => {
+                assert_eq!(Err(code), expected, "step {i}: {step:?}");
                 assert_eq!(state, before, "a refused command changes nothing");
-                assert_eq!(e.status, state.status());
-                out.violations.insert(e.violation.code());
+                out.violations.insert(code);
             }
         }
         out.statuses.insert(state.status());
@@ -427,8 +540,21 @@ fn assert_matches_model(state: &CaseState, model: &Model, events: usize) {
     assert_eq!(
         case.assignment
             .as_ref()
-            .map(|a| a.agent.as_str().to_owned()),
-        model.agent.map(|a| format!("agent-{a}"))
+            .map(|a| (a.agent.as_str().to_owned(), a.team.is_some())),
+        model.agent.map(|(a, team)| (format!("agent-{a}"), team))
+    );
+    assert_eq!(case.origin == Origin::Bank, model.bank);
+    assert_eq!(!case.teams.is_empty(), model.routed);
+    assert_eq!(
+        case.reviewers
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect::<BTreeSet<_>>(),
+        model
+            .reviewers
+            .iter()
+            .map(|a| format!("agent-{a}"))
+            .collect()
     );
     assert_eq!(i64::from(case.escalation_level), model.level);
     assert_eq!(case.pending_follow_up.is_some(), model.pending);
@@ -456,13 +582,21 @@ fn check_rules(history: &[Event]) {
         .filter(|e| e.event_type() == EventType::Opened)
         .count();
     assert!(opens <= 1);
-    // Rule 2: nothing after `closed`.
+    // Rule 2: nothing after `closed` but quality reviews (rule 10).
     if let Some(i) = history
         .iter()
         .position(|e| e.event_type() == EventType::Closed)
     {
-        assert_eq!(i, history.len() - 1);
+        assert!(
+            history[i + 1..]
+                .iter()
+                .all(|e| e.event_type() == EventType::QaReviewed)
+        );
     }
+    let bank = matches!(
+        history.first().map(|e| &e.data),
+        Some(EventData::Opened(o)) if o.origin == Origin::Bank
+    );
     // Rule 7: time never runs backwards.
     assert!(history.windows(2).all(|w| w[0].at <= w[1].at));
     let mut status = Status::NotOpened;
@@ -473,6 +607,7 @@ fn check_rules(history: &[Event]) {
     let mut awaiting = false;
     let mut complaint = false;
     let mut extension = 0u8;
+    let mut reviewers = BTreeSet::new();
     for e in history {
         match &e.data {
             EventData::Opened(_) => status = Status::Open,
@@ -510,7 +645,10 @@ fn check_rules(history: &[Event]) {
                 };
             }
             EventData::FollowUpScheduled(_) => {
-                assert_eq!(status, Status::Resolved, "rule 5");
+                assert!(
+                    status == Status::Resolved || bank && status == Status::Open,
+                    "rule 5 (bank-originated: also while open)"
+                );
                 assert!(!pending, "rule 5: one pending follow-up");
                 pending = true;
             }
@@ -535,6 +673,12 @@ fn check_rules(history: &[Event]) {
             EventData::CustomerReplied => {
                 assert!(awaiting, "rule 8: a reply ends a wait");
                 awaiting = false;
+            }
+            EventData::QaReviewed(q) => {
+                assert!(
+                    reviewers.insert(q.reviewer.clone()),
+                    "rule 10: once per reviewer"
+                );
             }
         }
     }
@@ -579,6 +723,10 @@ proptest! {
                     strip_nulls(&mut expected);
                     if event.event_type() == EventType::Opened && expected["data"].get("tier").is_none() {
                         expected["data"]["tier"] = Value::from("standard");
+                    }
+                    // `origin` `customer` is the default: left out on output.
+                    if expected["data"].get("origin") == Some(&Value::from("customer")) {
+                        set(&mut expected, "data.origin", None);
                     }
                     prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), expected, "{}", text);
                 }
@@ -655,11 +803,19 @@ fn field_specs(t: EventType) -> Vec<Spec> {
                 false,
             ),
             spec("data.summary", Kind::Text, false),
+            spec("data.origin", Kind::Enum(&["customer", "bank"]), false),
         ],
         EventType::Classified => vec![
             spec(
                 "data.category",
-                Kind::Enum(&["inquiry", "technical", "complaint"]),
+                Kind::Enum(&[
+                    "inquiry",
+                    "technical",
+                    "complaint",
+                    "outreach",
+                    "suggestion",
+                    "praise",
+                ]),
                 true,
             ),
             spec(
@@ -692,13 +848,37 @@ fn field_specs(t: EventType) -> Vec<Spec> {
             spec("data.team", Kind::Id, false),
             spec("data.reason", Kind::Text, false),
         ],
-        EventType::Resolved => vec![spec("data.resolution", Kind::Text, false)],
+        EventType::Resolved => vec![
+            spec("data.resolution", Kind::Text, false),
+            spec(
+                "data.root_cause",
+                Kind::Enum(&[
+                    "product_defect",
+                    "process_gap",
+                    "staff_error",
+                    "system_outage",
+                    "third_party",
+                    "customer_misunderstanding",
+                    "other",
+                ]),
+                false,
+            ),
+        ],
         EventType::Reopened => vec![spec("data.reason", Kind::Text, false)],
         EventType::FollowUpScheduled => vec![
             spec("data.due", Kind::Time, true),
             spec(
                 "data.purpose",
-                Kind::Enum(&["feedback", "problem_check", "relationship"]),
+                Kind::Enum(&[
+                    "feedback",
+                    "problem_check",
+                    "relationship",
+                    "care",
+                    "vip_visit",
+                    "activation",
+                    "usage_check",
+                    "expiry_reminder",
+                ]),
                 true,
             ),
             spec("data.channel", Kind::Enum(CHANNELS), true),
@@ -719,6 +899,11 @@ fn field_specs(t: EventType) -> Vec<Spec> {
             spec("data.days", Kind::Int(1, 255), true),
             spec("data.approved_by", Kind::Id, true),
             spec("data.reason", Kind::Text, true),
+        ],
+        EventType::QaReviewed => vec![
+            spec("data.reviewer", Kind::Id, true),
+            spec("data.score", Kind::Int(0, 100), true),
+            spec("data.notes", Kind::Text, false),
         ],
     });
     v
@@ -900,6 +1085,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         channel: Channel::ALL[pick(Channel::ALL.len(), c1)],
                         tier: Tier::ALL[pick(Tier::ALL.len(), c2)],
                         summary: note,
+                        origin: Origin::ALL[pick(Origin::ALL.len(), c3)],
                     }),
                     EventType::Classified => EventData::Classified(Classified {
                         category: Category::ALL[pick(Category::ALL.len(), c1)],
@@ -916,7 +1102,11 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         team,
                         reason: note,
                     }),
-                    EventType::Resolved => EventData::Resolved(Resolved { resolution: note }),
+                    EventType::Resolved => EventData::Resolved(Resolved {
+                        resolution: note,
+                        // Absent one time in eight.
+                        root_cause: RootCause::from_code((c1 % 8) as u8),
+                    }),
                     EventType::Reopened => EventData::Reopened(Reopened { reason: note }),
                     EventType::FollowUpScheduled => {
                         EventData::FollowUpScheduled(FollowUpScheduled {
@@ -943,6 +1133,11 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         days: ExtensionDays::new(due % 255 + 1).unwrap(),
                         approved_by: AgentId::new(name).unwrap(),
                         reason: note.unwrap_or_default(),
+                    }),
+                    EventType::QaReviewed => EventData::QaReviewed(QaReviewed {
+                        reviewer: AgentId::new(name).unwrap(),
+                        score: QaScore::new(due % 101).unwrap(),
+                        notes: note,
                     }),
                 };
                 Event {
@@ -994,13 +1189,16 @@ fn generated_histories_reach_every_status_event_type_and_violation() {
         ])
     );
     assert_eq!(types, EventType::ALL.iter().copied().collect());
-    // Every violation but `wrong_case`, which a command cannot produce.
-    assert_eq!(violations.len(), 16, "{violations:?}");
+    // Every violation but `wrong_case`, which a command cannot produce,
+    // and the three refusals of process policy.
+    assert_eq!(violations.len(), 20, "{violations:?}");
 }
 
 /// The permission property reaches every event type recorded by an
-/// allowed actor, and every rule of a deadline extension and of the table
-/// refusing (a fixed seed).
+/// allowed actor, and every reachable rule of a deadline extension, of a
+/// quality review and of the table refusing (a fixed seed;
+/// `reviewer_not_qa` needs a reviewer named as actor without the qa role,
+/// which the default table refuses first).
 #[test]
 fn permission_runs_record_every_type_and_meet_every_extension_rule() {
     let mut runner = TestRunner::new_with_rng(
@@ -1010,7 +1208,7 @@ fn permission_runs_record_every_type_and_meet_every_extension_rule() {
     let strategy = prop::collection::vec(arb_step(), 0..60);
     let mut types = BTreeSet::new();
     let mut rules = BTreeSet::new();
-    for _ in 0..1000 {
+    for _ in 0..3000 {
         let steps = strategy.new_tree(&mut runner).unwrap().current();
         let (t, r) = run_with_roles(&steps);
         types.extend(t);
@@ -1023,7 +1221,9 @@ fn permission_runs_record_every_type_and_meet_every_extension_rule() {
             "approver_is_actor",
             "approver_is_current_agent",
             "approver_not_supervisor",
-            "permission_table"
+            "permission_table",
+            "reviewer_not_actor",
+            "reviewer_was_assigned",
         ])
     );
 }

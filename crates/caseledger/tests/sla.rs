@@ -144,7 +144,7 @@ fn errors_of_the_second_form_name_the_wrong_field() {
         ),
         (
             format!(r#"{{"priorities": {{{normal}}}, "categories": {{"complain": {{}}}}}}"#),
-            "field `categories.complain`: unknown field; allowed: inquiry, technical, complaint",
+            "field `categories.complain`: unknown field; allowed: inquiry, technical, complaint, outreach, suggestion, praise",
         ),
         (
             format!(

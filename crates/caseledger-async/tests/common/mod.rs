@@ -85,12 +85,15 @@ pub fn open(customer: &str) -> Action {
         channel: Channel::Phone,
         tier: Tier::Vip,
         summary: None,
+        origin: caseledger::Origin::Customer,
     })
 }
 
+/// An inquiry: a complaint could not be resolved in this script without
+/// routing and a root cause (process policy, issue 19).
 pub fn classify() -> Action {
     Action::Classify(Classified {
-        category: Category::Complaint,
+        category: Category::Inquiry,
         topic: Topic::Card,
         priority: Priority::High,
     })

@@ -135,6 +135,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         sla,
         time_zone: zone,
         complaints,
+        process: caseledger::process::ProcessPolicy::default(),
     };
     let (acc, head, verified, findings) = match location {
         StoreLocation::Dir(dir) => {

@@ -167,6 +167,7 @@ pub fn opened(case: u128, id: u128, summary: usize) -> Event {
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: Some("x".repeat(summary)),
+            origin: caseledger::Origin::Customer,
         }),
     }
 }

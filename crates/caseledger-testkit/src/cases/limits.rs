@@ -89,6 +89,7 @@ pub fn an_event_too_large_for_a_record_is_refused_without_writing<L: EventLog>(
     let mut big = responded(1, 2);
     big.data = EventData::Resolved(Resolved {
         resolution: Some("x".repeat(MAX_TEXT_BYTES + 1)),
+        root_cause: None,
     });
     let err = log
         .append(

@@ -49,6 +49,7 @@ pub(super) fn opened(id: u128) -> Event {
         channel: Channel::Phone,
         tier: Tier::Vip,
         summary: Some("card blocked abroad".into()),
+        origin: caseledger::Origin::Customer,
     };
     event(id, 0, EventData::Opened(data))
 }
@@ -83,6 +84,7 @@ pub(super) fn opened_for(case: CaseId, id: u128, customer: &str) -> Event {
         channel: Channel::Phone,
         tier: Tier::Standard,
         summary: None,
+        origin: caseledger::Origin::Customer,
     };
     event_on(case, id, 0, EventData::Opened(data))
 }

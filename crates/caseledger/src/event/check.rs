@@ -61,5 +61,9 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
         | EventData::Closed => Ok(()),
         EventData::AwaitingCustomer(d) => text("data.reason", "reason", &d.reason),
         EventData::CustomerReplied => Ok(()),
+        EventData::QaReviewed(d) => {
+            id("data.reviewer", "reviewer", d.reviewer.as_str())?;
+            text("data.notes", "notes", &d.notes)
+        }
     }
 }

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 
 use super::DeadlineExtended;
+use super::QaReviewed;
 use super::fields::{DATA_FIELDS, ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
@@ -34,6 +35,7 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
 };
+use crate::vocab::{Origin, QaScore, RootCause};
 
 /// A JSON string, borrowed from the input when it holds no escape.
 struct Text<'de>(Cow<'de, str>);
@@ -185,6 +187,10 @@ mod data {
     pub const COMMENT: usize = 16;
     pub const DAYS: usize = 17;
     pub const APPROVED_BY: usize = 18;
+    pub const ORIGIN: usize = 19;
+    pub const ROOT_CAUSE: usize = 20;
+    pub const REVIEWER: usize = 21;
+    pub const NOTES: usize = 22;
 }
 
 /// Every `data` field given, read before the type is known (it may come
@@ -208,10 +214,16 @@ struct DataFields {
     due: Option<DateTime<Utc>>,
     purpose: Option<FollowUpPurpose>,
     outcome: Option<FollowUpOutcome>,
-    score: Option<Score>,
+    /// Read as an integer; its range depends on the type (1 to 5 in
+    /// `surveyed`, 0 to 100 in `qa_reviewed`), checked by `into_data`.
+    score: Option<i64>,
     comment: Option<String>,
     days: Option<ExtensionDays>,
     approved_by: Option<AgentId>,
+    origin: Option<Origin>,
+    root_cause: Option<RootCause>,
+    reviewer: Option<AgentId>,
+    notes: Option<String>,
 }
 
 /// Reads a `data` object into [`DataFields`]. `event_type`, when already
@@ -292,7 +304,7 @@ impl<'de> Visitor<'de> for DataSeed {
                 data::OUTCOME => {
                     d.outcome = string(m, "data.outcome", |s| vocab(FollowUpOutcome::parse, &s))?;
                 }
-                data::SCORE => d.score = integer(m, "data.score", |n| bounded(Score::new, n))?,
+                data::SCORE => d.score = integer(m, "data.score", Ok)?,
                 data::COMMENT => {
                     d.comment =
                         string(m, "data.comment", |s| free_text("comment", s.into_owned()))?;
@@ -302,6 +314,20 @@ impl<'de> Visitor<'de> for DataSeed {
                     d.approved_by = string(m, "data.approved_by", |s| {
                         text_id(AgentId::new, s.into_owned())
                     })?;
+                }
+                data::ORIGIN => {
+                    d.origin = string(m, "data.origin", |s| vocab(Origin::parse, &s))?;
+                }
+                data::ROOT_CAUSE => {
+                    d.root_cause = string(m, "data.root_cause", |s| vocab(RootCause::parse, &s))?;
+                }
+                data::REVIEWER => {
+                    d.reviewer = string(m, "data.reviewer", |s| {
+                        text_id(AgentId::new, s.into_owned())
+                    })?;
+                }
+                data::NOTES => {
+                    d.notes = string(m, "data.notes", |s| free_text("notes", s.into_owned()))?;
                 }
                 _ => return Err(A::Error::custom("unreachable: a key outside the list")),
             }
@@ -330,12 +356,25 @@ impl DataFields {
                 field: field.to_owned(),
             })
         }
+        /// `data.score` in the range of its type.
+        fn score<T>(
+            n: Option<i64>,
+            parse: fn(i64) -> Result<T, crate::vocab::OutOfRange>,
+        ) -> Result<Option<T>, ParseError> {
+            n.map(|n| values::bounded(parse, n))
+                .transpose()
+                .map_err(|reason| ParseError::Invalid {
+                    field: "data.score".to_owned(),
+                    reason,
+                })
+        }
         Ok(match t {
             EventType::Opened => EventData::Opened(Opened {
                 customer_id: required(self.customer_id, "data.customer_id")?,
                 channel: required(self.channel, "data.channel")?,
                 tier: self.tier.unwrap_or(Tier::Standard),
                 summary: self.summary,
+                origin: self.origin.unwrap_or_default(),
             }),
             EventType::Classified => EventData::Classified(Classified {
                 category: required(self.category, "data.category")?,
@@ -354,6 +393,7 @@ impl DataFields {
             }),
             EventType::Resolved => EventData::Resolved(Resolved {
                 resolution: self.resolution,
+                root_cause: self.root_cause,
             }),
             EventType::Reopened => EventData::Reopened(Reopened {
                 reason: self.reason,
@@ -367,7 +407,7 @@ impl DataFields {
                 outcome: required(self.outcome, "data.outcome")?,
             }),
             EventType::Surveyed => EventData::Surveyed(Surveyed {
-                score: required(self.score, "data.score")?,
+                score: required(score(self.score, Score::new)?, "data.score")?,
                 comment: self.comment,
             }),
             EventType::Closed => EventData::Closed,
@@ -379,6 +419,11 @@ impl DataFields {
                 days: required(self.days, "data.days")?,
                 approved_by: required(self.approved_by, "data.approved_by")?,
                 reason: required(self.reason, "data.reason")?,
+            }),
+            EventType::QaReviewed => EventData::QaReviewed(QaReviewed {
+                reviewer: required(self.reviewer, "data.reviewer")?,
+                score: required(score(self.score, QaScore::new)?, "data.score")?,
+                notes: self.notes,
             }),
         })
     }
@@ -505,4 +550,5 @@ data_deserialize!(
     Surveyed,
     AwaitingCustomer,
     DeadlineExtended,
+    QaReviewed,
 );

@@ -78,16 +78,20 @@ pub(super) const DATA_FIELDS: &[&str] = &[
     "comment",
     "days",
     "approved_by",
+    "origin",
+    "root_cause",
+    "reviewer",
+    "notes",
 ];
 
 /// The `data` fields each event type allows.
 pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
     match t {
-        EventType::Opened => &["customer_id", "channel", "tier", "summary"],
+        EventType::Opened => &["customer_id", "channel", "tier", "summary", "origin"],
         EventType::Classified => &["category", "topic", "priority"],
         EventType::Assigned => &["agent", "team"],
         EventType::Escalated => &["level", "team", "reason"],
-        EventType::Resolved => &["resolution"],
+        EventType::Resolved => &["resolution", "root_cause"],
         EventType::Reopened => &["reason"],
         EventType::FollowUpScheduled => &["due", "purpose", "channel"],
         EventType::FollowUpCompleted => &["outcome"],
@@ -96,6 +100,7 @@ pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
         EventType::AwaitingCustomer => &["reason"],
         EventType::CustomerReplied => &[],
         EventType::DeadlineExtended => &["days", "approved_by", "reason"],
+        EventType::QaReviewed => &["reviewer", "score", "notes"],
     }
 }
 
@@ -140,13 +145,14 @@ pub(super) mod values {
         Ok(parse(s)?)
     }
 
-    /// Free text (`summary`, `reason`, `resolution`, `comment`).
+    /// Free text (`summary`, `reason`, `resolution`, `comment`, `notes`).
     pub(crate) fn free_text(what: &'static str, s: String) -> Result<String, InvalidValue> {
         check_text(what, &s)?;
         Ok(s)
     }
 
-    /// A bounded integer (`level`, `score`, `days`).
+    /// A bounded integer (`level`, `score`, `days`; `score` is 1 to 5 in
+    /// `surveyed` and 0 to 100 in `qa_reviewed`).
     pub(crate) fn bounded<T>(
         parse: fn(i64) -> Result<T, OutOfRange>,
         n: i64,

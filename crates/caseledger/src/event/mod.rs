@@ -23,6 +23,7 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
 };
+use crate::vocab::{Origin, QaScore, RootCause};
 
 pub(crate) use check::check_new_event;
 pub use de::DataOf;
@@ -62,6 +63,8 @@ vocabulary! {
         CustomerReplied => "customer_replied",
         /// A complaint's deadline was extended to the regime's next step.
         DeadlineExtended => "deadline_extended",
+        /// A quality reviewer scored the case's service record.
+        QaReviewed => "qa_reviewed",
     }
 }
 
@@ -81,6 +84,10 @@ pub struct Opened {
     /// A short description, without personal data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Who started the case (default [`Origin::Customer`], then left out
+    /// of the JSON form and of the stored record).
+    #[serde(skip_serializing_if = "Origin::is_customer")]
+    pub origin: Origin,
 }
 
 /// `classified`: the case's category, topic and priority (the latest counts).
@@ -123,6 +130,10 @@ pub struct Resolved {
     /// How it was solved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
+    /// Why the problem happened (required by process policy when a
+    /// complaint is resolved: [`crate::process`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<RootCause>,
 }
 
 /// `reopened`: a resolved case was opened again.
@@ -184,6 +195,19 @@ pub struct DeadlineExtended {
     pub reason: String,
 }
 
+/// `qa_reviewed`: a quality reviewer scored the case's service record. The
+/// one event allowed after `closed` (rule 10, docs/events.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QaReviewed {
+    /// The reviewer (at most one review per reviewer per case).
+    pub reviewer: AgentId,
+    /// The score, 0 to 100.
+    pub score: QaScore,
+    /// The reviewer's notes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
 /// What happened: the type of an event and its `data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
@@ -215,6 +239,8 @@ pub enum EventData {
     CustomerReplied,
     /// See [`DeadlineExtended`].
     DeadlineExtended(DeadlineExtended),
+    /// See [`QaReviewed`].
+    QaReviewed(QaReviewed),
 }
 
 impl EventData {
@@ -235,6 +261,7 @@ impl EventData {
             EventData::AwaitingCustomer(_) => EventType::AwaitingCustomer,
             EventData::CustomerReplied => EventType::CustomerReplied,
             EventData::DeadlineExtended(_) => EventType::DeadlineExtended,
+            EventData::QaReviewed(_) => EventType::QaReviewed,
         }
     }
 }
@@ -260,6 +287,7 @@ impl Serialize for EventData {
             EventData::AwaitingCustomer(d) => d.serialize(s),
             EventData::CustomerReplied => Empty {}.serialize(s),
             EventData::DeadlineExtended(d) => d.serialize(s),
+            EventData::QaReviewed(d) => d.serialize(s),
         }
     }
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::DeadlineExtended;
+use super::QaReviewed;
 use super::fields::{ENVELOPE_FIELDS, InvalidValue, data_fields, values};
 use super::{
     Assigned, AwaitingCustomer, Classified, DraftEvent, Escalated, Event, EventData, EventType,
@@ -23,6 +24,7 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
+use crate::vocab::{Origin, QaScore, RootCause};
 
 impl Event {
     /// Parses one JSON event that must carry an `event_id`; a refused line
@@ -497,6 +499,9 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
                 .optional("tier", vocab(Tier::parse))?
                 .unwrap_or(Tier::Standard),
             summary: f.optional("summary", free_text("summary"))?,
+            origin: f
+                .optional("origin", vocab(Origin::parse))?
+                .unwrap_or_default(),
         }),
         EventType::Classified => EventData::Classified(Classified {
             category: f.required("category", vocab(Category::parse))?,
@@ -515,6 +520,7 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
         }),
         EventType::Resolved => EventData::Resolved(Resolved {
             resolution: f.optional("resolution", free_text("resolution"))?,
+            root_cause: f.optional("root_cause", vocab(RootCause::parse))?,
         }),
         EventType::Reopened => EventData::Reopened(Reopened {
             reason: f.optional("reason", free_text("reason"))?,
@@ -540,6 +546,11 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
             days: f.required("days", bounded(ExtensionDays::new))?,
             approved_by: f.required("approved_by", text_id(AgentId::new))?,
             reason: f.required("reason", free_text("reason"))?,
+        }),
+        EventType::QaReviewed => EventData::QaReviewed(QaReviewed {
+            reviewer: f.required("reviewer", text_id(AgentId::new))?,
+            score: f.required("score", bounded(QaScore::new))?,
+            notes: f.optional("notes", free_text("notes"))?,
         }),
     })
 }

@@ -84,8 +84,13 @@ impl KpiAccumulator {
             let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
             self.cases.insert(event.case_id, number);
             let customer = self.customers.number(&o.customer_id);
-            self.facts
-                .push(CaseFacts::opened(customer, o.channel, o.tier, ms(event.at)));
+            self.facts.push(CaseFacts::opened(
+                customer,
+                o.channel,
+                o.tier,
+                o.origin,
+                ms(event.at),
+            ));
         } else if let Some(&n) = self.cases.get(&event.case_id)
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
@@ -151,6 +156,11 @@ impl KpiAccumulator {
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
             facts.team = facts.team.map(|t| renumber(&teams, t));
+            if let Some(trail) = &mut facts.trail {
+                for (t, _) in &mut trail.teams {
+                    *t = renumber(&teams, *t);
+                }
+            }
             self.cases.insert(id, number);
             self.facts.push(facts);
         }
@@ -191,7 +201,15 @@ impl KpiAccumulator {
     pub fn report_on_threads(&self, params: &ReportParams, threads: usize) -> Report {
         let t_ms = self.as_of().map_or(i64::MIN, ms);
         let name = |by, n| group_name(&self.agents, &self.teams, by, n);
-        let (overall, groups) = cohort(&self.facts, &self.waits, params, t_ms, threads, name);
+        let (overall, groups) = cohort(
+            &self.facts,
+            &self.waits,
+            &self.teams,
+            params,
+            t_ms,
+            threads,
+            name,
+        );
         Report {
             as_of: self.as_of(),
             from: params.from,

@@ -228,10 +228,16 @@ fn customer(facts: &[CaseFacts], cases: &[u32], out: &mut [CrossCase], s: &mut S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::{Channel, Tier};
+    use crate::vocab::{Channel, Origin, Tier};
 
     fn case(customer: u32) -> CaseFacts {
-        CaseFacts::opened(customer, Channel::Phone, Tier::Standard, 0)
+        CaseFacts::opened(
+            customer,
+            Channel::Phone,
+            Tier::Standard,
+            Origin::Customer,
+            0,
+        )
     }
 
     #[test]

@@ -13,7 +13,9 @@ use crate::complaint::Extension;
 use crate::event::{Classified, Event, EventData};
 use crate::ids::{AgentId, TeamId};
 use crate::status::Status;
-use crate::vocab::{Category, Channel, Priority, Tier, Topic};
+use crate::vocab::{
+    Category, Channel, FollowUpOutcome, FollowUpPurpose, Origin, Priority, RootCause, Tier, Topic,
+};
 
 /// A score at or above this counts as satisfied.
 pub const SATISFIED_SCORE: u8 = 4;
@@ -127,6 +129,32 @@ pub(super) struct FollowUpFact {
     pub(super) at_ms: i64,
     pub(super) position: u64,
     pub(super) due: DateTime<Utc>,
+    pub(super) purpose: FollowUpPurpose,
+    /// What its completion found (none while pending).
+    pub(super) outcome: Option<FollowUpOutcome>,
+}
+
+/// The rarer facts of a case: what process policy's findings and
+/// `complaints.time_to_handler` need of its routing (docs/kpis.md), its
+/// quality reviews and its unreopened `not_resolved` outcomes. Boxed, only
+/// for the cases ever assigned to a team, classified a complaint, reviewed
+/// or left unreopened, so that a case's facts stay small.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Trail {
+    /// Each team the case was assigned to (interned in the accumulator's
+    /// `teams`), with the time of its first assignment, in that order.
+    pub(super) teams: Vec<(u32, i64)>,
+    /// When the case was first classified a complaint.
+    pub(super) complaint_since_ms: Option<i64>,
+    /// Each resolution recorded while the case was a complaint: how many of
+    /// `teams` it had been assigned to by then, and its root cause.
+    pub(super) complaint_resolutions: Vec<(u32, Option<RootCause>)>,
+    /// `not_resolved` outcomes whose case was not reopened after them
+    /// (closed, or followed up again, first); `awaiting_reopen` adds one.
+    pub(super) unreopened: u32,
+    /// `qa_reviewed` events, and the sum of their scores.
+    pub(super) qa_reviews: u32,
+    pub(super) qa_score_sum: u32,
 }
 
 /// A case's waits on the customer as of T: kept beside its facts, in a map
@@ -225,11 +253,28 @@ pub(super) struct CaseFacts {
         reason = "a thin pointer, 8 bytes per case, where a Vec takes 24 (a case's facts must stay small)"
     )]
     pub(super) extensions: Option<Box<Vec<Extension>>>,
+    pub(super) origin: Origin,
+    /// The root cause of the latest resolution, if it named one.
+    pub(super) root_cause: Option<RootCause>,
+    /// Whether a follow-up of the case ended `not_resolved`.
+    pub(super) not_resolved_seen: bool,
+    /// A `not_resolved` outcome on the resolved case waits for its reopen.
+    pub(super) awaiting_reopen: bool,
+    /// Whether `closed` came while a follow-up was pending.
+    pub(super) closed_with_pending: bool,
+    /// The rarer facts, boxed (see [`Trail`]).
+    pub(super) trail: Option<Box<Trail>>,
 }
 
 impl CaseFacts {
     /// The facts of a case just opened: nothing but its opening known yet.
-    pub(super) fn opened(customer: u32, channel: Channel, tier: Tier, opened_ms: i64) -> CaseFacts {
+    pub(super) fn opened(
+        customer: u32,
+        channel: Channel,
+        tier: Tier,
+        origin: Origin,
+        opened_ms: i64,
+    ) -> CaseFacts {
         CaseFacts {
             customer,
             channel,
@@ -255,6 +300,12 @@ impl CaseFacts {
             completed: 0,
             completed_on_time: 0,
             extensions: None,
+            origin,
+            root_cause: None,
+            not_resolved_seen: false,
+            awaiting_reopen: false,
+            closed_with_pending: false,
+            trail: None,
         }
     }
 
@@ -268,7 +319,13 @@ impl CaseFacts {
         let at_ms = ms(event.at);
         match &event.data {
             EventData::Opened(_) => {}
-            EventData::Classified(c) => self.classification = Some(*c),
+            EventData::Classified(c) => {
+                self.classification = Some(*c);
+                if c.category == Category::Complaint {
+                    let trail = self.trail.get_or_insert_default();
+                    trail.complaint_since_ms.get_or_insert(at_ms);
+                }
+            }
             EventData::Assigned(a) => {
                 let agent = agents.number(&a.agent);
                 match self.first_agent.get() {
@@ -281,6 +338,12 @@ impl CaseFacts {
                     .team
                     .as_ref()
                     .map_or(OptNum::NONE, |t| OptNum::some(teams.number(t)));
+                if let Some(team) = self.team.get() {
+                    let trail = self.trail.get_or_insert_default();
+                    if !trail.teams.iter().any(|(t, _)| *t == team) {
+                        trail.teams.push((team, at_ms));
+                    }
+                }
             }
             EventData::Responded => {
                 if self.first_response_ms.get().is_none() {
@@ -291,24 +354,49 @@ impl CaseFacts {
                 }
             }
             EventData::Escalated(_) => self.escalated = true,
-            EventData::Resolved(_) => {
+            EventData::Resolved(r) => {
                 self.status = Status::Resolved;
                 self.resolutions += 1;
                 self.latest_resolved_ms = OptMs::some(at_ms);
+                self.root_cause = r.root_cause;
+                if self
+                    .classification
+                    .is_some_and(|c| c.category == Category::Complaint)
+                {
+                    let trail = self.trail.get_or_insert_default();
+                    // Fewer than 2^32 teams per case.
+                    let routed_to = u32::try_from(trail.teams.len()).unwrap_or(u32::MAX);
+                    trail.complaint_resolutions.push((routed_to, r.root_cause));
+                }
             }
             EventData::Reopened(_) => {
                 self.status = Status::Open;
                 self.reopened = true;
+                self.awaiting_reopen = false;
             }
             EventData::FollowUpScheduled(f) => {
                 self.follow_ups.push(FollowUpFact {
                     at_ms,
                     position,
                     due: f.due,
+                    purpose: f.purpose,
+                    outcome: None,
                 });
                 self.pending_due_ms = OptMs::some(ms(f.due));
             }
-            EventData::FollowUpCompleted(_) => {
+            EventData::FollowUpCompleted(c) => {
+                if let Some(last) = self.follow_ups.last_mut() {
+                    last.outcome = Some(c.outcome);
+                }
+                if c.outcome == FollowUpOutcome::NotResolved {
+                    self.not_resolved_seen = true;
+                    if self.status == Status::Resolved {
+                        if self.awaiting_reopen {
+                            self.trail.get_or_insert_default().unreopened += 1;
+                        }
+                        self.awaiting_reopen = true;
+                    }
+                }
                 self.completed += 1;
                 if self.pending_due_ms.get().is_some_and(|due| at_ms <= due) {
                     self.completed_on_time += 1;
@@ -321,8 +409,20 @@ impl CaseFacts {
                 self.survey_score_sum += u32::from(score);
                 self.surveys_satisfied += u32::from(score >= SATISFIED_SCORE);
             }
-            EventData::Closed => self.status = Status::Closed,
+            EventData::Closed => {
+                self.status = Status::Closed;
+                self.closed_with_pending |= self.pending_due_ms.get().is_some();
+                if self.awaiting_reopen {
+                    self.trail.get_or_insert_default().unreopened += 1;
+                }
+                self.awaiting_reopen = false;
+            }
             EventData::AwaitingCustomer(_) | EventData::CustomerReplied => {}
+            EventData::QaReviewed(q) => {
+                let trail = self.trail.get_or_insert_default();
+                trail.qa_reviews += 1;
+                trail.qa_score_sum += u32::from(q.score.get());
+            }
             EventData::DeadlineExtended(d) => {
                 self.extensions.get_or_insert_default().push(Extension {
                     at: event.at,
@@ -364,6 +464,7 @@ impl CaseFacts {
                 i64::MIN => i64::MIN,
                 m => m.div_euclid(3),
             },
+            GroupBy::RootCause => self.root_cause.map_or(-1, |c| i64::from(c.code())),
         }
     }
 }
@@ -407,6 +508,9 @@ pub(super) fn group_name(
             format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)
         }
         GroupBy::Month | GroupBy::Quarter => String::new(),
+        GroupBy::RootCause => code(n)
+            .and_then(RootCause::from_code)
+            .map_or_else(|| "none".to_owned(), |c| c.as_str().to_owned()),
     }
 }
 
@@ -417,11 +521,13 @@ mod tests {
     /// Issue 16: a case's facts stay small (they are most of the report's
     /// memory, one per case). 152 bytes before times and numbers became
     /// `OptMs` and `OptNum`; 112 until issue 18 added the complaint's
-    /// extensions (a boxed list, 8 bytes).
+    /// extensions (a boxed list, 8 bytes); 120 until issue 19 added the
+    /// origin, the latest root cause, three flags of the follow-up loop
+    /// and the boxed rarer facts (routing, reviews).
     #[test]
     fn a_case_s_facts_stay_small() {
         assert!(
-            std::mem::size_of::<CaseFacts>() <= 120,
+            std::mem::size_of::<CaseFacts>() <= 136,
             "{} bytes",
             std::mem::size_of::<CaseFacts>()
         );

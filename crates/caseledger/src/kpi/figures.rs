@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::cross_case::{CrossCase, cross_case};
-use super::facts::{CaseFacts, FastMap, Waits, ms};
+use super::facts::{CaseFacts, FastMap, Names, Waits, ms};
+use crate::ids::TeamId;
+use crate::process::ProcessPolicy;
+use crate::vocab::{FollowUpOutcome, FollowUpPurpose, Origin};
 
 /// The instant of `t_ms` milliseconds since the epoch (a case's `opened`,
 /// which came from a valid timestamp, so always in range; the epoch else).
@@ -13,10 +16,11 @@ fn utc_ms(t_ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(t_ms).unwrap_or_default()
 }
 use super::parallel::in_parallel;
-use super::report::{ByRegime, RegimeKpis};
 use super::report::{
-    ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, ReportParams, SlaKpis,
+    ByPurpose, ComplaintKpis, CsatKpis, Findings, FollowUpKpis, GroupBy, GroupKpis, Kpis,
+    OutreachKpis, PurposeKpis, QualityKpis, ReportParams, SlaKpis,
 };
+use super::report::{ByRegime, RegimeKpis};
 use super::sla::{SlaCase, SlaClock, SlaPolicy, SlaState};
 use super::stats::{Durations, rate};
 use crate::complaint::{ComplaintPolicy, DeadlineClock, Regime};
@@ -55,6 +59,30 @@ pub(super) struct KpiAcc {
     follow_ups_completed: u64,
     follow_ups_on_time: u64,
     cap_violations: u64,
+    follow_up_outcomes: [u64; FollowUpOutcome::ALL.len()],
+    time_to_handler: Durations,
+    qa_cases: u64,
+    qa_reviews: u64,
+    qa_score_sum: u64,
+    outreach_cases: u64,
+    outreach: [PurposeKpis; FollowUpPurpose::ALL.len()],
+    findings: Findings,
+}
+
+/// What the process findings and `time_to_handler` need: the policy and
+/// the names of the accumulator's team numbers.
+#[derive(Clone, Copy)]
+pub(super) struct Routing<'a> {
+    pub(super) policy: &'a ProcessPolicy,
+    pub(super) teams: &'a Names<TeamId>,
+}
+
+impl Routing<'_> {
+    fn is_complaint_team(&self, team: u32) -> bool {
+        self.teams
+            .name(team)
+            .is_some_and(|t| self.policy.is_complaint_team(t))
+    }
 }
 
 /// One regime's complaint counts; a monoid under `+=`.
@@ -122,7 +150,46 @@ impl KpiAcc {
         self.late_extensions += u64::from(late);
     }
 
+    /// Adds what a case's routing says: `time_to_handler` (complaints)
+    /// and the routing findings, by the process policy's rules.
+    fn add_routing(&mut self, f: &CaseFacts, complaint: bool, routing: Routing<'_>) {
+        let Some(trail) = f.trail.as_deref() else {
+            return;
+        };
+        if complaint
+            && let Some(since) = trail.complaint_since_ms
+            && let Some((_, at)) = trail
+                .teams
+                .iter()
+                .find(|(t, _)| routing.is_complaint_team(*t))
+        {
+            self.time_to_handler.0.push((at - since).max(0));
+        }
+        let category = Some(crate::vocab::Category::Complaint);
+        let team_names = |n: u32| {
+            trail
+                .teams
+                .iter()
+                .take(n as usize)
+                .filter_map(|(t, _)| routing.teams.name(*t))
+        };
+        let unrouted = trail
+            .complaint_resolutions
+            .iter()
+            .any(|(n, _)| !routing.policy.routed(category, team_names(*n)));
+        let without_cause = trail
+            .complaint_resolutions
+            .iter()
+            .any(|(_, cause)| !ProcessPolicy::root_cause_given(category, *cause));
+        self.findings.complaints_resolved_unrouted += u64::from(unrouted);
+        self.findings.complaints_without_root_cause += u64::from(without_cause);
+    }
+
     /// Adds one cohort case, with what the cross-case figures say about it.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one case and each of the report's settings it is counted under"
+    )]
     fn add_case(
         &mut self,
         f: &CaseFacts,
@@ -131,6 +198,7 @@ impl KpiAcc {
         t_ms: i64,
         (sla, clock): (&SlaPolicy, &mut SlaClock),
         complaints: &ComplaintPolicy,
+        routing: Routing<'_>,
     ) {
         let resolved = f.resolved();
         let resolution_ms = f
@@ -151,6 +219,7 @@ impl KpiAcc {
             && !f.reopened
             && !f.transferred
             && f.responses_before_first_resolution <= 1
+            && !f.not_resolved_seen
         {
             self.fcr += 1;
         }
@@ -175,13 +244,15 @@ impl KpiAcc {
         }
         self.sla_at_risk += u64::from(verdict.at_risk());
 
-        if f.classification
-            .is_some_and(|c| c.category == Category::Complaint)
-        {
+        let complaint = f
+            .classification
+            .is_some_and(|c| c.category == Category::Complaint);
+        if complaint {
             self.complaints += 1;
             self.complaint_resolution.0.extend(resolution_ms);
             self.add_complaint(f, resolution_ms, t_ms, complaints);
         }
+        self.add_routing(f, complaint, routing);
 
         self.survey_responses += u64::from(f.surveys);
         self.survey_score_sum += u64::from(f.survey_score_sum);
@@ -196,6 +267,30 @@ impl KpiAcc {
         self.follow_ups_completed += u64::from(f.completed);
         self.follow_ups_on_time += u64::from(f.completed_on_time);
         self.cap_violations += u64::from(cross.cap_violations);
+        let bank = f.origin == Origin::Bank;
+        self.outreach_cases += u64::from(bank);
+        for fu in &f.follow_ups {
+            if let Some(outcome) = fu.outcome {
+                self.follow_up_outcomes[usize::from(outcome.code())] += 1;
+            }
+            if bank {
+                let p = &mut self.outreach[usize::from(fu.purpose.code())];
+                p.scheduled += 1;
+                p.completed += u64::from(fu.outcome.is_some());
+                p.confirmed += u64::from(fu.outcome == Some(FollowUpOutcome::Confirmed));
+                p.unreachable += u64::from(fu.outcome == Some(FollowUpOutcome::Unreachable));
+            }
+        }
+        let (reviews, score_sum, unreopened) = f
+            .trail
+            .as_deref()
+            .map_or((0, 0, 0), |t| (t.qa_reviews, t.qa_score_sum, t.unreopened));
+        self.qa_cases += u64::from(reviews > 0);
+        self.qa_reviews += u64::from(reviews);
+        self.qa_score_sum += u64::from(score_sum);
+        self.findings.not_resolved_without_reopen +=
+            u64::from(unreopened) + u64::from(f.awaiting_reopen);
+        self.findings.closed_with_follow_up_pending += u64::from(f.closed_with_pending);
     }
 
     /// Merges `o` in, taking its samples rather than copying them when
@@ -242,6 +337,31 @@ impl KpiAcc {
         self.follow_ups_completed += o.follow_ups_completed;
         self.follow_ups_on_time += o.follow_ups_on_time;
         self.cap_violations += o.cap_violations;
+        for (mine, theirs) in self
+            .follow_up_outcomes
+            .iter_mut()
+            .zip(&o.follow_up_outcomes)
+        {
+            *mine += theirs;
+        }
+        self.time_to_handler
+            .0
+            .extend_from_slice(&o.time_to_handler.0);
+        self.qa_cases += o.qa_cases;
+        self.qa_reviews += o.qa_reviews;
+        self.qa_score_sum += o.qa_score_sum;
+        self.outreach_cases += o.outreach_cases;
+        for (mine, theirs) in self.outreach.iter_mut().zip(&o.outreach) {
+            mine.scheduled += theirs.scheduled;
+            mine.completed += theirs.completed;
+            mine.confirmed += theirs.confirmed;
+            mine.unreachable += theirs.unreachable;
+        }
+        let (f, of) = (&mut self.findings, &o.findings);
+        f.not_resolved_without_reopen += of.not_resolved_without_reopen;
+        f.closed_with_follow_up_pending += of.closed_with_follow_up_pending;
+        f.complaints_resolved_unrouted += of.complaints_resolved_unrouted;
+        f.complaints_without_root_cause += of.complaints_without_root_cause;
     }
 
     /// The figures (sorting the samples in place).
@@ -281,6 +401,7 @@ impl KpiAcc {
                     resolution_time: self.complaint_resolution.stats(),
                     late_extensions: self.late_extensions,
                     by_regime: ByRegime(std::array::from_fn(|i| self.regimes[i].finish())),
+                    time_to_handler: self.time_to_handler.stats(),
                 }
             },
             csat: CsatKpis {
@@ -296,6 +417,28 @@ impl KpiAcc {
                 completed: self.follow_ups_completed,
                 on_time_rate: rate(self.follow_ups_on_time, self.follow_ups_completed),
                 cap_violations: self.cap_violations,
+                confirmed: self.follow_up_outcomes[usize::from(FollowUpOutcome::Confirmed.code())],
+                not_resolved: self.follow_up_outcomes
+                    [usize::from(FollowUpOutcome::NotResolved.code())],
+                unreachable: self.follow_up_outcomes
+                    [usize::from(FollowUpOutcome::Unreachable.code())],
+                confirmed_rate: rate(
+                    self.follow_up_outcomes[usize::from(FollowUpOutcome::Confirmed.code())],
+                    self.follow_ups_completed,
+                ),
+            },
+            quality: QualityKpis {
+                reviewed: self.qa_cases,
+                reviews: self.qa_reviews,
+                mean_score: rate(self.qa_score_sum, self.qa_reviews),
+            },
+            outreach: OutreachKpis {
+                cases: self.outreach_cases,
+                by_purpose: ByPurpose(self.outreach),
+            },
+            findings: Findings {
+                cap_violations: self.cap_violations,
+                ..self.findings
             },
         }
     }
@@ -308,6 +451,7 @@ impl KpiAcc {
 pub(super) fn cohort(
     facts: &[CaseFacts],
     waits: &FastMap<u32, Waits>,
+    teams: &Names<TeamId>,
     params: &ReportParams,
     t_ms: i64,
     threads: usize,
@@ -360,6 +504,10 @@ pub(super) fn cohort(
                         t_ms,
                         (&params.sla, &mut clock),
                         &params.complaints,
+                        Routing {
+                            policy: &params.process,
+                            teams,
+                        },
                     );
                 }
                 numbered

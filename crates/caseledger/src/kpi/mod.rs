@@ -33,6 +33,7 @@ pub use accumulator::{AsOfMismatch, KpiAccumulator};
 pub use cross_case::REPEAT_WINDOW_MS;
 pub use facts::SATISFIED_SCORE;
 pub use figures::CSAT_TARGET;
+pub use report::{ByPurpose, Findings, OutreachKpis, PurposeKpis, QualityKpis};
 pub use report::{ByRegime, RegimeKpis};
 pub use report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,

@@ -8,7 +8,9 @@ use super::sla::SlaPolicy;
 use super::stats::DurationStats;
 use crate::calendar::Tz;
 use crate::complaint::{ComplaintPolicy, Regime};
+use crate::process::ProcessPolicy;
 use crate::time::format_timestamp;
+use crate::vocab::FollowUpPurpose;
 
 vocabulary! {
     /// What a report can be grouped by.
@@ -31,6 +33,8 @@ vocabulary! {
         Month => "month",
         /// Quarter opened, in the report's time zone (`2026-Q1`).
         Quarter => "quarter",
+        /// The root cause of the latest resolution (`none` when none).
+        RootCause => "root_cause",
     }
 }
 
@@ -51,6 +55,9 @@ pub struct ReportParams {
     /// Which complaint regime applies to which complaint, and the calendar
     /// its deadlines are counted in.
     pub complaints: ComplaintPolicy,
+    /// The process policy whose findings the report counts (the complaint
+    /// teams: docs/kpis.md, "Findings").
+    pub process: ProcessPolicy,
 }
 
 /// SLA attainment.
@@ -95,6 +102,10 @@ pub struct ComplaintKpis {
     pub late_extensions: u64,
     /// The same counts per regime.
     pub by_regime: ByRegime,
+    /// From the first classification as a complaint to the first
+    /// assignment to a complaint team (0 when it was with one already), for
+    /// the complaints ever so assigned.
+    pub time_to_handler: DurationStats,
 }
 
 /// One regime's complaint counts (see [`ComplaintKpis`]).
@@ -164,6 +175,92 @@ pub struct FollowUpKpis {
     pub on_time_rate: Option<f64>,
     /// Scheduled follow-ups too close to an earlier one of the same customer.
     pub cap_violations: u64,
+    /// Completions with outcome `confirmed`.
+    pub confirmed: u64,
+    /// Completions with outcome `not_resolved`.
+    pub not_resolved: u64,
+    /// Completions with outcome `unreachable`.
+    pub unreachable: u64,
+    /// confirmed / completed.
+    pub confirmed_rate: Option<f64>,
+}
+
+/// Quality reviews (`qa_reviewed`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QualityKpis {
+    /// Cases with at least one review.
+    pub reviewed: u64,
+    /// Reviews.
+    pub reviews: u64,
+    /// Mean score of the reviews (0 to 100).
+    pub mean_score: Option<f64>,
+}
+
+/// The follow-ups of one purpose (see [`OutreachKpis`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PurposeKpis {
+    /// Scheduled.
+    pub scheduled: u64,
+    /// Completed.
+    pub completed: u64,
+    /// Completed with outcome `confirmed`.
+    pub confirmed: u64,
+    /// Completed with outcome `unreachable`.
+    pub unreachable: u64,
+}
+
+/// Follow-up counts per purpose: a JSON object keyed by purpose, in the
+/// order of [`FollowUpPurpose::ALL`], holding the purposes with at least
+/// one follow-up scheduled.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ByPurpose(pub [PurposeKpis; FollowUpPurpose::ALL.len()]);
+
+impl ByPurpose {
+    /// The counts of one purpose.
+    pub fn get(&self, purpose: FollowUpPurpose) -> &PurposeKpis {
+        &self.0[usize::from(purpose.code())]
+    }
+}
+
+impl Serialize for ByPurpose {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (purpose, k) in FollowUpPurpose::ALL.iter().zip(&self.0) {
+            if k.scheduled > 0 {
+                m.serialize_entry(purpose.as_str(), k)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// Proactive contacts: the bank-originated cases and their follow-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OutreachKpis {
+    /// Bank-originated cases (`origin` `bank`).
+    pub cases: u64,
+    /// Their follow-ups, per purpose.
+    pub by_purpose: ByPurpose,
+}
+
+/// Process-policy findings in the recorded history (docs/kpis.md,
+/// "Findings"; docs/events.md, "Process policy"): each a count, 0 when
+/// none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Findings {
+    /// `not_resolved` follow-up outcomes on a resolved case not followed
+    /// by a reopen.
+    pub not_resolved_without_reopen: u64,
+    /// Cases closed while a follow-up was pending.
+    pub closed_with_follow_up_pending: u64,
+    /// Complaints resolved before they were assigned to a complaint team.
+    pub complaints_resolved_unrouted: u64,
+    /// Complaints resolved without a root cause.
+    pub complaints_without_root_cause: u64,
+    /// Follow-ups too close to an earlier one of the same customer (the
+    /// same count as `follow_up.cap_violations`).
+    pub cap_violations: u64,
 }
 
 /// The KPI figures of a set of cases (docs/kpis.md).
@@ -200,6 +297,12 @@ pub struct Kpis {
     pub repeat_rate: Option<f64>,
     /// Follow-ups.
     pub follow_up: FollowUpKpis,
+    /// Quality reviews.
+    pub quality: QualityKpis,
+    /// Proactive contacts.
+    pub outreach: OutreachKpis,
+    /// Process-policy findings.
+    pub findings: Findings,
 }
 
 /// The figures of one group.

@@ -110,6 +110,15 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         }
     }
 
+    /// Sets the process policy commands are checked against (default: one
+    /// complaint team, `complaints`; docs/events.md, "Process policy").
+    pub fn with_process_policy(self, policy: crate::process::ProcessPolicy) -> Self {
+        CaseService {
+            core: self.core.with_process_policy(policy),
+            ..self
+        }
+    }
+
     /// The underlying log.
     pub fn log(&self) -> &L {
         &self.log

@@ -11,6 +11,7 @@ use crate::ids::CaseId;
 use crate::permission::{Denied, Permissions};
 use crate::policy::{AppendCondition, ConditionFailure, FollowUpCapError};
 use crate::port::{AppendError, Appended, ExpectedVersion, RecordedEvent};
+use crate::process::{ProcessPolicy, ProcessRefusal};
 use crate::state::{CaseState, fold};
 
 use super::cache::{Known, StateCache};
@@ -57,6 +58,11 @@ pub enum ServiceError<E> {
     /// The log failed.
     #[error(transparent)]
     Log(E),
+    /// The process policy refuses the command (docs/events.md, "Process
+    /// policy"): a close while a follow-up is pending, a complaint resolved
+    /// before it was routed to a complaint team or without a root cause.
+    #[error(transparent)]
+    Process(ProcessRefusal),
     /// The complaint policy refuses the deadline extension (process
     /// policy: the regime's next step, recorded before the deadline).
     #[error("case {case_id}: the deadline extension is refused: {reason}")]
@@ -103,6 +109,7 @@ pub struct ServiceCore {
     complaints: ComplaintPolicy,
     /// `None`: no role directory, every actor may take every action.
     permissions: Option<Permissions>,
+    process: ProcessPolicy,
 }
 
 impl Default for ServiceCore {
@@ -120,6 +127,7 @@ impl ServiceCore {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             complaints: ComplaintPolicy::default(),
             permissions: None,
+            process: ProcessPolicy::default(),
         }
     }
 
@@ -129,6 +137,13 @@ impl ServiceCore {
     /// default) every actor may take every action the case rules allow.
     pub fn with_permissions(mut self, permissions: Permissions) -> ServiceCore {
         self.permissions = Some(permissions);
+        self
+    }
+
+    /// Sets the process policy commands are checked against (default:
+    /// [`ProcessPolicy::default`], one complaint team, `complaints`).
+    pub fn with_process_policy(mut self, policy: ProcessPolicy) -> ServiceCore {
+        self.process = policy;
         self
     }
 
@@ -224,9 +239,10 @@ pub enum Reply<E> {
 
 /// What a [`CommandRun`] wants next.
 #[derive(Debug)]
-// `Done` (a case's state, its events) is made once per run and moved a
-// few times; boxing it would add an allocation per command for nothing.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "`Done` comes once per command and is moved straight out; boxing it would add an allocation to every command for no gain (the case's state grew with issue 19's origin, reviewers and teams)"
+)]
 pub enum Step<'a, E> {
     /// This read or append, answered with the next call's [`Reply`].
     Io(Io<'a>),
@@ -446,6 +462,11 @@ impl CommandRun<'_> {
                 }
             }
         }
+        // The process policy, after the case rules.
+        self.core
+            .process
+            .check(&known.state, command)
+            .map_err(ServiceError::Process)?;
         // The process policy on extensions, after the case rules.
         if let (Action::ExtendDeadline(d), Some(case)) = (&command.action, known.state.case()) {
             self.core
@@ -543,6 +564,10 @@ fn answer_retry<E>(
     let done = &history[k];
     let before =
         fold(history[..k].iter().map(|r| &r.event)).map_err(ServiceError::InvalidHistory)?;
+    // The events the command records (more than one when it derives some:
+    // the reopen of a `not_resolved` follow-up), to answer with all of
+    // those that were recorded with it.
+    let decided = decide(&before, command).unwrap_or_default();
     if !is_retry(&before, command, &done.event) {
         return Err(ServiceError::Append(AppendError::IdempotencyKeyReused {
             case_id: command.case_id,
@@ -550,10 +575,18 @@ fn answer_retry<E>(
             recorded: Box::new(done.clone()),
         }));
     }
+    // The command's own event, then the derived ones recorded after it.
+    let recorded: Vec<&RecordedEvent> = history[k..]
+        .iter()
+        .take(decided.len().max(1))
+        .enumerate()
+        .take_while(|(i, r)| *i == 0 || decided.get(*i) == Some(&r.event))
+        .map(|(_, r)| r)
+        .collect();
     Ok(Outcome {
         state,
-        events: vec![done.event.clone()],
-        positions: vec![done.position],
+        events: recorded.iter().map(|r| r.event.clone()).collect(),
+        positions: recorded.iter().map(|r| r.position).collect(),
         already_recorded: true,
     })
 }
@@ -563,6 +596,8 @@ fn answer_retry<E>(
 /// rather than compared field by field, so that the choices `decide` makes
 /// count; one is relaxed: an escalation without a level matches a recorded
 /// escalation to any level (its level was chosen when it was recorded).
+/// A command that records several events (a `not_resolved` follow-up and
+/// its reopen) is judged by the first, its own.
 pub fn is_retry(before: &CaseState, command: &Command, recorded: &Event) -> bool {
     let mut command = command.clone();
     if let (Action::Escalate { level, .. }, EventData::Escalated(e)) =
@@ -570,5 +605,5 @@ pub fn is_retry(before: &CaseState, command: &Command, recorded: &Event) -> bool
     {
         level.get_or_insert(e.level);
     }
-    matches!(decide(before, &command), Ok(events) if events.as_slice() == std::slice::from_ref(recorded))
+    matches!(decide(before, &command), Ok(events) if events.first() == Some(recorded))
 }

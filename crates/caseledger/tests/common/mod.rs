@@ -23,6 +23,7 @@ pub fn opened() -> Opened {
         channel: Channel::Phone,
         tier: Tier::Vip,
         summary: Some("card blocked abroad".into()),
+        origin: caseledger::Origin::Customer,
     }
 }
 
