@@ -202,12 +202,20 @@ fn the_service_futures_and_the_event_streams_are_send() {
 
 /// With a role directory, the async service refuses what the blocking one
 /// refuses, word for word: here `agent-1`, the script's actor, is listed
-/// with the role `agent`, so the script meets permission refusals.
+/// with the role `agent`, and the table gives resolving a non-complaint
+/// (the script's cases are inquiries) to supervisors only, so the script
+/// meets permission refusals.
 #[tokio::test]
 async fn with_a_role_directory_the_async_service_refuses_as_the_blocking_one() {
-    use caseledger::permission::{Permissions, RoleDirectory};
-    let permissions =
-        || Permissions::new(RoleDirectory::from_json(r#"{"agent-1": ["agent"]}"#).unwrap());
+    use caseledger::permission::{
+        PermissionAction, PermissionTable, Permissions, Role, RoleDirectory,
+    };
+    let permissions = || {
+        let mut table = PermissionTable::default();
+        table.set(PermissionAction::ResolveNonComplaint, &[Role::Supervisor]);
+        Permissions::new(RoleDirectory::from_json(r#"{"agent-1": ["agent"]}"#).unwrap())
+            .with_table(table)
+    };
     let blocking = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
         .with_permissions(permissions());
     let expected: Vec<_> = script()
@@ -224,7 +232,7 @@ async fn with_a_role_directory_the_async_service_refuses_as_the_blocking_one() {
     assert!(
         answers.iter().any(|a| a
             .as_ref()
-            .is_err_and(|e| e.contains("(roles: agent) may not"))),
+            .is_err_and(|e| e.contains("(roles: agent) may not `resolve_non_complaint`"))),
         "{answers:?}"
     );
     // Nothing refused was recorded: the logs hold the same events.

@@ -663,6 +663,59 @@ fn the_audit_finds_quality_reviews_against_the_permissions() {
     );
 }
 
+/// A `not_resolved` follow-up outcome records a derived `reopened` too:
+/// each event is checked, so an actor who may complete the follow-up but
+/// not reopen (a replaced row) is refused, and nothing is recorded.
+#[test]
+fn a_follow_up_s_derived_reopen_needs_the_reopen_permission_too() {
+    let mut table = PermissionTable::default();
+    table.set(PermissionAction::Reopen, &[Role::Supervisor]);
+    let s = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
+        .with_permissions(Permissions::new(directory()).with_table(table));
+    let staff = agent("sup-2");
+    for (m, action) in [
+        Action::Open(opened()),
+        Action::Classify(classified(Category::Inquiry)),
+        Action::Resolve(Resolved::default()),
+        Action::ScheduleFollowUp(follow_up(60 * 24 * 3)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.execute(CASE, t(m as i64), staff.clone(), action).unwrap();
+    }
+    let version = s.state(CASE).unwrap().version();
+    let complete = |outcome| Action::CompleteFollowUp(FollowUpCompleted { outcome });
+    let err = s
+        .execute(
+            CASE,
+            t(10),
+            agent("only-agent"),
+            complete(FollowUpOutcome::NotResolved),
+        )
+        .unwrap_err();
+    let ServiceError::NotPermitted(d) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (d.action, d.rule),
+        (PermissionAction::Reopen, PermissionRule::Table),
+        "{d}"
+    );
+    assert_eq!(
+        s.state(CASE).unwrap().version(),
+        version,
+        "nothing recorded"
+    );
+    // A supervisor (who may reopen) completes it as not resolved: both
+    // events.
+    let done = s
+        .execute(CASE, t(10), staff, complete(FollowUpOutcome::NotResolved))
+        .unwrap();
+    assert_eq!(done.events.len(), 2);
+    assert_eq!(done.state.status(), Status::Open);
+}
+
 #[test]
 fn the_case_rules_come_before_the_permissions() {
     let s = guarded();
