@@ -163,6 +163,8 @@ fn outcome_json(case_id: CaseId, outcome: &Outcome) -> Value {
 fn refusal(e: &ServiceError<BlockingError<caseledger_store::Error>>) -> Answer {
     let status = match e {
         ServiceError::Rule(_) | ServiceError::Process(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        // Only with a role directory (`with_permissions`).
+        ServiceError::NotPermitted(_) => StatusCode::FORBIDDEN,
         ServiceError::FollowUpCap(_)
         | ServiceError::Append(AppendError::IdempotencyKeyReused { .. }) => StatusCode::CONFLICT,
         ServiceError::Append(_) => StatusCode::BAD_REQUEST,

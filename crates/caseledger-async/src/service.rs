@@ -49,6 +49,15 @@ impl<L: AsyncEventLog, I: IdSource> AsyncCaseService<L, I> {
         }
     }
 
+    /// Checks every command against `permissions`
+    /// ([`caseledger::CaseService::with_permissions`]).
+    pub fn with_permissions(self, permissions: caseledger::permission::Permissions) -> Self {
+        AsyncCaseService {
+            core: self.core.with_permissions(permissions),
+            ..self
+        }
+    }
+
     /// How many cases' states the service holds now.
     pub fn cached_cases(&self) -> usize {
         self.core.cached_cases()

@@ -199,3 +199,42 @@ fn the_service_futures_and_the_event_streams_are_send() {
     send(&log.read_all(1));
     send(&AsyncEventLog::read_all(s.log(), 1));
 }
+
+/// With a role directory, the async service refuses what the blocking one
+/// refuses, word for word: here `agent-1`, the script's actor, is listed
+/// with the role `agent`, and the table gives resolving a non-complaint
+/// (the script's cases are inquiries) to supervisors only, so the script
+/// meets permission refusals.
+#[tokio::test]
+async fn with_a_role_directory_the_async_service_refuses_as_the_blocking_one() {
+    use caseledger::permission::{
+        PermissionAction, PermissionTable, Permissions, Role, RoleDirectory,
+    };
+    let permissions = || {
+        let mut table = PermissionTable::default();
+        table.set(PermissionAction::ResolveNonComplaint, &[Role::Supervisor]);
+        Permissions::new(RoleDirectory::from_json(r#"{"agent-1": ["agent"]}"#).unwrap())
+            .with_table(table)
+    };
+    let blocking = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
+        .with_permissions(permissions());
+    let expected: Vec<_> = script()
+        .into_iter()
+        .map(|c| answer(blocking.execute_command(c)))
+        .collect();
+    let s = AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
+        .with_permissions(permissions());
+    let mut answers = Vec::new();
+    for c in script() {
+        answers.push(answer(s.execute_command(c).await));
+    }
+    assert_eq!(answers, expected);
+    assert!(
+        answers.iter().any(|a| a
+            .as_ref()
+            .is_err_and(|e| e.contains("(roles: agent) may not `resolve_non_complaint`"))),
+        "{answers:?}"
+    );
+    // Nothing refused was recorded: the logs hold the same events.
+    assert_eq!(s.log().len(), blocking.log().len());
+}

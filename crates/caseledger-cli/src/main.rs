@@ -47,7 +47,8 @@ use crate::args::{
     CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
 };
 use crate::commands::{
-    bench, copy, export, generate, import, import_check, import_reject, open, pg, report, verify,
+    bench, copy, export, generate, import, import_check, import_reject, open, pg, report, roles,
+    verify,
 };
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 use crate::location::{StoreLocation, redact};
@@ -156,6 +157,14 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
         format: VerifyFormat,
+        /// A role directory (JSON, like {"agent-17": ["agent"], "sup-3":
+        /// ["supervisor"]}): also list the events whose actor lacked the
+        /// permission (docs/permissions.md).
+        #[arg(long, value_name = "FILE")]
+        roles: Option<PathBuf>,
+        /// With --roles: exit 1 when there is any permission finding.
+        #[arg(long, requires = "roles")]
+        strict: bool,
     },
     /// Open the store for writing, which cuts a torn tail; report what was cut.
     #[command(after_help = "Example:\n  caseledger --store events/ recover")]
@@ -278,10 +287,18 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             StoreLocation::Dir(dir) => export::history(&dir, case_id, as_of, format),
             StoreLocation::Postgres(url) => pg::history(&url, case_id, as_of, format),
         },
-        Command::Verify { format } => match need_location()? {
-            StoreLocation::Dir(dir) => verify::run(&dir, format),
-            StoreLocation::Postgres(url) => pg::verify(&url, format),
-        },
+        Command::Verify {
+            format,
+            roles,
+            strict,
+        } => {
+            let location = need_location()?;
+            let roles = roles.as_deref().map(roles::read).transpose()?;
+            match location {
+                StoreLocation::Dir(dir) => verify::run(&dir, format, roles.as_ref(), strict),
+                StoreLocation::Postgres(url) => pg::verify(&url, format, roles.as_ref(), strict),
+            }
+        }
         Command::Recover => open::recover(&need_store("recover")?),
         Command::Generate {
             cases,

@@ -42,6 +42,7 @@ mod event;
 mod ids;
 pub mod kpi;
 mod memory;
+pub mod permission;
 pub mod policy;
 mod port;
 pub mod process;

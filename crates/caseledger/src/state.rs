@@ -70,6 +70,12 @@ pub struct Case {
     /// step, so at most three: rule 9). Left out of the JSON when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Extension>,
+    /// Every agent ever assigned to the case, in the order of their first
+    /// assignment (the separation-of-duties rule of quality reviews:
+    /// docs/permissions.md). Not in the JSON form: the `assigned` events
+    /// show it.
+    #[serde(skip)]
+    pub agents_assigned: Vec<AgentId>,
     /// Who started the case. Left out of the JSON when `customer` (the
     /// default).
     #[serde(skip_serializing_if = "Origin::is_customer")]
@@ -307,6 +313,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 escalated_since_open: false,
                 awaiting_customer: false,
                 extensions: Vec::new(),
+                agents_assigned: Vec::new(),
                 origin: o.origin,
                 reviewers: Vec::new(),
                 teams: Vec::new(),
@@ -318,6 +325,9 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         EventData::Opened(_) => {}
         EventData::Classified(c) => case.classification = Some(*c),
         EventData::Assigned(a) => {
+            if !case.agents_assigned.contains(&a.agent) {
+                case.agents_assigned.push(a.agent.clone());
+            }
             if let Some(team) = &a.team
                 && !case.teams.contains(team)
             {

@@ -15,4 +15,5 @@ pub mod open;
 pub mod output;
 pub mod pg;
 pub mod report;
+pub mod roles;
 pub mod verify;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use caseledger::kpi::KpiAccumulator;
+use caseledger::permission::{Finding, Permissions};
 use caseledger::{CaseId, Event, EventLog, ExpectedVersion, RecordedEvent};
 use caseledger_postgres::{Clock, PgLog, PgOptions};
 use caseledger_store::Head;
@@ -112,34 +113,56 @@ pub fn history(
 /// `verify` on PostgreSQL: the log's own walk (every row's chain link and
 /// columns, gapless positions and versions, batches, the head row, and the
 /// case rules); the head, or the first problem with its position.
-pub fn verify(url: &PgUrl, format: VerifyFormat) -> Result<()> {
+/// With `roles`, also lists the permission findings (docs/permissions.md),
+/// an error with `strict` when there is any.
+pub fn verify(
+    url: &PgUrl,
+    format: VerifyFormat,
+    roles: Option<&Permissions>,
+    strict: bool,
+) -> Result<()> {
     let log = open(url, Clock::System)?;
     let bar = crate::progress::bar(None, "verifying");
+    let mut audit = super::roles::audit(roles);
     let result = log.verify(|e| {
         if e.position % 4096 == 0 {
             bar.set_position(e.position);
         }
+        if let Some(a) = &mut audit {
+            a.observe(e.position, &e.event);
+        }
     });
     bar.finish_and_clear();
+    let findings = audit.map(|a| a.findings());
     let text = match (&result, format) {
-        (Ok(r), VerifyFormat::Text) => format!(
-            "ok: {} in {}, {}; hash chain, columns and case rules hold\nhead: position {} hash \
-             {}\n",
-            count(r.events, "event"),
-            count(r.streams, "case"),
-            count(r.commits, "batch").replace("batchs", "batches"),
-            r.head.position,
-            r.head.hash_hex()
-        ),
+        (Ok(r), VerifyFormat::Text) => {
+            format!(
+                "ok: {} in {}, {}; hash chain, columns and case rules hold\nhead: position {} \
+                 hash {}\n",
+                count(r.events, "event"),
+                count(r.streams, "case"),
+                count(r.commits, "batch").replace("batchs", "batches"),
+                r.head.position,
+                r.head.hash_hex()
+            ) + &findings
+                .as_deref()
+                .map(super::roles::text)
+                .unwrap_or_default()
+        }
         (Ok(r), VerifyFormat::Json) => {
-            serde_json::to_string_pretty(&serde_json::json!({
+            let mut out = serde_json::json!({
                 "ok": true,
                 "events": r.events,
                 "cases": r.streams,
                 "batches": r.commits,
                 "head": { "position": r.head.position, "hash": r.head.hash_hex() },
                 "problem": null,
-            }))? + "\n"
+            });
+            // Only with --roles.
+            if let (Some(f), Some(map)) = (&findings, out.as_object_mut()) {
+                map.insert("permission_findings".to_owned(), serde_json::to_value(f)?);
+            }
+            serde_json::to_string_pretty(&out)? + "\n"
         }
         (Err(e), VerifyFormat::Json) => {
             let (kind, position) = match e.kind() {
@@ -160,7 +183,7 @@ pub fn verify(url: &PgUrl, format: VerifyFormat) -> Result<()> {
     };
     write_stdout(&text)?;
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => super::roles::strict(findings.as_deref(), strict),
         Err(e) => Err(anyhow::Error::new(e).context(format!("verify failed on {url}"))),
     }
 }
@@ -170,18 +193,31 @@ pub fn verify(url: &PgUrl, format: VerifyFormat) -> Result<()> {
 /// link, position, version, batch and the head; the copied columns are
 /// `verify`'s), so the head is always verified: with `--no-verify` too, as
 /// the walk is also the fastest whole-log read the log offers.
-pub fn replay(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<(KpiAccumulator, Head)> {
+///
+/// With `roles`, also audits every event at or before `as_of` for the
+/// permission findings.
+pub fn replay(
+    url: &PgUrl,
+    as_of: Option<DateTime<Utc>>,
+    roles: Option<&Permissions>,
+) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
     let log = open(url, Clock::System)?;
     let mut acc = KpiAccumulator::new(as_of);
+    let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
     let report = log.read_verified(|e| {
         if e.position % 8192 == 0 {
             bar.set_position(e.position);
         }
         acc.observe(e.position, &e.event);
+        if let Some(a) = &mut audit
+            && as_of.is_none_or(|t| e.event.at <= t)
+        {
+            a.observe(e.position, &e.event);
+        }
     })?;
     bar.finish_and_clear();
-    Ok((acc, head(report.head)))
+    Ok((acc, head(report.head), audit.map(|a| a.findings())))
 }
 
 /// `generate` into PostgreSQL: only into an empty database (synthetic

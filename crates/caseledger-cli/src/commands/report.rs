@@ -10,6 +10,7 @@ use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
     GroupBy, KpiAccumulator, Report, ReportParams, SlaCalendarSource, SlaPolicy,
 };
+use caseledger::permission::{Finding, Permissions};
 use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -83,6 +84,15 @@ pub struct ReportArgs {
     /// unnoticed.
     #[arg(long)]
     pub no_verify: bool,
+    /// A role directory (JSON, like {"agent-17": ["agent"], "sup-3":
+    /// ["supervisor"]}): also list the events, at or before --as-of, whose
+    /// actor lacked the permission (docs/permissions.md), in the table and
+    /// json formats.
+    #[arg(long, value_name = "FILE")]
+    pub roles: Option<PathBuf>,
+    /// With --roles: exit 1 when there is any permission finding.
+    #[arg(long, requires = "roles")]
+    pub strict: bool,
 }
 
 /// Runs `report`.
@@ -116,6 +126,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         Some(p) => read_policy(p, calendar.as_ref())?,
     };
     let complaints = read_complaint_policy(args, calendar.as_ref())?;
+    let roles = args.roles.as_deref().map(super::roles::read).transpose()?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
         from,
@@ -126,16 +137,18 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         complaints,
         process: caseledger::process::ProcessPolicy::default(),
     };
-    let (acc, head, verified) = match location {
+    let (acc, head, verified, findings) = match location {
         StoreLocation::Dir(dir) => {
             let verified = !args.no_verify;
-            let (acc, head) = replay(&open_reader(dir)?, as_of, threads, verified)?;
-            (acc, head, verified)
+            let reader = open_reader(dir)?;
+            let (acc, head, findings) =
+                replay_audited(&reader, as_of, threads, verified, roles.as_ref())?;
+            (acc, head, verified, findings)
         }
         // PostgreSQL's replay always verifies the chain.
         StoreLocation::Postgres(url) => {
-            let (acc, head) = super::pg::replay(url, as_of)?;
-            (acc, head, true)
+            let (acc, head, findings) = super::pg::replay(url, as_of, roles.as_ref())?;
+            (acc, head, true, findings)
         }
     };
     // Every format carries the count (JSON, table, page); the CSV has no
@@ -151,7 +164,13 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         format => {
             let report = acc.report_on_threads(&params, threads);
             match format {
-                ReportFormat::Json => json(&report, params.time_zone, &head, verified)?,
+                ReportFormat::Json => json(
+                    &report,
+                    params.time_zone,
+                    &head,
+                    verified,
+                    findings.as_deref(),
+                )?,
                 ReportFormat::Csv => {
                     // The CSV has no place for the head; say it beside the data.
                     if !verified {
@@ -159,12 +178,18 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
                     }
                     crate::render::report_csv(&report)?
                 }
-                ReportFormat::Table | ReportFormat::Html => crate::render::report_table(
-                    &report,
-                    &head,
-                    verified,
-                    table_width(args.wide, args.output.is_some()),
-                ),
+                ReportFormat::Table | ReportFormat::Html => {
+                    let mut table = crate::render::report_table(
+                        &report,
+                        &head,
+                        verified,
+                        table_width(args.wide, args.output.is_some()),
+                    );
+                    if let Some(f) = &findings {
+                        table.push_str(&super::roles::text(f));
+                    }
+                    table
+                }
             }
         }
     };
@@ -174,7 +199,8 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     match &args.output {
         Some(path) => write_file(path, &text),
         None => write_stdout(&text),
-    }
+    }?;
+    super::roles::strict(findings.as_deref(), args.strict)
 }
 
 /// `demo`'s report, from one replay of the store in `dir`: the table by
@@ -222,6 +248,17 @@ fn check_flags(args: &ReportArgs) -> Result<()> {
     }
     if args.wide && args.format != ReportFormat::Table {
         return refuse("--wide widens the table; the other formats have every figure".to_owned());
+    }
+    if args.roles.is_some() && matches!(args.format, ReportFormat::Csv | ReportFormat::Html) {
+        return refuse(format!(
+            "--roles lists the permission findings in the table and json formats, not in \
+             --format {}; run verify --roles for them alone",
+            if args.format == ReportFormat::Csv {
+                "csv"
+            } else {
+                "html"
+            }
+        ));
     }
     Ok(())
 }
@@ -365,6 +402,20 @@ pub fn replay(
     threads: usize,
     verified: bool,
 ) -> Result<(KpiAccumulator, Head)> {
+    let (acc, head, _) = replay_audited(store, as_of, threads, verified, None)?;
+    Ok((acc, head))
+}
+
+/// [`replay`], and with `roles` the permission findings of the events at
+/// or before `as_of`, audited on the same threads (each partition holds
+/// whole cases, so the audits merge).
+pub fn replay_audited(
+    store: &LogReader,
+    as_of: Option<DateTime<Utc>>,
+    threads: usize,
+    verified: bool,
+    roles: Option<&Permissions>,
+) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
     let head = store.head();
     let bar = crate::progress::bar(Some(head.position), "replaying");
     let mut events = store.read(1, Until::Position(head.position));
@@ -372,27 +423,39 @@ pub fn replay(
         events = events.unverified();
     }
     // The threads share the reading and checking of the log by blocks, and
-    // each folds the cases of its partition (LogIter::fold_partitions).
+    // each folds (and with `roles` audits) the cases of its partition
+    // (LogIter::fold_partitions); each partition holds whole cases, so the
+    // accumulators and the audits merge.
     let folded = events.fold_partitions(
         threads.max(1),
-        |part| (part, KpiAccumulator::new(as_of)),
-        |(part, acc), e| {
+        |part| (part, KpiAccumulator::new(as_of), super::roles::audit(roles)),
+        |(part, acc, audit), e| {
             if *part == 0 && e.position % 8192 == 0 {
                 bar.set_position(e.position);
             }
             acc.observe(e.position, &e.event);
+            if let Some(a) = audit
+                && as_of.is_none_or(|t| e.event.at <= t)
+            {
+                a.observe(e.position, &e.event);
+            }
         },
     );
     bar.finish_and_clear();
     // Merge into the first partition's accumulator rather than an empty
     // one, so that the largest map is never copied (peak memory).
-    let mut results = folded?.into_iter().map(|(_, acc)| acc);
-    let mut total = results.next().unwrap_or_else(|| KpiAccumulator::new(as_of));
-    for acc in results {
+    let mut results = folded?.into_iter().map(|(_, acc, audit)| (acc, audit));
+    let (mut total, mut audit) = results
+        .next()
+        .unwrap_or_else(|| (KpiAccumulator::new(as_of), super::roles::audit(roles)));
+    for (acc, part_audit) in results {
         // Every accumulator was made with the same as-of time.
         total.merge(acc)?;
+        if let (Some(a), Some(p)) = (&mut audit, part_audit) {
+            a.merge(p);
+        }
     }
-    Ok((total, head))
+    Ok((total, head, audit.map(|a| a.findings())))
 }
 
 /// The version of the report's JSON form: raised when an existing field
@@ -404,7 +467,13 @@ pub fn replay(
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The `json` format: the report with the head, keys in the documented order.
-fn json(report: &Report, zone: Option<Tz>, head: &Head, head_verified: bool) -> Result<String> {
+fn json(
+    report: &Report,
+    zone: Option<Tz>,
+    head: &Head,
+    head_verified: bool,
+    findings: Option<&[Finding]>,
+) -> Result<String> {
     #[derive(Serialize)]
     struct HeadJson {
         position: u64,
@@ -424,6 +493,9 @@ fn json(report: &Report, zone: Option<Tz>, head: &Head, head_verified: bool) -> 
         head_verified: bool,
         overall: &'a caseledger::kpi::Kpis,
         groups: &'a [caseledger::kpi::GroupKpis],
+        /// Only with `--roles`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        permission_findings: Option<&'a [Finding]>,
     }
     // The report serialises its times in RFC 3339 UTC; reuse that.
     let v = serde_json::to_value(report)?;
@@ -443,6 +515,7 @@ fn json(report: &Report, zone: Option<Tz>, head: &Head, head_verified: bool) -> 
         head_verified,
         overall: &report.overall,
         groups: &report.groups,
+        permission_findings: findings,
     };
     let mut s = serde_json::to_string_pretty(&out)?;
     s.push('\n');

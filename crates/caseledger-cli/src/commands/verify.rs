@@ -6,14 +6,21 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use caseledger::permission::{Finding, Permissions};
 use caseledger::{CaseId, CaseState, RecordedEvent};
 use caseledger_store::{ErrorKind, verify};
 
 use super::output::{count, write_stdout};
 use crate::args::VerifyFormat;
 
-/// Runs `verify`.
-pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
+/// Runs `verify`; with `roles`, also lists the permission findings
+/// (docs/permissions.md), an error with `strict` when there is any.
+pub fn run(
+    dir: &Path,
+    format: VerifyFormat,
+    roles: Option<&Permissions>,
+    strict: bool,
+) -> Result<()> {
     let bar = crate::progress::bar(None, "verifying");
     // The last event the walk checked: where the damage begins, the last
     // good position.
@@ -23,7 +30,7 @@ pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
     // the rules: the two halves of a verify on two cores.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
     let (result, broken) = std::thread::scope(|s| {
-        let rules = s.spawn(move || fold_rules(rx));
+        let rules = s.spawn(move || fold_rules(rx, roles));
         let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
         let mut rules_done = false;
         let result = verify(dir, |e| {
@@ -44,14 +51,16 @@ pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
         });
         let _ = tx.send(chunk);
         drop(tx);
-        let broken = rules.join().unwrap_or_else(|_| {
-            Some(RuleBreak {
+        let (broken, findings) = rules.join().unwrap_or_else(|_| {
+            let panicked = RuleBreak {
                 position: 0,
                 message: "the rule check panicked".to_owned(),
-            })
+            };
+            (Some(panicked), None)
         });
-        (result, broken)
+        (result, (broken, findings))
     });
+    let (broken, findings) = broken;
     bar.finish_and_clear();
     let outcome = match (result, broken) {
         (Err(e), _) => Err(VerifyProblem::of_store(&e, last_good)),
@@ -59,7 +68,7 @@ pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
         (Ok(report), None) => Ok(report),
     };
     if format == VerifyFormat::Json {
-        write_stdout(&verify_json(&outcome)?)?;
+        write_stdout(&verify_json(&outcome, findings.as_deref())?)?;
     }
     let report = match outcome {
         Ok(report) => report,
@@ -71,7 +80,7 @@ pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
         ),
     };
     if format == VerifyFormat::Json {
-        return Ok(());
+        return super::roles::strict(findings.as_deref(), strict);
     }
     let mut text = format!(
         "ok: {} in {}, {}, {} bytes; checksums, hash chain and case rules hold\nhead: position \
@@ -86,7 +95,11 @@ pub fn run(dir: &Path, format: VerifyFormat) -> Result<()> {
     if report.writer_active {
         text.push_str("note: a writer is running; checked up to its acknowledged end\n");
     }
-    write_stdout(&text)
+    if let Some(f) = &findings {
+        text.push_str(&super::roles::text(f));
+    }
+    write_stdout(&text)?;
+    super::roles::strict(findings.as_deref(), strict)
 }
 
 /// Why `verify` failed: what, where, and what to do next.
@@ -166,7 +179,10 @@ impl VerifyProblem {
 
 /// The `--format json` output of verify (docs/cli.md), keys in the
 /// documented order.
-fn verify_json(outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>) -> Result<String> {
+fn verify_json(
+    outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>,
+    findings: Option<&[Finding]>,
+) -> Result<String> {
     #[derive(serde::Serialize)]
     struct HeadJson {
         position: u64,
@@ -192,8 +208,11 @@ fn verify_json(outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>) 
         head: Option<HeadJson>,
         writer_active: Option<bool>,
         problem: Option<ProblemJson<'a>>,
+        /// Only with `--roles`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        permission_findings: Option<&'a [Finding]>,
     }
-    let out = match outcome {
+    let mut out = match outcome {
         Ok(r) => Out {
             ok: true,
             events: Some(r.events),
@@ -206,6 +225,7 @@ fn verify_json(outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>) 
             }),
             writer_active: Some(r.writer_active),
             problem: None,
+            permission_findings: None,
         },
         Err(p) => Out {
             ok: false,
@@ -224,8 +244,13 @@ fn verify_json(outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>) 
                 detail: &p.detail,
                 next: &p.next,
             }),
+            permission_findings: None,
         },
     };
+    // The findings of a sound log only.
+    if outcome.is_ok() {
+        out.permission_findings = findings;
+    }
     Ok(serde_json::to_string_pretty(&out)? + "\n")
 }
 
@@ -239,24 +264,33 @@ struct RuleBreak {
 /// Events handed from the verify walk to the rule fold at a time.
 const VERIFY_CHUNK_EVENTS: usize = 4096;
 
-/// Folds every case through the rules; the first broken rule, if any.
-fn fold_rules(rx: std::sync::mpsc::Receiver<Vec<RecordedEvent>>) -> Option<RuleBreak> {
+/// Folds every case through the rules; the first broken rule, if any;
+/// and with `roles`, the permission findings.
+fn fold_rules(
+    rx: std::sync::mpsc::Receiver<Vec<RecordedEvent>>,
+    roles: Option<&Permissions>,
+) -> (Option<RuleBreak>, Option<Vec<Finding>>) {
     let mut states: HashMap<CaseId, CaseState, foldhash::fast::RandomState> = HashMap::default();
+    let mut audit = super::roles::audit(roles);
     for chunk in rx {
         for e in chunk {
+            if let Some(a) = &mut audit {
+                a.observe(e.position, &e.event);
+            }
             let state = states.entry(e.event.case_id).or_default();
             if let Err(err) = state.apply_in_place(&e.event) {
-                return Some(RuleBreak {
+                let broken = RuleBreak {
                     position: e.position,
                     message: format!(
                         "case {} at position {} breaks a case rule: {err}",
                         e.event.case_id, e.position
                     ),
-                });
+                };
+                return (Some(broken), None);
             }
         }
     }
     // The process ends soon: freeing every case's state would only add time.
     std::mem::forget(states);
-    None
+    (None, audit.map(|a| a.findings()))
 }

@@ -99,6 +99,17 @@ impl<L: EventLog, I: IdSource> CaseService<L, I> {
         }
     }
 
+    /// Checks every command against `permissions` (a role directory and
+    /// the permission table, docs/permissions.md) and refuses what its
+    /// actor may not cause ([`ServiceError::NotPermitted`]). Without it
+    /// every actor may take every action the case rules allow.
+    pub fn with_permissions(self, permissions: crate::permission::Permissions) -> Self {
+        CaseService {
+            core: self.core.with_permissions(permissions),
+            ..self
+        }
+    }
+
     /// Sets the process policy commands are checked against (default: one
     /// complaint team, `complaints`; docs/events.md, "Process policy").
     pub fn with_process_policy(self, policy: crate::process::ProcessPolicy) -> Self {

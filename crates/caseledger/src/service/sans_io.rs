@@ -8,6 +8,7 @@ use crate::decide::{Action, Command, decide};
 use crate::error::CaseError;
 use crate::event::{Event, EventData};
 use crate::ids::CaseId;
+use crate::permission::{Denied, Permissions};
 use crate::policy::{AppendCondition, ConditionFailure, FollowUpCapError};
 use crate::port::{AppendError, Appended, ExpectedVersion, RecordedEvent};
 use crate::process::{ProcessPolicy, ProcessRefusal};
@@ -71,6 +72,12 @@ pub enum ServiceError<E> {
         /// Why.
         reason: ExtensionRefused,
     },
+    /// The actor may not take the action (refusal `not_permitted`): the
+    /// service has a role directory and the permission table, or a
+    /// separation-of-duties rule, refuses it (docs/permissions.md).
+    /// Nothing was recorded.
+    #[error(transparent)]
+    NotPermitted(Box<Denied>),
 }
 
 /// What a recorded command produced.
@@ -100,6 +107,8 @@ pub struct ServiceCore {
     cache: Mutex<StateCache>,
     max_attempts: u32,
     complaints: ComplaintPolicy,
+    /// `None`: no role directory, every actor may take every action.
+    permissions: Option<Permissions>,
     process: ProcessPolicy,
 }
 
@@ -117,8 +126,18 @@ impl ServiceCore {
             cache: Mutex::new(StateCache::new(STATE_CACHE_CASES)),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             complaints: ComplaintPolicy::default(),
+            permissions: None,
             process: ProcessPolicy::default(),
         }
+    }
+
+    /// Checks every command's events against `permissions` (a role
+    /// directory and the permission table) and refuses those its actor may
+    /// not cause ([`ServiceError::NotPermitted`]). Without it (the
+    /// default) every actor may take every action the case rules allow.
+    pub fn with_permissions(mut self, permissions: Permissions) -> ServiceCore {
+        self.permissions = Some(permissions);
+        self
     }
 
     /// Sets the process policy commands are checked against (default:
@@ -429,6 +448,20 @@ impl CommandRun<'_> {
             }));
         };
         let events = decide(&known.state, command).map_err(ServiceError::Rule)?;
+        // Who may do what (docs/permissions.md), after the case rules: each
+        // event against the state before it.
+        if let Some(permissions) = &self.core.permissions {
+            let mut before = std::borrow::Cow::Borrowed(&known.state);
+            for (i, event) in events.iter().enumerate() {
+                permissions
+                    .check_event(&before, event)
+                    .map_err(|d| ServiceError::NotPermitted(Box::new(d)))?;
+                if i + 1 < events.len() {
+                    before =
+                        std::borrow::Cow::Owned(crate::state::evolve(before.into_owned(), event));
+                }
+            }
+        }
         // The process policy, after the case rules.
         self.core
             .process

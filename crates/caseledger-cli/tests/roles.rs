@@ -1,0 +1,256 @@
+//! `verify --roles` and `report --roles` (docs/permissions.md, docs/cli.md):
+//! the permission findings of an imported history, in each format, with
+//! `--strict`, the same on a store directory and on PostgreSQL; without
+//! `--roles` the outputs have no trace of them.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod pg;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use common::*;
+use pg::TestDb;
+
+/// `caseledger --store STORE ARGS...`; (status, stdout, stderr).
+fn at(store: impl AsRef<OsStr>, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let out = caseledger()
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const ROLES: &str = r#"{"agent-17": ["agent"], "sup-3": ["supervisor", "agent"]}"#;
+
+/// One event line by `actor`.
+fn ev(case: u32, n: u32, minute: u32, actor: &str, kind: &str, data: &str) -> String {
+    format!(
+        r#"{{"case_id":"00000000-0000-0000-0000-{case:012}","type":"{kind}","at":"2026-03-02T09:{minute:02}:00Z","actor":"{actor}","event_id":"00000000-0000-0000-0001-{n:012}","data":{data}}}"#
+    )
+}
+
+/// Two cases that obey the case rules; five events whose actor lacked the
+/// permission (positions 2, 4, 6, 7 and 13).
+fn history() -> String {
+    let opened = r#"{"customer_id":"C-1","channel":"app","tier":"standard"}"#;
+    [
+        ev(1, 1, 0, "customer", "opened", opened),
+        ev(
+            1,
+            2,
+            1,
+            "customer",
+            "classified",
+            r#"{"category":"complaint","topic":"card","priority":"high"}"#,
+        ),
+        ev(1, 3, 2, "agent-17", "assigned", r#"{"agent":"agent-17"}"#),
+        ev(
+            1,
+            4,
+            3,
+            "agent-17",
+            "deadline_extended",
+            r#"{"days":30,"approved_by":"agent-17","reason":"appraisal"}"#,
+        ),
+        ev(1, 5, 4, "agent-17", "responded", "{}"),
+        ev(1, 6, 5, "agent-17", "resolved", "{}"),
+        ev(1, 7, 6, "agent-17", "surveyed", r#"{"score":5}"#),
+        ev(1, 8, 7, "system", "closed", "{}"),
+        ev(2, 9, 0, "agent-17", "opened", opened),
+        ev(
+            2,
+            10,
+            1,
+            "agent-17",
+            "classified",
+            r#"{"category":"inquiry","topic":"card","priority":"low"}"#,
+        ),
+        ev(2, 11, 2, "sup-3", "resolved", "{}"),
+        ev(2, 12, 3, "customer", "surveyed", r#"{"score":4}"#),
+        ev(2, 13, 30, "temp-9", "closed", "{}"),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// The findings expected, as (position, actor, action, rule).
+const EXPECTED: [(u64, &str, &str, &str); 5] = [
+    (2, "customer", "classify", "permission_table"),
+    (4, "agent-17", "extend_deadline", "approver_not_supervisor"),
+    (6, "agent-17", "resolve_complaint", "permission_table"),
+    (7, "agent-17", "survey", "permission_table"),
+    (13, "temp-9", "close", "permission_table"),
+];
+
+fn findings_of(json: &str) -> Vec<(u64, String, String, String)> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["permission_findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no permission_findings in {json}"))
+        .iter()
+        .map(|f| {
+            assert!(
+                f["case_id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("00000000-0000-0000-0000-0000000000")
+            );
+            (
+                f["position"].as_u64().unwrap(),
+                f["actor"].as_str().unwrap().to_owned(),
+                f["action"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected() -> Vec<(u64, String, String, String)> {
+    EXPECTED
+        .iter()
+        .map(|(p, a, x, r)| (*p, a.to_string(), x.to_string(), r.to_string()))
+        .collect()
+}
+
+/// Imports the history into `store` and writes the role file in `dir`.
+fn setup(store: impl AsRef<OsStr>, dir: &Path) -> String {
+    let (code, _, err) = at(&store, &["import", "-"], history().as_bytes());
+    assert_eq!(code, 0, "{err}");
+    let roles = dir.join("roles.json");
+    std::fs::write(&roles, ROLES).unwrap();
+    roles.to_str().unwrap().to_owned()
+}
+
+/// Each command's findings on `store`, checked against [`EXPECTED`].
+fn check_store(store: impl AsRef<OsStr> + Copy, roles: &str) {
+    // verify: text lists them, exit 0; --strict exits 1 after listing.
+    let (code, out, err) = at(store, &["verify", "--roles", roles], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("permission findings: 5\n"), "{out}");
+    assert!(
+        out.contains("  position 6, case 00000000-0000-0000-0000-000000000001: `agent-17` may not `resolve_complaint` (permission_table)\n"),
+        "{out}"
+    );
+    let (code, out, err) = at(store, &["verify", "--roles", roles, "--strict"], b"");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("permission findings: 5"), "{out}");
+    assert!(
+        err.contains("--strict: 5 events whose actor lacked the permission"),
+        "{err}"
+    );
+    // verify --format json.
+    let (code, out, err) = at(
+        store,
+        &["verify", "--roles", roles, "--format", "json"],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(findings_of(&out), expected());
+    // report: json and table.
+    let (code, out, err) = at(
+        store,
+        &["report", "--roles", roles, "--format", "json"],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(findings_of(&out), expected());
+    let (code, out, err) = at(store, &["report", "--roles", roles, "--strict"], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("permission findings: 5\n  position 2, case "),
+        "{out}"
+    );
+    // --as-of leaves out the later events (position 13 at 09:30).
+    let (code, out, err) = at(
+        store,
+        &[
+            "report",
+            "--roles",
+            roles,
+            "--format",
+            "json",
+            "--as-of",
+            "2026-03-02T09:10:00Z",
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(findings_of(&out), expected()[..4].to_vec());
+    // Without --roles: no trace; --strict alone is wrong usage.
+    for args in [
+        &["verify", "--format", "json"][..],
+        &["report", "--format", "json"],
+    ] {
+        let (code, out, err) = at(store, args, b"");
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.contains("permission"), "{out}");
+    }
+    let (code, _, err) = at(store, &["verify", "--strict"], b"");
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn verify_and_report_list_the_permission_findings_of_an_imported_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let roles = setup(&store, dir.path());
+    check_store(&store, &roles);
+    // The formats that have no place for them refuse --roles (status 2).
+    for format in ["csv", "html"] {
+        let (code, _, err) = at(
+            &store,
+            &["report", "--roles", &roles, "--format", format],
+            b"",
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("--roles lists the permission findings in the table and json"),
+            "{err}"
+        );
+    }
+    // A bad role file: refused naming the file and the entry.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"agent-17": ["boss"]}"#).unwrap();
+    let (code, _, err) = at(&store, &["verify", "--roles", bad.to_str().unwrap()], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("invalid role directory") && err.contains("unknown role `boss`"),
+        "{err}"
+    );
+    // More roles: fewer findings, but never the separation of duties.
+    let all = dir.path().join("all.json");
+    std::fs::write(
+        &all,
+        r#"{"agent-17": ["supervisor", "complaint_handler"], "temp-9": ["agent"], "sup-3": ["supervisor"]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = at(
+        &store,
+        &["verify", "--roles", all.to_str().unwrap(), "--strict"],
+        b"",
+    );
+    // agent-17 approving their own extension stays a finding.
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("permission findings: 3\n"), "{out}");
+    assert!(
+        out.contains("`agent-17` may not `extend_deadline` (approver_is_current_agent)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn on_postgresql_the_findings_are_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let roles = setup(db.url.as_str(), dir.path());
+    check_store(db.url.as_str(), &roles);
+}
