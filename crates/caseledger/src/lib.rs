@@ -46,6 +46,7 @@ pub mod permission;
 pub mod policy;
 mod port;
 pub mod process;
+pub mod projection;
 mod service;
 mod state;
 mod status;
