@@ -30,22 +30,22 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
-    /// The row's columns, selected with [`EVENT_COLUMNS`].
+    /// The row's columns, selected with [`EVENT_COLUMNS`]: the borrowed
+    /// row's ([`RowRef::from_row`]), copied.
     pub(crate) fn from_row(row: &tokio_postgres::Row) -> Result<EventRow, Error> {
-        let during = "reading an event row";
-        let get = |i| row.try_get(i).map_err(Error::db(during));
+        let r = RowRef::from_row(row)?;
         Ok(EventRow {
-            position: get(0)?,
-            case_id: row.try_get(1).map_err(Error::db(during))?,
-            version: row.try_get(2).map_err(Error::db(during))?,
-            event_id: row.try_get(3).map_err(Error::db(during))?,
-            event_type: row.try_get(4).map_err(Error::db(during))?,
-            at: row.try_get(5).map_err(Error::db(during))?,
-            recorded_at: row.try_get(6).map_err(Error::db(during))?,
-            customer_id: row.try_get(7).map_err(Error::db(during))?,
-            due: row.try_get(8).map_err(Error::db(during))?,
-            body: row.try_get(9).map_err(Error::db(during))?,
-            hash: row.try_get(10).map_err(Error::db(during))?,
+            position: r.position,
+            case_id: r.case_id,
+            version: r.version,
+            event_id: r.event_id,
+            event_type: r.event_type.to_owned(),
+            at: r.at,
+            recorded_at: r.recorded_at,
+            customer_id: r.customer_id.map(str::to_owned),
+            due: r.due,
+            body: r.body.to_vec(),
+            hash: r.hash.to_vec(),
         })
     }
 
