@@ -350,7 +350,7 @@ fn a_target_removed_or_moved_changes_the_verdicts() {
     });
     assert_eq!(r.overall.csat.meets_target, None);
     assert_eq!(
-        serde_json::to_value(&r.overall).unwrap()["targets"],
+        serde_json::to_value(r.overall).unwrap()["targets"],
         serde_json::json!({})
     );
     // The other figures keep their values whatever the targets.

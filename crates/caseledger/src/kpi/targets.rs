@@ -54,9 +54,10 @@ impl TargetFigure {
 /// place that number is written.
 pub const CSAT_TARGET: f64 = 0.85;
 
-/// The targets policy: for each [`TargetFigure`], its target share (0 to
-/// 1) or none. A figure meets its target when its value is at or above it.
-/// The default has one target, `satisfied_share` at [`CSAT_TARGET`].
+/// The targets policy: for each [`TargetFigure`], its target share (from
+/// 0 to 1) or none. A figure meets its target when its value is at or
+/// above it. The default has one target, `satisfied_share` at
+/// [`CSAT_TARGET`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Targets {
     /// By [`TargetFigure::code`].
