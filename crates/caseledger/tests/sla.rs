@@ -131,7 +131,7 @@ fn errors_of_the_second_form_name_the_wrong_field() {
     let cases = [
         (
             format!(r#"{{"priorities": {{{normal}}}, "warn": 0.5}}"#),
-            "field `warn`: unknown field; allowed: calendar, warn_at, priorities, categories",
+            "field `warn`: unknown field; allowed: calendar, warn_at, priorities, categories, tiers",
         ),
         (
             r#"{"priorities": {"urgent": {"response_s": 1, "resolution_s": 2}}}"#.to_owned(),
