@@ -294,6 +294,14 @@ impl PgFollower<'_> {
             .map_or(0, AsyncPgFollower::next_position)
     }
 
+    /// Whether the listening connection is up (see
+    /// [`AsyncPgFollower::is_listening`]).
+    pub fn is_listening(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(AsyncPgFollower::is_listening)
+    }
+
     /// The next event if one is committed now (see
     /// [`AsyncPgFollower::try_next`]).
     pub fn try_next(&mut self) -> Result<Option<RecordedEvent>, Error> {
