@@ -83,14 +83,14 @@ fn child_writer() {
         let n = (1 + k % 4).min(rest.len());
         let mut batch = store.batch().unwrap();
         append_each_in(&mut batch, &rest[..n]);
-        if k % 5 == 0 {
+        if k.is_multiple_of(5) {
             drop(batch);
             continue;
         }
         let head = batch.commit().unwrap().unwrap();
         rest = &rest[n..];
         println!("acked {}", head.position);
-        if k % 7 == 0 {
+        if k.is_multiple_of(7) {
             std::thread::sleep(Duration::from_millis(3));
         }
     }

@@ -145,8 +145,13 @@ mod tests {
             actor: crate::Actor::parse("agent-1").unwrap(),
             data: EventData::Reopened(Reopened { reason: None }),
         };
+        // Through a generic function, so that the `&mut P` impl is the one
+        // called (a method call on `&mut count` would reach `Count`'s).
+        fn feed<P: Projection>(mut p: P, position: u64, event: &Event) {
+            p.observe(position, event);
+        }
         let mut count = Count::default();
-        (&mut count).observe(1, &event);
+        feed(&mut count, 1, &event);
         let mut boxed: Box<dyn Projection> = Box::new(Count::default());
         boxed.observe(7, &event);
         count.observe(2, &event);
