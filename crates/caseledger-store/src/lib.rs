@@ -68,6 +68,7 @@ compile_error!(
 mod chain;
 mod checkpoint;
 mod error;
+pub mod follow;
 // The binary codec: public for this crate's tests and tools, not part of
 // the stable API (docs/store-format.md specifies the bytes).
 #[doc(hidden)]
@@ -85,7 +86,7 @@ mod write;
 
 pub use error::{
     Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason,
-    NotAsRecordedReason, OwnershipLoss, WriteFailure,
+    NotAsRecordedReason, OwnershipLoss, ProjectionCheckpointReason, WriteFailure,
 };
 pub use format::FORMAT_VERSION;
 pub use layout::{Head, Until};

@@ -294,6 +294,29 @@ impl LogIter {
         LogIter::new(dir, end, until, start).skip_to(from)
     }
 
+    /// Reads on from a commit boundary that an earlier read of this log
+    /// verified (`after`: the point just after a commit record, its last
+    /// position and chain hash) up to `end`, handing out events from
+    /// position `from` on: a follower's next read. Every record after the
+    /// boundary is checked as a read from the start checks it, its chain
+    /// anchored to `after.hash`.
+    pub(crate) fn after_boundary(
+        dir: PathBuf,
+        end: Checkpoint,
+        after: Boundary,
+        from: u64,
+    ) -> LogIter {
+        let mut read = LogIter::new(dir, end, Until::End, None);
+        if after.position > 0 {
+            read.segment = after.point.segment;
+            read.start_offset = after.point.offset;
+            read.prev = Some(after.hash);
+            read.next_position = after.position + 1;
+            read.done = end.position <= after.position;
+        }
+        read.skip_to(from)
+    }
+
     pub(crate) fn empty(dir: PathBuf) -> LogIter {
         let end = Boundary {
             point: START,
