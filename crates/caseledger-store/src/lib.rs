@@ -106,7 +106,7 @@ pub use read::partition_of;
 pub use recover::CUT_DIR;
 #[doc(hidden)]
 pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyReport, verify, verify_partitions};
 pub use write::{
     Batch, Clock, DEFAULT_SEGMENT_BYTES, MAX_GROUP_APPENDS, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
     StoreOptions,

@@ -333,7 +333,9 @@ fn table_width(wide: bool, to_file: bool) -> TableWidth {
     TableWidth::Fit(terminal.unwrap_or(DEFAULT_TABLE_COLUMNS))
 }
 
-fn default_threads() -> usize {
+/// The threads a replay uses unless told: the cores, at most
+/// `MAX_DEFAULT_THREADS` (`report` and `verify`).
+pub(crate) fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DEFAULT_THREADS))
 }
 
