@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::report::GroupBy;
@@ -231,6 +231,9 @@ pub(super) struct CaseFacts {
     /// The first agent assigned, and whether another one ever was.
     pub(super) first_agent: OptNum,
     pub(super) transferred: bool,
+    /// The current assignment: its index in the accumulator's list of
+    /// assignments (`responder.rs`).
+    pub(super) assignment: OptNum,
     pub(super) first_response_ms: OptMs,
     pub(super) responses_before_first_resolution: u32,
     pub(super) resolutions: u32,
@@ -286,6 +289,7 @@ impl CaseFacts {
             team: OptNum::NONE,
             first_agent: OptNum::NONE,
             transferred: false,
+            assignment: OptNum::NONE,
             first_response_ms: OptMs::NONE,
             responses_before_first_resolution: 0,
             resolutions: 0,
@@ -437,19 +441,21 @@ impl CaseFacts {
     }
 
     /// The group of this case under `by`, as a number ([`group_name`]
-    /// turns it into the report's key); months and quarters are those of
-    /// the local date of `opened` in `zone` (UTC when `None`).
+    /// turns it into the report's key); periods are those of the local
+    /// date of `opened` in `zone` (UTC when `None`), by [`period_number`].
+    /// `responder` does not group cases: every case is in its group 0.
     pub(super) fn group_number(&self, by: GroupBy, zone: Option<Tz>) -> i64 {
         let class = |f: fn(&Classified) -> u8| self.classification.map_or(-1, |c| i64::from(f(&c)));
-        let opened = Utc.timestamp_millis_opt(self.opened_ms).single();
-        let month = || {
-            opened.map_or(i64::MIN, |t| {
-                let date = match zone {
-                    None => t.date_naive(),
-                    Some(z) => t.with_timezone(&z).date_naive(),
-                };
-                i64::from(date.year()) * 12 + i64::from(date.month0())
-            })
+        let period = |by| {
+            Utc.timestamp_millis_opt(self.opened_ms)
+                .single()
+                .map_or(i64::MIN, |t| {
+                    let date = match zone {
+                        None => t.date_naive(),
+                        Some(z) => t.with_timezone(&z).date_naive(),
+                    };
+                    period_number(by, date).unwrap_or(i64::MIN)
+                })
         };
         match by {
             GroupBy::Channel => i64::from(self.channel.code()),
@@ -459,13 +465,65 @@ impl CaseFacts {
             GroupBy::Tier => i64::from(self.tier.code()),
             GroupBy::Agent => self.agent.get().map_or(-1, i64::from),
             GroupBy::Team => self.team.get().map_or(-1, i64::from),
-            GroupBy::Month => month(),
-            GroupBy::Quarter => match month() {
-                i64::MIN => i64::MIN,
-                m => m.div_euclid(3),
-            },
+            GroupBy::Week
+            | GroupBy::Month
+            | GroupBy::Quarter
+            | GroupBy::HalfYear
+            | GroupBy::Year => period(by),
             GroupBy::RootCause => self.root_cause.map_or(-1, |c| i64::from(c.code())),
+            GroupBy::Responder => 0,
         }
+    }
+}
+
+/// The period a local date falls in under a period grouping, as a number
+/// that sorts as the periods do: the one bucketing of dates into weeks
+/// (ISO 8601), months, quarters, half years and years, which
+/// [`period_key`] names. `None` for a grouping that is not a period.
+pub(super) fn period_number(by: GroupBy, date: NaiveDate) -> Option<i64> {
+    let year = i64::from(date.year());
+    let month0 = i64::from(date.month0());
+    match by {
+        GroupBy::Week => {
+            let w = date.iso_week();
+            // 53 slots a year: ISO weeks run from 1 to at most 53.
+            Some(i64::from(w.year()) * 53 + i64::from(w.week0()))
+        }
+        GroupBy::Month => Some(year * 12 + month0),
+        GroupBy::Quarter => Some(year * 4 + month0 / 3),
+        GroupBy::HalfYear => Some(year * 2 + month0 / 6),
+        GroupBy::Year => Some(year),
+        GroupBy::Channel
+        | GroupBy::Category
+        | GroupBy::Topic
+        | GroupBy::Priority
+        | GroupBy::Tier
+        | GroupBy::Agent
+        | GroupBy::Team
+        | GroupBy::RootCause
+        | GroupBy::Responder => None,
+    }
+}
+
+/// The key of period number `n` ([`period_number`]): `2026-W09`,
+/// `2026-03`, `2026-Q1`, `2026-H1`, `2026`. `None` for a grouping that is
+/// not a period.
+pub(super) fn period_key(by: GroupBy, n: i64) -> Option<String> {
+    match by {
+        GroupBy::Week => Some(format!(
+            "{:04}-W{:02}",
+            n.div_euclid(53),
+            n.rem_euclid(53) + 1
+        )),
+        GroupBy::Month => Some(format!(
+            "{:04}-{:02}",
+            n.div_euclid(12),
+            n.rem_euclid(12) + 1
+        )),
+        GroupBy::Quarter => Some(format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)),
+        GroupBy::HalfYear => Some(format!("{:04}-H{}", n.div_euclid(2), n.rem_euclid(2) + 1)),
+        GroupBy::Year => Some(format!("{n:04}")),
+        _ => None,
     }
 }
 
@@ -501,13 +559,12 @@ pub(super) fn group_name(
                 .and_then(|t| teams.name(t))
                 .map(ToString::to_string),
         ),
-        GroupBy::Month if n != i64::MIN => {
-            format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
-        }
-        GroupBy::Quarter if n != i64::MIN => {
-            format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)
-        }
-        GroupBy::Month | GroupBy::Quarter => String::new(),
+        GroupBy::Week | GroupBy::Month | GroupBy::Quarter | GroupBy::HalfYear | GroupBy::Year => (n
+            != i64::MIN)
+            .then(|| period_key(by, n))
+            .flatten()
+            .unwrap_or_default(),
+        GroupBy::Responder => String::new(),
         GroupBy::RootCause => code(n)
             .and_then(RootCause::from_code)
             .map_or_else(|| "none".to_owned(), |c| c.as_str().to_owned()),

@@ -26,6 +26,7 @@ mod facts;
 mod figures;
 mod parallel;
 mod report;
+mod responder;
 mod sla;
 mod stats;
 
@@ -38,6 +39,7 @@ pub use report::{ByRegime, RegimeKpis};
 pub use report::{
     ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
 };
+pub use report::{Grouping, Groups, ResponderKpis};
 pub use sla::{
     DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaFieldError, SlaPart, SlaState,
     SlaVerdict,
