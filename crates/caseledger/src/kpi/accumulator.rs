@@ -166,6 +166,7 @@ impl KpiAccumulator {
             facts.customer = renumber(&customers, facts.customer);
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
+            facts.resolved_agent = facts.resolved_agent.map(|a| renumber(&agents, a));
             facts.team = facts.team.map(|t| renumber(&teams, t));
             if let Some(trail) = &mut facts.trail {
                 for (t, _) in &mut trail.teams {

@@ -228,6 +228,9 @@ pub(super) struct CaseFacts {
     pub(super) agent: OptNum,
     /// Interned in the accumulator's `teams`.
     pub(super) team: OptNum,
+    /// The agent assigned when the case was last resolved (none before a
+    /// resolution, or when no one was assigned then).
+    pub(super) resolved_agent: OptNum,
     /// The first agent assigned, and whether another one ever was.
     pub(super) first_agent: OptNum,
     pub(super) transferred: bool,
@@ -235,7 +238,10 @@ pub(super) struct CaseFacts {
     /// assignments (`responder.rs`).
     pub(super) assignment: OptNum,
     pub(super) first_response_ms: OptMs,
-    pub(super) responses_before_first_resolution: u32,
+    /// Responses before the first resolution, saturating at 255: FCR only
+    /// asks whether there was more than one (a byte, so that the facts stay
+    /// small).
+    pub(super) responses_before_first_resolution: u8,
     pub(super) resolutions: u32,
     pub(super) latest_resolved_ms: OptMs,
     pub(super) escalated: bool,
@@ -287,6 +293,7 @@ impl CaseFacts {
             classification: None,
             agent: OptNum::NONE,
             team: OptNum::NONE,
+            resolved_agent: OptNum::NONE,
             first_agent: OptNum::NONE,
             transferred: false,
             assignment: OptNum::NONE,
@@ -354,7 +361,8 @@ impl CaseFacts {
                     self.first_response_ms = OptMs::some(at_ms);
                 }
                 if self.resolutions == 0 {
-                    self.responses_before_first_resolution += 1;
+                    self.responses_before_first_resolution =
+                        self.responses_before_first_resolution.saturating_add(1);
                 }
             }
             EventData::Escalated(_) => self.escalated = true,
@@ -362,6 +370,7 @@ impl CaseFacts {
                 self.status = Status::Resolved;
                 self.resolutions += 1;
                 self.latest_resolved_ms = OptMs::some(at_ms);
+                self.resolved_agent = self.agent;
                 self.root_cause = r.root_cause;
                 if self
                     .classification
@@ -440,6 +449,17 @@ impl CaseFacts {
         matches!(self.status, Status::Resolved | Status::Closed)
     }
 
+    /// The agent a case counts for in per-agent figures (docs/kpis.md,
+    /// "Who handled a case"): the one assigned when it was last resolved,
+    /// for a case resolved at T; else its latest assignee at T.
+    pub(super) fn attributed_agent(&self) -> OptNum {
+        if self.resolved() && self.resolutions > 0 {
+            self.resolved_agent
+        } else {
+            self.agent
+        }
+    }
+
     /// The group of this case under `by`, as a number ([`group_name`]
     /// turns it into the report's key); periods are those of the local
     /// date of `opened` in `zone` (UTC when `None`), by [`period_number`].
@@ -463,7 +483,7 @@ impl CaseFacts {
             GroupBy::Topic => class(|c| c.topic.code()),
             GroupBy::Priority => class(|c| c.priority.code()),
             GroupBy::Tier => i64::from(self.tier.code()),
-            GroupBy::Agent => self.agent.get().map_or(-1, i64::from),
+            GroupBy::Agent => self.attributed_agent().get().map_or(-1, i64::from),
             GroupBy::Team => self.team.get().map_or(-1, i64::from),
             GroupBy::Week
             | GroupBy::Month
@@ -580,7 +600,9 @@ mod tests {
     /// `OptMs` and `OptNum`; 112 until issue 18 added the complaint's
     /// extensions (a boxed list, 8 bytes); 120 until issue 19 added the
     /// origin, the latest root cause, three flags of the follow-up loop
-    /// and the boxed rarer facts (routing, reviews).
+    /// and the boxed rarer facts (routing, reviews). Issue 20 added two
+    /// numbers (the current assignment, the agent at the last resolution)
+    /// and made room for them with a byte-sized response count.
     #[test]
     fn a_case_s_facts_stay_small() {
         assert!(
