@@ -244,11 +244,48 @@ pub(crate) fn parse_case_id(s: &str) -> Result<caseledger::CaseId, String> {
     })
 }
 
-/// The `--group-by` values, from the domain's list, so that `--help` and
-/// the error for a wrong value list them.
-pub(crate) fn group_by_parser() -> impl clap::builder::TypedValueParser<Value = GroupBy> {
-    clap::builder::PossibleValuesParser::new(GroupBy::ALL.iter().map(|g| g.as_str()))
-        .try_map(|s: String| GroupBy::parse(&s))
+/// A `--group-by` value: one dimension, or two (`agent,month`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grouping {
+    /// The first dimension.
+    pub first: GroupBy,
+    /// The second, if any.
+    pub then: Option<GroupBy>,
+}
+
+/// The most dimensions `--group-by` takes.
+pub(crate) const MAX_GROUP_BY_DIMENSIONS: usize = 2;
+
+/// Parses `--group-by`: one dimension of the domain's list, or two
+/// separated by a comma (`agent,month`); not the same one twice, and
+/// `responder` alone (its rows are agents, not groups of cases).
+pub(crate) fn parse_group_by(s: &str) -> Result<Grouping, String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() > MAX_GROUP_BY_DIMENSIONS {
+        return Err(format!(
+            "`{s}` has {} dimensions; --group-by takes at most {MAX_GROUP_BY_DIMENSIONS}, \
+             like agent,month",
+            parts.len()
+        ));
+    }
+    let dims = parts
+        .iter()
+        .map(|p| GroupBy::parse(p).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    match dims[..] {
+        [first] => Ok(Grouping { first, then: None }),
+        [a, b] if a == b => Err(format!("`{s}` names {a} twice")),
+        [a, b] if a == GroupBy::Responder || b == GroupBy::Responder => Err(format!(
+            "`{s}`: responder gives one row per agent, not groups of cases, and takes no \
+             second dimension"
+        )),
+        [first, then] => Ok(Grouping {
+            first,
+            then: Some(then),
+        }),
+        // `split` gives at least one part, and more than two were refused.
+        _ => Err(format!("`{s}` is not a --group-by value")),
+    }
 }
 
 /// Whether a grouping is a period of time: what `--period` accepts. An
@@ -257,7 +294,9 @@ pub(crate) fn group_by_parser() -> impl clap::builder::TypedValueParser<Value = 
 /// period then appears in `--period` and its `--help` by itself.
 pub(crate) fn is_period(g: GroupBy) -> bool {
     match g {
-        GroupBy::Month | GroupBy::Quarter => true,
+        GroupBy::Week | GroupBy::Month | GroupBy::Quarter | GroupBy::HalfYear | GroupBy::Year => {
+            true
+        }
         GroupBy::Channel
         | GroupBy::Category
         | GroupBy::Topic
@@ -265,7 +304,8 @@ pub(crate) fn is_period(g: GroupBy) -> bool {
         | GroupBy::Tier
         | GroupBy::Agent
         | GroupBy::Team
-        | GroupBy::RootCause => false,
+        | GroupBy::RootCause
+        | GroupBy::Responder => false,
     }
 }
 

@@ -37,6 +37,7 @@ mod tests {
             .iter()
             .map(|k| GroupKpis {
                 key: (*k).to_owned(),
+                then_key: None,
                 kpis: report.overall,
             })
             .collect();

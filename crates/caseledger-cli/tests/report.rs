@@ -483,3 +483,107 @@ fn report_csv_rows_have_the_header_width() {
     }
     assert!(rows >= 2, "{out}");
 }
+
+/// Issue 20, point 4: two dimensions in the table (`agent / month` rows),
+/// and in JSON (each key an object, `group_by` both).
+#[test]
+fn report_table_by_agent_and_month() {
+    insta::assert_snapshot!(snapshot_of(&["report", "--group-by", "agent,month"]));
+}
+
+#[test]
+fn report_csv_by_agent_and_month() {
+    let out = snapshot_of(&["report", "--group-by", "agent,month", "--format", "csv"]);
+    assert!(out.starts_with("key_agent,key_month,backlog,"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn report_json_by_month_and_channel_has_object_keys() {
+    let out = snapshot_of(&["report", "--group-by", "month,channel", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["group_by"], serde_json::json!(["month", "channel"]));
+    let groups = v["groups"].as_array().unwrap();
+    let keys: Vec<(String, String)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["key"]["month"].as_str().unwrap().to_owned(),
+                g["key"]["channel"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "sorted by month, then channel");
+    let sum: u64 = groups
+        .iter()
+        .map(|g| g["cases_opened"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, v["overall"]["cases_opened"].as_u64().unwrap());
+}
+
+/// Every period of `--group-by` on the fixed store (its keys pinned).
+#[test]
+fn report_periods() {
+    let mut out = String::new();
+    for period in ["week", "half_year", "year"] {
+        let json = snapshot_of(&["report", "--group-by", period, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let keys: Vec<String> = v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| format!("{} {}", g["key"].as_str().unwrap(), g["cases_opened"]))
+            .collect();
+        out.push_str(&format!("{period}: {}\n", keys.join(", ")));
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// Issue 20, point 5: the responder rows in the table and in JSON.
+#[test]
+fn report_responders() {
+    insta::assert_snapshot!(snapshot_of(&["report", "--group-by", "responder"]));
+    let json = snapshot_of(&["report", "--group-by", "responder", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["group_by"], "responder");
+    let rows = v["groups"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        let (assigned, replied) = (
+            r["cases_assigned"].as_u64().unwrap(),
+            r["cases_replied"].as_u64().unwrap(),
+        );
+        assert!(replied <= assigned, "{r}");
+        if assigned > 0 {
+            assert_eq!(
+                r["reply_rate"].as_f64().unwrap(),
+                replied as f64 / assigned as f64
+            );
+        }
+    }
+    let csv = snapshot_of(&["report", "--group-by", "responder", "--format", "csv"]);
+    assert!(
+        csv.starts_with("key,cases_assigned,cases_replied,contacts,reply_rate,"),
+        "{csv}"
+    );
+}
+
+/// More than two dimensions, one twice, or responder with another: wrong
+/// usage, status 2, saying why.
+#[test]
+fn a_wrong_grouping_is_wrong_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    for (group, why) in [
+        ("agent,month,channel", "at most 2"),
+        ("month,month", "names month twice"),
+        ("responder,month", "takes no second dimension"),
+        ("agent,decade", "decade"),
+    ] {
+        let (code, _, err) = run(dir.path(), &["report", "--group-by", group]);
+        assert_eq!(code, 2, "{group}: {err}");
+        assert!(err.contains(why), "{group}: {err}");
+    }
+}

@@ -19,7 +19,8 @@ use serde::Serialize;
 use super::open::open_reader;
 use super::output::{write_file, write_stdout};
 use crate::args::{
-    ReportFormat, ReportTime, group_by_parser, parse_report_time, parse_time_zone, period_parser,
+    Grouping, ReportFormat, ReportTime, parse_group_by, parse_report_time, parse_time_zone,
+    period_parser,
 };
 use crate::exit::UsageError;
 use crate::location::StoreLocation;
@@ -41,9 +42,13 @@ pub struct ReportArgs {
           help = concat!("Count only events at or before T (default: the latest event).",
                          report_time_formats!()))]
     pub as_of: Option<ReportTime>,
-    /// Group the figures by a dimension.
-    #[arg(long, value_name = "DIM", value_parser = group_by_parser())]
-    pub group_by: Option<GroupBy>,
+    /// Group the figures by a dimension, or two separated by a comma
+    /// (agent,month): channel, category, topic, priority, tier, agent,
+    /// team, root_cause, week, month, quarter, half_year, year; or
+    /// responder alone, per agent: contacts, reply rate, time to respond
+    /// (docs/kpis.md).
+    #[arg(long, value_name = "DIM[,DIM]", value_parser = parse_group_by)]
+    pub group_by: Option<Grouping>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
@@ -147,7 +152,8 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     let params = ReportParams {
         from,
         to,
-        group_by: args.group_by,
+        group_by: args.group_by.map(|g| g.first),
+        then_by: args.group_by.and_then(|g| g.then),
         sla,
         time_zone: zone,
         complaints,
@@ -253,11 +259,12 @@ fn check_flags(args: &ReportArgs) -> Result<()> {
     if args.period.is_some() && args.format != ReportFormat::Html {
         return refuse(
             "--period sets the trend charts of --format html; for the other formats group by a \
-             period with --group-by month or --group-by quarter"
+             period with --group-by week, month, quarter, half_year or year"
                 .to_owned(),
         );
     }
     if let (Some(g), ReportFormat::Html) = (args.group_by, args.format) {
+        let g = g.first;
         return refuse(format!(
             "--group-by {g} with --format html: the page shows every grouping at once (its \
              trend charts by --period, breakdowns, the agent scorecard); leave --group-by out"
@@ -511,14 +518,14 @@ fn json(
         as_of: serde_json::Value,
         from: serde_json::Value,
         to: serde_json::Value,
-        group_by: Option<GroupBy>,
+        group_by: caseledger::kpi::Grouping<'a>,
         time_zone: &'static str,
         events: u64,
         orphan_events: u64,
         head: HeadJson,
         head_verified: bool,
         overall: &'a caseledger::kpi::Kpis,
-        groups: &'a [caseledger::kpi::GroupKpis],
+        groups: caseledger::kpi::Groups<'a>,
         /// Only with `--roles`.
         #[serde(skip_serializing_if = "Option::is_none")]
         permission_findings: Option<&'a [Finding]>,
@@ -530,7 +537,7 @@ fn json(
         as_of: v["as_of"].clone(),
         from: v["from"].clone(),
         to: v["to"].clone(),
-        group_by: report.group_by,
+        group_by: caseledger::kpi::Grouping(report),
         time_zone: zone.unwrap_or(Tz::UTC).name(),
         events: report.events,
         orphan_events: report.orphan_events,
@@ -540,7 +547,7 @@ fn json(
         },
         head_verified,
         overall: &report.overall,
-        groups: &report.groups,
+        groups: caseledger::kpi::Groups(report),
         permission_findings: findings,
     };
     let mut s = serde_json::to_string_pretty(&out)?;

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use anyhow::Result;
-use caseledger::kpi::{Kpis, Report};
+use caseledger::kpi::{GroupBy, Report};
 use serde_json::Value;
 
 /// Flattens a JSON object into `a_b_c` keys (sorted) and scalar cells.
@@ -74,40 +74,83 @@ pub(super) fn csv_cell(leaf: &Leaf) -> String {
 }
 
 /// The `csv` format: a header, then one row per group (one row `all`
-/// without a grouping). Columns are the KPI fields flattened, sorted. Text
-/// cells are guarded against spreadsheet formulas ([`csv_text`]).
+/// without a grouping). The first column is the group's `key`; with two
+/// dimensions, two columns `key_DIM` (the JSON key object flattened, in
+/// the dimensions' order). The other columns are the row's fields
+/// flattened, sorted. Text cells are guarded against spreadsheet formulas
+/// ([`csv_text`]).
 pub fn report_csv(report: &Report) -> Result<String> {
-    let rows: Vec<(String, &Kpis)> = if report.group_by.is_some() {
-        report
-            .groups
-            .iter()
-            .map(|g| (g.key.clone(), &g.kpis))
-            .collect()
-    } else {
-        vec![("all".to_owned(), &report.overall)]
-    };
+    let (key_names, rows): (Vec<String>, Vec<(Vec<String>, Value)>) =
+        match (report.group_by, report.then_by) {
+            (Some(GroupBy::Responder), _) => (
+                vec!["key".to_owned()],
+                report
+                    .responders
+                    .iter()
+                    .map(|r| Ok((vec![r.key.clone()], serde_json::to_value(r)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            (Some(first), Some(second)) => (
+                vec![format!("key_{first}"), format!("key_{second}")],
+                report
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let keys = vec![g.key.clone(), g.then_key.clone().unwrap_or_default()];
+                        Ok((keys, serde_json::to_value(g.kpis)?))
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            (Some(_), None) => (
+                vec!["key".to_owned()],
+                report
+                    .groups
+                    .iter()
+                    .map(|g| Ok((vec![g.key.clone()], serde_json::to_value(g.kpis)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            (None, _) => (
+                vec!["key".to_owned()],
+                vec![(
+                    vec!["all".to_owned()],
+                    serde_json::to_value(report.overall)?,
+                )],
+            ),
+        };
     // Groups may flatten to different columns (a map such as
     // `complaints.by_regime` is empty in a group without complaints), so
     // the header is the union of every row's columns, sorted, and a row
     // leaves a column it lacks empty: every row has the header's width.
     let mut flat = Vec::with_capacity(rows.len());
     let mut columns = std::collections::BTreeSet::new();
-    for (key, kpis) in rows {
+    for (keys, mut value) in rows {
+        if let Value::Object(m) = &mut value {
+            m.remove("key");
+        }
         let mut cells = Vec::new();
-        flatten("", &serde_json::to_value(kpis)?, &mut cells);
+        flatten("", &value, &mut cells);
         columns.extend(cells.iter().map(|(k, _)| k.clone()));
         let cells: std::collections::HashMap<String, Leaf> = cells.into_iter().collect();
-        flat.push((key, cells));
+        flat.push((keys, cells));
     }
     let mut out = String::new();
-    let names: Vec<String> = columns.iter().map(|k| csv_text(k)).collect();
-    let _ = writeln!(out, "key,{}", names.join(","));
-    for (key, cells) in &flat {
-        let values: Vec<String> = columns
+    let names: Vec<String> = key_names
+        .iter()
+        .chain(&columns)
+        .map(|k| csv_text(k))
+        .collect();
+    let _ = writeln!(out, "{}", names.join(","));
+    for (keys, cells) in &flat {
+        let values: Vec<String> = keys
             .iter()
-            .map(|c| cells.get(c).map(csv_cell).unwrap_or_default())
+            .map(|k| csv_text(k))
+            .chain(
+                columns
+                    .iter()
+                    .map(|c| cells.get(c).map(csv_cell).unwrap_or_default()),
+            )
             .collect();
-        let _ = writeln!(out, "{},{}", csv_text(key), values.join(","));
+        let _ = writeln!(out, "{}", values.join(","));
     }
     Ok(out)
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use caseledger::format_timestamp;
-use caseledger::kpi::{Kpis, Report};
+use caseledger::kpi::{GroupBy, Kpis, Report};
 use caseledger_store::Head;
 use chrono::{DateTime, Utc};
 use unicode_width::UnicodeWidthStr;
@@ -129,11 +129,27 @@ pub fn report_table(
     }
     out.push('\n');
 
-    let mut keys: Vec<&str> = report.groups.iter().map(|g| g.key.as_str()).collect();
-    keys.push("all");
+    if report.group_by == Some(GroupBy::Responder) {
+        responder_table(report, max, &mut out);
+        return out;
+    }
+    // With two dimensions a row's key is both keys, `agent-1 / 2026-03`.
+    let mut keys: Vec<String> = report
+        .groups
+        .iter()
+        .map(|g| match &g.then_key {
+            Some(then) => format!("{} / {then}", g.key),
+            None => g.key.clone(),
+        })
+        .collect();
+    keys.push("all".to_owned());
     let mut sets: Vec<&Kpis> = report.groups.iter().map(|g| &g.kpis).collect();
     sets.push(&report.overall);
-    let key_title = report.group_by.map_or("group", |g| g.as_str());
+    let key_title = match (report.group_by, report.then_by) {
+        (Some(first), Some(second)) => format!("{first} / {second}"),
+        (first, _) => first.map_or("group", GroupBy::as_str).to_owned(),
+    };
+    let key_title = key_title.as_str();
     let key_width = keys
         .iter()
         .map(|k| k.width())
@@ -254,4 +270,79 @@ pub fn report_table(
     };
     out.push_str(&wrap(&more, max, 0));
     out
+}
+
+/// The table of a report grouped by responder: per agent, their contacts,
+/// the cases assigned to them and replied to, the reply rate, and the time
+/// to respond (docs/kpis.md, "Responders"), with its legend. Seven narrow
+/// columns: the agent's column is cut to fit `max`.
+fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
+    const HEADINGS: [&str; 6] = [
+        "contacts",
+        "assigned",
+        "replied",
+        "reply%",
+        "to respond",
+        "respond p90",
+    ];
+    let rows: Vec<[String; 6]> = report
+        .responders
+        .iter()
+        .map(|r| {
+            [
+                r.contacts.to_string(),
+                r.cases_assigned.to_string(),
+                r.cases_replied.to_string(),
+                percent(r.reply_rate),
+                duration(r.time_to_respond.median_s),
+                duration(r.time_to_respond.p90_s),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..HEADINGS.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].width())
+                .chain([HEADINGS[c].width()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let figures_width: usize = widths.iter().map(|w| w + GAP).sum();
+    let key_room = max.map_or(MAX_KEY_COLUMNS, |m| m.saturating_sub(figures_width).max(4));
+    let key_width = report
+        .responders
+        .iter()
+        .map(|r| r.key.width())
+        .chain(["agent".width()])
+        .max()
+        .unwrap_or(0)
+        .min(MAX_KEY_COLUMNS)
+        .min(key_room);
+    let line = |key: &str, cells: &[&str]| {
+        let mut line = pad(&cut(key, key_width), key_width, true);
+        for (cell, w) in cells.iter().zip(&widths) {
+            line.push_str(&" ".repeat(GAP));
+            line.push_str(&pad(cell, *w, false));
+        }
+        line.trim_end().to_owned()
+    };
+    let _ = writeln!(out, "{}", line("agent", &HEADINGS));
+    let _ = writeln!(out, "{}", "-".repeat(key_width + figures_width));
+    for (r, cells) in report.responders.iter().zip(&rows) {
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "{}", line(&r.key, &cells));
+    }
+    out.push_str("\nLegend:\n");
+    for text in [
+        "contacts  their responded events on cohort cases",
+        "assigned  cohort cases ever assigned to them",
+        "replied   of those, the cases they responded to while assigned to them",
+        "reply%    replied / assigned",
+        "to respond, respond p90  median and 90th percentile of the time from each of their \
+         assignments to their first response while it lasted",
+        "Definitions: docs/kpis.md, \"Responders\".",
+    ] {
+        out.push_str(&wrap(text, max, 10));
+    }
 }

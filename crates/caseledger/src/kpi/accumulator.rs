@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::facts::{CaseFacts, FastMap, Names, Waits, group_name, ms};
-use super::figures::cohort;
-use super::report::{Report, ReportParams};
+use super::facts::{CaseFacts, FastMap, Names, OptNum, Waits, group_name, ms};
+use super::figures::{cohort, in_cohort};
+use super::report::{GroupBy, Report, ReportParams};
+use super::responder::Handling;
 use crate::event::{Event, EventData};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::time::format_timestamp;
@@ -43,6 +44,8 @@ pub struct KpiAccumulator {
     /// The waits on the customer of the cases that ever waited, by their
     /// index in `facts`.
     waits: FastMap<u32, Waits>,
+    /// Contacts and assignments, for the responder rows.
+    handling: Handling,
     customers: Names<CustomerId>,
     agents: Names<AgentId>,
     teams: Names<TeamId>,
@@ -94,6 +97,9 @@ impl KpiAccumulator {
         } else if let Some(&n) = self.cases.get(&event.case_id)
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
+            if matches!(event.data, EventData::Assigned(_) | EventData::Responded) {
+                self.handling.observe(n, facts, event, &mut self.agents);
+            }
             facts.observe(position, event, &mut self.agents, &mut self.teams);
             if Waits::concerns(event) {
                 if matches!(event.data, EventData::AwaitingCustomer(_)) {
@@ -144,17 +150,23 @@ impl KpiAccumulator {
         numbered.sort_unstable_by_key(|(n, _)| *n);
         // Case numbers are 0..len, one per fact, in order.
         let mut other_waits = other.waits;
+        // The number here of each of `other`'s cases (none: kept from here).
+        let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(numbered.len());
+        let first_new = self.facts.len();
         for ((old, id), mut facts) in numbered.into_iter().zip(other.facts) {
             if self.cases.contains_key(&id) {
+                case_numbers.push(None);
                 continue;
             }
             let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            case_numbers.push(Some(number));
             if let Some(waits) = other_waits.remove(&old) {
                 self.waits.insert(number, waits);
             }
             facts.customer = renumber(&customers, facts.customer);
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
+            facts.resolved_agent = facts.resolved_agent.map(|a| renumber(&agents, a));
             facts.team = facts.team.map(|t| renumber(&teams, t));
             if let Some(trail) = &mut facts.trail {
                 for (t, _) in &mut trail.teams {
@@ -163,6 +175,19 @@ impl KpiAccumulator {
             }
             self.cases.insert(id, number);
             self.facts.push(facts);
+        }
+        let assignments = self.handling.absorb(
+            other.handling,
+            |c| case_numbers.get(c as usize).copied().flatten(),
+            |a| renumber(&agents, a),
+        );
+        // The facts taken in point at their assignments' new places.
+        for facts in &mut self.facts[first_new..] {
+            facts.assignment = facts
+                .assignment
+                .get()
+                .and_then(|i| assignments.get(i as usize).copied().flatten())
+                .map_or(OptNum::NONE, OptNum::some);
         }
         Ok(())
     }
@@ -201,6 +226,12 @@ impl KpiAccumulator {
     pub fn report_on_threads(&self, params: &ReportParams, threads: usize) -> Report {
         let t_ms = self.as_of().map_or(i64::MIN, ms);
         let name = |by, n| group_name(&self.agents, &self.teams, by, n);
+        let responders = if params.group_by == Some(GroupBy::Responder) {
+            self.handling
+                .report(&self.facts, in_cohort(params), &self.agents)
+        } else {
+            Vec::new()
+        };
         let (overall, groups) = cohort(
             &self.facts,
             &self.waits,
@@ -215,10 +246,12 @@ impl KpiAccumulator {
             from: params.from,
             to: params.to,
             group_by: params.group_by,
+            then_by: params.group_by.and(params.then_by),
             events: self.events,
             orphan_events: self.orphan_events,
             overall,
             groups,
+            responders,
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::report::GroupBy;
@@ -258,11 +258,20 @@ pub(super) struct CaseFacts {
     pub(super) agent: OptNum,
     /// Interned in the accumulator's `teams`.
     pub(super) team: OptNum,
+    /// The agent assigned when the case was last resolved (none before a
+    /// resolution, or when no one was assigned then).
+    pub(super) resolved_agent: OptNum,
     /// The first agent assigned, and whether another one ever was.
     pub(super) first_agent: OptNum,
     pub(super) transferred: bool,
+    /// The current assignment: its index in the accumulator's list of
+    /// assignments (`responder.rs`).
+    pub(super) assignment: OptNum,
     pub(super) first_response_ms: OptMs,
-    pub(super) responses_before_first_resolution: u32,
+    /// Responses before the first resolution, saturating at 255: FCR only
+    /// asks whether there was more than one (a byte, so that the facts stay
+    /// small).
+    pub(super) responses_before_first_resolution: u8,
     pub(super) resolutions: u32,
     pub(super) latest_resolved_ms: OptMs,
     pub(super) escalated: bool,
@@ -314,8 +323,10 @@ impl CaseFacts {
             classification: None,
             agent: OptNum::NONE,
             team: OptNum::NONE,
+            resolved_agent: OptNum::NONE,
             first_agent: OptNum::NONE,
             transferred: false,
+            assignment: OptNum::NONE,
             first_response_ms: OptMs::NONE,
             responses_before_first_resolution: 0,
             resolutions: 0,
@@ -380,7 +391,8 @@ impl CaseFacts {
                     self.first_response_ms = OptMs::some(at_ms);
                 }
                 if self.resolutions == 0 {
-                    self.responses_before_first_resolution += 1;
+                    self.responses_before_first_resolution =
+                        self.responses_before_first_resolution.saturating_add(1);
                 }
             }
             EventData::Escalated(_) => self.escalated = true,
@@ -388,6 +400,7 @@ impl CaseFacts {
                 self.status = Status::Resolved;
                 self.resolutions += 1;
                 self.latest_resolved_ms = OptMs::some(at_ms);
+                self.resolved_agent = self.agent;
                 self.root_cause = r.root_cause;
                 if self
                     .classification
@@ -478,20 +491,33 @@ impl CaseFacts {
         matches!(self.status, Status::Resolved | Status::Closed)
     }
 
+    /// The agent a case counts for in per-agent figures (docs/kpis.md,
+    /// "Who handled a case"): the one assigned when it was last resolved,
+    /// for a case resolved at T; else its latest assignee at T.
+    pub(super) fn attributed_agent(&self) -> OptNum {
+        if self.resolved() && self.resolutions > 0 {
+            self.resolved_agent
+        } else {
+            self.agent
+        }
+    }
+
     /// The group of this case under `by`, as a number ([`group_name`]
-    /// turns it into the report's key); months and quarters are those of
-    /// the local date of `opened` in `zone` (UTC when `None`).
+    /// turns it into the report's key); periods are those of the local
+    /// date of `opened` in `zone` (UTC when `None`), by [`period_number`].
+    /// `responder` does not group cases: every case is in its group 0.
     pub(super) fn group_number(&self, by: GroupBy, zone: Option<Tz>) -> i64 {
         let class = |f: fn(&Classified) -> u8| self.classification.map_or(-1, |c| i64::from(f(&c)));
-        let opened = Utc.timestamp_millis_opt(self.opened_ms).single();
-        let month = || {
-            opened.map_or(i64::MIN, |t| {
-                let date = match zone {
-                    None => t.date_naive(),
-                    Some(z) => t.with_timezone(&z).date_naive(),
-                };
-                i64::from(date.year()) * 12 + i64::from(date.month0())
-            })
+        let period = |by| {
+            Utc.timestamp_millis_opt(self.opened_ms)
+                .single()
+                .map_or(i64::MIN, |t| {
+                    let date = match zone {
+                        None => t.date_naive(),
+                        Some(z) => t.with_timezone(&z).date_naive(),
+                    };
+                    period_number(by, date).unwrap_or(i64::MIN)
+                })
         };
         match by {
             GroupBy::Channel => i64::from(self.channel.code()),
@@ -499,15 +525,67 @@ impl CaseFacts {
             GroupBy::Topic => class(|c| c.topic.code()),
             GroupBy::Priority => class(|c| c.priority.code()),
             GroupBy::Tier => i64::from(self.tier.code()),
-            GroupBy::Agent => self.agent.get().map_or(-1, i64::from),
+            GroupBy::Agent => self.attributed_agent().get().map_or(-1, i64::from),
             GroupBy::Team => self.team.get().map_or(-1, i64::from),
-            GroupBy::Month => month(),
-            GroupBy::Quarter => match month() {
-                i64::MIN => i64::MIN,
-                m => m.div_euclid(3),
-            },
+            GroupBy::Week
+            | GroupBy::Month
+            | GroupBy::Quarter
+            | GroupBy::HalfYear
+            | GroupBy::Year => period(by),
             GroupBy::RootCause => self.root_cause.map_or(-1, |c| i64::from(c.code())),
+            GroupBy::Responder => 0,
         }
+    }
+}
+
+/// The period a local date falls in under a period grouping, as a number
+/// that sorts as the periods do: the one bucketing of dates into weeks
+/// (ISO 8601), months, quarters, half years and years, which
+/// [`period_key`] names. `None` for a grouping that is not a period.
+pub(super) fn period_number(by: GroupBy, date: NaiveDate) -> Option<i64> {
+    let year = i64::from(date.year());
+    let month0 = i64::from(date.month0());
+    match by {
+        GroupBy::Week => {
+            let w = date.iso_week();
+            // 53 slots a year: ISO weeks run from 1 to at most 53.
+            Some(i64::from(w.year()) * 53 + i64::from(w.week0()))
+        }
+        GroupBy::Month => Some(year * 12 + month0),
+        GroupBy::Quarter => Some(year * 4 + month0 / 3),
+        GroupBy::HalfYear => Some(year * 2 + month0 / 6),
+        GroupBy::Year => Some(year),
+        GroupBy::Channel
+        | GroupBy::Category
+        | GroupBy::Topic
+        | GroupBy::Priority
+        | GroupBy::Tier
+        | GroupBy::Agent
+        | GroupBy::Team
+        | GroupBy::RootCause
+        | GroupBy::Responder => None,
+    }
+}
+
+/// The key of period number `n` ([`period_number`]): `2026-W09`,
+/// `2026-03`, `2026-Q1`, `2026-H1`, `2026`. `None` for a grouping that is
+/// not a period.
+pub(super) fn period_key(by: GroupBy, n: i64) -> Option<String> {
+    match by {
+        GroupBy::Week => Some(format!(
+            "{:04}-W{:02}",
+            n.div_euclid(53),
+            n.rem_euclid(53) + 1
+        )),
+        GroupBy::Month => Some(format!(
+            "{:04}-{:02}",
+            n.div_euclid(12),
+            n.rem_euclid(12) + 1
+        )),
+        GroupBy::Quarter => Some(format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)),
+        GroupBy::HalfYear => Some(format!("{:04}-H{}", n.div_euclid(2), n.rem_euclid(2) + 1)),
+        GroupBy::Year => Some(format!("{n:04}")),
+        _ => None,
     }
 }
 
@@ -543,13 +621,12 @@ pub(super) fn group_name(
                 .and_then(|t| teams.name(t))
                 .map(ToString::to_string),
         ),
-        GroupBy::Month if n != i64::MIN => {
-            format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
-        }
-        GroupBy::Quarter if n != i64::MIN => {
-            format!("{:04}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1)
-        }
-        GroupBy::Month | GroupBy::Quarter => String::new(),
+        GroupBy::Week | GroupBy::Month | GroupBy::Quarter | GroupBy::HalfYear | GroupBy::Year => (n
+            != i64::MIN)
+            .then(|| period_key(by, n))
+            .flatten()
+            .unwrap_or_default(),
+        GroupBy::Responder => String::new(),
         GroupBy::RootCause => code(n)
             .and_then(RootCause::from_code)
             .map_or_else(|| "none".to_owned(), |c| c.as_str().to_owned()),
@@ -565,7 +642,9 @@ mod tests {
     /// `OptMs` and `OptNum`; 112 until issue 18 added the complaint's
     /// extensions (a boxed list, 8 bytes); 120 until issue 19 added the
     /// origin, the latest root cause, three flags of the follow-up loop
-    /// and the boxed rarer facts (routing, reviews).
+    /// and the boxed rarer facts (routing, reviews). Issue 20 added two
+    /// numbers (the current assignment, the agent at the last resolution)
+    /// and made room for them with a byte-sized response count.
     #[test]
     fn a_case_s_facts_stay_small() {
         assert!(

@@ -480,6 +480,15 @@ impl KpiAcc {
 /// `group_name`), computed on up to `threads` threads; the same whatever
 /// their number. The cross-case figures compare each cohort case with every
 /// case of its customer, in the cohort or not.
+/// The cohort rule (docs/kpis.md, "Cohort"): cases opened in `[from, to)`.
+pub(super) fn in_cohort(params: &ReportParams) -> impl Fn(&CaseFacts) -> bool + Copy {
+    let from_ms = params.from.map(ms);
+    let to_ms = params.to.map(ms);
+    move |f: &CaseFacts| {
+        from_ms.is_none_or(|from| f.opened_ms >= from) && to_ms.is_none_or(|to| f.opened_ms < to)
+    }
+}
+
 pub(super) fn cohort(
     facts: &[CaseFacts],
     waits: &FastMap<u32, Waits>,
@@ -489,11 +498,10 @@ pub(super) fn cohort(
     threads: usize,
     group_name: impl Fn(GroupBy, i64) -> String,
 ) -> (Kpis, Vec<GroupKpis>) {
-    let from_ms = params.from.map(ms);
-    let to_ms = params.to.map(ms);
-    let in_cohort = |f: &CaseFacts| {
-        from_ms.is_none_or(|from| f.opened_ms >= from) && to_ms.is_none_or(|to| f.opened_ms < to)
-    };
+    let in_cohort = in_cohort(params);
+    // The case groupings: responder rows are no grouping of cases.
+    let first = params.group_by.filter(|g| *g != GroupBy::Responder);
+    let second = first.and(params.then_by.filter(|g| *g != GroupBy::Responder));
     let threads = threads.max(1);
     let cross = cross_case(facts, threads);
 
@@ -514,7 +522,7 @@ pub(super) fn cohort(
         .map(|(k, (facts, cross))| {
             move || {
                 let mut clock = params.sla.clock();
-                let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
+                let mut numbered: BTreeMap<(i64, i64), KpiAcc> = BTreeMap::new();
                 for (i, (f, c)) in facts.iter().zip(cross).enumerate() {
                     if !in_cohort(f) {
                         continue;
@@ -526,9 +534,10 @@ pub(super) fn cohort(
                     } else {
                         waits.get(&number)
                     };
-                    let n = params
-                        .group_by
-                        .map_or(0, |by| f.group_number(by, params.time_zone));
+                    let number_under = |by: Option<GroupBy>| {
+                        by.map_or(0, |by| f.group_number(by, params.time_zone))
+                    };
+                    let n = (number_under(first), number_under(second));
                     numbered.entry(n).or_default().add_case(
                         f,
                         w,
@@ -546,24 +555,27 @@ pub(super) fn cohort(
             }
         })
         .collect();
-    let mut numbered: BTreeMap<i64, KpiAcc> = BTreeMap::new();
+    let mut numbered: BTreeMap<(i64, i64), KpiAcc> = BTreeMap::new();
     for part in in_parallel(jobs) {
         for (n, acc) in part {
             numbered.entry(n).or_default().merge(acc);
         }
     }
-    let mut groups: BTreeMap<String, KpiAcc> = BTreeMap::new();
-    if let Some(by) = params.group_by {
-        for (n, acc) in std::mem::take(&mut numbered) {
-            groups.entry(group_name(by, n)).or_default().merge(acc);
+    // Sorted by the first key, then by the second.
+    let mut groups: BTreeMap<(String, Option<String>), KpiAcc> = BTreeMap::new();
+    if let Some(by) = first {
+        for ((n, m), acc) in std::mem::take(&mut numbered) {
+            let key = (group_name(by, n), second.map(|then| group_name(then, m)));
+            groups.entry(key).or_default().merge(acc);
         }
     }
     // Each group's figures first, then the overall ones from the groups'
     // samples, moved rather than copied (peak memory).
     let group_kpis = groups
         .iter_mut()
-        .map(|(key, acc)| GroupKpis {
+        .map(|((key, then_key), acc)| GroupKpis {
             key: key.clone(),
+            then_key: then_key.clone(),
             kpis: acc.finish(&params.targets),
         })
         .collect();

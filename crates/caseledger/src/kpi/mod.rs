@@ -27,6 +27,7 @@ mod facts;
 mod figures;
 mod parallel;
 mod report;
+mod responder;
 mod sla;
 mod stats;
 mod targets;
@@ -40,6 +41,7 @@ pub use report::{
     ComplaintKpis, CsatKpis, DimensionKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report,
     ReportParams, SlaKpis,
 };
+pub use report::{Grouping, Groups, ResponderKpis};
 pub use sla::{
     DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaFieldError, SlaPart, SlaState,
     SlaVerdict,

@@ -26,7 +26,9 @@ vocabulary! {
         Priority => "priority",
         /// Customer tier.
         Tier => "tier",
-        /// Latest assigned agent (`unassigned` when none).
+        /// The agent who handled the case (docs/kpis.md, "Who handled a
+        /// case"): assigned at its last resolution, else its latest
+        /// assignee (`unassigned` when none).
         Agent => "agent",
         /// Latest assignment's team (`unassigned` when none or team-less).
         Team => "team",
@@ -36,6 +38,15 @@ vocabulary! {
         Quarter => "quarter",
         /// The root cause of the latest resolution (`none` when none).
         RootCause => "root_cause",
+        /// ISO 8601 week opened, in the report's time zone (`2026-W09`).
+        Week => "week",
+        /// Half year opened, in the report's time zone (`2026-H1`).
+        HalfYear => "half_year",
+        /// Year opened, in the report's time zone (`2026`).
+        Year => "year",
+        /// Not a grouping of cases: per agent, their contacts and replies
+        /// ([`ResponderKpis`], in [`Report::responders`]).
+        Responder => "responder",
     }
 }
 
@@ -46,12 +57,17 @@ pub struct ReportParams {
     pub from: Option<DateTime<Utc>>,
     /// Cohort end: cases opened before this (unbounded if `None`).
     pub to: Option<DateTime<Utc>>,
-    /// Group rows by this dimension.
+    /// Group rows by this dimension. [`GroupBy::Responder`] gives the
+    /// per-agent rows of [`Report::responders`] instead of groups of cases.
     pub group_by: Option<GroupBy>,
+    /// A second dimension: each group of `group_by` split by this one
+    /// (docs/kpis.md, "Two dimensions"). Ignored without `group_by`, and
+    /// when either is [`GroupBy::Responder`].
+    pub then_by: Option<GroupBy>,
     /// SLA targets.
     pub sla: SlaPolicy,
-    /// The time zone of `month` and `quarter` groups: the local date of
-    /// `opened` there (UTC when `None`).
+    /// The time zone of the period groups (`week` to `year`): the local
+    /// date of `opened` there (UTC when `None`).
     pub time_zone: Option<Tz>,
     /// Which complaint regime applies to which complaint, and the calendar
     /// its deadlines are counted in.
@@ -331,30 +347,52 @@ pub struct Kpis {
 }
 
 /// The figures of one group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupKpis {
-    /// The group's key, such as `phone` or `2026-Q1`.
+    /// The group's key, such as `phone` or `2026-Q1` (with two dimensions,
+    /// its key under the first).
     pub key: String,
+    /// With two dimensions ([`ReportParams::then_by`]), its key under the
+    /// second.
+    pub then_key: Option<String>,
     /// Its figures.
-    #[serde(flatten)]
     pub kpis: Kpis,
 }
 
-/// A KPI report.
+/// One agent's contacts and replies (docs/kpis.md, "Responders"): a row of
+/// the report grouped by [`GroupBy::Responder`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ResponderKpis {
+    /// The agent.
+    pub key: String,
+    /// Their `responded` events on cohort cases.
+    pub contacts: u64,
+    /// Cohort cases ever assigned to them.
+    pub cases_assigned: u64,
+    /// Of those, the cases they responded to while assigned to them.
+    pub cases_replied: u64,
+    /// cases_replied / cases_assigned.
+    pub reply_rate: Option<f64>,
+    /// From each of their assignments to their first response while it
+    /// lasted, for the assignments answered.
+    pub time_to_respond: DurationStats,
+}
+
+/// A KPI report. Its JSON form is docs/kpis.md's "JSON shape".
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Report {
     /// T: the as-of time (null for an empty log).
-    #[serde(serialize_with = "ser_opt_ts")]
     pub as_of: Option<DateTime<Utc>>,
     /// Cohort start.
-    #[serde(serialize_with = "ser_opt_ts")]
     pub from: Option<DateTime<Utc>>,
     /// Cohort end (exclusive).
-    #[serde(serialize_with = "ser_opt_ts")]
     pub to: Option<DateTime<Utc>>,
     /// The grouping.
     pub group_by: Option<GroupBy>,
+    /// The second dimension of the grouping, if it has two.
+    pub then_by: Option<GroupBy>,
     /// How many events were considered (those at or before T).
     pub events: u64,
     /// How many of those belong to a case never seen opened, and so are in
@@ -362,13 +400,108 @@ pub struct Report {
     pub orphan_events: u64,
     /// The figures over the whole cohort.
     pub overall: Kpis,
-    /// The figures per group, sorted by key (empty without a grouping).
+    /// The figures per group, sorted by key, then by the second key
+    /// (empty without a grouping, or grouped by responder).
     pub groups: Vec<GroupKpis>,
+    /// Grouped by [`GroupBy::Responder`]: one row per agent, sorted by
+    /// agent (empty otherwise). The JSON form has them as its `groups`.
+    pub responders: Vec<ResponderKpis>,
 }
 
-fn ser_opt_ts<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&format_timestamp(t)),
-        None => s.serialize_none(),
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("as_of", &self.as_of.as_ref().map(format_timestamp))?;
+        m.serialize_entry("from", &self.from.as_ref().map(format_timestamp))?;
+        m.serialize_entry("to", &self.to.as_ref().map(format_timestamp))?;
+        m.serialize_entry("group_by", &Grouping(self))?;
+        m.serialize_entry("events", &self.events)?;
+        m.serialize_entry("orphan_events", &self.orphan_events)?;
+        m.serialize_entry("overall", &self.overall)?;
+        m.serialize_entry("groups", &Groups(self))?;
+        m.end()
+    }
+}
+
+/// A report's `group_by` in JSON: null, the dimension, or with two the
+/// array of both.
+pub struct Grouping<'a>(pub &'a Report);
+
+impl Serialize for Grouping<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.0.group_by, self.two_dimensions()) {
+            (Some(first), Some(second)) => [first, second].serialize(s),
+            (first, _) => first.serialize(s),
+        }
+    }
+}
+
+impl Grouping<'_> {
+    /// The second dimension, when the report's rows have two.
+    fn two_dimensions(&self) -> Option<GroupBy> {
+        self.0
+            .then_by
+            .filter(|_| self.0.group_by.is_some_and(|g| g != GroupBy::Responder))
+    }
+}
+
+/// A report's `groups` in JSON: its groups, each key an object of both
+/// dimensions' keys when it has two, or its responder rows.
+pub struct Groups<'a>(pub &'a Report);
+
+impl Serialize for Groups<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let report = self.0;
+        if report.group_by == Some(GroupBy::Responder) {
+            return report.responders.serialize(s);
+        }
+        let dims = (report.group_by, Grouping(report).two_dimensions());
+        let mut seq = s.serialize_seq(Some(report.groups.len()))?;
+        for g in &report.groups {
+            seq.serialize_element(&GroupJson { dims, group: g })?;
+        }
+        seq.end()
+    }
+}
+
+struct GroupJson<'a> {
+    dims: (Option<GroupBy>, Option<GroupBy>),
+    group: &'a GroupKpis,
+}
+
+impl Serialize for GroupJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flat<'a, K: Serialize> {
+            key: K,
+            #[serde(flatten)]
+            kpis: &'a Kpis,
+        }
+        struct Pair<'a>([(GroupBy, &'a str); 2]);
+        impl Serialize for Pair<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(2))?;
+                for (dim, key) in self.0 {
+                    m.serialize_entry(dim.as_str(), key)?;
+                }
+                m.end()
+            }
+        }
+        let g = self.group;
+        match (self.dims, &g.then_key) {
+            ((Some(first), Some(second)), Some(then_key)) => Flat {
+                key: Pair([(first, &g.key), (second, then_key)]),
+                kpis: &g.kpis,
+            }
+            .serialize(s),
+            _ => Flat {
+                key: &g.key,
+                kpis: &g.kpis,
+            }
+            .serialize(s),
+        }
     }
 }
