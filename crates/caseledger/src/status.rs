@@ -54,6 +54,16 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The wire name: `new`, `in_progress`, `escalated` or `reopened`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::New => "new",
+            Phase::InProgress => "in_progress",
+            Phase::Escalated => "escalated",
+            Phase::Reopened => "reopened",
+        }
+    }
+
     /// The one rule of a case's phase (docs/events.md): `None` unless
     /// `status` is open; else escalated when escalated since it was last
     /// (re)opened, reopened when it was ever reopened, new when nobody has

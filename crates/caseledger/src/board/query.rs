@@ -178,6 +178,13 @@ pub struct BoardRow {
     /// The time of its latest event at or before T.
     #[serde(serialize_with = "ts")]
     pub last_event: DateTime<Utc>,
+    /// Overdue at T: not resolved, with an SLA target or the complaint
+    /// deadline breached (the `overdue` filter).
+    pub overdue: bool,
+    /// At risk at T, as the report's `sla.at_risk` counts it: no target
+    /// breached, a pending target at the policy's `warn_at` share of it or
+    /// beyond (the `at_risk` filter).
+    pub at_risk: bool,
     /// The nearest open deadline (an SLA target not done, the deadline of
     /// an unresolved complaint), the board's sort key; `None` when none is
     /// open.
@@ -232,6 +239,8 @@ pub enum BoardError {
 struct Judged {
     number: usize,
     next_ms: Option<i64>,
+    /// See [`BoardRow::overdue`].
+    overdue: bool,
     /// The report's at-risk ([`crate::kpi::SlaVerdict::at_risk`]).
     at_risk: bool,
     response: SlaColumn,
@@ -374,9 +383,15 @@ impl CaseBoard {
         .into_iter()
         .flatten()
         .min();
+        let breached = |c: &SlaColumn| c.state == BoardSlaState::Breached;
+        let overdue = !e.resolved()
+            && (breached(&response)
+                || breached(&resolution)
+                || complaint.is_some_and(|c| c.state == ComplaintState::Overdue));
         Judged {
             number,
             next_ms,
+            overdue,
             at_risk: verdict.at_risk(),
             response,
             resolution,
@@ -422,6 +437,8 @@ impl CaseBoard {
             sla_resolution: j.resolution,
             complaint: j.complaint,
             last_event: instant(e.last_event_ms).unwrap_or_default(),
+            overdue: j.overdue,
+            at_risk: j.at_risk,
             next_deadline: j.next_ms.and_then(instant),
         })
     }
@@ -430,14 +447,7 @@ impl CaseBoard {
 impl Judged {
     /// Whether the case passes the query's deadline filters.
     fn keep(&self, e: &Entry, t_ms: i64, query: &BoardQuery) -> bool {
-        let breached = |c: &SlaColumn| c.state == BoardSlaState::Breached;
-        let complaint_overdue = self
-            .complaint
-            .is_some_and(|c| c.state == ComplaintState::Overdue);
-        if query.overdue
-            && !(!e.resolved()
-                && (breached(&self.response) || breached(&self.resolution) || complaint_overdue))
-        {
+        if query.overdue && !self.overdue {
             return false;
         }
         if query.at_risk && !self.at_risk {
