@@ -62,7 +62,9 @@ mod tests {
             data: EventData::Reopened(Reopened { reason: None }),
         };
         let mut count = Count::default();
-        (&mut count).observe(1, &event);
+        // Through the impl for `&mut P` (method syntax would pick `Count`'s).
+        let mut by_ref = &mut count;
+        Projection::observe(&mut by_ref, 1, &event);
         let mut boxed: Box<dyn Projection> = Box::new(Count::default());
         boxed.observe(7, &event);
         count.observe(2, &event);

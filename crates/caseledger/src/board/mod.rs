@@ -7,9 +7,9 @@
 //! with a [`BoardQuery`] and a [`BoardPolicy`], it answers [`BoardRow`]s
 //! sorted by the nearest open SLA or complaint deadline, then by case id.
 //! Every deadline and state comes from the report's own rules: the SLA
-//! verdict and deadlines ([`SlaPolicy::verdict`], [`SlaPolicy::deadlines`]),
-//! the complaint deadline and its state ([`DeadlineClock`],
-//! [`ComplaintState::judge`]) and the phase of an open case. docs/kpis.md
+//! verdict and deadlines ([`SlaPolicy::verdict`](crate::kpi::SlaPolicy::verdict), [`SlaPolicy::deadlines`](crate::kpi::SlaPolicy::deadlines)),
+//! the complaint deadline and its state ([`DeadlineClock`](crate::complaint::DeadlineClock),
+//! [`ComplaintState::judge`](crate::complaint::ComplaintState::judge)) and the phase of an open case. docs/kpis.md
 //! ("The case board") says what each column means.
 //!
 //! As of T, like the report: a board made with an as-of time counts only
