@@ -20,6 +20,17 @@ pub enum ReportFormat {
     Html,
 }
 
+/// The `cases` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CasesFormat {
+    /// Aligned columns for people, fit to 80 columns (or the terminal).
+    Table,
+    /// One JSON object: T, the head, and every row (docs/cli.md).
+    Json,
+    /// One row per case, with a header.
+    Csv,
+}
+
 /// The `verify` output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VerifyFormat {
@@ -318,4 +329,85 @@ pub(crate) fn period_parser() -> impl clap::builder::TypedValueParser<Value = Gr
             .map(|g| g.as_str()),
     )
     .try_map(|s: String| GroupBy::parse(&s))
+}
+
+/// The longest `--due-within`: 10 years, far beyond any deadline a desk
+/// plans for (and far from overflowing milliseconds).
+const MAX_DURATION_MS: i64 = 10 * 366 * 86_400_000;
+
+/// Parses a duration flag: a whole number followed by `m` (minutes), `h`
+/// (hours) or `d` (days), like `90m`, `8h`, `3d`; in milliseconds.
+pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    const ACCEPTED: &str = "use a whole number and a unit: m (minutes), h (hours) or d (days), \
+                            like 90m, 8h or 3d";
+    let unit_ms = match s.chars().last() {
+        Some('m') => 60_000,
+        Some('h') => 3_600_000,
+        Some('d') => 86_400_000,
+        _ => return Err(format!("`{s}` has no unit; {ACCEPTED}")),
+    };
+    let digits = &s[..s.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{s}` is not a whole number of a unit; {ACCEPTED}"));
+    }
+    digits
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_ms))
+        .filter(|ms| *ms <= MAX_DURATION_MS)
+        .ok_or_else(|| format!("`{s}` is longer than 10 years; {ACCEPTED}"))
+}
+
+/// The `--status` values of `cases`: the statuses an opened case can have.
+pub(crate) fn status_parser() -> impl clap::builder::TypedValueParser<Value = caseledger::Status> {
+    use caseledger::Status;
+    const STATUSES: [Status; 3] = [Status::Open, Status::Resolved, Status::Closed];
+    clap::builder::PossibleValuesParser::new(STATUSES.iter().map(|s| s.as_str())).try_map(
+        |s: String| {
+            STATUSES
+                .into_iter()
+                .find(|st| st.as_str() == s)
+                .ok_or_else(|| format!("unknown status `{s}`"))
+        },
+    )
+}
+
+/// A vocabulary flag (`--category`, `--priority`), from the domain's list,
+/// so that `--help` and the error for a wrong value list them.
+macro_rules! vocab_parser {
+    ($name:ident, $ty:ty) => {
+        pub(crate) fn $name() -> impl clap::builder::TypedValueParser<Value = $ty> {
+            clap::builder::PossibleValuesParser::new(<$ty>::ALL.iter().map(|v| v.as_str()))
+                .try_map(|s: String| <$ty>::parse(&s))
+        }
+    };
+}
+vocab_parser!(category_parser, caseledger::Category);
+vocab_parser!(priority_parser, caseledger::Priority);
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn durations_read_in_minutes_hours_and_days_and_say_what_is_wrong() {
+        assert_eq!(parse_duration_ms("90m"), Ok(90 * 60_000));
+        assert_eq!(parse_duration_ms("8h"), Ok(8 * 3_600_000));
+        assert_eq!(parse_duration_ms("3d"), Ok(3 * 86_400_000));
+        assert_eq!(parse_duration_ms("0h"), Ok(0));
+        for bad in [
+            "8",
+            "h",
+            "-1h",
+            "1.5h",
+            "8 h",
+            "3w",
+            "",
+            "99999999999999999999d",
+        ] {
+            let err = parse_duration_ms(bad).unwrap_err();
+            assert!(err.contains("like 90m, 8h or 3d"), "{bad}: {err}");
+        }
+        assert!(parse_duration_ms("4000d").unwrap_err().contains("10 years"));
+    }
 }

@@ -47,8 +47,8 @@ use crate::args::{
     CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
 };
 use crate::commands::{
-    bench, copy, export, generate, import, import_check, import_reject, open, pg, report, roles,
-    verify,
+    bench, cases, copy, export, generate, import, import_check, import_reject, open, pg, report,
+    roles, verify,
 };
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 use crate::location::{StoreLocation, redact};
@@ -136,6 +136,14 @@ enum Command {
                             --to 2026-04-01 --as-of 2026-04-15 --group-by month --format table"
     )]
     Report(report::ReportArgs),
+    /// The case board: one row per case as of T, sorted by the nearest
+    /// open SLA or complaint deadline, filtered.
+    #[command(
+        after_help = "Example:\n  caseledger --store events/ cases --overdue --team cards\n  \
+                            caseledger --store events/ cases --agent agent-17 --due-within 8h \
+                            --as-of now"
+    )]
+    Cases(cases::CasesArgs),
     /// One case's events in order, with its state after each.
     #[command(after_help = "Example:\n  caseledger --store events/ history \
                             0192f5c4-7d1e-7c3a-9a61-3f0c2b1d4e5f --format json")]
@@ -279,6 +287,7 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             StoreLocation::Postgres(url) => pg::export(&url, as_of),
         },
         Command::Report(args) => report::run(&need_location()?, &args),
+        Command::Cases(args) => cases::run(&need_location()?, &args),
         Command::History {
             case_id,
             as_of,

@@ -4,11 +4,13 @@
 //! under its head), `csv.rs` its CSV, `history.rs` a case's history,
 //! `text.rs` the display-cell layout they share.
 
+mod board;
 mod csv;
 mod history;
 mod table;
 mod text;
 
+pub use board::{BoardView, board_csv, board_table};
 pub use csv::report_csv;
 pub use history::{history_json, history_table};
 pub use table::{

@@ -290,6 +290,47 @@ impl DeadlineClock {
     }
 }
 
+/// Where a complaint stands against its deadline as of T: the one rule
+/// (docs/kpis.md, "Complaint deadlines") that the report counts and the
+/// case board shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ComplaintState {
+    /// Resolved (at T) strictly before its deadline.
+    WithinDeadline,
+    /// Resolved at or after its deadline, or unresolved at T and T at or
+    /// after it.
+    Overdue,
+    /// Unresolved at T, T before the deadline.
+    Pending,
+}
+
+impl ComplaintState {
+    /// The state of a complaint whose deadline is `deadline_ms` (`None`: a
+    /// deadline the calendar cannot place, never reached), resolved at
+    /// `resolved_ms` when it is resolved (or closed) at T, as of `t_ms`;
+    /// instants in milliseconds since the Unix epoch.
+    pub fn judge(deadline_ms: Option<i64>, resolved_ms: Option<i64>, t_ms: i64) -> ComplaintState {
+        let deadline_ms = deadline_ms.unwrap_or(i64::MAX);
+        match resolved_ms {
+            Some(resolved) if resolved < deadline_ms => ComplaintState::WithinDeadline,
+            Some(_) => ComplaintState::Overdue,
+            None if t_ms < deadline_ms => ComplaintState::Pending,
+            None => ComplaintState::Overdue,
+        }
+    }
+
+    /// The wire name: `within_deadline`, `overdue` or `pending`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComplaintState::WithinDeadline => "within_deadline",
+            ComplaintState::Overdue => "overdue",
+            ComplaintState::Pending => "pending",
+        }
+    }
+}
+
 /// Which regime applies to which complaint, and the calendar its days are
 /// counted in: a default regime (`cn-2020` unless said otherwise) and
 /// overrides per topic (the case's latest topic).

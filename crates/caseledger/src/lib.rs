@@ -34,6 +34,7 @@
 
 #[macro_use]
 mod vocab;
+pub mod board;
 pub mod calendar;
 pub mod complaint;
 mod decide;

@@ -95,18 +95,12 @@ pub struct Case {
 impl Case {
     /// The finer phase of an open case; `None` when not open.
     pub fn phase(&self) -> Option<Phase> {
-        if self.status != Status::Open {
-            return None;
-        }
-        Some(if self.escalated_since_open {
-            Phase::Escalated
-        } else if self.reopens > 0 {
-            Phase::Reopened
-        } else if self.responses == 0 && self.assignment.is_none() {
-            Phase::New
-        } else {
-            Phase::InProgress
-        })
+        Phase::of(
+            self.status,
+            self.escalated_since_open,
+            self.reopens > 0,
+            self.responses == 0 && self.assignment.is_none(),
+        )
     }
 }
 

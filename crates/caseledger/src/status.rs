@@ -5,10 +5,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a case is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// No `opened` event yet: the initial state.
@@ -40,7 +40,7 @@ impl fmt::Display for Status {
 }
 
 /// The finer phase of an open case, for display; derived from the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Opened; nobody has responded or been assigned yet.
@@ -51,4 +51,41 @@ pub enum Phase {
     Escalated,
     /// Reopened after a resolution.
     Reopened,
+}
+
+impl Phase {
+    /// The wire name: `new`, `in_progress`, `escalated` or `reopened`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::New => "new",
+            Phase::InProgress => "in_progress",
+            Phase::Escalated => "escalated",
+            Phase::Reopened => "reopened",
+        }
+    }
+
+    /// The one rule of a case's phase (docs/events.md): `None` unless
+    /// `status` is open; else escalated when escalated since it was last
+    /// (re)opened, reopened when it was ever reopened, new when nobody has
+    /// responded or been assigned yet, in progress otherwise. The history
+    /// view ([`crate::Case::phase`]) and the case board both ask it.
+    pub(crate) fn of(
+        status: Status,
+        escalated_since_open: bool,
+        reopened: bool,
+        untouched: bool,
+    ) -> Option<Phase> {
+        if status != Status::Open {
+            return None;
+        }
+        Some(if escalated_since_open {
+            Phase::Escalated
+        } else if reopened {
+            Phase::Reopened
+        } else if untouched {
+            Phase::New
+        } else {
+            Phase::InProgress
+        })
+    }
 }

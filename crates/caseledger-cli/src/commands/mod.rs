@@ -3,6 +3,7 @@
 //! dispatches to them.
 
 pub mod bench;
+pub mod cases;
 pub mod copy;
 pub mod copy_io;
 pub mod export;

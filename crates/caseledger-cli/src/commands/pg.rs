@@ -220,6 +220,20 @@ pub fn replay(
     Ok((acc, head(report.head), audit.map(|a| a.findings())))
 }
 
+/// `cases` on PostgreSQL: the case board folded from every event in one
+/// walk, the hash chain checked to the head as `report` checks it
+/// ([`PgLog::read_verified`]).
+pub fn board(
+    url: &PgUrl,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<(caseledger::board::CaseBoard, Head)> {
+    use caseledger::projection::Projection as _;
+    let log = open(url, Clock::System)?;
+    let mut board = caseledger::board::CaseBoard::new(as_of);
+    let report = log.read_verified(|e| board.observe(e.position, &e.event))?;
+    Ok((board, head(report.head)))
+}
+
 /// `generate` into PostgreSQL: only into an empty database (synthetic
 /// events could never be removed from a ledger). One batch, each event
 /// recorded at its own time (as on a store directory), loaded through

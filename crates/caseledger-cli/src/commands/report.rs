@@ -59,30 +59,13 @@ pub struct ReportArgs {
     /// The period of the HTML report's trend charts.
     #[arg(long, value_name = "PERIOD", value_parser = period_parser())]
     pub period: Option<GroupBy>,
-    /// A JSON file with SLA targets per priority (docs/kpis.md).
-    #[arg(long, value_name = "FILE")]
-    pub sla_policy: Option<PathBuf>,
-    /// A JSON file saying which complaint regime applies to which topic,
-    /// like {"default": "cn-2020", "topics": {"card": "eu-psd2"}}
-    /// (docs/kpis.md, "Complaint deadlines").
-    #[arg(long, value_name = "FILE")]
-    pub complaint_policy: Option<PathBuf>,
     /// A JSON file of the figures' targets, like {"fcr_rate": 0.7,
     /// "sla_met_rate": 0.9} (docs/kpis.md, "Targets"); a figure left out
     /// keeps its default (only satisfied_share has one, 0.85).
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
-    /// A business calendar file (docs/kpis.md, "Business calendars"): the
-    /// SLA policy's calendar when the policy names none, the calendar
-    /// complaint deadlines are counted in, and the report's time zone
-    /// unless --time-zone is given.
-    #[arg(long, value_name = "FILE")]
-    pub calendar: Option<PathBuf>,
-    /// The report's time zone, an IANA name (Asia/Shanghai): months,
-    /// quarters and date-only times are local there. Default: the
-    /// calendar's, else UTC.
-    #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
-    pub time_zone: Option<Tz>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Replay and report threads (default: the number of CPUs, at most 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
@@ -106,16 +89,73 @@ pub struct ReportArgs {
     pub strict: bool,
 }
 
+/// The policy flags of `report`, shared with `cases` (the same deadlines
+/// and states): SLA targets, complaint regimes, calendar and time zone.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// A JSON file with SLA targets per priority (docs/kpis.md).
+    #[arg(long, value_name = "FILE")]
+    pub sla_policy: Option<PathBuf>,
+    /// A JSON file saying which complaint regime applies to which topic,
+    /// like {"default": "cn-2020", "topics": {"card": "eu-psd2"}}
+    /// (docs/kpis.md, "Complaint deadlines").
+    #[arg(long, value_name = "FILE")]
+    pub complaint_policy: Option<PathBuf>,
+    /// A business calendar file (docs/kpis.md, "Business calendars"): the
+    /// SLA policy's calendar when the policy names none, the calendar
+    /// complaint deadlines are counted in, and the report's time zone
+    /// unless --time-zone is given.
+    #[arg(long, value_name = "FILE")]
+    pub calendar: Option<PathBuf>,
+    /// The report's time zone, an IANA name (Asia/Shanghai): months,
+    /// quarters and date-only times are local there. Default: the
+    /// calendar's, else UTC.
+    #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
+    pub time_zone: Option<Tz>,
+}
+
+/// The policies the flags of [`PolicyArgs`] name, read and checked.
+pub struct Policies {
+    /// The report's time zone (`None`: UTC): the one rule of docs/cli.md,
+    /// "Local time" (--time-zone, else the calendar's zone, else UTC).
+    pub zone: Option<Tz>,
+    /// The SLA targets and their calendar.
+    pub sla: SlaPolicy,
+    /// The complaint regimes, counting in the calendar.
+    pub complaints: ComplaintPolicy,
+}
+
+impl PolicyArgs {
+    /// Reads the calendar and the policy files the flags name.
+    pub fn load(&self) -> Result<Policies> {
+        let calendar = self.calendar.as_deref().map(read_calendar).transpose()?;
+        let zone = self
+            .time_zone
+            .or(calendar.as_ref().map(BusinessCalendar::time_zone))
+            .filter(|z| *z != Tz::UTC);
+        let sla = match &self.sla_policy {
+            None => SlaPolicy::default(),
+            Some(p) => read_policy(p, calendar.as_ref())?,
+        };
+        let complaints = read_complaint_policy(self, calendar.as_ref())?;
+        Ok(Policies {
+            zone,
+            sla,
+            complaints,
+        })
+    }
+}
+
 /// Runs `report`.
 pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     check_flags(args)?;
-    let calendar = args.calendar.as_deref().map(read_calendar).transpose()?;
     // The one rule (docs/cli.md, "Local time"): --time-zone, else the
     // calendar's zone, else UTC (kept as `None`, the fast path).
-    let zone = args
-        .time_zone
-        .or(calendar.as_ref().map(BusinessCalendar::time_zone))
-        .filter(|z| *z != Tz::UTC);
+    let Policies {
+        zone,
+        sla,
+        complaints,
+    } = args.policy.load()?;
     let (from, to, as_of) = (
         args.from.map(|t| t.instant(zone)),
         args.to.map(|t| t.instant(zone)),
@@ -132,11 +172,6 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
             caseledger::format_timestamp(&to)
         ))));
     }
-    let sla = match &args.sla_policy {
-        None => SlaPolicy::default(),
-        Some(p) => read_policy(p, calendar.as_ref())?,
-    };
-    let complaints = read_complaint_policy(args, calendar.as_ref())?;
     let targets = match &args.targets {
         None => Targets::default(),
         Some(path) => {
@@ -388,7 +423,7 @@ fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
 /// every topic) counting in the calendar of `--calendar` (default: UTC,
 /// every day worked).
 fn read_complaint_policy(
-    args: &ReportArgs,
+    args: &PolicyArgs,
     calendar: Option<&BusinessCalendar>,
 ) -> Result<ComplaintPolicy> {
     let policy = match &args.complaint_policy {

@@ -7,6 +7,7 @@ use std::hash::Hash;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::report::GroupBy;
 use crate::complaint::Extension;
@@ -22,13 +23,13 @@ pub const SATISFIED_SCORE: u8 = 4;
 
 /// A hash map keyed by ids that come from input, with the crate's keyed
 /// hasher ([`KeyedState`](crate::ids::KeyedState)).
-pub(super) type FastMap<K, V> = HashMap<K, V, crate::ids::KeyedState>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, crate::ids::KeyedState>;
 
 /// Interned names (customers, agents, teams): each distinct id is stored
 /// once and cases refer to it by number, which keeps a case's facts small
 /// and free of allocations.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Names<T: Hash + Eq> {
+pub(crate) struct Names<T: Hash + Eq> {
     numbers: FastMap<T, u32>,
     names: Vec<T>,
 }
@@ -44,7 +45,7 @@ impl<T: Hash + Eq> Default for Names<T> {
 
 impl<T: Hash + Eq + Clone> Names<T> {
     /// The number of `name`, interning it if new.
-    pub(super) fn number(&mut self, name: &T) -> u32 {
+    pub(crate) fn number(&mut self, name: &T) -> u32 {
         if let Some(&n) = self.numbers.get(name) {
             return n;
         }
@@ -59,17 +60,50 @@ impl<T: Hash + Eq + Clone> Names<T> {
         n
     }
 
-    pub(super) fn name(&self, n: u32) -> Option<&T> {
+    /// The number of `name`, if interned.
+    pub(crate) fn find(&self, name: &T) -> Option<u32> {
+        self.numbers.get(name).copied()
+    }
+
+    /// How many names are interned.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(crate) fn name(&self, n: u32) -> Option<&T> {
         self.names.get(n as usize)
     }
 
     /// For each number of `other`, the number of the same name here.
-    pub(super) fn absorb(&mut self, other: &Names<T>) -> Vec<u32> {
+    pub(crate) fn absorb(&mut self, other: &Names<T>) -> Vec<u32> {
         other.names.iter().map(|n| self.number(n)).collect()
     }
 }
 
-pub(super) fn ms(t: DateTime<Utc>) -> i64 {
+/// Names serialise as their list, in number order; the numbers are
+/// rebuilt when read back.
+impl<T: Hash + Eq + Serialize> Serialize for Names<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names.serialize(s)
+    }
+}
+
+impl<'de, T: Hash + Eq + Clone + Deserialize<'de>> Deserialize<'de> for Names<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<T>::deserialize(d)?;
+        let mut names = Names::default();
+        for (i, name) in list.iter().enumerate() {
+            if names.number(name) as usize != i {
+                return Err(serde::de::Error::custom(format!(
+                    "name {i} of the list appears twice"
+                )));
+            }
+        }
+        Ok(names)
+    }
+}
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
@@ -78,25 +112,26 @@ const MAX_NUMBER: u32 = u32::MAX - 1;
 
 /// An interned name's number, or none, in 4 bytes (an `Option<u32>` takes
 /// 8): `u32::MAX`, a number [`Names`] never gives, stands for none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct OptNum(u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct OptNum(u32);
 
 impl OptNum {
     /// No name.
-    pub(super) const NONE: OptNum = OptNum(u32::MAX);
+    pub(crate) const NONE: OptNum = OptNum(u32::MAX);
 
     /// The name numbered `n` (at most [`MAX_NUMBER`], as [`Names`] gives).
-    pub(super) fn some(n: u32) -> OptNum {
+    pub(crate) fn some(n: u32) -> OptNum {
         OptNum(n.min(MAX_NUMBER))
     }
 
     /// The number, if any.
-    pub(super) fn get(self) -> Option<u32> {
+    pub(crate) fn get(self) -> Option<u32> {
         (self.0 != u32::MAX).then_some(self.0)
     }
 
     /// The number renumbered by `f`, if any.
-    pub(super) fn map(self, f: impl FnOnce(u32) -> u32) -> OptNum {
+    pub(crate) fn map(self, f: impl FnOnce(u32) -> u32) -> OptNum {
         self.get().map_or(OptNum::NONE, |n| OptNum::some(f(n)))
     }
 }
@@ -105,33 +140,34 @@ impl OptNum {
 /// `Option<i64>` takes 16): `i64::MIN` stands for none, a value no event's
 /// time can have (chrono's range ends about 262,000 years from the epoch,
 /// some 8e15 ms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct OptMs(i64);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct OptMs(i64);
 
 impl OptMs {
     /// No time.
-    pub(super) const NONE: OptMs = OptMs(i64::MIN);
+    pub(crate) const NONE: OptMs = OptMs(i64::MIN);
 
     /// The time `ms`.
-    pub(super) fn some(ms: i64) -> OptMs {
+    pub(crate) fn some(ms: i64) -> OptMs {
         OptMs(ms)
     }
 
     /// The time, if any.
-    pub(super) fn get(self) -> Option<i64> {
+    pub(crate) fn get(self) -> Option<i64> {
         (self.0 != i64::MIN).then_some(self.0)
     }
 }
 
 /// A follow-up as the report needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct FollowUpFact {
-    pub(super) at_ms: i64,
-    pub(super) position: u64,
-    pub(super) due: DateTime<Utc>,
-    pub(super) purpose: FollowUpPurpose,
+pub(crate) struct FollowUpFact {
+    pub(crate) at_ms: i64,
+    pub(crate) position: u64,
+    pub(crate) due: DateTime<Utc>,
+    pub(crate) purpose: FollowUpPurpose,
     /// What its completion found (none while pending).
-    pub(super) outcome: Option<FollowUpOutcome>,
+    pub(crate) outcome: Option<FollowUpOutcome>,
 }
 
 /// The rarer facts of a case: what process policy's findings and
@@ -141,44 +177,44 @@ pub(super) struct FollowUpFact {
 /// classified a complaint, reviewed, left unreopened or surveyed with a
 /// dimension score, so that a case's facts stay small.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Trail {
+pub(crate) struct Trail {
     /// Each team the case was assigned to (interned in the accumulator's
     /// `teams`), with the time of its first assignment, in that order.
-    pub(super) teams: Vec<(u32, i64)>,
+    pub(crate) teams: Vec<(u32, i64)>,
     /// When the case was first classified a complaint.
-    pub(super) complaint_since_ms: Option<i64>,
+    pub(crate) complaint_since_ms: Option<i64>,
     /// Each resolution recorded while the case was a complaint: how many of
     /// `teams` it had been assigned to by then, and its root cause.
-    pub(super) complaint_resolutions: Vec<(u32, Option<RootCause>)>,
+    pub(crate) complaint_resolutions: Vec<(u32, Option<RootCause>)>,
     /// `not_resolved` outcomes whose case was not reopened after them
     /// (closed, or followed up again, first); `awaiting_reopen` adds one.
-    pub(super) unreopened: u32,
+    pub(crate) unreopened: u32,
     /// `qa_reviewed` events, and the sum of their scores.
-    pub(super) qa_reviews: u32,
-    pub(super) qa_score_sum: u32,
+    pub(crate) qa_reviews: u32,
+    pub(crate) qa_score_sum: u32,
     /// Per survey dimension (in the order of [`SurveyDimension::ALL`]),
     /// how many surveys scored it and the sum of their scores.
-    pub(super) survey_dimensions: [(u32, u32); SurveyDimension::ALL.len()],
+    pub(crate) survey_dimensions: [(u32, u32); SurveyDimension::ALL.len()],
 }
 
 /// The dimensions a survey may score besides its overall score (issue
 /// 20), in the order of the report's `csat` fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SurveyDimension {
+pub(crate) enum SurveyDimension {
     Speed,
     ProblemSolving,
     Attitude,
 }
 
 impl SurveyDimension {
-    pub(super) const ALL: [SurveyDimension; 3] = [
+    pub(crate) const ALL: [SurveyDimension; 3] = [
         SurveyDimension::Speed,
         SurveyDimension::ProblemSolving,
         SurveyDimension::Attitude,
     ];
 
     /// This dimension's score in a survey, if it gave one.
-    pub(super) fn of(self, s: &crate::event::Surveyed) -> Option<crate::vocab::Score> {
+    pub(crate) fn of(self, s: &crate::event::Surveyed) -> Option<crate::vocab::Score> {
         match self {
             SurveyDimension::Speed => s.speed,
             SurveyDimension::ProblemSolving => s.problem_solving,
@@ -190,12 +226,12 @@ impl SurveyDimension {
 /// A case's waits on the customer as of T: kept beside its facts, in a map
 /// of the few cases that ever waited, so that the facts of every other case
 /// stay as small as they were.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Waits {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Waits {
     /// The waits that ended, `[start, end)`, in order.
-    pub(super) ended_ms: Vec<(i64, i64)>,
+    pub(crate) ended_ms: Vec<(i64, i64)>,
     /// The start of the wait still running.
-    pub(super) since_ms: OptMs,
+    pub(crate) since_ms: OptMs,
 }
 
 impl Default for Waits {
@@ -211,7 +247,7 @@ impl Waits {
     /// Folds one event of the case: `awaiting_customer` starts a wait;
     /// `customer_replied`, `resolved`, `reopened` and `closed` end it
     /// (docs/events.md, rule 8). Other events change nothing.
-    pub(super) fn observe(&mut self, event: &Event) {
+    pub(crate) fn observe(&mut self, event: &Event) {
         let at_ms = ms(event.at);
         match event.data {
             EventData::AwaitingCustomer(_) if self.since_ms.get().is_none() => {
@@ -232,7 +268,7 @@ impl Waits {
 
     /// Whether `event` may change a case's waits (so that the map is looked
     /// up only for those).
-    pub(super) fn concerns(event: &Event) -> bool {
+    pub(crate) fn concerns(event: &Event) -> bool {
         matches!(
             event.data,
             EventData::AwaitingCustomer(_)
@@ -246,68 +282,68 @@ impl Waits {
 
 /// Everything the report needs to know about one case, as of T.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct CaseFacts {
+pub(crate) struct CaseFacts {
     /// Interned in the accumulator's `customers`.
-    pub(super) customer: u32,
-    pub(super) channel: Channel,
-    pub(super) tier: Tier,
-    pub(super) opened_ms: i64,
-    pub(super) status: Status,
-    pub(super) classification: Option<Classified>,
+    pub(crate) customer: u32,
+    pub(crate) channel: Channel,
+    pub(crate) tier: Tier,
+    pub(crate) opened_ms: i64,
+    pub(crate) status: Status,
+    pub(crate) classification: Option<Classified>,
     /// Interned in the accumulator's `agents`.
-    pub(super) agent: OptNum,
+    pub(crate) agent: OptNum,
     /// Interned in the accumulator's `teams`.
-    pub(super) team: OptNum,
+    pub(crate) team: OptNum,
     /// The agent assigned when the case was last resolved (none before a
     /// resolution, or when no one was assigned then).
-    pub(super) resolved_agent: OptNum,
+    pub(crate) resolved_agent: OptNum,
     /// The first agent assigned, and whether another one ever was.
-    pub(super) first_agent: OptNum,
-    pub(super) transferred: bool,
+    pub(crate) first_agent: OptNum,
+    pub(crate) transferred: bool,
     /// The current assignment: its index in the accumulator's list of
     /// assignments (`responder.rs`).
-    pub(super) assignment: OptNum,
-    pub(super) first_response_ms: OptMs,
+    pub(crate) assignment: OptNum,
+    pub(crate) first_response_ms: OptMs,
     /// Responses before the first resolution, saturating at 255: FCR only
     /// asks whether there was more than one (a byte, so that the facts stay
     /// small).
-    pub(super) responses_before_first_resolution: u8,
-    pub(super) resolutions: u32,
-    pub(super) latest_resolved_ms: OptMs,
-    pub(super) escalated: bool,
-    pub(super) reopened: bool,
+    pub(crate) responses_before_first_resolution: u8,
+    pub(crate) resolutions: u32,
+    pub(crate) latest_resolved_ms: OptMs,
+    pub(crate) escalated: bool,
+    pub(crate) reopened: bool,
     /// Surveys answered, the sum of their scores, and how many were
     /// satisfied (counts suffice for every figure, and need no allocation).
-    pub(super) surveys: u32,
-    pub(super) survey_score_sum: u32,
-    pub(super) surveys_satisfied: u32,
-    pub(super) follow_ups: Vec<FollowUpFact>,
-    pub(super) pending_due_ms: OptMs,
-    pub(super) completed: u32,
-    pub(super) completed_on_time: u32,
+    pub(crate) surveys: u32,
+    pub(crate) survey_score_sum: u32,
+    pub(crate) surveys_satisfied: u32,
+    pub(crate) follow_ups: Vec<FollowUpFact>,
+    pub(crate) pending_due_ms: OptMs,
+    pub(crate) completed: u32,
+    pub(crate) completed_on_time: u32,
     /// The `deadline_extended` events, boxed (8 bytes, no allocation for
     /// the cases without: nearly all).
     #[expect(
         clippy::box_collection,
         reason = "a thin pointer, 8 bytes per case, where a Vec takes 24 (a case's facts must stay small)"
     )]
-    pub(super) extensions: Option<Box<Vec<Extension>>>,
-    pub(super) origin: Origin,
+    pub(crate) extensions: Option<Box<Vec<Extension>>>,
+    pub(crate) origin: Origin,
     /// The root cause of the latest resolution, if it named one.
-    pub(super) root_cause: Option<RootCause>,
+    pub(crate) root_cause: Option<RootCause>,
     /// Whether a follow-up of the case ended `not_resolved`.
-    pub(super) not_resolved_seen: bool,
+    pub(crate) not_resolved_seen: bool,
     /// A `not_resolved` outcome on the resolved case waits for its reopen.
-    pub(super) awaiting_reopen: bool,
+    pub(crate) awaiting_reopen: bool,
     /// Whether `closed` came while a follow-up was pending.
-    pub(super) closed_with_pending: bool,
+    pub(crate) closed_with_pending: bool,
     /// The rarer facts, boxed (see [`Trail`]).
-    pub(super) trail: Option<Box<Trail>>,
+    pub(crate) trail: Option<Box<Trail>>,
 }
 
 impl CaseFacts {
     /// The facts of a case just opened: nothing but its opening known yet.
-    pub(super) fn opened(
+    pub(crate) fn opened(
         customer: u32,
         channel: Channel,
         tier: Tier,
@@ -350,7 +386,7 @@ impl CaseFacts {
         }
     }
 
-    pub(super) fn observe(
+    pub(crate) fn observe(
         &mut self,
         position: u64,
         event: &Event,
@@ -487,7 +523,7 @@ impl CaseFacts {
         }
     }
 
-    pub(super) fn resolved(&self) -> bool {
+    pub(crate) fn resolved(&self) -> bool {
         matches!(self.status, Status::Resolved | Status::Closed)
     }
 
@@ -506,7 +542,7 @@ impl CaseFacts {
     /// turns it into the report's key); periods are those of the local
     /// date of `opened` in `zone` (UTC when `None`), by [`period_number`].
     /// `responder` does not group cases: every case is in its group 0.
-    pub(super) fn group_number(&self, by: GroupBy, zone: Option<Tz>) -> i64 {
+    pub(crate) fn group_number(&self, by: GroupBy, zone: Option<Tz>) -> i64 {
         let class = |f: fn(&Classified) -> u8| self.classification.map_or(-1, |c| i64::from(f(&c)));
         let period = |by| {
             Utc.timestamp_millis_opt(self.opened_ms)
@@ -591,7 +627,7 @@ pub(super) fn period_key(by: GroupBy, n: i64) -> Option<String> {
 
 /// The report's key of group number `n` under `by` (see
 /// [`CaseFacts::group_number`]).
-pub(super) fn group_name(
+pub(crate) fn group_name(
     agents: &Names<AgentId>,
     teams: &Names<TeamId>,
     by: GroupBy,

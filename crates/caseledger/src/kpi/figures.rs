@@ -24,7 +24,7 @@ use super::report::{ByRegime, RegimeKpis};
 use super::sla::{SlaCase, SlaClock, SlaPolicy, SlaState};
 use super::stats::{Durations, rate};
 use super::targets::{TargetFigure, TargetVerdicts, Targets};
-use crate::complaint::{ComplaintPolicy, DeadlineClock, Regime};
+use crate::complaint::{ComplaintPolicy, ComplaintState, DeadlineClock, Regime};
 use crate::vocab::Category;
 
 /// Counts and samples of one group; a monoid under [`KpiAcc::merge`].
@@ -137,15 +137,15 @@ impl KpiAcc {
         );
         // A deadline the calendar cannot place (no working day within 20
         // years) is never reached.
-        let deadline_ms = clock.deadline().map_or(i64::MAX, ms);
+        let deadline_ms = clock.deadline().ok().map(ms);
         let r = &mut self.regimes[usize::from(regime.code())];
         r.count += 1;
         r.extended += u64::from(!extensions.is_empty());
-        match resolution_ms {
-            Some(resolved) if f.opened_ms + resolved < deadline_ms => r.within += 1,
-            Some(_) => r.overdue += 1,
-            None if t_ms < deadline_ms => r.pending += 1,
-            None => r.overdue += 1,
+        let resolved_ms = resolution_ms.map(|d| f.opened_ms + d);
+        match ComplaintState::judge(deadline_ms, resolved_ms, t_ms) {
+            ComplaintState::WithinDeadline => r.within += 1,
+            ComplaintState::Overdue => r.overdue += 1,
+            ComplaintState::Pending => r.pending += 1,
         }
         self.late_extensions += u64::from(late);
     }

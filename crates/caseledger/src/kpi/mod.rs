@@ -23,7 +23,7 @@
 
 mod accumulator;
 mod cross_case;
-mod facts;
+pub(crate) mod facts;
 mod figures;
 mod parallel;
 mod report;
@@ -43,8 +43,8 @@ pub use report::{
 };
 pub use report::{Grouping, Groups, ResponderKpis};
 pub use sla::{
-    DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaFieldError, SlaPart, SlaState,
-    SlaVerdict,
+    DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaDeadlines, SlaFieldError, SlaPart,
+    SlaState, SlaVerdict,
 };
 pub use sla::{SlaError, SlaPolicy, SlaPolicyError, SlaTarget, SlaTargetError};
 pub use stats::DurationStats;

@@ -743,6 +743,31 @@ impl SlaClock {
             Some(t) => t.business_ms(start_ms, end_ms),
         }
     }
+
+    /// The earliest instant at which `b_ms` of business time have passed
+    /// since `start_ms`; `None` when the calendar cannot place it (too few
+    /// working hours before the year 9999).
+    pub fn add_business_ms(&mut self, start_ms: i64, b_ms: i64) -> Option<i64> {
+        match &mut self.timeline {
+            None => start_ms.checked_add(b_ms.max(0)),
+            Some(t) => t.add_business_ms(start_ms, b_ms.max(0)).ok(),
+        }
+    }
+}
+
+/// When a case's two targets fall due, as of T ([`SlaPolicy::deadlines`]):
+/// instants in milliseconds since the Unix epoch, `None` when the calendar
+/// cannot place one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SlaDeadlines {
+    /// The instant the business time from `opened` reaches the response
+    /// target.
+    pub response_ms: Option<i64>,
+    /// The instant the business time from `opened`, net of the waits on the
+    /// customer, reaches the resolution target (a wait still running at T
+    /// counted as if it ended at T).
+    pub resolution_ms: Option<i64>,
 }
 
 impl SlaPolicy {
@@ -791,6 +816,45 @@ impl SlaPolicy {
         SlaVerdict {
             response,
             resolution,
+        }
+    }
+
+    /// The deadlines of `case`'s two targets as of `t_ms`, on the same
+    /// clock and by the same counting as [`verdict`](Self::verdict): the
+    /// instant at which the business time counted against a target reaches
+    /// it. A target done at or before its deadline is met; one not done is
+    /// breached once the business time passes beyond it. The resolution
+    /// deadline moves later by each wait on the customer (the business time
+    /// it takes), and a wait running at T counts up to T.
+    pub fn deadlines(&self, clock: &mut SlaClock, case: &SlaCase<'_>, t_ms: i64) -> SlaDeadlines {
+        let target = self.target_for(case.category, case.tier, case.priority);
+        let opened = case.opened_ms;
+        let response_ms = clock.add_business_ms(opened, target.response_s.saturating_mul(1000));
+        // As in `verdict`: the waits end by the resolution (or T), and a
+        // running wait counts only while the case is unresolved.
+        let end_ms = case.resolved_ms.unwrap_or(t_ms);
+        let running = case
+            .waiting_since_ms
+            .filter(|_| case.resolved_ms.is_none())
+            .map(|since| (since, t_ms));
+        let mut remaining_ms = target.resolution_s.saturating_mul(1000);
+        let mut from_ms = opened;
+        for (start, end) in case
+            .waits_ms
+            .iter()
+            .map(|&(a, b)| (a, b.min(end_ms)))
+            .chain(running)
+        {
+            let before_ms = clock.business_ms(from_ms, start);
+            if before_ms >= remaining_ms {
+                break;
+            }
+            remaining_ms -= before_ms;
+            from_ms = from_ms.max(end);
+        }
+        SlaDeadlines {
+            response_ms,
+            resolution_ms: clock.add_business_ms(from_ms, remaining_ms),
         }
     }
 

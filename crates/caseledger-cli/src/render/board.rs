@@ -1,0 +1,256 @@
+//! The `cases` table and CSV: one row per case of the board.
+
+use std::fmt::Write;
+
+use caseledger::board::BoardRow;
+use caseledger::format_timestamp;
+use caseledger_store::Head;
+use chrono::{DateTime, Utc};
+use unicode_width::UnicodeWidthStr;
+
+use super::csv::csv_text;
+use super::table::{MIN_TABLE_COLUMNS, TableWidth, orphan_events_note};
+use super::text::{cut, pad, wrap};
+
+/// What `cases` shows above and in its table.
+pub struct BoardView<'a> {
+    /// The board's T.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Events counted.
+    pub events: u64,
+    /// Cases on the board (before the filters).
+    pub cases: usize,
+    /// Events of cases never opened.
+    pub orphan_events: u64,
+    /// The head the replay checked the chain to.
+    pub head: &'a Head,
+    /// The rows answered.
+    pub rows: &'a [BoardRow],
+}
+
+/// The widest a name cell (agent, customer, team) gets, in display cells;
+/// ids may be 128 bytes.
+const MAX_NAME_COLUMNS: usize = 16;
+
+/// Space between two columns.
+const GAP: usize = 2;
+
+/// A time as the table shows it: `2026-03-06 06:00`, UTC, to the minute.
+fn minute(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".to_owned(), |s| cut(s, MAX_NAME_COLUMNS))
+}
+
+/// The status column: the phase of an open case, else its status.
+fn status(r: &BoardRow) -> String {
+    r.phase
+        .map_or_else(|| r.status.as_str(), |p| p.as_str())
+        .to_owned()
+}
+
+/// A column of the table: its title and each row's cell.
+type Column = (&'static str, fn(&BoardRow) -> String);
+
+/// The table's columns, most important first: a narrow table shows those
+/// that fit, `--wide` all of them.
+const COLUMNS: [Column; 12] = [
+    ("case", |r| r.case_id.to_string()),
+    ("next deadline", |r| minute(r.next_deadline)),
+    ("flag", |r| {
+        if r.overdue {
+            "OVERDUE".to_owned()
+        } else if r.at_risk {
+            "at risk".to_owned()
+        } else {
+            String::new()
+        }
+    }),
+    ("status", status),
+    ("priority", |r| or_dash(r.priority.map(|p| p.as_str()))),
+    ("agent", |r| or_dash(r.agent.as_ref().map(|a| a.as_str()))),
+    ("customer", |r| {
+        cut(r.customer_id.as_str(), MAX_NAME_COLUMNS)
+    }),
+    ("team", |r| or_dash(r.team.as_ref().map(|t| t.as_str()))),
+    ("category", |r| or_dash(r.category.map(|c| c.as_str()))),
+    ("complaint", |r| {
+        r.complaint.map_or_else(
+            || "-".to_owned(),
+            |c| format!("{} {}", c.regime, c.state.as_str()),
+        )
+    }),
+    ("follow-up due", |r| minute(r.follow_up_due)),
+    ("last event", |r| minute(Some(r.last_event))),
+];
+
+/// The `table` format of `cases`. Within [`TableWidth::Fit`] no line is
+/// longer than the width: the most important columns that fit, and a line
+/// saying how to see the rest.
+pub fn board_table(view: &BoardView<'_>, width: TableWidth) -> String {
+    let max = match width {
+        TableWidth::Fit(n) => Some(n.max(MIN_TABLE_COLUMNS)),
+        TableWidth::Wide => None,
+    };
+    let mut out = String::new();
+    out.push_str(&wrap(
+        &format!(
+            "Case board as of {} (UTC), {}: {} of {} cases, by the nearest open deadline",
+            view.as_of.as_ref().map_or("-".to_owned(), format_timestamp),
+            crate::commands::output::count(view.events, "event"),
+            view.rows.len(),
+            view.cases,
+        ),
+        max,
+        2,
+    ));
+    out.push_str(&wrap(
+        &format!(
+            "log head: position {} hash {}",
+            view.head.position,
+            view.head.hash_hex()
+        ),
+        max,
+        2,
+    ));
+    if view.orphan_events > 0 {
+        out.push_str(&wrap(&orphan_events_note(view.orphan_events), max, 2));
+    }
+    out.push('\n');
+    if view.rows.is_empty() {
+        out.push_str("No case matches.\n");
+        return out;
+    }
+    let mut used = 0;
+    let mut shown: Vec<(&str, Vec<String>, usize)> = Vec::new();
+    for (title, cell) in COLUMNS {
+        let cells: Vec<String> = view.rows.iter().map(cell).collect();
+        let w = cells
+            .iter()
+            .map(|c| c.width())
+            .chain([title.width()])
+            .max()
+            .unwrap_or(0);
+        let need = if shown.is_empty() { w } else { used + GAP + w };
+        if max.is_some_and(|m| need > m) && !shown.is_empty() {
+            continue;
+        }
+        used = need;
+        shown.push((title, cells, w));
+    }
+    let line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (c, (_, _, w))) in cells.iter().zip(&shown).enumerate() {
+            if i > 0 {
+                l.push_str(&" ".repeat(GAP));
+            }
+            l.push_str(&pad(c, *w, true));
+        }
+        l.trim_end().to_owned()
+    };
+    let _ = writeln!(out, "{}", line(shown.iter().map(|(t, _, _)| *t).collect()));
+    for i in 0..view.rows.len() {
+        let _ = writeln!(
+            out,
+            "{}",
+            line(shown.iter().map(|(_, c, _)| c[i].as_str()).collect())
+        );
+    }
+    let hidden = COLUMNS.len() - shown.len();
+    if hidden > 0 {
+        out.push('\n');
+        out.push_str(&wrap(
+            &format!(
+                "{hidden} more columns with --wide, every column with --format json or csv \
+                 (docs/kpis.md, \"The case board\")"
+            ),
+            max,
+            0,
+        ));
+    }
+    out
+}
+
+/// The CSV columns, in order (docs/cli.md).
+const CSV_HEADER: [&str; 28] = [
+    "case_id",
+    "status",
+    "phase",
+    "customer_id",
+    "tier",
+    "channel",
+    "category",
+    "topic",
+    "priority",
+    "agent",
+    "team",
+    "opened",
+    "first_response",
+    "latest_resolution",
+    "escalation_level",
+    "awaiting_customer",
+    "follow_up_due",
+    "sla_response_deadline",
+    "sla_response_state",
+    "sla_resolution_deadline",
+    "sla_resolution_state",
+    "complaint_regime",
+    "complaint_deadline",
+    "complaint_state",
+    "last_event",
+    "overdue",
+    "at_risk",
+    "next_deadline",
+];
+
+/// The `csv` format of `cases`: a header, then one row per case with a
+/// cell under every column (empty when none). Text cells are guarded
+/// against spreadsheet formulas.
+pub fn board_csv(rows: &[BoardRow]) -> String {
+    let mut out = CSV_HEADER.join(",");
+    out.push('\n');
+    let t = |t: Option<DateTime<Utc>>| t.as_ref().map_or_else(String::new, format_timestamp);
+    let text = |s: Option<&str>| s.map_or_else(String::new, csv_text);
+    for r in rows {
+        let cells: [String; 28] = [
+            r.case_id.to_string(),
+            r.status.as_str().to_owned(),
+            r.phase.map_or_else(String::new, |p| p.as_str().to_owned()),
+            csv_text(r.customer_id.as_str()),
+            r.tier.as_str().to_owned(),
+            r.channel.as_str().to_owned(),
+            text(r.category.map(|c| c.as_str())),
+            text(r.topic.map(|c| c.as_str())),
+            text(r.priority.map(|c| c.as_str())),
+            text(r.agent.as_ref().map(|a| a.as_str())),
+            text(r.team.as_ref().map(|a| a.as_str())),
+            t(Some(r.opened)),
+            t(r.first_response),
+            t(r.latest_resolution),
+            r.escalation_level.to_string(),
+            r.awaiting_customer.to_string(),
+            t(r.follow_up_due),
+            t(r.sla_response.deadline),
+            r.sla_response.state.as_str().to_owned(),
+            t(r.sla_resolution.deadline),
+            r.sla_resolution.state.as_str().to_owned(),
+            r.complaint
+                .map_or_else(String::new, |c| c.regime.as_str().to_owned()),
+            t(r.complaint.and_then(|c| c.deadline)),
+            r.complaint
+                .map_or_else(String::new, |c| c.state.as_str().to_owned()),
+            t(Some(r.last_event)),
+            r.overdue.to_string(),
+            r.at_risk.to_string(),
+            t(r.next_deadline),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
