@@ -9,6 +9,7 @@ mod history;
 mod table;
 mod text;
 
+pub(crate) use csv::csv_text;
 pub use csv::report_csv;
 pub use history::{history_json, history_table};
 pub use table::{

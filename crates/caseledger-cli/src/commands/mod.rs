@@ -6,6 +6,7 @@ pub mod bench;
 pub mod copy;
 pub mod copy_io;
 pub mod export;
+pub mod follow_ups;
 pub mod generate;
 pub mod import;
 pub mod import_check;
