@@ -62,7 +62,8 @@ mod tests {
             data: EventData::Reopened(Reopened { reason: None }),
         };
         let mut count = Count::default();
-        (&mut count).observe(1, &event);
+        // Through the impl for `&mut P` (a method call would reach `Count`'s).
+        <&mut Count as Projection>::observe(&mut &mut count, 1, &event);
         let mut boxed: Box<dyn Projection> = Box::new(Count::default());
         boxed.observe(7, &event);
         count.observe(2, &event);
