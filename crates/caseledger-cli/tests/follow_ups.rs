@@ -1,10 +1,12 @@
 //! `follow-ups plan` (issue 22, docs/follow-ups.md) over a hand-made store:
 //! the plan in every format (snapshots), `--apply` and its re-run (nothing
 //! recorded twice), another actor refused naming the first, a case with
-//! later events refused, a day without working hours, and exit statuses.
+//! later events refused, a day without working hours, and exit statuses;
+//! and the same plan and apply on PostgreSQL.
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
 mod common;
+mod pg;
 
 use common::*;
 
@@ -403,4 +405,72 @@ fn bad_flags_are_refused_with_exit_2() {
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn on_postgresql_the_same_plan_and_apply() {
+    let dir = store();
+    let db = pg::TestDb::new();
+    let (code, out, err) = caseledger_copy(dir.path(), &db.url);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, on_file, err) = plan(dir.path(), &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, on_pg, err) = plan_at(&db.url, &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(on_pg, on_file);
+    let apply = [
+        "--capacity",
+        "3",
+        "--apply",
+        "--actor",
+        "planner-1",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = plan_at(&db.url, &apply);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["applied"]["recorded"], 3);
+    let after = export(&db.url);
+    let (code, out, err) = plan_at(&db.url, &apply);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["applied"]["already_recorded"], 3);
+    assert_eq!(export(&db.url), after);
+    // Another actor: refused, naming the first; nothing recorded.
+    let (code, out, _) = plan_at(
+        &db.url,
+        &[
+            "--capacity",
+            "3",
+            "--apply",
+            "--actor",
+            "planner-2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("planner-1"), "{out}");
+    assert_eq!(export(&db.url), after);
+}
+
+fn caseledger_copy(dir: &std::path::Path, url: &str) -> (i32, String, String) {
+    let out = caseledger()
+        .args(["copy", "--source"])
+        .arg(dir)
+        .args(["--target", url])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn plan_at(url: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["follow-ups", "plan", "--on", "2026-03-16"];
+    args.extend_from_slice(extra);
+    run(url, &args)
 }
