@@ -7,7 +7,7 @@
 
 use caseledger::calendar::BusinessCalendar;
 use caseledger::kpi::{SlaCase, SlaPolicy};
-use caseledger::{Category, Priority, format_timestamp};
+use caseledger::{Category, Priority, Tier, format_timestamp};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 
 /// The desk: 09:00-18:00 with a lunch hour, Monday to Friday; 1 to 7
@@ -74,6 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let case = SlaCase {
         category: Some(Category::Complaint),
         priority: Some(Priority::High),
+        tier: Tier::Standard,
         opened_ms: ms(sh(9, 24, 10)?),
         first_response_ms: Some(ms(sh(9, 24, 10)?) + 20 * 60_000),
         resolved_ms: Some(ms(sh(9, 28, 15)?)),

@@ -77,8 +77,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 at(18, 0)?,
                 Actor::Customer,
                 Action::RecordSurvey(Surveyed {
-                    score: Score::new(5)?,
                     comment: Some("quick and friendly".into()),
+                    ..Surveyed::new(Score::new(5)?)
                 }),
             ),
         ];
@@ -93,10 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         // A second survey breaks a rule: refused, nothing recorded.
-        let again = Action::RecordSurvey(Surveyed {
-            score: Score::new(1)?,
-            comment: None,
-        });
+        let again = Action::RecordSurvey(Surveyed::new(Score::new(1)?));
         match service.execute(case, at(19, 0)?, Actor::Customer, again) {
             Err(e) => println!("refused: {e}"),
             Ok(_) => return Err("a second survey was accepted".into()),

@@ -90,10 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handler = Actor::parse("cmp-5")?;
     service.execute(case, at(6)?, handler, resolve)?;
     // Only the customer (or the survey system) scores the service.
-    let survey = Surveyed {
-        score: Score::new(4)?,
-        comment: None,
-    };
+    let survey = Surveyed::new(Score::new(4)?);
     if let Err(e) = service.execute(case, at(7)?, sup, Action::RecordSurvey(survey.clone())) {
         println!("refused: {e}");
     }

@@ -4,11 +4,12 @@
 //! figure is called the same everywhere; docs/kpis.md ("Display labels")
 //! lists the same labels, and a test keeps the two equal.
 //!
-//! Targets live here too ([`target`]): the one place that says which figure
-//! is checked against what. Today only the satisfied share has one (the
-//! library's 85%); the targets file of the measures issue will feed the
-//! same function, and every view that marks a figure against its target
-//! follows.
+//! The page's targets live here too ([`target`]): which figure the HTML
+//! page marks against what. Today only the satisfied share, against the
+//! library's default (85%). The targets file (`report --targets`, issue
+//! 20) sets the report's `targets` object (`caseledger::kpi::Targets`);
+//! the page does not read it yet, so `report` refuses `--targets` with
+//! `--format html` rather than show the default as if it were the file's.
 
 use caseledger::kpi::{CSAT_TARGET, Kpis};
 
@@ -449,9 +450,9 @@ pub struct TargetCheck {
 /// The target of `figure` in `kpis`, if it has one: the one rule of which
 /// figure is checked against what. Today the satisfied share against the
 /// library's [`CSAT_TARGET`], with the library's own verdict
-/// (`csat.meets_target`); every other figure has none. The targets file of
-/// the measures issue (issue 20) adds the others here, with their verdicts
-/// from the report's `targets` object.
+/// (`csat.meets_target`); every other figure has none. The report's
+/// `targets` object (issue 20) holds the others; the HTML report issue
+/// brings them here.
 pub fn target(figure: &Figure, kpis: &Kpis) -> Option<TargetCheck> {
     (figure.key == SATISFIED_SHARE.key).then_some(TargetCheck {
         target: CSAT_TARGET,

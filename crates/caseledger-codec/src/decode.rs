@@ -6,8 +6,8 @@ use caseledger::{
     Actor, AgentId, Assigned, AwaitingCustomer, CaseId, Category, Channel, Classified, CustomerId,
     DeadlineExtended, Escalated, EscalationLevel, Event, EventData, EventId, EventType,
     ExtensionDays, FollowUpCompleted, FollowUpOutcome, FollowUpPurpose, FollowUpScheduled, Opened,
-    Origin, Priority, QaReviewed, QaScore, Reopened, Resolved, RootCause, Score, Surveyed, TeamId,
-    Tier, Topic,
+    Origin, Priority, QaReviewed, QaScore, Reopened, Resolved, RootCause, Score, SurveyVia,
+    Surveyed, TeamId, Tier, Topic,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -196,11 +196,15 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
         EventType::FollowUpCompleted => EventData::FollowUpCompleted(FollowUpCompleted {
             outcome: r.vocab("outcome", FollowUpOutcome::from_code)?,
         }),
-        EventType::Surveyed => EventData::Surveyed(Surveyed {
-            score: Score::new(i64::from(r.u8("score")?))
-                .map_err(|e| DecodeError::bad("score", e.to_string()))?,
-            comment: r.opt_text("comment")?,
-        }),
+        EventType::Surveyed => {
+            let mut s = Surveyed::new(
+                Score::new(i64::from(r.u8("score")?))
+                    .map_err(|e| DecodeError::bad("score", e.to_string()))?,
+            );
+            s.comment = r.opt_text("comment")?;
+            r.survey_dimensions(&mut s)?;
+            EventData::Surveyed(s)
+        }
         EventType::Closed => EventData::Closed,
         EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {
             reason: r.opt_text("reason")?,
@@ -331,6 +335,41 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         self.vocab(field, f).map(Some)
+    }
+
+    /// `surveyed`'s optional trailing block (docs/store-format.md): none
+    /// at the end of the record, else four bytes, the three dimension
+    /// scores (0: none) and `via` (its code plus 1; 0: none). A block
+    /// saying nothing is refused: it is written only when one is given,
+    /// so that an event has one encoding.
+    fn survey_dimensions(&mut self, s: &mut Surveyed) -> Result<(), DecodeError> {
+        if self.at == self.b.len() {
+            return Ok(());
+        }
+        let mut score = |field: &'static str| -> Result<Option<Score>, DecodeError> {
+            match self.u8(field)? {
+                0 => Ok(None),
+                n => Score::new(i64::from(n))
+                    .map(Some)
+                    .map_err(|e| DecodeError::bad(field, e.to_string())),
+            }
+        };
+        s.speed = score("survey speed")?;
+        s.problem_solving = score("survey problem solving")?;
+        s.attitude = score("survey attitude")?;
+        s.via = match self.u8("survey via")? {
+            0 => None,
+            n => Some(SurveyVia::from_code(n - 1).ok_or_else(|| {
+                DecodeError::bad("survey via", format!("unknown code {}", n - 1))
+            })?),
+        };
+        if !s.has_dimensions() {
+            return Err(DecodeError::bad(
+                "survey dimensions",
+                "a block that gives none is never written",
+            ));
+        }
+        Ok(())
     }
 
     fn end(&self) -> Result<(), DecodeError> {

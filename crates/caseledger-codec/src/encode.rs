@@ -126,6 +126,20 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
         EventData::Surveyed(d) => {
             out.push(d.score.get());
             put_opt_text(out, "comment", d.comment.as_deref())?;
+            // Optional trailing block of four bytes (speed, problem
+            // solving, attitude: the score or 0 for none; via: its code
+            // plus 1 or 0 for none), written only when one of them is
+            // given: a record written before they existed keeps its bytes.
+            if d.has_dimensions() {
+                let score = |s: Option<caseledger::Score>| s.map_or(0, caseledger::Score::get);
+                out.extend_from_slice(&[
+                    score(d.speed),
+                    score(d.problem_solving),
+                    score(d.attitude),
+                    // At most six channels: code + 1 fits a byte.
+                    d.via.map_or(0, |v| v.code() + 1),
+                ]);
+            }
         }
         EventData::AwaitingCustomer(d) => put_opt_text(out, "reason", d.reason.as_deref())?,
         EventData::CustomerReplied => {}

@@ -1,7 +1,8 @@
 //! The fields issue 19 added to existing event types (`opened`'s `origin`,
-//! `resolved`'s `root_cause`) are an optional last byte: absent, a record
-//! has the bytes (and so the chain hash) it had before; the default origin
-//! written out is refused, so that an event has one encoding.
+//! `resolved`'s `root_cause`) are an optional last byte, and those issue 20
+//! added to `surveyed` an optional last block: absent, a record has the
+//! bytes (and so the chain hash) it had before; the default written out is
+//! refused, so that an event has one encoding.
 #![allow(clippy::unwrap_used)]
 
 use caseledger::*;
@@ -89,4 +90,88 @@ fn the_default_origin_written_out_is_refused() {
     hashed.extend_from_slice(&hash);
     let err = decode_body(&hashed).unwrap_err();
     assert!(err.to_string().contains("origin"), "{err}");
+}
+
+/// Issue 20: `surveyed`'s dimension scores and `via` are one optional
+/// trailing block of four bytes, written only when one of them is given.
+fn surveyed(s: Surveyed) -> EventData {
+    EventData::Surveyed(s)
+}
+
+fn score(n: i64) -> Score {
+    Score::new(n).unwrap()
+}
+
+#[test]
+fn a_survey_without_dimensions_writes_the_old_payload() {
+    // surveyed: score 4, comment absent (0).
+    assert_eq!(
+        payload(&encode(&event(surveyed(Surveyed::new(score(4)))))),
+        [4, 0]
+    );
+}
+
+#[test]
+fn survey_dimensions_add_four_bytes_and_round_trip() {
+    let given = [
+        Surveyed {
+            speed: Some(score(5)),
+            problem_solving: Some(score(1)),
+            attitude: Some(score(3)),
+            via: Some(SurveyVia::Branch),
+            ..Surveyed::new(score(4))
+        },
+        Surveyed {
+            via: Some(SurveyVia::Phone),
+            ..Surveyed::new(score(2))
+        },
+        Surveyed {
+            attitude: Some(score(2)),
+            comment: Some("slow".into()),
+            ..Surveyed::new(score(2))
+        },
+    ];
+    for s in given {
+        let e = event(surveyed(s));
+        let Record::Event(r) = decode_body(&encode(&e)).unwrap() else {
+            panic!("not an event")
+        };
+        assert_eq!(r.event, e);
+    }
+    // speed, problem solving, attitude (0: none), via's code + 1 (0: none).
+    let s = Surveyed {
+        speed: Some(score(5)),
+        via: Some(SurveyVia::Branch),
+        ..Surveyed::new(score(4))
+    };
+    assert_eq!(
+        payload(&encode(&event(surveyed(s)))),
+        [4, 0, 5, 0, 0, SurveyVia::Branch.code() + 1]
+    );
+}
+
+/// The plain survey's body with `block` appended, re-hashed, so that only
+/// the block can be wrong.
+fn with_block(block: &[u8]) -> Vec<u8> {
+    let body = encode(&event(surveyed(Surveyed::new(score(4)))));
+    let mut hashed = body[..body.len() - 32].to_vec();
+    hashed.extend_from_slice(block);
+    let hash = caseledger_codec::chain_hash(&GENESIS_HASH, &hashed);
+    hashed.extend_from_slice(&hash);
+    hashed
+}
+
+#[test]
+fn a_bad_survey_block_is_refused() {
+    for (block, field) in [
+        (&[0, 0, 0, 0][..], "survey dimensions"),
+        (&[6, 0, 0, 0][..], "survey speed"),
+        (&[0, 0, 0, 8][..], "survey via"),
+        (&[3, 3][..], "survey attitude"),
+        (&[3, 3, 3, 1, 0][..], "trailing"),
+    ] {
+        let err = decode_body(&with_block(block)).unwrap_err();
+        assert!(err.to_string().contains(field), "{block:?}: {err}");
+    }
+    assert!(decode_body(&with_block(&[0, 0, 0, 1])).is_ok());
 }

@@ -94,6 +94,11 @@ impl PgLog {
         })
     }
 
+    /// The runtime this log's calls run on.
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     /// The async log this one drives (to share it with async code).
     pub fn async_log(&self) -> &AsyncPgLog {
         &self.log
@@ -276,7 +281,7 @@ impl PgLog {
 /// Runs `fut` on the runtime of `handle` and waits on a channel: `None`
 /// when the task ended without an answer (the runtime shut down, or the
 /// task panicked).
-fn wait<T: Send + 'static>(
+pub(crate) fn wait<T: Send + 'static>(
     handle: &Handle,
     fut: impl Future<Output = T> + Send + 'static,
 ) -> Option<T> {

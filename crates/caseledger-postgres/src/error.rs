@@ -73,6 +73,29 @@ pub enum ErrorKind {
     /// The log's writer task has stopped (its runtime shut down): nothing
     /// was written by this call.
     WriterStopped,
+    /// A projection's checkpoint row is not the one this runner last read
+    /// or wrote: another runner of the same name moved it. Nothing was
+    /// stored; run one runner per name.
+    CheckpointMoved {
+        /// The projection's name.
+        name: String,
+        /// The position this runner expected (`None`: no row).
+        expected: Option<u64>,
+        /// The position found (`None`: no row).
+        found: Option<u64>,
+    },
+    /// A projection's state does not serialize, is too large, or its
+    /// stored JSON does not read back as the projection's: nothing was
+    /// stored or fed.
+    ProjectionState {
+        /// The projection's name.
+        name: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A projection was about to be fed a position other than the next
+    /// one: nothing was fed.
+    OutOfOrder(caseledger::projection::OutOfOrder),
 }
 
 impl fmt::Display for ErrorKind {
@@ -114,6 +137,29 @@ impl fmt::Display for ErrorKind {
             ErrorKind::WriterStopped => {
                 f.write_str("the log's writer has stopped; nothing was written")
             }
+            ErrorKind::CheckpointMoved {
+                name,
+                expected,
+                found,
+            } => {
+                let at = |p: &Option<u64>| {
+                    p.map_or_else(|| "no checkpoint".to_owned(), |p| format!("position {p}"))
+                };
+                write!(
+                    f,
+                    "the checkpoint of projection `{name}` is at {}, not at {} as this runner \
+                     left it: another runner of that name moved it; nothing was stored",
+                    at(found),
+                    at(expected)
+                )
+            }
+            ErrorKind::ProjectionState { name, detail } => {
+                write!(
+                    f,
+                    "the state of projection `{name}` cannot be used: {detail}"
+                )
+            }
+            ErrorKind::OutOfOrder(o) => write!(f, "{o}"),
         }
     }
 }

@@ -17,6 +17,11 @@
 //!   and blocking embedders: it owns a small runtime on threads of its own,
 //!   so it works outside a runtime and inside one alike.
 //!
+//! - Following: [`AsyncPgLog::follow`] and [`PgLog::follow`] hand out the
+//!   events from a position on and wait for new ones (woken by the
+//!   writer's notification); [`AsyncPgRunner`] and [`PgRunner`] keep a
+//!   projection current with its checkpoint in the database.
+//!
 //! docs/postgres.md gives the schema, the guarantees, roles and GRANTs, TLS,
 //! backups and measured figures.
 #![forbid(unsafe_code)]
@@ -24,6 +29,7 @@
 mod blocking;
 mod config;
 mod error;
+mod follow;
 mod log;
 mod records;
 mod rows;
@@ -39,6 +45,10 @@ pub use config::{
     PgOptions, is_postgres_url, redact_url, url_passwords,
 };
 pub use error::{Error, ErrorKind};
+pub use follow::{
+    AsyncPgFollower, AsyncPgRunner, MAX_POLL_INTERVAL_MS, MAX_PROJECTION_NAME_BYTES,
+    MAX_STATE_BYTES, PgFollowOptions, PgFollower, PgRunner, PgRunnerOptions,
+};
 pub use log::AsyncPgLog;
 pub use records::{LogRecord, RecordStream};
 pub use schema::SCHEMA_VERSION;

@@ -40,6 +40,9 @@ struct Shared {
     options: PgOptions,
     /// The connection string without its password, for `Debug`.
     target: String,
+    /// The connection string as given, for a follower's own listening
+    /// connection (never printed).
+    url: String,
 }
 
 impl std::fmt::Debug for AsyncPgLog {
@@ -85,6 +88,7 @@ impl AsyncPgLog {
                 queue,
                 options,
                 target: redact_url(url),
+                url: url.to_owned(),
             }),
         })
     }
@@ -92,6 +96,11 @@ impl AsyncPgLog {
     /// The options the log was opened with.
     pub fn options(&self) -> &PgOptions {
         &self.shared.options
+    }
+
+    /// The connection string as given (with its password: never print it).
+    pub(crate) fn url(&self) -> &str {
+        &self.shared.url
     }
 
     pub(crate) async fn client(

@@ -7,7 +7,7 @@
 use crate::error::{Error, ErrorKind};
 
 /// The schema this build creates and understands.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock key migrations hold (an arbitrary constant:
 /// "caseledger" in ASCII, folded into 63 bits).
@@ -74,8 +74,20 @@ CREATE TRIGGER head_no_truncate BEFORE TRUNCATE ON caseledger.head
     FOR EACH STATEMENT EXECUTE FUNCTION caseledger.refuse_change();
 ";
 
+/// Migration 2: projections' checkpoints (issue 22), one row per
+/// projection, its position and state replaced together by one statement
+/// (`follow.rs`). Not part of the log: rows are updated in place.
+const MIGRATION_2: &str = r"
+CREATE TABLE caseledger.projection_checkpoints (
+    name      text PRIMARY KEY CHECK (octet_length(name) BETWEEN 1 AND 128),
+    position  bigint NOT NULL CHECK (position >= 0),
+    state     jsonb NOT NULL,
+    saved_at  timestamptz NOT NULL DEFAULT now()
+);
+";
+
 /// The migrations, in order: migration `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// Creates or upgrades the schema; refuses a newer one. Returns the version
 /// the database is at afterwards.

@@ -183,6 +183,66 @@ pub enum ErrorKind {
         /// Why, as a kind to match.
         reason: InvalidOptionReason,
     },
+    /// A projection's checkpoint file (`caseledger_store::follow`) cannot be
+    /// used: it is damaged, of another format, or its state does not
+    /// read back as the projection's. Nothing was fed from it; remove the
+    /// file to rebuild the projection from the start of the log.
+    #[error("projection checkpoint {} cannot be used: {reason}", path.display())]
+    ProjectionCheckpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong with it, as a kind to match.
+        reason: ProjectionCheckpointReason,
+    },
+    /// A projection was about to be fed a position other than the next one
+    /// (a follower or checkpoint out of step with the log): nothing was
+    /// fed.
+    #[error("{0}")]
+    OutOfOrder(caseledger::projection::OutOfOrder),
+}
+
+/// What is wrong with a projection's checkpoint file: the reason of
+/// [`ErrorKind::ProjectionCheckpoint`] (docs/store-format.md, "Projection
+/// checkpoints").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectionCheckpointReason {
+    /// Shorter than its fixed fields, or than the length it records.
+    #[error("the file is {bytes} bytes, too short for what it records (torn or cut)")]
+    Truncated {
+        /// The file's size.
+        bytes: u64,
+    },
+    /// It does not start with the checkpoint magic: not a projection
+    /// checkpoint.
+    #[error("it does not start with the projection checkpoint magic")]
+    NotACheckpoint,
+    /// Written by a format this build does not know.
+    #[error("format version {found}, this build reads version {supported}")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u16,
+        /// The version this build writes and reads.
+        supported: u16,
+    },
+    /// The checksum does not match the bytes: the file was damaged.
+    #[error("its CRC-32C does not match its bytes (the file was damaged)")]
+    ChecksumMismatch,
+    /// Its state is larger than the limit, or bytes follow its checksum.
+    #[error("its state is {bytes} bytes, more than the limit of {limit}, or bytes follow it")]
+    TooLarge {
+        /// The size found.
+        bytes: u64,
+        /// The limit ([`crate::follow::MAX_STATE_BYTES`]).
+        limit: u64,
+    },
+    /// The state is not the projection's (its JSON does not deserialize,
+    /// or the projection's state does not serialize).
+    #[error("the state does not read back as this projection's: {detail}")]
+    State {
+        /// serde_json's message.
+        detail: String,
+    },
 }
 
 /// Why a directory is not a store: the reason of [`ErrorKind::NotAStore`].

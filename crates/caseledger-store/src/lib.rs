@@ -68,6 +68,7 @@ compile_error!(
 mod chain;
 mod checkpoint;
 mod error;
+pub mod follow;
 // The binary codec: public for this crate's tests and tools, not part of
 // the stable API (docs/store-format.md specifies the bytes).
 #[doc(hidden)]
@@ -85,7 +86,7 @@ mod write;
 
 pub use error::{
     Damage, DamageKind, Error, ErrorKind, InvalidOptionReason, NotAStoreReason,
-    NotAsRecordedReason, OwnershipLoss, WriteFailure,
+    NotAsRecordedReason, OwnershipLoss, ProjectionCheckpointReason, WriteFailure,
 };
 pub use format::FORMAT_VERSION;
 pub use layout::{Head, Until};
@@ -105,7 +106,7 @@ pub use read::partition_of;
 pub use recover::CUT_DIR;
 #[doc(hidden)]
 pub use segment::{MAX_OPEN_SEGMENTS, parse_segment_name, segment_name};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyReport, verify, verify_partitions};
 pub use write::{
     Batch, Clock, DEFAULT_SEGMENT_BYTES, MAX_GROUP_APPENDS, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
     StoreOptions,

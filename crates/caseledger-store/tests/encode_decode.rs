@@ -141,10 +141,19 @@ fn event() -> impl Strategy<Value = Option<Event>> {
                             outcome: FollowUpOutcome::from_code(c.6)?,
                         })
                     }
-                    EventType::Surveyed => EventData::Surveyed(Surveyed {
-                        score: Score::new(score).ok()?,
-                        comment: t,
-                    }),
+                    EventType::Surveyed => {
+                        // Each dimension present or not, from the id's bits
+                        // (0 and 6: none).
+                        let dim = |shift: u32| Score::new(((eid >> shift) % 6) as i64).ok();
+                        EventData::Surveyed(Surveyed {
+                            comment: t,
+                            speed: dim(0),
+                            problem_solving: dim(8),
+                            attitude: dim(16),
+                            via: caseledger::SurveyVia::from_code(((eid >> 24) % 7) as u8),
+                            ..Surveyed::new(Score::new(score).ok()?)
+                        })
+                    }
                     EventType::Closed => EventData::Closed,
                     EventType::AwaitingCustomer => {
                         EventData::AwaitingCustomer(AwaitingCustomer { reason: t })

@@ -138,6 +138,7 @@ fn the_documented_code_tables_match_the_code() {
     check_table!("outcome", FollowUpOutcome);
     check_table!("root cause", RootCause);
     check_table!("origin", Origin);
+    check_table!("survey via", SurveyVia);
 }
 
 #[test]

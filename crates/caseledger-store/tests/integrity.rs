@@ -622,3 +622,164 @@ fn a_partitioned_read_checks_each_record_once() {
         }
     }
 }
+
+/// `verify_partitions` on `dir` with 1, 2 and 3 threads: the same verdict
+/// as `verify` (the report, or the error's words), and each partition's
+/// events are exactly those `verify` visits before its verdict, of that
+/// partition's cases, in position order. Returns `verify`'s verdict.
+fn verify_partitions_agrees(
+    dir: &Path,
+) -> Result<caseledger_store::VerifyReport, caseledger_store::Error> {
+    let mut visited = Vec::new();
+    let expected = verify(dir, |e| visited.push(e));
+    for parts in [1usize, 2, 3] {
+        let (got, states) =
+            caseledger_store::verify_partitions(dir, parts, |_| Vec::new(), |v, e| v.push(e));
+        match (&got, &expected) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{parts} threads"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{parts} threads"),
+            _ => panic!("{parts} threads: {got:?}, verify: {expected:?}"),
+        }
+        assert_eq!(states.len(), parts);
+        for (k, events) in states.iter().enumerate() {
+            let mine: Vec<&RecordedEvent> = visited
+                .iter()
+                .filter(|e| {
+                    caseledger_store::partition_of(
+                        e.event.case_id.as_uuid().as_bytes(),
+                        parts as u64,
+                    ) == k as u64
+                })
+                .collect();
+            assert_eq!(
+                events.iter().collect::<Vec<_>>(),
+                mine,
+                "{parts} threads, part {k}"
+            );
+        }
+    }
+    expected
+}
+
+/// The offsets of each frame of segment 1's bytes.
+fn frame_offsets(segment: &[u8]) -> Vec<usize> {
+    let (_, bodies) = frames(segment);
+    let mut at = SEGMENT_HEADER_BYTES;
+    let mut out = Vec::new();
+    for b in &bodies {
+        out.push(at);
+        at += FRAME_HEADER_BYTES + b.len();
+    }
+    out
+}
+
+/// Issue 16: `verify` on the replay's threads (`verify_partitions`, what
+/// `caseledger verify` runs) makes every check `verify` makes: a sound
+/// store gives the same report; every record altered (its CRC fixed, so
+/// the chain must catch it) and every frame's checksum alone altered (which
+/// the chain does not cover) give `verify`'s error, on any thread count.
+#[test]
+fn verify_on_threads_catches_what_verify_catches() {
+    let base = tempfile::tempdir().unwrap();
+    store_with_history(base.path());
+    let sound = verify_partitions_agrees(base.path()).unwrap();
+    assert!(sound.events > 50 && sound.streams == 20, "{sound:?}");
+    let segment = std::fs::read(base.path().join(segment_name(1))).unwrap();
+    let offsets = frame_offsets(&segment);
+    let (_, bodies) = frames(&segment);
+    for k in 0..bodies.len() {
+        for crc_only in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            copy_store(base.path(), dir.path());
+            if crc_only {
+                let mut bytes = segment.clone();
+                bytes[offsets[k] + 4] ^= 0x01;
+                std::fs::write(dir.path().join(segment_name(1)), &bytes).unwrap();
+            } else {
+                tamper(dir.path(), false, |bodies| {
+                    let b = &mut bodies[k];
+                    let at = if is_event(b) { 40 } else { b.len() - 1 };
+                    b[at] ^= 0x20;
+                });
+            }
+            let err = verify_partitions_agrees(dir.path()).unwrap_err();
+            assert!(
+                err.is_corruption(),
+                "record {k}, crc only {crc_only}: {err}"
+            );
+        }
+    }
+}
+
+/// What only `verify`'s index catches, with the chain recomputed and the
+/// CRCs fixed: an event id used twice (in two cases) and a stream version
+/// that skips one. The threaded verify names them as `verify` does.
+#[test]
+fn verify_on_threads_catches_repeated_ids_and_version_gaps() {
+    let base = tempfile::tempdir().unwrap();
+    store_with_history(base.path());
+    let (_, bodies) = frames(&std::fs::read(base.path().join(segment_name(1))).unwrap());
+    // Layout of an event body: case id at 12..28, version at 28..36, event
+    // id at 36..52 (docs/store-format.md).
+    let events: Vec<usize> = (0..bodies.len())
+        .filter(|&i| is_event(&bodies[i]))
+        .collect();
+    let first = events[3];
+    let other_case = *events
+        .iter()
+        .rev()
+        .find(|&&i| bodies[i][12..28] != bodies[first][12..28])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_store(base.path(), dir.path());
+    tamper(dir.path(), true, |bodies| {
+        let id = bodies[first][36..52].to_vec();
+        bodies[other_case][36..52].copy_from_slice(&id);
+    });
+    let err = verify_partitions_agrees(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().contains("repeats the one at position"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    copy_store(base.path(), dir.path());
+    tamper(dir.path(), true, |bodies| {
+        let b = &mut bodies[other_case];
+        let version = u64::from_le_bytes(b[28..36].try_into().unwrap());
+        b[28..36].copy_from_slice(&(version + 1).to_le_bytes());
+    });
+    let err = verify_partitions_agrees(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("does not follow"), "{err}");
+}
+
+/// Bytes after the checkpoint are judged by `verify`'s own rules: a torn
+/// tail is a torn tail, and commits the checkpoint has not caught up with
+/// are verified; the threaded verify gives the same verdicts.
+#[test]
+fn verify_on_threads_judges_bytes_after_the_checkpoint_as_verify_does() {
+    let base = tempfile::tempdir().unwrap();
+    store_with_history(base.path());
+    let segment = std::fs::read(base.path().join(segment_name(1))).unwrap();
+    // A torn tail: half a frame after the last commit.
+    let dir = tempfile::tempdir().unwrap();
+    copy_store(base.path(), dir.path());
+    let mut bytes = segment.clone();
+    bytes.extend_from_slice(&segment[SEGMENT_HEADER_BYTES..SEGMENT_HEADER_BYTES + 30]);
+    std::fs::write(dir.path().join(segment_name(1)), &bytes).unwrap();
+    let err = verify_partitions_agrees(dir.path()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TornTail(_)), "{err}");
+    // A checkpoint that names an earlier commit: the log goes on, sound.
+    let dir = tempfile::tempdir().unwrap();
+    copy_store(base.path(), dir.path());
+    let (_, bodies) = frames(&segment);
+    let offsets = frame_offsets(&segment);
+    let k = (0..bodies.len() - 1)
+        .rev()
+        .find(|&i| !is_event(&bodies[i]))
+        .unwrap();
+    let end = offsets[k] + FRAME_HEADER_BYTES + bodies[k].len();
+    let position = bodies[..k].iter().filter(|b| is_event(b)).count() as u64;
+    write_checkpoint(dir.path(), end as u64, position, &stored_hash(&bodies[k]));
+    let report = verify_partitions_agrees(dir.path()).unwrap();
+    assert!(report.events > position, "{report:?}");
+}

@@ -471,10 +471,7 @@ impl Synth {
             b.act(
                 d,
                 &Actor::Customer,
-                Action::RecordSurvey(Surveyed {
-                    score,
-                    comment: None,
-                }),
+                Action::RecordSurvey(Surveyed::new(score)),
             );
         }
         if b.rng.chance(0.7) {

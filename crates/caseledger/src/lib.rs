@@ -88,7 +88,7 @@ pub use vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
-pub use vocab::{Origin, QaScore, RootCause};
+pub use vocab::{Origin, QaScore, RootCause, SurveyVia};
 
 /// What an embedder uses, in one import: `use caseledger::prelude::*;`.
 /// The service and its commands, the events and their vocabularies, ids,
@@ -105,7 +105,7 @@ pub mod prelude {
         Reopened, Resolved, Score, ServiceError, Status, Surveyed, TeamId, Tier, Topic, Violation,
         format_timestamp, parse_timestamp,
     };
-    pub use crate::{Origin, QaReviewed, QaScore, RootCause};
+    pub use crate::{Origin, QaReviewed, QaScore, RootCause, SurveyVia};
 }
 
 /// The backend-author surface: what an [`EventLog`] implementation uses to

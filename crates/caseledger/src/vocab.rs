@@ -268,6 +268,24 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How a survey was taken (`surveyed`'s optional `via`).
+    SurveyVia, "survey channel" {
+        /// A phone call.
+        Phone => "phone",
+        /// A text message.
+        Sms => "sms",
+        /// An email.
+        Email => "email",
+        /// The bank's app.
+        App => "app",
+        /// An online chat.
+        Chat => "chat",
+        /// At a branch.
+        Branch => "branch",
+    }
+}
+
+vocabulary! {
     /// Who started a case (`opened`'s optional `origin`).
     #[derive(Default)]
     Origin, "origin" {

@@ -30,8 +30,8 @@ fn all_event_data() -> Vec<EventData> {
             outcome: FollowUpOutcome::NotResolved,
         }),
         EventData::Surveyed(Surveyed {
-            score: Score::new(4).unwrap(),
             comment: Some("quick, thanks".into()),
+            ..Surveyed::new(Score::new(4).unwrap())
         }),
         EventData::Closed,
         EventData::AwaitingCustomer(AwaitingCustomer {
@@ -92,6 +92,58 @@ fn origin_customer_given_reads_as_the_default_and_is_left_out() {
     };
     assert_eq!(o.origin, Origin::Customer);
     assert!(!serde_json::to_string(&e).unwrap().contains("origin"));
+}
+
+/// Issue 20: `surveyed`'s dimension scores and `via` are written only when
+/// given, read back, and checked like `score` (1 to 5) and a vocabulary.
+#[test]
+fn survey_dimensions_are_optional_and_checked() {
+    let given = Surveyed {
+        speed: Some(Score::new(5).unwrap()),
+        problem_solving: Some(Score::new(3).unwrap()),
+        attitude: None,
+        via: Some(SurveyVia::Sms),
+        ..Surveyed::new(Score::new(4).unwrap())
+    };
+    let e = event(1, 0, EventData::Surveyed(given));
+    let line = serde_json::to_string(&e).unwrap();
+    assert!(
+        line.contains(r#""data":{"score":4,"speed":5,"problem_solving":3,"via":"sms"}"#),
+        "{line}"
+    );
+    assert_eq!(Event::from_json(&line).unwrap(), e);
+    let plain = event(
+        1,
+        0,
+        EventData::Surveyed(Surveyed::new(Score::new(4).unwrap())),
+    );
+    assert!(
+        serde_json::to_string(&plain)
+            .unwrap()
+            .contains(r#""data":{"score":4}}"#)
+    );
+
+    let with = |data: &str| {
+        format!(
+            r#"{{"case_id":"0192f5c4-0000-7000-8000-000000000001","type":"surveyed","at":"2026-03-02T09:15:00Z","actor":"customer","event_id":"0192f5c4-0000-7000-8000-000000000002","data":{{"score":4,{data}}}}}"#
+        )
+    };
+    for (data, field) in [
+        (r#""speed":6"#, "data.speed"),
+        (r#""attitude":0"#, "data.attitude"),
+        (r#""problem_solving":"4""#, "data.problem_solving"),
+        (r#""via":"fax""#, "data.via"),
+    ] {
+        let err = Event::from_json(&with(data)).unwrap_err();
+        assert!(err.to_string().contains(field), "{data}: {err}");
+        let err = DraftEvent::from_json(&with(data)).unwrap_err();
+        assert!(err.to_string().contains(field), "{data}: {err}");
+    }
+    let ok = Event::from_json(&with(r#""attitude":null,"via":"branch""#)).unwrap();
+    let EventData::Surveyed(s) = ok.data else {
+        panic!("not surveyed")
+    };
+    assert_eq!((s.attitude, s.via), (None, Some(SurveyVia::Branch)));
 }
 
 #[test]
@@ -595,10 +647,22 @@ mod two_passes {
                 }),
             arb_vocab(FollowUpOutcome::ALL)
                 .prop_map(|outcome| EventData::FollowUpCompleted(FollowUpCompleted { outcome })),
-            (1i64..=5, arb_text()).prop_map(|(s, comment)| EventData::Surveyed(Surveyed {
-                score: Score::new(s).expect("in range"),
-                comment
-            })),
+            (
+                1i64..=5,
+                arb_text(),
+                (0i64..=5, 0i64..=5, 0i64..=5, 0u8..=6)
+            )
+                .prop_map(|(s, comment, (speed, solving, attitude, via))| {
+                    EventData::Surveyed(Surveyed {
+                        comment,
+                        // 0 (and via 6): none.
+                        speed: Score::new(speed).ok(),
+                        problem_solving: Score::new(solving).ok(),
+                        attitude: Score::new(attitude).ok(),
+                        via: SurveyVia::from_code(via),
+                        ..Surveyed::new(Score::new(s).expect("in range"))
+                    })
+                }),
             Just(EventData::Closed),
             arb_text().prop_map(|reason| EventData::AwaitingCustomer(AwaitingCustomer { reason })),
             Just(EventData::CustomerReplied),

@@ -87,10 +87,7 @@ impl Log {
         self.simple(
             case,
             hours,
-            EventData::Surveyed(Surveyed {
-                score: Score::new(score).unwrap(),
-                comment: None,
-            }),
+            EventData::Surveyed(Surveyed::new(Score::new(score).unwrap())),
         )
     }
 

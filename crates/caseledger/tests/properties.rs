@@ -155,10 +155,7 @@ fn action(step: &Step, at_minute: i64) -> Action {
         8 => Action::CompleteFollowUp(FollowUpCompleted {
             outcome: FollowUpOutcome::ALL[usize::from(step.outcome)],
         }),
-        9 => Action::RecordSurvey(Surveyed {
-            score: Score::new(step.score).unwrap(),
-            comment: None,
-        }),
+        9 => Action::RecordSurvey(Surveyed::new(Score::new(step.score).unwrap())),
         11 => Action::AwaitCustomer(AwaitingCustomer::default()),
         12 => Action::RecordCustomerReply,
         13 => Action::ExtendDeadline(DeadlineExtended {
@@ -1121,8 +1118,8 @@ fn arb_event() -> impl Strategy<Value = Event> {
                         })
                     }
                     EventType::Surveyed => EventData::Surveyed(Surveyed {
-                        score: Score::new(score).unwrap(),
                         comment: note,
+                        ..Surveyed::new(Score::new(score).unwrap())
                     }),
                     EventType::Closed => EventData::Closed,
                     EventType::AwaitingCustomer => {

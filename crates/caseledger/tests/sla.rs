@@ -57,6 +57,7 @@ fn case(opened_ms: i64) -> SlaCase<'static> {
     SlaCase {
         category: Some(Category::Inquiry),
         priority: Some(Priority::Urgent),
+        tier: Tier::Standard,
         opened_ms,
         first_response_ms: None,
         resolved_ms: None,
@@ -81,16 +82,20 @@ fn the_second_form_reads_as_written() {
     assert_eq!((p.low, p.high), (p.normal, p.normal));
     // The category's override wins over the priority's; only for its priority.
     let complaint = Some(Category::Complaint);
+    let standard = Tier::Standard;
     assert_eq!(
-        p.target_for(complaint, Some(Priority::Urgent)),
+        p.target_for(complaint, standard, Some(Priority::Urgent)),
         target(900, 36000)
     );
-    assert_eq!(p.target_for(complaint, Some(Priority::Normal)), p.normal);
     assert_eq!(
-        p.target_for(Some(Category::Inquiry), Some(Priority::Urgent)),
+        p.target_for(complaint, standard, Some(Priority::Normal)),
+        p.normal
+    );
+    assert_eq!(
+        p.target_for(Some(Category::Inquiry), standard, Some(Priority::Urgent)),
         p.urgent
     );
-    assert_eq!(p.target_for(None, None), p.normal);
+    assert_eq!(p.target_for(None, standard, None), p.normal);
     assert_eq!(p.validate(), Ok(()));
     // A calendar named by file is left for the reader to resolve.
     let named = SlaPolicy::from_json(
@@ -126,7 +131,7 @@ fn errors_of_the_second_form_name_the_wrong_field() {
     let cases = [
         (
             format!(r#"{{"priorities": {{{normal}}}, "warn": 0.5}}"#),
-            "field `warn`: unknown field; allowed: calendar, warn_at, priorities, categories",
+            "field `warn`: unknown field; allowed: calendar, warn_at, priorities, categories, tiers",
         ),
         (
             r#"{"priorities": {"urgent": {"response_s": 1, "resolution_s": 2}}}"#.to_owned(),

@@ -8,7 +8,8 @@ use anyhow::{Context, Result, anyhow};
 use caseledger::calendar::{BusinessCalendar, Tz};
 use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
-    GroupBy, KpiAccumulator, Report, ReportParams, SlaCalendarSource, SlaPolicy,
+    GroupBy, KpiAccumulator, MAX_TARGETS_JSON_BYTES, Report, ReportParams, SlaCalendarSource,
+    SlaPolicy, Targets,
 };
 use caseledger::permission::{Finding, Permissions};
 use caseledger_store::{Head, LogReader, Until};
@@ -61,6 +62,11 @@ pub struct ReportArgs {
     /// (docs/kpis.md, "Complaint deadlines").
     #[arg(long, value_name = "FILE")]
     pub complaint_policy: Option<PathBuf>,
+    /// A JSON file of the figures' targets, like {"fcr_rate": 0.7,
+    /// "sla_met_rate": 0.9} (docs/kpis.md, "Targets"); a figure left out
+    /// keeps its default (only satisfied_share has one, 0.85).
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
     /// A business calendar file (docs/kpis.md, "Business calendars"): the
     /// SLA policy's calendar when the policy names none, the calendar
     /// complaint deadlines are counted in, and the report's time zone
@@ -126,6 +132,16 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         Some(p) => read_policy(p, calendar.as_ref())?,
     };
     let complaints = read_complaint_policy(args, calendar.as_ref())?;
+    let targets = match &args.targets {
+        None => Targets::default(),
+        Some(path) => {
+            let text = read_small(path, MAX_TARGETS_JSON_BYTES, "targets")?;
+            Targets::from_json(&text).map_err(|e| {
+                let words = format!("invalid targets {}: {e}", path.display());
+                anyhow::Error::new(e).context(words)
+            })?
+        }
+    };
     let roles = args.roles.as_deref().map(super::roles::read).transpose()?;
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let params = ReportParams {
@@ -136,6 +152,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         time_zone: zone,
         complaints,
         process: caseledger::process::ProcessPolicy::default(),
+        targets,
     };
     let (acc, head, verified, findings) = match location {
         StoreLocation::Dir(dir) => {
@@ -246,6 +263,13 @@ fn check_flags(args: &ReportArgs) -> Result<()> {
              trend charts by --period, breakdowns, the agent scorecard); leave --group-by out"
         ));
     }
+    if args.targets.is_some() && args.format == ReportFormat::Html {
+        return refuse(
+            "--targets with --format html: the page marks only the satisfied share against its \
+             default target so far; the json, csv and table formats carry every target"
+                .to_owned(),
+        );
+    }
     if args.wide && args.format != ReportFormat::Table {
         return refuse("--wide widens the table; the other formats have every figure".to_owned());
     }
@@ -309,7 +333,9 @@ fn table_width(wide: bool, to_file: bool) -> TableWidth {
     TableWidth::Fit(terminal.unwrap_or(DEFAULT_TABLE_COLUMNS))
 }
 
-fn default_threads() -> usize {
+/// The threads a replay uses unless told: the cores, at most
+/// `MAX_DEFAULT_THREADS` (`report` and `verify`).
+pub(crate) fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DEFAULT_THREADS))
 }
 

@@ -1,14 +1,14 @@
 //! `verify`: the store's walk over every byte, and the case rules folded
-//! over every case on a second thread; the head, or the problem with what to
-//! do next.
+//! over every case, by partitions of cases on the replay's threads; the
+//! head, or the problem with what to do next.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use caseledger::permission::{Finding, Permissions};
+use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger::{CaseId, CaseState, RecordedEvent};
-use caseledger_store::{ErrorKind, verify};
+use caseledger_store::ErrorKind;
 
 use super::output::{count, write_stdout};
 use crate::args::VerifyFormat;
@@ -22,45 +22,51 @@ pub fn run(
     strict: bool,
 ) -> Result<()> {
     let bar = crate::progress::bar(None, "verifying");
-    // The last event the walk checked: where the damage begins, the last
-    // good position.
-    let mut last_good = 0;
-    // The store's walk (checksums, chain, decoding) runs on this thread and
-    // hands events in chunks to a second one that folds every case through
-    // the rules: the two halves of a verify on two cores.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
-    let (result, broken) = std::thread::scope(|s| {
-        let rules = s.spawn(move || fold_rules(rx, roles));
-        let mut chunk = Vec::with_capacity(VERIFY_CHUNK_EVENTS);
-        let mut rules_done = false;
-        let result = verify(dir, |e| {
-            if e.position % 4096 == 0 {
+    // The store's checks and the case rules on the same threads: the log's
+    // blocks are read and checked by whichever thread is free, and each
+    // thread folds the cases of its partition through the rules
+    // (`verify_partitions`; the store's sequential walk when the log does
+    // not end at its checkpoint or a check fails, so its verdict and words).
+    let (result, folds) = caseledger_store::verify_partitions(
+        dir,
+        super::report::default_threads(),
+        |_| RuleFold::new(roles),
+        |fold, e| {
+            if e.position % 8192 == 0 {
                 bar.set_position(e.position);
             }
-            last_good = e.position;
-            chunk.push(e);
-            if chunk.len() == VERIFY_CHUNK_EVENTS && !rules_done {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(VERIFY_CHUNK_EVENTS));
-                // A send fails only when the rules thread stopped at a
-                // broken rule; the walk goes on to check the bytes.
-                rules_done = tx.send(full).is_err();
-            }
-            if rules_done {
-                chunk.clear();
-            }
-        });
-        let _ = tx.send(chunk);
-        drop(tx);
-        let (broken, findings) = rules.join().unwrap_or_else(|_| {
-            let panicked = RuleBreak {
-                position: 0,
-                message: "the rule check panicked".to_owned(),
-            };
-            (Some(panicked), None)
-        });
-        (result, (broken, findings))
-    });
-    let (broken, findings) = broken;
+            fold.observe(e);
+        },
+    );
+    // The last event the walk checked (each partition's are in position
+    // order; on an error, every event before the first bad record was
+    // folded): where the damage begins, the last good position.
+    let last_good = folds.iter().map(|f| f.last_position).max().unwrap_or(0);
+    // The first broken rule in log order: each partition stopped at its
+    // first, whole cases per partition.
+    let mut broken = None;
+    let mut audits = Vec::new();
+    for f in folds {
+        // The process ends soon: freeing every case's state would only add
+        // time.
+        std::mem::forget(f.states);
+        if let Some(b) = f.broken
+            && broken
+                .as_ref()
+                .is_none_or(|o: &RuleBreak| b.position < o.position)
+        {
+            broken = Some(b);
+        }
+        audits.extend(f.audit);
+    }
+    let findings = match broken {
+        Some(_) => None,
+        None => audits.into_iter().reduce(|mut a, b| {
+            a.merge(b);
+            a
+        }),
+    }
+    .map(|a| a.findings());
     bar.finish_and_clear();
     let outcome = match (result, broken) {
         (Err(e), _) => Err(VerifyProblem::of_store(&e, last_good)),
@@ -261,36 +267,45 @@ struct RuleBreak {
     message: String,
 }
 
-/// Events handed from the verify walk to the rule fold at a time.
-const VERIFY_CHUNK_EVENTS: usize = 4096;
+/// One partition's fold of its cases through the rules: each case's state,
+/// the first broken rule, and with `roles` the permission audit.
+struct RuleFold {
+    states: HashMap<CaseId, CaseState, foldhash::fast::RandomState>,
+    audit: Option<PermissionAudit>,
+    broken: Option<RuleBreak>,
+    /// The position of the last event folded.
+    last_position: u64,
+}
 
-/// Folds every case through the rules; the first broken rule, if any;
-/// and with `roles`, the permission findings.
-fn fold_rules(
-    rx: std::sync::mpsc::Receiver<Vec<RecordedEvent>>,
-    roles: Option<&Permissions>,
-) -> (Option<RuleBreak>, Option<Vec<Finding>>) {
-    let mut states: HashMap<CaseId, CaseState, foldhash::fast::RandomState> = HashMap::default();
-    let mut audit = super::roles::audit(roles);
-    for chunk in rx {
-        for e in chunk {
-            if let Some(a) = &mut audit {
-                a.observe(e.position, &e.event);
-            }
-            let state = states.entry(e.event.case_id).or_default();
-            if let Err(err) = state.apply_in_place(&e.event) {
-                let broken = RuleBreak {
-                    position: e.position,
-                    message: format!(
-                        "case {} at position {} breaks a case rule: {err}",
-                        e.event.case_id, e.position
-                    ),
-                };
-                return (Some(broken), None);
-            }
+impl RuleFold {
+    fn new(roles: Option<&Permissions>) -> RuleFold {
+        RuleFold {
+            states: HashMap::default(),
+            audit: super::roles::audit(roles),
+            broken: None,
+            last_position: 0,
         }
     }
-    // The process ends soon: freeing every case's state would only add time.
-    std::mem::forget(states);
-    (None, audit.map(|a| a.findings()))
+
+    /// Folds one event into its case; after a broken rule, the partition's
+    /// later events are only counted.
+    fn observe(&mut self, e: RecordedEvent) {
+        self.last_position = e.position;
+        if self.broken.is_some() {
+            return;
+        }
+        if let Some(a) = &mut self.audit {
+            a.observe(e.position, &e.event);
+        }
+        let state = self.states.entry(e.event.case_id).or_default();
+        if let Err(err) = state.apply_in_place(&e.event) {
+            self.broken = Some(RuleBreak {
+                position: e.position,
+                message: format!(
+                    "case {} at position {} breaks a case rule: {err}",
+                    e.event.case_id, e.position
+                ),
+            });
+        }
+    }
 }

@@ -208,7 +208,11 @@ pub fn report_table(
             o.complaints.within_deadline,
             o.complaints.count,
             percent(o.csat.satisfied_rate),
-            percent(Some(caseledger::kpi::CSAT_TARGET)),
+            percent(
+                o.targets
+                    .get(caseledger::kpi::TargetFigure::SatisfiedShare)
+                    .map(|t| t.target)
+            ),
             o.follow_up.scheduled,
             o.follow_up.completed,
             percent(o.follow_up.on_time_rate),

@@ -60,6 +60,10 @@ pub struct LogIter {
     from: u64,
     /// Whether chain links are recomputed.
     verify: bool,
+    /// Whether every frame's checksum is checked even when its chain link
+    /// is recomputed (`verify`'s parallel walk): the link covers the body
+    /// and length, not the checksum bytes themselves.
+    pub(crate) checksums_too: bool,
     /// The chain hash of the last record read (or the one before the
     /// start); `None` until a read that starts mid-log learns it.
     prev: Option<Hash>,
@@ -185,6 +189,7 @@ impl LogIter {
             filter: None,
             from: 0,
             verify: true,
+            checksums_too: false,
             prev: start.is_none().then_some(GENESIS_HASH),
             anchor: start,
             next_position,
@@ -210,6 +215,7 @@ impl LogIter {
         let mut read = LogIter::new(self.dir.clone(), self.end, self.until, None);
         read.from = self.from;
         read.verify = self.verify;
+        read.checksums_too = self.checksums_too;
         read.segment = state.segment;
         read.start_offset = bytes.offset;
         read.prev = Some(state.prev);
@@ -292,6 +298,29 @@ impl LogIter {
             }
         };
         LogIter::new(dir, end, until, start).skip_to(from)
+    }
+
+    /// Reads on from a commit boundary that an earlier read of this log
+    /// verified (`after`: the point just after a commit record, its last
+    /// position and chain hash) up to `end`, handing out events from
+    /// position `from` on: a follower's next read. Every record after the
+    /// boundary is checked as a read from the start checks it, its chain
+    /// anchored to `after.hash`.
+    pub(crate) fn after_boundary(
+        dir: PathBuf,
+        end: Checkpoint,
+        after: Boundary,
+        from: u64,
+    ) -> LogIter {
+        let mut read = LogIter::new(dir, end, Until::End, None);
+        if after.position > 0 {
+            read.segment = after.point.segment;
+            read.start_offset = after.point.offset;
+            read.prev = Some(after.hash);
+            read.next_position = after.position + 1;
+            read.done = end.position <= after.position;
+        }
+        read.skip_to(from)
     }
 
     pub(crate) fn empty(dir: PathBuf) -> LogIter {
@@ -519,9 +548,10 @@ impl LogIter {
     /// chain link: the link covers the body, and the length too, since a
     /// wrong length gives another body whose last bytes are not its hash.
     /// Each frame is thus checked by one partition only, by the cheaper
-    /// check that suffices (the anchor of a mid-log read by every one).
+    /// check that suffices (the anchor of a mid-log read by every one);
+    /// with `checksums_too` (`verify`), by both.
     fn check_frame(&self, offset: u64, frame: &[u8], checks: bool, at: u64) -> Result<(), Error> {
-        let link_checked = self.verify || self.anchor.is_some();
+        let link_checked = (self.verify || self.anchor.is_some()) && !self.checksums_too;
         if !checks || link_checked {
             return Ok(());
         }

@@ -35,7 +35,7 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
 };
-use crate::vocab::{Origin, QaScore, RootCause};
+use crate::vocab::{Origin, QaScore, RootCause, SurveyVia};
 
 /// A JSON string, borrowed from the input when it holds no escape.
 struct Text<'de>(Cow<'de, str>);
@@ -191,6 +191,10 @@ mod data {
     pub const ROOT_CAUSE: usize = 20;
     pub const REVIEWER: usize = 21;
     pub const NOTES: usize = 22;
+    pub const SPEED: usize = 23;
+    pub const PROBLEM_SOLVING: usize = 24;
+    pub const ATTITUDE: usize = 25;
+    pub const VIA: usize = 26;
 }
 
 /// Every `data` field given, read before the type is known (it may come
@@ -224,6 +228,10 @@ struct DataFields {
     root_cause: Option<RootCause>,
     reviewer: Option<AgentId>,
     notes: Option<String>,
+    speed: Option<Score>,
+    problem_solving: Option<Score>,
+    attitude: Option<Score>,
+    via: Option<SurveyVia>,
 }
 
 /// Reads a `data` object into [`DataFields`]. `event_type`, when already
@@ -329,6 +337,15 @@ impl<'de> Visitor<'de> for DataSeed {
                 data::NOTES => {
                     d.notes = string(m, "data.notes", |s| free_text("notes", s.into_owned()))?;
                 }
+                data::SPEED => d.speed = integer(m, "data.speed", |n| bounded(Score::new, n))?,
+                data::PROBLEM_SOLVING => {
+                    d.problem_solving =
+                        integer(m, "data.problem_solving", |n| bounded(Score::new, n))?;
+                }
+                data::ATTITUDE => {
+                    d.attitude = integer(m, "data.attitude", |n| bounded(Score::new, n))?;
+                }
+                data::VIA => d.via = string(m, "data.via", |s| vocab(SurveyVia::parse, &s))?,
                 _ => return Err(A::Error::custom("unreachable: a key outside the list")),
             }
         }
@@ -409,6 +426,10 @@ impl DataFields {
             EventType::Surveyed => EventData::Surveyed(Surveyed {
                 score: required(score(self.score, Score::new)?, "data.score")?,
                 comment: self.comment,
+                speed: self.speed,
+                problem_solving: self.problem_solving,
+                attitude: self.attitude,
+                via: self.via,
             }),
             EventType::Closed => EventData::Closed,
             EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {

@@ -82,6 +82,10 @@ pub(super) const DATA_FIELDS: &[&str] = &[
     "root_cause",
     "reviewer",
     "notes",
+    "speed",
+    "problem_solving",
+    "attitude",
+    "via",
 ];
 
 /// The `data` fields each event type allows.
@@ -95,7 +99,14 @@ pub(super) fn data_fields(t: EventType) -> &'static [&'static str] {
         EventType::Reopened => &["reason"],
         EventType::FollowUpScheduled => &["due", "purpose", "channel"],
         EventType::FollowUpCompleted => &["outcome"],
-        EventType::Surveyed => &["score", "comment"],
+        EventType::Surveyed => &[
+            "score",
+            "comment",
+            "speed",
+            "problem_solving",
+            "attitude",
+            "via",
+        ],
         EventType::Responded | EventType::Closed => &[],
         EventType::AwaitingCustomer => &["reason"],
         EventType::CustomerReplied => &[],

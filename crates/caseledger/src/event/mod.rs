@@ -23,7 +23,7 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, Priority, Score, Tier,
     Topic,
 };
-use crate::vocab::{Origin, QaScore, RootCause};
+use crate::vocab::{Origin, QaScore, RootCause, SurveyVia};
 
 pub(crate) use check::check_new_event;
 pub use de::DataOf;
@@ -163,7 +163,8 @@ pub struct FollowUpCompleted {
     pub outcome: FollowUpOutcome,
 }
 
-/// `surveyed`: the customer scored the service.
+/// `surveyed`: the customer scored the service, overall and, optionally,
+/// on the dimensions of the bank's service evaluation (issue 20).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Surveyed {
     /// The score, 1 to 5.
@@ -171,6 +172,42 @@ pub struct Surveyed {
     /// The customer's comment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The score for the speed of the response, 1 to 5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed: Option<Score>,
+    /// The score for how well the problem was solved, 1 to 5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem_solving: Option<Score>,
+    /// The score for the staff's attitude, 1 to 5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attitude: Option<Score>,
+    /// How the survey was taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<SurveyVia>,
+}
+
+impl Surveyed {
+    /// A survey with this overall score and nothing else: no comment, no
+    /// dimension scores, no `via`.
+    pub fn new(score: Score) -> Surveyed {
+        Surveyed {
+            score,
+            comment: None,
+            speed: None,
+            problem_solving: None,
+            attitude: None,
+            via: None,
+        }
+    }
+
+    /// Whether any of the optional dimension fields (`speed`,
+    /// `problem_solving`, `attitude`, `via`) is given.
+    pub fn has_dimensions(&self) -> bool {
+        self.speed.is_some()
+            || self.problem_solving.is_some()
+            || self.attitude.is_some()
+            || self.via.is_some()
+    }
 }
 
 /// `awaiting_customer`: the bank waits on the customer; the case's

@@ -24,7 +24,7 @@ use crate::vocab::{
     Category, Channel, EscalationLevel, FollowUpOutcome, FollowUpPurpose, OutOfRange, Priority,
     Score, Tier, Topic, UnknownValue,
 };
-use crate::vocab::{Origin, QaScore, RootCause};
+use crate::vocab::{Origin, QaScore, RootCause, SurveyVia};
 
 impl Event {
     /// Parses one JSON event that must carry an `event_id`; a refused line
@@ -536,6 +536,10 @@ fn parse_data(t: EventType, map: Map<String, Value>) -> Result<EventData, ParseE
         EventType::Surveyed => EventData::Surveyed(Surveyed {
             score: f.required("score", bounded(Score::new))?,
             comment: f.optional("comment", free_text("comment"))?,
+            speed: f.optional("speed", bounded(Score::new))?,
+            problem_solving: f.optional("problem_solving", bounded(Score::new))?,
+            attitude: f.optional("attitude", bounded(Score::new))?,
+            via: f.optional("via", vocab(SurveyVia::parse))?,
         }),
         EventType::Closed => EventData::Closed,
         EventType::AwaitingCustomer => EventData::AwaitingCustomer(AwaitingCustomer {

@@ -136,9 +136,10 @@ pub(super) struct FollowUpFact {
 
 /// The rarer facts of a case: what process policy's findings and
 /// `complaints.time_to_handler` need of its routing (docs/kpis.md), its
-/// quality reviews and its unreopened `not_resolved` outcomes. Boxed, only
-/// for the cases ever assigned to a team, classified a complaint, reviewed
-/// or left unreopened, so that a case's facts stay small.
+/// quality reviews, its unreopened `not_resolved` outcomes and its survey
+/// dimension scores. Boxed, only for the cases ever assigned to a team,
+/// classified a complaint, reviewed, left unreopened or surveyed with a
+/// dimension score, so that a case's facts stay small.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Trail {
     /// Each team the case was assigned to (interned in the accumulator's
@@ -155,6 +156,35 @@ pub(super) struct Trail {
     /// `qa_reviewed` events, and the sum of their scores.
     pub(super) qa_reviews: u32,
     pub(super) qa_score_sum: u32,
+    /// Per survey dimension (in the order of [`SurveyDimension::ALL`]),
+    /// how many surveys scored it and the sum of their scores.
+    pub(super) survey_dimensions: [(u32, u32); SurveyDimension::ALL.len()],
+}
+
+/// The dimensions a survey may score besides its overall score (issue
+/// 20), in the order of the report's `csat` fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SurveyDimension {
+    Speed,
+    ProblemSolving,
+    Attitude,
+}
+
+impl SurveyDimension {
+    pub(super) const ALL: [SurveyDimension; 3] = [
+        SurveyDimension::Speed,
+        SurveyDimension::ProblemSolving,
+        SurveyDimension::Attitude,
+    ];
+
+    /// This dimension's score in a survey, if it gave one.
+    pub(super) fn of(self, s: &crate::event::Surveyed) -> Option<crate::vocab::Score> {
+        match self {
+            SurveyDimension::Speed => s.speed,
+            SurveyDimension::ProblemSolving => s.problem_solving,
+            SurveyDimension::Attitude => s.attitude,
+        }
+    }
 }
 
 /// A case's waits on the customer as of T: kept beside its facts, in a map
@@ -408,6 +438,18 @@ impl CaseFacts {
                 self.surveys += 1;
                 self.survey_score_sum += u32::from(score);
                 self.surveys_satisfied += u32::from(score >= SATISFIED_SCORE);
+                if SurveyDimension::ALL.iter().any(|d| d.of(s).is_some()) {
+                    let trail = self.trail.get_or_insert_default();
+                    for (d, (count, sum)) in SurveyDimension::ALL
+                        .iter()
+                        .zip(&mut trail.survey_dimensions)
+                    {
+                        if let Some(score) = d.of(s) {
+                            *count += 1;
+                            *sum += u32::from(score.get());
+                        }
+                    }
+                }
             }
             EventData::Closed => {
                 self.status = Status::Closed;

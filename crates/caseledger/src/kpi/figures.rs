@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::cross_case::{CrossCase, cross_case};
-use super::facts::{CaseFacts, FastMap, Names, Waits, ms};
+use super::facts::{CaseFacts, FastMap, Names, SurveyDimension, Waits, ms};
 use crate::ids::TeamId;
 use crate::process::ProcessPolicy;
 use crate::vocab::{FollowUpOutcome, FollowUpPurpose, Origin};
@@ -17,17 +17,15 @@ fn utc_ms(t_ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 use super::parallel::in_parallel;
 use super::report::{
-    ByPurpose, ComplaintKpis, CsatKpis, Findings, FollowUpKpis, GroupBy, GroupKpis, Kpis,
-    OutreachKpis, PurposeKpis, QualityKpis, ReportParams, SlaKpis,
+    ByPurpose, ComplaintKpis, CsatKpis, DimensionKpis, Findings, FollowUpKpis, GroupBy, GroupKpis,
+    Kpis, OutreachKpis, PurposeKpis, QualityKpis, ReportParams, SlaKpis,
 };
 use super::report::{ByRegime, RegimeKpis};
 use super::sla::{SlaCase, SlaClock, SlaPolicy, SlaState};
 use super::stats::{Durations, rate};
+use super::targets::{TargetFigure, TargetVerdicts, Targets};
 use crate::complaint::{ComplaintPolicy, DeadlineClock, Regime};
 use crate::vocab::Category;
-
-/// A satisfaction rate at or above this is good performance (85%).
-pub const CSAT_TARGET: f64 = 0.85;
 
 /// Counts and samples of one group; a monoid under [`KpiAcc::merge`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,6 +51,8 @@ pub(super) struct KpiAcc {
     survey_responses: u64,
     survey_score_sum: u64,
     survey_satisfied: u64,
+    /// Per survey dimension ([`SurveyDimension::ALL`]): answers, score sum.
+    survey_dimensions: [(u64, u64); SurveyDimension::ALL.len()],
     resolved_with_survey: u64,
     repeats: u64,
     follow_ups_scheduled: u64,
@@ -230,6 +230,7 @@ impl KpiAcc {
         let case = SlaCase {
             category: f.classification.map(|c| c.category),
             priority: f.classification.map(|c| c.priority),
+            tier: f.tier,
             opened_ms: f.opened_ms,
             first_response_ms: f.first_response_ms.get(),
             resolved_ms: f.latest_resolved_ms.get().filter(|_| resolved),
@@ -285,6 +286,12 @@ impl KpiAcc {
             .trail
             .as_deref()
             .map_or((0, 0, 0), |t| (t.qa_reviews, t.qa_score_sum, t.unreopened));
+        if let Some(t) = f.trail.as_deref() {
+            for (mine, (count, sum)) in self.survey_dimensions.iter_mut().zip(t.survey_dimensions) {
+                mine.0 += u64::from(count);
+                mine.1 += u64::from(sum);
+            }
+        }
         self.qa_cases += u64::from(reviews > 0);
         self.qa_reviews += u64::from(reviews);
         self.qa_score_sum += u64::from(score_sum);
@@ -331,6 +338,10 @@ impl KpiAcc {
         self.survey_responses += o.survey_responses;
         self.survey_score_sum += o.survey_score_sum;
         self.survey_satisfied += o.survey_satisfied;
+        for (mine, theirs) in self.survey_dimensions.iter_mut().zip(&o.survey_dimensions) {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
         self.resolved_with_survey += o.resolved_with_survey;
         self.repeats += o.repeats;
         self.follow_ups_scheduled += o.follow_ups_scheduled;
@@ -364,10 +375,20 @@ impl KpiAcc {
         f.complaints_without_root_cause += of.complaints_without_root_cause;
     }
 
-    /// The figures (sorting the samples in place).
-    fn finish(&mut self) -> Kpis {
+    /// The mean score of one survey dimension and its answers.
+    fn dimension(&self, d: SurveyDimension) -> DimensionKpis {
+        let (count, sum) = self.survey_dimensions[d as usize];
+        DimensionKpis {
+            mean: rate(sum, count),
+            count,
+        }
+    }
+
+    /// The figures (sorting the samples in place), with their verdicts
+    /// against `targets`.
+    fn finish(&mut self, targets: &Targets) -> Kpis {
         let satisfied_rate = rate(self.survey_satisfied, self.survey_responses);
-        Kpis {
+        let mut kpis = Kpis {
             cases_opened: self.opened,
             cases_resolved: self.resolved,
             backlog: self.opened - self.resolved,
@@ -408,7 +429,11 @@ impl KpiAcc {
                 responses: self.survey_responses,
                 mean: rate(self.survey_score_sum, self.survey_responses),
                 satisfied_rate,
-                meets_target: satisfied_rate.map(|r| r >= CSAT_TARGET),
+                // Set from the targets' verdict below (one rule).
+                meets_target: None,
+                speed: self.dimension(SurveyDimension::Speed),
+                problem_solving: self.dimension(SurveyDimension::ProblemSolving),
+                attitude: self.dimension(SurveyDimension::Attitude),
             },
             survey_response_rate: rate(self.resolved_with_survey, self.resolved),
             repeat_rate: rate(self.repeats, self.opened),
@@ -440,7 +465,14 @@ impl KpiAcc {
                 cap_violations: self.cap_violations,
                 ..self.findings
             },
-        }
+            targets: TargetVerdicts::default(),
+        };
+        kpis.targets = targets.verdicts(&kpis);
+        kpis.csat.meets_target = kpis
+            .targets
+            .get(TargetFigure::SatisfiedShare)
+            .and_then(|v| v.meets_target);
+        kpis
     }
 }
 
@@ -532,12 +564,12 @@ pub(super) fn cohort(
         .iter_mut()
         .map(|(key, acc)| GroupKpis {
             key: key.clone(),
-            kpis: acc.finish(),
+            kpis: acc.finish(&params.targets),
         })
         .collect();
     let mut overall = KpiAcc::default();
     for acc in numbered.into_values().chain(groups.into_values()) {
         overall.merge(acc);
     }
-    (overall.finish(), group_kpis)
+    (overall.finish(&params.targets), group_kpis)
 }

@@ -17,8 +17,9 @@
 //! `figures.rs` (the counters of a group and the per-group fold),
 //! `cross_case.rs` (repeat problems and follow-up cap violations),
 //! `parallel.rs` (the report's pieces on several threads), `sla.rs`
-//! (the SLA policy and its verdicts), `stats.rs` (durations and
-//! percentiles) and `report.rs` (the report's types and their JSON).
+//! (the SLA policy and its verdicts), `targets.rs` (the figures' targets
+//! and verdicts), `stats.rs` (durations and percentiles) and `report.rs`
+//! (the report's types and their JSON).
 
 mod accumulator;
 mod cross_case;
@@ -28,15 +29,16 @@ mod parallel;
 mod report;
 mod sla;
 mod stats;
+mod targets;
 
 pub use accumulator::{AsOfMismatch, KpiAccumulator};
 pub use cross_case::REPEAT_WINDOW_MS;
 pub use facts::SATISFIED_SCORE;
-pub use figures::CSAT_TARGET;
 pub use report::{ByPurpose, Findings, OutreachKpis, PurposeKpis, QualityKpis};
 pub use report::{ByRegime, RegimeKpis};
 pub use report::{
-    ComplaintKpis, CsatKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report, ReportParams, SlaKpis,
+    ComplaintKpis, CsatKpis, DimensionKpis, FollowUpKpis, GroupBy, GroupKpis, Kpis, Report,
+    ReportParams, SlaKpis,
 };
 pub use sla::{
     DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaFieldError, SlaPart, SlaState,
@@ -44,6 +46,10 @@ pub use sla::{
 };
 pub use sla::{SlaError, SlaPolicy, SlaPolicyError, SlaTarget, SlaTargetError};
 pub use stats::DurationStats;
+pub use targets::{
+    CSAT_TARGET, MAX_TARGETS_JSON_BYTES, TargetFigure, TargetVerdict, TargetVerdicts, Targets,
+    TargetsError,
+};
 
 /// A day and an hour in milliseconds, the unit of the deadlines and windows.
 const DAY_MS: i64 = 24 * HOUR_MS;

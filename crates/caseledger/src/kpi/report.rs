@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::sla::SlaPolicy;
 use super::stats::DurationStats;
+use super::targets::{TargetVerdicts, Targets};
 use crate::calendar::Tz;
 use crate::complaint::{ComplaintPolicy, Regime};
 use crate::process::ProcessPolicy;
@@ -58,6 +59,9 @@ pub struct ReportParams {
     /// The process policy whose findings the report counts (the complaint
     /// teams: docs/kpis.md, "Findings").
     pub process: ProcessPolicy,
+    /// The figures' targets (docs/kpis.md, "Targets"): the default has
+    /// only `satisfied_share`'s.
+    pub targets: Targets,
 }
 
 /// SLA attainment.
@@ -160,8 +164,26 @@ pub struct CsatKpis {
     pub mean: Option<f64>,
     /// Share of scores of 4 or 5.
     pub satisfied_rate: Option<f64>,
-    /// satisfied_rate ≥ 0.85.
+    /// satisfied_rate ≥ the `satisfied_share` target (0.85 by default;
+    /// `None` without data or without a target): the same verdict as
+    /// `targets.satisfied_share.meets_target`.
     pub meets_target: Option<bool>,
+    /// The surveys' `speed` scores.
+    pub speed: DimensionKpis,
+    /// The surveys' `problem_solving` scores.
+    pub problem_solving: DimensionKpis,
+    /// The surveys' `attitude` scores.
+    pub attitude: DimensionKpis,
+}
+
+/// One survey dimension's scores (`csat.speed`, ...): surveys without it
+/// count for nothing here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct DimensionKpis {
+    /// Mean of the scores given (1 to 5; `None` when none was given).
+    pub mean: Option<f64>,
+    /// Surveys that scored the dimension.
+    pub count: u64,
 }
 
 /// Follow-up contacts.
@@ -303,6 +325,9 @@ pub struct Kpis {
     pub outreach: OutreachKpis,
     /// Process-policy findings.
     pub findings: Findings,
+    /// The figures that have a target, each against it (docs/kpis.md,
+    /// "Targets").
+    pub targets: TargetVerdicts,
 }
 
 /// The figures of one group.

@@ -1,4 +1,4 @@
-//! SLA targets by priority and category ([`SlaPolicy`], with its two JSON
+//! SLA targets by priority, tier and category ([`SlaPolicy`], with its two JSON
 //! forms), and the one SLA rule: the verdict on a case as of T
 //! ([`SlaPolicy::verdict`]), met, breached, pending or at risk, on the
 //! policy's business calendar with the resolution clock paused while the
@@ -10,7 +10,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::calendar::{BusinessCalendar, CalendarTimeline};
-use crate::vocab::{Category, Priority};
+use crate::vocab::{Category, Priority, Tier};
 
 /// A response and a resolution target, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,8 @@ pub struct SlaTarget {
     pub resolution_s: i64,
 }
 
-/// SLA targets by priority, with per-category overrides, counted on a
+/// SLA targets by priority, with per-tier and per-category overrides
+/// ([`SlaPolicy::target_for`] says which wins), counted on a
 /// business calendar. An embedding program or the CLI's policy file may
 /// replace the default; unclassified cases use `normal`. Its JSON forms are
 /// read by [`SlaPolicy::from_json_value`] (also as serde's `Deserialize`).
@@ -39,6 +40,9 @@ pub struct SlaPolicy {
     /// Targets that win over the priority's for a category (the latest
     /// classification's), by priority; empty by default.
     pub categories: BTreeMap<Category, BTreeMap<Priority, SlaTarget>>,
+    /// Targets that win over the priority's for a customer tier, by
+    /// priority (a category's override wins over them); empty by default.
+    pub tiers: BTreeMap<Tier, BTreeMap<Priority, SlaTarget>>,
     /// A pending case is at risk once the business time elapsed on one of
     /// its pending targets has reached this share of it (above 0, at most
     /// 1; [`DEFAULT_WARN_AT`] by default).
@@ -83,6 +87,7 @@ impl Default for SlaPolicy {
             high: hours(4, 72),
             urgent: hours(1, 24),
             categories: BTreeMap::new(),
+            tiers: BTreeMap::new(),
             warn_at: DEFAULT_WARN_AT,
             calendar: BusinessCalendar::default(),
             calendar_source: SlaCalendarSource::CalendarHours,
@@ -101,14 +106,28 @@ impl SlaPolicy {
         }
     }
 
-    /// The target of a case classified as `category` and `priority`: the
-    /// category's override for that priority if there is one, else the
-    /// priority's target (`None`: unclassified, counted as normal).
-    pub fn target_for(&self, category: Option<Category>, priority: Option<Priority>) -> SlaTarget {
+    /// The target of a case of a customer of `tier`, classified as
+    /// `category` and `priority` (`None`: unclassified, counted as
+    /// normal): the one precedence rule, most specific first: the
+    /// category's override for that priority, else the tier's override for
+    /// it, else the priority's target.
+    pub fn target_for(
+        &self,
+        category: Option<Category>,
+        tier: Tier,
+        priority: Option<Priority>,
+    ) -> SlaTarget {
         let priority = priority.unwrap_or(Priority::Normal);
-        category
+        let category_override = category
             .and_then(|c| self.categories.get(&c))
-            .and_then(|by_priority| by_priority.get(&priority))
+            .and_then(|by_priority| by_priority.get(&priority));
+        let tier_override = || {
+            self.tiers
+                .get(&tier)
+                .and_then(|by_priority| by_priority.get(&priority))
+        };
+        category_override
+            .or_else(tier_override)
             .copied()
             .unwrap_or_else(|| self.target(Some(priority)))
     }
@@ -127,13 +146,16 @@ impl SlaPolicy {
     /// The first: an object with a target for every priority (`low`,
     /// `normal`, `high`, `urgent`), each target
     /// `{"response_s": 14400, "resolution_s": 259200}` in whole seconds above
-    /// 0, counted in calendar hours. An error names the priority and field
-    /// and shows the expected shape.
+    /// 0, counted in calendar hours, and optional `tiers` as in the second
+    /// form. An error names the priority and field and shows the expected
+    /// shape.
     ///
     /// The second, told by its `priorities` field: `priorities` (targets by
     /// priority; `normal` required, a priority left out takes `normal`'s),
     /// optional `categories` (by category, targets by priority that win
-    /// over the priority's), optional `warn_at` (above 0, at most 1, kept to
+    /// over the priority's and the tier's), optional `tiers` (by customer
+    /// tier, targets by priority that win over the priority's), optional
+    /// `warn_at` (above 0, at most 1, kept to
     /// a millionth; [`DEFAULT_WARN_AT`] when absent) and optional `calendar` (a file name
     /// or a calendar object), in business seconds of that calendar. An error
     /// names the field by its path, such as `priorities.urgent`.
@@ -144,7 +166,10 @@ impl SlaPolicy {
         if fields.contains_key("priorities") {
             return second_form(fields);
         }
-        if let Some(unknown) = fields.keys().find(|k| Priority::parse(k).is_err()) {
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| *k != "tiers" && Priority::parse(k).is_err())
+        {
             return Err(SlaPolicyError::UnknownPriority {
                 name: unknown.clone(),
             });
@@ -163,6 +188,9 @@ impl SlaPolicy {
                 Priority::Urgent => policy.urgent = target,
             }
         }
+        if let Some(tiers) = fields.get("tiers") {
+            policy.tiers = tiers_of(tiers)?;
+        }
         Ok(policy)
     }
 
@@ -174,7 +202,7 @@ impl SlaPolicy {
                 return Err(SlaError::NotPositive { priority });
             }
         }
-        for by_priority in self.categories.values() {
+        for by_priority in self.categories.values().chain(self.tiers.values()) {
             for (&priority, t) in by_priority {
                 if t.response_s <= 0 || t.resolution_s <= 0 {
                     return Err(SlaError::NotPositive { priority });
@@ -321,7 +349,32 @@ pub enum SlaFieldError {
 }
 
 /// The fields of the second policy form.
-const SECOND_FORM_FIELDS: [&str; 4] = ["calendar", "warn_at", "priorities", "categories"];
+const SECOND_FORM_FIELDS: [&str; 5] = ["calendar", "warn_at", "priorities", "categories", "tiers"];
+
+/// Reads `tiers`: by tier, targets by priority that win over the
+/// priority's (and lose to a category's).
+fn tiers_of(
+    v: &serde_json::Value,
+) -> Result<BTreeMap<Tier, BTreeMap<Priority, SlaTarget>>, SlaPolicyError> {
+    let Some(by_tier) = v.as_object() else {
+        return Err(bad("tiers", SlaFieldError::NotAnObject { found: shown(v) }));
+    };
+    let mut out = BTreeMap::new();
+    for (key, targets) in by_tier {
+        let path = format!("tiers.{key}");
+        let Ok(tier) = Tier::parse(key) else {
+            let allowed = Tier::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>();
+            return Err(bad(
+                path,
+                SlaFieldError::Unknown {
+                    allowed: allowed.join(", "),
+                },
+            ));
+        };
+        out.insert(tier, targets_by_priority(&path, targets)?);
+    }
+    Ok(out)
+}
 
 fn bad(field: impl Into<String>, problem: SlaFieldError) -> SlaPolicyError {
     SlaPolicyError::BadField {
@@ -413,6 +466,9 @@ fn second_form(
                 .insert(category, targets_by_priority(&path, targets)?);
         }
     }
+    if let Some(tiers) = fields.get("tiers") {
+        policy.tiers = tiers_of(tiers)?;
+    }
     if let Some(warn_at) = fields.get("warn_at") {
         match warn_at.as_f64() {
             // Kept to a millionth, so that the policy's own JSON reads back
@@ -464,10 +520,23 @@ impl Serialize for SlaPolicy {
         let first_form = self.calendar_source == SlaCalendarSource::CalendarHours
             && self.categories.is_empty()
             && self.warn_at == DEFAULT_WARN_AT;
+        let tiers: BTreeMap<&str, BTreeMap<&str, SlaTarget>> = self
+            .tiers
+            .iter()
+            .map(|(t, by)| {
+                (
+                    t.as_str(),
+                    by.iter().map(|(p, t)| (p.as_str(), *t)).collect(),
+                )
+            })
+            .collect();
         let mut m = s.serialize_map(None)?;
         if first_form {
             for (name, target) in by_priority(self) {
                 m.serialize_entry(name, &target)?;
+            }
+            if !tiers.is_empty() {
+                m.serialize_entry("tiers", &tiers)?;
             }
             return m.end();
         }
@@ -492,6 +561,9 @@ impl Serialize for SlaPolicy {
             })
             .collect();
         m.serialize_entry("categories", &categories)?;
+        if !tiers.is_empty() {
+            m.serialize_entry("tiers", &tiers)?;
+        }
         m.end()
     }
 }
@@ -640,6 +712,8 @@ pub struct SlaCase<'a> {
     pub category: Option<Category>,
     /// The latest classification's priority (`None`: counted as normal).
     pub priority: Option<Priority>,
+    /// The customer's tier (from `opened`).
+    pub tier: Tier,
     /// When it was opened.
     pub opened_ms: i64,
     /// Its first `responded`, if any.
@@ -689,7 +763,7 @@ impl SlaPolicy {
     /// business time elapsed at T is above it, and at risk once it has
     /// reached `warn_at` of it.
     pub fn verdict(&self, clock: &mut SlaClock, case: &SlaCase<'_>, t_ms: i64) -> SlaVerdict {
-        let target = self.target_for(case.category, case.priority);
+        let target = self.target_for(case.category, case.tier, case.priority);
         let opened = case.opened_ms;
         let response = match case.first_response_ms {
             Some(r) => self.part(Some(clock.business_ms(opened, r)), 0, target.response_s),

@@ -59,10 +59,7 @@ pub fn follow_up(due_minute: i64) -> FollowUpScheduled {
 }
 
 pub fn survey(score: i64) -> Surveyed {
-    Surveyed {
-        score: Score::new(score).unwrap(),
-        comment: None,
-    }
+    Surveyed::new(Score::new(score).unwrap())
 }
 
 /// The event a command with this data would record: for `given` histories.
