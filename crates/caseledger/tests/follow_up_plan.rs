@@ -423,10 +423,7 @@ fn each_key_of_the_order() {
     desk.append(
         low_score,
         before(3, 10),
-        EventData::Surveyed(Surveyed {
-            score: Score::new(2).unwrap(),
-            comment: None,
-        }),
+        EventData::Surveyed(Surveyed::new(Score::new(2).unwrap())),
     );
     let at_risk = desk.resolved(
         70,
@@ -475,10 +472,7 @@ fn each_key_of_the_order() {
     desk.append(
         scored_3,
         before(3, 10),
-        EventData::Surveyed(Surveyed {
-            score: Score::new(3).unwrap(),
-            comment: None,
-        }),
+        EventData::Surveyed(Surveyed::new(Score::new(3).unwrap())),
     );
     let low = desk.resolved(
         10,
@@ -791,10 +785,7 @@ fn apply_refuses_a_case_with_events_after_the_start_of_the_day() {
     desk.append(
         busy,
         survey_at,
-        EventData::Surveyed(Surveyed {
-            score: Score::new(4).unwrap(),
-            comment: None,
-        }),
+        EventData::Surveyed(Surveyed::new(Score::new(4).unwrap())),
     );
     let facts = desk.facts();
     let p = plan(&facts, &BusinessCalendar::default(), None);
