@@ -47,8 +47,8 @@ use crate::args::{
     CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
 };
 use crate::commands::{
-    bench, cases, copy, export, generate, import, import_check, import_reject, open, pg, report,
-    roles, verify,
+    bench, cases, copy, export, follow_ups, generate, import, import_check, import_reject, open,
+    pg, report, roles, verify,
 };
 use crate::exit::{BrokenPipe, UsageError, exit_status, report_peak_memory};
 use crate::location::{StoreLocation, redact};
@@ -229,6 +229,23 @@ enum Command {
                             caseledger --store postgres://postgres@127.0.0.1/postgres bench"
     )]
     Bench(bench::BenchArgs),
+    /// Closed-loop follow-up calls (docs/follow-ups.md).
+    #[command(subcommand)]
+    FollowUps(FollowUpsCommand),
+}
+
+/// The subcommands of `follow-ups`.
+#[derive(Debug, Subcommand)]
+enum FollowUpsCommand {
+    /// Propose the day's follow-up calls (3 to 7 days after resolution, at
+    /// most one per customer in any 30 days), as of the start of DATE;
+    /// with --apply, record them.
+    #[command(
+        after_help = "Example:\n  caseledger --store events/ follow-ups plan --on 2026-03-16 \
+                            --capacity 40\n  caseledger --store events/ follow-ups plan --on \
+                            2026-03-16 --apply --actor planner-1"
+    )]
+    Plan(follow_ups::PlanArgs),
 }
 
 /// Runs one subcommand.
@@ -339,6 +356,9 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             let source = StoreLocation::parse(&source, "--source")?;
             let target = StoreLocation::parse(&target, "--target")?;
             copy::run(&source, &target)
+        }
+        Command::FollowUps(FollowUpsCommand::Plan(args)) => {
+            follow_ups::run(&need_location()?, &args)
         }
         Command::Bench(args) => match &location {
             Some(StoreLocation::Postgres(url)) => bench::pg::run(url, &args),

@@ -11,6 +11,7 @@ mod table;
 mod text;
 
 pub use board::{BoardView, board_csv, board_table};
+pub(crate) use csv::csv_text;
 pub use csv::report_csv;
 pub use history::{history_json, history_table};
 pub use table::{

@@ -40,6 +40,7 @@ pub mod complaint;
 mod decide;
 mod error;
 mod event;
+pub mod follow_up_plan;
 mod ids;
 pub mod kpi;
 mod memory;

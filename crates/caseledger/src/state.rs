@@ -338,14 +338,14 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             case.escalated_since_open = true;
         }
         EventData::Resolved(_) => {
-            case.status = Status::Resolved;
+            case.status = status_after(case.status, &event.data);
             case.resolutions += 1;
             case.surveyed_this_resolution = false;
             case.escalated_since_open = false;
             case.awaiting_customer = false;
         }
         EventData::Reopened(_) => {
-            case.status = Status::Open;
+            case.status = status_after(case.status, &event.data);
             case.reopens += 1;
             case.awaiting_customer = false;
         }
@@ -353,7 +353,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         EventData::FollowUpCompleted(_) => case.pending_follow_up = None,
         EventData::Surveyed(_) => case.surveyed_this_resolution = true,
         EventData::Closed => {
-            case.status = Status::Closed;
+            case.status = status_after(case.status, &event.data);
             case.awaiting_customer = false;
         }
         EventData::AwaitingCustomer(_) => case.awaiting_customer = true,
@@ -365,6 +365,21 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         EventData::QaReviewed(q) => case.reviewers.push(q.reviewer.clone()),
     }
     state
+}
+
+/// The status of an opened case after `data`, from `status` before it: the
+/// one place a case's status moves ([`evolve`] and the read models that keep
+/// only the status, such as the follow-up plan's facts, use it). `resolved`
+/// resolves, `reopened` opens again, `closed` closes; no other event moves
+/// the status.
+pub(crate) fn status_after(status: Status, data: &EventData) -> Status {
+    match data {
+        EventData::Opened(_) if status == Status::NotOpened => Status::Open,
+        EventData::Resolved(_) => Status::Resolved,
+        EventData::Reopened(_) => Status::Open,
+        EventData::Closed => Status::Closed,
+        _ => status,
+    }
 }
 
 /// Folds a whole history, checking every event: the path import and verify use.

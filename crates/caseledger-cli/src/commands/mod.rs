@@ -7,6 +7,7 @@ pub mod cases;
 pub mod copy;
 pub mod copy_io;
 pub mod export;
+pub mod follow_ups;
 pub mod generate;
 pub mod import;
 pub mod import_check;

@@ -410,7 +410,7 @@ fn read_policy(path: &Path, report_calendar: Option<&BusinessCalendar>) -> Resul
 }
 
 /// Reads a business calendar file.
-fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
+pub(crate) fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read calendar {}", path.display()))?;
     BusinessCalendar::from_json(&text).map_err(|e| {

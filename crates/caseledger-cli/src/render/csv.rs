@@ -51,7 +51,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// spreadsheet shows it instead of running it, then quoted (`"`, doubled
 /// inside) when it holds a comma, a quote or a line break. Only for text:
 /// a figure is written as JSON writes it (`-0.5` stays a number).
-pub(super) fn csv_text(s: &str) -> String {
+pub(crate) fn csv_text(s: &str) -> String {
     let guarded = if s.starts_with(FORMULA_STARTS) {
         format!("'{s}")
     } else {

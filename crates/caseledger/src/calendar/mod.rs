@@ -127,6 +127,19 @@ pub fn start_of_local_day(zone: Tz, date: chrono::NaiveDate) -> chrono::DateTime
     local::to_instant(zone, date.and_time(chrono::NaiveTime::MIN))
 }
 
+/// The instant of a local date and time in `zone`, by the one rule for
+/// local times (see "Local time" above: the earlier instant when ambiguous,
+/// the first instant after the gap when it does not exist).
+pub fn local_instant(zone: Tz, local: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    local::to_instant(zone, local)
+}
+
+/// The local date of an instant in `zone`: its date on the zone's wall
+/// clock.
+pub fn local_date_in(zone: Tz, instant: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    local::local_date(zone, instant.timestamp_millis())
+}
+
 /// The most holidays a calendar may list: a desk's public holidays for
 /// decades (China has about 30 days a year) fit many times over, and the
 /// bound keeps a calendar file small and its lookups fast.

@@ -1,0 +1,446 @@
+//! `follow-ups plan`: the day's follow-up calls (docs/follow-ups.md), read
+//! from the log into the domain's `FollowUpFacts`, planned by
+//! `follow_up_plan::plan`, and with `--apply` recorded through the
+//! application service (`follow_up_plan::apply`). No rule of the plan is
+//! here: this file reads, prints and maps outcomes to the exit status.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow};
+use caseledger::calendar::{BusinessCalendar, Tz};
+use caseledger::follow_up_plan::{
+    AppliedCall, CallResult, FollowUpFacts, Plan, PlanDay, PlannedCall, apply, plan,
+};
+use caseledger::projection::Projection;
+use caseledger::{Actor, CaseService, EventLog, format_timestamp};
+use caseledger_ids::UuidV7Ids;
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::open::{open_read_only, open_writer};
+use super::output::{count, write_stdout};
+use crate::args::parse_time_zone;
+use crate::location::StoreLocation;
+
+/// The most calls `--capacity` may ask for: far more than a desk makes in
+/// a day, and a bound on the plan's output.
+pub const MAX_CAPACITY: u32 = 1_000_000;
+
+/// The `follow-ups plan` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Aligned columns for people, with what was left out and why.
+    Table,
+    /// One JSON object: the day, the due time, the calls and the dropped
+    /// candidates (docs/cli.md).
+    Json,
+    /// One row per call, with a header.
+    Csv,
+}
+
+/// The flags of `follow-ups plan`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// The day of the calls, a local date (2026-03-16): the plan is as of
+    /// its start, local midnight in the time zone.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: NaiveDate,
+    /// Keep the first N calls of the plan's order.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAPACITY)))]
+    pub capacity: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// Record the plan's follow_up_scheduled events (at the start of DATE,
+    /// by --actor) through the application service, which checks every
+    /// case rule and the cap again. A re-run records nothing twice.
+    #[arg(long, requires = "actor")]
+    pub apply: bool,
+    /// Who records the calls with --apply (an agent id, or `system`).
+    #[arg(long, value_name = "ID", requires = "apply", value_parser = parse_actor)]
+    pub actor: Option<Actor>,
+    /// A business calendar file (docs/kpis.md, "Business calendars"): the
+    /// working hours the due time must fall in, and the time zone unless
+    /// --time-zone is given. Default: every hour worked, UTC.
+    #[arg(long, value_name = "FILE")]
+    pub calendar: Option<PathBuf>,
+    /// The time zone DATE is local in, an IANA name (Asia/Shanghai).
+    /// Default: the calendar's, else UTC.
+    #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
+    pub time_zone: Option<Tz>,
+}
+
+/// Parses `--on`: a date alone.
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a date: use YYYY-MM-DD, like 2026-03-16 ({e})"))
+}
+
+/// Parses `--actor`.
+fn parse_actor(s: &str) -> Result<Actor, String> {
+    Actor::parse(s).map_err(|e| format!("`{s}` is not an actor: {e}"))
+}
+
+/// Runs `follow-ups plan`.
+pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
+    let calendar = match &args.calendar {
+        Some(path) => super::report::read_calendar(path)?,
+        None => BusinessCalendar::default(),
+    };
+    // The report's one rule: --time-zone, else the calendar's zone.
+    let zone = args.time_zone.unwrap_or(calendar.time_zone());
+    let day = PlanDay::new(args.on, zone);
+    let capacity = args.capacity.map(|n| n as usize);
+    match (location, &args.actor) {
+        (StoreLocation::Dir(dir), None) => {
+            let log = open_read_only(dir)?;
+            let facts = facts(&log, day)?;
+            print_plan::<std::io::Error>(args.format, &plan(&facts, &calendar, capacity), None)
+        }
+        (StoreLocation::Dir(dir), Some(actor)) => {
+            let log = open_writer(dir, caseledger_store::Clock::System)?;
+            apply_plan(log, day, &calendar, capacity, actor, args.format)
+        }
+        (StoreLocation::Postgres(url), actor) => {
+            let log = super::pg::open(url, caseledger_postgres::Clock::System)?;
+            match actor {
+                None => {
+                    let facts = facts(&log, day)?;
+                    print_plan::<std::io::Error>(
+                        args.format,
+                        &plan(&facts, &calendar, capacity),
+                        None,
+                    )
+                }
+                Some(actor) => apply_plan(log, day, &calendar, capacity, actor, args.format),
+            }
+        }
+    }
+}
+
+/// The plan's facts: the whole log folded in position order.
+fn facts<L: EventLog>(log: &L, day: PlanDay) -> Result<FollowUpFacts> {
+    let mut facts = FollowUpFacts::new(day);
+    for e in log.read_all(1).context("cannot read the log")? {
+        let e = e.context("cannot read the log")?;
+        facts.observe(e.position, &e.event);
+    }
+    Ok(facts)
+}
+
+/// `--apply`: plans, records through the service, prints; an error (exit
+/// status 1) when any call was refused.
+fn apply_plan<L: EventLog>(
+    log: L,
+    day: PlanDay,
+    calendar: &BusinessCalendar,
+    capacity: Option<usize>,
+    actor: &Actor,
+    format: PlanFormat,
+) -> Result<()> {
+    let facts = facts(&log, day)?;
+    let planned = plan(&facts, calendar, capacity);
+    let service = CaseService::new(log, UuidV7Ids::new());
+    let applied = apply(&service, &facts, &planned, actor);
+    print_plan(format, &planned, Some((actor, &applied)))?;
+    let refused = applied.iter().filter(|a| !a.result.is_recorded()).count();
+    if refused > 0 {
+        return Err(anyhow!(
+            "{} of {} refused (the others are recorded)",
+            refused,
+            count(applied.len() as u64, "follow-up call")
+        ));
+    }
+    Ok(())
+}
+
+/// What `--apply` did with each call, for printing.
+type Applied<'a, E> = Option<(&'a Actor, &'a [AppliedCall<E>])>;
+
+fn print_plan<E: std::error::Error>(
+    format: PlanFormat,
+    plan: &Plan,
+    applied: Applied<'_, E>,
+) -> Result<()> {
+    let text = match format {
+        PlanFormat::Table => table(plan, applied),
+        PlanFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&to_json(plan, applied))?;
+            s.push('\n');
+            s
+        }
+        PlanFormat::Csv => {
+            if plan.due.is_none() {
+                eprintln!("{}", no_working_hours(plan));
+            }
+            csv(plan, applied)
+        }
+    };
+    write_stdout(&text)
+}
+
+fn no_working_hours(plan: &Plan) -> String {
+    format!(
+        "{} has no working hours in the calendar: no follow-up calls are proposed",
+        plan.day.date()
+    )
+}
+
+/// A result's wire name, its position and its reason.
+fn result_cells<E: std::error::Error>(r: &CallResult<E>) -> (&'static str, Option<u64>, String) {
+    match r {
+        CallResult::Recorded { position } => ("recorded", Some(*position), String::new()),
+        CallResult::AlreadyRecorded { position } => {
+            ("already_recorded", Some(*position), String::new())
+        }
+        CallResult::Refused(why) => ("refused", None, why.to_string()),
+        // `CallResult` may grow: a result this build does not know is
+        // reported as not recorded, never as done.
+        #[allow(unreachable_patterns)]
+        _ => ("unknown", None, String::new()),
+    }
+}
+
+fn call_json(call: &PlannedCall) -> Value {
+    json!({
+        "case_id": call.case_id.to_string(),
+        "customer_id": call.customer_id.as_str(),
+        "due": format_timestamp(&call.due),
+        "purpose": call.purpose.as_str(),
+        "tier": call.tier.as_str(),
+        "category": call.category.map(|c| c.as_str()),
+        "priority": call.priority.map(|p| p.as_str()),
+        "resolved_at": format_timestamp(&call.resolved_at),
+        "survey_score": call.survey_score.map(|s| s.get()),
+    })
+}
+
+fn to_json<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> Value {
+    let calls: Vec<Value> = plan
+        .calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let mut row = call_json(call);
+            if let Some((_, results)) = applied
+                && let Some(a) = results.get(i)
+            {
+                let (result, position, reason) = result_cells(&a.result);
+                row["result"] = json!(result);
+                row["position"] = json!(position);
+                row["reason"] = if reason.is_empty() {
+                    Value::Null
+                } else {
+                    json!(reason)
+                };
+            }
+            row
+        })
+        .collect();
+    let dropped: Vec<Value> = plan
+        .dropped
+        .iter()
+        .map(|d| {
+            json!({
+                "case_id": d.call.case_id.to_string(),
+                "customer_id": d.call.customer_id.as_str(),
+                "reason": d.reason.kind(),
+                "detail": d.reason.to_string(),
+            })
+        })
+        .collect();
+    let mut out = json!({
+        "date": plan.day.date().to_string(),
+        "time_zone": plan.day.zone().name(),
+        "as_of": format_timestamp(&plan.as_of),
+        "due": plan.due.map(|d| format_timestamp(&d)),
+        "no_working_hours": plan.due.is_none(),
+        "candidates": plan.candidates,
+        "calls": calls,
+        "dropped": dropped,
+    });
+    if let Some((actor, results)) = applied {
+        let n = |name: &str| {
+            results
+                .iter()
+                .filter(|a| result_cells(&a.result).0 == name)
+                .count()
+        };
+        out["applied"] = json!({
+            "actor": actor.to_string(),
+            "recorded": n("recorded"),
+            "already_recorded": n("already_recorded"),
+            "refused": n("refused"),
+        });
+    }
+    out
+}
+
+fn csv<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
+    let mut header = vec![
+        "case_id",
+        "customer_id",
+        "due",
+        "purpose",
+        "tier",
+        "category",
+        "priority",
+        "resolved_at",
+        "survey_score",
+    ];
+    if applied.is_some() {
+        header.extend(["result", "position", "reason"]);
+    }
+    let mut out = header.join(",");
+    out.push('\n');
+    for (i, call) in plan.calls.iter().enumerate() {
+        let mut cells = vec![
+            call.case_id.to_string(),
+            crate::render::csv_text(call.customer_id.as_str()),
+            format_timestamp(&call.due),
+            call.purpose.as_str().to_owned(),
+            call.tier.as_str().to_owned(),
+            call.category.map_or("", |c| c.as_str()).to_owned(),
+            call.priority.map_or("", |p| p.as_str()).to_owned(),
+            format_timestamp(&call.resolved_at),
+            call.survey_score
+                .map_or(String::new(), |s| s.get().to_string()),
+        ];
+        if let Some((_, results)) = applied
+            && let Some(a) = results.get(i)
+        {
+            let (result, position, reason) = result_cells(&a.result);
+            cells.push(result.to_owned());
+            cells.push(position.map_or(String::new(), |p| p.to_string()));
+            cells.push(crate::render::csv_text(&reason));
+        }
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
+    let mut out = format!(
+        "follow-up plan for {} ({}), as of {}\n",
+        plan.day.date(),
+        plan.day.zone().name(),
+        format_timestamp(&plan.as_of)
+    );
+    let Some(due) = plan.due else {
+        out.push_str(&no_working_hours(plan));
+        out.push('\n');
+        return out;
+    };
+    out.push_str(&format!(
+        "calls due {}; {}, {} proposed\n",
+        format_timestamp(&due),
+        count(plan.candidates as u64, "candidate"),
+        plan.calls.len()
+    ));
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "case_id",
+            "customer",
+            "purpose",
+            "tier",
+            "category",
+            "priority",
+            "resolved_at",
+            "score",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+    ];
+    if applied.is_some() {
+        rows[0].push("result".to_owned());
+    }
+    for (i, call) in plan.calls.iter().enumerate() {
+        let mut row = vec![
+            call.case_id.to_string(),
+            call.customer_id.to_string(),
+            call.purpose.to_string(),
+            call.tier.to_string(),
+            call.category.map_or("-", |c| c.as_str()).to_owned(),
+            call.priority.map_or("-", |p| p.as_str()).to_owned(),
+            format_timestamp(&call.resolved_at),
+            call.survey_score
+                .map_or("-".to_owned(), |s| s.get().to_string()),
+        ];
+        if let Some((_, results)) = applied
+            && let Some(a) = results.get(i)
+        {
+            row.push(result_cells(&a.result).0.to_owned());
+        }
+        rows.push(row);
+    }
+    if plan.calls.is_empty() {
+        out.push_str("no follow-up calls\n");
+    } else {
+        out.push_str(&align(&rows));
+    }
+    if !plan.dropped.is_empty() {
+        out.push_str(&format!(
+            "left out ({}):\n",
+            count(plan.dropped.len() as u64, "candidate")
+        ));
+        for d in &plan.dropped {
+            out.push_str(&format!("  {}: {}\n", d.call.case_id, d.reason));
+        }
+    }
+    if let Some((actor, results)) = applied {
+        let refused: Vec<(&PlannedCall, String)> = results
+            .iter()
+            .filter_map(|a| match result_cells(&a.result) {
+                ("refused", _, why) => Some((&a.call, why)),
+                _ => None,
+            })
+            .collect();
+        let recorded = results
+            .iter()
+            .filter(|a| matches!(a.result, CallResult::Recorded { .. }))
+            .count();
+        out.push_str(&format!(
+            "applied by {actor}: {} recorded, {} already recorded, {} refused\n",
+            recorded,
+            results.len() - recorded - refused.len(),
+            refused.len()
+        ));
+        for (call, why) in refused {
+            out.push_str(&format!("  refused {}: {why}\n", call.case_id));
+        }
+    }
+    out
+}
+
+/// Left-aligned columns, two spaces apart (ids and names are plain text;
+/// the widths count characters).
+fn align(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
