@@ -5,9 +5,9 @@
 //! a full replay of the log, and a restarted runner resumes from its
 //! checkpoint instead of the start.
 //!
-//! The projection here is a small one of this file's own (open cases per
-//! agent); any `Projection` that serde can store fits the same runner:
-//! change `ReadModel` and `ReadModel::default()`.
+//! The projection is the library's case board (`caseledger::board`), the
+//! read model `caseledger cases` prints; any `Projection` that serde can
+//! store fits the same runner: change `ReadModel` and `ReadModel::default()`.
 //!
 //! Run: `cargo run --example service_desk`
 
@@ -16,47 +16,27 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use caseledger::board::{BoardPolicy, BoardQuery, CaseBoard};
 use caseledger::prelude::*;
 use caseledger::projection::Projection;
 use caseledger_ids::UuidV7Ids;
 use caseledger_store::follow::{ProjectionRunner, RunnerOptions};
 use caseledger_store::{Store, StoreOptions};
 use chrono::{DateTime, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
 
-/// The read model the follower keeps current.
-type ReadModel = OpenByAgent;
+/// The read model the follower keeps current: the case board.
+type ReadModel = CaseBoard;
 
-/// Cases per agent that are open (not resolved or closed) now.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct OpenByAgent {
-    /// Each case's agent, and whether it is open.
-    cases: BTreeMap<String, (Option<String>, bool)>,
-}
-
-impl Projection for OpenByAgent {
-    fn observe(&mut self, _position: u64, e: &Event) {
-        let case = self.cases.entry(e.case_id.to_string()).or_default();
-        match &e.data {
-            EventData::Opened(_) | EventData::Reopened(_) => case.1 = true,
-            EventData::Assigned(a) => case.0 = Some(a.agent.as_str().to_owned()),
-            EventData::Resolved(_) | EventData::Closed => case.1 = false,
-            _ => {}
-        }
+/// What a desk's screen shows of the board: open cases per agent, and how
+/// many are overdue (by the default SLA and complaint policies).
+fn per_agent(board: &CaseBoard) -> (BTreeMap<String, usize>, usize) {
+    let rows = board.rows(&BoardQuery::default(), &BoardPolicy::default());
+    let mut open = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.status == Status::Open) {
+        let agent = row.agent.as_ref().map_or("(unassigned)", |a| a.as_str());
+        *open.entry(agent.to_owned()).or_default() += 1;
     }
-}
-
-impl OpenByAgent {
-    fn per_agent(&self) -> BTreeMap<&str, usize> {
-        let mut out = BTreeMap::new();
-        for (agent, open) in self.cases.values() {
-            if *open {
-                *out.entry(agent.as_deref().unwrap_or("(unassigned)"))
-                    .or_default() += 1;
-            }
-        }
-        out
-    }
+    (open, rows.iter().filter(|r| r.overdue).count())
 }
 
 /// How many cases the writer records.
@@ -130,7 +110,7 @@ fn keep_current<P>(
     show: impl Fn(&P) -> String,
 ) -> Result<(u64, P), Box<dyn std::error::Error + Send + Sync>>
 where
-    P: Projection + Serialize + serde::de::DeserializeOwned,
+    P: Projection + serde::Serialize + serde::de::DeserializeOwned,
 {
     let options = RunnerOptions::default().every_events(25);
     let mut runner = ProjectionRunner::open(dir, checkpoint, model, options)?;
@@ -169,7 +149,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let store = Store::open(dir.path(), StoreOptions::default())?;
     let service = CaseService::new(store, UuidV7Ids::new());
     let (tx, rx) = mpsc::channel();
-    let show = |m: &ReadModel| format!("{:?}", m.per_agent());
+    let show = |m: &ReadModel| format!("{:?}", per_agent(m));
     let (store_dir, checkpoint_file) = (dir.path(), checkpoint.as_path());
     let (position, followed) = std::thread::scope(|s| {
         let writer = s.spawn(|| write_cases(&service, &tx));
