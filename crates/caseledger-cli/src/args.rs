@@ -386,7 +386,7 @@ vocab_parser!(category_parser, caseledger::Category);
 vocab_parser!(priority_parser, caseledger::Priority);
 
 #[cfg(test)]
-mod duration_tests {
+mod tests {
     use super::parse_duration_ms;
 
     #[test]
