@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::sla::SlaPolicy;
 use super::stats::DurationStats;
-use super::targets::{TargetVerdicts, Targets};
+use super::targets::{TargetFigure, TargetVerdicts, Targets};
 use crate::calendar::Tz;
 use crate::complaint::{ComplaintPolicy, Regime};
 use crate::process::ProcessPolicy;
@@ -503,5 +503,26 @@ impl Serialize for GroupJson<'_> {
             }
             .serialize(s),
         }
+    }
+}
+
+impl TargetFigure {
+    /// This figure's value in a set of figures (`None`: undefined, nothing
+    /// to count): the one mapping from target names to report figures.
+    pub fn value(self, kpis: &Kpis) -> Option<f64> {
+        match self {
+            TargetFigure::SatisfiedShare => kpis.csat.satisfied_rate,
+            TargetFigure::FcrRate => kpis.fcr_rate,
+            TargetFigure::SlaMetRate => kpis.sla.rate,
+            TargetFigure::DeadlineRate => kpis.complaints.deadline_rate,
+            TargetFigure::ConfirmedRate => kpis.follow_up.confirmed_rate,
+        }
+    }
+}
+
+impl Targets {
+    /// The verdict of each figure with a target in `kpis`.
+    pub fn verdicts(&self, kpis: &Kpis) -> TargetVerdicts {
+        self.verdicts_by(|figure| figure.value(kpis))
     }
 }

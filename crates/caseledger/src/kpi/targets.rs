@@ -6,8 +6,6 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::report::Kpis;
-
 vocabulary! {
     /// A figure that may have a target: the keys of the targets policy and
     /// of the report's `targets` object. [`TargetFigure::value`] is the one
@@ -32,18 +30,6 @@ vocabulary! {
 const FIGURES: usize = 5;
 
 impl TargetFigure {
-    /// This figure's value in a set of figures (`None`: undefined, nothing
-    /// to count): the one mapping from target names to report figures.
-    pub fn value(self, kpis: &Kpis) -> Option<f64> {
-        match self {
-            TargetFigure::SatisfiedShare => kpis.csat.satisfied_rate,
-            TargetFigure::FcrRate => kpis.fcr_rate,
-            TargetFigure::SlaMetRate => kpis.sla.rate,
-            TargetFigure::DeadlineRate => kpis.complaints.deadline_rate,
-            TargetFigure::ConfirmedRate => kpis.follow_up.confirmed_rate,
-        }
-    }
-
     fn index(self) -> usize {
         usize::from(self.code())
     }
@@ -190,12 +176,17 @@ impl Targets {
         Ok(targets)
     }
 
-    /// The verdict of each figure with a target in `kpis`.
-    pub fn verdicts(&self, kpis: &Kpis) -> TargetVerdicts {
+    /// The verdict of each figure with a target, given each figure's
+    /// value ([`Targets::verdicts`] asks a report's figures: in
+    /// `report.rs`, beside them, so that this module needs no report).
+    pub(super) fn verdicts_by(
+        &self,
+        value: impl Fn(TargetFigure) -> Option<f64>,
+    ) -> TargetVerdicts {
         TargetVerdicts(std::array::from_fn(|i| {
             let figure = TargetFigure::ALL[i];
             self.values[i].map(|target| {
-                let value = figure.value(kpis);
+                let value = value(figure);
                 TargetVerdict {
                     target,
                     value,
