@@ -156,7 +156,7 @@ pub(super) fn duckdb_row(
         unit: "events",
         bytes: None,
         note: format!(
-            "faster of: {each}; same overall figures; report (2 threads, cold), timed \
+            "faster of: {each}; every overall figure compared is equal (skips are in the notes); report (2 threads, cold), timed \
              alternately: {:.3} s, {:.1}x faster; CPU {:.3} s, {:.1}x less",
             ours.as_secs_f64(),
             ratio(*best, ours),
