@@ -24,7 +24,8 @@
 //!
 //! The helpers every crate's integration tests share live here too, once:
 //! [`tmpfs`] (a real full disk), [`child`] (this test binary run again as a
-//! child process, to be killed), and with the feature `postgres`, `pg` (a
+//! child process, to be killed), [`history`] (hand-built histories and
+//! their checked report, for the domain's tests), and with the feature `postgres`, `pg` (a
 //! database of its own per test, and a private server to restart or fill).
 #![forbid(unsafe_code)]
 // A test suite: a failed unwrap is a failed case, and shows the error.
@@ -33,6 +34,7 @@
 pub mod cases;
 pub mod child;
 mod guarded;
+pub mod history;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod tmpfs;
