@@ -12,9 +12,9 @@ use caseledger::kpi::{KpiAccumulator, Report, ReportParams};
 use caseledger::{Actor, CaseId, Event, EventData, EventId, fold};
 use chrono::{DateTime, Utc};
 
-/// The event to add after `events`: its id is its position (`events.len()
-/// + 1`), so ids and positions agree. Panics when `actor` is not a valid
-/// actor (a mistake in the test).
+/// The event to add after `events`: its id is its position (one more than
+/// `events.len()`), so ids and positions agree. Panics when `actor` is not
+/// a valid actor (a mistake in the test).
 pub fn next_event(
     events: &[Event],
     case: u128,
