@@ -168,6 +168,9 @@ impl KpiAccumulator {
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
             facts.resolved_agent = facts.resolved_agent.map(|a| renumber(&agents, a));
             facts.team = facts.team.map(|t| renumber(&teams, t));
+            if facts.first_team_ms.get().is_some() {
+                facts.first_team = renumber(&teams, facts.first_team);
+            }
             if let Some(trail) = &mut facts.trail {
                 for (t, _) in &mut trail.teams {
                     *t = renumber(&teams, *t);
