@@ -217,10 +217,16 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     let text = match args.format {
         ReportFormat::Html => {
             let period = args.period.unwrap_or(GroupBy::Month);
-            html(&acc, &params, period, &head, verified, threads)?
+            let page = html(&acc, &params, period, &head, verified, threads)?;
+            // The process ends after printing: freeing a map of every case
+            // would only add to its run time.
+            std::mem::forget(acc);
+            page
         }
         format => {
-            let report = acc.report_on_threads(&params, threads);
+            // One report from this replay: the case index is freed before
+            // the report stage allocates (peak memory).
+            let report = acc.into_report_on_threads(&params, threads);
             match format {
                 ReportFormat::Json => json(
                     &report,
@@ -251,9 +257,6 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
             }
         }
     };
-    // The process ends after printing: freeing a map of every case would
-    // only add to its run time.
-    std::mem::forget(acc);
     match &args.output {
         Some(path) => write_file(path, &text),
         None => write_stdout(&text),

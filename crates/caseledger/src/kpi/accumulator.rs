@@ -143,10 +143,13 @@ impl KpiAccumulator {
         let teams = self.teams.absorb(&other.teams);
         // Every number of `other` indexes its own tables, so the lookups hit.
         let renumber = |map: &[u32], n: u32| map.get(n as usize).copied().unwrap_or(n);
-        self.cases.reserve(other.cases.len());
-        self.facts.reserve(other.facts.len());
+        // `other`'s index is emptied into a list before this one grows, so
+        // that the two tables and the grown one are never held at once
+        // (peak memory).
         let mut numbered: Vec<(u32, CaseId)> =
             other.cases.into_iter().map(|(id, n)| (n, id)).collect();
+        self.cases.reserve(numbered.len());
+        self.facts.reserve(other.facts.len());
         numbered.sort_unstable_by_key(|(n, _)| *n);
         // Case numbers are 0..len, one per fact, in order.
         let mut other_waits = other.waits;
@@ -168,6 +171,9 @@ impl KpiAccumulator {
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
             facts.resolved_agent = facts.resolved_agent.map(|a| renumber(&agents, a));
             facts.team = facts.team.map(|t| renumber(&teams, t));
+            if facts.first_team_ms.get().is_some() {
+                facts.first_team = renumber(&teams, facts.first_team);
+            }
             if let Some(trail) = &mut facts.trail {
                 for (t, _) in &mut trail.teams {
                     *t = renumber(&teams, *t);
@@ -212,6 +218,17 @@ impl KpiAccumulator {
     /// The report's T: the as-of time, or else the latest event time.
     pub fn as_of(&self) -> Option<DateTime<Utc>> {
         self.as_of.or(self.latest_at)
+    }
+
+    /// [`report_on_threads`](Self::report_on_threads) from an accumulator
+    /// that folds nothing more: it first frees the index from case ids to
+    /// facts, which only [`observe`](Self::observe) and
+    /// [`merge`](Self::merge) use, so that the report stage's own memory
+    /// (the cross-case figures, the duration samples) comes in its place
+    /// rather than on top of it (peak memory, docs/performance.md).
+    pub fn into_report_on_threads(mut self, params: &ReportParams, threads: usize) -> Report {
+        self.cases = FastMap::default();
+        self.report_on_threads(params, threads)
     }
 
     /// Computes the report (docs/kpis.md) on this thread.

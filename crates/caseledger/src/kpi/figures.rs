@@ -128,7 +128,10 @@ impl KpiAcc {
         policy: &ComplaintPolicy,
     ) {
         let regime = policy.regime(f.classification.map(|c| c.topic));
-        let extensions = f.extensions.as_deref().map_or(&[][..], |e| e.as_slice());
+        let extensions = f
+            .trail
+            .as_deref()
+            .map_or(&[][..], |t| t.extensions.as_slice());
         let (clock, late) = DeadlineClock::replay(
             regime,
             &policy.calendar,
@@ -158,20 +161,15 @@ impl KpiAcc {
         };
         if complaint
             && let Some(since) = trail.complaint_since_ms
-            && let Some((_, at)) = trail
-                .teams
-                .iter()
-                .find(|(t, _)| routing.is_complaint_team(*t))
+            && let Some((_, at)) = f.teams().find(|(t, _)| routing.is_complaint_team(*t))
         {
             self.time_to_handler.0.push((at - since).max(0));
         }
         let category = Some(crate::vocab::Category::Complaint);
         let team_names = |n: u32| {
-            trail
-                .teams
-                .iter()
+            f.teams()
                 .take(n as usize)
-                .filter_map(|(t, _)| routing.teams.name(*t))
+                .filter_map(|(t, _)| routing.teams.name(t))
         };
         let unrouted = trail
             .complaint_resolutions
