@@ -144,7 +144,7 @@ def overall(r):
         "sla": {"met": r["sla_met"], "breached": r["sla_breached"]},
         "complaints": {"count": r["complaints"], "within_deadline": r["complaints_within"],
                        "overdue": r["complaints_overdue"]},
-        "csat": {"responses": r["csat_responses"], "mean": r["csat_mean"]},
+        "csat": {"responses": r["csat_responses"], "mean_score": r["csat_mean"]},
         "survey_response_rate": r["survey_response_rate"], "repeat_rate": r["repeat_rate"],
         "follow_up": {"scheduled": r["fu_scheduled"], "completed": r["fu_completed"],
                       "on_time_rate": r["fu_on_time_rate"], "cap_violations": r["cap_violations"]},

@@ -45,7 +45,7 @@ pub const SMALL_SAMPLE: u64 = 20;
 #[derive(Debug)]
 pub struct Figure {
     /// Its JSON key inside a KPIS object, nested names joined by `.`
-    /// (`csat.satisfied_rate`), as docs/kpis.md names it.
+    /// (`csat.satisfied_share`), as docs/kpis.md names it.
     pub key: &'static str,
     /// Its display label (`Satisfied share`).
     pub label: &'static str,
@@ -79,7 +79,7 @@ impl Figure {
         format_value(self.unit, value)
     }
 
-    /// The JSON pointer of this figure inside a KPIS object (`/csat/mean`).
+    /// The JSON pointer of this figure inside a KPIS object (`/csat/mean_score`).
     pub fn pointer(&self) -> String {
         format!("/{}", self.key.replace('.', "/"))
     }
@@ -290,7 +290,7 @@ pub const REOPEN_RATE: Figure = Figure {
 
 /// SLA attainment.
 pub const SLA_ATTAINMENT: Figure = Figure {
-    key: "sla.rate",
+    key: "sla.met_rate",
     label: "SLA attainment",
     abbrev: "SLA",
     definition: "Of the cases with a verdict, the share that met both the response and the \
@@ -298,7 +298,7 @@ pub const SLA_ATTAINMENT: Figure = Figure {
     doc_anchor: "sla",
     unit: Unit::Rate,
     sample: Sample::Cases,
-    value: |k| k.sla.rate,
+    value: |k| k.sla.met_rate,
 };
 
 /// Complaints.
@@ -353,19 +353,19 @@ pub const SURVEYS: Figure = Figure {
 
 /// Mean survey score.
 pub const MEAN_SCORE: Figure = Figure {
-    key: "csat.mean",
+    key: "csat.mean_score",
     label: "Mean survey score",
     abbrev: "score",
     definition: "The mean of the survey scores, from one (worst) to five (best).",
     doc_anchor: "figures",
     unit: Unit::Score,
     sample: Sample::Surveys,
-    value: |k| k.csat.mean,
+    value: |k| k.csat.mean_score,
 };
 
 /// Satisfied share.
 pub const SATISFIED_SHARE: Figure = Figure {
-    key: "csat.satisfied_rate",
+    key: "csat.satisfied_share",
     label: "Satisfied share",
     abbrev: "satisfied",
     definition: "The share of survey answers scoring four or five: the bank's measure of \
@@ -373,7 +373,7 @@ pub const SATISFIED_SHARE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Surveys,
-    value: |k| k.csat.satisfied_rate,
+    value: |k| k.csat.satisfied_share,
 };
 
 /// Survey response rate.
@@ -509,7 +509,7 @@ mod tests {
             assert_eq!(target(f, &kpis).is_some(), f.key == SATISFIED_SHARE.key);
         }
         kpis.csat.responses = SMALL_SAMPLE;
-        kpis.csat.satisfied_rate = Some(0.5);
+        kpis.csat.satisfied_share = Some(0.5);
         kpis.csat.meets_target = Some(false);
         assert!(under_target(&SATISFIED_SHARE, &kpis));
         kpis.csat.responses = SMALL_SAMPLE - 1;
@@ -518,7 +518,7 @@ mod tests {
 
     #[test]
     fn pointers_follow_the_json_keys() {
-        assert_eq!(SATISFIED_SHARE.pointer(), "/csat/satisfied_rate");
+        assert_eq!(SATISFIED_SHARE.pointer(), "/csat/satisfied_share");
         let kpis = caseledger::kpi::KpiAccumulator::new(None)
             .report(&caseledger::kpi::ReportParams::default())
             .overall;

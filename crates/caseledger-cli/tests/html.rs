@@ -398,7 +398,7 @@ fn the_scorecard_ranks_by_satisfied_share_and_marks_small_samples() {
                 assert_eq!(small + unassigned, 0, "ranked rows come first");
                 ranked.push((
                     n.parse::<usize>().unwrap(),
-                    g["csat"]["satisfied_rate"].as_f64().unwrap(),
+                    g["csat"]["satisfied_share"].as_f64().unwrap(),
                 ));
             }
         }
