@@ -198,9 +198,8 @@ fn a_bad_targets_file_is_refused_with_the_key_named() {
     assert!(err.contains("`fcr_rate`") && err.contains("70"), "{err}");
     let err = refused(&" ".repeat(caseledger::kpi::MAX_TARGETS_JSON_BYTES + 1));
     assert!(err.contains("larger than"), "{err}");
-    // The page marks only the default target so far: refused, not ignored.
-    std::fs::write(&file, "{}").unwrap();
-    let (code, _, err) = run(
+    // The page is refused the same bad file.
+    let (code, out, err) = run(
         &store,
         &[
             "report",
@@ -210,6 +209,6 @@ fn a_bad_targets_file_is_refused_with_the_key_named() {
             file.to_str().unwrap(),
         ],
     );
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--targets"), "{err}");
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("larger than"), "{err}");
 }

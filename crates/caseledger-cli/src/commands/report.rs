@@ -305,13 +305,6 @@ fn check_flags(args: &ReportArgs) -> Result<()> {
              trend charts by --period, breakdowns, the agent scorecard); leave --group-by out"
         ));
     }
-    if args.targets.is_some() && args.format == ReportFormat::Html {
-        return refuse(
-            "--targets with --format html: the page marks only the satisfied share against its \
-             default target so far; the json, csv and table formats carry every target"
-                .to_owned(),
-        );
-    }
     if args.wide && args.format != ReportFormat::Table {
         return refuse("--wide widens the table; the other formats have every figure".to_owned());
     }
@@ -358,6 +351,7 @@ fn html(
         by_agent: &by_agent,
         head,
         verified,
+        time_zone: params.time_zone.unwrap_or(Tz::UTC).name(),
     })
 }
 
