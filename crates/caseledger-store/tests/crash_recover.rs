@@ -132,7 +132,7 @@ fn kill_during_recovery(cycles: u64, seed: u64) {
                 break;
             }
         }
-        let delay_us = if cycle % 2 == 0 {
+        let delay_us = if cycle.is_multiple_of(2) {
             // With no kill after the cut yet, the window doubles past the
             // latest kill before it.
             let high = earliest_after_us.unwrap_or((2 * latest_before_us).max(took_us));
