@@ -1,154 +1,217 @@
-"""DuckDB baseline for docs/performance.md: the KPI set of docs/kpis.md as SQL
-over the JSON Lines that `caseledger export` writes (repeats and the
-follow-up cap as correlated subqueries, the way the figures read).
-`caseledger bench` runs it beside `caseledger report`, on the same events.
+"""DuckDB baseline for docs/performance.md: the overall figures of
+`caseledger report` (docs/kpis.md, default policies) as DuckDB SQL over the
+JSON Lines that `caseledger export` writes. `caseledger bench` runs it beside
+`caseledger report`, on the same events, and stops if any figure differs.
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb
-    /tmp/venv/bin/python scripts/baselines/duckdb_kpis.py EXPORT.jsonl [--threads N] [--time] [--simple]
+    /tmp/venv/bin/python scripts/baselines/duckdb_kpis.py EXPORT.jsonl [--threads N] [--time]
 
-It speaks the protocol `caseledger bench` expects of a DuckDB baseline
-(docs/performance.md): the overall figures it computes as JSON on stdout,
-`{"overall": {...}}` with the keys of `caseledger report --format json`, and
-with --time "duckdb_seconds S" on stderr (load and query, without the
-interpreter's start). --simple runs the simple query instead (counts, one
-mean, one rate) and prints its row. Not run by CI.
+Written the way a DuckDB user who knows the engine would write it: the
+events are parsed once into a typed table; every per-case fact is one
+GROUP BY with FILTERed aggregates and arg_max; repeats are a RANGE window
+over each (customer, topic); the follow-up cap is an equi-join on the
+customer and a 30-day bucket of the due time (a follow-up can only be too
+close to one in its own or a neighbouring bucket). No correlated subquery.
+
+The complaint deadlines follow the regime rule of docs/kpis.md
+("Complaint deadlines") under the default complaint policy and calendar:
+every complaint is `cn-2020` (15 calendar days, extended to 30 then 60), the
+calendar is UTC with every day a working day, so a deadline is the UTC
+midnight that ends the last counted day: (day of `opened` + days + 1) x
+86,400,000 ms. An extension counts when it is the regime's next step and is
+recorded strictly before the deadline then in force; the next step recorded
+at or after it is late. A store reported with another policy or calendar
+(`report --complaint-policy/--calendar/--sla-policy`) needs other SQL.
+
+Protocol (docs/performance.md): `{"definitions": {...}, "overall": {...}}`
+on stdout, with the keys of `caseledger report --format json` in `overall`
+(`definitions` declares the regime deadlines and issue 19's `fcr_rate`, so
+the bench compares those figures too); with --time, "duckdb_seconds S"
+on stderr (load and query, without the interpreter's start). Not run by CI.
 """
 import argparse
-import decimal
 import json
 import sys
 import time
 
 import duckdb
 
-SIMPLE = """
-SELECT count(*) FILTER (WHERE type = 'opened') AS opened,
-       count(*) FILTER (WHERE type = 'resolved') AS resolved,
-       avg(epoch("at"::TIMESTAMPTZ)) AS mean_at
-FROM read_json('{path}', format = 'newline_delimited')
+DAY_MS = 86_400_000
+WINDOW_MS = 30 * DAY_MS  # repeats and the follow-up cap: 30 days
+
+LOAD = """
+SET TimeZone = 'UTC';
+CREATE TEMP TABLE ev AS
+SELECT position AS pos, case_id, type, epoch_ms("at") AS ms, data
+FROM read_json($path, format = 'newline_delimited', columns = {
+  position: 'BIGINT', case_id: 'VARCHAR', type: 'VARCHAR', "at": 'TIMESTAMPTZ',
+  data: 'STRUCT(customer_id VARCHAR, category VARCHAR, topic VARCHAR, priority VARCHAR,
+                agent VARCHAR, score INTEGER, due TIMESTAMPTZ, outcome VARCHAR, days INTEGER)'});
 """
 
-# Per-case facts as of T (the latest event), then the figures: the same
-# definitions as docs/kpis.md, nearest-rank percentiles (quantile_disc).
-# "at" is quoted: newer DuckDB versions reserve the word.
-FULL = """
-WITH ev AS (
-  SELECT case_id, type, "at"::TIMESTAMPTZ AS "at", actor, data, position
-  FROM read_json('{path}', format = 'newline_delimited',
-                 columns = {{case_id: 'VARCHAR', type: 'VARCHAR', "at": 'VARCHAR', actor: 'VARCHAR',
-                            event_id: 'VARCHAR', position: 'BIGINT', recorded_at: 'VARCHAR',
-                            data: 'JSON'}})
-),
-t AS (SELECT max("at") AS t FROM ev),
-o AS (SELECT case_id, min("at") AS opened_at, any_value(data->>'customer_id') AS customer
-      FROM ev WHERE type = 'opened' GROUP BY case_id),
-c AS (SELECT case_id,
-        arg_max(data->>'category', position) FILTER (WHERE type = 'classified') AS category,
-        arg_max(data->>'topic', position) FILTER (WHERE type = 'classified') AS topic,
-        arg_max(data->>'priority', position) FILTER (WHERE type = 'classified') AS priority,
-        arg_max(type, position) FILTER (WHERE type IN ('opened','resolved','reopened','closed')) AS last_state,
-        min("at") FILTER (WHERE type = 'responded') AS first_response,
-        max("at") FILTER (WHERE type = 'resolved') AS last_resolved,
-        min(position) FILTER (WHERE type = 'resolved') AS first_resolved_pos,
-        count(*) FILTER (WHERE type = 'resolved') AS resolutions,
-        bool_or(type = 'escalated') AS escalated,
-        bool_or(type = 'reopened') AS reopened,
-        count(DISTINCT data->>'agent') FILTER (WHERE type = 'assigned') AS agents,
-        count(*) FILTER (WHERE type = 'surveyed') AS surveys,
-        sum((data->>'score')::INT) FILTER (WHERE type = 'surveyed') AS score_sum,
-        count(*) FILTER (WHERE type = 'surveyed' AND (data->>'score')::INT >= 4) AS satisfied,
-        count(*) FILTER (WHERE type = 'follow_up_scheduled') AS fu_scheduled,
-        count(*) FILTER (WHERE type = 'follow_up_completed') AS fu_completed
-      FROM ev GROUP BY case_id),
-rb AS (SELECT e.case_id, count(*) AS before_first
-       FROM ev e JOIN c USING (case_id)
-       WHERE e.type = 'responded' AND (c.first_resolved_pos IS NULL OR e.position < c.first_resolved_pos)
-       GROUP BY e.case_id),
-fu AS (SELECT case_id, type, "at", position,
-         (data->>'due')::TIMESTAMPTZ AS due,
-         lag((data->>'due')::TIMESTAMPTZ) OVER (PARTITION BY case_id ORDER BY position) AS prev_due
-       FROM ev WHERE type IN ('follow_up_scheduled', 'follow_up_completed')),
-ontime AS (SELECT case_id, count(*) AS on_time FROM fu
-           WHERE type = 'follow_up_completed' AND "at" <= prev_due GROUP BY case_id),
-sched AS (SELECT f.case_id, o.customer, f."at", f.position, f.due
-          FROM fu f JOIN o USING (case_id) WHERE f.type = 'follow_up_scheduled'),
-cap AS (SELECT a.case_id, count(*) AS violations FROM sched a
-        WHERE EXISTS (SELECT 1 FROM sched b WHERE b.customer = a.customer
-                      AND (b."at" < a."at" OR (b."at" = a."at" AND b.position < a.position))
-                      AND abs(epoch(b.due) - epoch(a.due)) < 30 * 86400)
-        GROUP BY a.case_id),
-f AS (
-  SELECT o.case_id, o.customer, o.opened_at, c.*, coalesce(rb.before_first, 0) AS before_first,
-         coalesce(ontime.on_time, 0) AS on_time, coalesce(cap.violations, 0) AS cap_violations,
-         c.last_state IN ('resolved', 'closed') AS is_resolved,
-         epoch(c.first_response) - epoch(o.opened_at) AS frt,
-         CASE WHEN c.last_state IN ('resolved', 'closed') THEN epoch(c.last_resolved) - epoch(o.opened_at) END AS rt,
-         epoch((SELECT t FROM t)) - epoch(o.opened_at) AS age,
-         CASE coalesce(c.priority, 'normal') WHEN 'urgent' THEN 3600 WHEN 'high' THEN 14400
-              WHEN 'normal' THEN 86400 ELSE 259200 END AS resp_target,
-         CASE coalesce(c.priority, 'normal') WHEN 'urgent' THEN 86400 WHEN 'high' THEN 259200
-              WHEN 'normal' THEN 604800 ELSE 1209600 END AS res_target
-  FROM o JOIN c USING (case_id)
-  LEFT JOIN rb USING (case_id) LEFT JOIN ontime USING (case_id) LEFT JOIN cap USING (case_id)
-),
-rep AS (SELECT a.case_id FROM f a WHERE a.topic IS NOT NULL AND EXISTS (
-          SELECT 1 FROM f b WHERE b.customer = a.customer AND b.topic = a.topic
-          AND b.opened_at < a.opened_at AND epoch(a.opened_at) - epoch(b.opened_at) <= 30 * 86400)),
-sla AS (SELECT *,
-          CASE WHEN frt IS NOT NULL THEN (CASE WHEN frt <= resp_target THEN 'met' ELSE 'breached' END)
-               WHEN age > resp_target THEN 'breached' ELSE 'pending' END AS rp,
-          CASE WHEN rt IS NOT NULL THEN (CASE WHEN rt <= res_target THEN 'met' ELSE 'breached' END)
-               WHEN age > res_target THEN 'breached' ELSE 'pending' END AS sp
-        FROM f)
+# One row per case, as of T (the latest event): its facts in one pass.
+CASES = """
+CREATE TEMP TABLE cs AS
+WITH agg AS (
+  SELECT case_id,
+    min(ms) FILTER (WHERE type = 'opened') AS opened,
+    arg_min(data.customer_id, pos) FILTER (WHERE type = 'opened') AS customer,
+    arg_max(data.category, pos) FILTER (WHERE type = 'classified') AS category,
+    arg_max(data.topic, pos) FILTER (WHERE type = 'classified') AS topic,
+    coalesce(arg_max(data.priority, pos) FILTER (WHERE type = 'classified'), 'normal') AS priority,
+    arg_max(type, pos) FILTER (WHERE type IN ('opened', 'resolved', 'reopened', 'closed'))
+      IN ('resolved', 'closed') AS is_res,
+    min(ms) FILTER (WHERE type = 'responded') AS first_resp,
+    arg_max(ms, pos) FILTER (WHERE type = 'resolved') AS last_res,
+    min(pos) FILTER (WHERE type = 'resolved') AS first_res_pos,
+    list(pos) FILTER (WHERE type = 'responded') AS resp_pos,
+    bool_or(type = 'escalated') AS escalated,
+    bool_or(type = 'reopened') AS reopened,
+    count(DISTINCT data.agent) FILTER (WHERE type = 'assigned') AS agents,
+    count(*) FILTER (WHERE type = 'surveyed') AS surveys,
+    bool_or(type = 'follow_up_completed' AND data.outcome = 'not_resolved') AS fu_not_resolved,
+    list({p: pos, t: ms, d: data.days} ORDER BY pos) FILTER (WHERE type = 'deadline_extended') AS ext
+  FROM ev GROUP BY case_id),
+-- Waits on the customer: from each awaiting_customer to the next event that
+-- ends it, or to T (docs/kpis.md, SLA); the resolution clock leaves them out.
+waits AS (
+  SELECT case_id, sum(coalesce(until, (SELECT max(ms) FROM ev)) - ms) AS wait_ms FROM (
+    SELECT case_id, type, ms, lead(ms) OVER (PARTITION BY case_id ORDER BY pos) AS until
+    FROM ev WHERE type IN ('awaiting_customer', 'customer_replied', 'resolved', 'reopened', 'closed'))
+  WHERE type = 'awaiting_customer' GROUP BY case_id)
+SELECT agg.* EXCLUDE (resp_pos), coalesce(waits.wait_ms, 0) AS wait_ms,
+  first_res_pos IS NOT NULL AS ever_res,
+  len(list_filter(coalesce(resp_pos, []), lambda p: p < first_res_pos)) AS resp_before_res,
+  CASE WHEN is_res THEN last_res - opened END AS res_ms
+FROM agg LEFT JOIN waits USING (case_id) WHERE opened IS NOT NULL
+"""
+
+# The verdicts: SLA (default policy, calendar hours, the resolution part net
+# of the waits on the customer) and the complaint
+# deadline of cn-2020 replayed over the case's extensions.
+VERDICTS = """
+CREATE TEMP TABLE vd AS
+WITH t AS (SELECT max(ms) AS t FROM ev),
+sla AS (
+  SELECT cs.*, t.t,
+    CASE priority WHEN 'urgent' THEN 3600000 WHEN 'high' THEN 14400000
+                  WHEN 'low' THEN 259200000 ELSE 86400000 END AS resp_tgt,
+    CASE priority WHEN 'urgent' THEN 86400000 WHEN 'high' THEN 259200000
+                  WHEN 'low' THEN 1209600000 ELSE 604800000 END AS res_tgt,
+    (opened // {day}) * {day} AS day0
+  FROM cs, t),
+step30 AS (
+  SELECT *, day0 + 16 * {day}::BIGINT AS d15,
+    list_filter(coalesce(ext, []), lambda x: x.d = 30 AND x.t < day0 + 16 * {day}::BIGINT)[1] AS g30
+  FROM sla),
+step60 AS (
+  SELECT *,
+    CASE WHEN g30 IS NOT NULL THEN
+      list_filter(ext, lambda x: x.d = 60 AND x.p > g30.p AND x.t < day0 + 31 * {day}::BIGINT)[1] END AS g60
+  FROM step30)
+SELECT *,
+  CASE WHEN first_resp IS NOT NULL THEN (CASE WHEN first_resp - opened <= resp_tgt THEN 'met' ELSE 'breached' END)
+       WHEN t - opened > resp_tgt THEN 'breached' ELSE 'pending' END AS resp_part,
+  CASE WHEN is_res THEN (CASE WHEN res_ms - wait_ms <= res_tgt THEN 'met' ELSE 'breached' END)
+       WHEN t - opened - wait_ms > res_tgt THEN 'breached' ELSE 'pending' END AS res_part,
+  CASE WHEN g60 IS NOT NULL THEN day0 + 61 * {day}::BIGINT
+       WHEN g30 IS NOT NULL THEN day0 + 31 * {day}::BIGINT ELSE d15 END AS deadline,
+  len(list_filter(coalesce(ext, []), lambda x: x.d = 30 AND x.t >= d15 AND (g30 IS NULL OR x.p < g30.p)))
+  + CASE WHEN g30 IS NULL THEN 0 ELSE len(list_filter(ext, lambda x: x.d = 60 AND x.p > g30.p
+          AND x.t >= day0 + 31 * {day}::BIGINT AND (g60 IS NULL OR x.p < g60.p))) END AS late_ext
+FROM step60
+""".format(day=DAY_MS)
+
+# Repeats: an earlier case (strictly) of the same customer and topic at most
+# 30 days before, found by a RANGE frame that ends 1 ms before this case.
+REPEATS = f"""
+SELECT count(*) FILTER (WHERE earlier > 0) AS repeats FROM (
+  SELECT count(*) OVER (PARTITION BY customer, topic ORDER BY opened
+                        RANGE BETWEEN {WINDOW_MS} PRECEDING AND 1 PRECEDING) AS earlier
+  FROM cs WHERE topic IS NOT NULL)
+"""
+
+# Follow-ups: each completion against the due time of the latest schedule
+# before it; the cap as a semi-join of each schedule with the customer's
+# schedules recorded before it whose due times differ by less than 30 days.
+FOLLOW_UPS = f"""
+WITH fu AS (
+  SELECT case_id, pos, ms, type, data.outcome AS outcome,
+    epoch_ms(data.due) AS due,
+    last_value(epoch_ms(data.due) IGNORE NULLS) OVER (
+      PARTITION BY case_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS due_before
+  FROM ev WHERE type IN ('follow_up_scheduled', 'follow_up_completed')),
+sched AS (
+  SELECT fu.pos, fu.ms, fu.due, cs.customer, fu.due // {WINDOW_MS} AS bucket
+  FROM fu JOIN cs USING (case_id) WHERE fu.type = 'follow_up_scheduled'),
+near AS (SELECT s.*, s.bucket + k AS probe FROM sched s, (VALUES (-1), (0), (1)) AS n(k)),
+viol AS (
+  SELECT count(*) AS n FROM sched a SEMI JOIN near b
+    ON b.customer = a.customer AND b.probe = a.bucket
+   AND abs(b.due - a.due) < {WINDOW_MS}
+   AND (b.ms < a.ms OR (b.ms = a.ms AND b.pos < a.pos)))
 SELECT
-  count(*) AS cases_opened,
-  count(*) FILTER (WHERE is_resolved) AS cases_resolved,
-  count(*) FILTER (WHERE is_resolved) / count(*) AS resolution_rate,
-  quantile_disc(frt, 0.5) AS first_response_median_s,
-  quantile_disc(frt, 0.9) AS first_response_p90_s,
-  avg(rt) AS resolution_mean_s,
-  quantile_disc(rt, 0.5) AS resolution_median_s,
-  count(*) FILTER (WHERE is_resolved AND NOT escalated AND NOT reopened AND agents <= 1 AND before_first <= 1)
-    / count(*) FILTER (WHERE is_resolved) AS fcr_rate,
-  count(*) FILTER (WHERE escalated) / count(*) AS escalation_rate,
-  count(*) FILTER (WHERE reopened) / count(*) FILTER (WHERE resolutions > 0) AS reopen_rate,
-  count(*) FILTER (WHERE rp = 'met' AND sp = 'met') AS sla_met,
-  count(*) FILTER (WHERE rp = 'breached' OR sp = 'breached') AS sla_breached,
+  count(*) FILTER (WHERE type = 'follow_up_scheduled') AS scheduled,
+  count(*) FILTER (WHERE type = 'follow_up_completed') AS completed,
+  count(*) FILTER (WHERE type = 'follow_up_completed' AND ms <= due_before) AS on_time,
+  count(*) FILTER (WHERE outcome = 'confirmed') AS confirmed,
+  count(*) FILTER (WHERE outcome = 'not_resolved') AS not_resolved,
+  count(*) FILTER (WHERE outcome = 'unreachable') AS unreachable,
+  (SELECT n FROM viol) AS cap_violations
+FROM fu JOIN cs USING (case_id)
+"""
+
+# Per-case counts, and the duration lists sorted once for nearest-rank
+# percentiles (rank ceil(p * n / 100), in integers).
+OVERALL = """
+SELECT
+  count(*) AS opened,
+  count(*) FILTER (WHERE is_res) AS resolved,
+  count(*) FILTER (WHERE is_res AND NOT escalated AND NOT reopened AND agents <= 1
+                   AND resp_before_res <= 1 AND NOT coalesce(fu_not_resolved, false)) AS fcr,
+  count(*) FILTER (WHERE escalated) AS escalated,
+  count(*) FILTER (WHERE reopened) AS reopened,
+  count(*) FILTER (WHERE ever_res) AS ever_res,
+  count(*) FILTER (WHERE resp_part = 'met' AND res_part = 'met') AS sla_met,
+  count(*) FILTER (WHERE resp_part = 'breached' OR res_part = 'breached') AS sla_breached,
+  count(*) FILTER (WHERE is_res AND surveys > 0) AS surveyed_resolved,
   count(*) FILTER (WHERE category = 'complaint') AS complaints,
-  count(*) FILTER (WHERE category = 'complaint' AND rt <= 15 * 86400) AS complaints_within,
-  count(*) FILTER (WHERE category = 'complaint' AND (rt > 15 * 86400 OR (rt IS NULL AND age > 15 * 86400))) AS complaints_overdue,
-  sum(surveys) AS csat_responses,
-  sum(score_sum) / sum(surveys) AS csat_mean,
-  count(*) FILTER (WHERE is_resolved AND surveys > 0) / count(*) FILTER (WHERE is_resolved) AS survey_response_rate,
-  (SELECT count(*) FROM rep) / count(*) AS repeat_rate,
-  sum(fu_scheduled) AS fu_scheduled, sum(fu_completed) AS fu_completed,
-  sum(on_time) / sum(fu_completed) AS fu_on_time_rate,
-  sum(cap_violations) AS cap_violations
-FROM sla
+  count(*) FILTER (WHERE category = 'complaint' AND is_res AND last_res < deadline) AS c_within,
+  count(*) FILTER (WHERE category = 'complaint' AND ((is_res AND last_res >= deadline)
+                                                     OR (NOT is_res AND t >= deadline))) AS c_overdue,
+  count(*) FILTER (WHERE category = 'complaint' AND NOT is_res AND t < deadline) AS c_pending,
+  count(*) FILTER (WHERE category = 'complaint' AND ext IS NOT NULL) AS c_extended,
+  coalesce(sum(late_ext) FILTER (WHERE category = 'complaint'), 0) AS c_late,
+  list_sort(list(first_resp - opened) FILTER (WHERE first_resp IS NOT NULL)) AS fr,
+  list_sort(list(res_ms) FILTER (WHERE is_res)) AS rt,
+  list_sort(list(res_ms) FILTER (WHERE is_res AND category = 'complaint')) AS ct
+FROM vd
+"""
+
+SURVEYS = """
+SELECT count(*) AS responses, avg(data.score) AS mean,
+       count(*) FILTER (WHERE data.score >= 4) AS satisfied
+FROM ev JOIN cs USING (case_id) WHERE type = 'surveyed'
 """
 
 
-def number(v):
-    return float(v) if isinstance(v, decimal.Decimal) else v
+def rate(a, b):
+    return None if not b else a / b
 
 
-def overall(r):
-    """The FULL query's row as report's `overall`, with the figures it has."""
-    r = {k: number(v) for k, v in r.items()}
-    return {
-        "cases_opened": r["cases_opened"], "cases_resolved": r["cases_resolved"],
-        "resolution_rate": r["resolution_rate"],
-        "first_response": {"median_s": r["first_response_median_s"], "p90_s": r["first_response_p90_s"]},
-        "resolution_time": {"mean_s": r["resolution_mean_s"], "median_s": r["resolution_median_s"]},
-        "fcr_rate": r["fcr_rate"], "escalation_rate": r["escalation_rate"], "reopen_rate": r["reopen_rate"],
-        "sla": {"met": r["sla_met"], "breached": r["sla_breached"]},
-        "complaints": {"count": r["complaints"], "within_deadline": r["complaints_within"],
-                       "overdue": r["complaints_overdue"]},
-        "csat": {"responses": r["csat_responses"], "mean_score": r["csat_mean"]},
-        "survey_response_rate": r["survey_response_rate"], "repeat_rate": r["repeat_rate"],
-        "follow_up": {"scheduled": r["fu_scheduled"], "completed": r["fu_completed"],
-                      "on_time_rate": r["fu_on_time_rate"], "cap_violations": r["cap_violations"]},
-    }
+def stats(ms):
+    """Statistics of a sorted list of durations in ms (docs/kpis.md)."""
+    n = len(ms)
+    if n == 0:
+        return {"count": 0, "mean_s": None, "median_s": None, "p90_s": None}
+    return {"count": n, "mean_s": sum(ms) / n / 1000.0,
+            "median_s": ms[(50 * n + 99) // 100 - 1] / 1000.0,
+            "p90_s": ms[(90 * n + 99) // 100 - 1] / 1000.0}
+
+
+def row(con, sql):
+    cur = con.execute(sql)
+    return dict(zip([d[0] for d in cur.description], cur.fetchone()))
 
 
 def main():
@@ -156,19 +219,52 @@ def main():
     ap.add_argument("events")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time", action="store_true")
-    ap.add_argument("--simple", action="store_true")
     a = ap.parse_args()
     start = time.perf_counter()
     con = duckdb.connect()
     con.execute(f"SET threads = {a.threads}")
-    cur = con.execute((SIMPLE if a.simple else FULL).format(path=a.events))
-    row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    con.execute(LOAD, {"path": a.events})
+    con.execute(CASES)
+    con.execute(VERDICTS)
+    o = row(con, OVERALL)
+    rep = row(con, REPEATS)
+    fu = row(con, FOLLOW_UPS)
+    sv = row(con, SURVEYS)
     elapsed = time.perf_counter() - start
-    if a.simple:
-        print(json.dumps({k: number(v) for k, v in row.items()}))
-    else:
-        json.dump({"overall": overall(row)}, sys.stdout, indent=1, sort_keys=True)
-        print()
+
+    within, overdue = o["c_within"], o["c_overdue"]
+    regime = {"count": o["complaints"], "within_deadline": within, "overdue": overdue,
+              "pending": o["c_pending"], "extended": o["c_extended"],
+              "deadline_rate": rate(within, within + overdue)}
+    overall = {
+        "cases_opened": o["opened"], "cases_resolved": o["resolved"],
+        "backlog": o["opened"] - o["resolved"],
+        "resolution_rate": rate(o["resolved"], o["opened"]),
+        "first_response": stats(o["fr"] or []), "resolution_time": stats(o["rt"] or []),
+        "fcr_rate": rate(o["fcr"], o["resolved"]),
+        "escalation_rate": rate(o["escalated"], o["opened"]),
+        "reopen_rate": rate(o["reopened"], o["ever_res"]),
+        "sla": {"met": o["sla_met"], "breached": o["sla_breached"],
+                "pending": o["opened"] - o["sla_met"] - o["sla_breached"],
+                "met_rate": rate(o["sla_met"], o["sla_met"] + o["sla_breached"])},
+        "complaints": {**regime, "rate": rate(o["complaints"], o["opened"]),
+                       "resolution_time": stats(o["ct"] or []), "late_extensions": int(o["c_late"]),
+                       "by_regime": {"cn-2020": regime} if o["complaints"] else {}},
+        "csat": {"responses": sv["responses"], "mean_score": sv["mean"],
+                 "satisfied_share": rate(sv["satisfied"], sv["responses"])},
+        "survey_response_rate": rate(o["surveyed_resolved"], o["resolved"]),
+        "repeat_rate": rate(rep["repeats"], o["opened"]),
+        "follow_up": {"scheduled": fu["scheduled"], "completed": fu["completed"],
+                      "on_time_rate": rate(fu["on_time"], fu["completed"]),
+                      "cap_violations": fu["cap_violations"], "confirmed": fu["confirmed"],
+                      "not_resolved": fu["not_resolved"], "unreachable": fu["unreachable"],
+                      "confirmed_rate": rate(fu["confirmed"], fu["completed"])},
+    }
+    # The definitions declared, so that `caseledger bench` compares these
+    # figures too (docs/performance.md, the scripts' protocol).
+    definitions = {"complaint_deadlines": "regime", "fcr_rate": "not_resolved_follow_up"}
+    json.dump({"definitions": definitions, "overall": overall}, sys.stdout, indent=1, sort_keys=True)
+    print()
     if a.time:
         print(f"duckdb_seconds {elapsed:.3f}", file=sys.stderr)
 

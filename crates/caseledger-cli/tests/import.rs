@@ -364,3 +364,88 @@ fn find_key(v: &serde_json::Value, key: &str, found: &mut Vec<serde_json::Value>
         _ => {}
     }
 }
+
+/// The event id of a line of `good_case`.
+fn id_of(l: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+    v["event_id"].as_str().unwrap().to_owned()
+}
+
+/// Imports `input` into a new store (where parsing, the rules and the
+/// appends run as three stages); asserts it fails with status 1 and leaves
+/// no store behind, and returns stderr.
+fn refused_into_new_store(input: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (code, out, err) = run_with_stdin(&store, &["import"], input.to_vec());
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(!store.exists(), "a failed import into a new store left it");
+    err
+}
+
+/// 5,000 good lines of 1,000 cases: more than one chunk of lines between
+/// the import's stages.
+fn thousand_cases() -> Vec<String> {
+    (1..=1000).flat_map(good_case).collect()
+}
+
+/// An id repeated (found by the appends) before a broken rule (found by
+/// the rules stage, which runs ahead): the error names the repeat, the
+/// first bad line.
+#[test]
+fn a_repeat_before_a_broken_rule_is_the_error_in_a_new_store() {
+    let mut ls = thousand_cases();
+    ls[3000] = ls[3000].replace(&id_of(&ls[3000]), &id_of(&ls[1]));
+    ls.push(line(1, 99_999, "responded", "2026-03-04T09:00:00Z", "{}"));
+    let err = refused_into_new_store(&lines(&ls));
+    assert!(
+        err.contains("line 3001") && err.contains("repeats the one on line 2"),
+        "{err}"
+    );
+    assert!(!err.contains("line 5001"), "{err}");
+}
+
+/// A broken rule before a repeated id: the error names the rule's line.
+#[test]
+fn a_broken_rule_before_a_repeat_is_the_error_in_a_new_store() {
+    let mut ls = thousand_cases();
+    ls[3000] = line(1, 99_999, "responded", "2026-03-04T09:00:00Z", "{}");
+    let repeat = ls[4999].replace(&id_of(&ls[4999]), &id_of(&ls[1]));
+    ls[4999] = repeat;
+    let err = refused_into_new_store(&lines(&ls));
+    assert!(err.contains("line 3001") && err.contains("rule 2"), "{err}");
+    assert!(!err.contains("repeats"), "{err}");
+}
+
+/// The same file imported into a new store (three stages) and into a store
+/// that already held an event (rules beside the appends) gives the same
+/// events.
+#[test]
+fn both_import_paths_store_the_same_events() {
+    let ls = thousand_cases();
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new");
+    let (code, _, err) = run_with_stdin(&new, &["import"], lines(&ls));
+    assert_eq!(code, 0, "{err}");
+    let held = dir.path().join("held");
+    let (code, _, err) = run_with_stdin(&held, &["import"], lines(&ls[..1]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run_with_stdin(&held, &["import"], lines(&ls));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 event was already stored"), "{out}");
+    let events = |d: &std::path::Path| -> Vec<serde_json::Value> {
+        export(d)
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                // Stamped by the clock of each import.
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("recorded_at");
+                }
+                v
+            })
+            .collect()
+    };
+    assert_eq!(events(&new), events(&held));
+}

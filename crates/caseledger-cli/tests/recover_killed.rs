@@ -13,10 +13,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use caseledger::ExpectedVersion;
 use caseledger_store::{CUT_DIR, Clock, MIN_SEGMENT_BYTES, Store, StoreOptions};
-use caseledger_synth::{SplitMix64, Synth, SynthConfig};
-use chrono::TimeZone;
+use caseledger_synth::SplitMix64;
 use common::*;
 
 /// Copies a store directory's files (not `cut/`).
@@ -34,14 +32,7 @@ fn copy_store(from: &Path, to: &Path) {
 /// same store with the records of one more, large batch that a crash
 /// interrupted before its commit (spanning many small segments).
 fn clean_and_torn(clean: &Path, torn: &Path) {
-    let events: Vec<_> = Synth::new(SynthConfig {
-        cases: 1_500,
-        seed: 26,
-        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
-        span_days: 60,
-        customers: caseledger_synth::Customers::Uniform,
-    })
-    .collect();
+    let events = synth_events(1_500, 26);
     let (acked, interrupted) = events.split_at(events.len() / 4);
     let options = StoreOptions::default()
         .segment_bytes(MIN_SEGMENT_BYTES)
@@ -49,29 +40,11 @@ fn clean_and_torn(clean: &Path, torn: &Path) {
     let store = Store::open(clean, options).unwrap();
     for chunk in acked.chunks(40) {
         let mut batch = store.batch().unwrap();
-        for e in chunk {
-            let v = batch.stream_version(e.case_id);
-            batch
-                .append(
-                    e.case_id,
-                    ExpectedVersion::Exact(v),
-                    std::slice::from_ref(e),
-                )
-                .unwrap();
-        }
+        append_each_in(&mut batch, chunk);
         batch.commit().unwrap();
     }
     let mut batch = store.batch().unwrap();
-    for e in interrupted {
-        let v = batch.stream_version(e.case_id);
-        batch
-            .append(
-                e.case_id,
-                ExpectedVersion::Exact(v),
-                std::slice::from_ref(e),
-            )
-            .unwrap();
-    }
+    append_each_in(&mut batch, interrupted);
     // The files as a crash would leave them: the batch's records written,
     // no commit. Dropping the batch then takes them back from `clean`.
     copy_store(clean, torn);

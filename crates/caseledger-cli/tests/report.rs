@@ -156,18 +156,8 @@ fn sla_policy_file_changes_the_sla_figures() {
     assert!(err.contains("invalid SLA policy"), "{err}");
 }
 
-/// Agent names that a spreadsheet would run as formulas come out of the
-/// CSV with a leading `'` (and quoted when they hold a comma or a quote),
-/// while negative or fractional figures stay numbers.
-#[test]
-fn report_csv_guards_names_that_start_like_formulas() {
-    let dir = tempfile::tempdir().unwrap();
-    let agents = [
-        r#"=HYPERLINK(\"http://evil.example\",\"x\")"#,
-        "@SUM(1)",
-        "-2+3",
-        "agent-17",
-    ];
+/// Imports one good case per agent, case 1 up, each assigned to its agent.
+fn import_assigned(dir: &std::path::Path, agents: &[&str]) {
     let mut lines = Vec::new();
     for (i, agent) in agents.iter().enumerate() {
         let case = u32::try_from(i).unwrap() + 1;
@@ -184,9 +174,23 @@ fn report_csv_guards_names_that_start_like_formulas() {
         );
         lines.extend(case_lines);
     }
-    let (code, _, err) =
-        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
+    let (code, _, err) = run_with_stdin(dir, &["import", "-"], lines.join("\n").into_bytes());
     assert_eq!(code, 0, "{err}");
+}
+
+/// Agent names that a spreadsheet would run as formulas come out of the
+/// CSV with a leading `'` (and quoted when they hold a comma or a quote),
+/// while negative or fractional figures stay numbers.
+#[test]
+fn report_csv_guards_names_that_start_like_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let agents = [
+        r#"=HYPERLINK(\"http://evil.example\",\"x\")"#,
+        "@SUM(1)",
+        "-2+3",
+        "agent-17",
+    ];
+    import_assigned(dir.path(), &agents);
     let (code, out, err) = run(
         dir.path(),
         &["report", "--group-by", "agent", "--format", "csv"],
@@ -318,24 +322,7 @@ fn events_of_a_case_never_opened_are_counted_and_warned_about() {
 fn report_table_lines_up_cjk_agent_names() {
     use unicode_width::UnicodeWidthStr;
     let dir = tempfile::tempdir().unwrap();
-    let mut lines = Vec::new();
-    for (case, agent) in [(1u32, "王小明"), (2, "agent-17")] {
-        let mut case_lines = good_case(case);
-        case_lines.insert(
-            1,
-            line(
-                case,
-                case * 10 + 9,
-                "assigned",
-                "2026-03-02T09:15:30+08:00",
-                &format!(r#"{{"agent":"{agent}"}}"#),
-            ),
-        );
-        lines.extend(case_lines);
-    }
-    let (code, _, err) =
-        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
-    assert_eq!(code, 0, "{err}");
+    import_assigned(dir.path(), &["王小明", "agent-17"]);
     let (code, out, err) = run(dir.path(), &["report", "--group-by", "agent"]);
     assert_eq!(code, 0, "{err}");
     let row = |key: &str| {

@@ -22,10 +22,12 @@ use futures_util::StreamExt;
 
 use crate::Head;
 use crate::config::PgOptions;
+use crate::direct::Direct;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
 use crate::records::LogRecord;
 use crate::verify::{Depth, VerifyReport};
+use crate::writer::Append;
 
 /// Threads of a [`PgLog`]'s runtime: the writer task, the connections'
 /// tasks and the calls in flight need little.
@@ -42,6 +44,9 @@ pub const VERIFY_CHUNK_EVENTS: usize = 4096;
 pub struct PgLog {
     log: AsyncPgLog,
     handle: Handle,
+    /// The lone appender's direct path (direct.rs); a thread that finds it
+    /// taken goes through the writer.
+    direct: std::sync::Mutex<Direct>,
     /// `Some` until dropped; shut down in the background on drop, which is
     /// allowed inside a runtime (a plain drop of a runtime there panics).
     runtime: Option<Runtime>,
@@ -90,6 +95,7 @@ impl PgLog {
         Ok(PgLog {
             log,
             handle,
+            direct: std::sync::Mutex::new(Direct::new()?),
             runtime: Some(runtime),
         })
     }
@@ -303,11 +309,33 @@ impl EventLog for PgLog {
         events: &[Event],
         conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
-        // Straight to the writer's queue from this thread, and the answer
-        // awaited here: the future only touches channels (no tokio
-        // context needed, so no `block_on` of tokio's, which would panic
-        // inside a runtime), and no thread hop is added to each append.
-        futures_executor::block_on(self.log.append_inner(case_id, expected, events, conditions))
+        let append = Append {
+            case_id,
+            expected,
+            events: events.to_vec(),
+            conditions: conditions.to_vec(),
+        };
+        let (others, _in_flight) = self.log.in_flight();
+        // Alone, and outside every tokio runtime (where the direct path's
+        // `block_on` would panic): written on this thread (direct.rs).
+        if others == 0
+            && Handle::try_current().is_err()
+            && let Ok(mut direct) = self.direct.try_lock()
+        {
+            let options = self.log.options();
+            return direct.append(
+                self.log.connect_fn(),
+                options.connect_timeout(),
+                options.clock,
+                &append,
+            );
+        }
+        // Otherwise straight to the writer's queue from this thread, and
+        // the answer awaited here: the future only touches channels (no
+        // tokio context needed, so no `block_on` of tokio's, which would
+        // panic inside a runtime), and no thread hop is added to each
+        // append.
+        futures_executor::block_on(self.log.append_queued(append))
     }
 
     fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {

@@ -371,12 +371,7 @@ impl PgRunnerOptions {
 #[derive(Debug)]
 pub struct AsyncPgRunner<P> {
     follower: AsyncPgFollower,
-    name: String,
-    fed: Checkpointed<P>,
-    /// The row's position as this runner last read or wrote it (`None`:
-    /// no row).
-    saved: Option<u64>,
-    every_events: u64,
+    core: RunnerCore<P>,
 }
 
 impl<P: Projection + Serialize + DeserializeOwned> AsyncPgRunner<P> {
@@ -391,35 +386,29 @@ impl<P: Projection + Serialize + DeserializeOwned> AsyncPgRunner<P> {
     ) -> Result<AsyncPgRunner<P>, Error> {
         check_runner(name, &options)?;
         let loaded = load(log, name).await?;
-        let (saved, fed) = resume(name, loaded, initial)?;
-        let follower = log.follow(fed.position() + 1, options.follow).await?;
-        Ok(AsyncPgRunner {
-            follower,
-            name: name.to_owned(),
-            fed,
-            saved,
-            every_events: options.every_events,
-        })
+        let core = RunnerCore::resume(name, loaded, initial, &options)?;
+        let follower = log.follow(core.position() + 1, options.follow).await?;
+        Ok(AsyncPgRunner { follower, core })
     }
 
     /// The last position fed to the projection (0: none).
     pub fn position(&self) -> u64 {
-        self.fed.position()
+        self.core.position()
     }
 
     /// The position of the checkpoint stored or loaded last (0: none).
     pub fn saved_position(&self) -> u64 {
-        self.saved.unwrap_or(0)
+        self.core.saved_position()
     }
 
     /// The projection as of [`AsyncPgRunner::position`].
     pub fn state(&self) -> &P {
-        self.fed.state()
+        self.core.fed.state()
     }
 
     /// The projection, and the position it is fed up to.
     pub fn into_parts(self) -> (u64, P) {
-        self.fed.into_parts()
+        self.core.fed.into_parts()
     }
 
     /// Feeds the next event, waiting at most `timeout_ms` milliseconds, and
@@ -447,21 +436,17 @@ impl<P: Projection + Serialize + DeserializeOwned> AsyncPgRunner<P> {
     /// Stores the projection's position and state now (nothing to do when
     /// they are stored already).
     pub async fn checkpoint(&mut self) -> Result<(), Error> {
-        let position = self.fed.position();
-        if self.saved == Some(position) {
+        let Some((position, json)) = self.core.unsaved()? else {
             return Ok(());
-        }
-        let json = state_json(&self.name, self.fed.state())?;
-        save(&self.follower.log, &self.name, self.saved, position, &json).await?;
-        self.saved = Some(position);
+        };
+        let core = &mut self.core;
+        save(&self.follower.log, &core.name, core.saved, position, &json).await?;
+        core.saved = Some(position);
         Ok(())
     }
 
     async fn feed(&mut self, e: &RecordedEvent) -> Result<(), Error> {
-        self.fed
-            .observe(e.position, &e.event)
-            .map_err(|o| Error::new(ErrorKind::OutOfOrder(o)))?;
-        if checkpoint_due(self.saved_position(), e.position, self.every_events) {
+        if self.core.observe(e)? {
             self.checkpoint().await?;
         }
         Ok(())
@@ -489,24 +474,77 @@ fn check_runner(name: &str, options: &PgRunnerOptions) -> Result<(), Error> {
     Ok(())
 }
 
-/// The projection to resume: the loaded checkpoint's, or `initial`; and
-/// the row's position.
-fn resume<P: Projection + DeserializeOwned>(
-    name: &str,
-    loaded: Option<(u64, String)>,
-    initial: P,
-) -> Result<(Option<u64>, Checkpointed<P>), Error> {
-    match loaded {
-        Some((position, json)) => {
-            let state = serde_json::from_str(&json).map_err(|e| {
-                Error::new(ErrorKind::ProjectionState {
-                    name: name.to_owned(),
-                    detail: e.to_string(),
-                })
-            })?;
-            Ok((Some(position), Checkpointed::resume(position, state)))
+/// What [`AsyncPgRunner`] and [`PgRunner`] keep alike: the projection
+/// fed so far, and when its checkpoint is due and what it holds. The
+/// runners only differ in how they read and store (awaiting, or blocking on
+/// the [`PgLog`]'s runtime).
+#[derive(Debug)]
+struct RunnerCore<P> {
+    name: String,
+    fed: Checkpointed<P>,
+    /// The row's position as this runner last read or wrote it (`None`:
+    /// no row).
+    saved: Option<u64>,
+    every_events: u64,
+}
+
+impl<P: Projection + Serialize + DeserializeOwned> RunnerCore<P> {
+    /// The projection to resume: the loaded checkpoint's (`loaded`: the
+    /// row's position and state), or `initial`.
+    fn resume(
+        name: &str,
+        loaded: Option<(u64, String)>,
+        initial: P,
+        options: &PgRunnerOptions,
+    ) -> Result<RunnerCore<P>, Error> {
+        let (saved, fed) = match loaded {
+            Some((position, json)) => {
+                let state = serde_json::from_str(&json).map_err(|e| {
+                    Error::new(ErrorKind::ProjectionState {
+                        name: name.to_owned(),
+                        detail: e.to_string(),
+                    })
+                })?;
+                (Some(position), Checkpointed::resume(position, state))
+            }
+            None => (None, Checkpointed::new(initial)),
+        };
+        Ok(RunnerCore {
+            name: name.to_owned(),
+            fed,
+            saved,
+            every_events: options.every_events,
+        })
+    }
+
+    fn position(&self) -> u64 {
+        self.fed.position()
+    }
+
+    fn saved_position(&self) -> u64 {
+        self.saved.unwrap_or(0)
+    }
+
+    /// Feeds `e` to the projection; whether a checkpoint is due now.
+    fn observe(&mut self, e: &RecordedEvent) -> Result<bool, Error> {
+        self.fed
+            .observe(e.position, &e.event)
+            .map_err(|o| Error::new(ErrorKind::OutOfOrder(o)))?;
+        Ok(checkpoint_due(
+            self.saved_position(),
+            e.position,
+            self.every_events,
+        ))
+    }
+
+    /// The position and state (JSON) to store, `None` when they are
+    /// stored already.
+    fn unsaved(&self) -> Result<Option<(u64, String)>, Error> {
+        let position = self.fed.position();
+        if self.saved == Some(position) {
+            return Ok(None);
         }
-        None => Ok((None, Checkpointed::new(initial))),
+        Ok(Some((position, state_json(&self.name, self.fed.state())?)))
     }
 }
 
@@ -602,12 +640,7 @@ async fn save(
 pub struct PgRunner<'a, P> {
     log: &'a PgLog,
     follower: PgFollower<'a>,
-    name: String,
-    fed: Checkpointed<P>,
-    /// The row's position as this runner last read or wrote it (`None`:
-    /// no row).
-    saved: Option<u64>,
-    every_events: u64,
+    core: RunnerCore<P>,
 }
 
 impl<'a, P: Projection + Serialize + DeserializeOwned> PgRunner<'a, P> {
@@ -622,36 +655,33 @@ impl<'a, P: Projection + Serialize + DeserializeOwned> PgRunner<'a, P> {
         check_runner(name, &options)?;
         let owned = name.to_owned();
         let loaded = log.run(move |log| async move { load(&log, &owned).await })?;
-        let (saved, fed) = resume(name, loaded, initial)?;
-        let follower = log.follow(fed.position() + 1, options.follow)?;
+        let core = RunnerCore::resume(name, loaded, initial, &options)?;
+        let follower = log.follow(core.position() + 1, options.follow)?;
         Ok(PgRunner {
             log,
             follower,
-            name: name.to_owned(),
-            fed,
-            saved,
-            every_events: options.every_events,
+            core,
         })
     }
 
     /// The last position fed to the projection (0: none).
     pub fn position(&self) -> u64 {
-        self.fed.position()
+        self.core.position()
     }
 
     /// The position of the checkpoint stored or loaded last (0: none).
     pub fn saved_position(&self) -> u64 {
-        self.saved.unwrap_or(0)
+        self.core.saved_position()
     }
 
     /// The projection as of [`PgRunner::position`].
     pub fn state(&self) -> &P {
-        self.fed.state()
+        self.core.fed.state()
     }
 
     /// The projection, and the position it is fed up to.
     pub fn into_parts(self) -> (u64, P) {
-        self.fed.into_parts()
+        self.core.fed.into_parts()
     }
 
     /// Feeds the next event (see [`AsyncPgRunner::step`]).
@@ -675,23 +705,18 @@ impl<'a, P: Projection + Serialize + DeserializeOwned> PgRunner<'a, P> {
 
     /// Stores a checkpoint now (see [`AsyncPgRunner::checkpoint`]).
     pub fn checkpoint(&mut self) -> Result<(), Error> {
-        let position = self.fed.position();
-        if self.saved == Some(position) {
+        let Some((position, json)) = self.core.unsaved()? else {
             return Ok(());
-        }
-        let json = state_json(&self.name, self.fed.state())?;
-        let (name, expected) = (self.name.clone(), self.saved);
+        };
+        let (name, expected) = (self.core.name.clone(), self.core.saved);
         self.log
             .run(move |log| async move { save(&log, &name, expected, position, &json).await })?;
-        self.saved = Some(position);
+        self.core.saved = Some(position);
         Ok(())
     }
 
     fn feed(&mut self, e: &RecordedEvent) -> Result<(), Error> {
-        self.fed
-            .observe(e.position, &e.event)
-            .map_err(|o| Error::new(ErrorKind::OutOfOrder(o)))?;
-        if checkpoint_due(self.saved_position(), e.position, self.every_events) {
+        if self.core.observe(e)? {
             self.checkpoint()?;
         }
         Ok(())

@@ -28,6 +28,7 @@
 
 mod blocking;
 mod config;
+mod direct;
 mod error;
 mod follow;
 mod log;

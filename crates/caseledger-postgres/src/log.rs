@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use caseledger::{
     AppendCondition, AppendError, Appended, CaseId, Event, ExpectedVersion, RecordedEvent,
@@ -17,10 +18,11 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 
 use crate::Head;
 use crate::config::{MAX_GROUP_APPENDS, PgOptions, Tls, parse_url, redact_url};
+use crate::direct::{ConnectFn, Connected};
 use crate::error::{Error, ErrorKind};
 use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_i64, to_u64};
 use crate::schema::migrate;
-use crate::writer::{self, Request};
+use crate::writer::{self, Append, Request};
 
 /// A PostgreSQL event log for async code on tokio: appends go through the
 /// process's group commit (one writer task), reads through a connection
@@ -37,6 +39,12 @@ pub struct AsyncPgLog {
 struct Shared {
     pool: Pool,
     queue: mpsc::Sender<Request>,
+    /// Appends of this process begun and not yet answered (through the
+    /// writer or the blocking log's direct path).
+    appending: AtomicUsize,
+    /// Opens a connection like the pool's, for the blocking log's direct
+    /// path (`direct.rs`).
+    connect: ConnectFn,
     options: PgOptions,
     /// The connection string without its password, for `Debug`.
     target: String,
@@ -62,14 +70,18 @@ impl AsyncPgLog {
     pub async fn connect(url: &str, options: PgOptions) -> Result<AsyncPgLog, Error> {
         options.check()?;
         let target = parse_url(url)?;
-        let pool = match target.tls {
+        let (pool, connect) = match target.tls {
             // `prefer` and `allow` connect in plain: TLS is asked for with
             // `require` or `verify-*`, and then always checked.
-            Tls::Disabled | Tls::Preferred => open_pool(target.config, NoTls, &options).await?,
+            Tls::Disabled | Tls::Preferred => {
+                let connect = connect_fn(target.config.clone(), NoTls);
+                (open_pool(target.config, NoTls, &options).await?, connect)
+            }
             #[cfg(feature = "tls")]
             Tls::Required => {
                 let tls = crate::tls::connector(&target)?;
-                open_pool(target.config, tls, &options).await?
+                let connect = connect_fn(target.config.clone(), tls.clone());
+                (open_pool(target.config, tls, &options).await?, connect)
             }
             #[cfg(not(feature = "tls"))]
             Tls::Required => {
@@ -86,6 +98,8 @@ impl AsyncPgLog {
             shared: Arc::new(Shared {
                 pool,
                 queue,
+                appending: AtomicUsize::new(0),
+                connect,
                 options,
                 target: redact_url(url),
                 url: url.to_owned(),
@@ -125,24 +139,47 @@ impl AsyncPgLog {
         })
     }
 
-    /// Queues an append for the writer and waits for its answer. Only
-    /// channel operations, which need no tokio context: the blocking log
-    /// drives this future on the calling thread.
-    pub(crate) async fn append_inner(
+    /// Counts an append in flight until the guard is dropped; also says
+    /// how many others were in flight when it began.
+    pub(crate) fn in_flight(&self) -> (usize, InFlight<'_>) {
+        let others = self.shared.appending.fetch_add(1, Ordering::SeqCst);
+        (others, InFlight(&self.shared.appending))
+    }
+
+    /// Opens a connection like the pool's (for the direct path).
+    pub(crate) fn connect_fn(&self) -> &ConnectFn {
+        &self.shared.connect
+    }
+
+    /// Queues an append for the writer and waits for its answer, counted
+    /// in flight.
+    async fn append_inner(
         &self,
         case_id: CaseId,
         expected: ExpectedVersion,
         events: &[Event],
         conditions: &[AppendCondition],
     ) -> Result<Appended, AppendError<Error>> {
-        let (reply, answer) = oneshot::channel();
-        let request = Request {
+        let (_, _in_flight) = self.in_flight();
+        self.append_queued(Append {
             case_id,
             expected,
             events: events.to_vec(),
             conditions: conditions.to_vec(),
-            reply,
-        };
+        })
+        .await
+    }
+
+    /// Queues an append for the writer and waits for its answer (not
+    /// counted: the caller counts it). Only channel operations, which need
+    /// no tokio context: the blocking log drives this future on the
+    /// calling thread.
+    pub(crate) async fn append_queued(
+        &self,
+        append: Append,
+    ) -> Result<Appended, AppendError<Error>> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request { append, reply };
         let stopped = || AppendError::Log(Error::new(ErrorKind::WriterStopped));
         self.shared
             .queue
@@ -234,6 +271,38 @@ impl AsyncPgLog {
 
 /// Connects once (to migrate the schema, and to fail early on a server
 /// that is not there), then builds the pool over `tls`.
+/// An append counted in flight ([`AsyncPgLog::in_flight`]) until dropped.
+pub(crate) struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Opens connections with `config` and `tls`, as the pool does.
+fn connect_fn<T>(config: tokio_postgres::Config, tls: T) -> ConnectFn
+where
+    T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
+    T::Stream: Sync + Send,
+    T::TlsConnect: Sync + Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    Arc::new(move || {
+        let (config, tls) = (config.clone(), tls.clone());
+        Box::pin(async move {
+            let (client, connection) = config.connect(tls).await?;
+            let connection: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+                Box::pin(async move {
+                    // A failed connection fails the client's calls, which
+                    // report it.
+                    let _ = connection.await;
+                });
+            Ok::<Connected, tokio_postgres::Error>((client, connection))
+        })
+    })
+}
+
 async fn open_pool<T>(
     config: tokio_postgres::Config,
     tls: T,

@@ -16,7 +16,8 @@
 //!    codec's bodies, chained to the previous hash) and insert them. Later
 //!    appends of the group see the earlier ones (same transaction);
 //! 3. insert the commit marker (the codec's commit record hash over the
-//!    group's positions), move the head, `pg_notify`, commit.
+//!    group's positions), move the head, `pg_notify` (one statement with
+//!    the last rows, [`FINISH`]), commit.
 //!
 //! Each append gets its own answer. If a statement fails (a dropped
 //! connection, a server restart), PostgreSQL rolls the whole transaction
@@ -24,7 +25,8 @@
 //! group is visible; a retry of the same append is safe (idempotent).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
 
 use caseledger::backend::{AppendPlan, KnownFollowUp, StoredAt, StoredEvents, plan_append};
 use caseledger::{
@@ -47,12 +49,17 @@ use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_i64, to_u64};
 /// The answer to one append.
 pub(crate) type Outcome = Result<Appended, AppendError<Error>>;
 
-/// One queued append.
-pub(crate) struct Request {
+/// One append: what the caller asked for.
+pub(crate) struct Append {
     pub case_id: CaseId,
     pub expected: ExpectedVersion,
     pub events: Vec<Event>,
     pub conditions: Vec<AppendCondition>,
+}
+
+/// One queued append and where its answer goes.
+pub(crate) struct Request {
+    pub append: Append,
     pub reply: oneshot::Sender<Outcome>,
 }
 
@@ -67,7 +74,8 @@ pub(crate) async fn run(pool: Pool, clock: Clock, mut queue: mpsc::Receiver<Requ
                 Err(_) => break,
             }
         }
-        let outcomes = write_group(&pool, clock, &group).await;
+        let appends: Vec<&Append> = group.iter().map(|r| &r.append).collect();
+        let outcomes = write_group(&pool, clock, &appends).await;
         for (request, outcome) in group.drain(..).zip(outcomes) {
             // A caller that stopped waiting (a dropped future) needs no answer.
             let _ = request.reply.send(outcome);
@@ -76,7 +84,7 @@ pub(crate) async fn run(pool: Pool, clock: Clock, mut queue: mpsc::Receiver<Requ
 }
 
 /// Writes one group; an answer per request, in order.
-async fn write_group(pool: &Pool, clock: Clock, group: &[Request]) -> Vec<Outcome> {
+async fn write_group(pool: &Pool, clock: Clock, group: &[&Append]) -> Vec<Outcome> {
     match try_group(pool, clock, group).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
@@ -107,44 +115,64 @@ pub(crate) struct Statements {
     by_ids: Statement,
     follow_ups: Statement,
     insert: Statement,
-    commit: Statement,
-    move_head: Statement,
-    notify: Statement,
+    finish: Statement,
 }
 
-impl Statements {
-    pub(crate) async fn prepare(client: &ClientWrapper) -> Result<Statements, Error> {
-        let during = "preparing the append statements";
-        let prepare = |sql: &'static str| client.prepare_cached(sql);
-        let by_ids =
-            format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)");
-        let follow_ups = format!(
+/// The SQL of [`Statements`], in the order of its fields.
+static SQL: LazyLock<[String; 6]> = LazyLock::new(|| {
+    [
+        "SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE"
+            .to_owned(),
+        "SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1".to_owned(),
+        format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)"),
+        format!(
             "SELECT {EVENT_COLUMNS} FROM caseledger.events
               WHERE type = 'follow_up_scheduled'
                 AND case_id IN (SELECT case_id FROM caseledger.events WHERE customer_id = $1)
               ORDER BY position"
-        );
-        let (lock_head, version, by_ids, follow_ups, insert, commit, move_head, notify) = tokio::try_join!(
+        ),
+        INSERT_EVENTS.to_owned(),
+        FINISH.to_owned(),
+    ]
+});
+
+impl Statements {
+    /// The statements on a pooled connection (prepared once per connection,
+    /// in the pool's cache).
+    pub(crate) async fn prepare(client: &ClientWrapper) -> Result<Statements, Error> {
+        Statements::prepare_with(|q| client.prepare_cached(q)).await
+    }
+
+    /// The statements on a connection of its own (the caller keeps them
+    /// for the connection's life).
+    pub(crate) async fn prepare_plain(
+        client: &tokio_postgres::Client,
+    ) -> Result<Statements, Error> {
+        Statements::prepare_with(|q| client.prepare(q)).await
+    }
+
+    async fn prepare_with<F>(prepare: impl Fn(&'static str) -> F) -> Result<Statements, Error>
+    where
+        F: Future<Output = Result<Statement, tokio_postgres::Error>>,
+    {
+        let [lock_head, version, by_ids, follow_ups, insert, finish] = &*SQL;
+        let (lock_head, version, by_ids, follow_ups, insert, finish) = tokio::try_join!(
             biased;
-            prepare("SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE"),
-            prepare("SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1"),
-            client.prepare_cached(&by_ids),
-            client.prepare_cached(&follow_ups),
-            prepare(INSERT_EVENTS),
-            prepare("INSERT INTO caseledger.commits (last_position, first_position, hash) VALUES ($1, $2, $3)"),
-            prepare("UPDATE caseledger.head SET position = $1, hash = $2, recorded_secs = $3, recorded_nanos = $4"),
-            prepare("SELECT pg_notify($1, $2)"),
+            prepare(lock_head),
+            prepare(version),
+            prepare(by_ids),
+            prepare(follow_ups),
+            prepare(insert),
+            prepare(finish),
         )
-        .map_err(Error::db(during))?;
+        .map_err(Error::db("preparing the append statements"))?;
         Ok(Statements {
             lock_head,
             version,
             by_ids,
             follow_ups,
             insert,
-            commit,
-            move_head,
-            notify,
+            finish,
         })
     }
 }
@@ -153,9 +181,29 @@ const INSERT_EVENTS: &str = "INSERT INTO caseledger.events (position, case_id, v
  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[],
                       $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[])";
 
-async fn try_group(pool: &Pool, clock: Clock, group: &[Request]) -> Result<Vec<Outcome>, Error> {
+/// The end of a group's transaction in one statement (one statement's
+/// overhead on the server instead of four): the rows not yet inserted (as
+/// [`INSERT_EVENTS`]), the commit marker, the head moved to the group's
+/// last position, and the NOTIFY, which PostgreSQL delivers only when the
+/// transaction commits. Each data-modifying `WITH` part runs exactly once.
+const FINISH: &str = "WITH events AS (
+  INSERT INTO caseledger.events (position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash)
+  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[],
+                       $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[])
+), marker AS (
+  INSERT INTO caseledger.commits (last_position, first_position, hash) VALUES ($12, $13, $14)
+), head AS (
+  UPDATE caseledger.head SET position = $12, hash = $14, recorded_secs = $15, recorded_nanos = $16
+)
+SELECT pg_notify($17, $18)";
+
+async fn try_group(pool: &Pool, clock: Clock, group: &[&Append]) -> Result<Vec<Outcome>, Error> {
     let client = pool.get().await.map_err(Error::pool("appending"))?;
-    match write_group_on(&client, clock, group).await {
+    let written = match Statements::prepare(&client).await {
+        Ok(st) => write_group_on(&client, &st, clock, group).await,
+        Err(e) => Err(e),
+    };
+    match written {
         Ok(outcomes) => Ok(outcomes),
         Err(e) => {
             // The connection may be inside the failed transaction: take it
@@ -173,19 +221,19 @@ async fn try_group(pool: &Pool, clock: Clock, group: &[Request]) -> Result<Vec<O
 /// or a condition after earlier writes), the rows so far and its fresh
 /// lookups; (3) the rows, the commit marker, the head, the NOTIFY and
 /// COMMIT, pipelined.
-async fn write_group_on(
-    client: &ClientWrapper,
+pub(crate) async fn write_group_on(
+    client: &tokio_postgres::Client,
+    st: &Statements,
     clock: Clock,
-    group: &[Request],
+    group: &[&Append],
 ) -> Result<Vec<Outcome>, Error> {
     let during = "appending";
-    let st = Statements::prepare(client).await?;
     let begin = client.batch_execute("BEGIN");
     let head = client.query_one(&st.lock_head, &[]);
     let lookups = futures_util::future::try_join_all(
         group
             .iter()
-            .map(|r| look_up(client, &st, r.case_id, &r.events, &r.conditions)),
+            .map(|r| look_up(client, st, r.case_id, &r.events, &r.conditions)),
     );
     let (_, head, prefetched) = tokio::try_join!(
         biased;
@@ -212,8 +260,8 @@ async fn write_group_on(
             || (!r.conditions.is_empty() && !written_cases.is_empty());
         let found = if depends {
             // The rows so far, then this append's view after them.
-            let insert = insert_rows(client, &st, &rows);
-            let fresh = look_up(client, &st, r.case_id, &r.events, &r.conditions);
+            let insert = insert_rows(client, st, &rows);
+            let fresh = look_up(client, st, r.case_id, &r.events, &r.conditions);
             let (_, fresh) = tokio::try_join!(biased; insert, fresh)?;
             rows.clear();
             fresh
@@ -253,27 +301,37 @@ async fn write_group_on(
     };
     let hash_bytes = head_hash.as_slice();
     let payload = last.to_string();
-    let commit_params: [&(dyn ToSql + Sync); 3] = [&last_i, &first_i, &hash_bytes];
-    let head_params: [&(dyn ToSql + Sync); 4] = [&last_i, &hash_bytes, &secs, &nanos];
-    let notify_params: [&(dyn ToSql + Sync); 2] = [&NOTIFY_CHANNEL, &payload];
-    let committing = Error::db("committing");
-    let insert = insert_rows(client, &st, &rows);
-    let marker = client.execute(&st.commit, &commit_params);
-    let move_head = client.execute(&st.move_head, &head_params);
-    let notify = client.execute(&st.notify, &notify_params);
+    let c = Columns::of(&rows);
+    let finish_params: [&(dyn ToSql + Sync); 18] = [
+        &c.position,
+        &c.case_id,
+        &c.version,
+        &c.event_id,
+        &c.event_type,
+        &c.at,
+        &c.recorded_at,
+        &c.customer_id,
+        &c.due,
+        &c.body,
+        &c.hash,
+        &last_i,
+        &first_i,
+        &hash_bytes,
+        &secs,
+        &nanos,
+        &NOTIFY_CHANNEL,
+        &payload,
+    ];
+    let finish = client.execute(&st.finish, &finish_params);
     let commit = client.batch_execute("COMMIT");
-    let db = |e| Error::db("committing")(e);
     // `biased`: polled in the order the statements were sent (here and at
     // every pipelined join), so the error returned is the first failing
     // statement's ("No space left on device"), never a later one's, which
     // only says the transaction was already aborted.
     tokio::try_join!(
         biased;
-        insert,
-        async { marker.await.map_err(db) },
-        async { move_head.await.map_err(db) },
-        async { notify.await.map_err(db) },
-        async { commit.await.map_err(committing) },
+        async { finish.await.map_err(Error::db("inserting the events and the commit marker")) },
+        async { commit.await.map_err(Error::db("committing")) },
     )?;
     Ok(outcomes)
 }
@@ -417,7 +475,7 @@ async fn look_up(
 fn plan_and_encode(
     clock: Clock,
     tip: &mut Tip,
-    r: &Request,
+    r: &Append,
     version: u64,
     lookups: &Lookups,
     rows: &mut Vec<EventRow>,
@@ -493,10 +551,7 @@ async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut c = Columns::default();
-    for row in rows {
-        c.push(row);
-    }
+    let c = Columns::of(rows);
     client
         .execute(
             &st.insert,
@@ -536,6 +591,14 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
+    fn of(rows: &'a [EventRow]) -> Columns<'a> {
+        let mut c = Columns::default();
+        for row in rows {
+            c.push(row);
+        }
+        c
+    }
+
     fn push(&mut self, r: &'a EventRow) {
         self.position.push(r.position);
         self.case_id.push(r.case_id);

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use caseledger::projection::Projection;
@@ -17,9 +17,9 @@ use caseledger_postgres::{
     AsyncPgLog, AsyncPgRunner, ErrorKind, PgFollowOptions, PgLog, PgOptions, PgRunner,
     PgRunnerOptions,
 };
+use caseledger_testkit::trace::Trace;
 use chrono::{DateTime, TimeZone, Utc};
 use common::TestDb;
-use serde::{Deserialize, Serialize};
 
 fn t(m: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap() + chrono::Duration::minutes(m)
@@ -33,25 +33,6 @@ fn event(case: u128, id: u128) -> Event {
         at: t(1),
         actor: Actor::System,
         data: EventData::Responded,
-    }
-}
-
-/// A projection that notices a skipped, repeated or reordered event.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Trace {
-    digest: u64,
-    last: u64,
-    per_case: BTreeMap<String, u32>,
-}
-
-impl Projection for Trace {
-    fn observe(&mut self, position: u64, event: &Event) {
-        let id = event.event_id.to_string();
-        for b in position.to_le_bytes().iter().chain(id.as_bytes()) {
-            self.digest = (self.digest ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.last = position;
-        *self.per_case.entry(event.case_id.to_string()).or_default() += 1;
     }
 }
 

@@ -10,7 +10,7 @@ use caseledger::{AppendError, EventLog, ExpectedVersion, RecordedEvent};
 use caseledger_store::{
     ErrorKind, Head, LogRecord, NotAsRecordedReason, Store, StoreOptions, Until, verify,
 };
-use common::{event, small_segments, synth};
+use common::{append_each_in, event, small_segments, synth};
 
 /// A source of several batches of different sizes, across segments, with
 /// the system clock (recorded times unlike the events' own).
@@ -22,16 +22,7 @@ fn source(dir: &std::path::Path) -> Store {
     while !rest.is_empty() {
         let n = size.min(rest.len());
         let mut batch = store.batch().unwrap();
-        for e in &rest[..n] {
-            let v = batch.stream_version(e.case_id);
-            batch
-                .append(
-                    e.case_id,
-                    ExpectedVersion::Exact(v),
-                    std::slice::from_ref(e),
-                )
-                .unwrap();
-        }
+        append_each_in(&mut batch, &rest[..n]);
         batch.commit().unwrap();
         rest = &rest[n..];
         size = size * 3 % 97 + 1;

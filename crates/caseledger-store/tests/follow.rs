@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,29 +20,9 @@ use caseledger_store::follow::{
 };
 use caseledger_store::{ErrorKind, ProjectionCheckpointReason, Store};
 use caseledger_testkit::child::{child_arg, spawn_child};
+use caseledger_testkit::trace::Trace;
 use common::*;
 use proptest::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A projection that notices a skipped, repeated or reordered event: a
-/// digest over every (position, event id) in order, and events per case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Trace {
-    digest: u64,
-    last: u64,
-    per_case: BTreeMap<String, u32>,
-}
-
-impl Projection for Trace {
-    fn observe(&mut self, position: u64, event: &Event) {
-        let id = event.event_id.to_string();
-        for b in position.to_le_bytes().iter().chain(id.as_bytes()) {
-            self.digest = (self.digest ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.last = position;
-        *self.per_case.entry(event.case_id.to_string()).or_default() += 1;
-    }
-}
 
 /// The projection folded over the whole log: what every resume must reach.
 fn full_replay(dir: &Path) -> Trace {

@@ -24,8 +24,11 @@
 //!
 //! The helpers every crate's integration tests share live here too, once:
 //! [`tmpfs`] (a real full disk), [`child`] (this test binary run again as a
-//! child process, to be killed), and with the feature `postgres`, `pg` (a
-//! database of its own per test, and a private server to restart or fill).
+//! child process, to be killed), [`history`] (hand-built histories and
+//! their checked report, for the domain's tests), [`trace`] (a projection
+//! that notices a skipped, repeated or reordered event), and with the
+//! feature `postgres`, `pg` (a database of its own per test, and a private
+//! server to restart or fill).
 #![forbid(unsafe_code)]
 // A test suite: a failed unwrap is a failed case, and shows the error.
 #![allow(clippy::unwrap_used)]
@@ -33,9 +36,11 @@
 pub mod cases;
 pub mod child;
 mod guarded;
+pub mod history;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod tmpfs;
+pub mod trace;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 

@@ -136,15 +136,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn references_and_boxes_feed_the_projection_they_point_to() {
-        let event = Event {
+    /// An event of case 2, as the tests' projections need only one.
+    fn reopened() -> Event {
+        Event {
             event_id: EventId::from_u128(1),
             case_id: CaseId::from_u128(2),
             at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
             actor: crate::Actor::parse("agent-1").unwrap(),
             data: EventData::Reopened(Reopened { reason: None }),
-        };
+        }
+    }
+
+    #[test]
+    fn references_and_boxes_feed_the_projection_they_point_to() {
+        let event = reopened();
         // Through a generic function, so that the `&mut P` impl is the one
         // called (a method call on `&mut count` would reach `Count`'s).
         fn feed<P: Projection>(mut p: P, position: u64, event: &Event) {
@@ -160,13 +165,7 @@ mod tests {
 
     #[test]
     fn checkpointed_takes_only_the_next_position() {
-        let event = Event {
-            event_id: EventId::from_u128(1),
-            case_id: CaseId::from_u128(2),
-            at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
-            actor: crate::Actor::parse("agent-1").unwrap(),
-            data: EventData::Reopened(Reopened { reason: None }),
-        };
+        let event = reopened();
         let mut fed = Checkpointed::new(Count::default());
         fed.observe(1, &event).unwrap();
         assert_eq!(fed.observe(1, &event), Err(OutOfOrder { at: 1, given: 1 }));

@@ -148,7 +148,7 @@ impl CaseState {
     /// replays of long logs. On a broken rule the state is unchanged.
     pub fn apply_in_place(&mut self, event: &Event) -> Result<(), CaseError> {
         check(self, event)?;
-        *self = evolve(std::mem::take(self), event);
+        evolve_mut(self, event);
         Ok(())
     }
 }
@@ -285,6 +285,13 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
 /// that it can never panic on data. Use [`CaseState::apply`] for untrusted
 /// events.
 pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
+    evolve_mut(&mut state, event);
+    state
+}
+
+/// [`evolve`] in place: a state is large enough that moving it in and out
+/// of `evolve` for every event of a replay or an import shows in profiles.
+fn evolve_mut(state: &mut CaseState, event: &Event) {
     state.version += 1;
     state.last_at = Some(state.last_at.map_or(event.at, |t| t.max(event.at)));
     let Some(case) = &mut state.case else {
@@ -313,7 +320,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 teams: Vec::new(),
             });
         }
-        return state;
+        return;
     };
     match &event.data {
         EventData::Opened(_) => {}
@@ -364,7 +371,6 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         }),
         EventData::QaReviewed(q) => case.reviewers.push(q.reviewer.clone()),
     }
-    state
 }
 
 /// The status of an opened case after `data`, from `status` before it: the
@@ -388,8 +394,7 @@ pub(crate) fn status_after(status: Status, data: &EventData) -> Status {
 pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<CaseState, CaseError> {
     let mut state = CaseState::initial();
     for event in events {
-        check(&state, event)?;
-        state = evolve(state, event);
+        state.apply_in_place(event)?;
     }
     Ok(state)
 }

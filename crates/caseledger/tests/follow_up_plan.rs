@@ -105,8 +105,18 @@ impl Desk {
                 priority: k.priority,
             }),
         );
-        self.append(case, resolved_at, EventData::Resolved(Resolved::default()));
+        self.resolve(case, resolved_at);
         case
+    }
+
+    /// Reopens `case` at `at`.
+    fn reopen(&mut self, case: CaseId, at: DateTime<Utc>) {
+        self.append(case, at, EventData::Reopened(Reopened::default()));
+    }
+
+    /// Resolves `case` at `at`.
+    fn resolve(&mut self, case: CaseId, at: DateTime<Utc>) {
+        self.append(case, at, EventData::Resolved(Resolved::default()));
     }
 
     fn follow_up(&mut self, case: CaseId, at: DateTime<Utc>, due: DateTime<Utc>) {
@@ -193,11 +203,7 @@ fn local_days_are_counted_in_the_plans_time_zone() {
 fn only_cases_resolved_at_the_start_of_the_day_are_candidates() {
     let mut desk = Desk::new();
     let reopened = desk.resolved(1, &kase("C-1"), before(5, 9));
-    desk.append(
-        reopened,
-        before(4, 9),
-        EventData::Reopened(Reopened::default()),
-    );
+    desk.reopen(reopened, before(4, 9));
     let closed = desk.resolved(2, &kase("C-2"), before(5, 9));
     desk.append(closed, before(4, 9), EventData::Closed);
     let open = CaseId::from_u128(3);
@@ -214,24 +220,12 @@ fn only_cases_resolved_at_the_start_of_the_day_are_candidates() {
     );
     // Reopened after T: still resolved as of T, so a candidate.
     let later = desk.resolved(4, &kase("C-4"), before(5, 9));
-    desk.append(
-        later,
-        before(0, 9),
-        EventData::Reopened(Reopened::default()),
-    );
+    desk.reopen(later, before(0, 9));
     // Resolved at T exactly counts (0 days before: not a candidate, but
     // it replaces an earlier resolution 5 days before).
     let again = desk.resolved(5, &kase("C-5"), before(5, 9));
-    desk.append(
-        again,
-        before(1, 9),
-        EventData::Reopened(Reopened::default()),
-    );
-    desk.append(
-        again,
-        before(0, 0),
-        EventData::Resolved(Resolved::default()),
-    );
+    desk.reopen(again, before(1, 9));
+    desk.resolve(again, before(0, 0));
     assert_eq!(cases(&desk.plan()), [later]);
 }
 
@@ -240,16 +234,8 @@ fn the_latest_resolution_counts_and_a_follow_up_since_it_removes_the_case() {
     let mut desk = Desk::new();
     // Resolved 10 days before, reopened, resolved again 4 days before.
     let twice = desk.resolved(1, &kase("C-1"), before(10, 9));
-    desk.append(
-        twice,
-        before(9, 9),
-        EventData::Reopened(Reopened::default()),
-    );
-    desk.append(
-        twice,
-        before(4, 9),
-        EventData::Resolved(Resolved::default()),
-    );
+    desk.reopen(twice, before(9, 9));
+    desk.resolve(twice, before(4, 9));
     // A follow-up scheduled (and completed) since the resolution: done.
     let followed = desk.resolved(2, &kase("C-2"), before(5, 9));
     desk.follow_up(followed, before(5, 10), before(60, 0));
@@ -271,16 +257,8 @@ fn the_latest_resolution_counts_and_a_follow_up_since_it_removes_the_case() {
             outcome: FollowUpOutcome::NotResolved,
         }),
     );
-    desk.append(
-        earlier,
-        before(78, 10),
-        EventData::Reopened(Reopened::default()),
-    );
-    desk.append(
-        earlier,
-        before(6, 9),
-        EventData::Resolved(Resolved::default()),
-    );
+    desk.reopen(earlier, before(78, 10));
+    desk.resolve(earlier, before(6, 9));
     let mut got = cases(&desk.plan());
     got.sort();
     assert_eq!(got, [twice, earlier]);
@@ -813,7 +791,7 @@ fn apply_refuses_a_case_with_events_after_the_start_of_the_day() {
     // and the refusal says the same.
     let c = desk.resolved(3, &kase("C-3"), before(4, 9));
     let stale = desk.facts();
-    desk.append(c, before(0, 11), EventData::Reopened(Reopened::default()));
+    desk.reopen(c, before(0, 11));
     let p3 = plan(&stale, &BusinessCalendar::default(), None);
     let r = apply(&desk.service, &stale, &p3, &agent("planner-1"));
     let c_result = r.iter().find(|r| r.call.case_id == c).unwrap();

@@ -6,6 +6,7 @@
 use caseledger::kpi::{GroupBy, KpiAccumulator, Kpis, Report, ReportParams};
 use caseledger::*;
 use caseledger_synth::{Synth, SynthConfig};
+use caseledger_testkit::history::{checked_report, next_event};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -21,13 +22,7 @@ struct Log {
 
 impl Log {
     fn add(&mut self, case: u128, hours: f64, actor: &str, data: EventData) -> &mut Self {
-        let e = Event {
-            event_id: EventId::from_u128(self.events.len() as u128 + 1),
-            case_id: CaseId::from_u128(case),
-            at: h(hours),
-            actor: Actor::parse(actor).unwrap(),
-            data,
-        };
+        let e = next_event(&self.events, case, h(hours), actor, data);
         self.events.push(e);
         self
     }
@@ -115,16 +110,7 @@ impl Log {
 
     /// Checks every case's history against the rules, then reports.
     fn report(&self, as_of: Option<DateTime<Utc>>, params: &ReportParams) -> Report {
-        let mut by_case: std::collections::BTreeMap<CaseId, Vec<&Event>> = Default::default();
-        for e in &self.events {
-            by_case.entry(e.case_id).or_default().push(e);
-        }
-        for history in by_case.values() {
-            fold(history.iter().copied()).unwrap();
-        }
-        let mut acc = KpiAccumulator::new(as_of);
-        acc.replay((1u64..).zip(&self.events));
-        acc.report(params)
+        checked_report(&self.events, as_of, params)
     }
 }
 

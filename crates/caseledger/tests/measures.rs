@@ -4,10 +4,11 @@
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
 use caseledger::kpi::{
-    GroupBy, KpiAccumulator, Kpis, Report, ReportParams, SlaPolicy, SlaPolicyError, SlaTarget,
-    TargetFigure, Targets,
+    GroupBy, Kpis, Report, ReportParams, SlaPolicy, SlaPolicyError, SlaTarget, TargetFigure,
+    Targets,
 };
 use caseledger::*;
+use caseledger_testkit::history::{checked_report, next_event};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 fn h(hours: f64) -> DateTime<Utc> {
@@ -22,13 +23,8 @@ struct Log {
 
 impl Log {
     fn add(&mut self, case: u128, hours: f64, actor: &str, data: EventData) -> &mut Self {
-        self.events.push(Event {
-            event_id: EventId::from_u128(self.events.len() as u128 + 1),
-            case_id: CaseId::from_u128(case),
-            at: h(hours),
-            actor: Actor::parse(actor).unwrap(),
-            data,
-        });
+        let e = next_event(&self.events, case, h(hours), actor, data);
+        self.events.push(e);
         self
     }
 
@@ -96,16 +92,7 @@ impl Log {
 
     /// The report of the whole log; each case's history must be valid.
     fn report(&self, params: &ReportParams) -> Report {
-        let mut by_case: std::collections::BTreeMap<CaseId, Vec<&Event>> = Default::default();
-        for e in &self.events {
-            by_case.entry(e.case_id).or_default().push(e);
-        }
-        for history in by_case.values() {
-            fold(history.iter().copied()).unwrap();
-        }
-        let mut acc = KpiAccumulator::new(None);
-        acc.replay((1u64..).zip(&self.events));
-        acc.report(params)
+        checked_report(&self.events, None, params)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use caseledger::kpi::{GroupBy, KpiAccumulator, Report, ReportParams};
 use caseledger::*;
+use caseledger_testkit::history::{checked_report, next_event};
 use chrono::{DateTime, Utc};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -20,13 +21,8 @@ struct Log {
 
 impl Log {
     fn add(&mut self, case: u128, at: &str, actor: &str, data: EventData) -> &mut Self {
-        self.events.push(Event {
-            event_id: EventId::from_u128(self.events.len() as u128 + 1),
-            case_id: CaseId::from_u128(case),
-            at: t(at),
-            actor: Actor::parse(actor).unwrap(),
-            data,
-        });
+        let e = next_event(&self.events, case, t(at), actor, data);
+        self.events.push(e);
         self
     }
 
@@ -90,16 +86,7 @@ impl Log {
 
     /// Checks every case's history against the rules, then reports.
     fn report(&self, params: &ReportParams) -> Report {
-        let mut by_case: std::collections::BTreeMap<CaseId, Vec<&Event>> = Default::default();
-        for e in &self.events {
-            by_case.entry(e.case_id).or_default().push(e);
-        }
-        for history in by_case.values() {
-            fold(history.iter().copied()).unwrap();
-        }
-        let mut acc = KpiAccumulator::new(None);
-        acc.replay((1u64..).zip(&self.events));
-        acc.report(params)
+        checked_report(&self.events, None, params)
     }
 }
 

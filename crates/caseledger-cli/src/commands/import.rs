@@ -409,120 +409,261 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
 
 /// Reads, checks and appends every line of `input` into `sink`; the
 /// caller commits the sink (the summary's head is then set) or drops it.
+///
+/// Into a store that held no event, the case rules run on a thread of
+/// their own between the parser and the appends (see [`check_lines`]):
+/// three stages that the two cores share. Otherwise the rules need the
+/// store's history of each case, read through `sink`, and run beside the
+/// appends.
 pub(super) fn import(
     sink: &mut dyn ImportSink,
     input: impl BufRead + Send,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary> {
     let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_CHUNKS);
+    // A store that held no event when the batch began (the batch holds the
+    // writer, so none can arrive) has none of the input's ids and no
+    // case's history: the lookups could only find nothing. The batch
+    // still finds an id repeated within the input.
+    let store_was_empty = sink.first_position() == 1;
     std::thread::scope(|s| {
         s.spawn(move || parse_lines(input, tx));
-        // On an error `rx` is dropped on return, which stops the parser.
-        validate_and_append(sink, rx, progress)
+        // On an error a receiver is dropped on return, which stops the
+        // stage before it.
+        if !store_was_empty {
+            return validate_and_append(sink, rx, progress);
+        }
+        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel(QUEUED_CHUNKS);
+        let rules = s.spawn(move || check_lines(rx, checked_tx));
+        let appended = append_checked(sink, checked_rx, progress);
+        // The rules stage ends once its receiver is gone or its input ends.
+        let summary = rules
+            .join()
+            .map_err(|_| anyhow!("the import's rule checks panicked"))?;
+        appended.map(|()| summary)
     })
 }
 
-fn validate_and_append(
-    sink: &mut dyn ImportSink,
+/// The case rules of an import, line by line, and what it counted.
+#[derive(Default)]
+struct Checker {
+    summary: Summary,
+    states: HashMap<CaseId, Touched, foldhash::fast::RandomState>,
+    /// How often each id-less line occurred, to derive distinct ids.
+    occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState>,
+}
+
+impl Checker {
+    /// Checks the event of one line against the rules, its case's state
+    /// and, when `stored` is given (a store that held events), the store's
+    /// events. Returns the event and the version its case must be at, or
+    /// `None` for an event already stored (skipped). The event is taken
+    /// into its case's state and counted at once: the caller appends it or
+    /// fails the import, which then drops the states.
+    fn check(
+        &mut self,
+        stored: Option<&mut dyn ImportSink>,
+        line_no: u64,
+        event: Identified,
+    ) -> Result<Option<(Event, ExpectedVersion)>> {
+        let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
+        self.summary.lines += 1;
+        let event = match event {
+            Identified::Own(event) => event,
+            Identified::Derived(draft, digest) => {
+                draft.into_event(|| derived_id(digest, &mut self.occurrences))
+            }
+        };
+        let case_id = event.case_id;
+        let mut sink = stored;
+        if let Some(sink) = sink.as_deref_mut()
+            && let Some(stored) = sink.stored_event(&event).map_err(at)?
+        {
+            if let Some((_, clash)) = clash_with_stored(&event, &stored) {
+                bail!("line {line_no}: {clash}");
+            }
+            self.summary.already += 1;
+            return Ok(None);
+        }
+        let case = match self.states.entry(case_id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let state = match sink {
+                    None => CaseState::default(),
+                    Some(sink) => {
+                        let history = sink.read_stream(case_id).map_err(at)?;
+                        fold(history.iter().map(|r| &r.event)).with_context(|| {
+                            format!(
+                                "line {line_no}: the stored history of case {case_id} breaks a \
+                                 rule"
+                            )
+                        })?
+                    }
+                };
+                if state.version() == 0 {
+                    self.summary.new_cases += 1;
+                }
+                v.insert(Touched {
+                    state,
+                    added: false,
+                })
+            }
+        };
+        // The state has folded the stored history and this batch's
+        // events of the case: its version is the stream's.
+        let expected = ExpectedVersion::Exact(case.state.version());
+        // Checked and folded in place (no copy of the state).
+        case.state
+            .apply_in_place(&event)
+            .map_err(|e| at_line(line_no, e))?;
+        if !case.added {
+            case.added = true;
+            self.summary.cases += 1;
+        }
+        self.summary.added += 1;
+        Ok(Some((event, expected)))
+    }
+}
+
+/// Events that passed the rules, handed from the rules stage to the
+/// appending one: the events, then the error that ended the input, if
+/// any, and the bytes read so far.
+struct CheckedChunk {
+    checked: Vec<(u64, Event, ExpectedVersion)>,
+    error: Option<anyhow::Error>,
+    bytes_read: u64,
+}
+
+/// The rules stage of an import into a store that held no event: checks
+/// each parsed line against the case rules and the earlier lines, and
+/// passes it on to be appended. The appending stage appends every line it
+/// gets, in order, or fails the import at the first that fails, before it
+/// reads any error sent after it: the error shown is the first by line, as
+/// when one thread checks and appends each line in turn. Stops at the first
+/// bad line, or when the receiver is gone; returns what it counted.
+fn check_lines(
     rx: std::sync::mpsc::Receiver<Chunk>,
+    tx: std::sync::mpsc::SyncSender<CheckedChunk>,
+) -> Summary {
+    let mut checker = Checker::default();
+    for chunk in rx {
+        let mut checked = Vec::with_capacity(chunk.parsed.len());
+        let mut error = None;
+        for Parsed { line_no, event } in chunk.parsed {
+            match checker.check(None, line_no, event) {
+                Ok(Some((event, expected))) => checked.push((line_no, event, expected)),
+                // Only a store that held events has events already stored.
+                Ok(None) => {}
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        let stop = error.is_some() || chunk.error.is_some();
+        let sent = tx.send(CheckedChunk {
+            checked,
+            error: error.or(chunk.error),
+            bytes_read: chunk.bytes_read,
+        });
+        if stop || sent.is_err() {
+            break;
+        }
+    }
+    checker.summary
+}
+
+/// The appending stage after [`check_lines`]: appends each checked event
+/// to `sink`, in order; stops at the first failure, or at the error that
+/// ended the checked lines.
+fn append_checked(
+    sink: &mut dyn ImportSink,
+    rx: std::sync::mpsc::Receiver<CheckedChunk>,
     progress: &dyn Fn(u64),
-) -> Result<Summary> {
-    let mut summary = Summary::default();
-    let mut states: HashMap<CaseId, Touched, foldhash::fast::RandomState> = HashMap::default();
-    // The line of each event appended, by position - first: to name the
-    // line an event id repeats (the batch finds the repeat).
-    let mut lines_appended: Vec<u64> = Vec::new();
-    let first_position = sink.first_position();
-    // A store that held no event when the batch began (the batch holds the
-    // writer, so none can arrive) has none of the input's ids and no
-    // case's history: the lookups below could only find nothing. The
-    // batch still finds an id repeated within the input.
-    let store_was_empty = first_position == 1;
-    // How often each id-less line occurred, to derive distinct ids.
-    let mut occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState> = HashMap::default();
+) -> Result<()> {
+    let mut appended = Appended::new(sink.first_position());
     for chunk in rx {
         progress(chunk.bytes_read);
-        for Parsed { line_no, event } in chunk.parsed {
-            let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
-            summary.lines += 1;
-            let event = match event {
-                Identified::Own(event) => event,
-                Identified::Derived(draft, digest) => {
-                    draft.into_event(|| derived_id(digest, &mut occurrences))
-                }
-            };
-            let case_id = event.case_id;
-            let stored = match store_was_empty {
-                true => None,
-                false => sink.stored_event(&event).map_err(at)?,
-            };
-            if let Some(stored) = stored {
-                if let Some((_, clash)) = clash_with_stored(&event, &stored) {
-                    bail!("line {line_no}: {clash}");
-                }
-                summary.already += 1;
-                continue;
-            }
-            let case = match states.entry(case_id) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let state = match store_was_empty {
-                        true => CaseState::default(),
-                        false => {
-                            let history = sink.read_stream(case_id).map_err(at)?;
-                            fold(history.iter().map(|r| &r.event)).with_context(|| {
-                                format!(
-                                    "line {line_no}: the stored history of case {case_id} breaks \
-                                     a rule"
-                                )
-                            })?
-                        }
-                    };
-                    if state.version() == 0 {
-                        summary.new_cases += 1;
-                    }
-                    v.insert(Touched {
-                        state,
-                        added: false,
-                    })
-                }
-            };
-            let state = &mut case.state;
-            // Checked here, applied only once the append below succeeded.
-            caseledger::check(state, &event).map_err(|e| at_line(line_no, e))?;
-            // The state has folded the stored history and this batch's
-            // events of the case: its version is the stream's.
-            let expected = ExpectedVersion::Exact(state.version());
-            let done = sink
-                .append(expected, &event, line_no)
-                .map_err(|error| AtLine {
-                    line: line_no,
-                    error,
-                    hint: "",
-                })?;
-            if let Added::Repeats(position) = done {
-                let earlier = position
-                    .checked_sub(first_position)
-                    .and_then(|i| lines_appended.get(usize::try_from(i).ok()?))
-                    .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
-                bail!(
-                    "line {line_no}: case {case_id}: event id {} repeats the one on {earlier}",
-                    event.event_id
-                );
-            }
-            lines_appended.push(line_no);
-            *state = caseledger::evolve(std::mem::take(state), &event);
-            if !case.added {
-                case.added = true;
-                summary.cases += 1;
-            }
-            summary.added += 1;
+        for (line_no, event, expected) in &chunk.checked {
+            appended.append(sink, *expected, event, *line_no)?;
         }
         if let Some(e) = chunk.error {
             return Err(e);
         }
     }
-    Ok(summary)
+    Ok(())
+}
+
+/// The lines appended so far, by position: to name the line an event id
+/// repeats (the batch finds the repeat).
+struct Appended {
+    first_position: u64,
+    lines: Vec<u64>,
+}
+
+impl Appended {
+    fn new(first_position: u64) -> Appended {
+        Appended {
+            first_position,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Appends `event` of line `line_no` at `expected`; an id that repeats
+    /// an earlier line's fails with both lines named.
+    fn append(
+        &mut self,
+        sink: &mut dyn ImportSink,
+        expected: ExpectedVersion,
+        event: &Event,
+        line_no: u64,
+    ) -> Result<()> {
+        let done = sink
+            .append(expected, event, line_no)
+            .map_err(|error| AtLine {
+                line: line_no,
+                error,
+                hint: "",
+            })?;
+        if let Added::Repeats(position) = done {
+            let earlier = position
+                .checked_sub(self.first_position)
+                .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
+                .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
+            bail!(
+                "line {line_no}: case {}: event id {} repeats the one on {earlier}",
+                event.case_id,
+                event.event_id
+            );
+        }
+        self.lines.push(line_no);
+        Ok(())
+    }
+}
+
+/// An import into a store that held events: the rules read each case's
+/// stored history and each id's stored event through `sink`, so they run
+/// on this thread, before each append.
+fn validate_and_append(
+    sink: &mut dyn ImportSink,
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    progress: &dyn Fn(u64),
+) -> Result<Summary> {
+    let mut checker = Checker::default();
+    let mut appended = Appended::new(sink.first_position());
+    for chunk in rx {
+        progress(chunk.bytes_read);
+        for Parsed { line_no, event } in chunk.parsed {
+            let Some((event, expected)) = checker.check(Some(&mut *sink), line_no, event)? else {
+                continue;
+            };
+            appended.append(sink, expected, &event, line_no)?;
+        }
+        if let Some(e) = chunk.error {
+            return Err(e);
+        }
+    }
+    Ok(checker.summary)
 }
 
 /// Why `event` cannot be imported when its id is already stored as

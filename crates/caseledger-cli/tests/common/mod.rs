@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use assert_cmd::Command;
-use caseledger::ExpectedVersion;
+use caseledger::{Event, ExpectedVersion};
 use caseledger_store::{Clock, Store, StoreOptions};
 use caseledger_synth::{Synth, SynthConfig};
 use chrono::TimeZone;
@@ -109,35 +109,47 @@ pub fn export(store: impl AsRef<OsStr>) -> String {
 /// recorded time. Returns how many batches.
 pub fn batched_source(dir: &Path, cases: u64, seed: u64) -> u64 {
     let store = Store::open(dir, StoreOptions::default().clock(Clock::System)).unwrap();
-    let events: Vec<_> = Synth::new(SynthConfig {
-        cases,
-        seed,
-        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
-        span_days: 60,
-        customers: caseledger_synth::Customers::Uniform,
-    })
-    .collect();
+    let events = synth_events(cases, seed);
     let mut rest = events.as_slice();
     let (mut size, mut batches) = (1, 0);
     while !rest.is_empty() {
         let n = size.min(rest.len());
         let mut batch = store.batch().unwrap();
-        for e in &rest[..n] {
-            let v = batch.stream_version(e.case_id);
-            batch
-                .append(
-                    e.case_id,
-                    ExpectedVersion::Exact(v),
-                    std::slice::from_ref(e),
-                )
-                .unwrap();
-        }
+        append_each_in(&mut batch, &rest[..n]);
         batch.commit().unwrap();
         batches += 1;
         rest = &rest[n..];
         size = size * 7 % 97 + 1;
     }
     batches
+}
+
+/// `cases` synthetic cases from `seed`, opened over 60 days from Monday
+/// 2026-01-05 08:00 UTC, customers uniform.
+pub fn synth_events(cases: u64, seed: u64) -> Vec<Event> {
+    Synth::new(SynthConfig {
+        cases,
+        seed,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        span_days: 60,
+        customers: caseledger_synth::Customers::Uniform,
+    })
+    .collect()
+}
+
+/// Appends `events` one by one into an open batch, with exact expected
+/// versions.
+pub fn append_each_in(batch: &mut caseledger_store::Batch<'_>, events: &[Event]) {
+    for e in events {
+        let v = batch.stream_version(e.case_id);
+        batch
+            .append(
+                e.case_id,
+                ExpectedVersion::Exact(v),
+                std::slice::from_ref(e),
+            )
+            .unwrap();
+    }
 }
 
 /// `caseledger copy --source A --target B` with extra environment;

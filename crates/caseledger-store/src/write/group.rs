@@ -2,9 +2,17 @@
 //! (the leader) writes every queued append with one sync for all; when it
 //! is done it hands leadership straight to the oldest waiter, which takes
 //! everything queued meanwhile as the next group in one step.
+//!
+//! A leader first gathers: while some appender inside [`GroupCommit::append`]
+//! is not queued (typically the members of the group just answered, on
+//! their way back to queue their next append), it waits for them, at most
+//! as long as the last sync took. Without that wait the answered members
+//! miss the next group by microseconds and the appenders split into two
+//! groups that alternate, each sync serving half of them.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use caseledger::{AppendCondition, AppendError, Appended, CaseId, Event, ExpectedVersion};
 
@@ -16,6 +24,10 @@ use crate::locks::{lock, read};
 /// At most this many queued appends go into one group commit; the rest wait
 /// for the next group. Bounds the latency one group adds to the others.
 pub const MAX_GROUP_APPENDS: usize = 1024;
+
+/// A leader gathers for at most the last sync's duration, and never longer
+/// than this: waiting longer than a sync costs more than a second group.
+const MAX_GATHER: Duration = Duration::from_millis(2);
 
 /// The result of one append.
 type Outcome = Result<Appended, AppendError<Error>>;
@@ -56,6 +68,8 @@ impl Drop for Leadership<'_> {
 pub(crate) struct GroupCommit {
     /// The queue, and whether a leader is writing a group.
     commits: Mutex<Commits>,
+    /// Wakes a gathering leader when every appender inside is queued.
+    gathered: Condvar,
 }
 
 /// The state of the group commit. Whenever the queue is not empty, a
@@ -65,6 +79,36 @@ struct Commits {
     queue: VecDeque<Arc<Pending>>,
     /// True while one appender (the leader) writes a group for everyone.
     leader: bool,
+    /// Appenders inside [`GroupCommit::append`]: queued, leading, or
+    /// answered and not yet returned.
+    inside: usize,
+    /// True while a leader gathers (waits on `gathered`).
+    gathering: bool,
+    /// How long the last group's write and sync took: the bound of a
+    /// leader's gathering.
+    last_write: Duration,
+}
+
+impl Commits {
+    /// Whether every appender inside is queued (or the queue is full): a
+    /// gathering leader need not wait longer.
+    fn all_queued(&self) -> bool {
+        self.queue.len() >= self.inside.min(MAX_GROUP_APPENDS)
+    }
+}
+
+/// Counts an appender inside [`GroupCommit::append`] until it returns (or
+/// panics), and wakes a gathering leader that waits for no one else.
+struct Inside<'s>(&'s GroupCommit);
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        let mut commits = lock(&self.0.commits);
+        commits.inside -= 1;
+        if commits.gathering && commits.all_queued() {
+            self.0.gathered.notify_one();
+        }
+    }
 }
 
 /// One queued append of the group commit, with its own wake-up so that a
@@ -119,9 +163,14 @@ impl GroupCommit {
         // them the lead (the oldest waiter). Waiters never take the writer
         // lock, so a returning appender cannot sync alone while the rest
         // queue up behind it (a convoy).
+        lock(&self.commits).inside += 1;
+        let _inside = Inside(self);
         loop {
             let mut commits = lock(&self.commits);
             commits.queue.push_back(Arc::clone(&request));
+            if commits.gathering && commits.all_queued() {
+                self.gathered.notify_one();
+            }
             if commits.leader {
                 drop(commits);
                 let mut state = lock(&request.state);
@@ -161,6 +210,22 @@ impl GroupCommit {
         visible: &Visible,
         request: &Arc<Pending>,
     ) -> Option<Outcome> {
+        // Gather: wait, at most one sync's time, for the appenders inside
+        // that have not queued yet (see the module documentation).
+        let deadline = Instant::now() + commits.last_write.min(MAX_GATHER);
+        while !commits.all_queued() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            commits.gathering = true;
+            commits = self
+                .gathered
+                .wait_timeout(commits, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        commits.gathering = false;
         // The leader is the oldest queued append (it queued to a free
         // group commit, or was handed the lead as the front), so it is in
         // its own group.
@@ -171,10 +236,12 @@ impl GroupCommit {
             commit: self,
             group,
         };
+        let started = Instant::now();
         {
             let mut w = lock(writer);
             write_group(&mut w, visible, &leadership.group);
         }
+        lock(&self.commits).last_write = started.elapsed();
         drop(leadership);
         match std::mem::replace(&mut *lock(&request.state), Wake::Waiting) {
             Wake::Done(result) => Some(result),

@@ -16,9 +16,9 @@ pub struct BenchArgs {
     /// Runs per figure; the median is reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub(super) runs: u32,
-    /// Run only these parts (comma-separated: report, duckdb, verify, open,
-    /// import, append); all by default.
-    #[arg(long, value_delimiter = ',', value_parser = ["report", "duckdb", "verify", "open", "import", "append"])]
+    /// Run only these parts (comma-separated: report, cases, duckdb, verify,
+    /// open, import, append); all by default.
+    #[arg(long, value_delimiter = ',', value_parser = ["report", "cases", "duckdb", "verify", "open", "import", "append"])]
     pub(super) only: Vec<String>,
     /// The Python that runs the DuckDB baselines. It needs the `duckdb`
     /// module, which bench does not install: python3 -m venv /tmp/venv &&

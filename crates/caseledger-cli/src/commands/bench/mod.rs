@@ -10,6 +10,7 @@
 mod append;
 mod args;
 mod baselines;
+mod cases;
 mod duckdb;
 mod measure;
 pub(crate) mod pg;
@@ -27,6 +28,7 @@ use super::output::write_stdout;
 use append::appends;
 pub use args::BenchArgs;
 use baselines::{json_fold, raw_fdatasync, read_and_crc};
+use cases::cases_rows;
 use duckdb::{duckdb_missing, duckdb_row};
 use measure::{Row, cold, median, per_second, ratio, remove_dir, repeat, short};
 use stores::replay_store;
@@ -135,6 +137,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 note,
             });
         }
+    }
+
+    // The case board (issue 22), in rounds with `report`.
+    for shape in shapes.iter().filter(|_| wants("cases")) {
+        rows.extend(cases_rows(&exe, shape, args.runs)?);
     }
 
     // DuckDB over the same events (exported), same session: the faster of
