@@ -121,9 +121,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let report = kpis.report(&ReportParams::default());
     println!(
-        "first contact resolution: {:.0}%, CSAT mean {:?}",
+        "first contact resolution: {:.0}%, mean survey score {:?}",
         report.overall.fcr_rate.unwrap_or(0.0) * 100.0,
-        report.overall.csat.mean
+        report.overall.csat.mean_score
     );
     drop(service);
     let checked = verify(&dir, |_| {})?;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use caseledger::kpi::{GroupBy, KpiAccumulator, Kpis, ReportParams};
+use caseledger::kpi::{CSAT_TARGET, GroupBy, KpiAccumulator, Kpis, ReportParams};
 use caseledger::{CaseId, CaseState};
 use caseledger_synth::{Synth, SynthConfig};
 use chrono::{TimeZone, Utc};
@@ -43,23 +43,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|t| caseledger::format_timestamp(&t))
             .unwrap_or_default()
     );
+    // The columns are called as in `caseledger report`'s table (the
+    // abbreviations of docs/kpis.md, "Display labels").
     println!(
-        "{:<8} {:>6} {:>6} {:>8} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>7}",
+        "{:<8} {:>6} {:>7} {:>6} {:>9} {:>9} {:>6} {:>6} {:>9} {:>6} {:>8}",
         "month",
-        "opened",
-        "backlg",
-        "resolved",
+        "cases",
+        "backlog",
+        "res%",
         "1st resp",
         "resolve",
         "FCR",
         "SLA",
-        "CSAT",
+        "satisfied",
         "repeat",
-        "compl.OK"
+        "deadline"
     );
     let row = |key: &str, k: &Kpis| {
         println!(
-            "{:<8} {:>6} {:>6} {:>8} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>7}",
+            "{:<8} {:>6} {:>7} {:>6} {:>9} {:>9} {:>6} {:>6} {:>9} {:>6} {:>8}",
             key,
             k.cases_opened,
             k.backlog,
@@ -67,8 +69,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             duration(k.first_response.median_s),
             duration(k.resolution_time.median_s),
             pct(k.fcr_rate),
-            pct(k.sla.rate),
-            pct(k.csat.satisfied_rate),
+            pct(k.sla.met_rate),
+            pct(k.csat.satisfied_share),
             pct(k.repeat_rate),
             pct(k.complaints.deadline_rate),
         );
@@ -77,8 +79,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         row(&g.key, &g.kpis);
     }
     row("all", &report.overall);
-    println!("\nTimes are medians; CSAT is the share of scores of 4 or 5 (target 85%).");
-    println!("Definitions: docs/kpis.md");
+    println!(
+        "\ncases: cases opened; res%: resolution rate; 1st resp, resolve: median first \
+         response and resolution time; FCR: first contact resolution; SLA: SLA attainment; \
+         satisfied: satisfied share, survey scores of 4 or 5 (target {}); repeat: repeat \
+         rate; deadline: complaint deadline rate.",
+        pct(Some(CSAT_TARGET))
+    );
+    println!("Definitions: docs/kpis.md, \"Display labels\"");
     Ok(())
 }
 

@@ -58,9 +58,10 @@ pub struct Point {
 pub struct TargetLine {
     /// The target, in the figure's unit.
     pub value: f64,
-    /// The name of the constant it is (`csat_target`), written as the
-    /// label's `data-const`.
-    pub constant: String,
+    /// Where the target comes from, a report name and JSON pointer
+    /// (`month#/overall/targets/fcr_rate/target`), written as the label's
+    /// `data-src`.
+    pub src: String,
 }
 
 /// A line chart of one figure over the periods.
@@ -201,11 +202,11 @@ pub fn svg(chart: &LineChart) -> String {
         let yy = y(t.value);
         let _ = write!(
             s,
-            r##"<g class="target"><line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#000" stroke-width="1.2" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">target <tspan data-const="{}">{}</tspan></text></g>"##,
+            r##"<g class="target"><line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#000" stroke-width="1.2" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">target <tspan data-src="{}">{}</tspan></text></g>"##,
             WIDTH - RIGHT,
             WIDTH - RIGHT,
             yy - 4.0,
-            escape(&t.constant),
+            escape(&t.src),
             escape(&format_value(chart.unit, Some(t.value)))
         );
     }
@@ -287,7 +288,7 @@ mod tests {
                 .collect(),
             target: target.map(|value| TargetLine {
                 value,
-                constant: "csat_target".to_owned(),
+                src: "month#/overall/targets/fcr_rate/target".to_owned(),
             }),
         }
     }
@@ -320,7 +321,11 @@ mod tests {
     fn the_target_is_dashed_and_values_under_it_are_hollow_squares() {
         let svg = svg(&chart(&[Some(0.9), Some(0.8)], Unit::Rate, Some(0.85)));
         assert!(svg.contains(r#"stroke-dasharray="6 4""#), "{svg}");
-        assert!(svg.contains(r#"<tspan data-const="csat_target">85.0%</tspan>"#));
+        assert!(
+            svg.contains(
+                r#"<tspan data-src="month#/overall/targets/fcr_rate/target">85.0%</tspan>"#
+            )
+        );
         assert_eq!(svg.matches(r#"<g class="point below""#).count(), 1);
         assert_eq!(svg.matches("<rect").count(), 1);
         assert_eq!(svg.matches("<circle").count(), 1);

@@ -4,14 +4,13 @@
 //! figure is called the same everywhere; docs/kpis.md ("Display labels")
 //! lists the same labels, and a test keeps the two equal.
 //!
-//! The page's targets live here too ([`target`]): which figure the HTML
-//! page marks against what. Today only the satisfied share, against the
-//! library's default (85%). The targets file (`report --targets`, issue
-//! 20) sets the report's `targets` object (`caseledger::kpi::Targets`);
-//! the page does not read it yet, so `report` refuses `--targets` with
-//! `--format html` rather than show the default as if it were the file's.
+//! Which figure has which target is here too ([`Figure::target`],
+//! [`target`]): a figure's target and verdict are those of the report's
+//! `targets` object (`caseledger::kpi::Targets`: the default, or
+//! `report --targets FILE`), so the HTML page marks each figure against
+//! the same target, with the same verdict, as the JSON report.
 
-use caseledger::kpi::{CSAT_TARGET, Kpis};
+use caseledger::kpi::{Kpis, TargetFigure};
 
 /// How a figure's value reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +44,7 @@ pub const SMALL_SAMPLE: u64 = 20;
 #[derive(Debug)]
 pub struct Figure {
     /// Its JSON key inside a KPIS object, nested names joined by `.`
-    /// (`csat.satisfied_rate`), as docs/kpis.md names it.
+    /// (`csat.satisfied_share`), as docs/kpis.md names it.
     pub key: &'static str,
     /// Its display label (`Satisfied share`).
     pub label: &'static str,
@@ -62,6 +61,9 @@ pub struct Figure {
     pub unit: Unit,
     /// What it is computed over.
     pub sample: Sample,
+    /// The report target it may have (docs/kpis.md, "Targets"): its key
+    /// in the report's `targets` object.
+    pub target: Option<TargetFigure>,
     /// Its value in a set of figures (`None`: undefined, such as a rate
     /// with nothing to count).
     value: fn(&Kpis) -> Option<f64>,
@@ -79,7 +81,7 @@ impl Figure {
         format_value(self.unit, value)
     }
 
-    /// The JSON pointer of this figure inside a KPIS object (`/csat/mean`).
+    /// The JSON pointer of this figure inside a KPIS object (`/csat/mean_score`).
     pub fn pointer(&self) -> String {
         format!("/{}", self.key.replace('.', "/"))
     }
@@ -138,6 +140,7 @@ pub const CASES: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Count,
     sample: Sample::Cases,
+    target: None,
     value: |k| count(k.cases_opened),
 };
 
@@ -150,6 +153,7 @@ pub const RESOLVED: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Count,
     sample: Sample::Cases,
+    target: None,
     value: |k| count(k.cases_resolved),
 };
 
@@ -162,6 +166,7 @@ pub const BACKLOG: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Count,
     sample: Sample::Cases,
+    target: None,
     value: |k| count(k.backlog),
 };
 
@@ -174,6 +179,7 @@ pub const RESOLUTION_RATE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.resolution_rate,
 };
 
@@ -186,6 +192,7 @@ pub const FIRST_RESPONSE_MEDIAN: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Duration,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.first_response.median_s,
 };
 
@@ -199,6 +206,7 @@ pub const FIRST_RESPONSE_MEAN: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Duration,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.first_response.mean_s,
 };
 
@@ -211,6 +219,7 @@ pub const FIRST_RESPONSE_P90: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Duration,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.first_response.p90_s,
 };
 
@@ -224,6 +233,7 @@ pub const RESOLUTION_MEDIAN: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Duration,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.resolution_time.median_s,
 };
 
@@ -236,6 +246,7 @@ pub const RESOLUTION_MEAN: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Duration,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.resolution_time.mean_s,
 };
 
@@ -248,6 +259,7 @@ pub const RESOLUTION_P90: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Duration,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.resolution_time.p90_s,
 };
 
@@ -261,6 +273,7 @@ pub const FCR: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: Some(TargetFigure::FcrRate),
     value: |k| k.fcr_rate,
 };
 
@@ -273,6 +286,7 @@ pub const ESCALATION_RATE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.escalation_rate,
 };
 
@@ -285,12 +299,13 @@ pub const REOPEN_RATE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.reopen_rate,
 };
 
 /// SLA attainment.
 pub const SLA_ATTAINMENT: Figure = Figure {
-    key: "sla.rate",
+    key: "sla.met_rate",
     label: "SLA attainment",
     abbrev: "SLA",
     definition: "Of the cases with a verdict, the share that met both the response and the \
@@ -298,7 +313,8 @@ pub const SLA_ATTAINMENT: Figure = Figure {
     doc_anchor: "sla",
     unit: Unit::Rate,
     sample: Sample::Cases,
-    value: |k| k.sla.rate,
+    target: Some(TargetFigure::SlaMetRate),
+    value: |k| k.sla.met_rate,
 };
 
 /// Complaints.
@@ -310,6 +326,7 @@ pub const COMPLAINTS: Figure = Figure {
     doc_anchor: "complaints",
     unit: Unit::Count,
     sample: Sample::Cases,
+    target: None,
     value: |k| count(k.complaints.count),
 };
 
@@ -323,6 +340,7 @@ pub const COMPLAINTS_OVERDUE: Figure = Figure {
     doc_anchor: "complaints",
     unit: Unit::Count,
     sample: Sample::Cases,
+    target: None,
     value: |k| count(k.complaints.overdue),
 };
 
@@ -336,6 +354,7 @@ pub const DEADLINE_RATE: Figure = Figure {
     doc_anchor: "complaints",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: Some(TargetFigure::DeadlineRate),
     value: |k| k.complaints.deadline_rate,
 };
 
@@ -348,24 +367,26 @@ pub const SURVEYS: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Count,
     sample: Sample::Surveys,
+    target: None,
     value: |k| count(k.csat.responses),
 };
 
 /// Mean survey score.
 pub const MEAN_SCORE: Figure = Figure {
-    key: "csat.mean",
+    key: "csat.mean_score",
     label: "Mean survey score",
     abbrev: "score",
     definition: "The mean of the survey scores, from one (worst) to five (best).",
     doc_anchor: "figures",
     unit: Unit::Score,
     sample: Sample::Surveys,
-    value: |k| k.csat.mean,
+    target: None,
+    value: |k| k.csat.mean_score,
 };
 
 /// Satisfied share.
 pub const SATISFIED_SHARE: Figure = Figure {
-    key: "csat.satisfied_rate",
+    key: "csat.satisfied_share",
     label: "Satisfied share",
     abbrev: "satisfied",
     definition: "The share of survey answers scoring four or five: the bank's measure of \
@@ -373,7 +394,8 @@ pub const SATISFIED_SHARE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Surveys,
-    value: |k| k.csat.satisfied_rate,
+    target: Some(TargetFigure::SatisfiedShare),
+    value: |k| k.csat.satisfied_share,
 };
 
 /// Survey response rate.
@@ -385,6 +407,7 @@ pub const SURVEY_RESPONSE_RATE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.survey_response_rate,
 };
 
@@ -398,6 +421,7 @@ pub const REPEAT_RATE: Figure = Figure {
     doc_anchor: "figures",
     unit: Unit::Rate,
     sample: Sample::Cases,
+    target: None,
     value: |k| k.repeat_rate,
 };
 
@@ -427,37 +451,29 @@ pub const ALL: &[&Figure] = &[
     &REPEAT_RATE,
 ];
 
-/// Where a target comes from, so that a page can say (and a test check)
-/// which number it drew.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetSource {
-    /// A constant of the library, by name: `csat_target` is
-    /// `caseledger::kpi::CSAT_TARGET`.
-    Constant(&'static str),
-}
-
 /// A figure's target and its verdict in one set of figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TargetCheck {
     /// The target value, in the figure's unit.
     pub target: f64,
     /// Whether the figure meets it (`None`: the figure is undefined).
     pub meets: Option<bool>,
-    /// Where the target comes from.
-    pub source: TargetSource,
+    /// The JSON pointer of the target inside a KPIS object
+    /// (`/targets/fcr_rate/target`): where the page's number comes from.
+    pub pointer: String,
 }
 
-/// The target of `figure` in `kpis`, if it has one: the one rule of which
-/// figure is checked against what. Today the satisfied share against the
-/// library's [`CSAT_TARGET`], with the library's own verdict
-/// (`csat.meets_target`); every other figure has none. The report's
-/// `targets` object (issue 20) holds the others; the HTML report issue
-/// brings them here.
+/// The target of `figure` in `kpis`, if it has one: the report's verdict
+/// (`targets.KEY` of the KPIS object), so that every view marks a figure
+/// against the same target as the JSON. A figure has one when it is a
+/// [`TargetFigure`] and the report's targets set one for it.
 pub fn target(figure: &Figure, kpis: &Kpis) -> Option<TargetCheck> {
-    (figure.key == SATISFIED_SHARE.key).then_some(TargetCheck {
-        target: CSAT_TARGET,
-        meets: kpis.csat.meets_target,
-        source: TargetSource::Constant("csat_target"),
+    let key = figure.target?;
+    let verdict = kpis.targets.get(key)?;
+    Some(TargetCheck {
+        target: verdict.target,
+        meets: verdict.meets_target,
+        pointer: format!("/targets/{}/target", key.as_str()),
     })
 }
 
@@ -500,17 +516,62 @@ mod tests {
         }
     }
 
+    fn kpis_with(targets: caseledger::kpi::Targets) -> Kpis {
+        caseledger::kpi::KpiAccumulator::new(None)
+            .report(&caseledger::kpi::ReportParams {
+                targets,
+                ..Default::default()
+            })
+            .overall
+    }
+
     #[test]
-    fn only_the_satisfied_share_has_a_target_today() {
-        let mut kpis = caseledger::kpi::KpiAccumulator::new(None)
-            .report(&caseledger::kpi::ReportParams::default())
-            .overall;
+    fn targets_are_the_reports() {
+        // By default only the satisfied share has one.
+        let kpis = kpis_with(caseledger::kpi::Targets::default());
         for f in ALL {
             assert_eq!(target(f, &kpis).is_some(), f.key == SATISFIED_SHARE.key);
         }
+        let t = target(&SATISFIED_SHARE, &kpis).unwrap_or_else(|| unreachable!());
+        assert_eq!(t.target, caseledger::kpi::CSAT_TARGET);
+        assert_eq!(t.pointer, "/targets/satisfied_share/target");
+        // A targets file gives the others theirs; each figure with a
+        // target is the figure its target key names (the library's
+        // `TargetFigure::value`).
+        let file = r#"{"fcr_rate": 0.7, "sla_met_rate": 0.9, "deadline_rate": 0.95}"#;
+        let targets = caseledger::kpi::Targets::from_json(file).unwrap_or_default();
+        let mut kpis = kpis_with(targets);
+        let with: Vec<&str> = ALL
+            .iter()
+            .filter(|f| target(f, &kpis).is_some())
+            .map(|f| f.key)
+            .collect();
+        assert_eq!(
+            with,
+            [
+                "fcr_rate",
+                "sla.met_rate",
+                "complaints.deadline_rate",
+                "csat.satisfied_share"
+            ]
+        );
+        for f in ALL {
+            if let Some(tf) = f.target {
+                kpis.fcr_rate = Some(0.25);
+                kpis.sla.met_rate = Some(0.5);
+                kpis.complaints.deadline_rate = Some(0.75);
+                kpis.csat.satisfied_share = Some(0.125);
+                assert_eq!(f.value(&kpis), tf.value(&kpis), "{}", f.key);
+            }
+        }
+    }
+
+    #[test]
+    fn under_target_needs_a_large_enough_sample() {
+        let mut kpis = kpis_with(caseledger::kpi::Targets::default());
         kpis.csat.responses = SMALL_SAMPLE;
-        kpis.csat.satisfied_rate = Some(0.5);
-        kpis.csat.meets_target = Some(false);
+        kpis.csat.satisfied_share = Some(0.5);
+        kpis.targets = caseledger::kpi::Targets::default().verdicts(&kpis);
         assert!(under_target(&SATISFIED_SHARE, &kpis));
         kpis.csat.responses = SMALL_SAMPLE - 1;
         assert!(!under_target(&SATISFIED_SHARE, &kpis), "small sample");
@@ -518,7 +579,7 @@ mod tests {
 
     #[test]
     fn pointers_follow_the_json_keys() {
-        assert_eq!(SATISFIED_SHARE.pointer(), "/csat/satisfied_rate");
+        assert_eq!(SATISFIED_SHARE.pointer(), "/csat/satisfied_share");
         let kpis = caseledger::kpi::KpiAccumulator::new(None)
             .report(&caseledger::kpi::ReportParams::default())
             .overall;

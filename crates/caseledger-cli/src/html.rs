@@ -6,10 +6,12 @@
 //! Every number on the page is a value of a JSON report (`report --format
 //! json --group-by DIM` with the same flags) and says which: its element
 //! carries `data-src="DIM#POINTER"`, the grouping and the JSON pointer of
-//! the value in that report (`month#/groups/2/fcr_rate`). The few others
-//! are constants named by `data-const` (the 85% target, the small-sample
-//! bound, the version), ranks (`data-rank`), and chart axis ticks. A test
-//! reads the page and checks each against the JSON.
+//! the value in that report (`month#/groups/2/fcr_rate`); the targets too
+//! (`month#/overall/targets/fcr_rate/target`), from the report's `targets`
+//! (the default, or `--targets FILE`). The few others are constants named
+//! by `data-const` (the small-sample bound, the version), ranks
+//! (`data-rank`), and chart axis ticks. A test reads the page and checks
+//! each against the JSON.
 //!
 //! The HTML is written through askama: its templates are compiled and type
 //! checked with the program, and it escapes every value by default (agent
@@ -24,7 +26,7 @@ use caseledger::kpi::{GroupBy, Kpis, Report};
 use caseledger_store::Head;
 
 use crate::chart::{self, LineChart, Point, TargetLine};
-use crate::figures::{self, Figure, SMALL_SAMPLE, TargetSource, Unit, format_value};
+use crate::figures::{self, Figure, SMALL_SAMPLE, Unit, format_value};
 
 /// The headline figures: the tiles and the trend charts, in this order.
 const HEADLINE: [&Figure; 6] = [
@@ -95,6 +97,9 @@ pub struct Inputs<'a> {
     pub by_agent: &'a Report,
     /// The head the replay read up to.
     pub head: &'a Head,
+    /// The report's time zone (`UTC`, `Asia/Shanghai`): the periods are
+    /// local dates there; `time_zone` of the JSON report.
+    pub time_zone: &'a str,
     /// Whether the replay checked the hash chain up to it.
     pub verified: bool,
 }
@@ -139,8 +144,8 @@ pub struct Tile {
     pub value: Value,
     /// Smaller figures under it (`of 2817 resolved cases`).
     pub details: Vec<Detail>,
-    /// Its target, if any: the target value as text and the constant it is.
-    pub target: Option<(String, &'static str)>,
+    /// Its target, if any, from the report's `targets`.
+    pub target: Option<Value>,
     /// The verdict in words: `meets target`, `below target`, `no target`,
     /// or `no data`.
     pub verdict: &'static str,
@@ -252,6 +257,8 @@ pub struct Page {
     pub to: Option<Value>,
     /// The as-of time.
     pub as_of: Value,
+    /// The time zone of the periods.
+    pub time_zone: Value,
     /// Events counted.
     pub events: Value,
     /// Events of cases never seen opened (in no figure), when there are any.
@@ -365,7 +372,7 @@ fn tile(report: &Report, figure: &'static Figure) -> Tile {
         _ => Vec::new(),
     };
     let check = figures::target(figure, o);
-    let (verdict, verdict_class) = match check.map(|c| c.meets) {
+    let (verdict, verdict_class) = match check.as_ref().map(|c| c.meets) {
         None => ("no target", "none"),
         Some(None) => ("no data", "none"),
         Some(Some(true)) => ("meets target", "meets"),
@@ -376,8 +383,12 @@ fn tile(report: &Report, figure: &'static Figure) -> Tile {
         value: figure_value(r, "/overall", figure, o),
         details,
         target: check.map(|c| {
-            let TargetSource::Constant(name) = c.source;
-            (format_value(figure.unit, Some(c.target)), name)
+            Value::new(
+                r,
+                &format!("/overall{}", c.pointer),
+                figure.unit,
+                Some(c.target),
+            )
         }),
         verdict,
         verdict_class,
@@ -401,12 +412,9 @@ fn trend(report: &Report, figure: &'static Figure) -> Chart {
                 below_target: figures::under_target(figure, &g.kpis),
             })
             .collect(),
-        target: figures::target(figure, &report.overall).map(|t| {
-            let TargetSource::Constant(name) = t.source;
-            TargetLine {
-                value: t.target,
-                constant: name.to_owned(),
-            }
+        target: figures::target(figure, &report.overall).map(|t| TargetLine {
+            value: t.target,
+            src: format!("{r}#/overall{}", t.pointer),
         }),
     };
     Chart {
@@ -559,6 +567,7 @@ pub fn page(inputs: &Inputs<'_>) -> Result<String> {
         from: time(p, "from", p.from.as_ref()),
         to: time(p, "to", p.to.as_ref()),
         as_of: time(p, "as_of", p.as_of.as_ref()).unwrap_or_else(|| Value::text(r, "/as_of", "-")),
+        time_zone: Value::text(r, "/time_zone", inputs.time_zone),
         events: Value::new(r, "/events", Unit::Count, Some(p.events as f64)),
         orphan_events: (p.orphan_events > 0).then(|| {
             Value::new(

@@ -309,7 +309,6 @@ fn check_numbers<'a>(dir: &'a Path, flags: &[&'a str]) -> (Page, Reports<'a>) {
             }
             "data-const" => {
                 let expected = match m.marker.1.as_str() {
-                    "csat_target" => format!("{:.1}%", caseledger::kpi::CSAT_TARGET * 100.0),
                     "small_sample" => "20".to_owned(),
                     "version" => env!("CARGO_PKG_VERSION").to_owned(),
                     other => panic!("unknown constant {other}"),
@@ -398,7 +397,7 @@ fn the_scorecard_ranks_by_satisfied_share_and_marks_small_samples() {
                 assert_eq!(small + unassigned, 0, "ranked rows come first");
                 ranked.push((
                     n.parse::<usize>().unwrap(),
-                    g["csat"]["satisfied_rate"].as_f64().unwrap(),
+                    g["csat"]["satisfied_share"].as_f64().unwrap(),
                 ));
             }
         }
@@ -418,6 +417,84 @@ fn the_scorecard_ranks_by_satisfied_share_and_marks_small_samples() {
             pair[1].0
         );
     }
+}
+
+/// The figures of the page that may have a target: the pointer of the
+/// figure in a KPIS object, and its key in the report's `targets`.
+const TARGET_FIGURES: [(&str, &str); 4] = [
+    ("/fcr_rate", "fcr_rate"),
+    ("/csat/satisfied_share", "satisfied_share"),
+    ("/sla/met_rate", "sla_met_rate"),
+    ("/complaints/deadline_rate", "deadline_rate"),
+];
+
+#[test]
+fn a_targets_file_marks_tiles_charts_and_scorecard() {
+    let dir = tempfile::tempdir().unwrap();
+    big_store(dir.path());
+    let file = dir.path().join("targets.json");
+    // High enough that some agents and months fall under each.
+    std::fs::write(
+        &file,
+        r#"{"fcr_rate": 0.9, "sla_met_rate": 0.99, "deadline_rate": 0.999, "satisfied_share": 0.9}"#,
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    // Every number on the page, the targets included, is in the JSON
+    // reports made with the same --targets.
+    let (page, mut reports) = check_numbers(dir.path(), &["--targets", file]);
+    let (code, html, err) = run(
+        dir.path(),
+        &["report", "--format", "html", "--targets", file],
+    );
+    assert_eq!(code, 0, "{err}");
+    let month = reports.get("month").clone();
+    for (_, key) in TARGET_FIGURES {
+        let target = format!("month#/overall/targets/{key}/target");
+        // Its tile and its trend chart's target line show the file's target.
+        let shown = page.marked.iter().filter(|m| m.marker.1 == target).count();
+        assert_eq!(shown, 2, "{target}: tile and chart");
+        assert!(month["overall"]["targets"][key]["target"].is_number());
+    }
+    // One dashed target line per chart of a figure with a target.
+    assert_eq!(html.matches(r#"stroke-dasharray="6 4""#).count(), 4);
+    // The scorecard: a cell is highlighted exactly when its figure is
+    // under its target in the JSON (and the agent's sample is large
+    // enough: 20 cases, or 20 survey answers for the satisfied share).
+    let agents = reports.get("agent").clone();
+    let mut highlighted = BTreeSet::new();
+    for part in html.split(r#"<td class="below" data-src="agent#"#).skip(1) {
+        highlighted.insert(part.split('"').next().unwrap().to_owned());
+    }
+    let groups = agents["groups"].as_array().unwrap();
+    let rows = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (format!("/groups/{i}"), g))
+        .chain([("/overall".to_owned(), &agents["overall"])]);
+    let mut expected = BTreeSet::new();
+    for (row, g) in rows {
+        // The scorecard's figures with a target (it has no deadline rate).
+        for (pointer, key) in &TARGET_FIGURES[..3] {
+            let sample = if *key == "satisfied_share" {
+                g["csat"]["responses"].as_u64().unwrap()
+            } else {
+                g["cases_opened"].as_u64().unwrap()
+            };
+            if sample >= 20 && g["targets"][key]["meets_target"] == Value::Bool(false) {
+                let v = g.pointer(pointer).unwrap().as_f64().unwrap();
+                assert!(v < g["targets"][key]["target"].as_f64().unwrap());
+                expected.insert(format!("{row}{pointer}"));
+            }
+        }
+    }
+    for key in ["fcr_rate", "sla/met_rate", "satisfied_share"] {
+        assert!(
+            expected.iter().any(|p| p.ends_with(key)),
+            "no agent under the {key} target: the test shows nothing"
+        );
+    }
+    assert_eq!(highlighted, expected);
 }
 
 #[test]

@@ -142,7 +142,7 @@ fn report_json_with_targets() {
     let o = &v["overall"];
     assert_eq!(
         o["csat"]["speed"],
-        serde_json::json!({"mean": 3.0, "count": 2})
+        serde_json::json!({"mean_score": 3.0, "count": 2})
     );
     assert_eq!(o["targets"]["fcr_rate"]["value"], 0.75);
     assert_eq!(o["targets"]["sla_met_rate"]["value"], 0.75);
@@ -160,7 +160,7 @@ fn without_targets_only_the_satisfied_share_has_one() {
             "target": 0.85, "value": 2.0 / 3.0, "meets_target": false}})
     );
     // The default SLA policy: case 3 (urgent, 30 h) breaches its 24 h.
-    assert_eq!(v["overall"]["sla"]["rate"], 0.75);
+    assert_eq!(v["overall"]["sla"]["met_rate"], 0.75);
 }
 
 #[test]
@@ -198,9 +198,8 @@ fn a_bad_targets_file_is_refused_with_the_key_named() {
     assert!(err.contains("`fcr_rate`") && err.contains("70"), "{err}");
     let err = refused(&" ".repeat(caseledger::kpi::MAX_TARGETS_JSON_BYTES + 1));
     assert!(err.contains("larger than"), "{err}");
-    // The page marks only the default target so far: refused, not ignored.
-    std::fs::write(&file, "{}").unwrap();
-    let (code, _, err) = run(
+    // The page is refused the same bad file.
+    let (code, out, err) = run(
         &store,
         &[
             "report",
@@ -210,6 +209,6 @@ fn a_bad_targets_file_is_refused_with_the_key_named() {
             file.to_str().unwrap(),
         ],
     );
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--targets"), "{err}");
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("larger than"), "{err}");
 }

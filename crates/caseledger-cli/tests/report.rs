@@ -136,7 +136,7 @@ fn sla_policy_file_changes_the_sla_figures() {
         let (code, out, err) = run(dir.path(), args);
         assert_eq!(code, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        v["overall"]["sla"]["rate"].as_f64().unwrap()
+        v["overall"]["sla"]["met_rate"].as_f64().unwrap()
     };
     let default = sla(&["report", "--format", "json"]);
     let strict = sla(&[

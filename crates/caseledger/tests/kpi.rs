@@ -191,7 +191,7 @@ fn every_figure_of_four_hand_computed_cases() {
     // SLA: 1 and 4 met; 2 breached its 72 h resolution; 3 (unclassified,
     // so normal) had no response within 24 h.
     assert_eq!((k.sla.met, k.sla.breached, k.sla.pending), (2, 2, 0));
-    assert!(approx(k.sla.rate, 0.5));
+    assert!(approx(k.sla.met_rate, 0.5));
     // Complaints: case 2 (cn-2020, the default), opened 2026-03-02 01:00
     // UTC, deadline 2026-03-18 00:00 UTC; resolved 20 days later.
     assert_eq!(k.complaints.count, 1);
@@ -209,8 +209,8 @@ fn every_figure_of_four_hand_computed_cases() {
     assert!(approx(k.complaints.resolution_time.median_s, 1_728_000.0));
     // Surveys: scores 5 and 3.
     assert_eq!(k.csat.responses, 2);
-    assert!(approx(k.csat.mean, 4.0));
-    assert!(approx(k.csat.satisfied_rate, 0.5));
+    assert!(approx(k.csat.mean_score, 4.0));
+    assert!(approx(k.csat.satisfied_share, 0.5));
     assert_eq!(k.csat.meets_target, Some(false));
     assert!(approx(k.survey_response_rate, 2.0 / 3.0));
     // Repeat: case 4 (same customer and topic as case 1, 10 h later).

@@ -172,14 +172,14 @@ fn survey_dimensions_have_their_means_and_counts() {
     let c = r.overall.csat;
     // Overall scores 5, 2 and 4, as before the dimensions existed.
     assert_eq!(c.responses, 3);
-    assert!(approx(c.mean, 11.0 / 3.0));
+    assert!(approx(c.mean_score, 11.0 / 3.0));
     // speed: 4 and 2; problem solving: 5; attitude: 5; case 3 scored none.
-    assert_eq!((c.speed.mean, c.speed.count), (Some(3.0), 2));
+    assert_eq!((c.speed.mean_score, c.speed.count), (Some(3.0), 2));
     assert_eq!(
-        (c.problem_solving.mean, c.problem_solving.count),
+        (c.problem_solving.mean_score, c.problem_solving.count),
         (Some(5.0), 1)
     );
-    assert_eq!((c.attitude.mean, c.attitude.count), (Some(5.0), 1));
+    assert_eq!((c.attitude.mean_score, c.attitude.count), (Some(5.0), 1));
     // Per tier: the standard customers' only dimension is case 2's speed.
     let r = four_cases().report(&ReportParams {
         group_by: Some(GroupBy::Tier),
@@ -187,21 +187,24 @@ fn survey_dimensions_have_their_means_and_counts() {
     });
     let standard = &r.groups.iter().find(|g| g.key == "standard").unwrap().kpis;
     assert_eq!(
-        (standard.csat.speed.mean, standard.csat.speed.count),
+        (standard.csat.speed.mean_score, standard.csat.speed.count),
         (Some(2.0), 1)
     );
     assert_eq!(
-        (standard.csat.attitude.mean, standard.csat.attitude.count),
+        (
+            standard.csat.attitude.mean_score,
+            standard.csat.attitude.count
+        ),
         (None, 0)
     );
     let json = serde_json::to_value(standard).unwrap();
     assert_eq!(
         json["csat"]["attitude"],
-        serde_json::json!({"mean": null, "count": 0})
+        serde_json::json!({"mean_score": null, "count": 0})
     );
     assert_eq!(
         json["csat"]["speed"],
-        serde_json::json!({"mean": 2.0, "count": 1})
+        serde_json::json!({"mean_score": 2.0, "count": 1})
     );
 }
 
@@ -259,7 +262,7 @@ fn every_target_is_checked_overall_and_per_group() {
     );
     assert_eq!(
         o.targets.get(TargetFigure::SlaMetRate).unwrap().value,
-        o.sla.rate
+        o.sla.met_rate
     );
     // The one complaint was resolved in 30 h, long before its deadline.
     assert_eq!(
@@ -343,8 +346,8 @@ fn a_target_removed_or_moved_changes_the_verdicts() {
     // The other figures keep their values whatever the targets.
     let plain = four_cases().report(&ReportParams::default());
     assert_eq!(
-        r.overall.csat.satisfied_rate,
-        plain.overall.csat.satisfied_rate
+        r.overall.csat.satisfied_share,
+        plain.overall.csat.satisfied_share
     );
     assert_eq!(r.overall.sla, plain.overall.sla);
 }
@@ -392,9 +395,9 @@ fn the_report_s_sla_figures_use_the_tier() {
     let r = four_cases().report(&params(tiered));
     let o = &r.overall.sla;
     assert_eq!((o.met, o.breached, o.pending), (3, 1, 0));
-    assert_eq!(o.rate, Some(0.75));
+    assert_eq!(o.met_rate, Some(0.75));
     let vip = &r.groups.iter().find(|g| g.key == "vip").unwrap().kpis.sla;
-    assert_eq!((vip.met, vip.breached, vip.rate), (1, 1, Some(0.5)));
+    assert_eq!((vip.met, vip.breached, vip.met_rate), (1, 1, Some(0.5)));
     // Without the tier override, all four meet their targets.
     let mut untiered = SlaPolicy::from_json(TIERED).unwrap();
     untiered.tiers.clear();

@@ -223,7 +223,7 @@ pub fn report_table(
             percent(o.complaints.deadline_rate),
             o.complaints.within_deadline,
             o.complaints.count,
-            percent(o.csat.satisfied_rate),
+            percent(o.csat.satisfied_share),
             percent(
                 o.targets
                     .get(caseledger::kpi::TargetFigure::SatisfiedShare)

@@ -377,7 +377,7 @@ impl KpiAcc {
     fn dimension(&self, d: SurveyDimension) -> DimensionKpis {
         let (count, sum) = self.survey_dimensions[d as usize];
         DimensionKpis {
-            mean: rate(sum, count),
+            mean_score: rate(sum, count),
             count,
         }
     }
@@ -385,7 +385,7 @@ impl KpiAcc {
     /// The figures (sorting the samples in place), with their verdicts
     /// against `targets`.
     fn finish(&mut self, targets: &Targets) -> Kpis {
-        let satisfied_rate = rate(self.survey_satisfied, self.survey_responses);
+        let satisfied_share = rate(self.survey_satisfied, self.survey_responses);
         let mut kpis = Kpis {
             cases_opened: self.opened,
             cases_resolved: self.resolved,
@@ -400,7 +400,7 @@ impl KpiAcc {
                 met: self.sla_met,
                 breached: self.sla_breached,
                 pending: self.sla_pending,
-                rate: rate(self.sla_met, self.sla_met + self.sla_breached),
+                met_rate: rate(self.sla_met, self.sla_met + self.sla_breached),
                 at_risk: self.sla_at_risk,
             },
             complaints: {
@@ -425,8 +425,8 @@ impl KpiAcc {
             },
             csat: CsatKpis {
                 responses: self.survey_responses,
-                mean: rate(self.survey_score_sum, self.survey_responses),
-                satisfied_rate,
+                mean_score: rate(self.survey_score_sum, self.survey_responses),
+                satisfied_share,
                 // Set from the targets' verdict below (one rule).
                 meets_target: None,
                 speed: self.dimension(SurveyDimension::Speed),

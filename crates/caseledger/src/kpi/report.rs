@@ -89,8 +89,8 @@ pub struct SlaKpis {
     pub breached: u64,
     /// Cases still within a target with no verdict yet.
     pub pending: u64,
-    /// met / (met + breached).
-    pub rate: Option<f64>,
+    /// SLA attainment: met / (met + breached).
+    pub met_rate: Option<f64>,
     /// Pending cases whose elapsed business time on a pending target has
     /// reached the policy's `warn_at` share of it (part of `pending`).
     pub at_risk: u64,
@@ -176,11 +176,11 @@ impl Serialize for ByRegime {
 pub struct CsatKpis {
     /// Survey answers.
     pub responses: u64,
-    /// Mean score.
-    pub mean: Option<f64>,
+    /// Mean score (1 to 5).
+    pub mean_score: Option<f64>,
     /// Share of scores of 4 or 5.
-    pub satisfied_rate: Option<f64>,
-    /// satisfied_rate ≥ the `satisfied_share` target (0.85 by default;
+    pub satisfied_share: Option<f64>,
+    /// satisfied_share ≥ the `satisfied_share` target (0.85 by default;
     /// `None` without data or without a target): the same verdict as
     /// `targets.satisfied_share.meets_target`.
     pub meets_target: Option<bool>,
@@ -197,7 +197,7 @@ pub struct CsatKpis {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct DimensionKpis {
     /// Mean of the scores given (1 to 5; `None` when none was given).
-    pub mean: Option<f64>,
+    pub mean_score: Option<f64>,
     /// Surveys that scored the dimension.
     pub count: u64,
 }
@@ -511,9 +511,9 @@ impl TargetFigure {
     /// to count): the one mapping from target names to report figures.
     pub fn value(self, kpis: &Kpis) -> Option<f64> {
         match self {
-            TargetFigure::SatisfiedShare => kpis.csat.satisfied_rate,
+            TargetFigure::SatisfiedShare => kpis.csat.satisfied_share,
             TargetFigure::FcrRate => kpis.fcr_rate,
-            TargetFigure::SlaMetRate => kpis.sla.rate,
+            TargetFigure::SlaMetRate => kpis.sla.met_rate,
             TargetFigure::DeadlineRate => kpis.complaints.deadline_rate,
             TargetFigure::ConfirmedRate => kpis.follow_up.confirmed_rate,
         }

@@ -11,11 +11,11 @@ vocabulary! {
     /// of the report's `targets` object. [`TargetFigure::value`] is the one
     /// table of which report figure each one is.
     TargetFigure, "target figure" {
-        /// The share of satisfied survey answers (`csat.satisfied_rate`).
+        /// The share of satisfied survey answers (`csat.satisfied_share`).
         SatisfiedShare => "satisfied_share",
         /// First contact resolution (`fcr_rate`).
         FcrRate => "fcr_rate",
-        /// SLA attainment, met over met and breached (`sla.rate`).
+        /// SLA attainment, met over met and breached (`sla.met_rate`).
         SlaMetRate => "sla_met_rate",
         /// Complaints resolved within their regulatory deadline, over those
         /// with a verdict (`complaints.deadline_rate`).

@@ -360,10 +360,10 @@ mod tests {
 
     #[test]
     fn duckdb_figures_must_equal_the_reports() {
-        let ours = json!({"cases_opened": 10, "repeat_rate": 0.1, "sla": {"met": 3, "rate": null},
+        let ours = json!({"cases_opened": 10, "repeat_rate": 0.1, "sla": {"met": 3, "met_rate": null},
                           "first_response": {"median_s": 1800.5}});
         // A subset, floats to 9 significant digits.
-        let theirs = json!({"cases_opened": 10, "sla": {"met": 3, "rate": null},
+        let theirs = json!({"cases_opened": 10, "sla": {"met": 3, "met_rate": null},
                             "first_response": {"median_s": 1_800.499_999_999_9}});
         let mut skipped = Vec::new();
         assert_eq!(
@@ -377,7 +377,10 @@ mod tests {
                 "overall.cases_opened: DuckDB 11, report 10",
             ),
             (json!({"repeat_rate": 0.100_001}), "overall.repeat_rate"),
-            (json!({"sla": {"met": 3, "rate": 0.5}}), "overall.sla.rate"),
+            (
+                json!({"sla": {"met": 3, "met_rate": 0.5}}),
+                "overall.sla.met_rate",
+            ),
             (
                 json!({"sla": {"pending": 0}}),
                 "overall.sla.pending: the report has no",
