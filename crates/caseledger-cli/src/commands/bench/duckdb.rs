@@ -293,12 +293,45 @@ fn run_duckdb(python: &Path, script: &Path, export: &Path) -> Result<ScriptRun> 
         .with_context(|| format!("{} printed no duckdb_seconds line", script.display()))?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("{} printed no JSON", script.display()))?;
+    let mut overall = v["overall"].clone();
+    read_old_names(&mut overall);
     Ok(ScriptRun {
-        overall: v["overall"].clone(),
+        overall,
         definitions: v["definitions"].clone(),
         seconds: Duration::from_secs_f64(seconds),
         cpu,
     })
+}
+
+/// The report keys that issue 23 renamed (report schema 3), as (the
+/// object's path in `overall`, the old key, the new key). A script written
+/// against schema 2, as `../shared/baselines/duckdb_kpis.py` is, prints
+/// the old names; its figures are the same ones, so they are read under
+/// the new names rather than refused as figures the report lacks.
+const RENAMED_KEYS: [(&[&str], &str, &str); 6] = [
+    (&["csat"], "mean", "mean_score"),
+    (&["csat"], "satisfied_rate", "satisfied_share"),
+    (&["csat", "speed"], "mean", "mean_score"),
+    (&["csat", "problem_solving"], "mean", "mean_score"),
+    (&["csat", "attitude"], "mean", "mean_score"),
+    (&["sla"], "rate", "met_rate"),
+];
+
+/// Renames a script's schema-2 keys in `overall` to today's
+/// ([`RENAMED_KEYS`]); a key already under its new name is left alone.
+fn read_old_names(overall: &mut serde_json::Value) {
+    for (path, old, new) in RENAMED_KEYS {
+        let object = path
+            .iter()
+            .try_fold(&mut *overall, |at, key| at.get_mut(*key))
+            .and_then(serde_json::Value::as_object_mut);
+        if let Some(object) = object
+            && !object.contains_key(new)
+            && let Some(value) = object.remove(old)
+        {
+            object.insert(new.to_string(), value);
+        }
+    }
 }
 
 /// Checks that every figure of `theirs` (a subset of the report's keys)
@@ -357,6 +390,22 @@ mod tests {
     #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_schema_2_script_is_read_under_todays_names() {
+        let mut theirs = json!({"sla": {"met": 3, "rate": 0.5},
+                                "csat": {"mean": 4.2, "satisfied_rate": 0.8, "responses": 7}});
+        read_old_names(&mut theirs);
+        assert_eq!(
+            theirs,
+            json!({"sla": {"met": 3, "met_rate": 0.5},
+                   "csat": {"mean_score": 4.2, "satisfied_share": 0.8, "responses": 7}})
+        );
+        // Today's names stay; a script that prints both keeps the new one.
+        let mut both = json!({"sla": {"rate": 0.1, "met_rate": 0.5}});
+        read_old_names(&mut both);
+        assert_eq!(both, json!({"sla": {"rate": 0.1, "met_rate": 0.5}}));
+    }
 
     #[test]
     fn duckdb_figures_must_equal_the_reports() {
