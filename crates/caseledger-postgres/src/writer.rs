@@ -302,18 +302,8 @@ pub(crate) async fn write_group_on(
     let hash_bytes = head_hash.as_slice();
     let payload = last.to_string();
     let c = Columns::of(&rows);
-    let finish_params: [&(dyn ToSql + Sync); 18] = [
-        &c.position,
-        &c.case_id,
-        &c.version,
-        &c.event_id,
-        &c.event_type,
-        &c.at,
-        &c.recorded_at,
-        &c.customer_id,
-        &c.due,
-        &c.body,
-        &c.hash,
+    // The rows' arrays ($1 to $11), then the marker, the head and the NOTIFY.
+    let rest: [&(dyn ToSql + Sync); 7] = [
         &last_i,
         &first_i,
         &hash_bytes,
@@ -322,6 +312,7 @@ pub(crate) async fn write_group_on(
         &NOTIFY_CHANNEL,
         &payload,
     ];
+    let finish_params: Vec<&(dyn ToSql + Sync)> = c.params().into_iter().chain(rest).collect();
     let finish = client.execute(&st.finish, &finish_params);
     let commit = client.batch_execute("COMMIT");
     // `biased`: polled in the order the statements were sent (here and at
@@ -553,22 +544,7 @@ async fn insert_rows(
     }
     let c = Columns::of(rows);
     client
-        .execute(
-            &st.insert,
-            &[
-                &c.position,
-                &c.case_id,
-                &c.version,
-                &c.event_id,
-                &c.event_type,
-                &c.at,
-                &c.recorded_at,
-                &c.customer_id,
-                &c.due,
-                &c.body,
-                &c.hash,
-            ],
-        )
+        .execute(&st.insert, &c.params())
         .await
         .map_err(Error::db("inserting events"))?;
     Ok(())
@@ -597,6 +573,25 @@ impl<'a> Columns<'a> {
             c.push(row);
         }
         c
+    }
+
+    /// The arrays as the first parameters of [`INSERT_EVENTS`] and
+    /// [`FINISH`], in the order of their `unnest` (the events table's
+    /// columns): written once here, for both statements.
+    fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+        [
+            &self.position,
+            &self.case_id,
+            &self.version,
+            &self.event_id,
+            &self.event_type,
+            &self.at,
+            &self.recorded_at,
+            &self.customer_id,
+            &self.due,
+            &self.body,
+            &self.hash,
+        ]
     }
 
     fn push(&mut self, r: &'a EventRow) {
