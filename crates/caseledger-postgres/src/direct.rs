@@ -134,15 +134,7 @@ impl Direct {
 async fn open(connect: &ConnectFn, connect_timeout: Duration) -> Result<Conn, Error> {
     let connected = tokio::time::timeout(connect_timeout, connect())
         .await
-        .map_err(|_| {
-            Error::with_source(
-                ErrorKind::Connect,
-                crate::error::PoolFailure(format!(
-                    "no answer within {} ms",
-                    connect_timeout.as_millis()
-                )),
-            )
-        })?
+        .map_err(|_| Error::connect_timeout(connect_timeout))?
         .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
     let (client, connection) = connected;
     let task = tokio::spawn(connection);

@@ -207,6 +207,16 @@ impl Error {
         }
     }
 
+    /// A connection attempt the server did not answer within `timeout`
+    /// (`PgOptions::connect_timeout_ms`): the one wording for the pool's,
+    /// the direct path's and a follower's connections.
+    pub(crate) fn connect_timeout(timeout: std::time::Duration) -> Error {
+        Error::with_source(
+            ErrorKind::Connect,
+            PoolFailure(format!("no answer within {} ms", timeout.as_millis())),
+        )
+    }
+
     /// The error each append of a failed group gets: the group's failure,
     /// shared.
     pub(crate) fn group_failed(cause: &std::sync::Arc<Error>) -> Error {

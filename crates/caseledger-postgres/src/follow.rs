@@ -171,15 +171,7 @@ where
     let timeout = log.options().connect_timeout();
     let (client, mut connection) = tokio::time::timeout(timeout, config.connect(tls))
         .await
-        .map_err(|_| {
-            Error::with_source(
-                ErrorKind::Connect,
-                crate::error::PoolFailure(format!(
-                    "no answer within {} ms",
-                    log.options().connect_timeout_ms
-                )),
-            )
-        })?
+        .map_err(|_| Error::connect_timeout(timeout))?
         .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
     let task = tokio::spawn(async move {
         while let Some(message) =

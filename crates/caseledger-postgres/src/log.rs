@@ -317,15 +317,7 @@ where
     let timeout = options.connect_timeout();
     let (mut client, connection) = tokio::time::timeout(timeout, config.connect(tls.clone()))
         .await
-        .map_err(|_| {
-            Error::with_source(
-                ErrorKind::Connect,
-                crate::error::PoolFailure(format!(
-                    "no answer within {} ms",
-                    options.connect_timeout_ms
-                )),
-            )
-        })?
+        .map_err(|_| Error::connect_timeout(timeout))?
         .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
     let connection = tokio::spawn(connection);
     let migrated = migrate(&mut client).await;
