@@ -15,13 +15,12 @@ use crate::time::format_timestamp;
 /// How many events [`KpiAccumulator::replay`] looks up together before
 /// folding them: enough lookups to keep the CPU waiting on several cache
 /// misses at once, few enough that the batch's facts stay in the L1 cache
-/// (32 cases of about 3 cache lines each: 6 KiB).
+/// (32 cases' facts of about 100 bytes each: under 4 KiB).
 pub const REPLAY_BATCH_EVENTS: usize = 32;
 
 /// Every how many facts taken in, [`KpiAccumulator::merge`] gives back the
-/// memory of the other accumulator's taken facts: 4,096 facts of 144
-/// bytes, about 590 KB, so that it gives memory back about a hundred times
-/// for a million cases.
+/// memory of the other accumulator's taken facts: 4,096 facts of about 100
+/// bytes, some 400 KB, so about 36 times for 146,000 cases.
 const MERGE_RELEASE_FACTS: usize = 4096;
 
 /// Two accumulators with different as-of times cannot be merged.
