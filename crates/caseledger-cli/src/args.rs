@@ -299,33 +299,12 @@ pub(crate) fn parse_group_by(s: &str) -> Result<Grouping, String> {
     }
 }
 
-/// Whether a grouping is a period of time: what `--period` accepts. An
-/// exhaustive match, so that a grouping added to the library (the measures
-/// issue adds week, half_year and year) must be sorted here, and a new
-/// period then appears in `--period` and its `--help` by itself.
-pub(crate) fn is_period(g: GroupBy) -> bool {
-    match g {
-        GroupBy::Week | GroupBy::Month | GroupBy::Quarter | GroupBy::HalfYear | GroupBy::Year => {
-            true
-        }
-        GroupBy::Channel
-        | GroupBy::Category
-        | GroupBy::Topic
-        | GroupBy::Priority
-        | GroupBy::Tier
-        | GroupBy::Agent
-        | GroupBy::Team
-        | GroupBy::RootCause
-        | GroupBy::Responder => false,
-    }
-}
-
 /// The `--period` values: the groupings that are periods of time.
 pub(crate) fn period_parser() -> impl clap::builder::TypedValueParser<Value = GroupBy> {
     clap::builder::PossibleValuesParser::new(
         GroupBy::ALL
             .iter()
-            .filter(|g| is_period(**g))
+            .filter(|g| g.is_period())
             .map(|g| g.as_str()),
     )
     .try_map(|s: String| GroupBy::parse(&s))

@@ -166,7 +166,8 @@ fn encode_payload(out: &mut Vec<u8>, data: &EventData) -> Result<(), String> {
 fn put_time(out: &mut Vec<u8>, field: &str, t: &DateTime<Utc>) -> Result<(), String> {
     caseledger::check_timestamp(t).map_err(|e| format!("field `{field}`: {e}"))?;
     let (secs, nanos) = (t.timestamp(), t.timestamp_subsec_nanos());
-    time_from_parts(secs, nanos).map_err(|e| format!("field `{field}`: {e}"))?;
+    time_from_parts(secs, nanos, crate::time::Slot::Other)
+        .map_err(|e| format!("field `{field}`: {e}"))?;
     out.extend_from_slice(&secs.to_le_bytes());
     out.extend_from_slice(&nanos.to_le_bytes());
     Ok(())

@@ -48,6 +48,7 @@
 mod chain;
 mod decode;
 mod encode;
+mod time;
 
 use caseledger::{CaseId, Event, EventId, EventType, MAX_TEXT_BYTES};
 use chrono::{DateTime, Utc};
@@ -180,11 +181,17 @@ pub struct EncodeError {
 /// count below one second. Any such instant chrono can hold is read, even
 /// outside the years new records may hold, so that a store written before
 /// that rule (it could hold year 10000) still reads.
-pub(crate) fn time_from_parts(secs: i64, nanos: u32) -> Result<DateTime<Utc>, String> {
+/// `slot` says which kind of time it is, for the remembered days of
+/// [`time::from_timestamp`].
+pub(crate) fn time_from_parts(
+    secs: i64,
+    nanos: u32,
+    slot: time::Slot,
+) -> Result<DateTime<Utc>, String> {
     if nanos >= 1_000_000_000 {
         return Err(format!("{nanos} nanoseconds; at most 999999999"));
     }
-    DateTime::from_timestamp(secs, nanos).ok_or_else(|| format!("{secs} seconds is out of range"))
+    time::from_timestamp(secs, nanos, slot).ok_or_else(|| format!("{secs} seconds is out of range"))
 }
 
 /// The length rule of a stored text, on both sides of the disk write.

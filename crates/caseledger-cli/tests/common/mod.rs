@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use assert_cmd::Command;
-use caseledger::{Event, ExpectedVersion};
+use caseledger::Event;
 use caseledger_store::{Clock, Store, StoreOptions};
 use caseledger_synth::{Synth, SynthConfig};
 use chrono::TimeZone;
@@ -137,20 +137,9 @@ pub fn synth_events(cases: u64, seed: u64) -> Vec<Event> {
     .collect()
 }
 
-/// Appends `events` one by one into an open batch, with exact expected
-/// versions.
-pub fn append_each_in(batch: &mut caseledger_store::Batch<'_>, events: &[Event]) {
-    for e in events {
-        let v = batch.stream_version(e.case_id);
-        batch
-            .append(
-                e.case_id,
-                ExpectedVersion::Exact(v),
-                std::slice::from_ref(e),
-            )
-            .unwrap();
-    }
-}
+#[path = "../../../caseledger-store/tests/common/batch.rs"]
+mod batch;
+pub use batch::append_each_in;
 
 /// `caseledger copy --source A --target B` with extra environment;
 /// (status, stdout, stderr).

@@ -50,20 +50,9 @@ pub fn small_segments() -> StoreOptions {
 /// versions (shared with the other backends' tests).
 pub use caseledger_testkit::append_each;
 
-/// Appends `events` one by one into an open batch, with exact expected
-/// versions.
-pub fn append_each_in(batch: &mut caseledger_store::Batch<'_>, events: &[Event]) {
-    for e in events {
-        let v = batch.stream_version(e.case_id);
-        batch
-            .append(
-                e.case_id,
-                ExpectedVersion::Exact(v),
-                std::slice::from_ref(e),
-            )
-            .unwrap();
-    }
-}
+#[path = "batch.rs"]
+mod batch;
+pub use batch::append_each_in;
 
 /// Every event of the log, in position order.
 pub fn all(store: &Store) -> Vec<RecordedEvent> {

@@ -14,7 +14,11 @@ use crate::time::format_timestamp;
 use crate::vocab::FollowUpPurpose;
 
 vocabulary! {
-    /// What a report can be grouped by.
+    /// What a report can be grouped by. Non-exhaustive: new groupings are
+    /// added in minor releases (the measures issue added week, half year
+    /// and year); match with a wildcard arm, or ask
+    /// [`GroupBy::is_period`].
+    #[non_exhaustive]
     GroupBy, "group-by dimension" {
         /// Intake channel.
         Channel => "channel",
@@ -47,6 +51,27 @@ vocabulary! {
         /// Not a grouping of cases: per agent, their contacts and replies
         /// ([`ResponderKpis`], in [`Report::responders`]).
         Responder => "responder",
+    }
+}
+
+impl GroupBy {
+    /// Whether this grouping is a period of time (week to year, by the
+    /// local date a case was opened): the groupings a report can chart
+    /// over time (the command line's `--period`). An exhaustive match, so
+    /// that a grouping added here must be sorted into one or the other.
+    pub const fn is_period(self) -> bool {
+        match self {
+            Self::Week | Self::Month | Self::Quarter | Self::HalfYear | Self::Year => true,
+            Self::Channel
+            | Self::Category
+            | Self::Topic
+            | Self::Priority
+            | Self::Tier
+            | Self::Agent
+            | Self::Team
+            | Self::RootCause
+            | Self::Responder => false,
+        }
     }
 }
 
@@ -524,5 +549,33 @@ impl Targets {
     /// The verdict of each figure with a target in `kpis`.
     pub fn verdicts(&self, kpis: &Kpis) -> TargetVerdicts {
         self.verdicts_by(|figure| figure.value(kpis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GroupBy;
+    use chrono::NaiveDate;
+
+    /// `is_period` and the bucketing of dates into periods agree on which
+    /// groupings are periods: a grouping is a period exactly when it
+    /// numbers dates.
+    #[test]
+    fn the_periods_are_the_groupings_that_number_dates() {
+        // A valid calendar date, so `from_ymd_opt` gives `Some`.
+        let date = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let periods: Vec<&str> = GroupBy::ALL
+            .iter()
+            .filter(|g| g.is_period())
+            .map(|g| g.as_str())
+            .collect();
+        assert_eq!(periods, ["month", "quarter", "week", "half_year", "year"]);
+        for g in GroupBy::ALL {
+            assert_eq!(
+                g.is_period(),
+                super::super::facts::period_number(*g, date).is_some(),
+                "{g:?}"
+            );
+        }
     }
 }
