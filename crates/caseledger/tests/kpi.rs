@@ -610,6 +610,36 @@ proptest! {
         prop_assert_eq!(whole.report(&params), merged.report(&params));
     }
 
+    /// `replay` looks up a batch's cases before folding it
+    /// (`REPLAY_BATCH_EVENTS` at a time): the same accumulator as folding
+    /// one event at a time, for cases opened within a batch, events of
+    /// cases never seen opened (a log read from the middle), cases opened
+    /// twice (the log again) and events after the as-of time.
+    #[test]
+    fn replay_by_batches_equals_observing_one_event_at_a_time(
+        seed in any::<u64>(),
+        cases in 1u64..120,
+        from in 0usize..1000,
+        cut in proptest::option::of(0usize..1000),
+        twice in any::<bool>(),
+    ) {
+        let events = synth(cases, seed);
+        let as_of = cut.map(|c| events[c % events.len()].at);
+        let mut log: Vec<&Event> = events[from % events.len()..].iter().collect();
+        if twice {
+            log.extend(&events);
+        }
+        let mut one_by_one = KpiAccumulator::new(as_of);
+        for (position, e) in (1u64..).zip(&log) {
+            one_by_one.observe(position, e);
+        }
+        let mut batched = KpiAccumulator::new(as_of);
+        batched.replay((1u64..).zip(log.iter().copied()));
+        prop_assert_eq!(&batched, &one_by_one);
+        let params = ReportParams::default();
+        prop_assert_eq!(batched.report(&params), one_by_one.report(&params));
+    }
+
     #[test]
     fn report_as_of_t_equals_report_of_the_log_truncated_at_t(
         seed in any::<u64>(),

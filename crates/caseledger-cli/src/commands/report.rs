@@ -5,13 +5,14 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
+use caseledger::RecordedEvent;
 use caseledger::calendar::{BusinessCalendar, Tz};
 use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
-    GroupBy, KpiAccumulator, MAX_TARGETS_JSON_BYTES, Report, ReportParams, SlaCalendarSource,
-    SlaPolicy, Targets,
+    GroupBy, KpiAccumulator, MAX_TARGETS_JSON_BYTES, REPLAY_BATCH_EVENTS, Report, ReportParams,
+    SlaCalendarSource, SlaPolicy, Targets,
 };
-use caseledger::permission::{Finding, Permissions};
+use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -490,26 +491,39 @@ pub fn replay_audited(
     // The threads share the reading and checking of the log by blocks, and
     // each folds (and with `roles` audits) the cases of its partition
     // (LogIter::fold_partitions); each partition holds whole cases, so the
-    // accumulators and the audits merge.
+    // accumulators and the audits merge. Each partition hands its events to
+    // its accumulator by batches (KpiAccumulator::replay looks up a batch's
+    // cases together: fewer cache misses waited for one by one).
     let folded = events.fold_partitions(
         threads.max(1),
-        |part| (part, KpiAccumulator::new(as_of), super::roles::audit(roles)),
-        |(part, acc, audit), e| {
-            if *part == 0 && e.position % 8192 == 0 {
+        |part| Partition {
+            part,
+            acc: KpiAccumulator::new(as_of),
+            audit: super::roles::audit(roles),
+            batch: Vec::with_capacity(REPLAY_BATCH_EVENTS),
+        },
+        |p, e| {
+            if p.part == 0 && e.position % 8192 == 0 {
                 bar.set_position(e.position);
             }
-            acc.observe(e.position, &e.event);
-            if let Some(a) = audit
+            if let Some(a) = &mut p.audit
                 && as_of.is_none_or(|t| e.event.at <= t)
             {
                 a.observe(e.position, &e.event);
+            }
+            p.batch.push(e);
+            if p.batch.len() == REPLAY_BATCH_EVENTS {
+                p.flush();
             }
         },
     );
     bar.finish_and_clear();
     // Merge into the first partition's accumulator rather than an empty
     // one, so that the largest map is never copied (peak memory).
-    let mut results = folded?.into_iter().map(|(_, acc, audit)| (acc, audit));
+    let mut results = folded?.into_iter().map(|mut p| {
+        p.flush();
+        (p.acc, p.audit)
+    });
     let (mut total, mut audit) = results
         .next()
         .unwrap_or_else(|| (KpiAccumulator::new(as_of), super::roles::audit(roles)));
@@ -521,6 +535,25 @@ pub fn replay_audited(
         }
     }
     Ok((total, head, audit.map(|a| a.findings())))
+}
+
+/// One partition's state in [`replay_audited`]: its accumulator, its
+/// audit, and the events read but not yet folded (fewer than
+/// [`REPLAY_BATCH_EVENTS`]).
+struct Partition {
+    part: usize,
+    acc: KpiAccumulator,
+    audit: Option<PermissionAudit>,
+    batch: Vec<RecordedEvent>,
+}
+
+impl Partition {
+    /// Folds the events held into the accumulator.
+    fn flush(&mut self) {
+        self.acc
+            .replay(self.batch.iter().map(|e| (e.position, &e.event)));
+        self.batch.clear();
+    }
 }
 
 /// The version of the report's JSON form: raised when an existing field

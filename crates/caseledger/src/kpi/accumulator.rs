@@ -12,6 +12,17 @@ use crate::event::{Event, EventData};
 use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
 use crate::time::format_timestamp;
 
+/// How many events [`KpiAccumulator::replay`] looks up together before
+/// folding them: enough lookups to keep the CPU waiting on several cache
+/// misses at once, few enough that the batch's facts stay in the L1 cache
+/// (32 cases' facts of about 100 bytes each: under 4 KiB).
+pub const REPLAY_BATCH_EVENTS: usize = 32;
+
+/// Every how many facts taken in, [`KpiAccumulator::merge`] gives back the
+/// memory of the other accumulator's taken facts: 4,096 facts of about 100
+/// bytes, some 400 KB, so about 36 times for 146,000 cases.
+const MERGE_RELEASE_FACTS: usize = 4096;
+
 /// Two accumulators with different as-of times cannot be merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -73,13 +84,20 @@ impl KpiAccumulator {
     /// figure: it is counted in [`orphan_events`](Self::orphan_events)
     /// instead, so that the report says its figures miss something.
     pub fn observe(&mut self, position: u64, event: &Event) {
+        self.observe_numbered(position, event, None);
+    }
+
+    /// [`observe`](Self::observe), with `known` the case's number in
+    /// `facts` when the caller already looked it up (a number never
+    /// changes once given, so a number found before is still right).
+    fn observe_numbered(&mut self, position: u64, event: &Event, known: Option<u32>) {
         if self.as_of.is_some_and(|t| event.at > t) {
             return;
         }
         self.events += 1;
         self.latest_at = Some(self.latest_at.map_or(event.at, |l| l.max(event.at)));
         if let EventData::Opened(o) = &event.data {
-            if self.cases.contains_key(&event.case_id) {
+            if known.is_some() || self.cases.contains_key(&event.case_id) {
                 return;
             }
             // Fewer than 2^32 cases per accumulator: one per event at most,
@@ -94,7 +112,7 @@ impl KpiAccumulator {
                 o.origin,
                 ms(event.at),
             ));
-        } else if let Some(&n) = self.cases.get(&event.case_id)
+        } else if let Some(n) = known.or_else(|| self.cases.get(&event.case_id).copied())
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
             if matches!(event.data, EventData::Assigned(_) | EventData::Responded) {
@@ -114,10 +132,57 @@ impl KpiAccumulator {
     }
 
     /// Folds a whole log of `(position, event)` pairs: the batch form of
-    /// [`observe`](Self::observe), with the same result.
+    /// [`observe`](Self::observe), with the same result, and faster on a
+    /// large log. It takes the events [`REPLAY_BATCH_EVENTS`] at a time and
+    /// first looks up the cases of a whole batch, then reads their facts,
+    /// and only then folds the events: with a million cases the case index
+    /// and the facts are far larger than the CPU's caches, and those
+    /// lookups, free of one another in a short loop, wait for memory
+    /// together rather than one after another (docs/performance.md,
+    /// "Scaling").
     pub fn replay<'a>(&mut self, events: impl IntoIterator<Item = (u64, &'a Event)>) {
-        for (position, event) in events {
-            self.observe(position, event);
+        let mut batch: Vec<(u64, &Event)> = Vec::with_capacity(REPLAY_BATCH_EVENTS);
+        for e in events {
+            batch.push(e);
+            if batch.len() == REPLAY_BATCH_EVENTS {
+                self.observe_batch(&batch);
+                batch.clear();
+            }
+        }
+        self.observe_batch(&batch);
+    }
+
+    /// Folds up to [`REPLAY_BATCH_EVENTS`] events in order, their cases
+    /// looked up first (see [`replay`](Self::replay)).
+    fn observe_batch(&mut self, batch: &[(u64, &Event)]) {
+        let mut numbers = [None; REPLAY_BATCH_EVENTS];
+        for (number, (_, event)) in numbers.iter_mut().zip(batch) {
+            *number = self.cases.get(&event.case_id).copied();
+        }
+        // Read a word of each case's facts, and of what else the fold
+        // will look up at random (the assignment a response updates, the
+        // case's waits, a new case's customer), so that the fold below
+        // finds them in the cache; the sum only keeps the reads from being
+        // left out.
+        let mut sum = 0_i64;
+        for ((_, event), &number) in batch.iter().zip(&numbers) {
+            if let EventData::Opened(o) = &event.data {
+                sum = sum.wrapping_add(i64::from(self.customers.find(&o.customer_id).is_some()));
+            } else if let Some(n) = number
+                && let Some(facts) = self.facts.get(n as usize)
+            {
+                sum = sum.wrapping_add(facts.opened_ms);
+                if matches!(event.data, EventData::Responded) {
+                    sum = sum.wrapping_add(self.handling.touch(facts));
+                }
+                if Waits::concerns(event) {
+                    sum = sum.wrapping_add(i64::from(self.waits.contains_key(&n)));
+                }
+            }
+        }
+        std::hint::black_box(sum);
+        for (&(position, event), &number) in batch.iter().zip(&numbers) {
+            self.observe_numbered(position, event, number);
         }
     }
 
@@ -156,7 +221,20 @@ impl KpiAccumulator {
         // The number here of each of `other`'s cases (none: kept from here).
         let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(numbered.len());
         let first_new = self.facts.len();
-        for ((old, id), mut facts) in numbered.into_iter().zip(other.facts) {
+        // `other`'s facts are taken from the end of a reversed vector, which
+        // gives its memory back every `MERGE_RELEASE_FACTS` facts: the two
+        // vectors then hold each case's facts once, not the taken ones
+        // twice until the last is taken (peak memory with 2 threads:
+        // docs/performance.md, "Per-case state").
+        let mut other_facts = other.facts;
+        other_facts.reverse();
+        for (old, id) in numbered {
+            let Some(mut facts) = other_facts.pop() else {
+                break;
+            };
+            if other_facts.len().is_multiple_of(MERGE_RELEASE_FACTS) {
+                other_facts.shrink_to_fit();
+            }
             if self.cases.contains_key(&id) {
                 case_numbers.push(None);
                 continue;

@@ -188,7 +188,7 @@ fn customer(facts: &[CaseFacts], cases: &[u32], out: &mut [CrossCase], s: &mut S
     // it (it is in its own window, and not before itself).
     s.follow_ups.clear();
     s.follow_ups.extend(each().flat_map(|(slot, f)| {
-        f.follow_ups
+        f.follow_ups()
             .iter()
             .map(move |fu| (fu.due, (fu.at_ms, fu.position), slot))
     }));

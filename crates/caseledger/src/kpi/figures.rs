@@ -217,7 +217,7 @@ impl KpiAcc {
             && !f.reopened
             && !f.transferred
             && f.responses_before_first_resolution <= 1
-            && !f.not_resolved_seen
+            && !f.follow_up.as_deref().is_some_and(|l| l.not_resolved_seen)
         {
             self.fcr += 1;
         }
@@ -262,13 +262,14 @@ impl KpiAcc {
 
         self.repeats += u64::from(cross.repeat);
 
-        self.follow_ups_scheduled += f.follow_ups.len() as u64;
-        self.follow_ups_completed += u64::from(f.completed);
-        self.follow_ups_on_time += u64::from(f.completed_on_time);
+        let follow_up = f.follow_up.as_deref();
+        self.follow_ups_scheduled += f.follow_ups().len() as u64;
+        self.follow_ups_completed += u64::from(follow_up.map_or(0, |l| l.completed));
+        self.follow_ups_on_time += u64::from(follow_up.map_or(0, |l| l.completed_on_time));
         self.cap_violations += u64::from(cross.cap_violations);
         let bank = f.origin == Origin::Bank;
         self.outreach_cases += u64::from(bank);
-        for fu in &f.follow_ups {
+        for fu in f.follow_ups() {
             if let Some(outcome) = fu.outcome {
                 self.follow_up_outcomes[usize::from(outcome.code())] += 1;
             }
@@ -294,8 +295,9 @@ impl KpiAcc {
         self.qa_reviews += u64::from(reviews);
         self.qa_score_sum += u64::from(score_sum);
         self.findings.not_resolved_without_reopen +=
-            u64::from(unreopened) + u64::from(f.awaiting_reopen);
-        self.findings.closed_with_follow_up_pending += u64::from(f.closed_with_pending);
+            u64::from(unreopened) + u64::from(follow_up.is_some_and(|l| l.awaiting_reopen));
+        self.findings.closed_with_follow_up_pending +=
+            u64::from(follow_up.is_some_and(|l| l.closed_with_pending));
     }
 
     /// Merges `o` in, taking its samples rather than copying them when

@@ -32,7 +32,7 @@ mod sla;
 mod stats;
 mod targets;
 
-pub use accumulator::{AsOfMismatch, KpiAccumulator};
+pub use accumulator::{AsOfMismatch, KpiAccumulator, REPLAY_BATCH_EVENTS};
 pub use cross_case::REPEAT_WINDOW_MS;
 pub use facts::SATISFIED_SCORE;
 pub use report::{ByPurpose, Findings, OutreachKpis, PurposeKpis, QualityKpis};

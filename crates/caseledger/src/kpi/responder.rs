@@ -75,6 +75,17 @@ impl Handling {
         }
     }
 
+    /// A word of the case's current assignment, which a `responded` event
+    /// of the case may update: read ahead of the fold so that the record is
+    /// in the cache by then (`KpiAccumulator::replay`). 0 without one.
+    pub(super) fn touch(&self, facts: &CaseFacts) -> i64 {
+        facts
+            .assignment
+            .get()
+            .and_then(|i| self.assignments.get(i as usize))
+            .map_or(0, |a| a.at_ms)
+    }
+
     /// Takes in `other`'s records: `case(n)` is the number here of its case
     /// `n` (`None`: a case this accumulator keeps its own facts of), and
     /// `agent(n)` of its agent `n`. Returns, for each of `other`'s
