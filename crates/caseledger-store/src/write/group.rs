@@ -9,8 +9,18 @@
 //! as long as the last sync took. Without that wait the answered members
 //! miss the next group by microseconds and the appenders split into two
 //! groups that alternate, each sync serving half of them.
+//!
+//! A leader hands over the lead before it wakes the members of its group,
+//! so the next leader gathers (and writes) while the answered members are
+//! still being scheduled, and those members queue straight into the group
+//! being gathered.
+//!
+//! The count of appenders inside is an atomic, not a field under the
+//! queue's mutex: an appender takes that mutex once per append (to queue),
+//! and on its way out only when a leader is gathering (to wake it).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -32,13 +42,48 @@ const MAX_GATHER: Duration = Duration::from_millis(2);
 /// The result of one append.
 type Outcome = Result<Appended, AppendError<Error>>;
 
-/// A leader's turn: its group, and on drop (also when writing panicked)
-/// the hand-over. Every member of the group left without a result (a
-/// panic) is told to queue again; then leadership passes to the oldest
-/// waiter, or ends when none waits.
+/// A leader's turn: its group, and the hand-over. [`Leadership::answer`]
+/// hands over, then posts every member's result. On drop without an answer
+/// (writing panicked) the hand-over still happens, and every member left
+/// without a result is told to queue again.
 struct Leadership<'s> {
     commit: &'s GroupCommit,
     group: Vec<Arc<Pending>>,
+    /// Whether the lead has been handed over (or ended) already.
+    handed: bool,
+}
+
+impl Leadership<'_> {
+    /// Passes leadership to the oldest waiter, or ends it when none waits,
+    /// and records how long the group's write took.
+    fn hand_over(&mut self, write: Option<Duration>) {
+        let mut commits = lock(&self.commit.commits);
+        if let Some(write) = write {
+            commits.last_write = write;
+        }
+        match commits.queue.front() {
+            // The leader flag stays set: the oldest waiter leads next.
+            Some(next) => {
+                *lock(&next.state) = Wake::Lead;
+                next.woken.notify_one();
+            }
+            None => commits.leader = false,
+        }
+        self.handed = true;
+    }
+
+    /// Hands over first, so the next group is gathered and written while
+    /// this group's members are being woken, then posts each member's
+    /// result (`results` in the order of the group). Called only after
+    /// the group's sync has answered: no result is posted before its
+    /// bytes are synced (or the sync failed).
+    fn answer(mut self, results: Vec<Outcome>, write: Duration) {
+        self.hand_over(Some(write));
+        for (p, r) in self.group.iter().zip(results) {
+            *lock(&p.state) = Wake::Done(r);
+            p.woken.notify_one();
+        }
+    }
 }
 
 impl Drop for Leadership<'_> {
@@ -50,14 +95,8 @@ impl Drop for Leadership<'_> {
                 p.woken.notify_one();
             }
         }
-        let mut commits = lock(&self.commit.commits);
-        match commits.queue.front() {
-            // The leader flag stays set: the oldest waiter leads next.
-            Some(next) => {
-                *lock(&next.state) = Wake::Lead;
-                next.woken.notify_one();
-            }
-            None => commits.leader = false,
+        if !self.handed {
+            self.hand_over(None);
         }
     }
 }
@@ -70,6 +109,23 @@ pub(crate) struct GroupCommit {
     commits: Mutex<Commits>,
     /// Wakes a gathering leader when every appender inside is queued.
     gathered: Condvar,
+    /// Appenders inside [`GroupCommit::append`]: queued, leading, or
+    /// answered and not yet returned.
+    ///
+    /// Ordering: every access is `SeqCst`, paired with `gathering`. A
+    /// leader stores `gathering = true`, then loads `inside`; a leaving
+    /// appender decrements `inside`, then loads `gathering`. Two stores
+    /// each followed by a load of the other's variable need sequential
+    /// consistency (acquire/release allows both loads to see the old
+    /// values): with `SeqCst`, either the leader sees the decrement, or
+    /// the leaving appender sees `gathering` and wakes the leader under
+    /// the mutex, which the leader holds from its check until it waits.
+    /// No wake-up is lost (and a lost one would only cost the gather's
+    /// timeout, not correctness).
+    inside: AtomicUsize,
+    /// True while a leader gathers (waits on `gathered`). Written only
+    /// under the queue's mutex; read without it by leaving appenders.
+    gathering: AtomicBool,
 }
 
 /// The state of the group commit. Whenever the queue is not empty, a
@@ -79,21 +135,25 @@ struct Commits {
     queue: VecDeque<Arc<Pending>>,
     /// True while one appender (the leader) writes a group for everyone.
     leader: bool,
-    /// Appenders inside [`GroupCommit::append`]: queued, leading, or
-    /// answered and not yet returned.
-    inside: usize,
-    /// True while a leader gathers (waits on `gathered`).
-    gathering: bool,
     /// How long the last group's write and sync took: the bound of a
     /// leader's gathering.
     last_write: Duration,
 }
 
-impl Commits {
+impl GroupCommit {
     /// Whether every appender inside is queued (or the queue is full): a
-    /// gathering leader need not wait longer.
-    fn all_queued(&self) -> bool {
-        self.queue.len() >= self.inside.min(MAX_GROUP_APPENDS)
+    /// gathering leader need not wait longer. `commits` is the locked queue.
+    fn all_queued(&self, commits: &Commits) -> bool {
+        commits.queue.len() >= self.inside.load(Ordering::SeqCst).min(MAX_GROUP_APPENDS)
+    }
+
+    /// Wakes the gathering leader, if any, when every appender inside is
+    /// queued. `commits` is the locked queue (`gathering` only changes
+    /// under it, so a relaxed load is exact here).
+    fn wake_gatherer(&self, commits: &Commits) {
+        if self.gathering.load(Ordering::Relaxed) && self.all_queued(commits) {
+            self.gathered.notify_one();
+        }
     }
 }
 
@@ -101,12 +161,23 @@ impl Commits {
 /// panics), and wakes a gathering leader that waits for no one else.
 struct Inside<'s>(&'s GroupCommit);
 
+impl Inside<'_> {
+    /// Counts one more appender inside `commit`.
+    fn enter(commit: &GroupCommit) -> Inside<'_> {
+        // A leader that misses this increment only closes its group
+        // earlier; `SeqCst` for uniformity with the decrement (the same
+        // `lock xadd` on x86).
+        commit.inside.fetch_add(1, Ordering::SeqCst);
+        Inside(commit)
+    }
+}
+
 impl Drop for Inside<'_> {
     fn drop(&mut self) {
-        let mut commits = lock(&self.0.commits);
-        commits.inside -= 1;
-        if commits.gathering && commits.all_queued() {
-            self.0.gathered.notify_one();
+        // See `GroupCommit::inside` for why both are `SeqCst`.
+        self.0.inside.fetch_sub(1, Ordering::SeqCst);
+        if self.0.gathering.load(Ordering::SeqCst) {
+            self.0.wake_gatherer(&lock(&self.0.commits));
         }
     }
 }
@@ -163,14 +234,11 @@ impl GroupCommit {
         // them the lead (the oldest waiter). Waiters never take the writer
         // lock, so a returning appender cannot sync alone while the rest
         // queue up behind it (a convoy).
-        lock(&self.commits).inside += 1;
-        let _inside = Inside(self);
+        let _inside = Inside::enter(self);
         loop {
             let mut commits = lock(&self.commits);
             commits.queue.push_back(Arc::clone(&request));
-            if commits.gathering && commits.all_queued() {
-                self.gathered.notify_one();
-            }
+            self.wake_gatherer(&commits);
             if commits.leader {
                 drop(commits);
                 let mut state = lock(&request.state);
@@ -213,19 +281,24 @@ impl GroupCommit {
         // Gather: wait, at most one sync's time, for the appenders inside
         // that have not queued yet (see the module documentation).
         let deadline = Instant::now() + commits.last_write.min(MAX_GATHER);
-        while !commits.all_queued() {
+        loop {
+            // Set before `all_queued` loads `inside` (see
+            // `GroupCommit::inside`).
+            self.gathering.store(true, Ordering::SeqCst);
+            if self.all_queued(&commits) {
+                break;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            commits.gathering = true;
             commits = self
                 .gathered
                 .wait_timeout(commits, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        commits.gathering = false;
+        self.gathering.store(false, Ordering::SeqCst);
         // The leader is the oldest queued append (it queued to a free
         // group commit, or was handed the lead as the front), so it is in
         // its own group.
@@ -235,14 +308,14 @@ impl GroupCommit {
         let leadership = Leadership {
             commit: self,
             group,
+            handed: false,
         };
         let started = Instant::now();
-        {
+        let results = {
             let mut w = lock(writer);
-            write_group(&mut w, visible, &leadership.group);
-        }
-        lock(&self.commits).last_write = started.elapsed();
-        drop(leadership);
+            write_group(&mut w, visible, &leadership.group)
+        };
+        leadership.answer(results, started.elapsed());
         match std::mem::replace(&mut *lock(&request.state), Wake::Waiting) {
             Wake::Done(result) => Some(result),
             _ => None,
@@ -251,8 +324,8 @@ impl GroupCommit {
 }
 
 /// Writes a group of queued appends in one transaction, commits it with one
-/// sync, and posts each append's result.
-fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) {
+/// sync, and returns each append's result, in the group's order.
+fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) -> Vec<Outcome> {
     let mut txn = Txn::begin(w);
     let mut results = Vec::with_capacity(group.len());
     {
@@ -289,8 +362,5 @@ fn write_group(w: &mut Writer, visible: &Visible, group: &[Arc<Pending>]) {
             }
         }
     }
-    for (p, r) in group.iter().zip(results) {
-        *lock(&p.state) = Wake::Done(r);
-        p.woken.notify_one();
-    }
+    results
 }
