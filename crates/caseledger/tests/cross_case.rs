@@ -251,6 +251,26 @@ fn check(
             threads
         );
     }
+    // The same report from the accumulators of partitions of the cases
+    // (as the replay's threads make them), merged in either order: what a
+    // merge renumbers (customers, agents, teams, cases, waits) is kept.
+    for parts in 2..=4_u128 {
+        let mut split: Vec<KpiAccumulator> =
+            (0..parts).map(|_| KpiAccumulator::new(as_of)).collect();
+        for (position, e) in (1u64..).zip(events) {
+            let part = (e.case_id.0.as_u128() * 7 % parts) as usize;
+            split[part].observe(position, e);
+        }
+        if parts % 2 == 0 {
+            split.reverse();
+        }
+        let mut merged = split.remove(0);
+        for p in split {
+            merged.merge(p).unwrap();
+        }
+        prop_assert_eq!(merged.cases(), acc.cases(), "{} partitions", parts);
+        prop_assert_eq!(&merged.report(&params), &report, "{} partitions", parts);
+    }
     Ok(())
 }
 

@@ -208,18 +208,20 @@ impl KpiAccumulator {
         let teams = self.teams.absorb(&other.teams);
         // Every number of `other` indexes its own tables, so the lookups hit.
         let renumber = |map: &[u32], n: u32| map.get(n as usize).copied().unwrap_or(n);
-        // `other`'s index is emptied into a list before this one grows, so
-        // that the two tables and the grown one are never held at once
-        // (peak memory).
-        let mut numbered: Vec<(u32, CaseId)> =
-            other.cases.into_iter().map(|(id, n)| (n, id)).collect();
-        self.cases.reserve(numbered.len());
+        // `other`'s index is emptied into a list by case number before this
+        // one grows, so that the two tables and the grown one are never held
+        // at once (peak memory). Case numbers are 0..len, one per fact, so
+        // the list is filled in place (no sort).
+        let mut ids: Vec<Option<CaseId>> = vec![None; other.facts.len()];
+        for (id, n) in other.cases {
+            if let Some(slot) = ids.get_mut(n as usize) {
+                *slot = Some(id);
+            }
+        }
+        self.cases.reserve(ids.len());
         self.facts.reserve(other.facts.len());
-        numbered.sort_unstable_by_key(|(n, _)| *n);
-        // Case numbers are 0..len, one per fact, in order.
-        let mut other_waits = other.waits;
         // The number here of each of `other`'s cases (none: kept from here).
-        let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(numbered.len());
+        let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(ids.len());
         let first_new = self.facts.len();
         // `other`'s facts are taken from the end of a reversed vector, which
         // gives its memory back every `MERGE_RELEASE_FACTS` facts: the two
@@ -228,22 +230,23 @@ impl KpiAccumulator {
         // docs/performance.md, "Per-case state").
         let mut other_facts = other.facts;
         other_facts.reverse();
-        for (old, id) in numbered {
+        for id in ids {
             let Some(mut facts) = other_facts.pop() else {
                 break;
             };
             if other_facts.len().is_multiple_of(MERGE_RELEASE_FACTS) {
                 other_facts.shrink_to_fit();
             }
-            if self.cases.contains_key(&id) {
+            // One lookup both checks for the case and places it.
+            let Some(std::collections::hash_map::Entry::Vacant(slot)) =
+                id.map(|id| self.cases.entry(id))
+            else {
                 case_numbers.push(None);
                 continue;
-            }
+            };
             let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
             case_numbers.push(Some(number));
-            if let Some(waits) = other_waits.remove(&old) {
-                self.waits.insert(number, waits);
-            }
+            slot.insert(number);
             facts.customer = renumber(&customers, facts.customer);
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
@@ -257,9 +260,14 @@ impl KpiAccumulator {
                     *t = renumber(&teams, *t);
                 }
             }
-            self.cases.insert(id, number);
             self.facts.push(facts);
         }
+        // The waits of the cases taken in, under their new numbers: one
+        // step per case that waited, not a lookup per case.
+        self.waits
+            .extend(other.waits.into_iter().filter_map(|(old, waits)| {
+                Some((case_numbers.get(old as usize).copied().flatten()?, waits))
+            }));
         let assignments = self.handling.absorb(
             other.handling,
             |c| case_numbers.get(c as usize).copied().flatten(),
