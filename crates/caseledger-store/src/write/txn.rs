@@ -403,6 +403,11 @@ impl Txn {
     }
 }
 
+/// The most events [`Batch::reserve`] makes room for: 8M events, about
+/// 1 GiB of the batch's entries and maps (some 120 bytes an event), so that
+/// a wrong estimate cannot take more; a batch grows past it as it goes.
+const MAX_RESERVED_EVENTS: u64 = 1 << 23;
+
 /// A batch of appends that is committed atomically (see
 /// [`Store::batch`](crate::Store::batch)).
 ///
@@ -544,6 +549,20 @@ impl<'s> Batch<'s> {
             return Err(refuse(NotAsRecordedReason::AlreadyStored { position }));
         }
         Ok(done)
+    }
+
+    /// Makes room for about `events` more events in the batch, for a
+    /// caller that knows roughly how many it will append (an import, from
+    /// its file's size): the batch's maps are then sized once instead of
+    /// growing by doublings, each of which copies them. Only a hint: a
+    /// batch grows past it as needed, and room for at most 8M events is
+    /// reserved (about 1 GiB), so that a wrong estimate cannot take more.
+    pub fn reserve(&mut self, events: u64) {
+        let events = events.min(MAX_RESERVED_EVENTS);
+        // At most MAX_RESERVED_EVENTS (2^23), which fits a usize of 32 bits.
+        self.txn
+            .overlay
+            .reserve(usize::try_from(events).unwrap_or(0));
     }
 
     /// How many events the batch holds so far.
