@@ -122,6 +122,9 @@ pub(crate) struct Txn {
     /// The follow-ups of the transaction's events, for conditions.
     follow_ups: PendingFollowUps,
     scratch: Vec<u8>,
+    /// Where each record of an append ends in `scratch`, and its chain
+    /// hash: kept between appends, so that an append does not allocate it.
+    ends: Vec<(usize, Hash)>,
     /// The first I/O failure inside the transaction; it then only aborts.
     broken: Option<WriteFailure>,
 }
@@ -139,6 +142,7 @@ impl Txn {
             overlay: Overlay::default(),
             follow_ups: PendingFollowUps::default(),
             scratch: Vec::new(),
+            ends: Vec::new(),
             broken: None,
         }
     }
@@ -191,7 +195,7 @@ impl Txn {
         // Encode every record first, so that an event the format cannot
         // hold fails the append before any byte of it is written.
         self.scratch.clear();
-        let mut ends = Vec::with_capacity(events.len());
+        self.ends.clear();
         let mut hash = w.hash;
         let mut last = w.last_recorded_at;
         for (i, e) in (0u64..).zip(events) {
@@ -211,11 +215,11 @@ impl Txn {
                 case_id,
                 reason: InvalidAppendReason::Unstorable(Box::new(err)),
             })?;
-            ends.push((self.scratch.len(), hash));
+            self.ends.push((self.scratch.len(), hash));
         }
         let mut positions = Vec::with_capacity(events.len());
         let mut start = 0;
-        for ((i, e), (end, record_hash)) in (0u64..).zip(events).zip(ends) {
+        for ((i, e), &(end, record_hash)) in (0u64..).zip(events).zip(&self.ends) {
             let (segment, offset) = match w.push(&self.scratch[start..end]) {
                 Ok(at) => at,
                 Err(err) => {
