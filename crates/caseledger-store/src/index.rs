@@ -310,6 +310,17 @@ impl Index {
 const BULK_APPLY_EVENTS: usize = 4096;
 
 impl Index {
+    /// Makes room for `events` more events of at most `cases` new streams,
+    /// before a batch is applied: one allocation each instead of doublings.
+    fn reserve(&mut self, events: usize, cases: usize) {
+        self.locs.reserve(events);
+        self.streams.reserve(cases);
+        self.by_case.reserve(cases);
+        if self.building {
+            self.opened_ids.reserve(events);
+        }
+    }
+
     /// Moves the ids appended since the open into the sorted ids (which the
     /// caller sorts again).
     fn fold_recent_ids(&mut self) {
@@ -349,6 +360,16 @@ impl Overlay {
         Some((e.segment, u64::from(e.offset)))
     }
 
+    /// Makes room for about `events` more events (of at most `events`
+    /// cases), so that a large batch does not rehash its maps as they grow:
+    /// each doubling copies the map and touches fresh pages.
+    pub fn reserve(&mut self, events: usize) {
+        self.entries.reserve(events);
+        self.ids.reserve(events);
+        // Cases are fewer than events; a map that is too small grows.
+        self.added.reserve(events / 8);
+    }
+
     /// Adds an event.
     pub fn push(&mut self, e: Entry) {
         *self.added.entry(e.case_id).or_default() += 1;
@@ -374,6 +395,7 @@ impl Overlay {
         if bulk {
             index.building = true;
         }
+        index.reserve(self.entries.len(), self.added.len());
         for e in self.entries.drain(..) {
             index.push(&e)?;
         }

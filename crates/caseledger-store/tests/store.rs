@@ -425,3 +425,28 @@ fn the_index_free_reader_reads_the_same_and_notices_missing_data() {
         "events in the cut bytes are not yielded"
     );
 }
+
+#[test]
+fn a_reserved_batch_stores_the_same_events_and_still_finds_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small_segments()).unwrap();
+    let events = synth(200, 11);
+    let (first, second) = events.split_at(events.len() / 2);
+    // Far more than the cap: only a hint, capped, so it neither fails
+    // nor takes the memory it names.
+    for (part, hint) in [(first, u64::MAX), (second, 3)] {
+        let mut batch = store.batch().unwrap();
+        batch.reserve(hint);
+        append_each_in(&mut batch, part);
+        let again = batch
+            .append(part[0].case_id, ExpectedVersion::Any, &part[..1])
+            .unwrap();
+        assert!(again.already_stored, "a repeat within the batch is found");
+        batch.commit().unwrap();
+    }
+    let stored: Vec<Event> = all(&store).into_iter().map(|r| r.event).collect();
+    assert_eq!(stored, events);
+    let head = store.head();
+    drop(store);
+    assert_eq!(verify(dir.path(), |_| {}).unwrap().head, head);
+}

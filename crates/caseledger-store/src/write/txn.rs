@@ -122,6 +122,9 @@ pub(crate) struct Txn {
     /// The follow-ups of the transaction's events, for conditions.
     follow_ups: PendingFollowUps,
     scratch: Vec<u8>,
+    /// Where each record of an append ends in `scratch`, and its chain
+    /// hash: kept between appends, so that an append does not allocate it.
+    ends: Vec<(usize, Hash)>,
     /// The first I/O failure inside the transaction; it then only aborts.
     broken: Option<WriteFailure>,
 }
@@ -139,6 +142,7 @@ impl Txn {
             overlay: Overlay::default(),
             follow_ups: PendingFollowUps::default(),
             scratch: Vec::new(),
+            ends: Vec::new(),
             broken: None,
         }
     }
@@ -191,7 +195,7 @@ impl Txn {
         // Encode every record first, so that an event the format cannot
         // hold fails the append before any byte of it is written.
         self.scratch.clear();
-        let mut ends = Vec::with_capacity(events.len());
+        self.ends.clear();
         let mut hash = w.hash;
         let mut last = w.last_recorded_at;
         for (i, e) in (0u64..).zip(events) {
@@ -211,11 +215,11 @@ impl Txn {
                 case_id,
                 reason: InvalidAppendReason::Unstorable(Box::new(err)),
             })?;
-            ends.push((self.scratch.len(), hash));
+            self.ends.push((self.scratch.len(), hash));
         }
         let mut positions = Vec::with_capacity(events.len());
         let mut start = 0;
-        for ((i, e), (end, record_hash)) in (0u64..).zip(events).zip(ends) {
+        for ((i, e), &(end, record_hash)) in (0u64..).zip(events).zip(&self.ends) {
             let (segment, offset) = match w.push(&self.scratch[start..end]) {
                 Ok(at) => at,
                 Err(err) => {
@@ -403,6 +407,11 @@ impl Txn {
     }
 }
 
+/// The most events [`Batch::reserve`] makes room for: 8M events, about
+/// 1 GiB of the batch's entries and maps (some 120 bytes an event), so that
+/// a wrong estimate cannot take more; a batch grows past it as it goes.
+const MAX_RESERVED_EVENTS: u64 = 1 << 23;
+
 /// A batch of appends that is committed atomically (see
 /// [`Store::batch`](crate::Store::batch)).
 ///
@@ -544,6 +553,20 @@ impl<'s> Batch<'s> {
             return Err(refuse(NotAsRecordedReason::AlreadyStored { position }));
         }
         Ok(done)
+    }
+
+    /// Makes room for about `events` more events in the batch, for a
+    /// caller that knows roughly how many it will append (an import, from
+    /// its file's size): the batch's maps are then sized once instead of
+    /// growing by doublings, each of which copies them. Only a hint: a
+    /// batch grows past it as needed, and room for at most 8M events is
+    /// reserved (about 1 GiB), so that a wrong estimate cannot take more.
+    pub fn reserve(&mut self, events: u64) {
+        let events = events.min(MAX_RESERVED_EVENTS);
+        // At most MAX_RESERVED_EVENTS (2^23), which fits a usize of 32 bits.
+        self.txn
+            .overlay
+            .reserve(usize::try_from(events).unwrap_or(0));
     }
 
     /// How many events the batch holds so far.
