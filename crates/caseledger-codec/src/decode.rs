@@ -38,13 +38,21 @@ pub fn peek_event_position(body: &[u8]) -> Option<u64> {
 
 /// Decodes a record body (in the file store, the bytes a frame holds).
 pub fn decode_body(body: &[u8]) -> Result<Record, DecodeError> {
+    decode_body_pooled(body, &mut StringPool::default())
+}
+
+/// [`decode_body`], its ids and texts written into strings taken from
+/// `pool` (whose capacity is reused) rather than newly allocated: for a
+/// reader that gives each event back ([`StringPool::recycle`]) once it is
+/// folded. The checks and the result are those of [`decode_body`].
+pub fn decode_body_pooled(body: &[u8], pool: &mut StringPool) -> Result<Record, DecodeError> {
     if body.len() < 1 + HASH_BYTES {
         return Err(DecodeError::bad(
             "record body",
             format!("{} bytes is too short", body.len()),
         ));
     }
-    let mut r = Reader::new(hashed_part(body));
+    let mut r = Reader::new(hashed_part(body), pool);
     match r.u8("record kind")? {
         KIND_EVENT => decode_event(&mut r).map(Record::Event),
         KIND_COMMIT => {
@@ -82,7 +90,10 @@ pub fn decode_event_header(body: &[u8]) -> Result<EventHeader, DecodeError> {
             format!("{} bytes is too short", body.len()),
         ));
     }
-    let mut r = Reader::new(hashed_part(body));
+    // The header holds no string: the pool is never used (and an empty
+    // one allocates nothing).
+    let mut pool = StringPool::default();
+    let mut r = Reader::new(hashed_part(body), &mut pool);
     if r.u8("record kind")? != KIND_EVENT {
         return Err(DecodeError::bad("record kind", "not an event"));
     }
@@ -99,7 +110,7 @@ const HEADER_BYTES: usize = EVENT_FIXED_BYTES - 1;
 /// their order and their words are those of [`read_event_header_by_field`],
 /// which reads a record too short to hold the fixed part, to name the field
 /// that runs past its end.
-fn read_event_header(r: &mut Reader<'_>) -> Result<EventHeader, DecodeError> {
+fn read_event_header(r: &mut Reader<'_, '_>) -> Result<EventHeader, DecodeError> {
     let fixed =
         r.at.checked_add(HEADER_BYTES)
             .and_then(|end| r.b.get(r.at..end))
@@ -152,7 +163,7 @@ fn fixed_time(b: &[u8], field: &'static str, slot: Slot) -> Result<DateTime<Utc>
 /// Reads an event record's fixed part field by field: for a record too
 /// short to hold it, so that the error names the field that runs past the
 /// end.
-fn read_event_header_by_field(r: &mut Reader<'_>) -> Result<EventHeader, DecodeError> {
+fn read_event_header_by_field(r: &mut Reader<'_, '_>) -> Result<EventHeader, DecodeError> {
     let schema = r.u8("schema version")?;
     if schema != SCHEMA_VERSION {
         return Err(DecodeError::bad("schema version", schema.to_string()));
@@ -184,7 +195,7 @@ fn read_event_header_by_field(r: &mut Reader<'_>) -> Result<EventHeader, DecodeE
     })
 }
 
-fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
+fn decode_event(r: &mut Reader<'_, '_>) -> Result<EventRecord, DecodeError> {
     let h = read_event_header(r)?;
     let actor = match r.u8("actor kind")? {
         0 => Actor::System,
@@ -211,7 +222,7 @@ fn decode_event(r: &mut Reader<'_>) -> Result<EventRecord, DecodeError> {
     })
 }
 
-fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeError> {
+fn decode_payload(r: &mut Reader<'_, '_>, t: EventType) -> Result<EventData, DecodeError> {
     Ok(match t {
         EventType::Opened => EventData::Opened(Opened {
             customer_id: CustomerId::from_stored(r.id("customer id")?)
@@ -293,15 +304,96 @@ fn decode_payload(r: &mut Reader<'_>, t: EventType) -> Result<EventData, DecodeE
     })
 }
 
-/// A bounds-checked cursor over a body.
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+/// How many strings a [`StringPool`] keeps: more than a batch of events
+/// holds (an event has at most three), so that a reader folding batches
+/// allocates none once warm; the bound caps the memory kept.
+const POOL_STRINGS: usize = 512;
+
+/// The largest capacity a [`StringPool`] keeps a string of: ids and most
+/// texts are far shorter; a longer text's allocation is freed rather than
+/// kept, so that the pool holds at most `POOL_STRINGS` times this.
+const POOL_STRING_BYTES: usize = 1024;
+
+/// Strings given back by events already folded, whose capacity decoding
+/// reuses ([`decode_body_pooled`]): a replay that decodes a million events
+/// would otherwise allocate and free each id and text.
+#[derive(Debug, Default)]
+pub struct StringPool {
+    free: Vec<String>,
 }
 
-impl<'a> Reader<'a> {
-    fn new(b: &'a [u8]) -> Reader<'a> {
-        Reader { b, at: 0 }
+impl StringPool {
+    /// `text` in a string from the pool (or a new one if it is empty).
+    fn string(&mut self, text: &str) -> String {
+        match self.free.pop() {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(text);
+                s
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// Keeps `s`'s allocation for a later string, within the pool's bounds.
+    fn keep(&mut self, s: String) {
+        if self.free.len() < POOL_STRINGS && s.capacity() <= POOL_STRING_BYTES && s.capacity() > 0 {
+            self.free.push(s);
+        }
+    }
+
+    fn keep_opt(&mut self, s: Option<String>) {
+        if let Some(s) = s {
+            self.keep(s);
+        }
+    }
+
+    /// Takes back the strings of an event that is no longer needed.
+    pub fn recycle(&mut self, event: Event) {
+        if let Actor::Agent(a) = event.actor {
+            self.keep(a.into_string());
+        }
+        match event.data {
+            EventData::Opened(o) => {
+                self.keep(o.customer_id.into_string());
+                self.keep_opt(o.summary);
+            }
+            EventData::Assigned(a) => {
+                self.keep(a.agent.into_string());
+                self.keep_opt(a.team.map(TeamId::into_string));
+            }
+            EventData::Escalated(e) => {
+                self.keep_opt(e.team.map(TeamId::into_string));
+                self.keep_opt(e.reason);
+            }
+            EventData::Resolved(r) => self.keep_opt(r.resolution),
+            EventData::Reopened(r) => self.keep_opt(r.reason),
+            EventData::Surveyed(s) => self.keep_opt(s.comment),
+            EventData::AwaitingCustomer(a) => self.keep_opt(a.reason),
+            EventData::DeadlineExtended(d) => {
+                self.keep(d.approved_by.into_string());
+                self.keep(d.reason);
+            }
+            EventData::QaReviewed(q) => {
+                self.keep(q.reviewer.into_string());
+                self.keep_opt(q.notes);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A bounds-checked cursor over a body, taking the strings it decodes
+/// from a pool.
+struct Reader<'a, 'p> {
+    b: &'a [u8],
+    at: usize,
+    pool: &'p mut StringPool,
+}
+
+impl<'a, 'p> Reader<'a, 'p> {
+    fn new(b: &'a [u8], pool: &'p mut StringPool) -> Reader<'a, 'p> {
+        Reader { b, at: 0, pool }
     }
 
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
@@ -349,7 +441,8 @@ impl<'a> Reader<'a> {
 
     fn str(&mut self, n: usize, field: &'static str) -> Result<String, DecodeError> {
         let b = self.take(n, field)?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::bad(field, "not UTF-8"))
+        let text = std::str::from_utf8(b).map_err(|_| DecodeError::bad(field, "not UTF-8"))?;
+        Ok(self.pool.string(text))
     }
 
     fn id(&mut self, field: &'static str) -> Result<String, DecodeError> {

@@ -54,7 +54,10 @@ use caseledger::{CaseId, Event, EventId, EventType, MAX_TEXT_BYTES};
 use chrono::{DateTime, Utc};
 
 pub use chain::{chain_hash, hashed_part, link_holds, stored_hash};
-pub use decode::{decode_body, decode_event_header, peek_event_position, peek_event_stream};
+pub use decode::{
+    StringPool, decode_body, decode_body_pooled, decode_event_header, peek_event_position,
+    peek_event_stream,
+};
 pub use encode::{encode_commit_body, encode_event_body};
 
 /// The largest record body, in bytes. The largest valid event (two texts of

@@ -35,6 +35,22 @@ fn folded(read: caseledger_store::LogIter, parts: usize) -> Vec<Vec<RecordedEven
         .unwrap()
 }
 
+/// Each partition's events, as the parallel read folds them by batches
+/// ([`caseledger_store::LogIter::fold_partition_batches`]): copied out of
+/// the borrowed batches, each of which is whole (1 to
+/// [`kpi::REPLAY_BATCH_EVENTS`] events).
+fn folded_by_batches(read: caseledger_store::LogIter, parts: usize) -> Vec<Vec<RecordedEvent>> {
+    read.fold_partition_batches(
+        parts,
+        |_| Vec::new(),
+        |v, batch| {
+            assert!(!batch.is_empty() && batch.len() <= kpi::REPLAY_BATCH_EVENTS);
+            v.extend_from_slice(batch);
+        },
+    )
+    .unwrap()
+}
+
 /// Each partition's events, from a sequential read.
 fn expected(all: &[RecordedEvent], parts: usize) -> Vec<Vec<RecordedEvent>> {
     let mut out = vec![Vec::new(); parts];
@@ -74,6 +90,14 @@ fn every_partition_gets_its_events_in_order_whatever_the_blocks() {
                     folded(read, parts),
                     want,
                     "{parts} threads, blocks of {block_bytes} bytes, verified {verified}"
+                );
+                let read = reader.read(1, Until::End).block_bytes(block_bytes);
+                let read = if verified { read } else { read.unverified() };
+                assert_eq!(
+                    folded_by_batches(read, parts),
+                    want,
+                    "by batches: {parts} threads, blocks of {block_bytes} bytes, \
+                     verified {verified}"
                 );
             }
         }

@@ -193,6 +193,12 @@ macro_rules! text_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The id's text, given back: for a reader that reuses the
+            /// allocation for the next id it decodes.
+            pub fn into_string(self) -> String {
+                self.0
+            }
         }
 
         impl fmt::Display for $name {

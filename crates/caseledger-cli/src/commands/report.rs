@@ -5,12 +5,11 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use caseledger::RecordedEvent;
 use caseledger::calendar::{BusinessCalendar, Tz};
 use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
-    GroupBy, KpiAccumulator, MAX_TARGETS_JSON_BYTES, REPLAY_BATCH_EVENTS, Report, ReportParams,
-    SlaCalendarSource, SlaPolicy, Targets,
+    GroupBy, KpiAccumulator, MAX_TARGETS_JSON_BYTES, Report, ReportParams, SlaCalendarSource,
+    SlaPolicy, Targets,
 };
 use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger_store::{Head, LogReader, Until};
@@ -491,39 +490,35 @@ pub fn replay_audited(
     // The threads share the reading and checking of the log by blocks, and
     // each folds (and with `roles` audits) the cases of its partition
     // (LogIter::fold_partitions); each partition holds whole cases, so the
-    // accumulators and the audits merge. Each partition hands its events to
-    // its accumulator by batches (KpiAccumulator::replay looks up a batch's
-    // cases together: fewer cache misses waited for one by one).
-    let folded = events.fold_partitions(
+    // accumulators and the audits merge. Each partition gets its events by
+    // batches (KpiAccumulator::replay looks up a batch's cases together:
+    // fewer cache misses waited for one by one), borrowed, so that their
+    // strings are reused for the next events rather than allocated.
+    let folded = events.fold_partition_batches(
         threads.max(1),
         |part| Partition {
             part,
             acc: KpiAccumulator::new(as_of),
             audit: super::roles::audit(roles),
-            batch: Vec::with_capacity(REPLAY_BATCH_EVENTS),
         },
-        |p, e| {
-            if p.part == 0 && e.position % 8192 == 0 {
-                bar.set_position(e.position);
+        |p, batch| {
+            for e in batch {
+                if p.part == 0 && e.position % 8192 == 0 {
+                    bar.set_position(e.position);
+                }
+                if let Some(a) = &mut p.audit
+                    && as_of.is_none_or(|t| e.event.at <= t)
+                {
+                    a.observe(e.position, &e.event);
+                }
             }
-            if let Some(a) = &mut p.audit
-                && as_of.is_none_or(|t| e.event.at <= t)
-            {
-                a.observe(e.position, &e.event);
-            }
-            p.batch.push(e);
-            if p.batch.len() == REPLAY_BATCH_EVENTS {
-                p.flush();
-            }
+            p.acc.replay(batch.iter().map(|e| (e.position, &e.event)));
         },
     );
     bar.finish_and_clear();
     // Merge into the first partition's accumulator rather than an empty
     // one, so that the largest map is never copied (peak memory).
-    let mut results = folded?.into_iter().map(|mut p| {
-        p.flush();
-        (p.acc, p.audit)
-    });
+    let mut results = folded?.into_iter().map(|p| (p.acc, p.audit));
     let (mut total, mut audit) = results
         .next()
         .unwrap_or_else(|| (KpiAccumulator::new(as_of), super::roles::audit(roles)));
@@ -537,23 +532,12 @@ pub fn replay_audited(
     Ok((total, head, audit.map(|a| a.findings())))
 }
 
-/// One partition's state in [`replay_audited`]: its accumulator, its
-/// audit, and the events read but not yet folded (fewer than
-/// [`REPLAY_BATCH_EVENTS`]).
+/// One partition's state in [`replay_audited`]: its accumulator and its
+/// audit.
 struct Partition {
     part: usize,
     acc: KpiAccumulator,
     audit: Option<PermissionAudit>,
-    batch: Vec<RecordedEvent>,
-}
-
-impl Partition {
-    /// Folds the events held into the accumulator.
-    fn flush(&mut self) {
-        self.acc
-            .replay(self.batch.iter().map(|e| (e.position, &e.event)));
-        self.batch.clear();
-    }
 }
 
 /// The version of the report's JSON form: raised when an existing field

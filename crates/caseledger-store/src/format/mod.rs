@@ -13,8 +13,9 @@ mod encode;
 
 pub use caseledger_codec::{
     DecodeError, EncodeError, EventHeader, EventRecord, GENESIS_HASH, HASH_BYTES, Hash,
-    MAX_BODY_BYTES, Record, SCHEMA_VERSION, chain_hash, decode_body, decode_event_header,
-    hashed_part, peek_event_position, peek_event_stream, stored_hash,
+    MAX_BODY_BYTES, Record, SCHEMA_VERSION, StringPool, chain_hash, decode_body,
+    decode_body_pooled, decode_event_header, hashed_part, peek_event_position, peek_event_stream,
+    stored_hash,
 };
 pub use decode::{check_frame_crc, decode_frame, frame_bytes};
 pub use encode::{encode_commit, encode_event};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use caseledger::RecordedEvent;
-use caseledger_codec::link_holds;
+use caseledger_codec::{StringPool, decode_body_pooled, link_holds};
 
 use super::random::read_prev_hash;
 use crate::chain::{HashPrefix, prefix};
@@ -100,6 +100,9 @@ pub struct LogIter {
     routes: Option<Routes>,
     /// About how many bytes a block of [`LogIter::fold_partitions`] holds.
     pub(crate) block_bytes: usize,
+    /// The strings of events given back ([`LogIter::fold_partition_batches`]),
+    /// whose capacity the next events' ids and texts reuse.
+    pub(crate) pool: StringPool,
 }
 
 /// The bytes of one block of a parallel read: whole frames of one segment
@@ -204,6 +207,7 @@ impl LogIter {
             block_ends_segment: None,
             routes: None,
             block_bytes: BLOCK_BYTES,
+            pool: StringPool::default(),
         }
     }
 
@@ -528,7 +532,7 @@ impl LogIter {
             routes.offsets[part as usize].push(in_block as u32);
             return Ok(None);
         }
-        match decode_body(body) {
+        match decode_body_pooled(body, &mut self.pool) {
             Ok(Record::Event(r)) => Ok(Some(RecordedEvent {
                 position: r.position,
                 version: r.version,
