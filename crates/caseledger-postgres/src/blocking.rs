@@ -26,7 +26,7 @@ use crate::direct::Direct;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
 use crate::records::LogRecord;
-use crate::verify::{Depth, VerifyReport};
+use crate::verify::{BodyCheck, Depth, VerifyReport};
 use crate::writer::Append;
 
 /// Threads of a [`PgLog`]'s runtime: the writer task, the connections'
@@ -139,8 +139,47 @@ impl PgLog {
     /// `verify` compares with it): what a report or an export needs, since
     /// they are computed from the bodies. About half the server's work of
     /// the full walk.
-    pub fn read_verified(&self, visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
-        self.walk(Depth::Bodies, visit)
+    ///
+    /// The bodies are decoded on the calling thread while the log's thread
+    /// checks the chain (see `BodyCheck` in verify.rs): the first problem
+    /// reported is still the one a sequential walk finds first.
+    pub fn read_verified(
+        &self,
+        mut visit: impl FnMut(RecordedEvent),
+    ) -> Result<VerifyReport, Error> {
+        enum Msg {
+            Page(Vec<tokio_postgres::Row>),
+            Done(Result<VerifyReport, Error>),
+        }
+        // Pages of VERIFY_PAGE_ROWS rows: 4 of them in flight bound the
+        // memory the chain walk can run ahead with.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+        let log = self.log.clone();
+        self.handle.spawn(async move {
+            let pages = tx.clone();
+            let result = log
+                .walk(
+                    Depth::Chain,
+                    |_| {},
+                    // A failed send: the caller stopped at a problem of its own.
+                    |page| pages.send(Msg::Page(page)).is_ok(),
+                )
+                .await;
+            let _ = tx.send(Msg::Done(result));
+        });
+        let mut bodies = BodyCheck::default();
+        for msg in rx {
+            match msg {
+                Msg::Page(rows) => bodies.page(&rows, &mut visit)?,
+                Msg::Done(result) => {
+                    return result.map(|mut report| {
+                        report.streams = bodies.streams();
+                        report
+                    });
+                }
+            }
+        }
+        Err(stopped())
     }
 
     fn walk(
@@ -165,7 +204,7 @@ impl PgLog {
                     let _ = events.send(Msg::Events(std::mem::take(&mut chunk)));
                 }
             };
-            let result = log.walk(depth, collect).await;
+            let result = log.walk(depth, collect, |_| true).await;
             let _ = tx.send(Msg::Events(chunk));
             let _ = tx.send(Msg::Done(result));
         });

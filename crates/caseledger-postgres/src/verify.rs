@@ -33,9 +33,16 @@ pub struct VerifyReport {
 /// stream versions, batches, the head).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Depth {
-    /// Only the chain: the rows' `position` and `body` are read, nothing
-    /// else (what a report or an export, computed from the bodies, needs).
-    Bodies,
+    /// The chain's sequential part alone, the rows' `position` and `body`
+    /// read and nothing else (what a report or an export, computed from the
+    /// bodies, needs): each body's link, gapless positions, batches and the
+    /// head. The bodies are not decoded here:
+    /// the walk hands each checked page of rows to its `pages` sink, whose
+    /// [`BodyCheck`] decodes them on another thread and checks the rest
+    /// (the body's own position, stream versions). See [`BodyCheck`] for
+    /// why the first problem found is still the one a sequential walk
+    /// finds.
+    Chain,
     /// Also every column against its body.
     Columns,
     /// Also the case rules: `verify`.
@@ -60,7 +67,7 @@ impl AsyncPgLog {
         &self,
         mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(Depth::Rules, |r| visit(&r)).await
+        self.walk(Depth::Rules, |r| visit(&r), |_| true).await
     }
 
     /// [`AsyncPgLog::verify`] without the case rules: the chain, every
@@ -71,12 +78,19 @@ impl AsyncPgLog {
         &self,
         mut visit: impl FnMut(&RecordedEvent) + Send,
     ) -> Result<VerifyReport, Error> {
-        self.walk(Depth::Columns, |r| visit(&r)).await
+        self.walk(Depth::Columns, |r| visit(&r), |_| true).await
     }
 
     /// The walk of [`AsyncPgLog::verify`] to `depth`, handing each event
     /// over to `visit` (owned: the blocking log passes it to another thread
     /// without a copy).
+    ///
+    /// With [`Depth::Chain`], `visit` is never called: each page of rows is
+    /// handed to `pages` once checked, or, when a row of it fails, the rows
+    /// before the failing one (and that one too when it fails only at its
+    /// commit marker, which a sequential walk checks after decoding it);
+    /// `pages` returns `false` when its receiver stopped (the walk stops
+    /// too). Other depths hand every page to `pages` as well, unused.
     ///
     /// Pipelined: while the rows of one page are checked, the next page is
     /// already asked for, so the server produces and sends it meanwhile
@@ -87,6 +101,7 @@ impl AsyncPgLog {
         &self,
         depth: Depth,
         mut visit: impl FnMut(RecordedEvent) + Send,
+        mut pages: impl FnMut(Vec<tokio_postgres::Row>) -> bool + Send,
     ) -> Result<VerifyReport, Error> {
         let during = "verifying the log";
         let mut client = self.client(during).await?;
@@ -106,7 +121,7 @@ impl AsyncPgLog {
             hash: to_hash(head.get::<_, &[u8]>(1), 0)?,
         };
         let columns = match depth {
-            Depth::Bodies => "position, body",
+            Depth::Chain => "position, body",
             Depth::Columns | Depth::Rules => EVENT_COLUMNS,
         };
         let events_sql = format!("SELECT {columns} FROM caseledger.events ORDER BY position");
@@ -138,22 +153,27 @@ impl AsyncPgLog {
             .map_err(Error::db(during))?;
         while !page.is_empty() {
             let next = tx.query_portal(&events, VERIFY_PAGE_ROWS);
+            // Rows of the page whose checks before decoding passed.
+            let mut passed = 0;
             let check = async {
                 for row in &page {
-                    let r = match depth {
-                        Depth::Bodies => {
+                    let position = match depth {
+                        Depth::Chain => {
                             let during = "reading an event row";
                             let position = row.try_get(0).map_err(Error::db(during))?;
                             let body = row.try_get(1).map_err(Error::db(during))?;
-                            walk.event(position, body, None)?
+                            walk.link(position, body)?;
+                            walk.last_position
                         }
                         Depth::Columns | Depth::Rules => {
                             let row = RowRef::from_row(row)?;
-                            walk.event(row.position, row.body, Some(&row))?
+                            let r = walk.event(row.position, row.body, &row)?;
+                            let position = r.position;
+                            visit(r);
+                            position
                         }
                     };
-                    let position = r.position;
-                    visit(r);
+                    passed += 1;
                     // The commit marker that closes a batch at this event, if any.
                     if commit_rows.is_empty() && !commits_done {
                         let more = tx
@@ -182,6 +202,11 @@ impl AsyncPgLog {
             };
             // `next` first: its request goes out before the checking starts.
             let (next, checked) = futures_util::future::join(next, check).await;
+            page.truncate(passed);
+            if !pages(page) {
+                // Nobody receives the pages: stop the walk.
+                return Err(Error::new(ErrorKind::WriterStopped));
+            }
             checked?;
             page = next.map_err(Error::db(during))?;
         }
@@ -253,14 +278,47 @@ impl Default for Walk {
 
 impl Walk {
     /// Checks one event row at `position` holding `body`: its place, its
-    /// link, its columns (when the row's are given), its stream version,
+    /// link, its columns, its stream version,
     /// the case rules.
     fn event(
         &mut self,
         position: i64,
         body: &[u8],
-        row: Option<&RowRef<'_>>,
+        row: &RowRef<'_>,
     ) -> Result<RecordedEvent, Error> {
+        let expected = self.last_position + 1;
+        self.check_link(position, body)?;
+        let r = decode_row_body(position, body)?;
+        row.check_columns(&r)?;
+        self.prev = stored_hash(body);
+        self.last_position = expected;
+        check_version(&mut self.versions, &r)?;
+        if !self.rules {
+            return Ok(r);
+        }
+        let state = self.states.entry(r.event.case_id).or_default();
+        if let Err(err) = state.apply_in_place(&r.event) {
+            return Err(Error::new(ErrorKind::RuleBroken {
+                position: expected,
+                detail: format!("case {}: {err}", r.event.case_id),
+            }));
+        }
+        Ok(r)
+    }
+
+    /// The sequential part of [`Walk::event`] alone ([`Depth::Chain`]): the
+    /// row's place and its link, then the chain moves on to it. The rest of
+    /// the row's checks are [`BodyCheck`]'s.
+    fn link(&mut self, position: i64, body: &[u8]) -> Result<(), Error> {
+        self.check_link(position, body)?;
+        self.prev = stored_hash(body);
+        self.last_position += 1;
+        Ok(())
+    }
+
+    /// Checks that the row at `position` is the next one and that its body
+    /// links to the chain so far.
+    fn check_link(&self, position: i64, body: &[u8]) -> Result<(), Error> {
         let expected = self.last_position + 1;
         if position != i64::try_from(expected).unwrap_or(i64::MAX) {
             return Err(Error::tampered(
@@ -275,42 +333,7 @@ impl Walk {
                  before it, was changed",
             ));
         }
-        let r = decode_row_body(position, body)?;
-        match row {
-            Some(row) => row.check_columns(&r)?,
-            // Without the columns, at least the body's own position.
-            None if r.position != expected => {
-                return Err(Error::tampered(
-                    expected,
-                    format!("the row holds the body of position {}", r.position),
-                ));
-            }
-            None => {}
-        }
-        self.prev = stored_hash(body);
-        self.last_position = expected;
-        let version = self.versions.entry(r.event.case_id).or_insert(0);
-        if r.version != *version + 1 {
-            return Err(Error::tampered(
-                expected,
-                format!(
-                    "case {} jumps from version {} to {}",
-                    r.event.case_id, version, r.version
-                ),
-            ));
-        }
-        *version = r.version;
-        if !self.rules {
-            return Ok(r);
-        }
-        let state = self.states.entry(r.event.case_id).or_default();
-        if let Err(err) = state.apply_in_place(&r.event) {
-            return Err(Error::new(ErrorKind::RuleBroken {
-                position: expected,
-                detail: format!("case {}: {err}", r.event.case_id),
-            }));
-        }
-        Ok(r)
+        Ok(())
     }
 
     /// Checks a commit marker closing the batch at the last event.
@@ -341,5 +364,81 @@ impl Walk {
         self.batch_first = last + 1;
         self.commits += 1;
         Ok(())
+    }
+}
+
+/// Without the columns, at least the body's own position must be the row's.
+fn check_body_position(r: &RecordedEvent, expected: u64) -> Result<(), Error> {
+    if r.position != expected {
+        return Err(Error::tampered(
+            expected,
+            format!("the row holds the body of position {}", r.position),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `r` is the next version of its stream, and records it.
+fn check_version(versions: &mut HashMap<CaseId, u64>, r: &RecordedEvent) -> Result<(), Error> {
+    let version = versions.entry(r.event.case_id).or_insert(0);
+    if r.version != *version + 1 {
+        return Err(Error::tampered(
+            r.position,
+            format!(
+                "case {} jumps from version {} to {}",
+                r.event.case_id, version, r.version
+            ),
+        ));
+    }
+    *version = r.version;
+    Ok(())
+}
+
+/// The checks of a [`Depth::Chain`] walk that need the decoded body, made
+/// on the thread that receives its pages (the caller's), so that decoding
+/// runs beside the chain's hashing instead of after it: each body decodes
+/// to an event, the event's own position is the row's, each stream's
+/// versions follow one another.
+///
+/// The first problem reported is the one a sequential walk (such as
+/// [`Depth::Columns`]'s, which also checks the columns) reports for the
+/// same rows: that walk checks each row's
+/// place and link, then decodes it and checks its position and version,
+/// then the commit marker closing at it. The chain walk hands over only
+/// rows that passed the checks made before decoding (all of a page's, or
+/// those before the failing row, and the failing row too when only its
+/// commit marker failed), so a problem found here precedes any the chain
+/// walk found; the receiver checks the pages in order and stops at its
+/// first problem, and reports the chain walk's only when the pages it got
+/// were sound.
+#[derive(Default)]
+pub(crate) struct BodyCheck {
+    versions: HashMap<CaseId, u64>,
+}
+
+impl BodyCheck {
+    /// Checks the rows of one page handed over by the chain walk, in
+    /// order; calls `visit` with each event that passed.
+    pub(crate) fn page(
+        &mut self,
+        rows: &[tokio_postgres::Row],
+        mut visit: impl FnMut(RecordedEvent),
+    ) -> Result<(), Error> {
+        let during = "reading an event row";
+        for row in rows {
+            let position: i64 = row.try_get(0).map_err(Error::db(during))?;
+            let body: &[u8] = row.try_get(1).map_err(Error::db(during))?;
+            let r = decode_row_body(position, body)?;
+            // The chain walk checked the row's position: it is the expected one.
+            check_body_position(&r, u64::try_from(position).unwrap_or(0))?;
+            check_version(&mut self.versions, &r)?;
+            visit(r);
+        }
+        Ok(())
+    }
+
+    /// Streams (cases) seen.
+    pub(crate) fn streams(&self) -> u64 {
+        self.versions.len() as u64
     }
 }

@@ -250,3 +250,71 @@ fn read_verified_gives_the_events_and_finds_a_changed_body() {
         "{err}"
     );
 }
+
+/// The position of the problem a read of the log reports, and the number
+/// of events it handed over before (in order, from 1).
+fn first_problem(
+    read: impl FnOnce(&mut dyn FnMut(RecordedEvent)) -> Result<(), caseledger_postgres::Error>,
+) -> (u64, u64) {
+    let mut seen = 0u64;
+    let err = read(&mut |e| {
+        seen += 1;
+        assert_eq!(e.position, seen);
+    })
+    .unwrap_err();
+    match err.kind() {
+        caseledger_postgres::ErrorKind::Tampered { position, .. } => (*position, seen),
+        other => panic!("not a tampered row: {other:?}"),
+    }
+}
+
+/// `read_verified` decodes the bodies on the caller's thread while the
+/// chain is checked on the log's: it still reports the first problem at
+/// the position the sequential walk (`verify_chain`) reports, and hands
+/// over the same events before it, on any page (a page is 10,000 rows):
+/// a changed body on the first page, at the last row of a page, on the
+/// second page, a changed commit marker (checked after its last event is
+/// decoded), a deleted row at a page's start.
+#[test]
+fn read_verified_fails_where_the_sequential_walk_fails_on_any_page() {
+    let db = TestDb::new();
+    let log = db.log();
+    let (events, good) = records(25_000);
+    log.import(Head::EMPTY, good).unwrap();
+    let both = || {
+        let sequential = first_problem(|v| log.verify_chain(v).map(|_| ()));
+        let parallel = first_problem(|v| log.read_verified(v).map(|_| ()));
+        (sequential, parallel)
+    };
+    db.sql("ALTER TABLE caseledger.events DISABLE TRIGGER ALL; ALTER TABLE caseledger.commits DISABLE TRIGGER ALL")
+        .unwrap();
+    // Flips the last bit of the body at a position (twice: as it was).
+    let flip = |position: u64| {
+        db.sql(&format!(
+            "UPDATE caseledger.events SET body = set_byte(body, length(body) - 1, \
+             get_byte(body, length(body) - 1) # 1) WHERE position = {position}"
+        ))
+        .unwrap();
+    };
+    for position in [17, 10_000, 12_345] {
+        flip(position);
+        let (sequential, parallel) = both();
+        assert_eq!(sequential.0, position);
+        assert_eq!(parallel, sequential, "body changed at {position}");
+        flip(position);
+    }
+    log.read_verified(|_| {}).unwrap();
+    let last = events.len() as u64;
+    db.sql("UPDATE caseledger.commits SET hash = set_byte(hash, 0, get_byte(hash, 0) # 1)")
+        .unwrap();
+    let (sequential, parallel) = both();
+    assert_eq!(sequential, (last, last));
+    assert_eq!(parallel, sequential, "commit marker changed");
+    db.sql("UPDATE caseledger.commits SET hash = set_byte(hash, 0, get_byte(hash, 0) # 1)")
+        .unwrap();
+    db.sql("DELETE FROM caseledger.events WHERE position = 10001")
+        .unwrap();
+    let (sequential, parallel) = both();
+    assert_eq!(sequential, (10_001, 10_000));
+    assert_eq!(parallel, sequential, "row deleted");
+}
