@@ -367,3 +367,82 @@ fn two_processes_never_schedule_two_follow_ups_within_30_days() {
     }
     log.verify(|_| {}).unwrap();
 }
+
+/// Appends queued together go into one group, one transaction, whose
+/// lookups are pipelined in one round trip: each append must still get the
+/// answer its own stream and ids call for. Forty appends queued at once on
+/// the async log (the writer takes every queued append): for each of ten
+/// cases, the retry of its stored first event (already stored, at its
+/// first position), a second event at version 1 (it depends on the retry's
+/// case, so it is looked up again in the group), a new case, and an append
+/// to a new case that expects version 5 (refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_of_queued_appends_answers_each_for_its_own_stream_and_ids() {
+    use caseledger_async::AsyncEventLog;
+    let db = TestDb::new();
+    let log = caseledger_postgres::AsyncPgLog::connect(&db.url, PgOptions::default())
+        .await
+        .unwrap();
+    let mut first_positions = HashMap::new();
+    for i in 1..=10u128 {
+        let done = log
+            .append(
+                CaseId::from_u128(i),
+                ExpectedVersion::NoStream,
+                &[event(i, 1000 + i)],
+            )
+            .await
+            .unwrap();
+        first_positions.insert(i, done.positions[0]);
+    }
+    let commits_before = log.verify_chain(|_| {}).await.unwrap().commits;
+    let calls: Vec<(u128, ExpectedVersion, Event)> = (1..=10u128)
+        .flat_map(|i| {
+            [
+                (i, ExpectedVersion::NoStream, event(i, 1000 + i)),
+                (i, ExpectedVersion::Exact(1), event(i, 2000 + i)),
+                (100 + i, ExpectedVersion::NoStream, event(100 + i, 3000 + i)),
+                (200 + i, ExpectedVersion::Exact(5), event(200 + i, 4000 + i)),
+            ]
+        })
+        .collect();
+    let answers = futures_util::future::join_all(calls.iter().map(|(case, expected, e)| {
+        log.append(CaseId::from_u128(*case), *expected, std::slice::from_ref(e))
+    }))
+    .await;
+    let mut written = 0;
+    for ((case, expected, e), answer) in calls.iter().zip(answers) {
+        let id = e.event_id.as_uuid().as_u128();
+        match (id / 1000, answer) {
+            (1, Ok(done)) => {
+                assert!(done.already_stored, "retry of {id}");
+                assert_eq!(done.positions, vec![first_positions[case]], "retry of {id}");
+                assert_eq!(done.stream_version, 1);
+            }
+            (2, Ok(done)) => {
+                assert!(!done.already_stored);
+                assert_eq!(done.stream_version, 2, "second event of case {case}");
+                written += 1;
+            }
+            (3, Ok(done)) => {
+                assert!(!done.already_stored);
+                assert_eq!(done.stream_version, 1, "new case {case}");
+                written += 1;
+            }
+            (4, Err(AppendError::WrongExpectedVersion { actual, .. })) => {
+                assert_eq!(actual, 0, "case {case} ({expected:?})");
+            }
+            (_, other) => panic!("event {id} on case {case} ({expected:?}): {other:?}"),
+        }
+    }
+    assert_eq!(written, 20);
+    let report = log.verify_chain(|_| {}).await.unwrap();
+    assert_eq!(report.events, 30);
+    // Grouped: fewer commits than appends written, so the answers above
+    // came from groups of several appends.
+    assert!(
+        report.commits - commits_before < written,
+        "{} commits for {written} appends",
+        report.commits - commits_before
+    );
+}
