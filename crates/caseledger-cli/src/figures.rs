@@ -425,6 +425,20 @@ pub const REPEAT_RATE: Figure = Figure {
     value: |k| k.repeat_rate,
 };
 
+/// Follow-up confirmed rate.
+pub const CONFIRMED_RATE: Figure = Figure {
+    key: "follow_up.confirmed_rate",
+    label: "Follow-up confirmed rate",
+    abbrev: "confirmed",
+    definition: "Of the follow-up calls completed, the share in which the customer confirmed \
+                 that the problem is solved.",
+    doc_anchor: "follow-up",
+    unit: Unit::Rate,
+    sample: Sample::Cases,
+    target: Some(TargetFigure::ConfirmedRate),
+    value: |k| k.follow_up.confirmed_rate,
+};
+
 /// Every figure, in the order the legends list them.
 pub const ALL: &[&Figure] = &[
     &CASES,
@@ -449,6 +463,7 @@ pub const ALL: &[&Figure] = &[
     &SATISFIED_SHARE,
     &SURVEY_RESPONSE_RATE,
     &REPEAT_RATE,
+    &CONFIRMED_RATE,
 ];
 
 /// A figure's target and its verdict in one set of figures.
@@ -538,7 +553,7 @@ mod tests {
         // A targets file gives the others theirs; each figure with a
         // target is the figure its target key names (the library's
         // `TargetFigure::value`).
-        let file = r#"{"fcr_rate": 0.7, "sla_met_rate": 0.9, "deadline_rate": 0.95}"#;
+        let file = r#"{"fcr_rate": 0.7, "sla_met_rate": 0.9, "deadline_rate": 0.95, "confirmed_rate": 0.8}"#;
         let targets = caseledger::kpi::Targets::from_json(file).unwrap_or_default();
         let mut kpis = kpis_with(targets);
         let with: Vec<&str> = ALL
@@ -552,7 +567,8 @@ mod tests {
                 "fcr_rate",
                 "sla.met_rate",
                 "complaints.deadline_rate",
-                "csat.satisfied_share"
+                "csat.satisfied_share",
+                "follow_up.confirmed_rate"
             ]
         );
         for f in ALL {
@@ -561,6 +577,7 @@ mod tests {
                 kpis.sla.met_rate = Some(0.5);
                 kpis.complaints.deadline_rate = Some(0.75);
                 kpis.csat.satisfied_share = Some(0.125);
+                kpis.follow_up.confirmed_rate = Some(0.375);
                 assert_eq!(f.value(&kpis), tf.value(&kpis), "{}", f.key);
             }
         }

@@ -29,11 +29,12 @@ use crate::chart::{self, LineChart, Point, TargetLine};
 use crate::figures::{self, Figure, SMALL_SAMPLE, Unit, format_value};
 
 /// The headline figures: the tiles and the trend charts, in this order.
-const HEADLINE: [&Figure; 6] = [
+const HEADLINE: [&Figure; 7] = [
     &figures::FCR,
     &figures::SATISFIED_SHARE,
     &figures::SLA_ATTAINMENT,
     &figures::DEADLINE_RATE,
+    &figures::CONFIRMED_RATE,
     &figures::BACKLOG,
     &figures::FIRST_RESPONSE_MEAN,
 ];
@@ -350,6 +351,18 @@ fn tile(report: &Report, figure: &'static Figure) -> Tile {
                 "",
                 count("/overall/complaints/overdue", o.complaints.overdue),
                 "past deadline",
+            ),
+        ],
+        k if k == figures::CONFIRMED_RATE.key => vec![
+            detail(
+                "of",
+                count("/overall/follow_up/completed", o.follow_up.completed),
+                "follow-up calls completed",
+            ),
+            detail(
+                "",
+                count("/overall/follow_up/not_resolved", o.follow_up.not_resolved),
+                "not resolved",
             ),
         ],
         k if k == figures::BACKLOG.key => vec![detail(
