@@ -62,7 +62,7 @@ const BREAKDOWN_FIGURES: [&Figure; 8] = [
 ];
 
 /// The columns of the agent scorecard.
-const SCORECARD_FIGURES: [&Figure; 9] = [
+const SCORECARD_FIGURES: [&Figure; 10] = [
     &figures::CASES,
     &figures::FIRST_RESPONSE_MEDIAN,
     &figures::FIRST_RESPONSE_P90,
@@ -71,6 +71,9 @@ const SCORECARD_FIGURES: [&Figure; 9] = [
     &figures::SATISFIED_SHARE,
     &figures::SURVEYS,
     &figures::SLA_ATTAINMENT,
+    // The complaints an agent handled, against their regimes' deadlines:
+    // the figure regulators ask about, per person as in the breakdowns.
+    &figures::DEADLINE_RATE,
     &figures::REOPEN_RATE,
 ];
 

@@ -421,11 +421,12 @@ fn the_scorecard_ranks_by_satisfied_share_and_marks_small_samples() {
 
 /// The figures of the page that may have a target: the pointer of the
 /// figure in a KPIS object, and its key in the report's `targets`.
-const TARGET_FIGURES: [(&str, &str); 4] = [
+const TARGET_FIGURES: [(&str, &str); 5] = [
     ("/fcr_rate", "fcr_rate"),
     ("/csat/satisfied_share", "satisfied_share"),
     ("/sla/met_rate", "sla_met_rate"),
     ("/complaints/deadline_rate", "deadline_rate"),
+    ("/follow_up/confirmed_rate", "confirmed_rate"),
 ];
 
 #[test]
@@ -436,7 +437,7 @@ fn a_targets_file_marks_tiles_charts_and_scorecard() {
     // High enough that some agents and months fall under each.
     std::fs::write(
         &file,
-        r#"{"fcr_rate": 0.9, "sla_met_rate": 0.99, "deadline_rate": 0.999, "satisfied_share": 0.9}"#,
+        r#"{"fcr_rate": 0.9, "sla_met_rate": 0.99, "deadline_rate": 0.999, "satisfied_share": 0.9, "confirmed_rate": 0.99}"#,
     )
     .unwrap();
     let file = file.to_str().unwrap();
@@ -457,7 +458,7 @@ fn a_targets_file_marks_tiles_charts_and_scorecard() {
         assert!(month["overall"]["targets"][key]["target"].is_number());
     }
     // One dashed target line per chart of a figure with a target.
-    assert_eq!(html.matches(r#"stroke-dasharray="6 4""#).count(), 4);
+    assert_eq!(html.matches(r#"stroke-dasharray="6 4""#).count(), 5);
     // The scorecard: a cell is highlighted exactly when its figure is
     // under its target in the JSON (and the agent's sample is large
     // enough: 20 cases, or 20 survey answers for the satisfied share).
@@ -474,8 +475,9 @@ fn a_targets_file_marks_tiles_charts_and_scorecard() {
         .chain([("/overall".to_owned(), &agents["overall"])]);
     let mut expected = BTreeSet::new();
     for (row, g) in rows {
-        // The scorecard's figures with a target (it has no deadline rate).
-        for (pointer, key) in &TARGET_FIGURES[..3] {
+        // The scorecard's figures with a target (it has no follow-up
+        // confirmed rate).
+        for (pointer, key) in &TARGET_FIGURES[..4] {
             let sample = if *key == "satisfied_share" {
                 g["csat"]["responses"].as_u64().unwrap()
             } else {
@@ -488,7 +490,12 @@ fn a_targets_file_marks_tiles_charts_and_scorecard() {
             }
         }
     }
-    for key in ["fcr_rate", "sla/met_rate", "satisfied_share"] {
+    for key in [
+        "fcr_rate",
+        "sla/met_rate",
+        "satisfied_share",
+        "deadline_rate",
+    ] {
         assert!(
             expected.iter().any(|p| p.ends_with(key)),
             "no agent under the {key} target: the test shows nothing"
