@@ -610,6 +610,49 @@ proptest! {
         prop_assert_eq!(whole.report(&params), merged.report(&params));
     }
 
+    /// An accumulator made `without_responders` (as the command line makes
+    /// every one but the report by responder's) gives the full one's
+    /// report by every other grouping: made so before or after its replay,
+    /// and merged, in any partition, with full ones. A merge with one that
+    /// skips the records skips them.
+    #[test]
+    fn without_responders_every_other_report_is_the_same(
+        seed in any::<u64>(),
+        cases in 1u64..80,
+        parts in 1usize..4,
+        salt in any::<u64>(),
+        skipping in any::<u8>(),
+        group in proptest::option::of(0usize..GroupBy::ALL.len()),
+    ) {
+        let group_by = group.map(|g| GroupBy::ALL[g]);
+        prop_assume!(group_by != Some(GroupBy::Responder));
+        let events = synth(cases, seed);
+        let params = ReportParams { group_by, ..ReportParams::default() };
+        let mut whole = KpiAccumulator::new(None);
+        whole.replay((1u64..).zip(&events));
+        let expected = whole.report(&params);
+        let slim_after = whole.without_responders();
+        prop_assert!(!slim_after.keeps_responders());
+        prop_assert_eq!(&slim_after.report(&params), &expected);
+        let skips = |i: usize| (skipping >> i) & 1 == 1;
+        let mut split: Vec<KpiAccumulator> = (0..parts)
+            .map(|i| {
+                let acc = KpiAccumulator::new(None);
+                if skips(i) { acc.without_responders() } else { acc }
+            })
+            .collect();
+        for (i, e) in events.iter().enumerate() {
+            let part = (e.case_id.0.as_u128() as u64 ^ salt) as usize % parts;
+            split[part].observe(i as u64 + 1, e);
+        }
+        let mut merged = KpiAccumulator::new(None);
+        for p in split {
+            merged.merge(p).unwrap();
+        }
+        prop_assert_eq!(merged.keeps_responders(), !(0..parts).any(skips));
+        prop_assert_eq!(merged.report(&params), expected);
+    }
+
     /// `replay` looks up a batch's cases before folding it
     /// (`REPLAY_BATCH_EVENTS` at a time): the same accumulator as folding
     /// one event at a time, for cases opened within a batch, events of

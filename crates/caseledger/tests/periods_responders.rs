@@ -396,6 +396,22 @@ fn responder_rows_merge() {
     assert_eq!(whole.responders[0].cases_assigned, 3);
 }
 
+/// An accumulator that keeps no responder records refuses the report by
+/// responder rather than give empty rows, which would say nobody responded;
+/// it still gives every other report.
+#[test]
+#[should_panic(expected = "without_responders")]
+fn no_report_by_responder_without_the_records() {
+    let mut log = Log::default();
+    log.open(1, "2026-03-02T08:00:00Z")
+        .assign(1, "2026-03-02T09:00:00Z", "agent-1")
+        .respond(1, "2026-03-02T09:05:00Z", "agent-1");
+    let mut acc = KpiAccumulator::new(None).without_responders();
+    acc.replay((1u64..).zip(&log.events));
+    assert_eq!(acc.report(&by(GroupBy::Agent)).overall.cases_opened, 1);
+    acc.report(&by(GroupBy::Responder));
+}
+
 /// Who handled a case (docs/kpis.md): the agent assigned at its last
 /// resolution when resolved at T, else its latest assignee.
 ///

@@ -195,14 +195,16 @@ pub fn verify(
 /// the walk is also the fastest whole-log read the log offers.
 ///
 /// With `roles`, also audits every event at or before `as_of` for the
-/// permission findings.
+/// permission findings; with `responders`, the accumulator keeps the
+/// records of the report by responder (`report::accumulator`).
 pub fn replay(
     url: &PgUrl,
     as_of: Option<DateTime<Utc>>,
     roles: Option<&Permissions>,
+    responders: bool,
 ) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
     let log = open(url, Clock::System)?;
-    let mut acc = KpiAccumulator::new(as_of);
+    let mut acc = super::report::accumulator(as_of, responders);
     let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
     let report = log.read_verified(|e| {

@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::facts::{CaseFacts, FastMap, Names, OptNum, Waits, group_name, ms};
+use super::facts::{CaseFacts, FastMap, Names, Numbers, Waits, group_name, ms};
 use super::figures::{cohort, in_cohort};
 use super::report::{GroupBy, Report, ReportParams};
 use super::responder::Handling;
 use crate::event::{Event, EventData};
-use crate::ids::{AgentId, CaseId, CustomerId, TeamId};
+use crate::ids::{AgentId, CaseId, TeamId};
 use crate::time::format_timestamp;
 
 /// How many events [`KpiAccumulator::replay`] looks up together before
@@ -55,9 +55,13 @@ pub struct KpiAccumulator {
     /// The waits on the customer of the cases that ever waited, by their
     /// index in `facts`.
     waits: FastMap<u32, Waits>,
-    /// Contacts and assignments, for the responder rows.
+    /// Contacts and assignments, for the responder rows (empty when
+    /// `skip_responders`).
     handling: Handling,
-    customers: Names<CustomerId>,
+    /// Whether the responder records are left out
+    /// ([`without_responders`](Self::without_responders)).
+    skip_responders: bool,
+    customers: Numbers,
     agents: Names<AgentId>,
     teams: Names<TeamId>,
     events: u64,
@@ -75,6 +79,32 @@ impl KpiAccumulator {
             as_of,
             ..KpiAccumulator::default()
         }
+    }
+
+    /// This accumulator, keeping no record of who was assigned and who
+    /// responded from now on, and dropping what it kept: the one thing
+    /// those records serve is the report grouped by
+    /// [`GroupBy::Responder`], and they are about a third of the
+    /// accumulator's memory beyond the cases' facts (an assignment of 24
+    /// bytes and a contact of 8 per event, some 32 bytes a case:
+    /// docs/performance.md, "Per-case state"). Every other report is the
+    /// same as the full accumulator's. Merging with an accumulator that
+    /// skips them gives one that skips them.
+    pub fn without_responders(mut self) -> KpiAccumulator {
+        self.drop_responders();
+        self
+    }
+
+    /// Whether this accumulator keeps the records of the responder rows
+    /// (see [`without_responders`](Self::without_responders)).
+    pub fn keeps_responders(&self) -> bool {
+        !self.skip_responders
+    }
+
+    /// Forgets the responder records.
+    fn drop_responders(&mut self) {
+        self.skip_responders = true;
+        self.handling = Handling::default();
     }
 
     /// Folds one event recorded at log `position`. Events after the as-of
@@ -104,7 +134,7 @@ impl KpiAccumulator {
             // and an accumulator over four billion cases would not fit memory.
             let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
             self.cases.insert(event.case_id, number);
-            let customer = self.customers.number(&o.customer_id);
+            let customer = self.customers.number(o.customer_id.as_str());
             self.facts.push(CaseFacts::opened(
                 customer,
                 o.channel,
@@ -115,8 +145,10 @@ impl KpiAccumulator {
         } else if let Some(n) = known.or_else(|| self.cases.get(&event.case_id).copied())
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
-            if matches!(event.data, EventData::Assigned(_) | EventData::Responded) {
-                self.handling.observe(n, facts, event, &mut self.agents);
+            if !self.skip_responders
+                && matches!(event.data, EventData::Assigned(_) | EventData::Responded)
+            {
+                self.handling.observe(n, event, &mut self.agents);
             }
             facts.observe(position, event, &mut self.agents, &mut self.teams);
             if Waits::concerns(event) {
@@ -167,13 +199,15 @@ impl KpiAccumulator {
         let mut sum = 0_i64;
         for ((_, event), &number) in batch.iter().zip(&numbers) {
             if let EventData::Opened(o) = &event.data {
-                sum = sum.wrapping_add(i64::from(self.customers.find(&o.customer_id).is_some()));
+                sum = sum.wrapping_add(i64::from(
+                    self.customers.find(o.customer_id.as_str()).is_some(),
+                ));
             } else if let Some(n) = number
                 && let Some(facts) = self.facts.get(n as usize)
             {
                 sum = sum.wrapping_add(facts.opened_ms);
-                if matches!(event.data, EventData::Responded) {
-                    sum = sum.wrapping_add(self.handling.touch(facts));
+                if !self.skip_responders && matches!(event.data, EventData::Responded) {
+                    sum = sum.wrapping_add(self.handling.touch(n));
                 }
                 if Waits::concerns(event) {
                     sum = sum.wrapping_add(i64::from(self.waits.contains_key(&n)));
@@ -189,7 +223,9 @@ impl KpiAccumulator {
     /// Merges the accumulator of a disjoint set of cases. Both must have been
     /// made with the same as-of time, or the result would describe no moment
     /// at all: that is refused, and `self` is left unchanged. A case present
-    /// in both keeps this accumulator's facts.
+    /// in both keeps this accumulator's facts. When either skips the
+    /// responder records ([`without_responders`](Self::without_responders)),
+    /// the merged one does: the other's records would cover only some cases.
     pub fn merge(&mut self, other: KpiAccumulator) -> Result<(), AsOfMismatch> {
         if self.as_of != other.as_of {
             return Err(AsOfMismatch {
@@ -197,13 +233,16 @@ impl KpiAccumulator {
                 right: other.as_of,
             });
         }
+        if other.skip_responders && !self.skip_responders {
+            self.drop_responders();
+        }
         self.events += other.events;
         self.orphan_events += other.orphan_events;
         self.latest_at = match (self.latest_at, other.latest_at) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        let customers = self.customers.absorb(&other.customers);
+        let customers = self.customers.absorb(other.customers);
         let agents = self.agents.absorb(&other.agents);
         let teams = self.teams.absorb(&other.teams);
         // Every number of `other` indexes its own tables, so the lookups hit.
@@ -222,7 +261,6 @@ impl KpiAccumulator {
         self.facts.reserve(other.facts.len());
         // The number here of each of `other`'s cases (none: kept from here).
         let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(ids.len());
-        let first_new = self.facts.len();
         // `other`'s facts are taken from the end of a reversed vector, which
         // gives its memory back every `MERGE_RELEASE_FACTS` facts: the two
         // vectors then hold each case's facts once, not the taken ones
@@ -255,8 +293,8 @@ impl KpiAccumulator {
             if facts.first_team_ms.get().is_some() {
                 facts.first_team = renumber(&teams, facts.first_team);
             }
-            if let Some(trail) = &mut facts.trail {
-                for (t, _) in &mut trail.teams {
+            if let Some(rarer) = facts.trail.as_mut().and_then(|t| t.rarer.as_mut()) {
+                for (t, _) in &mut rarer.teams {
                     *t = renumber(&teams, *t);
                 }
             }
@@ -268,18 +306,13 @@ impl KpiAccumulator {
             .extend(other.waits.into_iter().filter_map(|(old, waits)| {
                 Some((case_numbers.get(old as usize).copied().flatten()?, waits))
             }));
-        let assignments = self.handling.absorb(
-            other.handling,
-            |c| case_numbers.get(c as usize).copied().flatten(),
-            |a| renumber(&agents, a),
-        );
-        // The facts taken in point at their assignments' new places.
-        for facts in &mut self.facts[first_new..] {
-            facts.assignment = facts
-                .assignment
-                .get()
-                .and_then(|i| assignments.get(i as usize).copied().flatten())
-                .map_or(OptNum::NONE, OptNum::some);
+        // Nothing to take in when this one skips the responder records.
+        if !self.skip_responders {
+            self.handling.absorb(
+                other.handling,
+                |c| case_numbers.get(c as usize).copied().flatten(),
+                |a| renumber(&agents, a),
+            );
         }
         Ok(())
     }
@@ -308,16 +341,27 @@ impl KpiAccumulator {
 
     /// [`report_on_threads`](Self::report_on_threads) from an accumulator
     /// that folds nothing more: it first frees the index from case ids to
-    /// facts, which only [`observe`](Self::observe) and
+    /// facts and the customer ids, which only [`observe`](Self::observe) and
     /// [`merge`](Self::merge) use, so that the report stage's own memory
     /// (the cross-case figures, the duration samples) comes in its place
     /// rather than on top of it (peak memory, docs/performance.md).
+    ///
+    /// # Panics
+    ///
+    /// As [`report_on_threads`](Self::report_on_threads).
     pub fn into_report_on_threads(mut self, params: &ReportParams, threads: usize) -> Report {
         self.cases = FastMap::default();
+        // The customers' numbers are in the facts; the ids are only for
+        // folding more.
+        self.customers = Numbers::default();
         self.report_on_threads(params, threads)
     }
 
     /// Computes the report (docs/kpis.md) on this thread.
+    ///
+    /// # Panics
+    ///
+    /// As [`report_on_threads`](Self::report_on_threads).
     pub fn report(&self, params: &ReportParams) -> Report {
         self.report_on_threads(params, 1)
     }
@@ -326,10 +370,21 @@ impl KpiAccumulator {
     /// `threads` threads (this one and `threads - 1` scoped ones; 0 counts
     /// as 1): the cross-case figures split by customer, the other figures
     /// by case. The result does not depend on the number of threads.
+    ///
+    /// # Panics
+    ///
+    /// When grouped by [`GroupBy::Responder`] on an accumulator made
+    /// [`without_responders`](Self::without_responders): it has no record of
+    /// who responded, and empty responder rows would say that nobody did.
+    /// The caller chose both, so this is its bug, never the data's.
     pub fn report_on_threads(&self, params: &ReportParams, threads: usize) -> Report {
         let t_ms = self.as_of().map_or(i64::MIN, ms);
         let name = |by, n| group_name(&self.agents, &self.teams, by, n);
         let responders = if params.group_by == Some(GroupBy::Responder) {
+            assert!(
+                !self.skip_responders,
+                "a report by responder from a KPI accumulator made without_responders"
+            );
             self.handling
                 .report(&self.facts, in_cohort(params), &self.agents)
         } else {

@@ -131,7 +131,8 @@ impl KpiAcc {
         let extensions = f
             .trail
             .as_deref()
-            .map_or(&[][..], |t| t.extensions.as_slice());
+            .and_then(|t| t.rarer())
+            .map_or(&[][..], |r| r.extensions.as_slice());
         let (clock, late) = DeadlineClock::replay(
             regime,
             &policy.calendar,
@@ -160,7 +161,7 @@ impl KpiAcc {
             return;
         };
         if complaint
-            && let Some(since) = trail.complaint_since_ms
+            && let Some(since) = trail.complaint_since_ms.get()
             && let Some((_, at)) = f.teams().find(|(t, _)| routing.is_complaint_team(*t))
         {
             self.time_to_handler.0.push((at - since).max(0));
@@ -223,7 +224,7 @@ impl KpiAcc {
         }
         self.escalated += u64::from(f.escalated);
         self.reopened += u64::from(f.reopened);
-        self.ever_resolved += u64::from(f.resolutions > 0);
+        self.ever_resolved += u64::from(f.ever_resolved());
 
         let case = SlaCase {
             category: f.classification.map(|c| c.category),
@@ -281,12 +282,11 @@ impl KpiAcc {
                 p.unreachable += u64::from(fu.outcome == Some(FollowUpOutcome::Unreachable));
             }
         }
-        let (reviews, score_sum, unreopened) = f
-            .trail
-            .as_deref()
-            .map_or((0, 0, 0), |t| (t.qa_reviews, t.qa_score_sum, t.unreopened));
-        if let Some(t) = f.trail.as_deref() {
-            for (mine, (count, sum)) in self.survey_dimensions.iter_mut().zip(t.survey_dimensions) {
+        let rarer = f.trail.as_deref().and_then(|t| t.rarer());
+        let (reviews, score_sum, unreopened) =
+            rarer.map_or((0, 0, 0), |r| (r.qa_reviews, r.qa_score_sum, r.unreopened));
+        if let Some(r) = rarer {
+            for (mine, (count, sum)) in self.survey_dimensions.iter_mut().zip(r.survey_dimensions) {
                 mine.0 += u64::from(count);
                 mine.1 += u64::from(sum);
             }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::facts::{CaseFacts, Names, OptMs, OptNum, ms};
+use super::facts::{CaseFacts, FastMap, Names, OptMs, ms};
 use super::report::ResponderKpis;
 use super::stats::{Durations, rate};
 use crate::event::{Event, EventData};
@@ -29,19 +29,17 @@ struct Assignment {
 pub(super) struct Handling {
     /// `(case, agent)` of each `responded` event by an agent.
     contacts: Vec<(u32, u32)>,
-    /// Every assignment; a case's facts point at its current one.
+    /// Every assignment.
     assignments: Vec<Assignment>,
+    /// Each assigned case's current assignment: its index in
+    /// `assignments`. Here rather than in the case's facts, which every
+    /// report keeps, while only the report by responder needs this.
+    current: FastMap<u32, u32>,
 }
 
 impl Handling {
     /// Folds one `assigned` or `responded` event of case number `case`.
-    pub(super) fn observe(
-        &mut self,
-        case: u32,
-        facts: &mut CaseFacts,
-        event: &Event,
-        agents: &mut Names<AgentId>,
-    ) {
+    pub(super) fn observe(&mut self, case: u32, event: &Event, agents: &mut Names<AgentId>) {
         let at_ms = ms(event.at);
         match &event.data {
             EventData::Assigned(a) => {
@@ -53,7 +51,7 @@ impl Handling {
                     at_ms,
                     answered_after_ms: OptMs::NONE,
                 });
-                facts.assignment = OptNum::some(index);
+                self.current.insert(case, index);
             }
             EventData::Responded => {
                 let Actor::Agent(id) = &event.actor else {
@@ -61,10 +59,10 @@ impl Handling {
                 };
                 let agent = agents.number(id);
                 self.contacts.push((case, agent));
-                if let Some(current) = facts
-                    .assignment
-                    .get()
-                    .and_then(|i| self.assignments.get_mut(i as usize))
+                if let Some(current) = self
+                    .current
+                    .get(&case)
+                    .and_then(|&i| self.assignments.get_mut(i as usize))
                     && current.agent == agent
                     && current.answered_after_ms.get().is_none()
                 {
@@ -78,31 +76,31 @@ impl Handling {
     /// A word of the case's current assignment, which a `responded` event
     /// of the case may update: read ahead of the fold so that the record is
     /// in the cache by then (`KpiAccumulator::replay`). 0 without one.
-    pub(super) fn touch(&self, facts: &CaseFacts) -> i64 {
-        facts
-            .assignment
-            .get()
-            .and_then(|i| self.assignments.get(i as usize))
+    pub(super) fn touch(&self, case: u32) -> i64 {
+        self.current
+            .get(&case)
+            .and_then(|&i| self.assignments.get(i as usize))
             .map_or(0, |a| a.at_ms)
     }
 
     /// Takes in `other`'s records: `case(n)` is the number here of its case
     /// `n` (`None`: a case this accumulator keeps its own facts of), and
-    /// `agent(n)` of its agent `n`. Returns, for each of `other`'s
-    /// assignments, its index here (`None`: dropped with its case).
+    /// `agent(n)` of its agent `n`.
     pub(super) fn absorb(
         &mut self,
         other: Handling,
         case: impl Fn(u32) -> Option<u32>,
         agent: impl Fn(u32) -> u32,
-    ) -> Vec<Option<u32>> {
+    ) {
         self.contacts.extend(
             other
                 .contacts
                 .into_iter()
                 .filter_map(|(c, a)| Some((case(c)?, agent(a)))),
         );
-        other
+        // For each of `other`'s assignments, its index here (`None`:
+        // dropped with its case).
+        let moved: Vec<Option<u32>> = other
             .assignments
             .into_iter()
             .map(|a| {
@@ -114,7 +112,13 @@ impl Handling {
                 });
                 Some(index)
             })
-            .collect()
+            .collect();
+        self.current.extend(
+            other
+                .current
+                .into_iter()
+                .filter_map(|(c, i)| Some((case(c)?, moved.get(i as usize).copied().flatten()?))),
+        );
     }
 
     /// The responder rows of the cases `in_cohort` accepts, one per agent
