@@ -31,7 +31,7 @@ use baselines::{json_fold, raw_fdatasync, read_and_crc};
 use cases::cases_rows;
 use duckdb::{duckdb_missing, duckdb_row};
 use measure::{Row, cold, median, per_second, ratio, remove_dir, repeat, short};
-use stores::replay_store;
+use stores::{empty_store, replay_store};
 
 /// What to tell someone whose Python has no `duckdb` module.
 const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb, \
@@ -89,6 +89,20 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     // seconds per million events.
     let exe = std::env::current_exe().context("cannot find this program")?;
     let mut per_event: Vec<((Customers, &str), f64)> = Vec::new();
+    // The peak of `report` over a store of one case, by threads: the
+    // memory that is not the cases'.
+    let mut fixed_kib: Vec<(&str, u64)> = Vec::new();
+    if wants("report") {
+        let empty = empty_store(args)?;
+        for threads in ["1", "2"] {
+            let mut peak_kib = 0;
+            for _ in 0..args.runs {
+                let args = ["report", "--format", "json", "--threads", threads];
+                peak_kib = peak_kib.max(cold(&exe, &empty, &args)?.1);
+            }
+            fixed_kib.push((threads, peak_kib));
+        }
+    }
     for shape in shapes.iter().filter(|_| wants("report")) {
         for threads in ["1", "2"] {
             let mut peak_kib = 0;
@@ -102,10 +116,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 Ok(d)
             })?;
             let us_per_event = d.as_secs_f64() * 1e6 / shape.events.max(1) as f64;
+            let fixed = fixed_kib
+                .iter()
+                .find(|(t, _)| *t == threads)
+                .map_or(0, |(_, kib)| *kib);
             let mut note = format!(
-                "peak RSS {} MiB ({} B/case); {:.1}x baseline time",
+                "peak RSS {} MiB ({} B/case; {} B/case above a one-case store's {} MiB); \
+                 {:.1}x baseline time",
                 peak_kib / 1024,
                 peak_kib * 1024 / shape.cases.max(1),
+                peak_kib.saturating_sub(fixed) * 1024 / shape.cases.max(1),
+                fixed / 1024,
                 ratio(d, raw)
             );
             if threads == "2"

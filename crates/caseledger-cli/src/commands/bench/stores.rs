@@ -88,3 +88,21 @@ pub(super) fn replay_store(
         bytes,
     })
 }
+
+/// A store of one case, built once in `args.dir`: what `report` takes in
+/// memory before any case (the program, its threads, the read buffers), to
+/// subtract from a replay's peak for the memory a case costs.
+pub(super) fn empty_store(args: &BenchArgs) -> Result<PathBuf> {
+    let dir = args.dir.join("replay-one-case");
+    if !dir.join(caseledger_store::CHECKPOINT_FILE).exists() {
+        let config = SynthConfig {
+            cases: 1,
+            seed: 2026,
+            start: chrono::DateTime::parse_from_rfc3339("2025-01-06T08:00:00Z")?.to_utc(),
+            span_days: 365,
+            customers: Customers::Uniform,
+        };
+        generate(&dir, config, false)?;
+    }
+    Ok(dir)
+}
