@@ -324,9 +324,16 @@ impl Shared {
                 }
             }
             next += 1;
-            // The last thread done with a block gives its buffer back.
+            // The last thread done with a block gives its buffer back, to
+            // read a later block into; once the splitter has split the
+            // last block, no later block will need it, so it is freed
+            // instead: the end of the read is when the partitions' states
+            // are largest (peak memory, docs/performance.md).
             if let Some(done) = Arc::into_inner(block) {
-                lock(&self.buffers).push(done.bytes);
+                let more_blocks = lock(&self.slots).total.is_none();
+                if more_blocks {
+                    lock(&self.buffers).push(done.bytes);
+                }
             }
         }
         state
@@ -417,6 +424,10 @@ impl Shared {
             let buffer = lock(&self.buffers).pop().unwrap_or_default();
             let claim = splitter.next_block(buffer);
             let total = splitter.done.then_some(splitter.index);
+            if splitter.done {
+                // No block after this one: the idle buffers are not needed.
+                lock(&self.buffers).clear();
+            }
             (index, claim, total)
         };
         // Never the slots' lock inside the splitter's: `take` holds the
