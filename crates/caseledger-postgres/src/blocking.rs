@@ -11,11 +11,13 @@
 use std::collections::VecDeque;
 use std::future::Future;
 
+use caseledger::kpi::REPLAY_BATCH_EVENTS;
 use caseledger::{
     AppendCondition, AppendError, Appended, CaseId, Event, EventIter, EventLog, ExpectedVersion,
     RecordedEvent,
 };
 use caseledger_async::AsyncEventLog;
+use caseledger_codec::StringPool;
 use tokio::runtime::{Handle, Runtime};
 
 use futures_util::StreamExt;
@@ -147,6 +149,52 @@ impl PgLog {
         &self,
         mut visit: impl FnMut(RecordedEvent),
     ) -> Result<VerifyReport, Error> {
+        // The events go to `visit`: no string comes back to reuse.
+        let mut pool = StringPool::default();
+        self.read_verified_pages(|bodies, rows| bodies.page(rows, &mut pool, |e, _| visit(e)))
+    }
+
+    /// [`read_verified`](Self::read_verified) for a fold: `fold` is given
+    /// the events by batches of up to [`REPLAY_BATCH_EVENTS`], borrowed,
+    /// and their strings are reused for the next events instead of
+    /// allocated (a KPI replay's read: `KpiAccumulator::replay` looks a
+    /// batch's cases up together, as from the file store's
+    /// `fold_partition_batches`). The same checks, in the same order, and
+    /// the same errors; the events before a problem are folded.
+    pub fn read_verified_batches(
+        &self,
+        mut fold: impl FnMut(&[RecordedEvent]),
+    ) -> Result<VerifyReport, Error> {
+        let mut pool = StringPool::default();
+        let mut batch: Vec<RecordedEvent> = Vec::with_capacity(REPLAY_BATCH_EVENTS);
+        let mut flush = |batch: &mut Vec<RecordedEvent>, pool: &mut StringPool| {
+            if !batch.is_empty() {
+                fold(batch);
+                for e in batch.drain(..) {
+                    pool.recycle(e.event);
+                }
+            }
+        };
+        let result = self.read_verified_pages(|bodies, rows| {
+            bodies.page(rows, &mut pool, |e, pool| {
+                batch.push(e);
+                if batch.len() == REPLAY_BATCH_EVENTS {
+                    flush(&mut batch, pool);
+                }
+            })
+        });
+        // The events checked before the end or a problem.
+        flush(&mut batch, &mut pool);
+        result
+    }
+
+    /// The walk of [`read_verified`](Self::read_verified): the log's thread
+    /// checks the chain and hands over pages of rows; `page` checks and
+    /// decodes each on the calling thread, in order.
+    fn read_verified_pages(
+        &self,
+        mut page: impl FnMut(&mut BodyCheck, &[tokio_postgres::Row]) -> Result<(), Error>,
+    ) -> Result<VerifyReport, Error> {
         enum Msg {
             Page(Vec<tokio_postgres::Row>),
             Done(Result<VerifyReport, Error>),
@@ -170,7 +218,7 @@ impl PgLog {
         let mut bodies = BodyCheck::default();
         for msg in rx {
             match msg {
-                Msg::Page(rows) => bodies.page(&rows, &mut visit)?,
+                Msg::Page(rows) => page(&mut bodies, &rows)?,
                 Msg::Done(result) => {
                     return result.map(|mut report| {
                         report.streams = bodies.streams();

@@ -3,7 +3,7 @@
 //! event read back from a body.
 
 use caseledger::{EventData, RecordedEvent};
-use caseledger_codec::{HASH_BYTES, Hash, Record, decode_body};
+use caseledger_codec::{HASH_BYTES, Hash, Record, StringPool, decode_body_pooled};
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
@@ -166,8 +166,18 @@ impl<'a> RowRef<'a> {
 /// The event a row's body holds; a body that does not decode, or holds a
 /// commit record, is a changed row.
 pub(crate) fn decode_row_body(position: i64, body: &[u8]) -> Result<RecordedEvent, Error> {
+    decode_row_body_pooled(position, body, &mut StringPool::default())
+}
+
+/// [`decode_row_body`], its ids and texts written into strings taken from
+/// `pool` (a reader that gives each event's strings back reuses them).
+pub(crate) fn decode_row_body_pooled(
+    position: i64,
+    body: &[u8],
+    pool: &mut StringPool,
+) -> Result<RecordedEvent, Error> {
     let position = u64::try_from(position).unwrap_or(0);
-    match decode_body(body) {
+    match decode_body_pooled(body, pool) {
         Ok(Record::Event(r)) => Ok(RecordedEvent {
             position: r.position,
             version: r.version,

@@ -2,13 +2,17 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use caseledger::{CaseId, CaseState, RecordedEvent};
-use caseledger_codec::{GENESIS_HASH, encode_commit_body, link_holds, stored_hash};
+use caseledger_codec::{GENESIS_HASH, StringPool, encode_commit_body, link_holds, stored_hash};
 
 use crate::Head;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
-use crate::rows::{EVENT_COLUMNS, RowRef, decode_row_body, to_hash, to_u64};
+use crate::rows::{
+    EVENT_COLUMNS, RowRef, decode_row_body, decode_row_body_pooled, to_hash, to_u64,
+};
 
 /// Rows fetched at a time by the walk.
 const VERIFY_PAGE_ROWS: i32 = 10_000;
@@ -258,8 +262,8 @@ struct Walk {
     /// The first event of the batch not closed yet.
     batch_first: u64,
     commits: u64,
-    versions: HashMap<CaseId, u64>,
-    states: HashMap<CaseId, CaseState>,
+    versions: HashMap<CaseId, u64, RandomState>,
+    states: HashMap<CaseId, CaseState, RandomState>,
 }
 
 impl Default for Walk {
@@ -270,8 +274,8 @@ impl Default for Walk {
             last_position: 0,
             batch_first: 1,
             commits: 0,
-            versions: HashMap::new(),
-            states: HashMap::new(),
+            versions: HashMap::default(),
+            states: HashMap::default(),
         }
     }
 }
@@ -379,7 +383,10 @@ fn check_body_position(r: &RecordedEvent, expected: u64) -> Result<(), Error> {
 }
 
 /// Checks that `r` is the next version of its stream, and records it.
-fn check_version(versions: &mut HashMap<CaseId, u64>, r: &RecordedEvent) -> Result<(), Error> {
+fn check_version(
+    versions: &mut HashMap<CaseId, u64, RandomState>,
+    r: &RecordedEvent,
+) -> Result<(), Error> {
     let version = versions.entry(r.event.case_id).or_insert(0);
     if r.version != *version + 1 {
         return Err(Error::tampered(
@@ -413,26 +420,28 @@ fn check_version(versions: &mut HashMap<CaseId, u64>, r: &RecordedEvent) -> Resu
 /// were sound.
 #[derive(Default)]
 pub(crate) struct BodyCheck {
-    versions: HashMap<CaseId, u64>,
+    versions: HashMap<CaseId, u64, RandomState>,
 }
 
 impl BodyCheck {
     /// Checks the rows of one page handed over by the chain walk, in
-    /// order; calls `visit` with each event that passed.
+    /// order; calls `visit` with each event that passed, its strings taken
+    /// from `pool`.
     pub(crate) fn page(
         &mut self,
         rows: &[tokio_postgres::Row],
-        mut visit: impl FnMut(RecordedEvent),
+        pool: &mut StringPool,
+        mut visit: impl FnMut(RecordedEvent, &mut StringPool),
     ) -> Result<(), Error> {
         let during = "reading an event row";
         for row in rows {
             let position: i64 = row.try_get(0).map_err(Error::db(during))?;
             let body: &[u8] = row.try_get(1).map_err(Error::db(during))?;
-            let r = decode_row_body(position, body)?;
+            let r = decode_row_body_pooled(position, body, pool)?;
             // The chain walk checked the row's position: it is the expected one.
             check_body_position(&r, u64::try_from(position).unwrap_or(0))?;
             check_version(&mut self.versions, &r)?;
-            visit(r);
+            visit(r, pool);
         }
         Ok(())
     }

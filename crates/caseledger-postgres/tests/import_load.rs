@@ -235,20 +235,35 @@ fn read_verified_gives_the_events_and_finds_a_changed_body() {
     assert_eq!(a, b);
     assert_eq!(full, bodies);
     assert_eq!(bodies.len(), events.len());
+    // By batches (their strings reused from one batch to the next): the
+    // same events, in order, in batches of at most a replay's batch.
+    let mut batched = Vec::new();
+    let c = log
+        .read_verified_batches(|batch| {
+            assert!(!batch.is_empty() && batch.len() <= caseledger::kpi::REPLAY_BATCH_EVENTS);
+            batched.extend_from_slice(batch);
+        })
+        .unwrap();
+    assert_eq!(c, b);
+    assert_eq!(batched, bodies);
     db.sql(
         "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only; \
          UPDATE caseledger.events SET body = set_byte(body, length(body) - 1, 0) \
          WHERE position = 17",
     )
     .unwrap();
-    let err = log.read_verified(|_| {}).unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            caseledger_postgres::ErrorKind::Tampered { position: 17, .. }
-        ),
-        "{err}"
-    );
+    for err in [
+        log.read_verified(|_| {}).unwrap_err(),
+        log.read_verified_batches(|_| {}).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err.kind(),
+                caseledger_postgres::ErrorKind::Tampered { position: 17, .. }
+            ),
+            "{err}"
+        );
+    }
 }
 
 /// The position of the problem a read of the log reports, and the number
@@ -284,6 +299,12 @@ fn read_verified_fails_where_the_sequential_walk_fails_on_any_page() {
     let both = || {
         let sequential = first_problem(|v| log.verify_chain(v).map(|_| ()));
         let parallel = first_problem(|v| log.read_verified(v).map(|_| ()));
+        // By batches: the same problem, and the same events before it.
+        let batched = first_problem(|v| {
+            log.read_verified_batches(|batch| batch.iter().for_each(|e| v(e.clone())))
+                .map(|_| ())
+        });
+        assert_eq!(batched, parallel, "by batches");
         (sequential, parallel)
     };
     db.sql("ALTER TABLE caseledger.events DISABLE TRIGGER ALL; ALTER TABLE caseledger.commits DISABLE TRIGGER ALL")

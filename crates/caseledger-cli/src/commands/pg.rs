@@ -189,7 +189,7 @@ pub fn verify(
 }
 
 /// Replays the log into the KPI accumulator through the log's
-/// chain-checking walk over the bodies ([`PgLog::read_verified`]: every
+/// chain-checking walk over the bodies ([`PgLog::read_verified_batches`]: every
 /// link, position, version, batch and the head; the copied columns are
 /// `verify`'s), so the head is always verified: with `--no-verify` too, as
 /// the walk is also the fastest whole-log read the log offers.
@@ -207,16 +207,20 @@ pub fn replay(
     let mut acc = super::report::accumulator(as_of, responders);
     let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
-    let report = log.read_verified(|e| {
-        if e.position % 8192 == 0 {
-            bar.set_position(e.position);
+    // By batches, borrowed, as from a store directory: the accumulator
+    // looks a batch's cases up together, and the strings are reused.
+    let report = log.read_verified_batches(|batch| {
+        for e in batch {
+            if e.position % 8192 == 0 {
+                bar.set_position(e.position);
+            }
+            if let Some(a) = &mut audit
+                && as_of.is_none_or(|t| e.event.at <= t)
+            {
+                a.observe(e.position, &e.event);
+            }
         }
-        acc.observe(e.position, &e.event);
-        if let Some(a) = &mut audit
-            && as_of.is_none_or(|t| e.event.at <= t)
-        {
-            a.observe(e.position, &e.event);
-        }
+        acc.replay(batch.iter().map(|e| (e.position, &e.event)));
     })?;
     bar.finish_and_clear();
     Ok((acc, head(report.head), audit.map(|a| a.findings())))
