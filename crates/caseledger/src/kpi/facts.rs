@@ -117,28 +117,42 @@ impl Numbers {
         self.numbers.get(id.as_bytes()).copied()
     }
 
-    /// Takes in `other`'s ids; returns, for each number of `other`, the
-    /// number of the same id here.
+    /// Takes in `other`'s ids, new ones numbered in `other`'s order (so
+    /// that a merge numbers alike whatever the maps' seeds); returns, for
+    /// each number of `other`, the number of the same id here.
     pub(crate) fn absorb(&mut self, other: Numbers) -> Vec<u32> {
-        let mut map = vec![0; other.numbers.len()];
+        // `other`'s ids by their number: 0..len, one each (`insert`),
+        // unless four billion ids saturated them, when the saturated ones
+        // share the last slot as they share their number (and each but
+        // the last is taken in as it is met).
+        let mut by_number: Vec<Option<IdKey>> = Vec::new();
+        by_number.resize_with(other.numbers.len(), || None);
         for (id, theirs) in other.numbers {
-            let ours = match self.numbers.get(id.bytes()) {
-                Some(&n) => n,
-                None => self.insert(id),
-            };
-            // Numbers are 0..len, one per id (`insert`), unless four
-            // billion ids saturated them; then the saturated ones share a
-            // slot, as they share their number.
-            if let Some(slot) = map.get_mut(theirs as usize) {
-                *slot = ours;
+            match by_number.get_mut(theirs as usize) {
+                Some(slot @ None) => *slot = Some(id),
+                _ => {
+                    self.number_owned(id);
+                }
             }
         }
-        map
+        by_number
+            .into_iter()
+            .map(|id| id.map_or(MAX_NUMBER, |id| self.number_owned(id)))
+            .collect()
+    }
+
+    /// The number of `id`, interning it if new.
+    fn number_owned(&mut self, id: IdKey) -> u32 {
+        match self.numbers.get(id.bytes()) {
+            Some(&n) => n,
+            None => self.insert(id),
+        }
     }
 }
 
-/// How long an id [`IdKey`] keeps in place: the most that fits beside its
-/// length in the 24 bytes a boxed one takes anyway.
+/// How long an id [`IdKey`] keeps in place: with its length and the
+/// enum's tag, 24 bytes, the size of a `String` it replaces (a boxed id is
+/// a 16-byte pointer and length, plus the tag).
 pub(crate) const INLINE_ID_BYTES: usize = 22;
 
 /// An id's bytes as a map key: short ones (every generated id, and most
@@ -955,6 +969,18 @@ mod tests {
         let map = numbers.absorb(other);
         assert_eq!(map, [5, 6, 1]);
         assert_eq!(numbers.find("C-2"), Some(6));
+        // New ids are numbered in the other's order, whatever the maps'
+        // (random) seeds: the same merge numbers alike every time.
+        for _ in 0..20 {
+            let mut mine = Numbers::default();
+            mine.number("x");
+            let mut theirs = Numbers::default();
+            for c in 0..50 {
+                theirs.number(&format!("C-{c}"));
+            }
+            assert_eq!(mine.absorb(theirs), (1..=50).collect::<Vec<u32>>());
+            assert_eq!(mine.find("C-49"), Some(50));
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Who responded (docs/kpis.md, "Responders"): per agent, their contacts,
 //! the share of the cases assigned to them that they answered while they
 //! had them, and how long they took. Kept as two lists of small records
-//! beside the cases' facts (one per `responded` event, one per ended or
-//! answered assignment), so that the report sorts them once: O(n log n)
-//! in the events, with no scan of a case's siblings.
+//! beside the cases' facts (one per `responded` event, one per
+//! assignment), and a map from each assigned case to its current
+//! assignment, so that the report sorts them once: O(n log n) in the
+//! events, with no scan of a case's siblings. Only an accumulator that
+//! keeps the responder records has them (`KpiAccumulator::without_responders`).
 
 use std::collections::BTreeMap;
 
