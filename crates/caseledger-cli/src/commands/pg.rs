@@ -194,17 +194,16 @@ pub fn verify(
 /// `verify`'s), so the head is always verified: with `--no-verify` too, as
 /// the walk is also the fastest whole-log read the log offers.
 ///
-/// With `roles`, also audits every event at or before `as_of` for the
-/// permission findings; with `responders`, the accumulator keeps the
-/// records of the report by responder (`report::accumulator`).
+/// Folds into `acc` (made as of `as_of`, with or without the responder
+/// records); with `roles`, also audits every event at or before `as_of`
+/// for the permission findings.
 pub fn replay(
     url: &PgUrl,
+    mut acc: KpiAccumulator,
     as_of: Option<DateTime<Utc>>,
     roles: Option<&Permissions>,
-    responders: bool,
 ) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
     let log = open(url, Clock::System)?;
-    let mut acc = super::report::accumulator(as_of, responders);
     let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
     // By batches, borrowed, as from a store directory: the accumulator

@@ -215,7 +215,8 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         }
         // PostgreSQL's replay always verifies the chain.
         StoreLocation::Postgres(url) => {
-            let (acc, head, findings) = super::pg::replay(url, as_of, roles.as_ref(), responders)?;
+            let acc = accumulator(as_of, responders);
+            let (acc, head, findings) = super::pg::replay(url, acc, as_of, roles.as_ref())?;
             (acc, head, true, findings)
         }
     };
