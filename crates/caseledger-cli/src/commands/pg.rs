@@ -227,7 +227,8 @@ pub fn replay(
 
 /// `cases` on PostgreSQL: the case board folded from every event in one
 /// walk, the hash chain checked to the head as `report` checks it
-/// ([`PgLog::read_verified`]).
+/// ([`PgLog::read_verified_batches`]: the events borrowed, their strings
+/// reused).
 pub fn board(
     url: &PgUrl,
     as_of: Option<DateTime<Utc>>,
@@ -235,7 +236,11 @@ pub fn board(
     use caseledger::projection::Projection as _;
     let log = open(url, Clock::System)?;
     let mut board = caseledger::board::CaseBoard::new(as_of);
-    let report = log.read_verified(|e| board.observe(e.position, &e.event))?;
+    let report = log.read_verified_batches(|batch| {
+        for e in batch {
+            board.observe(e.position, &e.event);
+        }
+    })?;
     Ok((board, head(report.head)))
 }
 
