@@ -610,6 +610,55 @@ proptest! {
         prop_assert_eq!(whole.report(&params), merged.report(&params));
     }
 
+    /// A merged accumulator folds on: the first part of a log folded in
+    /// partitions and merged (the cases taken in are indexed only when
+    /// folding goes on), then the rest folded into the merge, one event
+    /// at a time or by batches, gives the whole log's report, and a
+    /// further merge of a copy of a partition keeps every case once.
+    #[test]
+    fn a_merge_folds_on_as_the_whole(
+        seed in any::<u64>(),
+        cases in 1u64..80,
+        parts in 1usize..4,
+        salt in any::<u64>(),
+        cut in 0usize..1000,
+        batches in any::<bool>(),
+        group in proptest::option::of(0usize..9),
+    ) {
+        let events = synth(cases, seed);
+        let cut = cut % (events.len() + 1);
+        let params = ReportParams { group_by: group.map(|g| GroupBy::ALL[g]), ..ReportParams::default() };
+        let mut whole = KpiAccumulator::new(None);
+        whole.replay((1u64..).zip(&events));
+        let mut split: Vec<KpiAccumulator> = (0..parts).map(|_| KpiAccumulator::new(None)).collect();
+        for (i, e) in events[..cut].iter().enumerate() {
+            let part = (e.case_id.0.as_u128() as u64 ^ salt) as usize % parts;
+            split[part].observe(i as u64 + 1, e);
+        }
+        let again = split[0].clone();
+        let mut merged = KpiAccumulator::new(None);
+        for p in split {
+            merged.merge(p).unwrap();
+        }
+        let rest = (cut as u64 + 1..).zip(&events[cut..]);
+        if batches {
+            merged.replay(rest);
+        } else {
+            for (position, e) in rest {
+                merged.observe(position, e);
+            }
+        }
+        prop_assert_eq!(merged.cases(), whole.cases());
+        prop_assert_eq!(merged.report(&params), whole.report(&params));
+        // A partition merged twice: its cases are kept once (their later
+        // events are counted, as any merge counts events, but no figure
+        // of theirs twice).
+        let opened_before = merged.report(&ReportParams::default()).overall.cases_opened;
+        merged.merge(again).unwrap();
+        prop_assert_eq!(merged.cases(), whole.cases());
+        prop_assert_eq!(merged.report(&ReportParams::default()).overall.cases_opened, opened_before);
+    }
+
     /// An accumulator made `without_responders` (as the command line makes
     /// every one but the report by responder's) gives the full one's
     /// report by every other grouping: made so before or after its replay,

@@ -51,6 +51,14 @@ pub struct KpiAccumulator {
     /// vector of facts, rather than one map of facts: a vector grows in place
     /// (realloc), a map's rehash holds the old and new tables at once.
     cases: FastMap<CaseId, u32>,
+    /// Cases taken in by [`merge`](Self::merge) and not in `cases` yet,
+    /// with their numbers: the index is completed only when this
+    /// accumulator folds an event or takes in another one
+    /// ([`index_all`](Self::index_all)), so a merge that is the last step
+    /// before a report (the command line's) neither grows the index nor
+    /// fills it, to free it right after (the main thread's tail of a
+    /// replay on several threads, and its peak memory).
+    unindexed: Vec<(CaseId, u32)>,
     facts: Vec<CaseFacts>,
     /// The waits on the customer of the cases that ever waited, by their
     /// index in `facts`.
@@ -114,7 +122,18 @@ impl KpiAccumulator {
     /// figure: it is counted in [`orphan_events`](Self::orphan_events)
     /// instead, so that the report says its figures miss something.
     pub fn observe(&mut self, position: u64, event: &Event) {
+        self.index_all();
         self.observe_numbered(position, event, None);
+    }
+
+    /// Puts the cases a merge took in into the index (see `unindexed`).
+    fn index_all(&mut self) {
+        if self.unindexed.is_empty() {
+            return;
+        }
+        self.cases.reserve(self.unindexed.len());
+        self.cases.extend(self.unindexed.drain(..));
+        self.unindexed = Vec::new();
     }
 
     /// [`observe`](Self::observe), with `known` the case's number in
@@ -173,6 +192,7 @@ impl KpiAccumulator {
     /// together rather than one after another (docs/performance.md,
     /// "Scaling").
     pub fn replay<'a>(&mut self, events: impl IntoIterator<Item = (u64, &'a Event)>) {
+        self.index_all();
         let mut batch: Vec<(u64, &Event)> = Vec::with_capacity(REPLAY_BATCH_EVENTS);
         for e in events {
             batch.push(e);
@@ -247,17 +267,20 @@ impl KpiAccumulator {
         let teams = self.teams.absorb(&other.teams);
         // Every number of `other` indexes its own tables, so the lookups hit.
         let renumber = |map: &[u32], n: u32| map.get(n as usize).copied().unwrap_or(n);
-        // `other`'s index is emptied into a list by case number before this
-        // one grows, so that the two tables and the grown one are never held
-        // at once (peak memory). Case numbers are 0..len, one per fact, so
-        // the list is filled in place (no sort).
+        // A case of `other` is new here unless this index, complete, has
+        // it: the cases an earlier merge took in are indexed first.
+        self.index_all();
+        // `other`'s index is emptied into a list by case number, so that its
+        // table is freed before this one's list of cases taken in grows
+        // (peak memory). Case numbers are 0..len, one per fact, so the list
+        // is filled in place (no sort).
         let mut ids: Vec<Option<CaseId>> = vec![None; other.facts.len()];
-        for (id, n) in other.cases {
+        for (id, n) in other.cases.into_iter().chain(other.unindexed) {
             if let Some(slot) = ids.get_mut(n as usize) {
                 *slot = Some(id);
             }
         }
-        self.cases.reserve(ids.len());
+        self.unindexed.reserve(ids.len());
         self.facts.reserve(other.facts.len());
         // The number here of each of `other`'s cases (none: kept from here).
         let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(ids.len());
@@ -275,16 +298,15 @@ impl KpiAccumulator {
             if other_facts.len().is_multiple_of(MERGE_RELEASE_FACTS) {
                 other_facts.shrink_to_fit();
             }
-            // One lookup both checks for the case and places it.
-            let Some(std::collections::hash_map::Entry::Vacant(slot)) =
-                id.map(|id| self.cases.entry(id))
-            else {
+            // A case present here keeps this accumulator's facts. (`ids`
+            // holds each of `other`'s cases once: its index's keys.)
+            let Some(id) = id.filter(|id| !self.cases.contains_key(id)) else {
                 case_numbers.push(None);
                 continue;
             };
             let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
             case_numbers.push(Some(number));
-            slot.insert(number);
+            self.unindexed.push((id, number));
             facts.customer = renumber(&customers, facts.customer);
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
@@ -331,7 +353,7 @@ impl KpiAccumulator {
 
     /// How many cases were opened (at or before the as-of time).
     pub fn cases(&self) -> usize {
-        self.cases.len()
+        self.cases.len() + self.unindexed.len()
     }
 
     /// The report's T: the as-of time, or else the latest event time.
@@ -351,6 +373,7 @@ impl KpiAccumulator {
     /// As [`report_on_threads`](Self::report_on_threads).
     pub fn into_report_on_threads(mut self, params: &ReportParams, threads: usize) -> Report {
         self.cases = FastMap::default();
+        self.unindexed = Vec::new();
         // The customers' numbers are in the facts; the ids are only for
         // folding more.
         self.customers = Numbers::default();
