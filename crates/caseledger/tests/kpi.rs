@@ -640,6 +640,14 @@ proptest! {
         for p in split {
             merged.merge(p).unwrap();
         }
+        // Equality is about what an accumulator holds, not whether a
+        // merge's cases are indexed yet: folding nothing changes nothing.
+        let before = merged.clone();
+        merged.replay(std::iter::empty());
+        prop_assert_eq!(&merged, &before);
+        let mut unchanged = before.clone();
+        unchanged.merge(KpiAccumulator::new(None)).unwrap();
+        prop_assert_eq!(&unchanged, &before);
         let rest = (cut as u64 + 1..).zip(&events[cut..]);
         if batches {
             merged.replay(rest);

@@ -155,7 +155,7 @@ impl LogIter {
             published: Condvar::new(),
             failed: AtomicU64::new(u64::MAX),
             failures: Mutex::new(Vec::new()),
-            buffers: Mutex::new(Vec::new()),
+            buffers: Mutex::new(Buffers::default()),
             parts: parts as u64,
         };
         let states: Vec<S> = std::thread::scope(|s| {
@@ -252,8 +252,35 @@ struct Shared {
     failures: Mutex<Vec<Failure>>,
     /// Block buffers that every thread is done with, to read the next
     /// blocks into (no allocation, no zeroing).
-    buffers: Mutex<Vec<Vec<u8>>>,
+    buffers: Mutex<Buffers>,
     parts: u64,
+}
+
+/// The block buffers of a read, pooled until the splitter has split the
+/// last block; from then on none is needed, so they are freed (the end of
+/// the read is when the partitions' states, and so the report's memory,
+/// peak). Closing and giving back both happen under the pool's lock, so no
+/// buffer is pooled after the pool is closed.
+#[derive(Default)]
+struct Buffers {
+    free: Vec<Vec<u8>>,
+    closed: bool,
+}
+
+impl Buffers {
+    /// Keeps `buffer` for a later block, unless no block comes later.
+    fn give_back(&mut self, buffer: Vec<u8>) {
+        if !self.closed {
+            self.free.push(buffer);
+        }
+    }
+
+    /// No block comes later: frees the idle buffers and every one given
+    /// back from now on.
+    fn close(&mut self) {
+        self.closed = true;
+        self.free = Vec::new();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -324,16 +351,10 @@ impl Shared {
                 }
             }
             next += 1;
-            // The last thread done with a block gives its buffer back, to
-            // read a later block into; once the splitter has split the
-            // last block, no later block will need it, so it is freed
-            // instead: the end of the read is when the partitions' states
-            // are largest (peak memory, docs/performance.md).
+            // The last thread done with a block gives its buffer back
+            // (freed once no block comes later: see `Buffers`).
             if let Some(done) = Arc::into_inner(block) {
-                let more_blocks = lock(&self.slots).total.is_none();
-                if more_blocks {
-                    lock(&self.buffers).push(done.bytes);
-                }
+                lock(&self.buffers).give_back(done.bytes);
             }
         }
         state
@@ -350,6 +371,7 @@ impl Shared {
         let mut splitter = lock(&self.splitter);
         if !splitter.done {
             splitter.done = true;
+            lock(&self.buffers).close();
             let total = splitter.index;
             drop(splitter);
             lock(&self.slots).total = Some(total);
@@ -421,12 +443,12 @@ impl Shared {
             }
             let index = splitter.index;
             splitter.index += 1;
-            let buffer = lock(&self.buffers).pop().unwrap_or_default();
+            let buffer = lock(&self.buffers).free.pop().unwrap_or_default();
             let claim = splitter.next_block(buffer);
             let total = splitter.done.then_some(splitter.index);
             if splitter.done {
-                // No block after this one: the idle buffers are not needed.
-                lock(&self.buffers).clear();
+                // No block after this one: no buffer is needed any more.
+                lock(&self.buffers).close();
             }
             (index, claim, total)
         };

@@ -44,7 +44,7 @@ fn show(t: &Option<DateTime<Utc>>) -> String {
 
 /// Folds events into per-case facts as of a moment: the mergeable state of
 /// a KPI replay.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct KpiAccumulator {
     as_of: Option<DateTime<Utc>>,
     /// Where each case's facts are in `facts`. A map of small entries and a
@@ -77,6 +77,60 @@ pub struct KpiAccumulator {
     /// opened: they are in no figure (docs/kpis.md, `orphan_events`).
     orphan_events: u64,
     latest_at: Option<DateTime<Utc>>,
+}
+
+/// Equal when they hold the same cases under the same numbers, the same
+/// facts and records: whether a merge's cases are indexed yet (see
+/// `unindexed`) is not part of what an accumulator holds.
+impl PartialEq for KpiAccumulator {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field, by name: a field added later must be placed here.
+        let KpiAccumulator {
+            as_of,
+            cases: _,
+            unindexed: _,
+            facts,
+            waits,
+            handling,
+            skip_responders,
+            customers,
+            agents,
+            teams,
+            events,
+            orphan_events,
+            latest_at,
+        } = self;
+        *as_of == other.as_of
+            && *facts == other.facts
+            && *waits == other.waits
+            && *handling == other.handling
+            && *skip_responders == other.skip_responders
+            && *customers == other.customers
+            && *agents == other.agents
+            && *teams == other.teams
+            && *events == other.events
+            && *orphan_events == other.orphan_events
+            && *latest_at == other.latest_at
+            && self.same_index(other)
+    }
+}
+
+impl KpiAccumulator {
+    /// Whether both map the same case ids to the same numbers, indexed or
+    /// not (O(n): the other's unindexed cases are looked up in a map).
+    fn same_index(&self, other: &KpiAccumulator) -> bool {
+        let unindexed: FastMap<&CaseId, u32> =
+            other.unindexed.iter().map(|(id, n)| (id, *n)).collect();
+        let number_in_other =
+            |id: &CaseId| other.cases.get(id).or_else(|| unindexed.get(id)).copied();
+        self.cases() == other.cases()
+            && self
+                .cases
+                .iter()
+                .map(|(id, &n)| (id, n))
+                .chain(self.unindexed.iter().map(|(id, n)| (id, *n)))
+                .all(|(id, n)| number_in_other(id) == Some(n))
+    }
 }
 
 impl KpiAccumulator {
@@ -328,6 +382,10 @@ impl KpiAccumulator {
             .extend(other.waits.into_iter().filter_map(|(old, waits)| {
                 Some((case_numbers.get(old as usize).copied().flatten()?, waits))
             }));
+        // Every case already here: the list reserved for them is not needed.
+        if self.unindexed.is_empty() {
+            self.unindexed = Vec::new();
+        }
         // Nothing to take in when this one skips the responder records.
         if !self.skip_responders {
             self.handling.absorb(
