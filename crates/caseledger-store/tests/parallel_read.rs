@@ -222,3 +222,56 @@ fn last_segment(dir: &std::path::Path) -> std::path::PathBuf {
     }
     dir.join(caseledger_store::segment_name(n))
 }
+
+/// A thread that runs ahead does not read on without limit while another
+/// is slow: the blocks split but not yet folded by every partition stay in
+/// memory, so the fast thread waits once it is a few blocks (here records:
+/// one frame a block) past the slowest one's. Before this limit, the fast
+/// thread split and kept the whole log while the slow one folded its first
+/// events (a peak of the whole log's bytes under valgrind's scheduling).
+#[test]
+fn a_fast_partition_waits_for_the_slowest_instead_of_reading_on() {
+    use std::sync::Mutex;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path());
+    let reader = LogReader::open(dir.path()).unwrap();
+    // The highest position partition 1 folded, and the largest lead it had
+    // over partition 0 when partition 0 folded an event.
+    let fast_max = Mutex::new(0u64);
+    let lead = Mutex::new(0u64);
+    let counts = reader
+        .read(1, Until::End)
+        .block_bytes(1)
+        .fold_partitions(
+            2,
+            |_| 0usize,
+            |n, e| {
+                *n += 1;
+                let part = partition_of(e.event.case_id.as_uuid().as_bytes(), 2);
+                if part == 0 {
+                    let ahead = fast_max.lock().unwrap().saturating_sub(e.position);
+                    let mut lead = lead.lock().unwrap();
+                    *lead = (*lead).max(ahead);
+                    drop(lead);
+                    std::thread::sleep(Duration::from_micros(300));
+                } else {
+                    let mut max = fast_max.lock().unwrap();
+                    *max = (*max).max(e.position);
+                }
+            },
+        )
+        .unwrap();
+    let total = reader.read(1, Until::End).count();
+    assert_eq!(counts.iter().sum::<usize>(), total);
+    assert!(counts[0] > 50 && counts[1] > 50, "{counts:?}");
+    // Four blocks of look-ahead, the block being folded, and one more that
+    // a thread may split as the limit moves: a frame is at most one
+    // position, so at most a few positions ahead; without the limit the
+    // lead is most of the log.
+    let lead = lead.into_inner().unwrap();
+    assert!(
+        lead <= 8,
+        "partition 1 ran {lead} positions ahead of partition 0"
+    );
+}

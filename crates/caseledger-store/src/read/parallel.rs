@@ -49,8 +49,11 @@ use crate::format::{
 use crate::layout::Until;
 use crate::segment;
 
-/// How many blocks past the one a thread folds next it may split and
-/// check before it waits for that one: bounds the blocks in memory.
+/// How many blocks past the one the slowest thread folds next may be split
+/// and checked before that one is folded: bounds the blocks in memory to
+/// this many plus one per thread, however unevenly the threads run (a
+/// thread that ran ahead waits for the slowest instead of reading on; the
+/// blocks a slow thread has not folded yet cannot be freed).
 const LOOKAHEAD_BLOCKS: u64 = 4;
 
 impl LogIter {
@@ -156,6 +159,7 @@ impl LogIter {
             failed: AtomicU64::new(u64::MAX),
             failures: Mutex::new(Vec::new()),
             buffers: Mutex::new(Buffers::default()),
+            next_blocks: (0..parts).map(|_| AtomicU64::new(0)).collect(),
             parts: parts as u64,
         };
         let states: Vec<S> = std::thread::scope(|s| {
@@ -253,6 +257,10 @@ struct Shared {
     /// Block buffers that every thread is done with, to read the next
     /// blocks into (no allocation, no zeroing).
     buffers: Mutex<Buffers>,
+    /// Each partition's thread's next block to fold (`u64::MAX` once it
+    /// stopped); written under `slots`' lock, so that a thread waiting
+    /// for room to split (see [`Shared::split_limit`]) misses no advance.
+    next_blocks: Vec<AtomicU64>,
     parts: u64,
 }
 
@@ -285,6 +293,15 @@ impl Buffers {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// On drop, records a thread's next block as `.2` (see [`Shared::advance`]).
+struct Advance<'a>(&'a Shared, usize, u64);
+
+impl Drop for Advance<'_> {
+    fn drop(&mut self) {
+        self.0.advance(self.1, self.2);
+    }
 }
 
 /// Marks the read broken if a thread unwinds while it holds a block it
@@ -323,6 +340,8 @@ impl Shared {
         let mut pool = StringPool::default();
         let mut next = 0u64;
         let mut before: Option<BlockState> = None;
+        // However this thread stops, it no longer holds the others back.
+        let _stopped = Advance(self, part, u64::MAX);
         while next <= self.failed.load(Ordering::Acquire) {
             let block = match self.take(next) {
                 Taken::Again => continue,
@@ -356,8 +375,33 @@ impl Shared {
             if let Some(done) = Arc::into_inner(block) {
                 lock(&self.buffers).give_back(done.bytes);
             }
+            self.advance(part, next);
         }
         state
+    }
+
+    /// Records that partition `part`'s thread folds block `next` next, and
+    /// wakes the threads that may wait for room to split.
+    fn advance(&self, part: usize, next: u64) {
+        {
+            let _slots = lock(&self.slots);
+            self.next_blocks[part].store(next, Ordering::Release);
+        }
+        self.published.notify_all();
+    }
+
+    /// The first block index no thread may split yet: [`LOOKAHEAD_BLOCKS`]
+    /// past the slowest thread's next block. The slowest thread can always
+    /// go on: its next block is below this limit, so it is published,
+    /// being checked by a thread that publishes it without waiting, or
+    /// split by the slowest thread itself.
+    fn split_limit(&self) -> u64 {
+        self.next_blocks
+            .iter()
+            .map(|n| n.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(u64::MAX)
+            .saturating_add(LOOKAHEAD_BLOCKS)
     }
 
     /// Records a failure in block `index`: no thread folds past it, and no
@@ -386,7 +430,7 @@ impl Shared {
         if let Some(taken) = self.take_published(&mut lock(&self.slots), index) {
             return taken;
         }
-        if self.split_and_check(index + LOOKAHEAD_BLOCKS) {
+        if self.split_and_check(self.split_limit()) {
             return Taken::Again;
         }
         let mut slots = lock(&self.slots);
@@ -394,11 +438,12 @@ impl Shared {
             if let Some(taken) = self.take_published(&mut slots, index) {
                 return taken;
             }
-            // Not published: every block below `index + LOOKAHEAD_BLOCKS`
-            // is being checked by a thread that publishes it without
-            // waiting for anything. (When the splitter could give a block
-            // below that, try again instead.)
-            if slots.total.is_none() && self.splitter_has_room(index + LOOKAHEAD_BLOCKS) {
+            // Not published: every block below the split limit is being
+            // checked by a thread that publishes it without waiting for
+            // anything, or the limit moves when the slowest thread folds
+            // on (`advance`, under this lock). (When the splitter could
+            // give a block below the limit, try again instead.)
+            if slots.total.is_none() && self.splitter_has_room(self.split_limit()) {
                 return Taken::Again;
             }
             slots = self
