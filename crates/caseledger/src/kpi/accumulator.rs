@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::dense::Dense;
 use super::facts::{CaseFacts, FastMap, Names, Numbers, Waits, group_name, ms};
 use super::figures::{cohort, in_cohort};
 use super::report::{GroupBy, Report, ReportParams};
@@ -47,18 +48,17 @@ fn show(t: &Option<DateTime<Utc>>) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct KpiAccumulator {
     as_of: Option<DateTime<Utc>>,
-    /// Where each case's facts are in `facts`. A map of small entries and a
-    /// vector of facts, rather than one map of facts: a vector grows in place
-    /// (realloc), a map's rehash holds the old and new tables at once.
-    cases: FastMap<CaseId, u32>,
-    /// Cases taken in by [`merge`](Self::merge) and not in `cases` yet,
-    /// with their numbers: the index is completed only when this
-    /// accumulator folds an event or takes in another one
-    /// ([`index_all`](Self::index_all)), so a merge that is the last step
-    /// before a report (the command line's) neither grows the index nor
-    /// fills it, to free it right after (the main thread's tail of a
-    /// replay on several threads, and its peak memory).
-    unindexed: Vec<(CaseId, u32)>,
+    /// Each case's id by its number, its facts' place in `facts`, and a
+    /// table of the numbers ([`Dense`]): an index and a vector of facts,
+    /// rather than one map of facts, because a vector grows in place
+    /// (realloc) where a map's rehash holds the old and new tables at once.
+    /// The cases [`merge`](Self::merge) takes in are numbered at once but
+    /// put into the table only when this accumulator folds an event or
+    /// takes in another one ([`Dense::index_all`]), so a merge that is the
+    /// last step before a report (the command line's) neither grows the
+    /// table nor fills it, to free it right after (the main thread's tail
+    /// of a replay on several threads, and its peak memory).
+    cases: Dense<Vec<CaseId>>,
     facts: Vec<CaseFacts>,
     /// The waits on the customer of the cases that ever waited, by their
     /// index in `facts`.
@@ -81,14 +81,13 @@ pub struct KpiAccumulator {
 
 /// Equal when they hold the same cases under the same numbers, the same
 /// facts and records: whether a merge's cases are indexed yet (see
-/// `unindexed`) is not part of what an accumulator holds.
+/// `cases`) is not part of what an accumulator holds.
 impl PartialEq for KpiAccumulator {
     fn eq(&self, other: &Self) -> bool {
         // Every field, by name: a field added later must be placed here.
         let KpiAccumulator {
             as_of,
-            cases: _,
-            unindexed: _,
+            cases,
             facts,
             waits,
             handling,
@@ -111,25 +110,8 @@ impl PartialEq for KpiAccumulator {
             && *events == other.events
             && *orphan_events == other.orphan_events
             && *latest_at == other.latest_at
-            && self.same_index(other)
-    }
-}
-
-impl KpiAccumulator {
-    /// Whether both map the same case ids to the same numbers, indexed or
-    /// not (O(n): the other's unindexed cases are looked up in a map).
-    fn same_index(&self, other: &KpiAccumulator) -> bool {
-        let unindexed: FastMap<&CaseId, u32> =
-            other.unindexed.iter().map(|(id, n)| (id, *n)).collect();
-        let number_in_other =
-            |id: &CaseId| other.cases.get(id).or_else(|| unindexed.get(id)).copied();
-        self.cases() == other.cases()
-            && self
-                .cases
-                .iter()
-                .map(|(id, &n)| (id, n))
-                .chain(self.unindexed.iter().map(|(id, n)| (id, *n)))
-                .all(|(id, n)| number_in_other(id) == Some(n))
+            // The same ids by number, indexed or not.
+            && *cases == other.cases
     }
 }
 
@@ -176,18 +158,8 @@ impl KpiAccumulator {
     /// figure: it is counted in [`orphan_events`](Self::orphan_events)
     /// instead, so that the report says its figures miss something.
     pub fn observe(&mut self, position: u64, event: &Event) {
-        self.index_all();
+        self.cases.index_all();
         self.observe_numbered(position, event, None);
-    }
-
-    /// Puts the cases a merge took in into the index (see `unindexed`).
-    fn index_all(&mut self) {
-        if self.unindexed.is_empty() {
-            return;
-        }
-        self.cases.reserve(self.unindexed.len());
-        self.cases.extend(self.unindexed.drain(..));
-        self.unindexed = Vec::new();
     }
 
     /// [`observe`](Self::observe), with `known` the case's number in
@@ -200,13 +172,14 @@ impl KpiAccumulator {
         self.events += 1;
         self.latest_at = Some(self.latest_at.map_or(event.at, |l| l.max(event.at)));
         if let EventData::Opened(o) = &event.data {
-            if known.is_some() || self.cases.contains_key(&event.case_id) {
+            if known.is_some() || self.cases.find(&event.case_id).is_some() {
                 return;
             }
-            // Fewer than 2^32 cases per accumulator: one per event at most,
-            // and an accumulator over four billion cases would not fit memory.
-            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
-            self.cases.insert(event.case_id, number);
+            // Numbered `facts.len()`: one number per fact, in order. (Fewer
+            // than 2^32 cases per accumulator: one per event at most, and
+            // an accumulator over four billion cases would not fit memory.)
+            self.cases.insert_new(&event.case_id);
+            debug_assert_eq!(self.cases.len(), self.facts.len() + 1);
             let customer = self.customers.number(o.customer_id.as_str());
             self.facts.push(CaseFacts::opened(
                 customer,
@@ -215,7 +188,7 @@ impl KpiAccumulator {
                 o.origin,
                 ms(event.at),
             ));
-        } else if let Some(n) = known.or_else(|| self.cases.get(&event.case_id).copied())
+        } else if let Some(n) = known.or_else(|| self.cases.find(&event.case_id))
             && let Some(facts) = self.facts.get_mut(n as usize)
         {
             if !self.skip_responders
@@ -246,7 +219,7 @@ impl KpiAccumulator {
     /// together rather than one after another (docs/performance.md,
     /// "Scaling").
     pub fn replay<'a>(&mut self, events: impl IntoIterator<Item = (u64, &'a Event)>) {
-        self.index_all();
+        self.cases.index_all();
         let mut batch: Vec<(u64, &Event)> = Vec::with_capacity(REPLAY_BATCH_EVENTS);
         for e in events {
             batch.push(e);
@@ -263,7 +236,7 @@ impl KpiAccumulator {
     fn observe_batch(&mut self, batch: &[(u64, &Event)]) {
         let mut numbers = [None; REPLAY_BATCH_EVENTS];
         for (number, (_, event)) in numbers.iter_mut().zip(batch) {
-            *number = self.cases.get(&event.case_id).copied();
+            *number = self.cases.find(&event.case_id);
         }
         // Read a word of each case's facts, and of what else the fold
         // will look up at random (the assignment a response updates, the
@@ -323,18 +296,9 @@ impl KpiAccumulator {
         let renumber = |map: &[u32], n: u32| map.get(n as usize).copied().unwrap_or(n);
         // A case of `other` is new here unless this index, complete, has
         // it: the cases an earlier merge took in are indexed first.
-        self.index_all();
-        // `other`'s index is emptied into a list by case number, so that its
-        // table is freed before this one's list of cases taken in grows
-        // (peak memory). Case numbers are 0..len, one per fact, so the list
-        // is filled in place (no sort).
-        let mut ids: Vec<Option<CaseId>> = vec![None; other.facts.len()];
-        for (id, n) in other.cases.into_iter().chain(other.unindexed) {
-            if let Some(slot) = ids.get_mut(n as usize) {
-                *slot = Some(id);
-            }
-        }
-        self.unindexed.reserve(ids.len());
+        self.cases.index_all();
+        // `other`'s case ids by number: one per fact, in order.
+        let ids = other.cases.into_keys();
         self.facts.reserve(other.facts.len());
         // The number here of each of `other`'s cases (none: kept from here).
         let mut case_numbers: Vec<Option<u32>> = Vec::with_capacity(ids.len());
@@ -353,14 +317,16 @@ impl KpiAccumulator {
                 other_facts.shrink_to_fit();
             }
             // A case present here keeps this accumulator's facts. (`ids`
-            // holds each of `other`'s cases once: its index's keys.)
-            let Some(id) = id.filter(|id| !self.cases.contains_key(id)) else {
+            // holds each of `other`'s cases once, so only the cases indexed
+            // before this merge can have it.)
+            if self.cases.find_indexed(&id).is_some() {
                 case_numbers.push(None);
                 continue;
-            };
-            let number = u32::try_from(self.facts.len()).unwrap_or(u32::MAX);
+            }
+            // Numbered `facts.len()`, as `observe` numbers a case.
+            let number = self.cases.push_unindexed(&id);
+            debug_assert_eq!(number as usize, self.facts.len());
             case_numbers.push(Some(number));
-            self.unindexed.push((id, number));
             facts.customer = renumber(&customers, facts.customer);
             facts.agent = facts.agent.map(|a| renumber(&agents, a));
             facts.first_agent = facts.first_agent.map(|a| renumber(&agents, a));
@@ -382,10 +348,6 @@ impl KpiAccumulator {
             .extend(other.waits.into_iter().filter_map(|(old, waits)| {
                 Some((case_numbers.get(old as usize).copied().flatten()?, waits))
             }));
-        // Every case already here: the list reserved for them is not needed.
-        if self.unindexed.is_empty() {
-            self.unindexed = Vec::new();
-        }
         // Nothing to take in when this one skips the responder records.
         if !self.skip_responders {
             self.handling.absorb(
@@ -411,7 +373,7 @@ impl KpiAccumulator {
 
     /// How many cases were opened (at or before the as-of time).
     pub fn cases(&self) -> usize {
-        self.cases.len() + self.unindexed.len()
+        self.cases.len()
     }
 
     /// The report's T: the as-of time, or else the latest event time.
@@ -430,8 +392,7 @@ impl KpiAccumulator {
     ///
     /// As [`report_on_threads`](Self::report_on_threads).
     pub fn into_report_on_threads(mut self, params: &ReportParams, threads: usize) -> Report {
-        self.cases = FastMap::default();
-        self.unindexed = Vec::new();
+        self.cases = Dense::default();
         // The customers' numbers are in the facts; the ids are only for
         // folding more.
         self.customers = Numbers::default();

@@ -9,6 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::dense::{ByteKeys, Dense, MAX_NUMBER};
 use super::report::GroupBy;
 use crate::complaint::Extension;
 use crate::event::{Classified, Event, EventData};
@@ -82,130 +83,32 @@ impl<T: Hash + Eq + Clone> Names<T> {
 
 /// Interned ids that are only compared, never named back (the KPI
 /// accumulator's customers, where a report groups cases by customer but
-/// never prints one): unlike [`Names`], no list by number, which would
-/// hold every id a second time, and ids of up to [`INLINE_ID_BYTES`] bytes
-/// kept in the map's slot rather than in an allocation of their own. With
-/// a few cases a customer, those two were about 50 bytes a customer, a
-/// quarter of a case's facts.
+/// never prints one): each id's bytes once, end to end, and a table of
+/// numbers ([`Dense`]). A map of ids to numbers took about 44 bytes a
+/// customer (a 24-byte key in every slot, and the free slots); this takes
+/// the id's bytes and about 16 more (docs/performance.md, "Dense indexes").
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Numbers {
-    numbers: FastMap<IdKey, u32>,
+    ids: Dense<ByteKeys>,
 }
 
 impl Numbers {
     /// The number of `id`, interning it if new: numbers are given 0, 1, ...
     /// in the order ids are first seen, as [`Names::number`] gives them.
     pub(crate) fn number(&mut self, id: &str) -> u32 {
-        match self.numbers.get(id.as_bytes()) {
-            Some(&n) => n,
-            None => self.insert(IdKey::new(id.as_bytes())),
-        }
-    }
-
-    /// Interns `id`, not yet interned, under the next number.
-    fn insert(&mut self, id: IdKey) -> u32 {
-        // As in `Names::number`: saturating below `OptNum`'s none.
-        let n = u32::try_from(self.numbers.len())
-            .unwrap_or(MAX_NUMBER)
-            .min(MAX_NUMBER);
-        self.numbers.insert(id, n);
-        n
+        self.ids.number(id.as_bytes())
     }
 
     /// The number of `id`, if interned.
     pub(crate) fn find(&self, id: &str) -> Option<u32> {
-        self.numbers.get(id.as_bytes()).copied()
+        self.ids.find(id.as_bytes())
     }
 
     /// Takes in `other`'s ids, new ones numbered in `other`'s order (so
-    /// that a merge numbers alike whatever the maps' seeds); returns, for
+    /// that a merge numbers alike whatever the tables' seeds); returns, for
     /// each number of `other`, the number of the same id here.
     pub(crate) fn absorb(&mut self, other: Numbers) -> Vec<u32> {
-        // `other`'s ids by their number: 0..len, one each (`insert`),
-        // unless four billion ids saturated them, when the saturated ones
-        // share the last slot as they share their number (and each but
-        // the last is taken in as it is met).
-        let mut by_number: Vec<Option<IdKey>> = Vec::new();
-        by_number.resize_with(other.numbers.len(), || None);
-        for (id, theirs) in other.numbers {
-            match by_number.get_mut(theirs as usize) {
-                Some(slot @ None) => *slot = Some(id),
-                _ => {
-                    self.number_owned(id);
-                }
-            }
-        }
-        by_number
-            .into_iter()
-            .map(|id| id.map_or(MAX_NUMBER, |id| self.number_owned(id)))
-            .collect()
-    }
-
-    /// The number of `id`, interning it if new.
-    fn number_owned(&mut self, id: IdKey) -> u32 {
-        match self.numbers.get(id.bytes()) {
-            Some(&n) => n,
-            None => self.insert(id),
-        }
-    }
-}
-
-/// How long an id [`IdKey`] keeps in place: with its length and the
-/// enum's tag, 24 bytes, the size of a `String` it replaces (a boxed id is
-/// a 16-byte pointer and length, plus the tag).
-pub(crate) const INLINE_ID_BYTES: usize = 22;
-
-/// An id's bytes as a map key: short ones (every generated id, and most
-/// banks' customer numbers) in place, longer ones boxed. Equal, and hashed
-/// alike, exactly when their bytes are, so that a map of keys is looked up
-/// by a byte slice.
-#[derive(Debug, Clone)]
-enum IdKey {
-    /// The length, and the bytes in the first `length` places.
-    Inline(u8, [u8; INLINE_ID_BYTES]),
-    Boxed(Box<[u8]>),
-}
-
-impl IdKey {
-    fn new(bytes: &[u8]) -> IdKey {
-        let mut inline = [0; INLINE_ID_BYTES];
-        match (inline.get_mut(..bytes.len()), u8::try_from(bytes.len())) {
-            (Some(place), Ok(length)) => {
-                place.copy_from_slice(bytes);
-                IdKey::Inline(length, inline)
-            }
-            _ => IdKey::Boxed(bytes.into()),
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            // `new` keeps `length` at most INLINE_ID_BYTES; the fallback
-            // is never taken.
-            IdKey::Inline(length, bytes) => bytes.get(..usize::from(*length)).unwrap_or(bytes),
-            IdKey::Boxed(bytes) => bytes,
-        }
-    }
-}
-
-impl PartialEq for IdKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.bytes() == other.bytes()
-    }
-}
-
-impl Eq for IdKey {}
-
-/// As the bytes hash, so that `Borrow<[u8]>` finds a key by its bytes.
-impl Hash for IdKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.bytes().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for IdKey {
-    fn borrow(&self) -> &[u8] {
-        self.bytes()
+        self.ids.absorb(&other.ids)
     }
 }
 
@@ -248,8 +151,6 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-/// The largest number [`Names`] gives.
-const MAX_NUMBER: u32 = u32::MAX - 1;
 
 /// An interned name's number, or none, in 4 bytes (an `Option<u32>` takes
 /// 8): `u32::MAX`, a number [`Names`] never gives, stands for none.
@@ -933,7 +834,6 @@ mod tests {
             "{} bytes",
             std::mem::size_of::<CaseFacts>()
         );
-        assert_eq!(std::mem::size_of::<IdKey>(), 24);
         assert!(
             std::mem::size_of::<Trail>() <= 40,
             "{} bytes",
@@ -942,16 +842,9 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_numbered_by_their_bytes_inline_or_boxed() {
-        let long = "C-".repeat(INLINE_ID_BYTES);
-        let ids = [
-            "",
-            "C-1",
-            "C-10",
-            &long[..INLINE_ID_BYTES],
-            &long[..INLINE_ID_BYTES + 1],
-            &long,
-        ];
+    fn ids_are_numbered_by_their_bytes_short_or_long() {
+        let long = "C-".repeat(64);
+        let ids = ["", "C-1", "C-10", &long[..22], &long[..23], &long];
         let mut numbers = Numbers::default();
         for (n, id) in ids.iter().enumerate() {
             assert_eq!(numbers.find(id), None, "{id}");

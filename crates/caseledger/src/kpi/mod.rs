@@ -23,6 +23,7 @@
 
 mod accumulator;
 mod cross_case;
+mod dense;
 pub(crate) mod facts;
 mod figures;
 mod parallel;
