@@ -24,6 +24,25 @@ pub(super) fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
+/// The peak RSS of a child over several runs, in KiB: the median is the
+/// figure (issue 16's targets are medians), the largest shows how far a
+/// run's thread timing moves it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Peaks {
+    pub(super) median: u64,
+    pub(super) max: u64,
+}
+
+impl Peaks {
+    pub(super) fn of(mut kib: Vec<u64>) -> Peaks {
+        kib.sort_unstable();
+        Peaks {
+            median: kib.get(kib.len() / 2).copied().unwrap_or_default(),
+            max: kib.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
 pub(super) fn per_second(units: u64, d: Duration) -> f64 {
     units as f64 / d.as_secs_f64().max(1e-9)
 }

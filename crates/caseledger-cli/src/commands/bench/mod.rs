@@ -30,7 +30,7 @@ pub use args::BenchArgs;
 use baselines::{json_fold, raw_fdatasync, read_and_crc};
 use cases::cases_rows;
 use duckdb::{duckdb_missing, duckdb_row};
-use measure::{Row, cold, median, per_second, ratio, remove_dir, repeat, short};
+use measure::{Peaks, Row, cold, median, per_second, ratio, remove_dir, repeat, short};
 use stores::{empty_store, replay_store};
 
 /// What to tell someone whose Python has no `duckdb` module.
@@ -91,42 +91,46 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut per_event: Vec<((Customers, &str), f64)> = Vec::new();
     // The peak of `report` over a store of one case, by threads: the
     // memory that is not the cases'.
-    let mut fixed_kib: Vec<(&str, u64)> = Vec::new();
+    let mut fixed_kib: Vec<(&str, Peaks)> = Vec::new();
     if wants("report") {
         let empty = empty_store(args)?;
         for threads in ["1", "2"] {
-            let mut peak_kib = 0;
+            let mut peaks_kib = Vec::with_capacity(args.runs as usize);
             for _ in 0..args.runs {
                 let args = ["report", "--format", "json", "--threads", threads];
-                peak_kib = peak_kib.max(cold(&exe, &empty, &args)?.1);
+                peaks_kib.push(cold(&exe, &empty, &args)?.1);
             }
-            fixed_kib.push((threads, peak_kib));
+            fixed_kib.push((threads, Peaks::of(peaks_kib)));
         }
     }
     for shape in shapes.iter().filter(|_| wants("report")) {
         for threads in ["1", "2"] {
-            let mut peak_kib = 0;
+            let mut peaks_kib = Vec::with_capacity(args.runs as usize);
             let d = repeat(args.runs, || {
                 let (d, peak) = cold(
                     &exe,
                     &shape.dir,
                     &["report", "--format", "json", "--threads", threads],
                 )?;
-                peak_kib = peak_kib.max(peak);
+                peaks_kib.push(peak);
                 Ok(d)
             })?;
+            let peak = Peaks::of(peaks_kib);
             let us_per_event = d.as_secs_f64() * 1e6 / shape.events.max(1) as f64;
             let fixed = fixed_kib
                 .iter()
                 .find(|(t, _)| *t == threads)
-                .map_or(0, |(_, kib)| *kib);
+                .map_or(Peaks::default(), |(_, kib)| *kib);
+            let cases = shape.cases.max(1);
             let mut note = format!(
-                "peak RSS {} MiB ({} B/case; {} B/case above a one-case store's {} MiB); \
+                "peak RSS {} MiB ({} B/case; {} B/case above a one-case store's {} MiB, \
+                 medians; the largest peak {} B/case above the largest one-case peak); \
                  {:.1}x baseline time",
-                peak_kib / 1024,
-                peak_kib * 1024 / shape.cases.max(1),
-                peak_kib.saturating_sub(fixed) * 1024 / shape.cases.max(1),
-                fixed / 1024,
+                peak.median / 1024,
+                peak.median * 1024 / cases,
+                peak.median.saturating_sub(fixed.median) * 1024 / cases,
+                fixed.median / 1024,
+                peak.max.saturating_sub(fixed.max) * 1024 / cases,
                 ratio(d, raw)
             );
             if threads == "2"
