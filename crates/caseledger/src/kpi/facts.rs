@@ -151,7 +151,6 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-
 /// An interned name's number, or none, in 4 bytes (an `Option<u32>` takes
 /// 8): `u32::MAX`, a number [`Names`] never gives, stands for none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
