@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::measure::{Row, children_cpu, cold, median, ratio};
+use super::measure::{Peaks, Row, children_cpu, cold, median, ratio};
 use super::stores::Shape;
 
 /// The commands timed in each round, in order: `report` first, the
@@ -41,24 +41,25 @@ struct Timed {
 pub(super) fn cases_rows(exe: &Path, shape: &Shape, runs: u32) -> Result<Vec<Row>> {
     let mut walls = vec![Vec::new(); COMMANDS.len()];
     let mut cpus = vec![Vec::new(); COMMANDS.len()];
-    let mut peaks = vec![0u64; COMMANDS.len()];
+    let mut peaks = vec![Vec::new(); COMMANDS.len()];
     for _ in 0..runs {
         for (i, (_, args)) in COMMANDS.iter().enumerate() {
             let before = children_cpu();
             let (wall, peak) = cold(exe, &shape.dir, args)?;
             cpus[i].push(children_cpu().saturating_sub(before));
             walls[i].push(wall);
-            peaks[i] = peaks[i].max(peak);
+            peaks[i].push(peak);
         }
     }
     let timed: Vec<Timed> = walls
         .into_iter()
         .zip(cpus)
         .zip(peaks)
-        .map(|((w, c), peak_kib)| Timed {
+        .map(|((w, c), peaks_kib)| Timed {
             wall: median(w),
             cpu: median(c),
-            peak_kib,
+            // The median, as for `report`'s rows.
+            peak_kib: Peaks::of(peaks_kib).median,
         })
         .collect();
     let Some((report, board)) = timed.split_first() else {

@@ -34,7 +34,10 @@ pub(super) struct Peaks {
 }
 
 impl Peaks {
+    /// From each run's peak; a run whose child gave no peak (0: its line
+    /// did not parse) is left out rather than pull the median down.
     pub(super) fn of(mut kib: Vec<u64>) -> Peaks {
+        kib.retain(|&k| k > 0);
         kib.sort_unstable();
         Peaks {
             median: kib.get(kib.len() / 2).copied().unwrap_or_default(),

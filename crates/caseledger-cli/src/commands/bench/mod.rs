@@ -124,13 +124,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             let cases = shape.cases.max(1);
             let mut note = format!(
                 "peak RSS {} MiB ({} B/case; {} B/case above a one-case store's {} MiB, \
-                 medians; the largest peak {} B/case above the largest one-case peak); \
+                 medians; the largest run's peak {} B/case above that median); \
                  {:.1}x baseline time",
                 peak.median / 1024,
                 peak.median * 1024 / cases,
                 peak.median.saturating_sub(fixed.median) * 1024 / cases,
                 fixed.median / 1024,
-                peak.max.saturating_sub(fixed.max) * 1024 / cases,
+                peak.max.saturating_sub(fixed.median) * 1024 / cases,
                 ratio(d, raw)
             );
             if threads == "2"
