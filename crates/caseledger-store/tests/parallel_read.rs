@@ -265,13 +265,50 @@ fn a_fast_partition_waits_for_the_slowest_instead_of_reading_on() {
     let total = reader.read(1, Until::End).count();
     assert_eq!(counts.iter().sum::<usize>(), total);
     assert!(counts[0] > 50 && counts[1] > 50, "{counts:?}");
-    // Four blocks of look-ahead, the block being folded, and one more that
-    // a thread may split as the limit moves: a frame is at most one
-    // position, so at most a few positions ahead; without the limit the
-    // lead is most of the log.
+    // While partition 0 folds block n, no block from n + 4 on is split
+    // (four blocks of look-ahead), so partition 1 folds at most block
+    // n + 3, and a block (one frame) holds at most one position: a lead of
+    // 3 positions at most. Without the limit the lead is most of the log.
     let lead = lead.into_inner().unwrap();
     assert!(
-        lead <= 8,
+        lead <= 4,
         "partition 1 ran {lead} positions ahead of partition 0"
+    );
+}
+
+/// A partition's `fold` that panics stops the whole read: the panic comes
+/// back to the caller, and the other threads stop at their next block
+/// rather than read on to the end (keeping every block the dead partition
+/// would never take).
+#[test]
+fn a_panicking_fold_stops_every_thread_of_the_read() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path());
+    let reader = LogReader::open(dir.path()).unwrap();
+    let in_zero = reader
+        .read(1, Until::End)
+        .filter(|e| partition_of(e.as_ref().unwrap().event.case_id.as_uuid().as_bytes(), 2) == 0)
+        .count();
+    let folded_in_zero = AtomicUsize::new(0);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reader.read(1, Until::End).block_bytes(1).fold_partitions(
+            2,
+            |_| (),
+            |_, e| {
+                if partition_of(e.event.case_id.as_uuid().as_bytes(), 2) == 1 {
+                    panic!("a fold that fails");
+                }
+                folded_in_zero.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_micros(300));
+            },
+        )
+    }));
+    assert!(result.is_err(), "the panic reaches the caller");
+    let folded = folded_in_zero.into_inner();
+    assert!(
+        folded < in_zero / 2,
+        "partition 0 folded {folded} of its {in_zero} events after partition 1 panicked"
     );
 }

@@ -340,8 +340,12 @@ impl Shared {
         let mut pool = StringPool::default();
         let mut next = 0u64;
         let mut before: Option<BlockState> = None;
-        // However this thread stops, it no longer holds the others back.
+        // However this thread stops, it no longer holds the others back;
+        // if it panics (in `fold`), the others stop too, rather than read
+        // on and keep every block it will never take (each block stays
+        // until every partition has taken it).
         let _stopped = Advance(self, part, u64::MAX);
+        let _panic = PanicGuard(&self.slots, &self.published);
         while next <= self.failed.load(Ordering::Acquire) {
             let block = match self.take(next) {
                 Taken::Again => continue,
