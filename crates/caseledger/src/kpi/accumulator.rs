@@ -175,10 +175,14 @@ impl KpiAccumulator {
             if known.is_some() || self.cases.find(&event.case_id).is_some() {
                 return;
             }
-            // Numbered `facts.len()`: one number per fact, in order. (Fewer
-            // than 2^32 cases per accumulator: one per event at most, and
-            // an accumulator over four billion cases would not fit memory.)
-            self.cases.insert_new(&event.case_id);
+            // Numbered `facts.len()`: one number per fact, in order. Past
+            // four billion cases (which would not fit memory: 96 bytes of
+            // facts each) a case has no number, so it gets no facts and its
+            // events count as orphans: numbers never drift from `facts`.
+            if self.cases.insert_new(&event.case_id).is_none() {
+                self.orphan_events += 1;
+                return;
+            }
             debug_assert_eq!(self.cases.len(), self.facts.len() + 1);
             let customer = self.customers.number(o.customer_id.as_str());
             self.facts.push(CaseFacts::opened(
@@ -323,8 +327,12 @@ impl KpiAccumulator {
                 case_numbers.push(None);
                 continue;
             }
-            // Numbered `facts.len()`, as `observe` numbers a case.
-            let number = self.cases.push_unindexed(&id);
+            // Numbered `facts.len()`, as `observe` numbers a case (and, as
+            // there, past four billion cases one is left out).
+            let Some(number) = self.cases.push_unindexed(&id) else {
+                case_numbers.push(None);
+                continue;
+            };
             debug_assert_eq!(number as usize, self.facts.len());
             case_numbers.push(Some(number));
             facts.customer = renumber(&customers, facts.customer);

@@ -125,38 +125,39 @@ impl<K: Keys> Dense<K> {
             .copied()
     }
 
-    /// The number of `key`, numbering it next if it has none.
+    /// The number of `key`, numbering it next if it has none. Past
+    /// [`MAX_NUMBER`] keys, every new one shares that number (as four
+    /// billion customers would share it) and is not stored.
     pub(crate) fn number(&mut self, key: &K::Key) -> u32 {
         match self.find(key) {
             Some(n) => n,
-            None => self.insert_new(key),
+            None => self.insert_new(key).unwrap_or(MAX_NUMBER),
         }
     }
 
-    /// Numbers `key`, which has no number yet, next, and indexes it. Past
-    /// [`MAX_NUMBER`] keys every new one shares that number (as four
-    /// billion customers would), and is not stored.
-    pub(crate) fn insert_new(&mut self, key: &K::Key) -> u32 {
-        let Some(n) = self.next_number() else {
-            return MAX_NUMBER;
-        };
+    /// Numbers `key`, which has no number yet, next, and indexes it; `None`
+    /// (nothing stored) once [`MAX_NUMBER`] keys are numbered.
+    pub(crate) fn insert_new(&mut self, key: &K::Key) -> Option<u32> {
+        // The table must hold exactly 0..len before the new number joins
+        // it, or `index_all` would skip one key and index another twice.
+        debug_assert_eq!(self.table.len(), self.keys.len(), "inserted unindexed");
+        let n = self.next_number()?;
         self.keys.push(key);
         let Dense { keys, table, state } = self;
         // Every number in the table has its key (they are pushed first),
         // so the fallback hash is never used.
         let rehash = |&m: &u32| keys.key(m as usize).map_or(0, |k| state.hash_one(k));
         table.insert_unique(state.hash_one(key), n, rehash);
-        n
+        Some(n)
     }
 
     /// Numbers `key` next without indexing it (see the type's
-    /// documentation); the caller knows it has no number yet.
-    pub(crate) fn push_unindexed(&mut self, key: &K::Key) -> u32 {
-        let Some(n) = self.next_number() else {
-            return MAX_NUMBER;
-        };
+    /// documentation); the caller knows it has no number yet. `None`
+    /// (nothing stored) once [`MAX_NUMBER`] keys are numbered.
+    pub(crate) fn push_unindexed(&mut self, key: &K::Key) -> Option<u32> {
+        let n = self.next_number()?;
         self.keys.push(key);
-        n
+        Some(n)
     }
 
     /// The next number, if one is left.
@@ -244,7 +245,7 @@ mod tests {
             dense.number(id);
         }
         for (k, id) in ids[100..].iter().enumerate() {
-            assert_eq!(dense.push_unindexed(id), 100 + k as u32);
+            assert_eq!(dense.push_unindexed(id), Some(100 + k as u32));
         }
         dense.index_all();
         for (n, id) in ids.iter().enumerate() {
