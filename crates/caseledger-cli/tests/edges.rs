@@ -45,6 +45,12 @@ fn a_closed_stdout_ends_every_command_quietly() {
     // own 1 MiB buffer: its writes must meet the close.
     let (code, err) = run_into_closed_pipe(dir.path(), &["export"], 1);
     assert_eq!((code, err.as_str()), (0, ""));
+    // The board streams its rows (about 2 MB of JSON here): the close
+    // meets it mid-rows in every format.
+    for format in ["table", "json", "csv"] {
+        let (code, err) = run_into_closed_pipe(dir.path(), &["cases", "--format", format], 1);
+        assert_eq!((code, err.as_str()), (0, ""), "cases --format {format}");
+    }
     let case = first_case(dir.path());
     for args in [
         &["report", "--group-by", "agent"][..],

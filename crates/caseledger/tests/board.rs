@@ -531,3 +531,47 @@ fn an_sla_deadline_is_the_last_moment_within_the_target() {
 fn breached_in((a, b): (BoardSlaState, BoardSlaState)) -> bool {
     a == BoardSlaState::Breached || b == BoardSlaState::Breached
 }
+
+/// A selection says how many rows it has before building any (the table
+/// prints that count first), builds the same rows each time it is walked
+/// (the table walks it twice), and builds them in the board's order.
+#[test]
+fn a_selection_counts_its_rows_first_and_builds_the_same_rows_in_order_each_walk() {
+    let start = Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap();
+    let mut board = CaseBoard::new(Some(start + Duration::days(20)));
+    let events = Synth::new(SynthConfig {
+        cases: 300,
+        seed: 7,
+        start,
+        span_days: 30,
+        customers: caseledger_synth::Customers::LongTail,
+    });
+    for (i, e) in events.enumerate() {
+        board.observe(i as u64 + 1, &e);
+    }
+    let policy = BoardPolicy::default();
+    let mut overdue = BoardQuery::default();
+    overdue.overdue = true;
+    let mut limited = BoardQuery::default();
+    limited.limit = Some(7);
+    let mut nobody = BoardQuery::default();
+    nobody.customer = Some(CustomerId::new("nobody-at-all").unwrap());
+    let mut counts = Vec::new();
+    for query in [BoardQuery::default(), overdue, limited, nobody] {
+        let selection = board.select(&query, &policy);
+        let first: Vec<BoardRow> = selection.iter().collect();
+        assert_eq!(selection.len(), first.len(), "{query:?}");
+        assert_eq!(selection.is_empty(), first.is_empty());
+        assert_eq!(selection.iter().collect::<Vec<_>>(), first, "{query:?}");
+        let key = |r: &BoardRow| (r.next_deadline.is_none(), r.next_deadline, r.case_id);
+        assert!(
+            first.windows(2).all(|w| key(&w[0]) < key(&w[1])),
+            "{query:?}: not in the board's order"
+        );
+        counts.push(first.len());
+    }
+    // The walk is not vacuous: every case, some overdue, the limit, none.
+    assert_eq!(counts[0], board.len());
+    assert!(counts[1] > 0 && counts[1] < counts[0], "{counts:?}");
+    assert_eq!(&counts[2..], &[7, 0]);
+}

@@ -4,10 +4,10 @@
 //! it (the file store on several threads by case partition, PostgreSQL in
 //! one walk), with the hash chain checked.
 
-use std::io::IsTerminal as _;
+use std::io::{BufWriter, IsTerminal as _, Write};
 
 use anyhow::Result;
-use caseledger::board::{BoardPolicy, BoardQuery, BoardRow, CaseBoard};
+use caseledger::board::{BoardPolicy, BoardQuery, BoardSelection, CaseBoard};
 use caseledger::projection::Projection;
 use caseledger::{AgentId, Category, CustomerId, Priority, Status, TeamId};
 use caseledger_store::{Head, LogReader, Until};
@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::open::open_reader;
-use super::output::write_stdout;
+use super::output::out_err;
 use super::report::{Policies, PolicyArgs};
 use crate::args::{
     CasesFormat, ReportTime, category_parser, parse_duration_ms, parse_report_time,
@@ -112,7 +112,8 @@ pub fn run(location: &StoreLocation, args: &CasesArgs) -> Result<()> {
     query.at_risk = args.at_risk;
     query.due_within_ms = args.due_within;
     query.limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let rows = board.rows(&query, &BoardPolicy::new(sla, complaints));
+    let policy = BoardPolicy::new(sla, complaints);
+    let rows = board.select(&query, &policy);
     let out = Board {
         as_of: board.as_of(),
         events: board.events(),
@@ -121,16 +122,26 @@ pub fn run(location: &StoreLocation, args: &CasesArgs) -> Result<()> {
         head: &head,
         rows: &rows,
     };
-    let text = match args.format {
-        CasesFormat::Json => json(&out)?,
-        CasesFormat::Csv => crate::render::board_csv(&rows),
-        CasesFormat::Table => crate::render::board_table(&out.view(), table_width(args.wide)),
+    // Each row is built, printed and dropped in turn: the output of a
+    // large board (a kilobyte of JSON a case) is never held whole.
+    let mut stdout = BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, std::io::stdout().lock());
+    let written = match args.format {
+        CasesFormat::Json => json(&out, &mut stdout),
+        CasesFormat::Csv => crate::render::board_csv(rows.iter(), &mut stdout),
+        CasesFormat::Table => {
+            crate::render::board_table(&out.view(), table_width(args.wide), &mut stdout)
+        }
     };
+    written.and_then(|()| stdout.flush()).map_err(out_err)?;
+    drop(rows);
     // The process ends after printing: freeing a map of every case would
     // only add to its run time.
     std::mem::forget(board);
-    write_stdout(&text)
+    Ok(())
 }
+
+/// The output buffer of `cases`: rows reach stdout in writes of this size.
+const OUTPUT_BUFFER_BYTES: usize = 64 << 10;
 
 /// What the command answers, for each format.
 struct Board<'a> {
@@ -139,7 +150,7 @@ struct Board<'a> {
     cases: usize,
     orphan_events: u64,
     head: &'a Head,
-    rows: &'a [BoardRow],
+    rows: &'a BoardSelection<'a>,
 }
 
 impl Board<'_> {
@@ -159,8 +170,17 @@ impl Board<'_> {
 /// meaning or goes away (not when one is added).
 pub const CASES_SCHEMA_VERSION: u32 = 1;
 
-/// The `json` format: T, the counts, the head and the rows.
-fn json(b: &Board<'_>) -> Result<String> {
+/// The rows of the `json` format, serialized as they are built.
+struct RowsJson<'a>(&'a BoardSelection<'a>);
+
+impl Serialize for RowsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+/// The `json` format, written to `w`: T, the counts, the head and the rows.
+fn json(b: &Board<'_>, w: &mut impl Write) -> std::io::Result<()> {
     #[derive(Serialize)]
     struct HeadJson {
         position: u64,
@@ -175,7 +195,7 @@ fn json(b: &Board<'_>) -> Result<String> {
         cases: usize,
         head: HeadJson,
         head_verified: bool,
-        rows: &'a [BoardRow],
+        rows: RowsJson<'a>,
     }
     let out = Out {
         schema_version: CASES_SCHEMA_VERSION,
@@ -188,11 +208,12 @@ fn json(b: &Board<'_>) -> Result<String> {
             hash: b.head.hash_hex(),
         },
         head_verified: true,
-        rows: b.rows,
+        rows: RowsJson(b.rows),
     };
-    let mut s = serde_json::to_string_pretty(&out)?;
-    s.push('\n');
-    Ok(s)
+    // An error of `w` comes back as itself (serde_json's `From`), so a
+    // closed pipe is still seen as one.
+    serde_json::to_writer_pretty(&mut *w, &out)?;
+    w.write_all(b"\n")
 }
 
 /// The table's width: every column with `--wide`; else the terminal's

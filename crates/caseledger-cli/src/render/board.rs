@@ -1,8 +1,8 @@
 //! The `cases` table and CSV: one row per case of the board.
 
-use std::fmt::Write;
+use std::io::{self, Write};
 
-use caseledger::board::BoardRow;
+use caseledger::board::{BoardRow, BoardSelection};
 use caseledger::format_timestamp;
 use caseledger_store::Head;
 use chrono::{DateTime, Utc};
@@ -24,8 +24,8 @@ pub struct BoardView<'a> {
     pub orphan_events: u64,
     /// The head the replay checked the chain to.
     pub head: &'a Head,
-    /// The rows answered.
-    pub rows: &'a [BoardRow],
+    /// The rows answered, built as they are printed.
+    pub rows: &'a BoardSelection<'a>,
 }
 
 /// The widest a name cell (agent, customer, team) gets, in display cells;
@@ -54,8 +54,11 @@ fn status(r: &BoardRow) -> String {
         .to_owned()
 }
 
+/// How a column's cell is made from a row.
+type Cell = fn(&BoardRow) -> String;
+
 /// A column of the table: its title and each row's cell.
-type Column = (&'static str, fn(&BoardRow) -> String);
+type Column = (&'static str, Cell);
 
 /// The table's columns, most important first: a narrow table shows those
 /// that fit, `--wide` all of them.
@@ -89,91 +92,102 @@ const COLUMNS: [Column; 12] = [
     ("last event", |r| minute(Some(r.last_event))),
 ];
 
-/// The `table` format of `cases`. Within [`TableWidth::Fit`] no line is
-/// longer than the width: the most important columns that fit, and a line
-/// saying how to see the rest.
-pub fn board_table(view: &BoardView<'_>, width: TableWidth) -> String {
+/// The `table` format of `cases`, written to `out` as the rows are built
+/// (the rows are built twice: once to measure the columns, once to print
+/// them, so that no more than one row is held at a time). Within
+/// [`TableWidth::Fit`] no line is longer than the width: the most
+/// important columns that fit, and a line saying how to see the rest.
+pub fn board_table(
+    view: &BoardView<'_>,
+    width: TableWidth,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let max = match width {
         TableWidth::Fit(n) => Some(n.max(MIN_TABLE_COLUMNS)),
         TableWidth::Wide => None,
     };
-    let mut out = String::new();
-    out.push_str(&wrap(
-        &format!(
-            "Case board as of {} (UTC), {}: {} of {} cases, by the nearest open deadline",
-            view.as_of.as_ref().map_or("-".to_owned(), format_timestamp),
-            crate::commands::output::count(view.events, "event"),
-            view.rows.len(),
-            view.cases,
-        ),
-        max,
-        2,
-    ));
-    out.push_str(&wrap(
-        &format!(
-            "log head: position {} hash {}",
-            view.head.position,
-            view.head.hash_hex()
-        ),
-        max,
-        2,
-    ));
+    out.write_all(
+        wrap(
+            &format!(
+                "Case board as of {} (UTC), {}: {} of {} cases, by the nearest open deadline",
+                view.as_of.as_ref().map_or("-".to_owned(), format_timestamp),
+                crate::commands::output::count(view.events, "event"),
+                view.rows.len(),
+                view.cases,
+            ),
+            max,
+            2,
+        )
+        .as_bytes(),
+    )?;
+    out.write_all(
+        wrap(
+            &format!(
+                "log head: position {} hash {}",
+                view.head.position,
+                view.head.hash_hex()
+            ),
+            max,
+            2,
+        )
+        .as_bytes(),
+    )?;
     if view.orphan_events > 0 {
-        out.push_str(&wrap(&orphan_events_note(view.orphan_events), max, 2));
+        out.write_all(wrap(&orphan_events_note(view.orphan_events), max, 2).as_bytes())?;
     }
-    out.push('\n');
+    out.write_all(b"\n")?;
     if view.rows.is_empty() {
-        out.push_str("No case matches.\n");
-        return out;
+        return out.write_all(b"No case matches.\n");
+    }
+    // Each column's width: its widest cell or its title.
+    let mut widths = COLUMNS.map(|(title, _)| title.width());
+    for row in view.rows.iter() {
+        for (w, (_, cell)) in widths.iter_mut().zip(COLUMNS) {
+            *w = (*w).max(cell(&row).width());
+        }
     }
     let mut used = 0;
-    let mut shown: Vec<(&str, Vec<String>, usize)> = Vec::new();
-    for (title, cell) in COLUMNS {
-        let cells: Vec<String> = view.rows.iter().map(cell).collect();
-        let w = cells
-            .iter()
-            .map(|c| c.width())
-            .chain([title.width()])
-            .max()
-            .unwrap_or(0);
+    let mut shown: Vec<(&str, Cell, usize)> = Vec::new();
+    for ((title, cell), w) in COLUMNS.into_iter().zip(widths) {
         let need = if shown.is_empty() { w } else { used + GAP + w };
         if max.is_some_and(|m| need > m) && !shown.is_empty() {
             continue;
         }
         used = need;
-        shown.push((title, cells, w));
+        shown.push((title, cell, w));
     }
-    let line = |cells: Vec<&str>| {
+    let line = |cells: &mut dyn Iterator<Item = String>| {
         let mut l = String::new();
-        for (i, (c, (_, _, w))) in cells.iter().zip(&shown).enumerate() {
+        for (i, (c, (_, _, w))) in cells.zip(&shown).enumerate() {
             if i > 0 {
                 l.push_str(&" ".repeat(GAP));
             }
-            l.push_str(&pad(c, *w, true));
+            l.push_str(&pad(&c, *w, true));
         }
-        l.trim_end().to_owned()
+        let mut l = l.trim_end().to_owned();
+        l.push('\n');
+        l
     };
-    let _ = writeln!(out, "{}", line(shown.iter().map(|(t, _, _)| *t).collect()));
-    for i in 0..view.rows.len() {
-        let _ = writeln!(
-            out,
-            "{}",
-            line(shown.iter().map(|(_, c, _)| c[i].as_str()).collect())
-        );
+    out.write_all(line(&mut shown.iter().map(|(t, _, _)| (*t).to_owned())).as_bytes())?;
+    for row in view.rows.iter() {
+        out.write_all(line(&mut shown.iter().map(|(_, cell, _)| cell(&row))).as_bytes())?;
     }
     let hidden = COLUMNS.len() - shown.len();
     if hidden > 0 {
-        out.push('\n');
-        out.push_str(&wrap(
-            &format!(
-                "{hidden} more columns with --wide, every column with --format json or csv \
-                 (docs/kpis.md, \"The case board\")"
-            ),
-            max,
-            0,
-        ));
+        out.write_all(b"\n")?;
+        out.write_all(
+            wrap(
+                &format!(
+                    "{hidden} more columns with --wide, every column with --format json or csv \
+                     (docs/kpis.md, \"The case board\")"
+                ),
+                max,
+                0,
+            )
+            .as_bytes(),
+        )?;
     }
-    out
+    Ok(())
 }
 
 /// The CSV columns, in order (docs/cli.md).
@@ -208,15 +222,17 @@ const CSV_HEADER: [&str; 28] = [
     "next_deadline",
 ];
 
-/// The `csv` format of `cases`: a header, then one row per case with a
-/// cell under every column (empty when none). Text cells are guarded
-/// against spreadsheet formulas.
-pub fn board_csv(rows: &[BoardRow]) -> String {
-    let mut out = CSV_HEADER.join(",");
-    out.push('\n');
+/// The `csv` format of `cases`, written to `out` a row at a time: a
+/// header, then one row per case with a cell under every column (empty
+/// when none). Text cells are guarded against spreadsheet formulas.
+pub fn board_csv(rows: impl Iterator<Item = BoardRow>, out: &mut impl Write) -> io::Result<()> {
+    let mut line = CSV_HEADER.join(",");
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
     let t = |t: Option<DateTime<Utc>>| t.as_ref().map_or_else(String::new, format_timestamp);
     let text = |s: Option<&str>| s.map_or_else(String::new, csv_text);
     for r in rows {
+        let r = &r;
         let cells: [String; 28] = [
             r.case_id.to_string(),
             r.status.as_str().to_owned(),
@@ -249,8 +265,10 @@ pub fn board_csv(rows: &[BoardRow]) -> String {
             r.at_risk.to_string(),
             t(r.next_deadline),
         ];
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        line.clear();
+        line.push_str(&cells.join(","));
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
     }
-    out
+    Ok(())
 }

@@ -22,7 +22,7 @@ mod query;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use query::{BoardError, BoardPolicy, BoardQuery, BoardRow, BoardSlaState};
+pub use query::{BoardError, BoardPolicy, BoardQuery, BoardRow, BoardSelection, BoardSlaState};
 pub use query::{ComplaintColumn, SlaColumn};
 
 use crate::event::{Event, EventData};

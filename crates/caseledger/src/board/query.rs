@@ -236,6 +236,7 @@ pub enum BoardError {
 }
 
 /// A row judged but not yet built: enough to filter and sort.
+#[derive(Debug, Clone, Copy)]
 struct Judged {
     number: usize,
     next_ms: Option<i64>,
@@ -248,13 +249,49 @@ struct Judged {
     complaint: Option<ComplaintColumn>,
 }
 
+/// The answer to a query, judged and in the board's order, whose rows are
+/// built one at a time as [`iter`](Self::iter) reaches them: a caller that
+/// prints them (the `cases` command) never holds every row at once, only a
+/// few dozen bytes a matching case. Borrows the board.
+#[derive(Debug, Clone)]
+pub struct BoardSelection<'b> {
+    board: &'b CaseBoard,
+    /// Each matching case's judgement and customer, in the board's order.
+    judged: Vec<(Judged, &'b CustomerId)>,
+}
+
+impl BoardSelection<'_> {
+    /// How many rows [`iter`](Self::iter) gives.
+    pub fn len(&self) -> usize {
+        self.judged.len()
+    }
+
+    /// Whether no case matches.
+    pub fn is_empty(&self) -> bool {
+        self.judged.is_empty()
+    }
+
+    /// The rows, in the board's order, each built when reached; as often
+    /// as wanted (a table measures its columns, then prints).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = BoardRow> + '_ {
+        self.judged.iter().map(|(j, c)| self.board.row(j, c))
+    }
+}
+
 impl CaseBoard {
     /// The rows as of the board's T ([`as_of`](Self::as_of)) matching
     /// `query`, judged by `policy`, in the board's order: the nearest open
-    /// deadline first (cases without one last), then by case id.
+    /// deadline first (cases without one last), then by case id. Every
+    /// row at once: [`select`](Self::select) builds them one at a time.
     pub fn rows(&self, query: &BoardQuery, policy: &BoardPolicy) -> Vec<BoardRow> {
+        self.select(query, policy).iter().collect()
+    }
+
+    /// The answer of [`rows`](Self::rows), judged and sorted, with each row
+    /// built only when the caller reaches it.
+    pub fn select(&self, query: &BoardQuery, policy: &BoardPolicy) -> BoardSelection<'_> {
         let t_ms = self.as_of_ms.or(self.latest_ms).unwrap_or(i64::MIN);
-        self.rows_at_ms(t_ms, query, policy)
+        self.select_at_ms(t_ms, query, policy)
     }
 
     /// The rows as of `t` (see [`rows`](Self::rows)): a live board, fed
@@ -266,6 +303,17 @@ impl CaseBoard {
         query: &BoardQuery,
         policy: &BoardPolicy,
     ) -> Result<Vec<BoardRow>, BoardError> {
+        Ok(self.select_at(t, query, policy)?.iter().collect())
+    }
+
+    /// The answer of [`rows_at`](Self::rows_at), with each row built only
+    /// when the caller reaches it (see [`select`](Self::select)).
+    pub fn select_at(
+        &self,
+        t: DateTime<Utc>,
+        query: &BoardQuery,
+        policy: &BoardPolicy,
+    ) -> Result<BoardSelection<'_>, BoardError> {
         let t_ms = ms(t);
         if let Some(latest) = self.latest_ms.filter(|l| *l > t_ms).and_then(instant) {
             return Err(BoardError::BeforeLatestEvent { t, latest });
@@ -273,10 +321,19 @@ impl CaseBoard {
         if let Some(as_of) = self.as_of_ms.filter(|a| *a < t_ms).and_then(instant) {
             return Err(BoardError::AfterAsOf { t, as_of });
         }
-        Ok(self.rows_at_ms(t_ms, query, policy))
+        Ok(self.select_at_ms(t_ms, query, policy))
     }
 
-    fn rows_at_ms(&self, t_ms: i64, query: &BoardQuery, policy: &BoardPolicy) -> Vec<BoardRow> {
+    fn select_at_ms(
+        &self,
+        t_ms: i64,
+        query: &BoardQuery,
+        policy: &BoardPolicy,
+    ) -> BoardSelection<'_> {
+        let none = BoardSelection {
+            board: self,
+            judged: Vec::new(),
+        };
         // A name the board never saw matches no case.
         let wanted = |name: Option<Option<u32>>| match name {
             None => Ok(None),
@@ -288,10 +345,10 @@ impl CaseBoard {
             wanted(query.team.as_ref().map(|t| self.teams.find(t))),
             wanted(query.customer.as_ref().map(|c| self.customers.find(c))),
         ) else {
-            return Vec::new();
+            return none;
         };
         let mut clock = policy.sla.clock();
-        let mut judged: Vec<Judged> = self
+        let mut judged: Vec<(Judged, &CustomerId)> = self
             .entries
             .iter()
             .enumerate()
@@ -308,11 +365,16 @@ impl CaseBoard {
                         .is_none_or(|p| e.class.is_some_and(|k| k.2 == p))
             })
             .filter_map(|(number, e)| {
+                // Every customer number comes from the board's table (and
+                // serde checks them when reading a board back), so this
+                // skips nothing; it beats a panic on a state nobody can
+                // build.
+                let customer = self.customers.name(e.customer)?;
                 let j = self.judge(number, e, t_ms, policy, &mut clock);
-                j.keep(e, t_ms, query).then_some(j)
+                j.keep(e, t_ms, query).then_some((j, customer))
             })
             .collect();
-        judged.sort_unstable_by_key(|j| {
+        judged.sort_unstable_by_key(|(j, _)| {
             (
                 j.next_ms.is_none(),
                 j.next_ms,
@@ -322,7 +384,10 @@ impl CaseBoard {
         if let Some(limit) = query.limit {
             judged.truncate(limit);
         }
-        judged.into_iter().filter_map(|j| self.row(j)).collect()
+        BoardSelection {
+            board: self,
+            judged,
+        }
     }
 
     /// Judges case `number` (entry `e`) as of `t_ms` by the report's rules.
@@ -400,18 +465,15 @@ impl CaseBoard {
         }
     }
 
-    /// The row of a judged case. `None` only for a customer number the
-    /// board's table lacks, which its invariants rule out (every number
-    /// comes from the table, and serde checks them when reading a board
-    /// back); skipping the row beats a panic on a state nobody can build.
-    fn row(&self, j: Judged) -> Option<BoardRow> {
+    /// The row of a judged case.
+    fn row(&self, j: &Judged, customer_id: &CustomerId) -> BoardRow {
         let e = &self.entries[j.number];
-        let customer_id = self.customers.name(e.customer)?.clone();
+        let customer_id = customer_id.clone();
         let waiting = u32::try_from(j.number)
             .ok()
             .and_then(|n| self.waits.get(&n))
             .is_some_and(|w| w.since_ms.get().is_some());
-        Some(BoardRow {
+        BoardRow {
             case_id: e.case_id,
             status: e.status,
             phase: Phase::of(
@@ -441,7 +503,7 @@ impl CaseBoard {
             overdue: j.overdue,
             at_risk: j.at_risk,
             next_deadline: j.next_ms.and_then(instant),
-        })
+        }
     }
 }
 
