@@ -213,10 +213,43 @@ const FINISH: &str = "WITH events AS (
 )
 SELECT pg_notify($17, $18)";
 
+/// The settings of every append transaction: sequential scans ruled out,
+/// and JIT compilation off. Each lookup of a group has an index (the event
+/// id's, the stream's `(case_id, version)`, the customer's), but the
+/// statements are prepared once per connection and PostgreSQL may keep a
+/// generic plan made from the statistics of the moment: made while they
+/// say the table is empty (a new ledger), that plan scanned the whole table
+/// at every append however large it grew (tests/plans.rs). With the
+/// setting, every plan the server makes for these statements (each made in
+/// an append transaction) takes the index. It works by a huge cost on
+/// sequential scans, which a scan with no other way (the one-row head's)
+/// still carries: above `jit_above_cost`, so the server would compile each
+/// such statement to machine code (25 to 70 ms each, measured); no
+/// statement of an append is long enough to gain from JIT.
+const APPEND_SETTINGS: [&str; 2] = ["enable_seqscan = off", "jit = off"];
+
+/// A group's transaction on a shared (pooled) connection: the settings
+/// for this transaction only (`LOCAL`), sent with the `BEGIN`.
+static BEGIN_WITH_SETTINGS: LazyLock<String> = LazyLock::new(|| {
+    let local: Vec<String> = APPEND_SETTINGS
+        .iter()
+        .map(|s| format!("SET LOCAL {s}"))
+        .collect();
+    format!("BEGIN; {}", local.join("; "))
+});
+
+/// The settings for a whole session, on a connection that only appends
+/// (the direct path's): set once when it connects, instead of in each
+/// transaction.
+pub(crate) static SESSION_SETTINGS: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> = APPEND_SETTINGS.iter().map(|s| format!("SET {s}")).collect();
+    set.join("; ")
+});
+
 async fn try_group(pool: &Pool, clock: Clock, group: &[&Append]) -> Result<Vec<Outcome>, Error> {
     let client = pool.get().await.map_err(Error::pool("appending"))?;
     let written = match Statements::prepare(&client).await {
-        Ok(st) => write_group_on(&client, &st, clock, group).await,
+        Ok(st) => write_group_on(&client, &st, clock, group, false).await,
         Err(e) => Err(e),
     };
     match written {
@@ -236,15 +269,21 @@ async fn try_group(pool: &Pool, clock: Clock, group: &[&Append]) -> Result<Vec<O
 /// depends on an earlier one of the group (same case, a shared event id,
 /// or a condition after earlier writes), the rows so far and its fresh
 /// lookups; (3) the rows, the commit marker, the head, the NOTIFY and
-/// COMMIT, pipelined.
+/// COMMIT, pipelined. `settled`: the connection's session has
+/// [`SESSION_SETTINGS`] (else the transaction sets them for itself).
 pub(crate) async fn write_group_on(
     client: &tokio_postgres::Client,
     st: &Statements,
     clock: Clock,
     group: &[&Append],
+    settled: bool,
 ) -> Result<Vec<Outcome>, Error> {
     let during = "appending";
-    let begin = client.batch_execute("BEGIN");
+    let begin = client.batch_execute(if settled {
+        "BEGIN"
+    } else {
+        BEGIN_WITH_SETTINGS.as_str()
+    });
     let head = client.query_one(&st.lock_head, &[]);
     let lookups = futures_util::future::try_join_all(
         group
