@@ -18,22 +18,11 @@ use std::time::Instant;
 
 use caseledger::*;
 use caseledger_postgres::PgLog;
-use chrono::{TimeZone, Utc};
-use common::TestDb;
+use common::{TestDb, responded};
 
 const RUNS: usize = 5;
 const APPENDS: u64 = 200;
 const CHILD_ENV: &str = "CASELEDGER_PG_BENCH_CHILD";
-
-fn responded(case: u128, id: u128) -> Event {
-    Event {
-        event_id: EventId::from_u128(id),
-        case_id: CaseId::from_u128(case),
-        at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
-        actor: Actor::System,
-        data: EventData::Responded,
-    }
-}
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));

@@ -20,17 +20,7 @@ use caseledger_postgres::{Clock, ErrorKind, Head, LogRecord, PgLog, PgOptions};
 use caseledger_testkit::pg::{PrivateServer, StopMode, sql_at};
 use caseledger_testkit::tmpfs::{Tmpfs, fill_leaving};
 use chrono::{TimeZone, Utc};
-use common::TestDb;
-
-fn responded(case: u128, id: u128) -> Event {
-    Event {
-        event_id: EventId::from_u128(id),
-        case_id: CaseId::from_u128(case),
-        at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
-        actor: Actor::System,
-        data: EventData::Responded,
-    }
-}
+use common::{TestDb, responded};
 
 /// Runs `sql` on `db` over a connection of its own, on a thread, and
 /// returns the thread (the statements may block).

@@ -20,18 +20,7 @@ use caseledger::*;
 use caseledger_async::AsyncEventLog;
 use caseledger_postgres::{AsyncPgLog, PgOptions};
 use chrono::{TimeZone, Utc};
-use common::TestDb;
-
-/// A `responded` event (the log checks no case rule).
-fn event(case: u128, id: u128) -> Event {
-    Event {
-        event_id: EventId::from_u128(id),
-        case_id: CaseId::from_u128(case),
-        at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
-        actor: Actor::System,
-        data: EventData::Responded,
-    }
-}
+use common::{TestDb, responded};
 
 /// Sequential scans of `caseledger.events` counted by the server, once
 /// every other connection to the database has ended (a backend reports
@@ -95,9 +84,9 @@ fn appends(append: impl Fn(CaseId, &[Event], &[AppendCondition])) {
     }];
     for i in 0..12u128 {
         let case = CaseId::from_u128(i);
-        append(case, &[event(i, 1000 + i)], &[]);
-        append(case, &[event(i, 2000 + i), event(i, 3000 + i)], &[]);
-        append(case, &[event(i, 4000 + i)], &condition);
+        append(case, &[responded(i, 1000 + i)], &[]);
+        append(case, &[responded(i, 2000 + i), responded(i, 3000 + i)], &[]);
+        append(case, &[responded(i, 4000 + i)], &condition);
     }
 }
 
