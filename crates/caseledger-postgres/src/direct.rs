@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Clock;
 use crate::error::{Error, ErrorKind};
-use crate::writer::{Append, Outcome, SESSION_SETTINGS, Statements, write_group_on};
+use crate::writer::{Append, Outcome, Statements, write_group_on};
 
 /// A new connection: the client, and the connection's future, which must
 /// be driven for the client to get answers.
@@ -109,8 +109,7 @@ impl Direct {
                 // Set just above.
                 return Err(AppendError::Log(Error::new(ErrorKind::WriterStopped)));
             };
-            // The connection's session has the append settings (`open`).
-            match write_group_on(&c.client, &c.statements, clock, &[append], true).await {
+            match write_group_on(&c.client, &c.statements, clock, &[append]).await {
                 // One answer per append of the group, which holds one.
                 Ok(outcomes) => outcomes
                     .into_iter()
@@ -139,13 +138,7 @@ async fn open(connect: &ConnectFn, connect_timeout: Duration) -> Result<Conn, Er
         .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
     let (client, connection) = connected;
     let task = tokio::spawn(connection);
-    // This connection only appends: the settings of every append
-    // transaction hold for its whole session, set once.
-    let prepared = match client.batch_execute(&SESSION_SETTINGS).await {
-        Ok(()) => Statements::prepare_plain(&client).await,
-        Err(e) => Err(Error::db("setting up the appending connection")(e)),
-    };
-    match prepared {
+    match Statements::prepare_plain(&client).await {
         Ok(statements) => Ok(Conn {
             client,
             statements,

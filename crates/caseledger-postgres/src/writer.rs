@@ -131,11 +131,17 @@ static SQL: LazyLock<[String; 7]> = LazyLock::new(|| {
         "SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1".to_owned(),
         format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = $1"),
         format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)"),
+        // The customer's cases first, by the customer index, then their
+        // follow-ups by the `(case_id, version)` index: written so that no
+        // plan can start from the whole table (an `IN` semi join ordered by
+        // position could walk the primary key and filter every row), and
+        // sorted after (`position + 0` is not the primary key's order).
         format!(
             "SELECT {EVENT_COLUMNS} FROM caseledger.events
-              WHERE type = 'follow_up_scheduled'
-                AND case_id IN (SELECT case_id FROM caseledger.events WHERE customer_id = $1)
-              ORDER BY position"
+              WHERE case_id = ANY (ARRAY(SELECT case_id FROM caseledger.events
+                                          WHERE customer_id = $1))
+                AND type = 'follow_up_scheduled'
+              ORDER BY position + 0"
         ),
         INSERT_EVENTS.to_owned(),
         FINISH.to_owned(),
@@ -220,16 +226,19 @@ SELECT pg_notify($17, $18)";
 /// generic plan made from the statistics of the moment: made while they
 /// say the table is empty (a new ledger), that plan scanned the whole table
 /// at every append however large it grew (tests/plans.rs). With the
-/// setting, every plan the server makes for these statements (each made in
-/// an append transaction) takes the index. It works by a huge cost on
-/// sequential scans, which a scan with no other way (the one-row head's)
-/// still carries: above `jit_above_cost`, so the server would compile each
-/// such statement to machine code (25 to 70 ms each, measured); no
-/// statement of an append is long enough to gain from JIT.
+/// setting, the plans the server makes for these statements (each made in
+/// an append transaction) start from an index, and each statement is
+/// written so that the index that starts it is the selective one. It works
+/// by a huge cost on sequential scans, which a scan with no other way (the
+/// one-row head's) still carries: above `jit_above_cost`, so the server
+/// would compile each such statement to machine code (25 to 90 ms each,
+/// measured); no statement of an append is long enough to gain from JIT.
 const APPEND_SETTINGS: [&str; 2] = ["enable_seqscan = off", "jit = off"];
 
-/// A group's transaction on a shared (pooled) connection: the settings
-/// for this transaction only (`LOCAL`), sent with the `BEGIN`.
+/// A group's transaction begins with the settings, for this transaction
+/// only (`LOCAL`: nothing is left on the connection for its next user, nor
+/// behind a pooler that shares server connections between transactions),
+/// sent with the `BEGIN` in one message.
 static BEGIN_WITH_SETTINGS: LazyLock<String> = LazyLock::new(|| {
     let local: Vec<String> = APPEND_SETTINGS
         .iter()
@@ -238,18 +247,10 @@ static BEGIN_WITH_SETTINGS: LazyLock<String> = LazyLock::new(|| {
     format!("BEGIN; {}", local.join("; "))
 });
 
-/// The settings for a whole session, on a connection that only appends
-/// (the direct path's): set once when it connects, instead of in each
-/// transaction.
-pub(crate) static SESSION_SETTINGS: LazyLock<String> = LazyLock::new(|| {
-    let set: Vec<String> = APPEND_SETTINGS.iter().map(|s| format!("SET {s}")).collect();
-    set.join("; ")
-});
-
 async fn try_group(pool: &Pool, clock: Clock, group: &[&Append]) -> Result<Vec<Outcome>, Error> {
     let client = pool.get().await.map_err(Error::pool("appending"))?;
     let written = match Statements::prepare(&client).await {
-        Ok(st) => write_group_on(&client, &st, clock, group, false).await,
+        Ok(st) => write_group_on(&client, &st, clock, group).await,
         Err(e) => Err(e),
     };
     match written {
@@ -269,21 +270,15 @@ async fn try_group(pool: &Pool, clock: Clock, group: &[&Append]) -> Result<Vec<O
 /// depends on an earlier one of the group (same case, a shared event id,
 /// or a condition after earlier writes), the rows so far and its fresh
 /// lookups; (3) the rows, the commit marker, the head, the NOTIFY and
-/// COMMIT, pipelined. `settled`: the connection's session has
-/// [`SESSION_SETTINGS`] (else the transaction sets them for itself).
+/// COMMIT, pipelined.
 pub(crate) async fn write_group_on(
     client: &tokio_postgres::Client,
     st: &Statements,
     clock: Clock,
     group: &[&Append],
-    settled: bool,
 ) -> Result<Vec<Outcome>, Error> {
     let during = "appending";
-    let begin = client.batch_execute(if settled {
-        "BEGIN"
-    } else {
-        BEGIN_WITH_SETTINGS.as_str()
-    });
+    let begin = client.batch_execute(&BEGIN_WITH_SETTINGS);
     let head = client.query_one(&st.lock_head, &[]);
     let lookups = futures_util::future::try_join_all(
         group
