@@ -132,12 +132,13 @@ pub fn run(location: &StoreLocation, args: &CasesArgs) -> Result<()> {
             crate::render::board_table(&out.view(), table_width(args.wide), &mut stdout)
         }
     };
-    written.and_then(|()| stdout.flush()).map_err(out_err)?;
+    let written = written.and_then(|()| stdout.flush());
+    drop(stdout);
     drop(rows);
-    // The process ends after printing: freeing a map of every case would
-    // only add to its run time.
+    // The process ends after printing (or after a reader went away):
+    // freeing a map of every case would only add to its run time.
     std::mem::forget(board);
-    Ok(())
+    written.map_err(out_err)
 }
 
 /// The output buffer of `cases`: rows reach stdout in writes of this size.
@@ -211,7 +212,10 @@ fn json(b: &Board<'_>, w: &mut impl Write) -> std::io::Result<()> {
         rows: RowsJson(b.rows),
     };
     // An error of `w` comes back as itself (serde_json's `From`), so a
-    // closed pipe is still seen as one.
+    // closed pipe is still seen as one. serde_json's other errors (a map
+    // with keys that are not strings, a float that is not finite) cannot
+    // come from these types, which hold neither; one would be reported as
+    // a write error.
     serde_json::to_writer_pretty(&mut *w, &out)?;
     w.write_all(b"\n")
 }

@@ -253,11 +253,20 @@ struct Judged {
 /// built one at a time as [`iter`](Self::iter) reaches them: a caller that
 /// prints them (the `cases` command) never holds every row at once, only a
 /// few dozen bytes a matching case. Borrows the board.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BoardSelection<'b> {
     board: &'b CaseBoard,
     /// Each matching case's judgement and customer, in the board's order.
     judged: Vec<(Judged, &'b CustomerId)>,
+}
+
+impl std::fmt::Debug for BoardSelection<'_> {
+    /// The count of rows only: the board behind it is every case.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoardSelection")
+            .field("len", &self.judged.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl BoardSelection<'_> {
