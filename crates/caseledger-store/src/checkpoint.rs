@@ -154,6 +154,17 @@ pub(crate) fn read_checkpoint(dir: &Path, file: &File) -> Result<Checkpoint, Err
 /// Reads the checkpoint of the store in `dir` without changing anything:
 /// the start of every read-only open. A missing directory or checkpoint file
 /// means "not a store"; a checkpoint with no valid slot is corruption.
+///
+/// A reader also refuses a checkpoint whose other slot is damaged (written
+/// once, not empty, and failing its checks): the valid slot may then be one
+/// commit behind the log (the newer slot damaged after its commit was
+/// acknowledged), and a reader, which never reads past the checkpoint,
+/// would show the log without that commit as if it were all. A writer's
+/// open scans past the checkpoint and writes it again, so it repairs this;
+/// a reader cannot tell that commit from a write no caller was told of.
+/// A slot being overwritten by a live writer can read as damaged for a
+/// moment: the read is tried again, [`DAMAGED_SLOT_ATTEMPTS`] times,
+/// [`DAMAGED_SLOT_WAIT_MS`] apart, before it is refused.
 pub(crate) fn read_only_checkpoint(dir: &Path) -> Result<Checkpoint, Error> {
     if !dir.is_dir() {
         return Err(ErrorKind::NotAStore {
@@ -163,7 +174,54 @@ pub(crate) fn read_only_checkpoint(dir: &Path) -> Result<Checkpoint, Error> {
         .into());
     }
     let cp_file = File::open(dir.join(CHECKPOINT_FILE)).map_err(|e| missing_checkpoint(dir, e))?;
-    read_checkpoint(dir, &cp_file)
+    let mut attempt = 0;
+    loop {
+        let cp = read_checkpoint(dir, &cp_file)?;
+        let path = dir.join(CHECKPOINT_FILE);
+        let Some(slot) = damaged_slot(&cp_file).map_err(|e| Error::io("read", &path, e))? else {
+            return Ok(cp);
+        };
+        attempt += 1;
+        if attempt >= DAMAGED_SLOT_ATTEMPTS {
+            return Err(Error::corrupt(Damage::new(
+                crate::error::DamageKind::Checkpoint,
+                path,
+                slot * SLOT_BYTES as u64,
+                format!(
+                    "checkpoint slot {slot} is damaged, so the other one (position {}) may be a \
+                     commit behind the log; a read cannot tell where the acknowledged log ends. \
+                     Opening the store for writing (any import or append) scans the log and \
+                     writes the checkpoint again",
+                    cp.position
+                ),
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(DAMAGED_SLOT_WAIT_MS));
+    }
+}
+
+/// How many times [`read_only_checkpoint`] reads a checkpoint with a
+/// damaged slot before it refuses it (a live writer's overwrite of a slot
+/// lasts microseconds).
+const DAMAGED_SLOT_ATTEMPTS: u32 = 5;
+/// The wait between those reads, in milliseconds.
+const DAMAGED_SLOT_WAIT_MS: u64 = 2;
+
+/// The slot (0 or 1) that holds bytes but is not a valid slot, if one
+/// does: a slot never written (short file, or all zeros, as a new store's
+/// second slot) is not damaged.
+fn damaged_slot(file: &File) -> std::io::Result<Option<u64>> {
+    let mut b = [0u8; 2 * SLOT_BYTES];
+    let n = read_up_to(file, &mut b)?;
+    for slot in 0..2 {
+        let start = slot * SLOT_BYTES;
+        let bytes = &b[start.min(n)..(start + SLOT_BYTES).min(n)];
+        let written = bytes.iter().any(|&x| x != 0);
+        if written && Checkpoint::decode(bytes).is_none() {
+            return Ok(Some(slot as u64));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -174,6 +174,56 @@ fn a_damaged_checkpoint_slot_falls_back_to_the_other() {
     assert!(err.to_string().contains("checkpoint"), "{err}");
 }
 
+/// A damaged slot leaves the other, which may be a commit behind the log
+/// (the newer slot damaged after its commit was acknowledged): a reader,
+/// which never reads past the checkpoint, would show the log without that
+/// commit as the whole log, so every read refuses, naming the slot, until
+/// a writer's open (which scans past it) writes the checkpoint again.
+#[test]
+fn a_damaged_checkpoint_slot_is_refused_by_reads_until_a_writer_rewrites_it() {
+    for damaged in ["newest", "oldest"] {
+        let dir = tempfile::tempdir().unwrap();
+        small_store(dir.path());
+        let cp_path = dir.path().join(CHECKPOINT_FILE);
+        let head = Store::open_read_only(dir.path()).unwrap().head();
+        let mut cp = std::fs::read(&cp_path).unwrap();
+        let sequence = |cp: &[u8], slot: usize| {
+            u64::from_le_bytes(cp[slot * 96 + 16..slot * 96 + 24].try_into().unwrap())
+        };
+        let newest = usize::from(sequence(&cp, 1) > sequence(&cp, 0));
+        let slot = if damaged == "newest" {
+            newest
+        } else {
+            1 - newest
+        };
+        cp[slot * 96 + 92] ^= 0xff; // the slot's checksum
+        std::fs::write(&cp_path, &cp).unwrap();
+        let refused = |err: caseledger_store::Error| match err.kind() {
+            ErrorKind::Corrupt(d) => {
+                assert_eq!(d.kind, caseledger_store::DamageKind::Checkpoint, "{err}");
+                assert_eq!(d.offset, slot as u64 * 96, "{err}");
+                assert!(
+                    err.to_string()
+                        .contains(&format!("checkpoint slot {slot} is damaged")),
+                    "{err}"
+                );
+            }
+            _ => panic!("{damaged}: not refused as a damaged checkpoint: {err}"),
+        };
+        refused(Store::open_read_only(dir.path()).unwrap_err());
+        refused(verify(dir.path(), |_| {}).unwrap_err());
+        // Unchanged by the refusals.
+        assert_eq!(std::fs::read(&cp_path).unwrap(), cp, "{damaged}");
+        // A writer finds every commit and writes the checkpoint again.
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        assert_eq!(store.head(), head, "{damaged}");
+        drop(store);
+        let reader = Store::open_read_only(dir.path()).unwrap();
+        assert_eq!(reader.head(), head, "{damaged}");
+        assert_eq!(all(&reader).len() as u64, events_in(6), "{damaged}");
+    }
+}
+
 #[test]
 fn an_uncommitted_batch_is_cut_and_kept_aside() {
     let base = tempfile::tempdir().unwrap();

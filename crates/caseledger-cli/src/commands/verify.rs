@@ -142,8 +142,19 @@ impl VerifyProblem {
             ),
             _ => ("error", "the store could not be checked", None),
         };
+        let checkpoint = damage.is_some_and(|d| d.kind == caseledger_store::DamageKind::Checkpoint);
         let next = match kind {
             "torn_tail" => "`caseledger recover` cuts it and keeps the bytes under cut/".to_owned(),
+            // The checkpoint is not the log: opening the store for writing
+            // finds the log's end by scanning and writes it again.
+            "corruption" if checkpoint => {
+                "`caseledger recover` opens the store for writing, which \
+                 scans the log past the valid checkpoint slot, keeps every whole commit it finds \
+                 and writes the checkpoint again; then run verify again (with neither slot \
+                 valid, restore the store directory from a backup copy; see \"Backup and \
+                 restore\" in docs/store-format.md)"
+                    .to_owned()
+            }
             "corruption" => format!(
                 "the records of positions 1 to {last_good} check good (the last good position is \
                  {last_good}). Restore the store directory from a backup copy, check the copy \
