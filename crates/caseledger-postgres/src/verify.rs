@@ -11,8 +11,9 @@ use crate::Head;
 use crate::error::{Error, ErrorKind};
 use crate::log::AsyncPgLog;
 use crate::rows::{
-    EVENT_COLUMNS, RowRef, decode_row_body, decode_row_body_pooled, to_hash, to_u64,
+    EVENT_COLUMNS, RowRef, decode_row_body, decode_row_body_pooled, to_hash, to_i64, to_u64,
 };
+use crate::writer::recorded_at_of;
 
 /// Rows fetched at a time by the walk.
 const VERIFY_PAGE_ROWS: i32 = 10_000;
@@ -116,14 +117,21 @@ impl AsyncPgLog {
             .start()
             .await
             .map_err(Error::db(during))?;
-        let head = tx
-            .query_one("SELECT position, hash FROM caseledger.head", &[])
+        let head_row = tx
+            .query_one(
+                "SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head",
+                &[],
+            )
             .await
             .map_err(Error::db(during))?;
         let head = Head {
-            position: to_u64(head.get(0), 0, "the head position")?,
-            hash: to_hash(head.get::<_, &[u8]>(1), 0)?,
+            position: to_u64(head_row.get(0), 0, "the head position")?,
+            hash: to_hash(head_row.get::<_, &[u8]>(1), 0)?,
         };
+        let head_recorded = (
+            head_row.get::<_, Option<i64>>(2),
+            head_row.get::<_, Option<i32>>(3),
+        );
         let columns = match depth {
             Depth::Chain => "position, body",
             Depth::Columns | Depth::Rules => EVENT_COLUMNS,
@@ -243,6 +251,7 @@ impl AsyncPgLog {
                 ),
             ));
         }
+        check_head_recorded_at(&tx, walk.last_position, head_recorded).await?;
         tx.commit().await.map_err(Error::db(during))?;
         Ok(VerifyReport {
             events: walk.last_position,
@@ -251,6 +260,58 @@ impl AsyncPgLog {
             head,
         })
     }
+}
+
+/// Checks the head row's recorded time against the last event's (read in
+/// the walk's snapshot; its body was checked by the walk): appends take it
+/// as the time no later event may be recorded before, so a changed one
+/// would date every later event wrongly (a year 9999 one, for ever) or
+/// stop every append (one out of range), while the chain still holds.
+/// Both are empty before the first event.
+async fn check_head_recorded_at(
+    tx: &tokio_postgres::Transaction<'_>,
+    last_position: u64,
+    (secs, nanos): (Option<i64>, Option<i32>),
+) -> Result<(), Error> {
+    let during = "verifying the head row";
+    let last = match last_position {
+        0 => None,
+        p => {
+            let row = tx
+                .query_one(
+                    "SELECT body FROM caseledger.events WHERE position = $1",
+                    &[&to_i64(p, "position")?],
+                )
+                .await
+                .map_err(Error::db(during))?;
+            let header = caseledger_codec::decode_event_header(row.get::<_, &[u8]>(0))
+                .map_err(|e| Error::tampered(p, format!("the body does not decode: {e}")))?;
+            Some(header.recorded_at)
+        }
+    };
+    let differs = |head: &str| {
+        Error::tampered(
+            last_position,
+            format!(
+                "the head row's recorded time ({head}) is not the last event's ({})",
+                last.map_or_else(|| "none".to_owned(), |t| caseledger::format_timestamp(&t))
+            ),
+        )
+    };
+    let head = recorded_at_of(secs, nanos).map_err(|_| {
+        differs(&format!(
+            "{} s and {} ns, out of range",
+            secs.map_or_else(|| "no".to_owned(), |s| s.to_string()),
+            nanos.map_or_else(|| "no".to_owned(), |n| n.to_string())
+        ))
+    })?;
+    if head != last || secs.is_some() != nanos.is_some() {
+        return Err(differs(&head.map_or_else(
+            || "none".to_owned(),
+            |t| caseledger::format_timestamp(&t),
+        )));
+    }
+    Ok(())
 }
 
 /// The walk's state: the chain so far, each stream's version and state.
