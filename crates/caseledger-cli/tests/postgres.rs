@@ -138,6 +138,89 @@ fn a_bad_import_leaves_the_tables_unchanged_with_the_same_line_numbered_error() 
     assert!(out.contains("already stored"), "{out}");
 }
 
+/// Every read checks what it prints, on PostgreSQL as on a store
+/// directory: a row changed behind the log's back (a superuser with the
+/// trigger off), which still decodes and matches its columns, is refused by
+/// `history`, `follow-ups plan` and `report`, each naming its position, and
+/// a copy out of the database stops before the batch that holds it.
+#[test]
+fn reads_of_postgres_refuse_a_row_changed_behind_the_logs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    for case in 1..=3 {
+        let (code, _, err) = at(
+            &db.url,
+            &["import", "-"],
+            good_case(case).join("\n").as_bytes(),
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let case_2 = "00000000-0000-0000-0000-000000000002";
+    assert!(ok(&db.url, &["history", case_2]).contains("agent-17"));
+    // Case 2's second event (position 7: each import is a batch of 5).
+    db.sql(&format!(
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events
+            SET body = decode(replace(encode(body, 'hex'), encode('agent-17'::bytea, 'hex'),
+                                      encode('agent-99'::bytea, 'hex')), 'hex')
+          WHERE case_id = '{case_2}' AND version = 2;"
+    ))
+    .unwrap();
+    for args in [
+        vec!["history", case_2],
+        vec!["follow-ups", "plan", "--on", "2026-03-10"],
+        vec!["report"],
+    ] {
+        let (code, out, err) = at(&db.url, &args, b"");
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(!out.contains("agent-99"), "{args:?}: {out}");
+        assert!(err.contains("position 7"), "{args:?}: {err}");
+    }
+    let target = dir.path().join("copy");
+    let (code, out) = copy(&db.url, &target, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("position 7"), "{out}");
+    // Nothing of the changed batch was written (the batches before it may
+    // be, whole: a copy commits chunks of batches).
+    let copied = ok(&target, &["export"]);
+    assert!(copied.lines().count() <= 5, "{copied}");
+    assert!(!copied.contains("agent-99"), "{copied}");
+}
+
+/// `verify` checks the head row's recorded time, which appends take as
+/// the time no later event may be recorded before.
+#[test]
+fn verify_on_postgres_refuses_a_head_whose_recorded_time_was_changed() {
+    let db = TestDb::new();
+    let (code, _, err) = at(
+        &db.url,
+        &["import", "-"],
+        good_case(1).join("\n").as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let sound = head(&db.url);
+    for change in [
+        "recorded_secs = 253402300000",
+        "recorded_nanos = 2000000000",
+        "recorded_secs = NULL",
+    ] {
+        db.sql(&format!(
+            "CREATE TABLE public.saved AS SELECT * FROM caseledger.head;
+             UPDATE caseledger.head SET {change};"
+        ))
+        .unwrap();
+        let (code, out, err) = at(&db.url, &["verify"], b"");
+        assert_eq!(code, 1, "{change}: {out}{err}");
+        assert!(err.contains("recorded time"), "{change}: {err}");
+        db.sql(
+            "UPDATE caseledger.head h SET recorded_secs = s.recorded_secs,
+                    recorded_nanos = s.recorded_nanos FROM public.saved s; DROP TABLE public.saved;",
+        )
+        .unwrap();
+        assert_eq!(head(&db.url), sound, "{change}: put back");
+    }
+}
+
 #[test]
 fn generate_gives_the_same_head_as_on_a_store_directory() {
     let dir = tempfile::tempdir().unwrap();

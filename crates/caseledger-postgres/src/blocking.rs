@@ -281,6 +281,8 @@ impl PgLog {
         let end = self.head()?.position;
         let rows = self.log.options().page_rows;
         let mut next = from_position.max(1);
+        // Each page is checked against the chain from here on.
+        let mut prev = self.run(|log| async move { log.chain_before(next).await })?;
         let mut buffer = VecDeque::new();
         let mut failed = false;
         Ok(std::iter::from_fn(move || {
@@ -290,9 +292,14 @@ impl PgLog {
             if failed || next > end {
                 return None;
             }
-            let from = next;
-            match self.run(|log| async move { log.records_page(from, end, rows).await }) {
-                Ok(page) => {
+            let (from, mut chain) = (next, prev);
+            let page = self.run(|log| async move {
+                let page = log.records_page(from, end, rows, &mut chain).await?;
+                Ok((page, chain))
+            });
+            match page {
+                Ok((page, chain)) => {
+                    prev = chain;
                     let last = page.iter().rev().find_map(|r| match r {
                         LogRecord::Event(e) => Some(e.position),
                         LogRecord::Commit { .. } => None,

@@ -196,6 +196,21 @@ impl AsyncPgLog {
         to: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
+        Ok(self
+            .page_rows(from, to, limit)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// [`page`](Self::page), each event with its row (for its body).
+    pub(crate) async fn page_rows(
+        &self,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<(RecordedEvent, EventRow)>, Error> {
         let during = "reading the log";
         let client = self.client(during).await?;
         // The range of the page itself, not up to `to` with a LIMIT:
@@ -220,7 +235,8 @@ impl AsyncPgLog {
             .map_err(Error::db(during))?;
         let mut out = Vec::with_capacity(rows.len());
         for (expect, row) in (from..).zip(&rows) {
-            let r = checked(&EventRow::from_row(row)?)?;
+            let row = EventRow::from_row(row)?;
+            let r = checked(&row)?;
             // Every position up to the head is committed: a missing one was
             // deleted behind the log's back.
             if r.position != expect {
@@ -229,7 +245,7 @@ impl AsyncPgLog {
                     "the event at this position is missing",
                 ));
             }
-            out.push(r);
+            out.push((r, row));
         }
         Ok(out)
     }

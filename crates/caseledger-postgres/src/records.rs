@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use caseledger::{CaseId, RecordedEvent};
-use caseledger_codec::{encode_commit_body, encode_event_body};
+use caseledger_codec::{Hash, encode_commit_body, encode_event_body, link_holds, stored_hash};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -69,23 +69,45 @@ impl AsyncPgLog {
         .transpose()
     }
 
+    /// The chain hash before position `from` (1, or the first event of a
+    /// batch): the marker's of the batch ending just before it, where a
+    /// checked read of the records from `from` starts.
+    pub(crate) async fn chain_before(&self, from: u64) -> Result<Hash, Error> {
+        let before = from.saturating_sub(1);
+        match self.head_at(before).await? {
+            Some(head) => Ok(head.hash),
+            None => Err(Error::tampered(
+                before,
+                "no commit marker closes a batch at this position, so a read cannot start \
+                 after it",
+            )),
+        }
+    }
+
     /// Reads the records with positions `from..=to`: up to `limit` events
-    /// and the commit markers of batches ending among them, in chain order.
+    /// and the commit markers of batches ending among them, in chain order,
+    /// each checked against the chain as the log's walk checks it: every
+    /// event's body links to `prev` (the chain hash before `from`, moved on
+    /// to the page's last record), and every commit marker's hash is the
+    /// chain's. So a row or a marker changed behind the log's back stops
+    /// the read at its position, before anything of it is handed on (a
+    /// copy then writes nothing of its batch).
     pub(crate) async fn records_page(
         &self,
         from: u64,
         to: u64,
         limit: usize,
+        prev: &mut Hash,
     ) -> Result<Vec<LogRecord>, Error> {
-        let events = self.page(from, to, limit).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
+        let events = self.page_rows(from, to, limit).await?;
+        let Some(last) = events.last().map(|(e, _)| e.position) else {
             return Ok(Vec::new());
         };
         let during = "reading commit markers";
         let client = self.client(during).await?;
         let rows = client
             .query(
-                "SELECT last_position, first_position FROM caseledger.commits
+                "SELECT last_position, first_position, hash FROM caseledger.commits
                   WHERE last_position >= $1 AND last_position <= $2 ORDER BY last_position",
                 &[&to_i64(from, "position")?, &to_i64(last, "position")?],
             )
@@ -93,13 +115,33 @@ impl AsyncPgLog {
             .map_err(Error::db(during))?;
         let mut commits = rows.iter().peekable();
         let mut out = Vec::with_capacity(events.len() + rows.len());
-        for e in events {
+        let mut body = Vec::with_capacity(56);
+        for (e, row) in events {
             let position = e.position;
+            if !link_holds(prev, &row.body) {
+                return Err(Error::tampered(
+                    position,
+                    "the chain hash of this event does not match its content: the row, or the \
+                     record before it, was changed",
+                ));
+            }
+            *prev = stored_hash(&row.body);
             out.push(LogRecord::Event(e));
             if let Some(c) = commits.peek() {
                 let last_position = to_u64(c.get(0), position, "a commit's last position")?;
                 if last_position == position {
                     let first_position = to_u64(c.get(1), position, "a commit's first position")?;
+                    let stored = to_hash(c.get::<_, &[u8]>(2), position)?;
+                    body.clear();
+                    let hash = encode_commit_body(&mut body, prev, first_position, last_position);
+                    if hash != stored {
+                        return Err(Error::tampered(
+                            position,
+                            "the hash of the commit marker after this event does not match the \
+                             chain",
+                        ));
+                    }
+                    *prev = hash;
                     out.push(LogRecord::Commit {
                         first_position,
                         last_position,
@@ -115,17 +157,23 @@ impl AsyncPgLog {
     /// one after a head) to the head as it was when the call began, in
     /// chain order, fetched in pages of [`crate::PgOptions::page_rows`].
     /// What `caseledger copy` reads to reproduce the ledger elsewhere.
+    ///
+    /// Every record is checked against the chain before it is given (see
+    /// `records_page`), from the commit marker before `from_position`: the
+    /// read fails at the first record changed behind the log's back.
     pub async fn read_records(&self, from_position: u64) -> Result<RecordStream, Error> {
         let end = self.head().await?.position;
+        let from = from_position.max(1);
+        let start = self.chain_before(from).await?;
         let rows = self.options().page_rows;
         let log = self.clone();
-        let pages = futures_util::stream::try_unfold(from_position.max(1), move |next| {
+        let pages = futures_util::stream::try_unfold((from, start), move |(next, mut prev)| {
             let log = log.clone();
             async move {
                 if next > end {
                     return Ok(None);
                 }
-                let page = log.records_page(next, end, rows).await?;
+                let page = log.records_page(next, end, rows, &mut prev).await?;
                 let last = page.iter().rev().find_map(|r| match r {
                     LogRecord::Event(e) => Some(e.position),
                     LogRecord::Commit { .. } => None,
@@ -136,7 +184,7 @@ impl AsyncPgLog {
                         "the event at this position is missing",
                     ));
                 };
-                Ok(Some((page, last + 1)))
+                Ok(Some((page, (last + 1, prev))))
             }
         });
         Ok(pages

@@ -100,6 +100,18 @@ pub fn copy(
         bar.set_position(events);
     }
     bar.finish_and_clear();
+    if head.position >= want.position && head != want {
+        // Not an interrupted copy: running it again would be refused.
+        bail!(
+            "the copy ended at position {} hash {}, but the source's head is position {} hash \
+             {}: the copy is not the same ledger as the source; run `caseledger verify` on \
+             both",
+            head.position,
+            head.hash_hex(),
+            want.position,
+            want.hash_hex()
+        );
+    }
     if head != want {
         bail!(
             "the copy ended at position {} hash {}, not at the source's head (position {} hash \

@@ -100,26 +100,26 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
         }
         (StoreLocation::Dir(dir), Some(actor)) => {
             let log = open_writer(dir, caseledger_store::Clock::System)?;
-            apply_plan(log, day, &calendar, capacity, actor, args.format)
+            let facts = facts(&log, day)?;
+            apply_plan(log, &facts, &calendar, capacity, actor, args.format)
         }
         (StoreLocation::Postgres(url), actor) => {
             let log = super::pg::open(url, caseledger_postgres::Clock::System)?;
+            let facts = pg_facts(&log, day)?;
             match actor {
-                None => {
-                    let facts = facts(&log, day)?;
-                    print_plan::<std::io::Error>(
-                        args.format,
-                        &plan(&facts, &calendar, capacity),
-                        None,
-                    )
-                }
-                Some(actor) => apply_plan(log, day, &calendar, capacity, actor, args.format),
+                None => print_plan::<std::io::Error>(
+                    args.format,
+                    &plan(&facts, &calendar, capacity),
+                    None,
+                ),
+                Some(actor) => apply_plan(log, &facts, &calendar, capacity, actor, args.format),
             }
         }
     }
 }
 
-/// The plan's facts: the whole log folded in position order.
+/// The plan's facts: the whole log folded in position order. For a store
+/// directory, opened (which checks every record's link and the head).
 fn facts<L: EventLog>(log: &L, day: PlanDay) -> Result<FollowUpFacts> {
     let mut facts = FollowUpFacts::new(day);
     for e in log.read_all(1).context("cannot read the log")? {
@@ -129,20 +129,29 @@ fn facts<L: EventLog>(log: &L, day: PlanDay) -> Result<FollowUpFacts> {
     Ok(facts)
 }
 
-/// `--apply`: plans, records through the service, prints; an error (exit
-/// status 1) when any call was refused.
+/// The plan's facts from PostgreSQL: the log's verified walk (every body's
+/// link, gapless positions, stream versions, batches, the head), so that
+/// no row changed behind the log's back is planned from or printed.
+fn pg_facts(log: &caseledger_postgres::PgLog, day: PlanDay) -> Result<FollowUpFacts> {
+    let mut facts = FollowUpFacts::new(day);
+    log.read_verified(|e| facts.observe(e.position, &e.event))
+        .context("cannot read the log")?;
+    Ok(facts)
+}
+
+/// `--apply`: plans from `facts` (read from `log`), records through the
+/// service, prints; an error (exit status 1) when any call was refused.
 fn apply_plan<L: EventLog>(
     log: L,
-    day: PlanDay,
+    facts: &FollowUpFacts,
     calendar: &BusinessCalendar,
     capacity: Option<usize>,
     actor: &Actor,
     format: PlanFormat,
 ) -> Result<()> {
-    let facts = facts(&log, day)?;
-    let planned = plan(&facts, calendar, capacity);
+    let planned = plan(facts, calendar, capacity);
     let service = CaseService::new(log, UuidV7Ids::new());
-    let applied = apply(&service, &facts, &planned, actor);
+    let applied = apply(&service, facts, &planned, actor);
     print_plan(format, &planned, Some((actor, &applied)))?;
     let refused = applied.iter().filter(|a| !a.result.is_recorded()).count();
     if refused > 0 {

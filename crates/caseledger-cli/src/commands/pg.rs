@@ -103,7 +103,18 @@ pub fn history(
     format: HistoryFormat,
 ) -> Result<()> {
     let log = open(url, Clock::System)?;
-    let events = log.read_stream(case_id)?;
+    // Every read checks what it prints: the case's events are taken from
+    // the verified walk of the whole log (each body's link, gapless
+    // positions, stream versions, batches, the head), as the store
+    // directory's `history` opens its store, which checks every link. A
+    // lookup of the case's rows alone would print a row changed, or a
+    // last event deleted, behind the log's back.
+    let mut events = Vec::new();
+    log.read_verified(|e| {
+        if e.event.case_id == case_id {
+            events.push(e);
+        }
+    })?;
     if events.is_empty() {
         bail!("case {case_id} has no events in {url}");
     }
