@@ -214,6 +214,10 @@ fn scan_records(
     let mut hash = GENESIS_HASH;
     let mut next_position = 1u64;
     let mut last_recorded_at = None;
+    // The latest of the batch being read, taken into `last_recorded_at`
+    // only at its commit: a batch cut as a torn tail must not move the
+    // time the next write is recorded after.
+    let mut pending_recorded_at: Option<DateTime<Utc>> = None;
     let mut tail = None;
     'segments: for (number, path) in (1u32..).zip(paths) {
         let limit = match bound {
@@ -357,8 +361,8 @@ fn scan_records(
                         })
                         .map_err(|d| damage(DamageKind::Inconsistent, d))?;
                     pending.push(event_id);
-                    if last_recorded_at.is_none_or(|t| recorded_at > t) {
-                        last_recorded_at = Some(recorded_at);
+                    if pending_recorded_at.is_none_or(|t| recorded_at > t) {
+                        pending_recorded_at = Some(recorded_at);
                     }
                     next_position += 1;
                     if let Some(r) = full {
@@ -377,6 +381,11 @@ fn scan_records(
                         ));
                     }
                     pending.clear();
+                    if let Some(t) = pending_recorded_at.take()
+                        && last_recorded_at.is_none_or(|last| t > last)
+                    {
+                        last_recorded_at = Some(t);
+                    }
                     boundary = Boundary {
                         point: Point {
                             segment: number,

@@ -224,6 +224,41 @@ fn a_damaged_checkpoint_slot_is_refused_by_reads_until_a_writer_rewrites_it() {
     }
 }
 
+/// The recorded time a write follows is the last committed event's: a
+/// batch cut as a torn tail (recorded later, never acknowledged) does not
+/// move it, so a write after recovery is recorded as it would have been
+/// without the crash (a resumed copy keeps its source's times, and a
+/// generated store is the same whether or not a run was killed).
+#[test]
+fn a_cut_batch_leaves_the_recorded_time_of_the_next_write_alone() {
+    let base = tempfile::tempdir().unwrap();
+    // Small segments: the batch's bytes reach the files as it rolls over.
+    let options = small_segments().clock(caseledger_store::Clock::EventTime);
+    let store = Store::open(base.path(), options).unwrap();
+    append_each(&store, &[event(1, 1)]); // recorded at t(1)
+    let crashed = tempfile::tempdir().unwrap();
+    {
+        let mut batch = store.batch().unwrap();
+        for i in 0..2000 {
+            // Recorded at t(1000) to t(2999).
+            batch
+                .append(
+                    CaseId::from_u128(2),
+                    ExpectedVersion::Any,
+                    &[event(2, 1000 + i)],
+                )
+                .unwrap();
+        }
+        copy_store(base.path(), crashed.path());
+    }
+    let recovered = Store::open(crashed.path(), options).unwrap();
+    assert!(recovered.recovery().uncommitted_events > 0);
+    append_each(&recovered, &[event(3, 5)]);
+    let last = all(&recovered).pop().unwrap();
+    assert_eq!(last.event.event_id, EventId::from_u128(5));
+    assert_eq!(last.recorded_at, t(5), "not the cut batch's t(2999)");
+}
+
 #[test]
 fn an_uncommitted_batch_is_cut_and_kept_aside() {
     let base = tempfile::tempdir().unwrap();
