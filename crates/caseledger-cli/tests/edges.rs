@@ -351,3 +351,68 @@ fn counts_of_one_are_singular() {
         "{out}"
     );
 }
+
+/// A file written whole by a rename (`report --output`, `import --reject`)
+/// is refused where the path holds a symbolic link or a FIFO, which the
+/// rename would replace by a plain file (a device such as `/dev/null` too,
+/// for a command run as root); and `import --reject` refuses an input it
+/// cannot read twice alike (a FIFO given by its path).
+#[test]
+fn files_written_by_rename_refuse_links_and_fifos_and_reject_refuses_a_fifo_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let (code, _, err) = run(&store, &["generate", "--cases", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "kept").unwrap();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, good_case(1).join("\n")).unwrap();
+    for (path, what) in [(&link, "a symbolic link"), (&fifo, "not a regular file")] {
+        let p = path.to_str().unwrap();
+        let (code, _, err) = run(&store, &["report", "--output", p]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(what), "{err}");
+        let (code, _, err) = run(
+            dir.path().join("r"),
+            &["import", "--reject", p, input.to_str().unwrap()],
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(what), "{err}");
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    // The input read twice: a FIFO is refused before anything is read.
+    let reject = dir.path().join("rejected.jsonl");
+    let (code, _, err) = run(
+        dir.path().join("r2"),
+        &[
+            "import",
+            "--reject",
+            reject.to_str().unwrap(),
+            fifo.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(!reject.exists());
+}

@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::import::Created;
 use super::import_check::{Line, LineReader, Outcome, Validator};
 use super::open::open_writer;
-use super::output::{count, write_stdout};
+use super::output::{check_replaceable, count, create_temporary, write_stdout};
 use crate::args::ImportFormat;
 use crate::exit::UsageError;
 
@@ -136,6 +136,18 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
             "--reject reads the input twice: give a file, not standard input".to_owned()
         ));
     };
+    // Read twice, so it must read the same twice: a pipe or FIFO given by
+    // its path (`/dev/stdin`, `<(…)`) is empty the second time.
+    match std::fs::metadata(file) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => bail!(UsageError(format!(
+            "--reject reads the input twice: {} is not a regular file (a pipe or device reads \
+             differently the second time); give a file",
+            file.display()
+        ))),
+        Err(e) => return Err(anyhow!(e).context(format!("cannot open {}", file.display()))),
+    }
+    check_replaceable(reject, "--reject")?;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -224,8 +236,7 @@ fn import(store: &Store, file: &Path, reject: &Path, tmp: &Path) -> Result<Rejec
 
     // Pass 2: append the good cases, set the bad ones aside.
     let bar = crate::progress::bar(total, "importing");
-    let out =
-        std::fs::File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let out = create_temporary(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut out = BufWriter::new(out);
     let mut summary = RejectSummary {
         reject_file: reject.display().to_string(),

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::exit::BrokenPipe;
+use crate::exit::{BrokenPipe, UsageError};
 
 /// `n` and the noun, plural unless `n` is 1: "1 segment", "2 segments".
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
@@ -36,6 +36,7 @@ pub fn write_stdout(text: &str) -> Result<()> {
 /// mail program attaching it) never sees half a report, and an error leaves
 /// the old file as it was.
 pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    check_replaceable(path, "--output")?;
     let name = path
         .file_name()
         .with_context(|| format!("--output {}: not a file name", path.display()))?;
@@ -44,7 +45,7 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = create_temporary(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -53,4 +54,51 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
     })
+}
+
+/// Checks that `path`, where a command puts a file by renaming a temporary
+/// one over it, holds a regular file or nothing: a rename replaces whatever
+/// is there, not what it points to, so a symbolic link, a FIFO or a device
+/// (`/dev/null`, `/dev/stdout` for a command run as root) would be replaced
+/// by a plain file. `flag` names the option, for the error.
+pub fn check_replaceable(path: &Path, flag: &str) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) => {
+            let what = if m.file_type().is_symlink() {
+                "a symbolic link"
+            } else if m.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a FIFO, socket or device)"
+            };
+            Err(anyhow::Error::new(UsageError(format!(
+                "{flag} {}: {what}; the file is written whole and renamed into place, which would \
+                 replace it: give the path of a regular file, or of none yet",
+                path.display()
+            ))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot check {}", path.display()))),
+    }
+}
+
+/// Creates the temporary file `tmp` anew, for writing: never through a link
+/// and never into a file that is there (`O_EXCL`). What holds its name (a
+/// file left by a process of the same id, or a link planted there) is
+/// removed first, not followed.
+pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp)
+    };
+    match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(tmp)?;
+            create()
+        }
+        other => other,
+    }
 }
