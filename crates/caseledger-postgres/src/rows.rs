@@ -13,6 +13,16 @@ use crate::error::Error;
 pub(crate) const EVENT_COLUMNS: &str =
     "position, case_id, version, event_id, type, at, recorded_at, customer_id, due, body, hash";
 
+/// [`EVENT_COLUMNS`], each named as a column of the table aliased
+/// `alias` (for a join).
+pub(crate) fn prefixed_event_columns(alias: &str) -> String {
+    EVENT_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One row of `events`, as the columns hold it.
 #[derive(Debug, Clone)]
 pub(crate) struct EventRow {
@@ -33,7 +43,13 @@ impl EventRow {
     /// The row's columns, selected with [`EVENT_COLUMNS`]: the borrowed
     /// row's ([`RowRef::from_row`]), copied.
     pub(crate) fn from_row(row: &tokio_postgres::Row) -> Result<EventRow, Error> {
-        let r = RowRef::from_row(row)?;
+        EventRow::from_row_at(row, 0)
+    }
+
+    /// The columns of [`EVENT_COLUMNS`] found in `row` from column
+    /// `first` on (a row that selects something else before them).
+    pub(crate) fn from_row_at(row: &tokio_postgres::Row, first: usize) -> Result<EventRow, Error> {
+        let r = RowRef::from_row_at(row, first)?;
         Ok(EventRow {
             position: r.position,
             case_id: r.case_id,
@@ -101,19 +117,24 @@ pub(crate) struct RowRef<'a> {
 impl<'a> RowRef<'a> {
     /// The row's columns, selected with [`EVENT_COLUMNS`].
     pub(crate) fn from_row(row: &'a tokio_postgres::Row) -> Result<RowRef<'a>, Error> {
+        RowRef::from_row_at(row, 0)
+    }
+
+    /// The columns of [`EVENT_COLUMNS`] from column `first` on.
+    fn from_row_at(row: &'a tokio_postgres::Row, first: usize) -> Result<RowRef<'a>, Error> {
         let during = "reading an event row";
         Ok(RowRef {
-            position: row.try_get(0).map_err(Error::db(during))?,
-            case_id: row.try_get(1).map_err(Error::db(during))?,
-            version: row.try_get(2).map_err(Error::db(during))?,
-            event_id: row.try_get(3).map_err(Error::db(during))?,
-            event_type: row.try_get(4).map_err(Error::db(during))?,
-            at: row.try_get(5).map_err(Error::db(during))?,
-            recorded_at: row.try_get(6).map_err(Error::db(during))?,
-            customer_id: row.try_get(7).map_err(Error::db(during))?,
-            due: row.try_get(8).map_err(Error::db(during))?,
-            body: row.try_get(9).map_err(Error::db(during))?,
-            hash: row.try_get(10).map_err(Error::db(during))?,
+            position: row.try_get(first).map_err(Error::db(during))?,
+            case_id: row.try_get(first + 1).map_err(Error::db(during))?,
+            version: row.try_get(first + 2).map_err(Error::db(during))?,
+            event_id: row.try_get(first + 3).map_err(Error::db(during))?,
+            event_type: row.try_get(first + 4).map_err(Error::db(during))?,
+            at: row.try_get(first + 5).map_err(Error::db(during))?,
+            recorded_at: row.try_get(first + 6).map_err(Error::db(during))?,
+            customer_id: row.try_get(first + 7).map_err(Error::db(during))?,
+            due: row.try_get(first + 8).map_err(Error::db(during))?,
+            body: row.try_get(first + 9).map_err(Error::db(during))?,
+            hash: row.try_get(first + 10).map_err(Error::db(during))?,
         })
     }
 

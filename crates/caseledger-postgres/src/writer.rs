@@ -44,7 +44,7 @@ use uuid::Uuid;
 
 use crate::config::{Clock, MAX_GROUP_APPENDS, NOTIFY_CHANNEL};
 use crate::error::{Error, ErrorKind};
-use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_i64, to_u64};
+use crate::rows::{EVENT_COLUMNS, EventRow, prefixed_event_columns, to_hash, to_i64, to_u64};
 
 /// The answer to one append.
 pub(crate) type Outcome = Result<Appended, AppendError<Error>>;
@@ -112,11 +112,13 @@ struct Tip {
 pub(crate) struct Statements {
     lock_head: Statement,
     version: Statement,
-    /// The stored events with one id: the lookup of an append of one
-    /// event, the common case. The server plans `by_ids` (`= ANY($1)`)
-    /// afresh at every call (about 40 µs of its 43), while this one
-    /// switches to its generic plan after five calls, as `version` does.
-    by_id: Statement,
+    /// The stream's version and the stored event with one id, in one
+    /// statement: the lookups of an append of one event, the common case
+    /// (one statement's overhead on the server, and one answer to wait
+    /// for, instead of two). With scalar parameters the server switches to
+    /// a generic plan after five calls, where it plans `by_ids` (`=
+    /// ANY($1)`) afresh at every call (about 40 µs of its 43).
+    version_and_id: Statement,
     by_ids: Statement,
     follow_ups: Statement,
     insert: Statement,
@@ -129,7 +131,14 @@ static SQL: LazyLock<[String; 7]> = LazyLock::new(|| {
         "SELECT position, hash, recorded_secs, recorded_nanos FROM caseledger.head FOR UPDATE"
             .to_owned(),
         "SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1".to_owned(),
-        format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = $1"),
+        // One row: the version, then the stored event's columns (all
+        // null when no event has the id). Two statements' snapshots would
+        // both be taken after the head's lock, and so is this one's.
+        format!(
+            "SELECT (SELECT coalesce(max(version), 0) FROM caseledger.events WHERE case_id = $1), {}
+               FROM (SELECT 1) AS one LEFT JOIN caseledger.events e ON e.event_id = $2",
+            prefixed_event_columns("e")
+        ),
         format!("SELECT {EVENT_COLUMNS} FROM caseledger.events WHERE event_id = ANY($1)"),
         // The customer's cases first, by the customer index, then their
         // follow-ups by the `(case_id, version)` index: written so that no
@@ -170,17 +179,17 @@ impl Statements {
         let [
             lock_head,
             version,
-            by_id,
+            version_and_id,
             by_ids,
             follow_ups,
             insert,
             finish,
         ] = &*SQL;
-        let (lock_head, version, by_id, by_ids, follow_ups, insert, finish) = tokio::try_join!(
+        let (lock_head, version, version_and_id, by_ids, follow_ups, insert, finish) = tokio::try_join!(
             biased;
             prepare(lock_head),
             prepare(version),
-            prepare(by_id),
+            prepare(version_and_id),
             prepare(by_ids),
             prepare(follow_ups),
             prepare(insert),
@@ -190,7 +199,7 @@ impl Statements {
         Ok(Statements {
             lock_head,
             version,
-            by_id,
+            version_and_id,
             by_ids,
             follow_ups,
             insert,
@@ -469,27 +478,43 @@ async fn look_up(
             }
         }
     }
-    let version_params: [&(dyn ToSql + Sync); 1] = [&case];
-    let version = client.query_one(&st.version, &version_params);
-    // One event (the common case): the statement with a generic plan.
-    let (by_ids, ids_params): (_, [&(dyn ToSql + Sync); 1]) = match ids.as_slice() {
-        [id] => (&st.by_id, [id]),
-        _ => (&st.by_ids, [&ids]),
+    // One event (the common case): the version and the id in one
+    // statement; otherwise the version, then the ids.
+    let (first, first_params, stored_at): (_, Vec<&(dyn ToSql + Sync)>, usize) =
+        match ids.as_slice() {
+            [id] => (&st.version_and_id, vec![&case, id], 1),
+            _ => (&st.version, vec![&case], 0),
+        };
+    let first = client.query_one(first, &first_params);
+    let ids_params: [&(dyn ToSql + Sync); 1] = [&ids];
+    let by_ids = async {
+        match stored_at {
+            0 => client.query(&st.by_ids, &ids_params).await,
+            _ => Ok(Vec::new()),
+        }
     };
-    let stored = client.query(by_ids, &ids_params);
     let names: Vec<&str> = customers.iter().map(|c| c.as_str()).collect();
     let name_params: Vec<[&(dyn ToSql + Sync); 1]> =
         names.iter().map(|n| [n as &(dyn ToSql + Sync)]).collect();
     let follow_ups = futures_util::future::try_join_all(
         name_params.iter().map(|p| client.query(&st.follow_ups, p)),
     );
-    let (version, stored, follow_ups) =
-        tokio::try_join!(biased; version, stored, follow_ups).map_err(Error::db(during))?;
-    let version = to_u64(version.get(0), 0, "a stream version")?;
+    let (first, by_ids, follow_ups) =
+        tokio::try_join!(biased; first, by_ids, follow_ups).map_err(Error::db(during))?;
+    let version = to_u64(first.get(0), 0, "a stream version")?;
     let mut lookups = Lookups::default();
     let decoded = (|| -> Result<(), Error> {
-        for row in &stored {
-            let r = EventRow::from_row(row)?.decode()?;
+        // The one id's event, when stored (its position is never null).
+        let one = match stored_at {
+            0 => None,
+            _ => first
+                .try_get::<_, Option<i64>>(stored_at)
+                .map_err(Error::db("reading an event row"))?
+                .map(|_| EventRow::from_row_at(&first, stored_at))
+                .transpose()?,
+        };
+        for row in one.into_iter().map(Ok).chain(by_ids.iter().map(EventRow::from_row)) {
+            let r = row?.decode()?;
             lookups.stored.insert(r.event.event_id, r);
         }
         for (customer, rows) in customers.into_iter().zip(&follow_ups) {
