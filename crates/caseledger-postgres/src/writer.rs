@@ -185,17 +185,18 @@ impl Statements {
             insert,
             finish,
         ] = &*SQL;
-        let (lock_head, version, version_and_id, by_ids, follow_ups, insert, finish) = tokio::try_join!(
-            biased;
-            prepare(lock_head),
-            prepare(version),
-            prepare(version_and_id),
-            prepare(by_ids),
-            prepare(follow_ups),
-            prepare(insert),
-            prepare(finish),
-        )
-        .map_err(Error::db("preparing the append statements"))?;
+        let (lock_head, version, version_and_id, by_ids, follow_ups, insert, finish) =
+            tokio::try_join!(
+                biased;
+                prepare(lock_head),
+                prepare(version),
+                prepare(version_and_id),
+                prepare(by_ids),
+                prepare(follow_ups),
+                prepare(insert),
+                prepare(finish),
+            )
+            .map_err(Error::db("preparing the append statements"))?;
         Ok(Statements {
             lock_head,
             version,
@@ -513,7 +514,11 @@ async fn look_up(
                 .map(|_| EventRow::from_row_at(&first, stored_at))
                 .transpose()?,
         };
-        for row in one.into_iter().map(Ok).chain(by_ids.iter().map(EventRow::from_row)) {
+        for row in one
+            .into_iter()
+            .map(Ok)
+            .chain(by_ids.iter().map(EventRow::from_row))
+        {
             let r = row?.decode()?;
             lookups.stored.insert(r.event.event_id, r);
         }

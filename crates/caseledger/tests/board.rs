@@ -340,6 +340,45 @@ fn as_of_counts_only_the_events_at_or_before_t() {
     assert!(!a.awaiting_customer, "the resolution ended the wait");
 }
 
+/// The cut at the as-of time is exact, as the report's, though the board
+/// keeps its own times in milliseconds: an event a tenth of a millisecond
+/// after T is not counted, one at T is.
+#[test]
+fn as_of_cuts_to_the_nanosecond_as_the_report_does() {
+    let at = |us: i64| t(0) + Duration::microseconds(us);
+    let mut log = Log::new(vec![
+        (A, 0, opened("C-1", Channel::Phone, Tier::Standard)),
+        (B, 0, opened("C-2", Channel::Phone, Tier::Standard)),
+        (C, 0, opened("C-3", Channel::Phone, Tier::Standard)),
+    ]);
+    // 123.400 µs, T = 123.450 µs, 123.500 µs after t(0): one millisecond.
+    log.0[0].at = at(123) + Duration::nanoseconds(400);
+    log.0[1].at = at(123) + Duration::nanoseconds(450);
+    log.0[2].at = at(123) + Duration::nanoseconds(500);
+    let as_of = at(123) + Duration::nanoseconds(450);
+    let board = log.board(Some(as_of));
+    let mut kpis = KpiAccumulator::new(Some(as_of));
+    for (i, e) in log.0.iter().enumerate() {
+        kpis.observe(i as u64 + 1, e);
+    }
+    assert_eq!(board.events(), 2);
+    assert_eq!(board.events(), kpis.events());
+    assert_eq!(board.len(), kpis.cases());
+    assert_eq!(board.as_of(), Some(as_of));
+    // Asked for a moment after T, even within its millisecond: refused.
+    let later = as_of + Duration::nanoseconds(1);
+    assert!(matches!(
+        board.select_at(later, &BoardQuery::default(), &BoardPolicy::default()),
+        Err(BoardError::AfterAsOf { .. })
+    ));
+    // A board saved before the sub-millisecond part was kept reads back
+    // with none (the cut at its millisecond, as it was made).
+    let mut saved = serde_json::to_value(&board).unwrap();
+    saved.as_object_mut().unwrap().remove("as_of_sub_ms_ns");
+    let old: CaseBoard = serde_json::from_value(saved).unwrap();
+    assert_eq!(old.as_of(), Some(t(0)));
+}
+
 #[test]
 fn a_live_board_answers_later_moments_and_refuses_earlier_ones() {
     let live = desk().board(None);

@@ -133,6 +133,11 @@ impl Entry {
 pub struct CaseBoard {
     /// Events after this (ms) are not counted; `None`: all are.
     as_of_ms: Option<i64>,
+    /// The as-of time's nanoseconds within its millisecond: the cut is
+    /// exact, as the report's (an event 0.1 ms after the as-of time is
+    /// after it), while the board's own times are kept in milliseconds.
+    #[serde(default)]
+    as_of_sub_ms_ns: u32,
     #[serde(skip)]
     index: FastMap<CaseId, u32>,
     entries: Vec<Entry>,
@@ -152,6 +157,9 @@ pub struct CaseBoard {
 #[derive(Deserialize)]
 struct Stored {
     as_of_ms: Option<i64>,
+    /// Absent in a board saved before it was kept: 0.
+    #[serde(default)]
+    as_of_sub_ms_ns: u32,
     entries: Vec<Entry>,
     waits: FastMap<u32, Waits>,
     customers: Names<CustomerId>,
@@ -190,8 +198,15 @@ impl TryFrom<Stored> for CaseBoard {
         if let Some(n) = s.waits.keys().find(|n| **n as usize >= s.entries.len()) {
             return Err(format!("waits of case number {n}, beyond the cases"));
         }
+        if s.as_of_sub_ms_ns >= 1_000_000 {
+            return Err(format!(
+                "as_of_sub_ms_ns {} is not within a millisecond",
+                s.as_of_sub_ms_ns
+            ));
+        }
         Ok(CaseBoard {
             as_of_ms: s.as_of_ms,
+            as_of_sub_ms_ns: s.as_of_sub_ms_ns,
             index,
             entries: s.entries,
             waits: s.waits,
@@ -214,6 +229,7 @@ impl CaseBoard {
     pub fn new(as_of: Option<DateTime<Utc>>) -> CaseBoard {
         CaseBoard {
             as_of_ms: as_of.map(ms),
+            as_of_sub_ms_ns: as_of.map_or(0, sub_ms_ns),
             ..CaseBoard::default()
         }
     }
@@ -221,7 +237,14 @@ impl CaseBoard {
     /// The board's T: its as-of time, else the latest event's time (`None`
     /// before any event).
     pub fn as_of(&self) -> Option<DateTime<Utc>> {
-        self.as_of_ms.or(self.latest_ms).and_then(instant)
+        self.exact_as_of()
+            .or_else(|| self.latest_ms.and_then(instant))
+    }
+
+    /// The as-of time given to [`new`](Self::new), to the nanosecond.
+    pub(crate) fn exact_as_of(&self) -> Option<DateTime<Utc>> {
+        let t = instant(self.as_of_ms?)?;
+        Some(t + chrono::Duration::nanoseconds(i64::from(self.as_of_sub_ms_ns)))
     }
 
     /// How many cases it holds (opened at or before the as-of time).
@@ -256,10 +279,10 @@ impl CaseBoard {
     /// and `self` is left unchanged. A case present in both keeps this
     /// board's entry.
     pub fn merge(&mut self, other: CaseBoard) -> Result<(), AsOfMismatch> {
-        if self.as_of_ms != other.as_of_ms {
+        if (self.as_of_ms, self.as_of_sub_ms_ns) != (other.as_of_ms, other.as_of_sub_ms_ns) {
             return Err(AsOfMismatch {
-                left: self.as_of_ms.and_then(instant),
-                right: other.as_of_ms.and_then(instant),
+                left: self.exact_as_of(),
+                right: other.exact_as_of(),
             });
         }
         self.events += other.events;
@@ -304,7 +327,10 @@ impl Projection for CaseBoard {
     fn observe(&mut self, position: u64, event: &Event) {
         self.last_position = self.last_position.max(position);
         let at_ms = ms(event.at);
-        if self.as_of_ms.is_some_and(|t| at_ms > t) {
+        if self
+            .as_of_ms
+            .is_some_and(|t| (at_ms, sub_ms_ns(event.at)) > (t, self.as_of_sub_ms_ns))
+        {
             return;
         }
         self.events += 1;
@@ -356,6 +382,11 @@ impl Projection for CaseBoard {
 
 /// The instant of `t_ms` milliseconds since the epoch, if chrono can hold
 /// it.
+/// A time's nanoseconds within its millisecond ([`ms`] keeps the rest).
+fn sub_ms_ns(t: DateTime<Utc>) -> u32 {
+    t.timestamp_subsec_nanos() % 1_000_000
+}
+
 fn instant(t_ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(t_ms)
 }

@@ -327,7 +327,7 @@ impl CaseBoard {
         if let Some(latest) = self.latest_ms.filter(|l| *l > t_ms).and_then(instant) {
             return Err(BoardError::BeforeLatestEvent { t, latest });
         }
-        if let Some(as_of) = self.as_of_ms.filter(|a| *a < t_ms).and_then(instant) {
+        if let Some(as_of) = self.exact_as_of().filter(|a| *a < t) {
             return Err(BoardError::AfterAsOf { t, as_of });
         }
         Ok(self.select_at_ms(t_ms, query, policy))
