@@ -569,13 +569,25 @@ async fn load(log: &AsyncPgLog, name: &str) -> Result<Option<(u64, String)>, Err
         )
         .await
         .map_err(Error::db(during))?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(Some((
-            to_u64(row.get(0), 0, "a projection checkpoint's position")?,
-            row.get(1),
-        ))),
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let position = to_u64(row.get(0), 0, "a projection checkpoint's position")?;
+    // A log only grows: a checkpoint beyond its head is not this log's (or
+    // the database went back to an older backup), and resuming from it
+    // would skip what is appended from the head on.
+    let head = log.head().await?.position;
+    if position > head {
+        return Err(Error::new(ErrorKind::ProjectionState {
+            name: name.to_owned(),
+            detail: format!(
+                "its checkpoint was fed up to position {position}, beyond the log's head {head} \
+                 (another log's, or the database was restored from an older backup); delete its \
+                 row to rebuild it"
+            ),
+        }));
     }
+    Ok(Some((position, row.get(1))))
 }
 
 /// Replaces the checkpoint row of `name` with `position` and `json`, if it

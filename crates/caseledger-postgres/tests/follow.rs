@@ -208,6 +208,17 @@ fn a_checkpoint_row_holds_a_position_and_its_state_together_and_one_runner_moves
     assert!(e.to_string().contains("another runner"), "{e}");
     let (position, state, fed) = row(&log);
     assert_eq!((position, state.last, fed), (10, 10, 0));
+    // A row fed beyond the log's head (another log's, or the database
+    // restored from an older backup) is refused: resuming would skip what
+    // is appended from the head on.
+    db.sql("UPDATE caseledger.projection_checkpoints SET position = 9999999 WHERE name = 'trace'")
+        .unwrap();
+    let e = PgRunner::open(&log, "trace", Trace::default(), options).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::ProjectionState { .. }), "{e}");
+    assert!(e.to_string().contains("beyond the log's head"), "{e}");
+    db.sql("UPDATE caseledger.projection_checkpoints SET position = 10 WHERE name = 'trace'")
+        .unwrap();
+    PgRunner::open(&log, "trace", Trace::default(), options).unwrap();
     // A row whose state is not this projection's is refused, naming it.
     db.sql("UPDATE caseledger.projection_checkpoints SET state = '[1, 2]' WHERE name = 'trace'")
         .unwrap();

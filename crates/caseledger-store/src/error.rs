@@ -228,6 +228,20 @@ pub enum ProjectionCheckpointReason {
     /// The checksum does not match the bytes: the file was damaged.
     #[error("its CRC-32C does not match its bytes (the file was damaged)")]
     ChecksumMismatch,
+    /// It was fed up to a position beyond the store's head: it was saved
+    /// against another store, or the store was restored from an older
+    /// copy. Resuming from it would skip the events appended from the head
+    /// on up to its position.
+    #[error(
+        "it was fed up to position {position}, beyond the store's head {head} (another store's, \
+         or the store was restored from an older copy)"
+    )]
+    BeyondHead {
+        /// The checkpoint's position.
+        position: u64,
+        /// The store's head.
+        head: u64,
+    },
     /// Its state is larger than the limit, or bytes follow its checksum.
     #[error("its state is {bytes} bytes, more than the limit of {limit}, or bytes follow it")]
     TooLarge {

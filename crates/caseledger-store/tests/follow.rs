@@ -311,6 +311,55 @@ proptest! {
     }
 }
 
+/// A checkpoint fed beyond the store's head (saved against a longer
+/// store, or the store restored from an older copy) is refused: resuming
+/// from it would skip the events appended from the head on.
+#[test]
+fn a_checkpoint_beyond_the_stores_head_is_refused() {
+    let longer = tempfile::tempdir().unwrap();
+    let head = small_store(longer.path(), 4);
+    let cp = longer.path().join("trace.checkpoint");
+    let mut runner = ProjectionRunner::open(
+        longer.path(),
+        &cp,
+        Trace::default(),
+        RunnerOptions::default(),
+    )
+    .unwrap();
+    runner.catch_up().unwrap();
+    runner.checkpoint().unwrap();
+    drop(runner);
+    let shorter = tempfile::tempdir().unwrap();
+    let short_head = small_store(shorter.path(), 2);
+    assert!(short_head < head);
+    let e = ProjectionRunner::open(
+        shorter.path(),
+        &cp,
+        Trace::default(),
+        RunnerOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::ProjectionCheckpoint {
+                reason: ProjectionCheckpointReason::BeyondHead { position, head: h },
+                ..
+            } if *position == head && *h == short_head
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("beyond the store's head"), "{e}");
+    // Against its own store it still resumes.
+    ProjectionRunner::open(
+        longer.path(),
+        &cp,
+        Trace::default(),
+        RunnerOptions::default(),
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_damaged_checkpoint_file_is_refused_naming_the_file_and_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();

@@ -101,6 +101,20 @@ impl<P: Projection + Serialize + DeserializeOwned> ProjectionRunner<P> {
             None => Checkpointed::new(initial),
         };
         let saved = fed.position();
+        // A log only grows: a checkpoint beyond its head is not this log's
+        // (or the log went back to an older copy), and resuming from it
+        // would skip what is appended from the head on.
+        let head = crate::checkpoint::read_only_checkpoint(store_dir.as_ref())?.position;
+        if saved > head {
+            return Err(ErrorKind::ProjectionCheckpoint {
+                path,
+                reason: crate::ProjectionCheckpointReason::BeyondHead {
+                    position: saved,
+                    head,
+                },
+            }
+            .into());
+        }
         let follower = Follower::open(store_dir, saved + 1, options.follow)?;
         Ok(ProjectionRunner {
             follower,
