@@ -31,10 +31,11 @@ fn generated_or_empty(store: &Store, command: &str) -> Result<()> {
         return Ok(());
     }
     Err(anyhow::Error::new(Refused(format!(
-        "store {dir} holds {n} that `caseledger generate` did not make (or that were \
-         appended after it), and {command} writes synthetic events, which an append-only, \
-         hash-chained log can never remove. Use a new directory (`--store NEW_DIR`) for \
-         synthetic data; load real data with `caseledger import`.",
+        "store {dir} holds {n} that `caseledger generate` did not record as its own (events \
+         appended by other commands, or by a `generate` stopped after storing its events and \
+         before recording its head in {GENERATED_MARKER}), and {command} writes synthetic \
+         events, which an append-only, hash-chained log can never remove. Use a new directory \
+         (`--store NEW_DIR`) for synthetic data; load real data with `caseledger import`.",
         dir = store.dir().display(),
         n = count(head.position, "event"),
     ))))
