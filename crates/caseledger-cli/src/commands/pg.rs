@@ -380,6 +380,28 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
         summary.head = (last >= first).then(|| head(loaded));
         Ok(summary)
     })
+    .map_err(|e| {
+        // The load holds the head from its start to its commit; an append
+        // of another process between this import's reading of the head and
+        // the load's lock moves it, and the load refuses.
+        let refused = e.chain().any(|c| {
+            c.downcast_ref::<caseledger_postgres::Error>()
+                .is_some_and(|pe| {
+                    matches!(
+                        pe.kind(),
+                        caseledger_postgres::ErrorKind::ImportRefused { .. }
+                    )
+                })
+        });
+        match log.head() {
+            Ok(now) if refused && now != start => e.context(format!(
+                "another process appended to the log while this import began (its head went \
+                 from position {} to {}); run the import again",
+                start.position, now.position
+            )),
+            _ => e,
+        }
+    })
     .with_context(|| format!("nothing was imported from {name}"))?;
     bar.finish_and_clear();
     write_summary(&summary)
