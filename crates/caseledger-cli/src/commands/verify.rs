@@ -156,10 +156,18 @@ impl VerifyProblem {
                     .to_owned()
             }
             "corruption" => format!(
-                "the records of positions 1 to {last_good} check good (the last good position is \
-                 {last_good}). Restore the store directory from a backup copy, check the copy \
-                 with `caseledger verify` and compare its head with one you recorded; see \
-                 \"Backup and restore\" in docs/store-format.md"
+                "{}Restore the store directory from a backup copy, check the copy with \
+                 `caseledger verify` and compare its head with one you recorded; see \"Backup \
+                 and restore\" in docs/store-format.md",
+                match last_good {
+                    // Found before any record was read (a segment missing
+                    // or out of place): nothing is known good or bad yet.
+                    0 => "no record was checked before the problem was found. ".to_owned(),
+                    n => format!(
+                        "the records of positions 1 to {n} check good (the last good position \
+                         is {n}). "
+                    ),
+                }
             ),
             _ => "check the path and the permissions, then run verify again".to_owned(),
         };
