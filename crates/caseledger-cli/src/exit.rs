@@ -55,10 +55,19 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
 /// cause down its `source()` chain, except a cause whose words the line
 /// before already carries (the store's "cannot write F: No space left on
 /// device" above the `io::Error` itself), so nothing is said twice.
+///
+/// Each is made printable (`render::printable`): an error's words may
+/// carry what an input held (a value a line got wrong), which must not
+/// move the terminal's cursor or forge a line; a [`Lines`] error keeps its
+/// line feeds.
 pub fn error_lines(e: &anyhow::Error) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for cause in e.chain() {
         let text = cause.to_string();
+        let text = match cause.downcast_ref::<Lines>() {
+            Some(_) => crate::render::printable_lines(&text).into_owned(),
+            None => crate::render::printable(&text).into_owned(),
+        };
         if lines.last().is_some_and(|above| above.contains(&text)) {
             continue;
         }
@@ -138,3 +147,16 @@ mod tests {
         );
     }
 }
+
+/// An error whose words are meant to go on several lines (what failed,
+/// then what it means and what to do next, each on a line of its own).
+#[derive(Debug)]
+pub struct Lines(pub String);
+
+impl std::fmt::Display for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Lines {}

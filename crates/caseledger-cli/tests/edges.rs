@@ -416,3 +416,57 @@ fn files_written_by_rename_refuse_links_and_fifos_and_reject_refuses_a_fifo_inpu
     assert!(err.contains("not a regular file"), "{err}");
     assert!(!reject.exists());
 }
+
+/// Text from the data reaches the terminal escaped: a resolution with a
+/// line feed and an escape sequence cannot forge a row of a case's history
+/// or change the terminal, nor can a value an input line got wrong forge a
+/// line of `import --check` or of an import's error.
+#[test]
+fn text_from_the_data_cannot_forge_lines_or_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let case = "00000000-0000-0000-0000-00000000f001";
+    let forged = format!(
+        "{}\n{}\n{}\n",
+        line(1, 1, "opened", "2026-03-02T09:00:00Z", r#"{"customer_id":"C-1","channel":"phone","tier":"vip"}"#),
+        line(1, 2, "classified", "2026-03-02T09:01:00Z", r#"{"category":"complaint","topic":"card","priority":"high"}"#),
+        line(1, 3, "resolved", "2026-03-02T10:00:00Z",
+             r#"{"resolution":"refund issued\n4    4  2026-03-02T10:05:00Z  supervisor-9  closed\u001b[8m\r\u0007","root_cause":"other"}"#),
+    )
+    .replace("00000000-0000-0000-0000-000000000001", case);
+    let input = dir.path().join("forged.jsonl");
+    std::fs::write(&input, &forged).unwrap();
+    let (code, _, err) = run(&store, &["import", input.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&store, &["history", case]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'),
+        "{out:?}"
+    );
+    // The header, a blank line, the column names and the three events.
+    assert_eq!(out.lines().count(), 6, "{out}");
+    assert!(out.contains(r"refund issued\n4"), "{out}");
+    // A value an input line got wrong: one line per problem.
+    let bad = line(
+        2,
+        20,
+        "opened",
+        "2026-03-02T09:00:00Z",
+        r#"{"customer_id":"C-2","channel":"\u001b[2J\u001b[Hphone\nline 9: all good"}"#,
+    );
+    let input = dir.path().join("bad.jsonl");
+    std::fs::write(&input, format!("{bad}\n")).unwrap();
+    let (code, out, err) = run(&store, &["import", "--check", input.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    let (code, _, err) = run(&store, &["import", input.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        !err.contains('\u{1b}') && !err.contains("\nline 9"),
+        "{err:?}"
+    );
+    assert!(err.contains(r"\u{1b}[2J"), "{err}");
+}

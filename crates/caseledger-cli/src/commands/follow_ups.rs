@@ -388,7 +388,7 @@ fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
     if plan.calls.is_empty() {
         out.push_str("no follow-up calls\n");
     } else {
-        out.push_str(&align(&rows));
+        out.push_str(&crate::render::columns(&rows));
     }
     if !plan.dropped.is_empty() {
         out.push_str(&format!(
@@ -420,36 +420,6 @@ fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
         for (call, why) in refused {
             out.push_str(&format!("  refused {}: {why}\n", call.case_id));
         }
-    }
-    out
-}
-
-/// Left-aligned columns, two spaces apart (ids and names are plain text;
-/// the widths count characters).
-fn align(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            let pad = widths[c].saturating_sub(cell.chars().count());
-            line.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
     }
     out
 }

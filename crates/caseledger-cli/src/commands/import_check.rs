@@ -180,7 +180,14 @@ pub(super) struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {} [{}]: {}", self.line, self.rule, self.message)
+        // One line, whatever the input put in the message.
+        write!(
+            f,
+            "line {} [{}]: {}",
+            self.line,
+            self.rule,
+            crate::render::printable(&self.message)
+        )
     }
 }
 

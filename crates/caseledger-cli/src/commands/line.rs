@@ -18,7 +18,15 @@ pub struct AtLine {
 
 impl fmt::Display for AtLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}{}", self.line, self.error, self.hint)
+        // One line, whatever the input put in the error's words.
+        let error = self.error.to_string();
+        write!(
+            f,
+            "line {}: {}{}",
+            self.line,
+            crate::render::printable(&error),
+            self.hint
+        )
     }
 }
 

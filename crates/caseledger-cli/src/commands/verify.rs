@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger::{CaseId, CaseState, RecordedEvent};
 use caseledger_store::ErrorKind;
@@ -78,12 +78,13 @@ pub fn run(
     }
     let report = match outcome {
         Ok(report) => report,
-        Err(p) => bail!(
-            "verify failed: {}\n  {}\n  next: {}",
-            p.message,
-            p.what,
-            p.next
-        ),
+        Err(p) => {
+            return Err(crate::exit::Lines(format!(
+                "verify failed: {}\n  {}\n  next: {}",
+                p.message, p.what, p.next
+            ))
+            .into());
+        }
     };
     if format == VerifyFormat::Json {
         return super::roles::strict(findings.as_deref(), strict);

@@ -38,7 +38,7 @@ fn status_after(state: &CaseState) -> String {
 
 /// The `table` format of `history`.
 pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> String {
-    let mut rows: Vec<[String; 7]> = vec![[
+    let mut rows: Vec<Vec<String>> = vec![vec![
         "ver".into(),
         "position".into(),
         "at".into(),
@@ -48,7 +48,7 @@ pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> S
         "details".into(),
     ]];
     for (e, state) in steps {
-        rows.push([
+        rows.push(vec![
             e.version.to_string(),
             e.position.to_string(),
             format_timestamp(&e.event.at),
@@ -58,23 +58,11 @@ pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> S
             details(e),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = format!(
-        "case {case_id}: {}\n\n",
-        crate::commands::output::count(steps.len() as u64, "event")
-    );
-    for r in &rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            line.push_str(cell);
-            line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    format!(
+        "case {case_id}: {}\n\n{}",
+        crate::commands::output::count(steps.len() as u64, "event"),
+        super::text::columns(&rows)
+    )
 }
 
 /// The `json` format of `history`.

@@ -1,5 +1,7 @@
 //! Laying text out in display cells: padding, cutting, wrapping.
 
+use std::borrow::Cow;
+
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// `s` padded with spaces to `width` display cells (CJK characters take
@@ -76,6 +78,81 @@ pub(super) fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
         line = " ".repeat(indent);
     }
     if !line.trim().is_empty() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `s` safe to print on a terminal: every control character (C0, DEL, C1:
+/// line feed, carriage return, escape, bell...), the line and paragraph
+/// separators and the bidirectional controls written as escapes (`\n`,
+/// `\u{1b}`), so that text from the data (a summary, a resolution, a
+/// value an input line got wrong) can neither move the cursor, change the
+/// terminal, reorder a line, nor forge a line of output. JSON and CSV
+/// outputs quote by their own rules instead.
+pub(crate) fn printable(s: &str) -> Cow<'_, str> {
+    escaped(s, false)
+}
+
+/// [`printable`], but line feeds kept: for a text whose lines are meant
+/// (a message that says what to do next on lines of its own).
+pub(crate) fn printable_lines(s: &str) -> Cow<'_, str> {
+    escaped(s, true)
+}
+
+fn escaped(s: &str, keep_line_feeds: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_line_feeds && c == '\n'))
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
+                    | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            )
+    };
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' if !keep_line_feeds => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Rows as left-aligned columns two spaces apart, each cell made
+/// [`printable`] and padded by display cells (a CJK character takes two):
+/// the plain tables of `history` and `follow-ups plan`.
+pub(crate) fn columns(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c)).collect())
+        .collect();
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.width())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(&pad(cell, widths[c], true));
+        }
         out.push_str(line.trim_end());
         out.push('\n');
     }
