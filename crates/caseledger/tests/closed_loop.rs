@@ -434,6 +434,32 @@ fn a_not_resolved_outcome_without_reopen_is_a_finding_and_no_fcr() {
     assert_eq!(alone.overall.findings.not_resolved_without_reopen, 0);
 }
 
+/// "Followed up again" before any reopen: a new follow-up scheduled after
+/// the `not_resolved` outcome counts it, whatever comes after.
+#[test]
+fn a_not_resolved_outcome_followed_up_again_before_a_reopen_is_a_finding() {
+    let mut again = inquiry();
+    again.extend([
+        EventData::FollowUpScheduled(follow_up(60)),
+        completed(FollowUpOutcome::NotResolved),
+        EventData::FollowUpScheduled(follow_up(120)),
+        completed(FollowUpOutcome::Confirmed),
+        EventData::Reopened(Reopened::default()),
+        resolved(None),
+    ]);
+    let mut scheduled_only = inquiry();
+    scheduled_only.extend([
+        EventData::FollowUpScheduled(follow_up(60)),
+        completed(FollowUpOutcome::NotResolved),
+        EventData::FollowUpScheduled(follow_up(120)),
+        EventData::Reopened(Reopened::default()),
+    ]);
+    for (name, case) in [("again", again), ("scheduled only", scheduled_only)] {
+        let r = report(vec![case], None);
+        assert_eq!(r.overall.findings.not_resolved_without_reopen, 1, "{name}");
+    }
+}
+
 #[test]
 fn closing_with_a_follow_up_pending_is_a_finding() {
     let mut pending = inquiry();
@@ -489,6 +515,24 @@ fn complaint_routing_and_root_causes_are_findings() {
     assert_eq!(h.count, 3);
     assert_eq!(h.median_s, Some(60.0));
     assert_eq!(h.p90_s, Some(180.0));
+}
+
+/// The complaint findings are of complaints, by the latest category: a
+/// case resolved unrouted and without a root cause as a complaint, then
+/// reclassified as an inquiry, is neither (it is not a complaint).
+#[test]
+fn a_case_reclassified_from_complaint_has_no_complaint_findings() {
+    let reclassified = complaint(vec![
+        assigned_to("front-line"),
+        resolved(None),
+        EventData::Reopened(Reopened::default()),
+        EventData::Classified(classified(Category::Inquiry)),
+        resolved(None),
+    ]);
+    let r = report(vec![reclassified], None);
+    assert_eq!(r.overall.complaints.count, 0);
+    assert_eq!(r.overall.findings.complaints_resolved_unrouted, 0);
+    assert_eq!(r.overall.findings.complaints_without_root_cause, 0);
 }
 
 #[test]

@@ -556,6 +556,12 @@ impl CaseFacts {
             }
             EventData::FollowUpScheduled(f) => {
                 let fu = self.follow_up.get_or_insert_default();
+                // Followed up again before any reopen: the `not_resolved`
+                // outcome awaiting one is a finding (docs/kpis.md).
+                if fu.awaiting_reopen {
+                    self.trail.get_or_insert_default().rarer_mut().unreopened += 1;
+                    fu.awaiting_reopen = false;
+                }
                 push_small(
                     &mut fu.list,
                     FollowUpFact {

@@ -166,6 +166,12 @@ impl KpiAcc {
         {
             self.time_to_handler.0.push((at - since).max(0));
         }
+        // The complaint findings are of complaints (the latest category,
+        // as every complaint figure): a case reclassified since its
+        // resolutions as a complaint is not one (docs/kpis.md, "Findings").
+        if !complaint {
+            return;
+        }
         let category = Some(crate::vocab::Category::Complaint);
         let team_names = |n: u32| {
             f.teams()
