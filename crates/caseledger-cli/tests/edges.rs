@@ -470,3 +470,47 @@ fn text_from_the_data_cannot_forge_lines_or_drive_the_terminal() {
     );
     assert!(err.contains(r"\u{1b}[2J"), "{err}");
 }
+
+/// `--wide` shows every key and name whole: two agents whose ids share a
+/// long prefix are told apart in the report's groups and on the board (a
+/// table that fits the terminal cuts them).
+#[test]
+fn wide_tables_show_long_ids_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let agent = |n: u32| format!("cn-shanghai-pudong-branch-agent-000{n}");
+    let mut lines = Vec::new();
+    for case in 1..=2u32 {
+        lines.push(line(
+            case,
+            case * 10,
+            "opened",
+            "2026-03-02T09:00:00Z",
+            r#"{"customer_id":"C-1","channel":"phone","tier":"vip"}"#,
+        ));
+        lines.push(line(
+            case,
+            case * 10 + 1,
+            "assigned",
+            "2026-03-02T09:05:00Z",
+            &format!(r#"{{"agent":"{}"}}"#, agent(case)),
+        ));
+    }
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let (code, _, err) = run(&store, &["import", input.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for args in [
+        vec!["report", "--group-by", "agent", "--wide"],
+        vec!["cases", "--wide"],
+    ] {
+        let (code, out, err) = run(&store, &args);
+        assert_eq!(code, 0, "{err}");
+        for n in 1..=2 {
+            assert!(out.contains(&agent(n)), "{args:?}: {out}");
+        }
+    }
+    let (code, out, err) = run(&store, &["report", "--group-by", "agent"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&agent(1)) && out.contains('…'), "{out}");
+}

@@ -43,8 +43,9 @@ fn minute(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
-fn or_dash(s: Option<&str>) -> String {
-    s.map_or_else(|| "-".to_owned(), |s| cut(s, MAX_NAME_COLUMNS))
+/// A name cell cut to `names` display cells, or `-`.
+fn or_dash(s: Option<&str>, names: usize) -> String {
+    s.map_or_else(|| "-".to_owned(), |s| cut(s, names))
 }
 
 /// The status column: the phase of an open case, else its status.
@@ -54,8 +55,9 @@ fn status(r: &BoardRow) -> String {
         .to_owned()
 }
 
-/// How a column's cell is made from a row.
-type Cell = fn(&BoardRow) -> String;
+/// How a column's cell is made from a row, name cells cut to the given
+/// display cells ([`MAX_NAME_COLUMNS`], or whole in a wide table).
+type Cell = fn(&BoardRow, usize) -> String;
 
 /// A column of the table: its title and each row's cell.
 type Column = (&'static str, Cell);
@@ -63,9 +65,9 @@ type Column = (&'static str, Cell);
 /// The table's columns, most important first: a narrow table shows those
 /// that fit, `--wide` all of them.
 const COLUMNS: [Column; 12] = [
-    ("case", |r| r.case_id.to_string()),
-    ("next deadline", |r| minute(r.next_deadline)),
-    ("flag", |r| {
+    ("case", |r, _| r.case_id.to_string()),
+    ("next deadline", |r, _| minute(r.next_deadline)),
+    ("flag", |r, _| {
         if r.overdue {
             "OVERDUE".to_owned()
         } else if r.at_risk {
@@ -74,22 +76,28 @@ const COLUMNS: [Column; 12] = [
             String::new()
         }
     }),
-    ("status", status),
-    ("priority", |r| or_dash(r.priority.map(|p| p.as_str()))),
-    ("agent", |r| or_dash(r.agent.as_ref().map(|a| a.as_str()))),
-    ("customer", |r| {
-        cut(r.customer_id.as_str(), MAX_NAME_COLUMNS)
+    ("status", |r, _| status(r)),
+    ("priority", |r, n| {
+        or_dash(r.priority.map(|p| p.as_str()), n)
     }),
-    ("team", |r| or_dash(r.team.as_ref().map(|t| t.as_str()))),
-    ("category", |r| or_dash(r.category.map(|c| c.as_str()))),
-    ("complaint", |r| {
+    ("agent", |r, n| {
+        or_dash(r.agent.as_ref().map(|a| a.as_str()), n)
+    }),
+    ("customer", |r, n| cut(r.customer_id.as_str(), n)),
+    ("team", |r, n| {
+        or_dash(r.team.as_ref().map(|t| t.as_str()), n)
+    }),
+    ("category", |r, n| {
+        or_dash(r.category.map(|c| c.as_str()), n)
+    }),
+    ("complaint", |r, _| {
         r.complaint.map_or_else(
             || "-".to_owned(),
             |c| format!("{} {}", c.regime, c.state.as_str()),
         )
     }),
-    ("follow-up due", |r| minute(r.follow_up_due)),
-    ("last event", |r| minute(Some(r.last_event))),
+    ("follow-up due", |r, _| minute(r.follow_up_due)),
+    ("last event", |r, _| minute(Some(r.last_event))),
 ];
 
 /// The `table` format of `cases`, written to `out` as the rows are built
@@ -139,11 +147,13 @@ pub fn board_table(
     if view.rows.is_empty() {
         return out.write_all(b"No case matches.\n");
     }
+    // A wide table shows every name whole.
+    let names = max.map_or(usize::MAX, |_| MAX_NAME_COLUMNS);
     // Each column's width: its widest cell or its title.
     let mut widths = COLUMNS.map(|(title, _)| title.width());
     for row in view.rows.iter() {
         for (w, (_, cell)) in widths.iter_mut().zip(COLUMNS) {
-            *w = (*w).max(cell(&row).width());
+            *w = (*w).max(cell(&row, names).width());
         }
     }
     let mut used = 0;
@@ -170,7 +180,7 @@ pub fn board_table(
     };
     out.write_all(line(&mut shown.iter().map(|(t, _, _)| (*t).to_owned())).as_bytes())?;
     for row in view.rows.iter() {
-        out.write_all(line(&mut shown.iter().map(|(_, cell, _)| cell(&row))).as_bytes())?;
+        out.write_all(line(&mut shown.iter().map(|(_, cell, _)| cell(&row, names))).as_bytes())?;
     }
     let hidden = COLUMNS.len() - shown.len();
     if hidden > 0 {

@@ -56,7 +56,8 @@ pub const DEFAULT_TABLE_COLUMNS: usize = 80;
 pub const MIN_TABLE_COLUMNS: usize = 40;
 
 /// The widest the group column gets, in display cells; longer keys (ids
-/// may be 128 bytes) are cut with `…`, so that the figures still fit.
+/// may be 128 bytes) are cut with `…`, so that the figures still fit; a
+/// wide table (`--wide`) shows every key whole.
 const MAX_KEY_COLUMNS: usize = 24;
 
 /// Space between two columns.
@@ -156,7 +157,10 @@ pub fn report_table(
         .chain([key_title.width()])
         .max()
         .unwrap_or(0)
-        .min(MAX_KEY_COLUMNS);
+        // Wide: every key whole, so that two keys with a long common
+        // prefix (`cn-shanghai-pudong-branch-agent-0001`, `…-0002`) are
+        // told apart.
+        .min(max.map_or(usize::MAX, |_| MAX_KEY_COLUMNS));
 
     // Each figure's cells and width; then, most important first, those
     // that fit (a narrower one further down may fit where a wide one did
@@ -309,7 +313,9 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
         })
         .collect();
     let figures_width: usize = widths.iter().map(|w| w + GAP).sum();
-    let key_room = max.map_or(MAX_KEY_COLUMNS, |m| m.saturating_sub(figures_width).max(4));
+    let key_room = max.map_or(usize::MAX, |m| {
+        m.saturating_sub(figures_width).max(4).min(MAX_KEY_COLUMNS)
+    });
     let key_width = report
         .responders
         .iter()
@@ -317,7 +323,6 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
         .chain(["agent".width()])
         .max()
         .unwrap_or(0)
-        .min(MAX_KEY_COLUMNS)
         .min(key_room);
     let line = |key: &str, cells: &[&str]| {
         let mut line = pad(&cut(key, key_width), key_width, true);
