@@ -371,6 +371,28 @@ fn as_of_cuts_to_the_nanosecond_as_the_report_does() {
         board.select_at(later, &BoardQuery::default(), &BoardPolicy::default()),
         Err(BoardError::AfterAsOf { .. })
     ));
+    // Without an as-of time, T is the latest event's time exactly, as the
+    // report's; a moment before it, even within its millisecond, is refused.
+    let all = log.board(None);
+    let latest = log.0[2].at;
+    assert_eq!(all.as_of(), Some(latest));
+    let mut kpis = KpiAccumulator::new(None);
+    for (i, e) in log.0.iter().enumerate() {
+        kpis.observe(i as u64 + 1, e);
+    }
+    assert_eq!(kpis.as_of(), all.as_of());
+    assert!(
+        all.select_at(latest, &BoardQuery::default(), &BoardPolicy::default())
+            .is_ok()
+    );
+    assert!(matches!(
+        all.select_at(
+            latest - Duration::nanoseconds(1),
+            &BoardQuery::default(),
+            &BoardPolicy::default()
+        ),
+        Err(BoardError::BeforeLatestEvent { .. })
+    ));
     // A board saved before the sub-millisecond part was kept reads back
     // with none (the cut at its millisecond, as it was made).
     let mut saved = serde_json::to_value(&board).unwrap();

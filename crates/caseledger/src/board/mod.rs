@@ -150,6 +150,11 @@ pub struct CaseBoard {
     events: u64,
     orphan_events: u64,
     latest_ms: Option<i64>,
+    /// The latest event's nanoseconds within its millisecond: the board's
+    /// T without an as-of time is that event's time exactly, as the
+    /// report's (`cases --as-of` given it answers the same).
+    #[serde(default)]
+    latest_sub_ms_ns: u32,
     last_position: u64,
 }
 
@@ -168,6 +173,9 @@ struct Stored {
     events: u64,
     orphan_events: u64,
     latest_ms: Option<i64>,
+    /// Absent in a board saved before it was kept: 0.
+    #[serde(default)]
+    latest_sub_ms_ns: u32,
     last_position: u64,
 }
 
@@ -198,10 +206,10 @@ impl TryFrom<Stored> for CaseBoard {
         if let Some(n) = s.waits.keys().find(|n| **n as usize >= s.entries.len()) {
             return Err(format!("waits of case number {n}, beyond the cases"));
         }
-        if s.as_of_sub_ms_ns >= 1_000_000 {
+        if s.as_of_sub_ms_ns >= 1_000_000 || s.latest_sub_ms_ns >= 1_000_000 {
             return Err(format!(
-                "as_of_sub_ms_ns {} is not within a millisecond",
-                s.as_of_sub_ms_ns
+                "as_of_sub_ms_ns {} or latest_sub_ms_ns {} is not within a millisecond",
+                s.as_of_sub_ms_ns, s.latest_sub_ms_ns
             ));
         }
         Ok(CaseBoard {
@@ -216,6 +224,7 @@ impl TryFrom<Stored> for CaseBoard {
             events: s.events,
             orphan_events: s.orphan_events,
             latest_ms: s.latest_ms,
+            latest_sub_ms_ns: s.latest_sub_ms_ns,
             last_position: s.last_position,
         })
     }
@@ -237,8 +246,13 @@ impl CaseBoard {
     /// The board's T: its as-of time, else the latest event's time (`None`
     /// before any event).
     pub fn as_of(&self) -> Option<DateTime<Utc>> {
-        self.exact_as_of()
-            .or_else(|| self.latest_ms.and_then(instant))
+        self.exact_as_of().or_else(|| self.exact_latest())
+    }
+
+    /// The latest event's time counted, to the nanosecond.
+    pub(crate) fn exact_latest(&self) -> Option<DateTime<Utc>> {
+        let t = instant(self.latest_ms?)?;
+        Some(t + chrono::Duration::nanoseconds(i64::from(self.latest_sub_ms_ns)))
     }
 
     /// The as-of time given to [`new`](Self::new), to the nanosecond.
@@ -287,10 +301,11 @@ impl CaseBoard {
         }
         self.events += other.events;
         self.orphan_events += other.orphan_events;
-        self.latest_ms = match (self.latest_ms, other.latest_ms) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        let latest = |b: &CaseBoard| b.latest_ms.map(|t| (t, b.latest_sub_ms_ns));
+        if let Some((t, ns)) = latest(self).max(latest(&other)) {
+            self.latest_ms = Some(t);
+            self.latest_sub_ms_ns = ns;
+        }
         self.last_position = self.last_position.max(other.last_position);
         let customers = self.customers.absorb(&other.customers);
         let agents = self.agents.absorb(&other.agents);
@@ -334,7 +349,13 @@ impl Projection for CaseBoard {
             return;
         }
         self.events += 1;
-        self.latest_ms = Some(self.latest_ms.map_or(at_ms, |l| l.max(at_ms)));
+        let at = (at_ms, sub_ms_ns(event.at));
+        if self
+            .latest_ms
+            .is_none_or(|l| at > (l, self.latest_sub_ms_ns))
+        {
+            (self.latest_ms, self.latest_sub_ms_ns) = (Some(at.0), at.1);
+        }
         if let EventData::Opened(o) = &event.data {
             if self.index.contains_key(&event.case_id) {
                 return;

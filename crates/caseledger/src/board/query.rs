@@ -324,7 +324,7 @@ impl CaseBoard {
         policy: &BoardPolicy,
     ) -> Result<BoardSelection<'_>, BoardError> {
         let t_ms = ms(t);
-        if let Some(latest) = self.latest_ms.filter(|l| *l > t_ms).and_then(instant) {
+        if let Some(latest) = self.exact_latest().filter(|l| *l > t) {
             return Err(BoardError::BeforeLatestEvent { t, latest });
         }
         if let Some(as_of) = self.exact_as_of().filter(|a| *a < t) {
