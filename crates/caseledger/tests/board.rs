@@ -401,6 +401,39 @@ fn as_of_cuts_to_the_nanosecond_as_the_report_does() {
     assert_eq!(old.as_of(), Some(t(0)));
 }
 
+/// A deadline past the year 9999 (a case opened at its very end) is none,
+/// as a complaint's is: every time the board gives is a storable one, which
+/// prints as RFC 3339.
+#[test]
+fn deadlines_past_the_year_9999_are_none() {
+    let mut log = Log::new(vec![
+        (A, 0, opened("C-1", Channel::Phone, Tier::Standard)),
+        (
+            A,
+            1,
+            classified(Category::Complaint, Topic::Card, Priority::Low),
+        ),
+    ]);
+    let end = caseledger::MAX_TIMESTAMP - Duration::hours(1);
+    log.0[0].at = end;
+    log.0[1].at = end + Duration::minutes(1);
+    let board = log.board(None);
+    let rows = board.rows(&BoardQuery::default(), &BoardPolicy::default());
+    let row = &rows[0];
+    assert_eq!(row.sla_resolution.deadline, None);
+    for t in [
+        row.sla_response.deadline,
+        row.sla_resolution.deadline,
+        row.next_deadline,
+        row.complaint.and_then(|c| c.deadline),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(t <= caseledger::MAX_TIMESTAMP, "{t}");
+    }
+}
+
 #[test]
 fn a_live_board_answers_later_moments_and_refuses_earlier_ones() {
     let live = desk().board(None);

@@ -408,6 +408,9 @@ fn sub_ms_ns(t: DateTime<Utc>) -> u32 {
     t.timestamp_subsec_nanos() % 1_000_000
 }
 
+/// The instant of `t_ms`, if it is a storable one (years 1 to 9999): a
+/// deadline computed past the year 9999 (a case opened at its very end) is
+/// none, as a complaint's is, rather than a time no RFC 3339 reader takes.
 fn instant(t_ms: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(t_ms)
+    DateTime::from_timestamp_millis(t_ms).filter(|t| crate::time::check_timestamp(t).is_ok())
 }
