@@ -313,8 +313,9 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
         })
         .collect();
     let figures_width: usize = widths.iter().map(|w| w + GAP).sum();
+    // MAX_KEY_COLUMNS (24) is above 4: the clamp's bounds are in order.
     let key_room = max.map_or(usize::MAX, |m| {
-        m.saturating_sub(figures_width).max(4).min(MAX_KEY_COLUMNS)
+        m.saturating_sub(figures_width).clamp(4, MAX_KEY_COLUMNS)
     });
     let key_width = report
         .responders
