@@ -22,7 +22,7 @@
 
 use anyhow::Result;
 use askama::Template;
-use caseledger::kpi::{GroupBy, Kpis, Report};
+use caseledger::kpi::{GroupBy, Kpis, Report, UNASSIGNED_KEY};
 use caseledger_store::Head;
 
 use crate::chart::{self, LineChart, Point, TargetLine};
@@ -79,10 +79,6 @@ const SCORECARD_FIGURES: [&Figure; 10] = [
 
 /// The figure agents are ranked by: the one with the bank's target.
 const RANK_BY: &Figure = &figures::SATISFIED_SHARE;
-
-/// The agent group of cases with no assignee (the report's key): listed
-/// in the scorecard, never ranked.
-const UNASSIGNED: &str = "unassigned";
 
 /// Where the docs that define the figures are, relative to the page when
 /// it is written in a checkout (as `caseledger demo` does); the legend also
@@ -489,7 +485,7 @@ fn scorecard(report: &Report) -> Table {
     let mut order: Vec<usize> = (0..report.groups.len()).collect();
     let class = |i: usize| {
         let g = &report.groups[i];
-        if g.key == UNASSIGNED {
+        if g.key == UNASSIGNED_KEY {
             2
         } else if small_sample(&g.kpis) {
             1

@@ -53,6 +53,65 @@ pub enum TextError {
         /// The first character refused.
         character: char,
     },
+    /// An agent or team id is one of the words the ledger and its reports
+    /// use for something else ([`RESERVED_AGENT_IDS`],
+    /// [`RESERVED_TEAM_IDS`]).
+    #[error(
+        "{what} must not be `{word}`: the word is reserved for {}",
+        reserved_meaning(word)
+    )]
+    Reserved {
+        /// The field.
+        what: &'static str,
+        /// The reserved word given.
+        word: &'static str,
+    },
+}
+
+/// The words no new agent id may be, and why: `system` and `customer` are
+/// the other two actors (an agent of that id could not act as itself),
+/// `unassigned` is the report's group of cases without an agent, and `all`
+/// its total row in tables. An agent of one of these ids would be merged
+/// with, or mistaken for, what the word stands for.
+pub const RESERVED_AGENT_IDS: &[&str] = &[
+    Actor::SYSTEM,
+    Actor::CUSTOMER,
+    UNASSIGNED_KEY,
+    TOTAL_ROW_KEY,
+];
+
+/// The words no new team id may be: the report's group of cases without a
+/// team, and its total row in tables (see [`RESERVED_AGENT_IDS`]).
+pub const RESERVED_TEAM_IDS: &[&str] = &[UNASSIGNED_KEY, TOTAL_ROW_KEY];
+
+/// The key of the report's group of cases without an agent (grouped by
+/// agent) or without a team (by team); no agent or team id may be it.
+pub const UNASSIGNED_KEY: &str = "unassigned";
+
+/// The key of the total row in the report's tables and CSV; no agent or
+/// team id may be it.
+pub const TOTAL_ROW_KEY: &str = "all";
+
+/// What a reserved word stands for, for the error message.
+fn reserved_meaning(word: &str) -> &'static str {
+    match word {
+        Actor::SYSTEM => "the bank's automated systems as actor",
+        Actor::CUSTOMER => "the customer as actor",
+        UNASSIGNED_KEY => "the cases without one in reports",
+        _ => "the total row of reports",
+    }
+}
+
+/// Refuses `s` when it is one of `words`.
+pub(crate) fn check_reserved(
+    what: &'static str,
+    s: &str,
+    words: &'static [&'static str],
+) -> Result<(), TextError> {
+    match words.iter().find(|&&w| w == s) {
+        Some(&word) => Err(TextError::Reserved { what, word }),
+        None => Ok(()),
+    }
 }
 
 /// The Unicode format characters (general category Cf, Unicode 16.0), as
@@ -165,16 +224,18 @@ pub(crate) fn check_text(what: &'static str, s: &str) -> Result<(), TextError> {
 
 /// Declares a validated text id newtype.
 macro_rules! text_id {
-    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+    ($(#[$meta:meta])* $name:ident, $what:literal, $reserved:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
 
         impl $name {
-            /// Validates and wraps an id.
+            /// Validates and wraps an id by the rule for new ids (docs/events.md,
+            /// "The envelope").
             pub fn new(s: impl Into<String>) -> Result<Self, TextError> {
                 let s = s.into();
                 check_id($what, &s)?;
+                check_reserved($what, &s, $reserved)?;
                 Ok(Self(s))
             }
 
@@ -231,17 +292,17 @@ macro_rules! text_id {
 
 text_id! {
     /// The bank's id of a customer (never a name or phone number).
-    CustomerId, "customer_id"
+    CustomerId, "customer_id", &[]
 }
 
 text_id! {
     /// The id of an agent (a member of staff who handles cases).
-    AgentId, "agent"
+    AgentId, "agent", RESERVED_AGENT_IDS
 }
 
 text_id! {
     /// The id of a team of agents.
-    TeamId, "team"
+    TeamId, "team", RESERVED_TEAM_IDS
 }
 
 /// Declares a UUID newtype.
@@ -336,6 +397,7 @@ impl Actor {
             Self::CUSTOMER => Ok(Actor::Customer),
             other => {
                 check_id("actor", other)?;
+                check_reserved("actor", other, RESERVED_AGENT_IDS)?;
                 Ok(Actor::Agent(AgentId(other.to_owned())))
             }
         }

@@ -65,8 +65,8 @@ pub use event::{
     Surveyed, SyntaxError, SyntaxErrorKind,
 };
 pub use ids::{
-    Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, TeamId, TextError,
-    check_stored_id,
+    Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, RESERVED_AGENT_IDS,
+    RESERVED_TEAM_IDS, TeamId, TextError, check_stored_id,
 };
 pub use memory::InMemoryEventLog;
 pub use policy::{AppendCondition, ConditionFailure};

@@ -252,3 +252,83 @@ fn a_syntax_error_in_one_line_names_the_column_not_line_one() {
     let err = parse_err("{\n\"case_id\": ");
     assert!(err.contains("at line 2 column"), "{err}");
 }
+
+/// An `assigned` line to `agent` (and `team`), JSON-escaped by serde_json.
+fn assigned_line(actor: &str, agent: &str, team: &str) -> String {
+    serde_json::json!({
+        "case_id": CASE_ID, "type": "assigned", "at": "2026-03-02T09:15:00Z",
+        "actor": actor, "data": {"agent": agent, "team": team},
+    })
+    .to_string()
+}
+
+#[test]
+fn agent_and_team_ids_may_not_be_the_reports_and_actors_words() {
+    // An agent "unassigned" would be merged with the report's group of
+    // cases without an agent; "system" and "customer" are the other actors;
+    // "all" is the tables' total row.
+    for word in ["system", "customer", "unassigned", "all"] {
+        let err = AgentId::new(word).unwrap_err();
+        assert_eq!(
+            err,
+            TextError::Reserved {
+                what: "agent",
+                word: RESERVED_AGENT_IDS.iter().find(|&&w| w == word).unwrap()
+            }
+        );
+        let err = parse_err(&assigned_line("agent-1", word, "team-a"));
+        assert!(
+            err.contains("field `data.agent`") && err.contains(&format!("`{word}`")),
+            "{err}"
+        );
+    }
+    for word in ["unassigned", "all"] {
+        assert!(matches!(
+            TeamId::new(word),
+            Err(TextError::Reserved { what: "team", .. })
+        ));
+        let err = parse_err(&assigned_line("agent-1", "agent-2", word));
+        assert!(err.contains("field `data.team`"), "{err}");
+        // An agent actor may not be one either; "system" and "customer" are
+        // the actors themselves.
+        let err = parse_err(&assigned_line(word, "agent-2", "team-a"));
+        assert!(err.contains("field `actor`"), "{err}");
+    }
+    assert_eq!(Actor::parse("system").unwrap(), Actor::System);
+    // Only the exact words: ids that merely contain or resemble them are fine.
+    for fine in [
+        "Unassigned",
+        "unassigned-desk",
+        "all-hands",
+        "systems",
+        "customer-care",
+    ] {
+        AgentId::new(fine).unwrap();
+        TeamId::new(fine).unwrap();
+    }
+    // Customers have no reserved words.
+    CustomerId::new("all").unwrap();
+    // A store written before the words were reserved still reads them...
+    let stored = AgentId::from_stored("unassigned").unwrap();
+    // ...but no log appends a new event with one.
+    let log = InMemoryEventLog::new();
+    let e = Event {
+        event_id: EventId::from_u128(11),
+        case_id: CASE,
+        at: t(0),
+        actor: agent("agent-17"),
+        data: EventData::Assigned(Assigned {
+            agent: stored,
+            team: Some(TeamId::from_stored("all").unwrap()),
+        }),
+    };
+    let err = log
+        .append(CASE, ExpectedVersion::Any, &[e])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("data.agent") && err.contains("`unassigned`"),
+        "{err}"
+    );
+    assert!(log.is_empty());
+}

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use anyhow::Result;
-use caseledger::kpi::{GroupBy, Report};
+use caseledger::kpi::{GroupBy, Report, TOTAL_ROW_KEY};
 use serde_json::Value;
 
 /// Flattens a JSON object into `a_b_c` keys (sorted) and scalar cells.
@@ -112,7 +112,7 @@ pub fn report_csv(report: &Report) -> Result<String> {
             (None, _) => (
                 vec!["key".to_owned()],
                 vec![(
-                    vec!["all".to_owned()],
+                    vec![TOTAL_ROW_KEY.to_owned()],
                     serde_json::to_value(report.overall)?,
                 )],
             ),

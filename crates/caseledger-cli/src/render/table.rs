@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use caseledger::format_timestamp;
-use caseledger::kpi::{GroupBy, Kpis, Report};
+use caseledger::kpi::{GroupBy, Kpis, Report, TOTAL_ROW_KEY};
 use caseledger_store::Head;
 use chrono::{DateTime, Utc};
 use unicode_width::UnicodeWidthStr;
@@ -143,7 +143,7 @@ pub fn report_table(
             None => g.key.clone(),
         })
         .collect();
-    keys.push("all".to_owned());
+    keys.push(TOTAL_ROW_KEY.to_owned());
     let mut sets: Vec<&Kpis> = report.groups.iter().map(|g| &g.kpis).collect();
     sets.push(&report.overall);
     let key_title = match (report.group_by, report.then_by) {

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{Event, EventData, InvalidValue, ParseError};
-use crate::ids::{Actor, TeamId, check_id, check_text};
+use crate::ids::{
+    Actor, RESERVED_AGENT_IDS, RESERVED_TEAM_IDS, TeamId, check_id, check_reserved, check_text,
+};
 
 /// Checks what the append contract requires of a new event beyond what its
 /// types hold: every timestamp storable, every id by the rule for new ids
@@ -22,17 +24,24 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
     let id = |field: &str, what: &'static str, s: &str| {
         check_id(what, s).map_err(|err| invalid(field, err.into()))
     };
+    // An agent's or a team's id: the id rule, then the reserved words.
+    let named = |field: &str, what: &'static str, s: &str, words: &'static [&'static str]| {
+        id(field, what, s)?;
+        check_reserved(what, s, words).map_err(|err| invalid(field, err.into()))
+    };
+    let agent =
+        |field: &str, what: &'static str, s: &str| named(field, what, s, RESERVED_AGENT_IDS);
     let text = |field: &str, what: &'static str, s: &Option<String>| match s {
         Some(s) => check_text(what, s).map_err(|err| invalid(field, err.into())),
         None => Ok(()),
     };
     let team = |t: &Option<TeamId>| match t {
-        Some(t) => id("data.team", "team", t.as_str()),
+        Some(t) => named("data.team", "team", t.as_str(), RESERVED_TEAM_IDS),
         None => Ok(()),
     };
     time("at", &e.at)?;
     if let Actor::Agent(a) = &e.actor {
-        id("actor", "actor", a.as_str())?;
+        agent("actor", "actor", a.as_str())?;
     }
     match &e.data {
         EventData::Opened(d) => {
@@ -40,7 +49,7 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
             text("data.summary", "summary", &d.summary)
         }
         EventData::Assigned(d) => {
-            id("data.agent", "agent", d.agent.as_str())?;
+            agent("data.agent", "agent", d.agent.as_str())?;
             team(&d.team)
         }
         EventData::Escalated(d) => {
@@ -52,7 +61,7 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
         EventData::FollowUpScheduled(d) => time("data.due", &d.due),
         EventData::Surveyed(d) => text("data.comment", "comment", &d.comment),
         EventData::DeadlineExtended(d) => {
-            id("data.approved_by", "approved_by", d.approved_by.as_str())?;
+            agent("data.approved_by", "approved_by", d.approved_by.as_str())?;
             check_text("reason", &d.reason).map_err(|err| invalid("data.reason", err.into()))
         }
         EventData::Classified(_)
@@ -62,7 +71,7 @@ pub(crate) fn check_new_event(e: &Event) -> Result<(), ParseError> {
         EventData::AwaitingCustomer(d) => text("data.reason", "reason", &d.reason),
         EventData::CustomerReplied => Ok(()),
         EventData::QaReviewed(d) => {
-            id("data.reviewer", "reviewer", d.reviewer.as_str())?;
+            agent("data.reviewer", "reviewer", d.reviewer.as_str())?;
             text("data.notes", "notes", &d.notes)
         }
     }

@@ -776,7 +776,8 @@ pub(crate) fn group_name(
 ) -> String {
     let code = |n: i64| u8::try_from(n).ok();
     let class = |name: Option<&'static str>| name.unwrap_or("unclassified").to_owned();
-    let interned = |name: Option<String>| name.unwrap_or_else(|| "unassigned".to_owned());
+    let interned =
+        |name: Option<String>| name.unwrap_or_else(|| crate::ids::UNASSIGNED_KEY.to_owned());
     let number = |n: i64| u32::try_from(n).ok();
     match by {
         GroupBy::Channel => code(n)

@@ -33,6 +33,7 @@ mod sla;
 mod stats;
 mod targets;
 
+pub use crate::ids::{TOTAL_ROW_KEY, UNASSIGNED_KEY};
 pub use accumulator::{AsOfMismatch, KpiAccumulator, REPLAY_BATCH_EVENTS};
 pub use cross_case::REPEAT_WINDOW_MS;
 pub use facts::SATISFIED_SCORE;
