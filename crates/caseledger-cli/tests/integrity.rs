@@ -210,6 +210,18 @@ fn reads_that_print_a_head_refuse_a_tampered_record_and_name_its_position() {
             "{args:?}: {err}"
         );
     }
+    // The restore advice names the records before the changed one as the
+    // good ones, never the whole log (the chain is checked beside the scan
+    // that folds the events, so the folds run past the changed record).
+    let good = position - 1;
+    let (_, _, err) = run(dir.path(), &["verify"]);
+    assert!(
+        err.contains(&format!("the last good position is {good})")),
+        "{err}"
+    );
+    let (_, out, _) = run(dir.path(), &["verify", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["problem"]["last_good_position"], good, "{out}");
     // --no-verify reads it, and says in every format that the head is not
     // verified.
     let (code, out, err) = run(dir.path(), &["report", "--no-verify", "--format", "json"]);

@@ -35,7 +35,9 @@ pub struct VerifyReport {
 /// record's checksum and content, gapless positions and stream versions,
 /// unique event ids, commit records, the checkpoint, and the SHA-256 chain
 /// (recomputed). Calls `visit` with each event in position order, so that a
-/// caller can check more (the CLI checks the case rules).
+/// caller can check more (the CLI checks the case rules). On an error,
+/// `visit` may have seen events after the first bad record (see
+/// [`verify_partitions`]).
 ///
 /// Succeeds only when every byte of every segment belongs to a valid,
 /// committed record of the chain. Otherwise fails with
@@ -146,8 +148,12 @@ pub fn verify(
 /// checkpoint, a writer before or during the walk, an empty log), the
 /// states are made anew and the log is walked by [`verify`] itself, each
 /// event folded into its partition's state: so the verdict, and an error's
-/// words, are [`verify`]'s, and on an error the states hold exactly the
-/// events before the first bad record.
+/// words, are [`verify`]'s. On an error the states hold every event before
+/// the first bad record, and may hold some after it: [`verify`] checks the
+/// chain beside the scan that visits the events, so a record whose content
+/// was changed (its checksum made to match) is visited before its broken
+/// link is found. The error's position ([`crate::Damage::position`]) bounds
+/// what checked good.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

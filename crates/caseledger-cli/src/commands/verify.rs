@@ -38,10 +38,10 @@ pub fn run(
             fold.observe(e);
         },
     );
-    // The last event the walk checked (each partition's are in position
-    // order; on an error, every event before the first bad record was
-    // folded): where the damage begins, the last good position.
-    let last_good = folds.iter().map(|f| f.last_position).max().unwrap_or(0);
+    // The last event folded (each partition's are in position order; on
+    // an error, every event before the first bad record was folded, and
+    // maybe more: `VerifyProblem::of_store` bounds it by the damage).
+    let folded_to = folds.iter().map(|f| f.last_position).max().unwrap_or(0);
     // The first broken rule in log order: each partition stopped at its
     // first, whole cases per partition.
     let mut broken = None;
@@ -69,7 +69,7 @@ pub fn run(
     .map(|a| a.findings());
     bar.finish_and_clear();
     let outcome = match (result, broken) {
-        (Err(e), _) => Err(VerifyProblem::of_store(&e, last_good)),
+        (Err(e), _) => Err(VerifyProblem::of_store(&e, folded_to)),
         (Ok(_), Some(b)) => Err(VerifyProblem::of_rule(b)),
         (Ok(report), None) => Ok(report),
     };
@@ -129,7 +129,7 @@ struct VerifyProblem {
 }
 
 impl VerifyProblem {
-    fn of_store(e: &caseledger_store::Error, last_good: u64) -> VerifyProblem {
+    fn of_store(e: &caseledger_store::Error, folded_to: u64) -> VerifyProblem {
         let (kind, what, damage) = match e.kind() {
             ErrorKind::TornTail(d) => (
                 "torn_tail",
@@ -144,6 +144,16 @@ impl VerifyProblem {
             _ => ("error", "the store could not be checked", None),
         };
         let checkpoint = damage.is_some_and(|d| d.kind == caseledger_store::DamageKind::Checkpoint);
+        // The folds may have gone past the damage: the chain is checked
+        // beside the scan that feeds them, so a record whose content was
+        // changed (its checksum fixed) is folded before its broken link is
+        // found. The damage's position bounds what checks good: the
+        // records before it (for a commit record, the position is the
+        // event before it, so one fewer is claimed than could be).
+        let last_good = match damage.and_then(|d| d.position) {
+            Some(p) => folded_to.min(p.saturating_sub(1)),
+            None => folded_to,
+        };
         let next = match kind {
             "torn_tail" => "`caseledger recover` cuts it and keeps the bytes under cut/".to_owned(),
             // The checkpoint is not the log: opening the store for writing
