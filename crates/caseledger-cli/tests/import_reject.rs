@@ -297,6 +297,16 @@ fn when_every_case_is_rejected_the_exit_status_is_1() {
         std::fs::read_to_string(&rejects).unwrap().lines().count(),
         4
     );
+    // Nothing imported into a store that did not exist: none is left
+    // behind (as after any failed import).
+    assert!(!store.exists(), "an empty store was left behind");
+    // Into an existing store, the store stays.
+    let (code, _, err) = run(&store, &["import", "-"]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_file(&rejects).unwrap();
+    let (code, _, _) = import_reject(&store, &rejects, &input);
+    assert_eq!(code, 1);
+    assert!(store.join(caseledger_store::CHECKPOINT_FILE).exists());
 }
 
 /// A failure before the commit writes no reject file, imports nothing and

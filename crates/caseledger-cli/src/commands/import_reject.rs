@@ -189,6 +189,9 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
     };
     write_stdout(&text)?;
     if summary.rejected_any() && summary.imported_events == 0 && summary.already_stored == 0 {
+        // A failed import leaves nothing behind: a store it created holds
+        // no event (docs/cli.md, "import").
+        created.remove();
         bail!(
             "every case of {} was rejected; see {}",
             file.display(),
