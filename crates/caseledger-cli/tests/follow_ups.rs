@@ -407,6 +407,32 @@ fn bad_flags_are_refused_with_exit_2() {
     }
 }
 
+/// A scheduled `--apply` with a mistyped store path fails: it does not
+/// make a new, empty store, find nothing to call and succeed every day.
+#[test]
+fn apply_to_a_store_that_does_not_exist_fails_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let apply = [
+        "follow-ups",
+        "plan",
+        "--on",
+        "2026-03-16",
+        "--apply",
+        "--actor",
+        "planner-1",
+    ];
+    let missing = dir.path().join("typo/store");
+    let (code, out, err) = run(&missing, &apply);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!dir.path().join("typo").exists());
+    // An existing directory that is not a store: refused, left as it was.
+    let (code, out, err) = run(dir.path(), &apply);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("not a caseledger store"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn on_postgresql_the_same_plan_and_apply() {
     let dir = store();

@@ -17,7 +17,7 @@ use caseledger_ids::UuidV7Ids;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::open::{open_read_only, open_writer};
+use super::open::{open_existing_writer, open_read_only};
 use super::output::{count, write_stdout};
 use crate::args::parse_time_zone;
 use crate::location::StoreLocation;
@@ -99,7 +99,7 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
             print_plan::<std::io::Error>(args.format, &plan(&facts, &calendar, capacity), None)
         }
         (StoreLocation::Dir(dir), Some(actor)) => {
-            let log = open_writer(dir, caseledger_store::Clock::System)?;
+            let log = open_existing_writer(dir, caseledger_store::Clock::System)?;
             let facts = facts(&log, day)?;
             apply_plan(log, &facts, &calendar, capacity, actor, args.format)
         }

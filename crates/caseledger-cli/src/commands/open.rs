@@ -31,6 +31,27 @@ pub fn open_writer(dir: &Path, clock: Clock) -> Result<Store> {
     Ok(store)
 }
 
+/// Opens an existing store for writing: for a command that appends to a
+/// store it did not make (`follow-ups plan --apply`), where a mistyped
+/// path must be an error, not a new, empty store on which the command
+/// finds nothing to do and succeeds.
+pub fn open_existing_writer(dir: &Path, clock: Clock) -> Result<Store> {
+    // What a read-only open refuses first (without reading the log): no
+    // directory, or no checkpoint file in it. A store whose creation a
+    // crash interrupted has no checkpoint either, and nothing to act on.
+    if !dir.is_dir() {
+        bail!("cannot open store {}: no such directory", dir.display());
+    }
+    if !dir.join(caseledger_store::CHECKPOINT_FILE).exists() {
+        bail!(
+            "cannot open store {}: it is not a caseledger store (it has no {} file)",
+            dir.display(),
+            caseledger_store::CHECKPOINT_FILE
+        );
+    }
+    open_writer(dir, clock)
+}
+
 fn describe_recovery(store: &Store) -> String {
     let r = store.recovery();
     let mut s = format!(
