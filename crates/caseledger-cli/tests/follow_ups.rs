@@ -324,7 +324,8 @@ fn a_day_without_working_hours_proposes_nothing_and_says_so() {
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(
-            "2026-03-15 has no working hours in the calendar: no follow-up calls are proposed"
+            "2026-03-15 has no working hours in the calendar from its start \
+             (2026-03-15T00:00:00Z) on: no follow-up calls are proposed"
         ),
         "{out}"
     );

@@ -164,6 +164,11 @@ struct CaseFacts {
     /// Whether a follow-up was scheduled since the latest resolution (not
     /// counting this plan's own).
     follow_up_since_resolution: bool,
+    /// Whether a follow-up is pending at T (scheduled, not completed; a
+    /// reopen or a new resolution does not end it): the case rules allow
+    /// one at a time (docs/events.md, rule 5), so such a case is no
+    /// candidate.
+    follow_up_pending: bool,
     /// The latest survey score at or before T.
     survey_score: Option<Score>,
     /// The latest event time, after T too.
@@ -276,6 +281,7 @@ impl Projection for FollowUpFacts {
                 priority: None,
                 resolved_at: None,
                 follow_up_since_resolution: false,
+                follow_up_pending: false,
                 survey_score: None,
                 latest_at: event.at,
                 applied: false,
@@ -298,6 +304,7 @@ impl Projection for FollowUpFacts {
             }
             EventData::FollowUpScheduled(f) => {
                 case.follow_up_since_resolution = true;
+                case.follow_up_pending = true;
                 self.follow_ups
                     .entry(case.customer_id.clone())
                     .or_default()
@@ -307,6 +314,7 @@ impl Projection for FollowUpFacts {
                         due: f.due,
                     });
             }
+            EventData::FollowUpCompleted(_) => case.follow_up_pending = false,
             EventData::Surveyed(s) => case.survey_score = Some(s.score),
             _ => {}
         }
@@ -413,8 +421,8 @@ pub struct Plan {
     /// T, the start of the day: the plan is as of it.
     pub as_of: DateTime<Utc>,
     /// The due time of every call: 10:00 local, or the first working hour
-    /// of the day. `None`: the day has no working hours, and the plan
-    /// proposes nothing.
+    /// of the day, never before T ([`due_time`]). `None`: the day has no
+    /// working hours from T on, and the plan proposes nothing.
     pub due: Option<DateTime<Utc>>,
     /// How many cases are candidates (before the cap).
     pub candidates: usize,
@@ -426,11 +434,20 @@ pub struct Plan {
 
 /// The due time of the day's calls: [`DUE_LOCAL_TIME`] local in the day's
 /// zone if that instant lies in one of the calendar's working intervals of
-/// the date, else the start of the date's first working interval; `None`
-/// when the date has no working hours.
+/// the date, else the first working instant of the date; `None` when the
+/// date has no working hours. Only the working hours from T (the start of
+/// the day) on count: a call is recorded at T, so it is never due before
+/// it (the calendar's intervals of the date may begin, even end, before T
+/// when the calendar's zone is ahead of the day's).
 pub fn due_time(day: PlanDay, calendar: &BusinessCalendar) -> Option<DateTime<Utc>> {
+    let start = day.start();
     let ten = local_instant(day.zone, day.date.and_time(DUE_LOCAL_TIME));
-    let intervals = calendar.working_intervals(day.date);
+    let intervals: Vec<_> = calendar
+        .working_intervals(day.date)
+        .into_iter()
+        .filter(|r| r.end > start)
+        .map(|r| r.start.max(start)..r.end)
+        .collect();
     if intervals.iter().any(|r| r.contains(&ten)) {
         Some(ten)
     } else {
@@ -501,7 +518,8 @@ pub fn plan(facts: &FollowUpFacts, calendar: &BusinessCalendar, capacity: Option
             let days = (day.date - local_date_in(day.zone, resolved_at)).num_days();
             let candidate = c.status == Status::Resolved
                 && (MIN_DAYS_AFTER_RESOLUTION..=MAX_DAYS_AFTER_RESOLUTION).contains(&days)
-                && !c.follow_up_since_resolution;
+                && !c.follow_up_since_resolution
+                && !c.follow_up_pending;
             candidate.then(|| PlannedCall {
                 case_id: *case_id,
                 customer_id: c.customer_id.clone(),

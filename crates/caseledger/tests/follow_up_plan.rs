@@ -264,6 +264,79 @@ fn the_latest_resolution_counts_and_a_follow_up_since_it_removes_the_case() {
     assert_eq!(got, [twice, earlier]);
 }
 
+/// A case with a follow-up still pending (scheduled, never completed) is no
+/// candidate, even after a reopen and a new resolution, or when the
+/// follow-up was scheduled before the resolution (a bank-originated case):
+/// the case rules allow one pending follow-up per case, so its call would
+/// be refused; and, first in its customer's order, it kept the customer's
+/// callable case out of the plan.
+#[test]
+fn a_case_with_a_follow_up_pending_is_no_candidate_and_keeps_no_other_out() {
+    let mut desk = Desk::new();
+    // C-1: an inquiry resolved 45 days ago, a follow-up due 42 days ago
+    // (outside the cap's 30 days) never completed, reopened, resolved again
+    // 4 days before. Complaints come first in the order, so it would be
+    // kept over C-1's other case.
+    let pending = desk.resolved(
+        1,
+        &Kase {
+            category: Category::Complaint,
+            ..kase("C-1")
+        },
+        before(45, 9),
+    );
+    desk.follow_up(pending, before(45, 10), before(42, 0));
+    desk.reopen(pending, before(20, 9));
+    desk.resolve(pending, before(4, 9));
+    let callable = desk.resolved(2, &kase("C-1"), before(4, 9));
+    let plan = desk.plan();
+    assert_eq!(cases(&plan), [callable]);
+    assert!(plan.dropped.is_empty(), "{:?}", plan.dropped);
+    assert_eq!(plan.candidates, 1);
+    // Completed, the follow-up no longer stands in the way.
+    desk.append(
+        pending,
+        before(3, 9),
+        EventData::FollowUpCompleted(FollowUpCompleted {
+            outcome: FollowUpOutcome::Confirmed,
+        }),
+    );
+    let plan = desk.plan();
+    assert_eq!(cases(&plan), [pending]);
+    assert_eq!(
+        plan.dropped[0].reason,
+        DropReason::SameCustomer { kept: pending }
+    );
+    // C-2: a bank-originated case that scheduled its follow-up while open
+    // (due 40 days ago), then was resolved 5 days before.
+    let bank = CaseId::from_u128(3);
+    let mut bank_desk = Desk::new();
+    bank_desk.append(
+        bank,
+        before(50, 9),
+        EventData::Opened(Opened {
+            customer_id: CustomerId::new("C-2").unwrap(),
+            channel: Channel::Phone,
+            tier: Tier::Standard,
+            summary: None,
+            origin: Origin::Bank,
+        }),
+    );
+    bank_desk.follow_up(bank, before(50, 10), before(40, 0));
+    bank_desk.append(
+        bank,
+        before(49, 9),
+        EventData::Classified(Classified {
+            category: Category::Inquiry,
+            topic: Topic::Card,
+            priority: Priority::Normal,
+        }),
+    );
+    bank_desk.resolve(bank, before(5, 9));
+    assert_eq!(bank_desk.plan().candidates, 0);
+    assert!(bank_desk.plan().calls.is_empty());
+}
+
 #[test]
 fn the_cap_drops_a_customer_with_a_follow_up_due_less_than_30_days_away_either_side() {
     let mut desk = Desk::new();
@@ -612,6 +685,39 @@ fn due_at_10_local_or_the_first_working_hour_or_nothing_on_a_day_without_hours()
         None,
     );
     assert_eq!(p.due, None);
+}
+
+/// A call is recorded at T, the start of the plan's day, so it is never
+/// due before T, even when the calendar's zone is ahead of the plan's and
+/// the date's working hours begin (or end) before T there.
+#[test]
+fn a_call_is_never_due_before_the_start_of_the_day() {
+    let mut desk = Desk::new();
+    desk.resolved(1, &kase("C-1"), before(4, 9));
+    // The plan's day in Los Angeles (T = 07:00 UTC, PDT), the calendar in
+    // Shanghai: 2026-03-16 09:00-18:00 there is 01:00-10:00 UTC. 10:00 in
+    // Los Angeles (17:00 UTC) is outside it; its first working instant
+    // from T on is T itself (the interval is under way).
+    let facts = desk.facts_in(day(), Tz::America__Los_Angeles);
+    let t = Utc.with_ymd_and_hms(2026, 3, 16, 7, 0, 0).unwrap();
+    assert_eq!(facts.start(), t);
+    let shanghai = calendar("Asia/Shanghai", &["09:00-18:00"]);
+    let p = plan(&facts, &shanghai, None);
+    assert_eq!(p.due, Some(t));
+    assert_eq!(p.calls.len(), 1);
+    // Shanghai morning hours only (01:00-04:00 UTC): all before T, so the
+    // date has no working hours from T on and nothing is proposed.
+    let mornings = calendar("Asia/Shanghai", &["09:00-12:00"]);
+    let p = plan(&facts, &mornings, None);
+    assert_eq!((p.due, p.calls.len()), (None, 0));
+    // Shanghai with an afternoon interval (13:00-18:00 = 05:00-10:00 UTC)
+    // under way at T: due at T, not at 01:00 UTC.
+    let split = calendar("Asia/Shanghai", &["09:00-12:00", "13:00-18:00"]);
+    assert_eq!(plan(&facts, &split, None).due, Some(t));
+    // Every due time of these plans is at or after T.
+    for cal in [&shanghai, &split] {
+        assert!(plan(&facts, cal, None).calls.iter().all(|c| c.due >= t));
+    }
 }
 
 trait WeekdayForTest {

@@ -191,8 +191,10 @@ fn print_plan<E: std::error::Error>(
 
 fn no_working_hours(plan: &Plan) -> String {
     format!(
-        "{} has no working hours in the calendar: no follow-up calls are proposed",
-        plan.day.date()
+        "{} has no working hours in the calendar from its start ({}) on: no follow-up calls are \
+         proposed",
+        plan.day.date(),
+        caseledger::format_timestamp(&plan.as_of)
     )
 }
 
