@@ -360,13 +360,13 @@ impl PgLog {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(IMPORT_CHUNK_RECORDS));
                 // A send fails only when the import ended early (an error):
                 // its answer says why.
-                if futures_executor::block_on(chunks.send(full)).is_err() || stop {
+                if block_on_unbudgeted(chunks.send(full)).is_err() || stop {
                     break;
                 }
             }
         }
         if !chunk.is_empty() {
-            let _ = futures_executor::block_on(chunks.send(chunk));
+            let _ = block_on_unbudgeted(chunks.send(chunk));
         }
         drop(chunks);
         done_rx.recv().unwrap_or_else(|_| Err(stopped()))
@@ -376,6 +376,20 @@ impl PgLog {
     pub fn head(&self) -> Result<Head, Error> {
         self.run(|log| async move { log.head().await })
     }
+}
+
+/// Waits on this thread for `fut`, a future that only touches tokio's
+/// channels, outside or inside a tokio runtime.
+///
+/// Why not `futures_executor::block_on` alone: inside a tokio task, every
+/// channel operation spends the task's cooperative budget (128 units), and
+/// once it is spent, tokio answers "not ready" and defers the wake-up until
+/// the task yields to its scheduler, which a task blocked here never does:
+/// the 65th blocking append from inside a runtime hung forever. Run
+/// `unconstrained`, the channels ignore the budget; outside a runtime
+/// there is no budget, and this is plain `block_on`.
+fn block_on_unbudgeted<F: Future>(fut: F) -> F::Output {
+    futures_executor::block_on(tokio::task::unconstrained(fut))
 }
 
 /// Runs `fut` on the runtime of `handle` and waits on a channel: `None`
@@ -429,7 +443,7 @@ impl EventLog for PgLog {
         // tokio context needed, so no `block_on` of tokio's, which would
         // panic inside a runtime), and no thread hop is added to each
         // append.
-        futures_executor::block_on(self.log.append_queued(append))
+        block_on_unbudgeted(self.log.append_queued(append))
     }
 
     fn stream_version(&self, case_id: CaseId) -> Result<u64, Error> {
