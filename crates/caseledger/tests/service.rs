@@ -13,12 +13,7 @@ fn service() -> CaseService<InMemoryEventLog, SequentialIds> {
     CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
 }
 
-fn open_case(
-    s: &CaseService<InMemoryEventLog, SequentialIds>,
-    case: CaseId,
-    customer: &str,
-    m: i64,
-) {
+fn open_case<L: EventLog>(s: &CaseService<L, SequentialIds>, case: CaseId, customer: &str, m: i64) {
     let mut o = opened();
     o.customer_id = CustomerId::new(customer).unwrap();
     s.execute(case, t(m), agent("agent-1"), Action::Open(o))
@@ -276,6 +271,150 @@ fn an_escalation_without_a_level_retries_one_recorded_at_any_level() {
         ),
         "{err}"
     );
+}
+
+/// A shared in-memory log whose next append first runs `before`: another
+/// writer (another process, say) acting between a service's read of a case
+/// and its append.
+struct Interleaved {
+    log: Arc<InMemoryEventLog>,
+    before: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl EventLog for Interleaved {
+    type Error = std::convert::Infallible;
+
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        let before = self.before.lock().unwrap().take();
+        if let Some(other_writer) = before {
+            other_writer();
+        }
+        self.log.append_with(case_id, expected, events, conditions)
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error> {
+        self.log.stream_version(case_id)
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Self::Error> {
+        self.log.read_stream_from(case_id, from_version)
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error> {
+        self.log.read_all(from_position)
+    }
+}
+
+/// Two services on one log; the second's next append comes after the
+/// first runs `other_writer` on it.
+fn racing(
+    other_writer: impl FnOnce(&CaseService<Interleaved, SequentialIds>) + Send + 'static,
+) -> CaseService<Interleaved, SequentialIds> {
+    let log = Arc::new(InMemoryEventLog::new());
+    let first = CaseService::new(
+        Interleaved {
+            log: log.clone(),
+            before: std::sync::Mutex::new(None),
+        },
+        SequentialIds::new(1),
+    );
+    // Opened, classified, resolved (versions 1 to 3), reopened (4).
+    open_case(&first, CASE, "C-1", 0);
+    first
+        .execute(
+            CASE,
+            t(2),
+            agent("agent-1"),
+            Action::Reopen(Reopened::default()),
+        )
+        .unwrap();
+    let second = CaseService::new(
+        Interleaved {
+            log,
+            before: std::sync::Mutex::new(None),
+        },
+        SequentialIds::new(1_000),
+    );
+    // The second service knows the case as it is now.
+    second.state(CASE).unwrap();
+    *second.log().before.lock().unwrap() = Some(Box::new(move || other_writer(&first)));
+    second
+}
+
+/// A retry that another writer recorded between this service's read and its
+/// append is answered as a retry, with the case's state now, as one found at
+/// the read is: never as a reused key (which would tell the caller to take a
+/// new id and record it twice), never with a stale state.
+#[test]
+fn a_retry_recorded_by_another_writer_during_the_append_is_answered_as_a_retry() {
+    let escalate = Command {
+        case_id: CASE,
+        event_id: EventId::from_u128(0xE),
+        at: t(11),
+        actor: agent("agent-1"),
+        action: Action::Escalate {
+            level: None,
+            team: None,
+            reason: None,
+        },
+    };
+    // The other writer escalates once, then records the same command: at
+    // level 2, where this service, deciding on its older state, says 1.
+    let x = escalate.clone();
+    let second = racing(move |first| {
+        first
+            .execute(
+                CASE,
+                t(10),
+                agent("agent-1"),
+                Action::Escalate {
+                    level: None,
+                    team: None,
+                    reason: None,
+                },
+            )
+            .unwrap();
+        first.execute_command(x).unwrap();
+    });
+    let outcome = second.execute_command(escalate.clone()).unwrap();
+    assert!(outcome.already_recorded);
+    let later = second.execute_command(escalate).unwrap();
+    assert!(later.already_recorded);
+    assert_eq!(outcome.positions, later.positions);
+    assert_eq!(outcome.events, later.events);
+    assert_eq!(outcome.state, later.state);
+    assert_eq!(second.log().log.len(), 6, "nothing recorded twice");
+
+    // The same command recorded, then another event: the answer's state is
+    // the case's now, not the older one with the command's event folded in.
+    let respond = Command {
+        case_id: CASE,
+        event_id: EventId::from_u128(0xF),
+        at: t(10),
+        actor: agent("agent-1"),
+        action: Action::Respond,
+    };
+    let x = respond.clone();
+    let second = racing(move |first| {
+        first.execute_command(x).unwrap();
+        first
+            .execute(CASE, t(11), agent("agent-1"), Action::Respond)
+            .unwrap();
+    });
+    let outcome = second.execute_command(respond).unwrap();
+    assert!(outcome.already_recorded);
+    assert_eq!(outcome.state, second.state(CASE).unwrap());
+    assert_eq!(outcome.state.version(), 6);
 }
 
 /// The in-memory log, counting the events its stream reads return.

@@ -187,6 +187,7 @@ impl ServiceCore {
             case_id: command.case_id,
             command: Some(command),
             attempt: 0,
+            reread_for_retry: false,
             stage: Stage::Start,
         }
     }
@@ -199,6 +200,7 @@ impl ServiceCore {
             case_id,
             command: None,
             attempt: 0,
+            reread_for_retry: false,
             stage: Stage::Start,
         }
     }
@@ -266,6 +268,11 @@ pub struct CommandRun<'s> {
     /// `None`: a state read.
     command: Option<Command>,
     attempt: u32,
+    /// Whether the log already said, once, that the command's events were
+    /// recorded by another writer (stored already, or its id with other
+    /// content): the run read the case again to judge it as a retry, and
+    /// does not a second time.
+    reread_for_retry: bool,
     stage: Stage,
 }
 
@@ -516,6 +523,28 @@ impl CommandRun<'_> {
         events: Vec<Event>,
         result: Result<Appended, AppendError<E>>,
     ) -> Result<Next, ServiceError<E>> {
+        // Another writer recorded this command's events (the same retry
+        // from elsewhere) between our read and our append: read the case
+        // again and judge the command on its whole history, as a retry
+        // found at the read is judged, so that the answer (the retry's
+        // outcome, with the case's state now; or the refusal of a reused
+        // key) is the same whichever comes first. The log judged the
+        // events decided against a stale state, which may differ from the
+        // recorded ones (an escalation's level) although the command is the
+        // same.
+        let raced = match &result {
+            Ok(appended) => appended.already_stored,
+            Err(AppendError::IdempotencyKeyReused { recorded, .. }) => {
+                recorded.event.case_id == self.case_id
+            }
+            Err(_) => false,
+        };
+        if raced && !self.reread_for_retry {
+            // Not a new attempt (nothing conflicted): the read only.
+            self.reread_for_retry = true;
+            let known = self.core.cache().get(self.case_id);
+            return Ok(Next::Stage(Stage::CatchingUp { known }));
+        }
         match result {
             Ok(appended) => {
                 let state = events.iter().fold(known.state, crate::state::evolve);
