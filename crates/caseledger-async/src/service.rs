@@ -58,6 +58,26 @@ impl<L: AsyncEventLog, I: IdSource> AsyncCaseService<L, I> {
         }
     }
 
+    /// Sets the process policy commands are checked against
+    /// ([`caseledger::CaseService::with_process_policy`]; default: one
+    /// complaint team, `complaints`).
+    pub fn with_process_policy(self, policy: caseledger::process::ProcessPolicy) -> Self {
+        AsyncCaseService {
+            core: self.core.with_process_policy(policy),
+            ..self
+        }
+    }
+
+    /// Sets the complaint policy deadline extensions are checked against
+    /// ([`caseledger::CaseService::with_complaint_policy`]; default:
+    /// `cn-2020`, the default calendar).
+    pub fn with_complaint_policy(self, policy: caseledger::complaint::ComplaintPolicy) -> Self {
+        AsyncCaseService {
+            core: self.core.with_complaint_policy(policy),
+            ..self
+        }
+    }
+
     /// How many cases' states the service holds now.
     pub fn cached_cases(&self) -> usize {
         self.core.cached_cases()

@@ -238,3 +238,102 @@ async fn with_a_role_directory_the_async_service_refuses_as_the_blocking_one() {
     // Nothing refused was recorded: the logs hold the same events.
     assert_eq!(s.log().len(), blocking.log().len());
 }
+
+/// The bank's process and complaint policies reach the async service as
+/// they reach the blocking one: a complaint routed to the bank's own
+/// complaint team (`disputes`), its deadline extended by its regime's step
+/// (35 days, `eu-psd2`), then resolved. Both faces accept it with the
+/// policies and refuse it, word for word, without them.
+#[tokio::test]
+async fn the_process_and_complaint_policies_reach_the_async_service() {
+    use caseledger::complaint::{ComplaintPolicy, Regime};
+    use caseledger::process::ProcessPolicy;
+    use caseledger::{
+        AgentId, Assigned, Category, Classified, DeadlineExtended, ExtensionDays, Priority,
+        Resolved, RootCause, TeamId, Topic,
+    };
+    let complaint = [
+        command(1, 1, 0, open("C-1")),
+        command(
+            1,
+            2,
+            1,
+            Action::Classify(Classified {
+                category: Category::Complaint,
+                topic: Topic::Card,
+                priority: Priority::High,
+            }),
+        ),
+        command(
+            1,
+            3,
+            2,
+            Action::Assign(Assigned {
+                agent: AgentId::new("agent-2").unwrap(),
+                team: Some(TeamId::new("disputes").unwrap()),
+            }),
+        ),
+        command(
+            1,
+            4,
+            3,
+            Action::ExtendDeadline(DeadlineExtended {
+                days: ExtensionDays::new(35).unwrap(),
+                approved_by: AgentId::new("sup-1").unwrap(),
+                reason: "awaiting the card network".to_owned(),
+            }),
+        ),
+        command(
+            1,
+            5,
+            4,
+            Action::Resolve(Resolved {
+                resolution: None,
+                root_cause: Some(RootCause::StaffError),
+            }),
+        ),
+    ];
+    let process = || ProcessPolicy::new([TeamId::new("disputes").unwrap()]);
+    let complaints = || ComplaintPolicy {
+        default: Regime::EuPsd2,
+        ..ComplaintPolicy::default()
+    };
+    for with_policies in [true, false] {
+        let mut blocking = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+        let mut not_blocking =
+            AsyncCaseService::new(InMemoryEventLog::new(), SequentialIds::new(1));
+        if with_policies {
+            blocking = blocking
+                .with_process_policy(process())
+                .with_complaint_policy(complaints());
+            not_blocking = not_blocking
+                .with_process_policy(process())
+                .with_complaint_policy(complaints());
+        }
+        let mut answers = Vec::new();
+        for c in &complaint {
+            let b = answer(blocking.execute_command(c.clone()));
+            let a = answer(not_blocking.execute_command(c.clone()).await);
+            assert_eq!(a, b, "{:?}", c.action);
+            answers.push(a);
+        }
+        let extended = &answers[3];
+        let resolved = &answers[4];
+        if with_policies {
+            assert!(extended.is_ok() && resolved.is_ok(), "{answers:?}");
+        } else {
+            // cn-2020's next step is 30 days; the default complaint team is
+            // `complaints`.
+            assert!(
+                extended.as_ref().is_err_and(|e| e.contains("30")),
+                "{extended:?}"
+            );
+            assert!(
+                resolved
+                    .as_ref()
+                    .is_err_and(|e| e.contains("complaint_not_routed")),
+                "{resolved:?}"
+            );
+        }
+    }
+}
