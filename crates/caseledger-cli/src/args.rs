@@ -118,15 +118,39 @@ pub enum ReportTime {
 impl ReportTime {
     /// The instant: a date's local midnight in `zone` (UTC when `None`),
     /// by the calendar's one rule for local times (a midnight in a gap
-    /// moves forward to the gap's end).
-    pub fn instant(self, zone: Option<caseledger::calendar::Tz>) -> DateTime<Utc> {
+    /// moves forward to the gap's end). A usage error, naming `flag`, when
+    /// that midnight is not a storable instant (0001-01-01 in a zone east
+    /// of UTC begins in the year 0).
+    pub fn instant(
+        self,
+        zone: Option<caseledger::calendar::Tz>,
+        flag: &str,
+    ) -> Result<DateTime<Utc>, crate::exit::UsageError> {
         match self {
-            ReportTime::Instant(t) => t,
+            ReportTime::Instant(t) => Ok(t),
             ReportTime::Date(d) => {
-                caseledger::calendar::start_of_local_day(zone.unwrap_or(chrono_tz_utc()), d)
+                let zone = zone.unwrap_or(chrono_tz_utc());
+                let t = caseledger::calendar::start_of_local_day(zone, d);
+                storable_day_start(flag, d, zone, t)
             }
         }
     }
+}
+
+/// `t`, the start of `date` in `zone` given to `flag`, if it is a storable
+/// instant (docs/events.md: years 0001 to 9999, UTC); else a usage error
+/// that says so.
+pub(crate) fn storable_day_start(
+    flag: &str,
+    date: NaiveDate,
+    zone: caseledger::calendar::Tz,
+    t: DateTime<Utc>,
+) -> Result<DateTime<Utc>, crate::exit::UsageError> {
+    caseledger::check_timestamp(&t).map(|()| t).map_err(|e| {
+        crate::exit::UsageError(format!(
+            "{flag} {date} begins in {zone} outside the times a store holds: {e}"
+        ))
+    })
 }
 
 /// UTC as the calendar's time zone type.

@@ -372,6 +372,26 @@ fn bad_flags_are_refused_with_exit_2() {
             "is not a date",
         ),
         (
+            vec!["follow-ups", "plan", "--on", "2026-3-16"],
+            "is not a date",
+        ),
+        (
+            vec!["follow-ups", "plan", "--on", "0000-01-01"],
+            "the year must be 0001 to 9999",
+        ),
+        // Its start in Tokyo is in the year 0: no event can be at it.
+        (
+            vec![
+                "follow-ups",
+                "plan",
+                "--on",
+                "0001-01-01",
+                "--time-zone",
+                "Asia/Tokyo",
+            ],
+            "--on 0001-01-01 begins in Asia/Tokyo outside the times a store holds",
+        ),
+        (
             vec!["follow-ups", "plan", "--on", "2026-03-16", "--apply"],
             "--actor",
         ),

@@ -165,6 +165,33 @@ fn a_date_alone_is_local_midnight_in_the_report_s_zone() {
     assert_eq!(offset("UTC"), offset("Europe/London"));
 }
 
+/// A date whose local midnight is not a storable instant (0001-01-01 in a
+/// zone east of UTC begins in the year 0) is a usage error naming the
+/// flag, in `report` and `cases` alike: never a year-0 time printed, nor a
+/// T silently dropped.
+#[test]
+fn a_date_that_begins_before_the_year_1_in_the_zone_is_refused() {
+    let f = Fixture::new();
+    for (command, flag) in [
+        ("report", "--as-of"),
+        ("report", "--from"),
+        ("report", "--to"),
+        ("cases", "--as-of"),
+    ] {
+        let args = [command, flag, "0001-01-01", "--time-zone", "Asia/Tokyo"];
+        let (code, out, err) = run(&f.store, &args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(
+            err.contains(&format!(
+                "{flag} 0001-01-01 begins in Asia/Tokyo outside the times a store holds"
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    // In UTC the same date begins at the first storable instant.
+    f.ok(&["report", "--as-of", "0001-01-01"]);
+}
+
 #[test]
 fn a_business_hours_policy_counts_on_its_calendar() {
     let f = Fixture::new();

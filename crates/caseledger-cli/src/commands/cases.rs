@@ -90,7 +90,7 @@ pub fn run(location: &StoreLocation, args: &CasesArgs) -> Result<()> {
         sla,
         complaints,
     } = args.policy.load()?;
-    let as_of = args.as_of.map(|t| t.instant(zone));
+    let as_of = args.as_of.map(|t| t.instant(zone, "--as-of")).transpose()?;
     let (board, head) = match location {
         StoreLocation::Dir(dir) => replay(&open_reader(dir)?, as_of)?,
         StoreLocation::Postgres(url) => super::pg::board(url, as_of)?,

@@ -14,7 +14,7 @@ use caseledger::follow_up_plan::{
 use caseledger::projection::Projection;
 use caseledger::{Actor, CaseService, EventLog, format_timestamp};
 use caseledger_ids::UuidV7Ids;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 
 use super::open::{open_existing_writer, open_read_only};
@@ -71,10 +71,26 @@ pub struct PlanArgs {
     pub time_zone: Option<Tz>,
 }
 
-/// Parses `--on`: a date alone.
+/// Parses `--on`: a date alone, exactly `YYYY-MM-DD`, in the years a store
+/// holds (0001 to 9999).
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| format!("`{s}` is not a date: use YYYY-MM-DD, like 2026-03-16 ({e})"))
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|_| shaped)
+        .ok_or_else(|| format!("`{s}` is not a date: use YYYY-MM-DD, like 2026-03-16"))?;
+    if date.year() < 1 {
+        return Err(format!("`{s}`: the year must be 0001 to 9999"));
+    }
+    Ok(date)
 }
 
 /// Parses `--actor`.
@@ -91,6 +107,8 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
     // The report's one rule: --time-zone, else the calendar's zone.
     let zone = args.time_zone.unwrap_or(calendar.time_zone());
     let day = PlanDay::new(args.on, zone);
+    // T must be an instant a store holds: the calls are recorded at it.
+    crate::args::storable_day_start("--on", args.on, zone, day.start())?;
     let capacity = args.capacity.map(|n| n as usize);
     match (location, &args.actor) {
         (StoreLocation::Dir(dir), None) => {

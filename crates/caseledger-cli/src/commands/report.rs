@@ -157,9 +157,9 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         complaints,
     } = args.policy.load()?;
     let (from, to, as_of) = (
-        args.from.map(|t| t.instant(zone)),
-        args.to.map(|t| t.instant(zone)),
-        args.as_of.map(|t| t.instant(zone)),
+        args.from.map(|t| t.instant(zone, "--from")).transpose()?,
+        args.to.map(|t| t.instant(zone, "--to")).transpose()?,
+        args.as_of.map(|t| t.instant(zone, "--as-of")).transpose()?,
     );
     // An empty cohort by mistake would look like a quiet period.
     if let (Some(from), Some(to)) = (from, to)
