@@ -1353,3 +1353,31 @@ fn measure_timeline() {
         median(one_off_add)
     );
 }
+
+#[test]
+fn a_key_given_twice_is_refused_by_its_path() {
+    let refused = |json: &str| match BusinessCalendar::from_json(json) {
+        Err(CalendarError::DuplicateKey { key }) => key,
+        other => panic!("{json}: expected a duplicate key, got {other:?}"),
+    };
+    assert_eq!(
+        refused(r#"{"time_zone": "UTC", "week": {}, "time_zone": "Asia/Shanghai"}"#),
+        "time_zone"
+    );
+    assert_eq!(
+        refused(r#"{"time_zone": "UTC", "week": {"mon": ["09:00-18:00"], "mon": []}}"#),
+        "week.mon"
+    );
+    assert_eq!(
+        refused(r#"{"time_zone": "UTC", "week": {}, "holidays": [], "holidays": ["2026-10-01"]}"#),
+        "holidays"
+    );
+    let err = BusinessCalendar::from_json(
+        r#"{"time_zone": "UTC", "week": {"mon": ["09:00-18:00"], "mon": []}}"#,
+    )
+    .expect_err("twice");
+    assert_eq!(
+        err.to_string(),
+        "`week.mon` is given twice; each key may appear once"
+    );
+}

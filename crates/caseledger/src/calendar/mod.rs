@@ -34,7 +34,8 @@
 //!  "working_days": ["2026-09-27"]}
 //! ```
 //! `time_zone` and `week` are required; `holidays` and `working_days` may be
-//! left out (empty). Dates are `YYYY-MM-DD` in the years 0000 to 9999. Every
+//! left out (empty). A key given twice in one object (`week.mon`) is an
+//! error, not the last one kept. Dates are `YYYY-MM-DD` in the years 0000 to 9999. Every
 //! error names the field and the value, such as
 //! `week.mon[1]: "13:00-12:00" ends before it starts`. A program builds the
 //! same value with [`BusinessCalendar::builder`], checked by the same code.
