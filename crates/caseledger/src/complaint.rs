@@ -398,6 +398,14 @@ pub enum ComplaintPolicyError {
     /// The text is not JSON.
     #[error("not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// A key is given twice in one object (at any depth), such as
+    /// `topics.card`: JSON leaves duplicates undefined, and keeping the last
+    /// one silently would apply a regime the writer may not have seen.
+    #[error("{}", crate::unique_json::twice(key))]
+    DuplicateKey {
+        /// The key's path.
+        key: String,
+    },
     /// The JSON is not an object.
     #[error(
         r#"expected an object like {{"default": "cn-2020", "topics": {{"card": "eu-psd2"}}}}, found {found}"#
@@ -488,7 +496,12 @@ impl ComplaintPolicy {
         if text.len() > MAX_COMPLAINT_POLICY_JSON_BYTES {
             return Err(ComplaintPolicyError::TooLong { bytes: text.len() });
         }
-        let v: Value = serde_json::from_str(text).map_err(ComplaintPolicyError::NotJson)?;
+        let v = crate::unique_json::parse(text).map_err(|e| match e {
+            crate::unique_json::JsonError::Syntax(e) => ComplaintPolicyError::NotJson(e),
+            crate::unique_json::JsonError::DuplicateKey(key) => {
+                ComplaintPolicyError::DuplicateKey { key }
+            }
+        })?;
         ComplaintPolicy::from_json_value(&v)
     }
 

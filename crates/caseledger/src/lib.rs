@@ -53,6 +53,7 @@ mod service;
 mod state;
 mod status;
 mod time;
+mod unique_json;
 
 pub use decide::{Action, Command, decide};
 pub use error::{CaseError, Violation};

@@ -18,7 +18,6 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::event::{Event, EventData};
 use crate::ids::{Actor, AgentId, CaseId, KeyedState};
@@ -184,6 +183,14 @@ pub enum RoleDirectoryError {
     /// The text is not JSON.
     #[error("not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// An agent is listed twice: JSON leaves duplicates undefined, and
+    /// keeping the last entry silently would grant roles other than the
+    /// file shows.
+    #[error("{}", crate::unique_json::twice(key))]
+    DuplicateKey {
+        /// The key's path: the agent id.
+        key: String,
+    },
     /// The JSON, or an entry's value, is not of the expected shape.
     #[error("{at}: expected {expected}, found {found}")]
     WrongType {
@@ -298,7 +305,12 @@ impl RoleDirectory {
         if text.len() > MAX_ROLE_DIRECTORY_JSON_BYTES {
             return Err(RoleDirectoryError::TooLong { bytes: text.len() });
         }
-        let v: Value = serde_json::from_str(text).map_err(RoleDirectoryError::NotJson)?;
+        let v = crate::unique_json::parse(text).map_err(|e| match e {
+            crate::unique_json::JsonError::Syntax(e) => RoleDirectoryError::NotJson(e),
+            crate::unique_json::JsonError::DuplicateKey(key) => {
+                RoleDirectoryError::DuplicateKey { key }
+            }
+        })?;
         let Some(entries) = v.as_object() else {
             return Err(RoleDirectoryError::WrongType {
                 at: "the role directory".to_owned(),

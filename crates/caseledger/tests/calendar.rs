@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use caseledger::calendar::{
     BusinessCalendar, BusinessTimeError, CalendarError, CalendarTimeline, LocalInterval,
-    MAX_HOLIDAYS, MAX_INTERVALS_PER_DAY, MAX_SEARCH_MS, MAX_TIMELINE_DAYS, MAX_WORKING_DAYS, Tz,
+    MAX_HOLIDAYS, MAX_INSTANT_MS, MAX_INTERVALS_PER_DAY, MAX_SEARCH_MS, MAX_TIMELINE_DAYS,
+    MAX_WORKING_DAYS, MIN_INSTANT_MS, Tz,
 };
 use chrono::{
     DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, TimeDelta, TimeZone, Utc, Weekday,
@@ -797,12 +798,16 @@ fn the_default_calendar_counts_wall_time() {
     let (a, b) = (utc(2026, 3, 29, 0, 30), utc(2026, 10, 25, 1, 30));
     assert_eq!(cal.business_ms(a, b), ms(b) - ms(a));
     assert_eq!(cal.add_business_ms(a, ms(b) - ms(a)), Ok(b));
-    // A span longer than a timeline holds at once is answered in pieces.
+    // A span longer than a timeline holds at once is answered from a range
+    // at each end, one interval each, and the grid pieces between.
     let mut timeline = CalendarTimeline::new(cal);
     let (old, new) = (utc(1850, 6, 1, 0, 0), utc(2150, 6, 1, 0, 0));
     assert!((ms(new) - ms(old)) / 86_400_000 > MAX_TIMELINE_DAYS);
     assert_eq!(timeline.business_ms(ms(old), ms(new)), ms(new) - ms(old));
-    assert_eq!(timeline.interval_count(), 1);
+    assert_eq!(timeline.interval_count(), 2);
+    assert_eq!(timeline.business_ms(ms(old), ms(new)), ms(new) - ms(old));
+    let (old, new) = (utc(1, 1, 1, 0, 0), utc(9999, 12, 31, 23, 59));
+    assert_eq!(timeline.business_ms(ms(old), ms(new)), ms(new) - ms(old));
 }
 
 #[test]
@@ -1093,6 +1098,25 @@ proptest! {
     }
 
     #[test]
+    fn long_spans_equal_the_reference(spec in spec_strategy(), start in instant_strategy(), year in 1i64..9_880, days in MAX_TIMELINE_DAYS..MAX_TIMELINE_DAYS + 400, after in 0..2 * HOUR_MS) {
+        // Spans just over the longest range, so that they are counted from
+        // the grid, anywhere in the years 0001 to 9999: from the window's
+        // year (holidays and make-up days), or from a year far off, to a
+        // random time of day.
+        let cal = spec.calendar();
+        let shift_ms = (year - 2025) * 365 * 86_400_000;
+        let a = if year % 2 == 0 { start } else { start + shift_ms };
+        let b = a + days * 86_400_000 + after;
+        let expected = spec.business_ms(a, b);
+        let mut timeline = CalendarTimeline::new(cal.clone());
+        prop_assert_eq!(timeline.business_ms(a, b), expected, "timeline, {} to {}", a, b);
+        let (ta, tb) = (DateTime::from_timestamp_millis(a).expect("in range"), DateTime::from_timestamp_millis(b).expect("in range"));
+        prop_assert_eq!(cal.business_ms(ta, tb), expected, "one-off, {} to {}", a, b);
+        // A deadline from the span's start on the same timeline.
+        prop_assert_eq!(timeline.add_business_ms(a, 40 * HOUR_MS).ok(), spec.add_business_ms(a, 40 * HOUR_MS));
+    }
+
+    #[test]
     fn deadlines_equal_the_reference_and_are_the_earliest(spec in spec_strategy(), start in instant_strategy(), b_ms in prop_oneof![0..HOUR_MS, 0..60 * 24 * HOUR_MS]) {
         let cal = spec.calendar();
         let mut timeline = CalendarTimeline::new(cal.clone());
@@ -1155,6 +1179,33 @@ proptest! {
     fn the_json_form_reads_back(spec in spec_strategy()) {
         let cal = spec.calendar();
         prop_assert_eq!(BusinessCalendar::from_json(&cal.to_json()).expect("valid"), cal);
+    }
+}
+
+proptest! {
+    // Few cases: each walks up to 9,000 years day by day, for the pieces.
+    #![proptest_config(ProptestConfig::with_cases(10))]
+
+    #[test]
+    fn spans_of_millennia_equal_their_pieces(spec in spec_strategy(), ends in proptest::collection::vec((0i64..10_000, 0i64..3_000), 1..4)) {
+        // Spans of up to 30 centuries, anywhere in the years 0000 to 9999,
+        // asked of one timeline in turn (so that its ranges and grid totals
+        // serve several spans), equal the sums of their pieces of fewer
+        // than MAX_TIMELINE_DAYS days, each asked of a calendar alone.
+        let cal = spec.calendar();
+        let mut timeline = CalendarTimeline::new(cal.clone());
+        for (start_year, len_years) in ends {
+            let a = MIN_INSTANT_MS + start_year * 365 * 86_400_000 + start_year * 7_919_000;
+            let b = (a + len_years * 365 * 86_400_000 + len_years * 104_729).min(MAX_INSTANT_MS);
+            let mut pieces = 0;
+            let mut t = a;
+            while t < b {
+                let next = (t + (MAX_TIMELINE_DAYS - 2) * 86_400_000).min(b);
+                pieces += cal.business_ms(DateTime::from_timestamp_millis(t).expect("in range"), DateTime::from_timestamp_millis(next).expect("in range"));
+                t = next;
+            }
+            prop_assert_eq!(timeline.business_ms(a, b), pieces, "{} to {}", a, b);
+        }
     }
 }
 
@@ -1300,5 +1351,33 @@ fn measure_timeline() {
     println!(
         "add_business_ms one-off (BusinessCalendar, day walk): median {:.0} queries/s",
         median(one_off_add)
+    );
+}
+
+#[test]
+fn a_key_given_twice_is_refused_by_its_path() {
+    let refused = |json: &str| match BusinessCalendar::from_json(json) {
+        Err(CalendarError::DuplicateKey { key }) => key,
+        other => panic!("{json}: expected a duplicate key, got {other:?}"),
+    };
+    assert_eq!(
+        refused(r#"{"time_zone": "UTC", "week": {}, "time_zone": "Asia/Shanghai"}"#),
+        "time_zone"
+    );
+    assert_eq!(
+        refused(r#"{"time_zone": "UTC", "week": {"mon": ["09:00-18:00"], "mon": []}}"#),
+        "week.mon"
+    );
+    assert_eq!(
+        refused(r#"{"time_zone": "UTC", "week": {}, "holidays": [], "holidays": ["2026-10-01"]}"#),
+        "holidays"
+    );
+    let err = BusinessCalendar::from_json(
+        r#"{"time_zone": "UTC", "week": {"mon": ["09:00-18:00"], "mon": []}}"#,
+    )
+    .expect_err("twice");
+    assert_eq!(
+        err.to_string(),
+        "`week.mon` is given twice; each key may appear once"
     );
 }

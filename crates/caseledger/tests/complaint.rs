@@ -627,3 +627,21 @@ fn the_report_counts_deadlines_in_the_policy_s_calendar() {
     let c = acc.report(&ReportParams::default()).overall.complaints;
     assert_eq!((c.within_deadline, c.overdue), (0, 1));
 }
+
+#[test]
+fn a_complaint_policy_key_given_twice_is_refused_by_its_path() {
+    let refused = |json: &str| match ComplaintPolicy::from_json(json) {
+        Err(ComplaintPolicyError::DuplicateKey { key }) => key,
+        other => panic!("{json}: expected a duplicate key, got {other:?}"),
+    };
+    assert_eq!(
+        refused(r#"{"default": "cn-2020", "default": "us-cfpb"}"#),
+        "default"
+    );
+    let text = r#"{"topics": {"card": "eu-psd2", "card": "us-cfpb"}}"#;
+    assert_eq!(refused(text), "topics.card");
+    assert_eq!(
+        ComplaintPolicy::from_json(text).unwrap_err().to_string(),
+        "`topics.card` is given twice; each key may appear once"
+    );
+}

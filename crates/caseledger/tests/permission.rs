@@ -9,7 +9,7 @@ mod common;
 
 use caseledger::permission::{
     Denied, PermissionAction, PermissionAudit, PermissionRule, PermissionTable, Permissions,
-    Request, Role, RoleDirectory, RoleSet, check, request_of,
+    Request, Role, RoleDirectory, RoleDirectoryError, RoleSet, check, request_of,
 };
 use caseledger::*;
 use common::*;
@@ -944,5 +944,19 @@ fn the_audit_lists_every_breach_of_a_recorded_history() {
         format!(
             r#"{{"position":3,"case_id":"{CASE}","actor":"customer","action":"classify","rule":"permission_table"}}"#
         )
+    );
+}
+
+#[test]
+fn a_role_directory_listing_an_agent_twice_is_refused() {
+    let text = r#"{"agent-17": ["agent"], "qa-1": ["qa"], "agent-17": ["supervisor"]}"#;
+    let err = RoleDirectory::from_json(text).unwrap_err();
+    assert!(
+        matches!(&err, RoleDirectoryError::DuplicateKey { key } if key == "agent-17"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "`agent-17` is given twice; each key may appear once"
     );
 }

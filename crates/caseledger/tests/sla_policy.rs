@@ -104,3 +104,44 @@ fn a_bad_target_names_its_priority_and_keeps_the_problem_as_source() {
         "{err}"
     );
 }
+
+#[test]
+fn a_key_given_twice_is_refused_by_its_path() {
+    let refused = |json: &str| match SlaPolicy::from_json(json) {
+        Err(SlaPolicyError::DuplicateKey { key }) => key,
+        other => panic!("{json}: expected a duplicate key, got {other:?}"),
+    };
+    assert_eq!(
+        refused(
+            r#"{"priorities": {"normal": {"response_s": 14400, "resolution_s": 259200, "response_s": 1}}}"#
+        ),
+        "priorities.normal.response_s"
+    );
+    // The first form, and a calendar inside the policy.
+    assert_eq!(
+        refused(&format!(
+            r#"{{"low": {TARGET}, "normal": {TARGET}, "high": {TARGET}, "urgent": {TARGET}, "high": {TARGET}}}"#
+        )),
+        "high"
+    );
+    assert_eq!(
+        refused(
+            r#"{"priorities": {"normal": {"response_s": 1, "resolution_s": 2}}, "calendar": {"time_zone": "UTC", "week": {}, "week": {}}}"#
+        ),
+        "calendar.week"
+    );
+    let text = r#"{"priorities": {"normal": {"response_s": 14400, "resolution_s": 259200, "response_s": 1}}}"#;
+    let err = SlaPolicy::from_json(text).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`priorities.normal.response_s` is given twice; each key may appear once"
+    );
+    // serde's Deserialize refuses it by the same rule.
+    let serde_err = serde_json::from_str::<SlaPolicy>(text).unwrap_err();
+    assert!(
+        serde_err
+            .to_string()
+            .starts_with("`priorities.normal.response_s` is given twice"),
+        "{serde_err}"
+    );
+}

@@ -10,14 +10,14 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use super::MAX_SEARCH_DAYS;
 use super::local;
 use super::spec::BusinessCalendar;
-use super::timeline::{BusinessTimeError, Spans};
+use super::timeline::{BusinessTimeError, Ranges};
 
 impl BusinessCalendar {
     /// The business time between two instants, in milliseconds (see the
     /// module documentation). Walks the days of the span: for many questions
     /// use a [`CalendarTimeline`](super::CalendarTimeline).
     pub fn business_ms(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
-        Spans::exact().business_ms(self, start.timestamp_millis(), end.timestamp_millis())
+        Ranges::exact().business_ms(self, start.timestamp_millis(), end.timestamp_millis())
     }
 
     /// The earliest instant at which `b_ms` of business time have passed
@@ -29,7 +29,7 @@ impl BusinessCalendar {
         start: DateTime<Utc>,
         b_ms: i64,
     ) -> Result<DateTime<Utc>, BusinessTimeError> {
-        Spans::exact()
+        Ranges::exact()
             .add_business_ms(self, start.timestamp_millis(), b_ms)
             .map(local::utc_from_ms)
     }

@@ -13,6 +13,14 @@ pub enum CalendarError {
     /// The text is not JSON.
     #[error("the calendar is not valid JSON: {0}")]
     Json(#[source] serde_json::Error),
+    /// A key is given twice in one object (at any depth): JSON leaves
+    /// duplicates undefined, and keeping the last one silently would read
+    /// something the writer may not have seen.
+    #[error("{}", crate::unique_json::twice(key))]
+    DuplicateKey {
+        /// The key's path, such as `week.mon`.
+        key: String,
+    },
     /// The text is longer than [`MAX_CALENDAR_JSON_BYTES`].
     #[error(
         "the calendar is {bytes} bytes of JSON; at most {MAX_CALENDAR_JSON_BYTES} are accepted"

@@ -26,7 +26,10 @@ impl BusinessCalendar {
         if text.len() > MAX_CALENDAR_JSON_BYTES {
             return Err(CalendarError::TooLarge { bytes: text.len() });
         }
-        let value: Value = serde_json::from_str(text).map_err(CalendarError::Json)?;
+        let value = crate::unique_json::parse(text).map_err(|e| match e {
+            crate::unique_json::JsonError::Syntax(e) => CalendarError::Json(e),
+            crate::unique_json::JsonError::DuplicateKey(key) => CalendarError::DuplicateKey { key },
+        })?;
         BusinessCalendar::from_json_value(&value)
     }
 

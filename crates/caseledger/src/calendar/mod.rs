@@ -34,7 +34,8 @@
 //!  "working_days": ["2026-09-27"]}
 //! ```
 //! `time_zone` and `week` are required; `holidays` and `working_days` may be
-//! left out (empty). Dates are `YYYY-MM-DD` in the years 0000 to 9999. Every
+//! left out (empty). A key given twice in one object (`week.mon`) is an
+//! error, not the last one kept. Dates are `YYYY-MM-DD` in the years 0000 to 9999. Every
 //! error names the field and the value, such as
 //! `week.mon[1]: "13:00-12:00" ends before it starts`. A program builds the
 //! same value with [`BusinessCalendar::builder`], checked by the same code.
@@ -97,8 +98,13 @@
 //! of days as UTC milliseconds with running totals, built in time linear in
 //! the number of days, so that each question is two binary searches
 //! (O(log n)). It grows itself for questions outside its range, up to
-//! [`MAX_TIMELINE_DAYS`]; see its documentation for the bytes it takes per
-//! day.
+//! [`MAX_TIMELINE_DAYS`], and keeps up to three ranges for questions in
+//! distant eras. A span longer than [`MAX_TIMELINE_DAYS`] is counted from
+//! its two ends and the running totals of the four-year pieces of a fixed
+//! grid between them, each piece counted once; so many questions over the
+//! same long span (cases of 2026 asked about a T in 9026) cost one walk of
+//! its days in all. See its documentation for the design and the bytes it
+//! takes per day.
 
 mod builder;
 mod business;
@@ -167,11 +173,12 @@ pub const MAX_SEARCH_DAYS: i64 = 7_305;
 /// [`MAX_SEARCH_DAYS`] in milliseconds.
 pub const MAX_SEARCH_MS: i64 = MAX_SEARCH_DAYS * MS_PER_DAY;
 
-/// The most days a [`CalendarTimeline`] holds at once: 100 years, enough for
-/// every case of a bank's history in one build. It bounds the timeline's
+/// The most days a range of a [`CalendarTimeline`] holds: 100 years, enough
+/// for every case of a bank's history in one build. It bounds a range's
 /// memory to 21 MB at [`MAX_INTERVALS_PER_DAY`] (1.3 MB for a Monday to
-/// Friday week with a lunch break); a question spanning more is answered in
-/// pieces of this many days.
+/// Friday week with a lunch break), and a timeline keeps at most three
+/// ranges; a question spanning more is counted from its ends and the
+/// running totals of a fixed grid of pieces between them.
 pub const MAX_TIMELINE_DAYS: i64 = 36_525;
 
 /// Milliseconds in a 24-hour day.

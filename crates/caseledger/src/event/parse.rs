@@ -179,20 +179,13 @@ impl ParseError {
 }
 
 /// Parses one JSON text into a value, refusing an object that repeats a
-/// key (by its path) and reporting a syntax error by column when the text is
-/// one line (as every line of the interchange format is).
+/// key (by its path; the crate's one rule, [`crate::unique_json`]) and
+/// reporting a syntax error by column when the text is one line (as every
+/// line of the interchange format is).
 fn parse_json(text: &str) -> Result<Value, ParseError> {
-    use serde::de::DeserializeSeed;
-    let duplicate = std::cell::RefCell::new(None);
-    let mut de = serde_json::Deserializer::from_str(text);
-    let seed = UniqueKeys {
-        path: None,
-        duplicate: &duplicate,
-    };
-    let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
-    parsed.map_err(|e| match duplicate.into_inner() {
-        Some(field) => ParseError::DuplicateField { field },
-        None => ParseError::Syntax(SyntaxError::of(&e)),
+    crate::unique_json::parse(text).map_err(|e| match e {
+        crate::unique_json::JsonError::DuplicateKey(field) => ParseError::DuplicateField { field },
+        crate::unique_json::JsonError::Syntax(e) => ParseError::Syntax(SyntaxError::of(&e)),
     })
 }
 
@@ -254,104 +247,6 @@ impl SyntaxError {
             column: e.column(),
             message,
         }
-    }
-}
-
-/// One key on the path from the root to a value (`data` then
-/// `customer_id`), kept as borrowed links so that no path is built unless a
-/// key repeats.
-struct PathNode<'a> {
-    key: &'a str,
-    parent: Option<&'a PathNode<'a>>,
-}
-
-impl PathNode<'_> {
-    fn path(&self) -> String {
-        match self.parent {
-            Some(p) => format!("{}.{}", p.path(), self.key),
-            None => self.key.to_owned(),
-        }
-    }
-}
-
-/// Deserializes a [`Value`] like serde_json does, but fails on a repeated
-/// key, recording its path in `duplicate`.
-#[derive(Clone, Copy)]
-struct UniqueKeys<'p> {
-    path: Option<&'p PathNode<'p>>,
-    duplicate: &'p std::cell::RefCell<Option<String>>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        // JSON text cannot hold a NaN or an infinity, so this is a number.
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(self)? {
-            items.push(v);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let node = PathNode {
-                key: &key,
-                parent: self.path,
-            };
-            let value = map.next_value_seed(UniqueKeys {
-                path: Some(&node),
-                duplicate: self.duplicate,
-            })?;
-            if out.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(node.path());
-                return Err(serde::de::Error::custom("duplicate field"));
-            }
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
     }
 }
 

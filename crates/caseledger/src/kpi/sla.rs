@@ -137,7 +137,12 @@ impl SlaPolicy {
 
     /// Reads a policy from JSON text: see [`SlaPolicy::from_json_value`].
     pub fn from_json(text: &str) -> Result<SlaPolicy, SlaPolicyError> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(SlaPolicyError::NotJson)?;
+        let v = crate::unique_json::parse(text).map_err(|e| match e {
+            crate::unique_json::JsonError::Syntax(e) => SlaPolicyError::NotJson(e),
+            crate::unique_json::JsonError::DuplicateKey(key) => {
+                SlaPolicyError::DuplicateKey { key }
+            }
+        })?;
         SlaPolicy::from_json_value(&v)
     }
 
@@ -254,6 +259,14 @@ pub enum SlaPolicyError {
     /// The text is not JSON.
     #[error("not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// A key is given twice in one object (at any depth): JSON leaves
+    /// duplicates undefined, and keeping the last one silently would judge
+    /// against a target the writer may not have seen.
+    #[error("{}", crate::unique_json::twice(key))]
+    DuplicateKey {
+        /// The key's path, such as `priorities.normal.response_s`.
+        key: String,
+    },
     /// The JSON is not an object.
     #[error(
         "expected an object with a target for each priority ({}), like {{\"high\": {}}}, found {found}",
@@ -603,7 +616,7 @@ pub enum SlaTargetError {
 
 impl<'de> Deserialize<'de> for SlaPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
+        let v = crate::unique_json::deserialize(d)?;
         SlaPolicy::from_json_value(&v).map_err(serde::de::Error::custom)
     }
 }

@@ -65,6 +65,14 @@ pub enum TargetsError {
     /// The text is not JSON.
     #[error("not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// A key is given twice (`{"fcr_rate": 0.7, "fcr_rate": 0.1}`): JSON
+    /// leaves duplicates undefined, and keeping the last one silently would
+    /// judge against a target the writer may not have seen.
+    #[error("{}", crate::unique_json::twice(key))]
+    DuplicateKey {
+        /// The key's path.
+        key: String,
+    },
     /// The JSON is not an object.
     #[error("expected an object of targets like {{\"fcr_rate\": 0.7}}, found {found}")]
     NotAnObject {
@@ -139,7 +147,10 @@ impl Targets {
     /// [`Targets::from_json_value`]. Texts longer than
     /// [`MAX_TARGETS_JSON_BYTES`] are the caller's to refuse.
     pub fn from_json(text: &str) -> Result<Targets, TargetsError> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(TargetsError::NotJson)?;
+        let v = crate::unique_json::parse(text).map_err(|e| match e {
+            crate::unique_json::JsonError::Syntax(e) => TargetsError::NotJson(e),
+            crate::unique_json::JsonError::DuplicateKey(key) => TargetsError::DuplicateKey { key },
+        })?;
         Targets::from_json_value(&v)
     }
 
@@ -297,6 +308,16 @@ mod tests {
             Targets::from_json("{").unwrap_err(),
             TargetsError::NotJson(_)
         ));
+        // A key given twice is refused, not judged against the last value.
+        let err = Targets::from_json(r#"{"fcr_rate": 0.7, "fcr_rate": 0.1}"#).unwrap_err();
+        assert!(
+            matches!(&err, TargetsError::DuplicateKey { key } if key == "fcr_rate"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "`fcr_rate` is given twice; each key may appear once"
+        );
         let mut t = Targets::none();
         assert!(matches!(
             t.set(TargetFigure::FcrRate, Some(f64::NAN)),
