@@ -157,6 +157,24 @@ fn reads_of_postgres_refuse_a_row_changed_behind_the_logs_back() {
     }
     let case_2 = "00000000-0000-0000-0000-000000000002";
     assert!(ok(&db.url, &["history", case_2]).contains("agent-17"));
+    // verify's JSON has docs/cli.md's keys, in its order, as the store
+    // directory's does; a problem leaves the figures null, not missing.
+    let keys = |json: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let mut keys: Vec<(usize, String)> = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| (json.find(&format!("\"{k}\"")).unwrap(), k.clone()))
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    };
+    let documented = ["ok", "events", "cases", "batches", "head", "problem"];
+    assert_eq!(
+        keys(&ok(&db.url, &["verify", "--format", "json"])),
+        documented
+    );
     // Case 2's second event (position 7: each import is a batch of 5).
     db.sql(&format!(
         "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
@@ -166,6 +184,24 @@ fn reads_of_postgres_refuse_a_row_changed_behind_the_logs_back() {
           WHERE case_id = '{case_2}' AND version = 2;"
     ))
     .unwrap();
+    let (code, json, _) = at(&db.url, &["verify", "--format", "json"], b"");
+    assert_eq!(code, 1);
+    assert_eq!(keys(&json), documented);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (
+            &v["events"],
+            &v["head"],
+            &v["problem"]["kind"],
+            &v["problem"]["position"]
+        ),
+        (
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &"tampered".into(),
+            &7.into()
+        )
+    );
     for args in [
         vec!["history", case_2],
         vec!["follow-ups", "plan", "--on", "2026-03-10"],

@@ -160,22 +160,60 @@ pub fn verify(
                 .map(super::roles::text)
                 .unwrap_or_default()
         }
-        (Ok(r), VerifyFormat::Json) => {
-            let mut out = serde_json::json!({
-                "ok": true,
-                "events": r.events,
-                "cases": r.streams,
-                "batches": r.commits,
-                "head": { "position": r.head.position, "hash": r.head.hash_hex() },
-                "problem": null,
-            });
-            // Only with --roles.
-            if let (Some(f), Some(map)) = (&findings, out.as_object_mut()) {
-                map.insert("permission_findings".to_owned(), serde_json::to_value(f)?);
-            }
-            serde_json::to_string_pretty(&out)? + "\n"
-        }
-        (Err(e), VerifyFormat::Json) => {
+        (Ok(_) | Err(_), VerifyFormat::Json) => pg_verify_json(&result, findings.as_deref())?,
+        (Err(_), VerifyFormat::Text) => String::new(),
+    };
+    write_stdout(&text)?;
+    match result {
+        Ok(_) => super::roles::strict(findings.as_deref(), strict),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("verify failed on {url}"))),
+    }
+}
+
+/// `verify --format json` on PostgreSQL: the keys in docs/cli.md's order,
+/// every one present (null when a problem left it unknown), as the store
+/// directory's form has them.
+fn pg_verify_json(
+    result: &Result<caseledger_postgres::VerifyReport, caseledger_postgres::Error>,
+    findings: Option<&[caseledger::permission::Finding]>,
+) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct HeadJson {
+        position: u64,
+        hash: String,
+    }
+    #[derive(serde::Serialize)]
+    struct ProblemJson {
+        kind: &'static str,
+        position: Option<u64>,
+        detail: String,
+    }
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        ok: bool,
+        events: Option<u64>,
+        cases: Option<u64>,
+        batches: Option<u64>,
+        head: Option<HeadJson>,
+        problem: Option<ProblemJson>,
+        /// Only with `--roles`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        permission_findings: Option<&'a [caseledger::permission::Finding]>,
+    }
+    let out = match result {
+        Ok(r) => Out {
+            ok: true,
+            events: Some(r.events),
+            cases: Some(r.streams),
+            batches: Some(r.commits),
+            head: Some(HeadJson {
+                position: r.head.position,
+                hash: r.head.hash_hex(),
+            }),
+            problem: None,
+            permission_findings: findings,
+        },
+        Err(e) => {
             let (kind, position) = match e.kind() {
                 caseledger_postgres::ErrorKind::Tampered { position, .. } => {
                     ("tampered", Some(*position))
@@ -185,18 +223,22 @@ pub fn verify(
                 }
                 _ => ("error", None),
             };
-            serde_json::to_string_pretty(&serde_json::json!({
-                "ok": false,
-                "problem": { "kind": kind, "position": position, "detail": e.to_string() },
-            }))? + "\n"
+            Out {
+                ok: false,
+                events: None,
+                cases: None,
+                batches: None,
+                head: None,
+                problem: Some(ProblemJson {
+                    kind,
+                    position,
+                    detail: e.to_string(),
+                }),
+                permission_findings: None,
+            }
         }
-        (Err(_), VerifyFormat::Text) => String::new(),
     };
-    write_stdout(&text)?;
-    match result {
-        Ok(_) => super::roles::strict(findings.as_deref(), strict),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("verify failed on {url}"))),
-    }
+    Ok(serde_json::to_string_pretty(&out)? + "\n")
 }
 
 /// Replays the log into the KPI accumulator through the log's
