@@ -117,9 +117,19 @@ pub enum ErrorKind {
     Corrupt(Damage),
     /// Bytes at the very end of the log are not a complete, committed batch:
     /// what a crash during a write leaves. Opening for writing cuts them.
-    /// Only `verify` reports this; opening for writing repairs it.
+    /// Or (its damage of kind [`DamageKind::Missing`]) the store's creation
+    /// was interrupted: a checkpoint of an empty log and no segment file,
+    /// which opening for writing completes. `verify` reports either; a read
+    /// reports the second (it has no log to read). Nothing acknowledged is
+    /// lost in either.
     #[error(
-        "torn tail: {0} (opening the store for writing, e.g. `caseledger recover`, cuts it and keeps the bytes)"
+        "torn tail: {} (opening the store for writing, e.g. `caseledger recover`, {})",
+        .0,
+        if .0.kind == DamageKind::Missing {
+            "completes it"
+        } else {
+            "cuts it and keeps the bytes"
+        }
     )]
     TornTail(Damage),
     /// An earlier fsync or write failed; the store refuses every write until

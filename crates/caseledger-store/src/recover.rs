@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::Checkpoint;
-use crate::error::{Damage, DamageKind, Error};
+use crate::error::{Damage, DamageKind, Error, ErrorKind};
 use crate::format::{
     EventHeader, EventRecord, FRAME_HEADER_BYTES, GENESIS_HASH, SEGMENT_HEADER_BYTES, decode_body,
     decode_event_header, stored_hash,
@@ -127,20 +127,7 @@ pub fn scan_both(
     visit: &mut (dyn FnMut(EventRecord) + Send),
 ) -> Result<(Result<Scanned, Error>, crate::chain::Walk), Error> {
     if paths.len() < cp.segment as usize {
-        // Named before anything is read: the first segment the checkpoint
-        // needs that is not there.
-        let missing = dir.join(crate::segment::segment_name(paths.len() as u32 + 1));
-        return Err(Error::corrupt(Damage::new(
-            crate::error::DamageKind::Missing,
-            missing,
-            0,
-            format!(
-                "acknowledged data is missing: the checkpoint records position {} in segment {}, \
-                 but this segment file is not there (moved, deleted or not restored?); nothing \
-                 was changed",
-                cp.position, cp.segment
-            ),
-        )));
+        return Err(missing_segment(dir, paths.len(), cp.position, cp.segment));
     }
     let cp_point = Point {
         segment: cp.segment,
@@ -163,6 +150,37 @@ pub fn scan_both(
         ))
     })?;
     Ok((scanned, walk))
+}
+
+/// The error of a store whose checkpoint needs segment `found + 1` (up to
+/// `segment`, at `position`) and finds only `found` segment files: named
+/// before anything is read. A checkpoint of an empty log (position 0) with
+/// no segment at all is a creation a crash interrupted (the checkpoint is
+/// written first): nothing was acknowledged, and opening for writing
+/// completes it; anything else is acknowledged data gone.
+pub(crate) fn missing_segment(dir: &Path, found: usize, position: u64, segment: u32) -> Error {
+    let missing = dir.join(crate::segment::segment_name(found as u32 + 1));
+    if position == 0 && found == 0 {
+        // Like a torn tail, a crash's leftover that a writer's open mends.
+        return ErrorKind::TornTail(Damage::new(
+            crate::error::DamageKind::Missing,
+            missing,
+            0,
+            "the store's creation was interrupted: its checkpoint names an empty log, but this \
+             first segment file is not there; nothing was acknowledged",
+        ))
+        .into();
+    }
+    Error::corrupt(Damage::new(
+        crate::error::DamageKind::Missing,
+        missing,
+        0,
+        format!(
+            "acknowledged data is missing: the checkpoint records position {position} in segment \
+             {segment}, but this segment file is not there (moved, deleted or not restored?); \
+             nothing was changed"
+        ),
+    ))
 }
 
 /// Where in the log a scan's error is, when it names a segment file (a

@@ -77,7 +77,11 @@ fn write_marker(dir: &Path, head: &caseledger_store::Head) -> Result<()> {
 /// Checks before opening for writing that `generate`/`demo` may write into
 /// the store in `dir` (when it is one), so that a refusal changes nothing.
 fn check_may_generate(dir: &Path, command: &str) -> Result<()> {
-    if dir.join(caseledger_store::CHECKPOINT_FILE).exists() {
+    // Without a segment file nothing was ever acknowledged (a creation a
+    // crash interrupted leaves a checkpoint alone): the store is empty, and
+    // opening it for writing completes it, as `import` does.
+    let has_segment = dir.join(caseledger_store::segment_name(1)).exists();
+    if dir.join(caseledger_store::CHECKPOINT_FILE).exists() && has_segment {
         generated_or_empty(&open_read_only(dir)?, command)?;
     }
     Ok(())

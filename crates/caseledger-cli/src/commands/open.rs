@@ -77,13 +77,29 @@ pub fn recover(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         bail!("cannot open store {}: no such directory", dir.display());
     }
+    // What a reader saw before, to say what the writer's open mended
+    // besides a cut: a checkpoint behind the log, a damaged checkpoint
+    // slot, an interrupted creation (each writes the checkpoint again).
+    let checkpoint_path = dir.join(caseledger_store::CHECKPOINT_FILE);
+    let checkpoint_before = std::fs::read(&checkpoint_path).ok();
+    let read_before = caseledger_store::LogReader::open(dir).map(|r| r.head());
     let store = Store::open(dir, StoreOptions::default())
         .with_context(|| format!("cannot open store {}", dir.display()))?;
     let head = store.head();
-    let mut text = if store.recovery().cut_anything() {
-        describe_recovery(&store)
-    } else {
-        "nothing to recover: the log ends with a complete commit".to_owned()
+    let rewritten = std::fs::read(&checkpoint_path).ok() != checkpoint_before;
+    let mut text = match (store.recovery().cut_anything(), read_before) {
+        (true, _) => describe_recovery(&store),
+        (false, Ok(before)) if before.position != head.position => format!(
+            "recovered: the checkpoint recorded position {} and the log holds complete commits \
+             to position {} (a crash after a commit was synced, before its checkpoint); the \
+             checkpoint is written again",
+            before.position, head.position
+        ),
+        (false, Err(e)) if rewritten => format!(
+            "recovered: the store could not be read ({e}); its checkpoint is written again from \
+             the log's last complete commit"
+        ),
+        _ => "nothing to recover: the log ends with a complete commit".to_owned(),
     };
     text.push_str(&format!(
         "\nhead: position {} hash {}\n",

@@ -21,6 +21,11 @@ pub fn run(
     roles: Option<&Permissions>,
     strict: bool,
 ) -> Result<()> {
+    // Where readers stop (the checkpoint), to say so when the log holds
+    // complete commits past it.
+    let checkpoint_head = caseledger_store::LogReader::open(dir)
+        .map(|r| r.head())
+        .ok();
     let bar = crate::progress::bar(None, "verifying");
     // The store's checks and the case rules on the same threads: the log's
     // blocks are read and checked by whichever thread is free, and each
@@ -101,6 +106,16 @@ pub fn run(
     );
     if report.writer_active {
         text.push_str("note: a writer is running; checked up to its acknowledged end\n");
+    } else if let Some(at) = checkpoint_head.filter(|h| h.position < report.head.position) {
+        // A crash after a commit was synced, before its checkpoint: the
+        // commits are whole and kept, but reads stop at the checkpoint until
+        // a writer's open takes them in.
+        text.push_str(&format!(
+            "note: the checkpoint records position {}: reads (report, export, ...) stop there \
+             until the store is opened for writing (`caseledger recover`, or any write), which \
+             takes in the complete commits after it\n",
+            at.position
+        ));
     }
     if let Some(f) = &findings {
         text.push_str(&super::roles::text(f));
@@ -155,6 +170,12 @@ impl VerifyProblem {
             None => folded_to,
         };
         let next = match kind {
+            // An interrupted creation: nothing to cut, the segment to make.
+            "torn_tail"
+                if damage.is_some_and(|d| d.kind == caseledger_store::DamageKind::Missing) =>
+            {
+                "`caseledger recover` completes the store's creation".to_owned()
+            }
             "torn_tail" => "`caseledger recover` cuts it and keeps the bytes under cut/".to_owned(),
             // The checkpoint is not the log: opening the store for writing
             // finds the log's end by scanning and writes it again.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::iter::LogIter;
 use crate::checkpoint::{Checkpoint, read_only_checkpoint};
-use crate::error::{Damage, Error};
+use crate::error::Error;
 use crate::layout::{Head, Until};
 use crate::segment;
 
@@ -56,17 +56,12 @@ impl LogReader {
         let end = read_only_checkpoint(&dir)?;
         let paths = segment::list_segments(&dir)?;
         if paths.len() < end.segment as usize {
-            let missing = dir.join(segment::segment_name(paths.len() as u32 + 1));
-            return Err(Error::corrupt(Damage::new(
-                crate::error::DamageKind::Missing,
-                missing,
-                0,
-                format!(
-                    "acknowledged data is missing: the checkpoint records position {} in \
-                     segment {}, but this segment file is not there",
-                    end.position, end.segment
-                ),
-            )));
+            return Err(crate::recover::missing_segment(
+                &dir,
+                paths.len(),
+                end.position,
+                end.segment,
+            ));
         }
         Ok(LogReader { dir, end })
     }
