@@ -347,6 +347,12 @@ pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
         Some('m') => 60_000,
         Some('h') => 3_600_000,
         Some('d') => 86_400_000,
+        Some(c @ ('M' | 'H' | 'D')) => {
+            return Err(format!(
+                "`{s}`: the unit is written in lower case ({}); {ACCEPTED}",
+                c.to_ascii_lowercase()
+            ));
+        }
         _ => return Err(format!("`{s}` has no unit; {ACCEPTED}")),
     };
     let digits = &s[..s.len() - 1];

@@ -230,7 +230,10 @@ enum Command {
     )]
     Bench(bench::BenchArgs),
     /// Closed-loop follow-up calls (docs/follow-ups.md).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  caseledger --store events/ follow-ups plan --on 2026-03-16"
+    )]
     FollowUps(FollowUpsCommand),
 }
 

@@ -168,6 +168,10 @@ fn wrong_usage_is_refused_with_a_clear_error() {
     for (args, says) in [
         (&["cases", "--due-within", "8x"][..], "like 90m, 8h or 3d"),
         (&["cases", "--due-within", "8"][..], "has no unit"),
+        (
+            &["cases", "--due-within", "8H"][..],
+            "the unit is written in lower case (h)",
+        ),
         (&["cases", "--status", "pending"][..], "open"),
         (&["cases", "--priority", "asap"][..], "urgent"),
         (&["cases", "--limit", "0"][..], "--limit"),

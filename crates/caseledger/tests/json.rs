@@ -552,6 +552,12 @@ fn serde_errors_name_the_field_where_a_value_is_wrong() {
         other_type.starts_with("unknown field `data.customer_id`; allowed: resolution"),
         "{other_type}"
     );
+    // A type without data fields says so, not "allowed: " and nothing.
+    let none = err(r#""type":"responded","data":{"note":"x"}"#);
+    assert!(
+        none.starts_with("unknown field `data.note`; none is allowed there"),
+        "{none}"
+    );
 }
 
 /// The two passes of the parser agree: serde's `Deserialize` (the fast

@@ -173,8 +173,12 @@ fn apply_plan<L: EventLog>(
     print_plan(format, &planned, Some((actor, &applied)))?;
     let refused = applied.iter().filter(|a| !a.result.is_recorded()).count();
     if refused > 0 {
+        let others = match applied.len() - refused {
+            0 => String::new(),
+            _ => " (the others are recorded)".to_owned(),
+        };
         return Err(anyhow!(
-            "{} of {} refused (the others are recorded)",
+            "{} of {} refused{others}",
             refused,
             count(applied.len() as u64, "follow-up call")
         ));

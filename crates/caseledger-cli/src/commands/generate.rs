@@ -108,13 +108,27 @@ pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
             }
         }
         let version = batch.stream_version(event.case_id);
-        let done = batch
-            .append(
-                event.case_id,
-                ExpectedVersion::Exact(version),
-                std::slice::from_ref(&event),
-            )
-            .with_context(|| format!("cannot append event {}", event.event_id))?;
+        let done = match batch.append(
+            event.case_id,
+            ExpectedVersion::Exact(version),
+            std::slice::from_ref(&event),
+        ) {
+            Ok(done) => done,
+            // The same seed with other flags gives the same ids to other
+            // events: say that, not only that an id was reused.
+            Err(e @ caseledger::AppendError::IdempotencyKeyReused { .. }) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot append event {}: this store was generated with seed {} but other \
+                     flags (--cases, --start, --span-days or --customers); generate again with \
+                     the same flags (which adds nothing), or into a new store",
+                    event.event_id, config.seed
+                )));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot append event {}", event.event_id)));
+            }
+        };
         if !done.already_stored {
             added += 1;
         }

@@ -470,16 +470,27 @@ impl CheckSummary {
             ));
             return s;
         }
-        let without = match self.lines_without_case {
-            0 => String::new(),
-            n => format!(" and {} whose case cannot be read", count(n, "line")),
-        };
+        // What has problems: cases, and lines whose case cannot be read
+        // (not JSON, no case id); "0 of 0 cases" says nothing.
+        let mut what = Vec::new();
+        if self.cases > 0 {
+            what.push(format!(
+                "{} of {} with problems",
+                self.cases_with_problems,
+                count(self.cases, "case")
+            ));
+        }
+        if self.lines_without_case > 0 {
+            what.push(format!(
+                "{} whose case cannot be read",
+                count(self.lines_without_case, "line")
+            ));
+        }
         s.push_str(&format!(
-            "{} in {}: {} of {} with problems{without}\n",
+            "{} in {}: {}\n",
             count(self.problems, "problem"),
             count(self.lines, "line"),
-            self.cases_with_problems,
-            count(self.cases, "case"),
+            what.join(" and "),
         ));
         s.push_str(&format!(
             "import --reject would import {} in {}{already}\n",

@@ -138,7 +138,14 @@ pub enum ParseError {
         found: &'static str,
     },
     /// A field that this event type does not have.
-    #[error("unknown field `{field}`; allowed: {}", allowed.join(", "))]
+    #[error(
+        "unknown field `{field}`; {}",
+        if allowed.is_empty() {
+            "none is allowed there".to_owned()
+        } else {
+            format!("allowed: {}", allowed.join(", "))
+        }
+    )]
     UnknownField {
         /// The field's path.
         field: String,
