@@ -15,7 +15,6 @@ use caseledger::projection::Projection;
 use caseledger::{Actor, CaseService, EventLog, format_timestamp};
 use caseledger_ids::UuidV7Ids;
 use chrono::{Datelike, NaiveDate};
-use serde_json::{Value, json};
 
 use super::open::{open_existing_writer, open_read_only};
 use super::output::{count, write_stdout};
@@ -235,79 +234,124 @@ fn result_cells<E: std::error::Error>(r: &CallResult<E>) -> (&'static str, Optio
     }
 }
 
-fn call_json(call: &PlannedCall) -> Value {
-    json!({
-        "case_id": call.case_id.to_string(),
-        "customer_id": call.customer_id.as_str(),
-        "due": format_timestamp(&call.due),
-        "purpose": call.purpose.as_str(),
-        "tier": call.tier.as_str(),
-        "category": call.category.map(|c| c.as_str()),
-        "priority": call.priority.map(|p| p.as_str()),
-        "resolved_at": format_timestamp(&call.resolved_at),
-        "survey_score": call.survey_score.map(|s| s.get()),
-    })
+/// A call of the JSON plan, in docs/cli.md's order; `result`, `position`
+/// and `reason` only when applied.
+#[derive(serde::Serialize)]
+struct CallJson<'a> {
+    case_id: String,
+    customer_id: &'a str,
+    due: String,
+    purpose: &'static str,
+    tier: &'static str,
+    category: Option<&'static str>,
+    priority: Option<&'static str>,
+    resolved_at: String,
+    survey_score: Option<u8>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    applied: Option<CallResultJson>,
 }
 
-fn to_json<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> Value {
-    let calls: Vec<Value> = plan
+/// What `--apply` did with a call.
+#[derive(serde::Serialize)]
+struct CallResultJson {
+    result: &'static str,
+    position: Option<u64>,
+    reason: Option<String>,
+}
+
+/// A candidate left out, in docs/cli.md's order.
+#[derive(serde::Serialize)]
+struct DroppedJson<'a> {
+    case_id: String,
+    customer_id: &'a str,
+    reason: &'static str,
+    detail: String,
+}
+
+/// The counts of `--apply`.
+#[derive(serde::Serialize)]
+struct AppliedJson {
+    actor: String,
+    recorded: usize,
+    already_recorded: usize,
+    refused: usize,
+}
+
+/// The JSON plan, in docs/cli.md's order (a struct: a map would print its
+/// keys sorted).
+#[derive(serde::Serialize)]
+struct PlanJson<'a> {
+    date: String,
+    time_zone: &'static str,
+    as_of: String,
+    due: Option<String>,
+    no_working_hours: bool,
+    candidates: usize,
+    calls: Vec<CallJson<'a>>,
+    dropped: Vec<DroppedJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<AppliedJson>,
+}
+
+fn to_json<'a, E: std::error::Error>(plan: &'a Plan, applied: Applied<'_, E>) -> PlanJson<'a> {
+    let calls = plan
         .calls
         .iter()
         .enumerate()
-        .map(|(i, call)| {
-            let mut row = call_json(call);
-            if let Some((_, results)) = applied
-                && let Some(a) = results.get(i)
-            {
+        .map(|(i, call)| CallJson {
+            case_id: call.case_id.to_string(),
+            customer_id: call.customer_id.as_str(),
+            due: format_timestamp(&call.due),
+            purpose: call.purpose.as_str(),
+            tier: call.tier.as_str(),
+            category: call.category.map(|c| c.as_str()),
+            priority: call.priority.map(|p| p.as_str()),
+            resolved_at: format_timestamp(&call.resolved_at),
+            survey_score: call.survey_score.map(|s| s.get()),
+            applied: applied.and_then(|(_, results)| results.get(i)).map(|a| {
                 let (result, position, reason) = result_cells(&a.result);
-                row["result"] = json!(result);
-                row["position"] = json!(position);
-                row["reason"] = if reason.is_empty() {
-                    Value::Null
-                } else {
-                    json!(reason)
-                };
-            }
-            row
+                CallResultJson {
+                    result,
+                    position,
+                    reason: Some(reason).filter(|r| !r.is_empty()),
+                }
+            }),
         })
         .collect();
-    let dropped: Vec<Value> = plan
+    let dropped = plan
         .dropped
         .iter()
-        .map(|d| {
-            json!({
-                "case_id": d.call.case_id.to_string(),
-                "customer_id": d.call.customer_id.as_str(),
-                "reason": d.reason.kind(),
-                "detail": d.reason.to_string(),
-            })
+        .map(|d| DroppedJson {
+            case_id: d.call.case_id.to_string(),
+            customer_id: d.call.customer_id.as_str(),
+            reason: d.reason.kind(),
+            detail: d.reason.to_string(),
         })
         .collect();
-    let mut out = json!({
-        "date": plan.day.date().to_string(),
-        "time_zone": plan.day.zone().name(),
-        "as_of": format_timestamp(&plan.as_of),
-        "due": plan.due.map(|d| format_timestamp(&d)),
-        "no_working_hours": plan.due.is_none(),
-        "candidates": plan.candidates,
-        "calls": calls,
-        "dropped": dropped,
-    });
-    if let Some((actor, results)) = applied {
-        let n = |name: &str| {
-            results
-                .iter()
-                .filter(|a| result_cells(&a.result).0 == name)
-                .count()
-        };
-        out["applied"] = json!({
-            "actor": actor.to_string(),
-            "recorded": n("recorded"),
-            "already_recorded": n("already_recorded"),
-            "refused": n("refused"),
-        });
+    PlanJson {
+        date: plan.day.date().to_string(),
+        time_zone: plan.day.zone().name(),
+        as_of: format_timestamp(&plan.as_of),
+        due: plan.due.map(|d| format_timestamp(&d)),
+        no_working_hours: plan.due.is_none(),
+        candidates: plan.candidates,
+        calls,
+        dropped,
+        applied: applied.map(|(actor, results)| {
+            let n = |name: &str| {
+                results
+                    .iter()
+                    .filter(|a| result_cells(&a.result).0 == name)
+                    .count()
+            };
+            AppliedJson {
+                actor: actor.to_string(),
+                recorded: n("recorded"),
+                already_recorded: n("already_recorded"),
+                refused: n("refused"),
+            }
+        }),
     }
-    out
 }
 
 fn csv<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
