@@ -3,7 +3,7 @@
 use anyhow::Result;
 use caseledger::{CaseId, CaseState, RecordedEvent, format_timestamp};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::csv::flatten;
 
@@ -71,23 +71,35 @@ pub fn history_json(
     as_of: Option<DateTime<Utc>>,
     steps: &[(RecordedEvent, CaseState)],
 ) -> Result<String> {
-    let mut events = Vec::with_capacity(steps.len());
-    for (e, state) in steps {
-        let mut v = serde_json::to_value(e)?;
-        if let Value::Object(m) = &mut v {
-            m.insert("version".into(), e.version.into());
-            m.insert("state".into(), serde_json::to_value(state.case())?);
-        }
-        events.push(v);
+    /// An event in its export form (its keys in that order), then its
+    /// version and the case after it.
+    #[derive(serde::Serialize)]
+    struct Step<'a> {
+        #[serde(flatten)]
+        event: &'a RecordedEvent,
+        version: u64,
+        state: Option<&'a caseledger::Case>,
     }
-    let mut root = Map::new();
-    root.insert("case_id".into(), Value::String(case_id.to_string()));
-    root.insert(
-        "as_of".into(),
-        as_of.map_or(Value::Null, |t| Value::String(format_timestamp(&t))),
-    );
-    root.insert("events".into(), Value::Array(events));
-    let mut s = serde_json::to_string_pretty(&Value::Object(root))?;
+    /// The keys in docs/cli.md's order (a map would sort them).
+    #[derive(serde::Serialize)]
+    struct History<'a> {
+        case_id: String,
+        as_of: Option<String>,
+        events: Vec<Step<'a>>,
+    }
+    let history = History {
+        case_id: case_id.to_string(),
+        as_of: as_of.map(|t| format_timestamp(&t)),
+        events: steps
+            .iter()
+            .map(|(e, state)| Step {
+                event: e,
+                version: e.version,
+                state: state.case(),
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&history)?;
     s.push('\n');
     Ok(s)
 }
