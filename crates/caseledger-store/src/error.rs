@@ -252,6 +252,22 @@ pub enum ProjectionCheckpointReason {
         /// The store's head.
         head: u64,
     },
+    /// The log it was fed from is not this store's: the head it recorded
+    /// at a commit it had read (position and chain hash) is not this
+    /// store's at that position. It was saved against another store, or
+    /// the store was restored from an older copy and then took other
+    /// events. Resuming from it would give a state no replay of this store
+    /// gives.
+    #[error(
+        "it was fed from another log: it read the head {hash} at position {position}, which is \
+         not this store's (another store's, or the store was restored from an older copy since)"
+    )]
+    OtherLog {
+        /// The position of the head it recorded.
+        position: u64,
+        /// That head's chain hash, in hex.
+        hash: String,
+    },
     /// Its state is larger than the limit, or bytes follow its checksum.
     #[error("its state is {bytes} bytes, more than the limit of {limit}, or bytes follow it")]
     TooLarge {

@@ -360,6 +360,100 @@ fn a_checkpoint_beyond_the_stores_head_is_refused() {
     .unwrap();
 }
 
+/// A store of the synthetic cases of `seed`, in batches of three.
+fn store_of(dir: &Path, cases: u64, seed: u64) -> u64 {
+    let store = Store::open(dir, small_segments()).unwrap();
+    for chunk in synth(cases, seed).chunks(3) {
+        let mut batch = store.batch().unwrap();
+        append_each_in(&mut batch, chunk);
+        batch.commit().unwrap();
+    }
+    store.head().position
+}
+
+/// A checkpoint of another log at a position within this store's head (a
+/// longer store of other events; or this store restored from an older copy
+/// that then took other events) is refused: it was accepted, and the read
+/// model silently differed from a full replay from then on.
+#[test]
+fn a_checkpoint_of_another_log_within_the_head_is_refused() {
+    let refused = |e: caseledger_store::Error| {
+        assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::ProjectionCheckpoint {
+                    reason: ProjectionCheckpointReason::OtherLog { .. },
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("fed from another log"), "{e}");
+    };
+    let open = |dir: &Path, cp: &Path| {
+        ProjectionRunner::open(dir, cp, Trace::default(), RunnerOptions::default())
+    };
+    // Another store, longer than where the checkpoint was taken.
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let cp = a.path().join("trace.checkpoint");
+    let a_head = store_of(a.path(), 3, 1);
+    assert!(store_of(b.path(), 9, 2) > a_head);
+    let mut runner = open(a.path(), &cp).unwrap();
+    runner.catch_up().unwrap();
+    runner.checkpoint().unwrap();
+    drop(runner);
+    refused(open(b.path(), &cp).unwrap_err());
+    // Its own store still resumes, to a full replay's state.
+    let mut runner = open(a.path(), &cp).unwrap();
+    runner.catch_up().unwrap();
+    assert_eq!(runner.state(), &full_replay(a.path()));
+
+    // The store restored from an older copy, then given other events.
+    let s = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    store_of(s.path(), 2, 3);
+    let copy_dir = |from: &Path, to: &Path| {
+        for f in std::fs::read_dir(from).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_file() && f.extension().is_none_or(|e| e != "checkpoint") {
+                std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    };
+    copy_dir(s.path(), old.path());
+    {
+        let store = Store::open(s.path(), small_segments()).unwrap();
+        let mut batch = store.batch().unwrap();
+        append_each_in(&mut batch, &synth(6, 4)[..12]);
+        batch.commit().unwrap();
+    }
+    let cp = tempfile::tempdir().unwrap();
+    let cp = cp.path().join("trace.checkpoint");
+    let mut runner = open(s.path(), &cp).unwrap();
+    runner.catch_up().unwrap();
+    runner.checkpoint().unwrap();
+    let saved = runner.saved_position();
+    drop(runner);
+    // Restored: the older files back, then other events past the
+    // checkpoint's position.
+    for f in std::fs::read_dir(s.path()).unwrap() {
+        let f = f.unwrap().path();
+        if f.is_file() {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+    copy_dir(old.path(), s.path());
+    {
+        let store = Store::open(s.path(), small_segments()).unwrap();
+        let mut batch = store.batch().unwrap();
+        append_each_in(&mut batch, &synth(9, 5));
+        batch.commit().unwrap();
+        assert!(store.head().position > saved);
+    }
+    refused(open(s.path(), &cp).unwrap_err());
+}
+
 #[test]
 fn a_damaged_checkpoint_file_is_refused_naming_the_file_and_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();

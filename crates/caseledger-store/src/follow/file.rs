@@ -4,8 +4,11 @@
 //!
 //! Bytes, little-endian: the magic `CLEDGPRJ` (8), the format version
 //! (u16), two reserved zero bytes and four more (u32), the position (u64),
-//! the state's length (u64), the state (serde_json), then the CRC-32C
-//! (Castagnoli) of every byte before it (u32).
+//! (version 2) the anchor: the position (u64) and chain hash (32 bytes) of
+//! the log's head at the last commit the projection had read, all zero for
+//! none, then the state's length (u64), the state (serde_json), then the
+//! CRC-32C (Castagnoli) of every byte before it (u32). Version 1, without
+//! the anchor, still loads.
 
 use std::fs::File;
 use std::io::Write;
@@ -15,17 +18,23 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind, ProjectionCheckpointReason as Reason};
-use crate::layout::sync_dir;
+use crate::layout::{Head, sync_dir};
 
 /// The first eight bytes of a projection checkpoint file.
 const MAGIC: [u8; 8] = *b"CLEDGPRJ";
-/// The format version this build writes and reads.
-pub const PROJECTION_CHECKPOINT_VERSION: u16 = 1;
+/// The format version this build writes (it reads this one and 1).
+pub const PROJECTION_CHECKPOINT_VERSION: u16 = 2;
+/// The version before the anchor.
+const VERSION_WITHOUT_ANCHOR: u16 = 1;
 /// The largest state a checkpoint file holds, in bytes (256 MiB): a read
 /// model larger than that belongs in a database (see caseledger-postgres).
 pub const MAX_STATE_BYTES: u64 = 256 << 20;
-/// Magic, version, reserved, position, length.
-const FIXED_BYTES: usize = 8 + 2 + 2 + 4 + 8 + 8;
+/// Magic, version, reserved, position, anchor (position and hash), length.
+const FIXED_BYTES: usize = 8 + 2 + 2 + 4 + 8 + ANCHOR_BYTES + 8;
+/// The anchor's position and hash (version 2).
+const ANCHOR_BYTES: usize = 8 + 32;
+/// The fixed bytes of version 1: no anchor.
+const FIXED_BYTES_V1: usize = FIXED_BYTES - ANCHOR_BYTES;
 const CRC_BYTES: usize = 4;
 
 /// The file a checkpoint is written to before it is renamed over `path`:
@@ -53,11 +62,28 @@ pub fn checkpoint_bytes<P: Serialize>(
     position: u64,
     state: &P,
 ) -> Result<Vec<u8>, Error> {
+    anchored_bytes(path, position, None, state)
+}
+
+/// [`checkpoint_bytes`] with the anchor: the head of the log at the last
+/// commit the projection had read (at or before `position`).
+fn anchored_bytes<P: Serialize>(
+    path: &Path,
+    position: u64,
+    anchor: Option<Head>,
+    state: &P,
+) -> Result<Vec<u8>, Error> {
     let mut b = Vec::with_capacity(FIXED_BYTES + 256);
     b.extend_from_slice(&MAGIC);
     b.extend_from_slice(&PROJECTION_CHECKPOINT_VERSION.to_le_bytes());
     b.extend_from_slice(&[0; 6]);
     b.extend_from_slice(&position.to_le_bytes());
+    let anchor = anchor.filter(|h| h.position > 0).unwrap_or(Head {
+        position: 0,
+        hash: [0; 32],
+    });
+    b.extend_from_slice(&anchor.position.to_le_bytes());
+    b.extend_from_slice(&anchor.hash);
     b.extend_from_slice(&[0; 8]);
     serde_json::to_writer(&mut b, state).map_err(|e| {
         damaged(
@@ -83,8 +109,22 @@ pub fn checkpoint_bytes<P: Serialize>(
     Ok(b)
 }
 
+/// What a checkpoint file holds.
+pub(crate) struct Loaded<P> {
+    pub(crate) position: u64,
+    /// The head at the last commit read (version 2, and one was read).
+    pub(crate) anchor: Option<Head>,
+    pub(crate) state: P,
+}
+
 /// Decodes a checkpoint file's bytes into its position and state.
+#[cfg(test)]
 fn decode<P: DeserializeOwned>(path: &Path, b: &[u8]) -> Result<(u64, P), Error> {
+    decode_anchored(path, b).map(|l| (l.position, l.state))
+}
+
+/// Decodes a checkpoint file's bytes, the anchor included.
+fn decode_anchored<P: DeserializeOwned>(path: &Path, b: &[u8]) -> Result<Loaded<P>, Error> {
     let truncated = || {
         damaged(
             path,
@@ -99,7 +139,7 @@ fn decode<P: DeserializeOwned>(path: &Path, b: &[u8]) -> Result<(u64, P), Error>
             false => damaged(path, Reason::NotACheckpoint),
         });
     }
-    if b.len() < FIXED_BYTES + CRC_BYTES {
+    if b.len() < FIXED_BYTES_V1 + CRC_BYTES {
         return Err(truncated());
     }
     let u64_at = |i: usize| {
@@ -108,17 +148,25 @@ fn decode<P: DeserializeOwned>(path: &Path, b: &[u8]) -> Result<(u64, P), Error>
         u64::from_le_bytes(a)
     };
     let version = u16::from_le_bytes([b[8], b[9]]);
-    if version != PROJECTION_CHECKPOINT_VERSION {
-        return Err(damaged(
-            path,
-            Reason::UnsupportedVersion {
-                found: version,
-                supported: PROJECTION_CHECKPOINT_VERSION,
-            },
-        ));
+    // Where the state's length is and the state begins, by version.
+    let fixed = match version {
+        PROJECTION_CHECKPOINT_VERSION => FIXED_BYTES,
+        VERSION_WITHOUT_ANCHOR => FIXED_BYTES_V1,
+        _ => {
+            return Err(damaged(
+                path,
+                Reason::UnsupportedVersion {
+                    found: version,
+                    supported: PROJECTION_CHECKPOINT_VERSION,
+                },
+            ));
+        }
+    };
+    if b.len() < fixed + CRC_BYTES {
+        return Err(truncated());
     }
-    let len = u64_at(FIXED_BYTES - 8);
-    let body = (b.len() - FIXED_BYTES - CRC_BYTES) as u64;
+    let len = u64_at(fixed - 8);
+    let body = (b.len() - fixed - CRC_BYTES) as u64;
     if len > MAX_STATE_BYTES || body > len {
         return Err(damaged(
             path,
@@ -136,7 +184,7 @@ fn decode<P: DeserializeOwned>(path: &Path, b: &[u8]) -> Result<(u64, P), Error>
     if crc != crc32c::crc32c(&b[..end]) || b[10..16].iter().any(|&x| x != 0) {
         return Err(damaged(path, Reason::ChecksumMismatch));
     }
-    let state = serde_json::from_slice(&b[FIXED_BYTES..end]).map_err(|e| {
+    let state = serde_json::from_slice(&b[fixed..end]).map_err(|e| {
         damaged(
             path,
             Reason::State {
@@ -144,13 +192,32 @@ fn decode<P: DeserializeOwned>(path: &Path, b: &[u8]) -> Result<(u64, P), Error>
             },
         )
     })?;
-    Ok((u64_at(16), state))
+    let anchor = (version == PROJECTION_CHECKPOINT_VERSION)
+        .then(|| {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(&b[32..64]);
+            Head {
+                position: u64_at(24),
+                hash,
+            }
+        })
+        .filter(|h| h.position > 0);
+    Ok(Loaded {
+        position: u64_at(16),
+        anchor,
+        state,
+    })
 }
 
 /// Reads the checkpoint file at `path`: the position and the state it
 /// holds, or `None` when there is no such file. A damaged file, or one
 /// whose state is not `P`'s, is an [`ErrorKind::ProjectionCheckpoint`].
 pub fn load_checkpoint<P: DeserializeOwned>(path: &Path) -> Result<Option<(u64, P)>, Error> {
+    Ok(load_anchored(path)?.map(|l| (l.position, l.state)))
+}
+
+/// [`load_checkpoint`], the anchor included.
+pub(crate) fn load_anchored<P: DeserializeOwned>(path: &Path) -> Result<Option<Loaded<P>>, Error> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -167,7 +234,7 @@ pub fn load_checkpoint<P: DeserializeOwned>(path: &Path) -> Result<Option<(u64, 
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    decode(path, &bytes).map(Some)
+    decode_anchored(path, &bytes).map(Some)
 }
 
 /// Stores `state` at `position` in the checkpoint file at `path`,
@@ -175,7 +242,17 @@ pub fn load_checkpoint<P: DeserializeOwned>(path: &Path) -> Result<Option<(u64, 
 /// the directory fsynced. A crash at any step leaves `path` holding the old
 /// checkpoint or the new one, whole.
 pub fn save_checkpoint<P: Serialize>(path: &Path, position: u64, state: &P) -> Result<(), Error> {
-    let bytes = checkpoint_bytes(path, position, state)?;
+    save_anchored(path, position, None, state)
+}
+
+/// [`save_checkpoint`] with the anchor (see [`anchored_bytes`]).
+pub(crate) fn save_anchored<P: Serialize>(
+    path: &Path,
+    position: u64,
+    anchor: Option<Head>,
+    state: &P,
+) -> Result<(), Error> {
+    let bytes = anchored_bytes(path, position, anchor, state)?;
     let temp = temp_path(path);
     let mut file = File::options()
         .create(true)
@@ -198,6 +275,30 @@ pub fn save_checkpoint<P: Serialize>(path: &Path, position: u64, state: &P) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_file_still_loads_without_an_anchor_and_version_2_keeps_it() {
+        let path = Path::new("p.checkpoint");
+        let state = serde_json::to_vec(&vec![7u32]).unwrap();
+        let mut v1 = Vec::new();
+        v1.extend_from_slice(&MAGIC);
+        v1.extend_from_slice(&1u16.to_le_bytes());
+        v1.extend_from_slice(&[0; 6]);
+        v1.extend_from_slice(&9u64.to_le_bytes());
+        v1.extend_from_slice(&(state.len() as u64).to_le_bytes());
+        v1.extend_from_slice(&state);
+        let crc = crc32c::crc32c(&v1);
+        v1.extend_from_slice(&crc.to_le_bytes());
+        let l: Loaded<Vec<u32>> = decode_anchored(path, &v1).unwrap();
+        assert_eq!((l.position, l.anchor, l.state), (9, None, vec![7]));
+        let anchor = Head {
+            position: 8,
+            hash: [3; 32],
+        };
+        let v2 = anchored_bytes(path, 9, Some(anchor), &vec![7u32]).unwrap();
+        let l: Loaded<Vec<u32>> = decode_anchored(path, &v2).unwrap();
+        assert_eq!((l.position, l.anchor, l.state), (9, Some(anchor), vec![7]));
+    }
 
     #[test]
     fn bytes_round_trip_and_every_bit_flip_is_refused() {

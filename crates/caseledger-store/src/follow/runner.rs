@@ -10,9 +10,10 @@ use caseledger::projection::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::file::{load_checkpoint, save_checkpoint};
+use super::file::{load_anchored, save_anchored};
 use super::follower::{FollowOptions, Follower};
 use crate::error::{Error, ErrorKind, InvalidOptionReason};
+use crate::layout::Head;
 
 /// How a [`ProjectionRunner`] follows and checkpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,28 @@ impl RunnerOptions {
         self.follow = follow;
         self
     }
+}
+
+/// The head of the log in `dir` at `position` if a commit ends there
+/// (`None` otherwise): the event read at `position` and the commit record
+/// after it, checked as every read checks them.
+fn head_at(dir: &Path, position: u64) -> Result<Option<Head>, Error> {
+    let reader = crate::LogReader::open(dir)?;
+    if position == 0 || position > reader.head().position {
+        return Ok(None);
+    }
+    let mut records = reader
+        .read(position, crate::Until::Position(position))
+        .with_commits();
+    let _event = records.next().transpose()?;
+    Ok(match records.next().transpose()? {
+        Some(crate::LogRecord::Commit {
+            last_position,
+            hash,
+            ..
+        }) if last_position == position => Some(Head { position, hash }),
+        _ => None,
+    })
 }
 
 /// Keeps a projection current from a store: it resumes from the
@@ -96,9 +119,9 @@ impl<P: Projection + Serialize + DeserializeOwned> ProjectionRunner<P> {
             .into());
         }
         let path = checkpoint.as_ref().to_path_buf();
-        let fed = match load_checkpoint::<P>(&path)? {
-            Some((position, state)) => Checkpointed::resume(position, state),
-            None => Checkpointed::new(initial),
+        let (fed, anchor) = match load_anchored::<P>(&path)? {
+            Some(l) => (Checkpointed::resume(l.position, l.state), l.anchor),
+            None => (Checkpointed::new(initial), None),
         };
         let saved = fed.position();
         // A log only grows: a checkpoint beyond its head is not this log's
@@ -111,6 +134,23 @@ impl<P: Projection + Serialize + DeserializeOwned> ProjectionRunner<P> {
                 reason: crate::ProjectionCheckpointReason::BeyondHead {
                     position: saved,
                     head,
+                },
+            }
+            .into());
+        }
+        // The head it recorded at the last commit it had read must be this
+        // store's: a checkpoint of another store (or of this one before it
+        // was restored from an older copy and took other events) at a
+        // position within the head would otherwise resume silently into a
+        // state no replay gives.
+        if let Some(anchor) = anchor
+            && head_at(store_dir.as_ref(), anchor.position)? != Some(anchor)
+        {
+            return Err(ErrorKind::ProjectionCheckpoint {
+                path,
+                reason: crate::ProjectionCheckpointReason::OtherLog {
+                    position: anchor.position,
+                    hash: anchor.hash_hex(),
                 },
             }
             .into());
@@ -193,7 +233,10 @@ impl<P: Projection + Serialize + DeserializeOwned> ProjectionRunner<P> {
         if self.saved == self.fed.position() && self.path.exists() {
             return Ok(());
         }
-        save_checkpoint(&self.path, self.fed.position(), self.fed.state())?;
+        // The follower's verified head: the last commit it read, at or
+        // before the position fed.
+        let anchor = Some(self.follower.verified_head());
+        save_anchored(&self.path, self.fed.position(), anchor, self.fed.state())?;
         self.saved = self.fed.position();
         Ok(())
     }
