@@ -417,6 +417,73 @@ fn a_retry_recorded_by_another_writer_during_the_append_is_answered_as_a_retry()
     assert_eq!(outcome.state.version(), 6);
 }
 
+/// The same race when the stale decision gives another number of events:
+/// a `not_resolved` follow-up derives a reopen on a resolved case only, so
+/// decided before another writer reopened the case it has two events, and
+/// the recorded command one. Answered as a retry too.
+#[test]
+fn a_raced_retry_that_decides_other_events_on_the_older_state_is_a_retry() {
+    let complete = Command {
+        case_id: CASE,
+        event_id: EventId::from_u128(0xAB),
+        at: t(20),
+        actor: agent("agent-1"),
+        action: Action::CompleteFollowUp(FollowUpCompleted {
+            outcome: FollowUpOutcome::NotResolved,
+        }),
+    };
+    let log = Arc::new(InMemoryEventLog::new());
+    let first = CaseService::new(
+        Interleaved {
+            log: log.clone(),
+            before: std::sync::Mutex::new(None),
+        },
+        SequentialIds::new(1),
+    );
+    // Opened, classified, resolved (versions 1 to 3), a follow-up (4).
+    open_case(&first, CASE, "C-1", 0);
+    first
+        .execute(
+            CASE,
+            t(2),
+            agent("agent-1"),
+            Action::ScheduleFollowUp(FollowUpScheduled {
+                due: t(3 * 24 * 60),
+                purpose: FollowUpPurpose::Feedback,
+                channel: Channel::Phone,
+            }),
+        )
+        .unwrap();
+    let second = CaseService::new(
+        Interleaved {
+            log,
+            before: std::sync::Mutex::new(None),
+        },
+        SequentialIds::new(1_000),
+    );
+    second.state(CASE).unwrap();
+    let x = complete.clone();
+    *second.log().before.lock().unwrap() = Some(Box::new(move || {
+        first
+            .execute(
+                CASE,
+                t(10),
+                agent("agent-1"),
+                Action::Reopen(Reopened::default()),
+            )
+            .unwrap();
+        let recorded = first.execute_command(x).unwrap();
+        assert_eq!(recorded.events.len(), 1, "no reopen derived: open already");
+    }));
+    let raced = second.execute_command(complete.clone()).unwrap();
+    assert!(raced.already_recorded);
+    let later = second.execute_command(complete).unwrap();
+    assert_eq!(
+        (raced.positions, raced.state),
+        (later.positions, later.state)
+    );
+}
+
 /// The in-memory log, counting the events its stream reads return.
 #[derive(Debug, Default)]
 struct Counting {

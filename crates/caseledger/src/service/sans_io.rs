@@ -10,7 +10,7 @@ use crate::event::{Event, EventData};
 use crate::ids::CaseId;
 use crate::permission::{Denied, Permissions};
 use crate::policy::{AppendCondition, ConditionFailure, FollowUpCapError};
-use crate::port::{AppendError, Appended, ExpectedVersion, RecordedEvent};
+use crate::port::{AppendError, Appended, ExpectedVersion, IdUse, RecordedEvent};
 use crate::process::{ProcessPolicy, ProcessRefusal};
 use crate::state::{CaseState, fold};
 
@@ -532,11 +532,20 @@ impl CommandRun<'_> {
         // events decided against a stale state, which may differ from the
         // recorded ones (an escalation's level) although the command is the
         // same.
+        // The same holds when the stale decision gave another number of
+        // events than the recorded one (a `not_resolved` follow-up derives
+        // a reopen only on a resolved case): the log finds the first id
+        // stored and the others not, or stored elsewhere in this case.
         let raced = match &result {
             Ok(appended) => appended.already_stored,
             Err(AppendError::IdempotencyKeyReused { recorded, .. }) => {
                 recorded.event.case_id == self.case_id
             }
+            Err(AppendError::EventIdClash { where_, .. }) => match where_ {
+                IdUse::ByFirstEventOnly => true,
+                IdUse::Stored(at) => at.case_id == self.case_id,
+                _ => false,
+            },
             Err(_) => false,
         };
         if raced && !self.reread_for_retry {
