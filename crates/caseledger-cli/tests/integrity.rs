@@ -313,13 +313,26 @@ fn an_interrupted_creation_is_completed_not_reported_as_lost_data() {
     assert!(!err.contains("backup"), "{err}");
     let (code, out, err) = run(&empty, &["recover"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("recovered: "), "{out}");
+    assert!(
+        out.starts_with("recovered: completed the store's creation"),
+        "{out}"
+    );
+    assert!(!out.contains("caseledger recover"), "{out}");
     let (code, out, _) = run(&empty, &["recover"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("nothing to recover"), "{out}");
     let (code, _, err) = run(&empty, &["generate", "--cases", "5"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(run(&empty, &["verify"]).0, 0);
+    // A directory that holds no store is no store to recover: refused,
+    // and left as it was.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "hi").unwrap();
+    let (code, out, err) = run(&other, &["recover"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("not a caseledger store"), "{err}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
 }
 
 /// Complete commits after the checkpoint (a crash after a commit's sync,
@@ -347,11 +360,19 @@ fn commits_past_the_checkpoint_are_named_by_verify_and_taken_in_by_recover() {
         "{out}"
     );
     assert_eq!(head_position(dir.path()), before, "reads stop there");
+    // A torn tail after it too: recover says both what it cut and that the
+    // checkpoint now records the last complete commit.
+    let segment = dir.path().join(caseledger_store::segment_name(1));
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes.extend_from_slice(b"torn");
+    std::fs::write(&segment, bytes).unwrap();
     let (code, out, _) = run(dir.path(), &["recover"]);
     assert_eq!(code, 0);
+    assert!(out.starts_with("recovered: cut a torn tail"), "{out}");
+    assert_eq!(code, 0);
     assert!(
-        out.starts_with(&format!(
-            "recovered: the checkpoint recorded position {before} and the log holds complete \
+        out.contains(&format!(
+            "\nrecovered: the checkpoint recorded position {before} and the log holds complete \
              commits to position {after}"
         )),
         "{out}"

@@ -390,24 +390,60 @@ fn a_checkpoint_of_another_log_within_the_head_is_refused() {
         );
         assert!(e.to_string().contains("fed from another log"), "{e}");
     };
-    let open = |dir: &Path, cp: &Path| {
-        ProjectionRunner::open(dir, cp, Trace::default(), RunnerOptions::default())
+    let open_every = |dir: &Path, cp: &Path, every: u64| {
+        let options = RunnerOptions::default().every_events(every);
+        ProjectionRunner::open(dir, cp, Trace::default(), options)
     };
-    // Another store, longer than where the checkpoint was taken.
+    let open = |dir: &Path, cp: &Path| open_every(dir, cp, 10_000);
+    // Another store, longer than where the checkpoint was taken. With a
+    // checkpoint due at every event too: those due in the first read
+    // (before the follower has verified a commit) still end anchored.
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let cp = a.path().join("trace.checkpoint");
     let a_head = store_of(a.path(), 3, 1);
     assert!(store_of(b.path(), 9, 2) > a_head);
-    let mut runner = open(a.path(), &cp).unwrap();
+    for every in [1, 5, 10_000] {
+        let cp = tempfile::tempdir().unwrap();
+        let cp = cp.path().join("trace.checkpoint");
+        let mut runner = open_every(a.path(), &cp, every).unwrap();
+        runner.catch_up().unwrap();
+        runner.checkpoint().unwrap();
+        drop(runner);
+        refused(open(b.path(), &cp).unwrap_err());
+        // Its own store still resumes, to a full replay's state; events
+        // appended meanwhile are fed, and checkpoints due before the
+        // resumed runner's first read completes keep the anchor.
+        let mut runner = open_every(a.path(), &cp, every).unwrap();
+        runner.catch_up().unwrap();
+        assert_eq!(runner.state(), &full_replay(a.path()));
+        runner.checkpoint().unwrap();
+        drop(runner);
+        refused(open(b.path(), &cp).unwrap_err());
+    }
+    // Resumed with events appended since, a checkpoint due before the
+    // follower's first complete read keeps the loaded anchor.
+    let c = tempfile::tempdir().unwrap();
+    store_of(c.path(), 3, 6);
+    let cp_dir = tempfile::tempdir().unwrap();
+    let cp = cp_dir.path().join("trace.checkpoint");
+    let mut runner = open(c.path(), &cp).unwrap();
     runner.catch_up().unwrap();
     runner.checkpoint().unwrap();
+    let first = runner.saved_position();
+    drop(runner);
+    {
+        let store = Store::open(c.path(), small_segments()).unwrap();
+        let mut batch = store.batch().unwrap();
+        append_each_in(&mut batch, &synth(3, 7)[..12]);
+        batch.commit().unwrap();
+    }
+    let mut runner = open_every(c.path(), &cp, 4).unwrap();
+    for _ in 0..4 {
+        runner.step(1_000).unwrap().unwrap();
+    }
+    assert_eq!(runner.saved_position(), first + 4, "a checkpoint fell due");
     drop(runner);
     refused(open(b.path(), &cp).unwrap_err());
-    // Its own store still resumes, to a full replay's state.
-    let mut runner = open(a.path(), &cp).unwrap();
-    runner.catch_up().unwrap();
-    assert_eq!(runner.state(), &full_replay(a.path()));
 
     // The store restored from an older copy, then given other events.
     let s = tempfile::tempdir().unwrap();

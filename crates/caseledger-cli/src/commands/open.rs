@@ -77,29 +77,58 @@ pub fn recover(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         bail!("cannot open store {}: no such directory", dir.display());
     }
+    // A directory without a checkpoint file holds no store (a creation a
+    // crash interrupted writes it first): nothing to recover, and `recover`
+    // makes no store (the writer's open would).
+    let checkpoint_path = dir.join(caseledger_store::CHECKPOINT_FILE);
+    if !checkpoint_path.exists() {
+        bail!(
+            "cannot open store {}: it is not a caseledger store (it has no {} file); nothing \
+             to recover",
+            dir.display(),
+            caseledger_store::CHECKPOINT_FILE
+        );
+    }
     // What a reader saw before, to say what the writer's open mended
     // besides a cut: a checkpoint behind the log, a damaged checkpoint
-    // slot, an interrupted creation (each writes the checkpoint again).
-    let checkpoint_path = dir.join(caseledger_store::CHECKPOINT_FILE);
-    let checkpoint_before = std::fs::read(&checkpoint_path).ok();
+    // slot, an interrupted creation. (The writer's open writes the
+    // checkpoint on every open, so its bytes changing says nothing.)
     let read_before = caseledger_store::LogReader::open(dir).map(|r| r.head());
     let store = Store::open(dir, StoreOptions::default())
         .with_context(|| format!("cannot open store {}", dir.display()))?;
     let head = store.head();
-    let rewritten = std::fs::read(&checkpoint_path).ok() != checkpoint_before;
-    let mut text = match (store.recovery().cut_anything(), read_before) {
-        (true, _) => describe_recovery(&store),
-        (false, Ok(before)) if before.position != head.position => format!(
+    let mut mended = Vec::new();
+    if store.recovery().cut_anything() {
+        mended.push(describe_recovery(&store));
+    }
+    match read_before {
+        Ok(before) if before.position != head.position => mended.push(format!(
             "recovered: the checkpoint recorded position {} and the log holds complete commits \
              to position {} (a crash after a commit was synced, before its checkpoint); the \
-             checkpoint is written again",
+             checkpoint now records the log's last complete commit",
             before.position, head.position
-        ),
-        (false, Err(e)) if rewritten => format!(
-            "recovered: the store could not be read ({e}); its checkpoint is written again from \
-             the log's last complete commit"
-        ),
-        _ => "nothing to recover: the log ends with a complete commit".to_owned(),
+        )),
+        Ok(_) => {}
+        Err(e) => mended.push(match e.kind() {
+            caseledger_store::ErrorKind::TornTail(d)
+                if d.kind == caseledger_store::DamageKind::Missing =>
+            {
+                "recovered: completed the store's creation, which a crash had interrupted (its \
+                 checkpoint named an empty log and no segment file was there)"
+                    .to_owned()
+            }
+            // A torn tail the cut above reports.
+            caseledger_store::ErrorKind::TornTail(_) => String::new(),
+            _ => format!(
+                "recovered: the store could not be read ({e}); its checkpoint now records the \
+                 log's last complete commit"
+            ),
+        }),
+    }
+    mended.retain(|m| !m.is_empty());
+    let mut text = match mended.is_empty() {
+        true => "nothing to recover: the log ends with a complete commit".to_owned(),
+        false => mended.join("\n"),
     };
     text.push_str(&format!(
         "\nhead: position {} hash {}\n",

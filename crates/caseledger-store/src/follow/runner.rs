@@ -92,6 +92,12 @@ pub struct ProjectionRunner<P> {
     fed: Checkpointed<P>,
     /// The position of the last checkpoint stored (or loaded).
     saved: u64,
+    /// The anchor stored with it (or loaded): see [`ProjectionRunner::anchor`].
+    saved_anchor: Option<Head>,
+    /// The latest head of the log this runner knows verified at or before
+    /// the position fed: the loaded anchor (checked against the log at
+    /// open), then the follower's verified head once it gets further.
+    anchor: Option<Head>,
     every_events: u64,
 }
 
@@ -161,6 +167,8 @@ impl<P: Projection + Serialize + DeserializeOwned> ProjectionRunner<P> {
             path,
             fed,
             saved,
+            saved_anchor: anchor,
+            anchor,
             every_events: options.every_events,
         })
     }
@@ -230,15 +238,30 @@ impl<P: Projection + Serialize + DeserializeOwned> ProjectionRunner<P> {
     /// Stores the projection's state and position in the checkpoint file
     /// now (nothing to do when it is already stored at this position).
     pub fn checkpoint(&mut self) -> Result<(), Error> {
-        if self.saved == self.fed.position() && self.path.exists() {
+        let anchor = self.anchor();
+        if self.saved == self.fed.position() && self.saved_anchor == anchor && self.path.exists() {
             return Ok(());
         }
-        // The follower's verified head: the last commit it read, at or
-        // before the position fed.
-        let anchor = Some(self.follower.verified_head());
         save_anchored(&self.path, self.fed.position(), anchor, self.fed.state())?;
         self.saved = self.fed.position();
+        self.saved_anchor = anchor;
         Ok(())
+    }
+
+    /// The anchor a checkpoint stores now: the latest verified head of the
+    /// log at or before the position fed (the follower's last complete
+    /// read, or the loaded anchor while the follower has not got past it:
+    /// a checkpoint due in the first read after opening keeps it, rather
+    /// than storing none).
+    fn anchor(&mut self) -> Option<Head> {
+        let verified = self.follower.verified_head();
+        if verified.position > 0
+            && verified.position <= self.fed.position()
+            && self.anchor.is_none_or(|a| verified.position >= a.position)
+        {
+            self.anchor = Some(verified);
+        }
+        self.anchor
     }
 
     fn feed(&mut self, position: u64, event: &caseledger::Event) -> Result<(), Error> {
