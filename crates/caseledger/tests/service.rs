@@ -315,40 +315,43 @@ impl EventLog for Interleaved {
     }
 }
 
-/// Two services on one log; the second's next append comes after the
-/// first runs `other_writer` on it.
-fn racing(
+/// Two services on one log, the case made by `setup` on the first; the
+/// second's next append comes after the first runs `other_writer` on it.
+fn racing_after(
+    setup: impl FnOnce(&CaseService<Interleaved, SequentialIds>),
     other_writer: impl FnOnce(&CaseService<Interleaved, SequentialIds>) + Send + 'static,
 ) -> CaseService<Interleaved, SequentialIds> {
     let log = Arc::new(InMemoryEventLog::new());
-    let first = CaseService::new(
-        Interleaved {
-            log: log.clone(),
-            before: std::sync::Mutex::new(None),
-        },
-        SequentialIds::new(1),
-    );
-    // Opened, classified, resolved (versions 1 to 3), reopened (4).
-    open_case(&first, CASE, "C-1", 0);
-    first
-        .execute(
-            CASE,
-            t(2),
-            agent("agent-1"),
-            Action::Reopen(Reopened::default()),
-        )
-        .unwrap();
-    let second = CaseService::new(
-        Interleaved {
-            log,
-            before: std::sync::Mutex::new(None),
-        },
-        SequentialIds::new(1_000),
-    );
+    let service = |log, prefix| {
+        let before = std::sync::Mutex::new(None);
+        CaseService::new(Interleaved { log, before }, SequentialIds::new(prefix))
+    };
+    let first = service(log.clone(), 1);
+    setup(&first);
+    let second = service(log, 1_000);
     // The second service knows the case as it is now.
     second.state(CASE).unwrap();
     *second.log().before.lock().unwrap() = Some(Box::new(move || other_writer(&first)));
     second
+}
+
+/// [`racing_after`] a case opened, classified, resolved (versions 1 to 3)
+/// and reopened (4).
+fn racing(
+    other_writer: impl FnOnce(&CaseService<Interleaved, SequentialIds>) + Send + 'static,
+) -> CaseService<Interleaved, SequentialIds> {
+    let reopened = |first: &CaseService<Interleaved, SequentialIds>| {
+        open_case(first, CASE, "C-1", 0);
+        first
+            .execute(
+                CASE,
+                t(2),
+                agent("agent-1"),
+                Action::Reopen(Reopened::default()),
+            )
+            .unwrap();
+    };
+    racing_after(reopened, other_writer)
 }
 
 /// A retry that another writer recorded between this service's read and its
@@ -432,38 +435,24 @@ fn a_raced_retry_that_decides_other_events_on_the_older_state_is_a_retry() {
             outcome: FollowUpOutcome::NotResolved,
         }),
     };
-    let log = Arc::new(InMemoryEventLog::new());
-    let first = CaseService::new(
-        Interleaved {
-            log: log.clone(),
-            before: std::sync::Mutex::new(None),
-        },
-        SequentialIds::new(1),
-    );
     // Opened, classified, resolved (versions 1 to 3), a follow-up (4).
-    open_case(&first, CASE, "C-1", 0);
-    first
-        .execute(
-            CASE,
-            t(2),
-            agent("agent-1"),
-            Action::ScheduleFollowUp(FollowUpScheduled {
-                due: t(3 * 24 * 60),
-                purpose: FollowUpPurpose::Feedback,
-                channel: Channel::Phone,
-            }),
-        )
-        .unwrap();
-    let second = CaseService::new(
-        Interleaved {
-            log,
-            before: std::sync::Mutex::new(None),
-        },
-        SequentialIds::new(1_000),
-    );
-    second.state(CASE).unwrap();
+    let with_follow_up = |first: &CaseService<Interleaved, SequentialIds>| {
+        open_case(first, CASE, "C-1", 0);
+        first
+            .execute(
+                CASE,
+                t(2),
+                agent("agent-1"),
+                Action::ScheduleFollowUp(FollowUpScheduled {
+                    due: t(3 * 24 * 60),
+                    purpose: FollowUpPurpose::Feedback,
+                    channel: Channel::Phone,
+                }),
+            )
+            .unwrap();
+    };
     let x = complete.clone();
-    *second.log().before.lock().unwrap() = Some(Box::new(move || {
+    let second = racing_after(with_follow_up, move |first| {
         first
             .execute(
                 CASE,
@@ -474,7 +463,7 @@ fn a_raced_retry_that_decides_other_events_on_the_older_state_is_a_retry() {
             .unwrap();
         let recorded = first.execute_command(x).unwrap();
         assert_eq!(recorded.events.len(), 1, "no reopen derived: open already");
-    }));
+    });
     let raced = second.execute_command(complete.clone()).unwrap();
     assert!(raced.already_recorded);
     let later = second.execute_command(complete).unwrap();

@@ -177,11 +177,7 @@ fn pg_verify_json(
     result: &Result<caseledger_postgres::VerifyReport, caseledger_postgres::Error>,
     findings: Option<&[caseledger::permission::Finding]>,
 ) -> Result<String> {
-    #[derive(serde::Serialize)]
-    struct HeadJson {
-        position: u64,
-        hash: String,
-    }
+    use super::verify::HeadJson;
     #[derive(serde::Serialize)]
     struct ProblemJson {
         kind: &'static str,
@@ -206,10 +202,7 @@ fn pg_verify_json(
             events: Some(r.events),
             cases: Some(r.streams),
             batches: Some(r.commits),
-            head: Some(HeadJson {
-                position: r.head.position,
-                hash: r.head.hash_hex(),
-            }),
+            head: Some(HeadJson::new(r.head.position, r.head.hash_hex())),
             problem: None,
             permission_findings: findings,
         },

@@ -234,17 +234,29 @@ impl VerifyProblem {
     }
 }
 
+/// A head in verify's JSON (both backends).
+#[derive(serde::Serialize)]
+pub(super) struct HeadJson {
+    position: u64,
+    hash: String,
+}
+
+impl HeadJson {
+    /// The head at `position` with chain hash `hash_hex`.
+    pub(super) fn new(position: u64, hash_hex: String) -> HeadJson {
+        HeadJson {
+            position,
+            hash: hash_hex,
+        }
+    }
+}
+
 /// The `--format json` output of verify (docs/cli.md), keys in the
 /// documented order.
 fn verify_json(
     outcome: &Result<caseledger_store::VerifyReport, VerifyProblem>,
     findings: Option<&[Finding]>,
 ) -> Result<String> {
-    #[derive(serde::Serialize)]
-    struct HeadJson {
-        position: u64,
-        hash: String,
-    }
     #[derive(serde::Serialize)]
     struct ProblemJson<'a> {
         kind: &'a str,
@@ -276,10 +288,7 @@ fn verify_json(
             cases: Some(r.streams),
             segments: Some(r.segments),
             bytes: Some(r.bytes),
-            head: Some(HeadJson {
-                position: r.head.position,
-                hash: r.head.hash_hex(),
-            }),
+            head: Some(HeadJson::new(r.head.position, r.head.hash_hex())),
             writer_active: Some(r.writer_active),
             problem: None,
             permission_findings: None,
