@@ -37,14 +37,7 @@ fn full_replay(dir: &Path) -> Trace {
 
 /// A store of `cases` synthetic cases in small batches over small segments.
 fn small_store(dir: &Path, cases: u64) -> u64 {
-    let store = Store::open(dir, small_segments()).unwrap();
-    let events = synth(cases, 22);
-    for chunk in events.chunks(3) {
-        let mut batch = store.batch().unwrap();
-        append_each_in(&mut batch, chunk);
-        batch.commit().unwrap();
-    }
-    store.head().position
+    store_of(dir, cases, 22)
 }
 
 /// The child writer: appends the synthetic history in batches of 1 to 4
@@ -360,7 +353,8 @@ fn a_checkpoint_beyond_the_stores_head_is_refused() {
     .unwrap();
 }
 
-/// A store of the synthetic cases of `seed`, in batches of three.
+/// A store of `cases` synthetic cases of `seed`, in batches of three over
+/// small segments.
 fn store_of(dir: &Path, cases: u64, seed: u64) -> u64 {
     let store = Store::open(dir, small_segments()).unwrap();
     for chunk in synth(cases, seed).chunks(3) {
