@@ -21,11 +21,6 @@ pub fn run(
     roles: Option<&Permissions>,
     strict: bool,
 ) -> Result<()> {
-    // Where readers stop (the checkpoint), to say so when the log holds
-    // complete commits past it.
-    let checkpoint_head = caseledger_store::LogReader::open(dir)
-        .map(|r| r.head())
-        .ok();
     let bar = crate::progress::bar(None, "verifying");
     // The store's checks and the case rules on the same threads: the log's
     // blocks are read and checked by whichever thread is free, and each
@@ -104,6 +99,12 @@ pub fn run(
         report.head.position,
         report.head.hash_hex()
     );
+    // Where readers stop (the checkpoint), to say so when the log holds
+    // complete commits past it. Read after the walk: a writer that came
+    // and went since only moves it forward, never makes the note false.
+    let checkpoint_head = caseledger_store::LogReader::open(dir)
+        .map(|r| r.head())
+        .ok();
     if report.writer_active {
         text.push_str("note: a writer is running; checked up to its acknowledged end\n");
     } else if let Some(at) = checkpoint_head.filter(|h| h.position < report.head.position) {
