@@ -102,3 +102,20 @@ pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
         other => other,
     }
 }
+
+/// A head in `verify`'s JSON (both backends: `verify.rs`, `pg.rs`).
+#[derive(serde::Serialize)]
+pub(super) struct HeadJson {
+    position: u64,
+    hash: String,
+}
+
+impl HeadJson {
+    /// The head at `position` with chain hash `hash_hex`.
+    pub(super) fn new(position: u64, hash_hex: String) -> HeadJson {
+        HeadJson {
+            position,
+            hash: hash_hex,
+        }
+    }
+}

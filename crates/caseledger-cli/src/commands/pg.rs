@@ -177,7 +177,7 @@ fn pg_verify_json(
     result: &Result<caseledger_postgres::VerifyReport, caseledger_postgres::Error>,
     findings: Option<&[caseledger::permission::Finding]>,
 ) -> Result<String> {
-    use super::verify::HeadJson;
+    use super::output::HeadJson;
     #[derive(serde::Serialize)]
     struct ProblemJson {
         kind: &'static str,

@@ -235,23 +235,6 @@ impl VerifyProblem {
     }
 }
 
-/// A head in verify's JSON (both backends).
-#[derive(serde::Serialize)]
-pub(super) struct HeadJson {
-    position: u64,
-    hash: String,
-}
-
-impl HeadJson {
-    /// The head at `position` with chain hash `hash_hex`.
-    pub(super) fn new(position: u64, hash_hex: String) -> HeadJson {
-        HeadJson {
-            position,
-            hash: hash_hex,
-        }
-    }
-}
-
 /// The `--format json` output of verify (docs/cli.md), keys in the
 /// documented order.
 fn verify_json(
@@ -275,7 +258,7 @@ fn verify_json(
         cases: Option<u64>,
         segments: Option<u32>,
         bytes: Option<u64>,
-        head: Option<HeadJson>,
+        head: Option<super::output::HeadJson>,
         writer_active: Option<bool>,
         problem: Option<ProblemJson<'a>>,
         /// Only with `--roles`.
@@ -289,7 +272,10 @@ fn verify_json(
             cases: Some(r.streams),
             segments: Some(r.segments),
             bytes: Some(r.bytes),
-            head: Some(HeadJson::new(r.head.position, r.head.hash_hex())),
+            head: Some(super::output::HeadJson::new(
+                r.head.position,
+                r.head.hash_hex(),
+            )),
             writer_active: Some(r.writer_active),
             problem: None,
             permission_findings: None,
