@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::open::open_reader;
-use super::output::out_err;
+use super::output::{HeadJson, out_err};
 use super::report::{Policies, PolicyArgs};
 use crate::args::{
     CasesFormat, ReportTime, category_parser, parse_duration_ms, parse_report_time,
@@ -183,11 +183,6 @@ impl Serialize for RowsJson<'_> {
 /// The `json` format, written to `w`: T, the counts, the head and the rows.
 fn json(b: &Board<'_>, w: &mut impl Write) -> std::io::Result<()> {
     #[derive(Serialize)]
-    struct HeadJson {
-        position: u64,
-        hash: String,
-    }
-    #[derive(Serialize)]
     struct Out<'a> {
         schema_version: u32,
         as_of: Option<String>,
@@ -204,10 +199,7 @@ fn json(b: &Board<'_>, w: &mut impl Write) -> std::io::Result<()> {
         events: b.events,
         orphan_events: b.orphan_events,
         cases: b.cases,
-        head: HeadJson {
-            position: b.head.position,
-            hash: b.head.hash_hex(),
-        },
+        head: HeadJson::new(b.head.position, b.head.hash_hex()),
         head_verified: true,
         rows: RowsJson(b.rows),
     };

@@ -103,7 +103,7 @@ pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
     }
 }
 
-/// A head in `verify`'s JSON (both backends: `verify.rs`, `pg.rs`).
+/// A head in the JSON of `verify` (both backends), `report` and `cases`.
 #[derive(serde::Serialize)]
 pub(super) struct HeadJson {
     position: u64,

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::open::open_reader;
-use super::output::{write_file, write_stdout};
+use super::output::{HeadJson, write_file, write_stdout};
 use crate::args::{
     Grouping, ReportFormat, ReportTime, parse_group_by, parse_report_time, parse_time_zone,
     period_parser,
@@ -587,11 +587,6 @@ fn json(
     findings: Option<&[Finding]>,
 ) -> Result<String> {
     #[derive(Serialize)]
-    struct HeadJson {
-        position: u64,
-        hash: String,
-    }
-    #[derive(Serialize)]
     struct Out<'a> {
         schema_version: u32,
         as_of: serde_json::Value,
@@ -620,10 +615,7 @@ fn json(
         time_zone: zone.unwrap_or(Tz::UTC).name(),
         events: report.events,
         orphan_events: report.orphan_events,
-        head: HeadJson {
-            position: head.position,
-            hash: head.hash_hex(),
-        },
+        head: HeadJson::new(head.position, head.hash_hex()),
         head_verified,
         overall: &report.overall,
         groups: caseledger::kpi::Groups(report),
