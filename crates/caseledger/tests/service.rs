@@ -273,15 +273,25 @@ fn an_escalation_without_a_level_retries_one_recorded_at_any_level() {
     );
 }
 
-/// A shared in-memory log whose next append first runs `before`: another
-/// writer (another process, say) acting between a service's read of a case
-/// and its append.
-struct Interleaved {
+/// A shared in-memory log, instrumented: its next append first runs
+/// `before` (another writer, another process say, acting between a
+/// service's read of a case and its append), and it counts the events its
+/// stream reads return.
+#[derive(Default)]
+struct Instrumented {
     log: Arc<InMemoryEventLog>,
     before: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    read: std::sync::atomic::AtomicU64,
 }
 
-impl EventLog for Interleaved {
+impl Instrumented {
+    /// The events its stream reads have returned.
+    fn read(&self) -> u64 {
+        self.read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl EventLog for Instrumented {
     type Error = std::convert::Infallible;
 
     fn append_with(
@@ -307,7 +317,10 @@ impl EventLog for Interleaved {
         case_id: CaseId,
         from_version: u64,
     ) -> Result<Vec<RecordedEvent>, Self::Error> {
-        self.log.read_stream_from(case_id, from_version)
+        let events = self.log.read_stream_from(case_id, from_version)?;
+        self.read
+            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(events)
     }
 
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error> {
@@ -318,13 +331,16 @@ impl EventLog for Interleaved {
 /// Two services on one log, the case made by `setup` on the first; the
 /// second's next append comes after the first runs `other_writer` on it.
 fn racing_after(
-    setup: impl FnOnce(&CaseService<Interleaved, SequentialIds>),
-    other_writer: impl FnOnce(&CaseService<Interleaved, SequentialIds>) + Send + 'static,
-) -> CaseService<Interleaved, SequentialIds> {
+    setup: impl FnOnce(&CaseService<Instrumented, SequentialIds>),
+    other_writer: impl FnOnce(&CaseService<Instrumented, SequentialIds>) + Send + 'static,
+) -> CaseService<Instrumented, SequentialIds> {
     let log = Arc::new(InMemoryEventLog::new());
     let service = |log, prefix| {
-        let before = std::sync::Mutex::new(None);
-        CaseService::new(Interleaved { log, before }, SequentialIds::new(prefix))
+        let log = Instrumented {
+            log,
+            ..Instrumented::default()
+        };
+        CaseService::new(log, SequentialIds::new(prefix))
     };
     let first = service(log.clone(), 1);
     setup(&first);
@@ -338,9 +354,9 @@ fn racing_after(
 /// [`racing_after`] a case opened, classified, resolved (versions 1 to 3)
 /// and reopened (4).
 fn racing(
-    other_writer: impl FnOnce(&CaseService<Interleaved, SequentialIds>) + Send + 'static,
-) -> CaseService<Interleaved, SequentialIds> {
-    let reopened = |first: &CaseService<Interleaved, SequentialIds>| {
+    other_writer: impl FnOnce(&CaseService<Instrumented, SequentialIds>) + Send + 'static,
+) -> CaseService<Instrumented, SequentialIds> {
+    let reopened = |first: &CaseService<Instrumented, SequentialIds>| {
         open_case(first, CASE, "C-1", 0);
         first
             .execute(
@@ -436,7 +452,7 @@ fn a_raced_retry_that_decides_other_events_on_the_older_state_is_a_retry() {
         }),
     };
     // Opened, classified, resolved (versions 1 to 3), a follow-up (4).
-    let with_follow_up = |first: &CaseService<Interleaved, SequentialIds>| {
+    let with_follow_up = |first: &CaseService<Instrumented, SequentialIds>| {
         open_case(first, CASE, "C-1", 0);
         first
             .execute(
@@ -473,55 +489,9 @@ fn a_raced_retry_that_decides_other_events_on_the_older_state_is_a_retry() {
     );
 }
 
-/// The in-memory log, counting the events its stream reads return.
-#[derive(Debug, Default)]
-struct Counting {
-    log: InMemoryEventLog,
-    read: std::sync::atomic::AtomicU64,
-}
-
-impl Counting {
-    fn read(&self) -> u64 {
-        self.read.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-impl EventLog for Counting {
-    type Error = std::convert::Infallible;
-
-    fn append_with(
-        &self,
-        case_id: CaseId,
-        expected: ExpectedVersion,
-        events: &[Event],
-        conditions: &[AppendCondition],
-    ) -> Result<Appended, AppendError<Self::Error>> {
-        self.log.append_with(case_id, expected, events, conditions)
-    }
-
-    fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error> {
-        self.log.stream_version(case_id)
-    }
-
-    fn read_stream_from(
-        &self,
-        case_id: CaseId,
-        from_version: u64,
-    ) -> Result<Vec<RecordedEvent>, Self::Error> {
-        let events = self.log.read_stream_from(case_id, from_version)?;
-        self.read
-            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(events)
-    }
-
-    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error> {
-        self.log.read_all(from_position)
-    }
-}
-
 #[test]
 fn the_service_reads_only_the_events_recorded_since_it_last_saw_a_case() {
-    let s = CaseService::new(Counting::default(), SequentialIds::new(1));
+    let s = CaseService::new(Instrumented::default(), SequentialIds::new(1));
     let mut o = opened();
     o.customer_id = CustomerId::new("C-1").unwrap();
     s.execute(CASE, t(0), agent("agent-1"), Action::Open(o))
@@ -554,7 +524,7 @@ fn the_service_reads_only_the_events_recorded_since_it_last_saw_a_case() {
 
 #[test]
 fn the_state_cache_is_bounded_and_a_case_that_left_it_is_read_again() {
-    let s = CaseService::new(Counting::default(), SequentialIds::new(1)).with_cache_capacity(2);
+    let s = CaseService::new(Instrumented::default(), SequentialIds::new(1)).with_cache_capacity(2);
     for (n, case) in [1u128, 2, 3].into_iter().enumerate() {
         let mut o = opened();
         o.customer_id = CustomerId::new("C-1").unwrap();
