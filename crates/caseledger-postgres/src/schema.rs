@@ -97,12 +97,7 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, 
     // writes, so that an application role with only the GRANTs of
     // docs/postgres.md connects.
     if let Some(found) = current_version(client).await? {
-        if found > SCHEMA_VERSION {
-            return Err(Error::new(ErrorKind::SchemaTooNew {
-                found,
-                supported: SCHEMA_VERSION,
-            }));
-        }
+        check_version(found)?;
         if found == SCHEMA_VERSION {
             return Ok(found);
         }
@@ -114,19 +109,26 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, 
     tx.batch_execute(BOOTSTRAP)
         .await
         .map_err(Error::db(during))?;
-    let found: i32 = tx
+    // No row: a database without a log yet (version 0).
+    let found: i32 = match tx
         .query_opt("SELECT version FROM caseledger.schema_version", &[])
         .await
         .map_err(Error::db(during))?
-        .map_or(0, |row| row.get(0));
-    if found > SCHEMA_VERSION {
-        return Err(Error::new(ErrorKind::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        }));
-    }
-    // `found` is within 0..=SCHEMA_VERSION, checked just above.
-    for migration in &MIGRATIONS[found as usize..] {
+    {
+        Some(row) => {
+            let stored = row.get(0);
+            check_version(stored)?;
+            stored
+        }
+        None => 0,
+    };
+    // `found` is within 0..=SCHEMA_VERSION (`check_version`); the slice is
+    // taken with `get` all the same, so that no stored value can panic.
+    let pending = usize::try_from(found)
+        .ok()
+        .and_then(|from| MIGRATIONS.get(from..))
+        .unwrap_or_default();
+    for migration in pending {
         tx.batch_execute(migration)
             .await
             .map_err(Error::db(during))?;
@@ -140,6 +142,29 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, 
     .map_err(Error::db(during))?;
     tx.commit().await.map_err(Error::db(during))?;
     Ok(SCHEMA_VERSION)
+}
+
+/// Refuses a stored schema version this build cannot migrate from: a newer
+/// one (upgrade caseledger), or one below 1, which caseledger never writes
+/// (the row is inserted at a version of at least 1): a changed row, not a
+/// database to build a log in.
+fn check_version(found: i32) -> Result<(), Error> {
+    if found > SCHEMA_VERSION {
+        return Err(Error::new(ErrorKind::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        }));
+    }
+    if found < 1 {
+        return Err(Error::tampered(
+            0,
+            format!(
+                "caseledger.schema_version holds version {found}; caseledger writes 1 to \
+                 {SCHEMA_VERSION}, so the row was changed behind its back"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The version the database is at, if it has the version table.

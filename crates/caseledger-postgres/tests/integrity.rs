@@ -156,6 +156,26 @@ fn a_database_with_a_newer_schema_is_refused() {
 }
 
 #[test]
+fn a_schema_version_caseledger_never_writes_is_refused_not_a_panic() {
+    let db = TestDb::new();
+    drop(db.log());
+    // Below 1, on both ways into `migrate` (the version read without a
+    // transaction, and read again under the migration lock).
+    for version in [-1, 0, i32::MIN] {
+        db.sql(&format!(
+            "UPDATE caseledger.schema_version SET version = {version}"
+        ))
+        .unwrap();
+        let err = PgLog::connect(&db.url, PgOptions::default()).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Tampered { position: 0, detail }
+                if detail.contains(&format!("holds version {version}"))),
+            "{version}: {err}"
+        );
+    }
+}
+
+#[test]
 fn connecting_twice_leaves_the_schema_as_it_is() {
     let db = TestDb::new();
     let log = small_log(&db);
