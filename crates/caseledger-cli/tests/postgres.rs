@@ -315,3 +315,35 @@ fn a_copy_into_postgres_killed_at_several_points_resumes_to_the_same_ledger() {
         assert_eq!(ok(&db.url, &["export"]), want_export, "{point}");
     }
 }
+
+#[test]
+fn the_command_line_connects_over_tls_when_the_url_asks_for_it() {
+    use caseledger_testkit::pg::{server_tls, with_host_and_query};
+    let db = TestDb::new();
+    let (on, cert) = server_tls();
+    if !on {
+        // No TLS on this server: asking for it fails, never falls back.
+        let url = with_host_and_query(&db.url, "127.0.0.1", "sslmode=require");
+        let (code, _, err) = run(&url, &["verify"]);
+        assert_ne!(code, 0, "{err}");
+        eprintln!("the test server offers no TLS: checked that TLS is required");
+        return;
+    }
+    // The server's certificate as the CA: verify-full to the name it holds.
+    let tls = with_host_and_query(
+        &db.url,
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={cert}"),
+    );
+    ok(&tls, &["generate", "--cases", "20"]);
+    assert_eq!(head(&tls), head(&db.url), "the same log, read over TLS");
+    // Under `require` too the name is checked: 127.0.0.1 is not it.
+    let wrong_host = with_host_and_query(
+        &db.url,
+        "127.0.0.1",
+        &format!("sslmode=require&sslrootcert={cert}"),
+    );
+    let (code, _, err) = run(&wrong_host, &["verify"]);
+    assert_ne!(code, 0, "connected to a name the certificate does not hold");
+    assert!(err.contains("connect"), "{err}");
+}

@@ -13,31 +13,8 @@ mod common;
 
 use caseledger::{EventLog, ExpectedVersion};
 use caseledger_postgres::{ErrorKind, PgLog, PgOptions};
+use caseledger_testkit::pg::{server_tls, with_host_and_query};
 use common::TestDb;
-
-/// Whether the server offers TLS, and its certificate file.
-fn server_tls() -> (bool, String) {
-    common::admin(|c| {
-        Box::pin(async move {
-            let ssl: String = c.query_one("SHOW ssl", &[]).await.unwrap().get(0);
-            let cert: String = c.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
-            (ssl == "on", cert)
-        })
-    })
-}
-
-/// `url` with host `host` and the query `query` (replacing any).
-fn with_host_and_query(url: &str, host: &str, query: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let rest = rest.split('?').next().unwrap();
-    let (auth, path) = rest.split_once('/').unwrap();
-    let (user, hostport) = match auth.rsplit_once('@') {
-        Some((u, h)) => (format!("{u}@"), h),
-        None => (String::new(), auth),
-    };
-    let port = hostport.rsplit_once(':').map_or("5432", |(_, p)| p);
-    format!("{scheme}://{user}{host}:{port}/{path}?{query}")
-}
 
 fn kind(result: Result<PgLog, caseledger_postgres::Error>) -> ErrorKind {
     match result {

@@ -109,6 +109,37 @@ pub fn admin_on<T: Send + 'static>(
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
+/// Whether the shared server offers TLS, and its certificate file (on the
+/// project's machines Debian's self-signed "snakeoil" certificate, for
+/// `localhost`): what the TLS tests trust as their CA.
+pub fn server_tls() -> (bool, String) {
+    admin(|c| {
+        Box::pin(async move {
+            let ssl: String = c.query_one("SHOW ssl", &[]).await.expect("SHOW ssl").get(0);
+            let cert: String = c
+                .query_one("SHOW ssl_cert_file", &[])
+                .await
+                .expect("SHOW ssl_cert_file")
+                .get(0);
+            (ssl == "on", cert)
+        })
+    })
+}
+
+/// `url` with host `host` and the query `query` (replacing any): the same
+/// server by another name, with TLS parameters.
+pub fn with_host_and_query(url: &str, host: &str, query: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let (auth, path) = rest.split_once('/').expect("a URL with a database");
+    let (user, hostport) = match auth.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), auth),
+    };
+    let port = hostport.rsplit_once(':').map_or("5432", |(_, p)| p);
+    format!("{scheme}://{user}{host}:{port}/{path}?{query}")
+}
+
 /// [`admin_on`] the shared server's base database.
 pub fn admin<T: Send + 'static>(
     f: impl FnOnce(tokio_postgres::Client) -> AdminFuture<T> + Send + 'static,
