@@ -48,21 +48,13 @@ impl PgUrl {
     }
 
     /// The same server, user and parameters, database `db` (a name of
-    /// letters, digits and `_`, which needs no encoding).
-    pub fn with_database(&self, db: &str) -> PgUrl {
-        let scheme_end = self.url.find("://").map_or(0, |i| i + 3);
-        let (head, rest) = self.url.split_at(scheme_end);
-        let (path, query) = match rest.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (rest, None),
-        };
-        let authority = path.split('/').next().unwrap_or("");
-        let mut url = format!("{head}{authority}/{db}");
-        if let Some(q) = query {
-            url.push('?');
-            url.push_str(q);
-        }
-        PgUrl { url }
+    /// ASCII letters, digits and `_`, else an error):
+    /// [`caseledger_postgres::url_with_database`], which reads the URL as
+    /// the client does (a raw `/` or `?` in the password stays the
+    /// password's) and leaves out a `dbname` parameter that would name
+    /// another database.
+    pub fn with_database(&self, db: &str) -> Result<PgUrl, caseledger_postgres::Error> {
+        caseledger_postgres::url_with_database(&self.url, db).map(|url| PgUrl { url })
     }
 }
 
@@ -204,27 +196,36 @@ fn remember_secrets(url: &str) {
 /// masked wherever it appears. Everything the command prints on stderr
 /// passes through it, and a location shows itself through it.
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some((start, scheme_len)) = find_url(rest) {
-        out.push_str(&rest[..start]);
-        let url_len = rest[start + scheme_len..]
-            .find(|c: char| c.is_whitespace() || "\"'`<>".contains(c))
-            .map_or(rest.len() - start, |n| n + scheme_len);
-        out.push_str(&caseledger_postgres::redact_url(
-            &rest[start..start + url_len],
-        ));
-        rest = &rest[start + url_len..];
-    }
-    out.push_str(rest);
     let secrets = SECRETS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for s in secrets.iter() {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), MASK);
+    // Every password this process parsed, masked wherever it appears.
+    let bare = |part: &str| {
+        let mut part = part.to_owned();
+        for s in secrets.iter() {
+            if part.contains(s.as_str()) {
+                part = part.replace(s.as_str(), MASK);
+            }
         }
+        part
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((start, scheme_len)) = find_url(rest) {
+        out.push_str(&bare(&rest[..start]));
+        let url_len = rest[start + scheme_len..]
+            .find(|c: char| c.is_whitespace() || "\"'`<>".contains(c))
+            .map_or(rest.len() - start, |n| n + scheme_len);
+        let url = caseledger_postgres::redact_url(&rest[start..start + url_len]);
+        // The scheme is left as it is: a password spelled `postgres` must
+        // not turn the URL into `***://`. (Masking keeps the scheme, so
+        // the masked URL starts with it.)
+        let (scheme, after) = url.split_at(scheme_len.min(url.len()));
+        out.push_str(scheme);
+        out.push_str(&bare(after));
+        rest = &rest[start + url_len..];
     }
+    out.push_str(&bare(rest));
     out
 }
 
@@ -324,6 +325,21 @@ mod tests {
                 "postgres://h/db?PassWord=zz9",
                 "postgres://h/db?PassWord=***",
             ),
+            // A raw `?` or `/` in the password: masked whole, with or
+            // without a query after it.
+            (
+                "postgres://alice:Zq9?secret@127.0.0.1:5432/DB?sslmode=disable",
+                "postgres://alice:***@127.0.0.1:5432/DB?sslmode=disable",
+            ),
+            ("postgres://u:Se?cret1@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://u:S3cretPart/tail9@h/db",
+                "postgres://u:***@h/db",
+            ),
+            (
+                "postgres://h/db?password=a?b&x=1",
+                "postgres://h/db?password=***&x=1",
+            ),
             // No password: unchanged.
             ("postgres://alice@h:5432/db", "postgres://alice@h:5432/db"),
             ("postgres://h/db", "postgres://h/db"),
@@ -347,14 +363,47 @@ mod tests {
         else {
             panic!("a URL");
         };
+        let other = |url: &PgUrl, db| url.with_database(db).map(|u| u.secret().to_owned());
         assert_eq!(
-            url.with_database("bench_1").secret(),
-            "postgres://u:pw@h:5432/bench_1?sslmode=disable"
+            other(&url, "bench_1").ok().as_deref(),
+            Some("postgres://u:pw@h:5432/bench_1?sslmode=disable")
         );
-        let Ok(StoreLocation::Postgres(url)) = parse("postgresql://h") else {
+        let cases = [
+            ("postgresql://h", "postgresql://h/b"),
+            ("postgresql://h/", "postgresql://h/b"),
+            // A raw `/` or `?` in the password is the password's (the
+            // client reads the user information to the first `@`).
+            ("postgres://u:p/w@h/db", "postgres://u:p/w@h/b"),
+            ("postgres://u:p?w@h:1/db?x=1", "postgres://u:p?w@h:1/b?x=1"),
+            // `dbname` would name another database over the path.
+            (
+                "postgres://u@h/db?dbname=prod&sslmode=disable",
+                "postgres://u@h/b?sslmode=disable",
+            ),
+            ("postgres://u@h/db?DB%6Eame=prod", "postgres://u@h/b"),
+        ];
+        for (given, want) in cases {
+            let Ok(StoreLocation::Postgres(url)) = parse(given) else {
+                panic!("a URL: {given}");
+            };
+            assert_eq!(other(&url, "b").ok().as_deref(), Some(want), "{given}");
+        }
+        let Ok(StoreLocation::Postgres(url)) = parse("postgres://h/db") else {
             panic!("a URL");
         };
-        assert_eq!(url.with_database("b").secret(), "postgresql://h/b");
+        assert!(other(&url, "b; DROP").is_err(), "not a plain name");
+        assert!(other(&url, "").is_err());
+    }
+
+    #[test]
+    fn a_password_spelled_like_the_scheme_leaves_the_scheme() {
+        // (Masked in every other test's text from now on: this process
+        // parsed it.)
+        parse("postgres://app:postgres@h/db").unwrap();
+        assert_eq!(
+            redact("cannot open postgres://app:postgres@h/db: postgres said no"),
+            "cannot open postgres://app:***@h/db: *** said no"
+        );
     }
 
     #[test]

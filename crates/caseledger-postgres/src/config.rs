@@ -148,6 +148,92 @@ fn invalid(reason: String) -> Error {
     Error::new(ErrorKind::InvalidUrl { reason })
 }
 
+/// Where a URL's parts are, as the client (tokio-postgres) reads them: the
+/// user information runs from the scheme to the first `@`, if there is one
+/// (so a raw `:`, `/` or `?` in a password is the password's), then the
+/// host and the path run to the first `?`, the query after it.
+struct UrlParts {
+    /// Where the user information (or, without one, the host) starts.
+    after_scheme: usize,
+    /// The `@` that ends the user information, if there is one.
+    at: Option<usize>,
+    /// The `?` that starts the query, if there is one.
+    query: Option<usize>,
+}
+
+impl UrlParts {
+    /// The parts of `url`, if it has a `scheme://`.
+    fn of(url: &str) -> Option<UrlParts> {
+        let after_scheme = url.find("://")? + 3;
+        let at = url[after_scheme..].find('@').map(|i| after_scheme + i);
+        let host = at.map_or(after_scheme, |i| i + 1);
+        let query = url[host..].find('?').map(|i| host + i);
+        Some(UrlParts {
+            after_scheme,
+            at,
+            query,
+        })
+    }
+}
+
+/// The query parameter's name percent-decoded, in lower case.
+fn param_name(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                // Two hex digits: below 256.
+                decoded.push(((h << 4) | l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).to_ascii_lowercase()
+}
+
+/// The same server, user and parameters as the URL `url`, database `db`:
+/// the path replaced, and a `dbname` query parameter (which would name
+/// another database over the path) left out. `db` is a name of ASCII
+/// letters, digits and `_`, which needs no encoding; anything else is
+/// refused, as is a connection string that is not a URL.
+pub fn url_with_database(url: &str, db: &str) -> Result<String, Error> {
+    if db.is_empty() || !db.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(invalid(
+            "a database name of ASCII letters, digits and `_` is expected".to_owned(),
+        ));
+    }
+    let parts = UrlParts::of(url)
+        .filter(|_| is_postgres_url(url))
+        .ok_or_else(|| invalid("a postgres:// URL is expected".to_owned()))?;
+    let host = parts.at.map_or(parts.after_scheme, |i| i + 1);
+    let host_end = parts.query.unwrap_or(url.len());
+    let authority_end = url[host..host_end].find('/').map_or(host_end, |i| host + i);
+    let mut out = format!("{}/{db}", &url[..authority_end]);
+    if let Some(q) = parts.query {
+        let kept: Vec<&str> = url[q + 1..]
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter(|p| param_name(p.split_once('=').map_or(p, |(k, _)| k)) != "dbname")
+            .collect();
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
+    }
+    Ok(out)
+}
+
 /// Parses a connection URL (`postgres://user:password@host:port/db?…`) or
 /// key=value string. `sslmode=verify-ca` and `verify-full`, and
 /// `sslrootcert`, which the client does not parse itself, are taken out
@@ -186,8 +272,16 @@ pub(crate) fn parse_url(url: &str) -> Result<Target, Error> {
             _ => Ok(Some(format!("{key}={value}"))),
         }
     };
-    let cleaned = if is_postgres_url(url) {
-        match url.split_once('?') {
+    let cleaned = if let Some(parts) = UrlParts::of(url).filter(|_| is_postgres_url(url)) {
+        // The client knows the scheme in lower case only; the command line
+        // takes `POSTGRES://` as a URL too.
+        let scheme_end = parts.after_scheme;
+        let url = format!(
+            "{}{}",
+            url[..scheme_end].trim_start().to_ascii_lowercase(),
+            &url[scheme_end..]
+        );
+        match parts.query.map(|q| (&url[..q], &url[q + 1..])) {
             Some((base, query)) => {
                 let mut kept = Vec::new();
                 for param in query.split('&').filter(|p| !p.is_empty()) {
@@ -201,7 +295,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Target, Error> {
                     false => format!("{base}?{}", kept.join("&")),
                 }
             }
-            None => url.to_owned(),
+            None => url,
         }
     } else if url.contains(['\'', '\\']) {
         // Quoted key=value values (a password with spaces): left to the
@@ -219,8 +313,12 @@ pub(crate) fn parse_url(url: &str) -> Result<Target, Error> {
     };
     let config: tokio_postgres::Config = cleaned.parse().map_err(|e: tokio_postgres::Error| {
         // The client's parse errors name an option or a byte offset, never
-        // a value.
-        invalid(e.to_string())
+        // a value; what they name is in their source ("unknown option
+        // `foo`", "invalid value for option `port`").
+        match std::error::Error::source(&e) {
+            Some(detail) => invalid(format!("{e}: {detail}")),
+            None => invalid(e.to_string()),
+        }
     })?;
     Ok(Target {
         config,
@@ -234,10 +332,10 @@ pub const PASSWORD_MASK: &str = "***";
 
 /// The connection string with its password replaced by `***`: for logs,
 /// messages and `Debug` output. In the URL form, the password of the user
-/// information (after the first `:`, up to the last `@` before the query:
-/// a raw `@` or `/` in a password is masked whole) and the value of every
-/// `password` query parameter (its name in any case, percent-encoded or
-/// not); in the key=value form, the value of `password=`. The one
+/// information (after the first `:`, up to the last `@`: a raw `@`, `/` or
+/// `?` in a password is masked whole) and the value of every `password`
+/// query parameter (its name in any case, percent-encoded or not); in the
+/// key=value form, the value of `password=`. The one
 /// redaction of the project: the command line masks every URL of its
 /// messages with it.
 pub fn redact_url(url: &str) -> String {
@@ -254,11 +352,19 @@ pub fn redact_url(url: &str) -> String {
             .collect::<Vec<_>>()
             .join(" ");
     }
+    let mut spans = password_spans(url);
+    spans.sort_unstable();
     let mut masked = String::with_capacity(url.len());
     let mut last = 0;
-    for (start, end) in password_spans(url) {
-        masked.push_str(&url[last..start]);
-        masked.push_str(PASSWORD_MASK);
+    for (start, end) in spans {
+        if end <= last {
+            // Within a span masked already.
+            continue;
+        }
+        masked.push_str(&url[last..start.max(last)]);
+        if start >= last {
+            masked.push_str(PASSWORD_MASK);
+        }
         last = end;
     }
     masked.push_str(&url[last..]);
@@ -283,31 +389,30 @@ pub fn url_passwords(url: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The byte ranges of the passwords in a URL: after the first `:` of the
-/// user information (up to the last `@` before the query), and the value
-/// of every `password` parameter of the query.
+/// The byte ranges of the passwords in a URL, taken wide: whatever
+/// follows the first `:` of the user information up to the last `@` of the
+/// URL (a raw `@`, `/` or `?` in a password is masked whole, and a URL the
+/// client would read otherwise is masked more, never less), and the value
+/// of every `password` parameter after any `?` or `&` (up to the next
+/// `&`). Ranges may overlap; [`redact_url`] merges them.
 fn password_spans(url: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
         return spans;
     };
-    let query_start = url[after_scheme..]
-        .find('?')
-        .map_or(url.len(), |i| after_scheme + i);
-    if let Some(at) = url[after_scheme..query_start].rfind('@') {
+    if let Some(at) = url[after_scheme..].rfind('@') {
         let userinfo_end = after_scheme + at;
         if let Some(colon) = url[after_scheme..userinfo_end].find(':') {
             spans.push((after_scheme + colon + 1, userinfo_end));
         }
     }
-    if query_start < url.len() {
-        let mut offset = query_start + 1;
-        for param in url[query_start + 1..].split('&') {
-            let (key, _) = param.split_once('=').unwrap_or((param, ""));
-            if is_password_key(key) && param.contains('=') {
-                spans.push((offset + key.len() + 1, offset + param.len()));
-            }
-            offset += param.len() + 1;
+    for (i, _) in url[after_scheme..].match_indices(['?', '&']) {
+        let start = after_scheme + i + 1;
+        let end = url[start..].find('&').map_or(url.len(), |n| start + n);
+        if let Some((key, _)) = url[start..end].split_once('=')
+            && is_password_key(key)
+        {
+            spans.push((start + key.len() + 1, end));
         }
     }
     spans
@@ -316,27 +421,7 @@ fn password_spans(url: &str) -> Vec<(usize, usize)> {
 /// Whether a query parameter's name is `password`, in any case, each
 /// letter percent-encoded or not.
 fn is_password_key(key: &str) -> bool {
-    let bytes = key.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                decoded.push(((h << 4) | l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                decoded.push(b);
-                i += 1;
-            }
-        }
-    }
-    decoded.eq_ignore_ascii_case(b"password")
+    param_name(key) == "password"
 }
 
 #[cfg(test)]
@@ -377,6 +462,26 @@ mod tests {
                 "postgres://h/db?pass%77ord=zz9",
                 "postgres://h/db?pass%77ord=***",
             ),
+            // A raw `?` in the password, before a query or not.
+            (
+                "postgres://u:Zq9?secret@h:5432/db?sslmode=disable",
+                "postgres://u:***@h:5432/db?sslmode=disable",
+            ),
+            ("postgres://u:a?b@h/db", "postgres://u:***@h/db"),
+            // A query value holding `?`, and a password parameter after it.
+            (
+                "postgres://h/db?application_name=a?b&password=zz9",
+                "postgres://h/db?application_name=a?b&password=***",
+            ),
+            (
+                "postgres://h/db?password=a?b&x=1",
+                "postgres://h/db?password=***&x=1",
+            ),
+            // Both forms at once: one mask each.
+            (
+                "postgres://u:pw@h/db?password=zz9",
+                "postgres://u:***@h/db?password=***",
+            ),
             // No password: unchanged.
             ("postgres://alice@h:5432/db", "postgres://alice@h:5432/db"),
             ("postgres://h/db", "postgres://h/db"),
@@ -389,6 +494,56 @@ mod tests {
             ["x%40y", "zz9"]
         );
         assert_eq!(url_passwords("host=h password=pw"), ["pw"]);
+        assert_eq!(
+            url_passwords("postgres://u:Zq9?secret@h/db?x=1"),
+            ["Zq9?secret"]
+        );
+    }
+
+    #[test]
+    fn a_password_with_a_question_mark_reaches_the_client_whole() {
+        let t = parse_url("postgres://app:Zq9?secret@h:5433/ledger?sslmode=disable")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.config.get_password(), Some(&b"Zq9?secret"[..]));
+        assert_eq!(t.config.get_dbname(), Some("ledger"));
+        assert_eq!(t.config.get_ports(), [5433]);
+        assert_eq!(t.tls, Tls::Disabled);
+        let t = parse_url("postgres://app:a?b@h/ledger").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.config.get_password(), Some(&b"a?b"[..]));
+        assert_eq!(t.config.get_dbname(), Some("ledger"));
+        // The scheme in capitals, as the command line takes it.
+        let t = parse_url("POSTGRES://app@h/ledger").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.config.get_dbname(), Some("ledger"));
+    }
+
+    #[test]
+    fn a_malformed_url_says_which_option() {
+        for (url, named) in [
+            ("postgres://h/db?foo=bar", "unknown option `foo`"),
+            ("postgres://h:99999/db", "port"),
+            ("postgres://h/db?port=abc", "port"),
+        ] {
+            match parse_url(url).map(|_| ()) {
+                Err(e) => match e.kind() {
+                    ErrorKind::InvalidUrl { reason } => {
+                        assert!(reason.contains(named), "{url}: {reason}");
+                    }
+                    other => panic!("{url}: {other:?}"),
+                },
+                Ok(()) => panic!("{url}: accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn another_database_is_named_in_the_path_alone() {
+        let with = |url, db| url_with_database(url, db).ok();
+        assert_eq!(
+            with("postgres://u:p?w@h/db?dbname=prod&x=1", "b").as_deref(),
+            Some("postgres://u:p?w@h/b?x=1")
+        );
+        assert_eq!(with("host=h dbname=x", "b"), None, "not a URL");
+        assert_eq!(with("postgres://h/db", "b c"), None, "not a plain name");
     }
 
     #[test]

@@ -496,7 +496,7 @@ impl Server {
     /// A database to measure in: `--pg-database`, or a new one.
     fn database(&mut self) -> Result<PgUrl> {
         if let Some(name) = &self.given {
-            return Ok(self.url.with_database(name));
+            return Ok(self.url.with_database(name)?);
         }
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -513,16 +513,16 @@ impl Server {
             )
             .with_context(|| format!("bench: cannot create the database {name}"))?;
         self.created.push(name.clone());
-        Ok(self.url.with_database(&name))
+        Ok(self.url.with_database(&name)?)
     }
 
     /// Drops a database this bench created (a given one is kept).
     fn drop_database(&mut self, db: &PgUrl) -> Result<()> {
-        let Some(i) = self
-            .created
-            .iter()
-            .position(|name| db.secret() == self.url.with_database(name).secret())
-        else {
+        let Some(i) = self.created.iter().position(|name| {
+            self.url
+                .with_database(name)
+                .is_ok_and(|u| u.secret() == db.secret())
+        }) else {
             return Ok(());
         };
         let name = self.created.remove(i);
@@ -537,7 +537,7 @@ impl Server {
     /// Drops every database this bench created.
     fn drop_created(&mut self) -> Result<()> {
         while let Some(name) = self.created.last() {
-            let db = self.url.with_database(name);
+            let db = self.url.with_database(name)?;
             self.drop_database(&db)?;
         }
         Ok(())
