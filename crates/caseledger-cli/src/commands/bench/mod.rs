@@ -15,6 +15,7 @@ mod duckdb;
 mod measure;
 pub(crate) mod pg;
 mod stores;
+mod workdir;
 
 use std::process::Command;
 use std::time::Instant;
@@ -45,8 +46,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         )
         .into());
     }
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    // Before anything is written: --dir must be bench's own (or new).
+    workdir::claim(&args.dir)?;
     let mut rows = Vec::new();
     // Said after the table: what was skipped and why.
     let mut notes: Vec<String> = Vec::new();

@@ -72,6 +72,11 @@ pub(crate) fn run(url: &PgUrl, args: &BenchArgs) -> Result<()> {
     }
     let args = args.for_postgres();
     let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+    // Before anything is written: --dir, which the import and the report
+    // use, must be bench's own (or new).
+    if wants("import") || wants("report") {
+        super::workdir::claim(&args.dir)?;
+    }
     let mut server = Server::connect(url, args.pg_database.clone())?;
     eprintln!(
         "bench: PostgreSQL at {url}, {} runs per figure, replay store in {}",
@@ -251,8 +256,6 @@ fn import_and_report(
     figures: &mut Vec<Figure>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let shape = replay_store(args, Customers::Uniform, &mut Vec::new())?;
     let export = args.dir.join(format!("export-{}.jsonl", args.events()));
     if !export.exists() {
