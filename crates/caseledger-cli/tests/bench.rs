@@ -130,3 +130,34 @@ fn the_postgresql_bench_refuses_a_directory_it_did_not_make() {
     assert!(err.contains("is not empty (export-20000.jsonl)"), "{err}");
     assert_eq!(tree(tmp.path()), before);
 }
+
+/// A store directory given to bench (`--store` or `CASELEDGER_STORE`) is
+/// wrong usage, not ignored: bench builds its own stores in `--dir`.
+/// Nothing is made: not `--dir`, not the store.
+#[test]
+fn a_store_directory_given_to_bench_is_wrong_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let dir = tmp.path().join("bench");
+    for by_env in [false, true] {
+        let mut command = caseledger();
+        match by_env {
+            true => command.env("CASELEDGER_STORE", &store),
+            false => command.arg("--store").arg(&store),
+        };
+        let out = command
+            .args(["bench", "--events", "1000", "--runs", "1", "--only", "open"])
+            .arg("--dir")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("bench does not take a store directory")
+                && err.contains("stores of its own in --dir"),
+            "{err}"
+        );
+        assert!(!dir.exists() && !store.exists());
+    }
+}

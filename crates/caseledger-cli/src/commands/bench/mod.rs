@@ -38,12 +38,25 @@ use stores::{empty_store, replay_store};
 const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb, \
                               then pass --python /tmp/venv/bin/python";
 
-/// Runs `bench`.
-pub fn run(args: &BenchArgs) -> Result<()> {
+/// Runs `bench` on store directories; `store` is a store directory given
+/// with `--store` (or `CASELEDGER_STORE`), which is refused.
+pub fn run(store: Option<&std::path::Path>, args: &BenchArgs) -> Result<()> {
     if args.pg_database.is_some() || !args.pg_child_appends.is_empty() {
         return Err(crate::exit::UsageError(
             "bench: --pg-database is for a PostgreSQL bench: pass --store postgres://...".into(),
         )
+        .into());
+    }
+    // Refused rather than ignored: whoever names a store expects bench to
+    // measure it (or to leave it alone), and bench does neither knowingly.
+    if let Some(store) = store {
+        return Err(crate::exit::UsageError(format!(
+            "bench does not take a store directory (--store or CASELEDGER_STORE {}): it \
+             builds and measures stores of its own in --dir; only a postgres:// URL has a \
+             meaning for bench (the server to measure). Leave --store out and \
+             CASELEDGER_STORE unset",
+            store.display()
+        ))
         .into());
     }
     // Before anything is written: --dir must be bench's own (or new).
