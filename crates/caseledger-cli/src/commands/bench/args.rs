@@ -40,8 +40,8 @@ pub struct BenchArgs {
     pub(super) appends: Option<u64>,
     /// With a postgres:// store: measure in this existing, empty database
     /// instead of databases the bench creates and drops (for a role that
-    /// cannot create databases). It is left holding the bench's events, and
-    /// the import is measured once.
+    /// cannot create databases); one holding events is refused. It is left
+    /// holding the bench's events, and the import is measured once.
     #[arg(long, value_name = "NAME")]
     pub(super) pg_database: Option<String>,
     /// Internal: run as one appending child process of the PostgreSQL

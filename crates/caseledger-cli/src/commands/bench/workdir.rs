@@ -21,11 +21,30 @@ const MARKER_TEXT: &str = "This directory was made by `caseledger bench`, which 
                            import, bulk, append-*, fdatasync-baseline) and \
                            leaves anything else alone.\n";
 
-/// Makes `dir` bench's working directory: a new or empty one is given the
-/// marker; one that holds it is bench's already. Anything else is refused
-/// (a usage error) with nothing touched: a directory bench did not make
-/// (its files would be removed or overwritten), or a store directory.
+/// What [`check`] found `--dir` to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Found {
+    /// Bench's own: it holds the marker.
+    Marked,
+    /// Not there, or empty: [`mark`] makes it bench's.
+    New,
+}
+
+/// Makes `dir` bench's working directory ([`check`], then [`mark`] a new
+/// one).
 pub(super) fn claim(dir: &Path) -> Result<()> {
+    match check(dir)? {
+        Found::Marked => Ok(()),
+        Found::New => mark(dir),
+    }
+}
+
+/// Whether `dir` may be bench's working directory, touching nothing: one
+/// that holds the marker is bench's already, a new or empty one may be
+/// made so. Anything else is refused (a usage error): a directory bench
+/// did not make (its files would be removed or overwritten), or a store
+/// directory.
+pub(super) fn check(dir: &Path) -> Result<Found> {
     let refuse = |why: String| -> anyhow::Error {
         UsageError(format!("bench --dir {}: {why}", dir.display())).into()
     };
@@ -60,7 +79,7 @@ pub(super) fn claim(dir: &Path) -> Result<()> {
         ));
     }
     if names.iter().any(|n| n == MARKER) {
-        return Ok(());
+        return Ok(Found::Marked);
     }
     if !names.is_empty() {
         names.sort();
@@ -77,6 +96,12 @@ pub(super) fn claim(dir: &Path) -> Result<()> {
             shown.join(", ")
         )));
     }
+    Ok(Found::New)
+}
+
+/// Makes `dir` (new or empty, as [`check`] found it) bench's: creates it
+/// and writes the marker.
+pub(super) fn mark(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("bench: cannot create the directory {}", dir.display()))?;
     let path = dir.join(MARKER);
