@@ -161,3 +161,63 @@ fn a_store_directory_given_to_bench_is_wrong_usage() {
         assert!(!dir.exists() && !store.exists());
     }
 }
+
+/// The events of the run's uniform store, from the table's first line.
+fn events_measured(stdout: &str) -> u64 {
+    stdout
+        .strip_prefix("caseledger bench: ")
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no event count in {stdout}"))
+}
+
+/// A replay store is reused only whole. One a stopped run left (here a
+/// smaller store under its name, and no completion marker) is generated
+/// again, and its stale export goes; a whole one is reused; one whose
+/// head is not the one its marker records is generated again.
+#[test]
+fn a_replay_store_is_reused_only_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bench");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join(".caseledger-bench"), "made by caseledger bench").unwrap();
+    let replay = dir.join("replay-1000");
+    let (code, _, err) = run(&replay, &["generate", "--cases", "3", "--seed", "2026"]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(dir.join("export-1000.jsonl"), "stale").unwrap();
+
+    let (code, out, err) = bench(&dir, &["--only", "open"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: it has no completion marker",
+            replay.display()
+        )),
+        "{err}"
+    );
+    let events = events_measured(&out);
+    assert!(events > 900, "{out}");
+    assert!(!dir.join("export-1000.jsonl").exists());
+
+    let (code, out, err) = bench(&dir, &["--only", "open"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("generating"), "{err}");
+    assert_eq!(events_measured(&out), events);
+
+    let marker = dir.join("replay-1000.complete");
+    let text = std::fs::read_to_string(&marker).unwrap();
+    assert!(text.contains(&format!("events {events}\n")), "{text}");
+    std::fs::write(
+        &marker,
+        text.replace(&format!("events {events}\n"), "events 17\n"),
+    )
+    .unwrap();
+    let (code, out, err) = bench(&dir, &["--only", "open"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("is not the one its completion marker"),
+        "{err}"
+    );
+    assert_eq!(events_measured(&out), events);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), text);
+}

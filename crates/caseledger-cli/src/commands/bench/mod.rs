@@ -32,7 +32,7 @@ use baselines::{json_fold, raw_fdatasync, read_and_crc};
 use cases::cases_rows;
 use duckdb::{duckdb_missing, duckdb_row};
 use measure::{Peaks, Row, cold, median, per_second, ratio, remove_dir, repeat, short};
-use stores::{empty_store, replay_store};
+use stores::{empty_store, export, export_path, replay_store};
 
 /// What to tell someone whose Python has no `duckdb` module.
 const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb, \
@@ -264,17 +264,9 @@ pub fn run(store: Option<&std::path::Path>, args: &BenchArgs) -> Result<()> {
     // Export, then the plain serde_json baseline over the export, then the
     // bulk import of the export into a fresh store (cold process).
     if wants("import") {
-        let export_path = args.dir.join(format!("export-{}.jsonl", args.events()));
+        let export_path = export_path(args, uniform.customers);
         let t = Instant::now();
-        let status = Command::new(&exe)
-            .arg("--store")
-            .arg(&store_dir)
-            .arg("export")
-            .stdout(std::fs::File::create(&export_path)?)
-            .status()?;
-        if !status.success() {
-            bail!("export failed");
-        }
+        export(&exe, &store_dir, &export_path)?;
         let json_bytes = std::fs::metadata(&export_path)?.len();
         rows.push(Row {
             what: "export to JSON Lines, cold process".into(),

@@ -33,7 +33,7 @@ use caseledger_synth::Customers;
 
 use super::args::BenchArgs;
 use super::measure::{cold, cold_command, median, per_second};
-use super::stores::replay_store;
+use super::stores::{self, export_path, replay_store};
 use super::workdir::{self, Found};
 use crate::commands::output::{count, write_stdout};
 use crate::exit::UsageError;
@@ -266,23 +266,11 @@ fn import_and_report(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let shape = replay_store(args, Customers::Uniform, &mut Vec::new())?;
-    let export = args.dir.join(format!("export-{}.jsonl", args.events()));
+    // Kept across runs: written whole, and removed whenever the store is
+    // generated again.
+    let export = export_path(args, shape.customers);
     if !export.exists() {
-        let partial = export.with_extension("partial");
-        let status = Command::new(exe)
-            .arg("--store")
-            .arg(&shape.dir)
-            .arg("export")
-            .stdout(
-                std::fs::File::create(&partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?,
-            )
-            .status()?;
-        if !status.success() {
-            bail!("bench: the export of {} failed", shape.dir.display());
-        }
-        std::fs::rename(&partial, &export)
-            .with_context(|| format!("cannot rename {}", partial.display()))?;
+        stores::export(exe, &shape.dir, &export)?;
     }
     // A given database is imported into once (it cannot be emptied again).
     let runs = match server.given.is_some() {

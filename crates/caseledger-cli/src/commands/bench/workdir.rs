@@ -117,3 +117,23 @@ pub(super) fn mark(dir: &Path) -> Result<()> {
     };
     write().with_context(|| format!("bench: cannot write {}", path.display()))
 }
+
+/// Writes `text` to `path` whole: to a temporary file beside it, synced,
+/// renamed over `path`, the directory synced; a crash leaves the old file
+/// or none, never a part.
+pub(super) fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // The rename is durable once the directory is synced.
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)?.sync_all()
+    };
+    write().with_context(|| format!("bench: cannot write {}", path.display()))
+}
