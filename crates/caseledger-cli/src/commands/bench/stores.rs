@@ -114,6 +114,9 @@ pub(super) fn export(exe: &Path, store: &Path, path: &Path) -> Result<()> {
         .status()
         .context("bench: cannot start an export")?;
     if !status.success() {
+        // Best effort: the failure is what to report, and a leftover
+        // `.partial` file is bench's own and never read.
+        let _ = std::fs::remove_file(&partial);
         bail!("bench: the export of {} failed", store.display());
     }
     std::fs::rename(&partial, path)
