@@ -365,7 +365,8 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
         }
         Command::Bench(args) => match &location {
             Some(StoreLocation::Postgres(url)) => bench::pg::run(url, &args),
-            _ => bench::run(&args),
+            Some(StoreLocation::Dir(dir)) => bench::run(Some(dir), &args),
+            None => bench::run(None, &args),
         },
     }
 }

@@ -134,6 +134,51 @@ fn a_given_database_receives_the_import_and_every_append_and_verifies() {
     assert_eq!(head_position(&verified), imported + 10 * (1 + 8 + 1 + 8));
 }
 
+/// A `--pg-database` whose log holds events is refused (status 2) before
+/// anything is written, whichever figures are asked for: the bench's
+/// synthetic events could never be removed from a ledger. Its head is
+/// unchanged, and no `--dir` was made.
+#[test]
+fn a_given_database_holding_events_is_refused_and_left_as_it_was() {
+    let db = TestDb::new();
+    let (code, _, err) = run_at(&db.url, &["generate", "--cases", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, before, _) = run_at(&db.url, &["verify"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bench");
+    for only in [&["--only", "append"][..], &["--only", "import"], &[]] {
+        let out = caseledger()
+            .env("CASELEDGER_STORE", base_url())
+            .args([
+                "bench",
+                "--events",
+                "1000",
+                "--appends",
+                "10",
+                "--runs",
+                "1",
+            ])
+            .args(only)
+            .args(["--pg-database", &db.name, "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{only:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "bench --pg-database {}: the database holds ",
+                db.name
+            )) && err.contains("give an empty database"),
+            "{err}"
+        );
+        let (_, after, _) = run_at(&db.url, &["verify"]);
+        assert_eq!(head_position(&after), head_position(&before));
+        assert_eq!(after, before);
+        assert!(!dir.exists(), "{only:?}");
+    }
+}
+
 fn head_position(verify_output: &str) -> u64 {
     verify_output
         .lines()

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 /// The flags of `bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Where to build the benchmark stores (reused across runs). Use a
-    /// directory on the disk you want to measure, not a tmpfs.
+    /// Where to build the benchmark stores (reused across runs): a new or
+    /// empty directory, which bench marks as its own (.caseledger-bench),
+    /// or one it marked before; any other is refused. Use a directory on
+    /// the disk you want to measure, not a tmpfs.
     #[arg(long, value_name = "DIR", default_value = "caseledger-bench")]
     pub(super) dir: PathBuf,
     /// Size of the replay store, in events (about; whole cases): 1,000,000
@@ -38,8 +40,8 @@ pub struct BenchArgs {
     pub(super) appends: Option<u64>,
     /// With a postgres:// store: measure in this existing, empty database
     /// instead of databases the bench creates and drops (for a role that
-    /// cannot create databases). It is left holding the bench's events, and
-    /// the import is measured once.
+    /// cannot create databases); one holding events is refused. It is left
+    /// holding the bench's events, and the import is measured once.
     #[arg(long, value_name = "NAME")]
     pub(super) pg_database: Option<String>,
     /// Internal: run as one appending child process of the PostgreSQL

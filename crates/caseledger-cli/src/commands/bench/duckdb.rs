@@ -7,11 +7,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use caseledger_synth::Customers;
 
 use super::args::BenchArgs;
 use super::measure::{Row, children_cpu, cold, median, ratio};
-use super::stores::Shape;
+use super::stores::{Shape, export, export_path};
 
 /// Why `python` cannot run the DuckDB baselines, if it cannot.
 pub(super) fn duckdb_missing(python: &Path) -> Option<String> {
@@ -237,20 +236,8 @@ fn check_script(
 /// The store's export as JSON Lines, written again on every run (a file
 /// left by an interrupted run must not pass for the store's events).
 fn export_of(args: &BenchArgs, exe: &Path, shape: &Shape) -> Result<PathBuf> {
-    let name = match shape.customers {
-        Customers::Uniform => format!("export-{}.jsonl", args.events()),
-        Customers::LongTail => format!("export-long-tail-{}.jsonl", args.events()),
-    };
-    let path = args.dir.join(name);
-    let status = Command::new(exe)
-        .arg("--store")
-        .arg(&shape.dir)
-        .arg("export")
-        .stdout(std::fs::File::create(&path)?)
-        .status()?;
-    if !status.success() {
-        bail!("export of {} failed", shape.dir.display());
-    }
+    let path = export_path(args, shape.customers);
+    export(exe, &shape.dir, &path)?;
     Ok(path)
 }
 

@@ -15,6 +15,7 @@ mod duckdb;
 mod measure;
 pub(crate) mod pg;
 mod stores;
+mod workdir;
 
 use std::process::Command;
 use std::time::Instant;
@@ -31,22 +32,35 @@ use baselines::{json_fold, raw_fdatasync, read_and_crc};
 use cases::cases_rows;
 use duckdb::{duckdb_missing, duckdb_row};
 use measure::{Peaks, Row, cold, median, per_second, ratio, remove_dir, repeat, short};
-use stores::{empty_store, replay_store};
+use stores::{empty_store, export, export_path, replay_store};
 
 /// What to tell someone whose Python has no `duckdb` module.
 const INSTALL_DUCKDB: &str = "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb, \
                               then pass --python /tmp/venv/bin/python";
 
-/// Runs `bench`.
-pub fn run(args: &BenchArgs) -> Result<()> {
+/// Runs `bench` on store directories; `store` is a store directory given
+/// with `--store` (or `CASELEDGER_STORE`), which is refused.
+pub fn run(store: Option<&std::path::Path>, args: &BenchArgs) -> Result<()> {
     if args.pg_database.is_some() || !args.pg_child_appends.is_empty() {
         return Err(crate::exit::UsageError(
             "bench: --pg-database is for a PostgreSQL bench: pass --store postgres://...".into(),
         )
         .into());
     }
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    // Refused rather than ignored: whoever names a store expects bench to
+    // measure it (or to leave it alone), and bench does neither knowingly.
+    if let Some(store) = store {
+        return Err(crate::exit::UsageError(format!(
+            "bench does not take a store directory (--store or CASELEDGER_STORE {}): it \
+             builds and measures stores of its own in --dir; only a postgres:// URL has a \
+             meaning for bench (the server to measure). Leave --store out and \
+             CASELEDGER_STORE unset",
+            store.display()
+        ))
+        .into());
+    }
+    // Before anything is written: --dir must be bench's own (or new).
+    workdir::claim(&args.dir)?;
     let mut rows = Vec::new();
     // Said after the table: what was skipped and why.
     let mut notes: Vec<String> = Vec::new();
@@ -250,17 +264,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     // Export, then the plain serde_json baseline over the export, then the
     // bulk import of the export into a fresh store (cold process).
     if wants("import") {
-        let export_path = args.dir.join(format!("export-{}.jsonl", args.events()));
+        let export_path = export_path(args, uniform.customers);
         let t = Instant::now();
-        let status = Command::new(&exe)
-            .arg("--store")
-            .arg(&store_dir)
-            .arg("export")
-            .stdout(std::fs::File::create(&export_path)?)
-            .status()?;
-        if !status.success() {
-            bail!("export failed");
-        }
+        export(&exe, &store_dir, &export_path)?;
         let json_bytes = std::fs::metadata(&export_path)?.len();
         rows.push(Row {
             what: "export to JSON Lines, cold process".into(),

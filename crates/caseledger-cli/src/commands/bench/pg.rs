@@ -16,7 +16,8 @@
 //!
 //! Everything is written to databases the bench creates
 //! (`caseledger_bench_<random>`) and drops `WITH (FORCE)` when it ends, on
-//! an error too, or to the one `--pg-database` names (left as it is).
+//! an error too, or to the one `--pg-database` names (which must be empty,
+//! and keeps the bench's events).
 
 use std::ffi::OsStr;
 use std::process::{Command, Stdio};
@@ -32,8 +33,10 @@ use caseledger_synth::Customers;
 
 use super::args::BenchArgs;
 use super::measure::{cold, cold_command, median, per_second};
-use super::stores::replay_store;
-use crate::commands::output::write_stdout;
+use super::stores::{self, export_path, replay_store};
+use super::workdir::{self, Found};
+use crate::commands::output::{count, write_stdout};
+use crate::exit::UsageError;
 use crate::location::PgUrl;
 
 /// The high 64 bits of every case and event id the append figures write
@@ -72,7 +75,18 @@ pub(crate) fn run(url: &PgUrl, args: &BenchArgs) -> Result<()> {
     }
     let args = args.for_postgres();
     let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+    // Every refusal before anything is written. --dir, which the import
+    // and the report use, must be bench's own (or new); a given database
+    // must be empty.
+    let dir = match wants("import") || wants("report") {
+        true => Some(workdir::check(&args.dir)?),
+        false => None,
+    };
     let mut server = Server::connect(url, args.pg_database.clone())?;
+    server.refuse_unless_empty()?;
+    if dir == Some(Found::New) {
+        workdir::mark(&args.dir)?;
+    }
     eprintln!(
         "bench: PostgreSQL at {url}, {} runs per figure, replay store in {}",
         args.runs,
@@ -251,26 +265,12 @@ fn import_and_report(
     figures: &mut Vec<Figure>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let shape = replay_store(args, Customers::Uniform, &mut Vec::new())?;
-    let export = args.dir.join(format!("export-{}.jsonl", args.events()));
+    // Kept across runs: written whole, and removed whenever the store is
+    // generated again.
+    let export = export_path(args, shape.customers);
     if !export.exists() {
-        let partial = export.with_extension("partial");
-        let status = Command::new(exe)
-            .arg("--store")
-            .arg(&shape.dir)
-            .arg("export")
-            .stdout(
-                std::fs::File::create(&partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?,
-            )
-            .status()?;
-        if !status.success() {
-            bail!("bench: the export of {} failed", shape.dir.display());
-        }
-        std::fs::rename(&partial, &export)
-            .with_context(|| format!("cannot rename {}", partial.display()))?;
+        stores::export(exe, &shape.dir, &export)?;
     }
     // A given database is imported into once (it cannot be emptied again).
     let runs = match server.given.is_some() {
@@ -491,6 +491,29 @@ impl Server {
             given,
             created: Vec::new(),
         })
+    }
+
+    /// Refuses (wrong usage) a `--pg-database` whose log holds events:
+    /// the bench's synthetic events could never be removed from it, and
+    /// the figures would not be the documented ones (an import into an
+    /// empty database).
+    fn refuse_unless_empty(&self) -> Result<()> {
+        let Some(name) = &self.given else {
+            return Ok(());
+        };
+        let db = self.url.with_database(name);
+        let head = connect(&db)?.head()?;
+        if head.position > 0 {
+            return Err(UsageError(format!(
+                "bench --pg-database {name}: the database holds {}, and bench \
+                 writes synthetic events, which an append-only, hash-chained log can never \
+                 remove: give an empty database, or leave --pg-database out for databases \
+                 bench creates and drops",
+                count(head.position, "event"),
+            ))
+            .into());
+        }
+        Ok(())
     }
 
     /// A database to measure in: `--pg-database`, or a new one.
