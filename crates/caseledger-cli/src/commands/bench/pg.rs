@@ -501,7 +501,7 @@ impl Server {
         let Some(name) = &self.given else {
             return Ok(());
         };
-        let db = self.url.with_database(name);
+        let db = self.url.with_database(name)?;
         let head = connect(&db)?.head()?;
         if head.position > 0 {
             return Err(UsageError(format!(
