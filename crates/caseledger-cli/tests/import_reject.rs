@@ -309,6 +309,37 @@ fn when_every_case_is_rejected_the_exit_status_is_1() {
     assert!(store.join(caseledger_store::CHECKPOINT_FILE).exists());
 }
 
+/// When every case is rejected into a store that did not exist, the store
+/// is removed but not a new directory that holds the reject file: the
+/// message sends the user there.
+#[test]
+fn the_reject_file_outlives_the_store_it_did_not_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new");
+    let store = new.join("deeper/store");
+    let rejects = new.join("rejects.jsonl");
+    let input = dir.path().join("in.jsonl");
+    let mut ls = good_case(1);
+    ls.remove(0);
+    std::fs::write(&input, ls.join("\n")).unwrap();
+    let (code, out, err) = import_reject(&store, &rejects, &input);
+    assert_eq!(code, 1, "{out}");
+    let shown = rejects.display().to_string();
+    assert!(out.contains(&format!("written to {shown}")), "{out}");
+    assert!(err.contains(&format!("see {shown}")), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        4
+    );
+    // The store and the new directories that held only it are gone.
+    assert!(!new.join("deeper").exists());
+    let left: Vec<_> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["rejects.jsonl"]);
+}
+
 /// A failure before the commit writes no reject file, imports nothing and
 /// leaves no store behind.
 #[test]

@@ -106,9 +106,9 @@ pub(super) fn write_summary(summary: &Summary) -> Result<()> {
 pub(super) enum Created {
     /// The store existed (or the directory held other files): keep all.
     Nothing,
-    /// The directory did not exist: this one, the topmost missing ancestor,
-    /// and everything under it are new.
-    Dir(PathBuf),
+    /// The directory did not exist: it and its missing ancestors up to
+    /// the topmost (the second) are new.
+    Dir(PathBuf, PathBuf),
     /// The directory existed and was empty: everything in it is new.
     FilesIn(PathBuf),
 }
@@ -129,7 +129,7 @@ impl Created {
         {
             top = parent;
         }
-        Created::Dir(top.to_path_buf())
+        Created::Dir(dir.to_path_buf(), top.to_path_buf())
     }
 
     /// Removes what was created. A failure leaves an empty store, which
@@ -137,7 +137,18 @@ impl Created {
     pub(super) fn remove(self) {
         let removed = match &self {
             Created::Nothing => Ok(()),
-            Created::Dir(d) => std::fs::remove_dir_all(d),
+            Created::Dir(d, top) => std::fs::remove_dir_all(d).map(|()| {
+                // The new ancestors only while empty: one may hold a file
+                // written since, such as `import --reject`'s FILE2, which
+                // the user is told to read.
+                let mut removed = d.as_path();
+                while removed != top.as_path()
+                    && let Some(parent) = removed.parent()
+                    && std::fs::remove_dir(parent).is_ok()
+                {
+                    removed = parent;
+                }
+            }),
             Created::FilesIn(d) => std::fs::read_dir(d).and_then(|entries| {
                 entries.into_iter().try_for_each(|e| {
                     let path = e?.path();
@@ -148,7 +159,7 @@ impl Created {
                 })
             }),
         };
-        if let (Err(e), Created::Dir(d) | Created::FilesIn(d)) = (removed, &self) {
+        if let (Err(e), Created::Dir(d, _) | Created::FilesIn(d)) = (removed, &self) {
             eprintln!(
                 "note: could not remove the new, empty store in {}: {e}",
                 d.display()
