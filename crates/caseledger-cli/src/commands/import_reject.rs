@@ -257,7 +257,7 @@ fn import(store: &Store, file: &Path, reject: &Path, tmp: &Path) -> Result<Rejec
     while let Some((line_no, line)) = reader.next_line()? {
         let (text, shown) = match &line {
             Line::Text(t) => (Some(t.to_string()), None),
-            Line::Bad { shown, .. } => (None, shown.clone()),
+            Line::Bad { text, whole, .. } => (None, whole.then(|| text.clone())),
         };
         // Checked exactly as in pass 1, so the outcome is the same.
         let outcome = validator.line(line_no, line)?;
