@@ -449,3 +449,38 @@ fn both_import_paths_store_the_same_events() {
     };
     assert_eq!(events(&new), events(&held));
 }
+
+/// A line given again (lines 1, 2, then line 1): its id repeats line 1's,
+/// and the error says so, on both import paths and with `--check`'s words,
+/// not that the copy breaks a rule (`opened` again, time running
+/// backwards), which it does only because of the first.
+#[test]
+fn a_line_given_again_is_a_repeat_not_a_broken_rule() {
+    let ls = good_case(5);
+    let input = lines(&[ls[0].clone(), ls[1].clone(), ls[0].clone()]);
+    let checked = caseledger()
+        .args(["import", "--check", "-"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let out = String::from_utf8(checked.stdout).unwrap();
+    let words = out
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("line 3 [event_id_repeated]: "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    assert!(words.ends_with("repeats the one on line 1"), "{words}");
+    for err in [refused_into_new_store(&input), refused(&input)] {
+        assert!(err.contains(&format!("line 3: {words}")), "{err}");
+        assert!(!err.contains("rule"), "{err}");
+    }
+    // Far after it (the rules stage runs ahead of the appends).
+    let mut ls = thousand_cases();
+    ls.push(ls[0].clone());
+    let err = refused_into_new_store(&lines(&ls));
+    assert!(
+        err.contains("line 5001") && err.contains("repeats the one on line 1"),
+        "{err}"
+    );
+}

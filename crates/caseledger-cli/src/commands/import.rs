@@ -206,6 +206,10 @@ pub(super) trait ImportSink {
         event: &Event,
         line_no: u64,
     ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>>;
+    /// The position of the event this import appended with `event`'s id,
+    /// if it appended one (`event` itself is not appended). Asked only for
+    /// an event the import refuses, not stored before the import.
+    fn appended_at(&mut self, event: &Event) -> Option<u64>;
 }
 
 /// The file store's batch as an import's sink.
@@ -253,6 +257,24 @@ impl ImportSink for FileSink<'_> {
             }
             Ok(_) => Ok(Added::New),
             Err(e) => Err(Box::new(e)),
+        }
+    }
+
+    fn appended_at(&mut self, event: &Event) -> Option<u64> {
+        // The batch finds its own ids only by an append. One at a version
+        // no stream reaches writes nothing: the append contract looks the
+        // id up before it checks the version. The event is not stored
+        // (the import checked), so an id found is the batch's.
+        let never = ExpectedVersion::Exact(u64::MAX);
+        match self
+            .batch
+            .append(event.case_id, never, std::slice::from_ref(event))
+        {
+            Ok(d) if d.already_stored => d.positions.first().copied(),
+            Err(AppendError::IdempotencyKeyReused { recorded, .. }) => Some(recorded.position),
+            // Not found (the version refused), or refused before the
+            // lookup: the line's own problem is the one to report.
+            _ => None,
         }
     }
 }
@@ -473,19 +495,31 @@ struct Checker {
     occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState>,
 }
 
+/// What the rules say of one line's event.
+enum Checked {
+    /// Valid: append it, its case at this version.
+    Append(Event, ExpectedVersion),
+    /// Stored already: skipped.
+    Stored,
+    /// It breaks a case rule, or its case's stored history does: the
+    /// import fails with the error, unless the event's id repeats an
+    /// earlier line's, which is said instead (see [`Appended::refused`]).
+    Refused(Event, anyhow::Error),
+}
+
 impl Checker {
     /// Checks the event of one line against the rules, its case's state
     /// and, when `stored` is given (a store that held events), the store's
-    /// events. Returns the event and the version its case must be at, or
-    /// `None` for an event already stored (skipped). The event is taken
-    /// into its case's state and counted at once: the caller appends it or
-    /// fails the import, which then drops the states.
+    /// events. A valid event is taken into its case's state and counted at
+    /// once: the caller appends it or fails the import, which then drops
+    /// the states. Errors when the store cannot be read, or holds the id
+    /// for another event.
     fn check(
         &mut self,
         stored: Option<&mut dyn ImportSink>,
         line_no: u64,
         event: Identified,
-    ) -> Result<Option<(Event, ExpectedVersion)>> {
+    ) -> Result<Checked> {
         let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
         self.summary.lines += 1;
         let event = match event {
@@ -503,7 +537,7 @@ impl Checker {
                 bail!("line {line_no}: {clash}");
             }
             self.summary.already += 1;
-            return Ok(None);
+            return Ok(Checked::Stored);
         }
         let case = match self.states.entry(case_id) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
@@ -512,12 +546,16 @@ impl Checker {
                     None => CaseState::default(),
                     Some(sink) => {
                         let history = sink.read_stream(case_id).map_err(at)?;
-                        fold(history.iter().map(|r| &r.event)).with_context(|| {
-                            format!(
-                                "line {line_no}: the stored history of case {case_id} breaks a \
-                                 rule"
-                            )
-                        })?
+                        match fold(history.iter().map(|r| &r.event)) {
+                            Ok(state) => state,
+                            Err(e) => {
+                                let e = anyhow::Error::new(e).context(format!(
+                                    "line {line_no}: the stored history of case {case_id} breaks \
+                                     a rule"
+                                ));
+                                return Ok(Checked::Refused(event, e));
+                            }
+                        }
                     }
                 };
                 if state.version() == 0 {
@@ -533,23 +571,24 @@ impl Checker {
         // events of the case: its version is the stream's.
         let expected = ExpectedVersion::Exact(case.state.version());
         // Checked and folded in place (no copy of the state).
-        case.state
-            .apply_in_place(&event)
-            .map_err(|e| at_line(line_no, e))?;
+        if let Err(e) = case.state.apply_in_place(&event) {
+            return Ok(Checked::Refused(event, at_line(line_no, e)));
+        }
         if !case.added {
             case.added = true;
             self.summary.cases += 1;
         }
         self.summary.added += 1;
-        Ok(Some((event, expected)))
+        Ok(Checked::Append(event, expected))
     }
 }
 
 /// Events that passed the rules, handed from the rules stage to the
-/// appending one: the events, then the error that ended the input, if
-/// any, and the bytes read so far.
+/// appending one: the events, then the line the rules refused or else the
+/// error that ended the input, if any, and the bytes read so far.
 struct CheckedChunk {
     checked: Vec<(u64, Event, ExpectedVersion)>,
+    refused: Option<(u64, Event, anyhow::Error)>,
     error: Option<anyhow::Error>,
     bytes_read: u64,
 }
@@ -568,22 +607,32 @@ fn check_lines(
     let mut checker = Checker::default();
     for chunk in rx {
         let mut checked = Vec::with_capacity(chunk.parsed.len());
+        let mut refused = None;
         let mut error = None;
         for Parsed { line_no, event } in chunk.parsed {
             match checker.check(None, line_no, event) {
-                Ok(Some((event, expected))) => checked.push((line_no, event, expected)),
+                Ok(Checked::Append(event, expected)) => checked.push((line_no, event, expected)),
                 // Only a store that held events has events already stored.
-                Ok(None) => {}
+                Ok(Checked::Stored) => {}
+                Ok(Checked::Refused(event, e)) => {
+                    refused = Some((line_no, event, e));
+                    break;
+                }
                 Err(e) => {
                     error = Some(e);
                     break;
                 }
             }
         }
-        let stop = error.is_some() || chunk.error.is_some();
+        // The input's error comes after the lines parsed before it.
+        if refused.is_none() && error.is_none() {
+            error = chunk.error;
+        }
+        let stop = refused.is_some() || error.is_some();
         let sent = tx.send(CheckedChunk {
             checked,
-            error: error.or(chunk.error),
+            refused,
+            error,
             bytes_read: chunk.bytes_read,
         });
         if stop || sent.is_err() {
@@ -606,6 +655,9 @@ fn append_checked(
         progress(chunk.bytes_read);
         for (line_no, event, expected) in &chunk.checked {
             appended.append(sink, *expected, event, *line_no)?;
+        }
+        if let Some((line_no, event, e)) = chunk.refused {
+            return Err(appended.refused(sink, &event, line_no, e));
         }
         if let Some(e) = chunk.error {
             return Err(e);
@@ -646,18 +698,43 @@ impl Appended {
                 hint: "",
             })?;
         if let Added::Repeats(position) = done {
-            let earlier = position
-                .checked_sub(self.first_position)
-                .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
-                .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
-            bail!(
-                "line {line_no}: case {}: event id {} repeats the one on {earlier}",
-                event.case_id,
-                event.event_id
-            );
+            return Err(self.repeats(line_no, event, position));
         }
         self.lines.push(line_no);
         Ok(())
+    }
+
+    /// The error for `event` of line `line_no`, refused by the rules with
+    /// `error`: that its id repeats an earlier line's, if it does. Said
+    /// first, as by `import --check`, which checks the id before the case
+    /// rules: a line given twice is a repeat (the second copy also breaks
+    /// a rule, `opened` twice or time running backwards, only because of
+    /// the first).
+    fn refused(
+        &self,
+        sink: &mut dyn ImportSink,
+        event: &Event,
+        line_no: u64,
+        error: anyhow::Error,
+    ) -> anyhow::Error {
+        match sink.appended_at(event) {
+            Some(position) => self.repeats(line_no, event, position),
+            None => error,
+        }
+    }
+
+    /// The error for `event` of line `line_no`, whose id is the one of the
+    /// event appended at `position`.
+    fn repeats(&self, line_no: u64, event: &Event, position: u64) -> anyhow::Error {
+        let earlier = position
+            .checked_sub(self.first_position)
+            .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
+            .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
+        anyhow!(
+            "line {line_no}: case {}: event id {} repeats the one on {earlier}",
+            event.case_id,
+            event.event_id
+        )
     }
 }
 
@@ -674,10 +751,15 @@ fn validate_and_append(
     for chunk in rx {
         progress(chunk.bytes_read);
         for Parsed { line_no, event } in chunk.parsed {
-            let Some((event, expected)) = checker.check(Some(&mut *sink), line_no, event)? else {
-                continue;
-            };
-            appended.append(sink, expected, &event, line_no)?;
+            match checker.check(Some(&mut *sink), line_no, event)? {
+                Checked::Append(event, expected) => {
+                    appended.append(sink, expected, &event, line_no)?;
+                }
+                Checked::Stored => {}
+                Checked::Refused(event, e) => {
+                    return Err(appended.refused(sink, &event, line_no, e));
+                }
+            }
         }
         if let Some(e) = chunk.error {
             return Err(e);
