@@ -484,3 +484,64 @@ fn a_line_given_again_is_a_repeat_not_a_broken_rule() {
         "{err}"
     );
 }
+
+/// The line limit is on the line without its line end, the same in
+/// `import` and `import --check`: 65,536 bytes pass with LF, CRLF or no
+/// line end, 65,537 fail with each, and the check goes on with the next
+/// line.
+#[test]
+fn the_line_limit_does_not_count_the_line_end() {
+    let opened = &good_case(7)[0];
+    for (len, fits) in [(65_536, true), (65_537, false)] {
+        // Padded with spaces inside the object: valid JSON of `len` bytes.
+        let long = format!(
+            "{}{}}}",
+            &opened[..opened.len() - 1],
+            " ".repeat(len - opened.len())
+        );
+        assert_eq!(long.len(), len);
+        for end in ["\n", "\r\n", ""] {
+            let mut input = format!("{long}{end}").into_bytes();
+            let mut lines_in = 1;
+            if !end.is_empty() {
+                input.extend(lines(&good_case(8)));
+                lines_in += 5;
+            }
+            let what = format!("{len} bytes, end {end:?}");
+            let n_lines = match lines_in {
+                1 => "1 line".to_owned(),
+                n => format!("{n} lines"),
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let (code, _, err) = run_with_stdin(dir.path().join("s"), &["import"], input.clone());
+            let checked = caseledger()
+                .args(["import", "--check", "-"])
+                .write_stdin(input)
+                .output()
+                .unwrap();
+            let out = String::from_utf8(checked.stdout).unwrap();
+            if fits {
+                assert_eq!(code, 0, "{what}: {err}");
+                assert!(
+                    out.starts_with(&format!("no problems in {n_lines}")),
+                    "{what}: {out}"
+                );
+            } else {
+                assert_eq!(code, 1, "{what}: {err}");
+                let message = "longer than 65536 bytes (not counting its line end)";
+                assert!(
+                    err.contains(&format!("line 1\n  caused by: {message}")),
+                    "{what}: {err}"
+                );
+                assert!(
+                    out.starts_with("line 1 [line_too_long]: case ") && out.contains(message),
+                    "{what}: {out}"
+                );
+                assert!(
+                    out.contains(&format!("1 problem in {n_lines}")),
+                    "{what}: {out}"
+                );
+            }
+        }
+    }
+}

@@ -278,7 +278,7 @@ fn lines_that_are_not_text_do_not_stop_the_check() {
         problems,
         [
             "line 6 [not_utf8]: not valid UTF-8 (at byte 13)",
-            "line 7 [line_too_long]: longer than 65536 bytes",
+            "line 7 [line_too_long]: longer than 65536 bytes (not counting its line end)",
         ],
         "{out}"
     );

@@ -24,9 +24,10 @@ use super::open::open_writer;
 use super::output::{count, write_stdout};
 use crate::exit::BrokenPipe;
 
-/// The longest line accepted, in bytes: far above any valid event (texts are
-/// capped at 4 KiB), low enough that a file without newlines cannot exhaust
-/// memory.
+/// The longest line accepted, in bytes, not counting its line end (LF or
+/// CRLF, so that the limit does not depend on it): far above any valid
+/// event (texts are capped at 4 KiB), low enough that a file without
+/// newlines cannot exhaust memory.
 pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Bytes per line assumed to size an import's batch from its file's size:
@@ -377,8 +378,11 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
         line_no += 1;
         raw.clear();
         let n = match read_line(&mut input, &mut raw) {
-            Ok(0) => break None,
-            Ok(n) => n,
+            Ok(LineRead { bytes: 0, .. }) => break None,
+            Ok(LineRead { too_long: true, .. }) => {
+                break Some(anyhow!(too_long_message()).context(format!("line {line_no}")));
+            }
+            Ok(read) => read.bytes,
             Err(e) => break Some(e.context(format!("line {line_no}"))),
         };
         bytes_read += n as u64;
@@ -834,17 +838,41 @@ pub(super) fn json_lines_hint(text: &str) -> &'static str {
     }
 }
 
-/// Reads one line (with its newline) into `buf`, refusing lines longer than
-/// [`MAX_LINE_BYTES`]. Returns the bytes read (0 at the end).
-fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
-    let mut limited = input.take(MAX_LINE_BYTES as u64 + 1);
-    let n = limited
+/// One line read by [`read_line`].
+pub(super) struct LineRead {
+    /// The bytes read (0 at the end of the input).
+    pub(super) bytes: usize,
+    /// The line without its line end is longer than [`MAX_LINE_BYTES`]:
+    /// the buffer holds its start only, and the input is still inside it
+    /// unless [`LineRead::ended`].
+    pub(super) too_long: bool,
+    /// The buffer ends with the line's LF.
+    pub(super) ended: bool,
+}
+
+/// The message for a line longer than [`MAX_LINE_BYTES`].
+pub(super) fn too_long_message() -> String {
+    format!("longer than {MAX_LINE_BYTES} bytes (not counting its line end)")
+}
+
+/// Reads one line (with its line end) into `buf`, at most
+/// [`MAX_LINE_BYTES`] bytes and a CRLF: the one reader of both `import`
+/// and `import --check`, so that they take and refuse the same lines. The
+/// limit is on the line without its LF or CRLF (a last line has none), so
+/// a line that fits fits with any line end.
+pub(super) fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<LineRead> {
+    let mut limited = input.take(MAX_LINE_BYTES as u64 + 2);
+    let bytes = limited
         .read_until(b'\n', buf)
         .context("cannot read the input")?;
-    if n > MAX_LINE_BYTES {
-        bail!("longer than {MAX_LINE_BYTES} bytes");
-    }
-    Ok(n)
+    let ended = buf.ends_with(b"\n");
+    let mut content = buf.strip_suffix(b"\n").unwrap_or(buf);
+    content = content.strip_suffix(b"\r").unwrap_or(content);
+    Ok(LineRead {
+        bytes,
+        too_long: content.len() > MAX_LINE_BYTES,
+        ended,
+    })
 }
 
 /// The id of an event given without one: derived from the SHA-256 of its

@@ -18,7 +18,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::import::{
-    BYTE_ORDER_MARK, MAX_LINE_BYTES, clash_with_stored, compressed, derived_id, json_lines_hint,
+    BYTE_ORDER_MARK, clash_with_stored, compressed, derived_id, json_lines_hint, read_line,
+    too_long_message,
 };
 use super::open::open_read_only;
 use super::output::{count, write_stdout};
@@ -94,23 +95,23 @@ impl<R: BufRead> LineReader<R> {
         loop {
             self.line_no += 1;
             self.raw.clear();
-            let n = (&mut self.input)
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut self.raw)
-                .context("cannot read the input")?;
-            if n == 0 {
+            let read = read_line(&mut self.input, &mut self.raw)?;
+            if read.bytes == 0 {
                 return Ok(None);
             }
-            self.bytes_read += n as u64;
+            self.bytes_read += read.bytes as u64;
             let line_no = self.line_no;
-            if n > MAX_LINE_BYTES {
-                // Skip the rest of the line, to go on with the next one.
-                let rest = self
-                    .input
-                    .skip_until(b'\n')
-                    .context("cannot read the input")?;
-                self.bytes_read += rest as u64;
-                let message = format!("longer than {MAX_LINE_BYTES} bytes");
+            if read.too_long {
+                // Skip the rest of the line, to go on with the next one
+                // (none is left when its LF was read).
+                if !read.ended {
+                    let rest = self
+                        .input
+                        .skip_until(b'\n')
+                        .context("cannot read the input")?;
+                    self.bytes_read += rest as u64;
+                }
+                let message = too_long_message();
                 return Ok(Some((
                     line_no,
                     Line::Bad {
