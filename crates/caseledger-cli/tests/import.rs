@@ -545,3 +545,43 @@ fn the_line_limit_does_not_count_the_line_end() {
         }
     }
 }
+
+/// Only JSON's whitespace (space, tab, CR) makes a blank line, skipped; a
+/// line of other whitespace is a bad line, named, in `import` and
+/// `import --check` alike.
+#[test]
+fn a_line_of_other_whitespace_is_not_blank() {
+    let ls = good_case(9);
+    let mut blank = ls.clone();
+    blank.insert(1, String::new());
+    blank.insert(2, " \t \r".to_owned());
+    let (out, _) = accepted(&lines(&blank));
+    assert!(out.starts_with("imported 5 events"), "{out}");
+    for (space, code) in [
+        ("\u{a0}", "U+00A0"),
+        ("\u{3000}", "U+3000"),
+        ("\u{c}", "U+000C"),
+        ("\u{b}", "U+000B"),
+        ("\u{2028}", "U+2028"),
+        ("\u{85}", "U+0085"),
+    ] {
+        let mut bad = ls.clone();
+        bad.insert(2, format!(" \t{space} "));
+        let message = format!(
+            "invalid JSON: the line holds only whitespace, and {code} (at byte 3) is not \
+             whitespace in JSON; a blank line may hold only spaces, tabs and CRs"
+        );
+        let err = refused(&lines(&bad));
+        assert!(err.contains(&format!("line 3: {message}")), "{code}: {err}");
+        let checked = caseledger()
+            .args(["import", "--check", "-"])
+            .write_stdin(lines(&bad))
+            .output()
+            .unwrap();
+        let out = String::from_utf8(checked.stdout).unwrap();
+        assert!(
+            out.starts_with(&format!("line 3 [invalid_json]: {message}\n")),
+            "{code}: {out}"
+        );
+    }
+}

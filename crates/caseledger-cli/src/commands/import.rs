@@ -411,8 +411,10 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
                 ));
             }
         };
-        if text.trim().is_empty() {
-            continue;
+        match blank(text) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(message) => break Some(anyhow!("line {line_no}: {message}")),
         }
         let draft = match DraftEvent::from_json(text) {
             Ok(d) => d,
@@ -836,6 +838,27 @@ pub(super) fn json_lines_hint(text: &str) -> &'static str {
         }
         _ => "",
     }
+}
+
+/// Whether `line` (without its line end) is blank: empty, or only the
+/// whitespace JSON allows between values (space, tab, CR; LF ends the
+/// line). A line of other whitespace (a no-break space, U+3000, a form
+/// feed, ...) is no blank line to skip: it may be a line whose content
+/// was lost, and JSON would not read it; the error says which character.
+pub(super) fn blank(line: &str) -> Result<bool, String> {
+    let json_space = |c: char| matches!(c, ' ' | '\t' | '\r');
+    let Some((at, other)) = line.char_indices().find(|&(_, c)| !json_space(c)) else {
+        return Ok(true);
+    };
+    if !line.chars().all(char::is_whitespace) {
+        return Ok(false);
+    }
+    Err(format!(
+        "invalid JSON: the line holds only whitespace, and U+{:04X} (at byte {}) is not \
+         whitespace in JSON; a blank line may hold only spaces, tabs and CRs",
+        u32::from(other),
+        at + 1
+    ))
 }
 
 /// One line read by [`read_line`].

@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::import::{
-    BYTE_ORDER_MARK, clash_with_stored, compressed, derived_id, json_lines_hint, read_line,
+    BYTE_ORDER_MARK, blank, clash_with_stored, compressed, derived_id, json_lines_hint, read_line,
     too_long_message,
 };
 use super::open::open_read_only;
@@ -158,7 +158,20 @@ impl<R: BufRead> LineReader<R> {
                         },
                     )));
                 }
-                Ok(t) => t.trim().is_empty(),
+                Ok(t) => match blank(t) {
+                    Ok(blank) => blank,
+                    Err(message) => {
+                        return Ok(Some((
+                            line_no,
+                            Line::Bad {
+                                rule: "invalid_json",
+                                message,
+                                text: self.shown(),
+                                whole: true,
+                            },
+                        )));
+                    }
+                },
             };
             if blank {
                 continue;
