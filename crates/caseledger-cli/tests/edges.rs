@@ -417,6 +417,74 @@ fn files_written_by_rename_refuse_links_and_fifos_and_reject_refuses_a_fifo_inpu
     assert!(!reject.exists());
 }
 
+/// The files of a store directory, by name, with their bytes.
+fn store_files(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// An output file inside the store directory is refused before anything
+/// is written: renamed into place, it replaced a segment or the
+/// checkpoint, and the command said it had succeeded.
+#[test]
+fn files_written_by_rename_refuse_a_path_inside_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let (code, _, err) = run(&store, &["generate", "--cases", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let before = store_files(&store);
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, good_case(1).join("\n")).unwrap();
+    let link = dir.path().join("link-to-store");
+    std::os::unix::fs::symlink(&store, &link).unwrap();
+    let paths = [
+        store.join(caseledger_store::segment_name(1)),
+        store.join(caseledger_store::CHECKPOINT_FILE),
+        store.join("new.txt"),
+        store.join("sub/new.txt"),
+        dir.path().join("x/../s/checkpoint"),
+        link.join(caseledger_store::CHECKPOINT_FILE),
+    ];
+    for path in &paths {
+        let p = path.to_str().unwrap();
+        let (code, out, err) = run(&store, &["report", "--output", p]);
+        assert_eq!(code, 2, "{p}: {out}{err}");
+        assert!(err.contains("inside the store directory"), "{err}");
+        let (code, out, err) = run(&store, &["import", "--reject", p, input.to_str().unwrap()]);
+        assert_eq!(code, 2, "{p}: {out}{err}");
+        assert!(err.contains("inside the store directory"), "{err}");
+        assert_eq!(store_files(&store), before, "{p}");
+    }
+    let (code, _, err) = run(&store, &["verify"]);
+    assert_eq!(code, 0, "{err}");
+    // A store not created yet: its directory is checked as it will be.
+    let new = dir.path().join("n/st");
+    let reject = new.join("r.jsonl");
+    let (code, _, err) = run(
+        &new,
+        &[
+            "import",
+            "--reject",
+            reject.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("inside the store directory"), "{err}");
+    assert!(!dir.path().join("n").exists());
+    // Beside the store is fine.
+    let beside = dir.path().join("report.txt");
+    let (code, _, err) = run(&store, &["report", "--output", beside.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
 /// Text from the data reaches the terminal escaped: a resolution with a
 /// line feed and an escape sequence cannot forge a row of a case's history
 /// or change the terminal, nor can a value an input line got wrong forge a

@@ -594,11 +594,13 @@ fn flags_that_do_not_fit_the_format_are_wrong_usage() {
 #[test]
 fn output_writes_the_file_whole() {
     let dir = tempfile::tempdir().unwrap();
-    fixed_store(dir.path());
+    // The report beside the store: one inside it is refused.
+    let store = dir.path().join("store");
+    fixed_store(&store);
     let file = dir.path().join("report.html");
     std::fs::write(&file, "old").unwrap();
     let (code, out, err) = run(
-        dir.path(),
+        &store,
         &[
             "report",
             "--format",
@@ -609,7 +611,7 @@ fn output_writes_the_file_whole() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty(), "{out}");
-    let (_, stdout_page, _) = run(dir.path(), &["report", "--format", "html"]);
+    let (_, stdout_page, _) = run(&store, &["report", "--format", "html"]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout_page);
     // No temporary file is left beside it.
     let names: Vec<String> = std::fs::read_dir(dir.path())
@@ -622,7 +624,7 @@ fn output_writes_the_file_whole() {
     // is written.
     let missing = dir.path().join("no/such/dir/report.html");
     let (code, _, err) = run(
-        dir.path(),
+        &store,
         &[
             "report",
             "--format",

@@ -449,3 +449,139 @@ fn both_import_paths_store_the_same_events() {
     };
     assert_eq!(events(&new), events(&held));
 }
+
+/// A line given again (lines 1, 2, then line 1): its id repeats line 1's,
+/// and the error says so, on both import paths and with `--check`'s words,
+/// not that the copy breaks a rule (`opened` again, time running
+/// backwards), which it does only because of the first.
+#[test]
+fn a_line_given_again_is_a_repeat_not_a_broken_rule() {
+    let ls = good_case(5);
+    let input = lines(&[ls[0].clone(), ls[1].clone(), ls[0].clone()]);
+    let checked = caseledger()
+        .args(["import", "--check", "-"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let out = String::from_utf8(checked.stdout).unwrap();
+    let words = out
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("line 3 [event_id_repeated]: "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    assert!(words.ends_with("repeats the one on line 1"), "{words}");
+    for err in [refused_into_new_store(&input), refused(&input)] {
+        assert!(err.contains(&format!("line 3: {words}")), "{err}");
+        assert!(!err.contains("rule"), "{err}");
+    }
+    // Far after it (the rules stage runs ahead of the appends).
+    let mut ls = thousand_cases();
+    ls.push(ls[0].clone());
+    let err = refused_into_new_store(&lines(&ls));
+    assert!(
+        err.contains("line 5001") && err.contains("repeats the one on line 1"),
+        "{err}"
+    );
+}
+
+/// The line limit is on the line without its line end, the same in
+/// `import` and `import --check`: 65,536 bytes pass with LF, CRLF or no
+/// line end, 65,537 fail with each, and the check goes on with the next
+/// line.
+#[test]
+fn the_line_limit_does_not_count_the_line_end() {
+    let opened = &good_case(7)[0];
+    for (len, fits) in [(65_536, true), (65_537, false)] {
+        // Padded with spaces inside the object: valid JSON of `len` bytes.
+        let long = format!(
+            "{}{}}}",
+            &opened[..opened.len() - 1],
+            " ".repeat(len - opened.len())
+        );
+        assert_eq!(long.len(), len);
+        for end in ["\n", "\r\n", ""] {
+            let mut input = format!("{long}{end}").into_bytes();
+            let mut lines_in = 1;
+            if !end.is_empty() {
+                input.extend(lines(&good_case(8)));
+                lines_in += 5;
+            }
+            let what = format!("{len} bytes, end {end:?}");
+            let n_lines = match lines_in {
+                1 => "1 line".to_owned(),
+                n => format!("{n} lines"),
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let (code, _, err) = run_with_stdin(dir.path().join("s"), &["import"], input.clone());
+            let checked = caseledger()
+                .args(["import", "--check", "-"])
+                .write_stdin(input)
+                .output()
+                .unwrap();
+            let out = String::from_utf8(checked.stdout).unwrap();
+            if fits {
+                assert_eq!(code, 0, "{what}: {err}");
+                assert!(
+                    out.starts_with(&format!("no problems in {n_lines}")),
+                    "{what}: {out}"
+                );
+            } else {
+                assert_eq!(code, 1, "{what}: {err}");
+                let message = "longer than 65536 bytes (not counting its line end)";
+                assert!(
+                    err.contains(&format!("line 1\n  caused by: {message}")),
+                    "{what}: {err}"
+                );
+                assert!(
+                    out.starts_with("line 1 [line_too_long]: case ") && out.contains(message),
+                    "{what}: {out}"
+                );
+                assert!(
+                    out.contains(&format!("1 problem in {n_lines}")),
+                    "{what}: {out}"
+                );
+            }
+        }
+    }
+}
+
+/// Only JSON's whitespace (space, tab, CR) makes a blank line, skipped; a
+/// line of other whitespace is a bad line, named, in `import` and
+/// `import --check` alike.
+#[test]
+fn a_line_of_other_whitespace_is_not_blank() {
+    let ls = good_case(9);
+    let mut blank = ls.clone();
+    blank.insert(1, String::new());
+    blank.insert(2, " \t \r".to_owned());
+    let (out, _) = accepted(&lines(&blank));
+    assert!(out.starts_with("imported 5 events"), "{out}");
+    for (space, code) in [
+        ("\u{a0}", "U+00A0"),
+        ("\u{3000}", "U+3000"),
+        ("\u{c}", "U+000C"),
+        ("\u{b}", "U+000B"),
+        ("\u{2028}", "U+2028"),
+        ("\u{85}", "U+0085"),
+    ] {
+        let mut bad = ls.clone();
+        bad.insert(2, format!(" \t{space} "));
+        let message = format!(
+            "invalid JSON: the line holds only whitespace, and {code} (at byte 3) is not \
+             whitespace in JSON; a blank line may hold only spaces, tabs and CRs"
+        );
+        let err = refused(&lines(&bad));
+        assert!(err.contains(&format!("line 3: {message}")), "{code}: {err}");
+        let checked = caseledger()
+            .args(["import", "--check", "-"])
+            .write_stdin(lines(&bad))
+            .output()
+            .unwrap();
+        let out = String::from_utf8(checked.stdout).unwrap();
+        assert!(
+            out.starts_with(&format!("line 3 [invalid_json]: {message}\n")),
+            "{code}: {out}"
+        );
+    }
+}

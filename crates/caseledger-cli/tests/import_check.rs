@@ -278,13 +278,55 @@ fn lines_that_are_not_text_do_not_stop_the_check() {
         problems,
         [
             "line 6 [not_utf8]: not valid UTF-8 (at byte 13)",
-            "line 7 [line_too_long]: longer than 65536 bytes",
+            "line 7 [line_too_long]: longer than 65536 bytes (not counting its line end)",
         ],
         "{out}"
     );
     assert!(
         out.contains("2 problems in 12 lines: 0 of 2 cases with problems and 2 lines whose case cannot be read\n")
             && out.contains("import --reject would import 10 events in 2 cases\n"),
+        "{out}"
+    );
+}
+
+/// A bad line whose case id can be read is a problem of its case; one that
+/// gives `case_id` twice has no case, and both cases it names have the
+/// problem.
+#[test]
+fn a_bad_line_belongs_to_the_case_it_names_once() {
+    let mut input = Vec::new();
+    let c = good_case(1);
+    input.extend(lines(&c[..2]).into_bytes());
+    input.extend(b"\xEF\xBB\xBF");
+    input.extend(lines(&c[2..]).into_bytes());
+    let mut c = good_case(2);
+    c[0] = c[0].replacen(
+        "{",
+        r#"{"case_id":"00000000-0000-0000-0000-000000000003","#,
+        1,
+    );
+    input.extend(lines(&c).into_bytes());
+    input.extend(lines(&good_case(3)).into_bytes());
+    input.extend(lines(&good_case(4)).into_bytes());
+    let (code, out, _) = run_alone_with_stdin(&["import", "--check"], input);
+    assert_eq!(code, 1);
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("line ")).collect();
+    // And lines 7 to 10: case 2 not opened.
+    assert_eq!(problems.len(), 6, "{out}");
+    assert!(
+        problems[0].starts_with(
+            "line 3 [byte_order_mark]: case 00000000-0000-0000-0000-000000000001: a byte-order mark"
+        ),
+        "{out}"
+    );
+    assert!(
+        problems[1].starts_with("line 6 [duplicate_field]: field `case_id` is given twice")
+            && problems[1].contains("appears 2 times (00000000-0000-0000-0000-000000000003, 00000000-0000-0000-0000-000000000002)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("6 problems in 20 lines: 3 of 4 cases with problems and 1 line whose case cannot be read\n")
+            && out.contains("import --reject would import 5 events in 1 case\n"),
         "{out}"
     );
 }

@@ -59,6 +59,11 @@ fn exported_events(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The event ids of `events`, in order.
+fn event_ids(events: &[serde_json::Value]) -> Vec<String> {
+    events.iter().map(|e| e["event_id"].to_string()).collect()
+}
+
 fn parsed(lines: &[String]) -> Vec<serde_json::Value> {
     lines
         .iter()
@@ -309,6 +314,37 @@ fn when_every_case_is_rejected_the_exit_status_is_1() {
     assert!(store.join(caseledger_store::CHECKPOINT_FILE).exists());
 }
 
+/// When every case is rejected into a store that did not exist, the store
+/// is removed but not a new directory that holds the reject file: the
+/// message sends the user there.
+#[test]
+fn the_reject_file_outlives_the_store_it_did_not_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new");
+    let store = new.join("deeper/store");
+    let rejects = new.join("rejects.jsonl");
+    let input = dir.path().join("in.jsonl");
+    let mut ls = good_case(1);
+    ls.remove(0);
+    std::fs::write(&input, ls.join("\n")).unwrap();
+    let (code, out, err) = import_reject(&store, &rejects, &input);
+    assert_eq!(code, 1, "{out}");
+    let shown = rejects.display().to_string();
+    assert!(out.contains(&format!("written to {shown}")), "{out}");
+    assert!(err.contains(&format!("see {shown}")), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        4
+    );
+    // The store and the new directories that held only it are gone.
+    assert!(!new.join("deeper").exists());
+    let left: Vec<_> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["rejects.jsonl"]);
+}
+
 /// A failure before the commit writes no reject file, imports nothing and
 /// leaves no store behind.
 #[test]
@@ -364,4 +400,118 @@ fn a_line_that_is_not_text_is_rejected_alone() {
         std::fs::read_to_string(&rejects).unwrap(),
         "{\"rejected\":\"line 6: not valid UTF-8 (at byte 4)\",\"text\":\"caf\u{fffd} au lait\"}\n"
     );
+}
+
+/// A bad line whose case id can be read all the same (a byte-order mark
+/// before it, a byte that is not UTF-8, cut short, too long) rejects its
+/// whole case: imported without the line, the case could never get it
+/// back (a `responded` before the stored `resolved` breaks rule 7).
+#[test]
+fn a_bad_line_whose_case_can_be_read_rejects_its_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let rejects = dir.path().join("rejects.jsonl");
+    let input = dir.path().join("in.jsonl");
+    fn push(bytes: &mut Vec<u8>, lines: &[String]) {
+        for l in lines {
+            bytes.extend(l.as_bytes());
+            bytes.push(b'\n');
+        }
+    }
+    let mut bytes = Vec::new();
+    let c = good_case(1);
+    push(&mut bytes, &c[..2]);
+    bytes.extend(b"\xEF\xBB\xBF");
+    push(&mut bytes, &c[2..]);
+    let c = good_case(2);
+    push(&mut bytes, &c[..1]);
+    bytes.extend(c[1].replace("card", "card\u{1}").bytes().map(|b| match b {
+        1 => 0xff,
+        b => b,
+    }));
+    bytes.push(b'\n');
+    push(&mut bytes, &c[2..]);
+    push(&mut bytes, &good_case(4));
+    let c = good_case(5);
+    push(&mut bytes, &c[..2]);
+    let long = c[2].replace(
+        "\"data\":{}",
+        &format!("\"data\":{{{}}}", " ".repeat(70_000)),
+    );
+    push(&mut bytes, &[long]);
+    push(&mut bytes, &c[3..]);
+    let c = good_case(3);
+    push(&mut bytes, &c[..4]);
+    bytes.extend(&c[4].as_bytes()[..60]);
+    std::fs::write(&input, bytes).unwrap();
+
+    let (code, out, err) = import_reject(&store, &rejects, &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(
+            "imported 5 events in 1 case (1 new case)\nrejected 4 cases (20 lines): written to "
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        event_ids(&exported_events(&store)),
+        event_ids(&parsed(&good_case(4)))
+    );
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(rejected.lines().count(), 20, "{rejected}");
+    for (line, problem) in [
+        (3, "a byte-order mark"),
+        (7, "not valid UTF-8"),
+        (18, "longer than 65536 bytes"),
+        (25, "EOF while parsing"),
+    ] {
+        let reason = format!("line {line}: case ");
+        assert!(
+            rejected
+                .lines()
+                .any(|l| l.contains(&reason) && l.contains(problem)),
+            "{line}: {rejected}"
+        );
+    }
+}
+
+/// A line that gives `case_id` twice is filed under neither id: it is
+/// rejected alone, saying why, and both cases it names are rejected.
+#[test]
+fn a_line_with_two_case_ids_rejects_both_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let rejects = dir.path().join("rejects.jsonl");
+    let input = dir.path().join("in.jsonl");
+    let mut ls = good_case(6);
+    ls[0] = ls[0].replacen("{", &format!(r#"{{"case_id":"{}","#, case(7)), 1);
+    ls.extend(good_case(7));
+    ls.extend(good_case(8));
+    std::fs::write(&input, ls.join("\n")).unwrap();
+    let (code, out, err) = import_reject(&store, &rejects, &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(
+            "imported 5 events in 1 case (1 new case)\nrejected 2 cases (9 lines) and 1 line \
+             whose case cannot be read: written to "
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        event_ids(&exported_events(&store)),
+        event_ids(&parsed(&good_case(8)))
+    );
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    let first: serde_json::Value = serde_json::from_str(rejected.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["rejected"],
+        format!(
+            "line 1: field `case_id` is given twice; each field may appear once; `case_id` \
+             appears 2 times ({}, {}), so the line belongs to no one case: it is refused, and \
+             with it each case it names",
+            case(7),
+            case(6)
+        )
+    );
+    assert_eq!(lines_of(&rejected, &[6, 7]).len(), 10, "{rejected}");
 }

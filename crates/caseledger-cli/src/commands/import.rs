@@ -24,9 +24,10 @@ use super::open::open_writer;
 use super::output::{count, write_stdout};
 use crate::exit::BrokenPipe;
 
-/// The longest line accepted, in bytes: far above any valid event (texts are
-/// capped at 4 KiB), low enough that a file without newlines cannot exhaust
-/// memory.
+/// The longest line accepted, in bytes, not counting its line end (LF or
+/// CRLF, so that the limit does not depend on it): far above any valid
+/// event (texts are capped at 4 KiB), low enough that a file without
+/// newlines cannot exhaust memory.
 pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Bytes per line assumed to size an import's batch from its file's size:
@@ -106,9 +107,9 @@ pub(super) fn write_summary(summary: &Summary) -> Result<()> {
 pub(super) enum Created {
     /// The store existed (or the directory held other files): keep all.
     Nothing,
-    /// The directory did not exist: this one, the topmost missing ancestor,
-    /// and everything under it are new.
-    Dir(PathBuf),
+    /// The directory did not exist: it and its missing ancestors up to
+    /// the topmost (the second) are new.
+    Dir(PathBuf, PathBuf),
     /// The directory existed and was empty: everything in it is new.
     FilesIn(PathBuf),
 }
@@ -129,7 +130,7 @@ impl Created {
         {
             top = parent;
         }
-        Created::Dir(top.to_path_buf())
+        Created::Dir(dir.to_path_buf(), top.to_path_buf())
     }
 
     /// Removes what was created. A failure leaves an empty store, which
@@ -137,7 +138,18 @@ impl Created {
     pub(super) fn remove(self) {
         let removed = match &self {
             Created::Nothing => Ok(()),
-            Created::Dir(d) => std::fs::remove_dir_all(d),
+            Created::Dir(d, top) => std::fs::remove_dir_all(d).map(|()| {
+                // The new ancestors only while empty: one may hold a file
+                // written since, such as `import --reject`'s FILE2, which
+                // the user is told to read.
+                let mut removed = d.as_path();
+                while removed != top.as_path()
+                    && let Some(parent) = removed.parent()
+                    && std::fs::remove_dir(parent).is_ok()
+                {
+                    removed = parent;
+                }
+            }),
             Created::FilesIn(d) => std::fs::read_dir(d).and_then(|entries| {
                 entries.into_iter().try_for_each(|e| {
                     let path = e?.path();
@@ -148,7 +160,7 @@ impl Created {
                 })
             }),
         };
-        if let (Err(e), Created::Dir(d) | Created::FilesIn(d)) = (removed, &self) {
+        if let (Err(e), Created::Dir(d, _) | Created::FilesIn(d)) = (removed, &self) {
             eprintln!(
                 "note: could not remove the new, empty store in {}: {e}",
                 d.display()
@@ -195,6 +207,10 @@ pub(super) trait ImportSink {
         event: &Event,
         line_no: u64,
     ) -> Result<Added, Box<dyn std::error::Error + Send + Sync>>;
+    /// The position of the event this import appended with `event`'s id,
+    /// if it appended one (`event` itself is not appended). Asked only for
+    /// an event the import refuses, not stored before the import.
+    fn appended_at(&mut self, event: &Event) -> Option<u64>;
 }
 
 /// The file store's batch as an import's sink.
@@ -242,6 +258,24 @@ impl ImportSink for FileSink<'_> {
             }
             Ok(_) => Ok(Added::New),
             Err(e) => Err(Box::new(e)),
+        }
+    }
+
+    fn appended_at(&mut self, event: &Event) -> Option<u64> {
+        // The batch finds its own ids only by an append. One at a version
+        // no stream reaches writes nothing: the append contract looks the
+        // id up before it checks the version. The event is not stored
+        // (the import checked), so an id found is the batch's.
+        let never = ExpectedVersion::Exact(u64::MAX);
+        match self
+            .batch
+            .append(event.case_id, never, std::slice::from_ref(event))
+        {
+            Ok(d) if d.already_stored => d.positions.first().copied(),
+            Err(AppendError::IdempotencyKeyReused { recorded, .. }) => Some(recorded.position),
+            // Not found (the version refused), or refused before the
+            // lookup: the line's own problem is the one to report.
+            _ => None,
         }
     }
 }
@@ -344,8 +378,11 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
         line_no += 1;
         raw.clear();
         let n = match read_line(&mut input, &mut raw) {
-            Ok(0) => break None,
-            Ok(n) => n,
+            Ok(LineRead { bytes: 0, .. }) => break None,
+            Ok(LineRead { too_long: true, .. }) => {
+                break Some(anyhow!(too_long_message()).context(format!("line {line_no}")));
+            }
+            Ok(read) => read.bytes,
             Err(e) => break Some(e.context(format!("line {line_no}"))),
         };
         bytes_read += n as u64;
@@ -374,8 +411,10 @@ fn parse_lines(mut input: impl BufRead, tx: std::sync::mpsc::SyncSender<Chunk>) 
                 ));
             }
         };
-        if text.trim().is_empty() {
-            continue;
+        match blank(text) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(message) => break Some(anyhow!("line {line_no}: {message}")),
         }
         let draft = match DraftEvent::from_json(text) {
             Ok(d) => d,
@@ -462,19 +501,31 @@ struct Checker {
     occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState>,
 }
 
+/// What the rules say of one line's event.
+enum Checked {
+    /// Valid: append it, its case at this version.
+    Append(Event, ExpectedVersion),
+    /// Stored already: skipped.
+    Stored,
+    /// It breaks a case rule, or its case's stored history does: the
+    /// import fails with the error, unless the event's id repeats an
+    /// earlier line's, which is said instead (see [`Appended::refused`]).
+    Refused(Event, anyhow::Error),
+}
+
 impl Checker {
     /// Checks the event of one line against the rules, its case's state
     /// and, when `stored` is given (a store that held events), the store's
-    /// events. Returns the event and the version its case must be at, or
-    /// `None` for an event already stored (skipped). The event is taken
-    /// into its case's state and counted at once: the caller appends it or
-    /// fails the import, which then drops the states.
+    /// events. A valid event is taken into its case's state and counted at
+    /// once: the caller appends it or fails the import, which then drops
+    /// the states. Errors when the store cannot be read, or holds the id
+    /// for another event.
     fn check(
         &mut self,
         stored: Option<&mut dyn ImportSink>,
         line_no: u64,
         event: Identified,
-    ) -> Result<Option<(Event, ExpectedVersion)>> {
+    ) -> Result<Checked> {
         let at = |e: anyhow::Error| e.context(format!("line {line_no}"));
         self.summary.lines += 1;
         let event = match event {
@@ -492,7 +543,7 @@ impl Checker {
                 bail!("line {line_no}: {clash}");
             }
             self.summary.already += 1;
-            return Ok(None);
+            return Ok(Checked::Stored);
         }
         let case = match self.states.entry(case_id) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
@@ -501,12 +552,16 @@ impl Checker {
                     None => CaseState::default(),
                     Some(sink) => {
                         let history = sink.read_stream(case_id).map_err(at)?;
-                        fold(history.iter().map(|r| &r.event)).with_context(|| {
-                            format!(
-                                "line {line_no}: the stored history of case {case_id} breaks a \
-                                 rule"
-                            )
-                        })?
+                        match fold(history.iter().map(|r| &r.event)) {
+                            Ok(state) => state,
+                            Err(e) => {
+                                let e = anyhow::Error::new(e).context(format!(
+                                    "line {line_no}: the stored history of case {case_id} breaks \
+                                     a rule"
+                                ));
+                                return Ok(Checked::Refused(event, e));
+                            }
+                        }
                     }
                 };
                 if state.version() == 0 {
@@ -522,23 +577,24 @@ impl Checker {
         // events of the case: its version is the stream's.
         let expected = ExpectedVersion::Exact(case.state.version());
         // Checked and folded in place (no copy of the state).
-        case.state
-            .apply_in_place(&event)
-            .map_err(|e| at_line(line_no, e))?;
+        if let Err(e) = case.state.apply_in_place(&event) {
+            return Ok(Checked::Refused(event, at_line(line_no, e)));
+        }
         if !case.added {
             case.added = true;
             self.summary.cases += 1;
         }
         self.summary.added += 1;
-        Ok(Some((event, expected)))
+        Ok(Checked::Append(event, expected))
     }
 }
 
 /// Events that passed the rules, handed from the rules stage to the
-/// appending one: the events, then the error that ended the input, if
-/// any, and the bytes read so far.
+/// appending one: the events, then the line the rules refused or else the
+/// error that ended the input, if any, and the bytes read so far.
 struct CheckedChunk {
     checked: Vec<(u64, Event, ExpectedVersion)>,
+    refused: Option<(u64, Event, anyhow::Error)>,
     error: Option<anyhow::Error>,
     bytes_read: u64,
 }
@@ -557,22 +613,32 @@ fn check_lines(
     let mut checker = Checker::default();
     for chunk in rx {
         let mut checked = Vec::with_capacity(chunk.parsed.len());
+        let mut refused = None;
         let mut error = None;
         for Parsed { line_no, event } in chunk.parsed {
             match checker.check(None, line_no, event) {
-                Ok(Some((event, expected))) => checked.push((line_no, event, expected)),
+                Ok(Checked::Append(event, expected)) => checked.push((line_no, event, expected)),
                 // Only a store that held events has events already stored.
-                Ok(None) => {}
+                Ok(Checked::Stored) => {}
+                Ok(Checked::Refused(event, e)) => {
+                    refused = Some((line_no, event, e));
+                    break;
+                }
                 Err(e) => {
                     error = Some(e);
                     break;
                 }
             }
         }
-        let stop = error.is_some() || chunk.error.is_some();
+        // The input's error comes after the lines parsed before it.
+        if refused.is_none() && error.is_none() {
+            error = chunk.error;
+        }
+        let stop = refused.is_some() || error.is_some();
         let sent = tx.send(CheckedChunk {
             checked,
-            error: error.or(chunk.error),
+            refused,
+            error,
             bytes_read: chunk.bytes_read,
         });
         if stop || sent.is_err() {
@@ -595,6 +661,9 @@ fn append_checked(
         progress(chunk.bytes_read);
         for (line_no, event, expected) in &chunk.checked {
             appended.append(sink, *expected, event, *line_no)?;
+        }
+        if let Some((line_no, event, e)) = chunk.refused {
+            return Err(appended.refused(sink, &event, line_no, e));
         }
         if let Some(e) = chunk.error {
             return Err(e);
@@ -635,18 +704,43 @@ impl Appended {
                 hint: "",
             })?;
         if let Added::Repeats(position) = done {
-            let earlier = position
-                .checked_sub(self.first_position)
-                .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
-                .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
-            bail!(
-                "line {line_no}: case {}: event id {} repeats the one on {earlier}",
-                event.case_id,
-                event.event_id
-            );
+            return Err(self.repeats(line_no, event, position));
         }
         self.lines.push(line_no);
         Ok(())
+    }
+
+    /// The error for `event` of line `line_no`, refused by the rules with
+    /// `error`: that its id repeats an earlier line's, if it does. Said
+    /// first, as by `import --check`, which checks the id before the case
+    /// rules: a line given twice is a repeat (the second copy also breaks
+    /// a rule, `opened` twice or time running backwards, only because of
+    /// the first).
+    fn refused(
+        &self,
+        sink: &mut dyn ImportSink,
+        event: &Event,
+        line_no: u64,
+        error: anyhow::Error,
+    ) -> anyhow::Error {
+        match sink.appended_at(event) {
+            Some(position) => self.repeats(line_no, event, position),
+            None => error,
+        }
+    }
+
+    /// The error for `event` of line `line_no`, whose id is the one of the
+    /// event appended at `position`.
+    fn repeats(&self, line_no: u64, event: &Event, position: u64) -> anyhow::Error {
+        let earlier = position
+            .checked_sub(self.first_position)
+            .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
+            .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
+        anyhow!(
+            "line {line_no}: case {}: event id {} repeats the one on {earlier}",
+            event.case_id,
+            event.event_id
+        )
     }
 }
 
@@ -663,10 +757,15 @@ fn validate_and_append(
     for chunk in rx {
         progress(chunk.bytes_read);
         for Parsed { line_no, event } in chunk.parsed {
-            let Some((event, expected)) = checker.check(Some(&mut *sink), line_no, event)? else {
-                continue;
-            };
-            appended.append(sink, expected, &event, line_no)?;
+            match checker.check(Some(&mut *sink), line_no, event)? {
+                Checked::Append(event, expected) => {
+                    appended.append(sink, expected, &event, line_no)?;
+                }
+                Checked::Stored => {}
+                Checked::Refused(event, e) => {
+                    return Err(appended.refused(sink, &event, line_no, e));
+                }
+            }
         }
         if let Some(e) = chunk.error {
             return Err(e);
@@ -741,17 +840,62 @@ pub(super) fn json_lines_hint(text: &str) -> &'static str {
     }
 }
 
-/// Reads one line (with its newline) into `buf`, refusing lines longer than
-/// [`MAX_LINE_BYTES`]. Returns the bytes read (0 at the end).
-fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
-    let mut limited = input.take(MAX_LINE_BYTES as u64 + 1);
-    let n = limited
+/// Whether `line` (without its line end) is blank: empty, or only the
+/// whitespace JSON allows between values (space, tab, CR; LF ends the
+/// line). A line of other whitespace (a no-break space, U+3000, a form
+/// feed, ...) is no blank line to skip: it may be a line whose content
+/// was lost, and JSON would not read it; the error says which character.
+pub(super) fn blank(line: &str) -> Result<bool, String> {
+    let json_space = |c: char| matches!(c, ' ' | '\t' | '\r');
+    let Some((at, other)) = line.char_indices().find(|&(_, c)| !json_space(c)) else {
+        return Ok(true);
+    };
+    if !line.chars().all(char::is_whitespace) {
+        return Ok(false);
+    }
+    Err(format!(
+        "invalid JSON: the line holds only whitespace, and U+{:04X} (at byte {}) is not \
+         whitespace in JSON; a blank line may hold only spaces, tabs and CRs",
+        u32::from(other),
+        at + 1
+    ))
+}
+
+/// One line read by [`read_line`].
+pub(super) struct LineRead {
+    /// The bytes read (0 at the end of the input).
+    pub(super) bytes: usize,
+    /// The line without its line end is longer than [`MAX_LINE_BYTES`]:
+    /// the buffer holds its start only, and the input is still inside it
+    /// unless [`LineRead::ended`].
+    pub(super) too_long: bool,
+    /// The buffer ends with the line's LF.
+    pub(super) ended: bool,
+}
+
+/// The message for a line longer than [`MAX_LINE_BYTES`].
+pub(super) fn too_long_message() -> String {
+    format!("longer than {MAX_LINE_BYTES} bytes (not counting its line end)")
+}
+
+/// Reads one line (with its line end) into `buf`, at most
+/// [`MAX_LINE_BYTES`] bytes and a CRLF: the one reader of both `import`
+/// and `import --check`, so that they take and refuse the same lines. The
+/// limit is on the line without its LF or CRLF (a last line has none), so
+/// a line that fits fits with any line end.
+pub(super) fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<LineRead> {
+    let mut limited = input.take(MAX_LINE_BYTES as u64 + 2);
+    let bytes = limited
         .read_until(b'\n', buf)
         .context("cannot read the input")?;
-    if n > MAX_LINE_BYTES {
-        bail!("longer than {MAX_LINE_BYTES} bytes");
-    }
-    Ok(n)
+    let ended = buf.ends_with(b"\n");
+    let mut content = buf.strip_suffix(b"\n").unwrap_or(buf);
+    content = content.strip_suffix(b"\r").unwrap_or(content);
+    Ok(LineRead {
+        bytes,
+        too_long: content.len() > MAX_LINE_BYTES,
+        ended,
+    })
 }
 
 /// The id of an event given without one: derived from the SHA-256 of its

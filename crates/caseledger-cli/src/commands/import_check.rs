@@ -18,7 +18,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::import::{
-    BYTE_ORDER_MARK, MAX_LINE_BYTES, clash_with_stored, compressed, derived_id, json_lines_hint,
+    BYTE_ORDER_MARK, blank, clash_with_stored, compressed, derived_id, json_lines_hint, read_line,
+    too_long_message,
 };
 use super::open::open_read_only;
 use super::output::{count, write_stdout};
@@ -42,9 +43,11 @@ pub(super) enum Line<'a> {
         rule: &'static str,
         /// What is wrong, without the line number.
         message: String,
-        /// The line as far as it can be shown (invalid UTF-8 replaced),
-        /// without its line end; None for a line too long to copy.
-        shown: Option<String>,
+        /// The line (invalid UTF-8 replaced) without its line end; only
+        /// its start for a line too long.
+        text: String,
+        /// `text` is the whole line (not only the start of one too long).
+        whole: bool,
     },
 }
 
@@ -92,29 +95,31 @@ impl<R: BufRead> LineReader<R> {
         loop {
             self.line_no += 1;
             self.raw.clear();
-            let n = (&mut self.input)
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut self.raw)
-                .context("cannot read the input")?;
-            if n == 0 {
+            let read = read_line(&mut self.input, &mut self.raw)?;
+            if read.bytes == 0 {
                 return Ok(None);
             }
-            self.bytes_read += n as u64;
+            self.bytes_read += read.bytes as u64;
             let line_no = self.line_no;
-            if n > MAX_LINE_BYTES {
-                // Skip the rest of the line, to go on with the next one.
-                let rest = self
-                    .input
-                    .skip_until(b'\n')
-                    .context("cannot read the input")?;
-                self.bytes_read += rest as u64;
-                let message = format!("longer than {MAX_LINE_BYTES} bytes");
+            if read.too_long {
+                // Skip the rest of the line, to go on with the next one
+                // (none is left when its LF was read).
+                if !read.ended {
+                    let rest = self
+                        .input
+                        .skip_until(b'\n')
+                        .context("cannot read the input")?;
+                    self.bytes_read += rest as u64;
+                }
+                let message = too_long_message();
                 return Ok(Some((
                     line_no,
                     Line::Bad {
                         rule: "line_too_long",
                         message,
-                        shown: None,
+                        // Its start, where its case id may be read.
+                        text: self.shown(),
+                        whole: false,
                     },
                 )));
             }
@@ -129,7 +134,8 @@ impl<R: BufRead> LineReader<R> {
                         Line::Bad {
                             rule: "byte_order_mark",
                             message,
-                            shown: Some(self.shown()),
+                            text: self.shown(),
+                            whole: true,
                         },
                     )));
                 }
@@ -147,11 +153,25 @@ impl<R: BufRead> LineReader<R> {
                         Line::Bad {
                             rule: "not_utf8",
                             message,
-                            shown: Some(self.shown()),
+                            text: self.shown(),
+                            whole: true,
                         },
                     )));
                 }
-                Ok(t) => t.trim().is_empty(),
+                Ok(t) => match blank(t) {
+                    Ok(blank) => blank,
+                    Err(message) => {
+                        return Ok(Some((
+                            line_no,
+                            Line::Bad {
+                                rule: "invalid_json",
+                                message,
+                                text: self.shown(),
+                                whole: true,
+                            },
+                        )));
+                    }
+                },
             };
             if blank {
                 continue;
@@ -256,34 +276,19 @@ impl<'s> Validator<'s> {
     /// Errors only when the store cannot be read.
     pub(super) fn line(&mut self, line_no: u64, line: Line<'_>) -> Result<Outcome> {
         let text = match line {
-            Line::Bad { rule, message, .. } => {
-                return Ok(Outcome::Refused(Problem {
-                    line: line_no,
-                    case: None,
-                    rule,
-                    message,
-                }));
-            }
+            Line::Bad {
+                rule,
+                message,
+                text,
+                ..
+            } => return self.unreadable(line_no, rule, message, &text),
             Line::Text(text) => text,
         };
         let draft = match DraftEvent::from_json(text) {
             Ok(d) => d,
             Err(e) => {
-                let case = case_of(text);
-                let hint = json_lines_hint(text);
-                let message = match case {
-                    Some(c) => format!("case {c}: {e}{hint}"),
-                    None => format!("{e}{hint}"),
-                };
-                if let Some(c) = case {
-                    self.case(c)?.lines += 1;
-                }
-                return Ok(self.refuse(Problem {
-                    line: line_no,
-                    case,
-                    rule: e.code(),
-                    message,
-                }));
+                let message = format!("{e}{}", json_lines_hint(text));
+                return self.unreadable(line_no, e.code(), message, text);
             }
         };
         let event = match Event::try_from(draft) {
@@ -294,6 +299,55 @@ impl<'s> Validator<'s> {
             }
         };
         self.event(line_no, event)
+    }
+
+    /// Refuses a line that is not an event (`rule`, `message`), `text` as
+    /// far as it reads. Its case, when its `case_id` can be read all the
+    /// same, is refused with it: the case imported without the line would
+    /// lack an event for good (one before a later event of the case could
+    /// never be added after it). A line that names `case_id` more than once
+    /// has no case: it is refused alone, and so is every case it names.
+    fn unreadable(
+        &mut self,
+        line_no: u64,
+        rule: &'static str,
+        message: String,
+        text: &str,
+    ) -> Result<Outcome> {
+        let problem = |case, message| Problem {
+            line: line_no,
+            case,
+            rule,
+            message,
+        };
+        match case_of(text) {
+            CaseOf::None => Ok(self.refuse(problem(None, message))),
+            CaseOf::One(c) => {
+                self.case(c)?.lines += 1;
+                Ok(self.refuse(problem(Some(c), format!("case {c}: {message}"))))
+            }
+            CaseOf::Several { times, ids } => {
+                let named = match ids.as_slice() {
+                    [] => String::new(),
+                    ids => {
+                        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                        format!(" ({})", ids.join(", "))
+                    }
+                };
+                let message = format!(
+                    "{message}; `case_id` appears {times} times{named}, so the line belongs to \
+                     no one case: it is refused, and with it each case it names"
+                );
+                let first = format!("line {line_no}: {message}");
+                for c in ids {
+                    let case = self.case(c)?;
+                    if case.first_problem.is_none() {
+                        case.first_problem = Some(first.clone());
+                    }
+                }
+                Ok(self.refuse(problem(None, message)))
+            }
+        }
     }
 
     /// Checks one parsed event.
@@ -387,11 +441,108 @@ impl<'s> Validator<'s> {
     }
 }
 
-/// The case id of a line that is a JSON object with a readable `case_id`,
-/// though it is not a valid event.
-pub(super) fn case_of(text: &str) -> Option<CaseId> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    value.get("case_id")?.as_str()?.parse().ok()
+/// The case a line that is not a valid event names, read leniently.
+#[derive(Debug, PartialEq)]
+pub(super) enum CaseOf {
+    /// No readable `case_id`.
+    None,
+    /// One `case_id`, readable.
+    One(CaseId),
+    /// `case_id` given `times` times (maybe with the same id): the ids
+    /// of them that can be read, each once.
+    Several { times: usize, ids: Vec<CaseId> },
+}
+
+/// The `case_id` of a line that is not a valid event: the string value of
+/// each `case_id` key of a top-level JSON object on the line. Read without
+/// a JSON parser, so that a line that is not JSON still gives its case:
+/// one cut short, one with a byte-order mark or other bytes before the
+/// object, one not UTF-8 (read with U+FFFD for the bad bytes), one too long
+/// (its start). Strings are skipped whole (a `"case_id"` inside a text is
+/// not a key) and nested objects are not looked into, as a parser would.
+pub(super) fn case_of(text: &str) -> CaseOf {
+    // The containers open at the current byte: `{` or `[`.
+    let mut open: Vec<u8> = Vec::new();
+    let mut want_key = false;
+    let mut values: Vec<Option<CaseId>> = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let Some(end) = string_end(text, i) else {
+                    break;
+                };
+                if open == [b'{'] && want_key {
+                    want_key = false;
+                    let is_case_id = decoded(&text[i..end]).as_deref() == Some("case_id");
+                    if let (true, Some(value)) =
+                        (is_case_id, text[end..].trim_start().strip_prefix(':'))
+                    {
+                        let value = value.trim_start();
+                        let id = string_end(value, 0)
+                            .and_then(|e| decoded(&value[..e]))
+                            .and_then(|s| s.parse().ok());
+                        values.push(id);
+                    }
+                }
+                i = end;
+                continue;
+            }
+            b'{' => {
+                open.push(b'{');
+                want_key = true;
+            }
+            b'[' => open.push(b'['),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b',' => want_key = open.last() == Some(&b'{'),
+            _ => {}
+        }
+        i += 1;
+    }
+    match values.as_slice() {
+        [] | [None] => CaseOf::None,
+        [Some(id)] => CaseOf::One(*id),
+        all => {
+            let mut ids: Vec<CaseId> = Vec::new();
+            for id in all.iter().flatten() {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+            CaseOf::Several {
+                times: all.len(),
+                ids,
+            }
+        }
+    }
+}
+
+/// The end (after the closing quote) of the JSON string that starts at
+/// byte `start` of `text` (a `"`), or None if `text` ends inside it.
+fn string_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(start) != Some(&b'"') {
+        return None;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            // The escaped byte is skipped; neither `"` nor `\` is ever a
+            // part of a longer UTF-8 character.
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The JSON string `quoted` (with its quotes) decoded, escapes resolved.
+fn decoded(quoted: &str) -> Option<String> {
+    serde_json::from_str(quoted).ok()
 }
 
 /// What `--check` found.
@@ -585,4 +736,77 @@ fn check(
     }
     summary.clean = summary.problems == 0;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const A: &str = "00000000-0000-0000-0000-00000000000a";
+    const B: &str = "00000000-0000-0000-0000-00000000000b";
+
+    fn id(s: &str) -> CaseId {
+        s.parse().unwrap()
+    }
+
+    /// The `case_id` read where a parser would read it, and where one gives
+    /// up (cut short, bytes before the object), but not inside a string or
+    /// a nested object.
+    #[test]
+    fn case_of_reads_the_top_level_case_id_of_a_broken_line() {
+        let one = [
+            format!(r#"{{"data":{{"case_id":"{B}"}},"case_id":"{A}"}}"#),
+            format!(r#"{{"note":"\"case_id\":\"{B}\"","case_id":"{A}"}}"#),
+            format!(r#"{{"case\u005fid":"{A}"}}"#),
+            format!(r#"{{"case_id":"{A}","type":"resp"#),
+            format!("\u{feff}{{\"case_id\" : \"{A}\"}}"),
+            format!(r#"{{"a":["x",{{"case_id":"{B}"}}],"case_id":"{A}"}}"#),
+            format!(r#"{{"case_id":"{A}","x":[{{"case_id":"{B}"}}]}}"#),
+        ];
+        for text in &one {
+            assert_eq!(case_of(text), CaseOf::One(id(A)), "{text}");
+        }
+        let none = [
+            r#"{"case_id":5}"#.to_owned(),
+            format!(r#"[{{"case_id":"{A}"}}]"#),
+            format!(r#"{{"case_id":"{}"#, &A[..10]),
+            format!(r#"{{"x":"case_id","y":"{A}"}}"#),
+            "not json".to_owned(),
+        ];
+        for text in &none {
+            assert_eq!(case_of(text), CaseOf::None, "{text}");
+        }
+    }
+
+    /// `case_id` given twice, with two ids or one, or two objects on one
+    /// line: no one case, every id named.
+    #[test]
+    fn case_of_names_every_id_of_a_line_with_several() {
+        for (text, times, ids) in [
+            (
+                format!(r#"{{"case_id":"{A}","case_id":"{B}"}}"#),
+                2,
+                vec![id(A), id(B)],
+            ),
+            (
+                format!(r#"{{"case_id":"{A}","case_id":"{A}"}}"#),
+                2,
+                vec![id(A)],
+            ),
+            (
+                format!(r#"{{"case_id":"{A}"}}{{"case_id":"{B}"}}"#),
+                2,
+                vec![id(A), id(B)],
+            ),
+            (
+                format!(r#"{{"case_id":1,"case_id":"{B}"}}"#),
+                2,
+                vec![id(B)],
+            ),
+        ] {
+            assert_eq!(case_of(&text), CaseOf::Several { times, ids }, "{text}");
+        }
+    }
 }

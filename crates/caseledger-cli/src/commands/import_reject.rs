@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::import::Created;
 use super::import_check::{Line, LineReader, Outcome, Validator};
 use super::open::open_writer;
-use super::output::{check_replaceable, count, create_temporary, write_stdout};
+use super::output::{check_output_path, count, create_temporary, write_stdout};
 use crate::args::ImportFormat;
 use crate::exit::UsageError;
 
@@ -147,7 +147,7 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
         ))),
         Err(e) => return Err(anyhow!(e).context(format!("cannot open {}", file.display()))),
     }
-    check_replaceable(reject, "--reject")?;
+    check_output_path(reject, "--reject", Some(dir))?;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -257,7 +257,7 @@ fn import(store: &Store, file: &Path, reject: &Path, tmp: &Path) -> Result<Rejec
     while let Some((line_no, line)) = reader.next_line()? {
         let (text, shown) = match &line {
             Line::Text(t) => (Some(t.to_string()), None),
-            Line::Bad { shown, .. } => (None, shown.clone()),
+            Line::Bad { text, whole, .. } => (None, whole.then(|| text.clone())),
         };
         // Checked exactly as in pass 1, so the outcome is the same.
         let outcome = validator.line(line_no, line)?;

@@ -34,9 +34,10 @@ pub fn write_stdout(text: &str) -> Result<()> {
 /// Writes `text` to the file `path` whole or not at all: into a temporary
 /// file beside it, synced, then renamed over it, so that a reader (or a
 /// mail program attaching it) never sees half a report, and an error leaves
-/// the old file as it was.
-pub fn write_file(path: &Path, text: &str) -> Result<()> {
-    check_replaceable(path, "--output")?;
+/// the old file as it was. `store` is the store directory the command
+/// reads, if it has one (see [`check_output_path`]).
+pub fn write_file(path: &Path, text: &str, store: Option<&Path>) -> Result<()> {
+    check_output_path(path, "--output", store)?;
     let name = path
         .file_name()
         .with_context(|| format!("--output {}: not a file name", path.display()))?;
@@ -56,12 +57,23 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-/// Checks that `path`, where a command puts a file by renaming a temporary
-/// one over it, holds a regular file or nothing: a rename replaces whatever
+/// Checks, before anything is written, that a command may put a file at
+/// `path` (given with the option `flag`, named in the error) by renaming a
+/// temporary one over it; every command that writes a file checks here.
+///
+/// The path must not be inside `store`, the store directory the command
+/// works on: the rename would replace the store's own files (a segment, the
+/// checkpoint) with the output, or put a file among them, and a failed
+/// import that created the store would remove it with the store.
+///
+/// And it must hold a regular file or nothing: a rename replaces whatever
 /// is there, not what it points to, so a symbolic link, a FIFO or a device
 /// (`/dev/null`, `/dev/stdout` for a command run as root) would be replaced
-/// by a plain file. `flag` names the option, for the error.
-pub fn check_replaceable(path: &Path, flag: &str) -> Result<()> {
+/// by a plain file.
+pub fn check_output_path(path: &Path, flag: &str, store: Option<&Path>) -> Result<()> {
+    if let Some(store) = store {
+        check_outside_store(path, flag, store)?;
+    }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_file() => Ok(()),
         Ok(m) => {
@@ -81,6 +93,80 @@ pub fn check_replaceable(path: &Path, flag: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(anyhow::Error::new(e).context(format!("cannot check {}", path.display()))),
     }
+}
+
+/// Refuses `path` when it is the directory `store` or inside it,
+/// with the links of both resolved: `S/seg-00000001.cls`, `S/../S/x` and a
+/// link to S followed by `/checkpoint` all are.
+fn check_outside_store(path: &Path, flag: &str, store: &Path) -> Result<()> {
+    let cannot = |e: std::io::Error, p: &Path| {
+        anyhow::Error::new(e).context(format!(
+            "{flag} {}: cannot check {}",
+            path.display(),
+            p.display()
+        ))
+    };
+    // The file itself is not resolved: a rename replaces a link, not what
+    // it points to (and a link is refused after this check).
+    let (parent, name) = match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => (parent, Some(name)),
+        // `.`, `..`, `/`: a directory, resolved whole.
+        _ => (path, None),
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let mut resolved_path = resolved(parent).map_err(|e| cannot(e, parent))?;
+    if let Some(name) = name {
+        resolved_path.push(name);
+    }
+    let resolved_store = resolved(store).map_err(|e| cannot(e, store))?;
+    if resolved_path.starts_with(&resolved_store) {
+        return Err(anyhow::Error::new(UsageError(format!(
+            "{flag} {}: inside the store directory {}; the file would replace the store's own \
+             files or sit among them: give a path outside the store",
+            path.display(),
+            store.display()
+        ))));
+    }
+    Ok(())
+}
+
+/// `path` absolute, with its symbolic links resolved as far as it exists:
+/// its nearest existing ancestor canonicalized, then the missing rest with
+/// `..` taken as the parent (a directory a command creates is no link).
+fn resolved(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    use std::path::Component;
+    let absolute = std::path::absolute(path)?;
+    let mut existing = absolute.as_path();
+    let mut missing = Vec::new();
+    let mut base = loop {
+        match existing.canonicalize() {
+            Ok(base) => break base,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let (Some(parent), Some(last)) =
+                    (existing.parent(), existing.components().next_back())
+                else {
+                    return Err(e);
+                };
+                missing.push(last);
+                existing = parent;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    for component in missing.into_iter().rev() {
+        match component {
+            Component::ParentDir => {
+                base.pop();
+            }
+            Component::Normal(name) => base.push(name),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(base)
 }
 
 /// Creates the temporary file `tmp` anew, for writing: never through a link

@@ -551,6 +551,10 @@ impl ImportSink for PgSink<'_> {
         self.next_position += 1;
         Ok(Added::New)
     }
+
+    fn appended_at(&mut self, event: &Event) -> Option<u64> {
+        self.appended.get(&event.event_id).copied()
+    }
 }
 
 /// PostgreSQL as a copy's source.

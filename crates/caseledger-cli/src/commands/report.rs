@@ -268,8 +268,12 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
             }
         }
     };
+    let store = match location {
+        StoreLocation::Dir(dir) => Some(dir.as_path()),
+        StoreLocation::Postgres(_) => None,
+    };
     match &args.output {
-        Some(path) => write_file(path, &text),
+        Some(path) => write_file(path, &text, store),
         None => write_stdout(&text),
     }?;
     super::roles::strict(findings.as_deref(), args.strict)
@@ -284,7 +288,7 @@ pub fn demo(dir: &Path, page: &Path) -> Result<()> {
     let (acc, head) = replay(&store, None, threads, true)?;
     let params = ReportParams::default();
     let html = html(&acc, &params, GroupBy::Month, &head, true, threads)?;
-    write_file(page, &html)?;
+    write_file(page, &html, Some(dir))?;
     let report = acc.report_on_threads(
         &ReportParams {
             group_by: Some(GroupBy::Month),
