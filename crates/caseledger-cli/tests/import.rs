@@ -585,3 +585,39 @@ fn a_line_of_other_whitespace_is_not_blank() {
         );
     }
 }
+
+#[test]
+fn a_failed_import_never_removes_a_store_another_import_filled_meanwhile() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("new");
+    let good = tmp.path().join("good.jsonl");
+    std::fs::write(&good, good_case(1).join("\n")).unwrap();
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, "{not json\n").unwrap();
+    // The failing import looks first (no store: it would be its own to
+    // remove), then waits while the other creates the store and commits.
+    let mut failing = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .env_remove("CASELEDGER_STORE")
+        .arg("--store")
+        .arg(&store)
+        .arg("import")
+        .arg(&bad)
+        .env("CASELEDGER_TEST_IMPORT_PAUSE_MS", "1500")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(failing.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("CASELEDGER_TEST_IMPORT_PAUSE"), "{first}");
+    let (code, out, err) = run(&store, &["import", good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let filled = export(&store);
+    let status = failing.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(rest.contains("nothing was imported"), "{rest}");
+    assert_eq!(export(&store), filled, "the other import's events are kept");
+}

@@ -59,28 +59,51 @@ pub(super) fn open_input(
 pub fn run(dir: &Path, file: Option<&Path>) -> Result<()> {
     let (input, total, name) = open_input(file)?;
     let created = Created::before_open(dir);
+    pause_for_a_test();
     let imported = open_writer(dir, Clock::System).and_then(|store| {
         let bar = crate::progress::bar(total, "importing");
-        let mut sink = FileSink {
-            batch: store.batch()?,
-            store: &store,
-        };
-        if let Some(bytes) = total {
-            sink.batch.reserve(bytes / BYTES_PER_EVENT_HINT);
+        let imported = (|| {
+            let mut sink = FileSink {
+                batch: store.batch()?,
+                store: &store,
+            };
+            if let Some(bytes) = total {
+                sink.batch.reserve(bytes / BYTES_PER_EVENT_HINT);
+            }
+            import(&mut sink, BufReader::with_capacity(1 << 20, input), &|n| {
+                bar.set_position(n)
+            })
+            .and_then(|summary| sink.commit().map(|head| Summary { head, ..summary }))
+            .with_context(|| format!("nothing was imported from {name}"))
+        })();
+        if imported.is_err() {
+            // While this writer holds the store's lock: see `Created`.
+            created.remove(&store);
         }
-        let summary = import(&mut sink, BufReader::with_capacity(1 << 20, input), &|n| {
-            bar.set_position(n)
-        })
-        .and_then(|summary| sink.commit().map(|head| Summary { head, ..summary }))
-        .with_context(|| format!("nothing was imported from {name}"))?;
         bar.finish_and_clear();
-        Ok(summary)
+        imported
     });
-    if imported.is_err() {
-        created.remove();
-    }
     write_summary(&imported?)
 }
+
+/// A test hook: with `CASELEDGER_TEST_IMPORT_PAUSE_MS=N`, the import prints
+/// [`IMPORT_PAUSED`] to stderr once it has looked at the store directory
+/// and sleeps N ms (at most a minute) before opening it, so that a test
+/// can let another import create and fill the store in between. Without
+/// the variable, nothing changes.
+fn pause_for_a_test() {
+    let Some(ms) = std::env::var("CASELEDGER_TEST_IMPORT_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    eprintln!("{IMPORT_PAUSED}");
+    std::thread::sleep(std::time::Duration::from_millis(ms.min(60_000)));
+}
+
+/// What [`pause_for_a_test`] prints when it pauses.
+const IMPORT_PAUSED: &str = "CASELEDGER_TEST_IMPORT_PAUSE: paused before opening the store";
 
 /// Prints what an import did.
 pub(super) fn write_summary(summary: &Summary) -> Result<()> {
@@ -133,9 +156,19 @@ impl Created {
         Created::Dir(dir.to_path_buf(), top.to_path_buf())
     }
 
-    /// Removes what was created. A failure leaves an empty store, which
-    /// harms nothing: it is reported and otherwise ignored.
-    pub(super) fn remove(self) {
+    /// Removes what was created, through `store`, the writer this import
+    /// opened, and only while it holds no event. What `before_open` saw
+    /// may be stale by now: another import may have created the directory
+    /// first (this one then waited for its lock, or failed to get it) and
+    /// committed events to it. Only a writer holds the store's lock, so
+    /// under it an empty store stays empty until it is removed, and a store
+    /// holding events is never removed (a failed open removes nothing: the
+    /// store was never this process's). A failure leaves an empty store,
+    /// which harms nothing: it is reported and otherwise ignored.
+    pub(super) fn remove(self, store: &caseledger_store::Store) {
+        if store.head().position != 0 {
+            return;
+        }
         let removed = match &self {
             Created::Nothing => Ok(()),
             Created::Dir(d, top) => std::fs::remove_dir_all(d).map(|()| {

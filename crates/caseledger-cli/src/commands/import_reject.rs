@@ -66,6 +66,12 @@ fn serialize_head<S: serde::Serializer>(head: &Option<Head>, s: S) -> Result<S::
 }
 
 impl RejectSummary {
+    /// Whether every case was rejected: something was, and nothing was
+    /// imported or found stored already.
+    fn rejected_all(&self) -> bool {
+        self.rejected_any() && self.imported_events == 0 && self.already_stored == 0
+    }
+
     fn rejected_any(&self) -> bool {
         self.rejected_lines + self.lines_without_case > 0
     }
@@ -161,13 +167,22 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
     let tmp = temporary_beside(reject)?;
     let created = Created::before_open(dir);
     let result = open_writer(dir, Clock::System)
-        .and_then(|store| import(&store, file, reject, &tmp))
+        .and_then(|store| {
+            let imported = import(&store, file, reject, &tmp);
+            // A failed import, or one that rejected everything, leaves
+            // nothing behind: a store it created holds no event
+            // (docs/cli.md, "import"). Removed while this writer holds the
+            // store's lock: see `Created::remove`.
+            if imported.as_ref().map_or(true, RejectSummary::rejected_all) {
+                created.remove(&store);
+            }
+            imported
+        })
         .with_context(|| format!("nothing was imported from {}", file.display()));
     let summary = match result {
         Ok(summary) => summary,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            created.remove();
             return Err(e);
         }
     };
@@ -188,10 +203,7 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
         ImportFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
     };
     write_stdout(&text)?;
-    if summary.rejected_any() && summary.imported_events == 0 && summary.already_stored == 0 {
-        // A failed import leaves nothing behind: a store it created holds
-        // no event (docs/cli.md, "import").
-        created.remove();
+    if summary.rejected_all() {
         bail!(
             "every case of {} was rejected; see {}",
             file.display(),
