@@ -263,3 +263,52 @@ fn bad_zones_calendars_and_policies_are_refused_naming_what_is_wrong() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("missing.json"), "{err}");
 }
+
+#[test]
+fn without_a_calendar_a_complaint_is_received_on_the_report_s_local_date() {
+    // Received at 07:00 in Shanghai on 10 March (23:00 UTC on 9 March) and
+    // decided on 25 March at 10:00 there. Counted from the local date of
+    // receipt (cn-2020, 15 days, every day worked), the last day is 25
+    // March: within the deadline. Counted from the UTC date, it is 24
+    // March: overdue.
+    let dir = tempfile::tempdir().unwrap();
+    let case = "00000000-0000-4000-8000-000000000002";
+    let line = |kind: &str, at: &str, data: &str| {
+        format!(
+            r#"{{"case_id":"{case}","type":"{kind}","at":"{at}","actor":"agent-1","data":{data}}}"#
+        )
+    };
+    let lines = [
+        line(
+            "opened",
+            "2026-03-10T07:00:00+08:00",
+            r#"{"customer_id":"C-B","channel":"phone"}"#,
+        ),
+        line(
+            "classified",
+            "2026-03-10T07:00:00+08:00",
+            r#"{"category":"complaint","topic":"account","priority":"normal"}"#,
+        ),
+        line("responded", "2026-03-10T07:05:00+08:00", "{}"),
+        line("resolved", "2026-03-25T10:00:00+08:00", "{}"),
+    ];
+    let (code, _, err) =
+        run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let complaints = |args: &[&str]| {
+        let (code, out, err) = run(
+            dir.path(),
+            &[&["report", "--format", "json"], args].concat(),
+        );
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let c = &v["overall"]["complaints"];
+        (c["within_deadline"].as_u64(), c["overdue"].as_u64())
+    };
+    assert_eq!(complaints(&[]), (Some(0), Some(1)), "UTC: received 9 March");
+    assert_eq!(
+        complaints(&["--time-zone", "Asia/Shanghai"]),
+        (Some(1), Some(0)),
+        "Shanghai: received 10 March"
+    );
+}

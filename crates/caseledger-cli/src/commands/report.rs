@@ -13,7 +13,7 @@ use caseledger::kpi::{
 };
 use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger_store::{Head, LogReader, Until};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Utc, Weekday};
 use serde::Serialize;
 
 use super::open::open_reader;
@@ -137,7 +137,7 @@ impl PolicyArgs {
             None => SlaPolicy::default(),
             Some(p) => read_policy(p, calendar.as_ref())?,
         };
-        let complaints = read_complaint_policy(self, calendar.as_ref())?;
+        let complaints = read_complaint_policy(self, calendar.as_ref(), zone)?;
         Ok(Policies {
             zone,
             sla,
@@ -432,11 +432,14 @@ pub(crate) fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
 }
 
 /// The complaint policy of `--complaint-policy` (default: `cn-2020` for
-/// every topic) counting in the calendar of `--calendar` (default: UTC,
-/// every day worked).
+/// every topic) counting in the calendar of `--calendar`; without one,
+/// every day worked, in the report's zone `zone` (`--time-zone`, else
+/// UTC): a complaint's date of receipt is a local date, and the report's
+/// zone is the only word on where the desk is.
 fn read_complaint_policy(
     args: &PolicyArgs,
     calendar: Option<&BusinessCalendar>,
+    zone: Option<Tz>,
 ) -> Result<ComplaintPolicy> {
     let policy = match &args.complaint_policy {
         None => ComplaintPolicy::default(),
@@ -448,7 +451,29 @@ fn read_complaint_policy(
             })?
         }
     };
-    Ok(policy.with_calendar(calendar.cloned().unwrap_or_default()))
+    let calendar = match (calendar, zone) {
+        (Some(calendar), _) => calendar.clone(),
+        (None, None) => BusinessCalendar::default(),
+        (None, Some(zone)) => {
+            let all_day = ["00:00-24:00"];
+            [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+                Weekday::Sat,
+                Weekday::Sun,
+            ]
+            .into_iter()
+            .fold(BusinessCalendar::builder(zone.name()), |b, day| {
+                b.hours(day, &all_day)
+            })
+            .build()
+            .with_context(|| format!("the every-day calendar in {}", zone.name()))?
+        }
+    };
+    Ok(policy.with_calendar(calendar))
 }
 
 /// A text file of at most `max_bytes` (a policy: anything larger is the
