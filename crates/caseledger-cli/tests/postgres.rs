@@ -3,7 +3,7 @@
 //! file keeps the head, the export and the report; a bad import file
 //! leaves the tables unchanged, with the file store's line-numbered error;
 //! generate gives the same head on both backends; an interrupted copy into
-//! PostgreSQL completes when run again.
+//! PostgreSQL completes when run again, but not on a row changed since.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -288,6 +288,79 @@ fn an_interrupted_copy_into_postgres_completes_when_run_again() {
     assert!(out.starts_with("resumed: "), "{out}");
     assert_eq!(head(&db.url), head(dir.path()));
     assert_eq!(ok(&db.url, &["export"]), ok(dir.path(), &["export"]));
+}
+
+/// Changes the row at `position` behind the log's back (a superuser with
+/// the append-only trigger off) by `set`, an UPDATE's SET list; the row is
+/// saved first, for [`put_back`].
+fn change_row(db: &TestDb, position: u64, set: &str) {
+    db.sql(&format!(
+        "CREATE TABLE public.saved AS SELECT * FROM caseledger.events WHERE position = {position};
+         ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events SET {set} WHERE position = {position};
+         ALTER TABLE caseledger.events ENABLE TRIGGER events_append_only;"
+    ))
+    .unwrap();
+}
+
+/// Puts back the row [`change_row`] changed.
+fn put_back(db: &TestDb) {
+    db.sql(
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events e SET customer_id = s.customer_id, body = s.body
+           FROM public.saved s WHERE e.position = s.position;
+         ALTER TABLE caseledger.events ENABLE TRIGGER events_append_only;
+         DROP TABLE public.saved;",
+    )
+    .unwrap();
+}
+
+/// A copy resumed into PostgreSQL compares the target's head with the
+/// source's chain, which vouches for no row before it: the whole target is
+/// checked first. A row of the interrupted copy changed behind the log's
+/// back (its body, or a column) fails the copy with status 1, as damaged
+/// data, naming the row's position and writing nothing, where it would be
+/// resumed and called the same ledger as the source; so does a complete
+/// copy's "nothing to copy".
+#[test]
+fn a_copy_into_postgres_does_not_resume_on_a_changed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = source(dir.path(), 2600);
+    let db = TestDb::new();
+    let stop = (batches - 3).to_string();
+    let (code, out) = copy(dir.path(), &db.url, &[("CASELEDGER_TEST_COPY_STOP", &stop)]);
+    assert_eq!(code, 75, "{out}");
+    let held = head(&db.url);
+    // One byte of a body (its link breaks).
+    change_row(
+        &db,
+        1234,
+        "body = set_byte(body, length(body) - 1, get_byte(body, length(body) - 1) # 1)",
+    );
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("resumed"), "{out}");
+    assert!(out.contains("at position 1234:"), "{out}");
+    assert!(
+        out.contains("they do not verify: nothing was copied"),
+        "{out}"
+    );
+    put_back(&db);
+    assert_eq!(head(&db.url), held, "the refused copy wrote nothing");
+    // Put back, the copy resumes and completes.
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("resumed: "), "{out}");
+    let want = head(dir.path());
+    assert_eq!(head(&db.url), want);
+    // A column of a complete copy: not "nothing to copy".
+    change_row(&db, 17_500, "customer_id = 'C-999999'");
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("nothing to copy"), "{out}");
+    assert!(out.contains("at position 17500:"), "{out}");
+    put_back(&db);
+    assert_eq!(head(&db.url), want);
 }
 
 /// `copy` file -> PostgreSQL killed (SIGKILL) at several points: before

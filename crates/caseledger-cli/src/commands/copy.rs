@@ -6,8 +6,9 @@
 //! The target takes whole batches, each atomically: an interrupted copy
 //! leaves a target that is an exact prefix of the source, ending on one of
 //! its commits. Run again, the copy checks that the target's head is the
-//! source's chain hash at the same position and continues after it; any
-//! other non-empty target is refused.
+//! source's chain hash at the same position and that the target verifies
+//! up to it, and continues after it; any other non-empty target is
+//! refused, a damaged one fails.
 
 use anyhow::{Context, Result, bail};
 use caseledger_store::{Clock, Head, LogReader, LogRecord, Store, Until};
@@ -71,21 +72,33 @@ pub fn copy(
 ) -> Result<()> {
     let want = source.head();
     let start = target.head()?;
-    let mut records = if start.position == 0 {
-        source.records(1)?
-    } else {
-        resume_point(source, start, source_name, target_name)?
-    };
     let resumed = start.position > 0;
-    if resumed && start == want {
-        return write_stdout(&format!(
-            "nothing to copy: {target_name} already holds all of {source_name} ({})\nhead: \
-             position {} hash {}\n",
-            count(want.position, "event"),
-            want.position,
-            want.hash_hex()
-        ));
+    if resumed {
+        check_resumable(source, start, source_name, target_name)?;
+        // Only the head was compared with the source's chain: the rows
+        // before it (a superuser can change one) must hold too, or the copy
+        // would be called the same ledger as the source while `verify` of
+        // the target fails.
+        target.check_up_to(start).with_context(|| {
+            format!(
+                "{target_name} holds {}, its head matching the source's chain at position {}, but \
+                 they do not verify: nothing was copied; run `caseledger verify --store \
+                 {target_name}`, and copy into a new, empty store",
+                count(start.position, "event"),
+                start.position
+            )
+        })?;
+        if start == want {
+            return write_stdout(&format!(
+                "nothing to copy: {target_name} already holds all of {source_name} ({})\nhead: \
+                 position {} hash {}\n",
+                count(want.position, "event"),
+                want.position,
+                want.hash_hex()
+            ));
+        }
     }
+    let mut records = source.records(start.position + 1)?;
     let mut records: SourceRecords<'_> = match StopHook::from_env()? {
         Some(hook) => Box::new(hook.wrap(records)),
         None => Box::new(std::iter::from_fn(move || records.next())),
@@ -140,15 +153,16 @@ pub fn copy(
     write_stdout(&text)
 }
 
-/// For a target that holds events: checks that they are the source's first
-/// ones, ending on one of its commits with the same chain hash, and returns
-/// the source's records after them; refuses otherwise.
-fn resume_point<'s>(
-    source: &'s dyn CopySource,
+/// For a target that holds events: checks that they end on one of the
+/// source's commits with the same chain hash (the target's head is the
+/// source's at that position); refuses otherwise. The rows before the
+/// head are [`CopyTarget::check_up_to`]'s to check.
+fn check_resumable(
+    source: &dyn CopySource,
     start: Head,
     source_name: &StoreLocation,
     target_name: &StoreLocation,
-) -> Result<SourceRecords<'s>> {
+) -> Result<()> {
     let refuse = |why: String| {
         anyhow::Error::new(Refused(format!(
             "{target_name} is not empty ({}, head hash {}) and {why}: copy into an empty store, \
@@ -171,7 +185,7 @@ fn resume_point<'s>(
             start.position
         )));
     }
-    source.records(start.position + 1)
+    Ok(())
 }
 
 /// The file store as a copy's source: a read of the whole log up to the
@@ -247,6 +261,12 @@ struct FileTarget(Store);
 impl CopyTarget for FileTarget {
     fn head(&self) -> Result<Head> {
         Ok(self.0.head())
+    }
+
+    fn check_up_to(&self, _head: Head) -> Result<()> {
+        // Opening the store for writing checked every record up to its
+        // checkpoint, the chain included, and refused a damaged one.
+        Ok(())
     }
 
     fn write_batches(
