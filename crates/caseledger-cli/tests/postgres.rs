@@ -85,6 +85,41 @@ fn file_to_postgres_to_file_keeps_the_head_the_export_and_the_report() {
     assert_eq!(head(&db.url), want);
 }
 
+/// `--source` and `--target` naming one database in two spellings (the
+/// other scheme, a parameter added, the default port left out) are the
+/// same store: wrong usage (status 2), where the copy said the database
+/// already held all of itself.
+#[test]
+fn one_database_spelled_two_ways_is_not_copied_onto_itself() {
+    let db = TestDb::new();
+    let (code, _, err) = at(
+        &db.url,
+        &["import", "-"],
+        good_case(1).join("\n").as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let scheme = match db.url.strip_prefix("postgres://") {
+        Some(rest) => format!("postgresql://{rest}"),
+        None => db.url.replacen("postgresql://", "postgres://", 1),
+    };
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let mut spellings = vec![scheme, format!("{}{sep}sslmode=disable", db.url)];
+    if db.url.contains(":5432/") {
+        spellings.push(db.url.replacen(":5432/", "/", 1));
+    }
+    for other in &spellings {
+        for (a, b) in [(&db.url, other), (other, &db.url)] {
+            let (code, out) = copy(a, b, &[]);
+            assert_eq!(code, 2, "{a} -> {b}: {out}");
+            assert!(out.contains("are the same store"), "{a} -> {b}: {out}");
+        }
+    }
+    // Another database of the same server is not the same store.
+    let other = TestDb::new();
+    let (code, out) = copy(&db.url, &other.url, &[]);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn a_bad_import_leaves_the_tables_unchanged_with_the_same_line_numbered_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -45,8 +45,9 @@ pub fn run(source: &StoreLocation, target: &StoreLocation) -> Result<()> {
     copy(&*src, &mut *dst, source, target)
 }
 
-/// Whether two locations name the same store: the same URL, or
-/// directories that resolve to the same one.
+/// Whether two locations name the same store: URLs of the same database
+/// (by their parsed connection parameters), or directories that resolve to
+/// the same one.
 fn same_place(a: &StoreLocation, b: &StoreLocation) -> bool {
     match (a, b) {
         (StoreLocation::Dir(x), StoreLocation::Dir(y)) => {
@@ -56,7 +57,14 @@ fn same_place(a: &StoreLocation, b: &StoreLocation) -> bool {
                     (Ok(cx), Ok(cy)) if cx == cy
                 )
         }
-        (StoreLocation::Postgres(x), StoreLocation::Postgres(y)) => x == y,
+        // Compared as strings, one database spelled two ways
+        // (`postgresql://`, `?sslmode=`, no port) passed for two, and the
+        // copy said the target already held the source. Host names are not
+        // resolved (`localhost` is not `127.0.0.1` here). A URL that does
+        // not parse is not compared: opening it refuses it, saying why.
+        (StoreLocation::Postgres(x), StoreLocation::Postgres(y)) => {
+            x == y || caseledger_postgres::same_database(x.secret(), y.secret()).unwrap_or(false)
+        }
         _ => false,
     }
 }
