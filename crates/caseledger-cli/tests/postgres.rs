@@ -398,6 +398,54 @@ fn a_copy_into_postgres_does_not_resume_on_a_changed_row() {
     assert_eq!(head(&db.url), want);
 }
 
+/// A copy stopped by a damaged source record says what the target holds:
+/// the verified prefix written before it, by its last position, which the
+/// same copy resumes after once the source is put right.
+#[test]
+fn a_copy_stopped_by_a_changed_source_row_names_the_prefix_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    source(&a, 2600);
+    let db = TestDb::new();
+    let (code, out) = copy(&a, &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    // Past the first page the source's read checks (10,000 rows): the
+    // batches before it are written first.
+    change_row(
+        &db,
+        15_000,
+        "body = set_byte(body, length(body) - 1, get_byte(body, length(body) - 1) # 1)",
+    );
+    let (code, out) = copy(&db.url, &b, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("at position 15000:"), "{out}");
+    let held = head(&b);
+    let position = held
+        .split(' ')
+        .nth(2)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap();
+    assert!((1..15_000).contains(&position), "{held}");
+    assert!(
+        out.contains(&format!(
+            "holds a verified, resumable prefix of it, positions 1 to {position} ({position} \
+             events"
+        )),
+        "{out}"
+    );
+    put_back(&db);
+    let (code, out) = copy(&db.url, &b, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "resumed: {} held positions 1 to {position} ",
+            b.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(head(&b), head(&a));
+}
+
 /// `copy` file -> PostgreSQL killed (SIGKILL) at several points: before
 /// the first event; inside the first transaction of 16,384 events (its
 /// rows sent, not committed: the server rolls them back); after it, inside

@@ -106,15 +106,29 @@ pub fn copy(
             ));
         }
     }
-    let mut records = source.records(start.position + 1)?;
+    // Set when the source hands over an error (a damaged record): the
+    // target's own failures say nothing of what it holds.
+    let source_failed = std::cell::Cell::new(false);
+    let records = source
+        .records(start.position + 1)?
+        .inspect(|r| source_failed.set(source_failed.get() || r.is_err()));
     let mut records: SourceRecords<'_> = match StopHook::from_env()? {
-        Some(hook) => Box::new(hook.wrap(records)),
-        None => Box::new(std::iter::from_fn(move || records.next())),
+        Some(hook) => Box::new(hook.wrap(Box::new(records))),
+        None => Box::new(records),
     };
     let bar = crate::progress::bar(Some(want.position - start.position), "copying");
     let (mut events, mut batches) = (0u64, 0u64);
     let mut head = start;
-    while let Some(written) = target.write_batches(&mut records, CHUNK_EVENTS)? {
+    loop {
+        let written = match target.write_batches(&mut records, CHUNK_EVENTS) {
+            Ok(Some(written)) => written,
+            Ok(None) => break,
+            Err(e) if source_failed.get() => {
+                bar.finish_and_clear();
+                return Err(stopped_by_source(e, target, source_name, target_name));
+            }
+            Err(e) => return Err(e),
+        };
         events += written.events;
         batches += written.batches;
         head = written.head;
@@ -159,6 +173,44 @@ pub fn copy(
         head.hash_hex()
     ));
     write_stdout(&text)
+}
+
+/// The error of a copy that stopped at a source record it could not read
+/// (damaged, or changed behind the log's back), saying what the target
+/// holds: the batches written before it, each checked as it was written,
+/// which the same copy resumes after once the source reads again. Without
+/// that, the error read as if the target were left in an unknown state.
+fn stopped_by_source(
+    e: anyhow::Error,
+    target: &dyn CopyTarget,
+    source_name: &StoreLocation,
+    target_name: &StoreLocation,
+) -> anyhow::Error {
+    let held = match target.head() {
+        Ok(h) => h,
+        Err(t) => {
+            return e.context(format!(
+                "the copy stopped at a record of {source_name} it could not read (below), and \
+                 reading {target_name}'s head then failed too ({t:#}): run `caseledger verify` on \
+                 it"
+            ));
+        }
+    };
+    if held.position == 0 {
+        return e.context(format!(
+            "the copy stopped at a record of {source_name} it could not read (below), before \
+             writing any event: {target_name} is still empty"
+        ));
+    }
+    e.context(format!(
+        "the copy stopped at a record of {source_name} it could not read (below): {target_name} \
+         now holds a verified, resumable prefix of it, positions 1 to {} ({}, head hash {}); \
+         once `caseledger verify` passes on the source, the same `caseledger copy` resumes after \
+         them",
+        held.position,
+        count(held.position, "event"),
+        held.hash_hex()
+    ))
 }
 
 /// For a target that holds events: checks that they end on one of the
