@@ -3,7 +3,7 @@
 //! file keeps the head, the export and the report; a bad import file
 //! leaves the tables unchanged, with the file store's line-numbered error;
 //! generate gives the same head on both backends; an interrupted copy into
-//! PostgreSQL completes when run again.
+//! PostgreSQL completes when run again, but not on a row changed since.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -83,6 +83,41 @@ fn file_to_postgres_to_file_keeps_the_head_the_export_and_the_report() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("is not empty"), "{out}");
     assert_eq!(head(&db.url), want);
+}
+
+/// `--source` and `--target` naming one database in two spellings (the
+/// other scheme, a parameter added, the default port left out) are the
+/// same store: wrong usage (status 2), where the copy said the database
+/// already held all of itself.
+#[test]
+fn one_database_spelled_two_ways_is_not_copied_onto_itself() {
+    let db = TestDb::new();
+    let (code, _, err) = at(
+        &db.url,
+        &["import", "-"],
+        good_case(1).join("\n").as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let scheme = match db.url.strip_prefix("postgres://") {
+        Some(rest) => format!("postgresql://{rest}"),
+        None => db.url.replacen("postgresql://", "postgres://", 1),
+    };
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let mut spellings = vec![scheme, format!("{}{sep}sslmode=disable", db.url)];
+    if db.url.contains(":5432/") {
+        spellings.push(db.url.replacen(":5432/", "/", 1));
+    }
+    for other in &spellings {
+        for (a, b) in [(&db.url, other), (other, &db.url)] {
+            let (code, out) = copy(a, b, &[]);
+            assert_eq!(code, 2, "{a} -> {b}: {out}");
+            assert!(out.contains("are the same store"), "{a} -> {b}: {out}");
+        }
+    }
+    // Another database of the same server is not the same store.
+    let other = TestDb::new();
+    let (code, out) = copy(&db.url, &other.url, &[]);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]
@@ -288,6 +323,127 @@ fn an_interrupted_copy_into_postgres_completes_when_run_again() {
     assert!(out.starts_with("resumed: "), "{out}");
     assert_eq!(head(&db.url), head(dir.path()));
     assert_eq!(ok(&db.url, &["export"]), ok(dir.path(), &["export"]));
+}
+
+/// Changes the row at `position` behind the log's back (a superuser with
+/// the append-only trigger off) by `set`, an UPDATE's SET list; the row is
+/// saved first, for [`put_back`].
+fn change_row(db: &TestDb, position: u64, set: &str) {
+    db.sql(&format!(
+        "CREATE TABLE public.saved AS SELECT * FROM caseledger.events WHERE position = {position};
+         ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events SET {set} WHERE position = {position};
+         ALTER TABLE caseledger.events ENABLE TRIGGER events_append_only;"
+    ))
+    .unwrap();
+}
+
+/// Puts back the row [`change_row`] changed.
+fn put_back(db: &TestDb) {
+    db.sql(
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events e SET customer_id = s.customer_id, body = s.body
+           FROM public.saved s WHERE e.position = s.position;
+         ALTER TABLE caseledger.events ENABLE TRIGGER events_append_only;
+         DROP TABLE public.saved;",
+    )
+    .unwrap();
+}
+
+/// A copy resumed into PostgreSQL compares the target's head with the
+/// source's chain, which vouches for no row before it: the whole target is
+/// checked first. A row of the interrupted copy changed behind the log's
+/// back (its body, or a column) fails the copy with status 1, as damaged
+/// data, naming the row's position and writing nothing, where it would be
+/// resumed and called the same ledger as the source; so does a complete
+/// copy's "nothing to copy".
+#[test]
+fn a_copy_into_postgres_does_not_resume_on_a_changed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = source(dir.path(), 2600);
+    let db = TestDb::new();
+    let stop = (batches - 3).to_string();
+    let (code, out) = copy(dir.path(), &db.url, &[("CASELEDGER_TEST_COPY_STOP", &stop)]);
+    assert_eq!(code, 75, "{out}");
+    let held = head(&db.url);
+    // One byte of a body (its link breaks).
+    change_row(
+        &db,
+        1234,
+        "body = set_byte(body, length(body) - 1, get_byte(body, length(body) - 1) # 1)",
+    );
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("resumed"), "{out}");
+    assert!(out.contains("at position 1234:"), "{out}");
+    assert!(
+        out.contains("they do not verify: nothing was copied"),
+        "{out}"
+    );
+    put_back(&db);
+    assert_eq!(head(&db.url), held, "the refused copy wrote nothing");
+    // Put back, the copy resumes and completes.
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("resumed: "), "{out}");
+    let want = head(dir.path());
+    assert_eq!(head(&db.url), want);
+    // A column of a complete copy: not "nothing to copy".
+    change_row(&db, 17_500, "customer_id = 'C-999999'");
+    let (code, out) = copy(dir.path(), &db.url, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("nothing to copy"), "{out}");
+    assert!(out.contains("at position 17500:"), "{out}");
+    put_back(&db);
+    assert_eq!(head(&db.url), want);
+}
+
+/// A copy stopped by a damaged source record says what the target holds:
+/// the verified prefix written before it, by its last position, which the
+/// same copy resumes after once the source is put right.
+#[test]
+fn a_copy_stopped_by_a_changed_source_row_names_the_prefix_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    source(&a, 2600);
+    let db = TestDb::new();
+    let (code, out) = copy(&a, &db.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    // Past the first page the source's read checks (10,000 rows): the
+    // batches before it are written first.
+    change_row(
+        &db,
+        15_000,
+        "body = set_byte(body, length(body) - 1, get_byte(body, length(body) - 1) # 1)",
+    );
+    let (code, out) = copy(&db.url, &b, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("at position 15000:"), "{out}");
+    let held = head(&b);
+    let position = held
+        .split(' ')
+        .nth(2)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap();
+    assert!((1..15_000).contains(&position), "{held}");
+    assert!(
+        out.contains(&format!(
+            "holds a verified, resumable prefix of it, positions 1 to {position} ({position} \
+             events"
+        )),
+        "{out}"
+    );
+    put_back(&db);
+    let (code, out) = copy(&db.url, &b, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "resumed: {} held positions 1 to {position} ",
+            b.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(head(&b), head(&a));
 }
 
 /// `copy` file -> PostgreSQL killed (SIGKILL) at several points: before

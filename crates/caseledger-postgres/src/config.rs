@@ -327,6 +327,62 @@ pub(crate) fn parse_url(url: &str) -> Result<Target, Error> {
     })
 }
 
+/// Whether two connection strings (either form) name the same database,
+/// as far as the strings tell: the same database name (the user's name
+/// when none is given, as the server takes it) and at least one server
+/// address in common, an address being a host (`hostaddr` when given, as
+/// the client connects to it) with its port (5432 when none is given).
+/// The scheme, the user, the password, `sslmode` and the other parameters
+/// do not matter: `postgres://u@h/db` and
+/// `postgresql://u@h:5432/db?sslmode=disable` are the same database.
+///
+/// Names are compared as written, not resolved: `localhost` and
+/// `127.0.0.1` (or a host name and its address, or a Unix socket and TCP)
+/// count as different, since what a name resolves to is the connection's
+/// to find out, possibly not the same on the next lookup. Fails with
+/// [`ErrorKind::InvalidUrl`] on a string [`PgLog::connect`] would refuse.
+///
+/// [`PgLog::connect`]: crate::PgLog::connect
+pub fn same_database(a: &str, b: &str) -> Result<bool, Error> {
+    let (a, b) = (parse_url(a)?.config, parse_url(b)?.config);
+    let database = |c: &tokio_postgres::Config| c.get_dbname().or(c.get_user()).map(str::to_owned);
+    if database(&a) != database(&b) {
+        return Ok(false);
+    }
+    let b = addresses(&b);
+    Ok(addresses(&a).iter().any(|x| b.contains(x)))
+}
+
+/// The addresses a parsed connection string connects to, as the client
+/// picks them: for each host, its `hostaddr` when given, else the host
+/// (an IP address written in one canonical form, a name in lower case, a
+/// socket directory as it is), with its port: the host's own when there is
+/// one per host, else the one given, else 5432.
+fn addresses(c: &tokio_postgres::Config) -> Vec<(String, u16)> {
+    use tokio_postgres::config::Host;
+    let (hosts, hostaddrs, ports) = (c.get_hosts(), c.get_hostaddrs(), c.get_ports());
+    (0..hosts.len().max(hostaddrs.len()))
+        .map(|i| {
+            let host = match (hostaddrs.get(i), hosts.get(i)) {
+                (Some(ip), _) => ip.to_string(),
+                (None, Some(Host::Tcp(name))) => match name.parse::<std::net::IpAddr>() {
+                    Ok(ip) => ip.to_string(),
+                    Err(_) => name.to_ascii_lowercase(),
+                },
+                #[cfg(unix)]
+                (None, Some(Host::Unix(dir))) => format!("unix:{}", dir.display()),
+                (None, None) => String::new(),
+            };
+            let port = match ports {
+                [] => 5432,
+                [one] => *one,
+                many => many.get(i).copied().unwrap_or(5432),
+            };
+            (host, port)
+        })
+        .collect()
+}
+
 /// What replaces a password in [`redact_url`]'s output.
 pub const PASSWORD_MASK: &str = "***";
 
@@ -544,6 +600,48 @@ mod tests {
         );
         assert_eq!(with("host=h dbname=x", "b"), None, "not a URL");
         assert_eq!(with("postgres://h/db", "b c"), None, "not a plain name");
+    }
+
+    #[test]
+    fn the_same_database_is_told_by_its_parameters_not_its_spelling() {
+        let same = |a: &str, b: &str| same_database(a, b).unwrap_or_else(|e| panic!("{e}"));
+        let base = "postgres://postgres@127.0.0.1:5432/db";
+        for other in [
+            base,
+            "postgresql://postgres@127.0.0.1:5432/db",
+            "postgres://postgres@127.0.0.1:5432/db?sslmode=disable",
+            "postgres://postgres@127.0.0.1/db",
+            "postgres://other:pw@127.0.0.1/db?application_name=x",
+            "postgres://postgres@h2:6000,127.0.0.1:5432/db",
+            "postgres://postgres@name.bank/db?hostaddr=127.0.0.1",
+            "host=127.0.0.1 port=5432 user=postgres dbname=db",
+            "postgres://db@127.0.0.1",
+        ] {
+            assert!(same(base, other), "{other}");
+            assert!(same(other, base), "{other}");
+        }
+        for other in [
+            "postgres://postgres@127.0.0.1:5432/db2",
+            "postgres://postgres@127.0.0.1:5433/db",
+            "postgres://postgres@127.0.0.2:5432/db",
+            "postgres://postgres@127.0.0.1",
+            // Not resolved: see the function.
+            "postgres://postgres@localhost:5432/db",
+        ] {
+            assert!(!same(base, other), "{other}");
+        }
+        assert!(same(
+            "postgres://u@DB.Bank/x",
+            "postgres://u@db.bank:5432/x"
+        ));
+        assert!(same(
+            "postgres://u@[::1]/x",
+            "postgres://u@[0:0:0:0:0:0:0:1]/x"
+        ));
+        assert!(matches!(
+            same_database(base, "postgres://h/db?sslmode=sometimes"),
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidUrl { .. })
+        ));
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod writer;
 pub use blocking::{IMPORT_CHUNK_RECORDS, PgLog, VERIFY_CHUNK_EVENTS};
 pub use config::{
     Clock, MAX_GROUP_APPENDS, MAX_PAGE_ROWS, MAX_POOL_SIZE, NOTIFY_CHANNEL, PASSWORD_MASK,
-    PgOptions, is_postgres_url, redact_url, url_passwords, url_with_database,
+    PgOptions, is_postgres_url, redact_url, same_database, url_passwords, url_with_database,
 };
 pub use error::{Error, ErrorKind};
 pub use follow::{

@@ -6,8 +6,9 @@
 //! The target takes whole batches, each atomically: an interrupted copy
 //! leaves a target that is an exact prefix of the source, ending on one of
 //! its commits. Run again, the copy checks that the target's head is the
-//! source's chain hash at the same position and continues after it; any
-//! other non-empty target is refused.
+//! source's chain hash at the same position and that the target verifies
+//! up to it, and continues after it; any other non-empty target is
+//! refused, a damaged one fails.
 
 use anyhow::{Context, Result, bail};
 use caseledger_store::{Clock, Head, LogReader, LogRecord, Store, Until};
@@ -44,8 +45,9 @@ pub fn run(source: &StoreLocation, target: &StoreLocation) -> Result<()> {
     copy(&*src, &mut *dst, source, target)
 }
 
-/// Whether two locations name the same store: the same URL, or
-/// directories that resolve to the same one.
+/// Whether two locations name the same store: URLs of the same database
+/// (by their parsed connection parameters), or directories that resolve to
+/// the same one.
 fn same_place(a: &StoreLocation, b: &StoreLocation) -> bool {
     match (a, b) {
         (StoreLocation::Dir(x), StoreLocation::Dir(y)) => {
@@ -55,7 +57,14 @@ fn same_place(a: &StoreLocation, b: &StoreLocation) -> bool {
                     (Ok(cx), Ok(cy)) if cx == cy
                 )
         }
-        (StoreLocation::Postgres(x), StoreLocation::Postgres(y)) => x == y,
+        // Compared as strings, one database spelled two ways
+        // (`postgresql://`, `?sslmode=`, no port) passed for two, and the
+        // copy said the target already held the source. Host names are not
+        // resolved (`localhost` is not `127.0.0.1` here). A URL that does
+        // not parse is not compared: opening it refuses it, saying why.
+        (StoreLocation::Postgres(x), StoreLocation::Postgres(y)) => {
+            x == y || caseledger_postgres::same_database(x.secret(), y.secret()).unwrap_or(false)
+        }
         _ => false,
     }
 }
@@ -71,29 +80,55 @@ pub fn copy(
 ) -> Result<()> {
     let want = source.head();
     let start = target.head()?;
-    let mut records = if start.position == 0 {
-        source.records(1)?
-    } else {
-        resume_point(source, start, source_name, target_name)?
-    };
     let resumed = start.position > 0;
-    if resumed && start == want {
-        return write_stdout(&format!(
-            "nothing to copy: {target_name} already holds all of {source_name} ({})\nhead: \
-             position {} hash {}\n",
-            count(want.position, "event"),
-            want.position,
-            want.hash_hex()
-        ));
+    if resumed {
+        check_resumable(source, start, source_name, target_name)?;
+        // Only the head was compared with the source's chain: the rows
+        // before it (a superuser can change one) must hold too, or the copy
+        // would be called the same ledger as the source while `verify` of
+        // the target fails.
+        target.check_up_to(start).with_context(|| {
+            format!(
+                "{target_name} holds {}, its head matching the source's chain at position {}, but \
+                 they do not verify: nothing was copied; run `caseledger verify --store \
+                 {target_name}`, and copy into a new, empty store",
+                count(start.position, "event"),
+                start.position
+            )
+        })?;
+        if start == want {
+            return write_stdout(&format!(
+                "nothing to copy: {target_name} already holds all of {source_name} ({})\nhead: \
+                 position {} hash {}\n",
+                count(want.position, "event"),
+                want.position,
+                want.hash_hex()
+            ));
+        }
     }
+    // Set when the source hands over an error (a damaged record): the
+    // target's own failures say nothing of what it holds.
+    let source_failed = std::cell::Cell::new(false);
+    let records = source
+        .records(start.position + 1)?
+        .inspect(|r| source_failed.set(source_failed.get() || r.is_err()));
     let mut records: SourceRecords<'_> = match StopHook::from_env()? {
-        Some(hook) => Box::new(hook.wrap(records)),
-        None => Box::new(std::iter::from_fn(move || records.next())),
+        Some(hook) => Box::new(hook.wrap(Box::new(records))),
+        None => Box::new(records),
     };
     let bar = crate::progress::bar(Some(want.position - start.position), "copying");
     let (mut events, mut batches) = (0u64, 0u64);
     let mut head = start;
-    while let Some(written) = target.write_batches(&mut records, CHUNK_EVENTS)? {
+    loop {
+        let written = match target.write_batches(&mut records, CHUNK_EVENTS) {
+            Ok(Some(written)) => written,
+            Ok(None) => break,
+            Err(e) if source_failed.get() => {
+                bar.finish_and_clear();
+                return Err(stopped_by_source(e, target, source_name, target_name));
+            }
+            Err(e) => return Err(e),
+        };
         events += written.events;
         batches += written.batches;
         head = written.head;
@@ -140,15 +175,54 @@ pub fn copy(
     write_stdout(&text)
 }
 
-/// For a target that holds events: checks that they are the source's first
-/// ones, ending on one of its commits with the same chain hash, and returns
-/// the source's records after them; refuses otherwise.
-fn resume_point<'s>(
-    source: &'s dyn CopySource,
+/// The error of a copy that stopped at a source record it could not read
+/// (damaged, or changed behind the log's back), saying what the target
+/// holds: the batches written before it, each checked as it was written,
+/// which the same copy resumes after once the source reads again. Without
+/// that, the error read as if the target were left in an unknown state.
+fn stopped_by_source(
+    e: anyhow::Error,
+    target: &dyn CopyTarget,
+    source_name: &StoreLocation,
+    target_name: &StoreLocation,
+) -> anyhow::Error {
+    let held = match target.head() {
+        Ok(h) => h,
+        Err(t) => {
+            return e.context(format!(
+                "the copy stopped at a record of {source_name} it could not read (below), and \
+                 reading {target_name}'s head then failed too ({t:#}): run `caseledger verify` on \
+                 it"
+            ));
+        }
+    };
+    if held.position == 0 {
+        return e.context(format!(
+            "the copy stopped at a record of {source_name} it could not read (below), before \
+             writing any event: {target_name} is still empty"
+        ));
+    }
+    e.context(format!(
+        "the copy stopped at a record of {source_name} it could not read (below): {target_name} \
+         now holds a verified, resumable prefix of it, positions 1 to {} ({}, head hash {}); \
+         once `caseledger verify` passes on the source, the same `caseledger copy` resumes after \
+         them",
+        held.position,
+        count(held.position, "event"),
+        held.hash_hex()
+    ))
+}
+
+/// For a target that holds events: checks that they end on one of the
+/// source's commits with the same chain hash (the target's head is the
+/// source's at that position); refuses otherwise. The rows before the
+/// head are [`CopyTarget::check_up_to`]'s to check.
+fn check_resumable(
+    source: &dyn CopySource,
     start: Head,
     source_name: &StoreLocation,
     target_name: &StoreLocation,
-) -> Result<SourceRecords<'s>> {
+) -> Result<()> {
     let refuse = |why: String| {
         anyhow::Error::new(Refused(format!(
             "{target_name} is not empty ({}, head hash {}) and {why}: copy into an empty store, \
@@ -171,7 +245,7 @@ fn resume_point<'s>(
             start.position
         )));
     }
-    source.records(start.position + 1)
+    Ok(())
 }
 
 /// The file store as a copy's source: a read of the whole log up to the
@@ -247,6 +321,12 @@ struct FileTarget(Store);
 impl CopyTarget for FileTarget {
     fn head(&self) -> Result<Head> {
         Ok(self.0.head())
+    }
+
+    fn check_up_to(&self, _head: Head) -> Result<()> {
+        // Opening the store for writing checked every record up to its
+        // checkpoint, the chain included, and refused a damaged one.
+        Ok(())
     }
 
     fn write_batches(

@@ -40,8 +40,17 @@ pub struct Written {
 
 /// A store that a copy writes into.
 pub trait CopyTarget {
-    /// The target's head (position 0: empty).
+    /// The target's head (position 0: empty), as the target holds it:
+    /// nothing before it is read.
     fn head(&self) -> Result<Head>;
+
+    /// Checks every record of the target up to `head` (its head, as
+    /// [`CopyTarget::head`] gave it): the chain from the first event, and
+    /// what the backend keeps beside each record. A copy that resumes (or
+    /// finds nothing to copy) compares only the target's head with the
+    /// source's chain, which vouches for nothing before it; this does. A
+    /// read of the whole target where opening it did not check it already.
+    fn check_up_to(&self, head: Head) -> Result<()>;
 
     /// Writes the next whole batches of `records` (at least one): stops
     /// after the commit that brings the events written to `chunk_events`

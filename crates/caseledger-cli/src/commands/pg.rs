@@ -647,6 +647,23 @@ impl CopyTarget for PgTarget {
         Ok(head(self.log.head()?))
     }
 
+    /// `verify`'s walk without the case rules: every body's link, every
+    /// column against its body, positions, versions, batches and the head
+    /// row. The rules need no second look: the chain ending on the source's
+    /// hash makes the events the source's, which hold them or not alike.
+    fn check_up_to(&self, upto: Head) -> Result<()> {
+        let walked = head(self.log.verify_chain(|_| {})?.head);
+        if walked != upto {
+            bail!(
+                "its head moved from position {} to position {} while the copy checked it: \
+                 another process writes to it, and a copy's target must have no other writer",
+                upto.position,
+                walked.position
+            );
+        }
+        Ok(())
+    }
+
     fn write_batches(
         &mut self,
         records: &mut SourceRecords<'_>,
