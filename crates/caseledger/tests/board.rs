@@ -669,3 +669,52 @@ fn a_selection_counts_its_rows_first_and_builds_the_same_rows_in_order_each_walk
     assert!(counts[1] > 0 && counts[1] < counts[0], "{counts:?}");
     assert_eq!(&counts[2..], &[7, 0]);
 }
+
+/// A log of `(case, minute, actor, data)`, positions from 1 in this order.
+fn log_by(entries: Vec<(u128, i64, &str, EventData)>) -> Log {
+    Log(entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (case, minute, actor, data))| Event {
+            event_id: EventId::from_u128(i as u128 + 1),
+            case_id: CaseId::from_u128(case),
+            at: t(minute),
+            actor: common::agent(actor),
+            data,
+        })
+        .collect())
+}
+
+/// Only an agent's contact is a response (domain.md): a `responded` by
+/// `system` or `customer` gives the board no first response, leaves the
+/// response deadline open (and breached once past), and the case new.
+#[test]
+fn system_and_customer_responses_leave_the_response_deadline_open() {
+    let email = |customer| opened(customer, Channel::Email, Tier::Standard);
+    let urgent = || classified(Category::Inquiry, Topic::Account, Priority::Urgent);
+    let log = log_by(vec![
+        (A, 0, "agent-1", email("C-1")),
+        (A, 0, "agent-1", urgent()),
+        (A, 1, "system", EventData::Responded),
+        (A, 10, "customer", EventData::Responded),
+        (B, 0, "agent-1", email("C-2")),
+        (B, 0, "agent-1", urgent()),
+        (B, 1, "system", EventData::Responded),
+        (B, 30, "agent-2", EventData::Responded),
+    ]);
+    let all = log
+        .board(Some(t(90)))
+        .rows(&BoardQuery::default(), &BoardPolicy::default());
+    let row = |id| all.iter().find(|r| r.case_id.0.as_u128() == id).unwrap();
+    let a = row(A);
+    assert_eq!(a.first_response, None);
+    assert_eq!(a.phase, Some(Phase::New), "nobody has responded");
+    assert_eq!(a.sla_response.state, BoardSlaState::Breached);
+    assert_eq!(a.next_deadline, Some(t(60)));
+    assert!(a.overdue);
+    let b = row(B);
+    assert_eq!(b.first_response, Some(t(30)), "the agent's");
+    assert_eq!(b.phase, Some(Phase::InProgress));
+    assert_eq!(b.sla_response.state, BoardSlaState::Met);
+    assert_eq!(b.next_deadline, Some(t(24 * 60)), "the resolution's");
+}

@@ -219,6 +219,36 @@ fn every_figure_of_four_hand_computed_cases() {
     assert_eq!(k.follow_up.on_time_rate, None);
 }
 
+/// Only an agent's contact is a response (domain.md, "Assignment and
+/// response"): a `responded` by `system` (an automatic acknowledgement) or
+/// by `customer` starts no first response time, meets no response target
+/// and is no second contact against first contact resolution.
+#[test]
+fn system_and_customer_responses_are_no_contact() {
+    let mut log = Log::default();
+    // Urgent (1 h to respond): acknowledged by the system after a minute,
+    // a `responded` by the customer after 10, the agent's one contact
+    // after 2 h, resolved after 3 h.
+    log.open(1, 0.0, "C-1", Channel::Email)
+        .classify(1, 0.0, Category::Inquiry, Topic::Card, Priority::Urgent)
+        .add(1, 1.0 / 60.0, "system", EventData::Responded)
+        .add(1, 10.0 / 60.0, "customer", EventData::Responded)
+        .add(1, 2.0, "agent-1", EventData::Responded)
+        .simple(1, 3.0, resolved());
+    // Answered by the system alone, never by an agent: no first response.
+    log.open(2, 0.0, "C-2", Channel::Email)
+        .add(2, 0.5, "system", EventData::Responded);
+    let k = log.report(Some(h(4.0)), &ReportParams::default()).overall;
+    assert_eq!(k.first_response.count, 1, "case 2 has no agent's contact");
+    assert!(approx(k.first_response.mean_s, 7200.0));
+    // Case 1 breached its 1 h response target; case 2 (normal, 24 h) is
+    // pending, as a case without a response.
+    assert_eq!((k.sla.met, k.sla.breached, k.sla.pending), (0, 1, 1));
+    // One agent's contact before the resolution: case 1 is an FCR.
+    assert!(approx(k.fcr_rate, 1.0));
+    assert_counts_match_the_folded_cases(&log.events, None);
+}
+
 #[test]
 fn groups_are_sorted_and_use_latest_classification_and_assignment() {
     let log = four_cases();
