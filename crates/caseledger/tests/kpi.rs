@@ -422,6 +422,40 @@ fn follow_up_on_time_and_cap_violations() {
     );
 }
 
+/// A follow-up still pending at T whose due time is before T is late: it
+/// counts in `on_time_rate`'s denominator as not on time (docs/kpis.md,
+/// "Follow-up"), so a follow-up never done cannot vanish from the rate.
+/// One due exactly at T may still be done on time: not yet counted.
+#[test]
+fn overdue_pending_follow_ups_count_as_not_on_time() {
+    let mut log = Log::default();
+    let day = 24.0;
+    for (case, customer) in [(1, "C-1"), (2, "C-2"), (3, "C-3"), (4, "C-4")] {
+        log.open(case, 0.0, customer, Channel::Phone)
+            .classify(case, 0.0, Category::Inquiry, Topic::Card, Priority::Low)
+            .simple(case, 1.0, resolved());
+    }
+    log.follow_up(1, 2.0 * day, 5.0 * day)
+        .complete(1, 4.0 * day) // on time
+        .follow_up(2, 2.0 * day, 6.0 * day) // never done, due before T
+        .follow_up(3, 2.0 * day, 10.0 * day) // due exactly at T: not late yet
+        .follow_up(4, 2.0 * day, 12.0 * day) // due after T
+        .simple(4, 10.0 * day, EventData::Closed);
+    let at = |t| log.report(Some(t), &ReportParams::default()).overall;
+    let k = at(h(10.0 * day));
+    assert_eq!((k.follow_up.scheduled, k.follow_up.completed), (4, 1));
+    assert_eq!(k.follow_up.overdue, 1, "case 2's alone");
+    assert!(approx(k.follow_up.on_time_rate, 0.5), "1 of (1 + 1)");
+    // A millisecond later, case 3's is late too.
+    let k = at(h(10.0 * day) + Duration::milliseconds(1));
+    assert_eq!(k.follow_up.overdue, 2);
+    assert!(approx(k.follow_up.on_time_rate, 1.0 / 3.0));
+    // Before case 1's completion and case 2's due time: no verdict yet.
+    let k = at(h(3.0 * day));
+    assert_eq!((k.follow_up.completed, k.follow_up.overdue), (0, 0));
+    assert_eq!(k.follow_up.on_time_rate, None);
+}
+
 #[test]
 fn cap_ties_at_the_same_time_go_by_log_position() {
     // Two follow-ups of one customer recorded at the same instant: the one
@@ -594,7 +628,7 @@ type Figure = fn(&Kpis) -> u64;
 fn group_sums_match(r: &Report) {
     let sum = |f: fn(&Kpis) -> u64| r.groups.iter().map(|g| f(&g.kpis)).sum::<u64>();
     let o = &r.overall;
-    let checks: [(&str, Figure); 12] = [
+    let checks: [(&str, Figure); 13] = [
         ("cases_opened", |k| k.cases_opened),
         ("cases_resolved", |k| k.cases_resolved),
         ("backlog", |k| k.backlog),
@@ -606,6 +640,7 @@ fn group_sums_match(r: &Report) {
         ("complaints.count", |k| k.complaints.count),
         ("csat.responses", |k| k.csat.responses),
         ("follow_up.scheduled", |k| k.follow_up.scheduled),
+        ("follow_up.overdue", |k| k.follow_up.overdue),
         ("follow_up.cap_violations", |k| k.follow_up.cap_violations),
     ];
     for (name, f) in checks {

@@ -219,8 +219,8 @@ pub fn report_table(
     out.push_str(&wrap(
         &format!(
             "SLA: {} met, {} breached, {} pending; complaints within deadline {} ({} of {}); \
-             satisfied {} (target {}); follow-ups {} scheduled, {} completed, on time {}, {} \
-             cap violations",
+             satisfied {} (target {}); follow-ups {} scheduled, {} completed, {} overdue, on time \
+             {}, {} cap violations",
             o.sla.met,
             o.sla.breached,
             o.sla.pending,
@@ -235,6 +235,7 @@ pub fn report_table(
             ),
             o.follow_up.scheduled,
             o.follow_up.completed,
+            o.follow_up.overdue,
             percent(o.follow_up.on_time_rate),
             o.follow_up.cap_violations
         ),

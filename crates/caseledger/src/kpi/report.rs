@@ -234,7 +234,10 @@ pub struct FollowUpKpis {
     pub scheduled: u64,
     /// `follow_up_completed` events.
     pub completed: u64,
-    /// Share of completions at or before their due time.
+    /// Follow-ups scheduled and not completed at T whose due time is
+    /// before T: late, done or not.
+    pub overdue: u64,
+    /// Completions at or before their due time / (completed + overdue).
     pub on_time_rate: Option<f64>,
     /// Scheduled follow-ups too close to an earlier one of the same customer.
     pub cap_violations: u64,
