@@ -718,3 +718,55 @@ fn system_and_customer_responses_leave_the_response_deadline_open() {
     assert_eq!(b.sla_response.state, BoardSlaState::Met);
     assert_eq!(b.next_deadline, Some(t(24 * 60)), "the resolution's");
 }
+
+/// A case resolved or closed without ever a response has no open response
+/// deadline (docs/kpis.md, "The case board": the nearest *open* deadline):
+/// it neither comes first forever nor takes a `limit`'s place. Reopened,
+/// it is open work nobody has answered: its response deadline is open
+/// again (long past, so it comes first).
+#[test]
+fn a_case_done_without_a_response_has_no_open_deadline() {
+    let email = |customer| opened(customer, Channel::Email, Tier::Standard);
+    let urgent = || classified(Category::Inquiry, Topic::Account, Priority::Urgent);
+    let reopened = || EventData::Reopened(Reopened { reason: None });
+    let log = log_by(vec![
+        // A: resolved without a response, then closed.
+        (A, 0, "agent-1", email("C-1")),
+        (A, 0, "agent-1", urgent()),
+        (A, 5, "agent-1", resolved()),
+        (A, 6, "agent-1", EventData::Closed),
+        // B: resolved with only the system's acknowledgement.
+        (B, 0, "agent-1", email("C-2")),
+        (B, 0, "agent-1", urgent()),
+        (B, 5, "system", EventData::Responded),
+        (B, 7, "agent-1", resolved()),
+        // C: resolved without a response, then reopened.
+        (C, 0, "agent-1", email("C-3")),
+        (C, 0, "agent-1", urgent()),
+        (C, 8, "agent-1", resolved()),
+        (C, 70, "customer", reopened()),
+        // D: open, answered, its resolution due at minute 24 h.
+        (D, 0, "agent-1", email("C-4")),
+        (D, 0, "agent-1", urgent()),
+        (D, 10, "agent-2", EventData::Responded),
+    ]);
+    let board = log.board(Some(t(90)));
+    let policy = BoardPolicy::default();
+    let all = board.rows(&BoardQuery::default(), &policy);
+    let row = |id| all.iter().find(|r| r.case_id.0.as_u128() == id).unwrap();
+    assert_eq!(row(A).next_deadline, None, "closed");
+    assert_eq!(row(B).next_deadline, None, "resolved");
+    // The verdict is unchanged: the response target was missed.
+    assert_eq!(row(A).sla_response.state, BoardSlaState::Breached);
+    assert!(!row(A).overdue);
+    assert_eq!(row(C).next_deadline, Some(t(60)), "reopened: open again");
+    assert!(row(C).overdue);
+    assert_eq!(row(D).next_deadline, Some(t(24 * 60)));
+    assert_eq!(ids(&all), [C, D, A, B]);
+    let mut first = BoardQuery::default();
+    first.limit = Some(1);
+    assert_eq!(ids(&board.rows(&first, &policy)), [C]);
+    first.status = Some(Status::Open);
+    first.limit = Some(2);
+    assert_eq!(ids(&board.rows(&first, &policy)), [C, D]);
+}
