@@ -515,6 +515,47 @@ fn report_csv_rows_have_the_header_width() {
     assert!(rows >= 2, "{out}");
 }
 
+/// The CSV's columns do not depend on the data (docs/cli.md, "`--format
+/// csv`"): an empty cohort and a full one have the same header, for every
+/// grouping, and it holds each known regime's and purpose's columns
+/// whether or not any case has them (the store has complaints under
+/// `cn-2020` alone, and no bank-originated case).
+#[test]
+fn report_csv_has_the_same_columns_whatever_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let header = |args: &[&str]| {
+        let all = [&["report", "--format", "csv"][..], args].concat();
+        let (code, out, err) = run(dir.path(), &all);
+        assert_eq!(code, 0, "{err}");
+        out.lines().next().unwrap_or_default().to_owned()
+    };
+    for grouping in [
+        &[][..],
+        &["--group-by", "channel"],
+        &["--group-by", "category"],
+        &["--group-by", "agent,month"],
+        &["--group-by", "responder"],
+    ] {
+        let full = header(grouping);
+        let empty = header(&[grouping, &["--from", "2030-01-01"]].concat());
+        assert_eq!(empty, full, "{grouping:?}");
+        if grouping.last() == Some(&"responder") {
+            assert!(full.contains(",time_to_respond_p90_s"), "{full}");
+            continue;
+        }
+        let columns: Vec<&str> = full.split(',').collect();
+        for regime in caseledger::complaint::Regime::ALL {
+            let column = format!("complaints_by_regime_{}_deadline_rate", regime.as_str());
+            assert!(columns.contains(&column.as_str()), "{column}: {full}");
+        }
+        for purpose in caseledger::FollowUpPurpose::ALL {
+            let column = format!("outreach_by_purpose_{}_scheduled", purpose.as_str());
+            assert!(columns.contains(&column.as_str()), "{column}: {full}");
+        }
+    }
+}
+
 /// Issue 20, point 4: two dimensions in the table (`agent / month` rows),
 /// and in JSON (each key an object, `group_by` both).
 #[test]

@@ -154,14 +154,7 @@ impl Handling {
         ) -> &'r mut ResponderKpis {
             let key = agents.name(agent).map(ToString::to_string);
             rows.entry(key.unwrap_or_default())
-                .or_insert_with_key(|k| ResponderKpis {
-                    key: k.clone(),
-                    contacts: 0,
-                    cases_assigned: 0,
-                    cases_replied: 0,
-                    reply_rate: None,
-                    time_to_respond: Durations::default().stats(),
-                })
+                .or_insert_with_key(|k| ResponderKpis::empty(k.clone()))
         }
         for (agent, n) in &contacts {
             row(&mut rows, agents, *agent).contacts = *n;
