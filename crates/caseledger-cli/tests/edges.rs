@@ -331,7 +331,7 @@ fn the_report_json_starts_with_its_schema_version() {
     fixed_store(dir.path());
     let (code, out, _) = run(dir.path(), &["report", "--format", "json"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("{\n  \"schema_version\": 3,\n"), "{out}");
+    assert!(out.starts_with("{\n  \"schema_version\": 4,\n"), "{out}");
 }
 
 #[test]

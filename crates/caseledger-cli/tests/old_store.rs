@@ -1,8 +1,10 @@
 //! A store written before issue 19 (closed-loop follow-ups, routing, root
 //! causes, quality reviews, proactive contacts) still verifies, exports the
 //! same bytes, and reports every figure it had with the same value, except
-//! `fcr_rate`, which changed on purpose (docs/kpis.md: a case whose
-//! follow-up ended `not_resolved` is no first contact resolution).
+//! two that changed on purpose: `fcr_rate` (docs/kpis.md: a case whose
+//! follow-up ended `not_resolved` is no first contact resolution) and
+//! `follow_up.on_time_rate` (its denominator counts the follow-ups pending
+//! past their due time: docs/kpis.md, "Follow-up").
 //!
 //! The fixture `tests/fixtures/store-v1` was made by main at 82780be:
 //! `caseledger --store store-v1 generate --cases 50 --seed 4` (369 events,
@@ -43,13 +45,13 @@ fn pinned(name: &str) -> Value {
 }
 
 /// Every leaf of `old` is in `new` with the same value, except the keys
-/// named `changed` (compared in `changed_seen` instead); `new` may have
-/// more keys. Returns the differences as paths.
+/// in `changed` (compared in `changed_seen` instead); `new` may have more
+/// keys. Returns the differences as paths.
 fn compare(
     path: &str,
     old: &Value,
     new: &Value,
-    changed: &str,
+    changed: &[&str],
     changed_seen: &mut Vec<(String, Value, Value)>,
     diffs: &mut Vec<String>,
 ) {
@@ -59,7 +61,9 @@ fn compare(
                 let p = format!("{path}.{k}");
                 match n.get(k) {
                     None => diffs.push(format!("{p}: missing")),
-                    Some(nv) if k == changed => changed_seen.push((p, v.clone(), nv.clone())),
+                    Some(nv) if changed.contains(&k.as_str()) => {
+                        changed_seen.push((p, v.clone(), nv.clone()))
+                    }
                     Some(nv) => compare(&p, v, nv, changed, changed_seen, diffs),
                 }
             }
@@ -102,9 +106,10 @@ fn hex(b: &[u8]) -> String {
 
 /// The pinned report (schema version 2) in today's names: issue 23's
 /// renames (docs/kpis.md, "Display labels"; CHANGELOG.md) applied to every
-/// KPIS object, and the schema version raised for them. Only names change:
-/// the values stay the pinned ones, so [`compare`] still checks every old
-/// figure's value.
+/// KPIS object, and the schema version raised for them (3), and for
+/// `follow_up.on_time_rate`'s new denominator (4; its values are compared
+/// as a changed figure). Only names change: the values stay the pinned
+/// ones, so [`compare`] still checks every old figure's value.
 fn in_todays_names(mut report: Value) -> Value {
     fn rename(m: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
         if let Some(v) = m.remove(from) {
@@ -121,7 +126,7 @@ fn in_todays_names(mut report: Value) -> Value {
         }
     }
     assert_eq!(report["schema_version"], 2);
-    report["schema_version"] = 3.into();
+    report["schema_version"] = 4.into();
     kpis(&mut report["overall"]);
     if let Some(groups) = report["groups"].as_array_mut() {
         groups.iter_mut().for_each(kpis);
@@ -129,7 +134,9 @@ fn in_todays_names(mut report: Value) -> Value {
     report
 }
 
-fn check_report(pinned_name: &str, args: &[&str]) -> Vec<(String, Value, Value)> {
+/// The changed figures of the report (`args`) against its pinned form,
+/// each as (path, old, new), and the new report.
+fn check_report(pinned_name: &str, args: &[&str]) -> (Vec<(String, Value, Value)>, Value) {
     let dir = store();
     let mut all = vec!["report", "--format", "json"];
     all.extend_from_slice(args);
@@ -141,41 +148,66 @@ fn check_report(pinned_name: &str, args: &[&str]) -> Vec<(String, Value, Value)>
         "",
         &in_todays_names(pinned(pinned_name)),
         &new,
-        "fcr_rate",
+        &["fcr_rate", "on_time_rate"],
         &mut changed,
         &mut diffs,
     );
     assert!(diffs.is_empty(), "figures changed: {diffs:#?}");
-    changed
+    (changed, new)
 }
 
-#[test]
-fn every_old_figure_but_fcr_keeps_its_value() {
-    let changed = check_report("store-v1.report.json", &[]);
-    // fcr_rate is the one figure allowed to move, and only down: the two
-    // `not_resolved` outcomes take their cases out of first contact
-    // resolution when they were in it.
-    assert_eq!(changed.len(), 1, "{changed:?}");
-    let (path, old, new) = &changed[0];
-    assert_eq!(path, ".overall.fcr_rate");
-    assert!(
-        new.as_f64().unwrap() <= old.as_f64().unwrap(),
-        "{old} -> {new}"
-    );
-}
-
-#[test]
-fn every_old_figure_by_category_but_fcr_keeps_its_value() {
-    let changed = check_report(
-        "store-v1.report-by-category.json",
-        &["--group-by", "category"],
-    );
-    for (path, old, new) in &changed {
-        assert!(path.ends_with(".fcr_rate"), "{path}");
+/// Checks a changed figure: `fcr_rate` only moves down (the two
+/// `not_resolved` outcomes take their cases out of first contact
+/// resolution when they were in it); `follow_up.on_time_rate` is exactly
+/// the old on-time completions over (completed + overdue) of the new
+/// report (the same completions; the overdue pending follow-ups join the
+/// denominator), null when both are 0.
+fn check_changed(new_report: &Value, (path, old, new): &(String, Value, Value)) {
+    if path.ends_with(".fcr_rate") {
         assert!(
             new.as_f64().unwrap() <= old.as_f64().unwrap(),
             "{path}: {old} -> {new}"
         );
+        return;
+    }
+    let kpis = path.strip_suffix(".follow_up.on_time_rate").unwrap();
+    let kpis = match kpis.strip_prefix(".groups[") {
+        Some(i) => &new_report["groups"][i.trim_end_matches(']').parse::<usize>().unwrap()],
+        None => &new_report["overall"],
+    };
+    let f = &kpis["follow_up"];
+    let (completed, overdue) = (
+        f["completed"].as_u64().unwrap(),
+        f["overdue"].as_u64().unwrap(),
+    );
+    let on_time = old.as_f64().map_or(0.0, |r| (r * completed as f64).round());
+    let want = (completed + overdue > 0).then(|| on_time / (completed + overdue) as f64);
+    assert_eq!(new.as_f64(), want, "{path}: {old} -> {new}");
+}
+
+#[test]
+fn every_old_figure_but_fcr_and_on_time_keeps_its_value() {
+    let (changed, new) = check_report("store-v1.report.json", &[]);
+    let paths: Vec<&str> = changed.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        paths,
+        [".overall.fcr_rate", ".overall.follow_up.on_time_rate"]
+    );
+    for c in &changed {
+        check_changed(&new, c);
+    }
+    // The store has follow-ups pending past due: the rate did move.
+    assert!(changed[1].1 != changed[1].2, "{changed:?}");
+}
+
+#[test]
+fn every_old_figure_by_category_but_fcr_and_on_time_keeps_its_value() {
+    let (changed, new) = check_report(
+        "store-v1.report-by-category.json",
+        &["--group-by", "category"],
+    );
+    for c in &changed {
+        check_changed(&new, c);
     }
 }
 #[test]

@@ -452,6 +452,50 @@ fn complaint_policy_and_calendar_decide_the_complaint_deadline() {
     assert!(err.contains("invalid calendar"), "{err}");
 }
 
+/// The table's complaint summary prints the denominator its rate uses:
+/// the complaints with a verdict (within + overdue), and the pending ones
+/// apart, not every complaint (docs/kpis.md, "Complaints").
+#[test]
+fn the_table_says_of_how_many_complaints_the_deadline_rate_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let complaint = r#"{"category":"complaint","topic":"card","priority":"high"}"#;
+    let mut lines = Vec::new();
+    // 1 and 2 resolved within their deadline (cn-2020: 15 days), 3 never
+    // resolved and past it, 4 opened at T: pending.
+    for (case, opened, resolved) in [
+        (1, "2026-08-03T10:00:00Z", Some("2026-08-05T10:00:00Z")),
+        (2, "2026-08-10T10:00:00Z", Some("2026-08-12T10:00:00Z")),
+        (3, "2026-08-10T10:00:00Z", None),
+        (4, "2026-10-01T10:00:00Z", None),
+    ] {
+        let id = case * 10;
+        let customer = format!(r#"{{"customer_id":"C-{case}","channel":"phone"}}"#);
+        lines.push(line(case, id, "opened", opened, &customer));
+        lines.push(line(case, id + 1, "classified", opened, complaint));
+        if let Some(at) = resolved {
+            lines.push(line(case, id + 2, "resolved", at, "{}"));
+        }
+    }
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], lines.join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &v["overall"]["complaints"];
+    assert_eq!(
+        (&c["within_deadline"], &c["overdue"], &c["pending"]),
+        (&2.into(), &1.into(), &1.into())
+    );
+    let (code, out, err) = run(dir.path(), &["report"]);
+    assert_eq!(code, 0, "{err}");
+    // The summary may wrap: compare with single spaces.
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        out.contains("complaints within deadline 66.7% (2 of 3 with a verdict, 1 pending)"),
+        "{out}"
+    );
+}
+
 /// Every CSV row has as many cells as the header, also when groups flatten
 /// to different columns (a category without complaints has an empty
 /// `complaints.by_regime`, a complaint category has one column per regime).
@@ -469,6 +513,47 @@ fn report_csv_rows_have_the_header_width() {
         rows += 1;
     }
     assert!(rows >= 2, "{out}");
+}
+
+/// The CSV's columns do not depend on the data (docs/cli.md, "`--format
+/// csv`"): an empty cohort and a full one have the same header, for every
+/// grouping, and it holds each known regime's and purpose's columns
+/// whether or not any case has them (the store has complaints under
+/// `cn-2020` alone, and no bank-originated case).
+#[test]
+fn report_csv_has_the_same_columns_whatever_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let header = |args: &[&str]| {
+        let all = [&["report", "--format", "csv"][..], args].concat();
+        let (code, out, err) = run(dir.path(), &all);
+        assert_eq!(code, 0, "{err}");
+        out.lines().next().unwrap_or_default().to_owned()
+    };
+    for grouping in [
+        &[][..],
+        &["--group-by", "channel"],
+        &["--group-by", "category"],
+        &["--group-by", "agent,month"],
+        &["--group-by", "responder"],
+    ] {
+        let full = header(grouping);
+        let empty = header(&[grouping, &["--from", "2030-01-01"]].concat());
+        assert_eq!(empty, full, "{grouping:?}");
+        if grouping.last() == Some(&"responder") {
+            assert!(full.contains(",time_to_respond_p90_s"), "{full}");
+            continue;
+        }
+        let columns: Vec<&str> = full.split(',').collect();
+        for regime in caseledger::complaint::Regime::ALL {
+            let column = format!("complaints_by_regime_{}_deadline_rate", regime.as_str());
+            assert!(columns.contains(&column.as_str()), "{column}: {full}");
+        }
+        for purpose in caseledger::FollowUpPurpose::ALL {
+            let column = format!("outreach_by_purpose_{}_scheduled", purpose.as_str());
+            assert!(columns.contains(&column.as_str()), "{column}: {full}");
+        }
+    }
 }
 
 /// Issue 20, point 4: two dimensions in the table (`agent / month` rows),

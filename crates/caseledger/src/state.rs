@@ -50,7 +50,9 @@ pub struct Case {
     pub assignment: Option<Assignment>,
     /// The current escalation level (0: never escalated).
     pub escalation_level: u8,
-    /// How many `responded` events so far.
+    /// How many contacts by an agent so far: `responded` events whose actor
+    /// is an agent ([`Event::agent_contact`](crate::Event::agent_contact);
+    /// one by `system` or `customer` is no response).
     pub responses: u32,
     /// How many `resolved` events so far.
     pub resolutions: u32,
@@ -339,7 +341,8 @@ fn evolve_mut(state: &mut CaseState, event: &Event) {
                 team: a.team.clone(),
             });
         }
-        EventData::Responded => case.responses += 1,
+        // An acknowledgement by `system` or `customer` is no response.
+        EventData::Responded => case.responses += u32::from(event.agent_contact().is_some()),
         EventData::Escalated(e) => {
             case.escalation_level = case.escalation_level.max(e.level.get());
             case.escalated_since_open = true;

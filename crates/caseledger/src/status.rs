@@ -43,7 +43,7 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// Opened; nobody has responded or been assigned yet.
+    /// Opened; no agent has responded and nobody has been assigned yet.
     New,
     /// Being handled.
     InProgress,
@@ -66,9 +66,10 @@ impl Phase {
 
     /// The one rule of a case's phase (docs/events.md): `None` unless
     /// `status` is open; else escalated when escalated since it was last
-    /// (re)opened, reopened when it was ever reopened, new when nobody has
-    /// responded or been assigned yet, in progress otherwise. The history
-    /// view ([`crate::Case::phase`]) and the case board both ask it.
+    /// (re)opened, reopened when it was ever reopened, new when no agent has
+    /// responded (`Event::agent_contact`) and nobody has been assigned
+    /// yet, in progress otherwise. The history view
+    /// ([`crate::Case::phase`]) and the case board both ask it.
     pub(crate) fn of(
         status: Status,
         escalated_since_open: bool,

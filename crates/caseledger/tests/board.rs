@@ -669,3 +669,104 @@ fn a_selection_counts_its_rows_first_and_builds_the_same_rows_in_order_each_walk
     assert!(counts[1] > 0 && counts[1] < counts[0], "{counts:?}");
     assert_eq!(&counts[2..], &[7, 0]);
 }
+
+/// A log of `(case, minute, actor, data)`, positions from 1 in this order.
+fn log_by(entries: Vec<(u128, i64, &str, EventData)>) -> Log {
+    Log(entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (case, minute, actor, data))| Event {
+            event_id: EventId::from_u128(i as u128 + 1),
+            case_id: CaseId::from_u128(case),
+            at: t(minute),
+            actor: common::agent(actor),
+            data,
+        })
+        .collect())
+}
+
+/// Only an agent's contact is a response (domain.md): a `responded` by
+/// `system` or `customer` gives the board no first response, leaves the
+/// response deadline open (and breached once past), and the case new.
+#[test]
+fn system_and_customer_responses_leave_the_response_deadline_open() {
+    let email = |customer| opened(customer, Channel::Email, Tier::Standard);
+    let urgent = || classified(Category::Inquiry, Topic::Account, Priority::Urgent);
+    let log = log_by(vec![
+        (A, 0, "agent-1", email("C-1")),
+        (A, 0, "agent-1", urgent()),
+        (A, 1, "system", EventData::Responded),
+        (A, 10, "customer", EventData::Responded),
+        (B, 0, "agent-1", email("C-2")),
+        (B, 0, "agent-1", urgent()),
+        (B, 1, "system", EventData::Responded),
+        (B, 30, "agent-2", EventData::Responded),
+    ]);
+    let all = log
+        .board(Some(t(90)))
+        .rows(&BoardQuery::default(), &BoardPolicy::default());
+    let row = |id| all.iter().find(|r| r.case_id.0.as_u128() == id).unwrap();
+    let a = row(A);
+    assert_eq!(a.first_response, None);
+    assert_eq!(a.phase, Some(Phase::New), "nobody has responded");
+    assert_eq!(a.sla_response.state, BoardSlaState::Breached);
+    assert_eq!(a.next_deadline, Some(t(60)));
+    assert!(a.overdue);
+    let b = row(B);
+    assert_eq!(b.first_response, Some(t(30)), "the agent's");
+    assert_eq!(b.phase, Some(Phase::InProgress));
+    assert_eq!(b.sla_response.state, BoardSlaState::Met);
+    assert_eq!(b.next_deadline, Some(t(24 * 60)), "the resolution's");
+}
+
+/// A case resolved or closed without ever a response has no open response
+/// deadline (docs/kpis.md, "The case board": the nearest *open* deadline):
+/// it neither comes first forever nor takes a `limit`'s place. Reopened,
+/// it is open work nobody has answered: its response deadline is open
+/// again (long past, so it comes first).
+#[test]
+fn a_case_done_without_a_response_has_no_open_deadline() {
+    let email = |customer| opened(customer, Channel::Email, Tier::Standard);
+    let urgent = || classified(Category::Inquiry, Topic::Account, Priority::Urgent);
+    let reopened = || EventData::Reopened(Reopened { reason: None });
+    let log = log_by(vec![
+        // A: resolved without a response, then closed.
+        (A, 0, "agent-1", email("C-1")),
+        (A, 0, "agent-1", urgent()),
+        (A, 5, "agent-1", resolved()),
+        (A, 6, "agent-1", EventData::Closed),
+        // B: resolved with only the system's acknowledgement.
+        (B, 0, "agent-1", email("C-2")),
+        (B, 0, "agent-1", urgent()),
+        (B, 5, "system", EventData::Responded),
+        (B, 7, "agent-1", resolved()),
+        // C: resolved without a response, then reopened.
+        (C, 0, "agent-1", email("C-3")),
+        (C, 0, "agent-1", urgent()),
+        (C, 8, "agent-1", resolved()),
+        (C, 70, "customer", reopened()),
+        // D: open, answered, its resolution due at minute 24 h.
+        (D, 0, "agent-1", email("C-4")),
+        (D, 0, "agent-1", urgent()),
+        (D, 10, "agent-2", EventData::Responded),
+    ]);
+    let board = log.board(Some(t(90)));
+    let policy = BoardPolicy::default();
+    let all = board.rows(&BoardQuery::default(), &policy);
+    let row = |id| all.iter().find(|r| r.case_id.0.as_u128() == id).unwrap();
+    assert_eq!(row(A).next_deadline, None, "closed");
+    assert_eq!(row(B).next_deadline, None, "resolved");
+    // The verdict is unchanged: the response target was missed.
+    assert_eq!(row(A).sla_response.state, BoardSlaState::Breached);
+    assert!(!row(A).overdue);
+    assert_eq!(row(C).next_deadline, Some(t(60)), "reopened: open again");
+    assert!(row(C).overdue);
+    assert_eq!(row(D).next_deadline, Some(t(24 * 60)));
+    assert_eq!(ids(&all), [C, D, A, B]);
+    let mut first = BoardQuery::default();
+    first.limit = Some(1);
+    assert_eq!(ids(&board.rows(&first, &policy)), [C]);
+    first.status = Some(Status::Open);
+    first.limit = Some(2);
+    assert_eq!(ids(&board.rows(&first, &policy)), [C, D]);
+}

@@ -219,6 +219,36 @@ fn every_figure_of_four_hand_computed_cases() {
     assert_eq!(k.follow_up.on_time_rate, None);
 }
 
+/// Only an agent's contact is a response (domain.md, "Assignment and
+/// response"): a `responded` by `system` (an automatic acknowledgement) or
+/// by `customer` starts no first response time, meets no response target
+/// and is no second contact against first contact resolution.
+#[test]
+fn system_and_customer_responses_are_no_contact() {
+    let mut log = Log::default();
+    // Urgent (1 h to respond): acknowledged by the system after a minute,
+    // a `responded` by the customer after 10, the agent's one contact
+    // after 2 h, resolved after 3 h.
+    log.open(1, 0.0, "C-1", Channel::Email)
+        .classify(1, 0.0, Category::Inquiry, Topic::Card, Priority::Urgent)
+        .add(1, 1.0 / 60.0, "system", EventData::Responded)
+        .add(1, 10.0 / 60.0, "customer", EventData::Responded)
+        .add(1, 2.0, "agent-1", EventData::Responded)
+        .simple(1, 3.0, resolved());
+    // Answered by the system alone, never by an agent: no first response.
+    log.open(2, 0.0, "C-2", Channel::Email)
+        .add(2, 0.5, "system", EventData::Responded);
+    let k = log.report(Some(h(4.0)), &ReportParams::default()).overall;
+    assert_eq!(k.first_response.count, 1, "case 2 has no agent's contact");
+    assert!(approx(k.first_response.mean_s, 7200.0));
+    // Case 1 breached its 1 h response target; case 2 (normal, 24 h) is
+    // pending, as a case without a response.
+    assert_eq!((k.sla.met, k.sla.breached, k.sla.pending), (0, 1, 1));
+    // One agent's contact before the resolution: case 1 is an FCR.
+    assert!(approx(k.fcr_rate, 1.0));
+    assert_counts_match_the_folded_cases(&log.events, None);
+}
+
 #[test]
 fn groups_are_sorted_and_use_latest_classification_and_assignment() {
     let log = four_cases();
@@ -390,6 +420,40 @@ fn follow_up_on_time_and_cap_violations() {
         k.follow_up.cap_violations, 1,
         "only the later one breaks the cap"
     );
+}
+
+/// A follow-up still pending at T whose due time is before T is late: it
+/// counts in `on_time_rate`'s denominator as not on time (docs/kpis.md,
+/// "Follow-up"), so a follow-up never done cannot vanish from the rate.
+/// One due exactly at T may still be done on time: not yet counted.
+#[test]
+fn overdue_pending_follow_ups_count_as_not_on_time() {
+    let mut log = Log::default();
+    let day = 24.0;
+    for (case, customer) in [(1, "C-1"), (2, "C-2"), (3, "C-3"), (4, "C-4")] {
+        log.open(case, 0.0, customer, Channel::Phone)
+            .classify(case, 0.0, Category::Inquiry, Topic::Card, Priority::Low)
+            .simple(case, 1.0, resolved());
+    }
+    log.follow_up(1, 2.0 * day, 5.0 * day)
+        .complete(1, 4.0 * day) // on time
+        .follow_up(2, 2.0 * day, 6.0 * day) // never done, due before T
+        .follow_up(3, 2.0 * day, 10.0 * day) // due exactly at T: not late yet
+        .follow_up(4, 2.0 * day, 12.0 * day) // due after T
+        .simple(4, 10.0 * day, EventData::Closed);
+    let at = |t| log.report(Some(t), &ReportParams::default()).overall;
+    let k = at(h(10.0 * day));
+    assert_eq!((k.follow_up.scheduled, k.follow_up.completed), (4, 1));
+    assert_eq!(k.follow_up.overdue, 1, "case 2's alone");
+    assert!(approx(k.follow_up.on_time_rate, 0.5), "1 of (1 + 1)");
+    // A millisecond later, case 3's is late too.
+    let k = at(h(10.0 * day) + Duration::milliseconds(1));
+    assert_eq!(k.follow_up.overdue, 2);
+    assert!(approx(k.follow_up.on_time_rate, 1.0 / 3.0));
+    // Before case 1's completion and case 2's due time: no verdict yet.
+    let k = at(h(3.0 * day));
+    assert_eq!((k.follow_up.completed, k.follow_up.overdue), (0, 0));
+    assert_eq!(k.follow_up.on_time_rate, None);
 }
 
 #[test]
@@ -564,7 +628,7 @@ type Figure = fn(&Kpis) -> u64;
 fn group_sums_match(r: &Report) {
     let sum = |f: fn(&Kpis) -> u64| r.groups.iter().map(|g| f(&g.kpis)).sum::<u64>();
     let o = &r.overall;
-    let checks: [(&str, Figure); 12] = [
+    let checks: [(&str, Figure); 13] = [
         ("cases_opened", |k| k.cases_opened),
         ("cases_resolved", |k| k.cases_resolved),
         ("backlog", |k| k.backlog),
@@ -576,6 +640,7 @@ fn group_sums_match(r: &Report) {
         ("complaints.count", |k| k.complaints.count),
         ("csat.responses", |k| k.csat.responses),
         ("follow_up.scheduled", |k| k.follow_up.scheduled),
+        ("follow_up.overdue", |k| k.follow_up.overdue),
         ("follow_up.cap_violations", |k| k.follow_up.cap_violations),
     ];
     for (name, f) in checks {

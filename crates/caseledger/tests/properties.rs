@@ -289,7 +289,9 @@ impl Model {
                 self.routed |= step.flag;
                 self.assigned.insert(step.agent);
             }
-            3 => self.responses += 1,
+            // Only an agent's contact is a response: `ACTORS` 0 and 1 are
+            // `system` and `customer`, the others agents.
+            3 => self.responses += u32::from(step.actor >= 2),
             4 => self.level = step.level.unwrap_or(self.level + 1),
             5 => {
                 self.status = Some(Status::Resolved);
@@ -475,7 +477,14 @@ fn run(steps: &[Step]) -> Run {
             case_id: CASE,
             event_id: EventId::from_u128(i as u128 + 1),
             at: t(at),
-            actor: Actor::System,
+            // A response by its step's actor (system, customer or an
+            // agent: only an agent's counts); every other command by the
+            // system, which the rules alone never refuse.
+            actor: if step.kind == 3 {
+                Actor::parse(ACTORS[usize::from(step.actor)]).unwrap()
+            } else {
+                Actor::System
+            },
             action: action(step, at),
         };
         let expected = model.predict(step, at);

@@ -362,11 +362,12 @@ fn months_are_local_in_the_report_s_time_zone() {
 /// accumulators merge.
 #[test]
 fn the_report_pauses_the_resolution_clock_during_waits() {
+    // By an agent: only an agent's `responded` is a response.
     let ev = |n: u128, minute: i64, data| Event {
         event_id: EventId::from_u128(n),
         case_id: common::CASE,
         at: common::t(minute),
-        actor: Actor::System,
+        actor: common::agent("agent-1"),
         data,
     };
     let urgent = Classified {
@@ -459,7 +460,10 @@ fn flat_rule(events: &[Event], t: DateTime<Utc>, policy: &SlaPolicy) -> (u64, u6
         match &e.data {
             EventData::Opened(_) => c.opened = Some(e.at),
             EventData::Classified(k) => c.priority = Some(k.priority),
-            EventData::Responded if c.first_response.is_none() => c.first_response = Some(e.at),
+            // An agent's contact only (docs/kpis.md, "Response").
+            EventData::Responded if c.first_response.is_none() && e.actor.agent().is_some() => {
+                c.first_response = Some(e.at)
+            }
             EventData::Resolved(_) => c.resolved = Some(e.at),
             EventData::Reopened(_) => c.resolved = None,
             _ => {}

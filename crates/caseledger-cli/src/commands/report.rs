@@ -605,7 +605,7 @@ struct Partition {
 /// `csat.satisfied_share`, each survey dimension's `mean` its
 /// `mean_score`, and `sla.rate` `sla.met_rate` (docs/kpis.md, "Display
 /// labels").
-pub const REPORT_SCHEMA_VERSION: u32 = 3;
+pub const REPORT_SCHEMA_VERSION: u32 = 4;
 
 /// The `json` format: the report with the head, keys in the documented order.
 fn json(

@@ -3,9 +3,13 @@
 
 use std::fmt::Write;
 
-use anyhow::Result;
-use caseledger::kpi::{GroupBy, Report, TOTAL_ROW_KEY};
-use serde_json::Value;
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, bail};
+use caseledger::FollowUpPurpose;
+use caseledger::complaint::Regime;
+use caseledger::kpi::{GroupBy, PurposeKpis, RegimeKpis, Report, ResponderKpis, TOTAL_ROW_KEY};
+use serde_json::{Map, Value};
 
 /// Flattens a JSON object into `a_b_c` keys (sorted) and scalar cells.
 /// A leaf of a flattened JSON value.
@@ -73,12 +77,59 @@ pub(super) fn csv_cell(leaf: &Leaf) -> String {
     }
 }
 
+/// The columns of a report's rows after the key columns, the same whatever
+/// the data (docs/cli.md, "`--format csv`"): a program reading the CSV
+/// finds a column in every report, also one of an empty cohort or of a
+/// period without complaints. They are the fields of a template row
+/// flattened, sorted: a responder row, or else the overall figures (their
+/// `targets` keys are those of every row: the report's targets, not the
+/// data) with the maps that hold only what was counted,
+/// `complaints.by_regime` and `outreach.by_purpose`, holding every known
+/// regime and purpose.
+fn report_columns(report: &Report) -> Result<BTreeSet<String>> {
+    let mut template = if report.group_by == Some(GroupBy::Responder) {
+        serde_json::to_value(ResponderKpis::empty(String::new()))?
+    } else {
+        let mut kpis = serde_json::to_value(report.overall)?;
+        let every = |names: &mut dyn Iterator<Item = &'static str>, fields: Value| {
+            names
+                .map(|name| (name.to_owned(), fields.clone()))
+                .collect::<Map<String, Value>>()
+        };
+        let by_regime = every(
+            &mut Regime::ALL.iter().map(|r| r.as_str()),
+            serde_json::to_value(RegimeKpis::default())?,
+        );
+        let by_purpose = every(
+            &mut FollowUpPurpose::ALL.iter().map(|p| p.as_str()),
+            serde_json::to_value(PurposeKpis::default())?,
+        );
+        for (pointer, every) in [
+            ("/complaints/by_regime", by_regime),
+            ("/outreach/by_purpose", by_purpose),
+        ] {
+            *kpis
+                .pointer_mut(pointer)
+                .with_context(|| format!("the report's JSON has no `{pointer}`"))? =
+                Value::Object(every);
+        }
+        kpis
+    };
+    if let Value::Object(m) = &mut template {
+        m.remove("key");
+    }
+    let mut cells = Vec::new();
+    flatten("", &template, &mut cells);
+    Ok(cells.into_iter().map(|(k, _)| k).collect())
+}
+
 /// The `csv` format: a header, then one row per group (one row `all`
 /// without a grouping). The first column is the group's `key`; with two
 /// dimensions, two columns `key_DIM` (the JSON key object flattened, in
-/// the dimensions' order). The other columns are the row's fields
-/// flattened, sorted. Text cells are guarded against spreadsheet formulas
-/// ([`csv_text`]).
+/// the dimensions' order). The other columns are [`report_columns`], the
+/// same whatever the data; a row leaves empty a column it lacks (a
+/// regime without complaints in the group). Text cells are guarded
+/// against spreadsheet formulas ([`csv_text`]).
 pub fn report_csv(report: &Report) -> Result<String> {
     let (key_names, rows): (Vec<String>, Vec<(Vec<String>, Value)>) =
         match (report.group_by, report.then_by) {
@@ -117,19 +168,18 @@ pub fn report_csv(report: &Report) -> Result<String> {
                 )],
             ),
         };
-    // Groups may flatten to different columns (a map such as
-    // `complaints.by_regime` is empty in a group without complaints), so
-    // the header is the union of every row's columns, sorted, and a row
-    // leaves a column it lacks empty: every row has the header's width.
+    let columns = report_columns(report)?;
     let mut flat = Vec::with_capacity(rows.len());
-    let mut columns = std::collections::BTreeSet::new();
     for (keys, mut value) in rows {
         if let Value::Object(m) = &mut value {
             m.remove("key");
         }
         let mut cells = Vec::new();
         flatten("", &value, &mut cells);
-        columns.extend(cells.iter().map(|(k, _)| k.clone()));
+        // A field the template lacks would be dropped without a word.
+        if let Some((column, _)) = cells.iter().find(|(k, _)| !columns.contains(k)) {
+            bail!("the CSV has no column for the report's field `{column}`");
+        }
         let cells: std::collections::HashMap<String, Leaf> = cells.into_iter().collect();
         flat.push((keys, cells));
     }

@@ -218,15 +218,18 @@ pub fn report_table(
     ));
     out.push_str(&wrap(
         &format!(
-            "SLA: {} met, {} breached, {} pending; complaints within deadline {} ({} of {}); \
-             satisfied {} (target {}); follow-ups {} scheduled, {} completed, on time {}, {} \
-             cap violations",
+            "SLA: {} met, {} breached, {} pending; complaints within deadline {} ({} of {} with \
+             a verdict, {} pending); satisfied {} (target {}); follow-ups {} scheduled, {} \
+             completed, {} overdue, on time {}, {} cap violations",
             o.sla.met,
             o.sla.breached,
             o.sla.pending,
             percent(o.complaints.deadline_rate),
+            // The rate's own denominator (within + overdue): pending
+            // complaints have no verdict yet and are counted apart.
             o.complaints.within_deadline,
-            o.complaints.count,
+            o.complaints.within_deadline + o.complaints.overdue,
+            o.complaints.pending,
             percent(o.csat.satisfied_share),
             percent(
                 o.targets
@@ -235,6 +238,7 @@ pub fn report_table(
             ),
             o.follow_up.scheduled,
             o.follow_up.completed,
+            o.follow_up.overdue,
             percent(o.follow_up.on_time_rate),
             o.follow_up.cap_violations
         ),

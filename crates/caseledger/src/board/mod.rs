@@ -90,8 +90,10 @@ impl Entry {
                     .as_ref()
                     .map_or(OptNum::NONE, |t| OptNum::some(teams.number(t)));
             }
+            // Only an agent's contact ends the wait for a response (the
+            // report's rule, `Event::agent_contact`).
             EventData::Responded => {
-                if self.first_response_ms.get().is_none() {
+                if event.agent_contact().is_some() && self.first_response_ms.get().is_none() {
                     self.first_response_ms = OptMs::some(at_ms);
                 }
             }

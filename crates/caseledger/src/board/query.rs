@@ -186,8 +186,8 @@ pub struct BoardRow {
     /// beyond (the `at_risk` filter).
     pub at_risk: bool,
     /// The nearest open deadline (an SLA target not done, the deadline of
-    /// an unresolved complaint), the board's sort key; `None` when none is
-    /// open.
+    /// an unresolved complaint; none of a case resolved or closed at T),
+    /// the board's sort key; `None` when none is open.
     #[serde(serialize_with = "opt_ts")]
     pub next_deadline: Option<DateTime<Utc>>,
 }
@@ -450,8 +450,15 @@ impl CaseBoard {
                     }
                 });
         let open = |done: bool, d: Option<i64>| d.filter(|_| !done);
+        // Every deadline closes with the case: a case resolved or closed
+        // without a response awaits none (its verdict is the SLA rule's,
+        // unchanged), or it would head the board forever. Reopened, it is open work that
+        // nobody has answered, and its response deadline is open again.
         let next_ms = [
-            open(e.first_response_ms.get().is_some(), deadlines.response_ms),
+            open(
+                e.first_response_ms.get().is_some() || e.resolved(),
+                deadlines.response_ms,
+            ),
             open(e.resolved(), deadlines.resolution_ms),
             open(e.resolved(), complaint.and_then(|c| c.deadline.map(ms))),
         ]

@@ -255,6 +255,8 @@ pub enum EventData {
     /// See [`Assigned`].
     Assigned(Assigned),
     /// An agent contacted the customer; the envelope's actor is the agent.
+    /// One by `system` or `customer` (recorded history may hold one) is no
+    /// contact: see [`Event::agent_contact`].
     Responded,
     /// See [`Escalated`].
     Escalated(Escalated),
@@ -348,6 +350,23 @@ impl Event {
     /// The event type.
     pub fn event_type(&self) -> EventType {
         self.data.event_type()
+    }
+
+    /// The agent whose contact with the customer this event is: a
+    /// `responded` whose actor is an agent; `None` for any other event,
+    /// and for a `responded` by `system` (an automatic acknowledgement)
+    /// or `customer`. The one rule of what counts as a response
+    /// (domain.md: "Each contact an agent makes with the customer is a
+    /// response"): the first response time, the SLA's response target,
+    /// first contact resolution, the responders' figures, the case board
+    /// and the case's own count ([`Case::responses`](crate::Case::responses))
+    /// all ask it, so none of them can count an acknowledgement as the
+    /// bank's answer.
+    pub fn agent_contact(&self) -> Option<&AgentId> {
+        match self.data {
+            EventData::Responded => self.actor.agent(),
+            _ => None,
+        }
     }
 
     /// Writes the envelope fields in their documented order; shared by the

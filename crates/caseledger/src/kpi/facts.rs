@@ -522,7 +522,10 @@ impl CaseFacts {
                     }
                 }
             }
-            EventData::Responded => {
+            // Only an agent's contact is a response (`Event::agent_contact`):
+            // a system's acknowledgement must not stop the first-response
+            // clock, nor count as a second contact against FCR.
+            EventData::Responded if event.agent_contact().is_some() => {
                 if self.first_response_ms.get().is_none() {
                     self.first_response_ms = OptMs::some(at_ms);
                 }
@@ -622,7 +625,8 @@ impl CaseFacts {
                     fu.awaiting_reopen = false;
                 }
             }
-            EventData::AwaitingCustomer(_) | EventData::CustomerReplied => {}
+            // A `responded` by `system` or `customer`: no contact (above).
+            EventData::Responded | EventData::AwaitingCustomer(_) | EventData::CustomerReplied => {}
             EventData::QaReviewed(q) => {
                 let rarer = self.trail.get_or_insert_default().rarer_mut();
                 rarer.qa_reviews += 1;

@@ -58,6 +58,8 @@ pub(super) struct KpiAcc {
     follow_ups_scheduled: u64,
     follow_ups_completed: u64,
     follow_ups_on_time: u64,
+    /// Follow-ups pending at T, due before it.
+    follow_ups_overdue: u64,
     cap_violations: u64,
     follow_up_outcomes: [u64; FollowUpOutcome::ALL.len()],
     time_to_handler: Durations,
@@ -280,6 +282,11 @@ impl KpiAcc {
             if let Some(outcome) = fu.outcome {
                 self.follow_up_outcomes[usize::from(outcome.code())] += 1;
             }
+            // Never done and already past due: late whatever happens
+            // next, so the on-time rate counts it now, or a follow-up
+            // never done would leave the rate untouched. One due at T may
+            // still be done on time (a completion at its due time is).
+            self.follow_ups_overdue += u64::from(fu.outcome.is_none() && ms(fu.due) < t_ms);
             if bank {
                 let p = &mut self.outreach[usize::from(fu.purpose.code())];
                 p.scheduled += 1;
@@ -353,6 +360,7 @@ impl KpiAcc {
         self.follow_ups_scheduled += o.follow_ups_scheduled;
         self.follow_ups_completed += o.follow_ups_completed;
         self.follow_ups_on_time += o.follow_ups_on_time;
+        self.follow_ups_overdue += o.follow_ups_overdue;
         self.cap_violations += o.cap_violations;
         for (mine, theirs) in self
             .follow_up_outcomes
@@ -446,7 +454,11 @@ impl KpiAcc {
             follow_up: FollowUpKpis {
                 scheduled: self.follow_ups_scheduled,
                 completed: self.follow_ups_completed,
-                on_time_rate: rate(self.follow_ups_on_time, self.follow_ups_completed),
+                overdue: self.follow_ups_overdue,
+                on_time_rate: rate(
+                    self.follow_ups_on_time,
+                    self.follow_ups_completed + self.follow_ups_overdue,
+                ),
                 cap_violations: self.cap_violations,
                 confirmed: self.follow_up_outcomes[usize::from(FollowUpOutcome::Confirmed.code())],
                 not_resolved: self.follow_up_outcomes

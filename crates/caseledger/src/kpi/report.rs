@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::sla::SlaPolicy;
-use super::stats::DurationStats;
+use super::stats::{DurationStats, Durations};
 use super::targets::{TargetFigure, TargetVerdicts, Targets};
 use crate::calendar::Tz;
 use crate::complaint::{ComplaintPolicy, Regime};
@@ -234,7 +234,10 @@ pub struct FollowUpKpis {
     pub scheduled: u64,
     /// `follow_up_completed` events.
     pub completed: u64,
-    /// Share of completions at or before their due time.
+    /// Follow-ups scheduled and not completed at T whose due time is
+    /// before T: late, done or not.
+    pub overdue: u64,
+    /// Completions at or before their due time / (completed + overdue).
     pub on_time_rate: Option<f64>,
     /// Scheduled follow-ups too close to an earlier one of the same customer.
     pub cap_violations: u64,
@@ -402,6 +405,23 @@ pub struct ResponderKpis {
     /// From each of their assignments to their first response while it
     /// lasted, for the assignments answered.
     pub time_to_respond: DurationStats,
+}
+
+impl ResponderKpis {
+    /// The row of agent `key` before anything is counted: no contact, no
+    /// assignment, every rate and statistic undefined. Every row starts
+    /// so; a view that needs a row's fields without a row (the CSV's
+    /// columns of a report without responders) asks it too.
+    pub fn empty(key: String) -> ResponderKpis {
+        ResponderKpis {
+            key,
+            contacts: 0,
+            cases_assigned: 0,
+            cases_replied: 0,
+            reply_rate: None,
+            time_to_respond: Durations::default().stats(),
+        }
+    }
 }
 
 /// A KPI report. Its JSON form is docs/kpis.md's "JSON shape".

@@ -13,7 +13,7 @@ use super::facts::{CaseFacts, FastMap, Names, OptMs, ms};
 use super::report::ResponderKpis;
 use super::stats::{Durations, rate};
 use crate::event::{Event, EventData};
-use crate::ids::{Actor, AgentId};
+use crate::ids::AgentId;
 
 /// One assignment of a case to an agent: when it was made, and the time
 /// from it to the agent's first response while it lasted, if any.
@@ -56,7 +56,8 @@ impl Handling {
                 self.current.insert(case, index);
             }
             EventData::Responded => {
-                let Actor::Agent(id) = &event.actor else {
+                // A `responded` by `system` or `customer` is no one's contact.
+                let Some(id) = event.agent_contact() else {
                     return;
                 };
                 let agent = agents.number(id);
@@ -153,14 +154,7 @@ impl Handling {
         ) -> &'r mut ResponderKpis {
             let key = agents.name(agent).map(ToString::to_string);
             rows.entry(key.unwrap_or_default())
-                .or_insert_with_key(|k| ResponderKpis {
-                    key: k.clone(),
-                    contacts: 0,
-                    cases_assigned: 0,
-                    cases_replied: 0,
-                    reply_rate: None,
-                    time_to_respond: Durations::default().stats(),
-                })
+                .or_insert_with_key(|k| ResponderKpis::empty(k.clone()))
         }
         for (agent, n) in &contacts {
             row(&mut rows, agents, *agent).contacts = *n;
