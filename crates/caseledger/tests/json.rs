@@ -1010,6 +1010,6 @@ fn an_invalid_value_is_a_kind_with_the_rules_error_as_source() {
             reason
         }
         .to_string(),
-        "field `data.score`: 4.5 is not a whole number"
+        "field `data.score`: 4.5 is not an integer written as digits, without a fraction or an exponent, within 64 bits"
     );
 }

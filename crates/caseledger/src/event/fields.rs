@@ -36,10 +36,17 @@ pub enum InvalidValue {
     /// An integer outside its bounds.
     #[error(transparent)]
     OutOfRange(#[from] OutOfRange),
-    /// A JSON number that is not a whole number where an integer is wanted.
-    #[error("{number} is not a whole number")]
+    /// A JSON number that is not an integer of 64 bits written as digits
+    /// where an integer is wanted: a fraction (`4.5`), an exponent or a
+    /// decimal point (`1e3`, `5.0`, `-0`, which JSON readers take as
+    /// decimals), or a whole number past 64 bits.
+    #[error(
+        "{number} is not an integer written as digits, without a fraction or an exponent, \
+         within 64 bits"
+    )]
     NotWholeNumber {
-        /// The number as the JSON text wrote it.
+        /// The number as read back (`1e3` reads back as `1000.0`, `-0` as
+        /// `-0.0`), not necessarily as the JSON text wrote it.
         number: String,
     },
 }
