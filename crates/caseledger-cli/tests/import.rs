@@ -621,3 +621,34 @@ fn a_failed_import_never_removes_a_store_another_import_filled_meanwhile() {
     assert!(rest.contains("nothing was imported"), "{rest}");
     assert_eq!(export(&store), filled, "the other import's events are kept");
 }
+
+#[test]
+fn a_failed_import_removes_only_the_store_files_it_made() {
+    // `new/../existing` does not exist as written (no `new` yet), but once
+    // the import creates `new` it names `existing`, a directory of the
+    // user's: a failed import must not take the user's file with it.
+    let tmp = tempfile::tempdir().unwrap();
+    let existing = tmp.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("user.txt"), "precious").unwrap();
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"bad\":1}\n").unwrap();
+    let through = tmp.path().join("new").join("..").join("existing");
+    let (code, _, err) = run(&through, &["import", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let mut left: Vec<String> = std::fs::read_dir(&existing)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["user.txt"],
+        "the user's file stays, the store's files go"
+    );
+    assert_eq!(
+        std::fs::read_to_string(existing.join("user.txt")).unwrap(),
+        "precious"
+    );
+}

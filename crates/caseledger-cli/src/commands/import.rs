@@ -171,27 +171,20 @@ impl Created {
         }
         let removed = match &self {
             Created::Nothing => Ok(()),
-            Created::Dir(d, top) => std::fs::remove_dir_all(d).map(|()| {
-                // The new ancestors only while empty: one may hold a file
-                // written since, such as `import --reject`'s FILE2, which
-                // the user is told to read.
-                let mut removed = d.as_path();
-                while removed != top.as_path()
-                    && let Some(parent) = removed.parent()
-                    && std::fs::remove_dir(parent).is_ok()
+            Created::Dir(d, top) => remove_store_files(d).map(|()| {
+                // The directory and its new ancestors only while empty: `d`
+                // may name, through `..`, a directory that existed (the
+                // path did not exist as written), and an ancestor may hold
+                // a file written since, such as `import --reject`'s FILE2,
+                // which the user is told to read.
+                let mut next = Some(d.as_path());
+                while let Some(dir) = next
+                    && std::fs::remove_dir(dir).is_ok()
                 {
-                    removed = parent;
+                    next = (dir != top.as_path()).then(|| dir.parent()).flatten();
                 }
             }),
-            Created::FilesIn(d) => std::fs::read_dir(d).and_then(|entries| {
-                entries.into_iter().try_for_each(|e| {
-                    let path = e?.path();
-                    match path.is_dir() {
-                        true => std::fs::remove_dir_all(&path),
-                        false => std::fs::remove_file(&path),
-                    }
-                })
-            }),
+            Created::FilesIn(d) => remove_store_files(d),
         };
         if let (Err(e), Created::Dir(d, _) | Created::FilesIn(d)) = (removed, &self) {
             eprintln!(
@@ -200,6 +193,24 @@ impl Created {
             );
         }
     }
+}
+
+/// Removes the files a new store holds from `dir` (its checkpoint and
+/// segments), never anything else: whatever `Created` concluded about the
+/// path, no file of the user's is removed.
+fn remove_store_files(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let ours = name.to_str().is_some_and(|n| {
+            n == caseledger_store::CHECKPOINT_FILE
+                || caseledger_store::parse_segment_name(n).is_some()
+        });
+        if ours && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// What an import did.

@@ -173,6 +173,10 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
             // nothing behind: a store it created holds no event
             // (docs/cli.md, "import"). Removed while this writer holds the
             // store's lock: see `Created::remove`.
+            if imported.is_err() {
+                // First, so that a new directory it sits in can go too.
+                let _ = std::fs::remove_file(&tmp);
+            }
             if imported.as_ref().map_or(true, RejectSummary::rejected_all) {
                 created.remove(&store);
             }
