@@ -72,6 +72,33 @@ fn a_directory_bench_did_not_make_is_refused_and_left_as_it_was() {
     assert_eq!(tree(&dir), before);
 }
 
+/// A marker bench did not write (other text, a directory, a link to
+/// bench's own) does not make a directory bench's: refused, untouched.
+#[test]
+fn a_planted_marker_does_not_hand_a_directory_to_bench() {
+    let tmp = tempfile::tempdir().unwrap();
+    let own = tmp.path().join("own");
+    let (code, out, err) = bench(&own, &["--only", "open"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let real_marker = own.join(".caseledger-bench");
+    for (i, plant) in ["text", "directory", "link"].into_iter().enumerate() {
+        let dir = tmp.path().join(format!("home-{i}"));
+        std::fs::create_dir_all(dir.join("import")).unwrap();
+        std::fs::write(dir.join("import").join("thesis.txt"), "mine").unwrap();
+        let marker = dir.join(".caseledger-bench");
+        match plant {
+            "text" => std::fs::write(&marker, "bench may work here").unwrap(),
+            "directory" => std::fs::create_dir(&marker).unwrap(),
+            _ => std::os::unix::fs::symlink(&real_marker, &marker).unwrap(),
+        }
+        let before = tree(&dir);
+        let (code, out, err) = bench(&dir, &["--only", "import"]);
+        assert_eq!(code, 2, "{plant}: {out}{err}");
+        assert!(err.contains("that bench did not write"), "{plant}: {err}");
+        assert_eq!(tree(&dir), before, "{plant}");
+    }
+}
+
 /// A store directory given as `--dir` is refused as one, and left as it
 /// was.
 #[test]
@@ -180,7 +207,11 @@ fn a_replay_store_is_reused_only_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("bench");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join(".caseledger-bench"), "made by caseledger bench").unwrap();
+    // Bench's own marker, from a directory bench made.
+    let donor = tmp.path().join("donor");
+    let (code, out, err) = bench(&donor, &["--only", "open"]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::copy(donor.join(".caseledger-bench"), dir.join(".caseledger-bench")).unwrap();
     let replay = dir.join("replay-1000");
     let (code, _, err) = run(&replay, &["generate", "--cases", "3", "--seed", "2026"]);
     assert_eq!(code, 0, "{err}");

@@ -79,7 +79,19 @@ pub(super) fn check(dir: &Path) -> Result<Found> {
         ));
     }
     if names.iter().any(|n| n == MARKER) {
-        return Ok(Found::Marked);
+        // Bench's own only if the marker is the file `mark` writes: a
+        // regular file (not a link, not a directory) holding exactly its
+        // text. Any file of that name would otherwise hand a directory,
+        // a home directory say, to bench's removals.
+        let path = dir.join(MARKER);
+        let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        if is_file && std::fs::read(&path).is_ok_and(|text| text == MARKER_TEXT.as_bytes()) {
+            return Ok(Found::Marked);
+        }
+        return Err(refuse(format!(
+            "holds a {MARKER} that bench did not write (not a regular file with bench's \
+             text); bench works only in a directory it made: give a new or empty directory"
+        )));
     }
     if !names.is_empty() {
         names.sort();
