@@ -211,7 +211,11 @@ fn a_replay_store_is_reused_only_whole() {
     let donor = tmp.path().join("donor");
     let (code, out, err) = bench(&donor, &["--only", "open"]);
     assert_eq!(code, 0, "{out}{err}");
-    std::fs::copy(donor.join(".caseledger-bench"), dir.join(".caseledger-bench")).unwrap();
+    std::fs::copy(
+        donor.join(".caseledger-bench"),
+        dir.join(".caseledger-bench"),
+    )
+    .unwrap();
     let replay = dir.join("replay-1000");
     let (code, _, err) = run(&replay, &["generate", "--cases", "3", "--seed", "2026"]);
     assert_eq!(code, 0, "{err}");

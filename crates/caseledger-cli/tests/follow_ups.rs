@@ -521,3 +521,29 @@ fn plan_at(url: &str, extra: &[&str]) -> (i32, String, String) {
     args.extend_from_slice(extra);
     run(url, &args)
 }
+
+#[test]
+fn an_applied_plan_whose_summary_cannot_be_written_says_the_calls_are_recorded() {
+    let dir = store();
+    let before = export(dir.path()).lines().count();
+    let (code, err) = run_into_full(
+        dir.path(),
+        &[
+            "follow-ups",
+            "plan",
+            "--on",
+            "2026-03-16",
+            "--capacity",
+            "3",
+            "--apply",
+            "--actor",
+            "planner-1",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("3 of 3 calls are recorded") && err.contains("summary could not be written"),
+        "{err}"
+    );
+    assert_eq!(export(dir.path()).lines().count(), before + 3, "recorded");
+}

@@ -440,3 +440,42 @@ fn a_changed_byte_is_named_alike_by_verify_and_by_every_read() {
     }
     assert!(failed > 60, "most changed bytes stop a read: {failed}");
 }
+
+#[test]
+fn every_summary_of_recorded_work_that_cannot_be_written_says_it_was_recorded() {
+    // generate
+    let tmp = tempfile::tempdir().unwrap();
+    let generated = tmp.path().join("generated");
+    let (code, err) = run_into_full(&generated, &["generate", "--cases", "5"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("(recorded; head position ") && err.contains("summary could not be written"),
+        "{err}"
+    );
+    assert!(!export(&generated).is_empty(), "the events are stored");
+    // import --reject: one good case, one bad line of another.
+    let store = tmp.path().join("rejected");
+    let input = tmp.path().join("in.jsonl");
+    let mut lines = good_case(1);
+    lines.push(line(2, 20, "opened", "2026-03-02T09:00:00Z", "{not json"));
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let reject = tmp.path().join("rejects.jsonl");
+    let (code, err) = run_into_full(
+        &store,
+        &[
+            "import",
+            "--reject",
+            reject.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("imported 5 events (recorded; head position 5 hash ")
+            && err.contains(&format!("the rejected lines in {}", reject.display()))
+            && err.contains("summary could not be written"),
+        "{err}"
+    );
+    assert_eq!(export(&store).lines().count(), 5, "the events are stored");
+    assert!(reject.exists(), "the reject file is there");
+}

@@ -17,7 +17,7 @@ use caseledger_ids::UuidV7Ids;
 use chrono::{Datelike, NaiveDate};
 
 use super::open::{open_existing_writer, open_read_only};
-use super::output::{count, write_stdout};
+use super::output::{count, write_after_commit, write_stdout};
 use crate::args::parse_time_zone;
 use crate::location::StoreLocation;
 
@@ -207,7 +207,17 @@ fn print_plan<E: std::error::Error>(
             csv(plan, applied)
         }
     };
-    write_stdout(&text)
+    match applied {
+        // The calls are recorded: a summary that cannot be written says so.
+        Some((_, calls)) => write_after_commit(&text, || {
+            let recorded = calls.iter().filter(|a| a.result.is_recorded()).count();
+            format!(
+                "{recorded} of {} calls are recorded (the plan's follow-ups are in the log)",
+                calls.len()
+            )
+        }),
+        None => write_stdout(&text),
+    }
 }
 
 fn no_working_hours(plan: &Plan) -> String {

@@ -11,7 +11,7 @@ use caseledger_synth::{Synth, SynthConfig};
 use chrono::Utc;
 
 use super::open::{open_read_only, open_writer};
-use super::output::{count, write_stdout};
+use super::output::{count, write_after_commit, write_stdout};
 use super::report;
 use crate::exit::Refused;
 
@@ -137,7 +137,7 @@ pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
     write_marker(dir, &head)?;
     bar.finish_and_clear();
     if print {
-        write_stdout(&format!(
+        let text = format!(
             "generated {} in {} (seed {}){}\nhead: position {} hash {}\n",
             count(added, "event"),
             count(cases, "case"),
@@ -149,7 +149,15 @@ pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
             },
             head.position,
             head.hash_hex()
-        ))?;
+        );
+        write_after_commit(&text, || {
+            format!(
+                "generated {} (recorded; head position {} hash {})",
+                count(added, "event"),
+                head.position,
+                head.hash_hex()
+            )
+        })?;
     }
     Ok(added)
 }

@@ -21,8 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::line::{AtLine, at_line};
 use super::open::open_writer;
-use super::output::{count, write_stdout};
-use crate::exit::BrokenPipe;
+use super::output::{count, write_after_commit};
 
 /// The longest line accepted, in bytes, not counting its line end (LF or
 /// CRLF, so that the limit does not depend on it): far above any valid
@@ -105,24 +104,24 @@ fn pause_for_a_test() {
 /// What [`pause_for_a_test`] prints when it pauses.
 const IMPORT_PAUSED: &str = "CASELEDGER_TEST_IMPORT_PAUSE: paused before opening the store";
 
-/// Prints what an import did.
+/// Prints what an import did (the batch is committed: see
+/// [`write_after_commit`]).
 pub(super) fn write_summary(summary: &Summary) -> Result<()> {
-    // The batch is committed: a failure from here on must not read as if
-    // nothing was imported. A reader that went away (broken pipe) is not
-    // worth a message.
-    write_stdout(&summary.describe()).map_err(|e| {
-        if e.downcast_ref::<BrokenPipe>().is_some() {
-            return e;
-        }
-        let head = summary.head.map_or_else(
-            || "the head did not move".to_owned(),
-            |h| format!("head position {} hash {}", h.position, h.hash_hex()),
-        );
-        anyhow!(
-            "imported {} events (recorded; {head}) but the summary could not be written: {e:#}",
-            summary.added
+    write_after_commit(&summary.describe(), || {
+        format!(
+            "imported {} events (recorded; {})",
+            summary.added,
+            describe_head(summary.head.as_ref())
         )
     })
+}
+
+/// A head for a message about recorded work.
+pub(super) fn describe_head(head: Option<&caseledger_store::Head>) -> String {
+    head.map_or_else(
+        || "the head did not move".to_owned(),
+        |h| format!("head position {} hash {}", h.position, h.hash_hex()),
+    )
 }
 
 /// What opening a store for an import creates, to be removed if the import

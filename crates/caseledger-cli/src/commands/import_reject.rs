@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::import::Created;
 use super::import_check::{Line, LineReader, Outcome, Validator};
 use super::open::open_writer;
-use super::output::{check_output_path, count, create_temporary, write_stdout};
+use super::output::{check_output_path, count, create_temporary, write_after_commit};
 use crate::args::ImportFormat;
 use crate::exit::UsageError;
 
@@ -206,7 +206,14 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
         // A struct of plain fields: serializing cannot fail.
         ImportFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
     };
-    write_stdout(&text)?;
+    write_after_commit(&text, || {
+        format!(
+            "imported {} (recorded; {}), the rejected lines in {}",
+            count(summary.imported_events, "event"),
+            super::import::describe_head(summary.head.as_ref()),
+            reject.display()
+        )
+    })?;
     if summary.rejected_all() {
         bail!(
             "every case of {} was rejected; see {}",

@@ -31,6 +31,21 @@ pub fn write_stdout(text: &str) -> Result<()> {
     out.flush().map_err(out_err)
 }
 
+/// Writes the summary of work already durable (committed events, applied
+/// calls) to standard output. A failure must not read as if nothing was
+/// done: its error says what was recorded (`recorded()`, such as
+/// "imported 5 events (recorded; head position 9 hash …)") before why the
+/// summary was not written. A reader that went away (a broken pipe) is not
+/// worth a message and stays one.
+pub fn write_after_commit(text: &str, recorded: impl FnOnce() -> String) -> Result<()> {
+    write_stdout(text).map_err(|e| {
+        if e.downcast_ref::<BrokenPipe>().is_some() {
+            return e;
+        }
+        anyhow::anyhow!("{} but the summary could not be written: {e:#}", recorded())
+    })
+}
+
 /// Writes `text` to the file `path` whole or not at all: into a temporary
 /// file beside it, synced, then renamed over it, so that a reader (or a
 /// mail program attaching it) never sees half a report, and an error leaves

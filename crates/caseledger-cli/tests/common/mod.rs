@@ -217,3 +217,24 @@ pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
         said.join("\n")
     );
 }
+
+/// Runs `caseledger --store STORE ARGS...` with standard output on
+/// `/dev/full`, where every write fails (no space left); (status, stderr).
+pub fn run_into_full(store: impl AsRef<OsStr>, args: &[&str]) -> (i32, String) {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .env_remove("CASELEDGER_STORE")
+        .arg("--store")
+        .arg(store.as_ref())
+        .args(args)
+        .stdout(full)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
