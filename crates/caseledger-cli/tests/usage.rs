@@ -303,3 +303,22 @@ fn a_store_password_is_never_printed() {
         assert!(!text.contains(secret), "{help:?}: {text}");
     }
 }
+
+#[test]
+fn an_output_path_that_names_no_file_is_wrong_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    fixed_store(&store);
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, good_case(1).join("\n")).unwrap();
+    let dotdot = tmp.path().join("x").join("..");
+    let dotdot = dotdot.to_str().unwrap();
+    for args in [
+        vec!["report", "--output", dotdot],
+        vec!["import", "--reject", dotdot, input.to_str().unwrap()],
+    ] {
+        let (code, _, err) = run(&store, &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("not a file name"), "{args:?}: {err}");
+    }
+}

@@ -226,9 +226,12 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
 
 /// A temporary file name beside `path`: `.NAME.PID.tmp`.
 fn temporary_beside(path: &Path) -> Result<PathBuf> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("--reject {}: not a file name", path.display()))?;
+    let name = path.file_name().ok_or_else(|| {
+        UsageError(format!(
+            "--reject {}: not a file name (it ends in `..` or is a root)",
+            path.display()
+        ))
+    })?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));

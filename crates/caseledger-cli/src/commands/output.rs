@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::exit::{BrokenPipe, UsageError};
 
@@ -53,9 +53,12 @@ pub fn write_after_commit(text: &str, recorded: impl FnOnce() -> String) -> Resu
 /// reads, if it has one (see [`check_output_path`]).
 pub fn write_file(path: &Path, text: &str, store: Option<&Path>) -> Result<()> {
     check_output_path(path, "--output", store)?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("--output {}: not a file name", path.display()))?;
+    let name = path.file_name().ok_or_else(|| {
+        UsageError(format!(
+            "--output {}: not a file name (it ends in `..` or is a root)",
+            path.display()
+        ))
+    })?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
