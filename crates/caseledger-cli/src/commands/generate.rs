@@ -162,6 +162,21 @@ pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
     Ok(added)
 }
 
+/// `text` as one word of a POSIX shell command line: as it is when it
+/// holds only characters no shell treats specially, else in single
+/// quotes (a quote in it written `'\''`), so that the commands `demo`
+/// suggests work when pasted whatever the store's path.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
+    match plain {
+        true => text.to_owned(),
+        false => format!("'{}'", text.replace('\'', r"'\''")),
+    }
+}
+
 /// The file name of the page `demo` writes.
 pub const DEMO_PAGE: &str = "caseledger-demo-report.html";
 
@@ -202,7 +217,7 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
     }
     let page = demo_page(&dir);
     report::demo(&dir, &page)?;
-    let d = dir.display();
+    let d = shell_word(&dir.display().to_string());
     let some_case = open_read_only(&dir)?
         .read_all(1)?
         .next()
@@ -215,6 +230,20 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
          json\n  caseledger --store {d} report --format html --period quarter --output \
          report.html\n(through cargo: cargo run --release -p caseledger-cli -- --store {d} \
          verify)\n",
-        page = page.display()
+        page = shell_word(&page.display().to_string())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_path_is_one_shell_word_when_pasted() {
+        assert_eq!(shell_word("caseledger-demo-store"), "caseledger-demo-store");
+        assert_eq!(shell_word("/data/a_b/c.d"), "/data/a_b/c.d");
+        assert_eq!(shell_word("sp ace/d s"), "'sp ace/d s'");
+        assert_eq!(shell_word("it's $HOME"), r"'it'\''s $HOME'");
+        assert_eq!(shell_word(""), "''");
+    }
 }
