@@ -188,23 +188,23 @@ fn every_error_names_the_field_and_the_value() {
         ),
         (r#"[]"#.to_owned(), "calendar: expected an object, found an array"),
         (
-            r#"{"time_zone": "UTC", "week": {}, "holidays": ["2026-10-01", "2026-02-30"]}"#.to_owned(),
+            r#"{"time_zone": "UTC", "week": {"mon": ["09:00-17:00"]}, "holidays": ["2026-10-01", "2026-02-30"]}"#.to_owned(),
             r#"holidays[1]: "2026-02-30" is not a date YYYY-MM-DD in the years 0000 to 9999"#,
         ),
         (
-            r#"{"time_zone": "UTC", "week": {}, "working_days": ["2026-9-27"]}"#.to_owned(),
+            r#"{"time_zone": "UTC", "week": {"mon": ["09:00-17:00"]}, "working_days": ["2026-9-27"]}"#.to_owned(),
             r#"working_days[0]: "2026-9-27" is not a date YYYY-MM-DD in the years 0000 to 9999"#,
         ),
         (
-            r#"{"time_zone": "UTC", "week": {}, "holidays": "2026-10-01"}"#.to_owned(),
+            r#"{"time_zone": "UTC", "week": {"mon": ["09:00-17:00"]}, "holidays": "2026-10-01"}"#.to_owned(),
             r#"holidays: expected an array of "YYYY-MM-DD" strings, found a string"#,
         ),
         (
-            r#"{"time_zone": "UTC", "week": {}, "holidays": ["2026-10-01", "2026-10-02", "2026-10-01"]}"#.to_owned(),
+            r#"{"time_zone": "UTC", "week": {"mon": ["09:00-17:00"]}, "holidays": ["2026-10-01", "2026-10-02", "2026-10-01"]}"#.to_owned(),
             r#"holidays[2]: "2026-10-01" is listed twice (also holidays[0])"#,
         ),
         (
-            r#"{"time_zone": "UTC", "week": {}, "holidays": ["2026-10-02", "2026-10-01"], "working_days": ["2026-09-27", "2026-10-01"]}"#.to_owned(),
+            r#"{"time_zone": "UTC", "week": {"mon": ["09:00-17:00"]}, "holidays": ["2026-10-02", "2026-10-01"], "working_days": ["2026-09-27", "2026-10-01"]}"#.to_owned(),
             r#"working_days[1]: "2026-10-01" is also a holiday (holidays[1]); a date is either a holiday or a make-up working day"#,
         ),
         (
@@ -214,6 +214,14 @@ fn every_error_names_the_field_and_the_value() {
         (
             r#"{"time_zone": "UTC", "week": {"sun": ["09:00-08:00"]}, "holidays": ["soon"]}"#.to_owned(),
             r#"week.sun[0]: "09:00-08:00" ends before it starts"#,
+        ),
+        (
+            r#"{"time_zone": "UTC", "week": {}, "holidays": ["soon"]}"#.to_owned(),
+            "week: no weekday has working hours; a calendar must work some time each week (in one that never works, no SLA target or deadline is ever reached)",
+        ),
+        (
+            r#"{"time_zone": "UTC", "week": {"mon": [], "tue": [], "wed": [], "thu": [], "fri": [], "sat": [], "sun": []}, "working_days": ["2026-09-27"]}"#.to_owned(),
+            "week: no weekday has working hours; a calendar must work some time each week (in one that never works, no SLA target or deadline is ever reached)",
         ),
     ];
     for (json, expected) in cases {
@@ -251,6 +259,7 @@ fn the_builder_names_fields_like_the_json() {
         r#"week.wed[1]: "09:30-11:00" overlaps week.wed[0] "08:00-10:00""#
     );
     let err = BusinessCalendar::builder("UTC")
+        .weekdays(&["09:00-17:00"])
         .holiday(date(2026, 1, 1))
         .working_day(date(2026, 1, 1))
         .build()
@@ -260,6 +269,7 @@ fn the_builder_names_fields_like_the_json() {
         r#"working_days[0]: "2026-01-01" is also a holiday (holidays[0]); a date is either a holiday or a make-up working day"#
     );
     let err = BusinessCalendar::builder("UTC")
+        .weekdays(&["09:00-17:00"])
         .holiday(date(10_000, 1, 1))
         .build()
         .expect_err("year");
@@ -270,11 +280,38 @@ fn the_builder_names_fields_like_the_json() {
 }
 
 #[test]
+fn a_week_without_working_hours_is_refused() {
+    // Business time never passes in such a calendar: every SLA target
+    // would be met and no complaint deadline reached.
+    let refused = |b: caseledger::calendar::CalendarBuilder| {
+        matches!(b.build(), Err(CalendarError::NoWorkingHours))
+    };
+    assert!(refused(BusinessCalendar::builder("UTC")));
+    assert!(refused(
+        BusinessCalendar::builder("Asia/Shanghai")
+            .hours(Weekday::Sat, &[])
+            .working_day(date(2026, 9, 27))
+    ));
+    // One interval on one day is enough.
+    assert!(
+        BusinessCalendar::builder("UTC")
+            .hours(Weekday::Sun, &["23:30-24:00"])
+            .build()
+            .is_ok()
+    );
+    assert!(matches!(
+        BusinessCalendar::from_json(r#"{"time_zone": "UTC", "week": {"sat": []}}"#),
+        Err(CalendarError::NoWorkingHours)
+    ));
+}
+
+#[test]
 fn limits_are_enforced_at_their_values() {
     let dates =
         |n: usize, from: NaiveDate| -> Vec<NaiveDate> { from.iter_days().take(n).collect() };
     let base = date(2000, 1, 1);
     let ok = BusinessCalendar::builder("UTC")
+        .weekdays(&["09:00-17:00"])
         .holidays(dates(MAX_HOLIDAYS, base))
         .working_days(dates(MAX_WORKING_DAYS, date(2040, 1, 1)))
         .build()
@@ -284,6 +321,7 @@ fn limits_are_enforced_at_their_values() {
     assert!(json.len() < 270_000, "{} bytes", json.len());
     assert_eq!(
         BusinessCalendar::builder("UTC")
+            .weekdays(&["09:00-17:00"])
             .holidays(dates(MAX_HOLIDAYS + 1, base))
             .build()
             .expect_err("too many")
@@ -292,6 +330,7 @@ fn limits_are_enforced_at_their_values() {
     );
     assert_eq!(
         BusinessCalendar::builder("UTC")
+            .weekdays(&["09:00-17:00"])
             .working_days(dates(MAX_WORKING_DAYS + 1, base))
             .build()
             .expect_err("too many")
@@ -738,9 +777,17 @@ fn a_night_shift_runs_through_midnight() {
 
 #[test]
 fn searches_stop_after_20_years() {
+    // A calendar that works on Mondays, every one of them a holiday for 22
+    // years: no working hour within the 20-year search. (A week without
+    // any hours is refused: `a_week_without_working_hours_is_refused`.)
+    let mondays = date(2026, 1, 5)
+        .iter_weeks()
+        .take_while(|d| d.year() < 2048);
     let never = BusinessCalendar::builder("Europe/London")
+        .hours(Weekday::Mon, &["09:00-17:00"])
+        .holidays(mondays)
         .build()
-        .expect("a calendar without hours is valid");
+        .expect("valid: at most 10,000 holidays");
     let start = utc(2026, 1, 1, 0, 0);
     assert_eq!(
         never.add_business_ms(start, 1),
@@ -1055,6 +1102,10 @@ fn spec_strategy() -> impl Strategy<Value = Spec> {
         proptest::collection::btree_set(0..WINDOW_DAYS, 0..30),
         proptest::collection::btree_set(0..WINDOW_DAYS, 0..15),
     )
+        // A week without hours is refused (CalendarError::NoWorkingHours).
+        .prop_filter("a calendar works some time each week", |(_, week, _, _)| {
+            week.iter().any(|day| !day.is_empty())
+        })
         .prop_map(|(zone, week, holidays, working)| {
             let holidays: BTreeSet<NaiveDate> = holidays.into_iter().map(window_date).collect();
             let working_days = working
@@ -1161,13 +1212,13 @@ proptest! {
             prop_assert_eq!(spec.working_days_between(from, d), i64::from(n));
             prop_assert!(n == 0 || !spec.hours(d).is_empty(), "the nth working day is a working day");
         } else {
-            prop_assert!(spec.week.iter().all(Vec::is_empty), "only a calendar without weekly hours runs out");
+            prop_assert!(false, "a calendar with weekly hours and at most 30 holidays never runs out of working days");
         }
     }
 
     #[test]
     fn local_days_start_in_order(zone in proptest::sample::select(ZONES.to_vec()), day in 0..WINDOW_DAYS) {
-        let cal = BusinessCalendar::builder(zone).build().expect("valid");
+        let cal = BusinessCalendar::builder(zone).weekdays(&["09:00-17:00"]).build().expect("valid");
         let d = window_date(day);
         let (start, next) = (cal.start_of_local_day(d), cal.start_of_local_day(d.succ_opt().expect("date")));
         prop_assert!(start < next);
@@ -1369,7 +1420,9 @@ fn a_key_given_twice_is_refused_by_its_path() {
         "week.mon"
     );
     assert_eq!(
-        refused(r#"{"time_zone": "UTC", "week": {}, "holidays": [], "holidays": ["2026-10-01"]}"#),
+        refused(
+            r#"{"time_zone": "UTC", "week": {"mon": ["09:00-17:00"]}, "holidays": [], "holidays": ["2026-10-01"]}"#
+        ),
         "holidays"
     );
     let err = BusinessCalendar::from_json(

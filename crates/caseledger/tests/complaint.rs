@@ -270,8 +270,18 @@ fn the_extension_steps_of_every_regime() {
 fn a_deadline_past_the_year_9999_is_an_error_not_a_panic() {
     let cal = BusinessCalendar::default();
     assert!(deadline(Regime::Cn2020, &cal, utc(9999, 12, 20, 0, 0), 15).is_err());
-    // A calendar without any working day: no next working day within 20 years.
-    let never = BusinessCalendar::from_json(r#"{"time_zone": "UTC", "week": {}}"#).unwrap();
+    // A calendar whose only working day (Monday) is a holiday for 22 years:
+    // no next working day within the 20-year search.
+    let never = BusinessCalendar::builder("UTC")
+        .hours(chrono::Weekday::Mon, &["09:00-17:00"])
+        .holidays(
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+                .expect("a date")
+                .iter_weeks()
+                .take_while(|d| chrono::Datelike::year(d) < 2048),
+        )
+        .build()
+        .expect("valid: at most 10,000 holidays");
     assert!(deadline(Regime::EuPsd2, &never, utc(2026, 3, 2, 0, 0), 15).is_err());
     assert!(deadline(Regime::Cn2020, &never, utc(2026, 3, 2, 0, 0), 15).is_err());
 }

@@ -12,7 +12,8 @@ use super::{MAX_HOLIDAYS, MAX_INTERVALS_PER_DAY, MAX_WORKING_DAYS};
 
 impl BusinessCalendar {
     /// A builder for a calendar in the IANA zone `time_zone`, with no working
-    /// hours until some are given.
+    /// hours until some are given (a calendar needs some: see
+    /// [`CalendarError::NoWorkingHours`]).
     pub fn builder(time_zone: impl Into<String>) -> CalendarBuilder {
         CalendarBuilder::new(time_zone)
     }
@@ -31,7 +32,8 @@ pub struct CalendarBuilder {
 }
 
 impl CalendarBuilder {
-    /// A calendar in the IANA zone `time_zone` with no working hours.
+    /// A calendar in the IANA zone `time_zone` with no working hours yet:
+    /// [`build`](Self::build) refuses it until some weekday has hours.
     pub fn new(time_zone: impl Into<String>) -> CalendarBuilder {
         CalendarBuilder {
             time_zone: time_zone.into(),
@@ -86,8 +88,8 @@ impl CalendarBuilder {
     }
 
     /// Checks everything and makes the calendar. The first problem found is
-    /// reported, looking at time_zone, then Monday to Sunday, then holidays,
-    /// then make-up days.
+    /// reported, looking at time_zone, then Monday to Sunday, then whether
+    /// some weekday has working hours, then holidays, then make-up days.
     pub fn build(&self) -> Result<BusinessCalendar, CalendarError> {
         let (time_zone, week) = self.zone_and_week()?;
         let holidays = date_set("holidays", &self.holidays, MAX_HOLIDAYS)?;
@@ -117,6 +119,13 @@ impl CalendarBuilder {
         let mut week: [Vec<LocalInterval>; 7] = Default::default();
         for (index, texts) in self.week.iter().enumerate() {
             week[index] = day_hours(WEEKDAY_KEYS[index], texts)?;
+        }
+        // A week without working hours makes a calendar in which business
+        // time never passes: every SLA target would be met and no
+        // complaint deadline ever reached, silently. No desk works that
+        // way; such a file is a mistake (`"week": {}`, every day `[]`).
+        if week.iter().all(Vec::is_empty) {
+            return Err(CalendarError::NoWorkingHours);
         }
         Ok((time_zone, week))
     }

@@ -72,6 +72,14 @@ pub enum CalendarError {
         /// The key given.
         key: String,
     },
+    /// No weekday has working hours (`"week": {}`, or every day `[]`).
+    /// Business time would never pass in such a calendar: every SLA target
+    /// met, no complaint deadline ever reached. Refused as the mistake it
+    /// is.
+    #[error(
+        "week: no weekday has working hours; a calendar must work some time each week (in one that never works, no SLA target or deadline is ever reached)"
+    )]
+    NoWorkingHours,
     /// A local interval could not be read or is not within a day.
     #[error("{field}: \"{value}\" {source}")]
     BadInterval {

@@ -16,7 +16,10 @@
 //!   end may be `24:00`, the midnight that ends the day. A day not named has
 //!   no working hours. Within a day the intervals must not overlap (touching,
 //!   as in `09:00-12:00` and `12:00-13:00`, is allowed); their order does not
-//!   matter, and they are kept sorted;
+//!   matter, and they are kept sorted. At least one weekday must have
+//!   working hours: in a calendar that never works business time never
+//!   passes, so no SLA target or complaint deadline would ever be reached
+//!   ([`CalendarError::NoWorkingHours`]);
 //! - `holidays`: dates with no working hours;
 //! - `working_days`: make-up dates (China moves weekends around its public
 //!   holidays) that have Monday's hours, whatever their weekday.
