@@ -39,11 +39,12 @@ pub enum TextError {
         max: usize,
     },
     /// An id holds white space, a control character, a format character
-    /// (invisible or direction-changing, such as U+200B or U+202E) or a line
-    /// or paragraph separator.
+    /// (invisible or direction-changing, such as U+200B or U+202E), another
+    /// invisible character (such as the Hangul filler U+3164) or a line or
+    /// paragraph separator.
     #[error(
-        "{what} must not contain U+{:04X} ({}); ids have no white space, control or format \
-         characters",
+        "{what} must not contain U+{:04X} ({}); ids have no white space, control, format or \
+         invisible characters",
         u32::from(*character),
         character_kind(*character)
     )]
@@ -144,10 +145,44 @@ const FORMAT_CHARACTERS: &[(char, char)] = &[
     ('\u{E0020}', '\u{E007F}'),
 ];
 
-fn is_format_character(c: char) -> bool {
-    FORMAT_CHARACTERS
+/// Characters that show as nothing (or as a blank) although they are not
+/// white space, controls or format characters: the rest of Unicode's
+/// `Default_Ignorable_Code_Point` (Unicode 16.0: the combining grapheme
+/// joiner U+034F, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0,
+/// the variation selectors, the Khmer inherent vowels, the Mongolian free
+/// variation selectors, and the reserved ranges the property names), and
+/// U+2800, the braille blank. `agent-1` followed by U+3164 renders as
+/// `agent-1` and would be another agent, with other roles, in every report.
+/// Inclusive ranges, sorted; disjoint from [`FORMAT_CHARACTERS`].
+const INVISIBLE_CHARACTERS: &[(char, char)] = &[
+    ('\u{034F}', '\u{034F}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180D}'),
+    ('\u{180F}', '\u{180F}'),
+    ('\u{2065}', '\u{2065}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{E0000}', '\u{E0000}'),
+    ('\u{E0002}', '\u{E001F}'),
+    ('\u{E0080}', '\u{E0FFF}'),
+];
+
+fn in_table(table: &[(char, char)], c: char) -> bool {
+    table
         .iter()
         .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+fn is_format_character(c: char) -> bool {
+    in_table(FORMAT_CHARACTERS, c)
+}
+
+fn is_invisible_character(c: char) -> bool {
+    in_table(INVISIBLE_CHARACTERS, c)
 }
 
 /// What kind of refused character `c` is, for the error message.
@@ -157,15 +192,16 @@ fn character_kind(c: char) -> &'static str {
         '\u{2029}' => "a paragraph separator",
         c if c.is_control() => "a control character",
         c if c.is_whitespace() => "white space",
+        c if is_invisible_character(c) => "an invisible character",
         _ => "a format character",
     }
 }
 
 /// The rule for new ids: no white space (which includes the line and
 /// paragraph separators U+2028 and U+2029), no control characters, no
-/// format characters.
+/// format characters, no other invisible characters.
 fn refused_in_new_id(c: char) -> bool {
-    c.is_whitespace() || c.is_control() || is_format_character(c)
+    c.is_whitespace() || c.is_control() || is_format_character(c) || is_invisible_character(c)
 }
 
 /// The rule ids were stored under before format characters were refused:
@@ -473,15 +509,22 @@ mod tests {
     }
 
     #[test]
-    fn the_format_character_table_is_sorted_and_disjoint() {
-        for w in FORMAT_CHARACTERS.windows(2) {
-            assert!(w[0].0 <= w[0].1 && w[0].1 < w[1].0, "{w:?}");
+    fn the_character_tables_are_sorted_and_disjoint() {
+        for table in [FORMAT_CHARACTERS, INVISIBLE_CHARACTERS] {
+            for w in table.windows(2) {
+                assert!(w[0].0 <= w[0].1 && w[0].1 < w[1].0, "{w:?}");
+            }
+            // Neither white space nor controls: the tables add to what
+            // the standard library knows.
+            for &(first, last) in table {
+                for c in first..=last {
+                    assert!(!c.is_whitespace() && !c.is_control(), "{c:?}");
+                }
+            }
         }
-        // Format characters are neither white space nor controls: the
-        // table adds to what the standard library knows.
-        for &(first, last) in FORMAT_CHARACTERS {
+        for &(first, last) in INVISIBLE_CHARACTERS {
             for c in first..=last {
-                assert!(!c.is_whitespace() && !c.is_control(), "{c:?}");
+                assert!(!is_format_character(c), "{c:?} is in both tables");
             }
         }
     }

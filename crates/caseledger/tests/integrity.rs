@@ -131,6 +131,13 @@ const LOOKALIKE: &[char] = &[
     '\t',
     '\u{0007}',
     '\u{0085}',
+    '\u{3164}',
+    '\u{115F}',
+    '\u{FFA0}',
+    '\u{034F}',
+    '\u{2800}',
+    '\u{FE0F}',
+    '\u{E0100}',
 ];
 
 #[test]
@@ -152,6 +159,7 @@ fn ids_refuse_invisible_and_direction_changing_characters() {
     // Visible non-ASCII letters are still fine.
     CustomerId::new("客户-1001").unwrap();
     AgentId::new("agent-Zoë").unwrap();
+    CustomerId::new("고객-1001").unwrap();
 }
 
 /// An `opened` line whose customer id is `id`, JSON-escaped by serde_json.
