@@ -180,13 +180,21 @@ impl AsyncPgLog {
     ) -> Result<Appended, AppendError<Error>> {
         let (reply, answer) = oneshot::channel();
         let request = Request { append, reply };
+        // Not queued: the writer never saw it.
         let stopped = || AppendError::Log(Error::new(ErrorKind::WriterStopped));
         self.shared
             .queue
             .send(request)
             .await
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        // Queued, and the writer stopped (its runtime shut down) without
+        // answering: it may have been in the group's transaction, its
+        // `COMMIT` sent, which the server carries out without the writer.
+        answer.await.map_err(|_| {
+            AppendError::Log(Error::new(ErrorKind::OutcomeUnknown {
+                during: "waiting for the writer, which stopped before it answered",
+            }))
+        })?
     }
 
     /// Reads events with positions `from..=to`, at most `limit`, in order.

@@ -147,3 +147,192 @@ fn a_checkpoint_dropped_after_its_statement_was_sent_leaves_the_runner_able_to_c
         assert_eq!(resumed.into_parts(), (9, state));
     });
 }
+
+/// Splits a `postgres://user@host:port/db` URL into the server's address
+/// and the URL with the address replaced by `address`.
+fn through(url: &str, address: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (auth, path) = rest.split_once('/').unwrap();
+    let (user, server) = match auth.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h.to_owned()),
+        None => (String::new(), auth.to_owned()),
+    };
+    let server = if server.contains(':') {
+        server
+    } else {
+        format!("{server}:5432")
+    };
+    (server, format!("{scheme}://{user}{address}/{path}"))
+}
+
+/// A TCP proxy to the server whose connections can all be cut at once: a
+/// network that fails between the client and the server, the server going
+/// on with what it received.
+struct Proxy {
+    url: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(url: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (server, url) = through(url, &listener.local_addr().unwrap().to_string());
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accepting = std::sync::Arc::clone(&tasks);
+        let acceptor = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let server = server.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::TcpStream::connect(&server).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+                accepting.lock().unwrap().push(task);
+            }
+        });
+        tasks.lock().unwrap().push(acceptor);
+        Proxy { url, tasks }
+    }
+
+    /// Cuts every connection (and accepts no more): each side sees its
+    /// socket closed after what was already sent.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// Waits until no session of the database but the test's `admin` and
+/// `others` is left (the log's, after its connections were lost).
+async fn until_alone(admin: &tokio_postgres::Client, others: usize) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let sessions: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if sessions as usize <= others {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sessions} sessions are left");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether the log holds the event with id `id`.
+async fn stored(admin: &tokio_postgres::Client, id: u128) -> bool {
+    let id = *EventId::from_u128(id).as_uuid();
+    let n: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM caseledger.events WHERE event_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    n == 1
+}
+
+/// Holds the commit markers' table: an append's last statement (the rows,
+/// the marker, the head) waits at the server, its `COMMIT` sent behind it.
+async fn hold_commits(locker: &mut tokio_postgres::Client) -> tokio_postgres::Transaction<'_> {
+    let lock = locker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE caseledger.commits IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    lock
+}
+
+/// The answer to an append whose transaction may have committed must not
+/// say that nothing was written.
+fn assert_not_denied(answer: &Result<Appended, AppendError<caseledger_postgres::Error>>) {
+    match answer {
+        Err(AppendError::Log(e)) => {
+            assert!(
+                matches!(
+                    e.kind(),
+                    caseledger_postgres::ErrorKind::OutcomeUnknown { .. }
+                ),
+                "an append that was stored was answered: {e}"
+            );
+            let said = e.to_string();
+            assert!(!said.contains("nothing"), "{said}");
+            assert!(said.contains("may or may not"), "{said}");
+        }
+        other => panic!("the append was answered {other:?}"),
+    }
+}
+
+/// The network fails after an append's `COMMIT` reached the server: the
+/// server commits it, the writer only sees its connection closed. Its
+/// answer must say the append may be stored (a retry tells), never that
+/// nothing of it is; the same append sent again is answered as a retry.
+#[test]
+fn an_append_whose_connection_is_lost_after_its_commit_was_sent_is_not_denied() {
+    let db = TestDb::new();
+    runtime().block_on(async {
+        let proxy = Proxy::start(&db.url).await;
+        let log = AsyncPgLog::connect(&proxy.url, PgOptions::default())
+            .await
+            .unwrap();
+        append(&log, 1, 1).await;
+        let admin = connect(&db).await;
+        let mut locker = connect(&db).await;
+        let lock = hold_commits(&mut locker).await;
+        let e = responded(1, 2);
+        let task = {
+            let (log, e) = (log.clone(), e.clone());
+            tokio::spawn(async move { log.append(e.case_id, ExpectedVersion::Any, &[e]).await })
+        };
+        until_waiting(&admin, "WITH events AS").await;
+        proxy.cut();
+        let answer = task.await.unwrap();
+        lock.commit().await.unwrap();
+        until_alone(&admin, 1).await;
+        assert!(stored(&admin, 2).await, "the server committed the append");
+        assert_not_denied(&answer);
+        let again = log.append(e.case_id, ExpectedVersion::Any, &[e]).await;
+        // The pool's connections went through the cut proxy: the retry
+        // may fail too, but never write the event twice.
+        if let Ok(again) = again {
+            assert!(again.already_stored);
+        }
+    });
+}
+
+/// The runtime that runs the writer shuts down while an append of another
+/// runtime's task waits at the server with its `COMMIT` sent: the server
+/// commits it, the caller only learns that the writer stopped. The answer
+/// must not say that nothing was written.
+#[test]
+fn an_append_whose_writer_stops_after_its_commit_was_sent_is_not_denied() {
+    let db = TestDb::new();
+    let writers = runtime();
+    let log = writers
+        .block_on(AsyncPgLog::connect(&db.url, PgOptions::default()))
+        .unwrap();
+    runtime().block_on(async {
+        append(&log, 1, 1).await;
+        let admin = connect(&db).await;
+        let mut locker = connect(&db).await;
+        let lock = hold_commits(&mut locker).await;
+        let e = responded(1, 2);
+        let task = {
+            let (log, e) = (log.clone(), e.clone());
+            tokio::spawn(async move { log.append(e.case_id, ExpectedVersion::Any, &[e]).await })
+        };
+        until_waiting(&admin, "WITH events AS").await;
+        writers.shutdown_background();
+        let answer = task.await.unwrap();
+        lock.commit().await.unwrap();
+        until_alone(&admin, 1).await;
+        assert!(stored(&admin, 2).await, "the server committed the append");
+        assert_not_denied(&answer);
+    });
+}
