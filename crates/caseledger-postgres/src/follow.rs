@@ -360,6 +360,13 @@ impl PgRunnerOptions {
 /// holds what this runner last read or wrote
 /// ([`ErrorKind::CheckpointMoved`] otherwise: another runner of the same
 /// name moved it).
+///
+/// Cancellation and failures: a `step` or `catch_up` dropped, or failed,
+/// leaves every event it fed fed ([`AsyncPgRunner::position`] says how
+/// far; the next call goes on from there, never feeding one twice or
+/// skipping one). A checkpoint dropped or failed after its statement may
+/// have reached the server is in doubt: the runner's next checkpoint takes
+/// the row as its own if it holds one of its checkpoints in doubt.
 #[derive(Debug)]
 pub struct AsyncPgRunner<P> {
     follower: AsyncPgFollower,

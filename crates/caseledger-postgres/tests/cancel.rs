@@ -336,3 +336,213 @@ fn an_append_whose_writer_stops_after_its_commit_was_sent_is_not_denied() {
         assert_not_denied(&answer);
     });
 }
+
+/// Terminates every session of the test's database but `admin`'s.
+async fn terminate_others(admin: &tokio_postgres::Client) {
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+}
+
+/// The fold of the whole log, read afresh.
+async fn full_replay(log: &AsyncPgLog) -> Trace {
+    use caseledger::projection::Projection;
+    use futures_util::StreamExt;
+    let mut trace = Trace::default();
+    let mut events = log.read_all(1).await.unwrap();
+    while let Some(e) = events.next().await {
+        let e = e.unwrap();
+        trace.observe(e.position, &e.event);
+    }
+    trace
+}
+
+/// A runner whose connections are all terminated again and again while it
+/// feeds and checkpoints (every 2 events): a call fails, the next goes on;
+/// no event is fed twice or skipped (`Trace` would differ from the full
+/// replay, and the runner refuses an out-of-order position), and a runner
+/// opened again from the row catches up to the same state.
+#[test]
+fn a_runner_whose_connections_are_killed_mid_run_feeds_each_event_once() {
+    let db = TestDb::new();
+    runtime().block_on(async {
+        let log = AsyncPgLog::connect(&db.url, PgOptions::default())
+            .await
+            .unwrap();
+        for id in 1..=30 {
+            append(&log, 1 + id % 4, id).await;
+        }
+        let admin = connect(&db).await;
+        let options = PgRunnerOptions::default().every_events(2);
+        let mut runner = AsyncPgRunner::open(&log, "trace", Trace::default(), options)
+            .await
+            .unwrap();
+        let mut failures = 0;
+        let mut calls = 0;
+        while runner.position() < 30 {
+            calls += 1;
+            assert!(calls < 1_000, "the runner makes no progress");
+            if calls % 3 == 0 {
+                terminate_others(&admin).await;
+            }
+            if runner.step(0).await.is_err() {
+                failures += 1;
+            }
+        }
+        assert!(failures > 0, "no call met a terminated connection");
+        // The last checkpoint, once the connections are back.
+        let mut stored = false;
+        for _ in 0..10 {
+            if runner.checkpoint().await.is_ok() {
+                stored = true;
+                break;
+            }
+        }
+        assert!(stored, "the last checkpoint");
+        let expected = full_replay(&log).await;
+        let (position, state) = runner.into_parts();
+        assert_eq!((position, &state), (30, &expected));
+        let mut resumed = AsyncPgRunner::open(&log, "trace", Trace::default(), options)
+            .await
+            .unwrap();
+        assert_eq!(resumed.catch_up().await.unwrap(), 0);
+        assert_eq!(resumed.into_parts(), (30, expected));
+    });
+}
+
+/// Tasks racing on one case with the same expected version through the
+/// writer, some dropped at once or after a tiny timeout: each version goes
+/// to exactly one append, every answered loser is a version conflict, and
+/// the log verifies.
+#[test]
+fn racing_appends_some_dropped_give_each_version_to_exactly_one_on_postgres() {
+    const TASKS: u128 = 12;
+    const ROUNDS: u64 = 5;
+    let db = TestDb::new();
+    runtime().block_on(async {
+        let log = AsyncPgLog::connect(&db.url, PgOptions::default())
+            .await
+            .unwrap();
+        let case = CaseId::from_u128(1);
+        let admin = connect(&db).await;
+        for round in 0..ROUNDS {
+            let id = |task: u128| u128::from(round) * 1000 + task + 1;
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|task| {
+                    let log = log.clone();
+                    let e = responded(1, id(task));
+                    tokio::spawn(async move {
+                        let events = [e];
+                        let append = log.append(case, ExpectedVersion::Exact(round), &events);
+                        match task % 3 {
+                            0 => Some(append.await),
+                            n => tokio::time::timeout(
+                                Duration::from_micros(50 * (n as u64 - 1)),
+                                append,
+                            )
+                            .await
+                            .ok(),
+                        }
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap());
+            }
+            // A dropped append may still be in the writer's queue: wait
+            // for the writer to be idle (one more append through it).
+            let probe = responded(99, 1_000_000 + u128::from(round));
+            log.append(probe.case_id, ExpectedVersion::Any, &[probe])
+                .await
+                .unwrap();
+            let versions: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM caseledger.events WHERE case_id = $1",
+                    &[case.as_uuid()],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(versions as u64, round + 1, "one event per round");
+            let stored = log.read_stream(case).await.unwrap();
+            let winner = stored[round as usize].event.event_id;
+            let mut answered = 0;
+            for (task, answer) in (0..TASKS).zip(answers) {
+                match answer {
+                    Some(Ok(done)) => {
+                        assert_eq!(EventId::from_u128(id(task)), winner, "a false win");
+                        assert_eq!(done.stream_version, round + 1);
+                        answered += 1;
+                    }
+                    Some(Err(AppendError::WrongExpectedVersion { actual, .. })) => {
+                        assert_eq!(actual, round + 1)
+                    }
+                    Some(Err(other)) => panic!("round {round}: {other}"),
+                    None => {}
+                }
+            }
+            assert!(answered <= 1);
+        }
+        let report = log.verify_chain(|_| {}).await.unwrap();
+        assert_eq!(report.events, ROUNDS * 2);
+    });
+}
+
+/// A verify (a read-only repeatable-read transaction on a pooled
+/// connection) dropped at many points: with a pool of two connections, the
+/// next append and reads use that connection too, and must neither run
+/// inside the dropped transaction (an old snapshot would hide the new
+/// event) nor find it still open.
+#[test]
+fn a_verify_dropped_mid_transaction_leaves_its_pooled_connection_clean() {
+    let db = TestDb::new();
+    runtime().block_on(async {
+        let log = AsyncPgLog::connect(&db.url, PgOptions::default().pool_size(2))
+            .await
+            .unwrap();
+        for id in 1..=200 {
+            append(&log, 1, id).await;
+        }
+        let admin = connect(&db).await;
+        let mut next = 1_000;
+        for micros in [0u64, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000] {
+            let walk = log.verify_chain(|_| {});
+            let _ = tokio::time::timeout(Duration::from_micros(micros), walk).await;
+            next += 1;
+            append(&log, 2, next).await;
+            for _ in 0..2 {
+                let case = log.read_stream(CaseId::from_u128(2)).await.unwrap();
+                assert_eq!(
+                    case.last().map(|r| r.event.event_id),
+                    Some(EventId::from_u128(next)),
+                    "dropped after {micros} µs: the read missed the new event"
+                );
+            }
+            let deadline = Instant::now() + PATIENCE;
+            loop {
+                let open: i64 = admin
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                         AND state LIKE 'idle in transaction%'",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                if open == 0 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "a transaction stays open");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let report = log.verify_chain(|_| {}).await.unwrap();
+        assert_eq!(report.events, 209);
+    });
+}
