@@ -337,16 +337,34 @@ fn an_append_whose_writer_stops_after_its_commit_was_sent_is_not_denied() {
     });
 }
 
-/// Terminates every session of the test's database but `admin`'s.
-async fn terminate_others(admin: &tokio_postgres::Client) {
+/// Terminates every session of the test's database but `admin`'s and
+/// the session `keep`.
+async fn terminate_others(admin: &tokio_postgres::Client, keep: i32) {
     admin
         .execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            &[],
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> $1",
+            &[&keep],
         )
         .await
         .unwrap();
+}
+
+/// Terminates the sessions that wait on a lock with a statement that
+/// starts with `query`, once there is one; then never returns (a branch of
+/// a `select!` that the call waiting on the lock ends).
+async fn kill_when_waiting(admin: &tokio_postgres::Client, query: &str) {
+    until_waiting(admin, query).await;
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock' \
+             AND starts_with(query, $1)",
+            &[&query],
+        )
+        .await
+        .unwrap();
+    std::future::pending::<()>().await;
 }
 
 /// The fold of the whole log, read afresh.
@@ -362,11 +380,13 @@ async fn full_replay(log: &AsyncPgLog) -> Trace {
     trace
 }
 
-/// A runner whose connections are all terminated again and again while it
-/// feeds and checkpoints (every 2 events): a call fails, the next goes on;
-/// no event is fed twice or skipped (`Trace` would differ from the full
-/// replay, and the runner refuses an out-of-order position), and a runner
-/// opened again from the row catches up to the same state.
+/// A runner whose connections are terminated again and again while it
+/// feeds and checkpoints (every 2 events): at random points, and for
+/// certain while a checkpoint's statement is at the server (waiting on a
+/// row lock). A call fails, the next goes on; no event is fed twice or
+/// skipped (`Trace` would differ from the full replay, and the runner
+/// refuses an out-of-order position), and a runner opened again from the
+/// row catches up to the same state.
 #[test]
 fn a_runner_whose_connections_are_killed_mid_run_feeds_each_event_once() {
     let db = TestDb::new();
@@ -378,23 +398,54 @@ fn a_runner_whose_connections_are_killed_mid_run_feeds_each_event_once() {
             append(&log, 1 + id % 4, id).await;
         }
         let admin = connect(&db).await;
+        let mut locker = connect(&db).await;
+        let keep: i32 = locker
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
         let options = PgRunnerOptions::default().every_events(2);
         let mut runner = AsyncPgRunner::open(&log, "trace", Trace::default(), options)
             .await
             .unwrap();
-        let mut failures = 0;
-        let mut calls = 0;
+        let (mut failures, mut killed_at_the_server, mut calls) = (0, 0, 0);
         while runner.position() < 30 {
             calls += 1;
             assert!(calls < 1_000, "the runner makes no progress");
-            if calls % 3 == 0 {
-                terminate_others(&admin).await;
-            }
-            if runner.step(0).await.is_err() {
+            // The next event makes a checkpoint due, over an existing row:
+            // hold the row, and kill the statement that waits for it.
+            let due =
+                runner.saved_position() > 0 && runner.position() + 1 - runner.saved_position() >= 2;
+            let answer = if due && calls % 2 == 0 {
+                let lock = locker.transaction().await.unwrap();
+                lock.execute(
+                    "SELECT 1 FROM caseledger.projection_checkpoints WHERE name = 'trace' \
+                     FOR UPDATE",
+                    &[],
+                )
+                .await
+                .unwrap();
+                let answer = tokio::select! {
+                    answer = runner.step(0) => answer,
+                    () = kill_when_waiting(&admin, "UPDATE caseledger.projection_checkpoints") => {
+                        unreachable!("the kill waits for ever")
+                    }
+                };
+                lock.commit().await.unwrap();
+                killed_at_the_server += 1;
+                assert!(answer.is_err(), "a checkpoint killed at the server");
+                answer
+            } else {
+                if calls % 3 == 0 {
+                    terminate_others(&admin, keep).await;
+                }
+                runner.step(0).await
+            };
+            if answer.is_err() {
                 failures += 1;
             }
         }
-        assert!(failures > 0, "no call met a terminated connection");
+        assert!(killed_at_the_server > 0 && failures >= killed_at_the_server);
         // The last checkpoint, once the connections are back.
         let mut stored = false;
         for _ in 0..10 {
