@@ -116,6 +116,12 @@ impl<L: EventLog + 'static> AsyncEventLog for Blocking<L> {
 
     /// Reads on one pool task, [`READ_AHEAD`] events ahead of the stream;
     /// dropping the stream stops the task at its next event.
+    ///
+    /// The stream holds its pool thread until it is read to its end or
+    /// dropped: a task that keeps a stream unread while it awaits other
+    /// calls, with every thread of the blocking pool so held (tokio's
+    /// `max_blocking_threads`, 512 by default), waits for ever. Read the
+    /// stream through, or drop it, before awaiting more of the log.
     async fn read_all(
         &self,
         from_position: u64,

@@ -119,6 +119,12 @@ impl<L: AsyncEventLog, I: IdSource> AsyncCaseService<L, I> {
 
     /// Records `action` on a case with a fresh event id
     /// ([`caseledger::CaseService::execute`]).
+    ///
+    /// Dropped before it finished (a timeout), or failed with the log's
+    /// error, it may have recorded the action, and a second call is a new
+    /// command with a new id: to retry safely, use
+    /// [`AsyncCaseService::execute_command`] with a command whose event id
+    /// you keep.
     pub async fn execute(
         &self,
         case_id: CaseId,

@@ -230,3 +230,83 @@ fn the_memory_logs_futures_finish_at_their_first_poll() {
     assert!(done.is_some_and(|d| d.is_ok()));
     assert_eq!(service.log().len(), 1);
 }
+
+/// Tasks racing on one case with the same expected version, some of them
+/// dropped at once or after a tiny timeout: each version goes to exactly
+/// one append (an answered winner, or a dropped one that ran), every
+/// answered loser is a version conflict, and the store verifies after each
+/// round; the next round appends on.
+#[test]
+fn racing_appends_some_dropped_give_each_version_to_exactly_one() {
+    const TASKS: u128 = 12;
+    const ROUNDS: u64 = 6;
+    let case = CaseId::from_u128(1);
+    let dir = tempfile::tempdir().unwrap();
+    let log = Blocking::new(new_store(&dir));
+    for round in 0..ROUNDS {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(3)
+            .enable_time()
+            .build()
+            .unwrap();
+        let ids = |task: u128| u128::from(round) * 1000 + task + 1;
+        let answers = rt.block_on(async {
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|task| {
+                    let log = log.clone();
+                    let e = Event {
+                        event_id: EventId::from_u128(ids(task)),
+                        case_id: case,
+                        at: t(0),
+                        actor: Actor::System,
+                        data: EventData::Responded,
+                    };
+                    tokio::spawn(async move {
+                        let events = [e];
+                        let append = log.append(case, ExpectedVersion::Exact(round), &events);
+                        match task % 3 {
+                            // Never dropped.
+                            0 => Some(append.await),
+                            // Dropped at once or soon: it may run or not.
+                            n => tokio::time::timeout(
+                                std::time::Duration::from_micros(50 * (n as u64 - 1)),
+                                append,
+                            )
+                            .await
+                            .ok(),
+                        }
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap());
+            }
+            answers
+        });
+        drop(rt); // waits for the pool tasks of dropped appends
+        let stored = log.log().read_stream(case).unwrap();
+        assert_eq!(stored.len() as u64, round + 1, "one event per round");
+        let winner = stored[round as usize].event.event_id;
+        assert!((0..TASKS).any(|task| EventId::from_u128(ids(task)) == winner));
+        let mut answered_winners = 0;
+        for (task, answer) in (0..TASKS).zip(answers) {
+            match answer {
+                Some(Ok(done)) => {
+                    assert_eq!(EventId::from_u128(ids(task)), winner, "a false win");
+                    assert_eq!(done.stream_version, round + 1);
+                    answered_winners += 1;
+                }
+                Some(Err(caseledger::AppendError::WrongExpectedVersion { actual, .. })) => {
+                    assert_eq!(actual, round + 1)
+                }
+                Some(Err(other)) => panic!("round {round}: {other}"),
+                None => {}
+            }
+        }
+        assert!(answered_winners <= 1);
+        let report = caseledger_store::verify(dir.path(), |_| {}).unwrap();
+        assert_eq!(report.events, round + 1);
+    }
+}

@@ -73,6 +73,15 @@ pub enum ErrorKind {
     /// The log's writer task has stopped (its runtime shut down): nothing
     /// was written by this call.
     WriterStopped,
+    /// An append's answer was lost after its `COMMIT` may have reached the
+    /// server (the connection failed while `during`, or the writer stopped
+    /// before it answered): the append may or may not be stored, all of it
+    /// or none. Send the same append (the same event ids) again to learn
+    /// which: a stored one is answered as a retry (`already_stored`).
+    OutcomeUnknown {
+        /// What the log was doing when the answer was lost.
+        during: &'static str,
+    },
     /// A projection's checkpoint row is not the one this runner last read
     /// or wrote: another runner of the same name moved it. Nothing was
     /// stored; run one runner per name.
@@ -133,6 +142,12 @@ impl fmt::Display for ErrorKind {
                 f,
                 "import refused, nothing written: event id {event_id} is already stored in the log \
                  (an event id is never reused) or comes twice in the import"
+            ),
+            ErrorKind::OutcomeUnknown { during } => write!(
+                f,
+                "the answer was lost while {during}, after the commit may have reached the \
+                 server: the append may or may not be stored; send it again (the same event \
+                 ids) to learn which: a stored append is answered as a retry"
             ),
             ErrorKind::WriterStopped => {
                 f.write_str("the log's writer has stopped; nothing was written")
@@ -195,6 +210,23 @@ impl Error {
     /// A failed statement while doing `during`.
     pub(crate) fn db(during: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
         move |e| Error::with_source(ErrorKind::Database { during }, e)
+    }
+
+    /// A failed statement of an append while doing `during`, once its
+    /// `COMMIT` is sent behind it. The server's own error (a constraint,
+    /// a full disk) aborted the transaction, which the `COMMIT` then rolls
+    /// back: nothing is stored. Any other failure (the connection closed,
+    /// a network error) may have come after the server received the
+    /// `COMMIT` and committed: [`ErrorKind::OutcomeUnknown`].
+    pub(crate) fn commit_sent(during: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
+        move |e| {
+            let kind = if e.as_db_error().is_some() {
+                ErrorKind::Database { during }
+            } else {
+                ErrorKind::OutcomeUnknown { during }
+            };
+            Error::with_source(kind, e)
+        }
     }
 
     /// A pool failure (no connection could be had) while doing `during`.

@@ -360,6 +360,13 @@ impl PgRunnerOptions {
 /// holds what this runner last read or wrote
 /// ([`ErrorKind::CheckpointMoved`] otherwise: another runner of the same
 /// name moved it).
+///
+/// Cancellation and failures: a `step` or `catch_up` dropped, or failed,
+/// leaves every event it fed fed ([`AsyncPgRunner::position`] says how
+/// far; the next call goes on from there, never feeding one twice or
+/// skipping one). A checkpoint dropped or failed after its statement may
+/// have reached the server is in doubt: the runner's next checkpoint takes
+/// the row as its own if it holds one of its checkpoints in doubt.
 #[derive(Debug)]
 pub struct AsyncPgRunner<P> {
     follower: AsyncPgFollower,
@@ -432,8 +439,21 @@ impl<P: Projection + Serialize + DeserializeOwned> AsyncPgRunner<P> {
             return Ok(());
         };
         let core = &mut self.core;
-        save(&self.follower.log, &core.name, core.saved, position, &json).await?;
-        core.saved = Some(position);
+        // In doubt until answered: dropped at the await below, or failed
+        // after the statement reached the server, it may still be stored.
+        // Only the earlier attempts may explain a row that moved.
+        let earlier = core.in_doubt.len();
+        core.in_doubt.push(position);
+        save(
+            &self.follower.log,
+            &core.name,
+            core.saved,
+            &core.in_doubt[..earlier],
+            position,
+            &json,
+        )
+        .await?;
+        core.stored(position);
         Ok(())
     }
 
@@ -477,6 +497,11 @@ struct RunnerCore<P> {
     /// The row's position as this runner last read or wrote it (`None`:
     /// no row).
     saved: Option<u64>,
+    /// The positions of the checkpoints this runner sent since `saved`
+    /// without learning whether they were stored (the call was dropped, or
+    /// failed after its statement may have reached the server): the row
+    /// may hold any of them, written by this runner.
+    in_doubt: Vec<u64>,
     every_events: u64,
 }
 
@@ -505,12 +530,20 @@ impl<P: Projection + Serialize + DeserializeOwned> RunnerCore<P> {
             name: name.to_owned(),
             fed,
             saved,
+            in_doubt: Vec::new(),
             every_events: options.every_events,
         })
     }
 
     fn position(&self) -> u64 {
         self.fed.position()
+    }
+
+    /// The checkpoint at `position` is stored: the row holds it, and no
+    /// earlier attempt is in doubt any more.
+    fn stored(&mut self, position: u64) {
+        self.saved = Some(position);
+        self.in_doubt.clear();
     }
 
     fn saved_position(&self) -> u64 {
@@ -591,9 +624,38 @@ async fn load(log: &AsyncPgLog, name: &str) -> Result<Option<(u64, String)>, Err
 }
 
 /// Replaces the checkpoint row of `name` with `position` and `json`, if it
-/// still holds `expected` (`None`: no row yet): one statement, so both
-/// columns change together or not at all.
+/// still holds `expected` (`None`: no row yet) or one of the runner's own
+/// checkpoints in doubt (`in_doubt`: sent, never answered): one statement,
+/// so both columns change together or not at all.
+///
+/// Why the positions in doubt: a checkpoint whose call was dropped, or
+/// whose answer was lost, after its statement reached the server may have
+/// been stored. Refused on `expected` alone, the runner would take its own
+/// row for another runner's and every later checkpoint would fail. A row
+/// at a position in doubt holds the fold up to that position (this
+/// runner's, or another's of the same name and the same projection, equal
+/// since a projection is pure), so it is replaced as `expected` would be.
 async fn save(
+    log: &AsyncPgLog,
+    name: &str,
+    expected: Option<u64>,
+    in_doubt: &[u64],
+    position: u64,
+    json: &str,
+) -> Result<(), Error> {
+    match save_if(log, name, expected, position, json).await {
+        Err(e) => match e.kind() {
+            ErrorKind::CheckpointMoved {
+                found: Some(found), ..
+            } if in_doubt.contains(found) => save_if(log, name, Some(*found), position, json).await,
+            _ => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// [`save`] if the row holds `expected`, only.
+async fn save_if(
     log: &AsyncPgLog,
     name: &str,
     expected: Option<u64>,
@@ -712,10 +774,14 @@ impl<'a, P: Projection + Serialize + DeserializeOwned> PgRunner<'a, P> {
         let Some((position, json)) = self.core.unsaved()? else {
             return Ok(());
         };
+        // In doubt until answered (see `AsyncPgRunner::checkpoint`).
+        let in_doubt = self.core.in_doubt.clone();
+        self.core.in_doubt.push(position);
         let (name, expected) = (self.core.name.clone(), self.core.saved);
-        self.log
-            .run(move |log| async move { save(&log, &name, expected, position, &json).await })?;
-        self.core.saved = Some(position);
+        self.log.run(move |log| async move {
+            save(&log, &name, expected, &in_doubt, position, &json).await
+        })?;
+        self.core.stored(position);
         Ok(())
     }
 

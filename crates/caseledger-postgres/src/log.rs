@@ -31,6 +31,16 @@ use crate::writer::{self, Append, Request};
 /// Must be created and used within a tokio runtime (it spawns its writer
 /// task and the connections' tasks there). Blocking code uses
 /// [`crate::PgLog`], which brings its own runtime.
+///
+/// Cancellation: an append whose future is dropped before it was queued
+/// is not written; once queued (at its first poll, unless the queue is
+/// full), the writer task writes it with its group whether anyone waits or
+/// not, all of it or none. A read dropped mid-statement leaves its pooled
+/// connection usable (one dropped inside its transaction, as `verify`'s,
+/// rolls it back first: `tests/cancel.rs`). An answer
+/// lost after the commit may have reached the server is
+/// [`ErrorKind::OutcomeUnknown`]. In every case, the same append (the same
+/// event ids) sent again tells: a stored one is answered as a retry.
 #[derive(Clone)]
 pub struct AsyncPgLog {
     shared: Arc<Shared>,
@@ -180,13 +190,21 @@ impl AsyncPgLog {
     ) -> Result<Appended, AppendError<Error>> {
         let (reply, answer) = oneshot::channel();
         let request = Request { append, reply };
+        // Not queued: the writer never saw it.
         let stopped = || AppendError::Log(Error::new(ErrorKind::WriterStopped));
         self.shared
             .queue
             .send(request)
             .await
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        // Queued, and the writer stopped (its runtime shut down) without
+        // answering: it may have been in the group's transaction, its
+        // `COMMIT` sent, which the server carries out without the writer.
+        answer.await.map_err(|_| {
+            AppendError::Log(Error::new(ErrorKind::OutcomeUnknown {
+                during: "waiting for the writer, which stopped before it answered",
+            }))
+        })?
     }
 
     /// Reads events with positions `from..=to`, at most `limit`, in order.

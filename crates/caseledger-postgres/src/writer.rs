@@ -22,7 +22,10 @@
 //! Each append gets its own answer. If a statement fails (a dropped
 //! connection, a server restart), PostgreSQL rolls the whole transaction
 //! back: every append of the group then gets that error and nothing of the
-//! group is visible; a retry of the same append is safe (idempotent).
+//! group is visible; a retry of the same append is safe (idempotent). Once
+//! the `COMMIT` is sent, a lost connection may have lost only the answer to
+//! a commit the server made: every append of the group then gets
+//! [`ErrorKind::OutcomeUnknown`] (all of the group is stored, or none).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -379,10 +382,17 @@ pub(crate) async fn write_group_on(
     // every pipelined join), so the error returned is the first failing
     // statement's ("No space left on device"), never a later one's, which
     // only says the transaction was already aborted.
+    // Both are sent at the first poll: from here a lost connection may
+    // have lost only the answer to a commit the server made (an error of
+    // the server's own still means nothing is stored).
     tokio::try_join!(
         biased;
-        async { finish.await.map_err(Error::db("inserting the events and the commit marker")) },
-        async { commit.await.map_err(Error::db("committing")) },
+        async {
+            finish
+                .await
+                .map_err(Error::commit_sent("inserting the events and the commit marker"))
+        },
+        async { commit.await.map_err(Error::commit_sent("committing")) },
     )?;
     Ok(outcomes)
 }
