@@ -73,11 +73,13 @@ pub enum ErrorKind {
     /// The log's writer task has stopped (its runtime shut down): nothing
     /// was written by this call.
     WriterStopped,
-    /// An append's answer was lost after its `COMMIT` may have reached the
-    /// server (the connection failed while `during`, or the writer stopped
-    /// before it answered): the append may or may not be stored, all of it
-    /// or none. Send the same append (the same event ids) again to learn
-    /// which: a stored one is answered as a retry (`already_stored`).
+    /// An append's or an import's answer was lost after its `COMMIT` may
+    /// have reached the server (the connection failed while `during`, or
+    /// the writer stopped before it answered): its events may or may not
+    /// be stored, all of them or none. Send the same events (the same
+    /// event ids) again to learn which: a stored append is answered as a
+    /// retry (`already_stored`), a stored import is refused
+    /// ([`ErrorKind::EventIdTaken`]).
     OutcomeUnknown {
         /// What the log was doing when the answer was lost.
         during: &'static str,
@@ -146,8 +148,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::OutcomeUnknown { during } => write!(
                 f,
                 "the answer was lost while {during}, after the commit may have reached the \
-                 server: the append may or may not be stored; send it again (the same event \
-                 ids) to learn which: a stored append is answered as a retry"
+                 server: the events may or may not be stored, all of them or none; send them \
+                 again (the same event ids) to learn which: an append already stored is \
+                 answered as a retry, an import already stored is refused naming an event id \
+                 the log holds"
             ),
             ErrorKind::WriterStopped => {
                 f.write_str("the log's writer has stopped; nothing was written")

@@ -383,7 +383,12 @@ impl AsyncPgLog {
         )
         .await
         .map_err(Error::db(during))?;
-        tx.commit().await.map_err(Error::db(during))?;
+        // Once the COMMIT is sent, a lost connection may have lost only
+        // the answer to a commit the server made: the import's outcome is
+        // then unknown, not "nothing stored".
+        tx.commit()
+            .await
+            .map_err(Error::commit_sent("committing the import"))?;
         Ok(Head {
             position: last,
             hash: chain.hash,

@@ -419,14 +419,8 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
         // The load holds the head from its start to its commit; an append
         // of another process between this import's reading of the head and
         // the load's lock moves it, and the load refuses.
-        let refused = e.chain().any(|c| {
-            c.downcast_ref::<caseledger_postgres::Error>()
-                .is_some_and(|pe| {
-                    matches!(
-                        pe.kind(),
-                        caseledger_postgres::ErrorKind::ImportRefused { .. }
-                    )
-                })
+        let refused = has_pg_kind(&e, |k| {
+            matches!(k, caseledger_postgres::ErrorKind::ImportRefused { .. })
         });
         match log.head() {
             Ok(now) if refused && now != start => e.context(format!(
@@ -437,9 +431,34 @@ pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
             _ => e,
         }
     })
-    .with_context(|| format!("nothing was imported from {name}"))?;
+    .map_err(|e| {
+        // Only where the server's answer to the commit was lost is the
+        // outcome unknown; every other failure rolled the load back.
+        let unknown = has_pg_kind(&e, |k| {
+            matches!(k, caseledger_postgres::ErrorKind::OutcomeUnknown { .. })
+        });
+        if unknown {
+            e.context(format!(
+                "the import of {name} may or may not be stored: `caseledger verify` and the \
+                 log's head tell; importing it again is refused, naming an event id, if it was"
+            ))
+        } else {
+            e.context(format!("nothing was imported from {name}"))
+        }
+    })?;
     bar.finish_and_clear();
     write_summary(&summary)
+}
+
+/// Whether a PostgreSQL error of a kind `wanted` accepts is in `e`'s chain.
+fn has_pg_kind(
+    e: &anyhow::Error,
+    wanted: impl Fn(&caseledger_postgres::ErrorKind) -> bool,
+) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<caseledger_postgres::Error>()
+            .is_some_and(|pe| wanted(pe.kind()))
+    })
 }
 
 /// What the sink answers once the load has stopped (the load's own error
