@@ -428,6 +428,29 @@ fn bad_flags_are_refused_with_exit_2() {
     }
 }
 
+/// The customer may not schedule follow-ups (docs/permissions.md: the
+/// built-in actor's role is fixed, directory or not): `--apply --actor
+/// customer` is wrong usage and records nothing in the customer's name;
+/// `system` may.
+#[test]
+fn apply_by_the_customer_is_refused_by_the_permission_table() {
+    let dir = store();
+    let before = run(dir.path(), &["export"]).1;
+    let (code, out, err) = plan(dir.path(), &["--apply", "--actor", "customer"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(
+            "`customer` may not record the plan's calls: the permission table gives \
+             `schedule_follow_up` to agent, complaint_handler, supervisor, system only"
+        ),
+        "{err}"
+    );
+    assert_eq!(run(dir.path(), &["export"]).1, before);
+    let (code, out, err) = plan(dir.path(), &["--apply", "--actor", "system"]);
+    assert_eq!(code, 1, "{out}{err}"); // case 8 is refused (later events)
+    assert!(out.contains("applied by system: "), "{out}");
+}
+
 /// A scheduled `--apply` with a mistyped store path fails: it does not
 /// make a new, empty store, find nothing to call and succeed every day.
 #[test]

@@ -11,6 +11,7 @@ use caseledger::calendar::{BusinessCalendar, Tz};
 use caseledger::follow_up_plan::{
     AppliedCall, CallResult, FollowUpFacts, Plan, PlanDay, PlannedCall, apply, plan,
 };
+use caseledger::permission::{PermissionAction, PermissionTable, RoleDirectory};
 use caseledger::projection::Projection;
 use caseledger::{Actor, CaseService, EventLog, format_timestamp};
 use caseledger_ids::UuidV7Ids;
@@ -92,9 +93,24 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
     Ok(date)
 }
 
-/// Parses `--actor`.
+/// Parses `--actor`: an actor who may record the plan's calls. The roles
+/// of the built-in actors `customer` and `system` are fixed, with or
+/// without a role directory (docs/permissions.md), so one the default
+/// permission table does not give `schedule_follow_up` (the customer) is
+/// refused here, before anything is recorded in its name. An agent's roles
+/// are the bank's directory's, which this command does not read.
 fn parse_actor(s: &str) -> Result<Actor, String> {
-    Actor::parse(s).map_err(|e| format!("`{s}` is not an actor: {e}"))
+    let actor = Actor::parse(s).map_err(|e| format!("`{s}` is not an actor: {e}"))?;
+    let action = PermissionAction::ScheduleFollowUp;
+    let table = PermissionTable::default();
+    if actor.agent().is_none() && !table.allows(action, RoleDirectory::new().roles_of(&actor)) {
+        return Err(format!(
+            "`{actor}` may not record the plan's calls: the permission table gives `{action}` \
+             to {} only (docs/permissions.md)",
+            table.roles_for(action)
+        ));
+    }
+    Ok(actor)
 }
 
 /// Runs `follow-ups plan`.
