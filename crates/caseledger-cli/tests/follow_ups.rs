@@ -363,6 +363,44 @@ fn a_day_without_working_hours_proposes_nothing_and_says_so() {
     assert_eq!(v["due"], "2026-03-16T10:00:00Z");
 }
 
+/// Without `--calendar` every hour of the plan's local day is worked, so
+/// the calls are due at 10:00 local in every zone: also east of UTC+10,
+/// where 10:00 local falls on the previous UTC date (the UTC default
+/// calendar put them at the next UTC midnight: 11:00 in Sydney, 13:00 in
+/// Auckland, 10:30 on Lord Howe Island after its half-hour change back).
+#[test]
+fn without_a_calendar_the_calls_are_due_at_10_local_in_every_zone() {
+    let dir = store();
+    for (zone, on, due) in [
+        ("Australia/Sydney", "2026-03-16", "2026-03-15T23:00:00Z"),
+        ("Pacific/Auckland", "2026-03-16", "2026-03-15T21:00:00Z"),
+        ("Pacific/Kiritimati", "2026-03-16", "2026-03-15T20:00:00Z"),
+        ("Australia/Lord_Howe", "2026-04-05", "2026-04-04T23:30:00Z"),
+        ("Australia/Lord_Howe", "2026-10-04", "2026-10-03T23:00:00Z"),
+        ("Asia/Tokyo", "2026-03-16", "2026-03-16T01:00:00Z"),
+        ("America/New_York", "2026-03-08", "2026-03-08T14:00:00Z"),
+        ("Europe/London", "2026-10-25", "2026-10-25T10:00:00Z"),
+        ("Etc/GMT+12", "2026-03-16", "2026-03-16T22:00:00Z"),
+    ] {
+        let (code, out, err) = run(
+            dir.path(),
+            &[
+                "follow-ups",
+                "plan",
+                "--on",
+                on,
+                "--time-zone",
+                zone,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(code, 0, "{zone}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["due"], due, "{zone} {on}");
+    }
+}
+
 #[test]
 fn bad_flags_are_refused_with_exit_2() {
     let dir = store();

@@ -62,7 +62,8 @@ pub struct PlanArgs {
     pub actor: Option<Actor>,
     /// A business calendar file (docs/kpis.md, "Business calendars"): the
     /// working hours the due time must fall in, and the time zone unless
-    /// --time-zone is given. Default: every hour worked, UTC.
+    /// --time-zone is given. Default: every hour worked, in the plan's time
+    /// zone.
     #[arg(long, value_name = "FILE")]
     pub calendar: Option<PathBuf>,
     /// The time zone DATE is local in, an IANA name (Asia/Shanghai).
@@ -116,11 +117,21 @@ fn parse_actor(s: &str) -> Result<Actor, String> {
 /// Runs `follow-ups plan`.
 pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
     let calendar = match &args.calendar {
-        Some(path) => super::report::read_calendar(path)?,
-        None => BusinessCalendar::default(),
+        Some(path) => Some(super::report::read_calendar(path)?),
+        None => None,
     };
-    // The report's one rule: --time-zone, else the calendar's zone.
-    let zone = args.time_zone.unwrap_or(calendar.time_zone());
+    // The report's one rule: --time-zone, else the calendar's zone, else UTC.
+    let zone = args
+        .time_zone
+        .or(calendar.as_ref().map(BusinessCalendar::time_zone))
+        .unwrap_or(Tz::UTC);
+    // Without a calendar every hour of the plan's local day is worked: the
+    // calendar is the plan's zone's (UTC's days would put 10:00 outside
+    // the date east of UTC+10, and the calls at the next UTC midnight).
+    let calendar = match calendar {
+        Some(calendar) => calendar,
+        None => super::report::every_hour_in(zone)?,
+    };
     let day = PlanDay::new(args.on, zone);
     // T must be an instant a store holds: the calls are recorded at it.
     crate::args::storable_day_start("--on", args.on, zone, day.start())?;

@@ -454,26 +454,33 @@ fn read_complaint_policy(
     let calendar = match (calendar, zone) {
         (Some(calendar), _) => calendar.clone(),
         (None, None) => BusinessCalendar::default(),
-        (None, Some(zone)) => {
-            let all_day = ["00:00-24:00"];
-            [
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-                Weekday::Sat,
-                Weekday::Sun,
-            ]
-            .into_iter()
-            .fold(BusinessCalendar::builder(zone.name()), |b, day| {
-                b.hours(day, &all_day)
-            })
-            .build()
-            .with_context(|| format!("the every-day calendar in {}", zone.name()))?
-        }
+        (None, Some(zone)) => every_hour_in(zone)?,
     };
     Ok(policy.with_calendar(calendar))
+}
+
+/// The calendar that works every hour of every day, local in `zone`: the
+/// default when no `--calendar` is given but the zone is known, so that
+/// every hour of a local day in `zone` is a working hour (the default
+/// calendar, [`BusinessCalendar::default`], is UTC's: its days are not the
+/// zone's).
+pub(crate) fn every_hour_in(zone: Tz) -> Result<BusinessCalendar> {
+    let all_day = ["00:00-24:00"];
+    [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ]
+    .into_iter()
+    .fold(BusinessCalendar::builder(zone.name()), |b, day| {
+        b.hours(day, &all_day)
+    })
+    .build()
+    .with_context(|| format!("the every-day calendar in {}", zone.name()))
 }
 
 /// A text file of at most `max_bytes` (a policy: anything larger is the
