@@ -401,6 +401,24 @@ fn without_a_calendar_the_calls_are_due_at_10_local_in_every_zone() {
     }
 }
 
+/// A calendar file is read up to its limit (1 MiB), never whole: a device
+/// that never ends (or a store segment given by mistake) is refused as too
+/// large, where it was read until memory ran out.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_calendar_that_never_ends_is_refused_as_too_large() {
+    let dir = store();
+    let (code, out, err) = plan(dir.path(), &["--calendar", "/dev/zero"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains(&format!(
+            "invalid calendar /dev/zero: larger than {} bytes",
+            caseledger::calendar::MAX_CALENDAR_JSON_BYTES
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_flags_are_refused_with_exit_2() {
     let dir = store();
