@@ -173,6 +173,76 @@ fn every_row_of_the_default_table_allows_exactly_its_roles() {
     assert_eq!(allowed_count, marks);
 }
 
+/// The tables of docs/permissions.md as the document itself prints them:
+/// its roles, every mark of the permission table (read from the markdown,
+/// not restated) and the separation-of-duties rules are the code's, in the
+/// code's order. A row edited in one and not the other fails here.
+#[test]
+fn the_tables_of_the_document_are_the_codes() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/permissions.md"
+    ))
+    .unwrap();
+    // The rows of the markdown table under `heading`: cells, trimmed.
+    let rows_under = |heading: &str| -> Vec<Vec<String>> {
+        let section = doc.split(heading).nth(1).unwrap();
+        section
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_owned())
+                    .collect()
+            })
+            .collect()
+    };
+    // The first backquoted word of a cell.
+    let word = |cell: &str| cell.split('`').nth(1).unwrap_or("").to_owned();
+    // Roles.
+    let roles: Vec<String> = rows_under("## Roles and the role directory")
+        .iter()
+        .skip(2)
+        .map(|r| word(&r[0]))
+        .collect();
+    let code_roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(roles, code_roles);
+    // The permission table: header roles, then one row per action.
+    let table = rows_under("## The permission table");
+    let header: Vec<&str> = table[0][1..].iter().map(String::as_str).collect();
+    assert_eq!(header, code_roles);
+    let default = PermissionTable::default();
+    let actions: Vec<String> = table[2..].iter().map(|r| word(&r[0])).collect();
+    let code_actions: Vec<&str> = PermissionAction::ALL.iter().map(|a| a.as_str()).collect();
+    assert_eq!(actions, code_actions);
+    for row in &table[2..] {
+        let action = PermissionAction::parse(&word(&row[0])).unwrap();
+        assert_eq!(row.len(), 1 + Role::ALL.len(), "{row:?}");
+        for (cell, role) in row[1..].iter().zip(Role::ALL) {
+            assert!(cell.is_empty() || cell == "✓", "{action}: `{cell}`");
+            assert_eq!(
+                cell == "✓",
+                default.allows(action, RoleSet::of(&[*role])),
+                "docs/permissions.md, `{action}` by {role}"
+            );
+        }
+    }
+    // The separation-of-duties rules, after the table's own rule.
+    let rules: Vec<String> = rows_under("## Separation of duties")
+        .iter()
+        .skip(2)
+        .map(|r| word(&r[0]))
+        .collect();
+    let code_rules: Vec<&str> = PermissionRule::ALL[1..]
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(rules, code_rules);
+    assert_eq!(PermissionRule::ALL[0], PermissionRule::Table);
+}
+
 #[test]
 fn an_actor_with_several_roles_may_do_what_any_of_them_may() {
     let dir = directory();
