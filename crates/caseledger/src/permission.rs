@@ -101,6 +101,9 @@ vocabulary! {
         ReviewerNotQa => "reviewer_not_qa",
         /// A quality review's reviewer was once assigned to the case.
         ReviewerWasAssigned => "reviewer_was_assigned",
+        /// A quality review's reviewer recorded an event of the case before
+        /// it: the work under review is partly theirs, assigned or not.
+        ReviewerHandledCase => "reviewer_handled_case",
     }
 }
 
@@ -551,6 +554,9 @@ impl Denied {
             PermissionRule::ReviewerWasAssigned => {
                 format!("the reviewer `{named}` was assigned to the case")
             }
+            PermissionRule::ReviewerHandledCase => {
+                format!("the reviewer `{named}` recorded events of the case")
+            }
         }
     }
 }
@@ -638,6 +644,12 @@ pub fn check(
                 .is_some_and(|c| c.agents_assigned.contains(reviewer));
             if assigned {
                 return Err(deny(PermissionRule::ReviewerWasAssigned, Some(reviewer)));
+            }
+            let handled = state
+                .case()
+                .is_some_and(|c| c.agents_acted.contains(reviewer));
+            if handled {
+                return Err(deny(PermissionRule::ReviewerHandledCase, Some(reviewer)));
             }
             Ok(())
         }

@@ -578,6 +578,84 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
     assert_eq!(s.state(CASE).unwrap().version(), 5);
 }
 
+/// A reviewer who also handles cases (qa with agent roles) and worked on
+/// this one without being assigned (responded, resolved it) may not review
+/// it: the work under review is theirs. It was allowed, as only the
+/// `assigned` events were looked at. Another qa reviewer may.
+#[test]
+fn a_reviewer_who_recorded_events_of_the_case_may_not_review_it() {
+    let permissions = Permissions::new(
+        RoleDirectory::from_json(
+            r#"{"sup-2": ["supervisor", "agent"], "only-agent": ["agent"],
+                "hand-qa": ["complaint_handler", "qa"], "qa-2": ["qa"]}"#,
+        )
+        .unwrap(),
+    );
+    let s = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
+        .with_permissions(permissions.clone());
+    let steps = [
+        (Actor::Customer, Action::Open(opened())),
+        (
+            agent("sup-2"),
+            Action::Classify(classified(Category::Complaint)),
+        ),
+        (agent("sup-2"), Action::Assign(to_complaints("only-agent"))),
+        (agent("hand-qa"), Action::Respond),
+        (agent("hand-qa"), Action::Resolve(with_root_cause())),
+        (Actor::System, Action::Close),
+    ];
+    for (m, (who, action)) in steps.into_iter().enumerate() {
+        s.execute(CASE, t(m as i64), who, action).unwrap();
+    }
+    let version = s.state(CASE).unwrap().version();
+    let err = s
+        .execute(
+            CASE,
+            t(10),
+            agent("hand-qa"),
+            Action::ReviewQuality(qa_review("hand-qa")),
+        )
+        .unwrap_err();
+    let ServiceError::NotPermitted(d) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(d.rule, PermissionRule::ReviewerHandledCase, "{d}");
+    assert_eq!(
+        d.to_string(),
+        format!(
+            "case {CASE}: `hand-qa` (roles: complaint_handler, qa) may not `quality_review`: \
+             the reviewer `hand-qa` recorded events of the case"
+        )
+    );
+    assert_eq!(s.state(CASE).unwrap().version(), version, "nothing recorded");
+    // A reviewer who never acted on the case may review it.
+    s.execute(
+        CASE,
+        t(11),
+        agent("qa-2"),
+        Action::ReviewQuality(qa_review("qa-2")),
+    )
+    .unwrap();
+    // The audit of the same history, with the review recorded anyway.
+    let mut audit = PermissionAudit::new(permissions);
+    let mut events: Vec<Event> = Vec::new();
+    for r in s.log().read_all(1).unwrap() {
+        events.push(r.unwrap().event);
+    }
+    let mut review = events.last().unwrap().clone();
+    review.actor = agent("hand-qa");
+    review.event_id = EventId::from_u128(999);
+    review.data = EventData::QaReviewed(qa_review("hand-qa"));
+    events.push(review);
+    for (i, e) in events.iter().enumerate() {
+        audit.observe(i as u64 + 1, e);
+    }
+    let findings = audit.findings();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].rule, PermissionRule::ReviewerHandledCase);
+    assert_eq!(findings[0].position, events.len() as u64);
+}
+
 /// `qa_reviewed` through the service: a qa reviewer never assigned to the
 /// case may review it, closed too; an agent may not; a qa reviewer once
 /// assigned may not. Refusals record nothing.
