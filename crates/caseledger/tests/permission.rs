@@ -1108,3 +1108,49 @@ fn a_role_directory_listing_an_agent_twice_is_refused() {
         "`agent-17` is given twice; each key may appear once"
     );
 }
+
+/// One person through two ids that differ only in letter case (a sign-on
+/// that ignores case passes either): with both in the directory, `JDoe`
+/// approved the extension of a case assigned to `jdoe`, passing
+/// `approver_is_current_agent` as another person. The directory refuses the
+/// second id, from JSON and from `grant`; other ids are unaffected.
+#[test]
+fn a_role_directory_refuses_ids_that_differ_only_in_letter_case() {
+    let e = RoleDirectory::from_json(r#"{"jdoe": ["agent"], "JDoe": ["supervisor"]}"#)
+        .unwrap_err();
+    assert!(
+        matches!(&e, RoleDirectoryError::CaseVariant { key, other }
+            if [key.as_str(), other.as_str()].contains(&"jdoe")
+                && [key.as_str(), other.as_str()].contains(&"JDoe")),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("differ only in letter case; one person would be two agents with two sets of roles"),
+        "{e}"
+    );
+    // Non-ASCII letters too.
+    assert!(matches!(
+        RoleDirectory::from_json(r#"{"ÉLODIE-1": ["agent"], "élodie-1": ["qa"]}"#),
+        Err(RoleDirectoryError::CaseVariant { .. })
+    ));
+    let mut dir = RoleDirectory::new();
+    dir.grant(id("jdoe"), &[Role::Agent]).unwrap();
+    // The same id again adds roles.
+    dir.grant(id("jdoe"), &[Role::Qa]).unwrap();
+    let e = dir.grant(id("JDOE"), &[Role::Supervisor]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "agents `JDOE` and `jdoe` differ only in letter case; one person would be two agents \
+         with two sets of roles"
+    );
+    assert_eq!(
+        dir.roles_of_agent(&id("jdoe")),
+        RoleSet::of(&[Role::Agent, Role::Qa])
+    );
+    assert_eq!(dir.roles_of_agent(&id("JDOE")), RoleSet::EMPTY);
+    assert_eq!(dir.len(), 1);
+    // Ids that differ otherwise are distinct agents.
+    dir.grant(id("jdoe-2"), &[Role::Supervisor]).unwrap();
+    assert_eq!(dir.len(), 2);
+}
