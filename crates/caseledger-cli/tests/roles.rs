@@ -289,3 +289,20 @@ fn a_role_file_over_the_limit_is_refused_as_too_large() {
     let (code, _, err) = at(&store, &["verify", "--roles", &roles], b"");
     assert_eq!(code, 0, "{err}");
 }
+
+/// A role file saved with a byte order mark (as Windows editors do) reads
+/// as without one; it was refused as "not valid JSON: expected value at
+/// line 1 column 1". The same reader serves calendars and policies.
+#[test]
+fn a_role_file_with_a_byte_order_mark_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let plain = setup(&store, dir.path());
+    let bom = dir.path().join("bom.json");
+    std::fs::write(&bom, format!("\u{feff}{ROLES}")).unwrap();
+    let (code, with_bom, err) = at(&store, &["verify", "--roles", bom.to_str().unwrap()], b"");
+    assert_eq!(code, 0, "{err}");
+    let (_, without, _) = at(&store, &["verify", "--roles", &plain], b"");
+    assert_eq!(with_bom, without);
+    assert!(with_bom.contains("permission findings: 5"), "{with_bom}");
+}

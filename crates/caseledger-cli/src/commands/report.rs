@@ -486,7 +486,9 @@ pub(crate) fn every_hour_in(zone: Tz) -> Result<BusinessCalendar> {
 /// directory: anything larger is the wrong file, and is not read whole; a
 /// device such as /dev/zero is never read to the end). The bytes are read
 /// first and decoded after the size check, so that a file too large is
-/// refused as too large even when the cut splits a character.
+/// refused as too large even when the cut splits a character. A UTF-8
+/// byte order mark at the start (Windows editors write one) is dropped, as
+/// `import` drops one: JSON has no place for it.
 pub(crate) fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)
@@ -500,6 +502,9 @@ pub(crate) fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<St
             "invalid {what} {}: larger than {max_bytes} bytes",
             path.display()
         ));
+    }
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
     String::from_utf8(bytes).with_context(|| {
         format!(
