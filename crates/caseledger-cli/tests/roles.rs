@@ -282,7 +282,11 @@ fn a_role_file_over_the_limit_is_refused_as_too_large() {
     // Bytes that are not UTF-8, within the limit: named as such.
     let latin1 = dir.path().join("latin1.json");
     std::fs::write(&latin1, b"{\"agent-\xe9\": [\"agent\"]}").unwrap();
-    let (code, _, err) = at(&store, &["verify", "--roles", latin1.to_str().unwrap()], b"");
+    let (code, _, err) = at(
+        &store,
+        &["verify", "--roles", latin1.to_str().unwrap()],
+        b"",
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not UTF-8 text"), "{err}");
     // The good file still reads.

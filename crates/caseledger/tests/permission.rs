@@ -627,7 +627,11 @@ fn a_reviewer_who_recorded_events_of_the_case_may_not_review_it() {
              the reviewer `hand-qa` recorded events of the case"
         )
     );
-    assert_eq!(s.state(CASE).unwrap().version(), version, "nothing recorded");
+    assert_eq!(
+        s.state(CASE).unwrap().version(),
+        version,
+        "nothing recorded"
+    );
     // A reviewer who never acted on the case may review it.
     s.execute(
         CASE,
@@ -1116,8 +1120,7 @@ fn a_role_directory_listing_an_agent_twice_is_refused() {
 /// second id, from JSON and from `grant`; other ids are unaffected.
 #[test]
 fn a_role_directory_refuses_ids_that_differ_only_in_letter_case() {
-    let e = RoleDirectory::from_json(r#"{"jdoe": ["agent"], "JDoe": ["supervisor"]}"#)
-        .unwrap_err();
+    let e = RoleDirectory::from_json(r#"{"jdoe": ["agent"], "JDoe": ["supervisor"]}"#).unwrap_err();
     assert!(
         matches!(&e, RoleDirectoryError::CaseVariant { key, other }
             if [key.as_str(), other.as_str()].contains(&"jdoe")
@@ -1125,8 +1128,9 @@ fn a_role_directory_refuses_ids_that_differ_only_in_letter_case() {
         "{e:?}"
     );
     assert!(
-        e.to_string()
-            .ends_with("differ only in letter case; one person would be two agents with two sets of roles"),
+        e.to_string().ends_with(
+            "differ only in letter case; one person would be two agents with two sets of roles"
+        ),
         "{e}"
     );
     // Non-ASCII letters too.

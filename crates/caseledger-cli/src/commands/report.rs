@@ -506,12 +506,8 @@ pub(crate) fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<St
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }
-    String::from_utf8(bytes).with_context(|| {
-        format!(
-            "cannot read {what} {}: not UTF-8 text",
-            path.display()
-        )
-    })
+    String::from_utf8(bytes)
+        .with_context(|| format!("cannot read {what} {}: not UTF-8 text", path.display()))
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on
