@@ -363,6 +363,62 @@ fn a_day_without_working_hours_proposes_nothing_and_says_so() {
     assert_eq!(v["due"], "2026-03-16T10:00:00Z");
 }
 
+/// Without `--calendar` every hour of the plan's local day is worked, so
+/// the calls are due at 10:00 local in every zone: also east of UTC+10,
+/// where 10:00 local falls on the previous UTC date (the UTC default
+/// calendar put them at the next UTC midnight: 11:00 in Sydney, 13:00 in
+/// Auckland, 10:30 on Lord Howe Island after its half-hour change back).
+#[test]
+fn without_a_calendar_the_calls_are_due_at_10_local_in_every_zone() {
+    let dir = store();
+    for (zone, on, due) in [
+        ("Australia/Sydney", "2026-03-16", "2026-03-15T23:00:00Z"),
+        ("Pacific/Auckland", "2026-03-16", "2026-03-15T21:00:00Z"),
+        ("Pacific/Kiritimati", "2026-03-16", "2026-03-15T20:00:00Z"),
+        ("Australia/Lord_Howe", "2026-04-05", "2026-04-04T23:30:00Z"),
+        ("Australia/Lord_Howe", "2026-10-04", "2026-10-03T23:00:00Z"),
+        ("Asia/Tokyo", "2026-03-16", "2026-03-16T01:00:00Z"),
+        ("America/New_York", "2026-03-08", "2026-03-08T14:00:00Z"),
+        ("Europe/London", "2026-10-25", "2026-10-25T10:00:00Z"),
+        ("Etc/GMT+12", "2026-03-16", "2026-03-16T22:00:00Z"),
+    ] {
+        let (code, out, err) = run(
+            dir.path(),
+            &[
+                "follow-ups",
+                "plan",
+                "--on",
+                on,
+                "--time-zone",
+                zone,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(code, 0, "{zone}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["due"], due, "{zone} {on}");
+    }
+}
+
+/// A calendar file is read up to its limit (1 MiB), never whole: a device
+/// that never ends (or a store segment given by mistake) is refused as too
+/// large, where it was read until memory ran out.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_calendar_that_never_ends_is_refused_as_too_large() {
+    let dir = store();
+    let (code, out, err) = plan(dir.path(), &["--calendar", "/dev/zero"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains(&format!(
+            "invalid calendar /dev/zero: larger than {} bytes",
+            caseledger::calendar::MAX_CALENDAR_JSON_BYTES
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_flags_are_refused_with_exit_2() {
     let dir = store();
@@ -426,6 +482,29 @@ fn bad_flags_are_refused_with_exit_2() {
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// The customer may not schedule follow-ups (docs/permissions.md: the
+/// built-in actor's role is fixed, directory or not): `--apply --actor
+/// customer` is wrong usage and records nothing in the customer's name;
+/// `system` may.
+#[test]
+fn apply_by_the_customer_is_refused_by_the_permission_table() {
+    let dir = store();
+    let before = run(dir.path(), &["export"]).1;
+    let (code, out, err) = plan(dir.path(), &["--apply", "--actor", "customer"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(
+            "`customer` may not record the plan's calls: the permission table gives \
+             `schedule_follow_up` to agent, complaint_handler, supervisor, system only"
+        ),
+        "{err}"
+    );
+    assert_eq!(run(dir.path(), &["export"]).1, before);
+    let (code, out, err) = plan(dir.path(), &["--apply", "--actor", "system"]);
+    assert_eq!(code, 1, "{out}{err}"); // case 8 is refused (later events)
+    assert!(out.contains("applied by system: "), "{out}");
 }
 
 /// A scheduled `--apply` with a mistyped store path fails: it does not

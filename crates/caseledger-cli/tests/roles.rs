@@ -254,3 +254,59 @@ fn on_postgresql_the_findings_are_the_same() {
     let roles = setup(db.url.as_str(), dir.path());
     check_store(db.url.as_str(), &roles);
 }
+
+/// A role file over the limit is refused as too large, even when the limit
+/// cuts a character in two (it was "stream did not contain valid UTF-8"),
+/// and a device that never ends is read only up to the limit.
+#[test]
+fn a_role_file_over_the_limit_is_refused_as_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let roles = setup(&store, dir.path());
+    let max = caseledger::permission::MAX_ROLE_DIRECTORY_JSON_BYTES;
+    // `{"a":[` and spaces up to byte max - 1, then `é` (2 bytes) across
+    // the limit.
+    let mut big = br#"{"a":["#.to_vec();
+    big.resize(max, b' ');
+    big.extend("é]}".as_bytes());
+    let path = dir.path().join("big.json");
+    std::fs::write(&path, &big).unwrap();
+    drop(big);
+    let (code, _, err) = at(&store, &["verify", "--roles", path.to_str().unwrap()], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("invalid role directory {}", path.display()))
+            && err.contains(&format!("larger than {max} bytes")),
+        "{err}"
+    );
+    // Bytes that are not UTF-8, within the limit: named as such.
+    let latin1 = dir.path().join("latin1.json");
+    std::fs::write(&latin1, b"{\"agent-\xe9\": [\"agent\"]}").unwrap();
+    let (code, _, err) = at(
+        &store,
+        &["verify", "--roles", latin1.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not UTF-8 text"), "{err}");
+    // The good file still reads.
+    let (code, _, err) = at(&store, &["verify", "--roles", &roles], b"");
+    assert_eq!(code, 0, "{err}");
+}
+
+/// A role file saved with a byte order mark (as Windows editors do) reads
+/// as without one; it was refused as "not valid JSON: expected value at
+/// line 1 column 1". The same reader serves calendars and policies.
+#[test]
+fn a_role_file_with_a_byte_order_mark_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let plain = setup(&store, dir.path());
+    let bom = dir.path().join("bom.json");
+    std::fs::write(&bom, format!("\u{feff}{ROLES}")).unwrap();
+    let (code, with_bom, err) = at(&store, &["verify", "--roles", bom.to_str().unwrap()], b"");
+    assert_eq!(code, 0, "{err}");
+    let (_, without, _) = at(&store, &["verify", "--roles", &plain], b"");
+    assert_eq!(with_bom, without);
+    assert!(with_bom.contains("permission findings: 5"), "{with_bom}");
+}

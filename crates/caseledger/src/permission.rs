@@ -101,6 +101,9 @@ vocabulary! {
         ReviewerNotQa => "reviewer_not_qa",
         /// A quality review's reviewer was once assigned to the case.
         ReviewerWasAssigned => "reviewer_was_assigned",
+        /// A quality review's reviewer recorded an event of the case before
+        /// it: the work under review is partly theirs, assigned or not.
+        ReviewerHandledCase => "reviewer_handled_case",
     }
 }
 
@@ -225,6 +228,21 @@ pub enum RoleDirectoryError {
         /// The value and the allowed roles.
         source: UnknownValue,
     },
+    /// Two agents whose ids differ only in letter case (`sup-3` and
+    /// `SUP-3`): an embedding whose sign-on ignores case would pass either
+    /// for one person, who would then hold both entries' roles and pass
+    /// the separation-of-duties rules as two people (approve the extension
+    /// of a case they handle under the other id).
+    #[error(
+        "agents `{key}` and `{other}` differ only in letter case; one person would be two agents \
+         with two sets of roles"
+    )]
+    CaseVariant {
+        /// The agent refused.
+        key: String,
+        /// The agent listed before it.
+        other: String,
+    },
     /// An agent is given the role `customer` or `system`, which belong to
     /// the built-in actors alone.
     #[error(
@@ -243,6 +261,8 @@ pub enum RoleDirectoryError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleDirectory {
     agents: HashMap<AgentId, RoleSet, KeyedState>,
+    /// Each agent id by its lowercase form: the case-variant check.
+    folded: HashMap<String, AgentId, KeyedState>,
 }
 
 impl RoleDirectory {
@@ -253,7 +273,8 @@ impl RoleDirectory {
 
     /// Gives `agent` the `roles` (added to any it has). The roles
     /// `customer` and `system` belong to the built-in actors and are
-    /// refused.
+    /// refused, and so is an agent whose id differs from one listed only in
+    /// letter case ([`RoleDirectoryError::CaseVariant`]).
     pub fn grant(
         &mut self,
         agent: AgentId,
@@ -267,6 +288,19 @@ impl RoleDirectory {
                 agent: agent.as_str().to_owned(),
                 role: *role,
             });
+        }
+        let folded = agent.as_str().to_lowercase();
+        match self.folded.get(&folded) {
+            Some(other) if *other != agent => {
+                return Err(RoleDirectoryError::CaseVariant {
+                    key: agent.as_str().to_owned(),
+                    other: other.as_str().to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                self.folded.insert(folded, agent.clone());
+            }
         }
         let entry = self.agents.entry(agent).or_default();
         *entry = roles.iter().fold(*entry, |s, r| s.with(*r));
@@ -551,6 +585,9 @@ impl Denied {
             PermissionRule::ReviewerWasAssigned => {
                 format!("the reviewer `{named}` was assigned to the case")
             }
+            PermissionRule::ReviewerHandledCase => {
+                format!("the reviewer `{named}` recorded events of the case")
+            }
         }
     }
 }
@@ -638,6 +675,12 @@ pub fn check(
                 .is_some_and(|c| c.agents_assigned.contains(reviewer));
             if assigned {
                 return Err(deny(PermissionRule::ReviewerWasAssigned, Some(reviewer)));
+            }
+            let handled = state
+                .case()
+                .is_some_and(|c| c.agents_acted.contains(reviewer));
+            if handled {
+                return Err(deny(PermissionRule::ReviewerHandledCase, Some(reviewer)));
             }
             Ok(())
         }

@@ -78,6 +78,13 @@ pub struct Case {
     /// show it.
     #[serde(skip)]
     pub agents_assigned: Vec<AgentId>,
+    /// Every agent that recorded an event of the case as its actor, other
+    /// than a quality review, in the order of their first (the
+    /// separation-of-duties rule of quality reviews: who handled the case,
+    /// assigned or not, does not review it; docs/permissions.md). Not in
+    /// the JSON form: the events show their actors.
+    #[serde(skip)]
+    pub agents_acted: Vec<AgentId>,
     /// Who started the case. Left out of the JSON when `customer` (the
     /// default).
     #[serde(skip_serializing_if = "Origin::is_customer")]
@@ -317,6 +324,7 @@ fn evolve_mut(state: &mut CaseState, event: &Event) {
                 awaiting_customer: false,
                 extensions: Vec::new(),
                 agents_assigned: Vec::new(),
+                agents_acted: event.actor.agent().into_iter().cloned().collect(),
                 origin: o.origin,
                 reviewers: Vec::new(),
                 teams: Vec::new(),
@@ -324,6 +332,12 @@ fn evolve_mut(state: &mut CaseState, event: &Event) {
         }
         return;
     };
+    if let Some(agent) = event.actor.agent()
+        && !matches!(event.data, EventData::QaReviewed(_))
+        && !case.agents_acted.contains(agent)
+    {
+        case.agents_acted.push(agent.clone());
+    }
     match &event.data {
         EventData::Opened(_) => {}
         EventData::Classified(c) => case.classification = Some(*c),

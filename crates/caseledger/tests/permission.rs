@@ -173,6 +173,76 @@ fn every_row_of_the_default_table_allows_exactly_its_roles() {
     assert_eq!(allowed_count, marks);
 }
 
+/// The tables of docs/permissions.md as the document itself prints them:
+/// its roles, every mark of the permission table (read from the markdown,
+/// not restated) and the separation-of-duties rules are the code's, in the
+/// code's order. A row edited in one and not the other fails here.
+#[test]
+fn the_tables_of_the_document_are_the_codes() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/permissions.md"
+    ))
+    .unwrap();
+    // The rows of the markdown table under `heading`: cells, trimmed.
+    let rows_under = |heading: &str| -> Vec<Vec<String>> {
+        let section = doc.split(heading).nth(1).unwrap();
+        section
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_owned())
+                    .collect()
+            })
+            .collect()
+    };
+    // The first backquoted word of a cell.
+    let word = |cell: &str| cell.split('`').nth(1).unwrap_or("").to_owned();
+    // Roles.
+    let roles: Vec<String> = rows_under("## Roles and the role directory")
+        .iter()
+        .skip(2)
+        .map(|r| word(&r[0]))
+        .collect();
+    let code_roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(roles, code_roles);
+    // The permission table: header roles, then one row per action.
+    let table = rows_under("## The permission table");
+    let header: Vec<&str> = table[0][1..].iter().map(String::as_str).collect();
+    assert_eq!(header, code_roles);
+    let default = PermissionTable::default();
+    let actions: Vec<String> = table[2..].iter().map(|r| word(&r[0])).collect();
+    let code_actions: Vec<&str> = PermissionAction::ALL.iter().map(|a| a.as_str()).collect();
+    assert_eq!(actions, code_actions);
+    for row in &table[2..] {
+        let action = PermissionAction::parse(&word(&row[0])).unwrap();
+        assert_eq!(row.len(), 1 + Role::ALL.len(), "{row:?}");
+        for (cell, role) in row[1..].iter().zip(Role::ALL) {
+            assert!(cell.is_empty() || cell == "✓", "{action}: `{cell}`");
+            assert_eq!(
+                cell == "✓",
+                default.allows(action, RoleSet::of(&[*role])),
+                "docs/permissions.md, `{action}` by {role}"
+            );
+        }
+    }
+    // The separation-of-duties rules, after the table's own rule.
+    let rules: Vec<String> = rows_under("## Separation of duties")
+        .iter()
+        .skip(2)
+        .map(|r| word(&r[0]))
+        .collect();
+    let code_rules: Vec<&str> = PermissionRule::ALL[1..]
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(rules, code_rules);
+    assert_eq!(PermissionRule::ALL[0], PermissionRule::Table);
+}
+
 #[test]
 fn an_actor_with_several_roles_may_do_what_any_of_them_may() {
     let dir = directory();
@@ -506,6 +576,88 @@ fn the_service_refuses_what_the_actor_may_not_do_naming_all_and_records_nothing(
     s.execute(CASE, t(4), Actor::Customer, Action::RecordSurvey(survey(5)))
         .unwrap();
     assert_eq!(s.state(CASE).unwrap().version(), 5);
+}
+
+/// A reviewer who also handles cases (qa with agent roles) and worked on
+/// this one without being assigned (responded, resolved it) may not review
+/// it: the work under review is theirs. It was allowed, as only the
+/// `assigned` events were looked at. Another qa reviewer may.
+#[test]
+fn a_reviewer_who_recorded_events_of_the_case_may_not_review_it() {
+    let permissions = Permissions::new(
+        RoleDirectory::from_json(
+            r#"{"sup-2": ["supervisor", "agent"], "only-agent": ["agent"],
+                "hand-qa": ["complaint_handler", "qa"], "qa-2": ["qa"]}"#,
+        )
+        .unwrap(),
+    );
+    let s = CaseService::new(InMemoryEventLog::new(), SequentialIds::new(1))
+        .with_permissions(permissions.clone());
+    let steps = [
+        (Actor::Customer, Action::Open(opened())),
+        (
+            agent("sup-2"),
+            Action::Classify(classified(Category::Complaint)),
+        ),
+        (agent("sup-2"), Action::Assign(to_complaints("only-agent"))),
+        (agent("hand-qa"), Action::Respond),
+        (agent("hand-qa"), Action::Resolve(with_root_cause())),
+        (Actor::System, Action::Close),
+    ];
+    for (m, (who, action)) in steps.into_iter().enumerate() {
+        s.execute(CASE, t(m as i64), who, action).unwrap();
+    }
+    let version = s.state(CASE).unwrap().version();
+    let err = s
+        .execute(
+            CASE,
+            t(10),
+            agent("hand-qa"),
+            Action::ReviewQuality(qa_review("hand-qa")),
+        )
+        .unwrap_err();
+    let ServiceError::NotPermitted(d) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(d.rule, PermissionRule::ReviewerHandledCase, "{d}");
+    assert_eq!(
+        d.to_string(),
+        format!(
+            "case {CASE}: `hand-qa` (roles: complaint_handler, qa) may not `quality_review`: \
+             the reviewer `hand-qa` recorded events of the case"
+        )
+    );
+    assert_eq!(
+        s.state(CASE).unwrap().version(),
+        version,
+        "nothing recorded"
+    );
+    // A reviewer who never acted on the case may review it.
+    s.execute(
+        CASE,
+        t(11),
+        agent("qa-2"),
+        Action::ReviewQuality(qa_review("qa-2")),
+    )
+    .unwrap();
+    // The audit of the same history, with the review recorded anyway.
+    let mut audit = PermissionAudit::new(permissions);
+    let mut events: Vec<Event> = Vec::new();
+    for r in s.log().read_all(1).unwrap() {
+        events.push(r.unwrap().event);
+    }
+    let mut review = events.last().unwrap().clone();
+    review.actor = agent("hand-qa");
+    review.event_id = EventId::from_u128(999);
+    review.data = EventData::QaReviewed(qa_review("hand-qa"));
+    events.push(review);
+    for (i, e) in events.iter().enumerate() {
+        audit.observe(i as u64 + 1, e);
+    }
+    let findings = audit.findings();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].rule, PermissionRule::ReviewerHandledCase);
+    assert_eq!(findings[0].position, events.len() as u64);
 }
 
 /// `qa_reviewed` through the service: a qa reviewer never assigned to the
@@ -959,4 +1111,50 @@ fn a_role_directory_listing_an_agent_twice_is_refused() {
         err.to_string(),
         "`agent-17` is given twice; each key may appear once"
     );
+}
+
+/// One person through two ids that differ only in letter case (a sign-on
+/// that ignores case passes either): with both in the directory, `JDoe`
+/// approved the extension of a case assigned to `jdoe`, passing
+/// `approver_is_current_agent` as another person. The directory refuses the
+/// second id, from JSON and from `grant`; other ids are unaffected.
+#[test]
+fn a_role_directory_refuses_ids_that_differ_only_in_letter_case() {
+    let e = RoleDirectory::from_json(r#"{"jdoe": ["agent"], "JDoe": ["supervisor"]}"#).unwrap_err();
+    assert!(
+        matches!(&e, RoleDirectoryError::CaseVariant { key, other }
+            if [key.as_str(), other.as_str()].contains(&"jdoe")
+                && [key.as_str(), other.as_str()].contains(&"JDoe")),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().ends_with(
+            "differ only in letter case; one person would be two agents with two sets of roles"
+        ),
+        "{e}"
+    );
+    // Non-ASCII letters too.
+    assert!(matches!(
+        RoleDirectory::from_json(r#"{"ÉLODIE-1": ["agent"], "élodie-1": ["qa"]}"#),
+        Err(RoleDirectoryError::CaseVariant { .. })
+    ));
+    let mut dir = RoleDirectory::new();
+    dir.grant(id("jdoe"), &[Role::Agent]).unwrap();
+    // The same id again adds roles.
+    dir.grant(id("jdoe"), &[Role::Qa]).unwrap();
+    let e = dir.grant(id("JDOE"), &[Role::Supervisor]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "agents `JDOE` and `jdoe` differ only in letter case; one person would be two agents \
+         with two sets of roles"
+    );
+    assert_eq!(
+        dir.roles_of_agent(&id("jdoe")),
+        RoleSet::of(&[Role::Agent, Role::Qa])
+    );
+    assert_eq!(dir.roles_of_agent(&id("JDOE")), RoleSet::EMPTY);
+    assert_eq!(dir.len(), 1);
+    // Ids that differ otherwise are distinct agents.
+    dir.grant(id("jdoe-2"), &[Role::Supervisor]).unwrap();
+    assert_eq!(dir.len(), 2);
 }

@@ -188,6 +188,9 @@ struct Model {
     /// Every agent ever assigned (separation of duties of a quality
     /// review).
     assigned: BTreeSet<u8>,
+    /// Every agent actor (`ACTORS` index) that recorded an event other
+    /// than a quality review (separation of duties of a quality review).
+    acted: BTreeSet<u8>,
     level: i64,
     surveyed: bool,
     pending: bool,
@@ -278,6 +281,9 @@ impl Model {
 
     fn accept(&mut self, step: &Step, minute: i64) {
         self.last = Some(minute);
+        if step.actor >= 2 && step.kind != 14 {
+            self.acted.insert(step.actor);
+        }
         match step.kind {
             0 => {
                 self.status = Some(Status::Open);
@@ -372,10 +378,14 @@ fn permitted(model: &Model, step: &Step, actor: u8) -> bool {
             approver == 2 && model.agent.map(|(a, _)| a) != Some(approver) && actor != approver + 2
         }
         // The reviewer `agent-{step.agent}`: the actor (`ACTORS[agent + 2]`),
-        // with the qa role (only agent-1), never assigned to the case.
+        // with the qa role (only agent-1), never assigned to the case,
+        // never the actor of one of its events.
         14 => {
             let reviewer = step.agent;
-            actor == reviewer + 2 && reviewer == 1 && !model.assigned.contains(&reviewer)
+            actor == reviewer + 2
+                && reviewer == 1
+                && !model.assigned.contains(&reviewer)
+                && !model.acted.contains(&actor)
         }
         _ => true,
     }
@@ -1228,6 +1238,7 @@ fn permission_runs_record_every_type_and_meet_every_extension_rule() {
             "approver_is_current_agent",
             "approver_not_supervisor",
             "permission_table",
+            "reviewer_handled_case",
             "reviewer_not_actor",
             "reviewer_was_assigned",
         ])

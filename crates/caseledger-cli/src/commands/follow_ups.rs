@@ -11,6 +11,7 @@ use caseledger::calendar::{BusinessCalendar, Tz};
 use caseledger::follow_up_plan::{
     AppliedCall, CallResult, FollowUpFacts, Plan, PlanDay, PlannedCall, apply, plan,
 };
+use caseledger::permission::{PermissionAction, PermissionTable, RoleDirectory};
 use caseledger::projection::Projection;
 use caseledger::{Actor, CaseService, EventLog, format_timestamp};
 use caseledger_ids::UuidV7Ids;
@@ -61,7 +62,8 @@ pub struct PlanArgs {
     pub actor: Option<Actor>,
     /// A business calendar file (docs/kpis.md, "Business calendars"): the
     /// working hours the due time must fall in, and the time zone unless
-    /// --time-zone is given. Default: every hour worked, UTC.
+    /// --time-zone is given. Default: every hour worked, in the plan's time
+    /// zone.
     #[arg(long, value_name = "FILE")]
     pub calendar: Option<PathBuf>,
     /// The time zone DATE is local in, an IANA name (Asia/Shanghai).
@@ -92,19 +94,44 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
     Ok(date)
 }
 
-/// Parses `--actor`.
+/// Parses `--actor`: an actor who may record the plan's calls. The roles
+/// of the built-in actors `customer` and `system` are fixed, with or
+/// without a role directory (docs/permissions.md), so one the default
+/// permission table does not give `schedule_follow_up` (the customer) is
+/// refused here, before anything is recorded in its name. An agent's roles
+/// are the bank's directory's, which this command does not read.
 fn parse_actor(s: &str) -> Result<Actor, String> {
-    Actor::parse(s).map_err(|e| format!("`{s}` is not an actor: {e}"))
+    let actor = Actor::parse(s).map_err(|e| format!("`{s}` is not an actor: {e}"))?;
+    let action = PermissionAction::ScheduleFollowUp;
+    let table = PermissionTable::default();
+    if actor.agent().is_none() && !table.allows(action, RoleDirectory::new().roles_of(&actor)) {
+        return Err(format!(
+            "`{actor}` may not record the plan's calls: the permission table gives `{action}` \
+             to {} only (docs/permissions.md)",
+            table.roles_for(action)
+        ));
+    }
+    Ok(actor)
 }
 
 /// Runs `follow-ups plan`.
 pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
     let calendar = match &args.calendar {
-        Some(path) => super::report::read_calendar(path)?,
-        None => BusinessCalendar::default(),
+        Some(path) => Some(super::report::read_calendar(path)?),
+        None => None,
     };
-    // The report's one rule: --time-zone, else the calendar's zone.
-    let zone = args.time_zone.unwrap_or(calendar.time_zone());
+    // The report's one rule: --time-zone, else the calendar's zone, else UTC.
+    let zone = args
+        .time_zone
+        .or(calendar.as_ref().map(BusinessCalendar::time_zone))
+        .unwrap_or(Tz::UTC);
+    // Without a calendar every hour of the plan's local day is worked: the
+    // calendar is the plan's zone's (UTC's days would put 10:00 outside
+    // the date east of UTC+10, and the calls at the next UTC midnight).
+    let calendar = match calendar {
+        Some(calendar) => calendar,
+        None => super::report::every_hour_in(zone)?,
+    };
     let day = PlanDay::new(args.on, zone);
     // T must be an instant a store holds: the calls are recorded at it.
     crate::args::storable_day_start("--on", args.on, zone, day.start())?;

@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use caseledger::calendar::{BusinessCalendar, Tz};
+use caseledger::calendar::{BusinessCalendar, MAX_CALENDAR_JSON_BYTES, Tz};
 use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
     GroupBy, KpiAccumulator, MAX_TARGETS_JSON_BYTES, Report, ReportParams, SlaCalendarSource,
@@ -423,8 +423,7 @@ fn read_policy(path: &Path, report_calendar: Option<&BusinessCalendar>) -> Resul
 
 /// Reads a business calendar file.
 pub(crate) fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read calendar {}", path.display()))?;
+    let text = read_small(path, MAX_CALENDAR_JSON_BYTES, "calendar")?;
     BusinessCalendar::from_json(&text).map_err(|e| {
         let words = format!("invalid calendar {}: {e}", path.display());
         anyhow::Error::new(e).context(words)
@@ -454,45 +453,61 @@ fn read_complaint_policy(
     let calendar = match (calendar, zone) {
         (Some(calendar), _) => calendar.clone(),
         (None, None) => BusinessCalendar::default(),
-        (None, Some(zone)) => {
-            let all_day = ["00:00-24:00"];
-            [
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-                Weekday::Sat,
-                Weekday::Sun,
-            ]
-            .into_iter()
-            .fold(BusinessCalendar::builder(zone.name()), |b, day| {
-                b.hours(day, &all_day)
-            })
-            .build()
-            .with_context(|| format!("the every-day calendar in {}", zone.name()))?
-        }
+        (None, Some(zone)) => every_hour_in(zone)?,
     };
     Ok(policy.with_calendar(calendar))
 }
 
-/// A text file of at most `max_bytes` (a policy: anything larger is the
-/// wrong file, and is not read whole).
-fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
+/// The calendar that works every hour of every day, local in `zone`: the
+/// default when no `--calendar` is given but the zone is known, so that
+/// every hour of a local day in `zone` is a working hour (the default
+/// calendar, [`BusinessCalendar::default`], is UTC's: its days are not the
+/// zone's).
+pub(crate) fn every_hour_in(zone: Tz) -> Result<BusinessCalendar> {
+    let all_day = ["00:00-24:00"];
+    [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ]
+    .into_iter()
+    .fold(BusinessCalendar::builder(zone.name()), |b, day| {
+        b.hours(day, &all_day)
+    })
+    .build()
+    .with_context(|| format!("the every-day calendar in {}", zone.name()))
+}
+
+/// A text file of at most `max_bytes` (a policy, a calendar, a role
+/// directory: anything larger is the wrong file, and is not read whole; a
+/// device such as /dev/zero is never read to the end). The bytes are read
+/// first and decoded after the size check, so that a file too large is
+/// refused as too large even when the cut splits a character. A UTF-8
+/// byte order mark at the start (Windows editors write one) is dropped, as
+/// `import` drops one: JSON has no place for it.
+pub(crate) fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     file.take(max_bytes as u64 + 1)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if text.len() > max_bytes {
+    if bytes.len() > max_bytes {
         return Err(anyhow!(
             "invalid {what} {}: larger than {max_bytes} bytes",
             path.display()
         ));
     }
-    Ok(text)
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes)
+        .with_context(|| format!("cannot read {what} {}: not UTF-8 text", path.display()))
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on

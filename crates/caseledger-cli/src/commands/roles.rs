@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use caseledger::permission::{
     Finding, MAX_ROLE_DIRECTORY_JSON_BYTES, PermissionAudit, Permissions, RoleDirectory,
 };
@@ -14,13 +14,7 @@ use super::output::count;
 
 /// Reads the role directory of `--roles FILE`, with the default table.
 pub fn read(path: &Path) -> Result<Permissions> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read role directory {}", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_ROLE_DIRECTORY_JSON_BYTES as u64 + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read role directory {}", path.display()))?;
+    let text = super::report::read_small(path, MAX_ROLE_DIRECTORY_JSON_BYTES, "role directory")?;
     let directory = RoleDirectory::from_json(&text).map_err(|e| {
         let words = format!("invalid role directory {}: {e}", path.display());
         anyhow::Error::new(e).context(words)
