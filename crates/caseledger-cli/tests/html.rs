@@ -221,8 +221,17 @@ fn shows(text: &str, v: &Value) -> bool {
         Value::String(s) => text == s,
         Value::Number(n) => {
             let x = n.as_f64().unwrap();
-            if text.ends_with('%') {
-                text == format!("{:.1}%", x * 100.0)
+            if let Some(number) = text.strip_suffix('%') {
+                // One decimal, or more where one would misread
+                // (docs/cli.md, "Figures as people read them"): the value
+                // to as many decimals as shown, and never 0.0% or 100.0%
+                // for a rate strictly between.
+                let decimals = number.split_once('.').map_or(0, |(_, d)| d.len());
+                let read: f64 = number.parse().unwrap();
+                decimals >= 1
+                    && text == format!("{:.decimals$}%", x * 100.0)
+                    && (x <= 0.0 || read != 0.0)
+                    && (x >= 1.0 || read != 100.0)
             } else if text.ends_with(['s', 'm', 'h']) {
                 text == duration(x)
             } else if text.contains('.') {
@@ -320,6 +329,41 @@ fn check_numbers<'a>(dir: &'a Path, flags: &[&'a str]) -> (Page, Reports<'a>) {
         }
     }
     assert!(checked > 100, "only {checked} numbers checked");
+    // A rate with a verdict reads on its side of the target as the page
+    // shows the target: under it reads less, meeting it at least as much.
+    let target_read: BTreeMap<&str, f64> = TARGET_FIGURES
+        .iter()
+        .filter_map(|(_, key)| {
+            let src = format!("/overall/targets/{key}/target");
+            let m = page.marked.iter().find(|m| m.marker.1.ends_with(&src))?;
+            Some((*key, m.text.trim().trim_end_matches('%').parse().unwrap()))
+        })
+        .collect();
+    for m in &page.marked {
+        let Some((report, pointer)) = m.marker.1.split_once('#') else {
+            continue;
+        };
+        for (figure, key) in TARGET_FIGURES {
+            let (Some(prefix), Some(target)) = (pointer.strip_suffix(figure), target_read.get(key))
+            else {
+                continue;
+            };
+            let json = reports.get(report);
+            let Some(meets) = json
+                .pointer(&format!("{prefix}/targets/{key}/meets_target"))
+                .and_then(Value::as_bool)
+            else {
+                continue;
+            };
+            let read: f64 = m.text.trim().trim_end_matches('%').parse().unwrap();
+            assert_eq!(
+                read >= *target,
+                meets,
+                "{}: reads {read}%, target {target}%, meets {meets}",
+                m.marker.1
+            );
+        }
+    }
     (page, reports)
 }
 
@@ -502,6 +546,46 @@ fn a_targets_file_marks_tiles_charts_and_scorecard() {
         );
     }
     assert_eq!(highlighted, expected);
+}
+
+/// A figure a hair under its target reads under it, on the page and in
+/// the table (`84.96%` under `85.0%`, not `85.0%` twice with "below
+/// target"), and a target reads as the file gives it.
+#[test]
+fn a_figure_just_under_its_target_never_reads_as_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    big_store(dir.path());
+    let json: Value = serde_json::from_str(&report_json(dir.path(), "month")).unwrap();
+    let share = json["overall"]["csat"]["satisfied_share"].as_f64().unwrap();
+    // A target with three decimals as a percentage, just above the value:
+    // both read the same with one decimal.
+    let target = ((share * 1e5).floor() + 1.0) / 1e5;
+    assert_eq!(
+        format!("{:.1}", share * 100.0),
+        format!("{:.1}", target * 100.0),
+        "the store no longer makes the case this test is about"
+    );
+    let file = dir.path().join("targets.json");
+    std::fs::write(&file, format!(r#"{{"satisfied_share": {target}}}"#)).unwrap();
+    let file = file.to_str().unwrap();
+    // check_numbers checks that every value with a verdict reads on its
+    // side of the target.
+    let (page, _) = check_numbers(dir.path(), &["--targets", file]);
+    let text = |src: &str| {
+        let m = page.marked.iter().find(|m| m.marker.1 == src).unwrap();
+        m.text.trim().to_owned()
+    };
+    let value = text("month#/overall/csat/satisfied_share");
+    let shown_target = text("month#/overall/targets/satisfied_share/target");
+    assert_eq!(shown_target, format!("{:.3}%", target * 100.0));
+    assert_ne!(value, shown_target);
+    // The table's summary line says the same.
+    let (code, table, err) = run(dir.path(), &["report", "--wide", "--targets", file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains(&format!("satisfied {value} (target {shown_target})")),
+        "{table}"
+    );
 }
 
 #[test]

@@ -168,10 +168,7 @@ pub fn report_table(
     let mut used = key_width;
     let mut shown: Vec<(&Figure, Vec<String>, usize)> = Vec::new();
     for figure in TABLE_FIGURES {
-        let cells: Vec<String> = sets
-            .iter()
-            .map(|k| figure.format(figure.value(k)))
-            .collect();
+        let cells: Vec<String> = sets.iter().map(|k| figure.format_in(k)).collect();
         let w = cells
             .iter()
             .map(|c| c.width())
@@ -230,12 +227,13 @@ pub fn report_table(
             o.complaints.within_deadline,
             o.complaints.within_deadline + o.complaints.overdue,
             o.complaints.pending,
-            percent(o.csat.satisfied_share),
-            percent(
-                o.targets
-                    .get(caseledger::kpi::TargetFigure::SatisfiedShare)
-                    .map(|t| t.target)
-            ),
+            crate::figures::SATISFIED_SHARE.format_in(o),
+            o.targets
+                .get(caseledger::kpi::TargetFigure::SatisfiedShare)
+                .map_or_else(
+                    || "-".to_owned(),
+                    |t| crate::figures::format_target(crate::figures::Unit::Rate, t.target)
+                ),
             o.follow_up.scheduled,
             o.follow_up.completed,
             o.follow_up.overdue,
