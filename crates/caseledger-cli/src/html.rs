@@ -448,7 +448,11 @@ fn breakdown(report: &Report) -> Table {
         .iter()
         .enumerate()
         .map(|(i, g)| Row {
-            key: Some(Value::text(r, &format!("/groups/{i}/key"), &g.key)),
+            key: Some(Value::text(
+                r,
+                &format!("/groups/{i}/key"),
+                &crate::render::shown_id(&g.key),
+            )),
             rank: Rank::None,
             small: g.kpis.cases_opened < SMALL_SAMPLE,
             cells: cells(r, &format!("/groups/{i}"), &BREAKDOWN_FIGURES, &g.kpis),
@@ -520,7 +524,11 @@ fn scorecard(report: &Report) -> Table {
         .map(|(place, &i)| {
             let g = &report.groups[i];
             Row {
-                key: Some(Value::text(r, &format!("/groups/{i}/key"), &g.key)),
+                key: Some(Value::text(
+                    r,
+                    &format!("/groups/{i}/key"),
+                    &crate::render::shown_id(&g.key),
+                )),
                 rank: match class(i) {
                     0 => Rank::Ranked(place + 1),
                     1 => Rank::SmallSample,

@@ -11,7 +11,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::figures::{self, Figure, duration, percent};
 
-use super::text::{cut, pad, wrap};
+use super::text::{cut, pad, shown_id, wrap};
 
 /// The figures of the terminal table, most important first: a narrow
 /// table shows a prefix-by-importance of them (whatever fits), `--wide`
@@ -139,8 +139,8 @@ pub fn report_table(
         .groups
         .iter()
         .map(|g| match &g.then_key {
-            Some(then) => format!("{} / {then}", g.key),
-            None => g.key.clone(),
+            Some(then) => format!("{} / {}", shown_id(&g.key), shown_id(then)),
+            None => shown_id(&g.key).into_owned(),
         })
         .collect();
     keys.push(TOTAL_ROW_KEY.to_owned());
@@ -322,7 +322,7 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
     let key_width = report
         .responders
         .iter()
-        .map(|r| r.key.width())
+        .map(|r| shown_id(&r.key).width())
         .chain(["agent".width()])
         .max()
         .unwrap_or(0)
@@ -339,7 +339,7 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
     let _ = writeln!(out, "{}", "-".repeat(key_width + figures_width));
     for (r, cells) in report.responders.iter().zip(&rows) {
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        let _ = writeln!(out, "{}", line(&r.key, &cells));
+        let _ = writeln!(out, "{}", line(&shown_id(&r.key), &cells));
     }
     out.push_str("\nLegend:\n");
     for text in [
