@@ -119,8 +119,9 @@ pub fn duration(seconds: Option<f64>) -> String {
     }
 }
 
-/// The most decimals a percentage gets: beyond this a rate differs from
-/// 0, 1 or its target by less than any count of cases can make it.
+/// The most decimals a percentage (or a mean score) gets: beyond this a
+/// rate differs from 0, 1 or its target, or a mean from 1 or 5, by less
+/// than any count of cases can make it.
 const MAX_PERCENT_DECIMALS: usize = 12;
 
 /// `rate` as a percentage number with `decimals` decimals, and the number
@@ -198,8 +199,29 @@ pub fn format_value(unit: Unit, value: Option<f64>) -> String {
         Unit::Count => value.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
         Unit::Rate => percent(value),
         Unit::Duration => duration(value),
-        Unit::Score => value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),
+        Unit::Score => score(value),
     }
+}
+
+/// A mean survey score with two decimals, `-` when undefined, and more
+/// where two would misread (docs/cli.md, "Figures as people read them"):
+/// a mean below the best score, 5, never reads `5.00`, and one above the
+/// worst, 1, never `1.00` (199 fives and a four read `4.995`, not a
+/// perfect `5.00`).
+pub fn score(value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else {
+        return "-".to_owned();
+    };
+    let mut text = String::new();
+    for decimals in 2..=MAX_PERCENT_DECIMALS {
+        text = format!("{v:.decimals$}");
+        // The text of a finite number always parses back.
+        let read: f64 = text.parse().unwrap_or(v);
+        if (v >= 5.0 || read != 5.0) && (v <= 1.0 || read != 1.0) {
+            break;
+        }
+    }
+    text
 }
 
 /// A count as a figure's value: exact, since no count reaches 2^53.
@@ -684,6 +706,14 @@ mod tests {
         assert_eq!(percent(Some(1.0 / 2001.0)), "0.05%");
         assert_eq!(percent(Some(1e-6)), "0.0001%");
         assert_eq!(percent(Some(1.0 - 1e-6)), "99.9999%");
+        // Mean scores: two decimals, never a perfect or a worst score
+        // that is not.
+        assert_eq!(score(Some(4.27)), "4.27");
+        assert_eq!(score(Some(5.0)), "5.00");
+        assert_eq!(score(Some(1.0)), "1.00");
+        assert_eq!(score(Some(999.0 / 200.0)), "4.995");
+        assert_eq!(score(Some(201.0 / 200.0)), "1.005");
+        assert_eq!(score(None), "-");
         // Against a target: under it reads under, meeting it reads at
         // least as much, and the target reads as given.
         assert_eq!(percent_against(Some(0.8496), Some((0.85, false))), "84.96%");

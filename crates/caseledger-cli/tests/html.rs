@@ -250,8 +250,15 @@ fn shows(text: &str, v: &Value) -> bool {
                     && (x >= 1.0 || read != 100.0)
             } else if text.ends_with(['s', 'm', 'h']) {
                 text == duration(x)
-            } else if text.contains('.') {
-                text == format!("{x:.2}")
+            } else if let Some((_, fraction)) = text.split_once('.') {
+                // A mean score: two decimals, more where two would read
+                // a perfect 5.00 or a worst 1.00 that is not.
+                let decimals = fraction.len();
+                let read: f64 = text.parse().unwrap();
+                decimals >= 2
+                    && text == format!("{x:.decimals$}")
+                    && (x >= 5.0 || read != 5.0)
+                    && (x <= 1.0 || read != 1.0)
             } else {
                 n.is_u64() && text == n.to_string()
             }
@@ -765,6 +772,65 @@ fn the_number_check_catches_a_number_without_a_source() {
     assert!(shows("2h 05m", &serde_json::json!(7_500.4)));
     assert!(!shows("3000", &serde_json::json!(3000.5)));
     assert!(shows("-", &Value::Null));
+}
+
+/// A mean score a hair under the best reads under it: 199 fives and a four
+/// are a mean of 4.995, which two decimals printed as a perfect `5.00`.
+#[test]
+fn a_mean_score_below_five_never_reads_five() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for case in 0..200u32 {
+        let day = format!("2026-03-{:02}", 1 + case % 28);
+        let id = case * 10;
+        for (n, (kind, time, data)) in [
+            (
+                "opened",
+                "10:00",
+                r#"{"customer_id":"C-1","channel":"phone"}"#,
+            ),
+            (
+                "classified",
+                "10:01",
+                r#"{"category":"inquiry","topic":"card","priority":"normal"}"#,
+            ),
+            ("assigned", "10:02", r#"{"agent":"agent-17","team":"desk"}"#),
+            ("responded", "10:03", "{}"),
+            ("resolved", "10:04", "{}"),
+            (
+                "surveyed",
+                "11:00",
+                if case == 0 {
+                    r#"{"score":4}"#
+                } else {
+                    r#"{"score":5}"#
+                },
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            lines.push(line(
+                case,
+                id + n as u32,
+                kind,
+                &format!("{day}T{time}:00Z"),
+                data,
+            ));
+        }
+    }
+    let (code, _, err) = run_with_stdin(dir.path(), &["import"], lines.join("\n").into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(&report_json(dir.path(), "month")).unwrap();
+    assert_eq!(json["overall"]["csat"]["mean_score"].as_f64(), Some(4.995));
+    // check_numbers reads every score on the page by that rule.
+    let (page, _) = check_numbers(dir.path(), &[]);
+    let mean = page
+        .marked
+        .iter()
+        .find(|m| m.marker.1 == "month#/overall/csat/mean_score")
+        .unwrap();
+    assert_eq!(mean.text.trim(), "4.995");
 }
 
 /// A store written before format characters and the words `all` and
