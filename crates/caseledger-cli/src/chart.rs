@@ -47,6 +47,9 @@ pub struct Point {
     pub label_src: String,
     /// The value, in the figure's unit (`None`: undefined that period).
     pub value: Option<f64>,
+    /// The value as people read it (`figures::Figure::format_in`: a rate
+    /// on the side of its target that its verdict says).
+    pub text: String,
     /// Where the value comes from (`month#/groups/2/fcr_rate`).
     pub src: String,
     /// Whether the value is under its target (drawn as a hollow square).
@@ -58,6 +61,8 @@ pub struct Point {
 pub struct TargetLine {
     /// The target, in the figure's unit.
     pub value: f64,
+    /// The target as people read it (`figures::format_target`).
+    pub text: String,
     /// Where the target comes from, a report name and JSON pointer
     /// (`month#/overall/targets/fcr_rate/target`), written as the label's
     /// `data-src`.
@@ -207,7 +212,7 @@ pub fn svg(chart: &LineChart) -> String {
             WIDTH - RIGHT,
             yy - 4.0,
             escape(&t.src),
-            escape(&format_value(chart.unit, Some(t.value)))
+            escape(&t.text)
         );
     }
     // The value line, broken where a period has no value.
@@ -235,7 +240,7 @@ pub fn svg(chart: &LineChart) -> String {
     // dash on the baseline where the period has no value.
     for (i, p) in chart.points.iter().enumerate() {
         let src = escape(&p.src);
-        let text = escape(&format_value(chart.unit, p.value));
+        let text = escape(&p.text);
         match p.value.filter(|v| v.is_finite()) {
             Some(v) if p.below_target => {
                 let _ = write!(
@@ -282,12 +287,14 @@ mod tests {
                     label: format!("2026-{:02}", i + 1),
                     label_src: format!("month#/groups/{i}/key"),
                     value: *v,
+                    text: format_value(unit, *v),
                     src: format!("month#/groups/{i}/fcr_rate"),
                     below_target: target.zip(*v).is_some_and(|(t, v)| v < t),
                 })
                 .collect(),
             target: target.map(|value| TargetLine {
                 value,
+                text: format_value(unit, Some(value)),
                 src: "month#/overall/targets/fcr_rate/target".to_owned(),
             }),
         }

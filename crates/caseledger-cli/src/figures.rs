@@ -75,10 +75,18 @@ impl Figure {
         (self.value)(kpis)
     }
 
-    /// Its value as people read it: `48.4%`, `2h 05m`, `4.27`, `3000`, or
-    /// `-` when undefined.
-    pub fn format(&self, value: Option<f64>) -> String {
-        format_value(self.unit, value)
+    /// Its value in `kpis` as people read it, next to its target when
+    /// `kpis` has one for it: a rate reads on the side of its target that
+    /// its verdict says ([`percent_against`]).
+    pub fn format_in(&self, kpis: &Kpis) -> String {
+        let value = self.value(kpis);
+        match self.unit {
+            Unit::Rate => percent_against(
+                value,
+                target(self, kpis).and_then(|t| Some((t.target, t.meets?))),
+            ),
+            unit => format_value(unit, value),
+        }
     }
 
     /// The JSON pointer of this figure inside a KPIS object (`/csat/mean_score`).
@@ -111,9 +119,78 @@ pub fn duration(seconds: Option<f64>) -> String {
     }
 }
 
-/// A rate as a percentage with one decimal, `-` when undefined.
+/// The most decimals a percentage (or a mean score) gets: beyond this a
+/// rate differs from 0, 1 or its target, or a mean from 1 or 5, by less
+/// than any count of cases can make it.
+const MAX_PERCENT_DECIMALS: usize = 12;
+
+/// `rate` as a percentage number with `decimals` decimals, and the number
+/// that text reads.
+fn percent_text(rate: f64, decimals: usize) -> (String, f64) {
+    let text = format!("{:.decimals$}", rate * 100.0);
+    // The text of a finite number always parses back.
+    let read = text.parse().unwrap_or(rate * 100.0);
+    (text, read)
+}
+
+/// A rate as a percentage with one decimal, `-` when undefined, and more
+/// decimals where one would misread (docs/cli.md, "Figures as people read
+/// them"): a rate above 0 never reads `0.0%`, one below 1 never `100.0%`
+/// (1999 of 2000 reads `99.95%`).
 pub fn percent(rate: Option<f64>) -> String {
-    rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+    percent_against(rate, None)
+}
+
+/// [`percent`], judged against a target: `against` is the target and
+/// whether the rate meets it (the report's verdict). A rate under its
+/// target never reads at or above the target's text, and one that meets
+/// it never reads below: more decimals until it does (`84.96%` under a
+/// target of `85.0%`, not `85.0%`).
+fn percent_against(rate: Option<f64>, against: Option<(f64, bool)>) -> String {
+    let Some(r) = rate.filter(|r| r.is_finite()) else {
+        return "-".to_owned();
+    };
+    let target = against.map(|(t, meets)| (target_text(t).1, meets));
+    let mut text = String::new();
+    for decimals in 1..=MAX_PERCENT_DECIMALS {
+        let (t, read) = percent_text(r, decimals);
+        text = t;
+        let extremes = (r <= 0.0 || read != 0.0) && (r >= 1.0 || read != 100.0);
+        let verdict = match target {
+            None => true,
+            Some((target, true)) => read >= target,
+            Some((target, false)) => read < target,
+        };
+        if extremes && verdict {
+            break;
+        }
+    }
+    text.push('%');
+    text
+}
+
+/// A target rate as a percentage: one decimal, or as many as it takes to
+/// read back exactly the target the report holds (a target of 0.8525 reads
+/// `85.25%`, not `85.3%`), and the number that text reads.
+fn target_text(target: f64) -> (String, f64) {
+    let mut out = percent_text(target, 1);
+    for decimals in 1..=MAX_PERCENT_DECIMALS {
+        out = percent_text(target, decimals);
+        if out.1 / 100.0 == target {
+            break;
+        }
+    }
+    out
+}
+
+/// A target of a figure of `unit` as people read it: a rate as exactly as
+/// the report holds it ([`target_text`]'s rule), the others as
+/// [`format_value`].
+pub fn format_target(unit: Unit, target: f64) -> String {
+    match unit {
+        Unit::Rate if target.is_finite() => format!("{}%", target_text(target).0),
+        _ => format_value(unit, Some(target)),
+    }
 }
 
 /// A value of `unit` as people read it (`-` when undefined).
@@ -122,8 +199,29 @@ pub fn format_value(unit: Unit, value: Option<f64>) -> String {
         Unit::Count => value.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
         Unit::Rate => percent(value),
         Unit::Duration => duration(value),
-        Unit::Score => value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),
+        Unit::Score => score(value),
     }
+}
+
+/// A mean survey score with two decimals, `-` when undefined, and more
+/// where two would misread (docs/cli.md, "Figures as people read them"):
+/// a mean below the best score, 5, never reads `5.00`, and one above the
+/// worst, 1, never `1.00` (199 fives and a four read `4.995`, not a
+/// perfect `5.00`).
+pub fn score(value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else {
+        return "-".to_owned();
+    };
+    let mut text = String::new();
+    for decimals in 2..=MAX_PERCENT_DECIMALS {
+        text = format!("{v:.decimals$}");
+        // The text of a finite number always parses back.
+        let read: f64 = text.parse().unwrap_or(v);
+        if (v >= 5.0 || read != 5.0) && (v <= 1.0 || read != 1.0) {
+            break;
+        }
+    }
+    text
 }
 
 /// A count as a figure's value: exact, since no count reaches 2^53.
@@ -592,6 +690,52 @@ mod tests {
         assert!(under_target(&SATISFIED_SHARE, &kpis));
         kpis.csat.responses = SMALL_SAMPLE - 1;
         assert!(!under_target(&SATISFIED_SHARE, &kpis), "small sample");
+    }
+
+    /// docs/cli.md, "Figures as people read them": one decimal, and more
+    /// where one would misread: against 0 and 1, and against a target.
+    #[test]
+    fn percentages_never_misread() {
+        assert_eq!(percent(Some(0.484)), "48.4%");
+        assert_eq!(percent(Some(1.0)), "100.0%");
+        assert_eq!(percent(Some(0.0)), "0.0%");
+        assert_eq!(percent(None), "-");
+        assert_eq!(percent(Some(f64::NAN)), "-");
+        // 1999 of 2000, 1 of 2001, 1 of a million.
+        assert_eq!(percent(Some(1999.0 / 2000.0)), "99.95%");
+        assert_eq!(percent(Some(1.0 / 2001.0)), "0.05%");
+        assert_eq!(percent(Some(1e-6)), "0.0001%");
+        assert_eq!(percent(Some(1.0 - 1e-6)), "99.9999%");
+        // Mean scores: two decimals, never a perfect or a worst score
+        // that is not.
+        assert_eq!(score(Some(4.27)), "4.27");
+        assert_eq!(score(Some(5.0)), "5.00");
+        assert_eq!(score(Some(1.0)), "1.00");
+        assert_eq!(score(Some(999.0 / 200.0)), "4.995");
+        assert_eq!(score(Some(201.0 / 200.0)), "1.005");
+        assert_eq!(score(None), "-");
+        // Against a target: under it reads under, meeting it reads at
+        // least as much, and the target reads as given.
+        assert_eq!(percent_against(Some(0.8496), Some((0.85, false))), "84.96%");
+        assert_eq!(percent_against(Some(0.8496), None), "85.0%");
+        assert_eq!(percent_against(Some(0.85), Some((0.85, true))), "85.0%");
+        assert_eq!(
+            percent_against(Some(0.8525), Some((0.8525, true))),
+            "85.25%"
+        );
+        assert_eq!(format_target(Unit::Rate, 0.85), "85.0%");
+        assert_eq!(format_target(Unit::Rate, 0.8525), "85.25%");
+        assert_eq!(format_target(Unit::Rate, 0.07), "7.0%");
+        assert_eq!(format_target(Unit::Rate, 1.0), "100.0%");
+        // The figure's own verdict decides (`Figure::format_in`).
+        let file = r#"{"fcr_rate": 0.7}"#;
+        let targets = caseledger::kpi::Targets::from_json(file).unwrap_or_default();
+        let mut kpis = kpis_with(targets);
+        kpis.fcr_rate = Some(0.69999);
+        kpis.targets = caseledger::kpi::Targets::from_json(file)
+            .unwrap_or_default()
+            .verdicts(&kpis);
+        assert_eq!(FCR.format_in(&kpis), "69.999%");
     }
 
     #[test]

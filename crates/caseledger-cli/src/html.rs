@@ -291,12 +291,10 @@ fn name(report: &Report) -> &'static str {
 }
 
 fn figure_value(report: &str, pointer: &str, figure: &Figure, kpis: &Kpis) -> Value {
-    Value::new(
-        report,
-        &format!("{pointer}{}", figure.pointer()),
-        figure.unit,
-        figure.value(kpis),
-    )
+    Value {
+        text: figure.format_in(kpis),
+        src: format!("{report}#{pointer}{}", figure.pointer()),
+    }
 }
 
 fn time(report: &Report, key: &str, t: Option<&chrono::DateTime<chrono::Utc>>) -> Option<Value> {
@@ -394,13 +392,9 @@ fn tile(report: &Report, figure: &'static Figure) -> Tile {
         label: figure.label,
         value: figure_value(r, "/overall", figure, o),
         details,
-        target: check.map(|c| {
-            Value::new(
-                r,
-                &format!("/overall{}", c.pointer),
-                figure.unit,
-                Some(c.target),
-            )
+        target: check.map(|c| Value {
+            text: figures::format_target(figure.unit, c.target),
+            src: format!("{r}#/overall{}", c.pointer),
         }),
         verdict,
         verdict_class,
@@ -420,12 +414,14 @@ fn trend(report: &Report, figure: &'static Figure) -> Chart {
                 label: g.key.clone(),
                 label_src: format!("{r}#/groups/{i}/key"),
                 value: figure.value(&g.kpis),
+                text: figure.format_in(&g.kpis),
                 src: format!("{r}#/groups/{i}{}", figure.pointer()),
                 below_target: figures::under_target(figure, &g.kpis),
             })
             .collect(),
         target: figures::target(figure, &report.overall).map(|t| TargetLine {
             value: t.target,
+            text: figures::format_target(figure.unit, t.target),
             src: format!("{r}#/overall{}", t.pointer),
         }),
     };
@@ -452,7 +448,11 @@ fn breakdown(report: &Report) -> Table {
         .iter()
         .enumerate()
         .map(|(i, g)| Row {
-            key: Some(Value::text(r, &format!("/groups/{i}/key"), &g.key)),
+            key: Some(Value::text(
+                r,
+                &format!("/groups/{i}/key"),
+                &crate::render::shown_id(&g.key),
+            )),
             rank: Rank::None,
             small: g.kpis.cases_opened < SMALL_SAMPLE,
             cells: cells(r, &format!("/groups/{i}"), &BREAKDOWN_FIGURES, &g.kpis),
@@ -524,7 +524,11 @@ fn scorecard(report: &Report) -> Table {
         .map(|(place, &i)| {
             let g = &report.groups[i];
             Row {
-                key: Some(Value::text(r, &format!("/groups/{i}/key"), &g.key)),
+                key: Some(Value::text(
+                    r,
+                    &format!("/groups/{i}/key"),
+                    &crate::render::shown_id(&g.key),
+                )),
                 rank: match class(i) {
                     0 => Rank::Ranked(place + 1),
                     1 => Rank::SmallSample,

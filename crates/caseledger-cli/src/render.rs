@@ -17,7 +17,7 @@ pub use history::{history_json, history_table};
 pub use table::{
     DEFAULT_TABLE_COLUMNS, TableWidth, UNVERIFIED_HEAD, orphan_events_note, report_table,
 };
-pub(crate) use text::{columns, printable, printable_lines};
+pub(crate) use text::{columns, printable, printable_lines, shown_id};
 
 #[cfg(test)]
 mod tests {

@@ -204,6 +204,16 @@ fn refused_in_new_id(c: char) -> bool {
     c.is_whitespace() || c.is_control() || is_format_character(c) || is_invisible_character(c)
 }
 
+/// Whether the rule for new ids (docs/events.md, "The envelope") refuses
+/// `c`: white space, a control character or a format character (invisible
+/// or direction-changing, such as U+200B or U+202E). A store written before
+/// format characters were refused may hold ids with them: a view that
+/// shows an id to people writes such characters visibly, so that the id
+/// cannot pass for another or reorder the text around it.
+pub fn refused_in_id(c: char) -> bool {
+    refused_in_new_id(c)
+}
+
 /// The rule ids were stored under before format characters were refused:
 /// no white space, no control characters. Stored data is read with it, so
 /// that stores written earlier still read and verify.

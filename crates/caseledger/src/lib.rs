@@ -67,7 +67,7 @@ pub use event::{
 };
 pub use ids::{
     Actor, AgentId, CaseId, CustomerId, EventId, MAX_ID_BYTES, MAX_TEXT_BYTES, RESERVED_AGENT_IDS,
-    RESERVED_TEAM_IDS, TeamId, TextError, check_stored_id,
+    RESERVED_TEAM_IDS, TeamId, TextError, check_stored_id, refused_in_id,
 };
 pub use memory::InMemoryEventLog;
 pub use policy::{AppendCondition, ConditionFailure};

@@ -1244,3 +1244,173 @@ fn permission_runs_record_every_type_and_meet_every_extension_rule() {
         ])
     );
 }
+
+// ---- The case board and the report agree as of the same T ----
+
+use caseledger::board::{BoardPolicy, BoardQuery, BoardRow, BoardSlaState, CaseBoard};
+use caseledger::complaint::{ComplaintPolicy, ComplaintState};
+use caseledger::kpi::{KpiAccumulator, ReportParams, SlaPolicy};
+use caseledger::projection::Projection;
+
+/// A desk in Shanghai (UTC+8): weekdays 09:00-12:00 and 13:00-18:00, a
+/// holiday and a make-up day in the weeks the generated cases run through.
+const SHANGHAI: &str = r#"{"time_zone": "Asia/Shanghai",
+    "week": {"mon": ["09:00-12:00", "13:00-18:00"], "tue": ["09:00-18:00"],
+             "wed": ["09:00-18:00"], "thu": ["09:00-18:00"], "fri": ["09:00-18:00"]},
+    "holidays": ["2026-03-09", "2026-03-20"], "working_days": ["2026-03-14"]}"#;
+
+/// The board's and the report's policies: the defaults (UTC, every hour),
+/// or the Shanghai desk's business hours for the SLA and its calendar for
+/// complaint deadlines and periods, with tight targets so that deadlines
+/// fall inside the generated histories.
+fn policies(shanghai: bool) -> (SlaPolicy, ComplaintPolicy, Option<caseledger::calendar::Tz>) {
+    if !shanghai {
+        return (SlaPolicy::default(), ComplaintPolicy::default(), None);
+    }
+    let calendar = caseledger::calendar::BusinessCalendar::from_json(SHANGHAI).unwrap();
+    let sla = SlaPolicy::from_json(&format!(
+        r#"{{"calendar": {SHANGHAI}, "warn_at": 0.5,
+            "priorities": {{"normal": {{"response_s": 7200, "resolution_s": 57600}}}}}}"#
+    ))
+    .unwrap();
+    let zone = calendar.time_zone();
+    let complaints = ComplaintPolicy::default().with_calendar(calendar);
+    (sla, complaints, Some(zone))
+}
+
+/// Where T falls: on an event's time, on a default response or
+/// resolution deadline of a case (opened + 24 h, + 168 h), or anywhere.
+#[derive(Debug, Clone)]
+enum AsOf {
+    Event(usize),
+    AfterOpened(usize, i64),
+    Minute(i64),
+}
+
+fn arb_as_of() -> impl Strategy<Value = AsOf> {
+    prop_oneof![
+        3 => any::<usize>().prop_map(AsOf::Event),
+        2 => (any::<usize>(), prop_oneof![Just(24 * 60i64), Just(168 * 60), Just(15 * 24 * 60), Just(16 * 24 * 60), -600i64..30_000, 20_000i64..60_000])
+            .prop_map(|(i, m)| AsOf::AfterOpened(i, m)),
+        1 => (-600i64..40_000).prop_map(AsOf::Minute),
+    ]
+}
+
+/// Several cases, each a history the decider accepted, started at
+/// minutes that often coincide (ties across cases), merged into one log
+/// in time order (ties in generation order).
+fn desk_log(cases: &[(i64, Vec<Step>)]) -> Vec<Event> {
+    let mut log: Vec<Event> = Vec::new();
+    for (n, (start, steps)) in cases.iter().enumerate() {
+        let mut steps = steps.clone();
+        // Every case is opened first (an open step with the rest's
+        // parameters), so that its other steps have a case.
+        if let Some(first) = steps.first().cloned() {
+            steps.insert(
+                0,
+                Step {
+                    kind: 0,
+                    minutes: 0,
+                    ..first
+                },
+            );
+        }
+        for e in run(&steps).accepted {
+            let mut e = e;
+            e.case_id = CaseId::from_u128(0xCA5E_0000 + n as u128);
+            e.event_id = EventId::from_u128(((n as u128) << 32) + e.event_id.0.as_u128());
+            e.at += chrono::Duration::minutes(*start);
+            log.push(e);
+        }
+    }
+    log.sort_by_key(|e| e.at);
+    log
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// docs/kpis.md, "The case board": counting the board's rows as of T
+    /// gives the report's figures as of T with the same policies, for
+    /// every figure both define: the cases (opened at or before T), the
+    /// open ones (the backlog), the SLA verdicts and the at-risk ones, the
+    /// complaints by state, and the follow-ups past due.
+    #[test]
+    fn the_board_counts_what_the_report_counts(
+        cases in prop::collection::vec(
+            (prop_oneof![Just(0i64), Just(30), 0i64..20_000], prop::collection::vec(arb_step(), 1..40)),
+            1..6,
+        ),
+        as_of in arb_as_of(),
+        shanghai in any::<bool>(),
+        sub_ms_ns in prop_oneof![Just(0i64), Just(1), Just(999_999), Just(-1)],
+    ) {
+        let log = desk_log(&cases);
+        prop_assume!(!log.is_empty());
+        let opened: Vec<i64> = log
+            .iter()
+            .filter(|e| e.event_type() == EventType::Opened)
+            .map(|e| (e.at - t(0)).num_minutes())
+            .collect();
+        let as_of = match as_of {
+            AsOf::Event(i) => log[i % log.len()].at,
+            AsOf::AfterOpened(i, m) => t(opened[i % opened.len()] + m),
+            AsOf::Minute(m) => t(m),
+        };
+        let as_of = as_of + chrono::Duration::nanoseconds(sub_ms_ns);
+        let (sla, complaints, zone) = policies(shanghai);
+        let mut board = CaseBoard::new(Some(as_of));
+        let mut acc = KpiAccumulator::new(Some(as_of));
+        for (i, e) in log.iter().enumerate() {
+            board.observe(i as u64 + 1, e);
+            acc.observe(i as u64 + 1, e);
+        }
+        let report = acc.report(&ReportParams {
+            sla: sla.clone(),
+            complaints: complaints.clone(),
+            time_zone: zone,
+            ..ReportParams::default()
+        });
+        let policy = BoardPolicy::new(sla, complaints);
+        let rows = board.rows(&BoardQuery::default(), &policy);
+        let o = &report.overall;
+        let count = |f: &dyn Fn(&BoardRow) -> bool| rows.iter().filter(|r| f(r)).count() as u64;
+        let state = |s: BoardSlaState| move |r: &BoardRow| r.sla_response.state == s || r.sla_resolution.state == s;
+        let both = |s: BoardSlaState| move |r: &BoardRow| r.sla_response.state == s && r.sla_resolution.state == s;
+        let breached = state(BoardSlaState::Breached);
+        let t_ms = as_of.timestamp_millis();
+
+        prop_assert_eq!(rows.len() as u64, o.cases_opened, "cases at {}", as_of);
+        prop_assert_eq!(count(&|r| r.status == Status::Open), o.backlog, "open at {}", as_of);
+        prop_assert_eq!(count(&breached), o.sla.breached, "breached at {}", as_of);
+        prop_assert_eq!(count(&both(BoardSlaState::Met)), o.sla.met, "met at {}", as_of);
+        prop_assert_eq!(
+            count(&|r| !breached(r) && !both(BoardSlaState::Met)(r)),
+            o.sla.pending,
+            "pending at {}", as_of
+        );
+        let mut at_risk = BoardQuery::default();
+        at_risk.at_risk = true;
+        prop_assert_eq!(board.rows(&at_risk, &policy).len() as u64, o.sla.at_risk, "at risk at {}", as_of);
+        prop_assert_eq!(count(&|r| r.at_risk), o.sla.at_risk);
+        let complaint = |s: ComplaintState| count(&|r| r.complaint.is_some_and(|c| c.state == s));
+        prop_assert_eq!(count(&|r| r.complaint.is_some()), o.complaints.count);
+        prop_assert_eq!(complaint(ComplaintState::WithinDeadline), o.complaints.within_deadline, "within at {}", as_of);
+        prop_assert_eq!(complaint(ComplaintState::Overdue), o.complaints.overdue, "overdue complaints at {}", as_of);
+        prop_assert_eq!(complaint(ComplaintState::Pending), o.complaints.pending, "pending complaints at {}", as_of);
+        prop_assert_eq!(
+            count(&|r| r.follow_up_due.is_some_and(|d| d.timestamp_millis() < t_ms)),
+            o.follow_up.overdue,
+            "follow-ups past due at {}", as_of
+        );
+        // The board's `overdue` is an open case with a breached target or
+        // an overdue complaint: the open cases among the report's.
+        let mut overdue = BoardQuery::default();
+        overdue.overdue = true;
+        prop_assert_eq!(
+            board.rows(&overdue, &policy).len() as u64,
+            count(&|r| r.status == Status::Open
+                && (breached(r) || r.complaint.is_some_and(|c| c.state == ComplaintState::Overdue)))
+        );
+    }
+}

@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::csv::csv_text;
 use super::table::{MIN_TABLE_COLUMNS, TableWidth, orphan_events_note};
-use super::text::{cut, pad, wrap};
+use super::text::{cut, pad, shown_id, wrap};
 
 /// What `cases` shows above and in its table.
 pub struct BoardView<'a> {
@@ -45,7 +45,7 @@ fn minute(t: Option<DateTime<Utc>>) -> String {
 
 /// A name cell cut to `names` display cells, or `-`.
 fn or_dash(s: Option<&str>, names: usize) -> String {
-    s.map_or_else(|| "-".to_owned(), |s| cut(s, names))
+    s.map_or_else(|| "-".to_owned(), |s| cut(&shown_id(s), names))
 }
 
 /// The status column: the phase of an open case, else its status.
@@ -83,7 +83,7 @@ const COLUMNS: [Column; 12] = [
     ("agent", |r, n| {
         or_dash(r.agent.as_ref().map(|a| a.as_str()), n)
     }),
-    ("customer", |r, n| cut(r.customer_id.as_str(), n)),
+    ("customer", |r, n| cut(&shown_id(r.customer_id.as_str()), n)),
     ("team", |r, n| {
         or_dash(r.team.as_ref().map(|t| t.as_str()), n)
     }),

@@ -11,7 +11,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::figures::{self, Figure, duration, percent};
 
-use super::text::{cut, pad, wrap};
+use super::text::{cut, pad, shown_id, wrap};
 
 /// The figures of the terminal table, most important first: a narrow
 /// table shows a prefix-by-importance of them (whatever fits), `--wide`
@@ -139,8 +139,8 @@ pub fn report_table(
         .groups
         .iter()
         .map(|g| match &g.then_key {
-            Some(then) => format!("{} / {then}", g.key),
-            None => g.key.clone(),
+            Some(then) => format!("{} / {}", shown_id(&g.key), shown_id(then)),
+            None => shown_id(&g.key).into_owned(),
         })
         .collect();
     keys.push(TOTAL_ROW_KEY.to_owned());
@@ -168,10 +168,7 @@ pub fn report_table(
     let mut used = key_width;
     let mut shown: Vec<(&Figure, Vec<String>, usize)> = Vec::new();
     for figure in TABLE_FIGURES {
-        let cells: Vec<String> = sets
-            .iter()
-            .map(|k| figure.format(figure.value(k)))
-            .collect();
+        let cells: Vec<String> = sets.iter().map(|k| figure.format_in(k)).collect();
         let w = cells
             .iter()
             .map(|c| c.width())
@@ -230,12 +227,13 @@ pub fn report_table(
             o.complaints.within_deadline,
             o.complaints.within_deadline + o.complaints.overdue,
             o.complaints.pending,
-            percent(o.csat.satisfied_share),
-            percent(
-                o.targets
-                    .get(caseledger::kpi::TargetFigure::SatisfiedShare)
-                    .map(|t| t.target)
-            ),
+            crate::figures::SATISFIED_SHARE.format_in(o),
+            o.targets
+                .get(caseledger::kpi::TargetFigure::SatisfiedShare)
+                .map_or_else(
+                    || "-".to_owned(),
+                    |t| crate::figures::format_target(crate::figures::Unit::Rate, t.target)
+                ),
             o.follow_up.scheduled,
             o.follow_up.completed,
             o.follow_up.overdue,
@@ -324,7 +322,7 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
     let key_width = report
         .responders
         .iter()
-        .map(|r| r.key.width())
+        .map(|r| shown_id(&r.key).width())
         .chain(["agent".width()])
         .max()
         .unwrap_or(0)
@@ -341,7 +339,7 @@ fn responder_table(report: &Report, max: Option<usize>, out: &mut String) {
     let _ = writeln!(out, "{}", "-".repeat(key_width + figures_width));
     for (r, cells) in report.responders.iter().zip(&rows) {
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        let _ = writeln!(out, "{}", line(&r.key, &cells));
+        let _ = writeln!(out, "{}", line(&shown_id(&r.key), &cells));
     }
     out.push_str("\nLegend:\n");
     for text in [

@@ -95,6 +95,30 @@ pub(crate) fn printable(s: &str) -> Cow<'_, str> {
     escaped(s, false)
 }
 
+/// An id from the data (an agent, a team, a customer, a group key) as
+/// people read it: every character the rule for new ids refuses
+/// (`caseledger::refused_in_id`: white space, control and format
+/// characters) written as an escape (`\u{202e}`). A store written before
+/// format characters were refused may hold ids with them, and shown as
+/// they are, `agent-1` followed by U+200B would pass for `agent-1`, and an
+/// id starting with U+202E would read backwards as another agent's. The
+/// terminal tables and the HTML page show ids through this one rule
+/// (docs/cli.md, "Ids as people read them").
+pub(crate) fn shown_id(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(caseledger::refused_in_id) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if caseledger::refused_in_id(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// [`printable`], but line feeds kept: for a text whose lines are meant
 /// (a message that says what to do next on lines of its own).
 pub(crate) fn printable_lines(s: &str) -> Cow<'_, str> {
