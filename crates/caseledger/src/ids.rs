@@ -205,9 +205,10 @@ fn refused_in_new_id(c: char) -> bool {
 }
 
 /// Whether the rule for new ids (docs/events.md, "The envelope") refuses
-/// `c`: white space, a control character or a format character (invisible
-/// or direction-changing, such as U+200B or U+202E). A store written before
-/// format characters were refused may hold ids with them: a view that
+/// `c`: white space, a control character, a format character (invisible
+/// or direction-changing, such as U+200B or U+202E) or another invisible
+/// character (such as U+3164). A store written before these were refused
+/// may hold ids with them: a view that
 /// shows an id to people writes such characters visibly, so that the id
 /// cannot pass for another or reorder the text around it.
 pub fn refused_in_id(c: char) -> bool {
