@@ -595,9 +595,13 @@ fn state_json<P: Serialize>(name: &str, state: &P) -> Result<String, Error> {
 async fn load(log: &AsyncPgLog, name: &str) -> Result<Option<(u64, String)>, Error> {
     let during = "reading a projection checkpoint";
     let client = log.client(during).await?;
+    // The row and the hash of the log's event at its position, together.
     let row = client
         .query_opt(
-            "SELECT position, state::text FROM caseledger.projection_checkpoints WHERE name = $1",
+            "SELECT c.position, c.state::text, c.anchor, e.hash \
+             FROM caseledger.projection_checkpoints c \
+             LEFT JOIN caseledger.events e ON e.position = c.position \
+             WHERE c.name = $1",
             &[&name],
         )
         .await
@@ -617,6 +621,27 @@ async fn load(log: &AsyncPgLog, name: &str) -> Result<Option<(u64, String)>, Err
                 "its checkpoint was fed up to position {position}, beyond the log's head {head} \
                  (another log's, or the database was restored from an older backup); delete its \
                  row to rebuild it"
+            ),
+        }));
+    }
+    // The row's anchor is the chain hash of the event it was fed up to: a
+    // log whose event there has another hash is another ledger (or was
+    // rebuilt), and the state is not a fold of this log's events.
+    let anchor: Option<Vec<u8>> = row.get(2);
+    let here: Option<Vec<u8>> = row.get(3);
+    if let Some(anchor) = anchor
+        && here.as_deref() != Some(anchor.as_slice())
+    {
+        return Err(Error::new(ErrorKind::ProjectionState {
+            name: name.to_owned(),
+            detail: format!(
+                "its checkpoint was fed up to position {position} of another log: the event \
+                 there has {} (the checkpoint's anchor is {}); delete its row to rebuild it",
+                here.map_or_else(
+                    || "no hash".to_owned(),
+                    |h| format!("hash {}", crate::hex(&h))
+                ),
+                crate::hex(&anchor)
             ),
         }));
     }
@@ -665,29 +690,31 @@ async fn save_if(
     let during = "storing a projection checkpoint";
     let client = log.client(during).await?;
     let at = to_i64(position, "position")?;
-    let changed = match expected {
-        None => {
-            client
+    let changed =
+        match expected {
+            None => client
                 .execute(
-                    "INSERT INTO caseledger.projection_checkpoints (name, position, state) \
-                     VALUES ($1, $2, $3::text::jsonb) ON CONFLICT (name) DO NOTHING",
+                    "INSERT INTO caseledger.projection_checkpoints (name, position, state, anchor) \
+                     VALUES ($1, $2, $3::text::jsonb, \
+                     (SELECT hash FROM caseledger.events WHERE position = $2)) \
+                     ON CONFLICT (name) DO NOTHING",
                     &[&name, &at, &json],
                 )
-                .await
-        }
-        Some(old) => {
-            let old = to_i64(old, "position")?;
-            client
-                .execute(
-                    "UPDATE caseledger.projection_checkpoints \
-                     SET position = $2, state = $3::text::jsonb, saved_at = now() \
+                .await,
+            Some(old) => {
+                let old = to_i64(old, "position")?;
+                client
+                    .execute(
+                        "UPDATE caseledger.projection_checkpoints \
+                     SET position = $2, state = $3::text::jsonb, saved_at = now(), \
+                     anchor = (SELECT hash FROM caseledger.events WHERE position = $2) \
                      WHERE name = $1 AND position = $4",
-                    &[&name, &at, &json, &old],
-                )
-                .await
+                        &[&name, &at, &json, &old],
+                    )
+                    .await
+            }
         }
-    }
-    .map_err(Error::db(during))?;
+        .map_err(Error::db(during))?;
     if changed != 1 {
         let found = load(log, name).await?.map(|(p, _)| p);
         return Err(Error::new(ErrorKind::CheckpointMoved {

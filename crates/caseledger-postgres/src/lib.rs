@@ -77,6 +77,11 @@ impl Head {
 
     /// The hash in lowercase hex, as `verify` prints it.
     pub fn hash_hex(&self) -> String {
-        self.hash.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&self.hash)
     }
+}
+
+/// Lowercase hexadecimal, as `verify` prints a hash.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -7,7 +7,7 @@
 use crate::error::{Error, ErrorKind};
 
 /// The schema this build creates and understands.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock key migrations hold (an arbitrary constant:
 /// "caseledger" in ASCII, folded into 63 bits).
@@ -86,8 +86,20 @@ CREATE TABLE caseledger.projection_checkpoints (
 );
 ";
 
+/// Migration 3: each checkpoint row keeps its anchor, the chain hash of
+/// the event at its position (NULL at position 0, and in rows saved before
+/// this migration, until their next checkpoint). A runner resumes only
+/// where the log's event at that position has that hash: a row copied from
+/// another ledger (a partial restore, a row moved by hand) whose position
+/// is within this log's head would otherwise resume silently with another
+/// ledger's state, as the file store's anchor check refuses (`OtherLog`).
+const MIGRATION_3: &str = r"
+ALTER TABLE caseledger.projection_checkpoints
+    ADD COLUMN anchor bytea CHECK (anchor IS NULL OR length(anchor) = 32);
+";
+
 /// The migrations, in order: migration `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// Creates or upgrades the schema; refuses a newer one. Returns the version
 /// the database is at afterwards.

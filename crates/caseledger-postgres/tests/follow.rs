@@ -230,6 +230,77 @@ fn a_checkpoint_row_holds_a_position_and_its_state_together_and_one_runner_moves
 }
 
 #[test]
+fn a_checkpoint_of_another_ledger_is_refused_by_its_anchor() {
+    let db = TestDb::new();
+    let log = db.log();
+    append_many(&log, 1, 1, 10);
+    let options = PgRunnerOptions::default().every_events(5);
+    let mut runner = PgRunner::open(&log, "trace", Trace::default(), options).unwrap();
+    runner.catch_up().unwrap();
+    runner.checkpoint().unwrap();
+    drop(runner);
+    let anchored = "DO $$ BEGIN IF (SELECT anchor FROM caseledger.projection_checkpoints \
+                    WHERE name = 'trace') IS DISTINCT FROM (SELECT hash FROM caseledger.events \
+                    WHERE position = 10) THEN RAISE EXCEPTION 'not anchored'; END IF; END $$";
+    db.sql(anchored).unwrap();
+    PgRunner::open(&log, "trace", Trace::default(), options).unwrap();
+    // A row whose anchor is not the hash of this log's event at its
+    // position: another ledger's row (a partial restore, a row copied by
+    // hand) at a position within this log's head. Resuming would go on
+    // from another ledger's state.
+    db.sql(
+        "UPDATE caseledger.projection_checkpoints SET anchor = sha256('another ledger') \
+         WHERE name = 'trace'",
+    )
+    .unwrap();
+    let e = PgRunner::open(&log, "trace", Trace::default(), options).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::ProjectionState { .. }), "{e}");
+    assert!(e.to_string().contains("of another log"), "{e}");
+    // A row saved before anchors existed (migration 3) resumes, and its
+    // next checkpoint anchors it.
+    db.sql("UPDATE caseledger.projection_checkpoints SET anchor = NULL WHERE name = 'trace'")
+        .unwrap();
+    let mut runner = PgRunner::open(&log, "trace", Trace::default(), options).unwrap();
+    assert_eq!(runner.position(), 10);
+    append_many(&log, 1, 11, 1);
+    runner.catch_up().unwrap();
+    runner.checkpoint().unwrap();
+    db.sql(&anchored.replace("position = 10", "position = 11"))
+        .unwrap();
+}
+
+#[test]
+fn a_database_at_schema_2_gains_anchors_and_its_rows_resume() {
+    let db = TestDb::new();
+    let log = db.log();
+    append_many(&log, 1, 1, 4);
+    let options = PgRunnerOptions::default().every_events(2);
+    PgRunner::open(&log, "trace", Trace::default(), options)
+        .unwrap()
+        .catch_up()
+        .unwrap();
+    drop(log);
+    // As a build of schema 2 left it: no anchor column.
+    db.sql(
+        "ALTER TABLE caseledger.projection_checkpoints DROP COLUMN anchor; \
+         UPDATE caseledger.schema_version SET version = 2",
+    )
+    .unwrap();
+    let log = db.log();
+    let mut runner = PgRunner::open(&log, "trace", Trace::default(), options).unwrap();
+    assert_eq!(runner.position(), 4);
+    append_many(&log, 1, 5, 2);
+    runner.catch_up().unwrap();
+    db.sql(
+        "DO $$ BEGIN IF (SELECT version FROM caseledger.schema_version) <> 3 \
+         OR (SELECT anchor FROM caseledger.projection_checkpoints WHERE name = 'trace') \
+         IS DISTINCT FROM (SELECT hash FROM caseledger.events WHERE position = 6) \
+         THEN RAISE EXCEPTION 'not migrated'; END IF; END $$",
+    )
+    .unwrap();
+}
+
+#[test]
 fn the_async_runner_follows_writers_on_tokio() {
     let db = TestDb::new();
     let runtime = tokio::runtime::Builder::new_multi_thread()
