@@ -154,6 +154,33 @@ fn sla_policy_file_changes_the_sla_figures() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("invalid SLA policy"), "{err}");
+    // Read up to its limit, never whole: a file that never ends (or a
+    // store segment given by mistake) is refused as too large.
+    let huge = dir.path().join("huge.json");
+    std::fs::write(
+        &huge,
+        vec![b' '; caseledger::kpi::MAX_SLA_POLICY_JSON_BYTES + 1],
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        dir.path(),
+        &["report", "--sla-policy", huge.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "invalid SLA policy {}: larger than {} bytes",
+            huge.display(),
+            caseledger::kpi::MAX_SLA_POLICY_JSON_BYTES
+        )),
+        "{err}"
+    );
+    // The library's own bound, for a text an embedder passes.
+    let text = " ".repeat(caseledger::kpi::MAX_SLA_POLICY_JSON_BYTES + 1);
+    assert!(matches!(
+        caseledger::kpi::SlaPolicy::from_json(&text),
+        Err(caseledger::kpi::SlaPolicyError::TooLarge { .. })
+    ));
 }
 
 /// Imports one good case per agent, case 1 up, each assigned to its agent.

@@ -397,8 +397,11 @@ pub(crate) fn default_threads() -> usize {
 /// it names (relative to the policy's folder), else `--calendar`'s for the
 /// second form; calendar hours for the first.
 fn read_policy(path: &Path, report_calendar: Option<&BusinessCalendar>) -> Result<SlaPolicy> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read SLA policy {}", path.display()))?;
+    let text = read_small(
+        path,
+        caseledger::kpi::MAX_SLA_POLICY_JSON_BYTES,
+        "SLA policy",
+    )?;
     // The typed error stays in the chain; the context's words carry its
     // message, so the CLI prints one line as before.
     let mut policy = SlaPolicy::from_json(&text).map_err(|e| {

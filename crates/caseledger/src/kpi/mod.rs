@@ -45,8 +45,8 @@ pub use report::{
 };
 pub use report::{Grouping, Groups, ResponderKpis};
 pub use sla::{
-    DEFAULT_WARN_AT, SlaCalendarSource, SlaCase, SlaClock, SlaDeadlines, SlaFieldError, SlaPart,
-    SlaState, SlaVerdict,
+    DEFAULT_WARN_AT, MAX_SLA_POLICY_JSON_BYTES, SlaCalendarSource, SlaCase, SlaClock, SlaDeadlines,
+    SlaFieldError, SlaPart, SlaState, SlaVerdict,
 };
 pub use sla::{SlaError, SlaPolicy, SlaPolicyError, SlaTarget, SlaTargetError};
 pub use stats::DurationStats;

@@ -137,6 +137,9 @@ impl SlaPolicy {
 
     /// Reads a policy from JSON text: see [`SlaPolicy::from_json_value`].
     pub fn from_json(text: &str) -> Result<SlaPolicy, SlaPolicyError> {
+        if text.len() > MAX_SLA_POLICY_JSON_BYTES {
+            return Err(SlaPolicyError::TooLarge { bytes: text.len() });
+        }
         let v = crate::unique_json::parse(text).map_err(|e| match e {
             crate::unique_json::JsonError::Syntax(e) => SlaPolicyError::NotJson(e),
             crate::unique_json::JsonError::DuplicateKey(key) => {
@@ -250,12 +253,24 @@ fn priority_names() -> String {
         .join(", ")
 }
 
+/// The largest SLA policy text [`SlaPolicy::from_json`] reads: room for an
+/// inline calendar at its own limit
+/// ([`MAX_CALENDAR_JSON_BYTES`](crate::calendar::MAX_CALENDAR_JSON_BYTES))
+/// and 64 KiB of targets. Anything larger is the wrong file.
+pub const MAX_SLA_POLICY_JSON_BYTES: usize = crate::calendar::MAX_CALENDAR_JSON_BYTES + 64 * 1024;
+
 /// Why [`SlaPolicy::from_json`] or [`SlaPolicy::from_json_value`] refused a
 /// policy: a kind to match; the JSON parser's error, or the target's
 /// problem, is its [`source()`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SlaPolicyError {
+    /// The text is longer than [`MAX_SLA_POLICY_JSON_BYTES`].
+    #[error("the SLA policy is {bytes} bytes; at most {MAX_SLA_POLICY_JSON_BYTES}")]
+    TooLarge {
+        /// The text's length in bytes.
+        bytes: usize,
+    },
     /// The text is not JSON.
     #[error("not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
