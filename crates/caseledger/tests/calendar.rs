@@ -280,6 +280,30 @@ fn the_builder_names_fields_like_the_json() {
 }
 
 #[test]
+fn every_day_sets_the_seven_days() {
+    let all = BusinessCalendar::builder("Asia/Tokyo")
+        .every_day(&["08:00-12:00", "13:00-17:00"])
+        .build()
+        .expect("valid");
+    for day in [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ] {
+        assert_eq!(all.week_hours(day).len(), 2, "{day}");
+        assert_eq!(
+            all.week_hours(day),
+            all.week_hours(Weekday::Mon),
+            "{day} as Monday"
+        );
+    }
+}
+
+#[test]
 fn a_week_without_working_hours_is_refused() {
     // Business time never passes in such a calendar: every SLA target
     // would be met and no complaint deadline reached.

@@ -13,7 +13,7 @@ use caseledger::kpi::{
 };
 use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger_store::{Head, LogReader, Until};
-use chrono::{DateTime, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::open::open_reader;
@@ -467,22 +467,10 @@ fn read_complaint_policy(
 /// calendar, [`BusinessCalendar::default`], is UTC's: its days are not the
 /// zone's).
 pub(crate) fn every_hour_in(zone: Tz) -> Result<BusinessCalendar> {
-    let all_day = ["00:00-24:00"];
-    [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ]
-    .into_iter()
-    .fold(BusinessCalendar::builder(zone.name()), |b, day| {
-        b.hours(day, &all_day)
-    })
-    .build()
-    .with_context(|| format!("the every-day calendar in {}", zone.name()))
+    BusinessCalendar::builder(zone.name())
+        .every_day(&["00:00-24:00"])
+        .build()
+        .with_context(|| format!("the every-day calendar in {}", zone.name()))
 }
 
 /// A text file of at most `max_bytes` (a policy, a calendar, a role

@@ -45,8 +45,7 @@ impl CalendarBuilder {
 
     /// Sets (replaces) a weekday's hours, as `"HH:MM-HH:MM"` texts.
     pub fn hours(mut self, day: Weekday, intervals: &[&str]) -> CalendarBuilder {
-        self.week[day.num_days_from_monday() as usize] =
-            intervals.iter().map(|s| (*s).to_owned()).collect();
+        self.week[day.num_days_from_monday() as usize] = owned(intervals);
         self
     }
 
@@ -61,6 +60,13 @@ impl CalendarBuilder {
         ]
         .into_iter()
         .fold(self, |b, day| b.hours(day, intervals))
+    }
+
+    /// Sets all seven days to the same hours (`&["00:00-24:00"]`: a desk
+    /// that works around the clock, in this calendar's zone).
+    pub fn every_day(mut self, intervals: &[&str]) -> CalendarBuilder {
+        self.week = std::array::from_fn(|_| owned(intervals));
+        self
     }
 
     /// Adds a holiday.
@@ -110,6 +116,11 @@ impl CalendarBuilder {
             working_days: working_days.into_keys().collect(),
         })
     }
+}
+
+/// A day's interval texts, owned.
+fn owned(intervals: &[&str]) -> Vec<String> {
+    intervals.iter().map(|s| (*s).to_owned()).collect()
 }
 
 impl CalendarBuilder {
