@@ -281,22 +281,7 @@ fn an_append_whose_connection_is_lost_after_its_commit_was_sent_is_not_denied() 
         let log = AsyncPgLog::connect(&proxy.url, PgOptions::default())
             .await
             .unwrap();
-        append(&log, 1, 1).await;
-        let admin = connect(&db).await;
-        let mut locker = connect(&db).await;
-        let lock = hold_commits(&mut locker).await;
-        let e = responded(1, 2);
-        let task = {
-            let (log, e) = (log.clone(), e.clone());
-            tokio::spawn(async move { log.append(e.case_id, ExpectedVersion::Any, &[e]).await })
-        };
-        until_waiting(&admin, "WITH events AS").await;
-        proxy.cut();
-        let answer = task.await.unwrap();
-        lock.commit().await.unwrap();
-        until_alone(&admin, 1).await;
-        assert!(stored(&admin, 2).await, "the server committed the append");
-        assert_not_denied(&answer);
+        let e = append_cut_after_commit(&db, &log, || proxy.cut()).await;
         let again = log.append(e.case_id, ExpectedVersion::Any, &[e]).await;
         // The pool's connections went through the cut proxy: the retry
         // may fail too, but never write the event twice.
@@ -318,23 +303,33 @@ fn an_append_whose_writer_stops_after_its_commit_was_sent_is_not_denied() {
         .block_on(AsyncPgLog::connect(&db.url, PgOptions::default()))
         .unwrap();
     runtime().block_on(async {
-        append(&log, 1, 1).await;
-        let admin = connect(&db).await;
-        let mut locker = connect(&db).await;
-        let lock = hold_commits(&mut locker).await;
-        let e = responded(1, 2);
-        let task = {
-            let (log, e) = (log.clone(), e.clone());
-            tokio::spawn(async move { log.append(e.case_id, ExpectedVersion::Any, &[e]).await })
-        };
-        until_waiting(&admin, "WITH events AS").await;
-        writers.shutdown_background();
-        let answer = task.await.unwrap();
-        lock.commit().await.unwrap();
-        until_alone(&admin, 1).await;
-        assert!(stored(&admin, 2).await, "the server committed the append");
-        assert_not_denied(&answer);
+        append_cut_after_commit(&db, &log, || writers.shutdown_background()).await;
     });
+}
+
+/// Appends event 2 of case 1 (after event 1) while the commit markers'
+/// table is held, so that its `COMMIT` waits at the server behind the
+/// group's last statement; runs `cut` then (the interruption under test),
+/// releases the table, and checks that the server committed the append
+/// and that its answer does not deny it. Returns the event, for a retry.
+async fn append_cut_after_commit(db: &TestDb, log: &AsyncPgLog, cut: impl FnOnce()) -> Event {
+    append(log, 1, 1).await;
+    let admin = connect(db).await;
+    let mut locker = connect(db).await;
+    let lock = hold_commits(&mut locker).await;
+    let e = responded(1, 2);
+    let task = {
+        let (log, e) = (log.clone(), e.clone());
+        tokio::spawn(async move { log.append(e.case_id, ExpectedVersion::Any, &[e]).await })
+    };
+    until_waiting(&admin, "WITH events AS").await;
+    cut();
+    let answer = task.await.unwrap();
+    lock.commit().await.unwrap();
+    until_alone(&admin, 1).await;
+    assert!(stored(&admin, 2).await, "the server committed the append");
+    assert_not_denied(&answer);
+    e
 }
 
 /// Terminates every session of the test's database but `admin`'s and
