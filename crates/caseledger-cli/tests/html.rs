@@ -960,3 +960,32 @@ fn ids_stored_before_the_rule_show_their_invisible_characters() {
         assert!(table.contains("agent-1\\u{200b}"), "{args:?}: {table}");
     }
 }
+
+/// docs/cli.md, "Ids as people read them": an id that spells an escape
+/// with its own characters (`agent-1\u{200b}`, a valid new id) does not
+/// read as the stored id whose invisible character that escape shows: a
+/// backslash of an id is shown doubled, so the two rows differ.
+#[test]
+fn an_id_that_spells_an_escape_does_not_pass_for_an_escaped_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spelled = "agent-1\\u{200b}";
+    assert!(caseledger::AgentId::new(spelled).is_ok(), "a valid new id");
+    store_with_old_ids(dir.path(), &[("agent-1\u{200B}", "t"), (spelled, "t")]);
+    let (code, html, err) = run(dir.path(), &["report", "--format", "html"]);
+    assert_eq!(code, 0, "{err}");
+    let page = read_page(&html);
+    let agents: BTreeSet<&str> = page.scorecard.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        agents,
+        BTreeSet::from(["agent-1\\u{200b}", "agent-1\\\\u{200b}"])
+    );
+    for args in [
+        &["report", "--group-by", "agent", "--wide"][..],
+        &["report", "--group-by", "responder", "--wide"],
+        &["cases", "--wide"],
+    ] {
+        let (code, table, err) = run(dir.path(), args);
+        assert_eq!(code, 0, "{err}");
+        assert!(table.contains("agent-1\\\\u{200b}"), "{args:?}: {table}");
+    }
+}

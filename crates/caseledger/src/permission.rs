@@ -261,8 +261,22 @@ pub enum RoleDirectoryError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleDirectory {
     agents: HashMap<AgentId, RoleSet, KeyedState>,
-    /// Each agent id by its lowercase form: the case-variant check.
+    /// Each agent id by its case-folded form ([`case_folded`]): the
+    /// case-variant check.
     folded: HashMap<String, AgentId, KeyedState>,
+}
+
+/// `id` with letter case folded: each character upper-cased, then
+/// lower-cased, one at a time. Close to Unicode's full case folding where
+/// `str::to_lowercase` is not: `ß` and `SS` both fold to `ss`, a final
+/// sigma `ς` and `σ` both to `σ` (`to_lowercase` keeps `ß`, and writes
+/// `Σ` at the end of a word as `ς`). The case-variant check of
+/// [`RoleDirectory::grant`].
+fn case_folded(id: &str) -> String {
+    id.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl RoleDirectory {
@@ -289,7 +303,7 @@ impl RoleDirectory {
                 role: *role,
             });
         }
-        let folded = agent.as_str().to_lowercase();
+        let folded = case_folded(agent.as_str());
         match self.folded.get(&folded) {
             Some(other) if *other != agent => {
                 return Err(RoleDirectoryError::CaseVariant {

@@ -1158,3 +1158,30 @@ fn a_role_directory_refuses_ids_that_differ_only_in_letter_case() {
     dir.grant(id("jdoe-2"), &[Role::Supervisor]).unwrap();
     assert_eq!(dir.len(), 2);
 }
+
+/// Letter case as Unicode folds it, not as `to_lowercase` maps a whole
+/// string: `STRASSE` is `straße` in capitals (ß has no one-letter capital),
+/// and a final sigma `ς` is `σ` at the end of a word. A sign-on that
+/// ignores case by Unicode's case folding passes either id of each pair
+/// for one person; lowercased, each pair still differed.
+#[test]
+fn a_role_directory_folds_case_as_unicode_does() {
+    for (first, second) in [("straße", "STRASSE"), ("οδοσ", "ΟΔΟΣ"), ("οδος", "οδοσ")]
+    {
+        let mut dir = RoleDirectory::new();
+        dir.grant(id(first), &[Role::Agent]).unwrap();
+        assert!(
+            matches!(
+                dir.grant(id(second), &[Role::Supervisor]),
+                Err(RoleDirectoryError::CaseVariant { .. })
+            ),
+            "{first} and {second}"
+        );
+    }
+    // Letters that only look alike are not case variants: Latin `o` and
+    // Greek omicron.
+    let mut dir = RoleDirectory::new();
+    dir.grant(id("odos"), &[Role::Agent]).unwrap();
+    dir.grant(id("οδος"), &[Role::Agent]).unwrap();
+    assert_eq!(dir.len(), 2);
+}

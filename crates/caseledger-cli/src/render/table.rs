@@ -221,7 +221,8 @@ pub fn report_table(
             o.sla.met,
             o.sla.breached,
             o.sla.pending,
-            percent(o.complaints.deadline_rate),
+            // Read against its target as the table's column reads it.
+            crate::figures::DEADLINE_RATE.format_in(o),
             // The rate's own denominator (within + overdue): pending
             // complaints have no verdict yet and are counted apart.
             o.complaints.within_deadline,

@@ -97,20 +97,26 @@ pub(crate) fn printable(s: &str) -> Cow<'_, str> {
 
 /// An id from the data (an agent, a team, a customer, a group key) as
 /// people read it: every character the rule for new ids refuses
-/// (`caseledger::refused_in_id`: white space, control and format
-/// characters) written as an escape (`\u{202e}`). A store written before
-/// format characters were refused may hold ids with them, and shown as
-/// they are, `agent-1` followed by U+200B would pass for `agent-1`, and an
-/// id starting with U+202E would read backwards as another agent's. The
-/// terminal tables and the HTML page show ids through this one rule
-/// (docs/cli.md, "Ids as people read them").
+/// (`caseledger::refused_in_id`: white space, control, format and other
+/// invisible characters) written as an escape (`\u{202e}`), and a
+/// backslash doubled (`\\`). A store written before format characters
+/// were refused may hold ids with them, and shown as they are, `agent-1`
+/// followed by U+200B would pass for `agent-1`, and an id starting with
+/// U+202E would read backwards as another agent's. The backslash is
+/// doubled so that a new id that spells an escape with its own characters
+/// (`agent-1\u{200b}`, which the rule allows) does not read as the stored
+/// id that escape shows. The terminal tables and the HTML page show ids
+/// through this one rule (docs/cli.md, "Ids as people read them").
 pub(crate) fn shown_id(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(caseledger::refused_in_id) {
+    let escaped = |c: char| c == '\\' || caseledger::refused_in_id(c);
+    if !s.chars().any(escaped) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if caseledger::refused_in_id(c) {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if caseledger::refused_in_id(c) {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
