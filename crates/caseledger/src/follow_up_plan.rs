@@ -48,7 +48,7 @@ use crate::error::Violation;
 use crate::event::{Event, EventData, FollowUpScheduled};
 use crate::ids::{Actor, CaseId, CustomerId, EventId};
 use crate::policy::{FollowUpCapError, KnownFollowUp, cap_conflict};
-use crate::port::EventLog;
+use crate::port::{AppendError, EventLog};
 use crate::projection::Projection;
 use crate::service::{CaseService, IdSource, ServiceError};
 use crate::state::status_after;
@@ -619,12 +619,24 @@ pub enum CallResult<E> {
     },
     /// Not recorded, and why.
     Refused(CallRefusal<E>),
+    /// The log failed ([`ServiceError::Log`], or the append's
+    /// [`AppendError::Log`](crate::AppendError::Log)): whether the call is
+    /// recorded is not known, since a log may fail after the write reached
+    /// it (PostgreSQL's `OutcomeUnknown`: a commit whose answer was lost).
+    /// Applying the same plan again tells: a recorded call then comes back
+    /// [`AlreadyRecorded`](CallResult::AlreadyRecorded).
+    Failed(ServiceError<E>),
 }
 
 impl<E> CallResult<E> {
-    /// Whether the call is in the log (recorded now or before).
+    /// Whether the call is known to be in the log (recorded now or
+    /// before); false for a refused call and for a failed one, whose
+    /// outcome is unknown.
     pub fn is_recorded(&self) -> bool {
-        !matches!(self, CallResult::Refused(_))
+        matches!(
+            self,
+            CallResult::Recorded { .. } | CallResult::AlreadyRecorded { .. }
+        )
     }
 }
 
@@ -699,6 +711,10 @@ pub fn apply<L: EventLog, I: IdSource>(
                         }
                         _ => CallResult::Refused(CallRefusal::Service(ServiceError::Rule(e))),
                     },
+                    // The log's own failure says nothing of what it holds.
+                    Err(e @ (ServiceError::Log(_) | ServiceError::Append(AppendError::Log(_)))) => {
+                        CallResult::Failed(e)
+                    }
                     Err(e) => CallResult::Refused(CallRefusal::Service(e)),
                 },
             };

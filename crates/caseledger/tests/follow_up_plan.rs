@@ -835,6 +835,83 @@ fn apply_records_each_call_once_and_a_rerun_records_nothing_twice() {
     );
 }
 
+/// A log that records an append and then fails it, as a log whose
+/// commit's answer was lost does (PostgreSQL's `OutcomeUnknown`).
+struct LostAnswer<'a>(&'a InMemoryEventLog);
+
+impl EventLog for LostAnswer<'_> {
+    type Error = std::io::Error;
+
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        match self.0.append_with(case_id, expected, events, conditions) {
+            Ok(_) => Err(AppendError::Log(std::io::Error::other(
+                "the answer to the commit was lost",
+            ))),
+            Err(e) => Err(e.map_log(|never| match never {})),
+        }
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error> {
+        Ok(self
+            .0
+            .stream_version(case_id)
+            .unwrap_or_else(|never| match never {}))
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Self::Error> {
+        Ok(self
+            .0
+            .read_stream_from(case_id, from_version)
+            .unwrap_or_else(|never| match never {}))
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error> {
+        let all: Vec<_> = self
+            .0
+            .read_all(from_position)
+            .unwrap_or_else(|never| match never {})
+            .map(|e| e.unwrap_or_else(|never| match never {}))
+            .map(Ok)
+            .collect();
+        Ok(Box::new(all.into_iter()))
+    }
+}
+
+#[test]
+fn a_call_whose_append_failed_in_the_log_is_failed_not_refused() {
+    let mut desk = Desk::new();
+    desk.resolved(1, &kase("C-1"), before(4, 9));
+    let facts = desk.facts();
+    let p = plan(&facts, &BusinessCalendar::default(), None);
+    assert_eq!(p.calls.len(), 1);
+    let lossy = CaseService::new(LostAnswer(desk.service.log()), SequentialIds::new(7));
+    let applied = apply(&lossy, &facts, &p, &agent("planner-1"));
+    // Stored, but the log said it failed: the call's outcome is unknown,
+    // never "refused" (which says it is not recorded).
+    let CallResult::Failed(e) = &applied[0].result else {
+        panic!("{:?}", applied[0].result);
+    };
+    assert!(e.to_string().contains("lost"), "{e}");
+    assert!(!applied[0].result.is_recorded());
+    // Applying again tells: the call was recorded.
+    let again = apply(&desk.service, &desk.facts(), &p, &agent("planner-1"));
+    assert!(
+        matches!(again[0].result, CallResult::AlreadyRecorded { .. }),
+        "{:?}",
+        again[0].result
+    );
+}
+
 #[test]
 fn apply_by_another_actor_is_refused_as_a_reused_id_naming_the_first() {
     let mut desk = Desk::new();

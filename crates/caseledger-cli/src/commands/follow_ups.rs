@@ -197,17 +197,28 @@ fn apply_plan<L: EventLog>(
     let service = CaseService::new(log, UuidV7Ids::new());
     let applied = apply(&service, facts, &planned, actor);
     print_plan(format, &planned, Some((actor, &applied)))?;
-    let refused = applied.iter().filter(|a| !a.result.is_recorded()).count();
-    if refused > 0 {
-        let others = match applied.len() - refused {
+    let failed = applied
+        .iter()
+        .filter(|a| matches!(a.result, CallResult::Failed(_)))
+        .count();
+    let refused = applied.iter().filter(|a| !a.result.is_recorded()).count() - failed;
+    if refused + failed > 0 {
+        let others = match applied.len() - refused - failed {
             0 => String::new(),
             _ => " (the others are recorded)".to_owned(),
         };
-        return Err(anyhow!(
-            "{} of {} refused{others}",
-            refused,
-            count(applied.len() as u64, "follow-up call")
-        ));
+        let what = match (refused, failed) {
+            (r, 0) => format!(
+                "{r} of {} refused",
+                count(applied.len() as u64, "follow-up call")
+            ),
+            (r, f) => format!(
+                "{r} of {} refused and {f} failed (may or may not be recorded: apply the plan \
+                 again to learn which)",
+                count(applied.len() as u64, "follow-up call")
+            ),
+        };
+        return Err(anyhow!("{what}{others}"));
     }
     Ok(())
 }
@@ -264,6 +275,14 @@ fn result_cells<E: std::error::Error>(r: &CallResult<E>) -> (&'static str, Optio
             ("already_recorded", Some(*position), String::new())
         }
         CallResult::Refused(why) => ("refused", None, why.to_string()),
+        CallResult::Failed(e) => (
+            "failed",
+            None,
+            format!(
+                "{e}; the call may or may not be recorded: apply the plan again to learn which \
+                 (a recorded call then reads already_recorded)"
+            ),
+        ),
         // `CallResult` may grow: a result this build does not know is
         // reported as not recorded, never as done.
         #[allow(unreachable_patterns)]
@@ -312,6 +331,8 @@ struct AppliedJson {
     recorded: usize,
     already_recorded: usize,
     refused: usize,
+    /// Calls whose append failed in the log: may or may not be recorded.
+    failed: usize,
 }
 
 /// The JSON plan, in docs/cli.md's order (a struct: a map would print its
@@ -386,6 +407,7 @@ fn to_json<'a, E: std::error::Error>(plan: &'a Plan, applied: Applied<'_, E>) ->
                 recorded: n("recorded"),
                 already_recorded: n("already_recorded"),
                 refused: n("refused"),
+                failed: n("failed"),
             }
         }),
     }
@@ -505,25 +527,34 @@ fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
         }
     }
     if let Some((actor, results)) = applied {
-        let refused: Vec<(&PlannedCall, String)> = results
+        // Refused and failed calls, each with its word and reason.
+        let not_known: Vec<(&PlannedCall, &str, String)> = results
             .iter()
             .filter_map(|a| match result_cells(&a.result) {
-                ("refused", _, why) => Some((&a.call, why)),
+                (word @ ("refused" | "failed"), _, why) => Some((&a.call, word, why)),
                 _ => None,
             })
             .collect();
+        let n = |wanted: &str| not_known.iter().filter(|(_, w, _)| *w == wanted).count();
+        let (refused, failed) = (n("refused"), n("failed"));
         let recorded = results
             .iter()
             .filter(|a| matches!(a.result, CallResult::Recorded { .. }))
             .count();
+        let already = results
+            .iter()
+            .filter(|a| matches!(a.result, CallResult::AlreadyRecorded { .. }))
+            .count();
         out.push_str(&format!(
-            "applied by {actor}: {} recorded, {} already recorded, {} refused\n",
-            recorded,
-            results.len() - recorded - refused.len(),
-            refused.len()
+            "applied by {actor}: {recorded} recorded, {already} already recorded, {refused} refused{}\n",
+            if failed > 0 {
+                format!(", {failed} failed (may or may not be recorded)")
+            } else {
+                String::new()
+            }
         ));
-        for (call, why) in refused {
-            out.push_str(&format!("  refused {}: {why}\n", call.case_id));
+        for (call, word, why) in not_known {
+            out.push_str(&format!("  {word} {}: {why}\n", call.case_id));
         }
     }
     out
