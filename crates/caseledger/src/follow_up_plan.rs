@@ -620,7 +620,7 @@ pub enum CallResult<E> {
     /// Not recorded, and why.
     Refused(CallRefusal<E>),
     /// The log failed ([`ServiceError::Log`], or the append's
-    /// [`AppendError::Log`](crate::AppendError::Log)): whether the call is
+    /// [`AppendError::Log`]): whether the call is
     /// recorded is not known, since a log may fail after the write reached
     /// it (PostgreSQL's `OutcomeUnknown`: a commit whose answer was lost).
     /// Applying the same plan again tells: a recorded call then comes back
