@@ -953,6 +953,8 @@ fn ids_stored_before_the_rule_show_their_invisible_characters() {
         &["report", "--group-by", "team,agent", "--wide"],
         &["report", "--group-by", "responder", "--wide"],
         &["cases", "--wide"],
+        // The actor column and the id fields of the details.
+        &["history", "00000000-0000-0000-0000-000000000002"],
     ] {
         let (code, table, err) = run(dir.path(), args);
         assert_eq!(code, 0, "{err}");

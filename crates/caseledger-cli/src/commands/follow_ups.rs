@@ -496,7 +496,7 @@ fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
     for (i, call) in plan.calls.iter().enumerate() {
         let mut row = vec![
             call.case_id.to_string(),
-            call.customer_id.to_string(),
+            crate::render::shown_id(call.customer_id.as_str()).into_owned(),
             call.purpose.to_string(),
             call.tier.to_string(),
             call.category.map_or("-", |c| c.as_str()).to_owned(),

@@ -7,6 +7,12 @@ use serde_json::Value;
 
 use super::csv::flatten;
 
+/// The data fields that hold text ids (docs/events.md, "The envelope"):
+/// shown as ids are ([`super::text::shown_id`]), so that an id stored
+/// before the id rule refused invisible characters cannot pass for
+/// another; the other fields are free text.
+const ID_FIELDS: &[&str] = &["customer_id", "agent", "team", "approved_by", "reviewer"];
+
 /// `k=v` pairs of an event's data, in key order.
 fn details(e: &RecordedEvent) -> String {
     let v = serde_json::to_value(&e.event.data).unwrap_or(Value::Null);
@@ -14,7 +20,13 @@ fn details(e: &RecordedEvent) -> String {
     flatten("", &v, &mut cells);
     cells
         .into_iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str()))
+        .map(|(k, v)| {
+            if ID_FIELDS.contains(&k.as_str()) {
+                format!("{k}={}", super::text::shown_id(v.as_str()))
+            } else {
+                format!("{k}={}", v.as_str())
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -52,7 +64,7 @@ pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> S
             e.version.to_string(),
             e.position.to_string(),
             format_timestamp(&e.event.at),
-            e.event.actor.to_string(),
+            super::text::shown_id(&e.event.actor.to_string()).into_owned(),
             e.event.data.event_type().to_string(),
             status_after(state),
             details(e),
