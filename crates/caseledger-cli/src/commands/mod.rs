@@ -12,6 +12,7 @@ pub mod generate;
 pub mod import;
 pub mod import_check;
 pub mod import_reject;
+pub mod input;
 pub mod line;
 pub mod open;
 pub mod output;

@@ -4,7 +4,7 @@
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use caseledger::calendar::{BusinessCalendar, MAX_CALENDAR_JSON_BYTES, Tz};
 use caseledger::complaint::{ComplaintPolicy, MAX_COMPLAINT_POLICY_JSON_BYTES};
 use caseledger::kpi::{
@@ -175,7 +175,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     let targets = match &args.targets {
         None => Targets::default(),
         Some(path) => {
-            let text = read_small(path, MAX_TARGETS_JSON_BYTES, "targets")?;
+            let text = super::input::read_small(path, MAX_TARGETS_JSON_BYTES, "targets")?;
             Targets::from_json(&text).map_err(|e| {
                 let words = format!("invalid targets {}: {e}", path.display());
                 anyhow::Error::new(e).context(words)
@@ -397,7 +397,7 @@ pub(crate) fn default_threads() -> usize {
 /// it names (relative to the policy's folder), else `--calendar`'s for the
 /// second form; calendar hours for the first.
 fn read_policy(path: &Path, report_calendar: Option<&BusinessCalendar>) -> Result<SlaPolicy> {
-    let text = read_small(
+    let text = super::input::read_small(
         path,
         caseledger::kpi::MAX_SLA_POLICY_JSON_BYTES,
         "SLA policy",
@@ -426,7 +426,7 @@ fn read_policy(path: &Path, report_calendar: Option<&BusinessCalendar>) -> Resul
 
 /// Reads a business calendar file.
 pub(crate) fn read_calendar(path: &Path) -> Result<BusinessCalendar> {
-    let text = read_small(path, MAX_CALENDAR_JSON_BYTES, "calendar")?;
+    let text = super::input::read_small(path, MAX_CALENDAR_JSON_BYTES, "calendar")?;
     BusinessCalendar::from_json(&text).map_err(|e| {
         let words = format!("invalid calendar {}: {e}", path.display());
         anyhow::Error::new(e).context(words)
@@ -446,7 +446,11 @@ fn read_complaint_policy(
     let policy = match &args.complaint_policy {
         None => ComplaintPolicy::default(),
         Some(path) => {
-            let text = read_small(path, MAX_COMPLAINT_POLICY_JSON_BYTES, "complaint policy")?;
+            let text = super::input::read_small(
+                path,
+                MAX_COMPLAINT_POLICY_JSON_BYTES,
+                "complaint policy",
+            )?;
             ComplaintPolicy::from_json(&text).map_err(|e| {
                 let words = format!("invalid complaint policy {}: {e}", path.display());
                 anyhow::Error::new(e).context(words)
@@ -471,34 +475,6 @@ pub(crate) fn every_hour_in(zone: Tz) -> Result<BusinessCalendar> {
         .every_day(&["00:00-24:00"])
         .build()
         .with_context(|| format!("the every-day calendar in {}", zone.name()))
-}
-
-/// A text file of at most `max_bytes` (a policy, a calendar, a role
-/// directory: anything larger is the wrong file, and is not read whole; a
-/// device such as /dev/zero is never read to the end). The bytes are read
-/// first and decoded after the size check, so that a file too large is
-/// refused as too large even when the cut splits a character. A UTF-8
-/// byte order mark at the start (Windows editors write one) is dropped, as
-/// `import` drops one: JSON has no place for it.
-pub(crate) fn read_small(path: &Path, max_bytes: usize, what: &str) -> Result<String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(max_bytes as u64 + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if bytes.len() > max_bytes {
-        return Err(anyhow!(
-            "invalid {what} {}: larger than {max_bytes} bytes",
-            path.display()
-        ));
-    }
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        bytes.drain(..3);
-    }
-    String::from_utf8(bytes)
-        .with_context(|| format!("cannot read {what} {}: not UTF-8 text", path.display()))
 }
 
 /// Folds the store's events into one accumulator per partition of cases, on

@@ -14,7 +14,7 @@ use super::output::count;
 
 /// Reads the role directory of `--roles FILE`, with the default table.
 pub fn read(path: &Path) -> Result<Permissions> {
-    let text = super::report::read_small(path, MAX_ROLE_DIRECTORY_JSON_BYTES, "role directory")?;
+    let text = super::input::read_small(path, MAX_ROLE_DIRECTORY_JSON_BYTES, "role directory")?;
     let directory = RoleDirectory::from_json(&text).map_err(|e| {
         let words = format!("invalid role directory {}: {e}", path.display());
         anyhow::Error::new(e).context(words)
