@@ -507,6 +507,51 @@ fn apply_by_the_customer_is_refused_by_the_permission_table() {
     assert!(out.contains("applied by system: "), "{out}");
 }
 
+/// `--roles FILE` with `--apply`: each call is checked against the role
+/// directory as the service checks any command (docs/permissions.md): an
+/// actor whose roles do not give `schedule_follow_up` records nothing.
+#[test]
+fn apply_with_roles_refuses_an_actor_without_the_permission() {
+    let dir = store();
+    let roles = dir.path().join("roles.json");
+    std::fs::write(&roles, r#"{"qa-1": ["qa"], "planner-1": ["agent"]}"#).unwrap();
+    let roles = roles.to_str().unwrap();
+    let before = run(dir.path(), &["export"]).1;
+    let flags = |actor| {
+        [
+            "--apply", "--actor", actor, "--roles", roles, "--format", "json",
+        ]
+    };
+    let (code, out, err) = plan(dir.path(), &flags("qa-1"));
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["applied"]["recorded"], 0, "{out}");
+    let calls = v["calls"].as_array().unwrap();
+    assert!(!calls.is_empty());
+    for call in calls {
+        assert_eq!(call["result"], "refused", "{call}");
+    }
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["reason"].as_str().unwrap().contains("schedule_follow_up")),
+        "{out}"
+    );
+    assert_eq!(run(dir.path(), &["export"]).1, before, "nothing recorded");
+    // An agent records them.
+    let (_, out, err) = plan(dir.path(), &flags("planner-1"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["applied"]["recorded"].as_u64().unwrap() > 0, "{out}{err}");
+    // A bad role file records nothing and says which file.
+    std::fs::write(dir.path().join("roles.json"), r#"{"planner-1": ["boss"]}"#).unwrap();
+    let (code, _, err) = plan(dir.path(), &flags("planner-1"));
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid role directory"), "{err}");
+    // --roles without --apply is wrong usage.
+    let (code, _, _) = plan(dir.path(), &["--roles", roles]);
+    assert_eq!(code, 2);
+}
+
 /// A scheduled `--apply` with a mistyped store path fails: it does not
 /// make a new, empty store, find nothing to call and succeed every day.
 #[test]

@@ -70,6 +70,11 @@ pub struct PlanArgs {
     /// Default: the calendar's, else UTC.
     #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
     pub time_zone: Option<Tz>,
+    /// A role directory (docs/permissions.md): with --apply, each call is
+    /// checked against it as the service checks any command, and a call
+    /// --actor may not record is refused.
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    pub roles: Option<PathBuf>,
 }
 
 /// Parses `--on`: a date alone, exactly `YYYY-MM-DD`, in the years a store
@@ -136,6 +141,13 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
     // T must be an instant a store holds: the calls are recorded at it.
     crate::args::storable_day_start("--on", args.on, zone, day.start())?;
     let capacity = args.capacity.map(|n| n as usize);
+    // Read before the store is opened: a bad file records nothing.
+    let permissions = args.roles.as_deref().map(super::roles::read).transpose()?;
+    let apply = |actor| Apply {
+        actor,
+        permissions: permissions.clone(),
+        format: args.format,
+    };
     match (location, &args.actor) {
         (StoreLocation::Dir(dir), None) => {
             let log = open_read_only(dir)?;
@@ -145,7 +157,7 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
         (StoreLocation::Dir(dir), Some(actor)) => {
             let log = open_existing_writer(dir, caseledger_store::Clock::System)?;
             let facts = facts(&log, day)?;
-            apply_plan(log, &facts, &calendar, capacity, actor, args.format)
+            apply_plan(log, &facts, &calendar, capacity, apply(actor))
         }
         (StoreLocation::Postgres(url), actor) => {
             let log = super::pg::open(url, caseledger_postgres::Clock::System)?;
@@ -156,7 +168,7 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
                     &plan(&facts, &calendar, capacity),
                     None,
                 ),
-                Some(actor) => apply_plan(log, &facts, &calendar, capacity, actor, args.format),
+                Some(actor) => apply_plan(log, &facts, &calendar, capacity, apply(actor)),
             }
         }
     }
@@ -183,6 +195,13 @@ fn pg_facts(log: &caseledger_postgres::PgLog, day: PlanDay) -> Result<FollowUpFa
     Ok(facts)
 }
 
+/// Who applies a plan, under which permissions, printed how.
+struct Apply<'a> {
+    actor: &'a Actor,
+    permissions: Option<caseledger::permission::Permissions>,
+    format: PlanFormat,
+}
+
 /// `--apply`: plans from `facts` (read from `log`), records through the
 /// service, prints; an error (exit status 1) when any call was refused.
 fn apply_plan<L: EventLog>(
@@ -190,11 +209,19 @@ fn apply_plan<L: EventLog>(
     facts: &FollowUpFacts,
     calendar: &BusinessCalendar,
     capacity: Option<usize>,
-    actor: &Actor,
-    format: PlanFormat,
+    how: Apply<'_>,
 ) -> Result<()> {
+    let Apply {
+        actor,
+        permissions,
+        format,
+    } = how;
     let planned = plan(facts, calendar, capacity);
     let service = CaseService::new(log, UuidV7Ids::new());
+    let service = match permissions {
+        Some(permissions) => service.with_permissions(permissions),
+        None => service,
+    };
     let applied = apply(&service, facts, &planned, actor);
     print_plan(format, &planned, Some((actor, &applied)))?;
     let failed = applied
