@@ -63,6 +63,67 @@ fn a_closed_stdout_ends_every_command_quietly() {
     }
 }
 
+/// Runs `caseledger --store DIR ARGS` with stdout a pipe whose reader is
+/// gone before it starts, so that every write fails (EPIPE); returns
+/// (status, stderr).
+fn run_into_readerless_pipe(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .env_remove("CASELEDGER_STORE")
+        .arg("--store")
+        .arg(dir)
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// A closed stdout ends the output quietly, but a verdict that does not
+/// depend on the output keeps its status: `verify` of a damaged store, and
+/// `--strict` with permission findings, exit 1 (both exited 0 when the
+/// reader had gone: `verify --format json | head -c 0` passed a damaged
+/// store).
+#[test]
+fn a_closed_stdout_never_turns_a_failing_verdict_into_success() {
+    let dir = tempfile::tempdir().unwrap();
+    fixed_store(dir.path());
+    let files = tempfile::tempdir().unwrap();
+    let roles = files.path().join("roles.json");
+    std::fs::write(&roles, r#"{"agent-001": ["agent"]}"#).unwrap();
+    let roles = roles.to_str().unwrap();
+    // Sound store, no --strict: the quiet success stays.
+    for args in [&["verify", "--format", "json"][..], &["verify", "--roles", roles]] {
+        let (code, err) = run_into_readerless_pipe(dir.path(), args);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+    }
+    for args in [
+        &["verify", "--roles", roles, "--strict"][..],
+        &["verify", "--roles", roles, "--strict", "--format", "json"],
+        &["report", "--roles", roles, "--strict"],
+        &["report", "--roles", roles, "--strict", "--format", "json"],
+    ] {
+        let (code, err) = run_into_readerless_pipe(dir.path(), args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("--strict: "), "{args:?}: {err}");
+    }
+    let seg = dir.path().join("seg-00000001.cls");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    for args in [&["verify", "--format", "json"][..], &["verify"]] {
+        let (code, err) = run_into_readerless_pipe(dir.path(), args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("verify failed: corruption"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn a_failed_import_into_a_new_store_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -31,6 +31,20 @@ pub fn write_stdout(text: &str) -> Result<()> {
     out.flush().map_err(out_err)
 }
 
+/// The end of a command that prints its findings and then gives a verdict
+/// on them (`verify`'s problem, `--strict`'s permission findings): the
+/// verdict once the output was `written`. A reader that went away (a
+/// broken pipe) ends the output quietly, but never turns a failing
+/// verdict into success: `caseledger verify --format json | head -c 0`
+/// on a damaged store exits 1, as without the pipe. Another write error
+/// is the command's failure (status 1 either way).
+pub fn verdict_after(written: Result<()>, verdict: Result<()>) -> Result<()> {
+    match written {
+        Err(e) if e.downcast_ref::<BrokenPipe>().is_none() => Err(e),
+        Ok(()) | Err(_) => verdict,
+    }
+}
+
 /// Writes the summary of work already durable (committed events, applied
 /// calls) to standard output. A failure must not read as if nothing was
 /// done: its error says what was recorded (`recorded()`, such as

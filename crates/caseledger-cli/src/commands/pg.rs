@@ -163,11 +163,11 @@ pub fn verify(
         (Ok(_) | Err(_), VerifyFormat::Json) => pg_verify_json(&result, findings.as_deref())?,
         (Err(_), VerifyFormat::Text) => String::new(),
     };
-    write_stdout(&text)?;
-    match result {
+    let verdict = match result {
         Ok(_) => super::roles::strict(findings.as_deref(), strict),
         Err(e) => Err(anyhow::Error::new(e).context(format!("verify failed on {url}"))),
-    }
+    };
+    super::output::verdict_after(write_stdout(&text), verdict)
 }
 
 /// `verify --format json` on PostgreSQL: the keys in docs/cli.md's order,

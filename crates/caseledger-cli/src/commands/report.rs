@@ -272,11 +272,14 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         StoreLocation::Dir(dir) => Some(dir.as_path()),
         StoreLocation::Postgres(_) => None,
     };
-    match &args.output {
+    let written = match &args.output {
         Some(path) => write_file(path, &text, store),
         None => write_stdout(&text),
-    }?;
-    super::roles::strict(findings.as_deref(), args.strict)
+    };
+    super::output::verdict_after(
+        written,
+        super::roles::strict(findings.as_deref(), args.strict),
+    )
 }
 
 /// `demo`'s report, from one replay of the store in `dir`: the table by

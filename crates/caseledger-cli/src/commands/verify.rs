@@ -10,7 +10,7 @@ use caseledger::permission::{Finding, PermissionAudit, Permissions};
 use caseledger::{CaseId, CaseState, RecordedEvent};
 use caseledger_store::ErrorKind;
 
-use super::output::{count, write_stdout};
+use super::output::{count, verdict_after, write_stdout};
 use crate::args::VerifyFormat;
 
 /// Runs `verify`; with `roles`, also lists the permission findings
@@ -73,21 +73,25 @@ pub fn run(
         (Ok(_), Some(b)) => Err(VerifyProblem::of_rule(b)),
         (Ok(report), None) => Ok(report),
     };
-    if format == VerifyFormat::Json {
-        write_stdout(&verify_json(&outcome, findings.as_deref())?)?;
-    }
+    // The verdict does not depend on the output: a reader that closed
+    // stdout early never turns a problem or a --strict finding into status
+    // 0 (`verdict_after`).
+    let written = match format {
+        VerifyFormat::Json => write_stdout(&verify_json(&outcome, findings.as_deref())?),
+        VerifyFormat::Text => Ok(()),
+    };
     let report = match outcome {
         Ok(report) => report,
         Err(p) => {
-            return Err(crate::exit::Lines(format!(
+            let problem = crate::exit::Lines(format!(
                 "verify failed: {}\n  {}\n  next: {}",
                 p.message, p.what, p.next
-            ))
-            .into());
+            ));
+            return verdict_after(written, Err(problem.into()));
         }
     };
     if format == VerifyFormat::Json {
-        return super::roles::strict(findings.as_deref(), strict);
+        return verdict_after(written, super::roles::strict(findings.as_deref(), strict));
     }
     let mut text = format!(
         "ok: {} in {}, {}, {} bytes; checksums, hash chain and case rules hold\nhead: position \
@@ -121,8 +125,10 @@ pub fn run(
     if let Some(f) = &findings {
         text.push_str(&super::roles::text(f));
     }
-    write_stdout(&text)?;
-    super::roles::strict(findings.as_deref(), strict)
+    verdict_after(
+        write_stdout(&text),
+        super::roles::strict(findings.as_deref(), strict),
+    )
 }
 
 /// Why `verify` failed: what, where, and what to do next.
