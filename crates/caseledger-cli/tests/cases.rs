@@ -202,3 +202,48 @@ fn the_board_on_postgres_is_the_board_on_a_store_directory() {
         assert_eq!(ok(&db.url, query), ok(dir.path(), query), "{query:?}");
     }
 }
+
+/// `--due-within` asks for open deadlines, as `next_deadline` has them: a
+/// case resolved without a response keeps a pending response target (the
+/// SLA rule), but nothing of it is due; it was listed, with no next
+/// deadline, among the cases due within the hour.
+#[test]
+fn due_within_leaves_out_the_deadlines_a_resolution_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let classified = r#"{"category":"inquiry","topic":"card","priority":"urgent"}"#;
+    let opened = r#"{"customer_id":"C-1","channel":"phone","tier":"standard"}"#;
+    let lines = [
+        line(1, 1, "opened", "2026-03-02T09:00:00Z", opened),
+        line(1, 2, "classified", "2026-03-02T09:01:00Z", classified),
+        line(1, 3, "resolved", "2026-03-02T09:10:00Z", r#"{"resolution":"done"}"#),
+        line(2, 4, "opened", "2026-03-02T09:00:00Z", opened),
+        line(2, 5, "classified", "2026-03-02T09:01:00Z", classified),
+    ]
+    .join("\n");
+    let (code, _, err) = run_with_stdin(dir.path(), &["import", "-"], lines.into_bytes());
+    assert_eq!(code, 0, "{err}");
+    let board = |extra: &[&str]| {
+        let mut args = vec![
+            "cases",
+            "--as-of",
+            "2026-03-02T09:20:00Z",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let v: serde_json::Value = serde_json::from_str(&ok(dir.path(), &args)).unwrap();
+        v["rows"].as_array().unwrap().clone()
+    };
+    let all = board(&[]);
+    let resolved = &all[1];
+    assert_eq!(resolved["case_id"], "00000000-0000-0000-0000-000000000001");
+    assert_eq!(resolved["status"], "resolved");
+    // Its response target is pending by the SLA rule, due at 10:00...
+    assert_eq!(resolved["sla_response"]["state"], "pending");
+    assert_eq!(resolved["sla_response"]["deadline"], "2026-03-02T10:00:00Z");
+    // ... but closed with the case.
+    assert!(resolved["next_deadline"].is_null(), "{resolved}");
+    let due = board(&["--due-within", "1h"]);
+    let due: Vec<&str> = due.iter().map(|r| r["case_id"].as_str().unwrap()).collect();
+    assert_eq!(due, ["00000000-0000-0000-0000-000000000002"]);
+}

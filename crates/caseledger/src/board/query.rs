@@ -538,11 +538,16 @@ impl Judged {
             let end_ms = t_ms.saturating_add(within_ms.max(0));
             let due =
                 |d: Option<DateTime<Utc>>| d.map(ms).is_some_and(|d| d >= t_ms && d <= end_ms);
-            let any = (pending(&self.response) && due(self.response.deadline))
-                || (pending(&self.resolution) && due(self.resolution.deadline))
-                || self
-                    .complaint
-                    .is_some_and(|c| c.state == ComplaintState::Pending && due(c.deadline))
+            // Only open deadlines, as `next_deadline` has them: a case
+            // resolved without a response keeps a pending response target
+            // (the SLA rule), but nothing about it is due any more.
+            let open = !e.resolved();
+            let any = (open && pending(&self.response) && due(self.response.deadline))
+                || (open && pending(&self.resolution) && due(self.resolution.deadline))
+                || (open
+                    && self
+                        .complaint
+                        .is_some_and(|c| c.state == ComplaintState::Pending && due(c.deadline)))
                 || e.follow_up_due_ms
                     .get()
                     .is_some_and(|d| d >= t_ms && d <= end_ms);
