@@ -223,6 +223,20 @@ fn the_plan_in_every_format() {
     let (_, json, _) = plan(dir.path(), &["--format", "json", "--capacity", "2"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["calls"].as_array().unwrap().len(), 2);
+    // A capacity of one is one call (it read "1 calls").
+    let (_, json, _) = plan(dir.path(), &["--format", "json", "--capacity", "1"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let capacity: Vec<&str> = v["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["reason"] == "capacity")
+        .map(|d| d["detail"].as_str().unwrap())
+        .collect();
+    assert!(!capacity.is_empty(), "{json}");
+    for detail in capacity {
+        assert_eq!(detail, "beyond the capacity of 1 call");
+    }
 }
 
 #[test]

@@ -396,7 +396,8 @@ impl fmt::Display for DropReason {
                 "at most one case per customer: case {kept} of the same customer comes first"
             ),
             DropReason::Capacity { capacity } => {
-                write!(f, "beyond the capacity of {capacity} calls")
+                let calls = if *capacity == 1 { "call" } else { "calls" };
+                write!(f, "beyond the capacity of {capacity} {calls}")
             }
         }
     }
