@@ -178,6 +178,27 @@ fn the_table_shows_the_files_satisfied_share_target() {
     assert!(out.contains("(target 85.0%)"), "{out}");
 }
 
+/// A target written `-0` (or `-0.0`) is the target 0: the report showed
+/// `-0.0` in its JSON and `-0.0%` on its page.
+#[test]
+fn a_target_of_minus_zero_is_zero() {
+    let (dir, _, _) = setup();
+    let targets = dir.path().join("zero.json");
+    std::fs::write(&targets, r#"{"sla_met_rate": -0, "fcr_rate": -0.0}"#).unwrap();
+    let targets = targets.to_str().unwrap();
+    let v = json_report(dir.path(), &["--targets", targets]);
+    for key in ["sla_met_rate", "fcr_rate"] {
+        let target = &v["overall"]["targets"][key]["target"];
+        assert_eq!(target.to_string(), "0.0", "{key}: {target}");
+    }
+    let (code, page, err) = run(
+        dir.path().join("store"),
+        &["report", "--format", "html", "--targets", targets],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!page.contains("-0.0"), "the page shows -0.0");
+}
+
 #[test]
 fn a_bad_targets_file_is_refused_with_the_key_named() {
     let (dir, _, _) = setup();

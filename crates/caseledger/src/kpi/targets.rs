@@ -173,7 +173,9 @@ impl Targets {
             let target = match value {
                 serde_json::Value::Null => None,
                 v => match v.as_f64() {
-                    Some(t) if (0.0..=1.0).contains(&t) => Some(t),
+                    // `-0` is 0: the JSON, table and page would show
+                    // `-0.0` (`-0.0%`) for it.
+                    Some(t) if (0.0..=1.0).contains(&t) => Some(if t == 0.0 { 0.0 } else { t }),
                     _ => {
                         return Err(TargetsError::OutOfRange {
                             key: key.clone(),
