@@ -215,7 +215,13 @@ fn due_within_leaves_out_the_deadlines_a_resolution_closed() {
     let lines = [
         line(1, 1, "opened", "2026-03-02T09:00:00Z", opened),
         line(1, 2, "classified", "2026-03-02T09:01:00Z", classified),
-        line(1, 3, "resolved", "2026-03-02T09:10:00Z", r#"{"resolution":"done"}"#),
+        line(
+            1,
+            3,
+            "resolved",
+            "2026-03-02T09:10:00Z",
+            r#"{"resolution":"done"}"#,
+        ),
         line(2, 4, "opened", "2026-03-02T09:00:00Z", opened),
         line(2, 5, "classified", "2026-03-02T09:01:00Z", classified),
     ]

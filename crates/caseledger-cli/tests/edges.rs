@@ -98,7 +98,10 @@ fn a_closed_stdout_never_turns_a_failing_verdict_into_success() {
     std::fs::write(&roles, r#"{"agent-001": ["agent"]}"#).unwrap();
     let roles = roles.to_str().unwrap();
     // Sound store, no --strict: the quiet success stays.
-    for args in [&["verify", "--format", "json"][..], &["verify", "--roles", roles]] {
+    for args in [
+        &["verify", "--format", "json"][..],
+        &["verify", "--roles", roles],
+    ] {
         let (code, err) = run_into_readerless_pipe(dir.path(), args);
         assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
     }

@@ -242,8 +242,136 @@ fn verify_and_report_list_the_permission_findings_of_an_imported_history() {
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("permission findings: 3\n"), "{out}");
     assert!(
-        out.contains("`agent-17` may not `extend_deadline` (approver_is_current_agent)"),
+        out.contains(
+            "`agent-17` may not `extend_deadline` (approver_is_current_agent: the approver \
+             `agent-17` is the case's current agent)"
+        ),
         "{out}"
+    );
+}
+
+/// Each separation-of-duties finding says why, naming the approver or
+/// reviewer (the text and the JSON's `named`): the actor may hold the
+/// action's role, so "`sup-1` may not `extend_deadline`" alone read as if
+/// a supervisor could not extend deadlines, and named nobody.
+#[test]
+fn each_kind_of_finding_says_why_and_names_the_approver_or_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let opened = r#"{"customer_id":"C-1","channel":"app","tier":"standard"}"#;
+    let complaint = r#"{"category":"complaint","topic":"card","priority":"high"}"#;
+    let inquiry = r#"{"category":"inquiry","topic":"card","priority":"low"}"#;
+    let extend = |by: &str| format!(r#"{{"days":30,"approved_by":"{by}","reason":"x"}}"#);
+    let review = |by: &str| format!(r#"{{"reviewer":"{by}","score":50}}"#);
+    let lines = [
+        ev(1, 1, 0, "agent-1", "opened", opened),
+        ev(1, 2, 1, "agent-1", "classified", complaint),
+        ev(1, 3, 2, "agent-1", "assigned", r#"{"agent":"agent-1"}"#),
+        ev(1, 4, 3, "sup-1", "deadline_extended", &extend("sup-1")),
+        ev(2, 5, 0, "agent-1", "opened", opened),
+        ev(2, 6, 1, "agent-1", "classified", complaint),
+        ev(2, 7, 2, "agent-1", "assigned", r#"{"agent":"sup-2"}"#),
+        ev(2, 8, 3, "agent-1", "deadline_extended", &extend("sup-2")),
+        ev(3, 9, 0, "agent-1", "opened", opened),
+        ev(3, 10, 1, "agent-1", "classified", inquiry),
+        ev(3, 11, 2, "agent-1", "assigned", r#"{"agent":"qa-2"}"#),
+        ev(3, 12, 3, "qa-1", "qa_reviewed", &review("qa-3")),
+        ev(3, 13, 4, "agent-1", "qa_reviewed", &review("agent-1")),
+        ev(3, 14, 5, "qa-2", "qa_reviewed", &review("qa-2")),
+        ev(3, 15, 6, "qa-4", "responded", "{}"),
+        ev(3, 16, 7, "qa-4", "qa_reviewed", &review("qa-4")),
+        ev(4, 17, 0, "agent-1", "opened", opened),
+        ev(4, 18, 1, "agent-1", "classified", complaint),
+        ev(4, 19, 2, "agent-1", "deadline_extended", &extend("agent-1")),
+    ]
+    .join("\n");
+    let (code, _, err) = at(&store, &["import", "-"], lines.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    let roles = dir.path().join("roles.json");
+    std::fs::write(
+        &roles,
+        r#"{"agent-1": ["agent", "complaint_handler"], "sup-1": ["supervisor"],
+            "sup-2": ["supervisor"], "qa-1": ["qa"], "qa-2": ["qa"], "qa-3": ["qa"],
+            "qa-4": ["qa", "agent"]}"#,
+    )
+    .unwrap();
+    let roles = roles.to_str().unwrap();
+    let (code, out, err) = at(&store, &["verify", "--roles", roles], b"");
+    assert_eq!(code, 0, "{err}");
+    let case = |n: u32| format!("00000000-0000-0000-0000-{n:012}");
+    let expected = [
+        (
+            4,
+            1,
+            "sup-1",
+            "extend_deadline",
+            "approver_is_actor: the approver `sup-1` is the actor who records the extension",
+        ),
+        (
+            8,
+            2,
+            "agent-1",
+            "extend_deadline",
+            "approver_is_current_agent: the approver `sup-2` is the case's current agent",
+        ),
+        (
+            12,
+            3,
+            "qa-1",
+            "quality_review",
+            "reviewer_not_actor: the reviewer `qa-3` is not the actor who records the review",
+        ),
+        (13, 3, "agent-1", "quality_review", "permission_table"),
+        (
+            14,
+            3,
+            "qa-2",
+            "quality_review",
+            "reviewer_was_assigned: the reviewer `qa-2` was assigned to the case",
+        ),
+        (
+            16,
+            3,
+            "qa-4",
+            "quality_review",
+            "reviewer_handled_case: the reviewer `qa-4` recorded events of the case",
+        ),
+        (
+            19,
+            4,
+            "agent-1",
+            "extend_deadline",
+            "approver_not_supervisor: the approver `agent-1` does not have the supervisor role",
+        ),
+    ];
+    let mut want = format!("permission findings: {}\n", expected.len());
+    for (position, n, actor, action, why) in expected {
+        want.push_str(&format!(
+            "  position {position}, case {}: `{actor}` may not `{action}` ({why})\n",
+            case(n)
+        ));
+    }
+    assert!(out.ends_with(&want), "{out}");
+    // The JSON names the approver or reviewer (null for the table).
+    let (code, out, err) = at(
+        &store,
+        &["verify", "--roles", roles, "--format", "json"],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let named: Vec<serde_json::Value> = v["permission_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["named"].clone())
+        .collect();
+    assert_eq!(
+        named,
+        serde_json::json!(["sup-1", "sup-2", "qa-3", null, "qa-2", "qa-4", "agent-1"])
+            .as_array()
+            .unwrap()
+            .clone()
     );
 }
 

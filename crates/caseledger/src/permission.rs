@@ -572,7 +572,6 @@ impl Denied {
 
     /// Why, in words.
     fn why(&self) -> String {
-        let named = self.named.as_ref().map_or("", AgentId::as_str);
         match self.rule {
             PermissionRule::Table if self.allowed.is_empty() => {
                 format!("the permission table gives `{}` to no role", self.action)
@@ -581,27 +580,38 @@ impl Denied {
                 "the permission table gives `{}` to {} only",
                 self.action, self.allowed
             ),
-            PermissionRule::ApproverNotSupervisor => {
-                format!("the approver `{named}` does not have the supervisor role")
-            }
-            PermissionRule::ApproverIsCurrentAgent => {
-                format!("the approver `{named}` is the case's current agent")
-            }
-            PermissionRule::ApproverIsActor => {
-                format!("the approver `{named}` is the actor who records the extension")
-            }
-            PermissionRule::ReviewerNotActor => {
-                format!("the reviewer `{named}` is not the actor who records the review")
-            }
-            PermissionRule::ReviewerNotQa => {
-                format!("the reviewer `{named}` does not have the qa role")
-            }
-            PermissionRule::ReviewerWasAssigned => {
-                format!("the reviewer `{named}` was assigned to the case")
-            }
-            PermissionRule::ReviewerHandledCase => {
-                format!("the reviewer `{named}` recorded events of the case")
-            }
+            rule => separation_why(rule, self.named.as_ref()),
+        }
+    }
+}
+
+/// Why a separation-of-duties `rule` was broken, in words, naming the
+/// approver or reviewer the event `named`; empty for the permission table,
+/// whose words need the table ([`Denied`]'s).
+fn separation_why(rule: PermissionRule, named: Option<&AgentId>) -> String {
+    let named = named.map_or("", AgentId::as_str);
+    match rule {
+        PermissionRule::Table => String::new(),
+        PermissionRule::ApproverNotSupervisor => {
+            format!("the approver `{named}` does not have the supervisor role")
+        }
+        PermissionRule::ApproverIsCurrentAgent => {
+            format!("the approver `{named}` is the case's current agent")
+        }
+        PermissionRule::ApproverIsActor => {
+            format!("the approver `{named}` is the actor who records the extension")
+        }
+        PermissionRule::ReviewerNotActor => {
+            format!("the reviewer `{named}` is not the actor who records the review")
+        }
+        PermissionRule::ReviewerNotQa => {
+            format!("the reviewer `{named}` does not have the qa role")
+        }
+        PermissionRule::ReviewerWasAssigned => {
+            format!("the reviewer `{named}` was assigned to the case")
+        }
+        PermissionRule::ReviewerHandledCase => {
+            format!("the reviewer `{named}` recorded events of the case")
         }
     }
 }
@@ -754,6 +764,18 @@ pub struct Finding {
     pub action: PermissionAction,
     /// The rule it breaks.
     pub rule: PermissionRule,
+    /// The approver or reviewer the event names, for a
+    /// separation-of-duties rule (`None` for the permission table).
+    pub named: Option<AgentId>,
+}
+
+impl Finding {
+    /// Why a separation-of-duties rule was broken, in words (``the approver
+    /// `sup-2` is the case's current agent``); `None` for the permission
+    /// table, whose rule is its action and the actor's roles.
+    pub fn why(&self) -> Option<String> {
+        (self.rule != PermissionRule::Table).then(|| separation_why(self.rule, self.named.as_ref()))
+    }
 }
 
 /// The permission findings of a recorded history: fed every event of the
@@ -788,6 +810,7 @@ impl PermissionAudit {
                 actor: d.actor,
                 action: d.action,
                 rule: d.rule,
+                named: d.named,
             });
         }
         *state = evolve(std::mem::take(state), event);

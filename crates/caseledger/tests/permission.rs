@@ -1094,7 +1094,7 @@ fn the_audit_lists_every_breach_of_a_recorded_history() {
     assert_eq!(
         json,
         format!(
-            r#"{{"position":3,"case_id":"{CASE}","actor":"customer","action":"classify","rule":"permission_table"}}"#
+            r#"{{"position":3,"case_id":"{CASE}","actor":"customer","action":"classify","rule":"permission_table","named":null}}"#
         )
     );
 }

@@ -11,6 +11,7 @@ use caseledger::permission::{
 };
 
 use super::output::count;
+use crate::render::{printable, shown_id};
 
 /// Reads the role directory of `--roles FILE`, with the default table.
 pub fn read(path: &Path) -> Result<Permissions> {
@@ -27,13 +28,30 @@ pub fn audit(permissions: Option<&Permissions>) -> Option<PermissionAudit> {
     permissions.map(|p| PermissionAudit::new(p.clone()))
 }
 
-/// The text form: a count line, then one line per finding.
+/// The text form: a count line, then one line per finding; a
+/// separation-of-duties finding says why, naming the approver or reviewer
+/// (the actor may hold the action's role: the event broke the rule, not
+/// the table). Ids are shown as people read them (`shown_id`), so an id
+/// stored before the id rule cannot drive the terminal.
 pub fn text(findings: &[Finding]) -> String {
     let mut s = format!("permission findings: {}\n", findings.len());
     for f in findings {
+        let rule = match (f.why(), &f.named) {
+            (Some(why), Some(named)) => {
+                // The words name the agent raw, between backquotes.
+                let (raw, shown) = (named.as_str(), shown_id(named.as_str()));
+                let why = why.replace(&format!("`{raw}`"), &format!("`{shown}`"));
+                format!("{}: {}", f.rule, printable(&why))
+            }
+            (Some(why), None) => format!("{}: {}", f.rule, printable(&why)),
+            (None, _) => f.rule.to_string(),
+        };
         s.push_str(&format!(
-            "  position {}, case {}: `{}` may not `{}` ({})\n",
-            f.position, f.case_id, f.actor, f.action, f.rule
+            "  position {}, case {}: `{}` may not `{}` ({rule})\n",
+            f.position,
+            f.case_id,
+            shown_id(&f.actor.to_string()),
+            f.action,
         ));
     }
     s
