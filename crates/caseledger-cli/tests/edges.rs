@@ -63,16 +63,18 @@ fn a_closed_stdout_ends_every_command_quietly() {
     }
 }
 
-/// Runs `caseledger --store DIR ARGS` with stdout a pipe whose reader is
-/// gone before it starts, so that every write fails (EPIPE); returns
+/// Runs `caseledger [--store DIR] ARGS` with stdout a pipe whose reader
+/// is gone before it starts, so that every write fails (EPIPE); returns
 /// (status, stderr).
-fn run_into_readerless_pipe(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+fn run_into_readerless_pipe(dir: Option<&std::path::Path>, args: &[&str]) -> (i32, String) {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
-        .env_remove("CASELEDGER_STORE")
-        .arg("--store")
-        .arg(dir)
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"));
+    command.env_remove("CASELEDGER_STORE");
+    if let Some(dir) = dir {
+        command.arg("--store").arg(dir);
+    }
+    let output = command
         .args(args)
         .stdout(writer)
         .stderr(Stdio::piped())
@@ -86,9 +88,9 @@ fn run_into_readerless_pipe(dir: &std::path::Path, args: &[&str]) -> (i32, Strin
 
 /// A closed stdout ends the output quietly, but a verdict that does not
 /// depend on the output keeps its status: `verify` of a damaged store, and
-/// `--strict` with permission findings, exit 1 (both exited 0 when the
-/// reader had gone: `verify --format json | head -c 0` passed a damaged
-/// store).
+/// `--strict` with permission findings, and `import --check` of a file
+/// with problems exit 1 (all exited 0 when the reader had gone: `verify
+/// --format json | head -c 0` passed a damaged store).
 #[test]
 fn a_closed_stdout_never_turns_a_failing_verdict_into_success() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,7 +104,7 @@ fn a_closed_stdout_never_turns_a_failing_verdict_into_success() {
         &["verify", "--format", "json"][..],
         &["verify", "--roles", roles],
     ] {
-        let (code, err) = run_into_readerless_pipe(dir.path(), args);
+        let (code, err) = run_into_readerless_pipe(Some(dir.path()), args);
         assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
     }
     for args in [
@@ -111,7 +113,7 @@ fn a_closed_stdout_never_turns_a_failing_verdict_into_success() {
         &["report", "--roles", roles, "--strict"],
         &["report", "--roles", roles, "--strict", "--format", "json"],
     ] {
-        let (code, err) = run_into_readerless_pipe(dir.path(), args);
+        let (code, err) = run_into_readerless_pipe(Some(dir.path()), args);
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains("--strict: "), "{args:?}: {err}");
     }
@@ -121,9 +123,17 @@ fn a_closed_stdout_never_turns_a_failing_verdict_into_success() {
     bytes[middle] ^= 0x10;
     std::fs::write(&seg, &bytes).unwrap();
     for args in [&["verify", "--format", "json"][..], &["verify"]] {
-        let (code, err) = run_into_readerless_pipe(dir.path(), args);
+        let (code, err) = run_into_readerless_pipe(Some(dir.path()), args);
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains("verify failed: corruption"), "{args:?}: {err}");
+    }
+    // `import --check` of a file with problems (it reads no store here).
+    let messy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/messy.jsonl");
+    for format in ["text", "json"] {
+        let args = ["import", "--check", "--format", format, messy];
+        let (code, err) = run_into_readerless_pipe(None, &args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("nothing was written"), "{args:?}: {err}");
     }
 }
 

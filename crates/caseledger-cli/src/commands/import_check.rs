@@ -22,7 +22,7 @@ use super::import::{
     too_long_message,
 };
 use super::open::open_read_only;
-use super::output::{count, write_stdout};
+use super::output::{count, verdict_after, write_stdout};
 use crate::args::ImportFormat;
 
 /// How many problems `--check` lists; the rest are only counted.
@@ -689,14 +689,16 @@ pub fn run(dir: Option<&Path>, file: Option<&Path>, format: ImportFormat) -> Res
         // A struct of plain fields: serializing cannot fail.
         ImportFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
     };
-    write_stdout(&text)?;
-    match summary.clean {
+    let verdict = match summary.clean {
         true => Ok(()),
         false => Err(anyhow!(
             "{name} has {}; nothing was written (--check only reads)",
             count(summary.problems, "problem")
         )),
-    }
+    };
+    // A reader that closed stdout early never makes a file with problems
+    // pass the check.
+    verdict_after(write_stdout(&text), verdict)
 }
 
 /// Checks every line of `input`; `progress` gets the bytes read.
