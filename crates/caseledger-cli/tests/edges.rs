@@ -63,29 +63,6 @@ fn a_closed_stdout_ends_every_command_quietly() {
     }
 }
 
-/// Runs `caseledger [--store DIR] ARGS` with stdout a pipe whose reader
-/// is gone before it starts, so that every write fails (EPIPE); returns
-/// (status, stderr).
-fn run_into_readerless_pipe(dir: Option<&std::path::Path>, args: &[&str]) -> (i32, String) {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"));
-    command.env_remove("CASELEDGER_STORE");
-    if let Some(dir) = dir {
-        command.arg("--store").arg(dir);
-    }
-    let output = command
-        .args(args)
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
-
 /// A closed stdout ends the output quietly, but a verdict that does not
 /// depend on the output keeps its status: `verify` of a damaged store, and
 /// `--strict` with permission findings, and `import --check` of a file

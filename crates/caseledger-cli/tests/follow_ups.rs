@@ -306,6 +306,23 @@ fn apply_records_once_refuses_another_actor_and_later_events() {
         "{out}"
     );
     assert_eq!(export(dir.path()), after);
+    // A reader that went away ends the table quietly, not the status:
+    // the refused call still exits 1 (it exited 0).
+    let (code, err) = run_into_readerless_pipe(
+        Some(dir.path()),
+        &[
+            "follow-ups",
+            "plan",
+            "--on",
+            "2026-03-16",
+            "--apply",
+            "--actor",
+            "planner-1",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("1 of 4 follow-up calls refused"), "{err}");
+    assert_eq!(export(dir.path()), after);
     // The plan of the day is unchanged by its apply.
     let (_, json, _) = plan(dir.path(), &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

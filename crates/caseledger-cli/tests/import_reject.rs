@@ -302,6 +302,21 @@ fn when_every_case_is_rejected_the_exit_status_is_1() {
         std::fs::read_to_string(&rejects).unwrap().lines().count(),
         4
     );
+    // A reader that went away ends the summary quietly, not the status
+    // (it exited 0).
+    let again = dir.path().join("again");
+    let rejects_again = dir.path().join("rejects-again.jsonl");
+    let (code, err) = run_into_readerless_pipe(
+        Some(&again),
+        &[
+            "import",
+            "--reject",
+            rejects_again.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("every case of"), "{err}");
     // Nothing imported into a store that did not exist: none is left
     // behind (as after any failed import).
     assert!(!store.exists(), "an empty store was left behind");

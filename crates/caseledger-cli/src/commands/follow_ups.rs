@@ -223,7 +223,15 @@ fn apply_plan<L: EventLog>(
         None => service,
     };
     let applied = apply(&service, facts, &planned, actor);
-    print_plan(format, &planned, Some((actor, &applied)))?;
+    // A reader that went away ends the table quietly, but refused or
+    // failed calls keep their status 1 (`verdict_after`).
+    let printed = print_plan(format, &planned, Some((actor, &applied)));
+    super::output::verdict_after(printed, verdict(&applied))
+}
+
+/// The status of an applied plan: an error naming how many calls were
+/// refused or failed, if any.
+fn verdict<E: std::error::Error>(applied: &[AppliedCall<E>]) -> Result<()> {
     let failed = applied
         .iter()
         .filter(|a| matches!(a.result, CallResult::Failed(_)))

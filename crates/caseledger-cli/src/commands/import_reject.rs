@@ -24,7 +24,9 @@ use serde::Serialize;
 use super::import::Created;
 use super::import_check::{Line, LineReader, Outcome, Validator};
 use super::open::open_writer;
-use super::output::{check_output_path, count, create_temporary, write_after_commit};
+use super::output::{
+    check_output_path, count, create_temporary, verdict_after, write_after_commit,
+};
 use crate::args::ImportFormat;
 use crate::exit::UsageError;
 
@@ -206,22 +208,25 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
         // A struct of plain fields: serializing cannot fail.
         ImportFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
     };
-    write_after_commit(&text, || {
+    let written = write_after_commit(&text, || {
         format!(
             "imported {} (recorded; {}), the rejected lines in {}",
             count(summary.imported_events, "event"),
             super::import::describe_head(summary.head.as_ref()),
             reject.display()
         )
-    })?;
-    if summary.rejected_all() {
-        bail!(
+    });
+    let verdict = match summary.rejected_all() {
+        true => Err(anyhow!(
             "every case of {} was rejected; see {}",
             file.display(),
             reject.display()
-        );
-    }
-    Ok(())
+        )),
+        false => Ok(()),
+    };
+    // A reader that went away ends the summary quietly, but an import that
+    // rejected every case keeps its status 1.
+    verdict_after(written, verdict)
 }
 
 /// A temporary file name beside `path`: `.NAME.PID.tmp`.

@@ -238,3 +238,26 @@ pub fn run_into_full(store: impl AsRef<OsStr>, args: &[&str]) -> (i32, String) {
         String::from_utf8(out.stderr).unwrap(),
     )
 }
+
+/// Runs `caseledger [--store DIR] ARGS` with stdout a pipe whose reader
+/// is gone before it starts, so that every write fails (EPIPE); returns
+/// (status, stderr).
+pub fn run_into_readerless_pipe(dir: Option<&std::path::Path>, args: &[&str]) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"));
+    command.env_remove("CASELEDGER_STORE");
+    if let Some(dir) = dir {
+        command.arg("--store").arg(dir);
+    }
+    let output = command
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
