@@ -193,6 +193,55 @@ fn generate_and_demo_refuse_a_store_holding_other_data() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// A `generate` stopped after its commit and before it wrote
+/// `generated-head` (killed: the commit's fdatasync is most of its run)
+/// leaves the store holding exactly its events and no marker. Run again
+/// with the same flags it takes them as its own, appends nothing and
+/// records its head; with other flags, or with anything else in the store,
+/// it still refuses.
+#[test]
+fn generate_stopped_before_its_marker_takes_its_events_as_its_own_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let args = ["generate", "--cases", "120", "--seed", "7"];
+    let (code, first, err) = run(&store, &args);
+    assert_eq!(code, 0, "{err}");
+    let marker = store.join("generated-head");
+    let written = std::fs::read_to_string(&marker).unwrap();
+    // The files as the kill leaves them.
+    std::fs::remove_file(&marker).unwrap();
+    for other in [
+        &["generate", "--cases", "120", "--seed", "8"][..],
+        &["generate", "--cases", "119", "--seed", "7"],
+    ] {
+        let (code, _, err) = run(&store, other);
+        assert_eq!(code, 2, "{other:?}: {err}");
+        assert!(err.contains("refused"), "{other:?}: {err}");
+    }
+    let before = export(&store);
+    let (code, out, err) = run(&store, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("generated 0 events") && out.contains("stored already"),
+        "{out}"
+    );
+    let head = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("head:"))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(head(&out), head(&first));
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), written);
+    assert_eq!(export(&store), before);
+    // Its events and one more: not its own.
+    std::fs::remove_file(&marker).unwrap();
+    let (code, _, err) = run_with_stdin(&store, &["import", "-"], good_case(1).join("\n").into());
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&store, &args);
+    assert_eq!(code, 2, "{err}");
+}
+
 #[test]
 fn demo_creates_then_reuses_its_store() {
     let dir = tempfile::tempdir().unwrap();

@@ -23,22 +23,50 @@ pub const DEMO_STORE: &str = "caseledger-demo-store";
 pub const GENERATED_MARKER: &str = "generated-head";
 
 /// Why `generate` or `demo` may not write into `store`, if it may not: the
-/// store holds events and `generate` did not leave its head where it is.
-/// Synthetic events in a real ledger could never be removed.
-fn generated_or_empty(store: &Store, command: &str) -> Result<()> {
+/// store holds events and `generate` did not leave its head where it is,
+/// nor are they exactly the events `config` generates (a `generate` with
+/// these flags into a new store, stopped between its commit and its
+/// marker). Synthetic events in a real ledger could never be removed.
+fn generated_or_empty(store: &Store, config: &SynthConfig, command: &str) -> Result<()> {
     let head = store.head();
-    if head.position == 0 || read_marker(store.dir()) == Some(marker_text(&head)) {
+    if head.position == 0
+        || read_marker(store.dir()) == Some(marker_text(&head))
+        || holds_only(store, config)?
+    {
         return Ok(());
     }
     Err(anyhow::Error::new(Refused(format!(
         "store {dir} holds {n} that `caseledger generate` did not record as its own (events \
-         appended by other commands, or by a `generate` stopped after storing its events and \
-         before recording its head in {GENERATED_MARKER}), and {command} writes synthetic \
-         events, which an append-only, hash-chained log can never remove. Use a new directory \
-         (`--store NEW_DIR`) for synthetic data; load real data with `caseledger import`.",
+         appended by other commands, or by a `generate` into a store it had generated into \
+         before, stopped after storing its events and before recording its head in \
+         {GENERATED_MARKER}), and {command} writes synthetic events, which an append-only, \
+         hash-chained log can never remove. Use a new directory (`--store NEW_DIR`) for \
+         synthetic data; load real data with `caseledger import`.",
         dir = store.dir().display(),
         n = count(head.position, "event"),
     ))))
+}
+
+/// Whether `store` holds exactly the events `config` generates and nothing
+/// else: each of them stored, the same event, and the log no longer than
+/// they are (event ids are unique in a log, so n distinct ids stored in a
+/// log of n events are all of it). What a `generate` with these flags into
+/// a new store leaves when it is stopped (killed, a crash) after its
+/// commit and before its marker is written: that store is its own.
+fn holds_only(store: &Store, config: &SynthConfig) -> Result<bool> {
+    let head = store.head().position;
+    let mut n = 0u64;
+    for event in Synth::new(config.clone()) {
+        n += 1;
+        if n > head {
+            return Ok(false);
+        }
+        match store.stored_event(&event.event_id)? {
+            Some(stored) if stored.event == event => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(n == head)
 }
 
 /// The marker's content for a head.
@@ -76,13 +104,13 @@ fn write_marker(dir: &Path, head: &caseledger_store::Head) -> Result<()> {
 
 /// Checks before opening for writing that `generate`/`demo` may write into
 /// the store in `dir` (when it is one), so that a refusal changes nothing.
-fn check_may_generate(dir: &Path, command: &str) -> Result<()> {
+fn check_may_generate(dir: &Path, config: &SynthConfig, command: &str) -> Result<()> {
     // Without a segment file nothing was ever acknowledged (a creation a
     // crash interrupted leaves a checkpoint alone): the store is empty, and
     // opening it for writing completes it, as `import` does.
     let has_segment = dir.join(caseledger_store::segment_name(1)).exists();
     if dir.join(caseledger_store::CHECKPOINT_FILE).exists() && has_segment {
-        generated_or_empty(&open_read_only(dir)?, command)?;
+        generated_or_empty(&open_read_only(dir)?, config, command)?;
     }
     Ok(())
 }
@@ -91,10 +119,10 @@ fn check_may_generate(dir: &Path, command: &str) -> Result<()> {
 /// added. Only into an empty store or one `generate` made (see
 /// [`generated_or_empty`]); records the head it leaves in the marker file.
 pub fn generate(dir: &Path, config: SynthConfig, print: bool) -> Result<u64> {
-    check_may_generate(dir, "generate")?;
+    check_may_generate(dir, &config, "generate")?;
     let store = open_writer(dir, Clock::EventTime)?;
     // Again under the writer's lock: another writer may have appended.
-    generated_or_empty(&store, "generate")?;
+    generated_or_empty(&store, &config, "generate")?;
     let cases = config.cases;
     let bar = crate::progress::bar(Some(cases), "generating");
     let mut batch = store.batch()?;
@@ -194,7 +222,16 @@ fn demo_page(store: &Path) -> PathBuf {
 /// writes it as a page beside the store, and says what to try next.
 pub fn demo(store: Option<&Path>) -> Result<()> {
     let dir = store.map_or_else(|| PathBuf::from(DEMO_STORE), Path::to_path_buf);
-    check_may_generate(&dir, "demo")?;
+    let config = SynthConfig {
+        cases: 3_000,
+        seed: 42,
+        start: chrono::DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .context("demo start time")?,
+        span_days: 120,
+        customers: caseledger_synth::Customers::Uniform,
+    };
+    check_may_generate(&dir, &config, "demo")?;
     let fresh = !dir.join(caseledger_store::CHECKPOINT_FILE).exists()
         || open_read_only(&dir)?.head().position == 0;
     if fresh {
@@ -202,15 +239,6 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
             "creating the demo store {} with 3,000 synthetic cases...",
             dir.display()
         );
-        let config = SynthConfig {
-            cases: 3_000,
-            seed: 42,
-            start: chrono::DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
-                .map(|t| t.with_timezone(&Utc))
-                .context("demo start time")?,
-            span_days: 120,
-            customers: caseledger_synth::Customers::Uniform,
-        };
         generate(&dir, config, false)?;
     } else {
         eprintln!("reusing the demo store {}", dir.display());
