@@ -515,16 +515,14 @@ fn every_record_altered_is_caught_wherever_it_falls() {
     }
 }
 
-#[test]
-fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
+/// A store as earlier builds wrote it: one event whose customer id holds
+/// U+200B, which the rule for new ids refuses; returns the event.
+fn store_written_before_the_id_rule(dir: &Path) -> Event {
     use caseledger_store::format::{GENESIS_HASH, SegmentHeader, encode_commit, encode_event};
-    // An event whose customer id holds U+200B, which the rule for new ids
-    // refuses and earlier builds stored: written here as they wrote it.
-    let dir = tempfile::tempdir().unwrap();
     let old_id = CustomerId::from_stored("C-1001\u{200B}").unwrap();
     let e = Event {
         data: EventData::Opened(Opened {
-            customer_id: old_id.clone(),
+            customer_id: old_id,
             channel: Channel::Phone,
             tier: Tier::Standard,
             summary: None,
@@ -541,9 +539,15 @@ fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
     .to_vec();
     let hash = encode_event(&mut bytes, &GENESIS_HASH, 1, 1, &e.at, &e).unwrap();
     let hash = encode_commit(&mut bytes, &hash, 1, 1);
-    std::fs::write(dir.path().join(segment_name(1)), &bytes).unwrap();
-    write_checkpoint(dir.path(), bytes.len() as u64, 1, &hash);
+    std::fs::write(dir.join(segment_name(1)), &bytes).unwrap();
+    write_checkpoint(dir, bytes.len() as u64, 1, &hash);
+    e
+}
 
+#[test]
+fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = store_written_before_the_id_rule(dir.path());
     let report = verify(dir.path(), |_| {}).unwrap();
     assert_eq!(report.head.position, 1);
     let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
@@ -556,6 +560,38 @@ fn a_store_written_before_the_id_rule_still_reads_and_verifies() {
     again.event_id = EventId::from_u128(2);
     again.case_id = CaseId::from_u128(2);
     let err = store
+        .append(again.case_id, ExpectedVersion::NoStream, &[again])
+        .unwrap_err();
+    assert!(err.to_string().contains("U+200B"), "{err}");
+}
+
+/// `caseledger copy` writes a ledger into a directory record by record
+/// (`append_recorded`): a store written before the id rule is copied as it
+/// is, to the same head, as the PostgreSQL log takes it. Checked by the
+/// rule for new events, its first record was refused and such a ledger
+/// could not be copied into a directory at all.
+#[test]
+fn a_store_written_before_the_id_rule_copies_as_recorded() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let e = store_written_before_the_id_rule(a.path());
+    let source = LogReader::open(a.path()).unwrap();
+    let target = Store::open(b.path(), StoreOptions::default()).unwrap();
+    let mut batch = target.batch().unwrap();
+    for record in source.read(1, Until::End) {
+        batch.append_recorded(&record.unwrap()).unwrap();
+    }
+    batch.commit().unwrap();
+    assert_eq!(target.head(), source.head());
+    assert_eq!(
+        target.read_stream(CaseId::from_u128(1)).unwrap()[0].event,
+        e
+    );
+    // A new event with such an id is still refused, in the same batch kind.
+    let mut again = e.clone();
+    again.event_id = EventId::from_u128(2);
+    again.case_id = CaseId::from_u128(2);
+    let mut batch = target.batch().unwrap();
+    let err = batch
         .append(again.case_id, ExpectedVersion::NoStream, &[again])
         .unwrap_err();
     assert!(err.to_string().contains("U+200B"), "{err}");

@@ -119,5 +119,7 @@ pub mod prelude {
 /// "Appending", say how. Not needed to use a log.
 pub mod backend {
     pub use crate::policy::KnownFollowUp;
-    pub use crate::port::{AppendPlan, StoredAt, StoredEvents, plan_append, resolve_id_conflict};
+    pub use crate::port::{
+        AppendPlan, StoredAt, StoredEvents, plan_append, plan_recorded_append, resolve_id_conflict,
+    };
 }

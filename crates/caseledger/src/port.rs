@@ -59,7 +59,7 @@ pub use contract::{
     RecordedEvent, StoredAt,
 };
 pub use log::{EventIter, EventLog};
-pub use plan::{AppendPlan, StoredEvents, plan_append, resolve_id_conflict};
+pub use plan::{AppendPlan, StoredEvents, plan_append, plan_recorded_append, resolve_id_conflict};
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use caseledger::backend::{AppendPlan, StoredAt, StoredEvents, plan_append};
+use caseledger::backend::{AppendPlan, StoredAt, StoredEvents, plan_append, plan_recorded_append};
 use caseledger::policy::{KnownFollowUp, PendingFollowUps};
 use caseledger::{
     AppendCondition, AppendError, Appended, CaseId, CustomerId, Event, EventId, ExpectedVersion,
@@ -178,7 +178,12 @@ impl Txn {
             w,
             follow_ups: &self.follow_ups,
         };
-        let plan = plan_append(case_id, expected, events, conditions, version, &view)?;
+        // A record copied as recorded may predate the rule for new events
+        // (an id stored before it): the copy takes it as its log holds it.
+        let plan = match recorded_at {
+            Some(_) => plan_recorded_append(case_id, expected, events, conditions, version, &view)?,
+            None => plan_append(case_id, expected, events, conditions, version, &view)?,
+        };
         let first_version = match plan {
             AppendPlan::AlreadyStored(done) => return Ok(done),
             AppendPlan::Write { first_version } => first_version,
@@ -483,7 +488,9 @@ impl<'s> Batch<'s> {
     /// Appends one event exactly as another log recorded it: at
     /// `record.position`, as version `record.version` of its stream, with
     /// `record.recorded_at`; checked like any append (the version, the
-    /// event's limits). How `caseledger copy` writes a ledger into another
+    /// event id), but not by the rule for new events' ids, texts and times,
+    /// which an event stored before that rule may break while its ledger
+    /// still verifies ([`caseledger::backend::plan_recorded_append`]). How `caseledger copy` writes a ledger into another
     /// store: when every batch of the source is copied into one batch here
     /// (same first and last positions), each commit gives the source's chain
     /// hash, so the copy verifies to the same head.
