@@ -162,6 +162,44 @@ fn the_filters_reach_the_board() {
     assert_eq!(rows(dir.path(), &["--limit", "5"]), all[..5]);
 }
 
+/// A limit that cuts the list still says how many cases match: in JSON
+/// (`matched`) and in the table's heading (which said "5 of 60 cases",
+/// hiding whether 6 or 60 matched).
+#[test]
+fn a_limit_keeps_the_count_of_the_cases_that_match() {
+    let dir = store();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["cases", "--as-of", AS_OF, "--format", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&ok(dir.path(), &all)).unwrap()
+    };
+    let closed = json(&["--status", "closed"]);
+    let closed_rows = closed["rows"].as_array().unwrap().len();
+    assert!(closed_rows > 5 && closed_rows < 60, "{closed_rows}");
+    assert_eq!(closed["matched"], closed_rows);
+    let cut = json(&["--status", "closed", "--limit", "5"]);
+    assert_eq!(cut["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(cut["matched"], closed_rows);
+    assert_eq!(cut["cases"], closed["cases"]);
+    let table = |args: &[&str]| {
+        let mut all = vec!["cases", "--as-of", AS_OF, "--wide"];
+        all.extend_from_slice(args);
+        ok(dir.path(), &all)
+    };
+    let cases = closed["cases"].as_u64().unwrap();
+    assert!(
+        table(&["--status", "closed", "--limit", "5"]).contains(&format!(
+            ": {closed_rows} of {cases} cases match, the first 5 shown, by the nearest open deadline"
+        )),
+    );
+    // A limit that cuts nothing reads as before.
+    assert!(
+        table(&["--status", "closed", "--limit", "100000"]).contains(&format!(
+            ": {closed_rows} of {cases} cases, by the nearest open deadline"
+        )),
+    );
+}
+
 #[test]
 fn wrong_usage_is_refused_with_a_clear_error() {
     let dir = store();

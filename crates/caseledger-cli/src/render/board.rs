@@ -114,14 +114,22 @@ pub fn board_table(
         TableWidth::Fit(n) => Some(n.max(MIN_TABLE_COLUMNS)),
         TableWidth::Wide => None,
     };
+    // With a limit that cut the list, the heading says how many matched:
+    // "the first 20" alone would hide whether there are 21 or 2,000.
+    let shown = match view.rows.matched() {
+        m if m > view.rows.len() => format!(
+            "{m} of {} cases match, the first {} shown",
+            view.cases,
+            view.rows.len()
+        ),
+        _ => format!("{} of {} cases", view.rows.len(), view.cases),
+    };
     out.write_all(
         wrap(
             &format!(
-                "Case board as of {} (UTC), {}: {} of {} cases, by the nearest open deadline",
+                "Case board as of {} (UTC), {}: {shown}, by the nearest open deadline",
                 view.as_of.as_ref().map_or("-".to_owned(), format_timestamp),
                 crate::commands::output::count(view.events, "event"),
-                view.rows.len(),
-                view.cases,
             ),
             max,
             2,

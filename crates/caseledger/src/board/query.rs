@@ -258,6 +258,8 @@ pub struct BoardSelection<'b> {
     board: &'b CaseBoard,
     /// Each matching case's judgement and customer, in the board's order.
     judged: Vec<(Judged, &'b CustomerId)>,
+    /// How many cases matched before the query's limit cut the list.
+    matched: usize,
 }
 
 impl std::fmt::Debug for BoardSelection<'_> {
@@ -265,6 +267,7 @@ impl std::fmt::Debug for BoardSelection<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BoardSelection")
             .field("len", &self.judged.len())
+            .field("matched", &self.matched)
             .finish_non_exhaustive()
     }
 }
@@ -275,9 +278,17 @@ impl BoardSelection<'_> {
         self.judged.len()
     }
 
-    /// Whether no case matches.
+    /// Whether no row is given (no case matches, or the limit is 0).
     pub fn is_empty(&self) -> bool {
         self.judged.is_empty()
+    }
+
+    /// How many cases match the query, before its
+    /// [`limit`](BoardQuery::limit) keeps the first ones: equal to
+    /// [`len`](Self::len) when no limit cut the list, so a desk told "the
+    /// first 20" also learns how many there are.
+    pub fn matched(&self) -> usize {
+        self.matched
     }
 
     /// The rows, in the board's order, each built when reached; as often
@@ -342,6 +353,7 @@ impl CaseBoard {
         let none = BoardSelection {
             board: self,
             judged: Vec::new(),
+            matched: 0,
         };
         // A name the board never saw matches no case.
         let wanted = |name: Option<Option<u32>>| match name {
@@ -390,12 +402,14 @@ impl CaseBoard {
                 self.entries[j.number].case_id,
             )
         });
+        let matched = judged.len();
         if let Some(limit) = query.limit {
             judged.truncate(limit);
         }
         BoardSelection {
             board: self,
             judged,
+            matched,
         }
     }
 
