@@ -21,7 +21,10 @@ use crate::segment::SegmentFiles;
 use crate::write::{Batch, GroupCommit, StoreOptions, Visible, Writer};
 
 /// A file event store: see the crate docs.
-#[derive(Debug)]
+///
+/// Its `Debug` form names the directory, whether it is read-only, its head
+/// and its number of streams: a few lines whatever the log's size (the
+/// index behind it holds an entry per event).
 pub struct Store {
     dir: PathBuf,
     /// None when read-only.
@@ -212,6 +215,17 @@ impl Store {
     fn read_event_at(&self, position: u64) -> Result<RecordedEvent, Error> {
         let loc = read(&self.visible.index).loc(position);
         read_event_at(&self.dir, &self.files, loc, position)
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("read_only", &self.is_read_only())
+            .field("head", &self.head())
+            .field("streams", &self.stream_count())
+            .finish_non_exhaustive()
     }
 }
 
