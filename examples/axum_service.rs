@@ -162,7 +162,11 @@ fn outcome_json(case_id: CaseId, outcome: &Outcome) -> Value {
 /// to do").
 fn refusal(e: &ServiceError<BlockingError<caseledger_store::Error>>) -> Answer {
     let status = match e {
-        ServiceError::Rule(_) | ServiceError::Process(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        // The command breaks a rule or the bank's policy: the caller's to
+        // change, not a failure of the service.
+        ServiceError::Rule(_) | ServiceError::Process(_) | ServiceError::Extension { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         // Only with a role directory (`with_permissions`).
         ServiceError::NotPermitted(_) => StatusCode::FORBIDDEN,
         ServiceError::FollowUpCap(_)
@@ -346,4 +350,22 @@ fn expect(holds: bool, what: &str) -> Result<(), Box<dyn Error>> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     run().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseledger::complaint::ExtensionRefused;
+
+    /// A deadline extension the complaint policy refuses is the caller's
+    /// mistake (422), like any other refusal, not a server error.
+    #[test]
+    fn a_refused_extension_is_unprocessable_not_a_server_error() {
+        let refused: ServiceError<BlockingError<caseledger_store::Error>> =
+            ServiceError::Extension {
+                case_id: CaseId::from_u128(7),
+                reason: ExtensionRefused::NotAComplaint,
+            };
+        assert_eq!(refusal(&refused).0, StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }

@@ -21,6 +21,15 @@ pub const READ_AHEAD: usize = 256;
 /// blocking pool (`spawn_blocking`), so a runtime's worker threads never
 /// wait on a file. Must be used within a tokio runtime.
 ///
+/// # Panics
+///
+/// Every call panics when polled outside a tokio runtime (under another
+/// executor, such as `futures::executor::block_on`, or after the runtime
+/// it was made in was dropped, with no other runtime current): it has no
+/// blocking pool to run on. The log is not called. `ShutDown` is only for a
+/// runtime that shuts down while the call waits for a pool thread. A
+/// program without tokio takes the blocking `CaseService` instead.
+///
 /// A call's arguments are copied to the pool (an append's events are a
 /// few hundred bytes each). A call whose future is dropped after it was
 /// first polled still runs to its end on the pool (unless the runtime shuts

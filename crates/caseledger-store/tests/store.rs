@@ -450,3 +450,39 @@ fn a_reserved_batch_stores_the_same_events_and_still_finds_repeats() {
     drop(store);
     assert_eq!(verify(dir.path(), |_| {}).unwrap().head, head);
 }
+
+/// A bank logs its service with `{:?}` (a tracing field, a panic message):
+/// the store's `Debug` form is a few fields, the same length for a log of
+/// 1 or 500 events, never its index (an entry per event, with event ids).
+#[test]
+fn debug_form_does_not_grow_with_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    store
+        .append(CaseId::from_u128(1), ExpectedVersion::Any, &[event(1, 1)])
+        .unwrap();
+    let small = format!("{store:?}");
+    for id in 2..=500u128 {
+        store
+            .append(
+                CaseId::from_u128(id),
+                ExpectedVersion::Any,
+                &[event(id, id)],
+            )
+            .unwrap();
+    }
+    let large = format!("{store:?}");
+    assert!(large.contains("streams: 500"), "{large}");
+    // The head's position and stream count gain digits, and the hash's
+    // bytes print in 1 to 3 digits each: bounded, far from twice as long.
+    assert!(
+        large.len() < 2 * small.len(),
+        "{} -> {} bytes",
+        small.len(),
+        large.len()
+    );
+    assert!(
+        !large.contains(&EventId::from_u128(1).to_string()),
+        "{large}"
+    );
+}

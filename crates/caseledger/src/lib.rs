@@ -94,10 +94,18 @@ pub use vocab::{Origin, QaScore, RootCause, SurveyVia};
 
 /// What an embedder uses, in one import: `use caseledger::prelude::*;`.
 /// The service and its commands, the events and their vocabularies, ids,
-/// the case's state, the port's types a caller meets, and the errors.
-/// Reports are in [`kpi`]; writing a log is [`backend`].
+/// the case's state, the port's types a caller meets, the role directory a
+/// service checks commands against, and the errors: every type a
+/// [`ServiceError`] or [`AppendError`] carries, and those of the ids' and
+/// vocabularies' constructors, so that a function of yours can take or
+/// return any of them. Reports are in [`kpi`]; writing a log is
+/// [`backend`].
 pub mod prelude {
     pub use crate::AwaitingCustomer;
+    pub use crate::complaint::ExtensionRefused;
+    pub use crate::permission::{Denied, Permissions, Role, RoleDirectory, RoleDirectoryError};
+    pub use crate::policy::FollowUpCapError;
+    pub use crate::process::ProcessRefusal;
     pub use crate::{
         Action, Actor, AgentId, AppendCondition, AppendError, Appended, Assigned, CaseError,
         CaseId, CaseService, CaseState, Category, Channel, Classified, Command, CustomerId,
@@ -106,6 +114,10 @@ pub mod prelude {
         IdSource, InMemoryEventLog, Opened, Outcome, ParseError, Phase, Priority, RecordedEvent,
         Reopened, Resolved, Score, ServiceError, Status, Surveyed, TeamId, Tier, Topic, Violation,
         format_timestamp, parse_timestamp,
+    };
+    pub use crate::{
+        Assignment, Case, ConditionFailure, DeadlineExtended, ExtensionDays, IdUse,
+        InvalidAppendReason, OutOfRange, TextError, UnknownValue,
     };
     pub use crate::{Origin, QaReviewed, QaScore, RootCause, SurveyVia};
 }

@@ -661,3 +661,31 @@ fn the_service_core_asks_for_each_read_and_append_and_retries_a_conflict() {
         })
     ));
 }
+
+/// Two services over one log (a file store admits one writer per
+/// directory, so a process with a guarded desk service and an unguarded
+/// batch service shares the one `Store`), each borrowing it: each sees
+/// what the other recorded, and each keeps its own configuration.
+#[test]
+fn services_share_one_borrowed_log() {
+    use caseledger::permission::{Permissions, RoleDirectory};
+    let log = Arc::new(InMemoryEventLog::new());
+    let batch = CaseService::new(&*log, SequentialIds::new(1));
+    let desk = CaseService::new(&*log, SequentialIds::new(2)).with_permissions(Permissions::new(
+        RoleDirectory::from_json(r#"{"agent-1": ["agent"]}"#).unwrap(),
+    ));
+    open_case(&batch, CASE, "C-1", 0);
+    // The desk's service reads the case the batch service recorded ...
+    assert_eq!(desk.state(CASE).unwrap().status(), Status::Resolved);
+    // ... refuses by its own role directory what the batch one would take ...
+    let reopen = Action::Reopen(Reopened::default());
+    let refused = desk.execute(CASE, t(5), agent("nobody"), reopen.clone());
+    assert!(
+        matches!(refused, Err(ServiceError::NotPermitted(_))),
+        "{refused:?}"
+    );
+    // ... and records into the same log, which the batch service then sees.
+    desk.execute(CASE, t(5), agent("agent-1"), reopen).unwrap();
+    assert_eq!(batch.state(CASE).unwrap().status(), Status::Open);
+    assert_eq!(log.len(), 4);
+}

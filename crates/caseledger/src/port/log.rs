@@ -60,3 +60,55 @@ pub trait EventLog: Send + Sync {
     /// streamed in position order.
     fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error>;
 }
+
+/// A borrowed log is a log: several services (with different policies,
+/// role directories or id sources) can append to one log that the program
+/// keeps, each seeing what the others record. A file store admits one
+/// writer per directory, so this is how two services of a process write to
+/// it: `CaseService::new(&store, ids)`.
+///
+/// (No such impl for `Arc<L>`: it would change which method
+/// `arc_store.stream_version(..)` calls, the store's own or this trait's.
+/// Borrow from the `Arc`: `CaseService::new(&*arc, ids)`.)
+impl<L: EventLog + ?Sized> EventLog for &L {
+    type Error = L::Error;
+
+    fn append_with(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+        conditions: &[AppendCondition],
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        (**self).append_with(case_id, expected, events, conditions)
+    }
+
+    fn append(
+        &self,
+        case_id: CaseId,
+        expected: ExpectedVersion,
+        events: &[Event],
+    ) -> Result<Appended, AppendError<Self::Error>> {
+        (**self).append(case_id, expected, events)
+    }
+
+    fn stream_version(&self, case_id: CaseId) -> Result<u64, Self::Error> {
+        (**self).stream_version(case_id)
+    }
+
+    fn read_stream_from(
+        &self,
+        case_id: CaseId,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, Self::Error> {
+        (**self).read_stream_from(case_id, from_version)
+    }
+
+    fn read_stream(&self, case_id: CaseId) -> Result<Vec<RecordedEvent>, Self::Error> {
+        (**self).read_stream(case_id)
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<EventIter<'_, Self::Error>, Self::Error> {
+        (**self).read_all(from_position)
+    }
+}
