@@ -629,6 +629,34 @@ fn on_postgresql_the_same_plan_and_apply() {
         "--format",
         "json",
     ];
+    // A statement the server refuses rolls the append back whole: each
+    // call failed and is said not recorded (it was "may or may not be
+    // recorded", though nothing could be), and the next apply records it.
+    let refuse = "CREATE FUNCTION caseledger.refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                  $$BEGIN RAISE EXCEPTION 'refused by a test trigger'; END$$; \
+                  CREATE TRIGGER refuse BEFORE INSERT ON caseledger.events \
+                  FOR EACH ROW EXECUTE FUNCTION caseledger.refuse();";
+    caseledger_testkit::pg::sql_at(&db.url, refuse).unwrap();
+    let before = export(&db.url);
+    let (code, out, err) = plan_at(&db.url, &apply);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(
+            "3 of 3 follow-up calls failed (not recorded: apply the plan again to record them)"
+        ),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["applied"]["failed"], 3);
+    for call in v["calls"].as_array().unwrap() {
+        let reason = call["reason"].as_str().unwrap();
+        assert!(
+            reason.ends_with("the call is not recorded: apply the plan again to record it"),
+            "{reason}"
+        );
+    }
+    assert_eq!(export(&db.url), before);
+    caseledger_testkit::pg::sql_at(&db.url, "DROP TRIGGER refuse ON caseledger.events;").unwrap();
     let (code, out, err) = plan_at(&db.url, &apply);
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

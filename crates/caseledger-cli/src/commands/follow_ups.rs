@@ -13,7 +13,7 @@ use caseledger::follow_up_plan::{
 };
 use caseledger::permission::{PermissionAction, PermissionTable, RoleDirectory};
 use caseledger::projection::Projection;
-use caseledger::{Actor, CaseService, EventLog, format_timestamp};
+use caseledger::{Actor, AppendError, CaseService, EventLog, ServiceError, format_timestamp};
 use caseledger_ids::UuidV7Ids;
 use chrono::{Datelike, NaiveDate};
 
@@ -231,7 +231,7 @@ fn apply_plan<L: EventLog>(
 
 /// The status of an applied plan: an error naming how many calls were
 /// refused or failed, if any.
-fn verdict<E: std::error::Error>(applied: &[AppliedCall<E>]) -> Result<()> {
+fn verdict<E: std::error::Error + 'static>(applied: &[AppliedCall<E>]) -> Result<()> {
     let failed = applied
         .iter()
         .filter(|a| matches!(a.result, CallResult::Failed(_)))
@@ -247,11 +247,22 @@ fn verdict<E: std::error::Error>(applied: &[AppliedCall<E>]) -> Result<()> {
                 "{r} of {} refused",
                 count(applied.len() as u64, "follow-up call")
             ),
-            (r, f) => format!(
-                "{r} of {} refused and {f} failed (may or may not be recorded: apply the plan \
-                 again to learn which)",
-                count(applied.len() as u64, "follow-up call")
-            ),
+            (r, f) => {
+                let in_doubt = failed_in_doubt(applied);
+                let next = match in_doubt {
+                    0 => "apply the plan again to record them",
+                    _ => "apply the plan again to learn which",
+                };
+                let calls = count(applied.len() as u64, "follow-up call");
+                let failed = format!("{f} failed ({}: {next})", failed_words(f, in_doubt));
+                match r {
+                    0 => format!(
+                        "{f} of {calls} failed ({}: {next})",
+                        failed_words(f, in_doubt)
+                    ),
+                    r => format!("{r} of {calls} refused and {failed}"),
+                }
+            }
         };
         return Err(anyhow!("{what}{others}"));
     }
@@ -261,7 +272,7 @@ fn verdict<E: std::error::Error>(applied: &[AppliedCall<E>]) -> Result<()> {
 /// What `--apply` did with each call, for printing.
 type Applied<'a, E> = Option<(&'a Actor, &'a [AppliedCall<E>])>;
 
-fn print_plan<E: std::error::Error>(
+fn print_plan<E: std::error::Error + 'static>(
     format: PlanFormat,
     plan: &Plan,
     applied: Applied<'_, E>,
@@ -302,14 +313,64 @@ fn no_working_hours(plan: &Plan) -> String {
     )
 }
 
+/// Whether a log failure is known to have stored nothing: the store
+/// directory's append undone ([`caseledger_store::ErrorKind::Undone`]),
+/// PostgreSQL's failed statement or stopped writer (its transaction rolled
+/// back whole, or never begun). Any other failure, PostgreSQL's
+/// `OutcomeUnknown` first, may have stored the call.
+fn known_unstored<E: std::error::Error + 'static>(e: &ServiceError<E>) -> bool {
+    let (ServiceError::Log(log) | ServiceError::Append(AppendError::Log(log))) = e else {
+        return false;
+    };
+    let log: &(dyn std::error::Error + 'static) = log;
+    if let Some(store) = log.downcast_ref::<caseledger_store::Error>() {
+        return matches!(store.kind(), caseledger_store::ErrorKind::Undone { .. });
+    }
+    log.downcast_ref::<caseledger_postgres::Error>()
+        .is_some_and(|pg| {
+            matches!(
+                pg.kind(),
+                caseledger_postgres::ErrorKind::Database { .. }
+                    | caseledger_postgres::ErrorKind::WriterStopped
+            )
+        })
+}
+
+/// Of `results`, the failed calls whose outcome is not known (see
+/// [`known_unstored`]).
+fn failed_in_doubt<E: std::error::Error + 'static>(results: &[AppliedCall<E>]) -> usize {
+    results
+        .iter()
+        .filter(|a| matches!(&a.result, CallResult::Failed(e) if !known_unstored(e)))
+        .count()
+}
+
+/// How the failed calls are described after their count: "(not
+/// recorded)", "(may or may not be recorded)", or "(N may or may not be
+/// recorded)" when only some are in doubt.
+fn failed_words(failed: usize, in_doubt: usize) -> String {
+    match in_doubt {
+        0 => "not recorded".to_owned(),
+        n if n == failed => "may or may not be recorded".to_owned(),
+        n => format!("{n} may or may not be recorded"),
+    }
+}
+
 /// A result's wire name, its position and its reason.
-fn result_cells<E: std::error::Error>(r: &CallResult<E>) -> (&'static str, Option<u64>, String) {
+fn result_cells<E: std::error::Error + 'static>(
+    r: &CallResult<E>,
+) -> (&'static str, Option<u64>, String) {
     match r {
         CallResult::Recorded { position } => ("recorded", Some(*position), String::new()),
         CallResult::AlreadyRecorded { position } => {
             ("already_recorded", Some(*position), String::new())
         }
         CallResult::Refused(why) => ("refused", None, why.to_string()),
+        CallResult::Failed(e) if known_unstored(e) => (
+            "failed",
+            None,
+            format!("{e}; the call is not recorded: apply the plan again to record it"),
+        ),
         CallResult::Failed(e) => (
             "failed",
             None,
@@ -386,7 +447,10 @@ struct PlanJson<'a> {
     applied: Option<AppliedJson>,
 }
 
-fn to_json<'a, E: std::error::Error>(plan: &'a Plan, applied: Applied<'_, E>) -> PlanJson<'a> {
+fn to_json<'a, E: std::error::Error + 'static>(
+    plan: &'a Plan,
+    applied: Applied<'_, E>,
+) -> PlanJson<'a> {
     let calls = plan
         .calls
         .iter()
@@ -448,7 +512,7 @@ fn to_json<'a, E: std::error::Error>(plan: &'a Plan, applied: Applied<'_, E>) ->
     }
 }
 
-fn csv<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
+fn csv<E: std::error::Error + 'static>(plan: &Plan, applied: Applied<'_, E>) -> String {
     let mut header = vec![
         "case_id",
         "customer_id",
@@ -492,7 +556,7 @@ fn csv<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
     out
 }
 
-fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
+fn table<E: std::error::Error + 'static>(plan: &Plan, applied: Applied<'_, E>) -> String {
     let mut out = format!(
         "follow-up plan for {} ({}), as of {}\n",
         plan.day.date(),
@@ -583,7 +647,10 @@ fn table<E: std::error::Error>(plan: &Plan, applied: Applied<'_, E>) -> String {
         out.push_str(&format!(
             "applied by {actor}: {recorded} recorded, {already} already recorded, {refused} refused{}\n",
             if failed > 0 {
-                format!(", {failed} failed (may or may not be recorded)")
+                format!(
+                    ", {failed} failed ({})",
+                    failed_words(failed, failed_in_doubt(results))
+                )
             } else {
                 String::new()
             }
