@@ -235,11 +235,38 @@ pub enum BoardError {
     },
 }
 
+/// Which of a case's deadlines are open at T, for `next_deadline` and the
+/// `due_within` filter alike. Every deadline closes with the case: a case
+/// resolved or closed without a response awaits none (its verdict is the
+/// SLA rule's, unchanged), or it would head the board forever. Reopened,
+/// it is open work that nobody has answered, and its response deadline is
+/// open again.
+#[derive(Debug, Clone, Copy)]
+struct OpenDeadlines {
+    response: bool,
+    resolution: bool,
+    complaint: bool,
+}
+
+impl OpenDeadlines {
+    fn of(e: &Entry) -> OpenDeadlines {
+        let open = !e.resolved();
+        OpenDeadlines {
+            response: open && e.first_response_ms.get().is_none(),
+            resolution: open,
+            complaint: open,
+        }
+    }
+}
+
 /// A row judged but not yet built: enough to filter and sort.
 #[derive(Debug, Clone, Copy)]
 struct Judged {
     number: usize,
     next_ms: Option<i64>,
+    /// Which deadlines are open: the one rule of `next_deadline` and of
+    /// the `due_within` filter.
+    open: OpenDeadlines,
     /// See [`BoardRow::overdue`].
     overdue: bool,
     /// The report's at-risk ([`crate::kpi::SlaVerdict::at_risk`]).
@@ -463,18 +490,13 @@ impl CaseBoard {
                         state: ComplaintState::judge(deadline_ms, resolved_ms, t_ms),
                     }
                 });
-        let open = |done: bool, d: Option<i64>| d.filter(|_| !done);
-        // Every deadline closes with the case: a case resolved or closed
-        // without a response awaits none (its verdict is the SLA rule's,
-        // unchanged), or it would head the board forever. Reopened, it is open work that
-        // nobody has answered, and its response deadline is open again.
+        let open = OpenDeadlines::of(e);
         let next_ms = [
-            open(
-                e.first_response_ms.get().is_some() || e.resolved(),
-                deadlines.response_ms,
-            ),
-            open(e.resolved(), deadlines.resolution_ms),
-            open(e.resolved(), complaint.and_then(|c| c.deadline.map(ms))),
+            deadlines.response_ms.filter(|_| open.response),
+            deadlines.resolution_ms.filter(|_| open.resolution),
+            complaint
+                .and_then(|c| c.deadline.map(ms))
+                .filter(|_| open.complaint),
         ]
         .into_iter()
         .flatten()
@@ -487,6 +509,7 @@ impl CaseBoard {
         Judged {
             number,
             next_ms,
+            open,
             overdue,
             at_risk: verdict.at_risk(),
             response,
@@ -555,10 +578,10 @@ impl Judged {
             // Only open deadlines, as `next_deadline` has them: a case
             // resolved without a response keeps a pending response target
             // (the SLA rule), but nothing about it is due any more.
-            let open = !e.resolved();
-            let any = (open && pending(&self.response) && due(self.response.deadline))
-                || (open && pending(&self.resolution) && due(self.resolution.deadline))
-                || (open
+            let open = self.open;
+            let any = (open.response && pending(&self.response) && due(self.response.deadline))
+                || (open.resolution && pending(&self.resolution) && due(self.resolution.deadline))
+                || (open.complaint
                     && self
                         .complaint
                         .is_some_and(|c| c.state == ComplaintState::Pending && due(c.deadline)))
