@@ -597,6 +597,46 @@ fn a_store_written_before_the_id_rule_copies_as_recorded() {
     assert!(err.to_string().contains("U+200B"), "{err}");
 }
 
+/// `append_recorded` skips the rule for new ids only: a record the format
+/// cannot hold (here a summary over `MAX_TEXT_BYTES`, which no log reads
+/// back) is refused as unstorable, whoever built it, and nothing of it is
+/// written; so the copy's path lets in nothing a store's reader refuses.
+#[test]
+fn append_recorded_still_refuses_what_the_format_cannot_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let base = event(1, 1);
+    let record = RecordedEvent {
+        position: 1,
+        version: 1,
+        recorded_at: base.at,
+        event: Event {
+            data: EventData::Opened(Opened {
+                customer_id: CustomerId::new("C-1").unwrap(),
+                channel: Channel::Phone,
+                tier: Tier::Standard,
+                summary: Some("x".repeat(MAX_TEXT_BYTES + 1)),
+                origin: caseledger::Origin::Customer,
+            }),
+            ..base
+        },
+    };
+    let mut batch = store.batch().unwrap();
+    let err = batch.append_recorded(&record).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AppendError::InvalidAppend {
+                reason: InvalidAppendReason::Unstorable(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(batch.commit().unwrap(), None);
+    assert_eq!(store.head().position, 0);
+}
+
 /// Issue 16: a partitioned read shares the checks out by chunks of records,
 /// so a record whose bytes changed (its CRC left broken) is caught by
 /// exactly one partition, verified or not, wherever it falls; and every

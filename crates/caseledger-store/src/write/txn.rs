@@ -488,12 +488,16 @@ impl<'s> Batch<'s> {
     /// Appends one event exactly as another log recorded it: at
     /// `record.position`, as version `record.version` of its stream, with
     /// `record.recorded_at`; checked like any append (the version, the
-    /// event id), but not by the rule for new events' ids, texts and times,
-    /// which an event stored before that rule may break while its ledger
-    /// still verifies ([`caseledger::backend::plan_recorded_append`]). How `caseledger copy` writes a ledger into another
-    /// store: when every batch of the source is copied into one batch here
-    /// (same first and last positions), each commit gives the source's chain
-    /// hash, so the copy verifies to the same head.
+    /// event id) and by the format (a text over its limit or a time a store
+    /// cannot hold is refused as `Unstorable`), but its ids by the older
+    /// rule a store reads them back with, not the rule for new ids, which
+    /// an event stored before that rule may break while its ledger still
+    /// verifies ([`caseledger::backend::plan_recorded_append`]). Only for
+    /// records read back from a log: a new event goes through
+    /// [`append`](Self::append). How `caseledger copy` writes a ledger into
+    /// another store: when every batch of the source is copied into one
+    /// batch here (same first and last positions), each commit gives the
+    /// source's chain hash, so the copy verifies to the same head.
     ///
     /// Refused with [`ErrorKind::NotAsRecorded`] (nothing written) if the
     /// store's next position is another, if the time is before the store's
