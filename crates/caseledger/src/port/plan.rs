@@ -88,7 +88,9 @@ pub fn plan_append<S: StoredEvents>(
 /// ledger still reads and verifies. A copy must take such a ledger as it
 /// is, or its head could never be the source's. Only for events read back
 /// from a log (their ids checked by the older rule as they were read); a
-/// new event goes through [`plan_append`].
+/// new event goes through [`plan_append`]. The log must still refuse what
+/// it cannot store (times, text lengths), as the file store's encoder does
+/// (`Unstorable`): this plan no longer checks them.
 pub fn plan_recorded_append<S: StoredEvents>(
     case_id: CaseId,
     expected: ExpectedVersion,
