@@ -257,6 +257,19 @@ fn demo_creates_then_reuses_its_store() {
     assert_eq!(code, 0);
     assert!(err.contains("reusing"), "{err}");
     assert_eq!(out, again);
+    // Stopped between its commit and its marker (the files as a kill
+    // leaves them), the demo store is reused and its marker written again,
+    // so that `generate` takes the store as its own, as after a whole demo.
+    let marker = store.join("generated-head");
+    let written = std::fs::read_to_string(&marker).unwrap();
+    std::fs::remove_file(&marker).unwrap();
+    let (code, again, err) = run(&store, &["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("reusing"), "{err}");
+    assert_eq!(out, again);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), written);
+    let (code, _, err) = run(&store, &["generate", "--cases", "5", "--seed", "9"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]

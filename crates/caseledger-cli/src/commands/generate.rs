@@ -242,6 +242,14 @@ pub fn demo(store: Option<&Path>) -> Result<()> {
         generate(&dir, config, false)?;
     } else {
         eprintln!("reusing the demo store {}", dir.display());
+        // A demo stopped between its commit and its marker was let in as
+        // holding exactly the demo's events: record its head now (appending
+        // nothing), as `generate` does, so that the store is `generate`'s
+        // again for every later command.
+        let head = open_read_only(&dir)?.head();
+        if read_marker(&dir) != Some(marker_text(&head)) {
+            generate(&dir, config, false)?;
+        }
     }
     let page = demo_page(&dir);
     report::demo(&dir, &page)?;
