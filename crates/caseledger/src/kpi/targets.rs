@@ -118,6 +118,17 @@ pub const MAX_TARGETS_JSON_BYTES: usize = 64 * 1024;
 /// Longest JSON value quoted in an error, in characters.
 const MAX_SHOWN_CHARS: usize = 40;
 
+/// `value` as a target if it is a share from 0 to 1 (NaN is not), the one
+/// rule of [`Targets::set`] and [`Targets::from_json_value`]; `-0` is 0,
+/// else the JSON, table and page would show `-0.0` (`-0.0%`) for it.
+fn share(value: f64) -> Option<f64> {
+    match (0.0..=1.0).contains(&value) {
+        true if value == 0.0 => Some(0.0),
+        true => Some(value),
+        false => None,
+    }
+}
+
 impl Targets {
     /// No figure has a target.
     pub fn none() -> Targets {
@@ -134,11 +145,13 @@ impl Targets {
     /// Sets (or, with `None`, removes) the target of `figure`; a target is
     /// a share from 0 to 1.
     pub fn set(&mut self, figure: TargetFigure, target: Option<f64>) -> Result<(), TargetsError> {
-        if let Some(value) = target
-            && !(0.0..=1.0).contains(&value)
-        {
-            return Err(TargetsError::NotAShare { figure, value });
-        }
+        let target = match target {
+            None => None,
+            Some(value) => match share(value) {
+                Some(t) => Some(t),
+                None => return Err(TargetsError::NotAShare { figure, value }),
+            },
+        };
         self.values[figure.index()] = target;
         Ok(())
     }
@@ -172,11 +185,9 @@ impl Targets {
             };
             let target = match value {
                 serde_json::Value::Null => None,
-                v => match v.as_f64() {
-                    // `-0` is 0: the JSON, table and page would show
-                    // `-0.0` (`-0.0%`) for it.
-                    Some(t) if (0.0..=1.0).contains(&t) => Some(if t == 0.0 { 0.0 } else { t }),
-                    _ => {
+                v => match v.as_f64().and_then(share) {
+                    Some(t) => Some(t),
+                    None => {
                         return Err(TargetsError::OutOfRange {
                             key: key.clone(),
                             found: shown(v),
@@ -326,5 +337,20 @@ mod tests {
             Err(TargetsError::NotAShare { .. })
         ));
         assert_eq!(t, Targets::none());
+    }
+
+    /// `-0` is the target 0 however it is given: set by a program as from
+    /// a file (`set` kept `-0.0`, which a report shows as `-0.0%`).
+    #[test]
+    fn minus_zero_is_the_target_zero_from_set_and_from_json() {
+        let mut t = Targets::none();
+        t.set(TargetFigure::FcrRate, Some(-0.0)).unwrap();
+        let set = t.get(TargetFigure::FcrRate).unwrap();
+        let json = Targets::from_json(r#"{"fcr_rate": -0.0}"#).unwrap();
+        let read = json.get(TargetFigure::FcrRate).unwrap();
+        for value in [set, read] {
+            assert_eq!(value, 0.0);
+            assert!(value.is_sign_positive(), "{value}");
+        }
     }
 }
