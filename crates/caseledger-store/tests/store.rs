@@ -486,3 +486,46 @@ fn debug_form_does_not_grow_with_the_log() {
         "{large}"
     );
 }
+
+/// A `Batch`'s `Debug` form (a tracing field, an `unwrap` message) is a few
+/// fields, never the index and writer behind it: the same for a batch on a
+/// store of 1 or 500 events, and no event id of the store in it.
+#[test]
+fn batch_debug_form_does_not_grow_with_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    store
+        .append(CaseId::from_u128(1), ExpectedVersion::Any, &[event(1, 1)])
+        .unwrap();
+    let small = format!("{:?}", store.batch().unwrap());
+    for id in 2..=500u128 {
+        store
+            .append(
+                CaseId::from_u128(id),
+                ExpectedVersion::Any,
+                &[event(id, id)],
+            )
+            .unwrap();
+    }
+    let mut batch = store.batch().unwrap();
+    batch
+        .append(
+            CaseId::from_u128(501),
+            ExpectedVersion::NoStream,
+            &[event(501, 501)],
+        )
+        .unwrap();
+    let large = format!("{batch:?}");
+    assert!(
+        large.len() < 2 * small.len(),
+        "{} -> {} bytes",
+        small.len(),
+        large.len()
+    );
+    assert!(
+        !large.contains(&EventId::from_u128(1).to_string()),
+        "{large}"
+    );
+    assert!(large.contains("events: 1"), "{large}");
+    assert!(large.contains("first_position: 501"), "{large}");
+}

@@ -425,12 +425,25 @@ const MAX_RESERVED_EVENTS: u64 = 1 << 23;
 /// [`Batch::commit`], with one sync. Dropping the batch without committing
 /// removes what it wrote; a crash before the commit leaves bytes that the
 /// next open cuts.
-#[derive(Debug)]
+///
+/// Its `Debug` form is the position of its first event, how many it holds
+/// and whether it is done: never the store's index or writer behind it
+/// (an entry per event, customer ids), as for [`Store`](crate::Store).
 pub struct Batch<'s> {
     visible: &'s Visible,
     w: MutexGuard<'s, Writer>,
     txn: Txn,
     done: bool,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("first_position", &self.txn.start_position)
+            .field("events", &self.txn.overlay.entries().len())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'s> Batch<'s> {
