@@ -247,22 +247,7 @@ fn verdict<E: std::error::Error + 'static>(applied: &[AppliedCall<E>]) -> Result
                 "{r} of {} refused",
                 count(applied.len() as u64, "follow-up call")
             ),
-            (r, f) => {
-                let in_doubt = failed_in_doubt(applied);
-                let next = match in_doubt {
-                    0 => "apply the plan again to record them",
-                    _ => "apply the plan again to learn which",
-                };
-                let calls = count(applied.len() as u64, "follow-up call");
-                let failed = format!("{f} failed ({}: {next})", failed_words(f, in_doubt));
-                match r {
-                    0 => format!(
-                        "{f} of {calls} failed ({}: {next})",
-                        failed_words(f, in_doubt)
-                    ),
-                    r => format!("{r} of {calls} refused and {failed}"),
-                }
-            }
+            (r, f) => failed_summary(r, f, failed_in_doubt(applied), applied.len()),
         };
         return Err(anyhow!("{what}{others}"));
     }
@@ -343,6 +328,23 @@ fn failed_in_doubt<E: std::error::Error + 'static>(results: &[AppliedCall<E>]) -
         .iter()
         .filter(|a| matches!(&a.result, CallResult::Failed(e) if !known_unstored(e)))
         .count()
+}
+
+/// The error of an apply with `failed` failed calls (`in_doubt` of them
+/// with an unknown outcome) and `refused` refused ones, of `total`.
+fn failed_summary(refused: usize, failed: usize, in_doubt: usize, total: usize) -> String {
+    let next = match (in_doubt, failed) {
+        (0, 1) => "apply the plan again to record it",
+        (0, _) => "apply the plan again to record them",
+        (_, 1) => "apply the plan again to learn whether it is",
+        _ => "apply the plan again to learn which",
+    };
+    let calls = count(total as u64, "follow-up call");
+    let why = format!("({}: {next})", failed_words(failed, in_doubt));
+    match refused {
+        0 => format!("{failed} of {calls} failed {why}"),
+        r => format!("{r} of {calls} refused and {failed} failed {why}"),
+    }
 }
 
 /// How the failed calls are described after their count: "(not
@@ -660,4 +662,31 @@ fn table<E: std::error::Error + 'static>(plan: &Plan, applied: Applied<'_, E>) -
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failed_summary;
+
+    #[test]
+    fn the_failed_calls_are_counted_in_words_that_fit_their_number() {
+        assert_eq!(
+            failed_summary(0, 1, 0, 4),
+            "1 of 4 follow-up calls failed (not recorded: apply the plan again to record it)"
+        );
+        assert_eq!(
+            failed_summary(0, 3, 0, 3),
+            "3 of 3 follow-up calls failed (not recorded: apply the plan again to record them)"
+        );
+        assert_eq!(
+            failed_summary(1, 1, 1, 2),
+            "1 of 2 follow-up calls refused and 1 failed (may or may not be recorded: apply the \
+             plan again to learn whether it is)"
+        );
+        assert_eq!(
+            failed_summary(2, 3, 1, 9),
+            "2 of 9 follow-up calls refused and 3 failed (1 may or may not be recorded: apply the \
+             plan again to learn which)"
+        );
+    }
 }
