@@ -6,20 +6,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use caseledger::*;
 use caseledger_store::{Store, verify};
 use caseledger_synth::SplitMix64;
+use common::kills::*;
 use common::*;
-
-/// An event id that says which batch it belongs to, where, and how big the
-/// batch is: `uid << 32 | size << 16 | index`.
-fn id(uid: u64, size: u64, index: u64) -> u128 {
-    (u128::from(uid) << 32) | (u128::from(size) << 16) | u128::from(index)
-}
 
 /// Child: appends batches forever to the store in the argument's directory,
 /// printing `ack UID FIRST SIZE` once each append or batch is durable.
@@ -77,29 +70,17 @@ fn crash_cycles(first_cycle: u64, cycles: u64) {
     let path = dir.path().to_str().unwrap().to_owned();
     let mut rng = SplitMix64::new(0x5eed ^ first_cycle);
     // uid -> (first position, size) of every acknowledged batch.
-    let mut acked: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    let mut acked = Acked::new();
     let mut cuts = 0;
     let mut checked_to = 0;
     for cycle in first_cycle..first_cycle + cycles {
-        let mut child = spawn_child("child_crash_appender", &format!("{path} {cycle}"));
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let wait_for = rng.below(BATCHES_PER_CHILD / 2);
-        let mut line = String::new();
-        let mut seen = 0;
-        while seen < wait_for {
-            line.clear();
-            if out.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            seen += u64::from(record_ack(&line, &mut acked));
-        }
-        std::thread::sleep(Duration::from_micros(rng.below(1500)));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        // Lines printed before the kill are acknowledgements too.
-        for line in out.lines() {
-            record_ack(&line.unwrap(), &mut acked);
-        }
+        kill_child_after_acks(
+            "child_crash_appender",
+            &format!("{path} {cycle}"),
+            BATCHES_PER_CHILD / 2,
+            &mut rng,
+            &mut acked,
+        );
         let store = Store::open(dir.path(), small_segments()).unwrap();
         cuts += u64::from(store.recovery().cut_anything());
         // A full check every tenth cycle; otherwise from the previous head
@@ -119,45 +100,6 @@ fn crash_cycles(first_cycle: u64, cycles: u64) {
         "{cycles} kill cycles, {} acknowledged batches, {cuts} torn tails cut",
         acked.len()
     );
-}
-
-fn record_ack(line: &str, acked: &mut BTreeMap<u64, (u64, u64)>) -> bool {
-    let Some(rest) = line.trim().strip_prefix("ack ") else {
-        return false;
-    };
-    let v: Vec<u64> = rest.split(' ').map(|s| s.parse().unwrap()).collect();
-    acked.insert(v[0], (v[1], v[2]));
-    true
-}
-
-/// From position `from` on: every acknowledged batch is present at its
-/// positions, every batch in the log is whole, positions are gapless.
-fn check_log(store: &Store, acked: &BTreeMap<u64, (u64, u64)>, from: u64) {
-    let events: Vec<RecordedEvent> = store.read_all(from).unwrap().map(Result::unwrap).collect();
-    let at = |p: u64| events.get(usize::try_from(p.checked_sub(from)?).ok()?);
-    for (i, e) in (from..).zip(&events) {
-        assert_eq!(e.position, i);
-    }
-    assert_eq!(from + events.len() as u64 - 1, store.head().position);
-    for (uid, &(first, size)) in acked.iter().filter(|(_, a)| a.0 >= from) {
-        for i in 0..size {
-            let stored = at(first + i).map(|e| e.event.event_id);
-            assert_eq!(stored, Some(EventId::from_u128(id(*uid, size, i))));
-        }
-    }
-    // `from` is always a batch's start: 1, or just after a commit.
-    let mut p = from;
-    while let Some(e) = at(p) {
-        let raw = e.event.event_id.as_uuid().as_u128();
-        let (size, index) = ((raw >> 16) & 0xffff, raw & 0xffff);
-        assert_eq!(index, 0, "a batch starts at position {p}");
-        for j in 0..size {
-            let raw_j =
-                at(p + u64::try_from(j).unwrap()).map(|e| e.event.event_id.as_uuid().as_u128());
-            assert_eq!(raw_j, Some(raw + j), "the batch at position {p} is whole");
-        }
-        p += u64::try_from(size).unwrap();
-    }
 }
 
 #[test]

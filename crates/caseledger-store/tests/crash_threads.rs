@@ -10,13 +10,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use caseledger::*;
 use caseledger_store::{Store, verify};
 use caseledger_synth::SplitMix64;
+use common::kills::*;
 use common::*;
 
 /// Writer threads in a child.
@@ -24,12 +23,6 @@ const THREADS: u64 = 6;
 
 /// Appends per thread before the child waits to be killed.
 const APPENDS_PER_THREAD: u64 = 12;
-
-/// An event id that says which append it belongs to, where, and how big
-/// the append is: `uid << 32 | size << 16 | index`.
-fn id(uid: u64, size: u64, index: u64) -> u128 {
-    (u128::from(uid) << 32) | (u128::from(size) << 16) | u128::from(index)
-}
 
 /// Child: `THREADS` threads append to the store in the argument's
 /// directory at once, printing `ack UID FIRST SIZE` once each append is
@@ -81,78 +74,23 @@ fn child_threads_appender() {
     std::thread::sleep(Duration::from_secs(600));
 }
 
-fn record_ack(line: &str, acked: &mut BTreeMap<u64, (u64, u64)>) -> bool {
-    let Some(rest) = line.trim().strip_prefix("ack ") else {
-        return false;
-    };
-    let v: Vec<u64> = rest.split(' ').map(|s| s.parse().unwrap()).collect();
-    acked.insert(v[0], (v[1], v[2]));
-    true
-}
-
-/// Every acknowledged append is at its positions; every append in the log
-/// is whole and its events consecutive (an append is never split, nor
-/// interleaved with another); positions are gapless.
-fn check_log(store: &Store, acked: &BTreeMap<u64, (u64, u64)>) {
-    let events: Vec<RecordedEvent> = all(store);
-    for (i, e) in (1..).zip(&events) {
-        assert_eq!(e.position, i);
-    }
-    assert_eq!(events.len() as u64, store.head().position);
-    let at = |p: u64| events.get(usize::try_from(p.checked_sub(1)?).ok()?);
-    for (uid, &(first, size)) in acked {
-        for i in 0..size {
-            let stored = at(first + i).map(|e| e.event.event_id);
-            assert_eq!(
-                stored,
-                Some(EventId::from_u128(id(*uid, size, i))),
-                "acknowledged append {uid} at position {}",
-                first + i
-            );
-        }
-    }
-    let mut p = 1;
-    while let Some(e) = at(p) {
-        let raw = e.event.event_id.as_uuid().as_u128();
-        let (size, index) = ((raw >> 16) & 0xffff, raw & 0xffff);
-        assert_eq!(index, 0, "an append starts at position {p}");
-        for j in 0..size {
-            let raw_j =
-                at(p + u64::try_from(j).unwrap()).map(|e| e.event.event_id.as_uuid().as_u128());
-            assert_eq!(raw_j, Some(raw + j), "the append at position {p} is whole");
-        }
-        p += u64::try_from(size).unwrap();
-    }
-}
-
 fn crash_cycles(first_cycle: u64, cycles: u64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_owned();
     let mut rng = SplitMix64::new(0x7ead ^ first_cycle);
-    let mut acked: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    let mut acked = Acked::new();
     let mut cuts = 0;
     for cycle in first_cycle..first_cycle + cycles {
-        let mut child = spawn_child("child_threads_appender", &format!("{path} {cycle}"));
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let wait_for = rng.below(THREADS * APPENDS_PER_THREAD / 2);
-        let mut line = String::new();
-        let mut seen = 0;
-        while seen < wait_for {
-            line.clear();
-            if out.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            seen += u64::from(record_ack(&line, &mut acked));
-        }
-        std::thread::sleep(Duration::from_micros(rng.below(1500)));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        for line in out.lines() {
-            record_ack(&line.unwrap(), &mut acked);
-        }
+        kill_child_after_acks(
+            "child_threads_appender",
+            &format!("{path} {cycle}"),
+            THREADS * APPENDS_PER_THREAD / 2,
+            &mut rng,
+            &mut acked,
+        );
         let store = Store::open(dir.path(), small_segments()).unwrap();
         cuts += u64::from(store.recovery().cut_anything());
-        check_log(&store, &acked);
+        check_log(&store, &acked, 1);
         drop(store);
         let report = verify(dir.path(), |_| {}).unwrap();
         assert!(report.events >= acked.values().map(|a| a.1).sum::<u64>());

@@ -54,6 +54,9 @@ pub use caseledger_testkit::append_each;
 mod batch;
 pub use batch::append_each_in;
 
+/// The SIGKILL tests' acknowledgements, kill cycle and log check.
+pub mod kills;
+
 /// Every event of the log, in position order.
 pub fn all(store: &Store) -> Vec<RecordedEvent> {
     store.read_all(1).unwrap().map(Result::unwrap).collect()
