@@ -25,9 +25,12 @@ at or after it is late. A store reported with another policy or calendar
 
 Protocol (docs/performance.md): `{"definitions": {...}, "overall": {...}}`
 on stdout, with the keys of `caseledger report --format json` in `overall`
-(`definitions` declares the regime deadlines and issue 19's `fcr_rate`, so
+(`definitions` declares the regime deadlines, issue 19's `fcr_rate` and the
+`on_time_rate` that counts overdue follow-ups (report schema 4), so
 the bench compares those figures too); with --time, "duckdb_seconds S"
-on stderr (load and query, without the interpreter's start). Not run by CI.
+on stderr (load and query, without the interpreter's start). CI runs it
+over a small store (tests/bench.rs, through `bench --only duckdb`) to check
+that it still computes the report's figures; its timing is not run by CI.
 """
 import argparse
 import json
@@ -132,14 +135,17 @@ SELECT count(*) FILTER (WHERE earlier > 0) AS repeats FROM (
 """
 
 # Follow-ups: each completion against the due time of the latest schedule
-# before it; the cap as a semi-join of each schedule with the customer's
+# before it; a schedule that the case's next follow-up event does not
+# complete (a completion answers the latest schedule) and whose due time is
+# before T is overdue, and counts against the on-time rate; the cap as a semi-join of each schedule with the customer's
 # schedules recorded before it whose due times differ by less than 30 days.
 FOLLOW_UPS = f"""
 WITH fu AS (
   SELECT case_id, pos, ms, type, data.outcome AS outcome,
     epoch_ms(data.due) AS due,
     last_value(epoch_ms(data.due) IGNORE NULLS) OVER (
-      PARTITION BY case_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS due_before
+      PARTITION BY case_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS due_before,
+    lead(type) OVER (PARTITION BY case_id ORDER BY pos) AS next_type
   FROM ev WHERE type IN ('follow_up_scheduled', 'follow_up_completed')),
 sched AS (
   SELECT fu.pos, fu.ms, fu.due, cs.customer, fu.due // {WINDOW_MS} AS bucket
@@ -154,6 +160,8 @@ SELECT
   count(*) FILTER (WHERE type = 'follow_up_scheduled') AS scheduled,
   count(*) FILTER (WHERE type = 'follow_up_completed') AS completed,
   count(*) FILTER (WHERE type = 'follow_up_completed' AND ms <= due_before) AS on_time,
+  count(*) FILTER (WHERE type = 'follow_up_scheduled' AND next_type IS DISTINCT FROM 'follow_up_completed'
+                   AND due < (SELECT max(ms) FROM ev)) AS overdue,
   count(*) FILTER (WHERE outcome = 'confirmed') AS confirmed,
   count(*) FILTER (WHERE outcome = 'not_resolved') AS not_resolved,
   count(*) FILTER (WHERE outcome = 'unreachable') AS unreachable,
@@ -255,14 +263,16 @@ def main():
         "survey_response_rate": rate(o["surveyed_resolved"], o["resolved"]),
         "repeat_rate": rate(rep["repeats"], o["opened"]),
         "follow_up": {"scheduled": fu["scheduled"], "completed": fu["completed"],
-                      "on_time_rate": rate(fu["on_time"], fu["completed"]),
+                      "overdue": fu["overdue"],
+                      "on_time_rate": rate(fu["on_time"], fu["completed"] + fu["overdue"]),
                       "cap_violations": fu["cap_violations"], "confirmed": fu["confirmed"],
                       "not_resolved": fu["not_resolved"], "unreachable": fu["unreachable"],
                       "confirmed_rate": rate(fu["confirmed"], fu["completed"])},
     }
     # The definitions declared, so that `caseledger bench` compares these
     # figures too (docs/performance.md, the scripts' protocol).
-    definitions = {"complaint_deadlines": "regime", "fcr_rate": "not_resolved_follow_up"}
+    definitions = {"complaint_deadlines": "regime", "fcr_rate": "not_resolved_follow_up",
+                   "follow_up_on_time_rate": "overdue_counted"}
     json.dump({"definitions": definitions, "overall": overall}, sys.stdout, indent=1, sort_keys=True)
     print()
     if a.time:

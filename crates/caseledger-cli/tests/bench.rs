@@ -256,3 +256,62 @@ fn a_replay_store_is_reused_only_whole() {
     assert_eq!(events_measured(&out), events);
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), text);
 }
+
+/// The project's DuckDB baseline computes the report's own definitions:
+/// `bench --only duckdb` compares every overall figure the script prints
+/// with `report`'s, on a uniform and a long-tailed store, and stops on the
+/// first difference. Without this check a definition changed in the
+/// report (as `follow_up.on_time_rate` was, report schema 4) leaves the
+/// baseline computing the old one, and the bench then stops on its first
+/// run with DuckDB instead of measuring.
+///
+/// It needs a Python with the `duckdb` module, named by
+/// `CASELEDGER_TEST_DUCKDB_PYTHON` (`.ci/run` installs one, so CI never
+/// skips it); without the variable it says it skipped.
+#[test]
+fn the_projects_duckdb_script_computes_the_reports_figures() {
+    let Some(python) = std::env::var_os("CASELEDGER_TEST_DUCKDB_PYTHON") else {
+        eprintln!(
+            "skipped: set CASELEDGER_TEST_DUCKDB_PYTHON to a Python with the duckdb module \
+             (python3 -m venv /tmp/venv && /tmp/venv/bin/pip install duckdb)"
+        );
+        return;
+    };
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/baselines/duckdb_kpis.py");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = caseledger()
+        .args([
+            "bench", "--events", "20000", "--runs", "1", "--only", "duckdb",
+        ])
+        .arg("--python")
+        .arg(&python)
+        .arg("--duckdb-script")
+        .arg(&script)
+        .arg("--dir")
+        .arg(tmp.path().join("bench"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // A Python without duckdb makes the bench skip its row (status 0): that
+    // is a failure here, since the variable names the one to use.
+    for shape in ["uniform", "long-tail"] {
+        let compared = format!("({shape} store): ");
+        let line = err
+            .lines()
+            .find(|l| l.contains(&compared) && l.contains("overall figures equal the report's"))
+            .unwrap_or_else(|| panic!("no comparison on the {shape} store in:\n{err}"));
+        // Every figure the script prints is compared: none is skipped for
+        // an undeclared definition, and the count covers the report's
+        // overall figures (51 today; far more than a handful).
+        let checked: u32 = line
+            .split("): ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {line}"));
+        assert!(checked >= 40, "only {checked} figures compared: {line}");
+    }
+    assert!(!err.contains("not compared"), "{err}");
+}

@@ -40,7 +40,7 @@ struct Definition {
 
 /// The definitions a script must declare to have these figures compared
 /// (docs/performance.md, the scripts' protocol).
-const DEFINITIONS: [Definition; 2] = [
+const DEFINITIONS: [Definition; 3] = [
     Definition {
         key: "complaint_deadlines",
         value: "regime",
@@ -60,6 +60,13 @@ const DEFINITIONS: [Definition; 2] = [
         figures: &["overall.fcr_rate"],
         change: "since issue 19 a case whose follow-up was completed `not_resolved` is \
                  no first contact resolution (docs/kpis.md, `fcr_rate`)",
+    },
+    Definition {
+        key: "follow_up_on_time_rate",
+        value: "overdue_counted",
+        figures: &["overall.follow_up.on_time_rate"],
+        change: "since report schema 4 a follow-up never completed and past due counts \
+                 against the on-time rate (docs/kpis.md, \"Follow-up\")",
     },
 ];
 
