@@ -18,6 +18,9 @@
 //!   (state cache, retry test, decide, append with the expected version and
 //!   the follow-up cap, bounded retries on a conflict), awaiting its log
 //!   where the blocking one calls it. The logic is written once.
+//! - [`follow_up_plan::apply`], the day's follow-up calls recorded through
+//!   the async service, with the steps of the blocking
+//!   [`caseledger::follow_up_plan::apply`].
 //!
 //! Cancellation: a future of this crate dropped before it finished leaves
 //! the log as a finished call or an unstarted one would: an append is one
@@ -45,6 +48,7 @@
 
 #[cfg(feature = "tokio")]
 mod blocking;
+pub mod follow_up_plan;
 mod service;
 
 use std::convert::Infallible;

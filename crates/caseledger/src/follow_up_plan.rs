@@ -50,7 +50,7 @@ use crate::ids::{Actor, CaseId, CustomerId, EventId};
 use crate::policy::{FollowUpCapError, KnownFollowUp, cap_conflict};
 use crate::port::{AppendError, EventLog};
 use crate::projection::Projection;
-use crate::service::{CaseService, IdSource, ServiceError};
+use crate::service::{CaseService, IdSource, Outcome, ServiceError};
 use crate::state::status_after;
 use crate::status::Status;
 use crate::vocab::{Category, Channel, FollowUpPurpose, Priority, Score, Tier};
@@ -677,52 +677,106 @@ pub fn call_command(day: PlanDay, call: &PlannedCall, actor: &Actor) -> Command 
 /// start of the day (in `facts`, the facts the plan was made from, or as
 /// the service finds it) is refused with that reason, unless its call was
 /// recorded already.
+///
+/// Each call is [`call_to_record`], then the service's command, then
+/// [`call_answered`]: a service of another face (`caseledger-async`'s
+/// `follow_up_plan::apply`) applies a plan with the same two steps.
 pub fn apply<L: EventLog, I: IdSource>(
     service: &CaseService<L, I>,
     facts: &FollowUpFacts,
     plan: &Plan,
     actor: &Actor,
 ) -> Vec<AppliedCall<L::Error>> {
-    let later = |case_id, latest_at| CallRefusal::LaterEvents {
+    plan.calls
+        .iter()
+        .map(|call| match call_to_record(facts, plan, call, actor) {
+            CallStep::Record(command) => {
+                call_answered(plan, call, service.execute_command(command))
+            }
+            CallStep::Settled(refused) => refused,
+        })
+        .collect()
+}
+
+/// What [`call_to_record`] found a call needs.
+#[derive(Debug)]
+pub enum CallStep<E> {
+    /// Execute this command through the application service, then pass its
+    /// answer to [`call_answered`].
+    Record(Command),
+    /// Nothing to execute: the call is settled (refused without asking the
+    /// log).
+    Settled(AppliedCall<E>),
+}
+
+/// [`apply`]'s first step for one call of `plan`: the command that records
+/// it ([`call_command`], by `actor`), or, without asking the log, the call
+/// refused because `facts` show its case has events after the start of
+/// the day (unless its call was recorded already: applying the plan again
+/// must answer it as recorded).
+pub fn call_to_record<E>(
+    facts: &FollowUpFacts,
+    plan: &Plan,
+    call: &PlannedCall,
+    actor: &Actor,
+) -> CallStep<E> {
+    let latest = facts
+        .latest_event_at(call.case_id)
+        .filter(|at| *at > plan.as_of && !facts.applied(call.case_id));
+    match latest {
+        Some(latest_at) => CallStep::Settled(AppliedCall {
+            call: call.clone(),
+            result: CallResult::Refused(later_events(plan, call.case_id, latest_at)),
+        }),
+        None => CallStep::Record(call_command(plan.day, call, actor)),
+    }
+}
+
+/// [`apply`]'s second step: what became of `call` of `plan`, from the
+/// application service's answer to the command [`call_to_record`] gave.
+/// A log's own failure is [`CallResult::Failed`] (the call may or may not
+/// be recorded); a case whose latest event is after the start of the day
+/// (as the service found it) is [`CallRefusal::LaterEvents`], as when the
+/// facts showed it.
+pub fn call_answered<E>(
+    plan: &Plan,
+    call: &PlannedCall,
+    answer: Result<Outcome, ServiceError<E>>,
+) -> AppliedCall<E> {
+    let result = match answer {
+        Ok(outcome) => {
+            let position = outcome.positions.first().copied().unwrap_or(0);
+            if outcome.already_recorded {
+                CallResult::AlreadyRecorded { position }
+            } else {
+                CallResult::Recorded { position }
+            }
+        }
+        Err(ServiceError::Rule(e)) => match e.violation {
+            Violation::TimeWentBackwards { previous, .. } => {
+                CallResult::Refused(later_events(plan, call.case_id, previous))
+            }
+            _ => CallResult::Refused(CallRefusal::Service(ServiceError::Rule(e))),
+        },
+        // The log's own failure says nothing of what it holds.
+        Err(e @ (ServiceError::Log(_) | ServiceError::Append(AppendError::Log(_)))) => {
+            CallResult::Failed(e)
+        }
+        Err(e) => CallResult::Refused(CallRefusal::Service(e)),
+    };
+    AppliedCall {
+        call: call.clone(),
+        result,
+    }
+}
+
+/// The refusal of a call whose case has an event at `latest_at`, after the
+/// start of the plan's day.
+fn later_events<E>(plan: &Plan, case_id: CaseId, latest_at: DateTime<Utc>) -> CallRefusal<E> {
+    CallRefusal::LaterEvents {
         case_id,
         date: plan.day.date,
         as_of: plan.as_of,
         latest_at,
-    };
-    plan.calls
-        .iter()
-        .map(|call| {
-            let latest = facts
-                .latest_event_at(call.case_id)
-                .filter(|at| *at > plan.as_of && !facts.applied(call.case_id));
-            let result = match latest {
-                Some(latest_at) => CallResult::Refused(later(call.case_id, latest_at)),
-                None => match service.execute_command(call_command(plan.day, call, actor)) {
-                    Ok(outcome) => {
-                        let position = outcome.positions.first().copied().unwrap_or(0);
-                        if outcome.already_recorded {
-                            CallResult::AlreadyRecorded { position }
-                        } else {
-                            CallResult::Recorded { position }
-                        }
-                    }
-                    Err(ServiceError::Rule(e)) => match e.violation {
-                        Violation::TimeWentBackwards { previous, .. } => {
-                            CallResult::Refused(later(call.case_id, previous))
-                        }
-                        _ => CallResult::Refused(CallRefusal::Service(ServiceError::Rule(e))),
-                    },
-                    // The log's own failure says nothing of what it holds.
-                    Err(e @ (ServiceError::Log(_) | ServiceError::Append(AppendError::Log(_)))) => {
-                        CallResult::Failed(e)
-                    }
-                    Err(e) => CallResult::Refused(CallRefusal::Service(e)),
-                },
-            };
-            AppliedCall {
-                call: call.clone(),
-                result,
-            }
-        })
-        .collect()
+    }
 }
