@@ -530,3 +530,39 @@ fn a_line_with_two_case_ids_rejects_both_cases() {
     );
     assert_eq!(lines_of(&rejected, &[6, 7]).len(), 10, "{rejected}");
 }
+
+/// A line whose event id repeats an earlier line's rejects its case
+/// whatever the store holds (nothing, the file's first three events, all
+/// its distinct events), with the same reject file and exit status. Before,
+/// a store holding the event took the repeat as already stored and
+/// rejected nothing.
+#[test]
+fn a_repeated_event_id_rejects_its_case_whatever_the_store_holds() {
+    let root = tempfile::tempdir().unwrap();
+    for (n, (name, file)) in files_with_a_repeat().into_iter().enumerate() {
+        let input = root.path().join(format!("in-{n}.jsonl"));
+        std::fs::write(&input, file.join("\n") + "\n").unwrap();
+        let store = root.path().join(format!("s-{n}"));
+        let mut first = None;
+        let mut held = 0;
+        for upto in [0, 3, 5] {
+            if upto > held {
+                let part = file[held..upto].join("\n") + "\n";
+                let (code, _, err) = run_with_stdin(&store, &["import", "-"], part.into_bytes());
+                assert_eq!(code, 0, "{err}");
+                held = upto;
+            }
+            let rejects = root.path().join(format!("rejects-{n}-{held}.jsonl"));
+            let (code, out, err) = import_reject(&store, &rejects, &input);
+            let rejected = std::fs::read_to_string(&rejects).unwrap();
+            assert!(
+                rejected.contains("line 6: case") && rejected.contains("repeats the one on line 2"),
+                "{name}, {held} held: {out}{err}\n{rejected}"
+            );
+            match &first {
+                None => first = Some((code, rejected)),
+                Some(want) => assert_eq!(&(code, rejected), want, "{name}, {held} held"),
+            }
+        }
+    }
+}

@@ -96,6 +96,36 @@ pub fn good_case(case: u32) -> Vec<String> {
     ]
 }
 
+/// Case 5's five lines, then a sixth whose event id is line 2's: the same
+/// line again, another event of case 5 under that id, and an event of case
+/// 6 under it (the import, check and reject tests of a repeat). Each
+/// with its name.
+pub fn files_with_a_repeat() -> Vec<(&'static str, Vec<String>)> {
+    let ls = good_case(5);
+    let with = |extra: String| {
+        let mut all = ls.clone();
+        all.push(extra);
+        all
+    };
+    vec![
+        ("the same line", with(ls[1].clone())),
+        (
+            "another event of the case",
+            with(ls[1].replace("agent-17", "agent-18")),
+        ),
+        (
+            "an event of another case",
+            with(line(
+                6,
+                51,
+                "opened",
+                "2026-03-05T09:00:00Z",
+                r#"{"customer_id":"C-6","channel":"app","tier":"new"}"#,
+            )),
+        ),
+    ]
+}
+
 /// The whole log as exported.
 pub fn export(store: impl AsRef<OsStr>) -> String {
     let (code, out, err) = run(store, &["export"]);
