@@ -248,6 +248,56 @@ pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
     );
 }
 
+/// `caseledger --store STORE ARGS...` killed with SIGKILL while the
+/// temporary file it writes before a rename exists (the hook
+/// `CASELEDGER_TEST_HOLD_TEMPORARY` holds there); returns the temporary
+/// file's path once the process is dead.
+pub fn killed_holding_its_temporary(
+    store: impl AsRef<OsStr>,
+    args: &[&str],
+) -> std::path::PathBuf {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("CASELEDGER_STORE")
+        .env("CASELEDGER_TEST_HOLD_TEMPORARY", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let held = "CASELEDGER_TEST_HOLD_TEMPORARY: holding here until killed: ";
+        if let Some(path) = line.strip_prefix(held) {
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(9),
+                "{args:?}: killed by SIGKILL"
+            );
+            return path.into();
+        }
+        said.push(line);
+    }
+    let status = child.wait().unwrap();
+    panic!(
+        "{args:?}: ended ({status}) before creating its temporary file:\n{}",
+        said.join("\n")
+    );
+}
+
+/// A process id no process has or will have here: one above the kernel's
+/// `pid_max`.
+pub fn dead_pid() -> u32 {
+    let max = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+    max.trim().parse::<u32>().unwrap() + 1
+}
+
 /// Runs `caseledger --store STORE ARGS...` with standard output on
 /// `/dev/full`, where every write fails (no space left); (status, stderr).
 pub fn run_into_full(store: impl AsRef<OsStr>, args: &[&str]) -> (i32, String) {
