@@ -252,10 +252,7 @@ pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
 /// temporary file it writes before a rename exists (the hook
 /// `CASELEDGER_TEST_HOLD_TEMPORARY` holds there); returns the temporary
 /// file's path once the process is dead.
-pub fn killed_holding_its_temporary(
-    store: impl AsRef<OsStr>,
-    args: &[&str],
-) -> std::path::PathBuf {
+pub fn killed_holding_its_temporary(store: impl AsRef<OsStr>, args: &[&str]) -> std::path::PathBuf {
     use std::io::BufRead;
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
         .arg("--store")
