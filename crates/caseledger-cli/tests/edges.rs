@@ -633,3 +633,24 @@ fn wide_tables_show_long_ids_whole() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains(&agent(1)) && out.contains('…'), "{out}");
 }
+
+/// `report --output` killed (SIGKILL) while its temporary file exists
+/// leaves that file behind; the next `report --output` to the same file
+/// removes it (the rules of what it removes: tests/import_reject.rs, which
+/// shares them).
+#[test]
+fn a_temporary_output_file_left_by_a_kill_is_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    let (code, _, err) = run(&store, &["generate", "--cases", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let report = dir.path().join("report.txt");
+    let args = ["report", "--output", report.to_str().unwrap()];
+    let left = killed_holding_its_temporary(&store, &args);
+    assert!(left.exists(), "{}", left.display());
+    assert!(!report.exists());
+    let (code, _, err) = run(&store, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(report.exists());
+    assert!(!left.exists(), "the killed run's temporary is removed");
+}

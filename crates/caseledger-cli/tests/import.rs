@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod pg;
 
 use common::*;
+use pg::TestDb;
 
 /// Imports `input` into a store that already holds case 1 (closed) and case
 /// 2 (opened only); asserts it fails with status 1, leaves the store
@@ -651,4 +653,55 @@ fn a_failed_import_removes_only_the_store_files_it_made() {
         std::fs::read_to_string(existing.join("user.txt")).unwrap(),
         "precious"
     );
+}
+
+/// A line whose event id repeats an earlier line's is refused naming both
+/// lines whatever the store holds: nothing of the file, its first three
+/// events (a file sharing events with it), or all its distinct events (the
+/// same file imported before, without the repeat). Before, a store holding
+/// the event skipped both lines as "already stored" (6 counted for 5
+/// events) or blamed the store. The same words on a store directory and on
+/// PostgreSQL, and nothing is written.
+#[test]
+fn a_repeated_event_id_is_refused_whatever_the_store_holds() {
+    let root = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let dir = root.path().join("s");
+    let stores = [dir.as_os_str(), std::ffi::OsStr::new(&db.url)];
+    let files = files_with_a_repeat();
+    let mut first_words: Vec<String> = Vec::new();
+    let held_parts = [0, 3, 5];
+    for (i, held) in held_parts.iter().enumerate() {
+        if i > 0 {
+            let part = &good_case(5)[held_parts[i - 1]..*held];
+            for store in stores {
+                let (code, _, err) = run_with_stdin(store, &["import", "-"], lines(part));
+                assert_eq!(code, 0, "{err}");
+            }
+        }
+        for (f, (name, file)) in files.iter().enumerate() {
+            let mut said = Vec::new();
+            for store in stores {
+                let before = (held > &0).then(|| export(store));
+                let (code, out, err) = run_with_stdin(store, &["import", "-"], lines(file));
+                assert_eq!(code, 1, "{name}, {held} held: {out}{err}");
+                let want = format!(
+                    "line 6: case 00000000-0000-0000-0000-00000000000{}: event id \
+                     00000000-0000-0000-0001-000000000051 repeats the one on line 2",
+                    if f == 2 { 6 } else { 5 }
+                );
+                assert!(err.contains(&want), "{name}, {held} held: {err}");
+                assert!(err.contains("nothing was imported"), "{err}");
+                if let Some(before) = before {
+                    assert_eq!(export(store), before, "{name}: the store changed");
+                }
+                said.push(err);
+            }
+            assert_eq!(said[0], said[1], "{name}: the same words on both backends");
+            match first_words.get(f) {
+                None => first_words.push(said[0].clone()),
+                Some(first) => assert_eq!(&said[0], first, "{name}: {held} held"),
+            }
+        }
+    }
 }

@@ -330,3 +330,45 @@ fn a_bad_line_belongs_to_the_case_it_names_once() {
         "{out}"
     );
 }
+
+/// A line whose event id repeats an earlier line's is the same problem
+/// whatever the store holds (nothing, the file's first three events, all
+/// its distinct events): `event_id_repeated` naming both lines, and the
+/// counts say so. Before, a store holding the event counted both lines as
+/// already stored, and a clean file.
+#[test]
+fn a_repeated_event_id_is_the_same_problem_whatever_the_store_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, file) in files_with_a_repeat() {
+        let input = lines(&file).into_bytes();
+        let check = |held: u64| {
+            let args = ["import", "--check", "--format", "json", "-"];
+            let (code, out, err) = match held {
+                0 => run_alone_with_stdin(&args, input.clone()),
+                _ => run_with_stdin(dir.path().join(name), &args, input.clone()),
+            };
+            assert_eq!(code, 1, "{name}, {held} held: {out}{err}");
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["lines"], 6, "{name}: {out}");
+            assert_eq!(v["problems"], 1, "{name}, {held} held: {out}");
+            assert_eq!(v["already_stored"], held, "{name}: {out}");
+            assert_eq!(v["new_events"], 5 - held, "{name}: {out}");
+            let problem = v["problem_list"][0].clone();
+            assert_eq!(problem["rule"], "event_id_repeated", "{out}");
+            assert_eq!(problem["line"], 6, "{out}");
+            let message = problem["message"].as_str().unwrap().to_owned();
+            assert!(message.ends_with("repeats the one on line 2"), "{out}");
+            problem
+        };
+        let alone = check(0);
+        let store = dir.path().join(name);
+        let mut held = 0;
+        for upto in [3, 5] {
+            let part = &file[held as usize..upto];
+            let (code, _, err) = run_with_stdin(&store, &["import", "-"], lines(part).into_bytes());
+            assert_eq!(code, 0, "{err}");
+            held = upto as u64;
+            assert_eq!(check(held), alone, "{name}, {held} held");
+        }
+    }
+}

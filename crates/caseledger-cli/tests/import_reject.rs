@@ -530,3 +530,92 @@ fn a_line_with_two_case_ids_rejects_both_cases() {
     );
     assert_eq!(lines_of(&rejected, &[6, 7]).len(), 10, "{rejected}");
 }
+
+/// A line whose event id repeats an earlier line's rejects its case
+/// whatever the store holds (nothing, the file's first three events, all
+/// its distinct events), with the same reject file and exit status. Before,
+/// a store holding the event took the repeat as already stored and
+/// rejected nothing.
+#[test]
+fn a_repeated_event_id_rejects_its_case_whatever_the_store_holds() {
+    let root = tempfile::tempdir().unwrap();
+    for (n, (name, file)) in files_with_a_repeat().into_iter().enumerate() {
+        let input = root.path().join(format!("in-{n}.jsonl"));
+        std::fs::write(&input, file.join("\n") + "\n").unwrap();
+        let store = root.path().join(format!("s-{n}"));
+        let mut first = None;
+        let mut held = 0;
+        for upto in [0, 3, 5] {
+            if upto > held {
+                let part = file[held..upto].join("\n") + "\n";
+                let (code, _, err) = run_with_stdin(&store, &["import", "-"], part.into_bytes());
+                assert_eq!(code, 0, "{err}");
+                held = upto;
+            }
+            let rejects = root.path().join(format!("rejects-{n}-{held}.jsonl"));
+            let (code, out, err) = import_reject(&store, &rejects, &input);
+            let rejected = std::fs::read_to_string(&rejects).unwrap();
+            assert!(
+                rejected.contains("line 6: case") && rejected.contains("repeats the one on line 2"),
+                "{name}, {held} held: {out}{err}\n{rejected}"
+            );
+            match &first {
+                None => first = Some((code, rejected)),
+                Some(want) => assert_eq!(&(code, rejected), want, "{name}, {held} held"),
+            }
+        }
+    }
+}
+
+/// `import --reject` killed (SIGKILL) while its temporary reject file
+/// exists leaves that file behind; the next run into the same reject file
+/// removes it, with the stale ones of its name whose process is gone and
+/// that no process holds locked, and nothing else: not one whose process
+/// lives (this test's own PID), not one locked by a live process (here
+/// this test, under a dead PID: a run of another PID namespace), not the
+/// temporaries of another file name, nor names that only look alike.
+#[test]
+fn a_temporary_reject_file_left_by_a_kill_is_removed_by_the_next_run() {
+    let root = tempfile::tempdir().unwrap();
+    let store = root.path().join("s");
+    let out = root.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let rejects = out.join("rejects.jsonl");
+    let input = fixture("messy.jsonl");
+    let args = [
+        "import",
+        "--reject",
+        rejects.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ];
+    let left = killed_holding_its_temporary(&store, &args);
+    assert_eq!(left.parent(), Some(out.as_path()));
+    assert!(left.exists(), "{}", left.display());
+    assert!(!rejects.exists());
+    let dead = dead_pid();
+    let named = |n: &str| out.join(n);
+    let stale = named(&format!(".rejects.jsonl.{dead}.tmp"));
+    let kept = [
+        named(&format!(".rejects.jsonl.{}.tmp", std::process::id())),
+        named(&format!(".rejects.jsonl.{}.tmp", dead + 1)),
+        named(&format!(".other.jsonl.{dead}.tmp")),
+        named(&format!(".rejects.jsonl.{dead}x.tmp")),
+        named(".rejects.jsonl..tmp"),
+        named(&format!("rejects.jsonl.{dead}.tmp")),
+    ];
+    for p in kept.iter().chain([&stale]) {
+        std::fs::write(p, "left").unwrap();
+    }
+    // Held by a live process, whatever its name's PID says.
+    let locked = std::fs::File::open(&kept[1]).unwrap();
+    locked.try_lock().unwrap();
+    let (code, out_text, err) = run(&store, &args);
+    assert_eq!(code, 0, "{out_text}{err}");
+    assert!(rejects.exists());
+    assert!(!left.exists(), "the killed run's temporary is removed");
+    assert!(!stale.exists(), "a stale temporary is removed");
+    for p in &kept {
+        assert!(p.exists(), "{} is kept", p.display());
+    }
+    drop(locked);
+}

@@ -5,7 +5,8 @@
 //! written into an open batch. The batch becomes visible and durable only
 //! when every line passed; the first bad line drops it (and a crash leaves
 //! an uncommitted batch, which the next open cuts). Memory holds one state
-//! per case, never the whole file.
+//! per case and the ids of the lines found already stored (the batch
+//! indexes the ids it appends), never the lines.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -542,6 +543,12 @@ struct Checker {
     states: HashMap<CaseId, Touched, foldhash::fast::RandomState>,
     /// How often each id-less line occurred, to derive distinct ids.
     occurrences: HashMap<[u8; 32], u32, foldhash::fast::RandomState>,
+    /// The line of each event found stored already, by id: a later line
+    /// with the same id repeats it, and is refused as it is into a store
+    /// that did not hold it (where the batch finds the repeat), not
+    /// skipped a second time. Holds only ids of stored events; the batch
+    /// finds the ids it appended itself.
+    stored_lines: HashMap<EventId, u64, foldhash::fast::RandomState>,
 }
 
 /// What the rules say of one line's event.
@@ -578,6 +585,13 @@ impl Checker {
             }
         };
         let case_id = event.case_id;
+        // Before the store is asked: a repeat is the input's own fault,
+        // whatever the store holds (the same event or another one).
+        if !self.stored_lines.is_empty()
+            && let Some(earlier) = self.stored_lines.get(&event.event_id)
+        {
+            bail!(repeats_message(line_no, &event, &format!("line {earlier}")));
+        }
         let mut sink = stored;
         if let Some(sink) = sink.as_deref_mut()
             && let Some(stored) = sink.stored_event(&event).map_err(at)?
@@ -585,6 +599,7 @@ impl Checker {
             if let Some((_, clash)) = clash_with_stored(&event, &stored) {
                 bail!("line {line_no}: {clash}");
             }
+            self.stored_lines.insert(event.event_id, line_no);
             self.summary.already += 1;
             return Ok(Checked::Stored);
         }
@@ -779,12 +794,17 @@ impl Appended {
             .checked_sub(self.first_position)
             .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
             .map_or_else(|| "an earlier line".to_owned(), |l| format!("line {l}"));
-        anyhow!(
-            "line {line_no}: case {}: event id {} repeats the one on {earlier}",
-            event.case_id,
-            event.event_id
-        )
+        anyhow!(repeats_message(line_no, event, &earlier))
     }
+}
+
+/// The error of line `line_no`, whose event's id is the one of the event
+/// on `earlier` ("line N"): one message for every way a repeat is found.
+fn repeats_message(line_no: u64, event: &Event, earlier: &str) -> String {
+    format!(
+        "line {line_no}: case {}: event id {} repeats the one on {earlier}",
+        event.case_id, event.event_id
+    )
 }
 
 /// An import into a store that held events: the rules read each case's

@@ -360,6 +360,17 @@ impl<'s> Validator<'s> {
             message,
         };
         self.case(case_id)?.lines += 1;
+        // Before the store is asked: a repeat is the input's own fault,
+        // whatever the store holds (`import` says the same).
+        if let Some(earlier) = self.ids.insert(event.event_id, line_no) {
+            // Keep the first line as the one repeated.
+            self.ids.insert(event.event_id, earlier);
+            let message = format!(
+                "case {case_id}: event id {} repeats the one on line {earlier}",
+                event.event_id
+            );
+            return Ok(self.refuse(problem("event_id_repeated", message)));
+        }
         let stored = match self.store {
             None => None,
             Some(store) => store
@@ -371,15 +382,6 @@ impl<'s> Validator<'s> {
                 Some((rule, message)) => self.refuse(problem(rule, message)),
                 None => Outcome::Already(case_id),
             });
-        }
-        if let Some(earlier) = self.ids.insert(event.event_id, line_no) {
-            // Keep the first line as the one repeated.
-            self.ids.insert(event.event_id, earlier);
-            let message = format!(
-                "case {case_id}: event id {} repeats the one on line {earlier}",
-                event.event_id
-            );
-            return Ok(self.refuse(problem("event_id_repeated", message)));
         }
         let case = self.case(case_id)?;
         if let Some(broken) = &case.stored_broken {

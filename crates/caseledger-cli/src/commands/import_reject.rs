@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use caseledger::{CaseId, ExpectedVersion};
@@ -25,7 +25,8 @@ use super::import::Created;
 use super::import_check::{Line, LineReader, Outcome, Validator};
 use super::open::open_writer;
 use super::output::{
-    check_output_path, count, create_temporary, verdict_after, write_after_commit,
+    check_output_path, count, create_temporary, remove_stale_temporaries, temporary_beside,
+    verdict_after, write_after_commit,
 };
 use crate::args::ImportFormat;
 use crate::exit::UsageError;
@@ -166,7 +167,8 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
             reject.display()
         )));
     }
-    let tmp = temporary_beside(reject)?;
+    let tmp = temporary_beside(reject, "--reject")?;
+    remove_stale_temporaries(reject);
     let created = Created::before_open(dir);
     let result = open_writer(dir, Clock::System)
         .and_then(|store| {
@@ -179,14 +181,16 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
                 // First, so that a new directory it sits in can go too.
                 let _ = std::fs::remove_file(&tmp);
             }
-            if imported.as_ref().map_or(true, RejectSummary::rejected_all) {
+            if imported.as_ref().map_or(true, |(s, _)| s.rejected_all()) {
                 created.remove(&store);
             }
             imported
         })
         .with_context(|| format!("nothing was imported from {}", file.display()));
-    let summary = match result {
-        Ok(summary) => summary,
+    // The temporary file stays open, and so locked, until it is renamed:
+    // see `remove_stale_temporaries`.
+    let (summary, _locked) = match result {
+        Ok(done) => done,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
@@ -229,28 +233,20 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
     verdict_after(written, verdict)
 }
 
-/// A temporary file name beside `path`: `.NAME.PID.tmp`.
-fn temporary_beside(path: &Path) -> Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        UsageError(format!(
-            "--reject {}: not a file name (it ends in `..` or is a root)",
-            path.display()
-        ))
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    Ok(path.with_file_name(tmp_name))
-}
-
 /// Opens `file` for one pass.
 fn open_input(file: &Path) -> Result<LineReader<BufReader<std::fs::File>>> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     LineReader::new(BufReader::with_capacity(1 << 20, f))
 }
 
-/// The two passes and the commit; the rejected lines are in `tmp`.
-fn import(store: &Store, file: &Path, reject: &Path, tmp: &Path) -> Result<RejectSummary> {
+/// The two passes and the commit; the rejected lines are in `tmp`, whose
+/// file is returned open (locked) with the summary.
+fn import(
+    store: &Store,
+    file: &Path,
+    reject: &Path,
+    tmp: &Path,
+) -> Result<(RejectSummary, std::fs::File)> {
     let total = std::fs::metadata(file).ok().map(|m| m.len());
     // Pass 1: the first problem of each bad case.
     let bar = crate::progress::bar(total, "checking");
@@ -347,7 +343,7 @@ fn import(store: &Store, file: &Path, reject: &Path, tmp: &Path) -> Result<Rejec
     out.sync_all()
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     summary.head = batch.commit()?;
-    Ok(summary)
+    Ok((summary, out))
 }
 
 /// A line of the reject file: the original JSON object with a `rejected`

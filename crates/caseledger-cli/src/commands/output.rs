@@ -3,7 +3,7 @@
 //! whole files.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -67,16 +67,8 @@ pub fn write_after_commit(text: &str, recorded: impl FnOnce() -> String) -> Resu
 /// reads, if it has one (see [`check_output_path`]).
 pub fn write_file(path: &Path, text: &str, store: Option<&Path>) -> Result<()> {
     check_output_path(path, "--output", store)?;
-    let name = path.file_name().ok_or_else(|| {
-        UsageError(format!(
-            "--output {}: not a file name (it ends in `..` or is a root)",
-            path.display()
-        ))
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = temporary_beside(path, "--output")?;
+    remove_stale_temporaries(path);
     let write = || -> std::io::Result<()> {
         let mut f = create_temporary(&tmp)?;
         f.write_all(text.as_bytes())?;
@@ -201,10 +193,79 @@ fn resolved(path: &Path) -> std::io::Result<std::path::PathBuf> {
     Ok(base)
 }
 
+/// The temporary file this process writes beside `path` before renaming it
+/// over `path`: `.NAME.PID.tmp`, NAME being `path`'s file name. The one
+/// rule for that name: [`remove_stale_temporaries`] reads it back. `flag`
+/// names the option that gave `path`, for the error of a path without a
+/// file name.
+pub fn temporary_beside(path: &Path, flag: &str) -> Result<PathBuf> {
+    let name = path.file_name().ok_or_else(|| {
+        UsageError(format!(
+            "{flag} {}: not a file name (it ends in `..` or is a root)",
+            path.display()
+        ))
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    Ok(path.with_file_name(tmp_name))
+}
+
+/// Removes the temporary files beside `path` that earlier runs left when
+/// they were killed (SIGKILL, a crash, a power cut) between creating one
+/// and renaming it over `path`: each `.NAME.PID.tmp` ([`temporary_beside`])
+/// of another process id whose process is gone (no `/proc/PID`, where
+/// `/proc` is mounted) and that no process holds locked (a run holds its
+/// own locked from its creation: [`create_temporary`]). So a run of another
+/// PID namespace sharing the directory, whose PID this one cannot see, keeps
+/// its file. Nothing else is touched, and a failure is ignored: a stale
+/// temporary costs only space, and this run's output does not depend on it.
+pub fn remove_stale_temporaries(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_encoded_bytes());
+    prefix.push(b'.');
+    let procfs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let pid = file_name
+            .as_encoded_bytes()
+            .strip_prefix(prefix.as_slice())
+            .and_then(|rest| rest.strip_suffix(b".tmp"))
+            .filter(|digits| !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+            .and_then(|digits| std::str::from_utf8(digits).ok()?.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        if pid == std::process::id() || (procfs && Path::new(&format!("/proc/{pid}")).exists()) {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        // Held while it is removed: a live writer's lock refuses this one.
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Creates the temporary file `tmp` anew, for writing: never through a link
 /// and never into a file that is there (`O_EXCL`). What holds its name (a
 /// file left by a process of the same id, or a link planted there) is
-/// removed first, not followed.
+/// removed first, not followed. The file is locked (an exclusive `flock`,
+/// released when it is closed or the process ends), so that
+/// [`remove_stale_temporaries`] of another run leaves it alone.
 pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
     let create = || {
         std::fs::OpenOptions::new()
@@ -212,14 +273,47 @@ pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
             .create_new(true)
             .open(tmp)
     };
-    match create() {
+    let file = match create() {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             std::fs::remove_file(tmp)?;
             create()
         }
         other => other,
+    }?;
+    // New, under this process's name: only the cleaner of a run that cannot
+    // see this PID (another PID namespace) and read the name just now can
+    // hold it, and it is about to remove it: fail now, before anything is
+    // written, rather than lose the file later.
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                "another process holds the new temporary file locked; run again",
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    hold_for_a_test(tmp);
+    Ok(file)
+}
+
+/// A test hook: with `CASELEDGER_TEST_HOLD_TEMPORARY` set, a command that
+/// has just created its temporary file prints [`HOLDING_TEMPORARY`] and the
+/// file's path to stderr and waits to be killed, so that a test's SIGKILL
+/// lands while the file exists. Without the variable, nothing changes.
+fn hold_for_a_test(tmp: &Path) {
+    if std::env::var_os("CASELEDGER_TEST_HOLD_TEMPORARY").is_none() {
+        return;
+    }
+    eprintln!("{HOLDING_TEMPORARY}: {}", tmp.display());
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(60));
     }
 }
+
+/// What [`hold_for_a_test`] prints when it holds.
+const HOLDING_TEMPORARY: &str = "CASELEDGER_TEST_HOLD_TEMPORARY: holding here until killed";
 
 /// A head in the JSON of `verify` (both backends), `report` and `cases`.
 #[derive(serde::Serialize)]

@@ -96,6 +96,36 @@ pub fn good_case(case: u32) -> Vec<String> {
     ]
 }
 
+/// Case 5's five lines, then a sixth whose event id is line 2's: the same
+/// line again, another event of case 5 under that id, and an event of case
+/// 6 under it (the import, check and reject tests of a repeat). Each
+/// with its name.
+pub fn files_with_a_repeat() -> Vec<(&'static str, Vec<String>)> {
+    let ls = good_case(5);
+    let with = |extra: String| {
+        let mut all = ls.clone();
+        all.push(extra);
+        all
+    };
+    vec![
+        ("the same line", with(ls[1].clone())),
+        (
+            "another event of the case",
+            with(ls[1].replace("agent-17", "agent-18")),
+        ),
+        (
+            "an event of another case",
+            with(line(
+                6,
+                51,
+                "opened",
+                "2026-03-05T09:00:00Z",
+                r#"{"customer_id":"C-6","channel":"app","tier":"new"}"#,
+            )),
+        ),
+    ]
+}
+
 /// The whole log as exported.
 pub fn export(store: impl AsRef<OsStr>) -> String {
     let (code, out, err) = run(store, &["export"]);
@@ -216,6 +246,53 @@ pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
         "{point}: the copy ended ({status}) before its point:\n{}",
         said.join("\n")
     );
+}
+
+/// `caseledger --store STORE ARGS...` killed with SIGKILL while the
+/// temporary file it writes before a rename exists (the hook
+/// `CASELEDGER_TEST_HOLD_TEMPORARY` holds there); returns the temporary
+/// file's path once the process is dead.
+pub fn killed_holding_its_temporary(store: impl AsRef<OsStr>, args: &[&str]) -> std::path::PathBuf {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("CASELEDGER_STORE")
+        .env("CASELEDGER_TEST_HOLD_TEMPORARY", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let held = "CASELEDGER_TEST_HOLD_TEMPORARY: holding here until killed: ";
+        if let Some(path) = line.strip_prefix(held) {
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(9),
+                "{args:?}: killed by SIGKILL"
+            );
+            return path.into();
+        }
+        said.push(line);
+    }
+    let status = child.wait().unwrap();
+    panic!(
+        "{args:?}: ended ({status}) before creating its temporary file:\n{}",
+        said.join("\n")
+    );
+}
+
+/// A process id no process has or will have here: one above the kernel's
+/// `pid_max`.
+pub fn dead_pid() -> u32 {
+    let max = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+    max.trim().parse::<u32>().unwrap() + 1
 }
 
 /// Runs `caseledger --store STORE ARGS...` with standard output on
