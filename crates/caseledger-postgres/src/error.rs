@@ -41,6 +41,28 @@ pub enum ErrorKind {
         /// The newest schema version this build knows.
         supported: i32,
     },
+    /// The database holds no caseledger ledger (no `caseledger` schema with
+    /// its version row), and the log was opened to use an existing one
+    /// ([`PgOptions::create_schema`](crate::PgOptions::create_schema)
+    /// `false`): nothing was created in it. A wrong database name, or a
+    /// restore without the schema; a creating open (the default) makes an
+    /// empty ledger there.
+    NoLedger {
+        /// The database's name (as the server calls it: never a password).
+        database: String,
+    },
+    /// The database holds a caseledger schema older than `needed`, which
+    /// what was asked needs (a projection runner's checkpoints), and the
+    /// log was opened without upgrading it
+    /// ([`PgOptions::create_schema`](crate::PgOptions::create_schema)
+    /// `false`): open it once with the default options, as the schema's
+    /// owner, to upgrade it.
+    SchemaTooOld {
+        /// The schema version found in the database.
+        found: i32,
+        /// The version needed.
+        needed: i32,
+    },
     /// A stored row does not hold what the log wrote: a changed row, a
     /// broken chain link, a gap. `position` names the first such event (or
     /// the last event before a damaged commit marker).
@@ -124,6 +146,18 @@ impl fmt::Display for ErrorKind {
             ErrorKind::SchemaTooNew { found, supported } => write!(
                 f,
                 "the database holds caseledger schema version {found}, newer than this build's {supported}: upgrade caseledger before using it"
+            ),
+            ErrorKind::NoLedger { database } => write!(
+                f,
+                "the database `{database}` holds no caseledger ledger (no caseledger schema \
+                 with its version row); it was opened for an existing ledger only, so nothing \
+                 was created in it"
+            ),
+            ErrorKind::SchemaTooOld { found, needed } => write!(
+                f,
+                "the database holds caseledger schema version {found}, older than the {needed} \
+                 this needs, and it was opened without upgrading it: open it once for writing \
+                 (as the schema's owner) to upgrade it"
             ),
             ErrorKind::Tampered { position, detail } => {
                 write!(

@@ -49,11 +49,28 @@ pub fn not_served(command: &str, url: &PgUrl) -> anyhow::Error {
     )))
 }
 
-/// Connects to the database (creating or upgrading caseledger's schema in
-/// it), naming it, redacted, in errors.
-pub fn open(url: &PgUrl, clock: Clock) -> Result<PgLog> {
+/// Connects to the database for a command that writes (creating or
+/// upgrading caseledger's schema in it), naming it, redacted, in errors.
+pub fn open_writer(url: &PgUrl, clock: Clock) -> Result<PgLog> {
     PgLog::connect(url.secret(), PgOptions::default().clock(clock))
         .with_context(|| format!("cannot open store {url}"))
+}
+
+/// Connects to the database for a command that only reads: nothing is
+/// created or upgraded in it (docs/postgres.md, "Schema"). A database
+/// without a ledger is an error naming it (redacted) and what to do, as a
+/// directory that is not a store is (exit status 1).
+pub fn open_reader(url: &PgUrl) -> Result<PgLog> {
+    PgLog::connect(url.secret(), PgOptions::default().create_schema(false)).map_err(|e| {
+        let why = match e.kind() {
+            caseledger_postgres::ErrorKind::NoLedger { .. } => {
+                ": it is not a caseledger store; check the database name, or import, generate \
+                 or copy into it first"
+            }
+            _ => "",
+        };
+        anyhow::Error::new(e).context(format!("cannot open store {url}{why}"))
+    })
 }
 
 /// The file store's head type for a PostgreSQL head (the same pair).
@@ -69,7 +86,7 @@ fn head(h: caseledger_postgres::Head) -> Head {
 /// of their own, so that the walk and the writing overlap), which is also
 /// its fastest whole-log read.
 pub fn export(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<()> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let total = log.head()?.position;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordedEvent>(8192);
@@ -102,7 +119,7 @@ pub fn history(
     as_of: Option<DateTime<Utc>>,
     format: HistoryFormat,
 ) -> Result<()> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     // Every read checks what it prints: the case's events are taken from
     // the verified walk of the whole log (each body's link, gapless
     // positions, stream versions, batches, the head), as the store
@@ -132,7 +149,7 @@ pub fn verify(
     roles: Option<&Permissions>,
     strict: bool,
 ) -> Result<()> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let bar = crate::progress::bar(None, "verifying");
     let mut audit = super::roles::audit(roles);
     let result = log.verify(|e| {
@@ -249,7 +266,7 @@ pub fn replay(
     as_of: Option<DateTime<Utc>>,
     roles: Option<&Permissions>,
 ) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
     // By batches, borrowed, as from a store directory: the accumulator
@@ -280,7 +297,7 @@ pub fn board(
     as_of: Option<DateTime<Utc>>,
 ) -> Result<(caseledger::board::CaseBoard, Head)> {
     use caseledger::projection::Projection as _;
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let mut board = caseledger::board::CaseBoard::new(as_of);
     let report = log.read_verified_batches(|batch| {
         for e in batch {
@@ -295,7 +312,7 @@ pub fn board(
 /// recorded at its own time (as on a store directory), loaded through
 /// `COPY`: the same head as `generate` with the same flags gives there.
 pub fn generate(url: &PgUrl, config: SynthConfig) -> Result<()> {
-    let log = open(url, Clock::EventTime)?;
+    let log = open_writer(url, Clock::EventTime)?;
     let start = log.head()?;
     if start.position > 0 {
         return Err(Refused(format!(
@@ -350,7 +367,7 @@ fn commit_marker(first_position: u64, last_position: u64) -> caseledger_postgres
 /// `COPY`: all lines or none.
 pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
     let (input, total, name) = open_input(file)?;
-    let log = open(url, Clock::System)?;
+    let log = open_writer(url, Clock::System)?;
     let start = log.head()?;
     // The last recorded time: new events are recorded no earlier.
     let last_recorded = match start.position {
@@ -583,9 +600,10 @@ pub struct PgSource {
 }
 
 impl PgSource {
-    /// Opens the source and takes its head: the copy reads up to it.
+    /// Opens the source (creating nothing in it) and takes its head: the
+    /// copy reads up to it.
     pub fn open(url: &PgUrl) -> Result<PgSource> {
-        let log = open(url, Clock::System)?;
+        let log = open_reader(url)?;
         let head = head(log.head()?);
         Ok(PgSource { log, head })
     }
@@ -640,10 +658,10 @@ pub struct PgTarget {
 }
 
 impl PgTarget {
-    /// Opens the target.
+    /// Opens the target (creating or upgrading the schema).
     pub fn open(url: &PgUrl) -> Result<PgTarget> {
         Ok(PgTarget {
-            log: open(url, Clock::System)?,
+            log: open_writer(url, Clock::System)?,
         })
     }
 }
