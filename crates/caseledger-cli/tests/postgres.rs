@@ -571,3 +571,32 @@ fn reading_commands_create_nothing_in_a_database_without_a_ledger() {
     assert_eq!(caseledger_tables(&db), 5);
     assert!(head(&db.url).starts_with("head: position 5 "));
 }
+
+/// A database that does not exist: the server's words once, without the
+/// client's bare "db error" line, and never the password.
+#[test]
+fn a_missing_database_is_named_once_without_the_password() {
+    let secret = "pw-Qx73-secret";
+    let url = caseledger_testkit::pg::url_with_db(
+        &caseledger_testkit::pg::base_url(),
+        "caseledger_no_such_database",
+    );
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let url = match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap();
+            format!("{scheme}://{user}:{secret}@{host}")
+        }
+        None => format!("{scheme}://postgres:{secret}@{rest}"),
+    };
+    let (code, out, err) = run(&url, &["verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains(secret) && !out.contains(secret), "{err}");
+    assert!(!err.contains("db error"), "{err}");
+    assert_eq!(
+        err.matches("\"caseledger_no_such_database\" does not exist")
+            .count(),
+        1,
+        "{err}"
+    );
+}

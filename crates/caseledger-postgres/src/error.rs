@@ -5,7 +5,10 @@
 //! database error is the server's message (which never contains the
 //! password), and the place is named in words
 //! ("appending", "reading the log"), never by the URL. The cause is the
-//! error's `source()`: print the chain to see the server's words.
+//! error's `source()`: print the chain to see the server's words. A
+//! server's error is the source itself (a
+//! [`tokio_postgres::error::DbError`]: its message, DETAIL and HINT), not
+//! the client's error around it, which says only "db error".
 
 use std::fmt;
 
@@ -314,9 +317,24 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        self.source.as_deref().map(|e| server_words(e))
+    }
+}
+
+/// The cause to show for `e`: the server's own error (its severity,
+/// message, DETAIL and HINT) in place of the client's error that carries
+/// it, whose words are only "db error" (its `source()` is the server's
+/// error): a chain printed link by link says the server's message once,
+/// without a line that says nothing. Any other cause is itself.
+fn server_words<'a>(
+    e: &'a (dyn std::error::Error + Send + Sync + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    match e
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::as_db_error)
+    {
+        Some(server) => server,
+        None => e,
     }
 }
 
@@ -333,7 +351,7 @@ struct Shared(std::sync::Arc<Error>);
 impl fmt::Display for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.source {
-            Some(cause) => fmt::Display::fmt(cause, f),
+            Some(cause) => fmt::Display::fmt(server_words(cause.as_ref()), f),
             None => fmt::Display::fmt(&self.0.kind, f),
         }
     }
@@ -341,6 +359,9 @@ impl fmt::Display for Shared {
 
 impl std::error::Error for Shared {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source.as_deref().and_then(|e| e.source())
+        self.0
+            .source
+            .as_deref()
+            .and_then(|e| server_words(e).source())
     }
 }

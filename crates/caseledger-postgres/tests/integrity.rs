@@ -311,6 +311,17 @@ fn stored_version(db: &TestDb) -> i32 {
     })
 }
 
+/// Every link of an error's chain, as printed one per line.
+fn chain(err: &caseledger_postgres::Error) -> Vec<String> {
+    let mut links = vec![err.to_string()];
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        links.push(c.to_string());
+        cause = c.source();
+    }
+    links
+}
+
 fn reading() -> PgOptions {
     PgOptions::default().create_schema(false)
 }
@@ -386,6 +397,25 @@ fn a_reading_open_reads_an_older_schema_without_upgrading_it() {
     let _cleanup = DropRole(role.clone(), db.name.clone());
     let url = common::url_as_user(&db.url, &role);
 
+    // A creating open as the auditor tries to upgrade, and the server
+    // refuses: its words are in the chain once, without the client's bare
+    // "db error".
+    let err = PgLog::connect(&url, PgOptions::default()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Database { .. }),
+        "{err}: {err:?}"
+    );
+    let links = chain(&err);
+    assert!(!links.iter().any(|l| l == "db error"), "{links:?}");
+    assert_eq!(
+        links
+            .iter()
+            .filter(|l| l.contains("permission denied"))
+            .count(),
+        1,
+        "{links:?}"
+    );
+
     let log = PgLog::connect(&url, reading()).unwrap();
     let report = log.verify(|_| {}).unwrap();
     assert_eq!(report.head, head);
@@ -407,4 +437,26 @@ fn a_reading_open_reads_an_older_schema_without_upgrading_it() {
     drop(log);
     drop(db.log());
     assert_eq!(stored_version(&db), caseledger_postgres::SCHEMA_VERSION);
+}
+
+/// A database that does not exist: the server's FATAL message is in the
+/// chain once, and no link is the client's bare "db error".
+#[test]
+fn the_servers_refusal_is_said_once_without_a_bare_db_error() {
+    let url = caseledger_testkit::pg::url_with_db(
+        &caseledger_testkit::pg::base_url(),
+        "caseledger_no_such_database",
+    );
+    let err = PgLog::connect(&url, PgOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Connect);
+    let links = chain(&err);
+    assert!(!links.iter().any(|l| l == "db error"), "{links:?}");
+    assert_eq!(
+        links
+            .iter()
+            .filter(|l| l.contains("\"caseledger_no_such_database\" does not exist"))
+            .count(),
+        1,
+        "{links:?}"
+    );
 }
