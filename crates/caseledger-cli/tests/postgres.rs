@@ -559,6 +559,14 @@ fn reading_commands_create_nothing_in_a_database_without_a_ledger() {
             "{args:?}: {err}"
         );
         assert_eq!(caseledger_tables(&db), 0, "{args:?} created tables");
+        if args.contains(&"json") {
+            // As a store directory's: the JSON says why nothing was checked.
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["ok"], false, "{out}");
+            assert_eq!(v["problem"]["kind"], "error", "{out}");
+            let detail = v["problem"]["detail"].as_str().unwrap();
+            assert!(detail.contains("it is not a caseledger store"), "{detail}");
+        }
     }
     assert!(!copied.join(caseledger_store::CHECKPOINT_FILE).exists());
     // A writing command creates the ledger, which the reads then read.

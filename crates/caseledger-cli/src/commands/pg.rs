@@ -149,7 +149,22 @@ pub fn verify(
     roles: Option<&Permissions>,
     strict: bool,
 ) -> Result<()> {
-    let log = open_reader(url)?;
+    let log = match open_reader(url) {
+        Ok(log) => log,
+        // As a store directory's verify: the JSON says why nothing was
+        // checked (a database without a ledger, a server not there).
+        Err(e) if format == VerifyFormat::Json => {
+            let problem = Problem {
+                kind: "error",
+                position: None,
+                // The whole chain on one line, redacted as stderr is.
+                detail: crate::location::redact(&crate::exit::error_lines(&e).join(": ")),
+            };
+            let text = pg_verify_json(Err(problem), None)?;
+            return super::output::verdict_after(write_stdout(&text), Err(e));
+        }
+        Err(e) => return Err(e),
+    };
     let bar = crate::progress::bar(None, "verifying");
     let mut audit = super::roles::audit(roles);
     let result = log.verify(|e| {
@@ -177,7 +192,8 @@ pub fn verify(
                 .map(super::roles::text)
                 .unwrap_or_default()
         }
-        (Ok(_) | Err(_), VerifyFormat::Json) => pg_verify_json(&result, findings.as_deref())?,
+        (Ok(r), VerifyFormat::Json) => pg_verify_json(Ok(r), findings.as_deref())?,
+        (Err(e), VerifyFormat::Json) => pg_verify_json(Err(Problem::of(e)), None)?,
         (Err(_), VerifyFormat::Text) => String::new(),
     };
     let verdict = match result {
@@ -187,11 +203,39 @@ pub fn verify(
     super::output::verdict_after(write_stdout(&text), verdict)
 }
 
+/// Why `verify` on PostgreSQL failed, for its JSON.
+struct Problem {
+    /// `tampered`, `case_rule` or `error`.
+    kind: &'static str,
+    position: Option<u64>,
+    detail: String,
+}
+
+impl Problem {
+    /// The walk's error.
+    fn of(e: &caseledger_postgres::Error) -> Problem {
+        let (kind, position) = match e.kind() {
+            caseledger_postgres::ErrorKind::Tampered { position, .. } => {
+                ("tampered", Some(*position))
+            }
+            caseledger_postgres::ErrorKind::RuleBroken { position, .. } => {
+                ("case_rule", Some(*position))
+            }
+            _ => ("error", None),
+        };
+        Problem {
+            kind,
+            position,
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// `verify --format json` on PostgreSQL: the keys in docs/cli.md's order,
 /// every one present (null when a problem left it unknown), as the store
 /// directory's form has them.
 fn pg_verify_json(
-    result: &Result<caseledger_postgres::VerifyReport, caseledger_postgres::Error>,
+    result: Result<&caseledger_postgres::VerifyReport, Problem>,
     findings: Option<&[caseledger::permission::Finding]>,
 ) -> Result<String> {
     use super::output::HeadJson;
@@ -223,30 +267,19 @@ fn pg_verify_json(
             problem: None,
             permission_findings: findings,
         },
-        Err(e) => {
-            let (kind, position) = match e.kind() {
-                caseledger_postgres::ErrorKind::Tampered { position, .. } => {
-                    ("tampered", Some(*position))
-                }
-                caseledger_postgres::ErrorKind::RuleBroken { position, .. } => {
-                    ("case_rule", Some(*position))
-                }
-                _ => ("error", None),
-            };
-            Out {
-                ok: false,
-                events: None,
-                cases: None,
-                batches: None,
-                head: None,
-                problem: Some(ProblemJson {
-                    kind,
-                    position,
-                    detail: e.to_string(),
-                }),
-                permission_findings: None,
-            }
-        }
+        Err(p) => Out {
+            ok: false,
+            events: None,
+            cases: None,
+            batches: None,
+            head: None,
+            problem: Some(ProblemJson {
+                kind: p.kind,
+                position: p.position,
+                detail: p.detail,
+            }),
+            permission_findings: None,
+        },
     };
     Ok(serde_json::to_string_pretty(&out)? + "\n")
 }
