@@ -503,3 +503,108 @@ fn the_command_line_connects_over_tls_when_the_url_asks_for_it() {
     assert_ne!(code, 0, "connected to a name the certificate does not hold");
     assert!(err.contains("connect"), "{err}");
 }
+
+/// How many tables the database has in the schema `caseledger`.
+fn caseledger_tables(db: &TestDb) -> i64 {
+    caseledger_testkit::pg::admin_on(&db.url, |c| {
+        Box::pin(async move {
+            c.query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'caseledger'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+        })
+    })
+}
+
+/// Every command that only reads, pointed at a database without a ledger
+/// (a mistyped name that exists, a restore without the schema), fails as
+/// on a directory that is not a store (status 1), naming the database and
+/// what to do, and leaves it without any caseledger table, where it used
+/// to create the schema and `verify` said "ok: 0 events". A writing
+/// command still creates the ledger.
+#[test]
+fn reading_commands_create_nothing_in_a_database_without_a_ledger() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let copied = dir.path().join("copied");
+    let case = "00000000-0000-0000-0000-000000000001";
+    let reads: [&[&str]; 8] = [
+        &["verify"],
+        &["verify", "--format", "json"],
+        &["report"],
+        &["export"],
+        &["history", case],
+        &["cases"],
+        &["follow-ups", "plan", "--on", "2026-03-16"],
+        &[
+            "copy",
+            "--source",
+            &db.url,
+            "--target",
+            copied.to_str().unwrap(),
+        ],
+    ];
+    for args in reads {
+        let (code, out, err) = run(&db.url, args);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "cannot open store {}: it is not a caseledger store",
+                db.url
+            )) && err.contains("import, generate or copy into it first")
+                && err.contains(&format!("`{}` holds no caseledger ledger", db.name)),
+            "{args:?}: {err}"
+        );
+        assert_eq!(caseledger_tables(&db), 0, "{args:?} created tables");
+        if args.contains(&"json") {
+            // As a store directory's: the JSON says why nothing was checked.
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["ok"], false, "{out}");
+            assert_eq!(v["problem"]["kind"], "error", "{out}");
+            let detail = v["problem"]["detail"].as_str().unwrap();
+            assert!(detail.contains("it is not a caseledger store"), "{detail}");
+        }
+    }
+    assert!(!copied.join(caseledger_store::CHECKPOINT_FILE).exists());
+    // A writing command creates the ledger, which the reads then read.
+    let (code, _, err) = at(
+        &db.url,
+        &["import", "-"],
+        good_case(1).join("\n").as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(caseledger_tables(&db), 5);
+    assert!(head(&db.url).starts_with("head: position 5 "));
+}
+
+/// A database that does not exist: the server's words once, without the
+/// client's bare "db error" line, and never the password.
+#[test]
+fn a_missing_database_is_named_once_without_the_password() {
+    let secret = "pw-Qx73-secret";
+    let url = caseledger_testkit::pg::url_with_db(
+        &caseledger_testkit::pg::base_url(),
+        "caseledger_no_such_database",
+    );
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let url = match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap();
+            format!("{scheme}://{user}:{secret}@{host}")
+        }
+        None => format!("{scheme}://postgres:{secret}@{rest}"),
+    };
+    let (code, out, err) = run(&url, &["verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains(secret) && !out.contains(secret), "{err}");
+    assert!(!err.contains("db error"), "{err}");
+    assert_eq!(
+        err.matches("\"caseledger_no_such_database\" does not exist")
+            .count(),
+        1,
+        "{err}"
+    );
+}

@@ -45,6 +45,18 @@ pub struct PgOptions {
     /// How long to wait for a connection (to connect, or for a free one in
     /// the pool), in milliseconds; default 10 000.
     pub connect_timeout_ms: u64,
+    /// Whether opening may create the caseledger schema in a database that
+    /// has none, and upgrade an older one: `true` (the default) for the
+    /// process that writes the ledger. `false` opens an existing ledger
+    /// only and changes nothing in the database, for a reader (an auditor's
+    /// `verify`, a report, an export): a database without the schema is
+    /// refused with [`ErrorKind::NoLedger`], where a creating open would
+    /// have made an empty ledger in it. An older schema is read as it is,
+    /// never upgraded: every table the log reads and appends to is there
+    /// since version 1; a projection runner, whose checkpoint table came
+    /// later, is refused on it with [`ErrorKind::SchemaTooOld`]. A newer
+    /// schema is refused either way ([`ErrorKind::SchemaTooNew`]).
+    pub create_schema: bool,
 }
 
 impl Default for PgOptions {
@@ -54,6 +66,7 @@ impl Default for PgOptions {
             pool_size: 8,
             page_rows: 10_000,
             connect_timeout_ms: 10_000,
+            create_schema: true,
         }
     }
 }
@@ -84,6 +97,14 @@ impl PgOptions {
     #[must_use]
     pub fn connect_timeout_ms(mut self, ms: u64) -> PgOptions {
         self.connect_timeout_ms = ms;
+        self
+    }
+
+    /// Whether opening may create or upgrade the schema (see the field):
+    /// `false` to open an existing ledger without changing the database.
+    #[must_use]
+    pub fn create_schema(mut self, create: bool) -> PgOptions {
+        self.create_schema = create;
         self
     }
 

@@ -5,7 +5,10 @@
 //! database error is the server's message (which never contains the
 //! password), and the place is named in words
 //! ("appending", "reading the log"), never by the URL. The cause is the
-//! error's `source()`: print the chain to see the server's words.
+//! error's `source()`: print the chain to see the server's words. A
+//! server's error is the source itself (a
+//! [`tokio_postgres::error::DbError`]: its message, DETAIL and HINT), not
+//! the client's error around it, which says only "db error".
 
 use std::fmt;
 
@@ -40,6 +43,28 @@ pub enum ErrorKind {
         found: i32,
         /// The newest schema version this build knows.
         supported: i32,
+    },
+    /// The database holds no caseledger ledger (no `caseledger` schema with
+    /// its version row), and the log was opened to use an existing one
+    /// ([`PgOptions::create_schema`](crate::PgOptions::create_schema)
+    /// `false`): nothing was created in it. A wrong database name, or a
+    /// restore without the schema; a creating open (the default) makes an
+    /// empty ledger there.
+    NoLedger {
+        /// The database's name (as the server calls it: never a password).
+        database: String,
+    },
+    /// The database holds a caseledger schema older than `needed`, which
+    /// what was asked needs (a projection runner's checkpoints), and the
+    /// log was opened without upgrading it
+    /// ([`PgOptions::create_schema`](crate::PgOptions::create_schema)
+    /// `false`): open it once with the default options, as the schema's
+    /// owner, to upgrade it.
+    SchemaTooOld {
+        /// The schema version found in the database.
+        found: i32,
+        /// The version needed.
+        needed: i32,
     },
     /// A stored row does not hold what the log wrote: a changed row, a
     /// broken chain link, a gap. `position` names the first such event (or
@@ -124,6 +149,18 @@ impl fmt::Display for ErrorKind {
             ErrorKind::SchemaTooNew { found, supported } => write!(
                 f,
                 "the database holds caseledger schema version {found}, newer than this build's {supported}: upgrade caseledger before using it"
+            ),
+            ErrorKind::NoLedger { database } => write!(
+                f,
+                "the database `{database}` holds no caseledger ledger (no caseledger schema \
+                 with its version row); it was opened for an existing ledger only, so nothing \
+                 was created in it"
+            ),
+            ErrorKind::SchemaTooOld { found, needed } => write!(
+                f,
+                "the database holds caseledger schema version {found}, older than the {needed} \
+                 this needs, and it was opened without upgrading it: open it once for writing \
+                 (as the schema's owner) to upgrade it"
             ),
             ErrorKind::Tampered { position, detail } => {
                 write!(
@@ -280,9 +317,24 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        self.source.as_deref().map(|e| server_words(e))
+    }
+}
+
+/// The cause to show for `e`: the server's own error (its severity,
+/// message, DETAIL and HINT) in place of the client's error that carries
+/// it, whose words are only "db error" (its `source()` is the server's
+/// error): a chain printed link by link says the server's message once,
+/// without a line that says nothing. Any other cause is itself.
+fn server_words<'a>(
+    e: &'a (dyn std::error::Error + Send + Sync + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    match e
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::as_db_error)
+    {
+        Some(server) => server,
+        None => e,
     }
 }
 
@@ -299,7 +351,7 @@ struct Shared(std::sync::Arc<Error>);
 impl fmt::Display for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.source {
-            Some(cause) => fmt::Display::fmt(cause, f),
+            Some(cause) => fmt::Display::fmt(server_words(cause.as_ref()), f),
             None => fmt::Display::fmt(&self.0.kind, f),
         }
     }
@@ -307,6 +359,9 @@ impl fmt::Display for Shared {
 
 impl std::error::Error for Shared {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source.as_deref().and_then(|e| e.source())
+        self.0
+            .source
+            .as_deref()
+            .and_then(|e| server_words(e).source())
     }
 }

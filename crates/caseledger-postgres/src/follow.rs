@@ -376,7 +376,11 @@ pub struct AsyncPgRunner<P> {
 impl<P: Projection + Serialize + DeserializeOwned> AsyncPgRunner<P> {
     /// Opens the runner of the projection `name` (1 to
     /// [`MAX_PROJECTION_NAME_BYTES`] bytes): its state is the checkpoint's
-    /// when the row exists, `initial` (fed nothing yet) otherwise.
+    /// when the row exists, `initial` (fed nothing yet) otherwise. On a
+    /// log opened without upgrading an older schema
+    /// ([`crate::PgOptions::create_schema`] `false`), refused with
+    /// [`ErrorKind::SchemaTooOld`]: the runner needs this version's
+    /// checkpoint table.
     pub async fn open(
         log: &AsyncPgLog,
         name: &str,
@@ -592,7 +596,16 @@ fn state_json<P: Serialize>(name: &str, state: &P) -> Result<String, Error> {
 }
 
 /// The checkpoint row of `name`: its position and state (JSON text).
+/// Refused on a schema older than this build's (a log opened without
+/// upgrading it: [`crate::PgOptions::create_schema`]), whose checkpoint
+/// table lacks what the runner reads and writes.
 async fn load(log: &AsyncPgLog, name: &str) -> Result<Option<(u64, String)>, Error> {
+    if log.schema_version() < crate::SCHEMA_VERSION {
+        return Err(Error::new(ErrorKind::SchemaTooOld {
+            found: log.schema_version(),
+            needed: crate::SCHEMA_VERSION,
+        }));
+    }
     let during = "reading a projection checkpoint";
     let client = log.client(during).await?;
     // The row and the hash of the log's event at its position, together.

@@ -21,7 +21,7 @@ use crate::config::{MAX_GROUP_APPENDS, PgOptions, Tls, parse_url, redact_url};
 use crate::direct::{ConnectFn, Connected};
 use crate::error::{Error, ErrorKind};
 use crate::rows::{EVENT_COLUMNS, EventRow, to_hash, to_i64, to_u64};
-use crate::schema::migrate;
+use crate::schema::{existing, migrate};
 use crate::writer::{self, Append, Request};
 
 /// A PostgreSQL event log for async code on tokio: appends go through the
@@ -56,6 +56,9 @@ struct Shared {
     /// path (`direct.rs`).
     connect: ConnectFn,
     options: PgOptions,
+    /// The schema version the database was at once opened (older than
+    /// [`crate::SCHEMA_VERSION`] only when opened without upgrading it).
+    schema_version: i32,
     /// The connection string without its password, for `Debug`.
     target: String,
     /// The connection string as given, for a follower's own listening
@@ -77,10 +80,15 @@ impl AsyncPgLog {
     /// or key=value), creates or upgrades the caseledger schema in its
     /// database, and starts the writer. Fails with
     /// [`ErrorKind::SchemaTooNew`] on a database a newer caseledger wrote.
+    ///
+    /// With [`PgOptions::create_schema`] `false`, changes nothing in the
+    /// database: only an existing ledger is opened (a database without one
+    /// is refused with [`ErrorKind::NoLedger`]), and an older schema is
+    /// used as it is (see the option).
     pub async fn connect(url: &str, options: PgOptions) -> Result<AsyncPgLog, Error> {
         options.check()?;
         let target = parse_url(url)?;
-        let (pool, connect) = match target.tls {
+        let ((pool, schema_version), connect) = match target.tls {
             // `prefer` and `allow` connect in plain: TLS is asked for with
             // `require` or `verify-*`, and then always checked.
             Tls::Disabled | Tls::Preferred => {
@@ -111,6 +119,7 @@ impl AsyncPgLog {
                 appending: AtomicUsize::new(0),
                 connect,
                 options,
+                schema_version,
                 target: redact_url(url),
                 url: url.to_owned(),
             }),
@@ -120,6 +129,11 @@ impl AsyncPgLog {
     /// The options the log was opened with.
     pub fn options(&self) -> &PgOptions {
         &self.shared.options
+    }
+
+    /// The schema version the database was at when the log was opened.
+    pub(crate) fn schema_version(&self) -> i32 {
+        self.shared.schema_version
     }
 
     /// The connection string as given (with its password: never print it).
@@ -303,8 +317,6 @@ impl AsyncPgLog {
     }
 }
 
-/// Connects once (to migrate the schema, and to fail early on a server
-/// that is not there), then builds the pool over `tls`.
 /// An append counted in flight ([`AsyncPgLog::in_flight`]) until dropped.
 pub(crate) struct InFlight<'a>(&'a AtomicUsize);
 
@@ -337,11 +349,15 @@ where
     })
 }
 
+/// Connects once (to create or upgrade the schema, or with
+/// [`PgOptions::create_schema`] `false` only to read its version, and to
+/// fail early on a server that is not there), then builds the pool over
+/// `tls`. Returns the pool and the schema version.
 async fn open_pool<T>(
     config: tokio_postgres::Config,
     tls: T,
     options: &PgOptions,
-) -> Result<Pool, Error>
+) -> Result<(Pool, i32), Error>
 where
     T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
     T::Stream: Sync + Send,
@@ -354,11 +370,14 @@ where
         .map_err(|_| Error::connect_timeout(timeout))?
         .map_err(|e| Error::with_source(ErrorKind::Connect, e))?;
     let connection = tokio::spawn(connection);
-    let migrated = migrate(&mut client).await;
+    let version = match options.create_schema {
+        true => migrate(&mut client).await,
+        false => existing(&client).await,
+    };
     drop(client);
     // The connection task ends once the client is gone.
     let _ = connection.await;
-    migrated?;
+    let version = version?;
     let manager = Manager::from_config(
         config,
         tls,
@@ -366,7 +385,7 @@ where
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(options.pool_size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(timeout))
@@ -374,7 +393,8 @@ where
         .build()
         .map_err(|e| {
             Error::with_source(ErrorKind::Connect, crate::error::PoolFailure(e.to_string()))
-        })
+        })?;
+    Ok((pool, version))
 }
 
 /// The event a row's body holds, with its position and version checked

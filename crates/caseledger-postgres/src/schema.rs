@@ -2,7 +2,9 @@
 //! numbered migrations, each applied once, in order, in one transaction
 //! under an advisory lock (so two servers starting at once do not race).
 //! A database whose version is newer than [`SCHEMA_VERSION`] is refused
-//! ([`ErrorKind::SchemaTooNew`]). docs/postgres.md shows the tables.
+//! ([`ErrorKind::SchemaTooNew`]). An open that may not change the database
+//! ([`crate::PgOptions::create_schema`] `false`) only reads the version
+//! ([`existing`]). docs/postgres.md shows the tables.
 
 use crate::error::{Error, ErrorKind};
 
@@ -156,6 +158,28 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, 
     Ok(SCHEMA_VERSION)
 }
 
+/// The version of the existing ledger, read without DDL or writes (what a
+/// reader's open runs instead of [`migrate`]): a database without the
+/// version table or its row holds no ledger ([`ErrorKind::NoLedger`]); a
+/// newer or impossible version is refused as [`migrate`] refuses it; an
+/// older one is returned as it is, not upgraded.
+pub(crate) async fn existing(client: &tokio_postgres::Client) -> Result<i32, Error> {
+    match current_version(client).await? {
+        Some(found) => {
+            check_version(found)?;
+            Ok(found)
+        }
+        None => {
+            let database: String = client
+                .query_one("SELECT current_database()::text", &[])
+                .await
+                .map_err(Error::db("reading the caseledger schema version"))?
+                .get(0);
+            Err(Error::new(ErrorKind::NoLedger { database }))
+        }
+    }
+}
+
 /// Refuses a stored schema version this build cannot migrate from: a newer
 /// one (upgrade caseledger), or one below 1, which caseledger never writes
 /// (the row is inserted at a version of at least 1): a changed row, not a
@@ -179,7 +203,8 @@ fn check_version(found: i32) -> Result<(), Error> {
     Ok(())
 }
 
-/// The version the database is at, if it has the version table.
+/// The version the database is at, if it has the version table and its
+/// row.
 async fn current_version(client: &tokio_postgres::Client) -> Result<Option<i32>, Error> {
     let during = "reading the caseledger schema version";
     let exists: bool = client

@@ -282,3 +282,181 @@ fn the_application_role_of_the_docs_appends_and_reads_only() {
         assert!(as_app(sql).is_err(), "{sql} was allowed");
     }
 }
+
+/// Whether the database holds a `caseledger` schema at all.
+fn has_schema(db: &TestDb) -> bool {
+    caseledger_testkit::pg::admin_on(&db.url, |c| {
+        Box::pin(async move {
+            c.query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'caseledger'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+                > 0
+        })
+    })
+}
+
+/// The schema version row of the database.
+fn stored_version(db: &TestDb) -> i32 {
+    caseledger_testkit::pg::admin_on(&db.url, |c| {
+        Box::pin(async move {
+            c.query_one("SELECT version FROM caseledger.schema_version", &[])
+                .await
+                .unwrap()
+                .get(0)
+        })
+    })
+}
+
+/// Every link of an error's chain, as printed one per line.
+fn chain(err: &caseledger_postgres::Error) -> Vec<String> {
+    let mut links = vec![err.to_string()];
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        links.push(c.to_string());
+        cause = c.source();
+    }
+    links
+}
+
+fn reading() -> PgOptions {
+    PgOptions::default().create_schema(false)
+}
+
+/// An open that may not write (`create_schema(false)`, what every reading
+/// command uses) refuses a database without a ledger, blocking and async
+/// alike, and creates nothing in it; a creating open still makes the
+/// ledger, which the reading open then opens.
+#[test]
+fn a_reading_open_of_a_database_without_a_ledger_creates_nothing() {
+    let db = TestDb::new();
+    let err = PgLog::connect(&db.url, reading()).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::NoLedger {
+            database: db.name.clone()
+        }
+    );
+    assert!(err.to_string().contains("nothing was created"), "{err}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(caseledger_postgres::AsyncPgLog::connect(&db.url, reading()))
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::NoLedger { .. }), "{err}");
+    assert!(!has_schema(&db), "a reading open created the schema");
+    // A schema of that name without caseledger's version row (another
+    // program's, or a restore that left the tables out) holds no ledger
+    // either, and is left as it is.
+    db.sql("CREATE SCHEMA caseledger").unwrap();
+    let err = PgLog::connect(&db.url, reading()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::NoLedger { .. }), "{err}");
+    db.sql("DROP SCHEMA caseledger").unwrap();
+
+    let head = small_log(&db).head().unwrap();
+    assert!(has_schema(&db), "the default open creates the schema");
+    let log = PgLog::connect(&db.url, reading()).unwrap();
+    assert_eq!(log.head().unwrap(), head);
+    assert_eq!(log.verify(|_| {}).unwrap().head, head);
+}
+
+/// The auditor of docs/postgres.md ("Roles and GRANTs": SELECT alone)
+/// verifies a ledger at an older schema version with a reading open, which
+/// leaves the version as it is; a projection runner is refused there
+/// (its checkpoint table is the current version's) with `SchemaTooOld`,
+/// and only the owner's creating open upgrades.
+#[test]
+fn a_reading_open_reads_an_older_schema_without_upgrading_it() {
+    let db = TestDb::new();
+    let head = small_log(&db).head().unwrap();
+    // Back to version 2: migration 3 added the checkpoints' anchor.
+    db.sql(
+        "ALTER TABLE caseledger.projection_checkpoints DROP COLUMN anchor;
+         UPDATE caseledger.schema_version SET version = 2;",
+    )
+    .unwrap();
+    let role = format!("{}_audit", db.name);
+    db.sql(&format!(
+        "CREATE ROLE {role} LOGIN;
+         GRANT USAGE ON SCHEMA caseledger TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA caseledger TO {role};"
+    ))
+    .unwrap();
+    struct DropRole(String, String);
+    impl Drop for DropRole {
+        fn drop(&mut self) {
+            let sql = format!("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}", self.0);
+            let _ = common::sql_on(&self.1, &sql);
+        }
+    }
+    let _cleanup = DropRole(role.clone(), db.name.clone());
+    let url = common::url_as_user(&db.url, &role);
+
+    // A creating open as the auditor tries to upgrade, and the server
+    // refuses: its words are in the chain once, without the client's bare
+    // "db error".
+    let err = PgLog::connect(&url, PgOptions::default()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Database { .. }),
+        "{err}: {err:?}"
+    );
+    let links = chain(&err);
+    assert!(!links.iter().any(|l| l == "db error"), "{links:?}");
+    assert_eq!(
+        links
+            .iter()
+            .filter(|l| l.contains("permission denied"))
+            .count(),
+        1,
+        "{links:?}"
+    );
+
+    let log = PgLog::connect(&url, reading()).unwrap();
+    let report = log.verify(|_| {}).unwrap();
+    assert_eq!(report.head, head);
+    assert_eq!(stored_version(&db), 2, "a reading open upgraded the schema");
+    let err = caseledger_postgres::PgRunner::open(
+        &log,
+        "trace",
+        caseledger_testkit::trace::Trace::default(),
+        caseledger_postgres::PgRunnerOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::SchemaTooOld {
+            found: 2,
+            needed: caseledger_postgres::SCHEMA_VERSION
+        }
+    );
+    drop(log);
+    drop(db.log());
+    assert_eq!(stored_version(&db), caseledger_postgres::SCHEMA_VERSION);
+}
+
+/// A database that does not exist: the server's FATAL message is in the
+/// chain once, and no link is the client's bare "db error".
+#[test]
+fn the_servers_refusal_is_said_once_without_a_bare_db_error() {
+    let url = caseledger_testkit::pg::url_with_db(
+        &caseledger_testkit::pg::base_url(),
+        "caseledger_no_such_database",
+    );
+    let err = PgLog::connect(&url, PgOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Connect);
+    let links = chain(&err);
+    assert!(!links.iter().any(|l| l == "db error"), "{links:?}");
+    assert_eq!(
+        links
+            .iter()
+            .filter(|l| l.contains("\"caseledger_no_such_database\" does not exist"))
+            .count(),
+        1,
+        "{links:?}"
+    );
+}

@@ -160,7 +160,12 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
             apply_plan(log, &facts, &calendar, capacity, apply(actor))
         }
         (StoreLocation::Postgres(url), actor) => {
-            let log = super::pg::open(url, caseledger_postgres::Clock::System)?;
+            // Only --apply writes: a plan alone creates nothing in the
+            // database.
+            let log = match actor {
+                None => super::pg::open_reader(url)?,
+                Some(_) => super::pg::open_writer(url, caseledger_postgres::Clock::System)?,
+            };
             let facts = pg_facts(&log, day)?;
             match actor {
                 None => print_plan::<std::io::Error>(

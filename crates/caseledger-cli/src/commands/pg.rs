@@ -49,11 +49,28 @@ pub fn not_served(command: &str, url: &PgUrl) -> anyhow::Error {
     )))
 }
 
-/// Connects to the database (creating or upgrading caseledger's schema in
-/// it), naming it, redacted, in errors.
-pub fn open(url: &PgUrl, clock: Clock) -> Result<PgLog> {
+/// Connects to the database for a command that writes (creating or
+/// upgrading caseledger's schema in it), naming it, redacted, in errors.
+pub fn open_writer(url: &PgUrl, clock: Clock) -> Result<PgLog> {
     PgLog::connect(url.secret(), PgOptions::default().clock(clock))
         .with_context(|| format!("cannot open store {url}"))
+}
+
+/// Connects to the database for a command that only reads: nothing is
+/// created or upgraded in it (docs/postgres.md, "Schema"). A database
+/// without a ledger is an error naming it (redacted) and what to do, as a
+/// directory that is not a store is (exit status 1).
+pub fn open_reader(url: &PgUrl) -> Result<PgLog> {
+    PgLog::connect(url.secret(), PgOptions::default().create_schema(false)).map_err(|e| {
+        let why = match e.kind() {
+            caseledger_postgres::ErrorKind::NoLedger { .. } => {
+                ": it is not a caseledger store; check the database name, or import, generate \
+                 or copy into it first"
+            }
+            _ => "",
+        };
+        anyhow::Error::new(e).context(format!("cannot open store {url}{why}"))
+    })
 }
 
 /// The file store's head type for a PostgreSQL head (the same pair).
@@ -69,7 +86,7 @@ fn head(h: caseledger_postgres::Head) -> Head {
 /// of their own, so that the walk and the writing overlap), which is also
 /// its fastest whole-log read.
 pub fn export(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<()> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let total = log.head()?.position;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordedEvent>(8192);
@@ -102,7 +119,7 @@ pub fn history(
     as_of: Option<DateTime<Utc>>,
     format: HistoryFormat,
 ) -> Result<()> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     // Every read checks what it prints: the case's events are taken from
     // the verified walk of the whole log (each body's link, gapless
     // positions, stream versions, batches, the head), as the store
@@ -132,7 +149,22 @@ pub fn verify(
     roles: Option<&Permissions>,
     strict: bool,
 ) -> Result<()> {
-    let log = open(url, Clock::System)?;
+    let log = match open_reader(url) {
+        Ok(log) => log,
+        // As a store directory's verify: the JSON says why nothing was
+        // checked (a database without a ledger, a server not there).
+        Err(e) if format == VerifyFormat::Json => {
+            let problem = Problem {
+                kind: "error",
+                position: None,
+                // The whole chain on one line, redacted as stderr is.
+                detail: crate::location::redact(&crate::exit::error_lines(&e).join(": ")),
+            };
+            let text = pg_verify_json(Err(problem), None)?;
+            return super::output::verdict_after(write_stdout(&text), Err(e));
+        }
+        Err(e) => return Err(e),
+    };
     let bar = crate::progress::bar(None, "verifying");
     let mut audit = super::roles::audit(roles);
     let result = log.verify(|e| {
@@ -160,7 +192,8 @@ pub fn verify(
                 .map(super::roles::text)
                 .unwrap_or_default()
         }
-        (Ok(_) | Err(_), VerifyFormat::Json) => pg_verify_json(&result, findings.as_deref())?,
+        (Ok(r), VerifyFormat::Json) => pg_verify_json(Ok(r), findings.as_deref())?,
+        (Err(e), VerifyFormat::Json) => pg_verify_json(Err(Problem::of(e)), None)?,
         (Err(_), VerifyFormat::Text) => String::new(),
     };
     let verdict = match result {
@@ -170,11 +203,39 @@ pub fn verify(
     super::output::verdict_after(write_stdout(&text), verdict)
 }
 
+/// Why `verify` on PostgreSQL failed, for its JSON.
+struct Problem {
+    /// `tampered`, `case_rule` or `error`.
+    kind: &'static str,
+    position: Option<u64>,
+    detail: String,
+}
+
+impl Problem {
+    /// The walk's error.
+    fn of(e: &caseledger_postgres::Error) -> Problem {
+        let (kind, position) = match e.kind() {
+            caseledger_postgres::ErrorKind::Tampered { position, .. } => {
+                ("tampered", Some(*position))
+            }
+            caseledger_postgres::ErrorKind::RuleBroken { position, .. } => {
+                ("case_rule", Some(*position))
+            }
+            _ => ("error", None),
+        };
+        Problem {
+            kind,
+            position,
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// `verify --format json` on PostgreSQL: the keys in docs/cli.md's order,
 /// every one present (null when a problem left it unknown), as the store
 /// directory's form has them.
 fn pg_verify_json(
-    result: &Result<caseledger_postgres::VerifyReport, caseledger_postgres::Error>,
+    result: Result<&caseledger_postgres::VerifyReport, Problem>,
     findings: Option<&[caseledger::permission::Finding]>,
 ) -> Result<String> {
     use super::output::HeadJson;
@@ -206,30 +267,19 @@ fn pg_verify_json(
             problem: None,
             permission_findings: findings,
         },
-        Err(e) => {
-            let (kind, position) = match e.kind() {
-                caseledger_postgres::ErrorKind::Tampered { position, .. } => {
-                    ("tampered", Some(*position))
-                }
-                caseledger_postgres::ErrorKind::RuleBroken { position, .. } => {
-                    ("case_rule", Some(*position))
-                }
-                _ => ("error", None),
-            };
-            Out {
-                ok: false,
-                events: None,
-                cases: None,
-                batches: None,
-                head: None,
-                problem: Some(ProblemJson {
-                    kind,
-                    position,
-                    detail: e.to_string(),
-                }),
-                permission_findings: None,
-            }
-        }
+        Err(p) => Out {
+            ok: false,
+            events: None,
+            cases: None,
+            batches: None,
+            head: None,
+            problem: Some(ProblemJson {
+                kind: p.kind,
+                position: p.position,
+                detail: p.detail,
+            }),
+            permission_findings: None,
+        },
     };
     Ok(serde_json::to_string_pretty(&out)? + "\n")
 }
@@ -249,7 +299,7 @@ pub fn replay(
     as_of: Option<DateTime<Utc>>,
     roles: Option<&Permissions>,
 ) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
     // By batches, borrowed, as from a store directory: the accumulator
@@ -280,7 +330,7 @@ pub fn board(
     as_of: Option<DateTime<Utc>>,
 ) -> Result<(caseledger::board::CaseBoard, Head)> {
     use caseledger::projection::Projection as _;
-    let log = open(url, Clock::System)?;
+    let log = open_reader(url)?;
     let mut board = caseledger::board::CaseBoard::new(as_of);
     let report = log.read_verified_batches(|batch| {
         for e in batch {
@@ -295,7 +345,7 @@ pub fn board(
 /// recorded at its own time (as on a store directory), loaded through
 /// `COPY`: the same head as `generate` with the same flags gives there.
 pub fn generate(url: &PgUrl, config: SynthConfig) -> Result<()> {
-    let log = open(url, Clock::EventTime)?;
+    let log = open_writer(url, Clock::EventTime)?;
     let start = log.head()?;
     if start.position > 0 {
         return Err(Refused(format!(
@@ -350,7 +400,7 @@ fn commit_marker(first_position: u64, last_position: u64) -> caseledger_postgres
 /// `COPY`: all lines or none.
 pub fn import_file(url: &PgUrl, file: Option<&Path>) -> Result<()> {
     let (input, total, name) = open_input(file)?;
-    let log = open(url, Clock::System)?;
+    let log = open_writer(url, Clock::System)?;
     let start = log.head()?;
     // The last recorded time: new events are recorded no earlier.
     let last_recorded = match start.position {
@@ -583,9 +633,10 @@ pub struct PgSource {
 }
 
 impl PgSource {
-    /// Opens the source and takes its head: the copy reads up to it.
+    /// Opens the source (creating nothing in it) and takes its head: the
+    /// copy reads up to it.
     pub fn open(url: &PgUrl) -> Result<PgSource> {
-        let log = open(url, Clock::System)?;
+        let log = open_reader(url)?;
         let head = head(log.head()?);
         Ok(PgSource { log, head })
     }
@@ -640,10 +691,10 @@ pub struct PgTarget {
 }
 
 impl PgTarget {
-    /// Opens the target.
+    /// Opens the target (creating or upgrading the schema).
     pub fn open(url: &PgUrl) -> Result<PgTarget> {
         Ok(PgTarget {
-            log: open(url, Clock::System)?,
+            log: open_writer(url, Clock::System)?,
         })
     }
 }
