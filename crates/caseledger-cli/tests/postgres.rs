@@ -531,7 +531,9 @@ fn reading_commands_create_nothing_in_a_database_without_a_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let copied = dir.path().join("copied");
     let case = "00000000-0000-0000-0000-000000000001";
-    let reads: [&[&str]; 8] = [
+    // The reads, and `follow-ups plan --apply`, which appends only to a
+    // ledger that is there (its calls are on recorded cases).
+    let reads: [&[&str]; 9] = [
         &["verify"],
         &["verify", "--format", "json"],
         &["report"],
@@ -539,6 +541,15 @@ fn reading_commands_create_nothing_in_a_database_without_a_ledger() {
         &["history", case],
         &["cases"],
         &["follow-ups", "plan", "--on", "2026-03-16"],
+        &[
+            "follow-ups",
+            "plan",
+            "--on",
+            "2026-03-16",
+            "--apply",
+            "--actor",
+            "planner-1",
+        ],
         &[
             "copy",
             "--source",

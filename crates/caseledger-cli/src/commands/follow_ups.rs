@@ -160,11 +160,11 @@ pub fn run(location: &StoreLocation, args: &PlanArgs) -> Result<()> {
             apply_plan(log, &facts, &calendar, capacity, apply(actor))
         }
         (StoreLocation::Postgres(url), actor) => {
-            // Only --apply writes: a plan alone creates nothing in the
-            // database.
+            // Only --apply writes, and only to a ledger that is there:
+            // neither creates anything in the database.
             let log = match actor {
                 None => super::pg::open_reader(url)?,
-                Some(_) => super::pg::open_writer(url, caseledger_postgres::Clock::System)?,
+                Some(_) => super::pg::open_appender(url, caseledger_postgres::Clock::System)?,
             };
             let facts = pg_facts(&log, day)?;
             match actor {

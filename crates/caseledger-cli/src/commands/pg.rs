@@ -61,7 +61,21 @@ pub fn open_writer(url: &PgUrl, clock: Clock) -> Result<PgLog> {
 /// without a ledger is an error naming it (redacted) and what to do, as a
 /// directory that is not a store is (exit status 1).
 pub fn open_reader(url: &PgUrl) -> Result<PgLog> {
-    PgLog::connect(url.secret(), PgOptions::default().create_schema(false)).map_err(|e| {
+    open_existing(url, PgOptions::default())
+}
+
+/// Connects to the database for a command that appends to a ledger that
+/// must be there already (`follow-ups plan --apply`: its calls are on
+/// recorded cases, so a database without a ledger is a wrong `--store`, as
+/// a missing store directory is): nothing is created or upgraded, and a
+/// database without a ledger is [`open_reader`]'s error.
+pub fn open_appender(url: &PgUrl, clock: Clock) -> Result<PgLog> {
+    open_existing(url, PgOptions::default().clock(clock))
+}
+
+/// [`open_reader`] and [`open_appender`]: `options` with no schema created.
+fn open_existing(url: &PgUrl, options: PgOptions) -> Result<PgLog> {
+    PgLog::connect(url.secret(), options.create_schema(false)).map_err(|e| {
         let why = match e.kind() {
             caseledger_postgres::ErrorKind::NoLedger { .. } => {
                 ": it is not a caseledger store; check the database name, or import, generate \
