@@ -31,7 +31,12 @@ fn event(n: usize, actor: &str, kind: &str, data: &str) -> Event {
 fn big_case(n: usize) -> Vec<Event> {
     let complaint = r#"{"category":"complaint","topic":"card","priority":"high"}"#;
     let mut events = vec![
-        event(0, "agent-0", "opened", r#"{"customer_id":"C-1","channel":"phone"}"#),
+        event(
+            0,
+            "agent-0",
+            "opened",
+            r#"{"customer_id":"C-1","channel":"phone"}"#,
+        ),
         event(1, "agent-0", "classified", complaint),
     ];
     let mut push = |actor: &str, kind: &str, data: &str| {
@@ -40,7 +45,11 @@ fn big_case(n: usize) -> Vec<Event> {
     };
     for i in 1..=(n / 13).max(1) {
         let a = format!("agent-{i}");
-        push(&a, "assigned", &format!(r#"{{"agent":"{a}","team":"team-{i}"}}"#));
+        push(
+            &a,
+            "assigned",
+            &format!(r#"{{"agent":"{a}","team":"team-{i}"}}"#),
+        );
         push(&a, "responded", "{}");
         push(&a, "awaiting_customer", "{}");
         push("customer", "customer_replied", "{}");
@@ -57,7 +66,11 @@ fn big_case(n: usize) -> Vec<Event> {
         );
         push(&a, "follow_up_completed", r#"{"outcome":"not_resolved"}"#);
         let r = format!("reviewer-{i}");
-        push(&r, "qa_reviewed", &format!(r#"{{"reviewer":"{r}","score":80}}"#));
+        push(
+            &r,
+            "qa_reviewed",
+            &format!(r#"{{"reviewer":"{r}","score":80}}"#),
+        );
         push(&a, "reopened", "{}");
     }
     events
@@ -106,7 +119,9 @@ fn one_case_of_very_many_events_folds_and_decides_in_linear_time() {
             let state = fold(&events).unwrap();
             assert_eq!(decide(&state, &review).unwrap().len(), 1);
         });
-        let ratio = |now: f64, before: Option<f64>| before.map_or(String::new(), |b| format!("{:.2}", now / b));
+        let ratio = |now: f64, before: Option<f64>| {
+            before.map_or(String::new(), |b| format!("{:.2}", now / b))
+        };
         println!(
             "{:>7} {fold_ms:>9.1} {:>7} {decide_ms:>16.1} {:>7}",
             events.len(),

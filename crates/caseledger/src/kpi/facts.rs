@@ -332,6 +332,10 @@ pub(crate) struct Rarer {
     pub(crate) teams: Vec<(u32, i64)>,
     /// The teams of [`teams`](Self::teams) as a set, once there are more
     /// than [`TEAM_SEARCH_LIMIT`] (see [`Rarer::add_team`]); `None` below.
+    #[expect(
+        clippy::box_collection,
+        reason = "8 bytes in every case's rarer facts, where an unboxed set would take 32 or more for the few cases that need one"
+    )]
     pub(crate) team_set: Option<Box<std::collections::HashSet<u32, crate::ids::KeyedState>>>,
     /// `not_resolved` outcomes whose case was not reopened after them
     /// (closed, or followed up again, first); `awaiting_reopen` adds one.
@@ -897,7 +901,7 @@ mod tests {
             }
             let _ = agents.number(&AgentId::new("agent-1").unwrap());
             assert_eq!(facts.teams().collect::<Vec<_>>(), expected, "{k}");
-            assert_eq!(facts.team_count(), k as usize, "{k}");
+            assert_eq!(facts.team_count(), k, "{k}");
             let rarer = facts.trail.as_ref().and_then(|t| t.rarer()).unwrap();
             match &rarer.team_set {
                 Some(set) => {
