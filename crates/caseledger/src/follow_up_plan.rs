@@ -537,15 +537,22 @@ pub fn plan(facts: &FollowUpFacts, calendar: &BusinessCalendar, capacity: Option
     out.candidates = candidates.len();
     candidates.sort_by(plan_order);
     let mut kept_of: HashMap<&CustomerId, CaseId> = HashMap::new();
+    // Every call is due at `due`, so the cap's answer depends only on the
+    // customer: asked once a customer, not once a candidate (a customer
+    // with m candidates and m recorded follow-ups would cost m^2).
+    let mut cap_of: HashMap<&CustomerId, Result<(), FollowUpCapError>> = HashMap::new();
     let mut kept: Vec<PlannedCall> = Vec::new();
     for call in &candidates {
-        let known = facts
-            .follow_ups
-            .get(&call.customer_id)
-            .map_or(&[][..], Vec::as_slice);
-        let known: Vec<KnownFollowUp> = known.iter().map(|&f| f.into()).collect();
-        let reason = match cap_conflict(&call.customer_id, due, &known) {
-            Err(cap) => Some(DropReason::Cap(cap)),
+        let cap = cap_of.entry(&call.customer_id).or_insert_with(|| {
+            let known = facts
+                .follow_ups
+                .get(&call.customer_id)
+                .map_or(&[][..], Vec::as_slice);
+            let known: Vec<KnownFollowUp> = known.iter().map(|&f| f.into()).collect();
+            cap_conflict(&call.customer_id, due, &known)
+        });
+        let reason = match cap {
+            Err(cap) => Some(DropReason::Cap(cap.clone())),
             Ok(()) => kept_of
                 .get(&call.customer_id)
                 .map(|&kept| DropReason::SameCustomer { kept }),

@@ -694,15 +694,11 @@ pub fn check(
             if !directory.roles_of_agent(reviewer).contains(Role::Qa) {
                 return Err(deny(PermissionRule::ReviewerNotQa, Some(reviewer)));
             }
-            let assigned = state
-                .case()
-                .is_some_and(|c| c.agents_assigned.contains(reviewer));
+            let assigned = state.case().is_some_and(|c| c.was_assigned(reviewer));
             if assigned {
                 return Err(deny(PermissionRule::ReviewerWasAssigned, Some(reviewer)));
             }
-            let handled = state
-                .case()
-                .is_some_and(|c| c.agents_acted.contains(reviewer));
+            let handled = state.case().is_some_and(|c| c.has_acted(reviewer));
             if handled {
                 return Err(deny(PermissionRule::ReviewerHandledCase, Some(reviewer)));
             }

@@ -5,6 +5,9 @@
 //! [`fold`]) and the store's verification all go through it, so a rule cannot
 //! differ between the paths that record events and the paths that read them.
 
+use std::collections::HashSet;
+use std::hash::Hash;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -99,9 +102,110 @@ pub struct Case {
     /// view shows the assignments themselves).
     #[serde(skip)]
     pub teams: Vec<TeamId>,
+    /// Sets of the id lists above, for lists too long to search one by
+    /// one ([`IdSets`]): derived data, not in the JSON.
+    #[serde(skip)]
+    lookup: Lookup,
+}
+
+/// How long an id list of a [`Case`] may grow before it gets a set: below
+/// this a search of the list is as fast as a hash, and a case pays no
+/// memory for sets it does not need (nearly every case has a few agents).
+const SEARCH_LIMIT: usize = 16;
+
+/// The sets of a [`Case`]'s id lists that outgrew [`SEARCH_LIMIT`], each
+/// holding exactly its list's ids: so that a case touched by k agents
+/// (teams, reviewers) costs O(k), not O(k^2), to fold and to check.
+#[derive(Debug, Clone, Default)]
+struct IdSets {
+    acted: Option<HashSet<AgentId>>,
+    assigned: Option<HashSet<AgentId>>,
+    teams: Option<HashSet<TeamId>>,
+    reviewers: Option<HashSet<AgentId>>,
+}
+
+/// A case's [`IdSets`], boxed and only once a list needs one (8 bytes a
+/// case otherwise). Derived from the lists, so it takes no part in
+/// comparisons: two cases with the same lists are equal whether or not
+/// either built its sets.
+#[derive(Clone, Default)]
+struct Lookup(Option<Box<IdSets>>);
+
+impl PartialEq for Lookup {
+    fn eq(&self, _: &Lookup) -> bool {
+        true
+    }
+}
+
+impl Eq for Lookup {}
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookup")
+    }
+}
+
+impl Lookup {
+    /// The set `pick` chooses, if built.
+    fn get<T>(&self, pick: fn(&IdSets) -> &Option<HashSet<T>>) -> Option<&HashSet<T>> {
+        self.0.as_deref().and_then(|s| pick(s).as_ref())
+    }
+}
+
+/// Whether `x` is in `list`, searched in its set when it has one.
+fn listed<T: Eq + Hash>(list: &[T], set: Option<&HashSet<T>>, x: &T) -> bool {
+    match set {
+        Some(set) => set.contains(x),
+        None => list.contains(x),
+    }
+}
+
+/// Appends `x` to `list` (when `only_new`, only if it is not there yet),
+/// keeping its set: built from the list once it outgrows
+/// [`SEARCH_LIMIT`], then kept in step.
+fn push_id<T: Eq + Hash + Clone>(
+    list: &mut Vec<T>,
+    lookup: &mut Lookup,
+    pick: fn(&mut IdSets) -> &mut Option<HashSet<T>>,
+    x: &T,
+    only_new: bool,
+) {
+    let set = lookup.0.as_deref_mut().and_then(|s| pick(s).as_mut());
+    if only_new && listed(list, set.as_deref(), x) {
+        return;
+    }
+    list.push(x.clone());
+    match set {
+        Some(set) => {
+            set.insert(x.clone());
+        }
+        None if list.len() > SEARCH_LIMIT => {
+            *pick(lookup.0.get_or_insert_default()) = Some(list.iter().cloned().collect());
+        }
+        None => {}
+    }
 }
 
 impl Case {
+    /// Whether `agent` is in [`agents_acted`](Self::agents_acted).
+    pub(crate) fn has_acted(&self, agent: &AgentId) -> bool {
+        listed(&self.agents_acted, self.lookup.get(|s| &s.acted), agent)
+    }
+
+    /// Whether `agent` is in [`agents_assigned`](Self::agents_assigned).
+    pub(crate) fn was_assigned(&self, agent: &AgentId) -> bool {
+        listed(
+            &self.agents_assigned,
+            self.lookup.get(|s| &s.assigned),
+            agent,
+        )
+    }
+
+    /// Whether `reviewer` is in [`reviewers`](Self::reviewers).
+    pub(crate) fn has_reviewed(&self, reviewer: &AgentId) -> bool {
+        listed(&self.reviewers, self.lookup.get(|s| &s.reviewers), reviewer)
+    }
+
     /// The finer phase of an open case; `None` when not open.
     pub fn phase(&self) -> Option<Phase> {
         Phase::of(
@@ -280,7 +384,7 @@ fn check_rules(state: &CaseState, event: &Event) -> Result<(), Violation> {
         }
         // Rule 10: any time once opened (even after `closed`), once per
         // reviewer.
-        EventData::QaReviewed(q) if case.reviewers.contains(&q.reviewer) => {
+        EventData::QaReviewed(q) if case.has_reviewed(&q.reviewer) => {
             Err(Violation::AlreadyReviewed)
         }
         EventData::QaReviewed(_) => Ok(()),
@@ -328,27 +432,41 @@ fn evolve_mut(state: &mut CaseState, event: &Event) {
                 origin: o.origin,
                 reviewers: Vec::new(),
                 teams: Vec::new(),
+                lookup: Lookup::default(),
             });
         }
         return;
     };
     if let Some(agent) = event.actor.agent()
         && !matches!(event.data, EventData::QaReviewed(_))
-        && !case.agents_acted.contains(agent)
     {
-        case.agents_acted.push(agent.clone());
+        push_id(
+            &mut case.agents_acted,
+            &mut case.lookup,
+            |s| &mut s.acted,
+            agent,
+            true,
+        );
     }
     match &event.data {
         EventData::Opened(_) => {}
         EventData::Classified(c) => case.classification = Some(*c),
         EventData::Assigned(a) => {
-            if !case.agents_assigned.contains(&a.agent) {
-                case.agents_assigned.push(a.agent.clone());
-            }
-            if let Some(team) = &a.team
-                && !case.teams.contains(team)
-            {
-                case.teams.push(team.clone());
+            push_id(
+                &mut case.agents_assigned,
+                &mut case.lookup,
+                |s| &mut s.assigned,
+                &a.agent,
+                true,
+            );
+            if let Some(team) = &a.team {
+                push_id(
+                    &mut case.teams,
+                    &mut case.lookup,
+                    |s| &mut s.teams,
+                    team,
+                    true,
+                );
             }
             case.assignment = Some(Assignment {
                 agent: a.agent.clone(),
@@ -386,7 +504,15 @@ fn evolve_mut(state: &mut CaseState, event: &Event) {
             at: event.at,
             days: d.days.get(),
         }),
-        EventData::QaReviewed(q) => case.reviewers.push(q.reviewer.clone()),
+        // Every review is listed, as recorded: `check` refuses a second
+        // one by the same reviewer, `evolve` does not.
+        EventData::QaReviewed(q) => push_id(
+            &mut case.reviewers,
+            &mut case.lookup,
+            |s| &mut s.reviewers,
+            &q.reviewer,
+            false,
+        ),
     }
 }
 
@@ -414,4 +540,157 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<CaseState
         state.apply_in_place(event)?;
     }
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+    use super::*;
+
+    /// Event `n` of case 1, minute `n`, by `actor`.
+    fn event(n: u32, actor: &str, kind: &str, data: &str) -> Event {
+        serde_json::from_str(&format!(
+            r#"{{"case_id":"00000000-0000-0000-0000-000000000001","type":"{kind}","at":"2026-03-02T09:{:02}:{:02}Z","actor":"{actor}","event_id":"00000000-0000-0000-0001-{n:012}","data":{data}}}"#,
+            n / 60 % 60,
+            n % 60
+        ))
+        .unwrap()
+    }
+
+    /// Each id once, in the order of its first appearance: the lists'
+    /// definition, kept the plain way.
+    fn firsts<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for id in ids {
+            if !out.iter().any(|o| o == id) {
+                out.push(id.to_owned());
+            }
+        }
+        out
+    }
+
+    /// A case touched by k agents, teams and reviewers, each coming back
+    /// (k well past [`SEARCH_LIMIT`]): its lists are those of the plain
+    /// definition, and once past the limit each has its set, holding the
+    /// same ids.
+    #[test]
+    fn a_case_of_many_agents_keeps_its_lists_and_their_sets_in_step() {
+        for k in [3, SEARCH_LIMIT, SEARCH_LIMIT + 1, 100] {
+            let mut events = vec![
+                event(
+                    0,
+                    "agent-0",
+                    "opened",
+                    r#"{"customer_id":"C-1","channel":"phone"}"#,
+                ),
+                event(
+                    1,
+                    "system",
+                    "classified",
+                    r#"{"category":"complaint","topic":"card","priority":"high"}"#,
+                ),
+            ];
+            let (mut acted, mut assigned, mut teams, mut reviewers) =
+                (vec!["agent-0".to_owned()], vec![], vec![], vec![]);
+            let mut n = 2;
+            for i in 0..2 * k {
+                // Every id comes twice, the second time in reverse order.
+                let j = if i < k { i } else { 2 * k - 1 - i };
+                let (a, t, r) = (
+                    format!("agent-{}", j * 7 % k + 1),
+                    format!("team-{j}"),
+                    format!("qa-{i}"),
+                );
+                events.push(event(
+                    n,
+                    "lead-1",
+                    "assigned",
+                    &format!(r#"{{"agent":"{a}","team":"{t}"}}"#),
+                ));
+                events.push(event(n + 1, &a, "responded", "{}"));
+                events.push(event(
+                    n + 2,
+                    &r,
+                    "qa_reviewed",
+                    &format!(r#"{{"reviewer":"{r}","score":90}}"#),
+                ));
+                n += 3;
+                acted.extend(["lead-1".to_owned(), a.clone()]);
+                assigned.push(a);
+                teams.push(t);
+                reviewers.push(r);
+            }
+            let state = fold(&events).unwrap();
+            let case = state.case().unwrap();
+            let names = |v: &[AgentId]| v.iter().map(|a| a.as_str().to_owned()).collect::<Vec<_>>();
+            assert_eq!(
+                names(&case.agents_acted),
+                firsts(acted.iter().map(String::as_str)),
+                "{k}"
+            );
+            assert_eq!(
+                names(&case.agents_assigned),
+                firsts(assigned.iter().map(String::as_str)),
+                "{k}"
+            );
+            let team_names: Vec<String> =
+                case.teams.iter().map(|t| t.as_str().to_owned()).collect();
+            assert_eq!(team_names, firsts(teams.iter().map(String::as_str)), "{k}");
+            assert_eq!(names(&case.reviewers), reviewers, "{k}");
+            let sets = case.lookup.0.as_deref();
+            let set_of = |list: &[AgentId], set: Option<&HashSet<AgentId>>| {
+                if list.len() > SEARCH_LIMIT {
+                    assert_eq!(set.unwrap(), &list.iter().cloned().collect(), "{k}");
+                } else {
+                    assert!(set.is_none(), "{k}: a set for a short list");
+                }
+            };
+            set_of(&case.agents_acted, sets.and_then(|s| s.acted.as_ref()));
+            set_of(
+                &case.agents_assigned,
+                sets.and_then(|s| s.assigned.as_ref()),
+            );
+            set_of(&case.reviewers, sets.and_then(|s| s.reviewers.as_ref()));
+            if case.teams.len() > SEARCH_LIMIT {
+                let teams: HashSet<TeamId> = case.teams.iter().cloned().collect();
+                assert_eq!(sets.and_then(|s| s.teams.as_ref()), Some(&teams), "{k}");
+            }
+            // Each reviewer reviews once, found early or late in the list.
+            for r in [
+                &reviewers[0],
+                &reviewers[reviewers.len() / 2],
+                &reviewers[reviewers.len() - 1],
+            ] {
+                let again = event(
+                    n,
+                    r,
+                    "qa_reviewed",
+                    &format!(r#"{{"reviewer":"{r}","score":10}}"#),
+                );
+                assert_eq!(
+                    check(&state, &again).unwrap_err().violation,
+                    Violation::AlreadyReviewed,
+                    "{k} {r}"
+                );
+                assert!(case.has_reviewed(&AgentId::new(r).unwrap()));
+            }
+            let new = event(
+                n,
+                "qa-new",
+                "qa_reviewed",
+                r#"{"reviewer":"qa-new","score":10}"#,
+            );
+            check(&state, &new).unwrap();
+            assert!(!case.has_acted(&AgentId::new("qa-new").unwrap()));
+            assert!(case.has_acted(&AgentId::new(&acted[acted.len() - 1]).unwrap()));
+            assert!(case.was_assigned(&AgentId::new(&assigned[0]).unwrap()));
+            // A state that built its sets equals one that did not.
+            let mut plain = state.clone();
+            if let Some(c) = plain.case.as_mut() {
+                c.lookup = Lookup::default();
+            }
+            assert_eq!(plain, state);
+        }
+    }
 }

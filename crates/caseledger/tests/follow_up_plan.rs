@@ -379,6 +379,51 @@ fn the_cap_drops_a_customer_with_a_follow_up_due_less_than_30_days_away_either_s
     );
 }
 
+/// A burst: one customer with many candidates and many follow-ups already
+/// recorded, all due at one instant, some too close to the plan's due time
+/// and the first recorded one not: every candidate is dropped for the cap,
+/// each naming the first recorded follow-up too close (the plan asks the
+/// cap once a customer, not once a candidate); another customer's
+/// candidates keep one call and drop the rest as the same customer's.
+#[test]
+fn a_burst_of_one_customer_is_dropped_for_the_cap_naming_the_first_too_close() {
+    let mut desk = Desk::new();
+    let due = before(0, 10);
+    let far = desk.resolved(1, &kase("C-1"), before(40, 9));
+    desk.follow_up(far, before(40, 10), due - Duration::days(31));
+    let mut too_close = Vec::new();
+    for n in 2..42 {
+        let case = desk.resolved(n, &kase("C-1"), before(20, 9));
+        desk.follow_up(case, before(20, 10), due - Duration::days(5));
+        too_close.push(case);
+    }
+    let candidates: Vec<CaseId> = (100..160)
+        .map(|n| desk.resolved(n, &kase("C-1"), before(4, 9)))
+        .collect();
+    let others: Vec<CaseId> = (200..210)
+        .map(|n| desk.resolved(n, &kase("C-2"), before(4, 9)))
+        .collect();
+    let plan = desk.plan();
+    assert_eq!(plan.candidates, candidates.len() + others.len());
+    assert_eq!(cases(&plan), [others[0]]);
+    let mut capped = Vec::new();
+    for d in &plan.dropped {
+        match &d.reason {
+            DropReason::Cap(cap) => {
+                assert_eq!(cap.existing.case_id, too_close[0], "{d:?}");
+                capped.push(d.call.case_id);
+            }
+            DropReason::SameCustomer { kept } => {
+                assert_eq!(*kept, others[0]);
+                assert!(others.contains(&d.call.case_id));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    capped.sort();
+    assert_eq!(capped, candidates);
+}
+
 #[test]
 fn one_case_per_customer_the_first_in_the_order() {
     let mut desk = Desk::new();

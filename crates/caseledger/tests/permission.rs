@@ -1185,3 +1185,57 @@ fn a_role_directory_folds_case_as_unicode_does() {
     dir.grant(id("οδος"), &[Role::Agent]).unwrap();
     assert_eq!(dir.len(), 2);
 }
+
+/// A case handled by more agents than a short list is searched for (the
+/// case keeps a set of them then): the separation of duties still finds
+/// the reviewer among them, first, in the middle or last, whether assigned
+/// or acting; and lets a reviewer who never handled it review.
+#[test]
+fn the_reviewer_rule_finds_the_reviewer_among_many_agents() {
+    for position in [0, 20, 39] {
+        for assign in [true, false] {
+            let mut state = given(open_classified()).state().clone();
+            for i in 0..40 {
+                let name = if i == position {
+                    "only-qa".to_owned()
+                } else {
+                    format!("agent-{i}")
+                };
+                // Assigned by a lead (who is the one acting), or acting.
+                let (actor, data) = if assign {
+                    ("lead-1".to_owned(), EventData::Assigned(assigned(&name)))
+                } else {
+                    (name, EventData::Responded)
+                };
+                let e = Event {
+                    event_id: EventId::from_u128(1000 + i as u128),
+                    case_id: CASE,
+                    at: t(10 + i),
+                    actor: agent(&actor),
+                    data,
+                };
+                state.apply_in_place(&e).unwrap();
+            }
+            let review = |reviewer: &str| {
+                check(
+                    &directory(),
+                    &PermissionTable::default(),
+                    CASE,
+                    &agent(reviewer),
+                    &state,
+                    &Request::QualityReview {
+                        reviewer: &id(reviewer),
+                    },
+                )
+            };
+            let d = review("only-qa").unwrap_err();
+            let rule = if assign {
+                PermissionRule::ReviewerWasAssigned
+            } else {
+                PermissionRule::ReviewerHandledCase
+            };
+            assert_eq!(d.rule, rule, "{position} {assign}: {d}");
+            review("qa-2").unwrap();
+        }
+    }
+}

@@ -71,30 +71,32 @@ pub fn history(
 }
 
 /// Writes one case's `events` with its state after each: `history`,
-/// whatever the store.
+/// whatever the store. The whole history is checked against the case
+/// rules before anything is written; the renderers then fold it again as
+/// they write, so that no state is kept per event (a case of n events
+/// touched by k agents would keep n copies of its k-long lists).
 pub fn write_history(
     case_id: CaseId,
     events: Vec<RecordedEvent>,
     as_of: Option<DateTime<Utc>>,
     format: HistoryFormat,
 ) -> Result<()> {
-    let mut state = CaseState::initial();
-    let mut steps = Vec::new();
-    for e in events
+    let events: Vec<RecordedEvent> = events
         .into_iter()
         .filter(|e| as_of.is_none_or(|t| e.event.at <= t))
-    {
-        state = state.apply(&e.event).with_context(|| {
+        .collect();
+    let mut state = CaseState::initial();
+    for e in &events {
+        state.apply_in_place(&e.event).with_context(|| {
             format!(
                 "the stored history breaks a rule at position {}",
                 e.position
             )
         })?;
-        steps.push((e, state.clone()));
     }
     let text = match format {
-        HistoryFormat::Table => crate::render::history_table(case_id, &steps),
-        HistoryFormat::Json => crate::render::history_json(case_id, as_of, &steps)?,
+        HistoryFormat::Table => crate::render::history_table(case_id, &events),
+        HistoryFormat::Json => crate::render::history_json(case_id, as_of, &events)?,
     };
     write_stdout(&text)
 }

@@ -48,8 +48,11 @@ fn status_after(state: &CaseState) -> String {
     }
 }
 
-/// The `table` format of `history`.
-pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> String {
+/// The `table` format of `history`, over a history the caller checked
+/// against the case rules (`write_history`): the state after each event
+/// is folded as the rows are made, one state for all (an event refused
+/// here, which cannot happen, would leave it as it was).
+pub fn history_table(case_id: CaseId, events: &[RecordedEvent]) -> String {
     let mut rows: Vec<Vec<String>> = vec![vec![
         "ver".into(),
         "position".into(),
@@ -59,57 +62,75 @@ pub fn history_table(case_id: CaseId, steps: &[(RecordedEvent, CaseState)]) -> S
         "status after".into(),
         "details".into(),
     ]];
-    for (e, state) in steps {
+    let mut state = CaseState::initial();
+    for e in events {
+        // Checked by the caller: cannot fail.
+        let _ = state.apply_in_place(&e.event);
         rows.push(vec![
             e.version.to_string(),
             e.position.to_string(),
             format_timestamp(&e.event.at),
             super::text::shown_id(&e.event.actor.to_string()).into_owned(),
             e.event.data.event_type().to_string(),
-            status_after(state),
+            status_after(&state),
             details(e),
         ]);
     }
     format!(
         "case {case_id}: {}\n\n{}",
-        crate::commands::output::count(steps.len() as u64, "event"),
+        crate::commands::output::count(events.len() as u64, "event"),
         super::text::columns(&rows)
     )
 }
 
-/// The `json` format of `history`.
+/// The steps of `history_json`: each event in its export form (its keys
+/// in that order), then its version and the case after it, serialized as
+/// the case is folded (one state for all, as in `history_table`).
+struct Steps<'a>(&'a [RecordedEvent]);
+
+impl serde::Serialize for Steps<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        #[derive(serde::Serialize)]
+        struct Step<'a> {
+            #[serde(flatten)]
+            event: &'a RecordedEvent,
+            version: u64,
+            state: Option<&'a caseledger::Case>,
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        let mut state = CaseState::initial();
+        for e in self.0 {
+            // Checked by the caller: cannot fail.
+            let _ = state.apply_in_place(&e.event);
+            seq.serialize_element(&Step {
+                event: e,
+                version: e.version,
+                state: state.case(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// The `json` format of `history`, over a history the caller checked
+/// (as `history_table`).
 pub fn history_json(
     case_id: CaseId,
     as_of: Option<DateTime<Utc>>,
-    steps: &[(RecordedEvent, CaseState)],
+    events: &[RecordedEvent],
 ) -> Result<String> {
-    /// An event in its export form (its keys in that order), then its
-    /// version and the case after it.
-    #[derive(serde::Serialize)]
-    struct Step<'a> {
-        #[serde(flatten)]
-        event: &'a RecordedEvent,
-        version: u64,
-        state: Option<&'a caseledger::Case>,
-    }
     /// The keys in docs/cli.md's order (a map would sort them).
     #[derive(serde::Serialize)]
     struct History<'a> {
         case_id: String,
         as_of: Option<String>,
-        events: Vec<Step<'a>>,
+        events: Steps<'a>,
     }
     let history = History {
         case_id: case_id.to_string(),
         as_of: as_of.map(|t| format_timestamp(&t)),
-        events: steps
-            .iter()
-            .map(|(e, state)| Step {
-                event: e,
-                version: e.version,
-                state: state.case(),
-            })
-            .collect(),
+        events: Steps(events),
     };
     let mut s = serde_json::to_string_pretty(&history)?;
     s.push('\n');

@@ -347,6 +347,7 @@ impl KpiAccumulator {
                 for (t, _) in &mut rarer.teams {
                     *t = renumber(&teams, *t);
                 }
+                rarer.index_teams();
             }
             self.facts.push(facts);
         }

@@ -272,6 +272,40 @@ pub(crate) struct Trail {
     pub(crate) rarer: Option<Box<Rarer>>,
 }
 
+/// How many later teams [`Rarer::teams`] holds before it gets a set: a
+/// search of a short list is as fast as a hash, and costs no memory.
+const TEAM_SEARCH_LIMIT: usize = 16;
+
+impl Rarer {
+    /// Appends `team`, first assigned at `at_ms`, unless it is listed
+    /// already: with its set once the list is long, so that a case routed
+    /// to k teams costs O(k), not O(k^2).
+    pub(crate) fn add_team(&mut self, team: u32, at_ms: i64) {
+        let listed = match &self.team_set {
+            Some(set) => set.contains(&team),
+            None => self.teams.iter().any(|(t, _)| *t == team),
+        };
+        if listed {
+            return;
+        }
+        push_small(&mut self.teams, (team, at_ms));
+        match &mut self.team_set {
+            Some(set) => {
+                set.insert(team);
+            }
+            None if self.teams.len() > TEAM_SEARCH_LIMIT => self.index_teams(),
+            None => {}
+        }
+    }
+
+    /// Rebuilds the team set from the list (after the teams were
+    /// renumbered), if the list is long enough to have one.
+    pub(crate) fn index_teams(&mut self) {
+        self.team_set = (self.teams.len() > TEAM_SEARCH_LIMIT)
+            .then(|| Box::new(self.teams.iter().map(|(t, _)| *t).collect()));
+    }
+}
+
 impl Trail {
     /// The rarest facts, if the case has any.
     pub(crate) fn rarer(&self) -> Option<&Rarer> {
@@ -296,6 +330,13 @@ pub(crate) struct Rarer {
     /// ([`CaseFacts::first_team`]; interned in the accumulator's `teams`),
     /// with the time of its first assignment, in that order.
     pub(crate) teams: Vec<(u32, i64)>,
+    /// The teams of [`teams`](Self::teams) as a set, once there are more
+    /// than [`TEAM_SEARCH_LIMIT`] (see [`Rarer::add_team`]); `None` below.
+    #[expect(
+        clippy::box_collection,
+        reason = "8 bytes in every case's rarer facts, where an unboxed set would take 32 or more for the few cases that need one"
+    )]
+    pub(crate) team_set: Option<Box<std::collections::HashSet<u32, crate::ids::KeyedState>>>,
     /// `not_resolved` outcomes whose case was not reopened after them
     /// (closed, or followed up again, first); `awaiting_reopen` adds one.
     pub(crate) unreopened: u32,
@@ -516,9 +557,9 @@ impl CaseFacts {
                     if self.first_team_ms.get().is_none() {
                         self.first_team = team;
                         self.first_team_ms = OptMs::some(at_ms);
-                    } else if !self.teams().any(|(t, _)| t == team) {
+                    } else if team != self.first_team {
                         let rarer = self.trail.get_or_insert_default().rarer_mut();
-                        push_small(&mut rarer.teams, (team, at_ms));
+                        rarer.add_team(team, at_ms);
                     }
                 }
             }
@@ -545,7 +586,7 @@ impl CaseFacts {
                     .is_some_and(|c| c.category == Category::Complaint)
                 {
                     // Fewer than 2^32 teams per case.
-                    let routed_to = u32::try_from(self.teams().count()).unwrap_or(u32::MAX);
+                    let routed_to = u32::try_from(self.team_count()).unwrap_or(u32::MAX);
                     let trail = self.trail.get_or_insert_default();
                     push_small(&mut trail.complaint_resolutions, (routed_to, r.root_cause));
                 }
@@ -659,6 +700,16 @@ impl CaseFacts {
             .filter_map(|t| t.rarer())
             .flat_map(|r| r.teams.iter().copied());
         first.into_iter().chain(rest)
+    }
+
+    /// How many teams [`teams`](Self::teams) lists, without walking them.
+    pub(crate) fn team_count(&self) -> usize {
+        let later = self
+            .trail
+            .as_deref()
+            .and_then(Trail::rarer)
+            .map_or(0, |r| r.teams.len());
+        usize::from(self.first_team_ms.get().is_some()) + later
     }
 
     /// Whether the case was ever resolved (as of T): every figure asks
@@ -817,6 +868,58 @@ pub(crate) fn group_name(
 
 #[cfg(test)]
 mod tests {
+
+    /// A case assigned to k teams, each more than once and in a mixed
+    /// order (k past the list's search limit): each team listed once, in
+    /// the order of its first assignment, with that assignment's time; the
+    /// count of them; and, past the limit, a set of the same teams.
+    #[test]
+    fn a_case_of_many_teams_lists_each_once_with_its_set() {
+        use crate::ids::{AgentId, TeamId};
+        for k in [2, TEAM_SEARCH_LIMIT + 1, TEAM_SEARCH_LIMIT + 2, 90] {
+            let mut facts =
+                CaseFacts::opened(0, Channel::Phone, Tier::Standard, Origin::Customer, 0);
+            let (mut agents, mut teams) = (Names::default(), Names::default());
+            let mut expected: Vec<(u32, i64)> = Vec::new();
+            for i in 0..3 * k {
+                let team = (i * 7 + i / k) % k;
+                let at_ms = i as i64 * 1000;
+                let event: Event = serde_json::from_value(serde_json::json!({
+                    "case_id": "00000000-0000-0000-0000-000000000001",
+                    "type": "assigned",
+                    "at": crate::format_timestamp(&DateTime::from_timestamp_millis(at_ms).unwrap()),
+                    "actor": "lead-1",
+                    "event_id": format!("00000000-0000-0000-0001-{i:012}"),
+                    "data": {"agent": "agent-1", "team": format!("team-{team}")},
+                }))
+                .unwrap();
+                facts.observe(i as u64, &event, &mut agents, &mut teams);
+                let number = teams.number(&TeamId::new(format!("team-{team}")).unwrap());
+                if !expected.iter().any(|(t, _)| *t == number) {
+                    expected.push((number, at_ms));
+                }
+            }
+            let _ = agents.number(&AgentId::new("agent-1").unwrap());
+            assert_eq!(facts.teams().collect::<Vec<_>>(), expected, "{k}");
+            assert_eq!(facts.team_count(), k, "{k}");
+            let rarer = facts.trail.as_ref().and_then(|t| t.rarer()).unwrap();
+            match &rarer.team_set {
+                Some(set) => {
+                    assert!(rarer.teams.len() > TEAM_SEARCH_LIMIT, "{k}");
+                    let listed: std::collections::HashSet<u32> =
+                        rarer.teams.iter().map(|(t, _)| *t).collect();
+                    assert_eq!(
+                        set.iter()
+                            .copied()
+                            .collect::<std::collections::HashSet<u32>>(),
+                        listed,
+                        "{k}"
+                    );
+                }
+                None => assert!(rarer.teams.len() <= TEAM_SEARCH_LIMIT, "{k}"),
+            }
+        }
+    }
     use super::*;
 
     /// Issue 16: a case's facts stay small (they are most of the report's
