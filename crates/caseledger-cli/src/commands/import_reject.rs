@@ -25,8 +25,8 @@ use super::import::Created;
 use super::import_check::{Line, LineReader, Outcome, Validator};
 use super::open::open_writer;
 use super::output::{
-    check_output_path, count, create_temporary, remove_stale_temporaries, temporary_beside,
-    verdict_after, write_after_commit,
+    check_output_path, count, create_temporary, remove_stale_temporaries, remove_temporary,
+    temporary_beside, verdict_after, write_after_commit,
 };
 use crate::args::ImportFormat;
 use crate::exit::UsageError;
@@ -179,7 +179,7 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
             // store's lock: see `Created::remove`.
             if imported.is_err() {
                 // First, so that a new directory it sits in can go too.
-                let _ = std::fs::remove_file(&tmp);
+                remove_temporary(&tmp);
             }
             if imported.as_ref().map_or(true, |(s, _)| s.rejected_all()) {
                 created.remove(&store);
@@ -192,7 +192,7 @@ pub fn run(dir: &Path, file: Option<&Path>, reject: &Path, format: ImportFormat)
     let (summary, _locked) = match result {
         Ok(done) => done,
         Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
+            remove_temporary(&tmp);
             return Err(e);
         }
     };

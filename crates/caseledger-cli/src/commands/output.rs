@@ -76,7 +76,7 @@ pub fn write_file(path: &Path, text: &str, store: Option<&Path>) -> Result<()> {
         std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+        remove_temporary(&tmp);
         anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
     })
 }
@@ -250,7 +250,8 @@ pub fn remove_stale_temporaries(path: &Path) {
         if !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        let Ok(file) = std::fs::File::open(entry.path()) else {
+        // Not through a link put there since the listing said a file.
+        let Ok(file) = open_not_following(&entry.path()) else {
             continue;
         };
         // Held while it is removed: a live writer's lock refuses this one.
@@ -274,6 +275,21 @@ pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
             .open(tmp)
     };
     let file = match create() {
+        // A file of this name held locked is a live run's: one of another
+        // PID namespace with this same process id writing the same file
+        // (as two containers whose commands both run as PID 1 may).
+        // Removing it would let that run rename this run's half-written
+        // file over the output, and report it written.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && held_by_another(tmp) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                format!(
+                    "{} is held by another process writing the same file (of this process id, \
+                     in another PID namespace); run again once it is done",
+                    tmp.display()
+                ),
+            ));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             std::fs::remove_file(tmp)?;
             create()
@@ -296,6 +312,38 @@ pub fn create_temporary(tmp: &Path) -> std::io::Result<std::fs::File> {
     }
     hold_for_a_test(tmp);
     Ok(file)
+}
+
+/// Opens `path` to read, without following a link planted under its name
+/// (`O_NOFOLLOW`: a link is an error), without waiting on a FIFO
+/// (`O_NONBLOCK`) and without taking a terminal put there as this
+/// process's (`O_NOCTTY`).
+fn open_not_following(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// Whether another open file holds `tmp` locked, as [`create_temporary`]
+/// locks its file while it lives: a live run's temporary file. A link, or
+/// what cannot be opened or locked, is no one's.
+fn held_by_another(tmp: &Path) -> bool {
+    open_not_following(tmp)
+        .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
+/// Removes this run's temporary file `tmp` ([`temporary_beside`]) after a
+/// failure, once this run has closed it: unless a file of that name is
+/// held locked by another process (a run of this process id in another PID
+/// namespace, writing the same file: [`create_temporary`] refused to
+/// replace it), which is that run's, not this one's. A failure to remove
+/// is ignored (it costs only space; a later run removes it).
+pub fn remove_temporary(tmp: &Path) {
+    if !held_by_another(tmp) {
+        let _ = std::fs::remove_file(tmp);
+    }
 }
 
 /// A test hook: with `CASELEDGER_TEST_HOLD_TEMPORARY` set, a command that
@@ -329,5 +377,39 @@ impl HeadJson {
             position,
             hash: hash_hex,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+    use super::*;
+
+    /// A temporary file under this process's own name that another open
+    /// file holds locked is a live run's (one of another PID namespace with
+    /// the same process id, writing the same output): `write_file` fails
+    /// without touching it or the output, where it used to remove it and
+    /// write its own, which the other run would then rename over the output
+    /// half-written. Unlocked (a killed run's), it is replaced as before.
+    #[test]
+    fn a_temporary_of_this_name_held_by_a_live_run_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.txt");
+        let tmp = temporary_beside(&path, "--output").unwrap();
+        std::fs::write(&tmp, "theirs").unwrap();
+        let theirs = std::fs::File::open(&tmp).unwrap();
+        theirs.try_lock().unwrap();
+
+        let err = write_file(&path, "ours", None).unwrap_err();
+        let chain = format!("{err:#}");
+        assert!(chain.contains("held by another process"), "{chain}");
+        assert!(!path.exists(), "nothing written: {chain}");
+        assert_eq!(std::fs::read_to_string(&tmp).unwrap(), "theirs");
+
+        drop(theirs);
+        write_file(&path, "ours", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "ours");
+        assert!(!tmp.exists());
     }
 }
