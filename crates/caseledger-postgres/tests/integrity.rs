@@ -12,6 +12,7 @@ use caseledger_postgres::{Clock, ErrorKind, PgLog, PgOptions};
 use caseledger_store::{Store, StoreOptions};
 use caseledger_synth::{Synth, SynthConfig};
 use caseledger_testkit::append_each;
+use caseledger_testkit::pg::TestRole;
 use chrono::{TimeZone, Utc};
 use common::TestDb;
 
@@ -234,23 +235,16 @@ fn the_password_never_shows_in_errors_or_debug() {
 fn the_application_role_of_the_docs_appends_and_reads_only() {
     let db = TestDb::new();
     drop(db.log()); // the owner creates the schema
-    let role = format!("{}_app", db.name);
-    db.sql(&format!(
-        "CREATE ROLE {role} LOGIN;
-         GRANT USAGE ON SCHEMA caseledger TO {role};
+    let app = TestRole::new(
+        &db.name,
+        &format!("{}_app", db.name),
+        "GRANT USAGE ON SCHEMA caseledger TO {role};
          GRANT SELECT, INSERT ON caseledger.events, caseledger.commits TO {role};
          GRANT SELECT, UPDATE ON caseledger.head TO {role};
-         GRANT SELECT ON caseledger.schema_version TO {role};"
-    ))
+         GRANT SELECT ON caseledger.schema_version TO {role};",
+    )
     .unwrap();
-    struct DropRole(String, String);
-    impl Drop for DropRole {
-        fn drop(&mut self) {
-            let sql = format!("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}", self.0);
-            let _ = common::sql_on(&self.1, &sql);
-        }
-    }
-    let _cleanup = DropRole(role.clone(), db.name.clone());
+    let role = app.name.clone();
     let url = common::url_as_user(&db.url, &role);
     let log = PgLog::connect(&url, event_time()).unwrap();
     append_each(&log, &history(2, 9));
@@ -380,21 +374,14 @@ fn a_reading_open_reads_an_older_schema_without_upgrading_it() {
          UPDATE caseledger.schema_version SET version = 2;",
     )
     .unwrap();
-    let role = format!("{}_audit", db.name);
-    db.sql(&format!(
-        "CREATE ROLE {role} LOGIN;
-         GRANT USAGE ON SCHEMA caseledger TO {role};
-         GRANT SELECT ON ALL TABLES IN SCHEMA caseledger TO {role};"
-    ))
+    let audit = TestRole::new(
+        &db.name,
+        &format!("{}_audit", db.name),
+        "GRANT USAGE ON SCHEMA caseledger TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA caseledger TO {role};",
+    )
     .unwrap();
-    struct DropRole(String, String);
-    impl Drop for DropRole {
-        fn drop(&mut self) {
-            let sql = format!("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}", self.0);
-            let _ = common::sql_on(&self.1, &sql);
-        }
-    }
-    let _cleanup = DropRole(role.clone(), db.name.clone());
+    let role = audit.name.clone();
     let url = common::url_as_user(&db.url, &role);
 
     // A creating open as the auditor tries to upgrade, and the server

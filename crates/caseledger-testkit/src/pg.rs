@@ -182,6 +182,38 @@ pub fn sql_on(db: &str, sql: &str) -> Result<(), String> {
     sql_at(&url_with_db(&base_url(), db), sql)
 }
 
+/// A login role created for one test in the database `db` (with `grants`,
+/// SQL run after `CREATE ROLE name LOGIN`, `{role}` standing for its name),
+/// dropped with what it owns when the guard goes, also when the test
+/// panics: roles are the server's, not the database's, so dropping the
+/// database would leave it behind.
+#[derive(Debug)]
+pub struct TestRole {
+    /// The role's name.
+    pub name: String,
+    db: String,
+}
+
+impl TestRole {
+    /// Creates role `name` in database `db` and runs `grants` for it.
+    pub fn new(db: &str, name: &str, grants: &str) -> Result<TestRole, String> {
+        let role = TestRole {
+            name: name.to_owned(),
+            db: db.to_owned(),
+        };
+        sql_on(db, &format!("CREATE ROLE {name} LOGIN;"))?;
+        sql_on(db, &grants.replace("{role}", name))?;
+        Ok(role)
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let sql = format!("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}", self.name);
+        let _ = sql_on(&self.db, &sql);
+    }
+}
+
 /// A database created for one test (`caseledger_t_<random>`) and dropped
 /// `WITH (FORCE)` with the guard, also when the test panics.
 #[derive(Debug)]

@@ -213,38 +213,17 @@ pub fn report_json(store: impl AsRef<OsStr>, by: &str) -> String {
 /// batches written, E events of the next handed over); returns once it is
 /// dead.
 pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"));
+    command
         .args(["copy", "--source"])
         .arg(a)
         .arg("--target")
         .arg(b)
-        .env_remove("CASELEDGER_STORE")
-        .env("CASELEDGER_TEST_COPY_STOP", format!("{point}:hold"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut said = Vec::new();
-    for line in stderr.lines() {
-        let line = line.unwrap();
-        if line.contains("holding here until killed") {
-            child.kill().unwrap();
-            let status = child.wait().unwrap();
-            assert_eq!(
-                std::os::unix::process::ExitStatusExt::signal(&status),
-                Some(9),
-                "{point}: killed by SIGKILL"
-            );
-            return;
-        }
-        said.push(line);
-    }
-    let status = child.wait().unwrap();
-    panic!(
-        "{point}: the copy ended ({status}) before its point:\n{}",
-        said.join("\n")
+        .env("CASELEDGER_TEST_COPY_STOP", format!("{point}:hold"));
+    killed_at_hold(
+        command,
+        "CASELEDGER_TEST_COPY_STOP: holding here until killed",
+        point,
     );
 }
 
@@ -253,13 +232,24 @@ pub fn copy_killed_at(a: impl AsRef<OsStr>, b: impl AsRef<OsStr>, point: &str) {
 /// `CASELEDGER_TEST_HOLD_TEMPORARY` holds there); returns the temporary
 /// file's path once the process is dead.
 pub fn killed_holding_its_temporary(store: impl AsRef<OsStr>, args: &[&str]) -> std::path::PathBuf {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"))
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseledger"));
+    command
         .arg("--store")
         .arg(store)
         .args(args)
+        .env("CASELEDGER_TEST_HOLD_TEMPORARY", "1");
+    let held = "CASELEDGER_TEST_HOLD_TEMPORARY: holding here until killed: ";
+    killed_at_hold(command, held, &format!("{args:?}")).into()
+}
+
+/// Runs `command` (without `CASELEDGER_STORE`) until it prints a line
+/// starting with `marker` on stderr (a test hook holding there), then kills
+/// it with SIGKILL and checks it died of it; returns the rest of that line.
+/// Panics, naming `what`, if the command ends before its marker.
+fn killed_at_hold(mut command: std::process::Command, marker: &str, what: &str) -> String {
+    use std::io::BufRead;
+    let mut child = command
         .env_remove("CASELEDGER_STORE")
-        .env("CASELEDGER_TEST_HOLD_TEMPORARY", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -268,22 +258,21 @@ pub fn killed_holding_its_temporary(store: impl AsRef<OsStr>, args: &[&str]) -> 
     let mut said = Vec::new();
     for line in stderr.lines() {
         let line = line.unwrap();
-        let held = "CASELEDGER_TEST_HOLD_TEMPORARY: holding here until killed: ";
-        if let Some(path) = line.strip_prefix(held) {
+        if let Some(rest) = line.strip_prefix(marker) {
             child.kill().unwrap();
             let status = child.wait().unwrap();
             assert_eq!(
                 std::os::unix::process::ExitStatusExt::signal(&status),
                 Some(9),
-                "{args:?}: killed by SIGKILL"
+                "{what}: killed by SIGKILL"
             );
-            return path.into();
+            return rest.to_owned();
         }
         said.push(line);
     }
     let status = child.wait().unwrap();
     panic!(
-        "{args:?}: ended ({status}) before creating its temporary file:\n{}",
+        "{what}: ended ({status}) before its hold:\n{}",
         said.join("\n")
     );
 }
