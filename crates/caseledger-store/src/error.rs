@@ -214,7 +214,8 @@ pub enum ErrorKind {
     /// head: the log never had that head (another store's, or one restored
     /// from an older copy).
     #[error(
-        "position {position} is beyond the log's head (position {head}): the log never had a          head there"
+        "position {position} is beyond the log's head (position {head}): the log never had a \
+         head there"
     )]
     PastHead {
         /// The position asked for.
