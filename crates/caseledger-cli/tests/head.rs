@@ -255,3 +255,44 @@ fn damage_after_the_head_does_not_stop_the_read_and_damage_before_it_does() {
         assert_eq!(damage(&err), damage(&today), "{with_head:?}");
     }
 }
+
+/// Replaces, behind the log's back, the body of the event at `position`
+/// with that of the event after it (a changed row).
+fn change_row(db: &TestDb, position: u64) {
+    db.sql(&format!(
+        "ALTER TABLE caseledger.events DISABLE TRIGGER events_append_only;
+         UPDATE caseledger.events e SET body = n.body
+           FROM caseledger.events n WHERE e.position = {position} AND n.position = {position} + 1;
+         ALTER TABLE caseledger.events ENABLE TRIGGER events_append_only;"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn on_postgres_a_row_changed_after_the_head_does_not_stop_the_read_and_one_before_it_does() {
+    let db = TestDb::new();
+    let store = db.url.as_str();
+    let (head, filed) = file_reports(store);
+    let position: u64 = head.split_once(':').unwrap().0.parse().unwrap();
+    append_later(store);
+    change_row(&db, position + 2);
+    let (code, _, err) = run(store, &["report"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("position {}", position + 2)), "{err}");
+    for (args, then) in commands().iter().zip(&filed) {
+        let mut with_head = args.clone();
+        with_head.extend(["--head", &head]);
+        assert_eq!(&ok(store, &with_head), then, "{with_head:?}");
+    }
+    change_row(&db, 10);
+    for args in commands() {
+        let mut with_head = args.clone();
+        with_head.extend(["--head", &head]);
+        let (code, out, err) = run(store, &with_head);
+        assert_eq!(code, 1, "{with_head:?}: {out}{err}");
+        assert!(
+            err.contains("the log was changed behind caseledger's back at position 10"),
+            "{with_head:?}: {err}"
+        );
+    }
+}
