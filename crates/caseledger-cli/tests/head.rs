@@ -42,6 +42,7 @@ fn commands() -> Vec<Vec<&'static str>> {
         vec!["report", "--format", "table", "--group-by", "month"],
         vec!["report", "--format", "csv", "--group-by", "channel"],
         vec!["report", "--format", "json", "--group-by", "responder"],
+        vec!["report", "--format", "html"],
         vec!["cases", "--format", "json"],
         vec!["cases", "--format", "table"],
         vec!["history", CASE_1, "--format", "json"],
