@@ -269,6 +269,73 @@ fn check_time(s: &str, time: &str) -> Result<(), String> {
     }
 }
 
+/// A `--head` value: the ledger as it stood when its head was at
+/// `position`, and, when given, the chain hash it must have there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadArg {
+    /// The head's position (1 or later).
+    pub position: u64,
+    /// The head's chain hash, as a report printed it.
+    pub hash: Option<[u8; 32]>,
+}
+
+/// What `--head` accepts, for error messages.
+const ACCEPTED_HEADS: &str = "use the head a report printed, POSITION:HASH, like \
+                              822:d7b3b51089d4838a778ac40ef01906cc1230da4a5d4c3f91c6d3f097bb726845 \
+                              (or a position alone, like 822)";
+
+/// Parses `--head`: `POSITION:HASH` (the position and the 64 hexadecimal
+/// digits of the chain hash, as every report prints its head) or a
+/// position alone. Position 0, the empty ledger, is refused: no report
+/// worth reproducing has it.
+pub(crate) fn parse_head(s: &str) -> Result<HeadArg, String> {
+    let (position, hash) = match s.split_once(':') {
+        Some((p, h)) => (p.trim(), Some(h.trim())),
+        None => (s.trim(), None),
+    };
+    if position.is_empty() || !position.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`{s}`: the position `{position}` is not a whole number; {ACCEPTED_HEADS}"
+        ));
+    }
+    let Ok(position) = position.parse::<u64>() else {
+        return Err(format!(
+            "`{s}`: the position is too large for a ledger; {ACCEPTED_HEADS}"
+        ));
+    };
+    if position == 0 {
+        return Err(format!(
+            "`{s}`: position 0 is the empty ledger, before any event; a report's head is \
+             position 1 or later; {ACCEPTED_HEADS}"
+        ));
+    }
+    let hash = match hash {
+        None => None,
+        Some(h) => Some(parse_hash(h).ok_or_else(|| {
+            format!(
+                "`{s}`: the hash `{h}` is not 64 hexadecimal digits ({} given); {ACCEPTED_HEADS}",
+                h.chars().count()
+            )
+        })?),
+    };
+    Ok(HeadArg { position, hash })
+}
+
+/// 64 hexadecimal digits as 32 bytes.
+fn parse_hash(h: &str) -> Option<[u8; 32]> {
+    let b = h.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in b.chunks(2).enumerate() {
+        let digit = |c: u8| char::from(c).to_digit(16);
+        // Each digit is below 16, so the byte fits.
+        out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(out)
+}
+
 /// Parses a case id, explaining what one looks like.
 pub(crate) fn parse_case_id(s: &str) -> Result<caseledger::CaseId, String> {
     s.parse().map_err(|e| {
@@ -396,7 +463,40 @@ vocab_parser!(priority_parser, caseledger::Priority);
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration_ms;
+    use super::{parse_duration_ms, parse_head};
+
+    #[test]
+    fn heads_read_as_printed_and_say_what_is_wrong() {
+        let hash = "d7b3b51089d4838a778ac40ef01906cc1230da4a5d4c3f91c6d3f097bb726845";
+        let head = parse_head(&format!("822:{hash}")).unwrap();
+        assert_eq!(head.position, 822);
+        assert_eq!(
+            head.hash.map(|h| caseledger_store::hex(&h)),
+            Some(hash.to_owned())
+        );
+        let upper = parse_head(&format!("822:{}", hash.to_uppercase())).unwrap();
+        assert_eq!(upper, head);
+        assert_eq!(parse_head("5").unwrap().hash, None);
+        for (bad, says) in [
+            ("0", "position 0 is the empty ledger"),
+            (&format!("0:{hash}"), "position 0 is the empty ledger"),
+            ("x:ab", "the position `x` is not a whole number"),
+            ("", "the position `` is not a whole number"),
+            ("-3", "the position `-3` is not a whole number"),
+            ("99999999999999999999", "too large"),
+            (
+                "822:abc",
+                "the hash `abc` is not 64 hexadecimal digits (3 given)",
+            ),
+            (&format!("822:{}", &hash[1..]), "(63 given)"),
+            (&format!("822:{}g", &hash[1..]), "(64 given)"),
+            (&format!("822:{hash}:1"), "(66 given)"),
+        ] {
+            let err = parse_head(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(err.contains("POSITION:HASH"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn durations_read_in_minutes_hours_and_days_and_say_what_is_wrong() {

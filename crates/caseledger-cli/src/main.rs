@@ -44,7 +44,8 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::args::{
-    CustomersArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_time,
+    CustomersArg, HeadArg, HistoryFormat, ImportFormat, VerifyFormat, parse_case_id, parse_head,
+    parse_time,
 };
 use crate::commands::{
     bench, cases, copy, export, follow_ups, generate, import, import_check, import_reject, open,
@@ -129,6 +130,12 @@ enum Command {
         #[arg(long, value_name = "T", value_parser = parse_time,
               help = concat!("Only events that happened at or before T.", time_formats!()))]
         as_of: Option<DateTime<Utc>>,
+        /// The ledger as it stood when a report printed the head
+        /// POSITION:HASH: read only the events up to POSITION, and check
+        /// that the chain hash there is HASH (docs/cli.md, "Reproducing a
+        /// report").
+        #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
+        head: Option<HeadArg>,
     },
     /// The KPI report for a cohort of cases, as of a moment.
     #[command(
@@ -154,6 +161,12 @@ enum Command {
         #[arg(long, value_name = "T", value_parser = parse_time,
               help = concat!("Only events that happened at or before T.", time_formats!()))]
         as_of: Option<DateTime<Utc>>,
+        /// The ledger as it stood when a report printed the head
+        /// POSITION:HASH: read only the events up to POSITION, and check
+        /// that the chain hash there is HASH (docs/cli.md, "Reproducing a
+        /// report").
+        #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
+        head: Option<HeadArg>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
         format: HistoryFormat,
@@ -302,19 +315,22 @@ fn run(store: Option<OsString>, command: Command) -> Result<()> {
             StoreLocation::Dir(dir) => import::run(&dir, file.as_deref()),
             StoreLocation::Postgres(url) => pg::import_file(&url, file.as_deref()),
         },
-        Command::Export { as_of } => match need_location()? {
-            StoreLocation::Dir(dir) => export::export(&dir, as_of),
-            StoreLocation::Postgres(url) => pg::export(&url, as_of),
+        Command::Export { as_of, head } => match need_location()? {
+            StoreLocation::Dir(dir) => export::export(&dir, as_of, head.as_ref()),
+            StoreLocation::Postgres(url) => pg::export(&url, as_of, head.as_ref()),
         },
         Command::Report(args) => report::run(&need_location()?, &args),
         Command::Cases(args) => cases::run(&need_location()?, &args),
         Command::History {
             case_id,
             as_of,
+            head,
             format,
         } => match need_location()? {
-            StoreLocation::Dir(dir) => export::history(&dir, case_id, as_of, format),
-            StoreLocation::Postgres(url) => pg::history(&url, case_id, as_of, format),
+            StoreLocation::Dir(dir) => export::history(&dir, case_id, as_of, head.as_ref(), format),
+            StoreLocation::Postgres(url) => {
+                pg::history(&url, case_id, as_of, head.as_ref(), format)
+            }
         },
         Command::Verify {
             format,

@@ -145,13 +145,38 @@ impl PgLog {
     /// The bodies are decoded on the calling thread while the log's thread
     /// checks the chain (see `BodyCheck` in verify.rs): the first problem
     /// reported is still the one a sequential walk finds first.
-    pub fn read_verified(
+    pub fn read_verified(&self, visit: impl FnMut(RecordedEvent)) -> Result<VerifyReport, Error> {
+        self.read_verified_to(None, visit)
+    }
+
+    /// [`read_verified`](Self::read_verified) of the log as it stood when
+    /// its head was `position`: the events at positions 1 to `position`
+    /// only, checked as every read checks them, arriving at the commit
+    /// marker of the batch that ends there, whose head (position and chain
+    /// hash) the report returns; nothing after it is read, so a report made
+    /// then can be made again, whatever was appended since. Position 0 is
+    /// the empty log. Fails with [`ErrorKind::PastHead`](crate::ErrorKind::PastHead)
+    /// beyond the head, with
+    /// [`ErrorKind::InsideBatch`](crate::ErrorKind::InsideBatch) when no
+    /// batch ends there (the head was never there).
+    pub fn read_verified_up_to(
         &self,
+        position: u64,
+        visit: impl FnMut(RecordedEvent),
+    ) -> Result<VerifyReport, Error> {
+        self.read_verified_to(Some(position), visit)
+    }
+
+    fn read_verified_to(
+        &self,
+        up_to: Option<u64>,
         mut visit: impl FnMut(RecordedEvent),
     ) -> Result<VerifyReport, Error> {
         // The events go to `visit`: no string comes back to reuse.
         let mut pool = StringPool::default();
-        self.read_verified_pages(|bodies, rows| bodies.page(rows, &mut pool, |e, _| visit(e)))
+        self.read_verified_pages(up_to, |bodies, rows| {
+            bodies.page(rows, &mut pool, |e, _| visit(e))
+        })
     }
 
     /// [`read_verified`](Self::read_verified) for a fold: `fold` is given
@@ -163,6 +188,25 @@ impl PgLog {
     /// the same errors; the events before a problem are folded.
     pub fn read_verified_batches(
         &self,
+        fold: impl FnMut(&[RecordedEvent]),
+    ) -> Result<VerifyReport, Error> {
+        self.read_verified_batches_to(None, fold)
+    }
+
+    /// [`read_verified_batches`](Self::read_verified_batches) of the log as
+    /// it stood when its head was `position` (see
+    /// [`read_verified_up_to`](Self::read_verified_up_to)).
+    pub fn read_verified_batches_up_to(
+        &self,
+        position: u64,
+        fold: impl FnMut(&[RecordedEvent]),
+    ) -> Result<VerifyReport, Error> {
+        self.read_verified_batches_to(Some(position), fold)
+    }
+
+    fn read_verified_batches_to(
+        &self,
+        up_to: Option<u64>,
         mut fold: impl FnMut(&[RecordedEvent]),
     ) -> Result<VerifyReport, Error> {
         let mut pool = StringPool::default();
@@ -175,7 +219,7 @@ impl PgLog {
                 }
             }
         };
-        let result = self.read_verified_pages(|bodies, rows| {
+        let result = self.read_verified_pages(up_to, |bodies, rows| {
             bodies.page(rows, &mut pool, |e, pool| {
                 batch.push(e);
                 if batch.len() == REPLAY_BATCH_EVENTS {
@@ -193,6 +237,7 @@ impl PgLog {
     /// decodes each on the calling thread, in order.
     fn read_verified_pages(
         &self,
+        up_to: Option<u64>,
         mut page: impl FnMut(&mut BodyCheck, &[tokio_postgres::Row]) -> Result<(), Error>,
     ) -> Result<VerifyReport, Error> {
         enum Msg {
@@ -206,8 +251,9 @@ impl PgLog {
         self.handle.spawn(async move {
             let pages = tx.clone();
             let result = log
-                .walk(
+                .walk_to(
                     Depth::Chain,
+                    up_to,
                     |_| {},
                     // A failed send: the caller stopped at a problem of its own.
                     |page| pages.send(Msg::Page(page)).is_ok(),

@@ -132,6 +132,28 @@ pub enum ErrorKind {
     /// A projection was about to be fed a position other than the next
     /// one: nothing was fed.
     OutOfOrder(caseledger::projection::OutOfOrder),
+    /// A read of the log as it stood at a past head
+    /// ([`PgLog::read_verified_up_to`](crate::PgLog::read_verified_up_to))
+    /// named a position beyond the log's head: the log never had a head
+    /// there.
+    PastHead {
+        /// The position asked for.
+        position: u64,
+        /// The log's head position.
+        head: u64,
+    },
+    /// A read of the log as it stood at a past head named a position
+    /// inside a batch: its events were recorded together, so the log's
+    /// head was never there, only before the batch (`first - 1`) or after
+    /// it (`last`).
+    InsideBatch {
+        /// The position asked for.
+        position: u64,
+        /// The batch's first position.
+        first: u64,
+        /// The batch's last position.
+        last: u64,
+    },
 }
 
 impl fmt::Display for ErrorKind {
@@ -216,6 +238,23 @@ impl fmt::Display for ErrorKind {
                 )
             }
             ErrorKind::OutOfOrder(o) => write!(f, "{o}"),
+            // The file store's words (caseledger_store::ErrorKind).
+            ErrorKind::PastHead { position, head } => write!(
+                f,
+                "position {position} is beyond the log's head (position {head}): the log never \
+                 had a head there"
+            ),
+            ErrorKind::InsideBatch {
+                position,
+                first,
+                last,
+            } => write!(
+                f,
+                "position {position} is inside a batch (positions {first} to {last} were \
+                 recorded together): the log's head was never there, only at position {} or \
+                 {last}",
+                first - 1
+            ),
         }
     }
 }

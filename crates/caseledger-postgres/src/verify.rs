@@ -105,6 +105,23 @@ impl AsyncPgLog {
     pub(crate) async fn walk(
         &self,
         depth: Depth,
+        visit: impl FnMut(RecordedEvent) + Send,
+        pages: impl FnMut(Vec<tokio_postgres::Row>) -> bool + Send,
+    ) -> Result<VerifyReport, Error> {
+        self.walk_to(depth, None, visit, pages).await
+    }
+
+    /// [`AsyncPgLog::walk`], of the whole log (`up_to` `None`), or of the
+    /// log as it stood when its head was `up_to`: the events and commit
+    /// markers up to that position only, checked as the whole walk checks
+    /// them, arriving at the commit marker there as their head (the head
+    /// row, which is today's, is not compared). Fails with
+    /// [`ErrorKind::PastHead`] beyond the head row's position, with
+    /// [`ErrorKind::InsideBatch`] when no batch ends there.
+    pub(crate) async fn walk_to(
+        &self,
+        depth: Depth,
+        up_to: Option<u64>,
         mut visit: impl FnMut(RecordedEvent) + Send,
         mut pages: impl FnMut(Vec<tokio_postgres::Row>) -> bool + Send,
     ) -> Result<VerifyReport, Error> {
@@ -132,24 +149,49 @@ impl AsyncPgLog {
             head_row.get::<_, Option<i64>>(2),
             head_row.get::<_, Option<i32>>(3),
         );
+        // The head walked to: the head row's, or the past head asked for
+        // (None: the head row's, checked with its recorded time).
+        let (head, past) = match up_to {
+            Some(p) if p > head.position => {
+                return Err(Error::new(ErrorKind::PastHead {
+                    position: p,
+                    head: head.position,
+                }));
+            }
+            Some(p) if p < head.position => (past_head(&tx, p).await?, Some(p)),
+            _ => (head, None),
+        };
         let columns = match depth {
             Depth::Chain => "position, body",
             Depth::Columns | Depth::Rules => EVENT_COLUMNS,
         };
-        let events_sql = format!("SELECT {columns} FROM caseledger.events ORDER BY position");
+        // The whole walk's statements are kept as they were (no bound to
+        // plan around); the past head's are bounded by its position.
+        let (events_where, commits_where) = match past {
+            None => ("", ""),
+            Some(_) => (" WHERE position <= $1", " WHERE last_position <= $1"),
+        };
+        let events_sql =
+            format!("SELECT {columns} FROM caseledger.events{events_where} ORDER BY position");
         let events_stmt = tx.prepare(&events_sql).await.map_err(Error::db(during))?;
         let commits_stmt = tx
-            .prepare(
-                "SELECT last_position, first_position, hash FROM caseledger.commits ORDER BY last_position",
-            )
+            .prepare(&format!(
+                "SELECT last_position, first_position, hash FROM caseledger.commits{commits_where} \
+                 ORDER BY last_position",
+            ))
             .await
             .map_err(Error::db(during))?;
+        let bound = past.map(|p| to_i64(p, "position")).transpose()?;
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &bound {
+            None => Vec::new(),
+            Some(p) => vec![p],
+        };
         let events = tx
-            .bind(&events_stmt, &[])
+            .bind(&events_stmt, &params)
             .await
             .map_err(Error::db(during))?;
         let commits = tx
-            .bind(&commits_stmt, &[])
+            .bind(&commits_stmt, &params)
             .await
             .map_err(Error::db(during))?;
 
@@ -251,7 +293,10 @@ impl AsyncPgLog {
                 ),
             ));
         }
-        check_head_recorded_at(&tx, walk.last_position, head_recorded).await?;
+        // The head row's recorded time is today's head's, not a past one's.
+        if past.is_none() {
+            check_head_recorded_at(&tx, walk.last_position, head_recorded).await?;
+        }
         tx.commit().await.map_err(Error::db(during))?;
         Ok(VerifyReport {
             events: walk.last_position,
@@ -260,6 +305,46 @@ impl AsyncPgLog {
             head,
         })
     }
+}
+
+/// The head after the batch ending at `position` (below the head row's),
+/// read in the walk's snapshot: the position and its commit marker's hash,
+/// which the walk then checks against the chain it recomputes. When no
+/// batch ends there, [`ErrorKind::InsideBatch`] names the batch that holds
+/// it.
+async fn past_head(tx: &tokio_postgres::Transaction<'_>, position: u64) -> Result<Head, Error> {
+    if position == 0 {
+        return Ok(Head::EMPTY);
+    }
+    let during = "reading a commit marker";
+    let p = to_i64(position, "position")?;
+    let row = tx
+        .query_opt(
+            "SELECT last_position, first_position, hash FROM caseledger.commits \
+             WHERE last_position >= $1 ORDER BY last_position LIMIT 1",
+            &[&p],
+        )
+        .await
+        .map_err(Error::db(during))?;
+    let Some(row) = row else {
+        return Err(Error::tampered(
+            position,
+            "no commit marker closes a batch at or after this position, below the head row's",
+        ));
+    };
+    let last = to_u64(row.get(0), position, "a commit's last position")?;
+    let first = to_u64(row.get(1), position, "a commit's first position")?;
+    if last != position {
+        return Err(Error::new(ErrorKind::InsideBatch {
+            position,
+            first,
+            last,
+        }));
+    }
+    Ok(Head {
+        position,
+        hash: to_hash(row.get::<_, &[u8]>(2), position)?,
+    })
 }
 
 /// Checks the head row's recorded time against the last event's (read in

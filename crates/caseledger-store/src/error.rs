@@ -209,6 +209,37 @@ pub enum ErrorKind {
     /// fed.
     #[error("{0}")]
     OutOfOrder(caseledger::projection::OutOfOrder),
+    /// A read of the log as it stood at a past head
+    /// ([`crate::LogReader::up_to`]) named a position beyond the log's
+    /// head: the log never had that head (another store's, or one restored
+    /// from an older copy).
+    #[error(
+        "position {position} is beyond the log's head (position {head}): the log never had a \
+         head there"
+    )]
+    PastHead {
+        /// The position asked for.
+        position: u64,
+        /// The log's head position.
+        head: u64,
+    },
+    /// A read of the log as it stood at a past head
+    /// ([`crate::LogReader::up_to`]) named a position inside a batch: the
+    /// batch's events were recorded together, so the log's head was never
+    /// there, only before the batch (`first - 1`) or after it (`last`).
+    #[error(
+        "position {position} is inside a batch (positions {first} to {last} were recorded \
+         together): the log's head was never there, only at position {} or {last}",
+        first - 1
+    )]
+    InsideBatch {
+        /// The position asked for.
+        position: u64,
+        /// The batch's first position.
+        first: u64,
+        /// The batch's last position.
+        last: u64,
+    },
 }
 
 /// What is wrong with a projection's checkpoint file: the reason of

@@ -14,12 +14,12 @@ use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::open::open_reader;
+use super::open::open_reader_at;
 use super::output::{HeadJson, out_err};
 use super::report::{Policies, PolicyArgs};
 use crate::args::{
-    CasesFormat, ReportTime, category_parser, parse_duration_ms, parse_report_time,
-    priority_parser, status_parser,
+    CasesFormat, HeadArg, ReportTime, category_parser, parse_duration_ms, parse_head,
+    parse_report_time, priority_parser, status_parser,
 };
 use crate::location::StoreLocation;
 use crate::render::{DEFAULT_TABLE_COLUMNS, TableWidth};
@@ -64,6 +64,12 @@ pub struct CasesArgs {
           help = concat!("The board as of T: events after T do not count (default: the latest \
                           event).", report_time_formats!()))]
     pub as_of: Option<ReportTime>,
+    /// The ledger as it stood when a report printed the head
+    /// POSITION:HASH: read only the events up to POSITION, and check that
+    /// the chain hash there is HASH, to reproduce that report exactly
+    /// (docs/cli.md, "Reproducing a report").
+    #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
+    pub head: Option<HeadArg>,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Output format.
@@ -92,8 +98,8 @@ pub fn run(location: &StoreLocation, args: &CasesArgs) -> Result<()> {
     } = args.policy.load()?;
     let as_of = args.as_of.map(|t| t.instant(zone, "--as-of")).transpose()?;
     let (board, head) = match location {
-        StoreLocation::Dir(dir) => replay(&open_reader(dir)?, as_of)?,
-        StoreLocation::Postgres(url) => super::pg::board(url, as_of)?,
+        StoreLocation::Dir(dir) => replay(&open_reader_at(dir, args.head.as_ref())?, as_of)?,
+        StoreLocation::Postgres(url) => super::pg::board(url, as_of, args.head.as_ref())?,
     };
     if board.orphan_events() > 0 {
         eprintln!(

@@ -9,13 +9,14 @@ use caseledger::{CaseId, CaseState, EventLog, RecordedEvent};
 use caseledger_store::Until;
 use chrono::{DateTime, Utc};
 
-use super::open::{open_read_only, open_reader};
+use super::open::{open_read_only, open_reader_at};
 use super::output::{out_err, write_stdout};
-use crate::args::HistoryFormat;
+use crate::args::{HeadArg, HistoryFormat};
 
-/// Runs `export`.
-pub fn export(dir: &Path, as_of: Option<DateTime<Utc>>) -> Result<()> {
-    let store = open_reader(dir)?;
+/// Runs `export`: the whole log, or with `at` (`--head`) the log as it
+/// stood then.
+pub fn export(dir: &Path, as_of: Option<DateTime<Utc>>, at: Option<&HeadArg>) -> Result<()> {
+    let store = open_reader_at(dir, at)?;
     let head = store.head();
     write_events(store.read(1, Until::End), head.position, as_of)
 }
@@ -55,15 +56,30 @@ where
     Ok(())
 }
 
-/// Runs `history`.
+/// Runs `history`: the case's events from the store's index, or with `at`
+/// (`--head`) from the checked read of the log as it stood then (the
+/// index is of today's log, whose open reads every record, those after
+/// that head too).
 pub fn history(
     dir: &Path,
     case_id: CaseId,
     as_of: Option<DateTime<Utc>>,
+    at: Option<&HeadArg>,
     format: HistoryFormat,
 ) -> Result<()> {
-    let store = open_read_only(dir)?;
-    let events = store.read_stream(case_id)?;
+    let events = match at {
+        None => open_read_only(dir)?.read_stream(case_id)?,
+        Some(at) => {
+            let mut events = Vec::new();
+            for e in open_reader_at(dir, Some(at))?.read(1, Until::End) {
+                let e = e.with_context(|| format!("cannot read store {}", dir.display()))?;
+                if e.event.case_id == case_id {
+                    events.push(e);
+                }
+            }
+            events
+        }
+    };
     if events.is_empty() {
         bail!("case {case_id} has no events in {}", dir.display());
     }

@@ -20,6 +20,47 @@ pub fn open_reader(dir: &Path) -> Result<caseledger_store::LogReader> {
         .with_context(|| format!("cannot open store {}", dir.display()))
 }
 
+/// [`open_reader`], or with `head` (`--head`) the store as it stood when
+/// its head was there: a reader of the events up to that position, whose
+/// head is that past head, its hash checked against the one given before
+/// anything is read.
+pub fn open_reader_at(
+    dir: &Path,
+    head: Option<&crate::args::HeadArg>,
+) -> Result<caseledger_store::LogReader> {
+    let reader = open_reader(dir)?;
+    let Some(arg) = head else {
+        return Ok(reader);
+    };
+    let past = reader.up_to(arg.position).with_context(|| {
+        format!(
+            "cannot read store {} as it stood at --head {}",
+            dir.display(),
+            arg.position
+        )
+    })?;
+    check_head(arg, &past.head())?;
+    Ok(past)
+}
+
+/// The one check of `--head` on every store: the head found at the
+/// position given has the hash given (when one was). The error says the
+/// ledger there is not the one the head was printed from, with both
+/// hashes.
+pub fn check_head(arg: &crate::args::HeadArg, found: &caseledger_store::Head) -> Result<()> {
+    match arg.hash {
+        Some(hash) if hash != found.hash => bail!(
+            "--head {position}: the ledger at position {position} is not the ledger the head was \
+             printed from: its chain hash there is {}, the head given says {} (events up to \
+             position {position} were changed or replaced since, or this is another store)",
+            found.hash_hex(),
+            caseledger_store::hex(&hash),
+            position = arg.position,
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Opens a store for writing; reports on stderr what recovery cut.
 pub fn open_writer(dir: &Path, clock: Clock) -> Result<Store> {
     let options = StoreOptions::default().clock(clock);

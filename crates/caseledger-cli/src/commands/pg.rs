@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 
 use super::copy_io::{CopyRecord, CopySource, CopyTarget, SourceRecords, Written, check_commit};
 use super::import::{Added, ImportSink, Summary, import, open_input, write_summary};
+use super::open::check_head;
 use super::output::{count, write_stdout};
-use crate::args::{HistoryFormat, VerifyFormat};
+use crate::args::{HeadArg, HistoryFormat, VerifyFormat};
 use crate::exit::{Refused, UsageError};
 use crate::location::PgUrl;
 
@@ -95,21 +96,63 @@ fn head(h: caseledger_postgres::Head) -> Head {
     }
 }
 
+/// The log's checked read of its events (`batches`: by batches, borrowed,
+/// to `fold`; else one by one, to `visit`), of the whole log, or with
+/// `at` (`--head`) of the log as it stood when its head was there, its
+/// hash checked against the one given: first from the commit marker
+/// there, before anything is read, then from the chain the read
+/// recomputed. Returns the head read up to.
+fn read_checked(log: &PgLog, url: &PgUrl, at: Option<&HeadArg>, read: Read<'_>) -> Result<Head> {
+    let Some(arg) = at else {
+        let report = match read {
+            Read::Batches(fold) => log.read_verified_batches(fold)?,
+            Read::Events(visit) => log.read_verified(visit)?,
+        };
+        return Ok(head(report.head));
+    };
+    let context = || {
+        format!(
+            "cannot read store {url} as it stood at --head {}",
+            arg.position
+        )
+    };
+    if let Some(found) = log.head_at(arg.position).with_context(context)? {
+        check_head(arg, &head(found))?;
+    }
+    let report = match read {
+        Read::Batches(fold) => log.read_verified_batches_up_to(arg.position, fold),
+        Read::Events(visit) => log.read_verified_up_to(arg.position, visit),
+    }
+    .with_context(context)?;
+    let found = head(report.head);
+    check_head(arg, &found)?;
+    Ok(found)
+}
+
+/// How [`read_checked`] hands the events over.
+enum Read<'a> {
+    /// By batches, borrowed.
+    Batches(&'a mut dyn FnMut(&[RecordedEvent])),
+    /// One by one.
+    Events(&'a mut dyn FnMut(RecordedEvent)),
+}
+
 /// `export` from PostgreSQL: the events as the log's chain-checking walk
 /// over the bodies hands them over ([`PgLog::read_verified`], on a thread
 /// of their own, so that the walk and the writing overlap), which is also
 /// its fastest whole-log read.
-pub fn export(url: &PgUrl, as_of: Option<DateTime<Utc>>) -> Result<()> {
+pub fn export(url: &PgUrl, as_of: Option<DateTime<Utc>>, at: Option<&HeadArg>) -> Result<()> {
     let log = open_reader(url)?;
-    let total = log.head()?.position;
+    let total = at.map_or_else(|| log.head().map(|h| h.position), |a| Ok(a.position))?;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordedEvent>(8192);
         let walk = s.spawn(move || {
             // A send fails only once the writer stopped (a closed pipe):
             // the walk then runs out without sending.
-            log.read_verified(|e| {
+            let mut send = |e| {
                 let _ = tx.send(e);
-            })
+            };
+            read_checked(&log, url, at, Read::Events(&mut send))
         });
         let written = super::export::write_events(
             rx.into_iter().map(Ok::<_, std::convert::Infallible>),
@@ -131,6 +174,7 @@ pub fn history(
     url: &PgUrl,
     case_id: CaseId,
     as_of: Option<DateTime<Utc>>,
+    at: Option<&HeadArg>,
     format: HistoryFormat,
 ) -> Result<()> {
     let log = open_reader(url)?;
@@ -141,11 +185,12 @@ pub fn history(
     // lookup of the case's rows alone would print a row changed, or a
     // last event deleted, behind the log's back.
     let mut events = Vec::new();
-    log.read_verified(|e| {
+    let mut keep = |e: RecordedEvent| {
         if e.event.case_id == case_id {
             events.push(e);
         }
-    })?;
+    };
+    read_checked(&log, url, at, Read::Events(&mut keep))?;
     if events.is_empty() {
         bail!("case {case_id} has no events in {url}");
     }
@@ -312,13 +357,14 @@ pub fn replay(
     mut acc: KpiAccumulator,
     as_of: Option<DateTime<Utc>>,
     roles: Option<&Permissions>,
+    at: Option<&HeadArg>,
 ) -> Result<(KpiAccumulator, Head, Option<Vec<Finding>>)> {
     let log = open_reader(url)?;
     let mut audit = super::roles::audit(roles);
     let bar = crate::progress::bar(None, "replaying");
     // By batches, borrowed, as from a store directory: the accumulator
     // looks a batch's cases up together, and the strings are reused.
-    let report = log.read_verified_batches(|batch| {
+    let mut fold = |batch: &[RecordedEvent]| {
         for e in batch {
             if e.position % 8192 == 0 {
                 bar.set_position(e.position);
@@ -330,9 +376,10 @@ pub fn replay(
             }
         }
         acc.replay(batch.iter().map(|e| (e.position, &e.event)));
-    })?;
+    };
+    let read = read_checked(&log, url, at, Read::Batches(&mut fold))?;
     bar.finish_and_clear();
-    Ok((acc, head(report.head), audit.map(|a| a.findings())))
+    Ok((acc, read, audit.map(|a| a.findings())))
 }
 
 /// `cases` on PostgreSQL: the case board folded from every event in one
@@ -342,16 +389,18 @@ pub fn replay(
 pub fn board(
     url: &PgUrl,
     as_of: Option<DateTime<Utc>>,
+    at: Option<&HeadArg>,
 ) -> Result<(caseledger::board::CaseBoard, Head)> {
     use caseledger::projection::Projection as _;
     let log = open_reader(url)?;
     let mut board = caseledger::board::CaseBoard::new(as_of);
-    let report = log.read_verified_batches(|batch| {
+    let mut fold = |batch: &[RecordedEvent]| {
         for e in batch {
             board.observe(e.position, &e.event);
         }
-    })?;
-    Ok((board, head(report.head)))
+    };
+    let read = read_checked(&log, url, at, Read::Batches(&mut fold))?;
+    Ok((board, read))
 }
 
 /// `generate` into PostgreSQL: only into an empty database (synthetic

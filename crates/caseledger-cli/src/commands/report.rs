@@ -16,11 +16,11 @@ use caseledger_store::{Head, LogReader, Until};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::open::open_reader;
+use super::open::{open_reader, open_reader_at};
 use super::output::{HeadJson, write_file, write_stdout};
 use crate::args::{
-    Grouping, ReportFormat, ReportTime, parse_group_by, parse_report_time, parse_time_zone,
-    period_parser,
+    Grouping, HeadArg, ReportFormat, ReportTime, parse_group_by, parse_head, parse_report_time,
+    parse_time_zone, period_parser,
 };
 use crate::exit::UsageError;
 use crate::location::StoreLocation;
@@ -42,6 +42,12 @@ pub struct ReportArgs {
           help = concat!("Count only events at or before T (default: the latest event).",
                          report_time_formats!()))]
     pub as_of: Option<ReportTime>,
+    /// The ledger as it stood when a report printed the head
+    /// POSITION:HASH: read only the events up to POSITION, and check that
+    /// the chain hash there is HASH, to reproduce that report exactly
+    /// (docs/cli.md, "Reproducing a report").
+    #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
+    pub head: Option<HeadArg>,
     /// Group the figures by a dimension, or two separated by a comma
     /// (agent,month): channel, category, topic, priority, tier, agent,
     /// team, root_cause, week, month, quarter, half_year, year; or
@@ -202,7 +208,7 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
     let (acc, head, verified, findings) = match location {
         StoreLocation::Dir(dir) => {
             let verified = !args.no_verify;
-            let reader = open_reader(dir)?;
+            let reader = open_reader_at(dir, args.head.as_ref())?;
             let (acc, head, findings) = replay_audited(
                 &reader,
                 as_of,
@@ -216,7 +222,8 @@ pub fn run(location: &StoreLocation, args: &ReportArgs) -> Result<()> {
         // PostgreSQL's replay always verifies the chain.
         StoreLocation::Postgres(url) => {
             let acc = accumulator(as_of, responders);
-            let (acc, head, findings) = super::pg::replay(url, acc, as_of, roles.as_ref())?;
+            let (acc, head, findings) =
+                super::pg::replay(url, acc, as_of, roles.as_ref(), args.head.as_ref())?;
             (acc, head, true, findings)
         }
     };
