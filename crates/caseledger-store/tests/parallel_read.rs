@@ -66,16 +66,7 @@ fn every_partition_gets_its_events_in_order_whatever_the_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let events = store(dir.path());
     let reader = LogReader::open(dir.path()).unwrap();
-    let segments = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("seg-")
-        })
-        .count();
+    let segments = segment_count(dir.path());
     assert!(segments >= 3, "the log spans several segments ({segments})");
     let all: Vec<RecordedEvent> = reader.read(1, Until::End).map(Result::unwrap).collect();
     assert_eq!(all.len(), events.len());

@@ -200,25 +200,13 @@ fn a_batch_spanning_streams_and_segments_commits_or_vanishes() {
     }
     assert_eq!(store.head().position, 0);
     assert_eq!(all(&store).len(), 0);
-    let segment_files = |d: &std::path::Path| {
-        std::fs::read_dir(d)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("seg-")
-            })
-            .count()
-    };
-    assert_eq!(segment_files(dir.path()), 1);
+    assert_eq!(segment_count(dir.path()), 1);
     // Committed: all visible at once, with one commit.
     let mut batch = store.batch().unwrap();
     append_each_in(&mut batch, &events);
     let head = batch.commit().unwrap().unwrap();
     assert_eq!(head.position, events.len() as u64);
-    assert!(segment_files(dir.path()) > 1);
+    assert!(segment_count(dir.path()) > 1);
     assert_eq!(all(&store).len(), events.len());
     drop(store);
     assert_eq!(verify(dir.path(), |_| {}).unwrap().head, head);

@@ -30,16 +30,7 @@ fn every_past_head_reads_back_as_it_stood_and_other_positions_are_named() {
             size = size * 5 % 23 + 1;
         }
     }
-    let segments = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("seg-")
-        })
-        .count();
+    let segments = segment_count(dir.path());
     assert!(segments > 3, "{segments} segments");
     let reader = LogReader::open(dir.path()).unwrap();
     let today = reader.head();

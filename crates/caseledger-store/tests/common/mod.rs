@@ -63,6 +63,20 @@ pub fn all(store: &Store) -> Vec<RecordedEvent> {
 }
 
 /// Copies a store directory (files only, not `cut/`).
+/// How many segment files (`seg-…`) the store directory `dir` holds.
+pub fn segment_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("seg-")
+        })
+        .count()
+}
+
 pub fn copy_store(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
